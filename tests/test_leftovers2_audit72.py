@@ -147,3 +147,23 @@ def test_the_note_of_a_set_built_from_some_records_names_them(tmp_path):
     assert built_from(tmp_path / "some")["selection"] == {"records": ["100", "101"]}
     publish(rows, "mitdb_beats", output=tmp_path / "all", options={})
     assert "selection" not in built_from(tmp_path / "all")
+
+
+# ------------------------------------------------ 5. a reader given a rate imports neither transformers nor torch
+
+
+def test_reading_a_recording_at_a_given_rate_imports_no_torch(tmp_path):
+    """`read_recording(path, sampling_rate=256)` checked the rate through the configuration module, which imported
+    transformers and torch: seconds and hundreds of MB for a bare reader call."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "signal.csv"
+    np.savetxt(path, np.random.default_rng(0).standard_normal((50, 2)), delimiter=",", header="a,b", comments="")
+    code = (
+        "import sys; from citrus_hf.data.readers import read_recording; "
+        f"assert read_recording({str(path)!r}, ['b'], 256).data.shape == (1, 50); "
+        "print(sorted({'torch', 'transformers'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -42,6 +42,7 @@ from .vocabulary_citrus import (
     PRETRAINING_OBJECTIVES,
     PROBLEM_TYPES,
     REGRESSION,
+    as_sampling_rate,
 )
 
 logger = logging.get_logger(__name__)
@@ -957,20 +958,6 @@ def as_finite_real(name: str, value: Any) -> float:
         raise TypeError(f"`{name}` must be a number, got {value!r} ({type(value).__name__}).")
     if not math.isfinite(value):
         raise ValueError(f"`{name}` must be a finite number, got {value!r}.")
-    return float(value)
-
-
-def as_sampling_rate(value: Any, name: str = "sampling_rate") -> float:
-    """A sampling rate in Hz as a positive finite float (the one check the config and the feature extractor share).
-
-    Raises:
-        TypeError: not a number (`'100'`, `True`, None...); ValueError: zero, negative, NaN or infinite.
-    """
-    message = f"`{name}` must be a positive number of Hz, got {value!r} ({type(value).__name__})."
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(message)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(message)
     return float(value)
 
 

@@ -5,7 +5,7 @@ option help, the evaluation's arm registry) read them without importing torch or
 pretrain --help` answers in about a second. `trust_remote_code=True` users get this file with the configuration, as
 one of its relative imports.
 
-It also holds `as_bool`, the one check of a True / False option, the one table of the units a recording's channels
+It also holds `as_bool`, the one check of a True / False option, `as_sampling_rate`, the one check of a rate in Hz, the one table of the units a recording's channels
 are declared in (`canonical_unit`, `unit_factor`) and the one rule of every registry for a name registered again
 (`redefines`): every layer (the model files, the settings that `--help` reads without torch) may import this module,
 and nothing lower.
@@ -13,6 +13,8 @@ and nothing lower.
 
 from __future__ import annotations
 
+import math
+import numbers
 import sys
 from typing import Any, Literal, get_args
 
@@ -177,6 +179,21 @@ def as_bool(name: str, value: Any) -> bool:
     raise TypeError(f"`{name}` must be True or False, got {value!r} ({type(value).__name__}){hint}.")
 
 
+def as_sampling_rate(value: Any, name: str = "sampling_rate") -> float:
+    """A sampling rate in Hz as a positive finite float (the one check the config, the feature extractor and the data
+    readers share: here, so that a reader checks a rate without importing transformers and torch).
+
+    Raises:
+        TypeError: not a number (`'100'`, `True`, None...); ValueError: zero, negative, NaN or infinite.
+    """
+    message = f"`{name}` must be a positive number of Hz, got {value!r} ({type(value).__name__})."
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(message)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(message)
+    return float(value)
+
+
 __all__ = [
     "ADAPTER_CONFIG_NAME",
     "ADAPTER_WEIGHTS_NAME",
@@ -206,6 +223,7 @@ __all__ = [
     "VOLTAGE_UNITS",
     "UnitError",
     "as_bool",
+    "as_sampling_rate",
     "canonical_unit",
     "unit_factor",
 ]

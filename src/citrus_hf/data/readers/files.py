@@ -48,6 +48,7 @@ from typing import BinaryIO, TextIO
 import numpy as np
 
 from ..._logs import warnings_captured
+from ...vocabulary_citrus import as_sampling_rate
 from ..errors import CorruptFileError, SamplingRateError
 from ._common import _as_path, channel_rows, is_position, several_rates_error
 from .arff_csv import clock_is_local, clock_seconds, not_decodable, read_csv_matrix, text_encoding
@@ -283,10 +284,8 @@ def read_recording(
             "`sampling_rate=`)."
         )
     if sampling_rate is not None:
-        # the config's and the extractor's check; imported here so that `import citrus_hf.data` stays free of
-        # transformers
-        from ...configuration_citrus import as_sampling_rate
-
+        # the config's and the extractor's check, from the plain-Python vocabulary: a reader needs neither
+        # transformers nor torch (importing them through the configuration took seconds and hundreds of MB)
         sampling_rate = as_sampling_rate(sampling_rate)
     if kind in ("EDF", "BDF"):
         recording = read_edf(path, _edf_channels(path, wanted))
