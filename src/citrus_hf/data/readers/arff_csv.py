@@ -446,8 +446,8 @@ def read_timed_csv(
     return values, (len(values) - 1) / span
 
 
-# A step of the time column longer than this many of its usual steps (the median of those above 0) is samples missing.
-# A clock that stamps in ticks longer than a sample (heartpy's data3.csv: 0 or ~15 ms between samples at 100 Hz) steps
+# A step of the time column longer than this many of its usual steps (the median of those above 0) is samples missing,
+# unless the rows after it make up for it (`_caught_up`: a host late in stamping). A clock that stamps in ticks longer than a sample (heartpy's data3.csv: 0 or ~15 ms between samples at 100 Hz) steps
 # up to 3.1 ticks where the recording host was late, and catches up after; a gap left unseen shifts the rate by at most
 # this many steps over the file's length.
 _GAP_STEPS = 5.0
@@ -456,7 +456,9 @@ _GAP_STEPS = 5.0
 def _check_timed_rows(path: Path, time_column: str, stamps: list[str], seconds: np.ndarray) -> None:
     """Refuse a time column that goes back or jumps (rows missing) between its first and last stamps: the rate
     `read_timed_csv` takes from those two counted the gap's time as samples (20 s at 100 Hz with 5 s of rows missing
-    read as 75 Hz), and the values after it were read one after the other as if none were missing."""
+    read as 75 Hz), and the values after it were read one after the other as if none were missing. A jump that the
+    rows after it make up for (`_caught_up`: a host late in stamping) is no gap: no row is missing, and the rate
+    holds."""
     steps = np.diff(seconds)
     back = np.flatnonzero(steps < 0)
     if back.size:
@@ -466,8 +468,8 @@ def _check_timed_rows(path: Path, time_column: str, stamps: list[str], seconds: 
             f"data row {row + 1}; sort the rows by time, or cut the file there into files of their own."
         )
     usual = float(np.median(steps[steps > 0]))
-    jumps = np.flatnonzero(steps > _GAP_STEPS * usual)
-    if jumps.size:
+    jumps = [row for row in np.flatnonzero(steps > _GAP_STEPS * usual) if not _caught_up(seconds, int(row))]
+    if jumps:
         row = int(jumps[0])
         raise CorruptFileError(
             f"{path}: its time column {time_column!r} jumps from {stamps[row]!r} to {stamps[row + 1]!r} after data "
@@ -475,3 +477,20 @@ def _check_timed_rows(path: Path, time_column: str, stamps: list[str], seconds: 
             "rate from its first and last stamps would count the gap as samples. Cut the file at its gaps into files "
             "of their own (or fill the gaps)."
         )
+
+
+def _caught_up(seconds: np.ndarray, row: int) -> bool:
+    """Whether the long step of the time stamps `seconds` (`(rows,)`) after `row` is a host late in stamping rows it
+    held back (a logger that stamps rows as they arrive, stalled by a GC pause or a busy bus), not rows missing: its
+    rows pile up after the step (on one stamp, or closer than usual) until the stamps are back on time. Decided by the
+    rows within the step's length and up to four more after it, against the count each reading expects: with no row
+    missing, as many as the file's mean rate fits in that time; with the step's time missing, as many as the rate of
+    the rest of the file fits in the time after it."""
+    if len(seconds) < 3:
+        return False
+    step = float(seconds[row + 1] - seconds[row])
+    after = min(4 * step, float(seconds[-1] - seconds[row + 1]))
+    rows = int(np.searchsorted(seconds, seconds[row] + step + after, side="right")) - row - 1
+    if_none_missing = (step + after) * (len(seconds) - 1) / float(seconds[-1] - seconds[0])
+    if_missing = after * (len(seconds) - 2) / float(seconds[-1] - seconds[0] - step) + 1
+    return rows > (if_none_missing + if_missing) / 2

@@ -1,0 +1,44 @@
+"""Audit 72 (review of the session's changes): a host-stamped timed CSV whose clock was late and caught up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from citrus_hf.data.errors import CorruptFileError
+from citrus_hf.data.readers import read_timed_csv
+
+
+def _timed_csv(tmp_path, milliseconds) -> str:
+    path = tmp_path / "ppg.csv"
+    rows = "".join(f"{stamp:.1f},{np.sin(index / 10):.4f}\n" for index, stamp in enumerate(milliseconds))
+    path.write_text("time,hr\n" + rows, encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("late_rows", [10, 60])
+def test_a_timed_csv_whose_host_was_late_and_caught_up_is_read(tmp_path, late_rows):
+    """A host that stamps rows as they arrive (a serial or BLE logger) and stalls (a GC pause, a busy USB bus) stamps
+    the rows it held back at once when it resumes: a long step, then rows on one stamp. No row is missing and the
+    rate from the first and last stamps is right, but the step was refused as "rows are missing"."""
+    stamps = np.arange(2000) * 10.0  # 100 Hz
+    stamps[500 : 500 + late_rows] = stamps[500 + late_rows]  # held back, then stamped together
+    values, rate = read_timed_csv(_timed_csv(tmp_path, stamps), "hr", "time")
+    assert values.size == 2000 and rate == pytest.approx(100.0, rel=1e-3)
+
+
+def test_a_timed_csv_whose_host_caught_up_slowly_is_read(tmp_path):
+    """The rows held back arrive after a second's stall at twice the rate until the host has caught up (row 700),
+    not on one stamp."""
+    stamps = np.arange(2000) * 10.0  # 100 Hz
+    stamps[500:700] = 6000.0 + np.arange(200) * 5.0
+    values, rate = read_timed_csv(_timed_csv(tmp_path, stamps), "hr", "time")
+    assert values.size == 2000 and rate == pytest.approx(100.0, rel=1e-3)
+
+
+def test_a_timed_csv_with_a_short_run_of_rows_missing_is_still_refused(tmp_path):
+    """Rows missing stay refused, however short the gap (10 rows at 100 Hz) and wherever it falls (near the end)."""
+    for start in (500, 1985):
+        stamps = np.r_[np.arange(start), np.arange(start + 10, 2000)] * 10.0
+        with pytest.raises(CorruptFileError, match=r"jumps from .*rows are missing"):
+            read_timed_csv(_timed_csv(tmp_path, stamps), "hr", "time")
