@@ -42,3 +42,21 @@ def test_a_timed_csv_with_a_short_run_of_rows_missing_is_still_refused(tmp_path)
         stamps = np.r_[np.arange(start), np.arange(start + 10, 2000)] * 10.0
         with pytest.raises(CorruptFileError, match=r"jumps from .*rows are missing"):
             read_timed_csv(_timed_csv(tmp_path, stamps), "hr", "time")
+
+
+def test_a_timed_csv_stamped_back_from_each_chunk_s_arrival_is_read(tmp_path):
+    """A streaming logger (Lab Streaming Layer's recorders, without dejittering) stamps a chunk's rows back from the
+    chunk's arrival at the nominal rate, so a chunk that arrives early starts a few ms before the last one ended: a
+    jitter of the clock, not rows out of order, which was refused as 'goes back ... sort the rows by time'."""
+    rng = np.random.default_rng(0)
+    arrival = np.arange(12, 2401, 12) * 10.0 + rng.uniform(0, 25, 200)  # 100 Hz in chunks of 12, up to 25 ms late
+    stamps = np.concatenate([end - np.arange(11, -1, -1) * 10.0 for end in arrival])
+    assert (np.diff(stamps) < 0).any()
+    values, rate = read_timed_csv(_timed_csv(tmp_path, stamps), "hr", "time")
+    assert values.size == 2400 and rate == pytest.approx(100.0, rel=1e-2)
+
+
+def test_a_timed_csv_of_files_joined_out_of_order_is_still_refused(tmp_path):
+    stamps = np.r_[np.arange(500), np.arange(490, 1000)] * 10.0  # back 10 rows: more than a clock's jitter
+    with pytest.raises(CorruptFileError, match=r"goes back from '4990.0' to '4900.0' after data row 500"):
+        read_timed_csv(_timed_csv(tmp_path, stamps), "hr", "time")

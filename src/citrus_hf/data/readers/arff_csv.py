@@ -460,14 +460,16 @@ def _check_timed_rows(path: Path, time_column: str, stamps: list[str], seconds: 
     rows after it make up for (`_caught_up`: a host late in stamping) is no gap: no row is missing, and the rate
     holds."""
     steps = np.diff(seconds)
-    back = np.flatnonzero(steps < 0)
+    usual = float(np.median(steps[steps > 0]))
+    # a step back within the jitter of a streaming logger's clock (a chunk's rows stamped back from its arrival, which
+    # came early) is no disorder; back further than a gap's length, the rows are out of order (files joined wrongly)
+    back = np.flatnonzero(steps < -_GAP_STEPS * usual)
     if back.size:
         row = int(back[0])
         raise CorruptFileError(
             f"{path}: its time column {time_column!r} goes back from {stamps[row]!r} to {stamps[row + 1]!r} after "
             f"data row {row + 1}; sort the rows by time, or cut the file there into files of their own."
         )
-    usual = float(np.median(steps[steps > 0]))
     jumps = [row for row in np.flatnonzero(steps > _GAP_STEPS * usual) if not _caught_up(seconds, int(row))]
     if jumps:
         row = int(jumps[0])
