@@ -60,3 +60,26 @@ def test_a_timed_csv_of_files_joined_out_of_order_is_still_refused(tmp_path):
     stamps = np.r_[np.arange(500), np.arange(490, 1000)] * 10.0  # back 10 rows: more than a clock's jitter
     with pytest.raises(CorruptFileError, match=r"goes back from '4990.0' to '4900.0' after data row 500"):
         read_timed_csv(_timed_csv(tmp_path, stamps), "hr", "time")
+
+
+def test_a_pipeline_of_a_model_offloaded_to_disk_names_the_offload(tmp_path):
+    """A model loaded with `device_map` offloading weights to disk (accelerate leaves them on the meta device until a
+    forward) was told its weights had no values and to load them with `from_pretrained`, which it had done; the
+    refusal now names the offload and the fix (load it without `device_map`, on one device)."""
+    from transformers import pipeline
+
+    from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+    config = CiTrusConfig(
+        sampling_rate=100, context_length=200, num_channels=1, d_model=16, num_hidden_layers=1, num_attention_heads=2
+    )
+    folder = str(tmp_path / "classifier")
+    CiTrusForSequenceClassification(config).save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+    device_map = {"citrus.encoder": "disk", "citrus.mask_token": "cpu", "citrus.patch_embedding": "cpu"}
+    device_map |= {"pooler": "cpu", "dropout": "cpu", "classifier": "cpu"}
+    model = CiTrusForSequenceClassification.from_pretrained(
+        folder, device_map=device_map, offload_folder=str(tmp_path / "offload")
+    )
+    with pytest.raises(ValueError, match=r"offloaded to disk \(device_map .*citrus\.encoder.*without `device_map`"):
+        pipeline(model=model, feature_extractor=folder)

@@ -712,11 +712,32 @@ def check_device_available(device: int | str | torch.device | None) -> None:
 
 def check_weights_have_values(model: Any) -> None:
     """Refuse a model object whose weights are on the meta device (`model.to("meta")`, a model built under
-    accelerate's `init_empty_weights` and never loaded): they have shapes and no values, and moving them to the
-    pipeline's device failed in PyTorch ("Cannot copy out of meta tensor; no data!")."""
+    accelerate's `init_empty_weights` and never loaded, or offloaded by `from_pretrained(device_map=...)`): they have
+    shapes and no values, and moving them to the pipeline's device failed in PyTorch ("Cannot copy out of meta tensor;
+    no data!")."""
     if not isinstance(model, torch.nn.Module):
         return
-    meta = next((name for name, tensor in model.state_dict().items() if tensor.is_meta), None)
+    metas = [name for name, tensor in model.state_dict().items() if tensor.is_meta]
+    meta = metas[0] if metas else None
+    device_map = getattr(model, "hf_device_map", None) or {}
+    # the modules of the map whose weights accelerate keeps on the meta device (those on disk, or on the CPU beside
+    # an accelerator), "" for the whole model
+    offloaded = sorted(
+        module
+        for module in device_map
+        if any(name == module or name.startswith(f"{module}.") or not module for name in metas)
+    )
+    if offloaded:
+        # loaded with `from_pretrained(device_map=...)`: accelerate keeps offloaded weights on the meta device and
+        # brings them in at each forward, which the pipeline's move to its device broke ("Cannot copy out of meta
+        # tensor"); "load them first" would send the caller back to the `from_pretrained` they ran
+        modules = f" of {', '.join(map(repr, offloaded))}" if all(offloaded) else ""
+        places = " and ".join(sorted({str(device_map[module]) for module in offloaded}))
+        raise ValueError(
+            f"The model's weights{modules} are offloaded to {places} (device_map {device_map}), which a pipeline "
+            "cannot run: load the model without `device_map` (it fits on one device), and give the pipeline that "
+            "model, with `device=` for an accelerator."
+        )
     if meta is not None:
         raise ValueError(
             f"The model's weights are on the meta device ({meta!r} among them): shapes without values, which no "
