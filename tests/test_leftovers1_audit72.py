@@ -121,14 +121,15 @@ def test_a_setting_written_key_value_names_the_option(tmp_path, command, argv, h
         parsers[command]().parse([str(recording) if token == "REC" else token for token in argv])
 
 
-def test_key_value_words_that_are_values_stay_values(tmp_path):
+def test_key_value_words_that_are_values_stay_values(tmp_path, monkeypatch):
     """An option's values (`--config-overrides d_model=16`, `--output-dir steps=2`) and existing paths are kept."""
     from citrus_hf.commands import finetune, predict
 
-    recording = tmp_path / "channels=0.npy"
-    np.save(recording, np.zeros((1, 100), dtype=np.float32))
-    parsed = predict.build_parser().parse(["citrus-small", str(recording), "--sampling-rate", "100"])
-    assert parsed.recordings == [str(recording)]
+    # a relative path, whose part before "=" is an option's name (an absolute one's is no name at all)
+    monkeypatch.chdir(tmp_path)
+    np.save("channels=0.npy", np.zeros((1, 100), dtype=np.float32))
+    parsed = predict.build_parser().parse(["citrus-small", "channels=0.npy", "--sampling-rate", "100"])
+    assert parsed.recordings == ["channels=0.npy"]
     argv = ["--dataset", "x", "--output-dir", "model=1", "--config-overrides", "d_model=16", "num_hidden_layers=1"]
     parsed = finetune.build_parser().parse(argv)
     assert parsed.output_dir == "model=1" and parsed.config_overrides == {"d_model": 16, "num_hidden_layers": 1}
