@@ -83,3 +83,23 @@ def test_a_pipeline_of_a_model_offloaded_to_disk_names_the_offload(tmp_path):
     )
     with pytest.raises(ValueError, match=r"offloaded to disk \(device_map .*citrus\.encoder.*without `device_map`"):
         pipeline(model=model, feature_extractor=folder)
+
+
+def test_a_set_saved_inside_a_folder_of_recordings_is_named_to_be_moved_out(tmp_path):
+    """A labelled folder of recordings that also holds a set `save_to_disk` wrote (a built copy kept beside them) was
+    refused as "splits each saved on their own", with the fix `DatasetDict({'built': ...}).save_to_disk`, which would
+    make the copy a split of its own; the refusal now names the saved set to move out, as it named the files before."""
+    import datasets
+
+    from citrus_hf.data.splits import load_own_dataset
+
+    for split in ("train", "test"):
+        for label in ("rest", "move"):
+            (tmp_path / "set" / split / label).mkdir(parents=True)
+            np.save(tmp_path / "set" / split / label / "a.npy", np.zeros((1, 200), dtype=np.float32))
+    datasets.Dataset.from_dict({"x": [1, 2]}).save_to_disk(str(tmp_path / "set" / "built"))
+    with pytest.raises(
+        ValueError, match=r"holds recordings and, in built, a set saved by `save_to_disk`.*move"
+    ) as error:
+        load_own_dataset(tmp_path / "set", sampling_rate=100.0)
+    assert "DatasetDict" not in str(error.value)

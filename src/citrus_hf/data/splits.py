@@ -154,10 +154,19 @@ def _saved_to_disk(path: Path) -> bool:
 def _refuse_splits_saved_apart(path: Path) -> None:
     """Refuse a folder whose subfolders are splits each written by `save_to_disk` on its own (`train.save_to_disk(
     "set/train")`, then "set/test"): no loader reads them as one set, and read as data files they were refused as
-    files "of several kinds" (the arrow files and their state.json), which named no fix."""
+    files "of several kinds" (the arrow files and their state.json), which named no fix. Beside recordings, a saved
+    set is named to be moved out instead."""
     splits = sorted(folder.name for folder in path.iterdir() if _saved_to_disk(folder)) if path.is_dir() else []
     if not splits:
         return
+    saved = [path / name for name in splits]
+    if any(not any(folder in file.parents for folder in saved) and is_recording_file(file) for file in path.rglob("*")):
+        # recordings beside them: the saved folders are no splits of theirs (a built copy kept there), and made
+        # splits of one set by the DatasetDict named below, they would stand beside the recordings' own splits
+        raise ValueError(
+            f"{str(path)!r} holds recordings and, in {', '.join(splits)}, a set saved by `save_to_disk`, which one "
+            "set cannot mix: move the saved set out of the folder (give it on its own), then give the folder."
+        )
     pairs = ", ".join(f"{name!r}: load_from_disk({str(path / name)!r})" for name in splits)
     raise ValueError(
         f"{str(path)!r} holds splits each saved by `save_to_disk` on its own ({', '.join(splits)}), which are read as "
