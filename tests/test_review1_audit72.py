@@ -103,3 +103,21 @@ def test_a_set_saved_inside_a_folder_of_recordings_is_named_to_be_moved_out(tmp_
     ) as error:
         load_own_dataset(tmp_path / "set", sampling_rate=100.0)
     assert "DatasetDict" not in str(error.value)
+
+
+def test_a_folder_of_whole_saved_sets_is_refused_naming_them_not_as_splits(tmp_path):
+    """A folder holding whole sets each saved as a DatasetDict (sets/sleep, sets/ecg), given in place of one of them,
+    was refused as splits saved apart, with the fix DatasetDict({'ecg': load_from_disk(...)}), which nests a
+    DatasetDict as a split and fails; the refusal now says to give one of the sets."""
+    import datasets
+
+    from citrus_hf.data.splits import load_own_dataset
+
+    rows = {"input_values": np.zeros((2, 1, 50), dtype=np.float32), "label": [0, 1]}
+    for name in ("sleep", "ecg"):
+        datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows)}).save_to_disk(str(tmp_path / "sets" / name))
+    with pytest.raises(
+        ValueError, match=r"holds sets each saved by `save_to_disk` \(ecg, sleep\).*give one of them"
+    ) as error:
+        load_own_dataset(tmp_path / "sets")
+    assert "DatasetDict({" not in str(error.value)

@@ -155,7 +155,7 @@ def _refuse_splits_saved_apart(path: Path) -> None:
     """Refuse a folder whose subfolders are splits each written by `save_to_disk` on its own (`train.save_to_disk(
     "set/train")`, then "set/test"): no loader reads them as one set, and read as data files they were refused as
     files "of several kinds" (the arrow files and their state.json), which named no fix. Beside recordings, a saved
-    set is named to be moved out instead."""
+    set is named to be moved out instead, and whole sets (`DatasetDict`s) are named to be given one at a time."""
     splits = sorted(folder.name for folder in path.iterdir() if _saved_to_disk(folder)) if path.is_dir() else []
     if not splits:
         return
@@ -166,6 +166,12 @@ def _refuse_splits_saved_apart(path: Path) -> None:
         raise ValueError(
             f"{str(path)!r} holds recordings and, in {', '.join(splits)}, a set saved by `save_to_disk`, which one "
             "set cannot mix: move the saved set out of the folder (give it on its own), then give the folder."
+        )
+    if any((folder / "dataset_dict.json").is_file() for folder in saved):
+        # a DatasetDict is a whole set of splits, not one split: `DatasetDict({name: it})` below would nest it and fail
+        raise ValueError(
+            f"{str(path)!r} holds sets each saved by `save_to_disk` ({', '.join(splits)}), not one set: give one of "
+            f"them ({str(saved[0])!r})."
         )
     pairs = ", ".join(f"{name!r}: load_from_disk({str(path / name)!r})" for name in splits)
     raise ValueError(
