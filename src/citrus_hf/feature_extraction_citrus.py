@@ -21,7 +21,7 @@ import numbers
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from fractions import Fraction
@@ -598,6 +598,25 @@ def _refuse_unexpected_keywords(method: Callable[..., Any], unexpected: Mapping[
 def channel_key(name: Any) -> str:
     """How channel names are matched: case and surrounding spaces aside (" fz" is "Fz")."""
     return str(name_as_text(name, "input_channel_names")).strip().casefold()
+
+
+def per_channel_list(value: Any, name: str) -> Any:
+    """`input_channel_names` / `input_channel_units` (`name`) as a list where given as a generator or another
+    one-pass or unsized iterable (a list of names is read once for every recording: a generator failed with "object
+    of type 'generator' has no len()"), unchanged otherwise (None, a list, an array; a string, refused where used).
+
+    Raises:
+        TypeError: a set, whose order is its hashes', not the recording's channels' (the channels were picked in an
+            order that changed with `PYTHONHASHSEED`).
+    """
+    if isinstance(value, (set, frozenset)):
+        raise TypeError(
+            f"`{name}` must be a list in the order of the recording's channels, got a {type(value).__name__}, whose "
+            f"order is not theirs; pass a list, e.g. {sorted(map(str, value))!r} reordered to match the recording."
+        )
+    if value is None or isinstance(value, (str, bytes, Sequence, np.ndarray)) or not isinstance(value, Iterable):
+        return value
+    return list(value)
 
 
 def missing_channels(expected: Sequence[str], given: Sequence[Any]) -> list[str]:
@@ -2036,6 +2055,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             raise ValueError(
                 f"`nan_policy={nan_policy!r}` is not supported; choose one of {', '.join(map(repr, NAN_POLICIES))}."
             )
+        # read once for every recording (a generator would be spent on the first)
+        input_channel_names = per_channel_list(input_channel_names, "input_channel_names")
+        input_channel_units = per_channel_list(input_channel_units, "input_channel_units")
         recordings = self._to_recordings(raw_signal)
         # one 2-D array: what a batch of single-channel rows looks like too (`ONE_ARRAY_IS_ONE_RECORDING`)
         one_array = isinstance(raw_signal, (np.ndarray, torch.Tensor)) and raw_signal.ndim == 2
@@ -2430,6 +2452,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             UnitError: a channel in a unit that cannot be converted to the checkpoint's (per cent for microvolts),
                 naming `source`, the channel, both units and the fix.
         """
+        input_channel_units = per_channel_list(input_channel_units, "input_channel_units")
+        input_channel_names = per_channel_list(input_channel_names, "input_channel_names")
         if not self.channel_units or input_channel_units is None:
             return None, None
         given = [canonical_unit(unit) for unit in input_channel_units]
@@ -2493,6 +2517,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         checkpoint without fixed statistics or a recording of another channel count."""
         if self.normalization != "fixed" or not self.normalization_std:
             return None
+        input_channel_names = per_channel_list(input_channel_names, "input_channel_names")
         if input_channel_names is not None:
             recording = self._select_channels(recording, 0, input_channel_names)
         if recording.shape[0] != len(self.normalization_std):

@@ -1193,8 +1193,15 @@ class _RecordingPipeline(ChunkPipeline):
                 ("hop_seconds", hop_seconds),
                 ("pad_last_window", pad_last_window),
                 ("padding", padding),
-                ("input_channel_names", input_channel_names),
-                ("input_channel_units", input_channel_units),
+                # a generator of names is read once here: each recording of a list is aligned with them
+                (
+                    "input_channel_names",
+                    list(input_channel_names) if isinstance(input_channel_names, Iterator) else input_channel_names,
+                ),
+                (
+                    "input_channel_units",
+                    list(input_channel_units) if isinstance(input_channel_units, Iterator) else input_channel_units,
+                ),
                 ("channels", channels),
                 ("nan_policy", nan_policy),
                 ("window_batch_size", window_batch_size),
