@@ -199,6 +199,27 @@ FOREIGN_INPUTS = (
         "an arrow column (`datasets`' arrow format); pass `column.to_numpy()` (one recording per row), or read the "
         "dataset with `.with_format('numpy')`",
     ),
+    (
+        "polars.",
+        "DataFrame",
+        "a polars DataFrame, whose rows are usually time and columns channels; pass `frame.to_numpy().T` (channels, "
+        "time), after selecting the signal's columns (`frame.select(columns)`)",
+    ),
+    # ({dims}: the array's own dimension names, so the message says which order it is in)
+    (
+        "xarray.",
+        "DataArray",
+        "an xarray DataArray; pass its samples as (channels, time), `array.transpose(channel_dim, time_dim).values` "
+        "(`array.values` where its dims, {dims}, are in that order already), with `sampling_rate` one over the "
+        "step of its time coordinate (in seconds)",
+    ),
+    (
+        "xarray.",
+        "",
+        "an xarray object; pass one variable's samples as (channels, time), "
+        "`dataset[name].transpose(channel_dim, time_dim).values`, with `sampling_rate` one over the step of its time "
+        "coordinate (in seconds)",
+    ),
 )
 
 
@@ -2189,9 +2210,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
     @staticmethod
     def refuse_foreign_input(raw_signal: Any) -> None:
         """Refuse, with the fix, an input that holds a recording but is none: MNE's `(data, times)` pair
-        (`raw[picks]`, whose time axis was taken for a second recording) and the objects of MNE, wfdb and pyarrow
-        (`FOREIGN_INPUTS`, which were refused naming no fix). The pipelines ask it too (they travel as remote code,
-        which cannot import this module); anything else passes.
+        (`raw[picks]`, whose time axis was taken for a second recording) and the objects of MNE, wfdb, pyarrow,
+        polars and xarray (`FOREIGN_INPUTS`, which were refused naming no fix or, polars', called pandas'). The
+        pipelines ask it too (they travel as remote code, which cannot import this module); anything else passes.
 
         Raises:
             ValueError: a `(data, times)` pair.
@@ -2203,9 +2224,10 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         bases = {base.__name__ for base in type(raw_signal).__mro__}
         for prefix, base, advice in FOREIGN_INPUTS:
             if module.startswith(prefix) and (not base or base in bases):
+                dims = tuple(map(str, getattr(raw_signal, "dims", ())))
                 raise TypeError(
                     f"expected a numpy array, a torch tensor or a list of recordings, got {type(raw_signal).__name__}: "
-                    f"it is {advice}."
+                    f"it is {advice.replace('{dims}', repr(dims))}."
                 )
 
     # The pipelines leave NaN padding out as the extractor does (they travel as remote code, which cannot import it)
@@ -2215,12 +2237,12 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         """Split the input into recordings of shape `(channels, time)` (views where possible)."""
         # a column of recordings (a pandas Series or object array of arrays) is a list of them
         raw_signal = _column_as_list(_unwrap_datasets_column(raw_signal))
+        self.refuse_foreign_input(raw_signal)  # (before pandas': a polars DataFrame has the same class name)
         if type(raw_signal).__name__ == "DataFrame" and hasattr(raw_signal, "to_numpy"):
             raise TypeError(
                 "got a pandas DataFrame, whose rows are usually time and columns channels; pass `frame.to_numpy().T` "
                 "(channels, time), after selecting the signal's columns."
             )
-        self.refuse_foreign_input(raw_signal)
         if isinstance(raw_signal, (list, tuple)):
             if len(raw_signal) == 0:
                 raise ValueError("the input is an empty list: pass at least one recording.")

@@ -1015,7 +1015,7 @@ class _RecordingPipeline(ChunkPipeline):
 
     def _refuse_foreign_input(self, inputs: Any) -> None:
         """Refuse, with the fix, an input that holds a recording but is none: MNE's `(data, times)` pair and the
-        objects of MNE, wfdb and pyarrow, as the checkpoint's feature extractor tells them apart
+        objects of MNE, wfdb, pyarrow, polars and xarray, as the checkpoint's feature extractor tells them apart
         (`refuse_foreign_input`; this file travels as remote code and cannot import it, and an extractor older than
         that check lets them on to the refusal of what is no array)."""
         refuse = getattr(self.feature_extractor, "refuse_foreign_input", None)
