@@ -464,11 +464,21 @@ def _signal_and_rate(recording: Any, sampling_rate: Any) -> tuple[Any, Any]:
         signal = recording["path"]
     else:
         unknown = set(recording) - {*SIGNAL_KEYS, "sampling_rate", "path"}
+        rate_of_row = 'row["sampling_rate"]' if "sampling_rate" in recording else "its rate in Hz"
         given = [key for key in SIGNAL_KEYS if key in recording]
         if unknown or len(given) != 1:
+            # a `datasets` row (`dataset[0]`, `list(dataset)`) holds its samples under the extractor's output name,
+            # which transformers' audio pipelines do not read either
+            row = (
+                " It looks like a `datasets` row, whose samples are its 'input_values': pass "
+                f'`{{"raw": row["input_values"], "sampling_rate": {rate_of_row}}}`, or a whole set as '
+                '`KeyDataset(dataset, "input_values")` with `sampling_rate=dataset["sampling_rate"]`.'
+                if "input_values" in recording and not given
+                else ""
+            )
             raise ValueError(
                 f"A recording given as a dict needs one of the keys {SIGNAL_KEYS} (the samples) and "
-                f"'sampling_rate'; got the keys {sorted(recording)}."
+                f"'sampling_rate'; got the keys {sorted(recording)}.{row}"
             )
         signal = recording[given[0]]
     rate = _one_rate(recording.get("sampling_rate"))
