@@ -508,7 +508,8 @@ def class_weights_for(labels: np.ndarray, num_classes: int, how: str = "none") -
 def finetune_steps(num_examples: int, batch_size: int, epochs: int = FINETUNE_EPOCHS) -> int:
     """Optimizer steps of the fine-tuning recipes: `epochs` passes over the labelled examples in batches of
     `batch_size` (the global batch: per device x processes), within [`FINETUNE_MIN_STEPS`, `FINETUNE_MAX_STEPS`] (so
-    5 examples of 4 classes get 60 steps, not 100 epochs of 2)."""
+    5 examples of 4 classes get 60 steps, not 100 epochs of 2). The bounds count steps, not passes: where one binds,
+    N processes make the same steps as one, so about N times the passes (or 1/N of them, at the ceiling)."""
     steps = epochs * math.ceil(num_examples / max(batch_size, 1))
     return int(min(max(steps, FINETUNE_MIN_STEPS), FINETUNE_MAX_STEPS))
 
@@ -550,7 +551,7 @@ class FinetuneRecipe(Recipe):
         usable = validation_is_usable(validation, task, _labels(train))
         if settings.max_steps <= 0:
             # a step takes a per-device batch from every process of a launch: passes count global batches, or N
-            # processes would make N times the passes
+            # processes would make N times the passes (but for `finetune_steps`' bounds, which count steps)
             global_batch = settings.per_device_batch_size * data_parallel_processes()
             if settings.num_train_epochs is None:  # the recipe's schedule
                 steps = finetune_steps(len(train), global_batch, self.epochs)
