@@ -81,6 +81,20 @@ def precision_override_notes(given: str | None) -> list[str]:
     return []
 
 
+def ignored_accumulation_notes() -> list[str]:
+    """The note that a launch's gradient accumulation (`LAUNCH_ACCUMULATION` above 1: DeepSpeed configs set it) is
+    not done by the fine-tuning `Trainer`, which gives Accelerate its own plugin of one batch per optimizer step (the
+    commands that fine-tune have no accumulation option), so that it is not silently ignored."""
+    text = os.environ.get(LAUNCH_ACCUMULATION, "").strip()
+    if not text or (text.isdigit() and int(text) == 1):
+        return []
+    return [
+        f"{LAUNCH_ACCUMULATION}={text} is ignored: fine-tuning takes one optimizer step per batch (it has no gradient "
+        "accumulation), and its global batch is --per-device-batch-size x processes; raise --per-device-batch-size "
+        "for a larger one"
+    ]
+
+
 def device_precision_notes(resolved: str, device_type: str, from_launch: bool = False) -> list[str]:
     """What training in `resolved` precision costs on `device_type`: fp16 that a CPU runs in fp32, and bf16 that
     trains about ten times slower on a CPU. Said where training starts: a run whose recipe trains nothing (the

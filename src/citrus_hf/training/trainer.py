@@ -250,17 +250,24 @@ def trainer_precision(settings: TrainerSettings) -> TrainerSettings:
     """`settings` with the mixed precision its fine-tunings will train in (`--mixed-precision`, else the launch's,
     else "no": `launch.resolve_mixed_precision`; fp16 on a machine without a GPU runs, and is recorded, as "no":
     `launch.precision_that_runs`), so that a run's records say which one ran; warns as `citrus pretrain` does when it
-    overrides the launch's (`launch.precision_override_notes`) and when fp16 runs in fp32 (what bf16 costs on a CPU is
+    overrides the launch's (`launch.precision_override_notes`), when the launch's gradient accumulation is not done
+    (`launch.ignored_accumulation_notes`) and when fp16 runs in fp32 (what bf16 costs on a CPU is
     said when a Trainer starts, `train_with_trainer`). The commands call it once, before any data loads."""
     from dataclasses import replace
 
     import torch
     from transformers.utils import logging
 
-    from .launch import device_precision_notes, precision_override_notes, precision_that_runs, resolve_mixed_precision
+    from .launch import (
+        device_precision_notes,
+        ignored_accumulation_notes,
+        precision_override_notes,
+        precision_that_runs,
+        resolve_mixed_precision,
+    )
 
     precision = resolve_mixed_precision(settings.mixed_precision)
-    notes = precision_override_notes(settings.mixed_precision)
+    notes = precision_override_notes(settings.mixed_precision) + ignored_accumulation_notes()
     # the device `train_with_trainer` trains on
     ran = precision_that_runs(precision, "cuda" if torch.cuda.is_available() else "cpu")
     if ran != precision:  # said here: the Trainer, given "no", says nothing of it
