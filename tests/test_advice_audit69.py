@@ -211,8 +211,9 @@ def test_a_pipeline_over_a_model_loaded_by_a_bundled_name_finds_its_extractor():
 
 # ------------------------------------------------------------------ every message's options exist where it names them
 
-# Options of other programs that messages name on purpose: Accelerate's launcher, pip, TensorBoard, and `citrus`'s own
-# top-level switches (`citrus --debug`, `citrus --version`), which no command's parser holds.
+# Options of other programs that messages name on purpose: Accelerate's launcher, pip, TensorBoard, `citrus`'s own
+# top-level switches (`citrus --debug`, `citrus --version`), which no command's parser holds, and the dataset scripts'
+# (dataset_scripts/*.py --no-download).
 FOREIGN_OPTIONS = {
     "--mixed_precision",
     "--num_processes",
@@ -222,6 +223,7 @@ FOREIGN_OPTIONS = {
     "--logdir",
     "--debug",
     "--version",
+    "--no-download",
 }
 _OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*(?![\w{-])")
 # `citrus COMMAND [SUBCOMMAND]` and the rest of its clause (up to a backtick, bracket, semicolon or line end)

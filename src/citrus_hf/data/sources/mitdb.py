@@ -148,8 +148,8 @@ def check_mitdb_records(records: Sequence[str], data_dir: str | os.PathLike | No
     absent = [] if data_dir is None else absent_records(data_dir, records)
     if absent:
         raise CitrusDataError(
-            f"MIT-BIH record(s) {', '.join(absent)} are not under {data_dir}; fetch them (the script without "
-            "--no-download, or build_dataset(..., download=True)) or leave them out of the records named."
+            f"MIT-BIH record(s) {', '.join(absent)} are not under {data_dir}; fetch them (dataset_scripts/physionet_wfdb.py "
+            "without --no-download, or build_dataset(..., download=True)) or leave them out of the records named."
         )
 
 
