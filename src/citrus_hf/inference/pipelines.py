@@ -1952,6 +1952,41 @@ class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
     target_output = "embeddings"
     any_channel_count = True
 
+    # `save_pretrained(..., push_to_hub=True, **kwargs)` options that belong to the push, not to the save
+    # (`PushToHubMixin.push_to_hub`'s)
+    _PUSH_OPTIONS = ("commit_message", "commit_description", "private", "token", "revision", "create_pr", "tags")
+
+    def save_pretrained(self, save_directory: str | os.PathLike, **kwargs: Any) -> None:
+        """`Pipeline.save_pretrained` (the model, its extractor, the pipeline code), with this task in config.json's
+        `custom_pipelines`, so that `pipeline(model=folder)` embeds again. A task model's own `save_pretrained`
+        records its class's task, which replaced the entry transformers had just written: the folder of a
+        feature-extraction pipeline over a classifier loaded back as the classification pipeline (labels, where
+        embeddings were saved for). `push_to_hub` saves through here; `push_to_hub=True` (with `repo_id=`, default
+        the folder's name) pushes the folder so saved."""
+        push = kwargs.pop("push_to_hub", False)
+        repo_id = kwargs.pop("repo_id", None) or os.path.basename(os.path.normpath(save_directory))
+        push_options = {name: kwargs.pop(name) for name in self._PUSH_OPTIONS if name in kwargs}
+        super().save_pretrained(save_directory, **kwargs)
+        self._record_task(save_directory)
+        if push:  # (transformers' route pushed the model from its own save, before this task was recorded)
+            self.push_to_hub(repo_id, max_shard_size=kwargs.get("max_shard_size", "50GB"), **push_options)
+
+    def _record_task(self, save_directory: str | os.PathLike) -> None:
+        """Rewrite the config saved in `save_directory` with this pipeline's task as its one `custom_pipelines` entry,
+        loading the model with the Auto class the model's entry named (that of its class: the remote-code pipeline
+        then embeds with the whole saved model, as the package's does)."""
+        config = self.model.config
+        recorded = dict(getattr(config, "custom_pipelines", None) or {})
+        task = PROBLEM_TASKS["encoder"]
+        if not recorded or list(recorded) == [task]:  # (a model of no pipeline; an encoder's entry is this one)
+            return
+        auto_classes = next(iter(recorded.values())).get("pt", ["AutoModel"])
+        config.custom_pipelines = {task: {"impl": f"pipelines.{type(self).__name__}", "pt": list(auto_classes)}}
+        try:
+            config.save_pretrained(save_directory)
+        finally:
+            config.custom_pipelines = recorded
+
     def _sanitize_task_parameters(
         self, features=None, pooling=None, channel_pooling=None, return_tensors=None, **parameters
     ):

@@ -303,7 +303,15 @@ def _saved_task(model, saved_config: dict, hub_kwargs: dict, variant: str | None
     ("You cannot infer task automatically"); and a checkpoint whose `architectures` was lost still had
     `custom_pipelines` naming its task while it loaded as an encoder."""
     architecture = _saved_architecture(model, saved_config, hub_kwargs, variant)
-    return pipeline_task_for(architecture, saved_config.get("problem_type"))
+    task = pipeline_task_for(architecture, saved_config.get("problem_type"))
+    embeds = pipeline_task_for("CiTrusModel")
+    named = saved_config.get("architectures")
+    if task is not None and named and list(saved_config.get("custom_pipelines") or ()) == [embeds]:
+        # saved by the feature-extraction pipeline (`BioSignalFeatureExtractionPipeline.save_pretrained`), which
+        # embeds with any CiTrus model: a task model's folder so saved embeds again. (Where `architectures` was lost,
+        # the class is the weights' guess, and an encoder's entry left over says nothing of the task saved for.)
+        return embeds
+    return task
 
 
 def _extractor_uncached(model, model_type: str | None, adapter_folder, kwargs: dict) -> bool:
