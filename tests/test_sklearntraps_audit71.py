@@ -79,7 +79,7 @@ def test_pretraining_gain_pairs_only_the_same_model():
     assert len(pretraining_gains([_run("citrus-small", 0, 0.9), _run("citrus-scratch", 0, 0.5)])) == 1
 
 
-def test_protocol_reports_no_pretraining_gain_between_different_models(tmp_path, capsys):
+def test_protocol_reports_no_pretraining_gain_between_different_models(tmp_path, caplog):
     """`--model-config tiny` builds citrus-scratch at the tiny size while citrus-small keeps its own: the report had
     called their difference the pre-training gain, without a word."""
     from citrus_hf.evaluation.protocol import ProtocolConfig, run_protocol
@@ -99,7 +99,7 @@ def test_protocol_reports_no_pretraining_gain_between_different_models(tmp_path,
     assert models["citrus-small"] != models["citrus-scratch"]
     assert pretraining_gains(result.runs) == []
     assert "not the same model" in result.markdown
-    said = capsys.readouterr().err
+    said = caplog.text  # (a warning of the protocol's logger)
     assert "citrus-small and its from-scratch twin citrus-scratch are not the same model" in said
     assert "d_model 128 vs 16" in said
 

@@ -74,10 +74,20 @@ class _StderrWhenUnhandled(logging.Handler):
         if logging.getLogger().handlers or _handled_below(record.name, self):
             return
         try:
-            sys.stderr.write(self.format(record) + "\n")  # sys.stderr now, not at import: pytest and CLIs swap it
-            sys.stderr.flush()
+            with _below_progress_bars():
+                sys.stderr.write(self.format(record) + "\n")  # sys.stderr now, not at import: pytest and CLIs swap it
+                sys.stderr.flush()
         except Exception:  # noqa: BLE001 - logging's own policy: a failed emit reports itself, it never raises
             self.handleError(record)
+
+
+def _below_progress_bars() -> contextlib.AbstractContextManager:
+    """While the line is written, tqdm's bars on the terminal are cleared and drawn again after it (as `tqdm.write`
+    does), so that a record said during a run ("fitting runs", "pre-training") starts its own line instead of
+    continuing the bar's. Nothing to do where tqdm was never imported."""
+    tqdm_module = sys.modules.get("tqdm")
+    external_write_mode = getattr(getattr(tqdm_module, "tqdm", None), "external_write_mode", None)
+    return external_write_mode(file=sys.stderr) if callable(external_write_mode) else contextlib.nullcontext()
 
 
 def _handled_below(name: str, handler: logging.Handler) -> bool:

@@ -50,7 +50,6 @@ import numbers
 import os
 import re
 import shutil
-import sys
 import time
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
@@ -322,11 +321,11 @@ def _results_settings(settings: dict) -> dict:
     return kept
 
 
-def _dataset_context(config: ProtocolConfig, dataset: str, progress=None) -> DatasetContext:
+def _dataset_context(config: ProtocolConfig, dataset: str) -> DatasetContext:
     from ..loading import build_config
     from .arms import resolve_model_config
 
-    rate = dataset_sampling_rate(config, dataset, progress)
+    rate = dataset_sampling_rate(config, dataset)
     # windows of a set of your own in whole patches of the run's model (as `citrus finetune` cuts them): the model
     # takes no part of one
     contract = build_config(resolve_model_config(config.model_config), **config.config_overrides)
@@ -390,13 +389,13 @@ def _reads_validation(config: ProtocolConfig) -> bool:
     return config.score_split == "validation" or config.select_on_validation
 
 
-def dataset_sampling_rate(config: ProtocolConfig, dataset: str, progress=None) -> float | None:
+def dataset_sampling_rate(config: ProtocolConfig, dataset: str) -> float | None:
     """The rate (Hz) of every row of `dataset` that `load_task_splits` is given, from `config.sampling_rate`: None
     (the set's own `sampling_rate` column gives each row's), one number, or a mapping `{dataset: Hz}` (`citrus
     evaluate --sampling-rate NAME=HZ`).
 
     One number is the rate of every set without a `sampling_rate` column: a set with one keeps its own rates (None),
-    which is said once (through `progress`, else the log), so that a run over several sets needs no per-set rates. A
+    which is said once (a warning of the log), so that a run over several sets needs no per-set rates. A
     rate named for a set that has the column contradicts it, and a set without the column that the mapping does not
     name has no rate: both are refused."""
     rates = config.sampling_rate
@@ -420,7 +419,6 @@ def dataset_sampling_rate(config: ProtocolConfig, dataset: str, progress=None) -
             f"{dataset}={rate:g} is only for sets without one: drop it."
         )
     _say(
-        progress,
         f"{dataset}: its rows keep their own rates (its sampling_rate column); --sampling-rate {rate:g} is the rate "
         "of the sets without the column",
     )
@@ -440,12 +438,12 @@ def _has_rate_column(config: ProtocolConfig, dataset: str, rate: float | None) -
     return None if split is None else "sampling_rate" in split.column_names
 
 
-def _say(progress, line: str) -> None:
-    """One line about a set, below the progress bar (`progress`), or in the log without one."""
-    if progress is None:
-        logger.warning(line)
-    else:
-        progress.write(line, sys.stderr)
+def _say(line: str) -> None:
+    """One line about a set: a warning of this module's logger, so that transformers' verbosity (and a level set on
+    the package's loggers) decides whether it is said, and an application's logging gets it; on stderr it is written
+    below the "fitting runs" bar (`_logs`). The bar's own `tqdm.write` printed it whatever the verbosity, and past
+    every handler."""
+    logger.warning(line)
 
 
 def _reads_rows(arm) -> bool:
@@ -454,7 +452,7 @@ def _reads_rows(arm) -> bool:
     return arm.learns and not isinstance(arm, (CiTrusArm, PatchTSTArm))
 
 
-def _at_one_rate(context: DatasetContext, arms: list[str], progress=None) -> DatasetContext:
+def _at_one_rate(context: DatasetContext, arms: list[str]) -> DatasetContext:
     """`context` for the arms that read the rows at their own rate (`_reads_rows`: MiniRocket): when the set's rows
     have several rates (its `sampling_rate` column), a copy whose splits hold every row resampled to the most common
     rate (`baselines.common_sampling_rate`, with the feature extractor's anti-aliased resampler), said once; else
@@ -470,7 +468,6 @@ def _at_one_rate(context: DatasetContext, arms: list[str], progress=None) -> Dat
     shown = ", ".join(f"{count} at {hz:g} Hz" for hz, count in sorted(counts.items()))
     names = f"the {' and '.join(arms)} arm" + ("s see" if len(arms) > 1 else " sees")
     _say(
-        progress,
         f"{context.name}: its rows have {len(counts)} sampling rates ({shown}); {names} every row resampled to "
         f"{rate:g} Hz, the most common (anti-aliased, as the CiTrus and PatchTST arms' feature extractor resamples)",
     )
@@ -629,7 +626,7 @@ def _prepared_contract(prepared: Any) -> CiTrusConfig | None:
     return contract if isinstance(contract, CiTrusConfig) else None
 
 
-def _say_unlike_twins(config: ProtocolConfig, dataset: str, prepared: dict[str, Any], progress) -> None:
+def _say_unlike_twins(config: ProtocolConfig, dataset: str, prepared: dict[str, Any]) -> None:
     """Say, for each chosen pre-trained arm whose from-scratch twin is chosen too, when the two are not the same model
     on this set (`arms.MODEL_FIELDS`: a `--model-config` or size override that only the twin takes, a checkpoint of
     another size): the report then gives no pre-training gain for them, which would be the gain of another size."""
@@ -645,7 +642,6 @@ def _say_unlike_twins(config: ProtocolConfig, dataset: str, prepared: dict[str, 
             source = config.checkpoints.get(arm) or getattr(ARMS[arm], "bundled", None)
             fix = f"--model-config {source} without size overrides" if source else "no size overrides of one arm alone"
             _say(
-                progress,
                 f"{dataset}: {arm} and its from-scratch twin {twin} are not the same model ({', '.join(differences)}), "
                 f"so the report gives no pre-training gain for them; for one, build the twin at the arm's size ({fix})",
             )
@@ -654,15 +650,15 @@ def _say_unlike_twins(config: ProtocolConfig, dataset: str, prepared: dict[str, 
 def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous, signatures, record, progress) -> float:
     """Every budget x seed x arm of one dataset; `record(run)` keeps each result, stamped with its arm's signature
     (`signatures`). Returns the seconds spent."""
-    context = _dataset_context(config, dataset, progress)
-    _check_budgets(config, context, budgets, progress)
+    context = _dataset_context(config, dataset)
+    _check_budgets(config, context, budgets)
     _check_not_pretrained_on(config, context, checkpoints)
     # the arms that read the rows at their own rate see them at one rate (the others align them themselves)
     readers = [name for name in config.arms if _reads_rows(ARMS[name])]
-    one_rate = _at_one_rate(context, readers, progress) if readers else context
+    one_rate = _at_one_rate(context, readers) if readers else context
     contexts = {name: one_rate if name in readers else context for name in config.arms}
     prepared = {name: ARMS[name].prepare(contexts[name], checkpoints.get(name)) for name in config.arms}
-    _say_unlike_twins(config, dataset, prepared, progress)
+    _say_unlike_twins(config, dataset, prepared)
     seconds = 0.0
     for budget in budgets:
         for seed in config.seeds:
@@ -810,15 +806,15 @@ def _check_not_in_saved_corpus(arm: str, corpus: str, context) -> None:
         )
 
 
-def _check_budgets(config: ProtocolConfig, context, budgets, progress) -> None:
+def _check_budgets(config: ProtocolConfig, context, budgets) -> None:
     """Before any fitting on the set: refuse a budget too small for the arms that fit on it, and say what a budget
     turned into when the set's pool cannot give what it asks (one line each)."""
     dataset, pool = context.name, context.pool_labels
     if notice := context.splits.missing_classes_notice(context.score_split):  # `citrus finetune` says it too
-        progress.write(f"{dataset}: {notice}", sys.stderr)
+        _say(f"{dataset}: {notice}")
     if dataset in config.dataset_budgets:
         labels = ", ".join(budget.label_for(context.task) for budget in budgets)
-        progress.write(f"{dataset}: its own budgets {labels} (they replace the common ones for this set)", sys.stderr)
+        _say(f"{dataset}: its own budgets {labels} (they replace the common ones for this set)")
     fitted = [name for name in config.arms if isinstance(ARMS[name], (CiTrusArm, PatchTSTArm))]
     for budget in budgets:
         drawn = len(draw_budget(pool, budget, config.seeds[0]))
@@ -831,12 +827,12 @@ def _check_budgets(config: ProtocolConfig, context, budgets, progress) -> None:
             )
         if budget.kind != "all" and drawn == len(pool):
             note = f"{dataset}: budget {label} asks for more than the pool's {len(pool)} examples: all of them"
-            progress.write(note, sys.stderr)
+            _say(note)
         elif budget.kind == "per_class" and context.task == CLASSIFICATION:
             asked = int(budget.value) * len(np.unique(pool))
             if drawn < asked:
                 note = f"{dataset}: budget {label} draws {drawn} of {asked}: some classes have fewer examples"
-                progress.write(note, sys.stderr)
+                _say(note)
 
 
 def _report_metadata(config: ProtocolConfig, checkpoints: dict[str, str]) -> dict[str, Any]:
