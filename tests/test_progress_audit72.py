@@ -104,3 +104,10 @@ def test_a_package_line_said_during_a_progress_bar_starts_its_own_line():
     assert run.returncode == 0, run.stderr
     before = run.stderr.split("[citrus_hf] a note about a set\n")[0]
     assert "2/5" in before and before.endswith(("\r", "\n")), repr(run.stderr)
+
+
+def test_saving_the_feature_extraction_pipeline_leaves_the_models_config_as_it_was(tmp_path):
+    embed = pipeline("time-series-feature-extraction", model=str(save_tiny_classifier(tmp_path / "classifier")))
+    embed.save_pretrained(tmp_path / "saved")
+    recorded = embed.model.config.custom_pipelines
+    assert type(recorded).__name__ == "CustomPipelines" and list(recorded) == ["time-series-classification"]

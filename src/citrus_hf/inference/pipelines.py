@@ -1976,11 +1976,11 @@ class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
         loading the model with the Auto class the model's entry named (that of its class: the remote-code pipeline
         then embeds with the whole saved model, as the package's does)."""
         config = self.model.config
-        recorded = dict(getattr(config, "custom_pipelines", None) or {})
+        recorded = getattr(config, "custom_pipelines", None)  # (the package's `CustomPipelines`, kept as it is)
         task = PROBLEM_TASKS["encoder"]
         if not recorded or list(recorded) == [task]:  # (a model of no pipeline; an encoder's entry is this one)
             return
-        auto_classes = next(iter(recorded.values())).get("pt", ["AutoModel"])
+        auto_classes = dict.get(recorded, next(iter(recorded))).get("pt", ["AutoModel"])
         config.custom_pipelines = {task: {"impl": f"pipelines.{type(self).__name__}", "pt": list(auto_classes)}}
         try:
             config.save_pretrained(save_directory)
