@@ -322,7 +322,7 @@ def read_recording(
                 "example as a file of its own, its label in a metadata.csv (file_name,label); a recording written a "
                 "row per channel: write its transpose."
             )
-        start = _csv_start(data, names, units) if names is not None else None
+        start = _csv_start(data, names, units, sampling_rate) if names is not None else None
         names = names or picked or [str(index) for index in range(data.shape[0])]
         if kind == "CSV" and channels is None:
             _warn_of_ramps(path, data, names, wanted, checked_rate)
@@ -498,7 +498,7 @@ def _channels_of_csv(
     first = float(data[timed[0], 0]) if timed else 0.0
     counted = (
         f"; times are counted from its first sample (stamped {first:g} in {names[timed[0]]!r}), not on that clock"
-        if timed and first != 0 and math.isfinite(first) and _csv_start(data, names, units) is None
+        if timed and first != 0 and math.isfinite(first) and _csv_start(data, names, units, sampling_rate) is None
         else ""
     )
     logger.warning(
@@ -561,15 +561,23 @@ def _time_rows(names: list[str]) -> list[int]:
     return [row for row, name in enumerate(names) if _column_key(name) in TIME_COLUMNS]
 
 
-def _csv_start(data: np.ndarray, names: list[str], units: Sequence[str] = ()) -> datetime.datetime | None:
+def _csv_start(
+    data: np.ndarray, names: list[str], units: Sequence[str] = (), sampling_rate: float | None = None
+) -> datetime.datetime | None:
     """The clock time of a CSV's first sample (UTC) where its first time column counts since 1970 (`_epoch_unit`, or
     the unit its name or its cell in the row of `units` says, `_time_units`): a phone's or a logger's wall clock, which
     `citrus predict` reports window times on as it does an EDF file's start. None for a file without such a column (a
-    relative clock)."""
+    relative clock). With `sampling_rate` (Hz), the unit is the one in which the stamps step at that rate where one
+    does (`_units_at_rate`): a phone up 10 days stamps 8.64e14 ns since it booted, a date in 1997 read in µs, which
+    its steps of 1e7 ns at 100 Hz tell apart."""
     for row in _time_rows(names):
         first = float(data[row, 0])
-        unit = _time_units(names[row], first, units[row] if units else "")[0] if math.isfinite(first) else None
-        if unit is not None and unit == _epoch_unit(first):
+        if not math.isfinite(first):
+            continue
+        candidates = _time_units(names[row], first, units[row] if units else "")
+        at_rate = _units_at_rate(data[row], candidates, sampling_rate) if sampling_rate else []
+        unit = (at_rate or candidates)[0]
+        if unit == _epoch_unit(first):
             return datetime.datetime.fromtimestamp(first * TIME_UNITS[unit], tz=datetime.timezone.utc)
     return None
 
@@ -605,17 +613,8 @@ def _check_time_stamps(
     if not step > 0:
         return
     units = _time_units(name, float(stamps[0]), unit_cell)
-    # the median step, or the mean one: a clock that stamps to the millisecond steps 3 or 4 ms at 256 Hz, whose
-    # median (4 ms, 250 Hz) is off by more than the tolerance while the mean is exact
     mean_step = float(stamps[-1] - stamps[0]) / (len(stamps) - 1)
-    matched = [
-        unit
-        for unit in units
-        if any(
-            each > 0 and math.isclose(1.0 / (each * TIME_UNITS[unit]), sampling_rate, rel_tol=_RATE_TOLERANCE)
-            for each in (step, mean_step)
-        )
-    ]
+    matched = _units_at_rate(stamps, units, sampling_rate)
     if matched:
         unit = matched[0]
         expected = 1.0 / (sampling_rate * TIME_UNITS[unit])
@@ -634,6 +633,25 @@ def _check_time_stamps(
         f"{path}: its time column {name!r} steps {shown:g} {unit} between samples ({implied:g} Hz), and the sampling "
         f"rate given is {sampling_rate:g} Hz; {fix.format(rate=implied)}."
     )
+
+
+def _units_at_rate(stamps: np.ndarray, units: Sequence[str], sampling_rate: float) -> list[str]:
+    """Those of `units` (`TIME_UNITS` keys, in order) in which `stamps` `(time,)` step at `sampling_rate` Hz, within
+    `_RATE_TOLERANCE`, by their median step or their mean one: a clock that stamps to the millisecond steps 3 or 4 ms
+    at 256 Hz, whose median (4 ms, 250 Hz) is off by more than the tolerance while the mean is exact. [] for fewer
+    than 3 stamps or stamps that are not all finite."""
+    steps = np.diff(stamps)
+    if steps.size < 2 or not np.isfinite(steps).all():
+        return []
+    mean_step = float(stamps[-1] - stamps[0]) / (len(stamps) - 1)
+    return [
+        unit
+        for unit in units
+        if any(
+            each > 0 and math.isclose(1.0 / (each * TIME_UNITS[unit]), sampling_rate, rel_tol=_RATE_TOLERANCE)
+            for each in (float(np.median(steps)), mean_step)
+        )
+    ]
 
 
 def _time_units(name: str, first: float, unit_cell: str = "") -> list[str]:

@@ -1,0 +1,40 @@
+"""Audit 72 (clocks): the start times read from files and what their refusals advise.
+
+A phone's stamps counted since it booted, read as a date since 1970; a local clock put back or forward an hour for
+daylight saving time, refused as samples missing (or to be sorted)."""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pytest
+
+from citrus_hf.data.readers.files import read_recording
+
+
+def _stamped_csv(path, stamps, name="timestamp"):
+    rows = "".join(f"{stamp},{np.sin(index / 7):.4f}\n" for index, stamp in enumerate(stamps))
+    path.write_text(f"{name},acc_x\n" + rows, encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------------------------------ CSV stamps since boot
+
+
+@pytest.mark.parametrize("unit", [1, 1000])  # nanoseconds (Android's SensorEvent.timestamp), microseconds
+def test_stamps_since_the_device_booted_give_no_start_on_the_clock(tmp_path, unit):
+    """A phone up 10 days stamps 8.64e14 ns since it booted: read in µs that is a date in 1997, so the recording's
+    start (and citrus predict's start_time of every window) was given as 1997-05-19, though its steps (1e7 ns at 100
+    Hz) say nanoseconds; in µs since boot, 8.64e11 read as ms since 1970, 1997 again."""
+    boot = 10 * 86400 * 10**9 // unit
+    path = _stamped_csv(tmp_path / "phone.csv", [boot + index * 10**7 // unit for index in range(300)])
+    recording = read_recording(path, sampling_rate=100)
+    assert recording.channel_names == ["acc_x"] and recording.start is None
+
+
+def test_stamps_since_1970_still_give_the_start(tmp_path):
+    first = datetime.datetime(2025, 3, 1, 9, tzinfo=datetime.timezone.utc)
+    milliseconds = int(first.timestamp() * 1000)
+    path = _stamped_csv(tmp_path / "phone.csv", [milliseconds + index * 10 for index in range(300)])
+    assert read_recording(path, sampling_rate=100).start == first
