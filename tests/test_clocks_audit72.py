@@ -6,6 +6,8 @@ daylight saving time, refused as samples missing (or to be sorted)."""
 from __future__ import annotations
 
 import datetime
+import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -38,3 +40,42 @@ def test_stamps_since_1970_still_give_the_start(tmp_path):
     milliseconds = int(first.timestamp() * 1000)
     path = _stamped_csv(tmp_path / "phone.csv", [milliseconds + index * 10 for index in range(300)])
     assert read_recording(path, sampling_rate=100).start == first
+
+
+# ------------------------------------------------------------------------------ clock times on Python 3.10
+
+
+class _Python310Datetime(datetime.datetime):
+    """`datetime.datetime` as Python 3.10 parses text: `fromisoformat` takes only what `isoformat()` writes."""
+
+    @classmethod
+    def fromisoformat(cls, text):
+        isoformat = (
+            r"\d{4}-\d{2}-\d{2}(.\d{2}(:\d{2}(:\d{2}(\.\d{3}|\.\d{6})?)?)?([+-]\d{2}:\d{2}(:\d{2}(\.\d{6})?)?)?)?"
+        )
+        if not re.fullmatch(isoformat, text):
+            raise ValueError(f"Invalid isoformat string: {text!r}")
+        return super().fromisoformat(text)
+
+
+@pytest.mark.parametrize(
+    ("first", "expected"),
+    [
+        ("2025-03-01T09:00:00.000Z", datetime.datetime(2025, 3, 1, 9, tzinfo=datetime.timezone.utc)),  # toISOString
+        ("2025-03-01T10:00:00+0100", datetime.datetime(2025, 3, 1, 9, tzinfo=datetime.timezone.utc)),
+        ("2025-03-01 10:00:00.5+01:00", datetime.datetime(2025, 3, 1, 9, 0, 0, 500000, tzinfo=datetime.timezone.utc)),
+    ],
+)
+def test_clock_times_are_read_alike_on_python_310(tmp_path, monkeypatch, first, expected):
+    """A time column of clock times was read through `datetime.fromisoformat`, which on Python 3.10 reads only
+    isoformat()'s form: JavaScript's "...Z", a "+0100" offset or a fraction of 1 digit were refused there as "not a
+    numeric CSV file" and read on 3.11+ (tests/test_pyversions_audit70's static check failed on it)."""
+    from citrus_hf.data.readers import arff_csv
+
+    monkeypatch.setattr(arff_csv, "datetime", SimpleNamespace(datetime=_Python310Datetime, timezone=datetime.timezone))
+    stamps = [first] + [
+        (expected + datetime.timedelta(seconds=index / 100)).isoformat().replace("+00:00", "Z")
+        for index in range(1, 300)
+    ]
+    recording = read_recording(_stamped_csv(tmp_path / "log.csv", stamps, "time"), sampling_rate=100)
+    assert recording.data.shape == (1, 300) and recording.start == expected

@@ -1,12 +1,15 @@
 """What several readers of :mod:`citrus_hf.data.readers` share: the check of the path they are given, channels picked
-by name or position, the refusal of a file whose signals run at several rates, and numpy's
+by name or position, the refusal of a file whose signals run at several rates, the clock times of a time column (ISO
+8601, `parse_clock_time`), and numpy's
 private modules that rebuild pickled arrays (the safe unpickler of :mod:`.pickles` wraps them; the TF-C loader of
 :mod:`.tfc` allows them in ``torch.load``), whose home moved in numpy 2.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -18,6 +21,42 @@ try:  # numpy >= 2
 except ImportError:  # pragma: no cover - numpy 1.26
     from numpy.core import multiarray as _multiarray
     from numpy.core import numeric as _numeric
+
+
+# A clock time as loggers and pandas write it in a time column: ISO 8601's date, then its time after "T" or a space
+# (hours, minutes, seconds and a fraction after "." or ",", each optional after the one before), then "Z" or a UTC
+# offset (+01:00, +0100, +01) where the zone is known. Parsed here rather than by `datetime.fromisoformat`, which on
+# Python 3.10 reads only `isoformat()`'s own form: "2025-03-01T09:00:00.000Z" (JavaScript's toISOString), "+0100" or a
+# fraction of 1, 2, 4 or 5 digits were refused there and read on 3.11+.
+_CLOCK_TIME = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d)(?::(\d\d)(?::(\d\d)(?:[.,](\d+))?)?)?)?\s*(Z|[+-]\d\d(?::?\d\d)?)?",
+    re.IGNORECASE,
+)
+
+
+def parse_clock_time(cell: str) -> datetime.datetime | None:
+    """The ISO 8601 date and time of a CSV cell (`_CLOCK_TIME`, spaces around it aside): aware where it gives its UTC
+    offset, naive (a wall clock of no stated zone) where it does not; None for a cell that is none, or an impossible
+    date or offset (a 31st of February, an hour 25, an offset of 24 h)."""
+    match = _CLOCK_TIME.fullmatch(cell.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        zone_info = None
+        if zone and zone.upper() == "Z":
+            zone_info = datetime.timezone.utc
+        elif zone:
+            digits = zone[1:].replace(":", "")
+            offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+            zone_info = datetime.timezone(-offset if zone[0] == "-" else offset)
+        microseconds = int((fraction or "")[:6].ljust(6, "0"))  # as 3.11+ reads a longer fraction: cut
+        return datetime.datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), microseconds,
+            tzinfo=zone_info,
+        )  # fmt: skip
+    except ValueError:
+        return None
 
 
 def several_rates_error(path: str | os.PathLike, by_rate: dict[float, list[str]]) -> SamplingRateError:

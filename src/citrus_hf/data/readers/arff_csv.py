@@ -21,7 +21,7 @@ import numpy as np
 
 from ..._logs import warnings_captured
 from ..errors import CorruptFileError
-from ._common import _as_path, check_classes_unrepeated
+from ._common import _as_path, check_classes_unrepeated, parse_clock_time
 
 # Byte-order marks and the encodings they name, longest first (UTF-32's little-endian mark starts with UTF-16's).
 # Excel's "Unicode Text" export is UTF-16 with a mark, its "CSV UTF-8" UTF-8 with one; the codecs named consume it.
@@ -57,11 +57,8 @@ def clock_seconds(cell: str) -> float | None:
     if timedelta is not None:
         days, hours, minutes, seconds = timedelta.groups()
         return int(days) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-    if not cell[:1].isdigit():  # (`fromisoformat` also reads week dates such as "2024W01")
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(cell)
-    except ValueError:
+    moment = parse_clock_time(cell)  # (not `fromisoformat`, which reads less on Python 3.10: "Z", "+0100")
+    if moment is None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
@@ -70,10 +67,8 @@ def clock_seconds(cell: str) -> float | None:
 
 def clock_is_local(cell: str) -> bool:
     """Whether a cell `clock_seconds` reads is a date-time without a time zone: a wall clock of an unknown zone."""
-    try:
-        return datetime.datetime.fromisoformat(cell.strip()).tzinfo is None
-    except ValueError:
-        return False
+    moment = parse_clock_time(cell)
+    return moment is not None and moment.tzinfo is None
 
 
 # What a text file in another encoding than UTF-8 is told to do.
