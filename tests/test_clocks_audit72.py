@@ -12,6 +12,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from citrus_hf.data.errors import CorruptFileError
+from citrus_hf.data.readers import read_timed_csv
 from citrus_hf.data.readers.files import read_recording
 
 
@@ -79,3 +81,53 @@ def test_clock_times_are_read_alike_on_python_310(tmp_path, monkeypatch, first, 
     ]
     recording = read_recording(_stamped_csv(tmp_path / "log.csv", stamps, "time"), sampling_rate=100)
     assert recording.data.shape == (1, 300) and recording.start == expected
+
+
+# ------------------------------------------------------------------------------------ daylight saving time
+
+
+def _clock_times(first: datetime.datetime, count: int, rate: float = 100.0) -> list[str]:
+    return [(first + datetime.timedelta(seconds=index / rate)).isoformat(sep=" ") for index in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "what"),
+    [
+        (datetime.datetime(2025, 10, 26, 2, 59, 59), datetime.datetime(2025, 10, 26, 2, 0, 0), "goes back"),
+        (datetime.datetime(2025, 3, 30, 1, 59, 59), datetime.datetime(2025, 3, 30, 3, 0, 0), "jumps"),
+    ],
+)
+def test_local_clock_times_across_a_daylight_saving_change_are_refused_naming_it(tmp_path, before, after, what):
+    """Local clock times without offsets go back an hour where daylight saving time ends and forward where it begins:
+    refused, as they must be (the samples after it would be read an hour off), but advised to cut the file at its
+    'gaps' (into an hour's overlap, or none) or to drop the time column; the fix is to write the UTC offsets."""
+    stamps = _clock_times(before, 100) + _clock_times(after, 200)
+    with pytest.raises(CorruptFileError, match=rf"{what}.*an hour .*daylight saving time.*UTC offset") as caught:
+        read_recording(_stamped_csv(tmp_path / "log.csv", stamps, "time"), sampling_rate=100)
+    assert "Cut the file" not in str(caught.value)
+
+
+def test_read_timed_csv_names_the_daylight_saving_change(tmp_path):
+    """read_timed_csv refused the autumn change's hour back advising to sort the rows by time (which interleaves the
+    two hours' samples), or, where the file ended before it began, as a clock that 'does not increase'; the spring
+    change's hour forward as rows missing, to cut the file there."""
+    path = tmp_path / "hr.csv"
+    for before, after, what in [
+        (datetime.datetime(2025, 10, 26, 2, 59, 50), datetime.datetime(2025, 10, 26, 2, 0, 0), "goes back"),
+        (datetime.datetime(2025, 3, 30, 1, 59, 50), datetime.datetime(2025, 3, 30, 3, 0, 0), "jumps"),
+    ]:
+        stamps = _clock_times(before, 1000) + _clock_times(after, 1000)
+        path.write_text("time,hr\n" + "".join(f"{stamp},60\n" for stamp in stamps), encoding="utf-8")
+        with pytest.raises(CorruptFileError, match=rf"{what}.*an hour .*daylight saving time.*UTC offset"):
+            read_timed_csv(path, "hr", "time")
+
+
+def test_a_gap_of_other_than_an_hour_is_still_rows_missing(tmp_path):
+    path = tmp_path / "hr.csv"
+    stamps = _clock_times(datetime.datetime(2025, 3, 30, 1, 0), 1000) + _clock_times(
+        datetime.datetime(2025, 3, 30, 1, 30), 1000
+    )
+    path.write_text("time,hr\n" + "".join(f"{stamp},60\n" for stamp in stamps), encoding="utf-8")
+    with pytest.raises(CorruptFileError, match=r"rows are missing there") as caught:
+        read_timed_csv(path, "hr", "time")
+    assert "daylight" not in str(caught.value)

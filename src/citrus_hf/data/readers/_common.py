@@ -1,6 +1,6 @@
 """What several readers of :mod:`citrus_hf.data.readers` share: the check of the path they are given, channels picked
 by name or position, the refusal of a file whose signals run at several rates, the clock times of a time column (ISO
-8601, `parse_clock_time`), and numpy's
+8601, `parse_clock_time`), the note on a time column put back or forward an hour (daylight saving time), and numpy's
 private modules that rebuild pickled arrays (the safe unpickler of :mod:`.pickles` wraps them; the TF-C loader of
 :mod:`.tfc` allows them in ``torch.load``), whose home moved in numpy 2.
 """
@@ -57,6 +57,20 @@ def parse_clock_time(cell: str) -> datetime.datetime | None:
         )  # fmt: skip
     except ValueError:
         return None
+
+
+def daylight_saving_note(seconds: float, step: float) -> str:
+    """What a time column that goes `seconds` forward (or back, < 0) in one step, where it steps `step` seconds
+    elsewhere, is where that is an hour: a local clock put forward or back for daylight saving time, which its stamps
+    cannot tell from samples missing or written twice (cutting the file there, or sorting its rows, is then no fix).
+    "" for any other step."""
+    if abs(abs(seconds) - 3600.0) > max(1.0, 2.0 * step):
+        return ""
+    how = "back, as where daylight saving time ends" if seconds < 0 else "forward, as where daylight saving time begins"
+    return (
+        f" That is an hour {how}: the stamps are a local clock's. Write them with their UTC offset "
+        "(2025-10-26T02:00:00+01:00) or in UTC, which runs on."
+    )
 
 
 def several_rates_error(path: str | os.PathLike, by_rate: dict[float, list[str]]) -> SamplingRateError:

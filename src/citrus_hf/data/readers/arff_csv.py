@@ -21,7 +21,7 @@ import numpy as np
 
 from ..._logs import warnings_captured
 from ..errors import CorruptFileError
-from ._common import _as_path, check_classes_unrepeated, parse_clock_time
+from ._common import _as_path, check_classes_unrepeated, daylight_saving_note, parse_clock_time
 
 # Byte-order marks and the encodings they name, longest first (UTF-32's little-endian mark starts with UTF-16's).
 # Excel's "Unicode Text" export is UTF-16 with a mark, its "CSV UTF-8" UTF-8 with one; the codecs named consume it.
@@ -431,13 +431,14 @@ def read_timed_csv(
                 f"{path}: the time column {time_column!r} holds values that are neither milliseconds nor timestamps "
                 f"(YYYY-MM-DD hh:mm:ss[.ffffff]): {error}."
             ) from error
+    # first: a clock put back an hour mid-file (daylight saving time ending) may end before it starts
+    _check_timed_rows(path, time_column, stamps, seconds)
     span = seconds[-1] - seconds[0]
     if not span > 0 or not np.isfinite(span):
         raise CorruptFileError(
             f"{path}: the time column {time_column!r} does not increase (from {stamps[0]!r} to {stamps[-1]!r} over "
             f"{len(stamps)} rows), so it gives no sampling rate."
         )
-    _check_timed_rows(path, time_column, stamps, seconds)
     return values, (len(values) - 1) / span
 
 
@@ -455,24 +456,32 @@ def _check_timed_rows(path: Path, time_column: str, stamps: list[str], seconds: 
     rows after it make up for (`_caught_up`: a host late in stamping) is no gap: no row is missing, and the rate
     holds."""
     steps = np.diff(seconds)
-    usual = float(np.median(steps[steps > 0]))
+    usual = float(np.median(steps[steps > 0])) if np.any(steps > 0) else 0.0
     # a step back within the jitter of a streaming logger's clock (a chunk's rows stamped back from its arrival, which
     # came early) is no disorder; back further than a gap's length, the rows are out of order (files joined wrongly)
     back = np.flatnonzero(steps < -_GAP_STEPS * usual)
     if back.size:
         row = int(back[0])
+        # an hour back is a local clock's where daylight saving time ends: sorting would interleave two hours
+        note = daylight_saving_note(float(steps[row]), usual)
         raise CorruptFileError(
             f"{path}: its time column {time_column!r} goes back from {stamps[row]!r} to {stamps[row + 1]!r} after "
-            f"data row {row + 1}; sort the rows by time, or cut the file there into files of their own."
+            f"data row {row + 1}"
+            + (f".{note}" if note else "; sort the rows by time, or cut the file there into files of their own.")
         )
     jumps = [row for row in np.flatnonzero(steps > _GAP_STEPS * usual) if not _caught_up(seconds, int(row))]
     if jumps:
         row = int(jumps[0])
+        note = daylight_saving_note(float(steps[row]), usual)
         raise CorruptFileError(
             f"{path}: its time column {time_column!r} jumps from {stamps[row]!r} to {stamps[row + 1]!r} after data "
-            f"row {row + 1} ({steps[row]:g} s, where it steps {usual:g} s elsewhere): rows are missing there, and the "
-            "rate from its first and last stamps would count the gap as samples. Cut the file at its gaps into files "
-            "of their own (or fill the gaps)."
+            f"row {row + 1} ({steps[row]:g} s, where it steps {usual:g} s elsewhere)"
+            + (
+                f".{note}"
+                if note
+                else ": rows are missing there, and the rate from its first and last stamps would count the gap as "
+                "samples. Cut the file at its gaps into files of their own (or fill the gaps)."
+            )
         )
 
 

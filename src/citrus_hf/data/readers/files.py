@@ -50,7 +50,7 @@ import numpy as np
 from ..._logs import warnings_captured
 from ...vocabulary_citrus import as_sampling_rate
 from ..errors import CorruptFileError, SamplingRateError
-from ._common import _as_path, channel_rows, is_position, several_rates_error
+from ._common import _as_path, channel_rows, daylight_saving_note, is_position, several_rates_error
 from .arff_csv import clock_is_local, clock_seconds, not_decodable, read_csv_matrix, text_encoding
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
 from .pickles import load_npy
@@ -726,10 +726,16 @@ def _check_time_gaps(path: Path, name: str, stamps: np.ndarray, step: float, uni
         if after < before
         else f"jumps from {shown} ({after - before - step:g} {unit} of samples missing)"
     )
+    # an hour back or forward is a local clock's change for daylight saving time, not samples missing or repeated
+    note = daylight_saving_note((after - before) * TIME_UNITS[unit], step * TIME_UNITS[unit])
     raise CorruptFileError(
         f"{path}: its time column {name!r} {what} after data row {row + 1}, where it steps {step:g} {unit} elsewhere; "
-        "the samples are read one after the other, so every time after it would be wrong. Cut the file at its gaps "
-        "into files of their own (or fill the gaps), or drop the time column to read it as evenly sampled."
+        "the samples are read one after the other, so every time after it would be wrong."
+        + (
+            note
+            or " Cut the file at its gaps into files of their own (or fill the gaps), or drop the time column to read "
+            "it as evenly sampled."
+        )
     )
 
 
