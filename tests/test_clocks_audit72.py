@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from citrus_hf.data.errors import CorruptFileError
+from citrus_hf.data.errors import CorruptFileError, SamplingRateError
 from citrus_hf.data.readers import read_timed_csv
 from citrus_hf.data.readers.files import read_recording
 
@@ -131,3 +131,32 @@ def test_a_gap_of_other_than_an_hour_is_still_rows_missing(tmp_path):
     with pytest.raises(CorruptFileError, match=r"rows are missing there") as caught:
         read_timed_csv(path, "hr", "time")
     assert "daylight" not in str(caught.value)
+
+
+# ---------------------------------------------------------------------------- a time column with a stamp missing
+
+
+def _with_empty(stamps: list, rows: list[int]) -> list:
+    return ["" if row in rows else stamp for row, stamp in enumerate(stamps)]
+
+
+def test_a_time_column_with_an_empty_cell_is_still_checked_against_the_rate(tmp_path):
+    """An empty cell reads as a missing sample (NaN), and one in the time column skipped every check of its stamps:
+    a file stamped at 250 Hz was read at the 100 Hz given without a word (each second scored as 2.5 s), and 5 s of
+    samples missing went unseen."""
+    first = 1_740_819_600_000
+    path = _stamped_csv(tmp_path / "fast.csv", _with_empty([first + 4 * row for row in range(2000)], [700]), "time_ms")
+    with pytest.raises(SamplingRateError, match=r"steps 4 ms between samples \(250 Hz\)"):
+        read_recording(path, sampling_rate=100)
+    stamps = [first + 10 * row for row in range(1000)] + [first + 15000 + 10 * row for row in range(1000)]
+    path = _stamped_csv(tmp_path / "gap.csv", _with_empty(stamps, [700]), "time_ms")
+    with pytest.raises(CorruptFileError, match=r"jumps from .* \(5000 ms of samples missing\)"):
+        read_recording(path, sampling_rate=100)
+
+
+def test_a_time_column_whose_first_stamp_is_missing_still_gives_the_start(tmp_path):
+    first = datetime.datetime(2025, 3, 1, 9, tzinfo=datetime.timezone.utc)
+    milliseconds = int(first.timestamp() * 1000)
+    stamps = _with_empty([milliseconds + 10 * row for row in range(300)], [0, 150])
+    recording = read_recording(_stamped_csv(tmp_path / "log.csv", stamps, "time_ms"), sampling_rate=100)
+    assert recording.start == first and recording.data.shape == (1, 300)

@@ -492,7 +492,7 @@ def _channels_of_csv(
     if sampling_rate is not None:
         for row in timed:
             unit = units[row] if units else ""
-            _check_time_stamps(path, names[row], data[row], sampling_rate, time_stamps_fix, unit)
+            _check_time_stamps(path, names[row], _filled_stamps(data[row]), sampling_rate, time_stamps_fix, unit)
     described = [f"{names[row]!r} (time stamps)" for row in timed] + [f"{names[row]!r} (a row index)" for row in index]
     # a relative clock that does not start at 0 (a file cut from a longer one): the times reported are the file's own
     first = float(data[timed[0], 0]) if timed else 0.0
@@ -571,15 +571,33 @@ def _csv_start(
     does (`_units_at_rate`): a phone up 10 days stamps 8.64e14 ns since it booted, a date in 1997 read in µs, which
     its steps of 1e7 ns at 100 Hz tell apart."""
     for row in _time_rows(names):
-        first = float(data[row, 0])
+        stamps = _filled_stamps(data[row])
+        first = float(stamps[0])
         if not math.isfinite(first):
             continue
         candidates = _time_units(names[row], first, units[row] if units else "")
-        at_rate = _units_at_rate(data[row], candidates, sampling_rate) if sampling_rate else []
+        at_rate = _units_at_rate(stamps, candidates, sampling_rate) if sampling_rate else []
         unit = (at_rate or candidates)[0]
         if unit == _epoch_unit(first):
             return datetime.datetime.fromtimestamp(first * TIME_UNITS[unit], tz=datetime.timezone.utc)
     return None
+
+
+def _filled_stamps(stamps: np.ndarray) -> np.ndarray:
+    """A CSV's time column `(time,)` with its missing stamps (NaN: an empty cell, read as a missing sample) put on the
+    line through the stamps around each, and those before the first stamp given or after the last on the mean step of
+    those given: one empty cell skipped every check of the column (`_check_time_stamps`), so that a file stamped at
+    250 Hz was read at the 100 Hz given without a word, and a first cell empty gave no start. `stamps` itself where
+    none is missing, or fewer than 2 are given (nothing to check them by)."""
+    given = np.flatnonzero(np.isfinite(stamps))
+    if given.size == stamps.size or given.size < 2:
+        return stamps
+    rows = np.arange(stamps.size)
+    filled = np.interp(rows, given, stamps[given])
+    step = (stamps[given[-1]] - stamps[given[0]]) / (given[-1] - given[0])
+    filled[: given[0]] = stamps[given[0]] - (given[0] - rows[: given[0]]) * step
+    filled[given[-1] + 1 :] = stamps[given[-1]] + (rows[given[-1] + 1 :] - given[-1]) * step
+    return filled
 
 
 def csv_has_time_column(path: str | Path) -> bool:
