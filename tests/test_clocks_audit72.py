@@ -160,3 +160,24 @@ def test_a_time_column_whose_first_stamp_is_missing_still_gives_the_start(tmp_pa
     stamps = _with_empty([milliseconds + 10 * row for row in range(300)], [0, 150])
     recording = read_recording(_stamped_csv(tmp_path / "log.csv", stamps, "time_ms"), sampling_rate=100)
     assert recording.start == first and recording.data.shape == (1, 300)
+
+
+# ------------------------------------------------------------------ milliseconds since 1970 read as seconds
+
+
+def test_millisecond_stamps_since_1970_are_not_read_as_seconds(tmp_path):
+    """Stamps in ms since 1970 (1.74e12) at 1000 Hz step 1: read as seconds (55,000 years since 1970) that matched a
+    --sampling-rate 1 given by mistake, so the file was read at 1 Hz (each second scored as 1000 s) without a word."""
+    first = 1_740_819_600_000
+    path = _stamped_csv(tmp_path / "ecg.csv", [first + row for row in range(3000)])
+    with pytest.raises(SamplingRateError, match=r"steps 1 ms between samples \(1000 Hz\)"):
+        read_recording(path, sampling_rate=1)
+    assert read_recording(path, sampling_rate=1000).start == datetime.datetime(
+        2025, 3, 1, 9, tzinfo=datetime.timezone.utc
+    )
+
+
+def test_relative_stamps_in_seconds_at_a_slow_rate_are_still_read(tmp_path):
+    """Seconds from the start at 1 Hz (a slow series): small numbers, read in seconds as before."""
+    path = _stamped_csv(tmp_path / "slow.csv", list(range(300)), "time")
+    assert read_recording(path, sampling_rate=1).data.shape == (1, 300)

@@ -675,13 +675,18 @@ def _units_at_rate(stamps: np.ndarray, units: Sequence[str], sampling_rate: floa
 def _time_units(name: str, first: float, unit_cell: str = "") -> list[str]:
     """The units (`TIME_UNITS` keys) a time column named `name` whose first stamp is `first` may count in, the likeliest
     first: the one its name, or else its `unit_cell` in a row of units under the names, says alone (`_UNIT_WORDS`),
-    else every unit, the one in which `first` reads as a date since 1970 first (`_EPOCH_SECONDS`)."""
+    else every unit, the one in which `first` reads as a date since 1970 first (`_EPOCH_SECONDS`), less those in which
+    it is past 2100 since 1970 (or as long since the recording began): 1.74e12, milliseconds since 1970, is 55,000
+    years in seconds, where its steps of 1 at 1000 Hz read as 1 s matched a --sampling-rate 1 given by mistake, and
+    the file was read at 1 Hz without a word."""
     words = re.findall(r"[a-zµ]+", f"{name} {unit_cell}".lower())
     named = [_UNIT_WORDS[word] for word in words if word in _UNIT_WORDS]
     if named:
         return named[:1]
     epoch = _epoch_unit(first)
-    return ([epoch] if epoch else []) + [unit for unit in TIME_UNITS if unit != epoch]
+    units = ([epoch] if epoch else []) + [unit for unit in TIME_UNITS if unit != epoch]
+    possible = [unit for unit in units if abs(first) * TIME_UNITS[unit] <= _EPOCH_SECONDS[1]]
+    return possible or units
 
 
 def _epoch_unit(first: float) -> str | None:
