@@ -181,3 +181,15 @@ def test_relative_stamps_in_seconds_at_a_slow_rate_are_still_read(tmp_path):
     """Seconds from the start at 1 Hz (a slow series): small numbers, read in seconds as before."""
     path = _stamped_csv(tmp_path / "slow.csv", list(range(300)), "time")
     assert read_recording(path, sampling_rate=1).data.shape == (1, 300)
+
+
+# --------------------------------------------------------------------------- a spreadsheet's date serial numbers
+
+
+def test_a_time_column_of_spreadsheet_days_is_named_as_such(tmp_path):
+    """A time column exported from a spreadsheet as numbers counts days (45717.375 is 2025-03-01 09:00): refused with
+    the advice '--sampling-rate 8.64e+06' (its steps read as seconds), which read 10 s of signal as 1.2 ms."""
+    stamps = [f"{45717.375 + row / 100 / 86400:.10f}" for row in range(1000)]
+    with pytest.raises(CorruptFileError, match=r"counts days .*spreadsheet's date serial numbers") as caught:
+        read_recording(_stamped_csv(tmp_path / "sheet.csv", stamps, "time"), sampling_rate=100)
+    assert "8.64e+06" not in str(caught.value)

@@ -165,6 +165,9 @@ _UNIT_WORDS = {
 # Unix time as a logger writes the wall clock: a first stamp that reads as a date from 1990 to 2100 in one of
 # `TIME_UNITS` (1.74e9 s, 1.74e12 ms, 1.74e18 ns; the spans of the units do not overlap) is tried in that unit first.
 _EPOCH_SECONDS = (631_152_000.0, 4_102_444_800.0)
+# A spreadsheet's date serial numbers (days since 1899-12-30, with the time of day as a fraction) of 1990 to 2100, as a
+# time column formatted as a number exports them: 45717.375 is 2025-03-01 09:00.
+_SPREADSHEET_DAYS = (32_874.0, 73_051.0)
 # A time column matches the rate given when its median or mean step is within this share of it (`_check_time_stamps`);
 # past it, the rate the stamps say is given instead (250 Hz read as 100 Hz).
 _RATE_TOLERANCE = 0.02
@@ -639,6 +642,16 @@ def _check_time_stamps(
         _check_time_gaps(path, name, stamps, expected, unit)
         _check_clock_rate(path, name, stamps, expected, unit, sampling_rate, fix)
         return
+    if _SPREADSHEET_DAYS[0] <= float(stamps[0]) <= _SPREADSHEET_DAYS[1] and math.isclose(
+        1.0 / (mean_step * 86400.0), sampling_rate, rel_tol=_RATE_TOLERANCE
+    ):
+        # read in seconds they step at 8.64e6 Hz, which the advice below named: at that rate 10 s read as 1.2 ms
+        raise CorruptFileError(
+            f"{path}: its time column {name!r} counts days ({float(stamps[0]):.10g} onwards, a spreadsheet's date "
+            f"serial numbers: days since 1899-12-30, stepping {sampling_rate:g} times a second), which are not read; "
+            "format the column as a date and time (2025-03-01 09:00:00.000) or as seconds before exporting it, or "
+            f"name the channels to read ({_CHANNELS_OPTIONS}) to read the file at the rate given."
+        )
     # the unit its name or its values say, else the one in which the stamps come nearest the rate given (a
     # nanosecond clock at 100 Hz was advised --sampling-rate 9.99987e-08, read in seconds)
     likeliest = units[:1] if len(units) == 1 or _epoch_unit(float(stamps[0])) else units
