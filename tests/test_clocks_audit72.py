@@ -6,7 +6,6 @@ daylight saving time, refused as samples missing (or to be sorted)."""
 from __future__ import annotations
 
 import datetime
-import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -15,6 +14,7 @@ import pytest
 from citrus_hf.data.errors import CorruptFileError, SamplingRateError
 from citrus_hf.data.readers import read_timed_csv
 from citrus_hf.data.readers.files import read_recording
+from tests.test_pyversions_audit70 import _Python310Datetime
 
 
 def _stamped_csv(path, stamps, name="timestamp"):
@@ -45,19 +45,6 @@ def test_stamps_since_1970_still_give_the_start(tmp_path):
 
 
 # ------------------------------------------------------------------------------ clock times on Python 3.10
-
-
-class _Python310Datetime(datetime.datetime):
-    """`datetime.datetime` as Python 3.10 parses text: `fromisoformat` takes only what `isoformat()` writes."""
-
-    @classmethod
-    def fromisoformat(cls, text):
-        isoformat = (
-            r"\d{4}-\d{2}-\d{2}(.\d{2}(:\d{2}(:\d{2}(\.\d{3}|\.\d{6})?)?)?([+-]\d{2}:\d{2}(:\d{2}(\.\d{6})?)?)?)?"
-        )
-        if not re.fullmatch(isoformat, text):
-            raise ValueError(f"Invalid isoformat string: {text!r}")
-        return super().fromisoformat(text)
 
 
 @pytest.mark.parametrize(
