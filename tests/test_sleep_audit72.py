@@ -106,7 +106,12 @@ def test_a_psg_of_several_rates_without_the_stagers_channels_is_still_refused_li
 ):
     night = write_night(tmp_path / "psg", [("W", 60)], channels=("EEG Fpz-Cz", "EEG C3-A2"), slow=("EOG horizontal",))
     assert main(["predict", str(stager), str(night / "SC4001E0-PSG.edf"), "--backend", "torch"]) == 2
-    assert "holds signals at 2 rates (100 Hz: EEG Fpz-Cz, EEG C3-A2; 1 Hz: EOG horizontal)" in capsys.readouterr().err
+    # the stager's own channels at two rates: no --channels helps, and the refusal says so (audit 72 leftovers 4)
+    err = capsys.readouterr().err
+    assert "holds the model's channels at different rates (EEG Fpz-Cz at 100 Hz, EOG horizontal at 1 Hz)" in err
+    night = write_night(tmp_path / "other", [("W", 60)], channels=("EEG C3-A2",), slow=("Resp oro-nasal",))
+    assert main(["predict", str(stager), str(night / "SC4001E0-PSG.edf"), "--backend", "torch"]) == 2
+    assert "holds signals at 2 rates (100 Hz: EEG C3-A2; 1 Hz: Resp oro-nasal)" in capsys.readouterr().err
 
 
 # ------------------------------------------------ 3. the script's --subjects builds those subjects of a local copy

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from ..vocabulary_citrus import VOLTAGE_UNITS, UnitError, canonical_unit, unit_factor
-from .errors import CitrusDataError, CorruptFileError, naming_unwritable_cache
+from .errors import CitrusDataError, CorruptFileError, SamplingRateError, naming_unwritable_cache
 from .plans import row_sizes
 from .readers.arff_csv import not_decodable, text_encoding
 from .readers.edf import holds_annotations_only, read_edf_header, read_edf_segments
@@ -1403,9 +1403,14 @@ def checkpoint_channels_of(extractor, source: str | os.PathLike) -> list[str] | 
     temperature at 1 Hz, the very files `sleep_edf` stagers are fine-tuned on): the file's names of the checkpoint's
     channels, in the checkpoint's order, where its signals at one rate hold every one of them (matched as
     `picks_channels_by_name` matches them, `channel_key`). None otherwise (a file whose signals share one rate, a
-    format of one rate, a checkpoint without names, names the file lacks or holds at different rates): the file is
-    read as before, and the reader's error lists its rates to pick from. `citrus predict` and the pipelines ask it
-    when the caller chose no channels."""
+    format of one rate, a checkpoint without names, names the file lacks): the file is read as before, and the
+    reader's error lists its rates to pick from. `citrus predict` and the pipelines ask it when the caller chose no
+    channels.
+
+    Raises:
+        SamplingRateError: the file holds every one of the checkpoint's channels, at different rates (a stager of EEG
+            and a 1 Hz EMG): no choice of channels helps, so the error names each channel's rate and what does.
+    """
     from ..feature_extraction_citrus import channel_key  # (here: `import citrus_hf.data` stays free of transformers)
 
     kind = recording_format(source)
@@ -1418,6 +1423,15 @@ def checkpoint_channels_of(extractor, source: str | os.PathLike) -> list[str] | 
         keyed = {channel_key(name): name for name in names}
         if all(channel_key(name) in keyed for name in extractor.channel_names):
             return [keyed[channel_key(name)] for name in extractor.channel_names]
+    rates = {channel_key(name): rate for rate, names in by_rate.items() for name in names}
+    if all(channel_key(name) in rates for name in extractor.channel_names):
+        # the reader's own refusal asks for channels of one rate (--channels), which cannot help this model
+        held = ", ".join(f"{name} at {rates[channel_key(name)]:g} Hz" for name in extractor.channel_names)
+        raise SamplingRateError(
+            f"{source} holds the model's channels at different rates ({held}), and a recording is read at one rate: "
+            "resample them to one rate and save them as one recording (e.g. a .npy of (channels, time), read with "
+            "--sampling-rate / `sampling_rate=`), or use a model fine-tuned on channels that share a rate."
+        )
     return None
 
 
