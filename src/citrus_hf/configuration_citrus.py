@@ -240,6 +240,22 @@ def custom_pipelines_for(architecture: str, problem_type: str | None = None) -> 
     return CustomPipelines({task: {"impl": f"pipelines.{pipeline_class}", "pt": [auto_class]}})
 
 
+def embedding_pipelines_kept(config: Any, architecture: str) -> CustomPipelines | None:
+    """`config.custom_pipelines` where the feature-extraction pipeline saved them over a model of the class
+    `architecture` (`BioSignalFeatureExtractionPipeline.save_pretrained`: the embedding task alone, loaded with that
+    class's own Auto class), which publishing that folder keeps, since the model's own `save_pretrained` records its
+    class's task; None otherwise. An encoder's entry left in the config of a task model fine-tuned from it names
+    `AutoModel` (not a task class's Auto class), and says nothing of the task the model was saved for."""
+    entries = dict(getattr(config, "custom_pipelines", None) or {})
+    embeds = pipeline_task_for("CiTrusModel")
+    own = custom_pipelines_for(architecture, getattr(config, "problem_type", None))
+    if list(entries) != [embeds] or not own or list(own) == [embeds]:
+        return None
+    entry = entries[embeds]
+    auto_classes = entry.get("pt") if isinstance(entry, dict) else None
+    return CustomPipelines(entries) if auto_classes == next(iter(own.values()))["pt"] else None
+
+
 # What a Hub model id looks like ("name" or "owner/name"): a string that is neither an existing path nor such an id is
 # a mistyped path.
 _HUB_REPO_ID = re.compile(r"[A-Za-z0-9_][\w.-]*(/[A-Za-z0-9_][\w.-]*)?")
@@ -263,11 +279,47 @@ def check_checkpoint_reference(name_or_path: Any) -> None:
     )
 
 
+# The keywords transformers' loaders take to find a checkpoint (`from_pretrained`'s Hub arguments), for
+# `check_loading_options`.
+LOADING_OPTIONS = frozenset(
+    (
+        "revision",
+        "cache_dir",
+        "token",
+        "subfolder",
+        "local_files_only",
+        "force_download",
+        "proxies",
+        "trust_remote_code",
+        "code_revision",
+    )
+)
+
+
+def check_loading_options(loader: str, names: Iterable[Any]) -> None:
+    """Refuse keywords close to a loading option (`revison`, `local_file_only`, `cachedir`): transformers' config and
+    feature-extractor loaders drop a keyword they do not know without a word, so a misspelt revision loaded the
+    default branch. `loader` names the method in the message (`"CiTrusConfig.from_pretrained"`).
+
+    Raises:
+        ValueError: naming each such keyword and the option it may mean.
+    """
+    misspelt = misspelt_names([name for name in names if isinstance(name, str)], LOADING_OPTIONS)
+    if misspelt:
+        hints = ", ".join(field_hint(name, LOADING_OPTIONS) for name in misspelt)
+        raise ValueError(
+            f"{hints} {'are not loading options' if len(misspelt) > 1 else 'is not a loading option'} of {loader}, "
+            "which would ignore it (a misspelt revision loads the default branch): spell it as the option."
+        )
+
+
 def lookup_checkpoint(owner: type, lookup: Callable[..., Any], name_or_path: Any, /, **kwargs) -> Any:
     """`lookup(name_or_path, **kwargs)` (transformers' `get_config_dict` or `get_feature_extractor_dict`) for a class
     with the package's hooks: `owner._checkpoint_locator` turns a bundled checkpoint's name into its folder, a
     mistyped path is refused first (`check_checkpoint_reference`), and when the lookup fails `owner._typo_hint`
-    adds the bundled name it may be a typo of ("citrus-smal"). Both hooks are None in remote code."""
+    adds the bundled name it may be a typo of ("citrus-smal"). Both hooks are None in remote code. A keyword close
+    to a loading option (`revison`) is refused (`check_loading_options`)."""
+    check_loading_options(f"{owner.__name__}.from_pretrained", kwargs)
     locator = owner._checkpoint_locator
     if locator is not None and isinstance(name_or_path, str):
         name_or_path = str(locator(name_or_path) or name_or_path)
@@ -1990,7 +2042,9 @@ __all__ = [
     "WINDOW_BOOKKEEPING",
     "CiTrusConfig",
     "CustomPipelines",
+    "check_loading_options",
     "custom_pipelines_for",
+    "embedding_pipelines_kept",
     "pipeline_task_for",
     "safetensors_names",
     "time_series_regression_auto_class",

@@ -46,6 +46,7 @@ from .configuration_citrus import (
     as_integer,
     as_sampling_rate,
     check_derived_keywords,
+    check_loading_options,
     check_normalization_statistics,
     check_size_limits,
     checkpoint_read,
@@ -1319,6 +1320,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         # transformers applies only the keywords the file names and drops the rest without a word, so a typo
         # (`from_pretrained(path, sample_rate=250)`) would keep the saved contract silently
         cls._refuse_misspelt_settings([key for key in kwargs if key not in values and key != "return_unused_kwargs"])
+        # (AutoFeatureExtractor reads the file with transformers' own lookup, which drops a misspelt `revison`)
+        check_loading_options(f"{cls.__name__}.from_pretrained", kwargs)
         # the file's own unknown keys were warned about above (a saved file loads); the constructor refuses only the
         # keywords a caller types
         token = _BUILDING_FROM_SAVED_SETTINGS.set(saved)
@@ -1587,8 +1590,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         The feature extractor matching a checkpoint: rate, context length, channels, patch length and normalisation
         come from `config`; `channel_independent` unless the model's head concatenates channels
         (`config.fixes_channel_count`: a pre-training checkpoint takes any channel count, the default `"concat"` task
-        heads exactly `num_channels`). `kwargs` override any of them or set the alignment, e.g.
-        `from_config(config, alignment="window", hop_length=1500)`.
+        heads exactly `num_channels`), and the units of its channels where the config records them
+        (`CiTrusConfig(channel_units=["µV"])` keeps them as an extra attribute). `kwargs` override any of them or set
+        the alignment, e.g. `from_config(config, alignment="window", hop_length=1500)`.
         """
         if getattr(config, "model_type", None) == FUSION_MODEL_TYPE:
             raise TypeError(
@@ -1607,6 +1611,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             "normalization": config.normalization,
             "normalization_mean": config.normalization_mean,
             "normalization_std": config.normalization_std,
+            # (no config field, but config.json keeps what it is given: dropped here, a recording in V went in
+            # unconverted to a checkpoint trained in µV, a million times off)
+            "channel_units": getattr(config, "channel_units", None),
         }
         params.update(kwargs)
         return cls(**params)

@@ -49,6 +49,7 @@ from .configuration_citrus import (
     CiTrusConfig,
     SerialisesBeforeWriting,
     check_checkpoint_reference,
+    check_loading_options,
     check_save_directory,
     checkpoint_read,
     file_for_folder_error,
@@ -711,8 +712,10 @@ def _extractor_settings(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     of other processors (`use_fast=True`) that a fusion processor has no use for.
 
     Raises:
-        ValueError: a keyword close to a `CiTrusFeatureExtractor` setting (`nan_polcy`, `sample_rate`).
+        ValueError: a keyword close to a `CiTrusFeatureExtractor` setting (`nan_polcy`, `sample_rate`) or to a Hub
+            argument (`revison`: `check_loading_options`).
     """
+    check_loading_options("CiTrusFusionProcessor.from_pretrained", kwargs)
     settings = {
         key: value
         for key, value in kwargs.items()

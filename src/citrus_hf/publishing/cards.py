@@ -26,7 +26,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from huggingface_hub.constants import REPOCARD_NAME
 from transformers.utils import logging
 
-from ..configuration_citrus import CiTrusConfig, pipeline_task_for
+from ..configuration_citrus import CiTrusConfig, embedding_pipelines_kept, pipeline_task_for
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..evaluation.records import EvalRecord, parse_eval_results
 from ..loading import FUSION_MODEL_TASKS, MODEL_TASKS, PIPELINE_TAGS, hub_repo_id, revision_argument
@@ -411,7 +411,8 @@ def _in_transformers(name: str) -> bool:
 
 def _pipeline_tag(config, model_class: str, task: str, fusion: bool) -> str:
     """The task `transformers.pipeline(model=repo_id)` runs: the one the checkpoint's `custom_pipelines` names (a
-    classifier trained as a regressor runs the regression pipeline), for a fusion model its task's tag.
+    classifier trained as a regressor runs the regression pipeline; a task model's folder saved by the
+    feature-extraction pipeline embeds, `embedding_pipelines_kept`), for a fusion model its task's tag.
 
     A fusion model has no pipeline (it takes one aligned window per modality); its tag is kept for the Hub's task
     search, and because without one the Hub may infer a text task from the class name
@@ -419,6 +420,9 @@ def _pipeline_tag(config, model_class: str, task: str, fusion: bool) -> str:
     pipeline."""
     if fusion:
         return PIPELINE_TAGS[task]
+    kept = embedding_pipelines_kept(config, model_class)
+    if kept is not None:
+        return next(iter(kept))
     return pipeline_task_for(model_class, config.problem_type) or PIPELINE_TAGS[task]
 
 

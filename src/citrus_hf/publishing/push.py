@@ -29,7 +29,7 @@ from transformers.utils import (
 
 from .._bundled import folder_if_bundled
 from .._logs import outside_stacklevel
-from ..configuration_citrus import CiTrusConfig
+from ..configuration_citrus import CiTrusConfig, embedding_pipelines_kept
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..loading import PICKLE_SUFFIXES, hub_repo_id
 from ..vocabulary_citrus import as_bool
@@ -668,8 +668,13 @@ def push_to_hub(
     elif all_tags:
         _add_tags(card, all_tags)
 
+    # a folder saved by the feature-extraction pipeline embeds: the model's own save would record its class's task
+    embedding_task = embedding_pipelines_kept(getattr(model, "config", None), type(model).__name__)
+
     def write(folder: Path) -> None:
         model.save_pretrained(folder, max_shard_size=max_shard_size)
+        if embedding_task is not None:
+            _record_pipelines(model.config, embedding_task, folder)
         save_pipeline_code(folder)
         if feature_extractor is not None:
             feature_extractor.save_pretrained(folder)
@@ -688,6 +693,16 @@ def push_to_hub(
         create_pr=create_pr,
         replaces=replaced_files(adapter=False, fusion=is_fusion(model)),
     )
+
+
+def _record_pipelines(config: CiTrusConfig, entries: dict, folder: Path) -> None:
+    """Save `config` in `folder` with `entries` as its `custom_pipelines`, leaving the model's config as it was."""
+    recorded = config.custom_pipelines
+    config.custom_pipelines = entries
+    try:
+        config.save_pretrained(folder)
+    finally:
+        config.custom_pipelines = recorded
 
 
 def _card_branch(revision: str | None, create_pr: bool) -> str | None:
