@@ -494,7 +494,6 @@ def _channels_of_csv(
         return None
     if sampling_rate is not None:
         for row in timed:
-            _refuse_missing_stamps(path, names[row], data[row])
             unit = units[row] if units else ""
             _check_time_stamps(path, names[row], _filled_stamps(data[row]), sampling_rate, time_stamps_fix, unit)
     described = [f"{names[row]!r} (time stamps)" for row in timed] + [f"{names[row]!r} (a row index)" for row in index]
@@ -510,23 +509,6 @@ def _channels_of_csv(
         f"({_CHANNELS_OPTIONS}) to choose otherwise."
     )
     return [name for row, name in enumerate(names) if row not in index and row not in timed]
-
-
-def _refuse_missing_stamps(path: Path, name: str, stamps: np.ndarray) -> None:
-    """Refuse a time column `name` of `path` whose `stamps` `(time,)` lack one (an empty or NA cell, read as NaN as a
-    missing sample is): a NaN stamp let the check against the rate given pass without a look (stamps at 50 Hz read
-    at the 100 Hz given), and a row without its time cannot be placed.
-
-    Raises:
-        CorruptFileError: naming the first data row without a stamp and the fixes.
-    """
-    blank = np.flatnonzero(~np.isfinite(stamps))
-    if blank.size:
-        raise CorruptFileError(
-            f"{path}: its time column {name!r} has no time stamp in data row {int(blank[0]) + 1} ({blank.size} row(s) "
-            f"without one); fill it in or remove the row, or name the channels to read ({_CHANNELS_OPTIONS}) to read "
-            "the file as written."
-        )
 
 
 def _warn_of_ramps(
