@@ -33,3 +33,29 @@ def test_a_whole_time_column_is_still_checked(tmp_path):
     with pytest.raises(Exception, match="50 Hz"):
         read_recording(_timed_csv(tmp_path, 50.0, blank_row=None), sampling_rate=100.0)
     assert read_recording(_timed_csv(tmp_path, 50.0, blank_row=None), sampling_rate=50.0).data.shape == (1, 300)
+
+
+# A CSV without a header whose first row has a gap (pandas' `to_csv(header=False, index=False)` of a NaN there): its
+# first row was taken for a header because one cell was no number, so the first sample became the channel names and
+# the gap's column, named "", was left out as "a row index" (a channel dropped, with a warning of an index).
+@pytest.mark.parametrize("gap", ["", "NA"])
+def test_a_first_row_with_a_gap_is_a_sample_not_a_header(tmp_path, gap):
+    values = np.random.default_rng(0).normal(size=(300, 3)).round(4)
+    rows = [",".join(map(str, row)) for row in values]
+    rows[0] = f"{values[0, 0]},{gap},{values[0, 2]}"
+    path = tmp_path / "nohdr.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    recording = read_recording(str(path), sampling_rate=100.0)
+    assert recording.channel_names == ["0", "1", "2"]
+    assert recording.data.shape == (3, 300)
+    assert np.isnan(recording.data[1, 0])
+    np.testing.assert_array_equal(recording.data[:, 1:], values[1:].T)
+
+
+def test_pandas_header_of_an_unnamed_index_above_unnamed_columns_is_still_a_header(tmp_path):
+    # `pd.DataFrame(array).to_csv(path)`: ",0,1" above "0,0.5,0.25": a header (an empty cell first, whole numbers)
+    path = tmp_path / "frame.csv"
+    path.write_text(",0,1\n" + "".join(f"{index},{index / 10:.1f},0.25\n" for index in range(50)), encoding="utf-8")
+    recording = read_recording(str(path), sampling_rate=10.0)
+    assert recording.channel_names == ["0", "1"]
+    assert recording.data.shape == (2, 50)

@@ -51,7 +51,7 @@ from ..._logs import warnings_captured
 from ...vocabulary_citrus import as_sampling_rate
 from ..errors import CorruptFileError, SamplingRateError
 from ._common import _as_path, channel_rows, daylight_saving_note, is_position, several_rates_error
-from .arff_csv import clock_is_local, clock_seconds, not_decodable, read_csv_matrix, text_encoding
+from .arff_csv import MISSING_CELLS, clock_is_local, clock_seconds, not_decodable, read_csv_matrix, text_encoding
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
 from .pickles import load_npy
 from .wfdb import read_wfdb
@@ -612,7 +612,7 @@ def csv_has_time_column(path: str | Path) -> bool:
         head = _csv_head(Path(path))
     except (OSError, ValueError):  # (`CorruptFileError` is a ValueError)
         return False
-    if all(_is_number(cell) for cell in head.cells):
+    if _is_sample_row(head.cells):
         return False
     # (pandas' index of clock time, `_clock_columns`, is one under any name)
     clocks = head.below[:1] and any(not _is_number(cell) and clock_seconds(cell) is not None for cell in head.below[0])
@@ -870,7 +870,7 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None, list[str]]:
     header_lines = head.header_lines
     units: list[str] = []
     decimal_comma = False
-    if not all(_is_number(cell) for cell in cells):
+    if not _is_sample_row(cells):
         names, named_units = cells, _units_in_names(cells)
         if below and _is_text_row(below[0]):
             units, below, header_lines = _units_row(path, cells, below[0], delimiter), below[1:], head.units_lines
@@ -1091,6 +1091,17 @@ def _is_number(cell: str) -> bool:
     except ValueError:
         return _COMMA_NUMBER.fullmatch(cell) is not None
     return True
+
+
+def _is_sample_row(cells: list[str]) -> bool:
+    """Whether a CSV's first row `cells` is a sample rather than a header: numbers, or gaps (`MISSING_CELLS`) among
+    numbers, as `read_csv_matrix` reads them. A gap made the first row of a file without a header its names (the
+    first sample lost and the gap's column, named "", left out as a row index); an empty cell first above whole
+    numbers only (",0,1,2") stays pandas' header of an unnamed index above unnamed columns."""
+    gaps = [cell.strip().upper() in MISSING_CELLS for cell in cells]
+    if not all(gap or _is_number(cell) for cell, gap in zip(cells, gaps)) or all(gaps):
+        return False
+    return not gaps[0] or not all(gap or _WHOLE_NUMBER.fullmatch(cell.strip()) for cell, gap in zip(cells, gaps))
 
 
 def _is_text_row(row: list[str]) -> bool:
