@@ -59,3 +59,27 @@ def test_pandas_header_of_an_unnamed_index_above_unnamed_columns_is_still_a_head
     recording = read_recording(str(path), sampling_rate=10.0)
     assert recording.channel_names == ["0", "1"]
     assert recording.data.shape == (2, 50)
+
+
+# MNE's read_raw reads a `.eeg` file itself as Nihon Kohden's (`DA0001.EEG`), and BrainVision's `.eeg` through the
+# `.vhdr` beside it: the advice named `DA0001.vhdr`, which a Nihon Kohden recording has not.
+def test_a_nihon_kohden_eeg_file_is_told_to_give_mne_the_file_itself(tmp_path):
+    path = tmp_path / "DA0001.EEG"
+    path.write_bytes(b"EEG-1100A V01.00" + bytes(64))
+    with pytest.raises(ValueError, match=r"mne\.io\.read_raw\('DA0001\.EEG'\)"):
+        read_recording(str(path), sampling_rate=100.0)
+
+
+def test_a_brainvision_eeg_file_is_still_told_to_give_mne_its_header(tmp_path):
+    (tmp_path / "rec.vhdr").write_text("Brain Vision Data Exchange Header File Version 1.0\n", encoding="utf-8")
+    (tmp_path / "rec.eeg").write_bytes(bytes(64))
+    with pytest.raises(ValueError, match=r"mne\.io\.read_raw\('rec\.vhdr'\)"):
+        read_recording(str(tmp_path / "rec.eeg"), sampling_rate=100.0)
+
+
+def test_an_mne_file_of_a_capitalised_suffix_is_named_as_it_is_written(tmp_path):
+    # the suffix is matched in lower case, and the advice named 'RUN_raw.fif', a file that is not there
+    path = tmp_path / "RUN_raw.FIF"
+    path.write_bytes(bytes(64))
+    with pytest.raises(ValueError, match=r"mne\.io\.read_raw\('RUN_raw\.FIF'\)"):
+        read_recording(str(path), sampling_rate=100.0)

@@ -237,12 +237,22 @@ def recording_format(path: str | Path) -> str:
         f"{', '.join(sorted(RECORDING_FORMATS))} files (or a WFDB record's path without .hea). Convert it to one"
     )
     if suffix in _MNE_FORMATS:
-        header = path.with_suffix(_MNE_FORMATS[suffix] or suffix).name
+        header = _mne_header(path, _MNE_FORMATS[suffix])
         raise ValueError(
             f"{read}: MNE reads it, `mne.io.read_raw('{header}').export('recording.edf')` (pip install mne edfio), "
             "which keeps its rate, channel names and units (samples saved with np.save keep none of them)."
         )
     raise ValueError(f"{read}, e.g. `np.save('recording.npy', samples)` as (channels, time).")
+
+
+def _mne_header(path: Path, header_suffix: str | None) -> str:
+    """The file name to give MNE's `read_raw` for `path`: its header beside it (`header_suffix`, `_MNE_FORMATS`), else
+    the file as it is named. A `.eeg` file without a `.vhdr` beside it is Nihon Kohden's, which `read_raw` reads
+    itself (advised 'DA0001.vhdr', a file it has not); a suffix is matched in lower case, and 'RUN_raw.FIF' was
+    named 'RUN_raw.fif'."""
+    if path.suffix.lower() == ".eeg" and not path.with_suffix(".vhdr").is_file():
+        return path.name
+    return path.with_suffix(header_suffix).name if header_suffix else path.name
 
 
 def read_recording(
