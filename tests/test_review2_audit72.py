@@ -83,3 +83,22 @@ def test_an_mne_file_of_a_capitalised_suffix_is_named_as_it_is_written(tmp_path)
     path.write_bytes(bytes(64))
     with pytest.raises(ValueError, match=r"mne\.io\.read_raw\('RUN_raw\.FIF'\)"):
         read_recording(str(path), sampling_rate=100.0)
+
+
+# A script run by `accelerate launch` that starts `citrus push` once, from its main process
+# (`subprocess.run(["citrus", "push", ...])`), hands it the launch's WORLD_SIZE: the command was refused, telling
+# the user to run it without accelerate launch, which is what they did; the refusal names the variable to leave out.
+def test_a_launch_refusal_names_the_variable_a_command_started_from_a_launched_script_leaves_out(
+    tmp_path, monkeypatch, capsys
+):
+    from citrus_hf.commands.main import main
+
+    monkeypatch.setenv("PMI_SIZE", "4")
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert main(["push", str(tmp_path / "model"), "someone/model"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "PMI_SIZE=4" in error and "started once by a launched script" in error
+    assert "with PMI_SIZE removed from its environment" in error and "\n" not in error
+    monkeypatch.setenv("WORLD_SIZE", "4")  # every count the launcher set is named: one left would be read next
+    assert main(["push", str(tmp_path / "model"), "someone/model"]) == 2
+    assert "with WORLD_SIZE and PMI_SIZE removed" in capsys.readouterr().err

@@ -53,17 +53,22 @@ def _runner(name: str, command: Command):
 def refuse_a_launch(name: str) -> None:
     """Refuse `citrus <name>`, a command that runs in one process, under a launch of several (`accelerate launch`,
     torchrun): each process ran the whole command into the same files (`data build`: one was refused for "another
-    run", its sibling, and the launch ended in torchrun's traceback with nothing built; `push` published twice)."""
-    from ..training.launch import launched_processes
+    run", its sibling, and the launch ended in torchrun's traceback with nothing built; `push` published twice). A
+    command that a launched script starts once (a push from its main process) inherits the launch's variables and is
+    refused too: no process can tell it from one of N, so the message names the variable to leave out."""
+    from ..training.launch import LAUNCH_SIZES, launched_processes
 
     launch = launched_processes()
     if launch is not None and launch[1] > 1:
         variable, processes = launch
         trainers = " and ".join(f"`citrus {other}`" for other, each in COMMANDS.items() if each.data_parallel)
+        # every one of them: a process count left behind in another is read next
+        counts = " and ".join(each for each in LAUNCH_SIZES if os.environ.get(each, "").isdigit())
         raise UsageError(
             f"citrus {name} runs in one process, and the launcher started {processes} ({variable}={processes}): each "
             f"would do the whole work into the same files. Run it without accelerate launch or torchrun (only "
-            f"{trainers} run data-parallel)."
+            f"{trainers} run data-parallel); started once by a launched script (`subprocess.run` on its main "
+            f"process), run it with {counts} removed from its environment."
         )
 
 
