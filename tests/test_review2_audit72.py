@@ -102,3 +102,31 @@ def test_a_launch_refusal_names_the_variable_a_command_started_from_a_launched_s
     monkeypatch.setenv("WORLD_SIZE", "4")  # every count the launcher set is named: one left would be read next
     assert main(["push", str(tmp_path / "model"), "someone/model"]) == 2
     assert "with WORLD_SIZE and PMI_SIZE removed" in capsys.readouterr().err
+
+
+# The fusion processor's refusal of one max_length for encoders of different rates (5d2ee74) ran before each
+# extractor's check of the value: "60" failed in Python's arithmetic ("unsupported operand type(s) for /"), and -5,
+# 0, True or 60.5 were told to give a dict of the same seconds, where the extractor names what is wrong with them.
+@pytest.mark.parametrize(
+    ("max_length", "error", "words"),
+    [
+        ("60", TypeError, "must be an integer"),
+        (True, TypeError, "must be an integer"),
+        (-5, ValueError, "must be at least"),
+        (0, ValueError, "must be at least"),
+        (60.5, ValueError, "must be a whole number"),
+    ],
+)
+def test_a_fusion_max_length_that_is_no_length_is_refused_as_such(max_length, error, words):
+    from tiny_configs import tiny_config
+
+    from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+    from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
+
+    eda = tiny_config(sampling_rate=20, context_length=80, patch_length=10, spectrogram_n_fft=10)
+    config = CiTrusFusionConfig(modality_configs={"ecg": tiny_config(), "eda": eda}, num_labels=3)
+    processor = CiTrusFusionProcessor.from_config(config)
+    rng = np.random.default_rng(0)
+    recordings = {"ecg": rng.standard_normal((1, 1, 200)), "eda": rng.standard_normal((1, 1, 40))}
+    with pytest.raises(error, match=f"`max_length` {words}"):
+        processor(recordings, sampling_rate={"ecg": 100, "eda": 20}, max_length=max_length)

@@ -23,6 +23,7 @@ import copy
 import functools
 import json
 import math
+import numbers
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -432,6 +433,14 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
         """
         rates = {name: float(extractor.sampling_rate) for name, extractor in self.feature_extractors.items()}
         if max_length is None or isinstance(max_length, Mapping) or len(set(rates.values())) < 2:
+            return
+        if (
+            isinstance(max_length, bool)
+            or not isinstance(max_length, numbers.Real)
+            or not (max_length > 0 and float(max_length).is_integer())
+        ):
+            # no length at all ("60", True, 0, 60.5): each extractor refuses it naming what is wrong, where the
+            # arithmetic below failed in Python's words or advised a dict of the same seconds
             return
         spans = ", ".join(f"{name} {max_length / rate:g} s" for name, rate in rates.items())
         seconds = max_length / next(iter(rates.values()))
