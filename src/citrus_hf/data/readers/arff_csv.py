@@ -12,10 +12,13 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime
+import io
+import os
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -244,6 +247,7 @@ def read_csv_matrix(
     clock_columns: Sequence[int] = (),
     width: int = 0,
     missing_cells: bool = False,
+    keep: Callable[[np.ndarray], Sequence[int] | None] | None = None,
 ) -> np.ndarray:
     """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp);
     ``delimiter=None`` splits on any whitespace; ``decimal_comma`` reads "0,25" as 0.25; ``encoding`` as `open`'s
@@ -255,8 +259,15 @@ def read_csv_matrix(
     they are given. ``missing_cells``: a cell that marks a missing value (`MISSING_CELLS`: empty, as pandas'
     `to_csv` writes NaN, or "NA", as R's `write.csv` does) is NaN, as a "NaN" cell is (``width`` given).
 
+    The file is parsed in blocks of lines (`_read_blocks`), each checked as a whole file is (its cells, its rows'
+    widths, its empty last column; errors name the row in the file). ``keep``, where given, is called with the first
+    row, ``(width,)`` (every column read, an empty last column left out), and names the columns to hold of every row
+    (None: all): the others are let go block by block, so that one channel of a day-long many-channel file holds
+    that channel alone, not every one.
+
     Raises:
-        CorruptFileError: a cell that is no number, no rows, or a value in ``empty_last_column``.
+        CorruptFileError: a cell that is no number, no rows, rows of different widths, or a value in
+            ``empty_last_column``.
     """
     path = _as_path(path)
     encoding = encoding or text_encoding(path)
@@ -271,30 +282,32 @@ def read_csv_matrix(
             converters = {column: number for column in range(width)} if decimal_comma else {}
         converters.update(dict.fromkeys(clock_columns, _clock_cell))
 
-    def load(converters) -> np.ndarray:
+    def load(text: str, skip: int, converters) -> np.ndarray:
         with warnings_captured():
             # numpy warns "input contained no data" for an empty file; that case is an error below.
             warnings.simplefilter("ignore", UserWarning)
             return np.loadtxt(
-                path,
+                io.StringIO(text),
                 delimiter=delimiter,
-                skiprows=skip_header,
+                skiprows=skip,
                 ndmin=2,
                 usecols=columns,
                 converters=converters,
-                encoding=encoding,
                 quotechar='"',
             )
 
-    try:
+    def parsed(text: str, skip: int) -> np.ndarray:
         try:
-            values = load(converters)
+            return load(text, skip, converters)
         except ValueError as error:
             # numpy's own parsing first: a converter per cell reads a large file several times slower
             cell = _UNREAD_CELL.search(str(error))
             if not missing_cells or cell is None or cell.group(1).strip().upper() not in MISSING_CELLS:
                 raise
-            values = load(_missing_as_nan(converters, width))
+            return load(text, skip, _missing_as_nan(converters, width))
+
+    try:
+        blocks = _read_blocks(path, encoding, skip_header, empty_last_column is not None, parsed, keep)
     except UnicodeDecodeError as error:  # (a ValueError: before the one below)
         raise not_decodable(path, error) from None
     except ValueError as error:
@@ -307,20 +320,114 @@ def read_csv_matrix(
             ) from None
         advice = _number_form_advice(error, delimiter, decimal_comma)
         raise CorruptFileError(f"{path} is not a numeric CSV file ({error}){advice}.") from error
-    if values.size == 0:
+    values, stray = blocks
+    if values.shape[0] == 0:
         raise CorruptFileError(
             f"{path} holds no data rows (after skipping {skip_header} header line(s)); the file is empty or truncated."
         )
-    if empty_last_column is not None:
-        filled = np.flatnonzero(~np.isnan(values[:, -1]))
-        if filled.size:
-            raise CorruptFileError(
-                f"{path}: its first lines end with the delimiter (an empty last column, left out), and data row "
-                f"{filled[0] + 1} holds a value in that last column ({values[filled[0], -1]:g}); give every row its "
-                "columns alike, with or without the delimiter at the end."
-            )
-        values = values[:, :-1]
+    if stray is not None:
+        raise CorruptFileError(
+            f"{path}: its first lines end with the delimiter (an empty last column, left out), and data row "
+            f"{stray[0] + 1} holds a value in that last column ({stray[1]:g}); give every row its "
+            "columns alike, with or without the delimiter at the end."
+        )
     return values
+
+
+# How much of a CSV `read_csv_matrix` parses at a time, in characters (about as many bytes, and about as many again
+# as float64 values, a number being written in 8 or so): a block of lines of the file's full width, parsed, checked and
+# cut to the columns kept before the next is read.
+_BLOCK_CHARS = 2**18
+# numpy's words for where it stopped, in rows of the lines it was given (a block's), to be told in rows of the file.
+_AT_ROW = re.compile(r"at row (\d+)")
+# How much more room than the rows a file's size foretells the values are first given (they are grown past it).
+_ROOM = 1.05
+
+
+def _read_blocks(
+    path: Path,
+    encoding: str,
+    skip_header: int,
+    trailing: bool,
+    parsed: Callable[[str, int], np.ndarray],
+    keep: Callable[[np.ndarray], Sequence[int] | None] | None,
+) -> tuple[np.ndarray, tuple[int, float] | None]:
+    """The CSV `path` parsed block by block (`_line_blocks`; `parsed(text, skip)`: ``(rows, columns)``), as
+    `(values, stray)`: the columns `keep(first row)` names (all where it or `keep` is None) of every row, ``(rows,
+    kept)``; and, where the file's lines end with the delimiter (`trailing`: its last column read, and left out),
+    the first row (from 0) whose last cell holds a value, and that value (None if none does). The values gather in one array grown in place to the rows the file's size
+    foretells, not in a list of blocks joined at the end, which held them twice.
+
+    Raises:
+        ValueError: numpy's, its row counted in the file's data rows (`_in_file_rows`); a block whose rows are of
+            another width than the first block's is told as numpy tells a row of another width.
+    """
+    values, kept, stray = np.empty((0, 0)), None, None
+    parsed_width, rows = 0, 0
+    with open(path, encoding=encoding) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        for index, text in enumerate(_line_blocks(handle, skip_header)):
+            skip = skip_header if index == 0 else 0
+            try:
+                block = parsed(text, skip)
+            except ValueError as error:
+                told = _in_file_rows(str(error), rows, parsed_width)
+                if told == str(error):  # (the first block's rows are the file's)
+                    raise
+                raise ValueError(told) from error
+            if block.shape[0] == 0:  # comments and blank lines alone
+                continue
+            if not parsed_width:
+                parsed_width = block.shape[1]
+                kept = None if keep is None else keep(block[0, : parsed_width - trailing].copy())
+                kept = None if kept is None else list(kept)
+                # the rows to come, from the characters a row took (as many bytes, in a file of numbers)
+                room = max(block.shape[0], int(size * block.shape[0] / len(text) * _ROOM))
+                values = np.empty((room, parsed_width - trailing if kept is None else len(kept)))
+            elif block.shape[1] != parsed_width:
+                raise ValueError(
+                    f"the number of columns changed from {parsed_width} to {block.shape[1]} at row {rows + 1}"
+                )
+            if trailing:
+                filled = np.flatnonzero(~np.isnan(block[:, -1]))
+                if filled.size and stray is None:
+                    stray = (rows + int(filled[0]), float(block[filled[0], -1]))
+                block = block[:, :-1]
+            if kept is not None:
+                block = block[:, kept]
+            if rows + block.shape[0] > values.shape[0]:
+                values.resize((max(rows + block.shape[0], int(values.shape[0] * 1.5)), values.shape[1]), refcheck=False)
+            values[rows : rows + block.shape[0]] = block
+            rows += block.shape[0]
+    values.resize((rows, values.shape[1]), refcheck=False)
+    return values, stray
+
+
+def _line_blocks(handle: TextIO, skip_header: int) -> Iterator[str]:
+    """The text file `handle` in blocks of whole lines of about `_BLOCK_CHARS` characters, the first holding its
+    `skip_header` lines and one more, each ending where its quotes close (a quoted cell may hold a line break, which
+    numpy reads)."""
+    lines = skip_header + 1
+    while text := handle.read(_BLOCK_CHARS):
+        text += handle.readline()
+        while lines and text.count("\n") < lines and (line := handle.readline()):
+            text += line
+        lines = 0
+        quotes = text.count('"')
+        while quotes % 2 and (line := handle.readline()):
+            text += line
+            quotes += line.count('"')
+        yield text
+
+
+def _in_file_rows(message: str, rows: int, width: int) -> str:
+    """numpy's `message` on the lines of a block after `rows` data rows of a file `width` columns wide (0: none yet)
+    with its row counted in the file's data rows; a block whose first row is of another width than `width` changed
+    width there."""
+    widths = _CHANGED_WIDTH.search(message)
+    if widths is not None and width and int(widths.group(1)) != width:
+        return f"the number of columns changed from {width} to {widths.group(1)} at row {rows + 1}"
+    return _AT_ROW.sub(lambda found: f"at row {int(found.group(1)) + rows}", message, count=1)
 
 
 def _missing_as_nan(converters, width: int) -> Callable[[str], float] | dict[int, Callable[[str], float]]:

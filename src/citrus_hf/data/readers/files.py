@@ -43,7 +43,7 @@ import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import numpy as np
 
@@ -306,43 +306,12 @@ def read_recording(
         recording = read_wfdb(path, annotation_extension=None, channels=wanted)
     elif kind == "WAV":
         recording = read_wav(path, channels=wanted)
+    elif kind == "numpy":
+        data, picked = _npy_channels(path, wanted)  # (its channels are named by position)
+        recording = Recording(data=data, sampling_rate=float(sampling_rate), channel_names=picked, units=[])
     else:
-        picked = None  # a .npy file's channels read, by position (its channels are named so)
-        if kind == "numpy":
-            data, picked = _npy_channels(path, wanted)
-            names, units, wanted = None, [], None
-        else:
-            data, names, units = _read_csv(path)
-            _check_numbers(path, data)
-            data = np.atleast_2d(data.astype(np.float64))
-        if kind != "numpy" and data.shape[1] == 1 and data.shape[0] > 1:
-            raise ValueError(
-                f"{path} holds one row of {data.shape[0]} values; a {kind} recording is a column per channel and a row "
-                "per sample: write the signal as a column (`np.savetxt(path, signal.T, delimiter=',')`)."
-            )
         checked_rate = sampling_rate if check_time_stamps else None
-        if names is not None and wanted is None:
-            wanted = _channels_of_csv(path, data, names, checked_rate, time_stamps_fix, units)
-        # the channels read: a time column is none (`time,a,b,c` over 3 rows is 3 channels of 3 samples)
-        read = len(wanted) if channels is None and wanted is not None else data.shape[0]
-        if kind != "numpy" and read > data.shape[1] > 1:
-            # more columns than rows: a table of one example per row (the UCR archive's GunPoint_TRAIN.tsv, its class
-            # first), or a recording written a row per channel, read as channels of a few samples each
-            raise ValueError(
-                f"{path} holds {data.shape[1]} rows of {data.shape[0]} columns, which read as {read} channels "
-                f"of {data.shape[1]} samples; a {kind} recording is a column per channel and a row per sample. A table "
-                "of one example per row (the UCR archive's layout, its class first) is not a recording: write each "
-                "example as a file of its own, its label in a metadata.csv (file_name,label); a recording written a "
-                "row per channel: write its transpose."
-            )
-        start = _csv_start(data, names, units, sampling_rate) if names is not None else None
-        names = names or picked or [str(index) for index in range(data.shape[0])]
-        if kind == "CSV" and channels is None:
-            _warn_of_ramps(path, data, names, wanted, checked_rate)
-        recording = Recording(
-            data=data, sampling_rate=float(sampling_rate), channel_names=names, units=units, start=start
-        )
-        recording = _pick(recording, wanted, path)
+        recording = _csv_recording(path, wanted, float(sampling_rate), checked_rate, time_stamps_fix)
     if (
         sampling_rate is not None
         and kind in RATED_FORMATS
@@ -353,6 +322,55 @@ def read_recording(
             f"{sampling_rate:g} Hz; leave the rate out for {kind} files."
         )
     return recording
+
+
+def _csv_recording(
+    path: Path, wanted: list[str] | None, sampling_rate: float, checked_rate: float | None, time_stamps_fix: str
+) -> Recording:
+    """The CSV recording `path` (`read_recording`'s arguments): its channels `wanted` alone are kept from the rows
+    parsed (`_read_csv`), every one where None (its time stamps then checked against `checked_rate`, where given)."""
+    table = _read_csv(path, wanted)
+    data, names, units, width = table.data, table.names, table.units, table.width
+    samples = data.shape[1]
+    if samples == 1 and width > 1:
+        raise ValueError(
+            f"{path} holds one row of {width} values; a CSV recording is a column per channel and a row "
+            "per sample: write the signal as a column (`np.savetxt(path, signal.T, delimiter=',')`)."
+        )
+    every = wanted is None
+    if names is not None and every:
+        wanted = _channels_of_csv(path, data, names, checked_rate, time_stamps_fix, units)
+    # the channels read: a time column is none (`time,a,b,c` over 3 rows is 3 channels of 3 samples)
+    read = len(wanted) if every and wanted is not None else width
+    if read > samples > 1:
+        # more columns than rows: a table of one example per row (the UCR archive's GunPoint_TRAIN.tsv, its class
+        # first), or a recording written a row per channel, read as channels of a few samples each
+        raise ValueError(
+            f"{path} holds {samples} rows of {width} columns, which read as {read} channels "
+            f"of {samples} samples; a CSV recording is a column per channel and a row per sample. A table "
+            "of one example per row (the UCR archive's layout, its class first) is not a recording: write each "
+            "example as a file of its own, its label in a metadata.csv (file_name,label); a recording written a "
+            "row per channel: write its transpose."
+        )
+    if every:
+        start = _csv_start(data, names, units, sampling_rate) if names is not None else None
+        names = names or [str(index) for index in range(width)]
+        _warn_of_ramps(path, data, names, wanted, checked_rate)
+        recording = Recording(data=data, sampling_rate=sampling_rate, channel_names=names, units=units, start=start)
+        return _pick(recording, wanted, path)
+    if table.refusal is not None:
+        raise table.refusal
+    held = [(names or [str(index) for index in range(width)])[row] for row in table.columns]
+    held_units = [units[row] for row in table.columns] if names is not None and len(units) == len(names) else []
+    start = _csv_start(data, held, held_units, sampling_rate) if names is not None else None
+    picked = table.channels
+    return Recording(
+        data=data[:picked],
+        sampling_rate=sampling_rate,
+        channel_names=held[:picked],
+        units=held_units[:picked],
+        start=start,
+    )
 
 
 # The first bytes of a WAV file (RIFF, its big-endian twin, and the 64-bit RF64).
@@ -862,12 +880,13 @@ def _pick(recording: Recording, wanted: list[str] | None, path: Path) -> Recordi
     )
 
 
-def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None, list[str]]:
-    """A CSV of one column per channel as `(channels, time)`, with the header row's names when its first row is
-    not numeric (or is a row of channel numbers, `_numbers_header`), and the units of a row of them under the names
-    (`_units_row`) or written at the names' ends ("ECG [mV]", `_units_in_names`; [] without any). Its first rows are
-    read by `_csv_head` (as `csv_has_time_column` reads them): the delimiter, quotes, the encoding, a delimiter at
-    every line's end.
+def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
+    """A CSV of one column per channel as its channels `wanted` (names, or positions; all when None), with the
+    header row's names when its first row is not numeric (or is a row of channel numbers, `_numbers_header`), and the
+    units of a row of them under the names (`_units_row`) or written at the names' ends ("ECG [mV]",
+    `_units_in_names`; [] without any): a `_CsvTable`. Its first rows are read by `_csv_head` (as
+    `csv_has_time_column` reads them): the delimiter, quotes, the encoding, a delimiter at every line's end. The
+    columns not wanted are let go as the file is parsed (`read_csv_matrix`'s `keep`).
 
     Numbers written with a decimal comma, as a spreadsheet of a locale whose decimal mark is the comma exports them,
     are read as such wherever the comma cannot be the delimiter (`_decimal_comma`): a file apart by semicolons, tabs or
@@ -907,6 +926,30 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None, list[str]]:
             path, encoding, delimiter, below if names is not None else [cells, *below], head.evidence_lines
         )
     clocks = _clock_columns(path, names, below)
+    for column in clocks:
+        if _is_index_column(names[column]):  # pandas' index, unnamed: time stamps, checked against the rate
+            names = [*names[:column], "time", *names[column + 1 :]]
+    read: dict[str, Any] = {}  # the first row, the columns held and a channel refused, as `keep` saw them
+
+    def keep(first: np.ndarray) -> list[int] | None:
+        """The columns of `wanted` among the file's (`first`: its first row): none where the header names another
+        count (refused below) or a channel is not in the file (refused after the file's own checks, as it was when
+        every column was read before the channels were picked)."""
+        read["first"] = first
+        if wanted is None or (names is not None and len(names) != first.size):
+            read["columns"] = None if wanted is None else []
+        else:
+            try:
+                picked = channel_rows(path, names or [str(column) for column in range(first.size)], wanted)
+            except ValueError as error:
+                read["columns"], read["refusal"] = [], error
+            else:
+                # the time columns are held beside the channels: the recording's start is read from their stamps
+                # (the unit they step in at the rate, a missing first stamp filled from the next: `_csv_start`)
+                stamps = [row for row in _time_rows(names) if row not in picked] if names is not None else []
+                read["columns"], read["channels"] = picked + stamps, len(picked)
+        return read["columns"]
+
     values = read_csv_matrix(
         path,
         delimiter=delimiter,
@@ -917,15 +960,31 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None, list[str]]:
         clock_columns=list(clocks),
         width=len(cells),
         missing_cells=True,
+        keep=keep,
     )
-    if names is not None and len(names) != values.shape[1]:
-        raise CorruptFileError(f"{path}: its header names {len(names)} columns and its rows hold {values.shape[1]}.")
+    first, columns = read["first"], read["columns"]
+    if names is not None and len(names) != first.size:
+        raise CorruptFileError(f"{path}: its header names {len(names)} columns and its rows hold {first.size}.")
     for column, local in clocks.items():
         if local:  # a wall clock of no stated zone: its seconds from the first sample, claiming no start
-            values[:, column] -= values[0, column]
-        if _is_index_column(names[column]):  # pandas' index, unnamed: time stamps, checked against the rate
-            names = [*names[:column], "time", *names[column + 1 :]]
-    return values.T, names, units
+            held = [column] if columns is None else [row for row, each in enumerate(columns) if each == column]
+            values[:, held] -= first[column]
+            first[column] -= first[column]  # (0, or NaN where the first stamp is missing, as it read before)
+    # (time, channels) -> (channels, time): a view, as numpy's (time, channels) rows were always read
+    return _CsvTable(values.T, names, units, first.size, columns, read.get("channels"), read.get("refusal"))
+
+
+@dataclasses.dataclass(frozen=True)
+class _CsvTable:
+    """A CSV recording's columns as `_read_csv` reads them."""
+
+    data: np.ndarray  # (channels, time) float64: the columns `columns` names, in that order
+    names: list[str] | None  # every column's name (None: a file without a header, its columns named by position)
+    units: list[str]  # every column's unit, or []
+    width: int  # the file's columns
+    columns: list[int] | None  # the columns `data` holds (None: every one)
+    channels: int | None  # how many of `columns` are the channels wanted (the rest: time columns, for the start)
+    refusal: ValueError | None  # a channel wanted that is not in the file, to raise after the file's own checks
 
 
 def _clock_columns(path: Path, names: list[str] | None, below: list[list[str]]) -> dict[int, bool]:
