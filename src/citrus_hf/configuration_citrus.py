@@ -245,10 +245,15 @@ def embedding_pipelines_kept(config: Any, architecture: str) -> CustomPipelines 
     `architecture` (`BioSignalFeatureExtractionPipeline.save_pretrained`: the embedding task alone, loaded with that
     class's own Auto class), which publishing that folder keeps, since the model's own `save_pretrained` records its
     class's task; None otherwise. An encoder's entry left in the config of a task model fine-tuned from it names
-    `AutoModel` (not a task class's Auto class), and says nothing of the task the model was saved for."""
-    entries = dict(getattr(config, "custom_pipelines", None) or {})
+    `AutoModel` (not a task class's Auto class), and says nothing of the task the model was saved for. `config`: a
+    config, or a saved config.json's dict (`pipeline(model=folder)` reads the task from it, as publishing does)."""
+
+    def field(name: str) -> Any:
+        return config.get(name) if isinstance(config, Mapping) else getattr(config, name, None)
+
+    entries = dict(field("custom_pipelines") or {})
     embeds = pipeline_task_for("CiTrusModel")
-    own = custom_pipelines_for(architecture, getattr(config, "problem_type", None))
+    own = custom_pipelines_for(architecture, field("problem_type"))
     if list(entries) != [embeds] or not own or list(own) == [embeds]:
         return None
     entry = entries[embeds]

@@ -37,6 +37,7 @@ from ..configuration_citrus import (
     check_checkpoint_reference,
     checkpoints_inside_hint,
     custom_pipelines_for,
+    embedding_pipelines_kept,
     file_for_folder_error,
     missing_subfolder_error,
     pipeline_task_for,
@@ -303,15 +304,14 @@ def _saved_task(model, saved_config: dict, hub_kwargs: dict, variant: str | None
     ("You cannot infer task automatically"); and a checkpoint whose `architectures` was lost still had
     `custom_pipelines` naming its task while it loaded as an encoder."""
     architecture = _saved_architecture(model, saved_config, hub_kwargs, variant)
-    task = pipeline_task_for(architecture, saved_config.get("problem_type"))
-    embeds = pipeline_task_for("CiTrusModel")
     named = saved_config.get("architectures")
-    if task is not None and named and list(saved_config.get("custom_pipelines") or ()) == [embeds]:
+    if named and (kept := embedding_pipelines_kept(saved_config, architecture)) is not None:
         # saved by the feature-extraction pipeline (`BioSignalFeatureExtractionPipeline.save_pretrained`), which
-        # embeds with any CiTrus model: a task model's folder so saved embeds again. (Where `architectures` was lost,
-        # the class is the weights' guess, and an encoder's entry left over says nothing of the task saved for.)
-        return embeds
-    return task
+        # embeds with any CiTrus model: a task model's folder so saved embeds again, as `citrus push` tags it. (Where
+        # `architectures` was lost, the class is the weights' guess; an encoder's entry left over, naming AutoModel,
+        # says nothing of the task saved for: such a classifier classified before and still does.)
+        return next(iter(kept))
+    return pipeline_task_for(architecture, saved_config.get("problem_type"))
 
 
 def _extractor_uncached(model, model_type: str | None, adapter_folder, kwargs: dict) -> bool:
