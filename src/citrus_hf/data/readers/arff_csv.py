@@ -45,6 +45,14 @@ _CHANGED_WIDTH = re.compile(r"number of columns changed from (\d+) to (\d+) at r
 # CSV cells that mark a missing value, upper-cased: pandas' `to_csv` writes NaN as an empty cell, R's `write.csv` as NA;
 # the others are among the words pandas' `read_csv` reads as missing. ("NaN" is read as a number.)
 MISSING_CELLS = frozenset({"", "NA", "N/A", "#N/A", "NULL", "NONE"})
+
+
+def is_missing_cell(cell: str) -> bool:
+    """Whether a CSV cell marks a missing value (`MISSING_CELLS`, in any case, spaces around it left out): the one
+    rule for reading it as NaN and for telling a row of them from a row of units under the names."""
+    return cell.strip().upper() in MISSING_CELLS
+
+
 # A CSV cell of a pandas `Timedelta`, as `to_csv` writes a TimedeltaIndex: "0 days 00:00:00.010000", "-1 days
 # +23:59:59.990000".
 _TIMEDELTA_CELL = re.compile(r"(-?\d+) days? \+?(\d+):(\d{2}):(\d{2}(?:\.\d*)?)")
@@ -296,13 +304,20 @@ def read_csv_matrix(
                 quotechar='"',
             )
 
+    # Excel's "#N/A" cell, which numpy would read as a comment from its "#" on (the row cut short, or one of them
+    # alone dropped without a word), written as "NA" before numpy reads it
+    sep = r"\s" if delimiter is None else re.escape(delimiter)
+    excel_gap = re.compile(rf"(?<![^{sep}\n])[ \t]*#N/A[ \t]*(?=[{sep}\n]|$)", re.IGNORECASE)
+
     def parsed(text: str, skip: int) -> np.ndarray:
+        if missing_cells and "#" in text:
+            text = excel_gap.sub("NA", text)
         try:
             return load(text, skip, converters)
         except ValueError as error:
             # numpy's own parsing first: a converter per cell reads a large file several times slower
             cell = _UNREAD_CELL.search(str(error))
-            if not missing_cells or cell is None or cell.group(1).strip().upper() not in MISSING_CELLS:
+            if not missing_cells or cell is None or not is_missing_cell(cell.group(1)):
                 raise
             return load(text, skip, _missing_as_nan(converters, width))
 
@@ -435,7 +450,7 @@ def _missing_as_nan(converters, width: int) -> Callable[[str], float] | dict[int
     reading a cell of `MISSING_CELLS` as NaN."""
 
     def or_missing(convert: Callable[[str], float]) -> Callable[[str], float]:
-        return lambda cell: np.nan if cell.strip().upper() in MISSING_CELLS else convert(cell)
+        return lambda cell: np.nan if is_missing_cell(cell) else convert(cell)
 
     if converters is None or callable(converters):
         return or_missing(converters or float)

@@ -51,7 +51,14 @@ from ..._logs import warnings_captured
 from ...vocabulary_citrus import as_sampling_rate
 from ..errors import CorruptFileError, SamplingRateError
 from ._common import _as_path, channel_rows, daylight_saving_note, is_position, several_rates_error
-from .arff_csv import MISSING_CELLS, clock_is_local, clock_seconds, not_decodable, read_csv_matrix, text_encoding
+from .arff_csv import (
+    clock_is_local,
+    clock_seconds,
+    is_missing_cell,
+    not_decodable,
+    read_csv_matrix,
+    text_encoding,
+)
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
 from .pickles import load_npy
 from .wfdb import read_wfdb
@@ -95,8 +102,6 @@ _UNIT_CELL = re.compile(r"\S{1,12}")
 # its step at 100 Hz, and one stamping whole milliseconds at 256 Hz steps 3 or 4 ms.
 _RAMP_SAMPLES = 10
 _RAMP_SPREAD = 0.5
-# Cells that mark a missing value: a row of them under the names is a sample, not units.
-_MISSING_MARKERS = frozenset({"na", "n/a", "nan", "null", "none", "-"})
 # How much text at a time a CSV is scanned in (`_decimal_comma`, `_one_column_of_decimal_commas`), in characters.
 _SCAN_CHARS = 1 << 20
 # A cell written as a whole number (a channel number), and one written as a decimal: a decimal mark or an exponent.
@@ -968,8 +973,11 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
     for column, local in clocks.items():
         if local:  # a wall clock of no stated zone: its seconds from the first sample, claiming no start
             held = [column] if columns is None else [row for row, each in enumerate(columns) if each == column]
-            values[:, held] -= first[column]
-            first[column] -= first[column]  # (0, or NaN where the first stamp is missing, as it read before)
+            stamps = values[:, held[0]] if held else first[column : column + 1]
+            given = stamps[np.isfinite(stamps)]
+            origin = given[0] if given.size else first[column]  # the first stamp given (a missing one is filled later)
+            values[:, held] -= origin
+            first[column] -= origin
     # (time, channels) -> (channels, time): a view, as numpy's (time, channels) rows were always read
     return _CsvTable(values.T, names, units, first.size, columns, read.get("channels"), read.get("refusal"))
 
@@ -999,16 +1007,21 @@ def _clock_columns(path: Path, names: list[str] | None, below: list[list[str]]) 
     """
     if names is None or not below:
         return {}
+    # each column's first cell that is not a gap (a DatetimeIndex whose first stamp is NaT, written as an empty cell)
+    firsts = [
+        next((row[column] for row in below if len(row) > column and not is_missing_cell(row[column])), "")
+        for column in range(len(names))
+    ]
     clocks = {
         column: clock_is_local(cell)
-        for column, cell in enumerate(below[0][: len(names)])
+        for column, cell in enumerate(firsts)
         if not _is_number(cell) and clock_seconds(cell) is not None
     }
     for column in clocks:
         name = names[column]
         if not _is_index_column(name) and _column_key(name) not in TIME_COLUMNS:
             raise CorruptFileError(
-                f"{path}: its column {name!r} holds clock times ({below[0][column]!r}), which are no channel; name it "
+                f"{path}: its column {name!r} holds clock times ({firsts[column]!r}), which are no channel; name it "
                 "'time' to read it as the recording's time stamps (pandas: `frame.index.name = 'time'` before "
                 "`to_csv`), or leave it out of the file (`to_csv(path, index=False)`)."
             )
@@ -1167,7 +1180,7 @@ def _is_sample_row(cells: list[str]) -> bool:
     numbers, as `read_csv_matrix` reads them. A gap made the first row of a file without a header its names (the
     first sample lost and the gap's column, named "", left out as a row index); an empty cell first above whole
     numbers only (",0,1,2") stays pandas' header of an unnamed index above unnamed columns."""
-    gaps = [cell.strip().upper() in MISSING_CELLS for cell in cells]
+    gaps = [is_missing_cell(cell) for cell in cells]
     if not all(gap or _is_number(cell) for cell, gap in zip(cells, gaps)) or all(gaps):
         return False
     return not gaps[0] or not all(gap or _WHOLE_NUMBER.fullmatch(cell.strip()) for cell, gap in zip(cells, gaps))
@@ -1175,8 +1188,9 @@ def _is_sample_row(cells: list[str]) -> bool:
 
 def _is_text_row(row: list[str]) -> bool:
     """Whether a CSV row under the names is text rather than a sample: no cell a number or a missing value's marker
-    ("NA": a sample whose values are missing, refused as such), and one cell at least not empty."""
-    return any(row) and not any(_is_number(cell) or cell.lower() in _MISSING_MARKERS for cell in row if cell)
+    (`is_missing_cell`, the rule the values are read by: "NA" or Excel's "#N/A", a sample whose values are missing;
+    "-" is none, a unit of a channel without one), and one cell at least not empty."""
+    return any(row) and not any(_is_number(cell) or is_missing_cell(cell) for cell in row if cell)
 
 
 def _units_row(path: Path, names: list[str], row: list[str], delimiter: str | None) -> list[str]:
