@@ -1,4 +1,5 @@
-"""Two known items of the CSV reader: Excel's "#N/A" cells under the names were read as a row of
+"""A row of another width that opens a block of a CSV read block by block (d38a0c0), and two known items of the CSV
+reader: Excel's "#N/A" cells under the names were read as a row of
 units (the sample lost) because the missing-value markers were defined twice, differently; and a pandas
 DatetimeIndex CSV whose first stamp is missing (NaT, an empty cell) had its clock column missed and was refused."""
 
@@ -9,6 +10,8 @@ import pandas as pd
 import pytest
 
 from citrus_hf.data import readers
+from citrus_hf.data.errors import CorruptFileError
+from citrus_hf.data.readers import arff_csv
 
 
 @pytest.mark.parametrize("marker", ["#N/A", "NULL", "n/a"])
@@ -43,3 +46,18 @@ def test_a_datetime_index_whose_first_stamp_is_missing_is_read_as_time_stamps(tm
     if channels is None:  # its stamps checked against the rate (as a read of every channel checks them)
         with pytest.raises(ValueError, match="time stamps"):
             readers.read_recording(path, channels, sampling_rate=250)
+
+
+@pytest.mark.parametrize("block_chars", [16, 60])
+def test_a_short_row_opening_a_later_block_is_told_as_rows_of_different_widths(tmp_path, monkeypatch, block_chars):
+    """A cut row that opens a block (the blocks made small): numpy took its width for the block's, and with a
+    converter for each of the file's columns (a clock column, the missing cells) told "converter specified for column
+    3, which is invalid for the number of fields 3"; a read of the whole file names the row, as it now does."""
+    monkeypatch.setattr(arff_csv, "_BLOCK_CHARS", block_chars)
+    for cut in (5, 17, 40):
+        rows = [f"2024-03-01 08:00:00.{row:02d}0,{row}.5,{row}.1,{row}.25" for row in range(60)]
+        rows[cut] = f"2024-03-01 08:00:00.{cut:02d}0,{cut}.5,"  # cut short: three cells, the last missing
+        path = tmp_path / f"cut{cut}.csv"
+        path.write_text("time,a,b,c\n" + "\n".join(rows) + "\n")
+        with pytest.raises(CorruptFileError, match=rf"the first 4, data row {cut + 1} holds 3 cells\)"):
+            readers.read_recording(path, sampling_rate=100)

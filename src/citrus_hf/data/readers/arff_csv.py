@@ -290,6 +290,18 @@ def read_csv_matrix(
             converters = {column: number for column in range(width)} if decimal_comma else {}
         converters.update(dict.fromkeys(clock_columns, _clock_cell))
 
+    def cells(text: str, skip: int) -> int:
+        """How many cells the first row of `text` (after `skip` lines) holds, as numpy splits it (0: none)."""
+        with warnings_captured():
+            warnings.simplefilter("ignore", UserWarning)
+            try:
+                first = np.loadtxt(
+                    io.StringIO(text), dtype=str, delimiter=delimiter, skiprows=skip, max_rows=1, ndmin=2, quotechar='"'
+                )
+            except ValueError:
+                return 0
+        return first.shape[1]
+
     def load(text: str, skip: int, converters) -> np.ndarray:
         with warnings_captured():
             # numpy warns "input contained no data" for an empty file; that case is an error below.
@@ -322,7 +334,7 @@ def read_csv_matrix(
             return load(text, skip, _missing_as_nan(converters, width))
 
     try:
-        blocks = _read_blocks(path, encoding, skip_header, empty_last_column is not None, parsed, keep)
+        blocks = _read_blocks(path, encoding, skip_header, empty_last_column is not None, parsed, keep, cells)
     except UnicodeDecodeError as error:  # (a ValueError: before the one below)
         raise not_decodable(path, error) from None
     except ValueError as error:
@@ -366,6 +378,7 @@ def _read_blocks(
     trailing: bool,
     parsed: Callable[[str, int], np.ndarray],
     keep: Callable[[np.ndarray], Sequence[int] | None] | None,
+    cells: Callable[[str, int], int],
 ) -> tuple[np.ndarray, tuple[int, float] | None]:
     """The CSV `path` parsed block by block (`_line_blocks`; `parsed(text, skip)`: ``(rows, columns)``), as
     `(values, stray)`: the columns `keep(first row)` names (all where it or `keep` is None) of every row, ``(rows,
@@ -375,10 +388,11 @@ def _read_blocks(
 
     Raises:
         ValueError: numpy's, its row counted in the file's data rows (`_in_file_rows`); a block whose rows are of
-            another width than the first block's is told as numpy tells a row of another width.
+            another width than the first block's, or that fails opened by a row of another width than the file's
+            first (`cells(text, skip)`: its cells), is told as numpy tells a row of another width.
     """
     values, kept, stray = np.empty((0, 0)), None, None
-    parsed_width, rows = 0, 0
+    parsed_width, rows, width = 0, 0, 0  # (width: the cells of the file's first row, `cells(text, skip)`)
     with open(path, encoding=encoding) as handle:
         size = os.fstat(handle.fileno()).st_size
         for index, text in enumerate(_line_blocks(handle, skip_header)):
@@ -386,6 +400,14 @@ def _read_blocks(
             try:
                 block = parsed(text, skip)
             except ValueError as error:
+                opening = cells(text, skip) if parsed_width else width
+                if opening and opening != width:
+                    # a block opened by a row of another width: numpy took that row's width for the block's and told
+                    # of what failed next in its own words ("converter specified for column 3, which is invalid for
+                    # the number of fields 3", a missing cell), where a read of the whole file told of the width
+                    raise ValueError(
+                        f"the number of columns changed from {width} to {opening} at row {rows + 1}"
+                    ) from error
                 told = _in_file_rows(str(error), rows, parsed_width)
                 if told == str(error):  # (the first block's rows are the file's)
                     raise
@@ -393,6 +415,7 @@ def _read_blocks(
             if block.shape[0] == 0:  # comments and blank lines alone
                 continue
             if not parsed_width:
+                width = cells(text, skip)
                 parsed_width = block.shape[1]
                 kept = None if keep is None else keep(block[0, : parsed_width - trailing].copy())
                 kept = None if kept is None else list(kept)
