@@ -61,3 +61,21 @@ def test_a_short_row_opening_a_later_block_is_told_as_rows_of_different_widths(t
         path.write_text("time,a,b,c\n" + "\n".join(rows) + "\n")
         with pytest.raises(CorruptFileError, match=rf"the first 4, data row {cut + 1} holds 3 cells\)"):
             readers.read_recording(path, sampling_rate=100)
+
+
+# A cell numpy refuses as a number ('1_0', other scripts' digits) was read by Python's float where the file also held a
+# missing cell (its block then parsed through converters): 10 in one file, refused in the same file without the gap.
+@pytest.mark.parametrize("cell", ["1_0", "１０"])
+@pytest.mark.parametrize("gap", ["NA", "", "3"], ids=["with NA", "with an empty cell", "without"])
+def test_a_cell_numpy_refuses_is_refused_with_or_without_a_missing_cell(tmp_path, cell, gap):
+    path = tmp_path / "cells.csv"
+    path.write_text(f"a,b\n1,{gap}\n{cell},2\n3,4\n", encoding="utf-8")  # (the gap met first)
+    with pytest.raises(CorruptFileError, match="could not convert string"):
+        readers.read_recording(path, sampling_rate=10)
+
+
+def test_numbers_numpy_reads_still_read_through_the_missing_cell_converters(tmp_path):
+    path = tmp_path / "cells.csv"
+    path.write_text("a,b\n1,\n 2 ,+3\ninf,nan\n1e5,-0.5\n", encoding="utf-8")
+    data = readers.read_recording(path, sampling_rate=10).data
+    np.testing.assert_array_equal(data, [[1, 2, np.inf, 1e5], [np.nan, 3, np.nan, -0.5]])

@@ -279,7 +279,7 @@ def read_csv_matrix(
     """
     path = _as_path(path)
     encoding = encoding or text_encoding(path)
-    number = (lambda cell: float(cell.replace(",", "."))) if decimal_comma else float
+    number = (lambda cell: numpy_float(cell.replace(",", "."))) if decimal_comma else numpy_float
     converters = number if decimal_comma else None
     if empty_last_column is not None:
         # every other column read as it would be, the last one's empty cells as NaN, to check it holds nothing
@@ -476,9 +476,19 @@ def _missing_as_nan(converters, width: int) -> Callable[[str], float] | dict[int
         return lambda cell: np.nan if is_missing_cell(cell) else convert(cell)
 
     if converters is None or callable(converters):
-        return or_missing(converters or float)
+        return or_missing(converters or numpy_float)
     count = max(width, max(converters, default=-1) + 1)
-    return {column: or_missing(converters.get(column, float)) for column in range(count)}
+    return {column: or_missing(converters.get(column, numpy_float)) for column in range(count)}
+
+
+def numpy_float(cell: str) -> float:
+    """A cell read as a number the way numpy's parser reads one where no converter is given: Python's `float` also
+    takes digits apart by underscores ('1_0' is 10) and other scripts' digits ('１０'), which numpy refuses, so a
+    cell read through a converter (a file holding a missing cell, a decimal comma, a trailing delimiter) would be
+    read where the same cell in a file without one is refused."""
+    if "_" in cell or not cell.isascii():
+        raise ValueError(f"could not convert string {cell!r} to float64")
+    return float(cell)
 
 
 def _clock_cell(cell: str) -> float:
