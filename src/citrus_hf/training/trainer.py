@@ -803,6 +803,8 @@ def check_label_values(
                 f"{call}({name}=...): the `{column}` column holds {what}, e.g. {value!r}, which the Trainer's collator "
                 f"does not batch, so {type(model).__name__} would get no labels (no loss, no metrics); {fix}."
             )
+        if not regression and isinstance(dataset, datasets.Dataset):
+            _refuse_class_lists(model, dataset, name, call)
         if model_names is None or not isinstance(dataset, datasets.Dataset):
             continue
         for column in COLLATED_LABEL_COLUMNS:
@@ -824,6 +826,54 @@ def check_label_values(
                     f"{type(model).__name__} numbers them {model_names} (its id2label), so its ids would be scored "
                     f"against the wrong classes. Renumber the set as the model does: `dataset = {aligned}`."
                 )
+
+
+def _refuse_class_lists(model: PreTrainedModel, dataset, name: str, call: str) -> None:
+    """Refuse a label column of lists of class ids (`List(ClassLabel)`, the Hub's multi-label form, or int lists of
+    another length than the model's classes) for a classifier, with the map to the multi-hot rows
+    `problem_type="multi_label_classification"` takes (position k: the model's class k, matched by name where the
+    set names its classes). transformers' collator stacked such lists as they were, so rows of different lengths
+    stopped it with torch's "expected sequence of length 2 at dim 1 (got 1)", and lists of one length were read as
+    multi-hot rows (`[0, 1]`, both of two classes present, as "class 1 only")."""
+    import datasets
+    import pyarrow.compute
+
+    from ..configuration_citrus import named_outputs
+
+    num_labels = model.config.num_labels
+    for column in COLLATED_LABEL_COLUMNS:
+        feature = dataset.features.get(column)
+        inner = getattr(feature, "feature", None)
+        if not isinstance(feature, (datasets.List, datasets.LargeList)):
+            continue
+        if isinstance(inner, datasets.ClassLabel):
+            set_names = [str(class_name) for class_name in inner.names]
+        elif isinstance(inner, datasets.Value) and inner.dtype.startswith(("int", "uint")):
+            lengths = pyarrow.compute.list_value_length(dataset.data.column(column))
+            if pyarrow.compute.all(pyarrow.compute.equal(lengths, num_labels)).as_py() is not False:
+                continue  # one 0 / 1 per class: multi-hot rows (the model checks their values)
+            set_names = None
+        else:
+            continue
+        model_names = named_outputs(getattr(model.config, "id2label", None))
+        if set_names and model_names and set(model_names) <= set(set_names):
+            # the set's id of each of the model's classes, in the model's order: the multi-hot row is by name
+            ids = tuple(set_names.index(class_name) for class_name in model_names)
+        else:
+            ids = tuple(range(num_labels))
+        multi_hot = (
+            f"dataset.map(lambda row: {{{column!r}: [float(k in row[{column!r}]) for k in {ids}]}}, "
+            f"features=Features({{**dataset.features, {column!r}: List(Value('float32'))}}))"
+        )
+        single_label = getattr(model.config, "problem_type", None) != "multi_label_classification"
+        also = " and build the model with problem_type='multi_label_classification'" if single_label else ""
+        raise ValueError(
+            f"{call}({name}=...): the `{column}` column holds lists of class ids (e.g. "
+            f"{dataset.select_columns(column).with_format(None)[0][column] if len(dataset) else []!r}), which the "
+            f"Trainer's collator cannot batch as {type(model).__name__}'s labels; a multi-label classifier takes one "
+            f"multi-hot row of {num_labels} per window (1.0 where the model's class applies): `dataset = "
+            f"{multi_hot}` (`from datasets import Features, List, Value`){also}."
+        )
 
 
 def check_given_sets(

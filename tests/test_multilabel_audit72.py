@@ -1,0 +1,86 @@
+"""Multi-label classification end to end, read as a user with several diagnoses per record (multi-label audit, session
+72): a `datasets` label column of lists of class ids (`List(ClassLabel)`, the Hub's multi-label form) given to a
+`Trainer` is refused with the map to multi-hot rows (it stopped inside transformers' collator with torch's "expected
+sequence of length 2 at dim 1"); ...
+
+Tiny classifiers (100 Hz, 2 s windows of 10 patches): each test takes a second or two.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from datasets import ClassLabel, Dataset, Features, List, Value
+from tiny_configs import tiny_config
+from transformers import Trainer, TrainingArguments
+
+from citrus_hf import CiTrusForSequenceClassification
+
+MULTI_LABEL = "multi_label_classification"
+NAMES = ["AF", "LBBB", "NORM"]
+
+
+def _classifier(names=NAMES, problem_type: str | None = MULTI_LABEL) -> CiTrusForSequenceClassification:
+    config = tiny_config(
+        num_labels=len(names),
+        id2label=dict(enumerate(names)),
+        label2id={name: index for index, name in enumerate(names)},
+        **({"problem_type": problem_type} if problem_type else {}),
+    )
+    return CiTrusForSequenceClassification(config)
+
+
+def _arguments(tmp_path) -> TrainingArguments:
+    return TrainingArguments(
+        output_dir=str(tmp_path / "run"), max_steps=1, per_device_train_batch_size=4, report_to="none",
+        save_strategy="no", use_cpu=True, disable_tqdm=True,
+    )  # fmt: skip
+
+
+def _rows_of_class_lists(names: list[str], column: str = "labels", ids=None) -> Dataset:
+    """Four windows, each with a list of classes (`List(ClassLabel(names))`, or a list of plain ints given `ids`)."""
+    signals = np.random.default_rng(0).standard_normal((4, 1, 200)).astype(np.float32)
+    lists = ids or [[0, 2], [1], [2], [0, 1]]
+    label_feature = List(ClassLabel(names=names)) if ids is None else List(Value("int64"))
+    features = Features({"input_values": List(List(Value("float32"))), column: label_feature})
+    return Dataset.from_dict({"input_values": signals.tolist(), column: lists}, features=features)
+
+
+def _the_advised_map(message: str) -> str:
+    return re.search(r"`dataset = (dataset\.map\(.*?\))`", message).group(1)
+
+
+@pytest.mark.parametrize("set_names", [NAMES, ["NORM", "AF", "LBBB"]])
+def test_a_column_of_class_lists_is_refused_with_a_map_to_multi_hot_rows_that_trains(tmp_path, set_names):
+    model = _classifier()
+    dataset = _rows_of_class_lists(set_names)
+    with pytest.raises(ValueError, match="lists of class ids") as refusal:
+        Trainer(model=model, args=_arguments(tmp_path), train_dataset=dataset)
+    message = str(refusal.value)
+    assert "multi-hot" in message and "\n" not in message
+    fixed = eval(_the_advised_map(message), {"dataset": dataset, "Features": Features, "List": List, "Value": Value})
+    # each row holds 1.0 at the model's id of every class its list names, by name
+    expected = [[float(model_name in {set_names[i] for i in ids}) for model_name in NAMES] for ids in dataset["labels"]]
+    assert fixed["labels"] == expected
+    Trainer(model=model, args=_arguments(tmp_path), train_dataset=fixed).train()
+
+
+def test_ragged_int_lists_are_refused_as_class_ids_and_multi_hot_int_rows_train(tmp_path):
+    model = _classifier()
+    with pytest.raises(ValueError, match="lists of class ids"):
+        Trainer(
+            model=model, args=_arguments(tmp_path), train_dataset=_rows_of_class_lists(NAMES, ids=[[0, 2], [1]] * 2)
+        )
+    multi_hot = _rows_of_class_lists(NAMES, ids=[[1, 0, 1], [0, 1, 0], [0, 0, 1], [1, 1, 0]])
+    Trainer(model=model, args=_arguments(tmp_path), train_dataset=multi_hot).train()
+
+
+def test_a_single_label_model_given_class_lists_is_told_to_be_multi_label(tmp_path):
+    with pytest.raises(ValueError, match="problem_type='multi_label_classification'"):
+        Trainer(
+            model=_classifier(problem_type=None),
+            args=_arguments(tmp_path),
+            train_dataset=_rows_of_class_lists(NAMES, column="label"),
+        )
