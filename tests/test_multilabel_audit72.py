@@ -1,7 +1,8 @@
 """Multi-label classification end to end, read as a user with several diagnoses per record (multi-label audit, session
 72): a `datasets` label column of lists of class ids (`List(ClassLabel)`, the Hub's multi-label form) given to a
 `Trainer` is refused with the map to multi-hot rows (it stopped inside transformers' collator with torch's "expected
-sequence of length 2 at dim 1"); ...
+sequence of length 2 at dim 1"); a multi-label classifier's card says it is one (it read "3 classes") and keeps its
+own metrics, hamming_accuracy and micro_f1 (a Trainer's card dropped them); ...
 
 Tiny classifiers (100 Hz, 2 s windows of 10 patches): each test takes a second or two.
 """
@@ -84,3 +85,35 @@ def test_a_single_label_model_given_class_lists_is_told_to_be_multi_label(tmp_pa
             args=_arguments(tmp_path),
             train_dataset=_rows_of_class_lists(NAMES, column="label"),
         )
+
+
+def test_a_multi_label_trainers_card_says_multi_label_and_keeps_its_metrics(tmp_path):
+    # the card said "A CiTrus classifier (3 classes)", as of a softmax over exclusive classes, and kept only the metric
+    # names of single-label classification: hamming_accuracy and micro_f1 were dropped from its table and model-index
+    import torch
+
+    from citrus_hf.training.metrics import compute_metrics_fn
+
+    model = _classifier()
+    signals = np.random.default_rng(0).standard_normal((4, 1, 200)).astype(np.float32)
+    rows = [
+        {"input_values": torch.from_numpy(signal), "labels": torch.tensor(hot, dtype=torch.float32)}
+        for signal, hot in zip(signals, [[1, 0, 1], [0, 1, 0], [0, 0, 1], [1, 1, 0]])
+    ]
+    arguments = TrainingArguments(
+        output_dir=str(tmp_path / "run"), max_steps=1, per_device_train_batch_size=4, report_to="none",
+        save_strategy="no", use_cpu=True, disable_tqdm=True, eval_strategy="steps", eval_steps=1,
+    )  # fmt: skip
+    trainer = Trainer(
+        model=model,
+        args=arguments,
+        train_dataset=rows,
+        eval_dataset=rows,
+        compute_metrics=compute_metrics_fn(MULTI_LABEL),
+    )
+    trainer.train()
+    trainer.create_model_card(dataset_tags="you/ptbxl")
+    card = (tmp_path / "run" / "README.md").read_text()
+    assert "multi-label classifier (3 labels" in card and "(3 classes)" not in card
+    for metric in ("hamming_accuracy", "micro_f1", "macro_f1", "auroc"):
+        assert f"name: {metric}" in card and f"| this model | {metric} |" in card

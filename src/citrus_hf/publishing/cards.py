@@ -31,7 +31,7 @@ from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..evaluation.records import EvalRecord, parse_eval_results
 from ..loading import FUSION_MODEL_TASKS, MODEL_TASKS, PIPELINE_TAGS, hub_repo_id, revision_argument
 from ..modeling_citrus import PRETRAINING_HEADS
-from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from ..training.metrics import CLASSIFICATION_METRICS, MULTI_LABEL_METRICS, REGRESSION_METRICS
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .runs import RunRecords, read_run_records
 
@@ -88,6 +88,8 @@ _EVALUATION_ROW_KEY = ("dataset", "split", "method", "metric", "label_budget")
 # The problem a metric belongs to: a model's `model-index` holds only metrics of its own problem.
 _METRIC_PROBLEM = {
     **dict.fromkeys(CLASSIFICATION_METRICS, CLASSIFICATION),
+    # a multi-label classifier's (`multi_label_metrics`): its Trainer's card dropped the two that are its own
+    **dict.fromkeys(MULTI_LABEL_METRICS, CLASSIFICATION),
     **dict.fromkeys(REGRESSION_METRICS, REGRESSION),
 }
 
@@ -910,7 +912,7 @@ def _default_summary(
     what = {
         "base": "A CiTrus encoder",
         "pretraining": "A CiTrus encoder with its pre-training head",
-        "sequence-classification": f"A CiTrus classifier ({config.num_labels} classes)",
+        "sequence-classification": f"A CiTrus {_classifier_kind(config)}",
         REGRESSION: f"A CiTrus regressor ({outputs} target{'s' if outputs != 1 else ''})",
     }[task]
     return (
@@ -919,10 +921,18 @@ def _default_summary(
     )
 
 
+def _classifier_kind(config: CiTrusConfig | CiTrusFusionConfig) -> str:
+    """What a classifier is, for the card's first line: a multi-label one scores each label with its own sigmoid (any
+    number of them may apply), which "N classes" hid, as of a softmax over exclusive classes."""
+    if getattr(config, "problem_type", None) == "multi_label_classification":
+        return f"multi-label classifier ({config.num_labels} labels, each present or absent: a sigmoid per label)"
+    return f"classifier ({config.num_labels} classes)"
+
+
 def _fusion_summary(config: CiTrusFusionConfig, task: str) -> str:
     """The default paragraph under a fusion card's title: the head and every modality's windows."""
     what = (
-        f"A CiTrus fusion classifier ({config.num_labels} classes)"
+        f"A CiTrus fusion {_classifier_kind(config)}"
         if task == "sequence-classification"
         else f"A CiTrus fusion regressor ({config.num_targets} target{'s' if config.num_targets != 1 else ''})"
     )
