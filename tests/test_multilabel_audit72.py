@@ -2,7 +2,8 @@
 72): a `datasets` label column of lists of class ids (`List(ClassLabel)`, the Hub's multi-label form) given to a
 `Trainer` is refused with the map to multi-hot rows (it stopped inside transformers' collator with torch's "expected
 sequence of length 2 at dim 1"); a multi-label classifier's card says it is one (it read "3 classes") and keeps its
-own metrics, hamming_accuracy and micro_f1 (a Trainer's card dropped them); ...
+own metrics, hamming_accuracy and micro_f1 (a Trainer's card dropped them); `citrus predict`'s line names every label a multi-label classifier finds present
+(above 0.5), not its top label alone.
 
 Tiny classifiers (100 Hz, 2 s windows of 10 patches): each test takes a second or two.
 """
@@ -117,3 +118,30 @@ def test_a_multi_label_trainers_card_says_multi_label_and_keeps_its_metrics(tmp_
     assert "multi-label classifier (3 labels" in card and "(3 classes)" not in card
     for metric in ("hamming_accuracy", "micro_f1", "macro_f1", "auroc"):
         assert f"name: {metric}" in card and f"| this model | {metric} |" in card
+
+
+@pytest.mark.parametrize(
+    ("bias", "said"),
+    [
+        ([2.0, 1.0, -1.0], "AF 0.881, LBBB 0.731 (the labels above 0.5 of 3)"),
+        ([-3.0, -1.0, -2.0], "no label above 0.5 (the highest: LBBB 0.269)"),
+    ],
+)
+def test_predict_names_every_label_a_multi_label_classifier_finds_present(tmp_path, capsys, bias, said):
+    # the line named the top label alone, "AF (score 0.881)", as if the labels were exclusive classes: LBBB, also
+    # present, went unsaid, and a recording with no label present was given its least unlikely one
+    import torch
+
+    from citrus_hf import CiTrusFeatureExtractor
+    from citrus_hf.commands.main import main
+
+    model = _classifier().eval()
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.copy_(torch.tensor(bias))
+    model.save_pretrained(tmp_path / "model")
+    CiTrusFeatureExtractor.from_config(model.config).save_pretrained(tmp_path / "model")
+    np.save(tmp_path / "rec.npy", np.random.default_rng(0).standard_normal((1, 400)).astype(np.float32))
+    argv = ["predict", str(tmp_path / "model"), str(tmp_path / "rec.npy"), "--sampling-rate", "100"]
+    assert main([*argv, "--backend", "torch"]) == 0
+    assert f"rec.npy: {said}; 2 window(s)" in capsys.readouterr().out

@@ -8,7 +8,8 @@ predictions.
 
 Files are read by their suffix (`citrus_hf.data.readers.read_recording`): EDF / BDF, WFDB records and WAV files carry
 their rate, `.npy` ((channels, time)) and `.csv` / `.tsv` / `.txt` (a column per channel) need `--sampling-rate`. Each recording gets one
-line: the label with its score (a classifier: the mean of its windows' probabilities), the mean target (a regressor)
+line: the label with its score (a classifier: the mean of its windows' probabilities; a multi-label one: every label
+whose mean probability is above 0.5), the mean target (a regressor)
 or the size of the mean embedding (any other checkpoint), its windows and the backend that ran, and the seconds no
 window covers: in the gaps of a hop longer than a window, and at its end (the result's `unscored_seconds`); windows
 that hold no signal (flat, or wholly NaN / inf made up by --nan-policy interpolate) are left out of that mean, and a
@@ -315,7 +316,7 @@ def run(argv: Sequence[str]) -> int:
                 print(f"left out: {error}", file=sys.stderr)
                 continue
             duration = recording.data.shape[-1] / recording.sampling_rate
-            print(_summary(path, result, recording.sampling_rate, duration, args.pad_last_window))
+            print(_summary(path, result, recording.sampling_rate, duration, args.pad_last_window, pipe.model.config))
             if line := _no_signal_line(path, result):
                 print(line)
             windows += len(result["windows"])
@@ -837,9 +838,10 @@ def _in_model_units(extractor, recording, path: str, by_name: bool):
     return samples
 
 
-def _summary(path: str, result: dict[str, Any], rate: float, duration: float, padded: bool) -> str:
+def _summary(path: str, result: dict[str, Any], rate: float, duration: float, padded: bool, config: Any = None) -> str:
     """One line per recording: its answer, its windows, the seconds between them and at its end that no window
-    covers (`duration`: the recording's, in seconds; `padded`: --pad-last-window was given) and the backend."""
+    covers (`duration`: the recording's, in seconds; `padded`: --pad-last-window was given) and the backend. A
+    multi-label classifier's answer (`config.problem_type`) is every label whose mean probability is above 0.5."""
     windows = result["windows"]
     covered = f"{len(windows)} window(s) of {windows[0]['end'] - windows[0]['start']:g} s" if windows else "no window"
     # What no window scores, the user must hear of: a hop longer than the window leaves the seconds between windows
@@ -855,6 +857,16 @@ def _summary(path: str, result: dict[str, Any], rate: float, duration: float, pa
         tail += "" if padded else " (--pad-last-window scores them)"
     if windows and result.get("no_signal_windows") == len(windows):  # (`_no_signal_line` says which windows)
         answer = "no label (no window holds signal)" if "label" in result else "no answer (no window holds signal)"
+    elif "label" in result and getattr(config, "problem_type", None) == "multi_label_classification":
+        # any number of labels apply, each where its sigmoid is above 0.5 (the metrics' and the ONNX metadata's
+        # threshold): the top label alone left the others unsaid, and named one where none applies
+        present = [entry for entry in result["labels"] if entry["score"] > 0.5]
+        answer = (
+            ", ".join(f"{entry['label']} {entry['score']:.3f}" for entry in present)
+            + f" (the labels above 0.5 of {len(result['labels'])})"
+            if present
+            else f"no label above 0.5 (the highest: {result['label']} {result['score']:.3f})"
+        )
     elif "label" in result:
         answer = f"{result['label']} (score {result['score']:.3f})"
     elif result.get("target_names"):
