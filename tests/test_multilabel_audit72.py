@@ -3,7 +3,8 @@
 `Trainer` is refused with the map to multi-hot rows (it stopped inside transformers' collator with torch's "expected
 sequence of length 2 at dim 1"); a multi-label classifier's card says it is one (it read "3 classes") and keeps its
 own metrics, hamming_accuracy and micro_f1 (a Trainer's card dropped them); `citrus predict`'s line names every label a multi-label classifier finds present
-(above 0.5), not its top label alone.
+(above 0.5), not its top label alone; macro-F1 leaves out a label that never applies and is never predicted, as
+single-label macro-F1 leaves out such a class (a perfect model scored 0.667 on a set without one of 3 labels).
 
 Tiny classifiers (100 Hz, 2 s windows of 10 patches): each test takes a second or two.
 """
@@ -145,3 +146,18 @@ def test_predict_names_every_label_a_multi_label_classifier_finds_present(tmp_pa
     argv = ["predict", str(tmp_path / "model"), str(tmp_path / "rec.npy"), "--sampling-rate", "100"]
     assert main([*argv, "--backend", "torch"]) == 0
     assert f"rec.npy: {said}; 2 window(s)" in capsys.readouterr().out
+
+
+def test_macro_f1_leaves_out_a_label_neither_true_nor_predicted_as_single_label_macro_f1_does():
+    # a perfect model on a set where NORM never applies (a rare diagnosis absent from a small draw) scored macro-F1
+    # 0.667: that label's 0 / 0 counted as 0, where single-label macro_f1 leaves such a class out (scikit-learn's
+    # rule for the classes a multiclass set holds); a label predicted where it never applies still counts 0
+    from citrus_hf.training.metrics import multi_label_metrics
+
+    labels = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 1, 0]], dtype=np.float32)
+    perfect = np.where(labels > 0, 3.0, -3.0)
+    assert multi_label_metrics(perfect, labels)["macro_f1"] == 1.0
+    once = perfect.copy()
+    once[0, 2] = 1.0  # NORM predicted once, where it does not apply
+    assert multi_label_metrics(once, labels)["macro_f1"] == pytest.approx(2 / 3)
+    assert np.isnan(multi_label_metrics(np.full((2, 3), -3.0), np.zeros((2, 3)))["macro_f1"])

@@ -255,9 +255,10 @@ def multi_label_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float
 
     Returns:
         accuracy (every label of a row right: subset accuracy), hamming_accuracy (the share of label decisions that
-        are right), macro_f1 (F1 of each label, averaged; a label never true nor predicted counts 0, as in
-        `macro_f1`), micro_f1 (over all label decisions) and auroc (per label, averaged over the labels with both
-        values present).
+        are right), macro_f1 (F1 of each label, averaged over the labels true or predicted in some row, as `macro_f1`
+        averages over the classes present: a label that never applies and is never predicted, 0 / 0, is left out;
+        `nan` where there is none), micro_f1 (over all label decisions) and auroc (per label, averaged over the
+        labels with both values present).
     """
     logits = np.asarray(logits, dtype=np.float64)
     targets = np.asarray(labels, dtype=np.float64)
@@ -272,14 +273,16 @@ def multi_label_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float
     truth, predicted = targets.astype(bool), logits > 0
     true_positive = (truth & predicted).sum(axis=0)
     denominator = truth.sum(axis=0) + predicted.sum(axis=0)
-    per_label_f1 = np.divide(2.0 * true_positive, denominator, out=np.zeros(len(denominator)), where=denominator > 0)
+    # a label that never applies and is never predicted has F1 0 / 0: counted as 0, a perfect model scored (K-1) / K
+    # on an evaluation set without one of its K labels (a rare diagnosis absent from a small draw)
+    per_label_f1 = 2.0 * true_positive[denominator > 0] / denominator[denominator > 0]
     aurocs = [binary_auroc(truth[:, k], logits[:, k]) for k in range(logits.shape[1])]
     aurocs = [value for value in aurocs if not math.isnan(value)]
     empty = truth.size == 0
     return {
         "accuracy": math.nan if empty else float(np.mean((truth == predicted).all(axis=1))),
         "hamming_accuracy": math.nan if empty else float(np.mean(truth == predicted)),
-        "macro_f1": math.nan if empty else float(np.mean(per_label_f1)),
+        "macro_f1": float(np.mean(per_label_f1)) if per_label_f1.size else math.nan,
         "micro_f1": float(2.0 * true_positive.sum() / denominator.sum()) if denominator.sum() else math.nan,
         "auroc": float(np.mean(aurocs)) if aurocs else math.nan,
     }
