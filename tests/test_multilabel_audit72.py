@@ -161,3 +161,20 @@ def test_macro_f1_leaves_out_a_label_neither_true_nor_predicted_as_single_label_
     once[0, 2] = 1.0  # NORM predicted once, where it does not apply
     assert multi_label_metrics(once, labels)["macro_f1"] == pytest.approx(2 / 3)
     assert np.isnan(multi_label_metrics(np.full((2, 3), -3.0), np.zeros((2, 3)))["macro_f1"])
+
+
+def test_a_collator_of_ones_own_may_turn_class_lists_into_multi_hot_rows(tmp_path):
+    import torch
+
+    def multi_hot(rows):
+        return {
+            "input_values": torch.tensor([row["input_values"] for row in rows]),
+            "labels": torch.tensor([[float(k in row["labels"]) for k in range(3)] for row in rows]),
+        }
+
+    arguments = _arguments(tmp_path)
+    arguments.remove_unused_columns = False
+    trainer = Trainer(
+        model=_classifier(), args=arguments, train_dataset=_rows_of_class_lists(NAMES), data_collator=multi_hot
+    )
+    trainer.train()

@@ -803,7 +803,8 @@ def check_label_values(
                 f"{call}({name}=...): the `{column}` column holds {what}, e.g. {value!r}, which the Trainer's collator "
                 f"does not batch, so {type(model).__name__} would get no labels (no loss, no metrics); {fix}."
             )
-        if not regression and isinstance(dataset, datasets.Dataset):
+        if not regression and isinstance(dataset, datasets.Dataset) and _batches_no_text_labels(data_collator):
+            # (a collator of one's own may turn the lists into multi-hot rows)
             _refuse_class_lists(model, dataset, name, call)
         if model_names is None or not isinstance(dataset, datasets.Dataset):
             continue
