@@ -2,7 +2,7 @@
 72): a `datasets` label column of lists of class ids (`List(ClassLabel)`, the Hub's multi-label form) given to a
 `Trainer` is refused with the map to multi-hot rows (it stopped inside transformers' collator with torch's "expected
 sequence of length 2 at dim 1"); a multi-label classifier's card says it is one (it read "3 classes") and keeps its
-own metrics, hamming_accuracy and micro_f1 (a Trainer's card dropped them); `citrus predict`'s line names every label a multi-label classifier finds present
+own metrics, hamming_accuracy and micro_f1 (a Trainer's card dropped them), and so does a LoRA adapter's card; `citrus predict`'s line names every label a multi-label classifier finds present
 (above 0.5), not its top label alone; macro-F1 leaves out a label that never applies and is never predicted, as
 single-label macro-F1 leaves out such a class (a perfect model scored 0.667 on a set without one of 3 labels).
 
@@ -178,3 +178,12 @@ def test_a_collator_of_ones_own_may_turn_class_lists_into_multi_hot_rows(tmp_pat
         model=_classifier(), args=arguments, train_dataset=_rows_of_class_lists(NAMES), data_collator=multi_hot
     )
     trainer.train()
+
+
+def test_a_multi_label_adapters_card_says_multi_label(tmp_path):
+    # it said "for 3 classes: AF, LBBB, NORM", as its full model's card said "(3 classes)"
+    from citrus_hf.training.lora import apply_lora, save_adapter
+
+    save_adapter(apply_lora(_classifier(), r=2, verbose=False), tmp_path / "adapter")
+    card = (tmp_path / "adapter" / "README.md").read_text()
+    assert "for 3 labels (multi-label: each present or absent, a sigmoid per label): AF, LBBB, NORM" in card

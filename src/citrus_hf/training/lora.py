@@ -792,9 +792,10 @@ def adapter_card(
     if head_name == "classifier" and getattr(config, "problem_type", None) == REGRESSION:
         outputs = f"{config.num_labels} regression target(s)"
     elif head_name == "classifier":
-        outputs = f"{config.num_labels} classes: " + ", ".join(
-            str(config.id2label[i]) for i in range(config.num_labels)
-        )
+        # a multi-label head scores each label on its own (any number may apply), as its full card says
+        multi_label = getattr(config, "problem_type", None) == "multi_label_classification"
+        kind = "labels (multi-label: each present or absent, a sigmoid per label)" if multi_label else "classes"
+        outputs = f"{config.num_labels} {kind}: " + ", ".join(str(config.id2label[i]) for i in range(config.num_labels))
     else:
         outputs = f"{config.num_targets} regression target(s)"
     if base_id:
