@@ -4,7 +4,9 @@
 sequence of length 2 at dim 1"); a multi-label classifier's card says it is one (it read "3 classes") and keeps its
 own metrics, hamming_accuracy and micro_f1 (a Trainer's card dropped them), and so does a LoRA adapter's card; `citrus predict`'s line names every label a multi-label classifier finds present
 (above 0.5), not its top label alone; macro-F1 leaves out a label that never applies and is never predicted, as
-single-label macro-F1 leaves out such a class (a perfect model scored 0.667 on a set without one of 3 labels).
+single-label macro-F1 leaves out such a class (a perfect model scored 0.667 on a set without one of 3 labels);
+`compute_metrics_fn("regression")` for a classifier is refused by the Trainer (a multi-label one's logits were
+scored as values).
 
 Tiny classifiers (100 Hz, 2 s windows of 10 patches): each test takes a second or two.
 """
@@ -187,3 +189,12 @@ def test_a_multi_label_adapters_card_says_multi_label(tmp_path):
     save_adapter(apply_lora(_classifier(), r=2, verbose=False), tmp_path / "adapter")
     card = (tmp_path / "adapter" / "README.md").read_text()
     assert "for 3 labels (multi-label: each present or absent, a sigmoid per label): AF, LBBB, NORM" in card
+
+
+def test_regression_metrics_for_a_multi_label_classifier_are_refused_by_the_trainer(tmp_path):
+    # its (n, 3) logits beside (n, 3) multi-hot labels were scored as regressed values, without a word: a mae of
+    # logits against 0 / 1 targets
+    from citrus_hf.training.metrics import compute_metrics_fn
+
+    with pytest.raises(ValueError, match=r"compute_metrics_fn\('multi_label_classification'\)"):
+        Trainer(model=_classifier(), args=_arguments(tmp_path), compute_metrics=compute_metrics_fn("regression"))

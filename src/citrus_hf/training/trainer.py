@@ -550,8 +550,10 @@ def check_metrics_task(model: PreTrainedModel, compute_metrics: Callable[..., An
     """Refuse classification metrics (`compute_metrics_fn("classification")` or `"multi_label_classification"`) for a
     CiTrus task model that trains as a regression (`_trains_as_regression`): `num_labels=1` without a problem type
     (transformers' rule for one output: mean squared error on the 0 / 1 targets) was scored as logits, class 1 above 0,
-    and a perfect separator reported accuracy 0.5. Run when the `Trainer` is built and as each evaluation starts (the
-    problem type and `compute_metrics` may change in between).
+    and a perfect separator reported accuracy 0.5; and regression metrics (`compute_metrics_fn("regression")`) for a
+    classifier, whose logits they would score as values (a multi-label one's, as wide as its labels, without a word).
+    Run when the `Trainer` is built and as each evaluation starts (the problem type and `compute_metrics` may change
+    in between).
 
     Args:
         model: the CiTrus-family model (unwrapped); one without a task head is left alone.
@@ -560,6 +562,19 @@ def check_metrics_task(model: PreTrainedModel, compute_metrics: Callable[..., An
     from .metrics import BINARY_CLASSIFIER_FIX, MULTI_LABEL_TASK
 
     task = getattr(compute_metrics, "citrus_task", None)
+    if (
+        task == REGRESSION
+        and getattr(type(model), "head_name", None) == "classifier"
+        and not _trains_as_regression(model)
+    ):
+        # a multi-label classifier's (n, K) logits beside its (n, K) multi-hot labels pair up as K regressed targets:
+        # scored as values without a word (a single-label classifier's failed at the first evaluation)
+        multi_label = getattr(model.config, "problem_type", None) == MULTI_LABEL_TASK
+        raise ValueError(
+            f"compute_metrics_fn('regression') scores a regressor's values, and this {type(model).__name__} is a "
+            f"{'multi-label ' if multi_label else ''}classifier, whose logits it would misreport as values: use "
+            f"compute_metrics_fn({MULTI_LABEL_TASK if multi_label else CLASSIFICATION!r})."
+        )
     if task not in (CLASSIFICATION, MULTI_LABEL_TASK) or getattr(type(model), "head_name", None) is None:
         return
     if not _trains_as_regression(model):
