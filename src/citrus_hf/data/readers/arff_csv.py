@@ -485,8 +485,9 @@ def numpy_float(cell: str) -> float:
     """A cell read as a number the way numpy's parser reads one where no converter is given: Python's `float` also
     takes digits apart by underscores ('1_0' is 10) and other scripts' digits ('１０'), which numpy refuses, so a
     cell read through a converter (a file holding a missing cell, a decimal comma, a trailing delimiter) would be
-    read where the same cell in a file without one is refused."""
-    if "_" in cell or not cell.isascii():
+    read where the same cell in a file without one is refused. Whitespace around the number, Unicode's too (a
+    non-breaking space pasted from a web table), numpy leaves out, and so does this."""
+    if "_" in cell or not cell.strip().isascii():
         raise ValueError(f"could not convert string {cell!r} to float64")
     return float(cell)
 
