@@ -865,7 +865,9 @@ def _refuse_class_lists(model: PreTrainedModel, dataset, name: str, call: str) -
         if isinstance(inner, datasets.ClassLabel):
             set_names = [str(class_name) for class_name in inner.names]
         elif isinstance(inner, datasets.Value) and inner.dtype.startswith(("int", "uint")):
-            lengths = pyarrow.compute.list_value_length(dataset.data.column(column))
+            # the rows the set holds (`dataset.data` is its whole table, rows a `filter` or `select` left out too)
+            labels = dataset.select_columns(column).with_format("arrow")[:][column]
+            lengths = pyarrow.compute.list_value_length(labels)
             if pyarrow.compute.all(pyarrow.compute.equal(lengths, num_labels)).as_py() is not False:
                 continue  # one 0 / 1 per class: multi-hot rows (the model checks their values)
             set_names = None
