@@ -14,8 +14,9 @@ or the size of the mean embedding (any other checkpoint), its windows and the ba
 window covers: in the gaps of a hop longer than a window, and at its end (the result's `unscored_seconds`); windows
 that hold no signal (flat, or wholly NaN / inf made up by --nan-policy interpolate) are left out of that mean, and a
 second line says how many. `--output` writes every window: a `.csv` row per window (start and end in seconds, the
-label, its score and every label's probability; or the targets; or the embedding; and `no_signal`: "flat",
-"interpolated" or empty), or a `.jsonl` line per recording (the pipeline's result). Where an
+label, its score and every label's probability, and a multi-label classifier's `present_labels`, every label above 0.5
+joined by ";"; or the targets; or the embedding; and `no_signal`: "flat", "interpolated" or empty), or a `.jsonl` line
+per recording (the pipeline's result, with a multi-label classifier's `present_labels`). Where an
 EDF / BDF file, a WFDB record or a CSV with a time column is among the recordings, each row also has `start_time`,
 the window's start on the clock of the file's header or of its time stamps where they count since 1970 (ISO 8601,
 with +00:00 for those; empty for a file that records no start), and each `.jsonl` line `recording_start`;
@@ -611,7 +612,7 @@ class _Written:
             from ..training.metrics import dumps_strict
 
             # strict JSON: a bare NaN (`json.dumps`' default) is refused by jq, JavaScript and most JSON readers
-            self.handle.write(dumps_strict(_json_record(path, recording, result)) + "\n")
+            self.handle.write(dumps_strict(_json_record(path, recording, result, config)) + "\n")
             self.recordings += 1
             return
         # written as they are made: a recording's rows all made first, dicts of Python floats, held ~25x an
@@ -857,10 +858,10 @@ def _summary(path: str, result: dict[str, Any], rate: float, duration: float, pa
         tail += "" if padded else " (--pad-last-window scores them)"
     if windows and result.get("no_signal_windows") == len(windows):  # (`_no_signal_line` says which windows)
         answer = "no label (no window holds signal)" if "label" in result else "no answer (no window holds signal)"
-    elif "label" in result and getattr(config, "problem_type", None) == "multi_label_classification":
+    elif "label" in result and _is_multi_label(config):
         # any number of labels apply, each where its sigmoid is above 0.5 (the metrics' and the ONNX metadata's
         # threshold): the top label alone left the others unsaid, and named one where none applies
-        present = [entry for entry in result["labels"] if entry["score"] > 0.5]
+        present = _present(result)
         answer = (
             ", ".join(f"{entry['label']} {entry['score']:.3f}" for entry in present)
             + f" (the labels above 0.5 of {len(result['labels'])})"
@@ -974,12 +975,31 @@ def _clock_time(start: datetime.datetime | None, seconds: float) -> str:
     return "" if start is None else (start + datetime.timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
 
 
+# A multi-label classifier's labels present in a window or recording: each whose probability is above this (the
+# metrics' and the ONNX metadata's threshold), named in the summary line and in --output's `present_labels`
+PRESENT_ABOVE = 0.5
+# how a CSV cell joins a window's present labels (a list in a .jsonl line)
+PRESENT_SEPARATOR = ";"
+
+
+def _is_multi_label(config) -> bool:
+    return getattr(config, "problem_type", None) == "multi_label_classification"
+
+
+def _present(scored: dict[str, Any]) -> list[dict[str, Any]]:
+    """The entries of a window's or recording's `labels` (the pipeline's `{"label", "score"}` of every label) whose
+    probability is above `PRESENT_ABOVE`, in the pipeline's order (highest first)."""
+    return [entry for entry in scored["labels"] if entry["score"] > PRESENT_ABOVE]
+
+
 def _window_rows(path: str, result: dict[str, Any], config, start: Any = _NO_CLOCK) -> Iterator[dict[str, Any]]:
     """A CSV row per window, made as it is taken: the recording, start and end (s), with `start` (the recording's
     start on the clock, a naive datetime, or None where the file records none) the window's start on the clock
-    (`start_time`), then the label, its score and every label's probability, or the targets, or the embedding's
+    (`start_time`), then the label, its score and every label's probability (and a multi-label classifier's
+    `present_labels`: every label above 0.5, joined by ";", empty where none is), or the targets, or the embedding's
     values."""
     embeddings = result.get("window_embeddings")
+    multi_label = _is_multi_label(config)
     for index, window in enumerate(result["windows"]):
         row: dict[str, Any] = {"recording": path, "start": window["start"], "end": window["end"]}
         if start is not _NO_CLOCK:
@@ -988,6 +1008,9 @@ def _window_rows(path: str, result: dict[str, Any], config, start: Any = _NO_CLO
             row.update(label=window["label"], score=window["score"])
             scores = {entry["label"]: entry["score"] for entry in window["labels"]}
             row.update({f"p_{config.id2label[k]}": scores[config.id2label[k]] for k in sorted(config.id2label)})
+            if multi_label:
+                # any number of labels apply: `label`, the top one, left the others unsaid and named one where none does
+                row["present_labels"] = PRESENT_SEPARATOR.join(entry["label"] for entry in _present(window))
         elif "target" in window or "targets" in window:
             values = [window["target"]] if "target" in window else window["targets"]
             row.update(zip(_target_columns(result), values, strict=True))
@@ -1012,10 +1035,11 @@ def _target_columns(result: dict[str, Any]) -> list[str]:
     return ["target"] if count == 1 and "target" in result else [f"target_{k}" for k in range(count)]
 
 
-def _json_record(path: str, recording, result: dict[str, Any]) -> dict[str, Any]:
+def _json_record(path: str, recording, result: dict[str, Any], config: Any = None) -> dict[str, Any]:
     """A `.jsonl` line: the file, its start on the clock (ISO 8601, None where the file records none), its rate and
     channels, and the pipeline's result (arrays as lists; the embedding of a recording without a window of signal,
-    NaN from the pipeline, None, as a classifier's label and a regressor's target are then)."""
+    NaN from the pipeline, None, as a classifier's label and a regressor's target are then). A multi-label classifier's
+    (`config.problem_type`) line and each of its windows also have `present_labels`: the labels above 0.5."""
     record = {
         "recording": path,
         "recording_start": _clock_time(recording.start, 0.0) or None,
@@ -1025,6 +1049,12 @@ def _json_record(path: str, recording, result: dict[str, Any]) -> dict[str, Any]
     }
     if "embedding" in result and result["windows"] and result["no_signal_windows"] == len(result["windows"]):
         record["embedding"] = None
+    if "labels" in result and _is_multi_label(config):
+        # beside the pipeline's `label` (the top one) and `labels` (every label's score), as the summary line names
+        record["present_labels"] = [entry["label"] for entry in _present(result)]
+        record["windows"] = [
+            {**window, "present_labels": [entry["label"] for entry in _present(window)]} for window in result["windows"]
+        ]
     return record
 
 

@@ -259,8 +259,8 @@ def register_trainer_checks() -> None:
       map that gives each window its row (`training.trainer.check_window_rows`); and a training set of another channel count than a head
       that concatenates its channels, at once (`training.trainer.check_channel_count`);
     - classification metrics (`compute_metrics_fn`) for a task model that trains as a regression (`num_labels=1`
-      without a problem type) are refused, when the Trainer is built and as each evaluation starts
-      (`training.trainer.check_metrics_task`);
+      without a problem type), regression metrics for a classifier and multi-label metrics for a single-label one are
+      refused, when the Trainer is built and as each evaluation starts (`training.trainer.check_metrics_task`);
     - a fusion model's rows are batched by `CiTrusFusionDataCollator` where the Trainer picked one of transformers'
       default collators (`processing_citrus_fusion.trainer_data_collator`);
     - with `label_smoothing_factor`, the labels the smoother takes out of the batch get the model's checks and reach
@@ -335,7 +335,7 @@ def register_trainer_checks() -> None:
                 data_collator=self.data_collator,
             )
             check_channel_count(model, self.train_dataset)
-            check_metrics_task(model, self.compute_metrics)
+            check_metrics_task(model, self.compute_metrics, self.train_dataset)
             # transformers' default collators cannot batch a fusion model's rows (one array per modality)
             self.data_collator = trainer_data_collator(model, self.data_collator)
 

@@ -251,7 +251,8 @@ def multi_label_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float
 
     Args:
         logits: `(n, num_labels)` scores; any NaN makes every metric `nan` (an infinite one decides its label).
-        labels: `(n, num_labels)` multi-hot targets (0 / 1).
+        labels: `(n, num_labels)` multi-hot targets (0 / 1), or soft ones in [0, 1] as the loss trains on (label
+            smoothing by hand: 0.05 / 0.95), each read as present above 0.5 and absent below it.
 
     Returns:
         accuracy (every label of a row right: subset accuracy), hamming_accuracy (the share of label decisions that
@@ -266,11 +267,16 @@ def multi_label_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float
         raise ValueError(
             f"Multi-label logits and labels must both be (n, num_labels), got {logits.shape} and {targets.shape}."
         )
-    if not np.isin(targets, (0.0, 1.0)).all():
-        raise ValueError("Multi-label labels must be multi-hot: 0 or 1 for every label of every row.")
+    # soft targets, which the loss trains on, are scored by their side of 0.5 (they stopped the first evaluation, after
+    # training had run); 0.5 itself is on neither side, and values outside [0, 1] or NaN are no target at all
+    if not (((targets >= 0.0) & (targets <= 1.0)) & (targets != 0.5)).all():
+        raise ValueError(
+            "Multi-label labels must be multi-hot (0 or 1 for every label of every row) or soft targets in [0, 1] "
+            "other than 0.5 (read as present above 0.5): map the label column to such rows."
+        )
     if np.isnan(logits).any():  # no decision to score (`NaN > 0` would read the label as absent); ±inf decide
         return dict.fromkeys(MULTI_LABEL_METRICS, math.nan)
-    truth, predicted = targets.astype(bool), logits > 0
+    truth, predicted = targets > 0.5, logits > 0
     true_positive = (truth & predicted).sum(axis=0)
     denominator = truth.sum(axis=0) + predicted.sum(axis=0)
     # a label that never applies and is never predicted has F1 0 / 0: counted as 0, a perfect model scored (K-1) / K

@@ -546,18 +546,24 @@ def _trains_as_regression(model: PreTrainedModel) -> bool:
     )
 
 
-def check_metrics_task(model: PreTrainedModel, compute_metrics: Callable[..., Any] | None) -> None:
+def check_metrics_task(
+    model: PreTrainedModel, compute_metrics: Callable[..., Any] | None, train_dataset: TrainingSet | None = None
+) -> None:
     """Refuse classification metrics (`compute_metrics_fn("classification")` or `"multi_label_classification"`) for a
     CiTrus task model that trains as a regression (`_trains_as_regression`): `num_labels=1` without a problem type
     (transformers' rule for one output: mean squared error on the 0 / 1 targets) was scored as logits, class 1 above 0,
     and a perfect separator reported accuracy 0.5; and regression metrics (`compute_metrics_fn("regression")`) for a
-    classifier, whose logits they would score as values (a multi-label one's, as wide as its labels, without a word).
+    classifier, whose logits they would score as values (a multi-label one's, as wide as its labels, without a word);
+    and multi-label metrics (`compute_metrics_fn("multi_label_classification")`) for a single-label classifier, which
+    trained and then stopped at the first evaluation on a shape error (its labels are one class id per window).
     Run when the `Trainer` is built and as each evaluation starts (the problem type and `compute_metrics` may change
     in between).
 
     Args:
         model: the CiTrus-family model (unwrapped); one without a task head is left alone.
         compute_metrics: the Trainer's; a user's own (no `citrus_task`) is left alone.
+        train_dataset: the Trainer's, when it is built: a classifier without a problem type takes it from the labels
+            (`classification_loss`), read here from the first row's.
     """
     from .metrics import BINARY_CLASSIFIER_FIX, MULTI_LABEL_TASK
 
@@ -578,6 +584,13 @@ def check_metrics_task(model: PreTrainedModel, compute_metrics: Callable[..., An
     if task not in (CLASSIFICATION, MULTI_LABEL_TASK) or getattr(type(model), "head_name", None) is None:
         return
     if not _trains_as_regression(model):
+        if task == MULTI_LABEL_TASK and _trains_single_label(model, train_dataset):
+            raise ValueError(
+                f"compute_metrics_fn({MULTI_LABEL_TASK!r}) scores a multi-label classifier's (n, num_labels) logits "
+                f"against multi-hot labels, and this {type(model).__name__} is a single-label classifier (one class "
+                f"per window): use compute_metrics_fn({CLASSIFICATION!r}), or for several labels per window give "
+                f"multi-hot labels and build the model with problem_type={MULTI_LABEL_TASK!r}."
+            )
         return
     config = model.config
     if getattr(type(model), "head_name", None) == "regressor":
@@ -591,6 +604,26 @@ def check_metrics_task(model: PreTrainedModel, compute_metrics: Callable[..., An
         "outputs are regressed values, which would be read as logits (class 1 above 0) and misreported (a perfect "
         f"separator of 0 / 1 targets at accuracy 0.5). {BINARY_CLASSIFIER_FIX}"
     )
+
+
+def _trains_single_label(model: PreTrainedModel, train_dataset: TrainingSet | None) -> bool:
+    """Whether the classifier `model` trains as single-label: by its problem type, or without one (which its loss
+    takes from the labels' shape, `classification_loss`) by the first row of `train_dataset` holding one label, not a
+    row of `num_labels` targets. A set whose first row cannot be read by index (a stream) or holds no label: False."""
+    import numpy as np
+    import torch
+
+    problem_type = getattr(model.config, "problem_type", None)
+    if problem_type is not None:
+        return problem_type == "single_label_classification"
+    if not hasattr(train_dataset, "__getitem__") or isinstance(train_dataset, torch.utils.data.IterableDataset):
+        return False  # a stream: torch's IterableDataset has a `__getitem__` that raises NotImplementedError
+    try:
+        row = train_dataset[0]
+        column = next(column for column in COLLATED_LABEL_COLUMNS if column in row)
+        return np.ndim(np.asarray(row[column])) == 0
+    except (IndexError, KeyError, TypeError, ValueError, NotImplementedError, StopIteration):
+        return False
 
 
 def check_label_column(
