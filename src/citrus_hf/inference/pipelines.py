@@ -727,7 +727,8 @@ def check_weights_have_values(model: Any) -> None:
     no data!")."""
     if not isinstance(model, torch.nn.Module):
         return
-    metas = [name for name, tensor in model.state_dict().items() if tensor.is_meta]
+    # (a dynamically quantized model's state dict also holds the packed weights' dtypes, which are no tensors)
+    metas = [name for name, tensor in model.state_dict().items() if isinstance(tensor, torch.Tensor) and tensor.is_meta]
     meta = metas[0] if metas else None
     device_map = getattr(model, "hf_device_map", None) or {}
     # the modules of the map whose weights accelerate keeps on the meta device (those on disk, or on the CPU beside
