@@ -11,6 +11,7 @@ The models are tiny, with random weights: the tests check the files the commands
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 
 import numpy as np
@@ -155,7 +156,9 @@ def test_a_refused_recording_among_many_is_left_out_and_the_rest_scored(classifi
 def test_a_run_stopped_part_way_leaves_the_earlier_output_and_no_partial_file(
     classifier, tmp_path, capsys, monkeypatch
 ):
-    from citrus_hf.commands import predict
+    # the module `main` runs (sys.modules'), not the package attribute, which the full suite has once found bound to
+    # another copy (as in test_stream_audit66), so that the patch below missed the module that ran
+    predict = importlib.import_module("citrus_hf.commands.predict")
 
     files = [_recording(tmp_path / f"{name}.npy", seed=seed) for seed, name in enumerate("abc")]
     output = tmp_path / "windows.csv"

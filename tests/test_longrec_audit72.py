@@ -6,6 +6,7 @@ cancel, and checks the values are those read before."""
 from __future__ import annotations
 
 import gc
+import importlib
 import tracemalloc
 import weakref
 
@@ -151,7 +152,9 @@ def test_predict_writes_a_recordings_csv_rows_as_it_makes_them(tmp_path):
     """`--output FILE.csv` made every window's row of a recording, a dict of Python floats, before writing the
     first: an embedding's rows held ~25x its float32 array (88 MB for an hour of 8 channels every 0.5 s, 2 GB for a
     day). The rows are now written as they are made, with the same text."""
-    from citrus_hf.commands import predict
+    # the module `main` runs (sys.modules'), not the package attribute, which the full suite has once found bound to
+    # another copy (as in test_stream_audit66), so that the patch below missed the module that ran
+    predict = importlib.import_module("citrus_hf.commands.predict")
 
     class Config:
         id2label = {0: "a"}
@@ -198,7 +201,10 @@ def test_predict_converts_a_files_units_in_its_own_samples(tmp_path):
     copy while the file's samples stayed held for the whole run: twice the recording for as long as it was scored.
     The reader's own samples are converted in place, to the same values."""
     from citrus_hf import CiTrusFeatureExtractor
-    from citrus_hf.commands import predict
+
+    # the module `main` runs (sys.modules'), not the package attribute, which the full suite has once found bound to
+    # another copy (as in test_stream_audit66), so that the patch below missed the module that ran
+    predict = importlib.import_module("citrus_hf.commands.predict")
     from citrus_hf.data.readers import Recording
 
     extractor = CiTrusFeatureExtractor.from_config(tiny_config(num_channels=2), channel_units=["mV", "mV"])

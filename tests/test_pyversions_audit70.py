@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import datetime
 import hashlib
+import importlib
 import re
 import zipfile
 from pathlib import Path
@@ -88,7 +89,9 @@ class _Python310Datetime(datetime.datetime):
 def test_start_time_reads_the_same_iso_8601_on_every_python(monkeypatch, text, expected):
     # `citrus predict --start-time 2025-03-01T22:15:00Z` (UTC, as most devices write it) was refused on 3.10 as "no
     # clock time", and accepted on 3.11+: the option's meaning hung on the Python running it
-    from citrus_hf.commands import predict
+    # the module `main` runs (sys.modules'), not the package attribute, which the full suite has once found bound to
+    # another copy (as in test_stream_audit66), so that the patch below missed the module that ran
+    predict = importlib.import_module("citrus_hf.commands.predict")
 
     monkeypatch.setattr(predict, "datetime", SimpleNamespace(datetime=_Python310Datetime, timedelta=datetime.timedelta))
     assert predict._start_time(text, ["night.npy"]).isoformat() == expected
