@@ -37,17 +37,26 @@ environment from `client_env`: `huggingface_hub` reads `HF_ENDPOINT` once, when 
 
 from __future__ import annotations
 
+import array
+import atexit
 import base64
 import hashlib
+import io
 import json
+import locale
 import os
 import re
 import secrets
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
@@ -1054,7 +1063,10 @@ def run_client(
 ) -> subprocess.CompletedProcess:
     """Run `script` in a fresh Python with `env`; with `without_package`, `citrus_hf` cannot be imported there.
 
-    Raises AssertionError with the client's output when it exits with an error, so a failing test shows why.
+    "Fresh" as far as the script can tell: unless `without_package`, the client is forked from a server that has
+    imported torch, numpy and scipy (not the Hub libraries, which read `env` at import), started with `env` less its
+    Hub variables (see `client_forkserver.py`); CITRUS_TEST_FRESH_CLIENTS=1 starts a new interpreter instead. Raises AssertionError with the client's output when it exits with an error, so a failing test
+    shows why.
     """
     if without_package:
         script = WITHOUT_PACKAGE_PRELUDE + script
@@ -1062,16 +1074,156 @@ def run_client(
     script_path.write_text(script)
     # -I (isolated): no user site, no PYTHON* variables, and the script's folder (not the repo) starts sys.path.
     command = [sys.executable, "-I" if without_package else "-u", str(script_path), *(args or [])]
-    # stdin closed: a client that would prompt (transformers asks before running remote code) gets "no", never a hang.
-    result = subprocess.run(
-        command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
-    )
+    # stdin closed (both ways): a client that would prompt (transformers asks before running remote code) gets "no",
+    # never a hang.
+    server = None if without_package else _fork_server(env)
+    if server is not None:
+        result = server.run(command, env=env, cwd=cwd, timeout=timeout)
+    else:
+        result = subprocess.run(
+            command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
+        )
     if result.returncode != 0:
         raise AssertionError(
             f"client script failed with exit code {result.returncode}\n--- stdout\n{result.stdout}\n"
             f"--- stderr\n{result.stderr}"
         )
     return result
+
+
+# What a client's environment may differ in from the fork server's and still be forked from it: the variables that
+# only the Hub libraries read, which the server has not imported, and pytest's name of the running test (it changes
+# from test to test; torch, numpy and scipy do not read it).
+FORK_SERVER_FREE_VARIABLES = ("HF_", "HUGGINGFACE_", "TRANSFORMERS_", "TOKENIZERS_PARALLELISM", "PYTEST_CURRENT_TEST")
+# Set CITRUS_TEST_FRESH_CLIENTS=1 to give every client a new interpreter (the slower, original way).
+FRESH_CLIENTS_VARIABLE = "CITRUS_TEST_FRESH_CLIENTS"
+
+
+def _forkable_part(env: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in env.items() if not key.startswith(FORK_SERVER_FREE_VARIABLES)}
+
+
+class ClientForkServer:
+    """A `client_forkserver.py` process of this test process, and the client runs it forks (one at a time)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.folder = Path(tempfile.mkdtemp(prefix="citrus-clients-"))
+        self.socket_path = str(self.folder / "server.sock")
+        self.log_path = self.folder / "server.log"
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-u", str(Path(__file__).with_name("client_forkserver.py")), self.socket_path],
+                env=env,
+                cwd=self.folder,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+            )
+        ready = self.process.stdout.readline()
+        if ready.strip() != b"ready":
+            self.close()
+            raise RuntimeError(f"the client fork server did not start:\n{self.log_path.read_text()}")
+        self.lock = threading.Lock()
+        atexit.register(self.close)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()  # the server's signal to end
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def run(
+        self, command: list[str], env: dict[str, str], cwd: str | os.PathLike, timeout: float
+    ) -> subprocess.CompletedProcess:
+        """What `subprocess.run(command, env=env, cwd=cwd, stdin=DEVNULL, capture_output=True, text=True,
+        timeout=timeout)` returns, from a child of the server (`command` is `[python, -u, script, *args]`)."""
+        request = {"argv": command[2:], "env": env, "cwd": str(Path(cwd).resolve())}
+        with (
+            self.lock,
+            tempfile.TemporaryFile() as stdout,
+            tempfile.TemporaryFile() as stderr,
+            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection,
+        ):
+            connection.connect(self.socket_path)
+            fds = array.array("i", [stdout.fileno(), stderr.fileno()])
+            connection.sendmsg([json.dumps(request).encode() + b"\n"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+            received = bytearray()
+            started = _reply(connection, received)
+            if not started:
+                raise RuntimeError(f"the client fork server refused a client:\n{self.log_path.read_text()}")
+            pid = json.loads(started)["pid"]
+            connection.settimeout(timeout)
+            try:
+                line = _reply(connection, received)
+            except TimeoutError:
+                os.kill(pid, signal.SIGKILL)  # as subprocess.run does; the server reaps it
+                raise subprocess.TimeoutExpired(command, timeout, _captured(stdout), _captured(stderr)) from None
+            if not line:
+                raise RuntimeError(f"the client fork server ended during a client:\n{self.log_path.read_text()}")
+            returncode = json.loads(line)["returncode"]
+            return subprocess.CompletedProcess(command, returncode, _captured(stdout), _captured(stderr))
+
+
+def _reply(connection: socket.socket, received: bytearray) -> bytes:
+    """The server's next reply line from `connection` (`received` keeps what came after it), or b"" when the server
+    closed the connection first."""
+    while b"\n" not in received:
+        chunk = connection.recv(1 << 12)
+        if not chunk:
+            return b""
+        received += chunk
+    end = received.index(b"\n") + 1
+    line = bytes(received[:end])
+    del received[:end]
+    return line
+
+
+def _captured(file) -> str:
+    """A captured stream decoded as `subprocess.run(..., text=True)` decodes it (locale encoding, universal
+    newlines)."""
+    file.seek(0)
+    text = io.TextIOWrapper(file, encoding=locale.getpreferredencoding(False))
+    try:
+        return text.read()
+    finally:
+        text.detach()  # the caller closes `file`
+
+
+_FORK_SERVERS: dict[int, ClientForkServer | None] = {}  # by pid: a forked test process must not share its parent's
+
+
+def _fork_server(env: dict[str, str]) -> ClientForkServer | None:
+    """This process's fork server when `env` may use it (started on first use), else None (a fresh Python)."""
+    if os.environ.get(FRESH_CLIENTS_VARIABLE) or not hasattr(socket, "AF_UNIX") or not hasattr(os, "fork"):
+        return None
+    forkable = _forkable_part(env)
+    pid = os.getpid()
+    server = _FORK_SERVERS.get(pid)
+    if pid in _FORK_SERVERS and server is None:
+        return None  # it failed to start once: every client of this process gets a fresh Python
+    if server is not None and server.lock.locked():
+        return None  # busy with another client (of another thread)
+    if server is not None and server.alive() and forkable == server.env:
+        return server
+    # None yet, or this process's environment changed (a test set a variable; torch's inductor sets its cache folder
+    # once it is imported here): a server with the new one, once, is cheaper than fresh interpreters from now on.
+    if server is not None:
+        server.close()
+    try:
+        server = _FORK_SERVERS[pid] = ClientForkServer(forkable)
+    except RuntimeError as error:
+        _FORK_SERVERS[pid] = None
+        warnings.warn(f"{error}\nHub clients start a fresh Python each instead (slower).", stacklevel=2)
+        return None
+    return server
 
 
 RESULT_MARKER = "RESULT:"
