@@ -38,6 +38,7 @@ def _outcome(tmp_path, mode: str, **kwargs) -> str:
 
 @pytest.mark.parametrize("mode", ["0", "3", "raise"])
 def test_a_forked_client_is_given_and_gives_back_what_a_fresh_python_does(tmp_path, monkeypatch, mode):
+    monkeypatch.delenv(FRESH_CLIENTS_VARIABLE, raising=False)
     assert hub_server._fork_server(client_env("http://127.0.0.1:9", tmp_path / "hf")) is not None
     forked = _outcome(tmp_path, mode)
     monkeypatch.setenv(FRESH_CLIENTS_VARIABLE, "1")
@@ -48,7 +49,8 @@ def test_a_forked_client_is_given_and_gives_back_what_a_fresh_python_does(tmp_pa
         assert "ValueError: boom" in fresh and "client_forkserver" not in forked
 
 
-def test_a_forked_client_past_its_timeout_is_killed(tmp_path):
+def test_a_forked_client_past_its_timeout_is_killed(tmp_path, monkeypatch):
+    monkeypatch.delenv(FRESH_CLIENTS_VARIABLE, raising=False)
     env = client_env("http://127.0.0.1:9", tmp_path / "hf")
     assert hub_server._fork_server(env) is not None
     with pytest.raises(subprocess.TimeoutExpired):
