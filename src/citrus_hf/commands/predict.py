@@ -33,7 +33,6 @@ import csv
 import datetime
 import math
 import os
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -920,30 +919,16 @@ def _records_start(path: str) -> bool:
     return kind in ("EDF", "BDF", "WFDB") or (kind == "CSV" and csv_has_time_column(path))
 
 
-# A date and clock time in ISO 8601 as people and devices write it: a "T" or a space, seconds with any fraction (. or ,),
-# then "Z" or an offset of hours with or without minutes and colon
-_ISO_DATE_TIME = re.compile(
-    r"(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?"
-    r" ?(?:(?P<utc>Z)|(?P<sign>[+-])(?P<offset_hours>\d{2})(?::?(?P<offset_minutes>\d{2}))?)?",
-    re.IGNORECASE,
-)
-
-
 def _as_isoformat(text: str) -> str:
-    """`text`, a date and time in ISO 8601, as `datetime.isoformat()` writes it, the one form that
-    `datetime.fromisoformat` reads on Python 3.10 (3.11 and later read most of ISO 8601: "Z", +0100, a fraction of any
-    length, so the same --start-time was refused on 3.10 only); other text is given back as it is."""
-    match = _ISO_DATE_TIME.fullmatch(text)
-    if match is None:
-        return text
-    parts = match.groupdict()
-    fraction = (parts["fraction"] or "")[:6].ljust(6, "0")  # microseconds, as 3.11+ reads it (digits beyond cut)
-    clock = f"{parts['date']}T{parts['hour']}:{parts['minute']}:{parts['second'] or '00'}.{fraction}"
-    if parts["utc"]:
-        return clock + "+00:00"
-    if parts["sign"]:
-        return f"{clock}{parts['sign']}{parts['offset_hours']}:{parts['offset_minutes'] or '00'}"
-    return clock
+    """`text`, a date and time in ISO 8601 as people and devices write it (a "T" or a space, a fraction after "." or
+    ",", "Z" or a UTC offset with or without minutes and colon: `parse_clock_time`, the rule a CSV's clock times are
+    read by), as `datetime.isoformat()` writes it, the one form that `datetime.fromisoformat` reads on Python 3.10
+    (3.11 and later read most of ISO 8601, so the same --start-time was refused on 3.10 only); other text is given back
+    as it is."""
+    from ..data.readers._common import parse_clock_time
+
+    moment = parse_clock_time(text)
+    return text if moment is None else moment.isoformat()
 
 
 def _start_time(text: str, recordings: Sequence[str]) -> datetime.datetime:
