@@ -14,17 +14,19 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   `TIME_COLUMNS`: ``time``, ``Time [s]``, ``Time_sec``, ``Elapsed (s)``, ``Relative Time``, ``Zeit [s]``,
   ``seconds_elapsed``, ..., or pandas' index, unnamed, holding date-times or durations as `to_csv` writes a
   DatetimeIndex or TimedeltaIndex, is not read as a channel unless named in ``channels``, and its stamps, in seconds,
-  milliseconds, microseconds or nanoseconds as its name says, relative or since 1970, must agree with the rate; stamps
-  since 1970 give the recording's start, `Recording.start`, in UTC; a column under another name that rises like a
-  clock is read, with a warning), an optional row of units under the names (``mV;µV``: `Recording.units`) or a unit
-  in brackets at a name's end (``ECG [mV]``, ``acc_x (g)``: a channel in mV, `_units_in_names`), a delimiter
-  at every line's end read as no column, quoted cells read as the ``csv`` module reads them, a cell that marks
-  a missing value (empty, as pandas writes NaN, or NA: `MISSING_CELLS`) read as NaN, numbers with a decimal point
-  or, where the comma is not the delimiter or a header names one column, a decimal comma (a one-column file without a header whose rows are "104,71" is
-  read as one channel only where its form says so, `_one_column_of_decimal_commas`; columns of them apart by commas,
-  "1,25,-2,05", refused where a leading 0 shows it, `_refuse_columns_of_decimal_commas`); UTF-8 text, or UTF-16 with its
-  byte-order mark (a header as `np.savetxt(header=...)` writes it, "# time,ECG" or "# time ECG", read as the names; any other line
-  above the header, a "#" or "%" comment or Excel's "sep=;", refused: `_uncommented_header`); the rate must be given.
+  milliseconds, microseconds or nanoseconds as its name says, relative or since 1970, must agree with the rate (a
+  stamp missing, an empty cell, put on the line through those around it: `_filled_stamps`); stamps since 1970 give
+  the recording's start, `Recording.start`, in UTC; a column under another name that rises like a clock is read, with
+  a warning), an optional row of units under the names (``mV;µV``: `Recording.units`) or a unit in brackets at a
+  name's end (``ECG [mV]``, ``acc_x (g)``: a channel in mV, `_units_in_names`), a delimiter at every line's end read
+  as no column, quoted cells read as the ``csv`` module reads them, a cell that marks a missing value (empty, as
+  pandas writes NaN, or NA: `MISSING_CELLS`) read as NaN, numbers with a decimal point or, where the comma is not the
+  delimiter or a header names one column, a decimal comma (a one-column file without a header whose rows are
+  "104,71" is read as one channel only where its form says so, `_one_column_of_decimal_commas`; columns of them apart
+  by commas, "1,25,-2,05", refused where a leading 0 shows it, `_refuse_columns_of_decimal_commas`); UTF-8 text, or
+  UTF-16 with its byte-order mark (a header as `np.savetxt(header=...)` writes it, "# time,ECG" or "# time ECG", read
+  as the names; any other line above the header, a "#" or "%" comment or Excel's "sep=;", refused:
+  `_uncommented_header`); the rate must be given.
 
 ``channels`` picks channels by name (EDF, WFDB, a CSV with a header) or by position (``"0"``, ``"2"``: any file); a name
 that several channels share is picked by position only (`channel_rows`).
