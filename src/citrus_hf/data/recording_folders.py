@@ -77,8 +77,8 @@ _UNREAD_DATA_SUFFIXES = frozenset(
     + (".gdf", ".cnt", ".acq", ".tdms", ".pkl", ".pickle", ".xlsx", ".xls", ".rec")
     + (".gz", ".bz2", ".xz", ".zst", ".zip", ".tar", ".7z")
 )
-# The channel names MNE reads as a stimulus channel (its EDF / BDF readers' `stim_channel="auto"`, in any case): BioSemi's
-# "Status", a recorder's "Trigger". They hold event codes, not a signal (`warn_of_trigger_channels`).
+# The channel names MNE reads as a stimulus channel (its EDF / BDF readers' `stim_channel="auto"`, in any case):
+# BioSemi's "Status", a recorder's "Trigger". They hold event codes, not a signal (`warn_of_trigger_channels`).
 _TRIGGER_CHANNELS = frozenset({"status", "trigger"})
 # MNE's own names of stimulus channels, which its exports keep: "STI 014" (its sample data), Neuromag's "STI101".
 _MNE_STIMULUS_CHANNEL = re.compile(r"sti ?\d{3}")
@@ -515,15 +515,17 @@ def archive_files_advice(path: Path) -> str:
 
 
 def _is_trigger_channel(name: str) -> bool:
+    """Whether the channel `name` holds event codes: a name of `_TRIGGER_CHANNELS` or MNE's own
+    (`_MNE_STIMULUS_CHANNEL`), in any case, spaces around it left out: the one rule of `warn_of_trigger_channels`."""
     key = str(name).strip().lower()
     return key in _TRIGGER_CHANNELS or _MNE_STIMULUS_CHANNEL.fullmatch(key) is not None
 
 
 def warn_of_trigger_channels(source: str, names: Sequence[str], fix: str) -> None:
-    """Warn (once per message) that the channels of `names` (those of `source`, a file) MNE reads as trigger channels
-    (`_TRIGGER_CHANNELS`) are read as signals, as every channel here is: their event codes reached the model beside the
-    EEG without a word (and MNE's "STI 014", `_MNE_STIMULUS_CHANNEL`). `fix` ends the message: how to leave them out
-    where `source` is used."""
+    """Warn (once per message) that the channels of `names` (those of `source`, a file) that hold event codes
+    (`_is_trigger_channel`: Status, Trigger, MNE's "STI 014") are read as signals, as every channel here is: their event
+    codes reached the model beside the EEG without a word. `fix` ends the message: how to leave them out where `source`
+    is used."""
     triggers = [str(name) for name in names if _is_trigger_channel(name)]
     if triggers:
         _warn_once(
