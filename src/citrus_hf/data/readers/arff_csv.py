@@ -383,8 +383,9 @@ def _read_blocks(
     """The CSV `path` parsed block by block (`_line_blocks`; `parsed(text, skip)`: ``(rows, columns)``), as
     `(values, stray)`: the columns `keep(first row)` names (all where it or `keep` is None) of every row, ``(rows,
     kept)``; and, where the file's lines end with the delimiter (`trailing`: its last column read, and left out),
-    the first row (from 0) whose last cell holds a value, and that value (None if none does). The values gather in one array grown in place to the rows the file's size
-    foretells, not in a list of blocks joined at the end, which held them twice.
+    the first row (from 0) whose last cell holds a value, and that value (None if none does). The values gather in one
+    array grown in place to the rows the file's size foretells, not in a list of blocks joined at the end, which held
+    them twice.
 
     Raises:
         ValueError: numpy's, its row counted in the file's data rows (`_in_file_rows`); a block whose rows are of
@@ -599,9 +600,10 @@ def read_timed_csv(
 
 
 # A step of the time column longer than this many of its usual steps (the median of those above 0) is samples missing,
-# unless the rows after it make up for it (`_caught_up`: a host late in stamping). A clock that stamps in ticks longer than a sample (heartpy's data3.csv: 0 or ~15 ms between samples at 100 Hz) steps
-# up to 3.1 ticks where the recording host was late, and catches up after; a gap left unseen shifts the rate by at most
-# this many steps over the file's length.
+# unless the rows after it make up for it (`_caught_up`: a host late in stamping). A clock that stamps in ticks longer
+# than a sample (heartpy's data3.csv: 0 or ~15 ms between samples at 100 Hz) steps up to 3.1 ticks where the recording
+# host was late, and catches up after; a gap left unseen shifts the rate by at most this many steps over the file's
+# length.
 _GAP_STEPS = 5.0
 
 
