@@ -529,8 +529,8 @@ def warn_of_trigger_channels(source: str, names: Sequence[str], fix: str) -> Non
     triggers = [str(name) for name in names if _is_trigger_channel(name)]
     if triggers:
         _warn_once(
-            f"{source}: channel(s) {', '.join(map(repr, triggers))} hold event codes (trigger channels, as MNE reads a "
-            f"channel named Status or Trigger), and are read as a signal beside the others; {fix}"
+            f"{source}: channel(s) {', '.join(map(repr, triggers))} hold event codes (trigger channels, as MNE takes a "
+            f"channel named Status, Trigger or STI 014), and are read as a signal beside the others; {fix}"
         )
 
 
