@@ -7,11 +7,9 @@ values and the refusals to those of a whole read (a file parsed in one block is 
 
 from __future__ import annotations
 
-import gc
-import tracemalloc
-
 import numpy as np
 import pytest
+from memory_peaks import peak_growth
 
 import citrus_hf.configuration_citrus  # noqa: F401  (imported by the readers on first use: not to be measured)
 from citrus_hf.data import readers
@@ -24,22 +22,13 @@ NAMES = [f"EEG{index}" for index in range(8)]
 
 def _peak_growth(tmp_path, channels, minutes=(1, 2)):
     """The growth of tracemalloc's peak per byte of the recording read, from a file of the first of `minutes` of 8
-    channels at `RATE` to one of the second (fixed costs cancel)."""
-    peaks, sizes = [], []
+    channels at `RATE` to one of the second (fixed costs cancel): the files are written before any is measured."""
     for length in minutes:
-        path = tmp_path / f"{length}.csv"
         signal = np.random.default_rng(length).standard_normal((RATE * 60 * length, len(NAMES)))
-        np.savetxt(path, signal, delimiter=",", fmt="%.5f", header=",".join(NAMES), comments="")
-        gc.collect()
-        tracemalloc.start()
-        try:
-            data = readers.read_recording(path, channels, sampling_rate=RATE).data
-            peaks.append(tracemalloc.get_traced_memory()[1])
-        finally:
-            tracemalloc.stop()
-        sizes.append(data.nbytes)
-        del data
-    return (peaks[1] - peaks[0]) / (sizes[1] - sizes[0])
+        np.savetxt(tmp_path / f"{length}.csv", signal, delimiter=",", fmt="%.5f", header=",".join(NAMES), comments="")
+    return peak_growth(
+        lambda length: readers.read_recording(tmp_path / f"{length}.csv", channels, sampling_rate=RATE).data, minutes
+    )
 
 
 @pytest.mark.parametrize("channels", [["EEG3"], ["6", "EEG1"]])

@@ -12,28 +12,11 @@ import weakref
 
 import numpy as np
 import pytest
+from memory_peaks import peak_growth
 from tiny_configs import save_tiny_classifier, tiny_config
 
 import citrus_hf.configuration_citrus  # noqa: F401  (imported by the readers on first use: not to be measured)
 from citrus_hf.data import readers
-
-
-def _peak_growth(read, sizes):
-    """The growth of tracemalloc's peak per byte of the result from the first of `sizes` to the second: `read(size)`
-    returns the array whose bytes count."""
-    peaks, results = [], []
-    for size in sizes:
-        gc.collect()
-        tracemalloc.start()
-        try:
-            result = read(size)
-            peaks.append(tracemalloc.get_traced_memory()[1])
-        finally:
-            tracemalloc.stop()
-        results.append(result.nbytes)
-        del result
-    return (peaks[1] - peaks[0]) / (results[1] - results[0])
-
 
 # ----------------------------------------------------------------------------------------------------- .npy files
 
@@ -57,7 +40,7 @@ def test_a_npy_recording_is_read_into_float64_without_a_whole_copy_beside_it(tmp
         return readers.read_recording(path_of(minutes), channels, sampling_rate=rate).data
 
     path_of(5), path_of(10)
-    growth = _peak_growth(read, (5, 10))
+    growth = peak_growth(read, (5, 10))
     assert growth < 1.15, growth
     recording = readers.read_recording(path_of(5), channels, sampling_rate=rate)
     rows = list(range(count)) if channels is None else [int(channel) for channel in channels]
@@ -105,7 +88,7 @@ def test_a_wfdb_record_reads_only_the_signals_asked_for(tmp_path):
         return readers.read_recording(path_of(minutes), ["EEG3"]).data
 
     path_of(2), path_of(4)
-    growth = _peak_growth(read, (2, 4))
+    growth = peak_growth(read, (2, 4))
     assert growth < 4, growth
     for channels in (["EEG3"], ["EEG5", "1"], ["EEG2", "2"], None):
         recording = readers.read_recording(path_of(2), channels)
@@ -232,7 +215,7 @@ def test_a_wav_file_scales_only_the_channels_asked_for(tmp_path, channels):
 
     path_of(5), path_of(10)
     if channels is not None:
-        growth = _peak_growth(lambda minutes: readers.read_recording(path_of(minutes), channels).data, (5, 10))
+        growth = peak_growth(lambda minutes: readers.read_recording(path_of(minutes), channels).data, (5, 10))
         assert growth < 2.5, growth  # (the file's 16-bit samples, 4 of them per channel kept, are read whole)
     recording = readers.read_recording(path_of(5), channels)
     rows = list(range(count)) if channels is None else [int(channel) for channel in channels]
