@@ -284,21 +284,11 @@ def check_checkpoint_reference(name_or_path: Any) -> None:
     )
 
 
-# The keywords transformers' loaders take to find a checkpoint (`from_pretrained`'s Hub arguments), for
-# `check_loading_options`.
-LOADING_OPTIONS = frozenset(
-    (
-        "revision",
-        "cache_dir",
-        "token",
-        "subfolder",
-        "local_files_only",
-        "force_download",
-        "proxies",
-        "trust_remote_code",
-        "code_revision",
-    )
-)
+# The keywords transformers' loaders take to fetch a checkpoint's files (`from_pretrained`'s Hub arguments, which
+# `cached_file` takes): passed on where the package reads a checkpoint's files itself.
+DOWNLOAD_ARGUMENTS = ("cache_dir", "force_download", "proxies", "token", "revision", "local_files_only", "subfolder")
+# Those and the remote-code ones: the loading options a misspelt keyword is checked against (`check_loading_options`).
+LOADING_OPTIONS = frozenset((*DOWNLOAD_ARGUMENTS, "trust_remote_code", "code_revision"))
 
 
 def check_loading_options(loader: str, names: Iterable[Any]) -> None:

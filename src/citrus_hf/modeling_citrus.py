@@ -38,6 +38,7 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
 from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .configuration_citrus import (
+    DOWNLOAD_ARGUMENTS,
     WINDOW_BOOKKEEPING,
     ChecksSaveDirectory,
     CiTrusConfig,
@@ -88,8 +89,6 @@ logger = logging.get_logger(__name__)
 
 # Pickled weights a checkpoint folder may hold instead of safetensors.
 _PICKLED_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
-# `from_pretrained` arguments that say where a checkpoint's files come from (to read its config.json first).
-_DOWNLOAD_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder", "proxies")
 
 # Largest input magnitude the model accepts. Its layer norms square activations in float32: measured on citrus-small
 # with N(0, 1) windows scaled by 10^k, the logits are unchanged up to 1e17, drift at 1e18 and are NaN at 1e20, and the
@@ -160,7 +159,7 @@ def _checkpoint_file(name_or_path, filename: str, download_kwargs: dict | None =
         return path if os.path.isfile(path) else None
     from transformers.utils import cached_file
 
-    lookup = {key: value for key, value in (download_kwargs or {}).items() if key in _DOWNLOAD_KWARGS}
+    lookup = {key: value for key, value in (download_kwargs or {}).items() if key in DOWNLOAD_ARGUMENTS}
     try:
         return cached_file(
             name,
@@ -2370,7 +2369,7 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         if weights_only and os.path.isdir(folder):
             return {}
         config_dict, _ = cls.config_class.get_config_dict(
-            pretrained_model_name_or_path, **{k: kwargs[k] for k in _DOWNLOAD_KWARGS if k in kwargs}
+            pretrained_model_name_or_path, **{k: kwargs[k] for k in DOWNLOAD_ARGUMENTS if k in kwargs}
         )
         if not isinstance(config_dict, dict):
             raise ValueError(

@@ -47,6 +47,7 @@ from transformers.utils.hub import hf_api
 
 from ._version import VERSION_KEY, newer_citrus_hf, newer_settings_message
 from .configuration_citrus import (
+    DOWNLOAD_ARGUMENTS,
     CiTrusConfig,
     SerialisesBeforeWriting,
     check_checkpoint_reference,
@@ -603,7 +604,7 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
             pretrained_model_name_or_path
         ):
             raise file_for_folder_error(pretrained_model_name_or_path, PROCESSOR_NAME)
-        hub_kwargs = {k: v for k, v in kwargs.items() if k in _HUB_KWARGS}
+        hub_kwargs = {k: v for k, v in kwargs.items() if k in DOWNLOAD_ARGUMENTS}
         path = cached_file(
             pretrained_model_name_or_path, PROCESSOR_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
         )
@@ -664,7 +665,6 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
         cls._auto_class = auto_class if isinstance(auto_class, str) else auto_class.__name__
 
 
-_HUB_KWARGS = ("cache_dir", "force_download", "proxies", "token", "revision", "local_files_only", "subfolder")
 # Keywords `AutoProcessor.from_pretrained` passes on to the class (or a caller passes to any transformers loader) that
 # say nothing of the processor: neither Hub arguments `cached_file` takes here nor extractor settings.
 _LOADER_KWARGS = ("code_revision", "repo_type", "user_agent", "return_unused_kwargs")
@@ -728,7 +728,7 @@ def _extractor_settings(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     settings = {
         key: value
         for key, value in kwargs.items()
-        if key not in _HUB_KWARGS and key not in _LOADER_KWARGS and not key.startswith("_")
+        if key not in DOWNLOAD_ARGUMENTS and key not in _LOADER_KWARGS and not key.startswith("_")
     }
     known = CiTrusFeatureExtractor._saved_setting_names()
     misspelt = misspelt_names(settings, known)
@@ -744,7 +744,7 @@ def _extractor_settings(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         logger.warning(
             f"CiTrusFusionProcessor.from_pretrained ignores {', '.join(map(repr, unknown))}: neither a Hub argument "
-            f"({', '.join(_HUB_KWARGS)}) nor a feature-extractor setting."
+            f"({', '.join(DOWNLOAD_ARGUMENTS)}) nor a feature-extractor setting."
         )
     return {key: value for key, value in settings.items() if key in known}
 
