@@ -257,9 +257,10 @@ def multi_label_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float
     Returns:
         accuracy (every label of a row right: subset accuracy), hamming_accuracy (the share of label decisions that
         are right), macro_f1 (F1 of each label, averaged over the labels true or predicted in some row, as `macro_f1`
-        averages over the classes present: a label that never applies and is never predicted, 0 / 0, is left out;
-        `nan` where there is none), micro_f1 (over all label decisions) and auroc (per label, averaged over the
-        labels with both values present).
+        averages over the classes present: a label that never applies and is never predicted, 0 / 0, is left out),
+        micro_f1 (over all label decisions) and auroc (per label, averaged over the labels with both values
+        present). Where no label applies in any row and none is predicted, every decision is right and both F1s
+        are 1.0 (scikit-learn's `zero_division=1.0`); `nan` for no rows.
     """
     logits = np.asarray(logits, dtype=np.float64)
     targets = np.asarray(labels, dtype=np.float64)
@@ -285,11 +286,15 @@ def multi_label_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float
     aurocs = [binary_auroc(truth[:, k], logits[:, k]) for k in range(logits.shape[1])]
     aurocs = [value for value in aurocs if not math.isnan(value)]
     empty = truth.size == 0
+    # no label applies anywhere and none is predicted: no decision is wrong. F1 1.0, not NaN beside accuracy 1.0: the
+    # Trainer's choice of the best model by macro_f1 never takes a NaN, and kept a model raising false alarms (0.0)
+    # over this one
+    unanimous = math.nan if empty else 1.0
     return {
         "accuracy": math.nan if empty else float(np.mean((truth == predicted).all(axis=1))),
         "hamming_accuracy": math.nan if empty else float(np.mean(truth == predicted)),
-        "macro_f1": float(np.mean(per_label_f1)) if per_label_f1.size else math.nan,
-        "micro_f1": float(2.0 * true_positive.sum() / denominator.sum()) if denominator.sum() else math.nan,
+        "macro_f1": float(np.mean(per_label_f1)) if per_label_f1.size else unanimous,
+        "micro_f1": float(2.0 * true_positive.sum() / denominator.sum()) if denominator.sum() else unanimous,
         "auroc": float(np.mean(aurocs)) if aurocs else math.nan,
     }
 

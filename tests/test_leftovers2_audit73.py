@@ -1,0 +1,47 @@
+"""Leftovers of session 72, mended in session 73: a multi-label evaluation set where no label ever applies and none is
+predicted scored macro-F1 and micro-F1 NaN beside accuracy 1.0, so a `Trainer` choosing its best model by
+`macro_f1` never chose the model that made no mistake over one that raised false alarms (0.0); a label name holding
+the `;` that joins `citrus predict --output x.csv`'s `present_labels` made the cell read as more labels than were
+present; other libraries' names for a loading option (`cache_folder`, `use_auth_token`), which transformers drops
+without a word, were not refused as its near misses are; and `datasets.disable_progress_bars()` did not hide the
+data layer's download bars, as it hides datasets' own.
+
+Tiny classifiers (100 Hz, 2 s windows of 10 patches): each test takes a second or two.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+import pytest
+from tiny_configs import save_tiny_classifier, tiny_config
+
+from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+MULTI_LABEL = "multi_label_classification"
+
+
+# ------------------------------------------------ (a) a multi-label set where no label applies
+def test_a_perfect_model_on_a_set_without_positives_scores_f1_one_and_beats_a_false_alarm():
+    # F1 was NaN (every label 0 / 0), and transformers' best-model choice (`np.greater(value, best)`) never takes a
+    # NaN: the model that raised a false alarm (F1 0.0) was kept as the best one
+    from citrus_hf.training.metrics import multi_label_metrics
+
+    labels = np.zeros((4, 3))
+    perfect = multi_label_metrics(np.full((4, 3), -3.0), labels)
+    assert perfect["macro_f1"] == perfect["micro_f1"] == perfect["accuracy"] == 1.0
+    assert np.isnan(perfect["auroc"])  # no positive to rank: undefined, as scikit-learn's
+    false_alarm = np.full((4, 3), -3.0)
+    false_alarm[0, 1] = 2.0
+    scored = multi_label_metrics(false_alarm, labels)
+    assert scored["macro_f1"] == scored["micro_f1"] == 0.0
+    assert np.greater(perfect["macro_f1"], scored["macro_f1"])
+
+
+def test_multi_label_f1_of_no_rows_stays_undefined():
+    from citrus_hf.training.metrics import multi_label_metrics
+
+    scored = multi_label_metrics(np.zeros((0, 3)), np.zeros((0, 3)))
+    assert np.isnan(scored["macro_f1"]) and np.isnan(scored["micro_f1"])
