@@ -45,3 +45,43 @@ def test_multi_label_f1_of_no_rows_stays_undefined():
 
     scored = multi_label_metrics(np.zeros((0, 3)), np.zeros((0, 3)))
     assert np.isnan(scored["macro_f1"]) and np.isnan(scored["micro_f1"])
+
+
+# ------------------------------------------------ (b) a label name holding the cell's separator
+def _predict_csv(tmp_path, names) -> list[dict[str, str]]:
+    import torch
+
+    from citrus_hf.commands.main import main
+
+    config = tiny_config(
+        num_labels=len(names),
+        id2label=dict(enumerate(names)),
+        label2id={name: index for index, name in enumerate(names)},
+        problem_type=MULTI_LABEL,
+    )
+    model = CiTrusForSequenceClassification(config).eval()
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.copy_(torch.tensor([2.0, 1.0, -1.0]))
+    model.save_pretrained(tmp_path / "model")
+    CiTrusFeatureExtractor.from_config(model.config).save_pretrained(tmp_path / "model")
+    np.save(tmp_path / "rec.npy", np.random.default_rng(0).standard_normal((1, 400)).astype(np.float32))
+    argv = ["predict", str(tmp_path / "model"), str(tmp_path / "rec.npy"), "--sampling-rate", "100"]
+    assert main([*argv, "--backend", "torch", "--output", str(tmp_path / "out.csv")]) == 0
+    with open(tmp_path / "out.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize(
+    ("names", "cell", "present"),
+    [
+        (["AF;flutter", "LBBB", "NORM"], '"AF;flutter";LBBB', ["AF;flutter", "LBBB"]),
+        (['AF "paroxysmal"', "LBBB", "NORM"], '"AF ""paroxysmal""";LBBB', ['AF "paroxysmal"', "LBBB"]),
+        (["AF", "LBBB", "NORM"], "AF;LBBB", ["AF", "LBBB"]),  # plain names: the cell as before
+    ],
+)
+def test_present_labels_cell_reads_back_as_the_labels_present(tmp_path, names, cell, present):
+    # "AF;flutter;LBBB": three labels read back where two were present
+    rows = _predict_csv(tmp_path, names)
+    assert [row["present_labels"] for row in rows] == [cell, cell]
+    assert next(csv.reader([rows[0]["present_labels"]], delimiter=";")) == present

@@ -15,7 +15,7 @@ window covers: in the gaps of a hop longer than a window, and at its end (the re
 that hold no signal (flat, or wholly NaN / inf made up by --nan-policy interpolate) are left out of that mean, and a
 second line says how many. `--output` writes every window: a `.csv` row per window (start and end in seconds, the
 label, its score and every label's probability, and a multi-label classifier's `present_labels`, every label above 0.5
-joined by ";"; or the targets; or the embedding; and `no_signal`: "flat", "interpolated" or empty), or a `.jsonl` line
+joined by ";", a name holding ";" quoted; or the targets; or the embedding; and `no_signal`: "flat", "interpolated" or empty), or a `.jsonl` line
 per recording (the pipeline's result, with a multi-label classifier's `present_labels`). Where an
 EDF / BDF file, a WFDB record or a CSV with a time column is among the recordings, each row also has `start_time`,
 the window's start on the clock of the file's header or of its time stamps where they count since 1970 (ISO 8601,
@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime
+import io
 import math
 import os
 import sys
@@ -967,6 +968,16 @@ PRESENT_ABOVE = 0.5
 PRESENT_SEPARATOR = ";"
 
 
+def _present_cell(labels: list[str]) -> str:
+    """`labels` joined by `PRESENT_SEPARATOR` as a CSV record of their own: plain names as "AF;LBBB", and a name
+    holding the separator, a quote or a line break quoted as CSV quotes it ('"AF;flutter";LBBB'), where the plain join
+    read back as three labels; `next(csv.reader([cell], delimiter=";"))` gives the names exactly."""
+    record = io.StringIO()
+    # a line terminator of "\r\n", cut off after: csv quotes a field with a line break only when it ends the record
+    csv.writer(record, delimiter=PRESENT_SEPARATOR, lineterminator="\r\n").writerow(labels)
+    return record.getvalue().removesuffix("\r\n")
+
+
 def _is_multi_label(config) -> bool:
     return getattr(config, "problem_type", None) == "multi_label_classification"
 
@@ -981,7 +992,8 @@ def _window_rows(path: str, result: dict[str, Any], config, start: Any = _NO_CLO
     """A CSV row per window, made as it is taken: the recording, start and end (s), with `start` (the recording's
     start on the clock, a naive datetime, or None where the file records none) the window's start on the clock
     (`start_time`), then the label, its score and every label's probability (and a multi-label classifier's
-    `present_labels`: every label above 0.5, joined by ";", empty where none is), or the targets, or the embedding's
+    `present_labels`: every label above 0.5, joined by ";", a name holding ";" quoted: `_present_cell`; empty where
+    none is), or the targets, or the embedding's
     values."""
     embeddings = result.get("window_embeddings")
     multi_label = _is_multi_label(config)
@@ -995,7 +1007,7 @@ def _window_rows(path: str, result: dict[str, Any], config, start: Any = _NO_CLO
             row.update({f"p_{config.id2label[k]}": scores[config.id2label[k]] for k in sorted(config.id2label)})
             if multi_label:
                 # any number of labels apply: `label`, the top one, left the others unsaid and named one where none does
-                row["present_labels"] = PRESENT_SEPARATOR.join(entry["label"] for entry in _present(window))
+                row["present_labels"] = _present_cell([entry["label"] for entry in _present(window)])
         elif "target" in window or "targets" in window:
             values = [window["target"]] if "target" in window else window["targets"]
             row.update(zip(_target_columns(result), values, strict=True))
