@@ -85,3 +85,33 @@ def test_present_labels_cell_reads_back_as_the_labels_present(tmp_path, names, c
     rows = _predict_csv(tmp_path, names)
     assert [row["present_labels"] for row in rows] == [cell, cell]
     assert next(csv.reader([rows[0]["present_labels"]], delimiter=";")) == present
+
+
+# ------------------------------------------------ (e) other libraries' names for a loading option
+@pytest.mark.parametrize(
+    ("keyword", "option"),
+    [
+        ("cache_folder", "cache_dir"),  # sentence-transformers'
+        ("cache_directory", "cache_dir"),
+        ("use_auth_token", "token"),  # transformers 4's, which 5 drops
+        ("revision_id", "revision"),
+        ("proxy", "proxies"),
+    ],
+)
+def test_another_librarys_name_for_a_loading_option_is_refused(tmp_path, keyword, option):
+    folder = save_tiny_classifier(tmp_path / "cls")
+    for load in (CiTrusConfig.from_pretrained, CiTrusFeatureExtractor.from_pretrained):
+        with pytest.raises(ValueError, match=rf"'{keyword}' \(did you mean '{option}'\?\) is not a loading option"):
+            load(folder, **{keyword: "x"})
+
+
+def test_no_keyword_transformers_takes_is_read_as_a_loading_options_alias():
+    import inspect
+
+    import transformers
+
+    from citrus_hf.configuration_citrus import LOADING_OPTIONS, misspelt_names
+
+    taken = set(inspect.signature(transformers.PreTrainedModel.from_pretrained).parameters)
+    taken |= set(CiTrusConfig().to_dict()) | {"resume_download", "force_reload", "is_remote_code", "tokenizer"}
+    assert misspelt_names(sorted(taken), LOADING_OPTIONS) == []

@@ -289,19 +289,33 @@ def check_checkpoint_reference(name_or_path: Any) -> None:
 DOWNLOAD_ARGUMENTS = ("cache_dir", "force_download", "proxies", "token", "revision", "local_files_only", "subfolder")
 # Those and the remote-code ones: the loading options a misspelt keyword is checked against (`check_loading_options`).
 LOADING_OPTIONS = frozenset((*DOWNLOAD_ARGUMENTS, "trust_remote_code", "code_revision"))
+# What other libraries (sentence-transformers' cache_folder, transformers 4's use_auth_token, which 5 drops) or habit
+# call a loading option: too far from it for `difflib`, and dropped by transformers without a word, as a misspelling is.
+# None is a keyword transformers' loaders take (a test checks `from_pretrained`'s and the config's names).
+LOADING_OPTION_ALIASES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("cache_folder", "cache_directory", "cache_path"), ("cache_dir",)),
+    **dict.fromkeys(("use_auth_token", "auth_token", "hf_token", "access_token"), ("token",)),
+    **dict.fromkeys(("revision_id", "commit_hash", "branch"), ("revision",)),
+    "proxy": ("proxies",),
+    "local_files": ("local_files_only",),
+    **dict.fromkeys(("subdir", "sub_dir", "subdirectory"), ("subfolder",)),
+    "remote_code": ("trust_remote_code",),
+}
 
 
 def check_loading_options(loader: str, names: Iterable[Any]) -> None:
-    """Refuse keywords close to a loading option (`revison`, `local_file_only`, `cachedir`): transformers' config and
+    """Refuse keywords close to a loading option (`revison`, `local_file_only`, `cachedir`) or another library's name
+    for one (`cache_folder`, `use_auth_token`: `LOADING_OPTION_ALIASES`): transformers' config and
     feature-extractor loaders drop a keyword they do not know without a word, so a misspelt revision loaded the
     default branch. `loader` names the method in the message (`"CiTrusConfig.from_pretrained"`).
 
     Raises:
         ValueError: naming each such keyword and the option it may mean.
     """
-    misspelt = misspelt_names([name for name in names if isinstance(name, str)], LOADING_OPTIONS)
+    options, aliases = LOADING_OPTIONS, LOADING_OPTION_ALIASES
+    misspelt = misspelt_names([name for name in names if isinstance(name, str)], options, aliases)
     if misspelt:
-        hints = ", ".join(field_hint(name, LOADING_OPTIONS) for name in misspelt)
+        hints = ", ".join(field_hint(name, options, aliases) for name in misspelt)
         raise ValueError(
             f"{hints} {'are not loading options' if len(misspelt) > 1 else 'is not a loading option'} of {loader}, "
             "which would ignore it (a misspelt revision loads the default branch): spell it as the option."
@@ -689,19 +703,19 @@ def _aliased_field(entry: str) -> str:
     return re.match(r"\w+", entry).group()
 
 
-def _alias_of(name: str) -> str | None:
-    """The `FIELD_ALIASES` key `name` is, or is a close misspelling of (`num_clases` for `num_classes`)."""
-    if name in FIELD_ALIASES:
+def _alias_of(name: str, aliases: Mapping[str, tuple[str, ...]] = FIELD_ALIASES) -> str | None:
+    """The `aliases` key `name` is, or is a close misspelling of (`num_clases` for `num_classes`)."""
+    if name in aliases:
         return name
-    close = difflib.get_close_matches(name, FIELD_ALIASES, 1, cutoff=0.85)
+    close = difflib.get_close_matches(name, aliases, 1, cutoff=0.85)
     return close[0] if close else None
 
 
-def field_hint(name: str, fields: frozenset[str]) -> str:
-    """`closest_field_hint`, which also knows other models' names for the fields (`FIELD_ALIASES`):
-    `'num_layers' (did you mean 'num_hidden_layers'?)`."""
-    alias = _alias_of(name)
-    entries = FIELD_ALIASES.get(alias, ()) if alias else ()
+def field_hint(name: str, fields: frozenset[str], aliases: Mapping[str, tuple[str, ...]] = FIELD_ALIASES) -> str:
+    """`closest_field_hint`, which also knows other models' names for the fields (`aliases`, by default
+    `FIELD_ALIASES`): `'num_layers' (did you mean 'num_hidden_layers'?)`."""
+    alias = _alias_of(name, aliases)
+    entries = aliases.get(alias, ()) if alias else ()
     meant = [
         repr(entry) if entry == _aliased_field(entry) else entry for entry in entries if _aliased_field(entry) in fields
     ]
@@ -724,17 +738,19 @@ def not_a_field_error(
     )
 
 
-def misspelt_names(names: Iterable[str], fields: frozenset[str]) -> list[str]:
+def misspelt_names(
+    names: Iterable[str], fields: frozenset[str], aliases: Mapping[str, tuple[str, ...]] = FIELD_ALIASES
+) -> list[str]:
     """Those of `names` that are no name of `fields` but close to one (`d_modle`, `num_label`) or another model's name
-    for one (`sample_rate`, `num_layers`: `FIELD_ALIASES`). Other unknown names are not listed (metadata people add,
-    keys of older versions)."""
+    for one (`sample_rate`, `num_layers`: `aliases`, by default `FIELD_ALIASES`). Other unknown names are not listed
+    (metadata people add, keys of older versions)."""
     return [
         name
         for name in names
         if not name.startswith("_")
         and name not in fields
         and (
-            any(_aliased_field(entry) in fields for entry in FIELD_ALIASES.get(_alias_of(name) or "", ()))
+            any(_aliased_field(entry) in fields for entry in aliases.get(_alias_of(name, aliases) or "", ()))
             or difflib.get_close_matches(name, fields, 1, cutoff=0.85)
         )
     ]
