@@ -115,3 +115,83 @@ def test_no_keyword_transformers_takes_is_read_as_a_loading_options_alias():
     taken = set(inspect.signature(transformers.PreTrainedModel.from_pretrained).parameters)
     taken |= set(CiTrusConfig().to_dict()) | {"resume_download", "force_reload", "is_remote_code", "tokenizer"}
     assert misspelt_names(sorted(taken), LOADING_OPTIONS) == []
+
+
+# ------------------------------------------------ (c) datasets' switch and the data layer's bars
+def test_datasets_switch_hides_the_data_layers_bars_only(monkeypatch):
+    import importlib
+
+    import datasets
+
+    from citrus_hf._logs import progress_bar
+
+    # datasets' switch put back after the test (`datasets.utils.tqdm` is also the name of its tqdm class)
+    monkeypatch.setattr(importlib.import_module("datasets.utils.tqdm"), "_hf_datasets_progress_bars_disabled", False)
+    assert not progress_bar(True, total=1, data=True).disable
+    datasets.disable_progress_bars()
+    assert progress_bar(True, total=1, data=True).disable
+    assert not progress_bar(True, total=1).disable  # pre-training, evaluation runs: not datasets' bars
+
+
+def test_datasets_variable_hides_the_data_layers_bars_before_datasets_is_imported(monkeypatch):
+    import sys
+
+    from citrus_hf._logs import progress_bar
+
+    monkeypatch.setitem(sys.modules, "datasets.utils.tqdm", None)  # as in `citrus data fetch`, which never imports it
+    monkeypatch.setenv("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    assert progress_bar(True, total=1, data=True).disable
+    monkeypatch.setenv("HF_DATASETS_DISABLE_PROGRESS_BARS", "0")
+    assert not progress_bar(True, total=1, data=True).disable
+
+
+# ------------------------------------------------ (d) a Python warning said while a bar is drawn
+_WARN_BELOW_A_BAR = """
+import warnings
+from citrus_hf._logs import progress_bar
+with progress_bar(True, total=3, desc="runs") as bar:
+    bar.update(1)
+    bar.refresh()
+    warnings.warn("something odd in the data")
+    bar.update(2)
+"""
+
+
+def test_a_warning_said_while_a_bar_is_drawn_prints_on_a_line_of_its_own():
+    # "runs:  33%|███▎      | 1/3 [...]/path.py:5: UserWarning: ...": the warning continued the bar's line
+    import os
+    import subprocess
+    import sys
+
+    import citrus_hf
+
+    source = os.path.dirname(os.path.dirname(citrus_hf.__file__))
+    environment = {**os.environ, "PYTHONPATH": source, "TQDM_DISABLE": "", "HF_HUB_DISABLE_PROGRESS_BARS": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", _WARN_BELOW_A_BAR], env=environment, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stderr.split("\n") if "UserWarning: something odd" in line]
+    assert "runs:" not in line.split("\r")[-1]  # what the terminal shows of that line
+    assert "runs: 100%" in done.stderr
+
+
+def test_the_warnings_hook_is_put_back_when_the_last_bar_closes(monkeypatch):
+    import warnings
+
+    from citrus_hf._logs import progress_bar
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    hook = warnings.showwarning
+    with open(os.devnull, "w") as sink:
+        outer = progress_bar(True, total=2, file=sink)
+        inner = progress_bar(True, total=2, file=sink)
+        assert warnings.showwarning is not hook
+        inner.close()
+        assert warnings.showwarning is not hook  # the outer bar is still drawn
+        outer.close()
+        assert warnings.showwarning is hook
+    hidden = progress_bar(False, total=2)
+    assert warnings.showwarning is hook  # a hidden bar leaves it
+    hidden.close()

@@ -15,6 +15,7 @@ Standard library only at import: `import citrus_hf` imports neither torch nor tr
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -160,16 +161,89 @@ def warnings_captured(*, record: bool = False) -> Iterator[list[warnings.Warning
         yield caught
 
 
-def progress_bar(shown: bool, **options: Any):
+def progress_bar(shown: bool, *, data: bool = False, **options: Any):
     """A `tqdm.auto` progress bar (`options` as tqdm's) that the Hugging Face switches hide too: with `shown` it
     honours tqdm's own TQDM_* defaults (TQDM_DISABLE=1; an explicit `disable=` overrode them) and transformers'
-    `disable_progress_bar()` / HF_HUB_DISABLE_PROGRESS_BARS=1, as the Trainer's and the pipelines' bars do. A hidden
-    bar is still a tqdm (not transformers' no-op stand-in): its `write` prints the lines said below it."""
+    `disable_progress_bar()` / HF_HUB_DISABLE_PROGRESS_BARS=1, as the Trainer's and the pipelines' bars do, and, for a
+    bar of the data layer (`data`: downloads, archives, a corpus's files), datasets' `disable_progress_bars()` /
+    HF_DATASETS_DISABLE_PROGRESS_BARS=1, which hide datasets' own download and build bars beside it. A hidden bar is
+    still a tqdm (not transformers' no-op stand-in): its `write` prints the lines said below it."""
     from tqdm.auto import tqdm
 
-    if not (shown and huggingface_bars_shown()):
+    if not (shown and huggingface_bars_shown() and not (data and _datasets_bars_hidden())):
         options["disable"] = True
-    return tqdm(**options)
+    return _bar_class(tqdm)(**options)
+
+
+@functools.cache
+def _bar_class(tqdm: type) -> type:
+    """`tqdm` (tqdm.auto's class) whose shown bars print the process's Python warnings below them (`_WarningsBelowBars`):
+    a `warnings.warn` said while a bar was drawn continued the bar's line."""
+
+    class PackageBar(tqdm):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._routes_warnings = not self.disable
+            if self._routes_warnings:
+                _WARNINGS_BELOW_BARS.opened()
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                if getattr(self, "_routes_warnings", False):  # once: close runs again at garbage collection
+                    self._routes_warnings = False
+                    _WARNINGS_BELOW_BARS.closed()
+
+    PackageBar.__name__ = PackageBar.__qualname__ = tqdm.__name__
+    return PackageBar
+
+
+class _WarningsBelowBars:
+    """While any of the package's bars is shown, `warnings.showwarning` is the one that was in place wrapped so that
+    tqdm clears the bars, the warning prints on lines of its own and the bars are drawn again (`_below_progress_bars`,
+    as the package's log records are). The wrapper goes when the last bar closes, unless something has replaced it
+    since (a `catch_warnings` block entered while a bar was shown puts it back on its way out: it still prints what it
+    wraps, with nothing to clear)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.shown = 0
+        self.wrapper: Any = None
+        self.wrapped: Any = None
+
+    def opened(self) -> None:
+        with self.lock:
+            self.shown += 1
+            if self.shown == 1:
+                self.wrapped = shown_before = warnings.showwarning
+
+                def showwarning(*args: Any, **kwargs: Any) -> None:
+                    with _below_progress_bars():
+                        shown_before(*args, **kwargs)
+
+                self.wrapper = warnings.showwarning = showwarning
+
+    def closed(self) -> None:
+        with self.lock:
+            self.shown -= 1
+            if self.shown == 0:
+                if warnings.showwarning is self.wrapper:
+                    warnings.showwarning = self.wrapped
+                self.wrapper = self.wrapped = None
+
+
+_WARNINGS_BELOW_BARS = _WarningsBelowBars()
+
+
+def _datasets_bars_hidden() -> bool:
+    """Whether datasets' progress-bar switch is off: its `are_progress_bars_disabled()` once datasets is imported,
+    else its variable HF_DATASETS_DISABLE_PROGRESS_BARS read as datasets reads it (`citrus data fetch` need not
+    import datasets to ask)."""
+    datasets_bars = sys.modules.get("datasets.utils.tqdm")
+    if datasets_bars is not None:
+        return bool(datasets_bars.are_progress_bars_disabled())
+    return os.environ.get("HF_DATASETS_DISABLE_PROGRESS_BARS", "").upper() in {"1", "ON", "YES", "TRUE"}
 
 
 def huggingface_bars_shown() -> bool:

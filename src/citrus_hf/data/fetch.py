@@ -237,7 +237,7 @@ def fetch_offline_corpus(cache_dir: str | os.PathLike | None = None, force: bool
     """Fetch and check every offline archive of the registry (with a progress bar). Returns their paths."""
     archives = offline_archives()
     paths = []
-    for archive in progress_bar(True, iterable=archives, desc="offline archives", unit="archive"):
+    for archive in progress_bar(True, data=True, iterable=archives, desc="offline archives", unit="archive"):
         paths.append(fetch_archive(archive, cache_dir, force=force))
     return paths
 
@@ -464,7 +464,9 @@ def download_url(
             request = urllib.request.Request(url, headers={"User-Agent": "citrus-hf"})
             with urllib.request.urlopen(request, timeout=timeout) as response, open(partial, "wb") as out:
                 total = int(response.headers.get("Content-Length") or 0) or None
-                with progress_bar(progress, total=total, unit="B", unit_scale=True, desc=destination.name) as bar:
+                with progress_bar(
+                    progress, data=True, total=total, unit="B", unit_scale=True, desc=destination.name
+                ) as bar:
                     for chunk in iter(lambda: response.read(_CHUNK), b""):
                         out.write(chunk)
                         for digest in digests.values():
@@ -546,7 +548,7 @@ def fetch_physionet(
     for relative in chosen:  # the manifest comes from the server, as do the checksums that would vouch for a file
         _safe_member(relative, f"{database.slug}'s {manifest.name} entry")
     paths = []
-    for relative in progress_bar(True, iterable=chosen, desc=f"{database.slug} files", unit="file"):
+    for relative in progress_bar(True, data=True, iterable=chosen, desc=f"{database.slug} files", unit="file"):
         paths.append(
             download_url(
                 database.url(base_url) + relative,
