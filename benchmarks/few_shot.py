@@ -38,20 +38,26 @@ CLASSIFICATION_SETS = [
 ]
 REGRESSION_SETS = ["hr_ecg", "hr_ppg"]
 ARMS = ["citrus-small", "citrus-scratch", "minirocket", "patchtst-scratch", "prior"]
+# The budgets the goals are judged at (their labels in the run records).
+GOAL_BUDGETS = ("5/class", "20/class")
 
 
 def goals(runs: list[dict]) -> dict:
     """The issue's goals on classification sets at 5 and 20 labels per class: citrus-small >= MiniRocket in every
-    cell, >= its from-scratch twin + 5 macro-F1 points on average, and no cell below chance + 10 points."""
-    from citrus_hf.evaluation.report import baseline_gaps, collapsed_cells, pretraining_gains
+    cell, >= its from-scratch twin + 5 macro-F1 points on average, and no cell below chance + 10 points. Every figure
+    is over those cells only (`cells` counts them), and a gap within the report's `TIE_TOLERANCE` of 0 is a tie, as
+    in the report's win counts (the same per-class F1s in another class order differ in the last bit)."""
+    from citrus_hf.evaluation.report import TIE_TOLERANCE, baseline_gaps, collapsed_cells, pretraining_gains
+    from citrus_hf.vocabulary_citrus import CLASSIFICATION
 
-    focus = [r for r in runs if r["task"] == "classification" and r["budget"] in ("5/class", "20/class")]
+    focus = [r for r in runs if r["task"] == CLASSIFICATION and r["budget"] in GOAL_BUDGETS]
     vs_minirocket = [g for g in baseline_gaps(focus) if g["arm"] == "citrus-small"]
     vs_scratch = [g for g in pretraining_gains(focus) if g["arm"] == "citrus-small"]
-    budgets = [budget for budget in ("5/class", "20/class") if any(g["budget"] == budget for g in vs_minirocket)]
+    budgets = [budget for budget in GOAL_BUDGETS if any(g["budget"] == budget for g in vs_minirocket)]
+    behind = [g for g in vs_minirocket if g["gain_mean"] < -TIE_TOLERANCE]
     summary = {
         "cells": len(vs_minirocket),
-        "cells_citrus_small_ge_minirocket": sum(g["gain_mean"] >= 0 for g in vs_minirocket),
+        "cells_citrus_small_ge_minirocket": len(vs_minirocket) - len(behind),
         # only the budgets that ran: a mean over no cell is no figure
         "mean_gap_to_minirocket_pts": {
             budget: float(np.mean([g["gain_mean"] for g in vs_minirocket if g["budget"] == budget]))
@@ -62,13 +68,12 @@ def goals(runs: list[dict]) -> dict:
             for budget in budgets
             if any(g["budget"] == budget for g in vs_scratch)
         },
+        # (the report's list, results.md's, names those of every budget)
         "cells_below_chance_plus_10": [
-            f"{c['dataset']} {c['budget']} {c['arm']}" for c in collapsed_cells(runs) if c["arm"] == "citrus-small"
+            f"{c['dataset']} {c['budget']} {c['arm']}" for c in collapsed_cells(focus) if c["arm"] == "citrus-small"
         ],
         "cells_behind_minirocket": [
-            f"{g['dataset']} {g['budget']}: {g['gain_mean']:+.1f} ± {g['gain_std']:.1f}"
-            for g in vs_minirocket
-            if g["gain_mean"] < 0
+            f"{g['dataset']} {g['budget']}: {g['gain_mean']:+.1f} ± {g['gain_std']:.1f}" for g in behind
         ],
     }
     return summary

@@ -84,10 +84,16 @@ def _scale(metric: str) -> float:
     return 100.0 if metric in CLASSIFICATION_METRICS else 1.0
 
 
+def _has_value(value: float | None) -> bool:
+    """Whether a run's metric has a value: runs.jsonl writes a metric without one (a diverged run's NaN, the AUROC of
+    one class) as null, `ProtocolResult.runs` holds it as NaN."""
+    return value is not None and math.isfinite(value)
+
+
 def mean_std(values: list[float | None]) -> tuple[float, float]:
     """Mean and standard deviation (ddof=1; 0 for one value) of the finite `values`: a seed whose metric has no value
     (None or NaN, such as AUROC with one class in the test split) is left out; NaN for both when none is left."""
-    finite = [v for v in values if v is not None and math.isfinite(v)]
+    finite = [v for v in values if _has_value(v)]
     if not finite:
         return math.nan, math.nan
     return float(np.mean(finite)), float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0
@@ -100,8 +106,9 @@ _RUN_FIELDS = ("dataset", "task", "arm", "budget", "budget_order", "n_train")
 
 def _check_runs(runs: Any, caller: str, needed: tuple[str, ...] = _RUN_FIELDS, allow_empty: bool = False) -> None:
     """Refuse `runs` given to `caller` that are not run records (dicts holding the fields `needed`, as `run_protocol`
-    writes them into runs.jsonl and returns them as `ProtocolResult.runs`), and an empty list unless `allow_empty`:
-    a plot of no runs failed with a ZeroDivisionError, a summary of dicts without those fields with a bare KeyError."""
+    writes them into runs.jsonl and returns them as `ProtocolResult.runs`), an empty list unless `allow_empty` (a plot
+    of no runs failed with a ZeroDivisionError, a summary of dicts without those fields with a bare KeyError), and two
+    runs of one seed of a cell (`_refuse_repeated_seeds`)."""
     if isinstance(runs, (str, bytes, Mapping)) or not isinstance(runs, Sequence):
         raise TypeError(
             f"`{caller}` takes a list of run records (`ProtocolResult.runs`, or the lines of runs.jsonl), got "
@@ -120,6 +127,28 @@ def _check_runs(runs: Any, caller: str, needed: tuple[str, ...] = _RUN_FIELDS, a
                 f"Run {index} given to `{caller}` {shown}: a run record holds {list(needed)} and the task's metrics, "
                 "as `run_protocol` writes them (`ProtocolResult.runs`, or the lines of runs.jsonl)."
             )
+    _refuse_repeated_seeds(runs, caller)
+
+
+def _refuse_repeated_seeds(runs: Sequence[Mapping[str, Any]], caller: str) -> None:
+    """Refuse two runs of one seed of a cell (dataset, arm, budget): each would count as a seed of its own in the
+    mean and spread, and a paired gap would pair only one of them. runs.jsonl keeps the runs of a folder's earlier
+    settings (other signatures) beside those of a resumed run, so its lines may hold such pairs; results.json's `runs`
+    are one protocol's. Runs recorded without a seed are not compared."""
+    first: dict[tuple, int] = {}
+    for index, run in enumerate(runs):
+        if "seed" not in run:
+            continue
+        key = (run["dataset"], run["arm"], run["budget"], run["seed"])
+        if key in first:
+            dataset, arm, budget, seed = key
+            raise ValueError(
+                f"Runs {first[key]} and {index} given to `{caller}` are both seed {seed} of the arm {arm!r} at budget "
+                f"{budget} on {dataset!r}, which would count as two seeds: runs.jsonl keeps the runs of a folder's "
+                "earlier settings beside a resumed run's; report results.json's `runs` (`ProtocolResult.runs`), one "
+                "run per seed."
+            )
+        first[key] = index
 
 
 def _budget_ranks(records: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], int]:
@@ -179,7 +208,7 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             values = [m.get(metric) for m in members]
             entry[f"{metric}_mean"], entry[f"{metric}_std"] = mean_std(values)
             # the seeds behind the mean: a seed without a value (a diverged fine-tuning's NaN logits) is left out
-            entry[f"{metric}_seeds"] = sum(value is not None and math.isfinite(value) for value in values)
+            entry[f"{metric}_seeds"] = sum(_has_value(value) for value in values)
         summary.append(entry)
     return sorted(summary, key=lambda e: (e["dataset"], e["budget_order"], e["arm"]))
 
@@ -227,7 +256,7 @@ def paired_gaps(
                 or (same_model and not _agree(member, other, "model"))
             ):
                 continue
-            if math.isfinite(member[metric]) and math.isfinite(other[metric]):
+            if _has_value(member.get(metric)) and _has_value(other.get(metric)):
                 differences.append(sign * (member[metric] - other[metric]) * _scale(metric))
         if not differences:
             continue
@@ -332,9 +361,9 @@ def _budget_positions(entries: list[dict[str, Any]]) -> list[tuple[int, str]]:
 
 
 def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None = None) -> str:
-    """Markdown: per dataset, the main metric (mean ± std over seeds; a cell whose mean leaves out a seed without a
-    value says over how many of them it is) of every arm at every budget (best in bold), then the pre-training
-    gains."""
+    """Markdown: per dataset, the main metric (mean ± std over seeds; a cell whose mean is over fewer seeds than the
+    set's most complete cell, a seed without a value or without a run, says over how many of them it is) of every arm
+    at every budget (best in bold), then the pre-training gains."""
     summary = summarize(runs)
     lines: list[str] = []
     if metadata:
@@ -356,6 +385,7 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
             if scored:
                 best[budget] = (max if metric_greater_is_better(metric) else min)(scored)
         n_train = {b: int(round(np.mean([e["n_train"] for e in entries if e["budget"] == b]))) for _, b in budgets}
+        seeds = max(e["seeds"] for e in entries)  # the seeds of the set's most complete cell
         split = _scored_split(runs, dataset)
         lines += [f"## {dataset} ({task}, {split} {METRIC_NAMES[metric]}, mean ± std over seeds)", ""]
         lines.append("| arm | " + " | ".join(f"{b} (n={n_train[b]})" for _, b in budgets) + " |")
@@ -367,9 +397,10 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
                 text = format_mean_std(entry[f"{metric}_mean"], entry[f"{metric}_std"], metric) if entry else "—"
                 bold = entry is not None and _shown(entry[f"{metric}_mean"], metric) == best.get(budget)
                 text = f"**{text}**" if bold else text
-                # a seed left out of the mean (no value: a diverged run) is said, not hidden in a smaller spread
-                if entry is not None and (counted := entry.get(f"{metric}_seeds", entry["seeds"])) < entry["seeds"]:
-                    text += f" ({counted} of {entry['seeds']} seeds)"
+                # a seed left out of the mean (no value: a diverged run) or without a run of the arm (runs gathered
+                # by hand) is said, not hidden in a smaller spread beside the cells of every seed
+                if entry is not None and (counted := entry.get(f"{metric}_seeds", entry["seeds"])) < seeds:
+                    text += f" ({counted} of {seeds} seeds)"
                 cells.append(text)
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
         lines.append("")
