@@ -109,3 +109,19 @@ def test_the_published_goals_are_those_of_the_published_runs():
 
     runs = [metrics_as_numbers(run) for run in json.loads((folder / "results.json").read_text())["runs"]]
     assert json.loads((folder / "goals.json").read_text()) == json.loads(json.dumps(_few_shot().goals(runs)))
+
+
+def test_two_budgets_of_one_label_are_refused_before_any_fit():
+    """Two fractions alike to the label's 6 digits (0.3333333 and 0.33333334: both "33.3333%") were fitted as two
+    budgets, but their runs are recorded, resumed and pooled by that label: each cell held two runs of every seed."""
+    from citrus_hf.evaluation.settings import ProtocolConfig
+
+    for settings in (
+        {"budgets": ["0.3333333", "0.33333334"]},
+        {"dataset_budgets": {"hr_ecg": ["5", "0.1234561", "0.1234564"]}},
+    ):
+        with pytest.raises(ValueError, match=r"lists '0\.\d+' and '0\.\d+', which are the same label in the report"):
+            ProtocolConfig(datasets=["basic_motions"], arms=["prior"], seeds=[0], **settings)
+    # budgets of the same meaning are refused as before
+    with pytest.raises(ValueError, match="--budgets lists '5/class' and '5', which are the same draw"):
+        ProtocolConfig(datasets=["basic_motions"], arms=["prior"], seeds=[0], budgets=["5", "5/class"])

@@ -329,9 +329,13 @@ class ProtocolConfig:
         _refuse_repeats("--seeds", self.seeds)
         _refuse_repeats("--arms", self.arms, what="arm")
         _refuse_repeats("--datasets", self.datasets, what="dataset")
-        _refuse_repeats("--budgets", self.budgets, parse_budget)
-        for dataset, budgets in self.dataset_budgets.items():
-            _refuse_repeats(f"--dataset-budgets {dataset}", budgets, parse_budget)
+        # and two budgets of one label (fractions alike to the label's 6 digits): runs are recorded, resumed and
+        # grouped into a table's cell by it, so their runs would be pooled as two runs of each seed
+        label = "label in the report (fractions alike to its 6 digits), by which their runs are pooled"
+        own = [(f"--dataset-budgets {dataset}", budgets) for dataset, budgets in self.dataset_budgets.items()]
+        for option, budgets in [("--budgets", self.budgets), *own]:
+            _refuse_repeats(option, budgets, parse_budget)
+            _refuse_repeats(option, budgets, lambda budget: parse_budget(budget).label, what=label)
         for dataset in self.datasets:  # a misspelt set must not wait for the pre-training and earlier sets to fail
             check_dataset_reference(dataset, labelled=True)
         # Settings per dataset may name sets this run leaves out (a settings file for several runs), but a name that
