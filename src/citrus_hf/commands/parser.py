@@ -205,8 +205,9 @@ _NEAR_NAMES: dict[str, tuple[tuple[str, str | None], ...]] = {
 
 
 # What argparse reads as a negative number rather than an option: Python 3.13's test (a dash, then a digit or a point
-# and a digit), which takes scientific notation too.
-_NEGATIVE_NUMBER = re.compile(r"-\.?\d")
+# and a digit), which takes scientific notation too, and the words `float` reads (`-inf`, `-infinity`, `-nan`, any
+# case), so that `--sampling-rate -inf` is refused naming the rate, as `-1e309` is, not with "expected one argument".
+_NEGATIVE_NUMBER = re.compile(r"-(?:\.?\d|(?:inf|infinity|nan)$)", re.IGNORECASE)
 
 # The destination of `--recipe NAME` (a command's named sets of settings), apart from any field of the settings.
 NAMED_RECIPE = "named_recipe"
