@@ -1,4 +1,4 @@
-"""Audit 73 (leftovers): -inf / -nan as option values, ..."""
+"""Audit 73 (leftovers): -inf / -nan as option values, clock time in a time column's refusal, ..."""
 
 from __future__ import annotations
 
@@ -31,3 +31,77 @@ def test_an_option_named_like_a_word_is_still_an_option(tmp_path):
     np.save(recording, np.zeros((1, 100), dtype=np.float32))
     with pytest.raises(UsageError, match="expected one argument"):
         predict.build_parser().parse(["citrus-small", str(recording), "--sampling-rate", "-information"])
+
+
+# ------------------------------------------------------------------- a daylight-saving refusal names clock time
+
+
+def _clock_csv(path, before, after, rate=100.0, zone=""):
+    import datetime
+
+    def times(first, count):
+        return [(first + datetime.timedelta(seconds=index / rate)).isoformat(sep=" ") + zone for index in range(count)]
+
+    stamps = times(before, 100) + times(after, 200)
+    path.write_text("time,ecg\n" + "".join(f"{stamp},{index % 7}\n" for index, stamp in enumerate(stamps)))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "shown"),
+    [
+        (
+            (2025, 10, 26, 2, 59, 59),
+            (2025, 10, 26, 2, 0, 0),
+            "goes back from 2025-10-26 02:59:59.99 to 2025-10-26 02:00:00",
+        ),
+        (
+            (2025, 3, 30, 1, 59, 59),
+            (2025, 3, 30, 3, 0, 0),
+            "jumps from 2025-03-30 01:59:59.99 to 2025-03-30 03:00:00 (",
+        ),
+    ],
+)
+def test_a_daylight_saving_refusal_shows_the_clock_times(tmp_path, before, after, shown):
+    """read_recording refused local clock times across a daylight-saving change showing them as seconds from the
+    first sample ("goes back from 0.99 to -3599 s"), which the user cannot find in the file."""
+    import datetime
+
+    from citrus_hf.data.errors import CorruptFileError
+    from citrus_hf.data.readers import read_recording
+
+    path = _clock_csv(tmp_path / "log.csv", datetime.datetime(*before), datetime.datetime(*after))
+    with pytest.raises(CorruptFileError, match="daylight saving") as caught:
+        read_recording(path, sampling_rate=100)
+    assert shown in str(caught.value)
+
+
+def test_a_gap_in_zoned_clock_times_is_shown_as_clock_time(tmp_path):
+    import datetime
+
+    from citrus_hf.data.errors import CorruptFileError
+    from citrus_hf.data.readers import read_recording
+
+    path = _clock_csv(
+        tmp_path / "log.csv",
+        datetime.datetime(2025, 3, 1, 9, 0, 0),
+        datetime.datetime(2025, 3, 1, 9, 0, 5),
+        zone="+00:00",
+    )
+    with pytest.raises(
+        CorruptFileError, match=r"jumps from 2025-03-01 09:00:00.99\+00:00 to 2025-03-01 09:00:05\+00:00"
+    ):
+        read_recording(path, sampling_rate=100)
+
+
+def test_a_gap_in_a_timedelta_column_is_still_shown_in_seconds(tmp_path):
+    """pandas writes a TimedeltaIndex as "0 days 00:00:00.010000": its stamps are elapsed seconds, not dates."""
+    from citrus_hf.data.errors import CorruptFileError
+    from citrus_hf.data.readers import read_recording
+
+    seconds = [index / 100 for index in range(100)] + [5 + index / 100 for index in range(200)]
+    cells = [f"0 days 00:00:{second:09.6f}" for second in seconds]
+    path = tmp_path / "log.csv"
+    path.write_text("time,ecg\n" + "".join(f"{cell},{index % 7}\n" for index, cell in enumerate(cells)))
+    with pytest.raises(CorruptFileError, match=r"jumps from 0.99 to 5 s"):
+        read_recording(path, sampling_rate=100)

@@ -43,7 +43,7 @@ import logging
 import math
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -52,7 +52,14 @@ import numpy as np
 from ..._logs import warnings_captured
 from ...vocabulary_citrus import as_sampling_rate
 from ..errors import CorruptFileError, SamplingRateError
-from ._common import _as_path, channel_rows, daylight_saving_note, is_position, several_rates_error
+from ._common import (
+    _as_path,
+    channel_rows,
+    daylight_saving_note,
+    is_position,
+    parse_clock_time,
+    several_rates_error,
+)
 from .arff_csv import (
     clock_is_local,
     clock_seconds,
@@ -346,7 +353,7 @@ def _csv_recording(
         )
     every = wanted is None
     if names is not None and every:
-        wanted = _channels_of_csv(path, data, names, checked_rate, time_stamps_fix, units)
+        wanted = _channels_of_csv(path, data, names, checked_rate, time_stamps_fix, units, table.clocks)
     # the channels read: a time column is none (`time,a,b,c` over 3 rows is 3 channels of 3 samples)
     read = len(wanted) if every and wanted is not None else width
     if read > samples > 1:
@@ -517,12 +524,13 @@ def _channels_of_csv(
     sampling_rate: float | None,
     time_stamps_fix: str = TIME_STAMPS_FIX,
     units: Sequence[str] = (),
+    clocks: Mapping[int, _Clock] | None = None,
 ) -> list[str] | None:
     """The columns of a CSV with a header that are channels (None: all of them): not a device's time stamps
     (`TIME_COLUMNS`) nor pandas' row index (`_is_index_column`), unless every column is one. Time stamps that step
     at another rate than `sampling_rate` (when given) are refused, advising `time_stamps_fix`: the recording would be
     scored at a wrong rate. `units`: the file's row of units, one per name, where it has one (a time column's
-    unit)."""
+    unit); `clocks`: its columns of clock time (`_CsvTable.clocks`), whose stamps a refusal shows as clock time."""
     index = [row for row, name in enumerate(names) if _is_index_column(name)]
     timed = _time_rows(names)
     if not (index or timed) or len(index) + len(timed) >= len(names):
@@ -530,7 +538,8 @@ def _channels_of_csv(
     if sampling_rate is not None:
         for row in timed:
             unit = units[row] if units else ""
-            _check_time_stamps(path, names[row], _filled_stamps(data[row]), sampling_rate, time_stamps_fix, unit)
+            clock = (clocks or {}).get(row)
+            _check_time_stamps(path, names[row], _filled_stamps(data[row]), sampling_rate, time_stamps_fix, unit, clock)
     described = [f"{names[row]!r} (time stamps)" for row in timed] + [f"{names[row]!r} (a row index)" for row in index]
     # a relative clock that does not start at 0 (a file cut from a longer one): the times reported are the file's own
     first = float(data[timed[0], 0]) if timed else 0.0
@@ -655,13 +664,19 @@ def csv_has_time_column(path: str | Path) -> bool:
 
 
 def _check_time_stamps(
-    path: Path, name: str, stamps: np.ndarray, sampling_rate: float, fix: str = TIME_STAMPS_FIX, unit_cell: str = ""
+    path: Path,
+    name: str,
+    stamps: np.ndarray,
+    sampling_rate: float,
+    fix: str = TIME_STAMPS_FIX,
+    unit_cell: str = "",
+    clock: _Clock | None = None,
 ) -> None:
     """Refuse a CSV's time column that contradicts `sampling_rate`: a median (or mean) step off the rate by more than
     `_RATE_TOLERANCE` in every unit it may count in (`_time_units`, by its name and its `unit_cell` in a row of units:
     10 s at 250 Hz given as 100 Hz would be scored as 25 s), samples missing (`_check_time_gaps`), or a clock that
     runs at another rate over the file than jitter explains (`_check_clock_rate`). `fix` is the advice
-    (`TIME_STAMPS_FIX`)."""
+    (`TIME_STAMPS_FIX`); `clock`: where the column was written as clock time, how to show its stamps as that."""
     steps = np.diff(stamps)
     if steps.size < 2 or not np.isfinite(steps).all():
         return
@@ -674,7 +689,7 @@ def _check_time_stamps(
     if matched:
         unit = matched[0]
         expected = 1.0 / (sampling_rate * TIME_UNITS[unit])
-        _check_time_gaps(path, name, stamps, expected, unit)
+        _check_time_gaps(path, name, stamps, expected, unit, clock)
         _check_clock_rate(path, name, stamps, expected, unit, sampling_rate, fix)
         return
     if _SPREADSHEET_DAYS[0] <= float(stamps[0]) <= _SPREADSHEET_DAYS[1] and math.isclose(
@@ -757,13 +772,16 @@ def _stamp_text(value: float, resolution: float) -> str:
     return f"{value:.{len(str(int(abs(value) // (resolution / 10))))}g}"
 
 
-def _check_time_gaps(path: Path, name: str, stamps: np.ndarray, step: float, unit: str) -> None:
+def _check_time_gaps(
+    path: Path, name: str, stamps: np.ndarray, step: float, unit: str, written: _Clock | None = None
+) -> None:
     """Refuse a CSV's time column that jumps (samples missing) or goes back: the file's samples are read one after the
     other at the rate, so every time reported after a gap would be early by the gap (a minute missing scored a sample
     of 130 s at 70 s), as an EDF+D file's gaps would. A step of more than 1.5 of its usual `step` (or one back) counts
     only where the stamps after it stay shifted from those before by `_MISSING_STEPS` steps (`_LEVEL_STAMPS` on each
     side): a clock's jitter (1.5 ms at 100 Hz) makes single steps long or short without shifting the stamps that
-    follow, and was refused as "0.005 s of samples missing"."""
+    follow, and was refused as "0.005 s of samples missing". `written`: where the column was written as clock time,
+    how to show its stamps as that."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     steps = np.diff(stamps)
@@ -791,7 +809,13 @@ def _check_time_gaps(path: Path, name: str, stamps: np.ndarray, step: float, uni
         return
     row = int(gaps[0])
     before, after = float(stamps[row]), float(stamps[row + 1])
-    shown = f"{_stamp_text(before, step)} to {_stamp_text(after, step)} {unit}"
+    # clock time as the file wrote it, not the seconds it was read as (a local clock's from its first stamp: "goes
+    # back from 0.99 to -3599 s" named no row the user could find)
+    shown = (
+        f"{written.text(before)} to {written.text(after)}"
+        if written is not None
+        else f"{_stamp_text(before, step)} to {_stamp_text(after, step)} {unit}"
+    )
     what = (
         f"goes back from {shown}"
         if after < before
@@ -970,6 +994,7 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
         keep=keep,
     )
     first, columns = read["first"], read["columns"]
+    origins = {}
     if names is not None and len(names) != first.size:
         raise CorruptFileError(f"{path}: its header names {len(names)} columns and its rows hold {first.size}.")
     for column, local in clocks.items():
@@ -980,8 +1005,36 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
             origin = given[0] if given.size else first[column]  # the first stamp given (a missing one is filled later)
             values[:, held] -= origin
             first[column] -= origin
+            origins[column] = float(origin)
     # (time, channels) -> (channels, time): a view, as numpy's (time, channels) rows were always read
-    return _CsvTable(values.T, names, units, first.size, columns, read.get("channels"), read.get("refusal"))
+    # date-times alone are shown as clock time again (a pandas Timedelta column's stamps are its seconds already)
+    clock_times = {
+        column: _Clock(origins.get(column, 0.0), local)
+        for column, local in clocks.items()
+        if parse_clock_time(
+            next((row[column] for row in below if len(row) > column and not is_missing_cell(row[column])), "")
+        )
+        is not None
+    }
+    return _CsvTable(
+        values.T, names, units, first.size, columns, read.get("channels"), read.get("refusal"), clock_times
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Clock:
+    """How a CSV column of clock time (`clock_seconds`) was read: seconds since 1970, less `origin` (its first stamp,
+    for a wall clock of no stated zone, `local`), so that a refusal can show a stamp as clock time again."""
+
+    origin: float
+    local: bool
+
+    def text(self, seconds: float) -> str:
+        """The stamp read as `seconds` as ISO clock text: as the file wrote a local one, in UTC a zoned one."""
+        moment = datetime.datetime.fromtimestamp(self.origin + seconds, tz=datetime.timezone.utc)
+        text = moment.replace(tzinfo=None).isoformat(sep=" ")
+        text = text.rstrip("0") if "." in text else text
+        return text + ("" if self.local else "+00:00")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -995,6 +1048,7 @@ class _CsvTable:
     columns: list[int] | None  # the columns `data` holds (None: every one)
     channels: int | None  # how many of `columns` are the channels wanted (the rest: time columns, for the start)
     refusal: ValueError | None  # a channel wanted that is not in the file, to raise after the file's own checks
+    clocks: dict[int, _Clock] = dataclasses.field(default_factory=dict)  # columns of clock time, by file column
 
 
 def _clock_columns(path: Path, names: list[str] | None, below: list[list[str]]) -> dict[int, bool]:
