@@ -105,3 +105,21 @@ def test_a_gap_in_a_timedelta_column_is_still_shown_in_seconds(tmp_path):
     path.write_text("time,ecg\n" + "".join(f"{cell},{index % 7}\n" for index, cell in enumerate(cells)))
     with pytest.raises(CorruptFileError, match=r"jumps from 0.99 to 5 s"):
         read_recording(path, sampling_rate=100)
+
+
+# ---------------------------------------------------------------------------------------- a boolean .npy file
+
+
+def test_a_boolean_npy_is_refused_as_the_extractor_refuses_booleans(tmp_path):
+    """A boolean `.npy` (a trigger or marker channel) was read as a 0 / 1 signal while the feature extractor refuses
+    boolean arrays: `citrus predict` scored the markers as a signal without a word."""
+    from citrus_hf.data.errors import CorruptFileError
+    from citrus_hf.data.readers import read_recording
+
+    markers = np.zeros((2, 500), dtype=bool)
+    markers[:, ::50] = True
+    np.save(tmp_path / "markers.npy", markers)
+    with pytest.raises(CorruptFileError, match=r"markers.npy holds a boolean array.*not a real-valued signal.*astype"):
+        read_recording(tmp_path / "markers.npy", sampling_rate=100)
+    np.save(tmp_path / "ints.npy", markers.astype(np.int8))  # integers stay a signal
+    assert read_recording(tmp_path / "ints.npy", sampling_rate=100).data.shape == (2, 500)

@@ -7,7 +7,7 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
 * ``.wav`` (WAVE, as heart sounds and other signals recorded through a sound card come): the rate is the file's;
   integer samples are scaled to [-1, 1) as audio libraries read them (a WAV file records no physical unit), from
   little-endian (RIFF) and big-endian (RIFX) files alike.
-* ``.npy``: ``(time,)`` or ``(channels, time)``; the rate must be given.
+* ``.npy``: ``(time,)`` or ``(channels, time)`` of numbers (booleans are refused); the rate must be given.
 * ``.csv`` (also ``.tsv`` and ``.txt``): one column per channel, one row per sample (more channel columns than rows, as the
   UCR archive's tables of one example per row, refused; a time column is no channel), separated by commas,
   semicolons, tabs or spaces, an optional header row naming the channels (a column named as time stamps,
@@ -862,8 +862,15 @@ def _check_clock_rate(
 
 
 def _check_numbers(path: Path, data: np.ndarray) -> None:
-    """Refuse an array read from `path` that is no recording: not numbers, or not shaped (time,) or (channels, time)."""
-    if data.dtype.kind not in "biuf" or data.ndim not in (1, 2) or data.size == 0:
+    """Refuse an array read from `path` that is no recording: not numbers, or not shaped (time,) or (channels, time).
+    Booleans are refused too, as the feature extractor refuses them: a trigger or marker channel read as a 0 / 1
+    signal would be scored as one without a word."""
+    if data.dtype.kind == "b":
+        raise CorruptFileError(
+            f"{path} holds a boolean array (markers or a mask?), not a real-valued signal; save float or integer "
+            "samples (`np.save(path, array.astype(np.float32))`) if it is one."
+        )
+    if data.dtype.kind not in "iuf" or data.ndim not in (1, 2) or data.size == 0:
         raise CorruptFileError(
             f"{path} holds a {data.dtype} array of shape {data.shape}; a recording is numbers shaped (time,) or "
             "(channels, time)."
