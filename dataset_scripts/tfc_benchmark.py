@@ -23,9 +23,15 @@ from citrus_hf.publishing.datasets import publish_from_args
 def set_folder(data_dir: str, tfc_set: str) -> Path:
     """The folder of `tfc_set`'s files: `data_dir/tfc_set`, or `data_dir` itself when it is named after the set. The
     package's "missing" error names a set's own folder (`--data-dir D/epilepsy`, as `citrus data build tfc_epilepsy`
-    takes it): following it once fetched into D/epilepsy/epilepsy, and the next error advised a folder deeper still."""
+    takes it): following it once fetched into D/epilepsy/epilepsy, and the next error advised a folder deeper still.
+    Another set's folder lies beside such a folder (`all --data-dir D/epilepsy` looked for D/epilepsy/har), unless
+    `data_dir` holds one of that name already."""
     folder = Path(data_dir)
-    return folder if folder.name == tfc_set else folder / tfc_set
+    if folder.name == tfc_set:
+        return folder
+    if folder.name in TFC_SETS and not (folder / tfc_set).exists():
+        return folder.parent / tfc_set
+    return folder / tfc_set
 
 
 def main(argv=None) -> int:
@@ -34,14 +40,16 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--data-dir",
         required=True,
-        help="one sub-folder per set is used under it; a folder named after the set is that set's own folder",
+        help="one sub-folder per set is used under it; a folder named after a set is that set's own folder, the "
+        "other sets' beside it",
     )
     parser.add_argument("--no-download", action="store_true", help="use the files already in --data-dir")
     parser.add_argument("--cache-dir", default=None, help="datasets cache")
     add_publish_arguments(parser, per_part="set")
     args = parser.parse_args(argv)
 
-    sets = list(TFC_SETS) if "all" in args.sets else args.sets
+    # each set once, in the order first named (`epilepsy epilepsy` built and published it twice)
+    sets = list(TFC_SETS) if "all" in args.sets else list(dict.fromkeys(args.sets))
     for tfc_set in sets:
         folder = set_folder(args.data_dir, tfc_set)
         if not args.no_download:

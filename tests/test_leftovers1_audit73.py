@@ -123,3 +123,42 @@ def test_a_boolean_npy_is_refused_as_the_extractor_refuses_booleans(tmp_path):
         read_recording(tmp_path / "markers.npy", sampling_rate=100)
     np.save(tmp_path / "ints.npy", markers.astype(np.int8))  # integers stay a signal
     assert read_recording(tmp_path / "ints.npy", sampling_rate=100).data.shape == (2, 500)
+
+
+# ------------------------------------------------------------------------- dataset_scripts/tfc_benchmark.py
+
+
+def _tfc_script_builds(monkeypatch, argv):
+    """The folders `tfc_benchmark.py argv` builds from, in order (nothing fetched, built or published)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "dataset_scripts" / "tfc_benchmark.py"
+    spec = importlib.util.spec_from_file_location("audit73_tfc_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    built = []
+    monkeypatch.setattr(module, "build_dataset", lambda name, data_dir, **kwargs: built.append((name, data_dir)))
+    monkeypatch.setattr(module, "summarize_dataset", lambda dataset: {})
+    monkeypatch.setattr(module, "format_info", lambda info: "")
+    monkeypatch.setattr(module, "publish_from_args", lambda *args, **kwargs: None)
+    assert module.main([*argv, "--no-download"]) == 0
+    return built
+
+
+def test_the_tfc_script_builds_a_set_named_twice_once(tmp_path, monkeypatch):
+    built = _tfc_script_builds(monkeypatch, ["epilepsy", "har", "epilepsy", "--data-dir", str(tmp_path)])
+    assert built == [("tfc_epilepsy", tmp_path / "epilepsy"), ("tfc_har", tmp_path / "har")]
+
+
+def test_the_tfc_script_finds_the_other_sets_beside_a_sets_own_folder(tmp_path, monkeypatch):
+    """`all --data-dir X/epilepsy` (the folder the "missing" error names for epilepsy) looked for every other set
+    under it (X/epilepsy/har): they lie beside it."""
+    from citrus_hf.data.sources.tfc import TFC_SETS
+
+    built = dict(_tfc_script_builds(monkeypatch, ["all", "--data-dir", str(tmp_path / "epilepsy")]))
+    assert built == {f"tfc_{name}": tmp_path / name for name in TFC_SETS}
+    # a root that holds the sets' folders is one, whatever its name
+    (tmp_path / "epilepsy" / "har").mkdir(parents=True)
+    built = dict(_tfc_script_builds(monkeypatch, ["har", "--data-dir", str(tmp_path / "epilepsy")]))
+    assert built == {"tfc_har": tmp_path / "epilepsy" / "har"}
