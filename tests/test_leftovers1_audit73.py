@@ -162,3 +162,13 @@ def test_the_tfc_script_finds_the_other_sets_beside_a_sets_own_folder(tmp_path, 
     (tmp_path / "epilepsy" / "har").mkdir(parents=True)
     built = dict(_tfc_script_builds(monkeypatch, ["har", "--data-dir", str(tmp_path / "epilepsy")]))
     assert built == {"tfc_har": tmp_path / "epilepsy" / "har"}
+
+
+@pytest.mark.parametrize("value", ["-inf", "-1e2"])
+def test_a_dataset_scripts_number_option_takes_a_negative_value(value):
+    """The dataset scripts' parser took `--before-seconds -1e2` (or -inf) for an option: "expected one argument"."""
+    from citrus_hf.commands.script import ScriptParser
+
+    parser = ScriptParser()
+    parser.add_argument("--before-seconds", type=float)
+    assert str(parser.parse_args(["--before-seconds", value]).before_seconds) == str(float(value))

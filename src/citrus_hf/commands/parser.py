@@ -207,7 +207,7 @@ _NEAR_NAMES: dict[str, tuple[tuple[str, str | None], ...]] = {
 # What argparse reads as a negative number rather than an option: Python 3.13's test (a dash, then a digit or a point
 # and a digit), which takes scientific notation too, and the words `float` reads (`-inf`, `-infinity`, `-nan`, any
 # case), so that `--sampling-rate -inf` is refused naming the rate, as `-1e309` is, not with "expected one argument".
-_NEGATIVE_NUMBER = re.compile(r"-(?:\.?\d|(?:inf|infinity|nan)$)", re.IGNORECASE)
+NEGATIVE_NUMBER = re.compile(r"-(?:\.?\d|(?:inf|infinity|nan)$)", re.IGNORECASE)
 
 # The destination of `--recipe NAME` (a command's named sets of settings), apart from any field of the settings.
 NAMED_RECIPE = "named_recipe"
@@ -244,7 +244,7 @@ class CommandParser(HfArgumentParser):
         super().__init__(None, prog=prog, description=description, formatter_class=_HelpFormatter, allow_abbrev=False)
         # a value such as -1e2 or -1.5E-3 is a number, not an option: argparse before Python 3.13 took only -100 and
         # -1.5 for one, so `--sampling-rate -1e2` failed with "expected one argument" instead of naming the rate
-        self._negative_number_matcher = _NEGATIVE_NUMBER
+        self._negative_number_matcher = NEGATIVE_NUMBER
         self._add_fields(dataclass_type)
         self.add_argument(
             "--config",

@@ -52,8 +52,12 @@ class ScriptParser(argparse.ArgumentParser):
     (`--private epilepsy` took the set's name for its value: "Truthy value expected")."""
 
     def __init__(self, *args, **kwargs):
+        from .parser import NEGATIVE_NUMBER
+
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+        # -1e2 and -inf are values, as `citrus` reads them (`--before-seconds -1e2`: "expected one argument")
+        self._negative_number_matcher = NEGATIVE_NUMBER
 
     def parse_known_args(self, args=None, namespace=None):
         from .parser import flags_before_positionals
