@@ -133,10 +133,13 @@ def _bids_folder(root):
 def test_a_bids_folder_is_a_folder_of_recordings_and_its_sidecars_are_not_read(tmp_path, own_datasets_cache):
     """BIDS keeps a .json sidecar beside every recording and .tsv tables (participants, channels, events): the JSON
     made the folder a table of examples ("holds data files of several kinds"), and the tables would have been read as
-    recordings beside the EDF files. The EDF files alone are now read."""
+    recordings beside the EDF files. The EDF files alone are now read: as a pile of recordings where no events.tsv
+    labels them (its events, where one does, are examples: tests/test_bids_audit73.py)."""
     from citrus_hf.data.recording_folders import is_recording_folder
 
     root = _bids_folder(tmp_path / "bids")
+    for events in root.rglob("*_events.tsv"):
+        events.unlink()
     assert is_recording_folder(root)
     rows = load_recording_folder(root)
     assert sorted(set(rows["recording"])) == [

@@ -255,9 +255,13 @@ def _build(args: BuildArguments) -> int:
     options = _options(args)
     card = None
     if Path(args.name).expanduser().exists():  # a folder of your own: read as the commands read it, then published
+        from ..data.bids import BIDS_OPTIONS
         from ..data.splits import load_own_dataset
         from ..publishing.datasets import own_dataset_card
 
+        # a BIDS dataset's options choose its examples (which events, the test subjects): saved as chosen
+        bids_options = {name: value for name, value in options.items() if name in BIDS_OPTIONS}
+        options = {name: value for name, value in options.items() if name not in BIDS_OPTIONS}
         if options:
             given = ", ".join(f"--{key.replace('_', '-')}" for key in options if key in _BUILD_OPTIONS)
             raise ValueError(
@@ -265,7 +269,9 @@ def _build(args: BuildArguments) -> int:
                 "set of your own is saved as it is, and cut into windows or split where it is used (citrus finetune "
                 "--dataset-options window_seconds=S, --validation-fraction)."
             )
-        dataset = _with_sampling_rate(load_own_dataset(args.name, args.sampling_rate), args.sampling_rate, args.name)
+        dataset = _with_sampling_rate(
+            load_own_dataset(args.name, args.sampling_rate, bids_options or None), args.sampling_rate, args.name
+        )
         card, options = own_dataset_card(Path(args.name).expanduser().resolve().name, dataset), None
     else:
         if args.sampling_rate is not None:

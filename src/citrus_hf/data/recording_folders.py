@@ -28,7 +28,9 @@ A folder is read this way when it holds a file only recordings come in (EDF, BDF
 delimited text none of whose first lines names an ``input_values`` column (a table of examples, as `save_to_disk`'s
 and the Hub's parquet / csv layouts hold, goes to `datasets.load_dataset` instead). A BIDS dataset's sidecars and
 tables (``sub-01_task-rest_eeg.json``, ``participants.tsv``, ``*_channels.tsv``, ``*_events.tsv``: `is_bids_metadata`)
-are neither recordings nor tables of examples: its recordings are read, and those files named in a warning.
+are neither recordings nor tables of examples: its recordings are read, as a labelled set of the events its
+``*_events.tsv`` files give (`bids.read_bids_events`: an events table's rows) or, without any, as a pile, and the
+files not read are named in a warning.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from ..vocabulary_citrus import VOLTAGE_UNITS, UnitError, canonical_unit, unit_factor
+from .bids import BIDS_DESCRIPTION, BIDS_OPTIONS, holds_events, is_bids_root, read_bids_events, reads_file
 from .errors import CitrusDataError, CorruptFileError, SamplingRateError, naming_unwritable_cache
 from .plans import row_sizes
 from .readers.arff_csv import not_decodable, text_encoding
@@ -101,7 +104,6 @@ METADATA_FILES = ("metadata.csv", "metadata.jsonl", "metadata.parquet")
 # description) and tab-separated tables (participants, channels, events, electrodes, scans). Neither a recording nor
 # a table of examples: the sidecars made a BIDS folder "a table of several kinds", and the tables would have been
 # read as recordings (`is_bids_metadata`).
-_BIDS_DESCRIPTION = "dataset_description.json"  # at a BIDS dataset's root
 _BIDS_JSON = re.compile(r"(dataset_description|participants|samples|genetic_info|(sub|ses|task|acq|run)-.+)\.json")
 _BIDS_TABLE = re.compile(
     r"participants\.tsv|samples\.tsv|sub-.+_(channels|events|electrodes|scans|sessions|optodes)\.tsv"
@@ -255,7 +257,7 @@ def _wfdb_segment_headers(header: Path) -> list[Path]:
 def is_recording_folder(folder: str | os.PathLike) -> bool:
     """Whether `folder` is a folder of recordings (see the module docstring) rather than of tabular data files."""
     folder = Path(folder)
-    if (folder / _BIDS_DESCRIPTION).is_file():
+    if is_bids_root(folder):
         return True  # a BIDS dataset holds recordings, whatever their format (those not read are named as such)
     tables = (path for path in files_under(folder) if path.name not in METADATA_FILES and not is_bids_metadata(path))
     if not folder.is_dir() or any(path.suffix.lower() in _TABLE_SUFFIXES for path in tables):
@@ -288,7 +290,9 @@ def _names_input_values(path: Path) -> bool:
         return False
 
 
-def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None = None):
+def load_recording_folder(
+    path: str | os.PathLike, sampling_rate: float | None = None, bids_options: dict | None = None
+):
     """The recordings of a folder (or one recording file) as a `datasets.Dataset` of segments (module docstring), or
     with `MIN_FILES_FOR_VALIDATION` files or more a `DatasetDict` of `train` and `validation` (whole files, about
     `VALIDATION_FRACTION` of the channel-hours, as `citrus data info` counts them, chosen with a fixed seed). A
@@ -304,6 +308,10 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
     `sampling_rate` gives its file's instead): a CSV's time column is checked against it as `citrus predict` checks
     it, so that files of another rate are not trained on at this one. Ignored for files that record their rate
     (whose `sampling_rate` column the callers refuse it beside).
+
+    A BIDS dataset's root (`bids.is_bids_root`) whose recordings have events tables is a labelled set of their
+    events (`bids.read_bids_events`, given `bids_options`: `label_column`, `test_subjects`), the channels its
+    channels.tsv files mark bad left out of every file.
 
     Raises:
         ValueError: a folder without recordings; files that record their rate beside files that do not (the rate
@@ -340,7 +348,7 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
     root = path.parent if path.is_file() else path
     # (path, size, modification time) of every file: the cache's key, so that a changed file is read again
     stamps = [(str(file), file.stat().st_size, file.stat().st_mtime_ns) for file in files]
-    described = metadata_layout(path)
+    described, left_out = _described_layout(path, bids_options)
     layout = labelled_layout(path) if described is None else {split: list(rows) for split, rows in described.items()}
 
     def rows_of(
@@ -367,6 +375,7 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
                         "code": _reader_code_digest(),
                     }
                     | ({} if labels is None else {"labels": labels, "reference": reference})
+                    | ({"left_out": left_out} if left_out else {})
                     | ({} if rates is None else {"rates": rates}),
                 )
         except datasets.exceptions.DatasetGenerationError as error:
@@ -388,8 +397,9 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
             stamp[0] for stamp in stamps if stamp[0] not in split_of and os.path.realpath(stamp[0]) not in read_through
         ]
         if unlisted:
+            unnamed = "have no events.tsv" if _labelled_by_bids_events(path) else "are not named in its metadata"
             _warn_once(
-                f"{len(unlisted)} recording file(s) under {path} are not named in its metadata and are left out "
+                f"{len(unlisted)} recording file(s) under {path} {unnamed} and are left out "
                 f"(first: {Path(unlisted[0]).relative_to(root).as_posix()})."
             )
         order = list(layout)  # the reference is train's first file
@@ -402,7 +412,7 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
             listed = _in_one_split(listed, split_of, path)
             kept = {str(file) for file in listed}
             split_of = {name: split for name, split in split_of.items() if name in kept}
-        reference = _channel_reference(listed, with_rate)
+        reference = _channel_reference(listed, with_rate, left_out)
         if reference is not None:
             # the set's every file is read in its first file's channels
             warn_of_trigger_channels(
@@ -450,11 +460,22 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
 
 def warn_of_unread_files(folder: Path) -> None:
     """Name, in one warning, the files under `folder` of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`), in
-    another its BIDS sidecars and tables (`is_bids_metadata`), and in a third the annotation files beside its WFDB
+    another its BIDS sidecars and tables (`is_bids_metadata`; of a BIDS dataset whose events are read, those its
+    events route does not read, `bids.reads_file`), and in a third the annotation files beside its WFDB
     records (`_WFDB_ANNOTATION_SUFFIXES`), which are not read either."""
     listed = files_under(folder)
     bids = [file.relative_to(folder).as_posix() for file in listed if is_bids_metadata(file)]
-    if bids:
+    if bids and holds_events(folder):
+        # its events are read (`read_bids_events`), with its channels tables and sidecars: the rest is named
+        bids = [name for name in bids if not reads_file(Path(name))]
+        if bids:
+            _warn_once(
+                f"{len(bids)} BIDS file(s) under {folder} are not read ({', '.join(bids[:3])}"
+                f"{', ...' if len(bids) > 3 else ''}): its events.tsv files label the recordings, its channels.tsv "
+                "files' bad channels are left out and its *_eeg.json / *_ieeg.json / *_emg.json sidecars' "
+                "SamplingFrequency checked; participants, electrodes and scans tables are not used."
+            )
+    elif bids:
         _warn_once(
             f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
             f"{', ...' if len(bids) > 3 else ''}): each recording is read by its own header (an EDF file's rate, "
@@ -764,13 +785,16 @@ def labelled_layout(folder: str | os.PathLike) -> dict[str, list[Path]] | None:
     return dict(sorted(layout.items(), key=lambda item: (order.get(item[0], 3), item[0])))
 
 
-def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict | list[dict]]] | None:
+def metadata_layout(
+    folder: str | os.PathLike, bids_options: dict | None = None
+) -> dict[str, dict[Path, dict | list[dict]]] | None:
     """`{split: {file: its metadata row}}` when `folder` holds metadata files (`METADATA_FILES`, anywhere under it)
     that name recording files in a `file_name` column (relative to the metadata file's folder, as `datasets`' audiofolder
     reads them) and label them (`_LABEL_COLUMNS`); a row keeps its other columns, but `file_name`. None for a folder
     without them, or whose metadata labels nothing (its files are then an unlabelled pile). Metadata with `onset` and
     `duration` columns (`EVENT_COLUMNS`) is an events table: a file's value is then the list of its events' rows, all
-    in its split.
+    in its split. A BIDS dataset's root without metadata files gives the events of its events.tsv files
+    (`bids.read_bids_events`, with `bids_options`), checked as an events table's.
 
     Raises:
         ValueError: metadata without `file_name`, a name that is no recording file under the folder (or a hidden
@@ -778,12 +802,63 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict | li
             cannot be cut (`_check_events`), or an events table without a label column; each names the file and the
             fix.
     """
-    folder = Path(folder)
+    return _described_layout(Path(folder), bids_options)[0]
+
+
+def _labelled_by_bids_events(folder: Path) -> bool:
+    """Whether `folder` is a BIDS dataset's root that no metadata file labels (a metadata file's rows, where the user
+    wrote one, are the examples): its events.tsv files are then read (`bids.read_bids_events`)."""
+    return (
+        folder.is_dir()
+        and is_bids_root(folder)
+        and not any(path.name in METADATA_FILES for path in files_under(folder))
+    )
+
+
+def _described_layout(
+    folder: Path, bids_options: dict | None = None
+) -> tuple[dict[str, dict[Path, dict | list[dict]]] | None, tuple[str, ...]]:
+    """`(metadata_layout, the channels to leave out of every file)`: the channels a BIDS dataset's channels.tsv
+    files mark bad (said once, naming them); none for a folder of metadata files.
+
+    Raises:
+        ValueError: as `metadata_layout`; BIDS options (`bids.BIDS_OPTIONS`) for a folder that is no BIDS dataset,
+            or one whose events are not read (a metadata file labels it, or it holds no events.tsv).
+    """
+    unknown = sorted(set(bids_options or {}) - set(BIDS_OPTIONS))
+    if unknown:
+        raise ValueError(f"{folder}: {unknown} are no BIDS options; a BIDS dataset takes {', '.join(BIDS_OPTIONS)}.")
+    bids_root = folder.is_dir() and is_bids_root(folder)
+    if _labelled_by_bids_events(folder):
+        events = read_bids_events(folder, recording_files(folder), **(bids_options or {}))
+        if events is not None:
+            _check_events(events.rows, events.origins)
+            layout: dict[str, dict[Path, dict | list[dict]]] = {"train": {}, "test": {}}
+            for file, rows in events.rows.items():
+                layout[events.splits[file]][file] = rows
+            if events.bad_channels:
+                first = next(iter(events.bad_channels.values()))
+                _warn_once(
+                    f"{len(events.bad_channels)} channel(s) of {folder} are marked bad (status bad) in its "
+                    f"channels.tsv files ({shown_channels(list(events.bad_channels))}; first in {first}): left out "
+                    "of every recording, so that every example holds the same channels."
+                )
+            return {split: files for split, files in layout.items() if files}, tuple(events.bad_channels)
+    if bids_options:
+        where = (
+            "its events are labelled by a metadata file, not its events.tsv files"
+            if bids_root
+            else f"it is no BIDS dataset (no {BIDS_DESCRIPTION})"
+        )
+        raise ValueError(
+            f"{folder}: the options {sorted(bids_options)} choose the events of a BIDS dataset's events.tsv files, "
+            f"and {where}; drop them."
+        )
     listed = _metadata_rows(folder)
     if listed is not None and not listed[2] & set(_LABEL_COLUMNS) and listed[2] >= set(EVENT_COLUMNS):
         _refuse_unlabelled_events(sorted(set(listed[1].values()))[0])
     if listed is None or not listed[2] & set(_LABEL_COLUMNS):
-        return None
+        return None, ()
     rows, origins, _ = listed
     _check_metadata_values(rows, origins)
     _check_events(rows, origins)
@@ -792,7 +867,7 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict | li
     for file, row in rows.items():
         top = file.relative_to(folder).parts[0]
         layout.setdefault(top if top in splits else "train", {})[file] = row
-    return dict(sorted(layout.items(), key=lambda item: splits.index(item[0])))
+    return dict(sorted(layout.items(), key=lambda item: splits.index(item[0]))), ()
 
 
 def _refuse_unlabelled_events(table: Path) -> None:
@@ -1041,10 +1116,17 @@ def _check_events(rows: dict[Path, dict | list[dict]], origins: dict[Path, Path]
             for name in EVENT_COLUMNS:
                 number = row[name]
                 if number is None:
+                    # (BIDS writes a point event's missing duration as n/a: the stretch around it is the fix)
+                    point = (
+                        "; a point event (a stimulus, a beat at t s; BIDS writes its duration n/a) gives the stretch "
+                        "that is its example: onset t - w/2 and duration w for a window of w s centred on it"
+                        if name == "duration"
+                        else ""
+                    )
                     raise ValueError(
-                        f"{where} at onset {onset!r} has no {name} (an empty cell); every row of an events table is "
-                        "one event of its file: give its onset and duration in seconds (onset 0 and the file's "
-                        "duration for the whole file), or drop the row."
+                        f"{where} at onset {onset!r} has no {name} (an empty cell); every row of an events table "
+                        "is one event of its file: give its onset and duration in seconds (onset 0 and the file's "
+                        f"duration for the whole file), or drop the row{point}."
                     )
                 # (one cell that is not a number makes pandas read its file's column as text: that cell is named)
                 if _value_kind(number) not in ("numbers", "numeric text") or not math.isfinite(float(number)):
@@ -1236,15 +1318,15 @@ def _metadata_features(labels: dict[str, dict | list[dict]]) -> dict:
 
 @functools.cache
 def _reader_code_digest() -> str:
-    """A digest of the code that turns files into rows (this module, the readers and `vocabulary_citrus`, whose table
-    of units the files' units are compared and converted by): part of the cache's key, since `datasets` keys a
+    """A digest of the code that turns files into rows (this module, the BIDS reader, the readers and
+    `vocabulary_citrus`, whose table of units the files' units are compared and converted by): part of the cache's key, since `datasets` keys a
     generator by its name alone, so rows read by an older version of the readers would be kept."""
     import hashlib
 
     from .. import vocabulary_citrus
 
     digest = hashlib.sha256()
-    modules = [Path(__file__), Path(vocabulary_citrus.__file__)]
+    modules = [Path(__file__), Path(__file__).with_name("bids.py"), Path(vocabulary_citrus.__file__)]
     for source in sorted([*modules, *Path(__file__).with_name("readers").glob("*.py")]):
         digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
@@ -1258,6 +1340,7 @@ def _examples(
     reference: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None,
     sampling_rate: float | None = None,
     code: str = "",
+    left_out: tuple[str, ...] = (),
 ) -> Iterator[dict]:
     """The rows of a labelled layout: each file one example, with its columns from `labels` (its class folder's name
     as `label`, or its metadata row; or, for a file of an events table, one example per event, `_cut_events`), its
@@ -1266,7 +1349,8 @@ def _examples(
     and where that file declares its channels' units, those units (`channel_units`, in their canonical spelling:
     every file is read in them, `_in_channel_order`).
     A file that records no rate is checked against its metadata row's `sampling_rate`, else `sampling_rate`
-    (`_recordings_of`). `code` (`_reader_code_digest`) keys the cache only."""
+    (`_recordings_of`). The channels `left_out` (a BIDS dataset's bad ones) are dropped from every file. `code`
+    (`_reader_code_digest`) keys the cache only."""
     for file, _, _ in stamps:
         given = labels[file]
         first = _file_rows(given)[0]  # (the rows of a file's events agree on its rate: `_check_events`)
@@ -1285,7 +1369,7 @@ def _examples(
                     "rate: export the channels of one rate."
                 )
             if reference is not None and _names_channels_once(file, recording):
-                recording = _in_channel_order(file, recording, *reference)
+                recording = _in_channel_order(file, _without_channels(file, recording, left_out), *reference)
             row = {}  # what the file says of itself, over the metadata's columns
             if reference is not None:  # the files name their channels: a model fine-tuned on them keeps the names
                 row["channel_names"] = list(recording.channel_names)
@@ -1327,17 +1411,47 @@ def _as_float32(data: np.ndarray, file: Path) -> np.ndarray:
     return data.astype(np.float32)
 
 
-def _channel_reference(files: list[Path], with_rate: bool) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
+def _channel_reference(
+    files: list[Path], with_rate: bool, left_out: Sequence[str] = ()
+) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
     """`(file, channel names, units)` of the first of a labelled set's `files` (in name order), the layout every
     other file's channels are read in (`_in_channel_order`); None when it names no channels (.npy, WAV, a CSV without
     a header) or holds several rates (refused as it is read). The units are () where the file gives none (one per
-    channel otherwise, "" for a channel it leaves without: an EDF signal of an empty physical dimension)."""
+    channel otherwise, "" for a channel it leaves without: an EDF signal of an empty physical dimension). The
+    channels `left_out` (a BIDS dataset's bad ones) are not among them."""
     recordings = list(_recordings_of(files[0], with_rate)) if files else []
     if len(recordings) != 1 or not _names_channels_once(files[0], recordings[0][1]):
         return None
-    recording = recordings[0][1]
+    recording = _without_channels(files[0], recordings[0][1], left_out)
     units = tuple(recording.units) if len(recording.units) == len(recording.channel_names) else ()
     return str(files[0]), tuple(recording.channel_names), units
+
+
+def _without_channels(file: Path, recording, left_out: Sequence[str]):
+    """`recording` (of `file`) without the channels named in `left_out` (matched by `channel_key`, as the files of a
+    set are matched; a name it does not hold is passed over).
+
+    Raises:
+        ValueError: every channel left out, naming the file.
+    """
+    from ..feature_extraction_citrus import channel_key  # (here: `import citrus_hf.data` stays free of transformers)
+
+    dropped = {channel_key(name) for name in left_out}
+    kept = [row for row, name in enumerate(recording.channel_names) if channel_key(name) not in dropped]
+    if len(kept) == len(recording.channel_names):
+        return recording
+    if not kept:
+        raise ValueError(
+            f"{file}: every channel it holds is marked bad ({shown_channels(recording.channel_names)}); mark fewer "
+            "bad in its channels.tsv, or move the recording out of the dataset."
+        )
+    units = recording.units
+    return dataclasses.replace(
+        recording,
+        data=recording.data[kept],
+        channel_names=[recording.channel_names[row] for row in kept],
+        units=[units[row] for row in kept] if len(units) == len(recording.channel_names) else units,
+    )
 
 
 def _declares_units(reference: tuple[str, tuple[str, ...], tuple[str, ...]] | None) -> bool:

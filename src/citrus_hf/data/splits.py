@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
+from .bids import BIDS_DESCRIPTION, BIDS_OPTIONS, is_bids_root
 from .budgets import LabelBudget, carve_validation, draw_budget, missing_groups, parse_budget
 from .builders import build_dataset, is_list_type, summarize_dataset
 from .errors import naming_unwritable_cache
@@ -65,11 +66,23 @@ def load_split(
     """One split of a dataset (see `load_task_splits` for what `dataset` may be), as a `datasets.Dataset`. `split`
     may slice and join splits as `datasets.load_dataset(split=...)` does: "train[:80%]", "train[10:20]+test".
     `sampling_rate` is the rate the caller gives rows without their own (`--sampling-rate`): a folder of recordings
-    that record none checks their time stamps against it (`load_recording_folder`).
+    that record none checks their time stamps against it (`load_recording_folder`). A BIDS dataset's options
+    (`bids.BIDS_OPTIONS`) choose its events, as `load_task_splits` reads them.
 
     Returns None when the dataset has no split of that name.
     """
-    return _split_of(_load_dataset(dataset, dataset_options, sampling_rate), split)
+    bids_options, other = _bids_options_apart(dataset, dataset_options)
+    return _split_of(_load_dataset(dataset, other, sampling_rate, bids_options), split)
+
+
+def _bids_options_apart(dataset: str | os.PathLike, dataset_options: dict | None) -> tuple[dict | None, dict | None]:
+    """`(the BIDS options, the other options)` of `dataset_options`: a set of your own's BIDS options
+    (`bids.BIDS_OPTIONS`) choose its events; a registered set's options are all its builder's."""
+    if not dataset_options or is_registered_dataset(dataset):
+        return None, dataset_options
+    bids_options = {name: value for name, value in dataset_options.items() if name in BIDS_OPTIONS}
+    other = {name: value for name, value in dataset_options.items() if name not in BIDS_OPTIONS}
+    return bids_options or None, other or None
 
 
 # A Hub dataset id (`owner/name`, what `push_to_hub` takes) that is not a path here.
@@ -120,12 +133,22 @@ def is_registered_dataset(dataset: str | os.PathLike) -> bool:
     return not Path(str(dataset)).expanduser().exists() and str(dataset) in {spec.name for spec in list_datasets()}
 
 
-def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None, sampling_rate: float | None = None):
+def _load_dataset(
+    dataset: str | os.PathLike,
+    dataset_options: dict | None,
+    sampling_rate: float | None = None,
+    own_options: dict | None = None,
+):
     """What `dataset` names, as a `DatasetDict` (or a `Dataset` for a `save_to_disk` folder of one split): a folder
     `save_to_disk` wrote, a folder of data files or one data file (`datasets.load_dataset`), a folder of recordings
-    (`load_recording_folder`, given `sampling_rate`: the caller's --sampling-rate), a registered dataset (built, or
-    loaded from the datasets cache) or a Hub dataset id (`datasets.load_dataset`, from the datasets cache when
-    offline)."""
+    (`load_recording_folder`, given `sampling_rate`: the caller's --sampling-rate, and the BIDS options among
+    `own_options`, the dataset options of a set of your own), a registered dataset (built, or loaded from the datasets
+    cache) or a Hub dataset id (`datasets.load_dataset`, from the datasets cache when offline).
+
+    Raises:
+        ValueError: BIDS options (`bids.BIDS_OPTIONS`) for anything but a folder of recordings.
+    """
+    bids_options = {name: value for name, value in (own_options or {}).items() if name in BIDS_OPTIONS}
     path = Path(str(dataset)).expanduser()
     if not path.exists():
         check_dataset_reference(dataset)  # a misspelt name gets its "did you mean" before anything else
@@ -139,7 +162,13 @@ def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None, samp
             return _audio_as_input_values(_load_from_disk(path))
         _refuse_splits_saved_apart(path)
         if _read_as_recordings(path):  # EDF, WFDB, WAV, .npy, CSV recordings
-            return load_recording_folder(path, sampling_rate)
+            return load_recording_folder(path, sampling_rate, bids_options)
+    if bids_options:
+        raise ValueError(
+            f"{str(dataset)!r}: the options {sorted(bids_options)} choose the events of a BIDS dataset (a folder with "
+            f"{BIDS_DESCRIPTION}) and it is none; drop them."
+        )
+    if path.exists():
         return _audio_as_input_values(_load_data_files(path))
     if is_registered_dataset(dataset):
         return build_dataset(str(dataset), **(dataset_options or {}))
@@ -252,11 +281,11 @@ def _audio_as_input_values(loaded):
     return datasets.DatasetDict({name: converted(split, name) for name, split in loaded.items()})
 
 
-def load_own_dataset(dataset: str | os.PathLike, sampling_rate: float | None = None):
+def load_own_dataset(dataset: str | os.PathLike, sampling_rate: float | None = None, bids_options: dict | None = None):
     """A set of your own as the commands read it, every split of it: a folder of recordings (unlabelled, class
-    folders, files named by a metadata file), a `save_to_disk` folder, data files or a Hub id, as a `DatasetDict` (a
-    single `Dataset` as its `train` split). What `citrus data build FOLDER` saves or pushes. `sampling_rate`: as
-    `load_split` takes it.
+    folders, files named by a metadata file, a BIDS dataset's events chosen by `bids_options`), a `save_to_disk`
+    folder, data files or a Hub id, as a `DatasetDict` (a single `Dataset` as its `train` split). What `citrus data
+    build FOLDER` saves or pushes. `sampling_rate`: as `load_split` takes it.
 
     Raises:
         ValueError: a registered name (`build_dataset` builds those), a split without the `input_values` column, or
@@ -266,7 +295,7 @@ def load_own_dataset(dataset: str | os.PathLike, sampling_rate: float | None = N
 
     if is_registered_dataset(dataset):
         raise ValueError(f"{dataset!r} is a registered dataset: `build_dataset({str(dataset)!r})` builds it.")
-    loaded = _load_dataset(dataset, None, sampling_rate)
+    loaded = _load_dataset(dataset, None, sampling_rate, bids_options)
     loaded = datasets.DatasetDict({"train": loaded}) if isinstance(loaded, datasets.Dataset) else loaded
     for name, split in loaded.items():
         # here, as `own_dataset_info` checks it: the card's statistics read the column (a KeyError traceback)
@@ -1498,7 +1527,11 @@ def load_task_splits(
     if windows is not None and patch_seconds is not None:
         windows = whole_patch_windows(windows, patch_seconds, hop_given="hop_seconds" in dataset_options)
     # once: building a set is not free
-    loaded = _labels_as_label_column(_load_dataset(dataset, dataset_options if registered else None, sampling_rate))
+    loaded = _labels_as_label_column(
+        _load_dataset(
+            dataset, dataset_options if registered else None, sampling_rate, None if registered else dataset_options
+        )
+    )
     _refuse_unlabelled_recordings(dataset, loaded)
     split_names = _split_names(loaded)
     resolved = _validation_alias(dataset, split_names, train_split, validation_split, test_split)
@@ -1525,7 +1558,12 @@ def load_task_splits(
         others = [name for name in split_names if name != train_split]
         options = [f"name it with {split_option.format(role='test')}"] if others else []
         path = Path(str(dataset)).expanduser()
-        if folder and path.is_dir() and is_recording_folder(path):  # files laid out in folders: a folder is a split
+        if folder and path.is_dir() and is_bids_root(path):  # a BIDS dataset's subjects: its own layout kept
+            options.append(
+                "hold some subjects out as the test split: --dataset-options 'test_subjects=[\"05\"]' (citrus "
+                f"evaluate: --dataset-options '{dataset}:test_subjects=[\"05\"]')"
+            )
+        elif folder and path.is_dir() and is_recording_folder(path):  # files laid out in folders: a folder is a split
             options.append(
                 "move some recordings (of other subjects or sessions than train's) into a test/ folder beside train/, "
                 "laid out as train/ is (test/<class>/<file>)"
@@ -1840,7 +1878,7 @@ def own_dataset_info(
     import datasets
 
     windows = check_own_set_options(dataset_options, str(dataset))
-    loaded = _labels_as_label_column(_load_dataset(dataset, None, sampling_rate))
+    loaded = _labels_as_label_column(_load_dataset(dataset, None, sampling_rate, dataset_options))
     splits = {"train": loaded} if isinstance(loaded, datasets.Dataset) else dict(loaded)
     for name, split in splits.items():
         _check_input_values_column(split, f"The {name} split of {str(dataset)!r}")

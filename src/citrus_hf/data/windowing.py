@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .bids import BIDS_OPTIONS
 from .errors import CitrusDataError
 
 logger = logging.getLogger(__name__)
@@ -204,7 +205,8 @@ OWN_SET_OPTIONS = ("window_seconds", "hop_seconds")
 
 def check_own_set_options(options: Mapping[str, Any] | None, dataset: str) -> tuple[float, float] | None:
     """`(window_seconds, hop_seconds)` from the dataset options of a set of your own (`OWN_SET_OPTIONS`; the hop
-    defaults to the window: windows back to back), or None without options.
+    defaults to the window: windows back to back), or None without a window. A BIDS dataset's options
+    (`bids.BIDS_OPTIONS`) are let through, for the folder's reader to check (`recording_folders.metadata_layout`).
 
     Raises:
         ValueError: another option (those are builder options of registered sets), a hop without a window, or a
@@ -212,14 +214,17 @@ def check_own_set_options(options: Mapping[str, Any] | None, dataset: str) -> tu
     """
     if not options:
         return None
-    unknown = sorted(set(options) - set(OWN_SET_OPTIONS))
-    if unknown or "window_seconds" not in options:
+    unknown = sorted(set(options) - set(OWN_SET_OPTIONS) - set(BIDS_OPTIONS))
+    if unknown or ("hop_seconds" in options and "window_seconds" not in options):
         problem = f"options {unknown} are builder options of registered datasets" if unknown else "a hop needs a window"
         raise ValueError(
             f"Dataset {dataset!r}: {problem}; a set of your own takes window_seconds=S (and hop_seconds=S, default: "
             "the window) to cut every example longer than S seconds into windows of S seconds, e.g. "
-            f"--dataset-options window_seconds=5 (citrus evaluate: --dataset-options {dataset}:window_seconds=5)."
+            f"--dataset-options window_seconds=5 (citrus evaluate: --dataset-options {dataset}:window_seconds=5), "
+            f"and a BIDS dataset {' / '.join(BIDS_OPTIONS)} (label_column=value, test_subjects='[\"05\"]')."
         )
+    if "window_seconds" not in options:
+        return None
     lengths = {}
     for name in OWN_SET_OPTIONS:
         value = options.get(name, options["window_seconds"])

@@ -1,0 +1,277 @@
+"""A BIDS dataset (the Brain Imaging Data Structure, in which OpenNeuro shares EEG / iEEG / EMG) as a labelled set of
+events, for `--dataset ROOT` where ``ROOT/dataset_description.json`` marks the dataset's root.
+
+Each recording this package reads (EDF / BDF) with an ``*_events.tsv`` beside it, named as it is but for its datatype
+(``sub-01_task-motor_run-1_events.tsv`` beside ``sub-01_task-motor_run-1_eeg.edf``), gives one example per event:
+``onset`` and ``duration`` in seconds from the recording's start, its label from the ``trial_type`` column (another,
+such as ``value``, by the dataset option ``label_column``), and the recording's ``subject`` / ``session`` / ``task`` /
+``run`` from its name. The rows are an events table's, as a ``metadata.csv`` of ``file_name,onset,duration,label``
+gives them (`recording_folders.metadata_layout` checks and cuts both alike). Two sidecars are read as well: the
+channels that the recording's ``*_channels.tsv`` marks ``status`` ``bad`` are left out (of every recording: the
+examples of a set hold one set of channels), and the ``SamplingFrequency`` of its ``*_eeg.json`` / ``*_ieeg.json`` /
+``*_emg.json`` sidecar (the nearest one, as BIDS's inheritance finds it) must be the rate the file records. The
+subjects named by the dataset option ``test_subjects`` are the test split; every other recording is in ``train``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import SamplingRateError
+from .readers.edf import read_edf_header
+from .readers.files import recording_format
+
+# At a BIDS dataset's root: what makes a folder one.
+BIDS_DESCRIPTION = "dataset_description.json"
+# The datatypes whose recordings are time series this package reads (BIDS-EEG, BIDS-iEEG, BIDS-EMG); MEG (.fif, .ds)
+# and the other formats of these (BrainVision, EEGLAB) are named as formats not read (`warn_of_unread_files`).
+DATATYPES = ("eeg", "ieeg", "emg")
+# The events.tsv column that labels events unless `label_column` names another: BIDS's own for the event's kind.
+DEFAULT_LABEL_COLUMN = "trial_type"
+# The dataset options a BIDS dataset takes, beside the windows every set of your own takes.
+BIDS_OPTIONS = ("label_column", "test_subjects")
+# BIDS entities that name who and what was recorded -> the example columns they become (`subject` groups the
+# validation carve, as in any set of your own).
+_ENTITY_COLUMNS = {"sub": "subject", "ses": "session", "task": "task", "run": "run"}
+# BIDS writes a missing value as "n/a".
+_MISSING = ("n/a", "")
+# A sidecar's SamplingFrequency within this share of the file's own rate is that rate (a JSON writer's rounding of
+# 1000 / 3 Hz), as a metadata rate is (`recording_folders._RATE_AGREEMENT`).
+_RATE_AGREEMENT = 1e-6
+
+
+@dataclasses.dataclass
+class BidsEvents:
+    """The events of a BIDS dataset (see the module docstring).
+
+    Attributes:
+        rows: `{recording: [one dict per event: onset, duration, label and the entity columns]}`, in the table's order.
+        origins: `{recording: its events.tsv}`, named in errors.
+        splits: `{recording: "train" or "test"}`.
+        bad_channels: `{channel name: the first channels.tsv that marks it bad}`.
+    """
+
+    rows: dict[Path, list[dict]]
+    origins: dict[Path, Path]
+    splits: dict[Path, str]
+    bad_channels: dict[str, Path]
+
+
+def is_bids_root(folder: str | os.PathLike) -> bool:
+    """Whether `folder` is a BIDS dataset's root (it holds ``dataset_description.json``)."""
+    return (Path(folder) / BIDS_DESCRIPTION).is_file()
+
+
+def holds_events(folder: str | os.PathLike) -> bool:
+    """Whether `folder` is a BIDS dataset's root with an events table (its events are then read,
+    `read_bids_events`)."""
+    folder = Path(folder)
+    return is_bids_root(folder) and any(not _hidden(path, folder) for path in folder.rglob("sub-*_events.tsv"))
+
+
+def reads_file(path: Path) -> bool:
+    """Whether the BIDS file `path` is one `read_bids_events` reads: an events or channels table, a datatype's
+    sidecar (``*_eeg.json``), the dataset's description."""
+    _, suffix = _entities(path)
+    return path.name == BIDS_DESCRIPTION or (
+        path.name.endswith((".tsv", ".json")) and suffix in {"events", "channels", *DATATYPES}
+    )
+
+
+def _entities(path: Path) -> tuple[dict[str, str], str]:
+    """`({entity: label}, suffix)` of a BIDS file name: ``sub-01_task-motor_eeg.edf`` -> `({"sub": "01", "task":
+    "motor"}, "eeg")`."""
+    parts = path.name.split(".")[0].split("_")
+    pairs = dict(part.split("-", 1) for part in parts[:-1] if "-" in part)
+    return pairs, parts[-1]
+
+
+def _inherited(recording: Path, root: Path, suffix: str, extension: str) -> Path | None:
+    """The sidecar of `recording` with `suffix` and `extension` as BIDS's inheritance principle finds it: the file
+    beside it named as it is, else the nearest (from its folder up to `root`) whose entities are all the recording's
+    (``task-motor_eeg.json`` at the root applies to every motor recording), the one naming most of them first."""
+    entities, _ = _entities(recording)
+    folder = recording.parent
+    while True:
+        candidates = []
+        for path in folder.glob(f"*_{suffix}{extension}"):
+            named, own_suffix = _entities(path)
+            if own_suffix == suffix and named.items() <= entities.items():
+                candidates.append((len(named), path))
+        if candidates:
+            return max(candidates)[1]
+        if folder == root or root not in folder.parents:
+            return None
+        folder = folder.parent
+
+
+def _read_tsv(path: Path):
+    """A BIDS table as a DataFrame of text, "n/a" and empty cells None."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=list(_MISSING))
+    except Exception as error:  # pandas' parse errors
+        raise ValueError(f"{path} could not be read as a BIDS table ({type(error).__name__}: {error}).") from None
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def _recording_of(events: Path, recordings: set[Path]) -> Path | None:
+    """The recording `events` (``P_events.tsv``) belongs to: the one read recording beside it named ``P_<datatype>``,
+    or None where there is none (its recording is in a format not read, named as such elsewhere).
+
+    Raises:
+        ValueError: several (an EEG and an EMG recording in one folder under one name), naming them.
+    """
+    prefix = events.name[: -len("_events.tsv")]
+    found = sorted(file for file in recordings if file.parent == events.parent and _is_datatype_of(file, prefix))
+    if len(found) > 1:
+        raise ValueError(
+            f"{events} belongs to {len(found)} recordings ({', '.join(file.name for file in found)}); BIDS keeps each "
+            "datatype in a folder of its own (eeg/, emg/), each with its events.tsv: move them apart."
+        )
+    return found[0] if found else None
+
+
+def _is_datatype_of(file: Path, prefix: str) -> bool:
+    """Whether `file` is ``<prefix>_<datatype>.<ext>`` for a datatype of `DATATYPES`."""
+    return any(file.name.lower().startswith(f"{prefix}_{datatype}.".lower()) for datatype in DATATYPES)
+
+
+def _subjects(test_subjects) -> set[str]:
+    """The subject labels `test_subjects` (an option's value: one label or a list; ``sub-`` optional) names.
+
+    Raises:
+        ValueError: a value that is not a label or a list of them.
+    """
+    values = test_subjects if isinstance(test_subjects, list | tuple) else [test_subjects]
+    if not values or any(isinstance(value, bool) or not isinstance(value, str | int) for value in values):
+        raise ValueError(
+            f'test_subjects must be a subject label or a list of them (test_subjects=\'["04", "05"]\'), got '
+            f"{test_subjects!r}."
+        )
+    return {str(value).removeprefix("sub-") for value in values}
+
+
+def check_sampling_frequency(recording: Path, root: Path) -> None:
+    """Refuse an EDF / BDF `recording` whose sidecar's ``SamplingFrequency`` is not the rate the file records: one of
+    the two is wrong, and events timed in seconds would be cut at the wrong samples under the wrong one.
+
+    Raises:
+        SamplingRateError: naming the file, its rate, the sidecar and its rate.
+    """
+    _, datatype = _entities(recording)
+    sidecar = _inherited(recording, root, datatype, ".json")
+    if sidecar is None or recording_format(recording) not in ("EDF", "BDF"):
+        return
+    try:
+        stated = json.loads(sidecar.read_text(encoding="utf-8")).get("SamplingFrequency")
+    except (ValueError, AttributeError) as error:
+        raise ValueError(f"{sidecar} is no JSON object ({error}); fix the sidecar.") from None
+    rates = list(read_edf_header(recording).names_by_rate())
+    if not isinstance(stated, int | float) or isinstance(stated, bool) or len(rates) != 1:
+        return  # (a file of several rates is refused as it is read)
+    if not math.isclose(float(stated), rates[0], rel_tol=_RATE_AGREEMENT):
+        raise SamplingRateError(
+            f"{recording} records {rates[0]:.10g} Hz and its sidecar {sidecar} says SamplingFrequency "
+            f"{float(stated):.10g}; one of them is wrong: fix the sidecar or the file (the events are timed in "
+            "seconds, cut at the file's rate)."
+        )
+
+
+def read_bids_events(
+    root: Path, recordings: Sequence[Path], label_column: str | None = None, test_subjects=None
+) -> BidsEvents | None:
+    """The events of the BIDS dataset at `root` (module docstring) of its `recordings` (the files this package reads),
+    or None where no recording has an events.tsv (a resting-state dataset: a pile of recordings).
+
+    Raises:
+        ValueError: an events.tsv without ``onset`` / ``duration`` or the label column (naming the columns it has and
+            `label_column`), an event whose label is n/a (naming it), a subject of `test_subjects` the dataset does
+            not hold, a test split that takes every subject, or a sidecar rate that is not the file's
+            (`check_sampling_frequency`).
+    """
+    column = label_column or DEFAULT_LABEL_COLUMN
+    held_out = None if test_subjects is None else _subjects(test_subjects)
+    read = set(recordings)
+    rows: dict[Path, list[dict]] = {}
+    origins: dict[Path, Path] = {}
+    splits: dict[Path, str] = {}
+    bad_channels: dict[str, Path] = {}
+    tables = sorted(path for path in root.rglob("sub-*_events.tsv") if not _hidden(path, root))
+    for table in tables:
+        recording = _recording_of(table, read)
+        if recording is None:
+            continue
+        frame = _read_tsv(table)
+        missing = [name for name in ("onset", "duration", column) if name not in frame.columns]
+        if missing:
+            fix = (
+                f"name the column that labels its events: --dataset-options label_column=NAME (the default is "
+                f"{DEFAULT_LABEL_COLUMN})"
+                if missing == [column]
+                else "BIDS gives every event its onset and duration (n/a where it has none)"
+            )
+            raise ValueError(
+                f"{table} has no {' / '.join(missing)} column (its columns: {', '.join(frame.columns)}); {fix}."
+            )
+        entities, _ = _entities(recording)
+        ids = {name: entities.get(entity) for entity, name in _ENTITY_COLUMNS.items()}
+        events = []
+        for event in frame.to_dict("records"):
+            if event[column] is None:
+                raise ValueError(
+                    f"{table}: the event at onset {event['onset']} has no {column} (n/a), so it labels nothing; give "
+                    f"it one, drop its row, or name another column with --dataset-options label_column=NAME."
+                )
+            events.append({"onset": event["onset"], "duration": event["duration"], "label": event[column], **ids})
+        if not events:
+            continue
+        check_sampling_frequency(recording, root)
+        rows[recording], origins[recording] = events, table
+        splits[recording] = "test" if held_out is not None and ids["subject"] in held_out else "train"
+        channels = _inherited(recording, root, "channels", ".tsv")
+        if channels is not None:
+            listed = _read_tsv(channels)
+            if "name" in listed.columns and "status" in listed.columns:
+                for name, status in zip(listed["name"], listed["status"], strict=True):
+                    if name is not None and str(status).strip().lower() == "bad":
+                        bad_channels.setdefault(name, channels)
+    if not rows:
+        return None
+    if held_out is not None:
+        subjects = sorted({row[0]["subject"] for row in rows.values()})
+        unknown = sorted(held_out - set(subjects))
+        if unknown:
+            raise ValueError(
+                f"test_subjects names {', '.join(unknown)}, which {root} holds no events of; its subjects: "
+                f"{', '.join(subjects)}."
+            )
+        if set(splits.values()) == {"test"}:
+            raise ValueError(f"test_subjects names every subject of {root}; leave some to train on.")
+    return BidsEvents(rows, origins, splits, bad_channels)
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    """Whether a part of `path` under `root` is hidden (a name starting with "." or "__"), as a folder's listing hides
+    it (`recording_folders.files_under`)."""
+    return any(part.startswith((".", "__")) for part in path.relative_to(root).parts)
+
+
+__all__ = [
+    "BIDS_DESCRIPTION",
+    "BIDS_OPTIONS",
+    "DATATYPES",
+    "DEFAULT_LABEL_COLUMN",
+    "BidsEvents",
+    "check_sampling_frequency",
+    "holds_events",
+    "is_bids_root",
+    "reads_file",
+    "read_bids_events",
+]
