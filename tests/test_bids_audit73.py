@@ -194,3 +194,16 @@ def test_a_recording_without_events_is_left_out_saying_so(tmp_path, own_datasets
         loaded = load_recording_folder(root)
     assert set(loaded["train"]["subject"]) == {"01", "03"}
     assert "1 recording file(s) under" in caplog.text and "have no events.tsv" in caplog.text
+
+
+def test_derivatives_are_not_examples_a_second_time(tmp_path, own_datasets_cache):
+    """A BIDS root's derivatives/ (and sourcedata/) hold processed copies of its recordings, events.tsv and all: read
+    as raw data, every event was an example twice."""
+    import shutil
+
+    root = tmp_path / "bids"
+    _bids(root)
+    shutil.copytree(root / "sub-01", root / "derivatives" / "filtered" / "sub-01")
+    shutil.copytree(root / "sub-01", root / "sourcedata" / "sub-01")
+    loaded = load_recording_folder(root)
+    assert len(loaded["train"]) == 9 and not any("derivatives" in name for name in loaded["train"]["recording"])

@@ -38,6 +38,9 @@ BIDS_OPTIONS = ("label_column", "test_subjects")
 # BIDS entities that name who and what was recorded -> the example columns they become (`subject` groups the
 # validation carve, as in any set of your own).
 _ENTITY_COLUMNS = {"sub": "subject", "ses": "session", "task": "task", "run": "run"}
+# The folders of a BIDS dataset's root that hold no raw data of it (BIDS's own reserved names): the processed copies
+# in `derivatives/` would be examples of the same events a second time, `sourcedata/` the recordings before conversion.
+_NOT_RAW = ("derivatives", "sourcedata", "code", "stimuli")
 # BIDS writes a missing value as "n/a".
 _MISSING = ("n/a", "")
 # A sidecar's SamplingFrequency within this share of the file's own rate is that rate (a JSON writer's rounding of
@@ -188,7 +191,8 @@ def read_bids_events(
     root: Path, recordings: Sequence[Path], label_column: str | None = None, test_subjects=None
 ) -> BidsEvents | None:
     """The events of the BIDS dataset at `root` (module docstring) of its `recordings` (the files this package reads),
-    or None where no recording has an events.tsv (a resting-state dataset: a pile of recordings).
+    or None where no recording has an events.tsv (a resting-state dataset: a pile of recordings). The folders that
+    hold no raw data (`_NOT_RAW`: `derivatives/`, `sourcedata/`) give none.
 
     Raises:
         ValueError: an events.tsv without ``onset`` / ``duration`` or the label column (naming the columns it has and
@@ -203,7 +207,11 @@ def read_bids_events(
     origins: dict[Path, Path] = {}
     splits: dict[Path, str] = {}
     bad_channels: dict[str, Path] = {}
-    tables = sorted(path for path in root.rglob("sub-*_events.tsv") if not _hidden(path, root))
+    tables = sorted(
+        path
+        for path in root.rglob("sub-*_events.tsv")
+        if not _hidden(path, root) and path.relative_to(root).parts[0] not in _NOT_RAW
+    )
     for table in tables:
         recording = _recording_of(table, read)
         if recording is None:

@@ -397,7 +397,11 @@ def load_recording_folder(
             stamp[0] for stamp in stamps if stamp[0] not in split_of and os.path.realpath(stamp[0]) not in read_through
         ]
         if unlisted:
-            unnamed = "have no events.tsv" if _labelled_by_bids_events(path) else "are not named in its metadata"
+            unnamed = (
+                "have no events.tsv (or lie in derivatives/ or sourcedata/)"
+                if _labelled_by_bids_events(path)
+                else "are not named in its metadata"
+            )
             _warn_once(
                 f"{len(unlisted)} recording file(s) under {path} {unnamed} and are left out "
                 f"(first: {Path(unlisted[0]).relative_to(root).as_posix()})."
