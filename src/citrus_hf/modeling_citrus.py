@@ -2607,10 +2607,13 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         return None if self.head_name is None else getattr(getattr(self, self.head_name), "in_features", None)
 
     def _check_config_describes_model(self, saving: bool) -> None:
-        """Refuse a config that no longer describes this model: a field of `_built_fields` (when `saving`) changed
-        since the model was built, `pooling` that does not match the CLS token it was built with (or without), or a
-        pooled vector the task head was not built for (then the head's number of outputs, `_check_head_width`).
-        Python values only, no tensor read: tracing and compiling see no check.
+        """Refuse a config that no longer describes this model: a field of `_built_fields` changed since the model was
+        built, `pooling` that does not match the CLS token it was built with (or without), or a pooled vector the
+        task head was not built for (then the head's number of outputs, `_check_head_width`). Run by
+        `save_pretrained` (`saving=True`) and by every forward pass: the forward pass reads some built fields at
+        each call (`patch_length` to cut the patches, `d_model` for the positions, `backbone` for whether a
+        pre-training model masks), so one edited on a built model failed deep in torch or, for `backbone`, silently
+        pre-trained another objective. Python values only, no tensor read: tracing and compiling see no check.
 
         Raises:
             ValueError: naming the field, its value now and when built, and the two fixes (the value set back, or a
@@ -2622,14 +2625,13 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         width = self._head_input_width()
         cls_changed = (config.pooling == "cls") != (self.base_model.cls_token is not None)
         width_changed = width is not None and width != self.pooler.output_size
-        if not (saving or cls_changed or width_changed):
-            # every forward pass asks: the recorded fields are compared only where a refusal needs them (saving, or
-            # a mismatch to name), not on the hot path of a model whose config still describes it
+        # (a few Python comparisons per call, nothing next to the forward pass they guard)
+        structural = [f for f in self._built_fields if _comparable(getattr(config, f, None)) != built[f]]
+        if not (saving or structural or cls_changed or width_changed):
             return self._check_head_width()
         changed = [field for field in built if _comparable(getattr(config, field, None)) != built[field]]
-        structural = [field for field in changed if field in self._built_fields]
         new_head = False
-        if saving and structural:
+        if structural and (saving or not (cls_changed or width_changed)):
             problem, changed, cls_changed = "its modules keep the values they were built with", structural, False
         elif cls_changed:
             problem = (
@@ -3195,6 +3197,7 @@ class CiTrusModel(CiTrusPreTrainedModel):
                 "patches of signal, which it does not support: drop `neftune_noise_alpha` from TrainingArguments (for "
                 "noise on the signal, use the augmentations of `citrus_hf.training.augment`)."
             )
+        self._check_config_describes_model(saving=False)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         output_hidden_states = (
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
@@ -3666,6 +3669,7 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         _reject_text_kwargs({k: v for k, v in kwargs.items() if k != "labels"})
         if kwargs.get("labels") is not None:
             raise ValueError("CiTrusForPretraining learns without labels; drop the `labels` column for pre-training.")
+        self._check_config_describes_model(saving=False)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         output_hidden_states = (
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
