@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from safetensors.torch import save_file
 from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusForPretraining, CiTrusForSequenceClassification, CiTrusModel
+from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
 
 _WINDOWS = torch.randn(2, 1, 200, generator=torch.Generator().manual_seed(0))
 
@@ -46,3 +48,57 @@ def test_a_config_that_still_describes_the_model_runs_as_before():
     model.config.patch_length = 20
     torch.manual_seed(1)
     assert torch.equal(model(_WINDOWS).loss, expected)
+
+
+# ------------------------------------------------------------------ 2: a wrapper's `module.` prefix on the tensor names
+
+
+def test_save_pretrained_refuses_a_wrappers_state_dict(tmp_path):
+    """`model.save_pretrained(folder, state_dict=torch.nn.DataParallel(model).state_dict())` wrote every tensor as
+    `module.<name>` without a word: a checkpoint that no CiTrus class loads (strict loading finds every tensor
+    missing). A state dict of other tensors was written as silently."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    wrapped = torch.nn.DataParallel(model).state_dict()
+    with pytest.raises(ValueError, match=r"every tensor under the prefix 'module\.'.*wrapper\.module\.save_pretrained"):
+        model.save_pretrained(tmp_path / "wrapped", state_dict=wrapped)
+    assert not (tmp_path / "wrapped" / "model.safetensors").exists()
+    fewer = {k: v for k, v in model.state_dict().items() if not k.startswith("classifier.")}
+    with pytest.raises(
+        ValueError, match=r"does not match this model: missing \['classifier.bias', 'classifier.weight'\]"
+    ):
+        model.save_pretrained(tmp_path / "fewer", state_dict=fewer)
+    model.save_pretrained(tmp_path / "own", state_dict=model.state_dict())  # the model's own still saves
+    CiTrusForSequenceClassification.from_pretrained(tmp_path / "own")
+
+
+@pytest.mark.parametrize("model_class", [CiTrusForSequenceClassification, CiTrusModel])
+@pytest.mark.parametrize("prefix", ["module.", "_orig_mod."])
+def test_a_checkpoint_of_prefixed_tensors_is_named_with_key_mapping(tmp_path, model_class, prefix):
+    """Weights written from a wrapper's state dict (DataParallel / DistributedDataParallel `module.`, a compiled
+    model's `_orig_mod.`) were refused with a list of missing and unexpected tensors and "Otherwise it is corrupt or
+    was saved by another model"; the message now names the prefix and transformers' `key_mapping=` that loads them,
+    and that fix loads the saved weights."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2)).eval()
+    model.config.save_pretrained(tmp_path)
+    tensors = {prefix + name: tensor.contiguous() for name, tensor in model.state_dict().items()}
+    save_file(tensors, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    mapping = {"^" + prefix.replace(".", "\\."): ""}
+    with pytest.raises(ValueError, match=r"under the prefix '" + prefix.replace(".", "\\.") + r"'.*key_mapping="):
+        model_class.from_pretrained(tmp_path)
+    loaded = model_class.from_pretrained(tmp_path, key_mapping=mapping).eval()
+    expected = model.citrus(_WINDOWS).last_hidden_state
+    assert torch.equal(loaded.base_model(_WINDOWS).last_hidden_state, expected)
+
+
+def test_a_fusion_checkpoint_of_prefixed_tensors_is_named(tmp_path):
+    """The fusion family shares the save and the load: a wrapper's state dict is refused at save, named at load."""
+    from test_fusion import fusion_config
+
+    model = CiTrusFusionForSequenceClassification(fusion_config())
+    with pytest.raises(ValueError, match=r"every tensor under the prefix 'module\.'"):
+        model.save_pretrained(tmp_path / "wrapped", state_dict=torch.nn.DataParallel(model).state_dict())
+    model.config.save_pretrained(tmp_path)
+    tensors = {"module." + name: tensor.contiguous() for name, tensor in model.state_dict().items()}
+    save_file(tensors, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(ValueError, match=r"under the prefix 'module\.'.*key_mapping="):
+        CiTrusFusionForSequenceClassification.from_pretrained(tmp_path)

@@ -1636,6 +1636,55 @@ def _pruned_pairs(keys) -> list[str]:
     return sorted(name for name in originals if f"{name}_mask" in keys)
 
 
+# Where a wrapper's state dict comes from, for the messages that name its prefix.
+_WRAPPERS = "torch.nn.DataParallel's or DistributedDataParallel's `module.`, a compiled model's `_orig_mod.`"
+
+
+def _wrapper_prefix(missing: Sequence[str], unexpected: Sequence[str], base_model_prefix: str) -> str | None:
+    """The prefix a wrapper put before every tensor name of a checkpoint (`module.` of DataParallel, `_orig_mod.` of
+    torch.compile), when its `unexpected` names are this model's `missing` ones behind it (or behind the prefix and
+    `base_model_prefix`, as a task checkpoint's tensors are for the bare encoder, which transformers then strips);
+    None when no one prefix explains every missing tensor."""
+    if not missing or not unexpected:
+        return None
+    saved = set(unexpected)
+    names = [f"{base_model_prefix}.{missing[0]}", missing[0]] if base_model_prefix else [missing[0]]
+    for key in unexpected:
+        for name in names:  # (the shorter prefix first: it is also the one the bare encoder's loading needs)
+            prefix = key[: -len(name)]
+            if key.endswith("." + name) and all(
+                prefix + m in saved or f"{prefix}{base_model_prefix}.{m}" in saved for m in missing
+            ):
+                return prefix
+    return None
+
+
+def _refuse_foreign_state_dict(model: nn.Module, state_dict: Mapping[str, Any]) -> None:
+    """Refuse, before anything is written, a `state_dict=` for `save_pretrained` whose tensor names are not the
+    model's: transformers writes whatever it is given, and strict loading then finds every tensor missing (a
+    DataParallel wrapper's state dict, every name behind `module.`) or the named ones.
+
+    Raises:
+        ValueError: naming the wrapper's prefix, or the missing and unexpected tensors, and the fix.
+    """
+    own, given = set(model.state_dict()), set(state_dict)
+    if own == given:
+        return
+    missing, unexpected = sorted(own - given), sorted(given - own)
+    prefix = _wrapper_prefix(missing, unexpected, model.base_model_prefix)
+    if prefix is not None:
+        raise ValueError(
+            f"The state_dict given to save_pretrained holds every tensor under the prefix {prefix!r} (a wrapper's "
+            f"state dict: {_WRAPPERS}), and no CiTrus class would load the checkpoint: leave state_dict out, or "
+            "save from the model inside the wrapper (`wrapper.module.save_pretrained(folder)`)."
+        )
+    parts = [f"{label} {names[:10]}" for label, names in (("missing", missing), ("unexpected", unexpected)) if names]
+    raise ValueError(
+        f"The state_dict given to save_pretrained does not match this model: {', '.join(parts)}; no CiTrus class "
+        "would load the checkpoint (loading is strict). Leave state_dict out to save the model's own tensors."
+    )
+
+
 def unloadable_weights_problem(model: nn.Module, then: str = "then save") -> str | None:
     """What `save_pretrained` would write of `model` that no loader reads back, with the route that keeps the model;
     None when every weight saves. A dynamically quantized model's packed int8 weights (no tensors: transformers failed
@@ -2236,6 +2285,15 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
                 f"{', ...' if len(pruned) > 3 else ''}). Save it again from the pruned model once you {_PRUNING_FIX}, "
                 "or write each weight as `weight_orig * weight_mask` into its safetensors file."
             )
+        prefix = _wrapper_prefix(missing, unexpected, cls.base_model_prefix)
+        if prefix is not None:  # (transformers' table, every tensor missing and unexpected, is left out)
+            path, mapping = str(pretrained_model_name_or_path), {"^" + re.escape(prefix): ""}
+            raise ValueError(
+                f"The checkpoint {path!r} holds every tensor under the prefix {prefix!r}, which {cls.__name__}'s "
+                f"names do not have: it was saved from a wrapper's state dict ({_WRAPPERS}). Load it with "
+                f"`{cls.__name__}.from_pretrained({path!r}, key_mapping={mapping!r})`, or save it again from the "
+                "model itself (`model.save_pretrained(folder)`, without state_dict=)."
+            )
         if problems:
             held.release()  # the table of every tensor, next to the error's summary
             raise ValueError(
@@ -2480,6 +2538,9 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         publisher = type(self)._hub_publisher
         is_main_process = args[0] if args else kwargs.get("is_main_process", True)
         _refuse_unloadable_weights(self)
+        given = kwargs.get("state_dict", args[1] if len(args) > 1 else None)
+        if given is not None and not getattr(self, "_hf_peft_config_loaded", False):  # (an adapter's own tensors)
+            _refuse_foreign_state_dict(self, given)
         self._check_config_describes_model(saving=True)  # (else the checkpoint would not be this model)
         if not push_to_hub or publisher is None or not is_main_process:
             saved = super().save_pretrained(save_directory, *args, push_to_hub=push_to_hub, **kwargs)
