@@ -65,7 +65,7 @@ def test_summary_gains_and_markdown_on_hand_made_runs(tmp_path):
     tied = markdown_tables(runs + [_run("hr", "minirocket", "5 ex.", 0, 3.001, task="regression")])
     assert "| citrus-time | **3.00 ± 0.00** |" in tied and "| minirocket | **3.00 ± 0.00** |" in tied
     # the headings name the split the runs were scored on (runs without `scored_on` were scored on test)
-    assert "## har (classification, test macro-F1 (%), mean ± std over seeds)" in table
+    assert "## har (classification, test macro-F1 (%), mean ± sample std (ddof 1) over seeds)" in table
     on_validation = markdown_tables([{**run, "scored_on": "validation"} for run in runs])
     assert "## har (classification, validation macro-F1 (%)" in on_validation and ", test " not in on_validation
     paths = write_report(runs, tmp_path)

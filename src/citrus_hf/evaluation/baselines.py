@@ -344,7 +344,8 @@ def fit_minirocket(
 ) -> np.ndarray:
     """Fit aeon's MiniRocket + ridge (internal cross-validation of the penalty) and return its test outputs:
     `(n, num_classes)` decision scores (classification; columns are class indices, classes absent from the labelled
-    subset score -inf; `num_classes` defaults to one past the largest label) or `(n,)` predictions (regression).
+    subset score -inf; `num_classes` defaults to one past the largest label) or `(n,)` predictions (regression; of
+    one labelled example, its target, as the ridge would predict).
     `class_weight="balanced"` weighs each class's examples in the ridge by n / (classes x its count), scikit-learn's
     "balanced" (`citrus evaluate --class-weight balanced`, as the CiTrus arms' recipes weigh them); None: alike.
     Needs aeon (`pip install 'citrus-hf[baselines]'`)."""
@@ -363,10 +364,14 @@ def fit_minirocket(
         scores = np.full((len(test), width), -np.inf)
         scores[:, classes] = decision
         return scores
+    targets = np.asarray(labels, dtype=np.float64)
+    if len(targets) == 1:
+        # what the ridge predicts from one example (its intercept fits the target, the centred features are 0), while
+        # its leave-one-out choice of the penalty divides 0 by 0: nine "invalid value" RuntimeWarnings a run
+        return np.full(len(test), targets[0])
     from aeon.regression.convolution_based import MiniRocketRegressor
 
     model = MiniRocketRegressor(random_state=seed, n_jobs=1)
-    targets = np.asarray(labels, dtype=np.float64)
     if len(np.unique(targets)) <= 2:
         # aeon's input check reads two distinct targets (two ages, rounded rates: a draw of 2) or one as classes
         # ("y type is binary which is not valid for regression"); its pipeline itself fits them like any others

@@ -55,6 +55,8 @@ METRIC_NAMES = {
     "rmse": "RMSE",
     "pearson_r": "Pearson r",
 }
+# What the tables' "mean ± ..." spread is (`mean_std`): with a handful of seeds, ddof 0 or 1 differ by a fifth or more
+SPREAD = "sample std (ddof 1)"
 # A classification cell "collapses" when its macro-F1 is below chance (1 / classes) plus this margin.
 COLLAPSE_MARGIN = 0.10
 # The hidden folder inside the output folder that `write_report` writes the report into before moving it in.
@@ -100,11 +102,12 @@ def mean_std(values: list[float | None]) -> tuple[float, float]:
 
 
 # The fields of a run record (see the module docstring) that the summaries and tables group and count by; pairing
-# runs across arms also needs their `seed`.
-_RUN_FIELDS = ("dataset", "task", "arm", "budget", "budget_order", "n_train")
+# runs across arms also needs their `seed`. (The protocol's `_RUN_FIELDS`: every field a resumed run's record may
+# hold, and its type.)
+_GROUPED_FIELDS = ("dataset", "task", "arm", "budget", "budget_order", "n_train")
 
 
-def _check_runs(runs: Any, caller: str, needed: tuple[str, ...] = _RUN_FIELDS, allow_empty: bool = False) -> None:
+def _check_runs(runs: Any, caller: str, needed: tuple[str, ...] = _GROUPED_FIELDS, allow_empty: bool = False) -> None:
     """Refuse `runs` given to `caller` that are not run records (dicts holding the fields `needed`, as `run_protocol`
     writes them into runs.jsonl and returns them as `ProtocolResult.runs`), an empty list unless `allow_empty` (a plot
     of no runs failed with a ZeroDivisionError, a summary of dicts without those fields with a bare KeyError), and two
@@ -219,6 +222,12 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 TIE_TOLERANCE = 1e-9
 
 
+def _runs_by_seed(runs: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    """`runs` by `(dataset, budget, arm, seed)`: where a run finds its partner of the same draw in another arm
+    (`paired_gaps`, `unlike_twins`); `_check_runs` has refused two runs of one seed of a cell."""
+    return {(run["dataset"], run["budget"], run["arm"], run["seed"]): run for run in runs}
+
+
 def paired_gaps(
     runs: list[dict[str, Any]], reference_of: dict[str, str], same_model: bool = False
 ) -> list[dict[str, Any]]:
@@ -236,7 +245,7 @@ def paired_gaps(
     """
     # the fields it reads: records older than `n_train` (benchmarks/compare_results.py's inputs) pair as well
     _check_runs(runs, "paired_gaps", ("dataset", "task", "arm", "budget", "budget_order", "seed"), allow_empty=True)
-    by_key = {(r["dataset"], r["budget"], r["arm"], r["seed"]): r for r in runs}
+    by_key = _runs_by_seed(runs)
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for run in runs:
         if run["arm"] in reference_of:
@@ -297,7 +306,7 @@ def unlike_twins(runs: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     same model (`model`: another input contract or size, as a `--model-config tiny` twin of the bundled citrus-small):
     what `pretraining_gains` leaves out."""
     twins = scratch_counterparts()
-    by_key = {(r["dataset"], r["budget"], r["arm"], r["seed"]): r for r in runs}
+    by_key = _runs_by_seed(runs)
     found = {
         (run["dataset"], run["arm"], twins[run["arm"]])
         for run in runs
@@ -387,7 +396,7 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
         n_train = {b: int(round(np.mean([e["n_train"] for e in entries if e["budget"] == b]))) for _, b in budgets}
         seeds = max(e["seeds"] for e in entries)  # the seeds of the set's most complete cell
         split = _scored_split(runs, dataset)
-        lines += [f"## {dataset} ({task}, {split} {METRIC_NAMES[metric]}, mean ± std over seeds)", ""]
+        lines += [f"## {dataset} ({task}, {split} {METRIC_NAMES[metric]}, mean ± {SPREAD} over seeds)", ""]
         lines.append("| arm | " + " | ".join(f"{b} (n={n_train[b]})" for _, b in budgets) + " |")
         lines.append("|---|" + "---|" * len(budgets))
         for arm in arms:
@@ -414,14 +423,14 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
             ]
     lines += _gap_table(
         baseline_gaps(runs),
-        "Gap to MiniRocket (arm minus MiniRocket + ridge, paired by seed; positive = the arm is better: for an "
-        "error such as MAE, MiniRocket's minus the arm's)",
+        f"Gap to MiniRocket (arm minus MiniRocket + ridge, paired by seed, mean ± {SPREAD} over seeds; positive = "
+        "the arm is better: for an error such as MAE, MiniRocket's minus the arm's)",
         "better than MiniRocket in",
     )
     lines += _gap_table(
         pretraining_gains(runs),
-        "Pre-training gain (pre-trained minus from scratch, paired by seed; positive = pre-training helps: for an "
-        "error such as MAE, from scratch minus pre-trained)",
+        f"Pre-training gain (pre-trained minus from scratch, paired by seed, mean ± {SPREAD} over seeds; positive "
+        "= pre-training helps: for an error such as MAE, from scratch minus pre-trained)",
         "pre-trained better in",
     )
     lines += [
@@ -524,15 +533,18 @@ def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str
 
 
 def write_csv(runs: list[dict[str, Any]], path: str | os.PathLike) -> Path:
-    """One row per run; metric columns of both tasks (empty where they do not apply)."""
-    columns = ["dataset", "task", "arm", "budget", "seed", "n_train"]
-    columns += list(CLASSIFICATION_METRICS) + list(REGRESSION_METRICS) + ["best_step", "steps", "seconds"]
+    """One row per run; metric columns of both tasks (empty where they do not apply), the split they were scored on
+    (`scored_on`: "test" for runs recorded before it existed) and the recipe that fitted the run."""
+    columns = ["dataset", "task", "arm", "budget", "seed", "n_train", "scored_on"]
+    columns += list(CLASSIFICATION_METRICS) + list(REGRESSION_METRICS) + ["recipe", "best_step", "steps", "seconds"]
     path = Path(path)
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for run in runs:
-            writer.writerow({key: run.get(key, "") for key in columns})
+            # validation scores (--score-split validation) in a spreadsheet read as test scores without the column
+            row = {key: run.get(key, "") for key in columns}
+            writer.writerow({**row, "scored_on": scored_split([run])})
     return path
 
 
@@ -558,7 +570,7 @@ def write_report(
     once every one is written, so a write that fails part-way (a full disk) or a process killed meanwhile leaves the
     earlier report whole (written in place, it left half a results.json, which readers then failed on). Returns their
     paths."""
-    _check_runs(runs, "write_report", (*_RUN_FIELDS, "seed"))
+    _check_runs(runs, "write_report", (*_GROUPED_FIELDS, "seed"))
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = report_paths(output_dir)

@@ -67,9 +67,11 @@ def daylight_saving_note(seconds: float, step: float) -> str:
     if abs(abs(seconds) - 3600.0) > max(1.0, 2.0 * step):
         return ""
     how = "back, as where daylight saving time ends" if seconds < 0 else "forward, as where daylight saving time begins"
+    # a stamp just after such a change, with the offset it then has (Central Europe's of 2025)
+    example = "2025-10-26T02:00:00+01:00" if seconds < 0 else "2025-03-30T03:00:00+02:00"
     return (
-        f" That is an hour {how}: the stamps are a local clock's. Write them with their UTC offset "
-        "(2025-10-26T02:00:00+01:00) or in UTC, which runs on."
+        f" That is an hour {how}: the stamps are a local clock's. Write them with their UTC offset ({example}) or in "
+        "UTC, which runs on."
     )
 
 

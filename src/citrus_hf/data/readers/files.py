@@ -816,13 +816,14 @@ def _check_time_gaps(
         if written is not None
         else f"{_stamp_text(before, step)} to {_stamp_text(after, step)} {unit}"
     )
-    what = (
-        f"goes back from {shown}"
-        if after < before
-        else f"jumps from {shown} ({after - before - step:g} {unit} of samples missing)"
-    )
     # an hour back or forward is a local clock's change for daylight saving time, not samples missing or repeated
     note = daylight_saving_note((after - before) * TIME_UNITS[unit], step * TIME_UNITS[unit])
+    if after < before:
+        what = f"goes back from {shown}"
+    elif note:  # (the note says what the hour is: "samples missing" before it said the opposite)
+        what = f"jumps from {shown} ({after - before - step:g} {unit} forward)"
+    else:
+        what = f"jumps from {shown} ({after - before - step:g} {unit} of samples missing)"
     raise CorruptFileError(
         f"{path}: its time column {name!r} {what} after data row {row + 1}, where it steps {step:g} {unit} elsewhere; "
         "the samples are read one after the other, so every time after it would be wrong."
