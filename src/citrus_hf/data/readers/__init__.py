@@ -17,7 +17,8 @@ generic: what a corpus's files mean (labels, units, splits) is decided in its mo
   (restricted to numpy arrays).
 
 * Any of EDF / BDF, WFDB, WAV, ``.npy`` and ``.csv`` / ``.tsv`` / ``.txt`` by the file's suffix, :mod:`.files`: :func:`read_recording` (what
-  ``citrus predict`` reads).
+  ``citrus predict`` reads), with the vendors' CSV layouts it recognises and the binary formats it refers to their
+  converters in :mod:`.vendors`.
 
 Every reader is importable from here (``from citrus_hf.data.readers import read_edf``). The heavy libraries (MNE,
 h5py, wfdb, torch, scipy) are imported inside the readers, only when one is used.

@@ -26,7 +26,9 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   by commas, "1,25,-2,05", refused where a leading 0 shows it, `_refuse_columns_of_decimal_commas`); UTF-8 text, or
   UTF-16 with its byte-order mark (a header as `np.savetxt(header=...)` writes it, "# time,ECG" or "# time ECG", read
   as the names; any other line above the header, a "#" or "%" comment or Excel's "sep=;", refused:
-  `_uncommented_header`); the rate must be given.
+  `_uncommented_header`); the rate must be given. Vendors' layouts are read as documented (`.vendors`): an
+  Empatica E4 file's rows of its start and rate, Shimmer's row of CAL / RAW above its units, Polar Sensor Logger's
+  phone and sensor clocks; time stamps shared by a packet of samples are checked by the packets' first ones.
 
 ``channels`` picks channels by name (EDF, WFDB, a CSV with a header) or by position (``"0"``, ``"2"``: any file); a name
 that several channels share is picked by position only (`channel_rows`).
@@ -70,6 +72,15 @@ from .arff_csv import (
 )
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
 from .pickles import load_npy
+from .vendors import (
+    ARRIVAL_COLUMNS,
+    FOREIGN_EPOCH_COLUMNS,
+    VENDOR_CONVERSIONS,
+    empatica_e4_header,
+    is_shimmer_formats_row,
+    refuse_empatica_ibi,
+    vendor_column_key,
+)
 from .wfdb import read_wfdb
 
 logger = logging.getLogger(__name__)
@@ -132,32 +143,35 @@ _ENDIAN_NAMES = {"<": "little", ">": "big"}
 # "ms"); the word of the languages spreadsheets are often exported in (Zeit, temps, tiempo). Sensor Logger's phone
 # exports write `time`, in nanoseconds since the epoch, beside `seconds_elapsed`. A column under another name that
 # rises like a clock is read as a channel and said to look like one (`_warn_of_ramps`).
-TIME_COLUMNS = frozenset(
-    {
-        "time",
-        "timestamp",
-        "timestamps",
-        "time_stamp",
-        "time_stamps",
-        "t",
-        "s",
-        "sec",
-        "secs",
-        "seconds",
-        "ms",
-        "us",
-        "µs",
-        "ns",
-        "elapsed",
-        "elapsed_time",
-        "time_elapsed",
-        "seconds_elapsed",
-        "relative_time",
-        "time_relative",
-        "zeit",
-        "temps",
-        "tiempo",
-    }
+TIME_COLUMNS = (
+    frozenset(
+        {
+            "time",
+            "timestamp",
+            "timestamps",
+            "time_stamp",
+            "time_stamps",
+            "t",
+            "s",
+            "sec",
+            "secs",
+            "seconds",
+            "ms",
+            "us",
+            "µs",
+            "ns",
+            "elapsed",
+            "elapsed_time",
+            "time_elapsed",
+            "seconds_elapsed",
+            "relative_time",
+            "time_relative",
+            "zeit",
+            "temps",
+            "tiempo",
+        }
+    )
+    | FOREIGN_EPOCH_COLUMNS
 )
 # The units a time column may count in (seconds per unit), in the order they are tried where neither its name nor
 # its values say which: a device's relative clock in seconds or milliseconds, an Arduino's `micros()`, Android's
@@ -215,12 +229,13 @@ def _column_key(name: str) -> str:
     """A CSV header cell as `TIME_COLUMNS` compares it: a unit in brackets or parentheses dropped, words apart by
     underscores (spaces, dashes and a lower-case letter before a capital mark them: "Relative Time", "TimeStamp"),
     lower-cased, and unit words at its end dropped where a word comes before them ("Time [s]", "Time_sec",
-    "time_ms" -> "time"; "sec" stays "sec")."""
+    "time_ms" -> "time"; "sec" stays "sec"), a vendor's time column as such (`vendor_column_key`: Shimmer's
+    "Shimmer_5E7D_Timestamp_Unix_CAL" -> "timestamp")."""
     unbracketed = re.sub(r"[\[(].*?[\])]", "", name).strip()
     words = re.sub(r"[\s\-_]+", "_", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", unbracketed)).lower().strip("_").split("_")
     while len(words) > 1 and words[-1] in _UNIT_WORDS:
         words.pop()
-    return "_".join(words)
+    return vendor_column_key("_".join(words))
 
 
 # Where the channels of a file are chosen: `citrus predict`'s option and the readers' keyword (the commands that read
@@ -250,6 +265,8 @@ def recording_format(path: str | Path) -> str:
         f"{path}: no reader for {suffix or 'a file without a suffix'}; recordings are read from "
         f"{', '.join(sorted(RECORDING_FORMATS))} files (or a WFDB record's path without .hea). Convert it to one"
     )
+    if suffix in VENDOR_CONVERSIONS:  # (the advice below, np.save, keeps no rate: the vendor's library reads it)
+        raise ValueError(f"{read}: {VENDOR_CONVERSIONS[suffix]}.")
     if suffix in _MNE_FORMATS:
         header = _mne_header(path, _MNE_FORMATS[suffix])
         raise ValueError(
@@ -345,6 +362,15 @@ def _csv_recording(
     parsed (`_read_csv`), every one where None (its time stamps then checked against `checked_rate`, where given)."""
     table = _read_csv(path, wanted)
     data, names, units, width = table.data, table.names, table.units, table.width
+    stated_start = None
+    if table.stated is not None:  # an Empatica E4 export's own start and rate
+        stated_start, stated_rate = table.stated
+        if checked_rate is not None and not math.isclose(stated_rate, checked_rate, rel_tol=1e-6):
+            raise SamplingRateError(
+                f"{path}: its first two rows are an Empatica E4 export's start ({stated_start.isoformat()}) and "
+                f"sampling rate, {stated_rate:g} Hz, and the sampling rate given is {checked_rate:g} Hz; give the "
+                f"file's rate (--sampling-rate {stated_rate:g}, or `sampling_rate={stated_rate:g}`)."
+            )
     samples = data.shape[1]
     if samples == 1 and width > 1:
         raise ValueError(
@@ -367,7 +393,7 @@ def _csv_recording(
             "row per channel: write its transpose."
         )
     if every:
-        start = _csv_start(data, names, units, sampling_rate) if names is not None else None
+        start = _csv_start(data, names, units, sampling_rate) if names is not None else stated_start
         names = names or [str(index) for index in range(width)]
         _warn_of_ramps(path, data, names, wanted, checked_rate)
         recording = Recording(data=data, sampling_rate=sampling_rate, channel_names=names, units=units, start=start)
@@ -376,7 +402,7 @@ def _csv_recording(
         raise table.refusal
     held = [(names or [str(index) for index in range(width)])[row] for row in table.columns]
     held_units = [units[row] for row in table.columns] if names is not None and len(units) == len(names) else []
-    start = _csv_start(data, held, held_units, sampling_rate) if names is not None else None
+    start = _csv_start(data, held, held_units, sampling_rate) if names is not None else stated_start
     picked = table.channels
     return Recording(
         data=data[:picked],
@@ -533,6 +559,10 @@ def _channels_of_csv(
     unit); `clocks`: its columns of clock time (`_CsvTable.clocks`), whose stamps a refusal shows as clock time."""
     index = [row for row, name in enumerate(names) if _is_index_column(name)]
     timed = _time_rows(names)
+    # a phone's arrival time of each packet (Polar Sensor Logger's "Phone timestamp"): no channel, and too late and
+    # too coarse to check the rate by
+    arrived = [row for row, name in enumerate(names) if _column_key(name) in ARRIVAL_COLUMNS]
+    index += arrived
     if not (index or timed) or len(index) + len(timed) >= len(names):
         return None
     if sampling_rate is not None:
@@ -540,7 +570,9 @@ def _channels_of_csv(
             unit = units[row] if units else ""
             clock = (clocks or {}).get(row)
             _check_time_stamps(path, names[row], _filled_stamps(data[row]), sampling_rate, time_stamps_fix, unit, clock)
-    described = [f"{names[row]!r} (time stamps)" for row in timed] + [f"{names[row]!r} (a row index)" for row in index]
+    described = [f"{names[row]!r} (time stamps)" for row in timed] + [
+        f"{names[row]!r} ({'packet arrival times' if row in arrived else 'a row index'})" for row in index
+    ]
     # a relative clock that does not start at 0 (a file cut from a longer one): the times reported are the file's own
     first = float(data[timed[0], 0]) if timed else 0.0
     counted = (
@@ -620,8 +652,8 @@ def _csv_start(
     for row in _time_rows(names):
         stamps = _filled_stamps(data[row])
         first = float(stamps[0])
-        if not math.isfinite(first):
-            continue
+        if not math.isfinite(first) or _column_key(names[row]) in FOREIGN_EPOCH_COLUMNS:
+            continue  # (Polar's sensor clock counts from 2000 on its own clock: its 2025 read as 1995 since 1970)
         candidates = _time_units(names[row], first, units[row] if units else "")
         at_rate = _units_at_rate(stamps, candidates, sampling_rate) if sampling_rate else []
         unit = (at_rate or candidates)[0]
@@ -649,15 +681,15 @@ def _filled_stamps(stamps: np.ndarray) -> np.ndarray:
 
 def csv_has_time_column(path: str | Path) -> bool:
     """Whether the CSV at `path` has a header naming a time-stamp column (`TIME_COLUMNS`), or a column of clock time
-    (`_clock_columns`), its header read as `read_recording` reads it (`_csv_head`): such a file may record its start
-    on the clock (`_csv_start`). False for a file that cannot be read as text (its reading refuses it, with the
-    reason)."""
+    (`_clock_columns`), or an Empatica E4 export's row of its start (`empatica_e4_header`), its header read as
+    `read_recording` reads it (`_csv_head`): such a file may record its start on the clock (`_csv_start`). False for a
+    file that cannot be read as text (its reading refuses it, with the reason)."""
     try:
         head = _csv_head(Path(path))
     except (OSError, ValueError):  # (`CorruptFileError` is a ValueError)
         return False
     if _is_sample_row(head.cells):
-        return False
+        return bool(head.below) and empatica_e4_header(head.cells, head.below[0]) is not None
     # (pandas' index of clock time, `_clock_columns`, is one under any name)
     clocks = head.below[:1] and any(not _is_number(cell) and clock_seconds(cell) is not None for cell in head.below[0])
     return bool(_time_rows(head.cells)) or bool(clocks)
@@ -681,6 +713,14 @@ def _check_time_stamps(
     if steps.size < 2 or not np.isfinite(steps).all():
         return
     step = float(np.median(steps))
+    starts = np.flatnonzero(steps > 0) + 1  # the first sample of each packet after the first
+    if not step > 0 and starts.size and np.all(steps >= 0):
+        # a BLE wearable's packets (Movesense, Polar) share one stamp among their samples: a median step of 0, whose
+        # check was skipped (a 125 Hz file read at 250 Hz without a word). Their first samples' stamps give the
+        # rate; the stamps are checked as the even clock through them (no gap or drift check: they jump a packet
+        # at a time by design)
+        step = float(stamps[starts[-1]] - stamps[0]) / starts[-1]
+        stamps = stamps[0] + np.arange(stamps.size) * step
     if not step > 0:
         return
     units = _time_units(name, float(stamps[0]), unit_cell)
@@ -938,9 +978,17 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
     header_lines = head.header_lines
     units: list[str] = []
     decimal_comma = False
-    if not _is_sample_row(cells):
+    stated = empatica_e4_header(cells, below[0]) if below and _is_sample_row(cells) else None
+    if stated is not None:  # an E4's start and rate rows: no samples, and the file names no channels
+        names, below, header_lines = None, below[1:], head.units_lines
+    elif not _is_sample_row(cells):
+        refuse_empatica_ibi(path, cells)
         names, named_units = cells, _units_in_names(cells)
-        if below and _is_text_row(below[0]):
+        if len(below) > 1 and is_shimmer_formats_row(below[0]) and _is_text_row(below[1]):
+            # Shimmer's row of CAL / RAW above its row of units
+            units, below, header_lines = _units_row(path, cells, below[1], delimiter), below[2:], head.third_lines
+            units = _agreeing_units(path, names, named_units, units)
+        elif below and _is_text_row(below[0]):
             units, below, header_lines = _units_row(path, cells, below[0], delimiter), below[1:], head.units_lines
             units = _agreeing_units(path, names, named_units, units)
         elif any(named_units):
@@ -962,7 +1010,7 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
         )
     if not decimal_comma:
         decimal_comma = _decimal_comma(
-            path, encoding, delimiter, below if names is not None else [cells, *below], head.evidence_lines
+            path, encoding, delimiter, below if names is not None or stated else [cells, *below], head.evidence_lines
         )
     clocks = _clock_columns(path, names, below)
     for column in clocks:
@@ -992,7 +1040,7 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
     values = read_csv_matrix(
         path,
         delimiter=delimiter,
-        skip_header=0 if names is None else header_lines,
+        skip_header=0 if names is None and stated is None else header_lines,
         decimal_comma=decimal_comma,
         encoding=encoding,
         empty_last_column=len(cells) if head.trailing_delimiter else None,
@@ -1025,7 +1073,7 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
         is not None
     }
     return _CsvTable(
-        values.T, names, units, first.size, columns, read.get("channels"), read.get("refusal"), clock_times
+        values.T, names, units, first.size, columns, read.get("channels"), read.get("refusal"), clock_times, stated
     )
 
 
@@ -1057,6 +1105,7 @@ class _CsvTable:
     channels: int | None  # how many of `columns` are the channels wanted (the rest: time columns, for the start)
     refusal: ValueError | None  # a channel wanted that is not in the file, to raise after the file's own checks
     clocks: dict[int, _Clock] = dataclasses.field(default_factory=dict)  # columns of clock time, by file column
+    stated: tuple[datetime.datetime, float] | None = None  # the start (UTC) and rate (Hz) an E4 export's rows state
 
 
 def _clock_columns(path: Path, names: list[str] | None, below: list[list[str]]) -> dict[int, bool]:
@@ -1083,7 +1132,7 @@ def _clock_columns(path: Path, names: list[str] | None, below: list[list[str]]) 
     }
     for column in clocks:
         name = names[column]
-        if not _is_index_column(name) and _column_key(name) not in TIME_COLUMNS:
+        if not _is_index_column(name) and _column_key(name) not in TIME_COLUMNS | ARRIVAL_COLUMNS:
             raise CorruptFileError(
                 f"{path}: its column {name!r} holds clock times ({firsts[column]!r}), which are no channel; name it "
                 "'time' to read it as the recording's time stamps (pandas: `frame.index.name = 'time'` before "
@@ -1102,6 +1151,7 @@ class _CsvHead:
     below: list[list[str]]  # up to `_HEADER_EVIDENCE_ROWS` rows under it
     header_lines: int  # the lines the first row takes (a quoted name may hold a line break)
     units_lines: int  # the lines up to the end of the second row (a row of units under the names)
+    third_lines: int  # the lines up to the end of the third row (Shimmer's units, under its row of CAL / RAW)
     evidence_lines: int  # the lines `below` reaches to
     trailing_delimiter: bool  # every row read ends with the delimiter: an empty last column, left out of the cells
 
@@ -1129,7 +1179,9 @@ def _csv_head(path: Path) -> _CsvHead:
             header_lines = reader.line_num
             below = [[cell.strip() for cell in row] for row in itertools.islice(reader, 1)]
             units_lines = reader.line_num
-            below += [[cell.strip() for cell in row] for row in itertools.islice(reader, _HEADER_EVIDENCE_ROWS - 1)]
+            below += [[cell.strip() for cell in row] for row in itertools.islice(reader, 1)]
+            third_lines = reader.line_num
+            below += [[cell.strip() for cell in row] for row in itertools.islice(reader, _HEADER_EVIDENCE_ROWS - 2)]
             evidence_lines = reader.line_num
     except UnicodeDecodeError as error:
         raise not_decodable(path, error) from None
@@ -1152,7 +1204,7 @@ def _csv_head(path: Path) -> _CsvHead:
         cells, below = cells[:-1] if header_ended else cells, [row[:-1] if row else row for row in below]
     elif delimiter is not None and header_ended and rows and {len(row) for row in rows} == {len(cells) - 1}:
         cells = cells[:-1]  # the header alone ends with the delimiter ("a;b;" above "1;2")
-    return _CsvHead(encoding, delimiter, cells, below, header_lines, units_lines, evidence_lines, trailing)
+    return _CsvHead(encoding, delimiter, cells, below, header_lines, units_lines, third_lines, evidence_lines, trailing)
 
 
 # The first line of a CSV that is no header and no sample: a comment ("# recorded with ...", OpenBCI's "%OpenBCI Raw
