@@ -88,7 +88,8 @@ def test_an_edf_recording_gets_a_line_and_every_window_in_a_csv_as_the_pipeline_
     assert len(windows) == 30  # 61 s in 2 s windows
     assert printed[0].startswith(f"{edf_path}: {expected['label']} (score ")
     assert "30 window(s) of 2 s at 160 Hz, backend torch" in printed[0]
-    assert printed[1] == f"Wrote 30 windows of 1 recording(s) to {output}"
+    assert printed[1].startswith(f"{edf_path}: time per label, of 60 s scored: ")  # (a classifier's time per label)
+    assert printed[2] == f"Wrote 30 windows of 1 recording(s) to {output}"
     rows = _csv_rows(output)
     columns = ["recording", "start", "end", "start_time", "label", "score", "p_rest", "p_left fist", "p_right fist"]
     columns.append("no_signal")  # empty where the window holds signal

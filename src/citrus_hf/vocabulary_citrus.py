@@ -83,6 +83,64 @@ DEFAULT_TASK_ALIGNMENT = "auto"
 TASK_NORMALIZATIONS = ("dataset", "window")
 
 
+# AASM's sleep stages, wake first as hypnograms draw it: the labels of a `sleep_edf` stager (Rechtschaffen & Kales'
+# stages 3 and 4 joined as N3) and the stages of `citrus predict`'s sleep summary. Wake is the one stage of no sleep.
+SLEEP_STAGES: tuple[str, ...] = ("W", "N1", "N2", "N3", "REM")
+WAKE_STAGE = "W"
+REM_STAGE = "REM"
+# The label vocabularies of sleep stagers, by name: each label (compared in any case) and the stage of `SLEEP_STAGES`
+# it stands for. A classifier whose every label is one of a vocabulary's, wake and a sleep stage among them, is a sleep
+# stager (`sleep_stages_of`); a vocabulary of one's own joins with `register_sleep_vocabulary`.
+SLEEP_VOCABULARIES: dict[str, dict[str, str]] = {}
+
+
+def register_sleep_vocabulary(name: str, stages: dict[str, str]) -> None:
+    """Register the labels `stages` of sleep stagers as the vocabulary `name`: each label (any case) and its stage of
+    `SLEEP_STAGES` (`{"Wake": "W", "Stage 1": "N1", ...}`). Registering a name again with the same labels does
+    nothing.
+
+    Raises:
+        ValueError: a stage not of `SLEEP_STAGES`, two labels that differ in case only, or a name already registered
+            with other labels.
+    """
+    wrong = sorted({stage for stage in stages.values() if stage not in SLEEP_STAGES})
+    if wrong:
+        raise ValueError(
+            f"Sleep vocabulary {name!r}: {', '.join(map(repr, wrong))} is no stage of {', '.join(SLEEP_STAGES)}; map "
+            "each label to one of them (R&K's stages 3 and 4 to N3)."
+        )
+    folded = {label.casefold(): stage for label, stage in stages.items()}
+    if len(folded) < len(stages):
+        raise ValueError(f"Sleep vocabulary {name!r} names a label twice in different cases; labels match in any case.")
+    if name in SLEEP_VOCABULARIES and SLEEP_VOCABULARIES[name] != folded:
+        raise ValueError(f"A sleep vocabulary named {name!r} is registered with other labels; give yours another name.")
+    SLEEP_VOCABULARIES[name] = folded
+
+
+def sleep_stages_of(labels: Any) -> dict[str, str] | None:
+    """Each of a classifier's `labels` (its `id2label` names) with its stage of `SLEEP_STAGES`, when they are all
+    labels of one registered sleep vocabulary (any case), wake and a sleep stage among them; None for any other
+    classifier (one label that is no stage of the vocabulary, such as "artifact", and its time is no sleep statistic)."""
+    labels = [str(label) for label in labels]
+    for vocabulary in SLEEP_VOCABULARIES.values():
+        stages = {label: vocabulary.get(label.casefold()) for label in labels}
+        chosen = set(stages.values())
+        if None not in chosen and WAKE_STAGE in chosen and len(chosen) > 1:
+            return stages
+    return None
+
+
+# AASM's names (R or REM; W or Wake), and Rechtschaffen & Kales' (stages 1 to 4, S1 to S4; 3 and 4 are N3)
+register_sleep_vocabulary("AASM", {"W": "W", "Wake": "W", "N1": "N1", "N2": "N2", "N3": "N3", "R": "REM", "REM": "REM"})
+register_sleep_vocabulary(
+    "R&K",
+    {
+        "W": "W", "Wake": "W", "1": "N1", "2": "N2", "3": "N3", "4": "N3", "S1": "N1", "S2": "N2", "S3": "N3",
+        "S4": "N3", "R": "REM", "REM": "REM",
+    },
+)  # fmt: skip
+
+
 # The voltages a recording's channels may be declared in (an EDF header's physical dimension, a WFDB header's units),
 # by their canonical spelling, as powers of ten of a volt: a recording in one of them is converted to a checkpoint
 # trained on another (`unit_factor`). Megavolts and kilovolts are left out on purpose: no bio-signal is recorded in

@@ -13,10 +13,15 @@ whose mean probability is above 0.5), the mean target (a regressor)
 or the size of the mean embedding (any other checkpoint), its windows and the backend that ran, and the seconds no
 window covers: in the gaps of a hop longer than a window, and at its end (the result's `unscored_seconds`); windows
 that hold no signal (flat, or wholly NaN / inf made up by --nan-policy interpolate) are left out of that mean, and a
-second line says how many. `--output` writes every window: a `.csv` row per window (start and end in seconds, the
-label, its score and every label's probability, and a multi-label classifier's `present_labels`, every label above 0.5
-joined by ";", a name holding ";" quoted; or the targets; or the embedding; and `no_signal`: "flat", "interpolated" or empty), or a `.jsonl` line
-per recording (the pipeline's result, with a multi-label classifier's `present_labels`). Where an
+second line says how many. A classifier's next line says how long each label lasted (the pipeline's `label_seconds`:
+each second that windows cover counted once, overlapping windows split halfway between their middles; a multi-label
+classifier's labels while present), and a sleep stager's (labels of a registered sleep vocabulary,
+`vocabulary_citrus.sleep_stages_of`) gives AASM's summary instead: TST, sleep efficiency, sleep onset latency, WASO,
+REM latency and minutes per stage (`inference.time_use.sleep_summary`). `--output` writes every window: a `.csv` row
+per window (start and end in seconds, the label, its score and every label's probability, and a multi-label
+classifier's `present_labels`, every label above 0.5 joined by ";", a name holding ";" quoted; or the targets; or the embedding; and `no_signal`: "flat", "interpolated" or empty), or a `.jsonl` line
+per recording (the pipeline's result, `label_seconds` included, with a multi-label classifier's `present_labels` and a
+sleep stager's `sleep`, the summary in seconds). Where an
 EDF / BDF file, a WFDB record or a CSV with a time column is among the recordings, each row also has `start_time`,
 the window's start on the clock of the file's header or of its time stamps where they count since 1970 (ISO 8601,
 with +00:00 for those; empty for a file that records no start), and each `.jsonl` line `recording_start`;
@@ -319,6 +324,8 @@ def run(argv: Sequence[str]) -> int:
             duration = recording.data.shape[-1] / recording.sampling_rate
             print(_summary(path, result, recording.sampling_rate, duration, args.pad_last_window, pipe.model.config))
             if line := _no_signal_line(path, result):
+                print(line)
+            if line := _time_line(path, result, duration, pipe.model.config):
                 print(line)
             windows += len(result["windows"])
             if plot is not None:  # the windows only (not the samples): what the figure draws
@@ -903,6 +910,83 @@ def _no_signal_line(path: str, result: dict[str, Any]) -> str | None:
     )
 
 
+def _sleep_stages(config) -> dict[str, str] | None:
+    """A single-label sleep stager's labels with their AASM stages (`vocabulary_citrus.sleep_stages_of`); None for
+    any other model (a multi-label classifier's labels are no stages of one night)."""
+    from ..inference.backends import scores_each_output
+    from ..vocabulary_citrus import sleep_stages_of
+
+    if config is None or not getattr(config, "id2label", None) or scores_each_output(config):
+        return None
+    return sleep_stages_of(config.id2label[index] for index in sorted(config.id2label))
+
+
+def _sleep(result: dict[str, Any], duration: float, config) -> dict[str, Any] | None:
+    """A sleep stager's AASM summary of the recording (`time_use.sleep_summary`), `duration` seconds long; None for any
+    other model's result."""
+    stages = _sleep_stages(config) if "label_seconds" in result else None
+    if stages is None:
+        return None
+    from ..inference.time_use import sleep_summary
+
+    return sleep_summary(result["windows"], duration, stages)
+
+
+def _span(seconds: float, minutes: bool) -> str:
+    return f"{seconds / 60:.1f} min" if minutes else f"{seconds:.3g} s"
+
+
+def _time_line(path: str, result: dict[str, Any], duration: float, config) -> str | None:
+    """A classifier's time per label, as a line: a sleep stager's AASM summary (TST, sleep efficiency, sleep onset
+    latency, WASO, REM latency, minutes per stage and each sleep stage's share of TST; `_sleep`), any other's seconds
+    (minutes, for 2 min and more) per label (`label_seconds`) with their share of the seconds that windows of signal
+    count for, longest first (a multi-label classifier's: the time each label is present, shares that may add up
+    beyond 100%). None for a regressor, an encoder, and a recording without a window of signal."""
+    from ..inference.backends import scores_each_output
+    from ..inference.pipelines import counted_spans
+
+    seconds = result.get("label_seconds")
+    windows = result["windows"]
+    if seconds is None or not windows or result.get("no_signal_windows") == len(windows):
+        return None
+    sleep = _sleep(result, duration, config)
+    if sleep is not None:
+
+        def minutes(value: float) -> str:  # (sleep statistics are minutes, however short the recording)
+            return _span(value, True)
+
+        tst = sleep["total_sleep_seconds"]
+        said = [f"TST {minutes(tst)}"]
+        said.append(f"sleep efficiency {sleep['sleep_efficiency_percent']:.1f}% of {minutes(duration)} recorded")
+        if sleep["sleep_onset_latency_seconds"] is None:
+            said.append("no window staged as sleep")
+        else:
+            said.append(f"sleep onset latency {minutes(sleep['sleep_onset_latency_seconds'])}")
+            said.append(f"WASO {minutes(sleep['waso_seconds'])}")
+            rem = sleep["rem_latency_seconds"]
+            said.append("no REM" if rem is None else f"REM latency {minutes(rem)}")
+        stages = [
+            f"{stage} {minutes(value)}" + ("" if share is None else f" ({share:.1f}% of TST)")
+            for stage, value in sleep["stage_seconds"].items()
+            for share in [sleep["stage_percent_of_sleep"].get(stage)]
+        ]
+        unstaged = sleep["unstaged_seconds"]
+        # named from the 3 s that the line's tenths of a minute show (the rounding of a night all in windows: none)
+        tail = f"; {minutes(unstaged)} unstaged (no window of signal)" if unstaged >= 3 else ""
+        return (
+            f"{path}: sleep (AASM; its first and last sample as lights out and on): {', '.join(said)}; "
+            f"{', '.join(stages)}{tail}"
+        )
+    spans = counted_spans(windows)
+    scored = sum(end - start for (start, end), window in zip(spans, windows) if not window.get("no_signal"))
+    minutes = scored >= 120
+    ranked = sorted(((value, name) for name, value in seconds.items() if value > 0), key=lambda item: -item[0])
+    shares = ", ".join(f"{name} {_span(value, minutes)} ({100 * value / scored:.1f}%)" for value, name in ranked)
+    # (a multi-label or one-output classifier's labels are each present where their sigmoid is above 0.5)
+    what = "time each label is present (above 0.5)" if scores_each_output(config) else "time per label"
+    return f"{path}: {what}, of {_span(scored, minutes)} scored: {shares or 'none'}"
+
+
 # `_window_rows`' `start` for a run whose rows have no clock column (no recording among its files records a start)
 _NO_CLOCK = object()
 
@@ -1036,7 +1120,8 @@ def _json_record(path: str, recording, result: dict[str, Any], config: Any = Non
     """A `.jsonl` line: the file, its start on the clock (ISO 8601, None where the file records none), its rate and
     channels, and the pipeline's result (arrays as lists; the embedding of a recording without a window of signal,
     NaN from the pipeline, None, as a classifier's label and a regressor's target are then). A multi-label classifier's
-    (`config.problem_type`) line and each of its windows also have `present_labels`: the labels above 0.5."""
+    (`config.problem_type`) line and each of its windows also have `present_labels`: the labels above 0.5; a sleep
+    stager's has `sleep`, its AASM summary (`time_use.sleep_summary`)."""
     record = {
         "recording": path,
         "recording_start": _clock_time(recording.start, 0.0) or None,
@@ -1046,6 +1131,9 @@ def _json_record(path: str, recording, result: dict[str, Any], config: Any = Non
     }
     if "embedding" in result and result["windows"] and result["no_signal_windows"] == len(result["windows"]):
         record["embedding"] = None
+    sleep = _sleep(result, recording.data.shape[-1] / recording.sampling_rate, config)
+    if sleep is not None:
+        record["sleep"] = sleep
     if "labels" in result and _is_multi_label(config):
         # beside the pipeline's `label` (the top one) and `labels` (every label's score), as the summary line names
         record["present_labels"] = [entry["label"] for entry in _present(result)]

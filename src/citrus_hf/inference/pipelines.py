@@ -11,7 +11,8 @@ predictions with their times and one answer for the whole recording out.
 Three pipelines, registered with transformers by `citrus_hf` (see `citrus_hf.inference.registration`):
 
 - `"time-series-classification"` (`BioSignalClassificationPipeline`): labels with scores per window (`top_k`), and
-  for the recording the label of the mean of the windows' probabilities.
+  for the recording the label of the mean of the windows' probabilities and the seconds of each label
+  (`label_seconds`: every second that windows cover counted once, `counted_spans`).
 - `"time-series-regression"` (`BioSignalRegressionPipeline`): targets per window and their mean.
 - `"time-series-feature-extraction"` (`BioSignalFeatureExtractionPipeline`): `model.embed()` vectors per window and
   their mean.
@@ -401,6 +402,36 @@ def _label_names(id2label: Any, num_labels: int) -> list:
             f"{num_labels - 1} (and `label2id` to match)."
         )
     return [names[index] for index in range(num_labels)]
+
+
+def counted_spans(windows: Sequence[dict]) -> np.ndarray:
+    """The seconds each of a recording's `windows` (the pipeline's, in time order, each with its `"start"` and
+    `"end"`) counts for in the time spent per label: `(num_windows, 2)`, a start and end each. Every second that
+    windows cover counts once: where consecutive windows overlap (a hop shorter than the window), the overlap is
+    split halfway between their middles, so each window counts for the seconds nearer its own middle than any other's
+    (the hop-spaced centres: a window's label says most of its middle); the seconds between windows apart (a hop
+    longer than the window) and after the last window count for none. Windows that touch keep their own spans."""
+    starts = np.array([window["start"] for window in windows], dtype=np.float64)
+    ends = np.array([window["end"] for window in windows], dtype=np.float64)
+    middles = (starts + ends) / 2
+    borders = (middles[:-1] + middles[1:]) / 2  # between each window and the next
+    first = np.maximum(starts, np.concatenate([[-np.inf], borders]))
+    last = np.minimum(ends, np.concatenate([borders, [np.inf]]))
+    return np.stack([first, np.maximum(first, last)], axis=-1).reshape(len(windows), 2)
+
+
+def label_seconds(windows: Sequence[dict], present: np.ndarray, names: Sequence[str]) -> dict[str, float]:
+    """Seconds of recording per label, each second counted once (`counted_spans`): the seconds of the windows where
+    the label is `present` `(num_windows, num_labels)` bool (a single-label classifier's top label; a multi-label
+    one's labels above 0.5), left out the windows that hold no signal (`"no_signal"`). Every one of `names` (the
+    labels, in the model's order) is a key, 0.0 where it is never present; to the nanosecond."""
+    spans = counted_spans(windows)
+    seconds = spans[:, 1] - spans[:, 0]
+    signal = np.array([not window.get("no_signal") for window in windows], dtype=bool)
+    totals: dict[str, float] = {}
+    for name, column in zip(names, np.asarray(present, dtype=bool).T):  # (two outputs of one name add up)
+        totals[name] = totals.get(name, 0.0) + float(seconds[signal & column].sum())
+    return {name: round(total, UNSCORED_DECIMALS) for name, total in totals.items()}
 
 
 def _one_rate(sampling_rate: Any) -> Any:
@@ -1821,7 +1852,8 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
 
     Returns per recording:
         `{"label", "score", "labels": [{"label", "score"}, ...], "windows": [{"start", "end", "label", "score",
-        "labels"}, ...], "no_signal_windows", "unscored_seconds", "backend"}`: `labels` are the `top_k` best (default
+        "labels"}, ...], "label_seconds", "no_signal_windows", "unscored_seconds", "backend"}`: `labels` are the
+        `top_k` best (default
         5, at most `num_labels`; `top_k=None` gives every label, as in transformers' audio and text classification
         pipelines); the recording's scores are the mean of its windows' scores, over the windows that hold signal
         (`"no_signal"` None; with none, `label` and `score` are None and `labels` empty). `function_to_apply`:
@@ -1829,7 +1861,11 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
         in transformers' text
         classification: a softmax over one logit is always 1), `"none"` (raw logits) or `"default"` (the model's),
         in any case, as transformers takes them. Labels of equal scores (sigmoids that all round to 1.0) rank by their
-        logits, then by id, as argmax does, whatever `top_k`.
+        logits, then by id, as argmax does, whatever `top_k`. `label_seconds` gives every label the seconds of the
+        recording it takes (`label_seconds`: each second that windows cover counted once, overlapping windows split
+        halfway between their middles; the seconds between windows, after the last one and of windows without
+        signal count for none): those of the windows it tops, or, for a multi-label or one-output classifier, those
+        of the windows where its sigmoid is above 0.5, whatever `function_to_apply` and `top_k`.
     """
 
     accepted_problems = ("classification",)
@@ -1888,6 +1924,10 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
 
         for window, labels in zip(windows, ranked(scores, logits)):
             window.update(label=labels[0]["label"], score=labels[0]["score"], labels=labels)
+        if scores_each_output(config):  # each label present where its sigmoid is above 0.5, whatever is applied
+            present = (logits.sigmoid() > 0.5).numpy()
+        else:  # the window's label: the largest logit, the first of equal ones, as `ranked` ranks them
+            present = np.eye(logits.shape[-1], dtype=bool)[logits.numpy().argmax(-1)]
         # no window of signal: no label (their scores are the most confident of all, and say nothing)
         (labels,) = (
             ranked(
@@ -1901,6 +1941,7 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
             "label": labels[0]["label"] if labels else None,
             "score": labels[0]["score"] if labels else None,
             "labels": labels,
+            "label_seconds": label_seconds(windows, present, id2label),
             "windows": windows,
             **common,
         }

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..._logs import outside_stacklevel
-from ...vocabulary_citrus import CLASSIFICATION, VOLTAGE_UNITS, UnitError, canonical_unit, unit_factor
+from ...vocabulary_citrus import CLASSIFICATION, SLEEP_STAGES, VOLTAGE_UNITS, UnitError, canonical_unit, unit_factor
 from ..errors import CitrusDataError, CorruptFileError
 from ..fetch import fetch_physionet
 from ..plans import BuildContext, BuildPlan, dataset_features, listed_option, split_shares, window_row
@@ -31,7 +31,8 @@ from ..recording_folders import files_under
 from ..registry import PHYSIONET_CITATION, PHYSIONET_URL, PhysioNetDatabase, online_source, register_dataset
 from ..windowing import seconds_to_samples, split_by_group
 
-SLEEP_STAGES: tuple[str, ...] = ("W", "N1", "N2", "N3", "REM")
+# The set's labels are `SLEEP_STAGES` (AASM's), kept with the sleep vocabularies by which `citrus predict` tells a
+# stager fine-tuned on it (`vocabulary_citrus.sleep_stages_of`) and gives its sleep statistics.
 DATABASE = PhysioNetDatabase("sleep-edfx", "1.0.0", ("sleep-cassette", "sleep-telemetry"))
 SLEEP_EDF_CHANNELS: tuple[str, ...] = ("EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal")
 # Rechtschaffen & Kales stages to AASM: stages 3 and 4 become N3; "Sleep stage ?" and "Movement time" are dropped.

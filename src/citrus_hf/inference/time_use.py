@@ -1,0 +1,71 @@
+"""How much of a recording went to each label: a sleep stager's hypnogram summary (AASM's sleep statistics) from the
+windows the classification pipeline gives.
+
+The time per label itself is the pipeline's (`result["label_seconds"]`, `pipelines.label_seconds`): each second that
+windows cover counted once (`pipelines.counted_spans`: overlapping windows split halfway between their middles), the
+seconds between windows apart, after the last one and of the windows that hold no signal counted for no label.
+
+A classifier is a sleep stager when its labels are those of a registered sleep vocabulary
+(`vocabulary_citrus.sleep_stages_of`: AASM's W / N1 / N2 / N3 / REM, as `sleep_edf` stagers have, or R&K's stages);
+its summary follows the AASM scoring manual's definitions, the recording's first and last sample standing for lights
+out and lights on (`sleep_summary`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..vocabulary_citrus import REM_STAGE, SLEEP_STAGES, WAKE_STAGE
+from .pipelines import UNSCORED_DECIMALS, counted_spans
+
+
+def sleep_summary(windows: Sequence[dict], recorded_seconds: float, stages: Mapping[str, str]) -> dict[str, Any]:
+    """AASM's sleep statistics of one night from a sleep stager's `windows` (the classification pipeline's, each
+    with its `"start"`, `"end"`, `"label"` and `"no_signal"`), `recorded_seconds` long from lights out (its first
+    sample) to lights on (its end), with `stages` each label's stage of `SLEEP_STAGES` (`sleep_stages_of`).
+
+    Each second counts once, as in the time per label (`counted_spans`); seconds no window of signal stages (between
+    windows apart, after the last one, under a window that holds no signal) are neither sleep nor wake.
+
+    Returns (seconds, or None where the night has no sleep):
+        `recorded_seconds` (TRT, total recording time), `total_sleep_seconds` (TST: N1 + N2 + N3 + REM),
+        `sleep_efficiency_percent` (100 x TST / TRT), `sleep_onset_latency_seconds` (SOL: lights out to the first
+        second of any sleep stage), `waso_seconds` (wake after sleep onset: the seconds staged W from sleep onset to
+        lights on, which is TRT - SOL - TST where every second is staged), `rem_latency_seconds` (sleep onset to the
+        first second of REM), `stage_seconds` (each stage of `SLEEP_STAGES`), `stage_percent_of_sleep` (each sleep
+        stage's share of TST) and `unstaged_seconds` (TRT less the staged seconds).
+    """
+    spans = counted_spans(windows)
+    staged = [
+        (float(start), float(end), stages[str(window["label"])])
+        for window, (start, end) in zip(windows, spans)
+        if not window.get("no_signal") and window.get("label") is not None and end > start
+    ]
+    stage_seconds = dict.fromkeys(SLEEP_STAGES, 0.0)
+    for start, end, stage in staged:
+        stage_seconds[stage] += end - start
+    sleep = sum(seconds for stage, seconds in stage_seconds.items() if stage != WAKE_STAGE)
+    onset = next((start for start, _, stage in staged if stage != WAKE_STAGE), None)
+    rem = next((start for start, _, stage in staged if stage == REM_STAGE), None)
+    # every wake second from sleep onset on, the final awakening's included (AASM's WASO runs to lights on)
+    waso = None if onset is None else sum((e - s for s, e, stage in staged if stage == WAKE_STAGE and s >= onset), 0.0)
+
+    def rounded(seconds: float | None) -> float | None:
+        return None if seconds is None else round(seconds, UNSCORED_DECIMALS)
+
+    return {
+        "recorded_seconds": rounded(recorded_seconds),
+        "total_sleep_seconds": rounded(sleep),
+        "sleep_efficiency_percent": 100.0 * sleep / recorded_seconds if recorded_seconds > 0 else None,
+        "sleep_onset_latency_seconds": rounded(onset),
+        "waso_seconds": rounded(waso),
+        "rem_latency_seconds": None if rem is None else rounded(rem - onset),
+        "stage_seconds": {stage: rounded(seconds) for stage, seconds in stage_seconds.items()},
+        "stage_percent_of_sleep": {
+            stage: 100.0 * seconds / sleep if sleep > 0 else None
+            for stage, seconds in stage_seconds.items()
+            if stage != WAKE_STAGE
+        },
+        "unstaged_seconds": rounded(max(0.0, recorded_seconds - sum(stage_seconds.values()))),
+    }
