@@ -253,8 +253,13 @@ def run_fusion_protocol(
     result = FusionProtocolResult()
     collator = CiTrusFusionDataCollator()
     total = len(seeds) * len(budgets) * len(folds) * len(conditions)
-    bar = progress_bar(progress, total=total, desc="fine-tuning runs")
-    with tempfile.TemporaryDirectory(prefix="citrus-fusion-protocol-") as scratch, caller_random_state_kept():
+    # closed on an error too (as `run_protocol`'s bar): left drawn, the error's line continued the bar's, and the
+    # bar's hook printing Python warnings below it stayed in place while the traceback was kept
+    with (
+        progress_bar(progress, total=total, desc="fine-tuning runs") as bar,
+        tempfile.TemporaryDirectory(prefix="citrus-fusion-protocol-") as scratch,
+        caller_random_state_kept(),
+    ):
         for seed in seeds:
             for budget_text in budgets:
                 budget = parse_budget(budget_text)
@@ -283,7 +288,6 @@ def run_fusion_protocol(
                 for name, scores in logits.items():
                     metrics = classification_metrics(scores, events.labels)
                     result.add(name, budget.label, {"accuracy": metrics["accuracy"], "auroc": metrics["auroc"]})
-    bar.close()
     return result
 
 
