@@ -45,19 +45,25 @@ def default_finetune_settings() -> TrainerSettings:
     return TrainerSettings(max_steps=-1, per_device_batch_size=16, show_progress=False)
 
 
+# What `_refuse_repeats` says of two values of one meaning, and the fix.
+_LISTED_TWICE = "it would be fitted twice and counted twice in the mean and spread; list it once"
+
+
 def _refuse_repeats(
-    option: str, values: Iterable[Any], key: Callable[[Any], Any] | None = None, what: str = "draw"
+    option: str,
+    values: Iterable[Any],
+    key: Callable[[Any], Any] | None = None,
+    what: str = "draw",
+    why: str = _LISTED_TWICE,
 ) -> None:
     """Refuse values that mean the same thing (5 and 5/class, a seed, arm or dataset twice): each would be fitted and
-    counted again. `key` maps a value to its meaning (the value itself when None); `what` names the kind of value."""
+    counted again. `key` maps a value to its meaning (the value itself when None); `what` names the kind of value,
+    `why` what the repeat would do and its fix."""
     seen: dict[Any, Any] = {}
     for value in values:
         meaning = value if key is None else key(value)
         if meaning in seen:
-            raise ValueError(
-                f"{option} lists {value!r} and {seen[meaning]!r}, which are the same {what}: it would be fitted twice "
-                "and counted twice in the mean and spread; list it once."
-            )
+            raise ValueError(f"{option} lists {value!r} and {seen[meaning]!r}, which are the same {what}: {why}.")
         seen[meaning] = value
 
 
@@ -331,11 +337,16 @@ class ProtocolConfig:
         _refuse_repeats("--datasets", self.datasets, what="dataset")
         # and two budgets of one label (fractions alike to the label's 6 digits): runs are recorded, resumed and
         # grouped into a table's cell by it, so their runs would be pooled as two runs of each seed
+        # (two draws, not one listed twice: the fix is another fraction, not listing it once)
         label = "label in the report (fractions alike to its 6 digits), by which their runs are pooled"
+        pooled = (
+            "the runs of both would be counted as two runs of each seed of one cell; keep one of them, or fractions "
+            "that differ within their first 6 significant digits"
+        )
         own = [(f"--dataset-budgets {dataset}", budgets) for dataset, budgets in self.dataset_budgets.items()]
         for option, budgets in [("--budgets", self.budgets), *own]:
             _refuse_repeats(option, budgets, parse_budget)
-            _refuse_repeats(option, budgets, lambda budget: parse_budget(budget).label, what=label)
+            _refuse_repeats(option, budgets, lambda budget: parse_budget(budget).label, what=label, why=pooled)
         for dataset in self.datasets:  # a misspelt set must not wait for the pre-training and earlier sets to fail
             check_dataset_reference(dataset, labelled=True)
         # Settings per dataset may name sets this run leaves out (a settings file for several runs), but a name that
