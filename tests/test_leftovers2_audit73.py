@@ -110,11 +110,16 @@ def test_no_keyword_transformers_takes_is_read_as_a_loading_options_alias():
 
     import transformers
 
-    from citrus_hf.configuration_citrus import LOADING_OPTIONS, misspelt_names
+    from citrus_hf.configuration_citrus import LOADING_OPTION_ALIASES, LOADING_OPTIONS, misspelt_names
 
     taken = set(inspect.signature(transformers.PreTrainedModel.from_pretrained).parameters)
     taken |= set(CiTrusConfig().to_dict()) | {"resume_download", "force_reload", "is_remote_code", "tokenizer"}
-    assert misspelt_names(sorted(taken), LOADING_OPTIONS) == []
+    # and those `from_pretrained` takes through **kwargs, which reach the config's loader with the overrides
+    taken |= {"device_map", "dtype", "torch_dtype", "attn_implementation", "low_cpu_mem_usage", "output_loading_info"}
+    taken |= {"variant", "gguf_file", "key_mapping", "adapter_name", "adapter_kwargs", "quantization_config"}
+    taken |= {"offload_folder", "max_memory", "tp_plan", "use_kernels", "state_dict", "user_agent", "from_auto_class"}
+    # (against the loading options' own table of other names: the default, FIELD_ALIASES, names config fields)
+    assert misspelt_names(sorted(taken), LOADING_OPTIONS, LOADING_OPTION_ALIASES) == []
 
 
 # ------------------------------------------------ (c) datasets' switch and the data layer's bars

@@ -291,7 +291,8 @@ DOWNLOAD_ARGUMENTS = ("cache_dir", "force_download", "proxies", "token", "revisi
 LOADING_OPTIONS = frozenset((*DOWNLOAD_ARGUMENTS, "trust_remote_code", "code_revision"))
 # What other libraries (sentence-transformers' cache_folder, transformers 4's use_auth_token, which 5 drops) or habit
 # call a loading option: too far from it for `difflib`, and dropped by transformers without a word, as a misspelling is.
-# None is a keyword transformers' loaders take (a test checks `from_pretrained`'s and the config's names).
+# None is a keyword transformers' loaders take, nor close to one (the keys are matched as misspellings are, so
+# `remote_code` caught transformers' `is_remote_code`; a test checks `from_pretrained`'s and the config's names).
 LOADING_OPTION_ALIASES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("cache_folder", "cache_directory", "cache_path"), ("cache_dir",)),
     **dict.fromkeys(("use_auth_token", "auth_token", "hf_token", "access_token"), ("token",)),
@@ -299,7 +300,6 @@ LOADING_OPTION_ALIASES: dict[str, tuple[str, ...]] = {
     "proxy": ("proxies",),
     "local_files": ("local_files_only",),
     **dict.fromkeys(("subdir", "sub_dir", "subdirectory"), ("subfolder",)),
-    "remote_code": ("trust_remote_code",),
 }
 
 

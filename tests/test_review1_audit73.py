@@ -1,0 +1,64 @@
+"""Audit 73, review of the session's commits: a bar left drawn after an error (with the warnings hook it now installs),
+and a refusal whose fix did not fit the case it refused."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+
+def _drawn_bars() -> list:
+    from tqdm import tqdm
+
+    return [bar for bar in list(tqdm._instances) if not bar.disable]
+
+
+def test_the_fusion_protocols_bar_is_closed_when_a_run_fails(monkeypatch):
+    """`run_fusion_protocol` opened its "fine-tuning runs" bar outside any `with`: a run that raised left it drawn
+    while the error was handled (the error's line printed on the bar's, and, since the bars print Python warnings
+    below them, `warnings.showwarning` left wrapped) for as long as the traceback was kept, as a notebook keeps it."""
+    from citrus_hf.evaluation.multimodal import Condition, PictureEvents, run_fusion_protocol
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    count = 12
+    events = PictureEvents(
+        signals={"ecg": np.zeros((count, 1, 400), np.float32)},
+        sampling_rate=100.0,
+        labels=np.arange(count) % 2,
+        label_names=("neutral", "disgust"),
+        onset_seconds=np.arange(count, dtype=float) * 10.0,
+        block=np.arange(count) // 2 % 3,
+        window_seconds=4.0,
+        offset_seconds=0.0,
+        source="synthetic",
+    )
+
+    def build_model(condition):
+        raise RuntimeError("no model today")
+
+    hook = warnings.showwarning
+    before = len(_drawn_bars())
+    aligned = {"ecg": np.zeros((count, 1, 400), np.float32)}
+    with pytest.raises(RuntimeError, match="no model today") as raised:
+        run_fusion_protocol(events, aligned, [Condition("ecg only", ("ecg",))], build_model, ["2"], [0])
+    assert raised.traceback  # the frames are kept, as where the error is handled
+    assert len(_drawn_bars()) == before
+    assert warnings.showwarning is hook
+
+
+def test_two_budgets_of_one_label_are_refused_naming_the_fix_that_fits(tmp_path):
+    """Two fractions alike to the report's label (0.3333333 and 0.33333334) are two draws, not one value listed twice:
+    the refusal said each "would be fitted twice ... list it once"."""
+    from citrus_hf.evaluation.settings import ProtocolConfig
+
+    with pytest.raises(ValueError) as refused:
+        ProtocolConfig(datasets=["basic_motions"], arms=["prior"], seeds=[0], budgets=["0.3333333", "0.33333334"])
+    message = str(refused.value)
+    assert "fitted twice" not in message and "list it once" not in message
+    assert "keep one of them" in message and "6 significant digits" in message
+    # budgets of one meaning keep their message
+    with pytest.raises(ValueError, match="which are the same draw: it would be fitted twice .*list it once"):
+        ProtocolConfig(datasets=["basic_motions"], arms=["prior"], seeds=[0], budgets=["0.1", "10%"])
