@@ -62,3 +62,17 @@ def test_two_budgets_of_one_label_are_refused_naming_the_fix_that_fits(tmp_path)
     # budgets of one meaning keep their message
     with pytest.raises(ValueError, match="which are the same draw: it would be fitted twice .*list it once"):
         ProtocolConfig(datasets=["basic_motions"], arms=["prior"], seeds=[0], budgets=["0.1", "10%"])
+
+
+def test_spreadsheet_date_serials_with_a_gap_are_named_as_days_not_given_a_rate(tmp_path):
+    """A spreadsheet's date serial numbers (days) stepping at the rate given were refused as such only where their mean
+    step matched it: a minute missing moved the mean, and the refusal advised `--sampling-rate 863999`."""
+    from citrus_hf.data.errors import CorruptFileError
+    from citrus_hf.data.readers import read_recording
+
+    seconds = [9 * 3600 + i / 10 for i in range(600)] + [9 * 3600 + 120 + i / 10 for i in range(600)]
+    rows = [f"{45717 + second / 86400:.12f},{np.sin(i / 5):.4f}" for i, second in enumerate(seconds)]
+    path = tmp_path / "export.csv"
+    path.write_text("time,ECG\n" + "\n".join(rows) + "\n")
+    with pytest.raises(CorruptFileError, match="counts days .*format the column as a date and time"):
+        read_recording(path, sampling_rate=10)
