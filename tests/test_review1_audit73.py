@@ -76,3 +76,26 @@ def test_spreadsheet_date_serials_with_a_gap_are_named_as_days_not_given_a_rate(
     path.write_text("time,ECG\n" + "\n".join(rows) + "\n")
     with pytest.raises(CorruptFileError, match="counts days .*format the column as a date and time"):
         read_recording(path, sampling_rate=10)
+
+
+def test_the_pretraining_bar_is_closed_when_the_sample_log_cannot_be_opened(tmp_path, monkeypatch):
+    """`PretrainingLoop.run` drew its bar, then opened the sample log (`--log-sample-ids`) before its try: a log that
+    could not be opened left the bar drawn, and the warnings hook with it, while the error was handled."""
+    from types import SimpleNamespace
+
+    from citrus_hf.training.pretrain import PretrainingLoop
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    monkeypatch.setattr(PretrainingLoop, "_continue_record", lambda self, progress: None)
+    loop = object.__new__(PretrainingLoop)  # (no model: the run stops before its first step)
+    loop.args = SimpleNamespace(show_progress=True, max_steps=2, log_sample_ids=True, output_dir=str(tmp_path))
+    loop.accelerator = SimpleNamespace(is_local_main_process=True, process_index=0)
+    (tmp_path / "sample_ids_rank0.jsonl").mkdir()  # where the log would be written
+    hook = warnings.showwarning
+    before = len(_drawn_bars())
+    with pytest.raises(OSError) as raised:
+        loop.run(None, SimpleNamespace(step=0))
+    assert raised.traceback
+    assert len(_drawn_bars()) == before
+    assert warnings.showwarning is hook

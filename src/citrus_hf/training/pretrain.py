@@ -1117,15 +1117,17 @@ class PretrainingLoop:
             unit="step",
             dynamic_ncols=True,
         )
-        self._continue_record(progress)
         sample_log = None
-        if args.log_sample_ids:
-            Path(args.output_dir).mkdir(parents=True, exist_ok=True)
-            path = Path(args.output_dir) / f"sample_ids_rank{accelerator.process_index}.jsonl"
-            _cut_sample_log(path, progress.step)
-            sample_log = open(path, "a", encoding="utf-8")
-        self.model.train()
+        # the bar is closed on any error after it is drawn (a sample log that cannot be opened too): left drawn, the
+        # error's line continued the bar's, and its hook printing Python warnings below it stayed in place
         try:
+            self._continue_record(progress)
+            if args.log_sample_ids:
+                Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+                path = Path(args.output_dir) / f"sample_ids_rank{accelerator.process_index}.jsonl"
+                _cut_sample_log(path, progress.step)
+                sample_log = open(path, "a", encoding="utf-8")
+            self.model.train()
             while progress.step < self.stop_at:
                 for batch in training.epoch(progress):
                     self.micro_step(batch, progress.step + 1)
