@@ -22,6 +22,10 @@ except ImportError:  # pragma: no cover - numpy 1.26
     from numpy.core import multiarray as _multiarray
     from numpy.core import numeric as _numeric
 
+# Where the channels of a file are chosen: `citrus predict`'s option and the readers' keyword (the commands that read
+# folders of files take every channel).
+CHANNELS_OPTIONS = "citrus predict --channels, `channels=` in Python"
+
 
 # A clock time as loggers and pandas write it in a time column: ISO 8601's date, then its time after "T" or a space
 # (hours, minutes, seconds and a fraction after "." or ",", each optional after the one before), then "Z" or a UTC

@@ -16,7 +16,7 @@ import io
 import os
 import re
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -24,7 +24,7 @@ import numpy as np
 
 from ..._logs import warnings_captured
 from ..errors import CorruptFileError
-from ._common import _as_path, check_classes_unrepeated, daylight_saving_note, parse_clock_time
+from ._common import CHANNELS_OPTIONS, _as_path, check_classes_unrepeated, daylight_saving_note, parse_clock_time
 
 # Byte-order marks and the encodings they name, longest first (UTF-32's little-endian mark starts with UTF-16's).
 # Excel's "Unicode Text" export is UTF-16 with a mark, its "CSV UTF-8" UTF-8 with one; the codecs named consume it.
@@ -256,6 +256,9 @@ def read_csv_matrix(
     width: int = 0,
     missing_cells: bool = False,
     keep: Callable[[np.ndarray], Sequence[int] | None] | None = None,
+    unread_columns: Collection[int] = (),
+    column_names: Sequence[str] | None = None,
+    text_rows: list[int] | None = None,
 ) -> np.ndarray:
     """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp);
     ``delimiter=None`` splits on any whitespace; ``decimal_comma`` reads "0,25" as 0.25; ``encoding`` as `open`'s
@@ -271,7 +274,12 @@ def read_csv_matrix(
     widths, its empty last column; errors name the row in the file). ``keep``, where given, is called with the first
     row, ``(width,)`` (every column read, an empty last column left out), and names the columns to hold of every row
     (None: all): the others are let go block by block, so that one channel of a day-long many-channel file holds
-    that channel alone, not every one.
+    that channel alone, not every one. ``unread_columns``: columns (from 0, of the ``width``) that ``keep`` lets go,
+    whose cells need not be numbers: a block where one of them holds text (Mind Monitor's ``Elements`` column of
+    "/muse/elements/blink" markers beside its samples) is parsed again with those columns read as NaN, where it was
+    refused for a column nobody asked for; ``text_rows``, where given, gathers the data rows (from 0) where one of
+    them holds text (a marker row, whose samples are empty). ``column_names``: the file's names, to name the column
+    of a cell that is no number and the fix (read the channels wanted alone, or drop that column).
 
     Raises:
         CorruptFileError: a cell that is no number, no rows, rows of different widths, or a value in
@@ -324,14 +332,26 @@ def read_csv_matrix(
     def parsed(text: str, skip: int) -> np.ndarray:
         if missing_cells and "#" in text:
             text = excel_gap.sub("NA", text)
-        try:
-            return load(text, skip, converters)
-        except ValueError as error:
-            # numpy's own parsing first: a converter per cell reads a large file several times slower
-            cell = _UNREAD_CELL.search(str(error))
-            if not missing_cells or cell is None or not is_missing_cell(cell.group(1)):
-                raise
-            return load(text, skip, _missing_as_nan(converters, width))
+        used, unread, missing = converters, False, False
+        while True:
+            try:
+                block = load(text, skip, used)
+            except ValueError as error:
+                # numpy's own parsing first: a converter per cell reads a large file several times slower
+                cell, column = _UNREAD_CELL.search(str(error)), _AT_COLUMN.search(str(error))
+                if not unread and column is not None and int(column.group(1)) - 1 in unread_columns:
+                    used, unread = _unread_as_nan(used, unread_columns, width), True
+                elif not missing and missing_cells and cell is not None and is_missing_cell(cell.group(1)):
+                    used, missing = _missing_as_nan(used, width), True
+                else:
+                    raise
+            else:
+                if unread and text_rows is not None:
+                    text_rows.extend(done[0] + row for row in _rows_of_text(text, skip, delimiter, unread_columns))
+                done[0] += block.shape[0]
+                return block
+
+    done = [0]  # the data rows the blocks parsed so far hold
 
     try:
         blocks = _read_blocks(path, encoding, skip_header, empty_last_column is not None, parsed, keep, cells)
@@ -345,7 +365,7 @@ def read_csv_matrix(
                 f"{path}: its rows hold different numbers of cells (the first {before}, data row {row} holds {after} "
                 "cells); give every row one cell per column."
             ) from None
-        advice = _number_form_advice(error, delimiter, decimal_comma)
+        advice = _number_form_advice(error, delimiter, decimal_comma) or _text_column_advice(error, column_names)
         raise CorruptFileError(f"{path} is not a numeric CSV file ({error}){advice}.") from error
     values, stray = blocks
     if values.shape[0] == 0:
@@ -367,6 +387,8 @@ def read_csv_matrix(
 _BLOCK_CHARS = 2**18
 # numpy's words for where it stopped, in rows of the lines it was given (a block's), to be told in rows of the file.
 _AT_ROW = re.compile(r"at row (\d+)")
+# numpy's words for the column (from 1) of a cell it could not read
+_AT_COLUMN = re.compile(r"at row \d+, column (\d+)")
 # How much more room than the rows a file's size foretells the values are first given (they are grown past it).
 _ROOM = 1.05
 
@@ -480,6 +502,52 @@ def _missing_as_nan(converters, width: int) -> Callable[[str], float] | dict[int
         return or_missing(converters or numpy_float)
     count = max(width, max(converters, default=-1) + 1)
     return {column: or_missing(converters.get(column, numpy_float)) for column in range(count)}
+
+
+def _unread_as_nan(converters, columns: Collection[int], width: int) -> dict[int, Callable[[str], float]]:
+    """`read_csv_matrix`'s `converters` (None, one for every column, or a dict of some of the `width` columns) with
+    each of `columns`, which are let go unread, read as NaN whatever it holds."""
+    if converters is None or callable(converters):
+        every = converters or numpy_float
+        converters = {column: every for column in range(width)} if converters else {}
+    return {**converters, **dict.fromkeys(columns, lambda cell: np.nan)}
+
+
+def _rows_of_text(text: str, skip: int, delimiter: str | None, columns: Collection[int]) -> list[int]:
+    """The rows (from 0) of the CSV lines `text` (after `skip` lines) where one of `columns` holds a cell that is
+    neither a number nor a missing value."""
+    cells = np.loadtxt(
+        io.StringIO(text),
+        dtype=str,
+        delimiter=delimiter,
+        skiprows=skip,
+        usecols=sorted(columns),
+        ndmin=2,
+        quotechar='"',
+    )
+
+    def is_text(cell: str) -> bool:
+        try:
+            numpy_float(cell)
+        except ValueError:
+            return not is_missing_cell(cell)
+        return False
+
+    return [row for row in range(cells.shape[0]) if any(is_text(cell) for cell in cells[row])]
+
+
+def _text_column_advice(error: ValueError, names: Sequence[str] | None) -> str:
+    """Which named column holds the cell numpy could not read as a number (`error`: "... at row 3, column 13.") and
+    the fix, where the file's `names` are known; "" otherwise."""
+    column = _AT_COLUMN.search(str(error))
+    if names is None or column is None or not 0 < int(column.group(1)) <= len(names):
+        return ""
+    name = names[int(column.group(1)) - 1]
+    return (
+        f"; that cell is in its column {name!r}: write a number there (or leave it empty, a missing value), or, where "
+        f"the column holds text, not samples (a vendor's markers), name the other channels to read ({CHANNELS_OPTIONS}"
+        "), which leaves it unread, or drop the column from the file"
+    )
 
 
 def numpy_float(cell: str) -> float:

@@ -55,6 +55,7 @@ from ..._logs import warnings_captured
 from ...vocabulary_citrus import as_sampling_rate
 from ..errors import CorruptFileError, SamplingRateError
 from ._common import (
+    CHANNELS_OPTIONS,
     _as_path,
     channel_rows,
     daylight_saving_note,
@@ -78,6 +79,7 @@ from .vendors import (
     VENDOR_CONVERSIONS,
     empatica_e4_header,
     is_shimmer_formats_row,
+    refuse_acqknowledge_header,
     refuse_empatica_ibi,
     vendor_column_key,
 )
@@ -236,11 +238,6 @@ def _column_key(name: str) -> str:
     while len(words) > 1 and words[-1] in _UNIT_WORDS:
         words.pop()
     return vendor_column_key("_".join(words))
-
-
-# Where the channels of a file are chosen: `citrus predict`'s option and the readers' keyword (the commands that read
-# folders of files take every channel).
-_CHANNELS_OPTIONS = "citrus predict --channels, `channels=` in Python"
 
 
 def _is_index_column(name: str) -> bool:
@@ -582,7 +579,7 @@ def _channels_of_csv(
     )
     logger.warning(
         f"{path}: column(s) {', '.join(described)} not read as channels{counted}; name the channels to read "
-        f"({_CHANNELS_OPTIONS}) to choose otherwise."
+        f"({CHANNELS_OPTIONS}) to choose otherwise."
     )
     return [name for row, name in enumerate(names) if row not in index and row not in timed]
 
@@ -631,7 +628,7 @@ def _warn_of_ramps(
         )
         logger.warning(
             f"{path}: column {name!r} rises by {step:g} every sample{like}, and is read as a channel; if it is none, "
-            f"name the channels to read ({_CHANNELS_OPTIONS}), or {other}."
+            f"name the channels to read ({CHANNELS_OPTIONS}), or {other}."
         )
 
 
@@ -742,7 +739,7 @@ def _check_time_stamps(
             f"{path}: its time column {name!r} counts days ({float(stamps[0]):.10g} onwards, a spreadsheet's date "
             f"serial numbers: days since 1899-12-30, stepping {sampling_rate:g} times a second), which are not read; "
             "format the column as a date and time (2025-03-01 09:00:00.000) or as seconds before exporting it, or "
-            f"name the channels to read ({_CHANNELS_OPTIONS}) to read the file at the rate given."
+            f"name the channels to read ({CHANNELS_OPTIONS}) to read the file at the rate given."
         )
     # the unit its name or its values say, else the one in which the stamps come nearest the rate given (a
     # nanosecond clock at 100 Hz was advised --sampling-rate 9.99987e-08, read in seconds)
@@ -977,6 +974,8 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
     its form says which and refuses it where it does not."""
     head = _csv_head(path)
     encoding, delimiter, cells, below = head.encoding, head.delimiter, head.cells, head.below
+    with open(path, encoding=encoding, errors="replace") as lines:
+        refuse_acqknowledge_header(path, [line for _, line in zip(range(3), lines)])
     header_lines = head.header_lines
     units: list[str] = []
     decimal_comma = False
@@ -1039,6 +1038,15 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
                 read["columns"], read["channels"] = picked + stamps, len(picked)
         return read["columns"]
 
+    # the columns `keep` will let go, known from the names before any row is parsed: a cell of text in one of them
+    # (Mind Monitor's "Elements" column of markers) is read as NaN and let go, not refused as no number
+    unread: list[int] = []
+    if wanted is not None and names is not None:
+        try:
+            held = set(channel_rows(path, names, wanted)) | set(_time_rows(names))
+        except ValueError:  # (refused after the file's own checks, by `keep`)
+            held = set(range(len(names)))
+        unread = [column for column in range(len(names)) if column not in held]
     values = read_csv_matrix(
         path,
         delimiter=delimiter,
@@ -1050,7 +1058,19 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
         width=len(cells),
         missing_cells=True,
         keep=keep,
+        unread_columns=unread,
+        column_names=names,
+        text_rows=(marked := []),
     )
+    if marked and read.get("channels"):
+        # a row of text in a column let go and nothing in the channels read is a marker, not a sample (Mind
+        # Monitor's "/muse/elements/blink" rows, stamped between two samples): read as one, it was a NaN sample that
+        # put every later sample a sample late
+        markers = np.asarray(marked)
+        markers = markers[np.isnan(values[markers, : read["channels"]]).all(axis=1)]
+        if markers.size:
+            logger.info("%s: %d row(s) of markers (text, no samples) left out.", path, markers.size)
+            values = np.delete(values, markers, axis=0)
     first, columns = read["first"], read["columns"]
     origins = {}
     if names is not None and len(names) != first.size:

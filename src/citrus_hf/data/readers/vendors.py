@@ -9,6 +9,9 @@ the library that converts them).
 * Shimmer (Consensys' CSV export): names ``Shimmer_<id>_<signal>_CAL``, a row saying each column calibrated or raw
   (``CAL`` / ``RAW``: `is_shimmer_formats_row`), then the row of units; ``..._Timestamp_Unix_CAL`` is the Unix time in
   milliseconds (`vendor_column_key`).
+* BIOPAC AcqKnowledge's text export with its header (the file's name, "2 msec/sample", "2 channels", each channel's
+  name and unit lines, then the column names, the first the time in the horizontal scale's unit): refused naming the
+  rate it states and the fix (`refuse_acqknowledge_header`).
 * Polar Sensor Logger (H10 / OH1 / Verity Sense ``.txt``): ``Phone timestamp`` is the phone's clock when each packet
   of samples arrived (`ARRIVAL_COLUMNS`: no channel, and no clock of the samples), ``sensor timestamp [ns]`` the
   sensor's own clock in nanoseconds since 2000-01-01 (`FOREIGN_EPOCH_COLUMNS`: checked against the rate, never read as
@@ -40,6 +43,13 @@ ARRIVAL_COLUMNS = frozenset({"phone_timestamp"})
 # Column keys of a device clock counting from another epoch than 1970 (Polar's sensors: nanoseconds since 2000-01-01
 # on the sensor's own clock): time stamps to check the rate by, whose values are no date since 1970.
 FOREIGN_EPOCH_COLUMNS = frozenset({"sensor_timestamp"})
+# AcqKnowledge's text header: its second line the sample interval, its third the channel count (each channel then
+# two lines, its name and its unit).
+_ACQ_INTERVAL = re.compile(
+    r"\s*(?P<interval>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>msec|sec|usec|µsec)/sample\s*", re.IGNORECASE
+)
+_ACQ_CHANNELS = re.compile(r"\s*(?P<count>\d+)\s+channels?\s*", re.IGNORECASE)
+_ACQ_SECONDS = {"sec": 1.0, "msec": 1e-3, "usec": 1e-6, "µsec": 1e-6}
 # Suffixes of vendors' binary formats no reader here reads, with the library that reads each and what to save.
 VENDOR_CONVERSIONS = {
     ".xdf": (
@@ -110,3 +120,25 @@ def vendor_column_key(key: str) -> str:
         return key
     signal = re.sub(r"(?:_sync)?(?:_unix)?$", "", match["signal"])
     return "timestamp" if signal == "timestamp" else key
+
+
+def refuse_acqknowledge_header(path: Path, lines: list[str]) -> None:
+    """Refuse a BIOPAC AcqKnowledge text export whose first `lines` are its header ("2 msec/sample", "2 channels"
+    under the file's name): read as a CSV, its header was refused as no numbers, naming no fix.
+
+    Raises:
+        CorruptFileError: such a file, naming its rate and the lines to drop.
+    """
+    if len(lines) < 3:
+        return
+    interval, channels = _ACQ_INTERVAL.fullmatch(lines[1]), _ACQ_CHANNELS.fullmatch(lines[2])
+    if interval is None or channels is None or float(interval["interval"]) <= 0:
+        return
+    rate = 1.0 / (float(interval["interval"]) * _ACQ_SECONDS[interval["unit"].lower()])
+    header = 3 + 2 * int(channels["count"])  # its name, interval and count, then each channel's name and unit
+    raise CorruptFileError(
+        f"{path} is a BIOPAC AcqKnowledge text export with its header ({lines[1].strip()}: {rate:g} Hz; "
+        f"{lines[2].strip()}), which is not read: delete its first {header} lines (the header above the line of "
+        f"column names), name the channels to read (its first column is the time), and give the rate {rate:g} Hz; or "
+        "read the .acq file itself (" + VENDOR_CONVERSIONS[".acq"] + ")."
+    )
