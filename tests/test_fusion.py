@@ -556,7 +556,10 @@ def test_protocol_runs_fusion_and_the_onset_time_reference(events, tmp_path):
     # the tiny encoders, one epoch from random weights, are near chance, which is what the reference is there to show
     assert min(result.scores["onset time only"]["2/class"]["accuracy"]) > 0.8
     table = format_table(result, "accuracy")
-    assert table.splitlines()[0] == "| accuracy (%) | 2/class |" and "| onset time only |" in table
+    assert (
+        table.splitlines()[0] == "| accuracy (%), mean ± sample std (ddof 1) over seeds | 2/class |"
+        and "| onset time only |" in table
+    )
     # time alone separates the classes: held-out later blocks lie on the side of their class's mean onset
     train, test = np.arange(0, 72, 2), np.arange(1, 72, 2)
     predicted = onset_time_reference(events, train, test).argmax(axis=1)

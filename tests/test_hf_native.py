@@ -238,7 +238,8 @@ def test_real_loading_problems_stay_loud(tmp_path):
     assert any("LOAD REPORT" in r.getMessage() and "mismatch" in r.getMessage() for r in records)
     with transformers_log() as records, pytest.raises(ValueError, match=r"\(5, 16\) here.*ignore_mismatched_sizes"):
         CiTrusForSequenceClassification.from_pretrained(tmp_path, num_labels=5)
-    assert any("LOAD REPORT" in r.getMessage() and "MISMATCH" in r.getMessage() for r in records)
+    # the error names every tensor and both shapes: transformers' table ahead of it would only say it twice
+    assert not any("LOAD REPORT" in r.getMessage() for r in records)
 
 
 def test_a_config_lookup_that_never_reached_the_hub_looks_for_an_adapter_in_the_cache_only(tmp_path, monkeypatch):

@@ -2276,6 +2276,10 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
                 "`ignore_mismatched_sizes=True`; to keep the saved head, drop the overriding arguments"
             )
             problems.append(f"tensors of another shape: {shapes}.{hint}")
+        # transformers' table would only repeat the shapes above, printed ahead of the error as a second report
+        # (the only problem, and every tensor named: at most 10 are)
+        head_size_only = len(problems) == 1 and mismatched and not (replace_mismatched or mismatched_backbone)
+        head_size_only = bool(head_size_only) and len(mismatched) <= 10
         pruned = _pruned_pairs(unexpected)
         if pruned:  # (transformers' table, every pruned tensor missing and its two parts unexpected, is left out)
             raise ValueError(
@@ -2295,7 +2299,8 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
                 "model itself (`model.save_pretrained(folder)`, without state_dict=)."
             )
         if problems:
-            held.release()  # the table of every tensor, next to the error's summary
+            if not head_size_only:  # (a head of another size alone: the error names every tensor and shape already)
+                held.release()  # the table of every tensor, next to the error's summary
             raise ValueError(
                 f"The checkpoint {str(pretrained_model_name_or_path)!r} (saved as {saved_architectures}) does not "
                 f"match {cls.__name__}: " + "; ".join(p.rstrip(".") for p in problems) + ". Otherwise it is corrupt or "

@@ -1128,26 +1128,26 @@ def _check_events(rows: dict[Path, dict | list[dict]], origins: dict[Path, Path]
                         else ""
                     )
                     raise ValueError(
-                        f"{where} at onset {onset!r} has no {name} (an empty cell); every row of an events table "
+                        f"{where} at onset {onset} has no {name} (an empty cell); every row of an events table "
                         "is one event of its file: give its onset and duration in seconds (onset 0 and the file's "
                         f"duration for the whole file), or drop the row{point}."
                     )
                 # (one cell that is not a number makes pandas read its file's column as text: that cell is named)
                 if _value_kind(number) not in ("numbers", "numeric text") or not math.isfinite(float(number)):
                     raise ValueError(
-                        f"{where} at onset {onset!r} has the {name} {number!r}; give it in seconds from the "
+                        f"{where} at onset {onset} has the {name} {number!r}; give it in seconds from the "
                         "recording's start, as a finite number."
                     )
                 row[name] = float(number)
             onset, duration = row["onset"], row["duration"]
             if onset < 0:
                 raise ValueError(
-                    f"{where} at onset {onset!r} starts before its recording; give onsets in seconds from the "
+                    f"{where} at onset {onset} starts before its recording; give onsets in seconds from the "
                     "recording's start, 0 or more."
                 )
             if duration <= 0:
                 raise ValueError(
-                    f"{where} at onset {onset!r} has the duration {duration!r}; an example is a stretch of signal, so "
+                    f"{where} at onset {onset} has the duration {duration!r}; an example is a stretch of signal, so "
                     "give each event the stretch that is its example (a point event such as a beat at t s: onset "
                     "t - w/2 and duration w for a window of w s centred on it)."
                 )

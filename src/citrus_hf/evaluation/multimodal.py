@@ -42,7 +42,7 @@ from ..data.sources.systole import (  # noqa: F401  (the task's events are the d
 )
 from ..training.rng import caller_random_state_kept
 from ..vocabulary_citrus import CLASSIFICATION, as_bool
-from .report import format_mean_std, mean_std
+from .report import METRIC_NAMES, SPREAD, format_mean_std, mean_std
 
 
 def block_folds(events: PictureEvents) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -293,11 +293,13 @@ def run_fusion_protocol(
 
 def format_table(result: FusionProtocolResult, metric: str) -> str:
     """A Markdown table: one row per condition, one column per budget, `mean ± std` over seeds (in %) as the
-    protocol's tables show them (`report.format_mean_std`)."""
+    protocol's tables show them (`report.format_mean_std`), its header naming the metric and the spread as the
+    single-modality report does (`report.METRIC_NAMES`, `report.SPREAD`)."""
     if not result.scores:
         raise ValueError("The result holds no run yet: run `run_fusion_protocol` (or `result.add`) first.")
     labels = list(next(iter(result.scores.values())).keys())
-    header = f"| {metric} (%) | " + " | ".join(labels) + " |"
+    # the spread named as the single-modality report names it: ddof 0 or 1 differ by a fifth at a handful of seeds
+    header = f"| {METRIC_NAMES.get(metric, metric)}, mean ± {SPREAD} over seeds | " + " | ".join(labels) + " |"
     lines = [header, "|" + "|".join("---" for _ in range(len(labels) + 1)) + "|"]
     for condition in result.scores:
         cells = []
