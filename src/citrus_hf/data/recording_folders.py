@@ -291,7 +291,10 @@ def _names_input_values(path: Path) -> bool:
 
 
 def load_recording_folder(
-    path: str | os.PathLike, sampling_rate: float | None = None, bids_options: dict | None = None
+    path: str | os.PathLike,
+    sampling_rate: float | None = None,
+    bids_options: dict | None = None,
+    bids_events: bool = True,
 ):
     """The recordings of a folder (or one recording file) as a `datasets.Dataset` of segments (module docstring), or
     with `MIN_FILES_FOR_VALIDATION` files or more a `DatasetDict` of `train` and `validation` (whole files, about
@@ -311,7 +314,9 @@ def load_recording_folder(
 
     A BIDS dataset's root (`bids.is_bids_root`) whose recordings have events tables is a labelled set of their
     events (`bids.read_bids_events`, given `bids_options`: `label_column`, `test_subjects`), the channels its
-    channels.tsv files mark bad left out of every file.
+    channels.tsv files mark bad left out of every file; with `bids_events` False (pre-training's corpus, which takes
+    every recording whole: an events.tsv's stretches would be a sliver of it, and its point events are refused) it is
+    read as a pile, as a BIDS dataset without events is.
 
     Raises:
         ValueError: a folder without recordings; files that record their rate beside files that do not (the rate
@@ -326,7 +331,7 @@ def load_recording_folder(
     path = Path(path)
     files = [path] if path.is_file() else without_annotation_files(recording_files(path), path)
     if path.is_dir():
-        warn_of_unread_files(path)  # (before the refusal of a folder without any: they may be why)
+        warn_of_unread_files(path, bids_events)  # (before the refusal of a folder without any: they may be why)
     if not files:
         raise ValueError(f"{str(path)!r} holds no recording files ({', '.join(sorted(RECORDING_FORMATS))}).")
     rated = {file: recording_format(file) in RATED_FORMATS for file in files}
@@ -348,7 +353,7 @@ def load_recording_folder(
     root = path.parent if path.is_file() else path
     # (path, size, modification time) of every file: the cache's key, so that a changed file is read again
     stamps = [(str(file), file.stat().st_size, file.stat().st_mtime_ns) for file in files]
-    described, left_out = _described_layout(path, bids_options)
+    described, left_out = _described_layout(path, bids_options, bids_events)
     layout = labelled_layout(path) if described is None else {split: list(rows) for split, rows in described.items()}
 
     def rows_of(
@@ -462,14 +467,22 @@ def load_recording_folder(
     )
 
 
-def warn_of_unread_files(folder: Path) -> None:
+def warn_of_unread_files(folder: Path, bids_events: bool = True) -> None:
     """Name, in one warning, the files under `folder` of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`), in
     another its BIDS sidecars and tables (`is_bids_metadata`; of a BIDS dataset whose events are read, those its
-    events route does not read, `bids.reads_file`), and in a third the annotation files beside its WFDB
-    records (`_WFDB_ANNOTATION_SUFFIXES`), which are not read either."""
+    events route does not read, `bids.reads_file`; `bids_events` False: pre-training's whole recordings, its events
+    not read), and in a third the annotation files beside its WFDB records (`_WFDB_ANNOTATION_SUFFIXES`), which are
+    not read either."""
     listed = files_under(folder)
     bids = [file.relative_to(folder).as_posix() for file in listed if is_bids_metadata(file)]
-    if bids and holds_events(folder):
+    if bids and not bids_events and is_bids_root(folder):
+        _warn_once(
+            f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
+            f"{', ...' if len(bids) > 3 else ''}): pre-training reads every recording whole, by its own header (an "
+            "EDF file's rate, channels and units); its events.tsv files choose the examples of citrus finetune "
+            "--dataset ROOT."
+        )
+    elif bids and bids_events and holds_events(folder):
         # its events are read (`read_bids_events`), with its channels tables and sidecars: the rest is named
         bids = [name for name in bids if not reads_file(Path(name))]
         if bids:
@@ -820,20 +833,28 @@ def _labelled_by_bids_events(folder: Path) -> bool:
 
 
 def _described_layout(
-    folder: Path, bids_options: dict | None = None
+    folder: Path, bids_options: dict | None = None, bids_events: bool = True
 ) -> tuple[dict[str, dict[Path, dict | list[dict]]] | None, tuple[str, ...]]:
     """`(metadata_layout, the channels to leave out of every file)`: the channels a BIDS dataset's channels.tsv
-    files mark bad (said once, naming them); none for a folder of metadata files.
+    files mark bad (said once, naming them); none for a folder of metadata files, nor where `bids_events` is False
+    (pre-training: a BIDS dataset is then a pile of whole recordings, `load_recording_folder`).
 
     Raises:
         ValueError: as `metadata_layout`; BIDS options (`bids.BIDS_OPTIONS`) for a folder that is no BIDS dataset,
-            or one whose events are not read (a metadata file labels it, or it holds no events.tsv).
+            or one whose events are not read (a metadata file labels it, it holds no events.tsv, or `bids_events` is
+            False).
     """
     unknown = sorted(set(bids_options or {}) - set(BIDS_OPTIONS))
     if unknown:
         raise ValueError(f"{folder}: {unknown} are no BIDS options; a BIDS dataset takes {', '.join(BIDS_OPTIONS)}.")
     bids_root = folder.is_dir() and is_bids_root(folder)
-    if _labelled_by_bids_events(folder):
+    if bids_root and not bids_events:
+        if bids_options:
+            raise ValueError(
+                f"{folder}: the options {sorted(bids_options)} choose the events of a BIDS dataset's events.tsv "
+                "files, and pre-training reads every recording whole, not its events; drop them."
+            )
+    elif _labelled_by_bids_events(folder):
         events = read_bids_events(folder, recording_files(folder), **(bids_options or {}))
         if events is not None:
             _check_events(events.rows, events.origins)

@@ -61,18 +61,23 @@ VALIDATION_SEED = 0
 
 
 def load_split(
-    dataset: str | os.PathLike, split: str, dataset_options: dict | None = None, sampling_rate: float | None = None
+    dataset: str | os.PathLike,
+    split: str,
+    dataset_options: dict | None = None,
+    sampling_rate: float | None = None,
+    bids_events: bool = True,
 ):
     """One split of a dataset (see `load_task_splits` for what `dataset` may be), as a `datasets.Dataset`. `split`
     may slice and join splits as `datasets.load_dataset(split=...)` does: "train[:80%]", "train[10:20]+test".
     `sampling_rate` is the rate the caller gives rows without their own (`--sampling-rate`): a folder of recordings
     that record none checks their time stamps against it (`load_recording_folder`). A BIDS dataset's options
-    (`bids.BIDS_OPTIONS`) choose its events, as `load_task_splits` reads them.
+    (`bids.BIDS_OPTIONS`) choose its events, as `load_task_splits` reads them; `bids_events` False reads its
+    recordings whole instead, as a pile (pre-training's corpus, `load_recording_folder`).
 
     Returns None when the dataset has no split of that name.
     """
     bids_options, other = _bids_options_apart(dataset, dataset_options)
-    return _split_of(_load_dataset(dataset, other, sampling_rate, bids_options), split)
+    return _split_of(_load_dataset(dataset, other, sampling_rate, bids_options, bids_events), split)
 
 
 def _bids_options_apart(dataset: str | os.PathLike, dataset_options: dict | None) -> tuple[dict | None, dict | None]:
@@ -138,11 +143,12 @@ def _load_dataset(
     dataset_options: dict | None,
     sampling_rate: float | None = None,
     own_options: dict | None = None,
+    bids_events: bool = True,
 ):
     """What `dataset` names, as a `DatasetDict` (or a `Dataset` for a `save_to_disk` folder of one split): a folder
     `save_to_disk` wrote, a folder of data files or one data file (`datasets.load_dataset`), a folder of recordings
     (`load_recording_folder`, given `sampling_rate`: the caller's --sampling-rate, and the BIDS options among
-    `own_options`, the dataset options of a set of your own), a registered dataset (built, or loaded from the datasets
+    `own_options`, the dataset options of a set of your own; `bids_events` as `load_split` takes it), a registered dataset (built, or loaded from the datasets
     cache) or a Hub dataset id (`datasets.load_dataset`, from the datasets cache when offline).
 
     Raises:
@@ -162,7 +168,7 @@ def _load_dataset(
             return _audio_as_input_values(_load_from_disk(path))
         _refuse_splits_saved_apart(path)
         if _read_as_recordings(path):  # EDF, WFDB, WAV, .npy, CSV recordings
-            return load_recording_folder(path, sampling_rate, bids_options)
+            return load_recording_folder(path, sampling_rate, bids_options, bids_events)
     if bids_options:
         raise ValueError(
             f"{str(dataset)!r}: the options {sorted(bids_options)} choose the events of a BIDS dataset (a folder with "
@@ -1935,11 +1941,14 @@ def own_dataset_info(
     return info
 
 
-def held_out_split(dataset: str | os.PathLike, train_split: str, dataset_options: dict | None = None) -> str:
+def held_out_split(
+    dataset: str | os.PathLike, train_split: str, dataset_options: dict | None = None, bids_events: bool = True
+) -> str:
     """The split of `dataset` that holds its held-out rows when none is named: "validation", or the first split named
     as in `VALIDATION_SPLIT_ALIASES` ("valid", "val", "dev", ...) where it has no "validation" split and that one is
-    not `train_split` (as fine-tuning finds it, `_validation_alias`); "validation" when it has neither."""
-    names = _split_names(_load_dataset(dataset, dataset_options))
+    not `train_split` (as fine-tuning finds it, `_validation_alias`); "validation" when it has neither. `bids_events`:
+    as `load_split` takes it."""
+    names = _split_names(_load_dataset(dataset, dataset_options, bids_events=bids_events))
     return _validation_alias(dataset, names, train_split, "validation", test_split="test") or "validation"
 
 

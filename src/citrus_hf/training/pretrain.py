@@ -428,7 +428,10 @@ def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> 
     with accelerator.local_main_process_first():
         try:
             if args.synthetic_ratio < 1:
-                train_split = load_split(args.dataset, args.train_split, args.dataset_options, args.sampling_rate)
+                # (a BIDS dataset's recordings whole: its events.tsv files choose fine-tuning's examples, not a corpus)
+                train_split = load_split(
+                    args.dataset, args.train_split, args.dataset_options, args.sampling_rate, bids_events=False
+                )
                 if train_split is None:
                     raise ValueError(f"Dataset {args.dataset!r} has no split {args.train_split!r}.")
                 if args.sampling_rate is not None and "sampling_rate" in train_split.column_names:
@@ -450,8 +453,12 @@ def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> 
                 eval_split_name = args.eval_split
                 if eval_split_name == _DEFAULT_EVAL_SPLIT:
                     # a corpus's "valid" / "val" / "dev" split is its held-out split, as in fine-tuning
-                    eval_split_name = held_out_split(args.dataset, args.train_split, args.dataset_options)
-                eval_split = load_split(args.dataset, eval_split_name, args.dataset_options, args.sampling_rate)
+                    eval_split_name = held_out_split(
+                        args.dataset, args.train_split, args.dataset_options, bids_events=False
+                    )
+                eval_split = load_split(
+                    args.dataset, eval_split_name, args.dataset_options, args.sampling_rate, bids_events=False
+                )
                 if eval_split is None and args.eval_split != _DEFAULT_EVAL_SPLIT:
                     # a split named on purpose (a default that is missing just skips the validation loss)
                     raise ValueError(

@@ -1,0 +1,68 @@
+"""A review of audit 73's changes (review2): what they refused or changed beyond what they meant. Pre-training on a
+BIDS dataset reads its recordings whole again (its events.tsv files choose fine-tuning examples only), and Trainer's
+DeepSpeed ZeRO-3 save of an empty `state_dict={}` is let through `save_pretrained`'s check of a given state dict."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import pytest
+from test_bids_audit73 import RATE, _bids, own_datasets_cache  # noqa: F401 (a fixture)
+from tiny_configs import tiny_config
+
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.data.splits import load_split
+
+# (the module: `citrus_hf.training.pretrain` is also the name of its function)
+pretrain_module = importlib.import_module("citrus_hf.training.pretrain")
+
+# a stimulus study's events.tsv, as most OpenNeuro EEG sets write it: point events (duration n/a), no trial_type
+POINT_EVENTS = [[1.0, "n/a", "stim", 1], [4.0, "n/a", "stim", 2]]
+
+
+def _corpus(root, tmp_path, **options):
+    """`citrus pretrain --dataset root`'s training and validation windows, as its run reads them."""
+    from accelerate import Accelerator
+
+    arguments = pretrain_module.PretrainArguments(
+        output_dir=str(tmp_path / "run"), dataset=str(root), model_config="tiny", max_steps=1, **options
+    )
+    return pretrain_module._load_corpus(arguments, tiny_config(), Accelerator(cpu=True))
+
+
+def test_pretraining_reads_a_bids_datasets_recordings_whole(tmp_path, own_datasets_cache, caplog):  # noqa: F811
+    """`citrus pretrain --dataset ROOT` on a BIDS dataset with events.tsv files pre-trained on the events' stretches
+    alone (2 s of a 12 s recording), or was refused outright for a point event (duration n/a, BIDS's stimulus onset)
+    or an events.tsv without trial_type, since the BIDS reading made events its examples: a self-supervised corpus
+    is every recording whole, as it was read before (and as a BIDS set without events still is)."""
+    root = tmp_path / "bids"
+    _bids(root, subjects=("01", "02", "03", "04", "05"), events=POINT_EVENTS)
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        train, held_out = _corpus(root, tmp_path)
+    assert train is not None and held_out is not None  # whole files carved off for the validation loss, as a pile's
+    whole = load_split(root, "train", None, None, bids_events=False)
+    assert sorted(len(row[0]) for row in whole["input_values"]) == [12 * RATE] * len(whole)
+    assert "events.tsv files label" not in caplog.text  # its warning no longer says that its events are read
+    assert "pre-training reads" in caplog.text
+
+
+def test_fine_tuning_still_reads_a_bids_datasets_events(tmp_path, own_datasets_cache):  # noqa: F811
+    """The default (fine-tuning, data info, evaluate) reads the events: one example per event."""
+    root = tmp_path / "bids"
+    _bids(root)
+    assert len(load_split(root, "train")) == 9
+
+
+def test_save_pretrained_takes_deepspeeds_empty_state_dict(tmp_path):
+    """transformers' Trainer under DeepSpeed ZeRO-3 without `stage3_gather_16bit_weights_on_model_save` saves each
+    checkpoint with `save_pretrained(folder, state_dict={})`, removes the empty weights file and writes DeepSpeed's
+    own checkpoint beside the config: the check of a given state dict refused it ("missing [...]"), so training
+    stopped at its first checkpoint. An empty state dict writes no weights, which nothing then loads as a model."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    model.save_pretrained(tmp_path, state_dict={})
+    assert (tmp_path / "config.json").is_file()
+    assert not (tmp_path / "model.safetensors").exists()
+    with pytest.raises(ValueError, match=r"missing \['classifier.bias', 'classifier.weight'\]"):
+        fewer = {name: tensor for name, tensor in model.state_dict().items() if not name.startswith("classifier.")}
+        model.save_pretrained(tmp_path / "fewer", state_dict=fewer)  # (a partial one is still refused)
