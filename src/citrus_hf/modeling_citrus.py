@@ -2544,7 +2544,9 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         is_main_process = args[0] if args else kwargs.get("is_main_process", True)
         _refuse_unloadable_weights(self)
         given = kwargs.get("state_dict", args[1] if len(args) > 1 else None)
-        if given is not None and not getattr(self, "_hf_peft_config_loaded", False):  # (an adapter's own tensors)
+        # (an adapter's own tensors; and an empty one, Trainer's placeholder under DeepSpeed ZeRO-3 without gathered
+        # weights: it writes no weights file, and DeepSpeed's checkpoint is written beside it)
+        if given and not getattr(self, "_hf_peft_config_loaded", False):
             _refuse_foreign_state_dict(self, given)
         self._check_config_describes_model(saving=True)  # (else the checkpoint would not be this model)
         if not push_to_hub or publisher is None or not is_main_process:
