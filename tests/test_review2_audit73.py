@@ -7,9 +7,10 @@ from __future__ import annotations
 import importlib
 import logging
 
+import numpy as np
 import pytest
 from test_bids_audit73 import RATE, _bids, own_datasets_cache  # noqa: F401 (a fixture)
-from tiny_configs import tiny_config
+from tiny_configs import tiny_config, write_edf
 
 from citrus_hf import CiTrusForSequenceClassification
 from citrus_hf.data.splits import load_split
@@ -66,3 +67,26 @@ def test_save_pretrained_takes_deepspeeds_empty_state_dict(tmp_path):
     with pytest.raises(ValueError, match=r"missing \['classifier.bias', 'classifier.weight'\]"):
         fewer = {name: tensor for name, tensor in model.state_dict().items() if not name.startswith("classifier.")}
         model.save_pretrained(tmp_path / "fewer", state_dict=fewer)  # (a partial one is still refused)
+
+
+@pytest.mark.parametrize("events", [True, False])
+def test_a_bids_piles_derivatives_are_not_read_a_second_time(tmp_path, own_datasets_cache, caplog, events):  # noqa: F811
+    """A BIDS root read as a pile (pre-training's corpus, or a resting-state set without events) read the processed
+    copies under derivatives/ beside the raw recordings (BIDS's own folder of them): each recording twice, and a copy
+    could land on the other side of the pile's whole-file validation carve. Only the events route left them out."""
+    root = tmp_path / "bids"
+    _bids(root, subjects=("01", "02", "03", "04", "05"))
+    if not events:
+        for table in root.rglob("*_events.tsv"):
+            table.unlink()
+    copy = root / "derivatives" / "filtered" / "sub-01" / "eeg"
+    copy.mkdir(parents=True)
+    filtered = [np.round(np.random.default_rng(9).uniform(-50, 50, 12 * RATE)) for _ in range(3)]
+    write_edf(copy / "sub-01_task-motor_run-1_desc-filtered_eeg.edf", filtered, ["C3", "Cz", "C4"], RATE, peak=200.0)
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        # (a resting-state set is a pile in every reading; one with events is for pre-training)
+        whole = {"bids_events": False} if events else {}
+        rows = [load_split(root, split, None, None, **whole) for split in ("train", "validation")]
+    recordings = [name for split in rows for name in split["recording"]]
+    assert len(recordings) == 5 and not any("derivatives" in name for name in recordings)
+    assert "lie in derivatives/ or sourcedata/" in caplog.text

@@ -74,7 +74,15 @@ def holds_events(folder: str | os.PathLike) -> bool:
     """Whether `folder` is a BIDS dataset's root with an events table (its events are then read,
     `read_bids_events`)."""
     folder = Path(folder)
-    return is_bids_root(folder) and any(not _hidden(path, folder) for path in folder.rglob("sub-*_events.tsv"))
+    return is_bids_root(folder) and any(
+        not _hidden(path, folder) and holds_raw_data(path, folder) for path in folder.rglob("sub-*_events.tsv")
+    )
+
+
+def holds_raw_data(path: Path, root: Path) -> bool:
+    """Whether `path`, under the BIDS dataset's root `root`, lies outside the folders that hold no raw data of it
+    (`_NOT_RAW`: the processed copies in ``derivatives/``, the recordings before conversion in ``sourcedata/``)."""
+    return path.relative_to(root).parts[0] not in _NOT_RAW
 
 
 def reads_file(path: Path) -> bool:
@@ -208,9 +216,7 @@ def read_bids_events(
     splits: dict[Path, str] = {}
     bad_channels: dict[str, Path] = {}
     tables = sorted(
-        path
-        for path in root.rglob("sub-*_events.tsv")
-        if not _hidden(path, root) and path.relative_to(root).parts[0] not in _NOT_RAW
+        path for path in root.rglob("sub-*_events.tsv") if not _hidden(path, root) and holds_raw_data(path, root)
     )
     for table in tables:
         recording = _recording_of(table, read)
@@ -279,6 +285,7 @@ __all__ = [
     "BidsEvents",
     "check_sampling_frequency",
     "holds_events",
+    "holds_raw_data",
     "is_bids_root",
     "reads_file",
     "read_bids_events",

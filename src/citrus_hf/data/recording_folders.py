@@ -50,7 +50,15 @@ from typing import Any
 import numpy as np
 
 from ..vocabulary_citrus import VOLTAGE_UNITS, UnitError, canonical_unit, unit_factor
-from .bids import BIDS_DESCRIPTION, BIDS_OPTIONS, holds_events, is_bids_root, read_bids_events, reads_file
+from .bids import (
+    BIDS_DESCRIPTION,
+    BIDS_OPTIONS,
+    holds_events,
+    holds_raw_data,
+    is_bids_root,
+    read_bids_events,
+    reads_file,
+)
 from .errors import CitrusDataError, CorruptFileError, SamplingRateError, naming_unwritable_cache
 from .plans import row_sizes
 from .readers.arff_csv import not_decodable, text_encoding
@@ -332,6 +340,8 @@ def load_recording_folder(
     files = [path] if path.is_file() else without_annotation_files(recording_files(path), path)
     if path.is_dir():
         warn_of_unread_files(path, bids_events)  # (before the refusal of a folder without any: they may be why)
+    if path.is_dir() and is_bids_root(path):
+        files = _raw_bids_recordings(path, files)
     if not files:
         raise ValueError(f"{str(path)!r} holds no recording files ({', '.join(sorted(RECORDING_FORMATS))}).")
     rated = {file: recording_format(file) in RATED_FORMATS for file in files}
@@ -402,11 +412,7 @@ def load_recording_folder(
             stamp[0] for stamp in stamps if stamp[0] not in split_of and os.path.realpath(stamp[0]) not in read_through
         ]
         if unlisted:
-            unnamed = (
-                "have no events.tsv (or lie in derivatives/ or sourcedata/)"
-                if _labelled_by_bids_events(path)
-                else "are not named in its metadata"
-            )
+            unnamed = "have no events.tsv" if _labelled_by_bids_events(path) else "are not named in its metadata"
             _warn_once(
                 f"{len(unlisted)} recording file(s) under {path} {unnamed} and are left out "
                 f"(first: {Path(unlisted[0]).relative_to(root).as_posix()})."
@@ -465,6 +471,22 @@ def load_recording_folder(
             "validation": _rows_of_files(rows, [span for name, span in spans.items() if name in held_out]),
         }
     )
+
+
+def _raw_bids_recordings(root: Path, files: list[Path]) -> list[Path]:
+    """The recording `files` of the BIDS dataset at `root` but those in the folders of no raw data
+    (`bids.holds_raw_data`: `derivatives/`, `sourcedata/`), said once: their processed copies and originals of its
+    recordings would be read beside them, a second time (in a pile, on both sides of its validation carve)."""
+    kept = [file for file in files if holds_raw_data(file, root)]
+    if len(kept) < len(files):
+        first = next(file for file in files if not holds_raw_data(file, root)).relative_to(root).as_posix()
+        _warn_once(
+            f"{len(files) - len(kept)} recording file(s) under {root} lie in derivatives/ or sourcedata/ (first: "
+            f"{first}) and are left out: BIDS keeps processed copies and the originals before conversion of its "
+            "recordings there, which would be read a second time. To read a pipeline's copies instead, give "
+            "--dataset ROOT/derivatives/<pipeline>."
+        )
+    return kept
 
 
 def warn_of_unread_files(folder: Path, bids_events: bool = True) -> None:
