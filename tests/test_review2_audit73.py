@@ -90,3 +90,13 @@ def test_a_bids_piles_derivatives_are_not_read_a_second_time(tmp_path, own_datas
     recordings = [name for split in rows for name in split["recording"]]
     assert len(recordings) == 5 and not any("derivatives" in name for name in recordings)
     assert "lie in derivatives/ or sourcedata/" in caplog.text
+
+
+def test_a_compiled_models_state_dict_is_refused_naming_its_own_attribute(tmp_path):
+    """A compiled model's state dict (`torch.compile(model).state_dict()`, every name behind `_orig_mod.`) was
+    refused with DataParallel's fix, `wrapper.module.save_pretrained(folder)`: a compiled model has no `module`
+    (AttributeError). The fix named is the attribute the prefix names."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    compiled = {"_orig_mod." + name: tensor for name, tensor in model.state_dict().items()}
+    with pytest.raises(ValueError, match=r"prefix '_orig_mod\.'.*`wrapper\._orig_mod\.save_pretrained\(folder\)`"):
+        model.save_pretrained(tmp_path, state_dict=compiled)

@@ -1673,10 +1673,11 @@ def _refuse_foreign_state_dict(model: nn.Module, state_dict: Mapping[str, Any]) 
     missing, unexpected = sorted(own - given), sorted(given - own)
     prefix = _wrapper_prefix(missing, unexpected, model.base_model_prefix)
     if prefix is not None:
+        # (the attribute the prefix names holds the model: `module` of DataParallel, `_orig_mod` of a compiled model)
         raise ValueError(
             f"The state_dict given to save_pretrained holds every tensor under the prefix {prefix!r} (a wrapper's "
             f"state dict: {_WRAPPERS}), and no CiTrus class would load the checkpoint: leave state_dict out, or "
-            "save from the model inside the wrapper (`wrapper.module.save_pretrained(folder)`)."
+            f"save from the model inside the wrapper (`wrapper.{prefix.rstrip('.')}.save_pretrained(folder)`)."
         )
     parts = [f"{label} {names[:10]}" for label, names in (("missing", missing), ("unexpected", unexpected)) if names]
     raise ValueError(
