@@ -45,7 +45,7 @@ def test_pretraining_reads_a_bids_datasets_recordings_whole(tmp_path, own_datase
     whole = load_split(root, "train", None, None, bids_events=False)
     assert sorted(len(row[0]) for row in whole["input_values"]) == [12 * RATE] * len(whole)
     assert "events.tsv files label" not in caplog.text  # its warning no longer says that its events are read
-    assert "pre-training reads" in caplog.text
+    assert "each recording is read whole" in caplog.text
 
 
 def test_fine_tuning_still_reads_a_bids_datasets_events(tmp_path, own_datasets_cache):  # noqa: F811
@@ -100,3 +100,17 @@ def test_a_compiled_models_state_dict_is_refused_naming_its_own_attribute(tmp_pa
     compiled = {"_orig_mod." + name: tensor for name, tensor in model.state_dict().items()}
     with pytest.raises(ValueError, match=r"prefix '_orig_mod\.'.*`wrapper\._orig_mod\.save_pretrained\(folder\)`"):
         model.save_pretrained(tmp_path, state_dict=compiled)
+
+
+def test_citrus_predict_on_a_bids_folder_does_not_say_its_events_and_bad_channels_are_read(tmp_path, caplog):
+    """`citrus predict ROOT` predicts every recording of a BIDS folder whole, all its channels: its warning said that
+    "its events.tsv files label the recordings, its channels.tsv files' bad channels are left out", as fine-tuning's
+    reading of the folder does, and neither held."""
+    from citrus_hf.commands.predict import _expand_folders
+
+    root = tmp_path / "bids"
+    _bids(root, subjects=("01",))
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        files = _expand_folders([str(root)])
+    assert len(files) == 1
+    assert "bad channels are left out" not in caplog.text and "each recording is read whole" in caplog.text

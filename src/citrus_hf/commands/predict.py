@@ -158,7 +158,8 @@ def _expand_folders(paths: Sequence[str]) -> list[str]:
         if not Path(path).is_dir():
             expanded.append(path)
             continue
-        warn_of_unread_files(Path(path))  # (before the refusal of a folder without any: they may be why)
+        # (before the refusal of a folder without any: they may be why; a BIDS dataset's events label nothing here)
+        warn_of_unread_files(Path(path), bids_events=False)
         files = without_annotation_files(recording_files(path), path)
         if not files:
             raise UsageError(f"citrus predict: the folder {path!r} holds no recording files.")

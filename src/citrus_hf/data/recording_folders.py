@@ -492,17 +492,17 @@ def _raw_bids_recordings(root: Path, files: list[Path]) -> list[Path]:
 def warn_of_unread_files(folder: Path, bids_events: bool = True) -> None:
     """Name, in one warning, the files under `folder` of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`), in
     another its BIDS sidecars and tables (`is_bids_metadata`; of a BIDS dataset whose events are read, those its
-    events route does not read, `bids.reads_file`; `bids_events` False: pre-training's whole recordings, its events
-    not read), and in a third the annotation files beside its WFDB records (`_WFDB_ANNOTATION_SUFFIXES`), which are
+    events route does not read, `bids.reads_file`; `bids_events` False: whole recordings, as pre-training and
+    `citrus predict` read them, its events not read), and in a third the annotation files beside its WFDB records (`_WFDB_ANNOTATION_SUFFIXES`), which are
     not read either."""
     listed = files_under(folder)
     bids = [file.relative_to(folder).as_posix() for file in listed if is_bids_metadata(file)]
     if bids and not bids_events and is_bids_root(folder):
         _warn_once(
             f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
-            f"{', ...' if len(bids) > 3 else ''}): pre-training reads every recording whole, by its own header (an "
-            "EDF file's rate, channels and units); its events.tsv files choose the examples of citrus finetune "
-            "--dataset ROOT."
+            f"{', ...' if len(bids) > 3 else ''}): each recording is read whole, by its own header (an EDF file's "
+            "rate, channels and units), as pre-training and citrus predict read them; its events.tsv files choose "
+            "examples only to fine-tune on (citrus finetune --dataset ROOT)."
         )
     elif bids and bids_events and holds_events(folder):
         # its events are read (`read_bids_events`), with its channels tables and sidecars: the rest is named
