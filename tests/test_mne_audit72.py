@@ -88,19 +88,19 @@ def test_predict_over_a_folder_names_the_recordings_it_cannot_read(tmp_path, cap
     recordings = tmp_path / "recordings"
     recordings.mkdir()
     write_edf(recordings / "a.edf", [np.random.default_rng(0).standard_normal(600)], ["Cz"], 100)
-    for name in ("b.vhdr", "b.vmrk", "b.eeg", "c_raw.fif"):
+    for name in ("b.gdf", "b.cnt", "c_raw.fif"):  # (BrainVision is read since: test_bids2_audit73)
         (recordings / name).write_bytes(b"\x00" * 16)
     argv = ["predict", str(folder), "--backend", "torch"]
     with caplog.at_level("WARNING", logger="citrus_hf"):
         assert main([*argv, str(recordings)]) == 0
-    assert "b.eeg, b.vhdr, c_raw.fif" in caplog.text and "left out" in caplog.text
+    assert "b.cnt, b.gdf, c_raw.fif" in caplog.text and "left out" in caplog.text
     alone = tmp_path / "brainvision"
     alone.mkdir()
-    for name in ("b.vhdr", "b.vmrk", "b.eeg"):
+    for name in ("b.gdf", "b.cnt"):
         (alone / name).write_bytes(b"\x00" * 16)
     with caplog.at_level("WARNING", logger="citrus_hf"):
         assert main([*argv, str(alone)]) == 2
-    assert "2 file(s) under" in caplog.text and "b.eeg, b.vhdr" in caplog.text
+    assert "2 file(s) under" in caplog.text and "b.cnt, b.gdf" in caplog.text
 
 
 # ------------------------------------------------------------ 4. a trigger channel (BioSemi's "Status") read as a signal

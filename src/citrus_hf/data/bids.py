@@ -1,8 +1,9 @@
 """A BIDS dataset (the Brain Imaging Data Structure, in which OpenNeuro shares EEG / iEEG / EMG) as a labelled set of
 events, for `--dataset ROOT` where ``ROOT/dataset_description.json`` marks the dataset's root.
 
-Each recording this package reads (EDF / BDF) with an ``*_events.tsv`` beside it, named as it is but for its datatype
-(``sub-01_task-motor_run-1_events.tsv`` beside ``sub-01_task-motor_run-1_eeg.edf``), gives one example per event:
+Each recording this package reads (EDF / BDF, BrainVision ``.vhdr``) with an ``*_events.tsv`` beside it, named as it
+is but for its datatype (``sub-01_task-motor_run-1_events.tsv`` beside ``sub-01_task-motor_run-1_eeg.edf``), gives
+one example per event:
 ``onset`` and ``duration`` in seconds from the recording's start, its label from the ``trial_type`` column (another,
 such as ``value``, by the dataset option ``label_column``), and the recording's ``subject`` / ``session`` / ``task`` /
 ``run`` from its name. The rows are an events table's, as a ``metadata.csv`` of ``file_name,onset,duration,label``
@@ -23,13 +24,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import SamplingRateError
-from .readers.edf import read_edf_header
-from .readers.files import recording_format
+from .readers.files import header_rates
 
 # At a BIDS dataset's root: what makes a folder one.
 BIDS_DESCRIPTION = "dataset_description.json"
 # The datatypes whose recordings are time series this package reads (BIDS-EEG, BIDS-iEEG, BIDS-EMG); MEG (.fif, .ds)
-# and the other formats of these (BrainVision, EEGLAB) are named as formats not read (`warn_of_unread_files`).
+# and the other formats of these (EEGLAB) are named as formats not read (`warn_of_unread_files`).
 DATATYPES = ("eeg", "ieeg", "emg")
 # The events.tsv column that labels events unless `label_column` names another: BIDS's own for the event's kind.
 DEFAULT_LABEL_COLUMN = "trial_type"
@@ -170,21 +170,22 @@ def _subjects(test_subjects) -> set[str]:
 
 
 def check_sampling_frequency(recording: Path, root: Path) -> None:
-    """Refuse an EDF / BDF `recording` whose sidecar's ``SamplingFrequency`` is not the rate the file records: one of
-    the two is wrong, and events timed in seconds would be cut at the wrong samples under the wrong one.
+    """Refuse a `recording` whose sidecar's ``SamplingFrequency`` is not the rate the file records (its header's,
+    `header_rates`: EDF / BDF, BrainVision): one of the two is wrong, and events timed in seconds would be cut at the
+    wrong samples under the wrong one.
 
     Raises:
         SamplingRateError: naming the file, its rate, the sidecar and its rate.
     """
     _, datatype = _entities(recording)
     sidecar = _inherited(recording, root, datatype, ".json")
-    if sidecar is None or recording_format(recording) not in ("EDF", "BDF"):
+    if sidecar is None:
         return
     try:
         stated = json.loads(sidecar.read_text(encoding="utf-8")).get("SamplingFrequency")
     except (ValueError, AttributeError) as error:
         raise ValueError(f"{sidecar} is no JSON object ({error}); fix the sidecar.") from None
-    rates = list(read_edf_header(recording).names_by_rate())
+    rates = header_rates(recording) or []
     if not isinstance(stated, int | float) or isinstance(stated, bool) or len(rates) != 1:
         return  # (a file of several rates is refused as it is read)
     if not math.isclose(float(stated), rates[0], rel_tol=_RATE_AGREEMENT):

@@ -63,7 +63,7 @@ from .errors import CitrusDataError, CorruptFileError, SamplingRateError, naming
 from .plans import row_sizes
 from .readers.arff_csv import not_decodable, text_encoding
 from .readers.edf import holds_annotations_only, read_edf_header, read_edf_segments
-from .readers.files import RATED_FORMATS, RECORDING_FORMATS, read_recording, recording_format
+from .readers.files import RATED_FORMATS, RECORDING_FORMATS, companion_files, read_recording, recording_format
 from .readers.wfdb import wfdb_names_by_rate, wfdb_segment_names
 from .windowing import split_by_group
 
@@ -77,14 +77,15 @@ SEGMENT_SECONDS = 600.0
 # The same for files that do not record their rate (.npy, text): in samples.
 UNRATED_SEGMENT_SAMPLES = 2**19
 # Suffixes only recordings come in (a folder holding one is a folder of recordings).
-_RECORDING_ONLY_SUFFIXES = frozenset({".edf", ".bdf", ".hea", ".wav", ".npy"})
-# Suffixes of signal files no reader here reads (HDF5 / NWB, NumPy archives, MATLAB, EEGLAB, BrainVision, MNE's FIF,
-# XDF, GDF, Neuroscan, BIOPAC, TDMS, pickles, spreadsheets, an EDF saved as .rec) and of compressed or archived files
-# (`night.edf.gz`): a folder of recordings is read without them, which is said, naming them (`warn_of_unread_files`);
-# they were left out without a word, and the rest reported as the whole. Other files (notes, READMEs, images, a WFDB
-# record's signal and annotation files) are passed over in silence.
+_RECORDING_ONLY_SUFFIXES = frozenset(suffix for suffix, kind in RECORDING_FORMATS.items() if kind != "CSV")
+# Suffixes of signal files no reader here reads (HDF5 / NWB, NumPy archives, MATLAB, EEGLAB, Nihon Kohden's .eeg,
+# MNE's FIF, XDF, GDF, Neuroscan, BIOPAC, TDMS, pickles, spreadsheets, an EDF saved as .rec) and of compressed or
+# archived files (`night.edf.gz`): a folder of recordings is read without them, which is said, naming them
+# (`warn_of_unread_files`); they were left out without a word, and the rest reported as the whole. Other files (notes,
+# READMEs, images, a WFDB record's signal and annotation files) are passed over in silence, and so are the files a
+# recording is read through its header from (`companion_files`: a BrainVision .vhdr's .eeg and .vmrk).
 _UNREAD_DATA_SUFFIXES = frozenset(
-    (".h5", ".hdf5", ".hdf", ".he5", ".nwb", ".npz", ".mat", ".set", ".fdt", ".vhdr", ".eeg", ".fif", ".xdf")
+    (".h5", ".hdf5", ".hdf", ".he5", ".nwb", ".npz", ".mat", ".set", ".fdt", ".eeg", ".fif", ".xdf")
     + (".gdf", ".cnt", ".acq", ".tdms", ".pkl", ".pickle", ".xlsx", ".xls", ".rec")
     + (".gz", ".bz2", ".xz", ".zst", ".zip", ".tar", ".7z")
 )
@@ -541,15 +542,16 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True) -> None:
     archives = archive_files_advice(folder)
     if archives:
         _warn_once(f"Left out of {folder}: {archives}.")
+    read_through = {companion for file in listed for companion in companion_files(file)}
     unread = [
         file.relative_to(folder).as_posix()
         for file in listed
-        if file.suffix.lower() in _UNREAD_DATA_SUFFIXES and file.name not in METADATA_FILES
+        if file.suffix.lower() in _UNREAD_DATA_SUFFIXES and file.name not in METADATA_FILES and file not in read_through
     ]
     if unread:
         _warn_once(
             f"{len(unread)} file(s) under {folder} are in formats citrus does not read and are left out: "
-            f"{', '.join(unread[:5])}{', ...' if len(unread) > 5 else ''}. It reads EDF / BDF, WFDB (.hea), WAV, .npy and .csv / .tsv / .txt files: "
+            f"{', '.join(unread[:5])}{', ...' if len(unread) > 5 else ''}. It reads EDF / BDF, WFDB (.hea), BrainVision (.vhdr), WAV, .npy and .csv / .tsv / .txt files: "
             "decompress or convert these to one of those to use them (an EDF file saved as .rec: rename it .edf)."
         )
 

@@ -10,13 +10,15 @@ generic: what a corpus's files mean (labels, units, splits) is decided in its mo
   :func:`read_opensignals_txt` (raw ADC counts; each sensor's transfer function lives with its corpus in
   :mod:`citrus_hf.data.sources`).
 * WFDB, :mod:`.wfdb`: :func:`read_wfdb` through ``wfdb``.
+* BrainVision (``.vhdr`` + ``.eeg`` + ``.vmrk``), :mod:`.brainvision`: :func:`read_brainvision` with numpy alone,
+  :func:`read_brainvision_header`.
 * TF-C ``.pt``, :mod:`.tfc`: :func:`load_tfc_split` through ``torch.load(weights_only=True)``.
 * ARFF (UEA) and CSV, :mod:`.arff_csv`: :func:`read_uea_arff`, :func:`read_csv_matrix`, :func:`read_timed_csv`.
 * sktime / aeon ``.ts``, :mod:`.ts`: :func:`read_ts`. R data files, :mod:`.rdata`: :func:`read_r_data`.
 * ``.npy`` / ``.npz`` and numpy pickles, :mod:`.pickles`: :func:`load_npy`, :func:`load_npz`, :func:`load_pickle`
   (restricted to numpy arrays).
 
-* Any of EDF / BDF, WFDB, WAV, ``.npy`` and ``.csv`` / ``.tsv`` / ``.txt`` by the file's suffix, :mod:`.files`: :func:`read_recording` (what
+* Any of EDF / BDF, WFDB, BrainVision, WAV, ``.npy`` and ``.csv`` / ``.tsv`` / ``.txt`` by the file's suffix, :mod:`.files`: :func:`read_recording` (what
   ``citrus predict`` reads), with the vendors' CSV layouts it recognises and the binary formats it refers to their
   converters in :mod:`.vendors`.
 
@@ -27,6 +29,7 @@ h5py, wfdb, torch, scipy) are imported inside the readers, only when one is used
 from __future__ import annotations
 
 from .arff_csv import read_csv_matrix, read_timed_csv, read_uea_arff
+from .brainvision import BrainVisionHeader, read_brainvision, read_brainvision_header
 from .edf import (
     Annotation,
     EdfHeader,
@@ -36,7 +39,15 @@ from .edf import (
     read_edf_annotations,
     read_edf_header,
 )
-from .files import RATED_FORMATS, RECORDING_FORMATS, csv_has_time_column, read_recording, recording_format
+from .files import (
+    RATED_FORMATS,
+    RECORDING_FORMATS,
+    companion_files,
+    csv_has_time_column,
+    header_rates,
+    read_recording,
+    recording_format,
+)
 from .opensignals import OPENSIGNALS_BODY_SIGNALS, OpenSignalsRecording, read_opensignals_h5, read_opensignals_txt
 from .pickles import load_npy, load_npz, load_pickle
 from .rdata import RObject, read_r_data
@@ -49,18 +60,23 @@ __all__ = [
     "RATED_FORMATS",
     "RECORDING_FORMATS",
     "Annotation",
+    "BrainVisionHeader",
     "EdfHeader",
     "OpenSignalsRecording",
     "RObject",
     "Recording",
     "TsFile",
     "WfdbRecording",
+    "companion_files",
     "csv_has_time_column",
+    "header_rates",
     "holds_annotations_only",
     "load_npy",
     "load_npz",
     "load_pickle",
     "load_tfc_split",
+    "read_brainvision",
+    "read_brainvision_header",
     "read_csv_matrix",
     "read_edf",
     "read_edf_annotations",

@@ -4,6 +4,8 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
 * ``.edf`` / ``.bdf`` (EDF, EDF+, BDF): :func:`~.edf.read_edf`; the rate is the file's. A file whose signals run at
   several rates (Sleep-EDF: EEG at 100 Hz, respiration at 1 Hz) is read only with ``channels`` of one rate.
 * ``.hea`` (WFDB; also the record's path without a suffix when ``RECORD.hea`` exists): :func:`~.wfdb.read_wfdb`.
+* ``.vhdr`` (BrainVision: the header, its ``.eeg`` data and ``.vmrk`` marker files beside it):
+  :func:`~.brainvision.read_brainvision`; the rate, channel names and units are the header's.
 * ``.wav`` (WAVE, as heart sounds and other signals recorded through a sound card come): the rate is the file's;
   integer samples are scaled to [-1, 1) as audio libraries read them (a WAV file records no physical unit), from
   little-endian (RIFF) and big-endian (RIFX) files alike.
@@ -71,6 +73,7 @@ from .arff_csv import (
     read_csv_matrix,
     text_encoding,
 )
+from .brainvision import brainvision_companions, read_brainvision, read_brainvision_header
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
 from .pickles import load_npy
 from .vendors import (
@@ -92,6 +95,7 @@ RECORDING_FORMATS: dict[str, str] = {
     ".edf": "EDF",
     ".bdf": "BDF",
     ".hea": "WFDB",
+    ".vhdr": "BrainVision",  # the header, which names its data (.eeg) and marker (.vmrk) files beside it
     ".wav": "WAV",
     ".npy": "numpy",
     ".csv": "CSV",
@@ -100,17 +104,22 @@ RECORDING_FORMATS: dict[str, str] = {
 }
 # The delimiters a CSV's first line is searched for, in this order: ";" first, as files that separate by it (the
 # spreadsheet export where the comma is the decimal mark) may hold commas in their numbers; none found: whitespace.
-# Formats of EEG / MEG systems that MNE reads (`mne.io.read_raw`) and no reader here does: FIF, BrainVision, EEGLAB,
-# GDF, Neuroscan, EGI, Nihon Kohden, KIT, Curry; a recording's data file beside its header maps to the header's suffix
-# (a BrainVision .eeg beside its .vhdr, an EEGLAB .fdt beside its .set), which MNE is given. Their "no reader" error
-# names MNE's conversion to EDF, which keeps the rate, channel names and units that `np.save` of the samples loses (MNE
-# gives volts, where an EEG checkpoint is usually fed microvolts).
+# Formats of EEG / MEG systems that MNE reads (`mne.io.read_raw`) and no reader here does: FIF, EEGLAB, GDF,
+# Neuroscan, EGI, Nihon Kohden, KIT, Curry; a recording's data file beside its header maps to the header's suffix
+# (an EEGLAB .fdt beside its .set), which MNE is given. Their "no reader" error names MNE's conversion to EDF, which
+# keeps the rate, channel names and units that `np.save` of the samples loses (MNE gives volts, where an EEG
+# checkpoint is usually fed microvolts). A BrainVision data or marker file (.eeg, .vmrk) beside its .vhdr is read
+# through that header (`_COMPANIONS`); a .eeg without one is Nihon Kohden's.
 _MNE_FORMATS = {
-    **dict.fromkeys((".fif", ".vhdr", ".set", ".gdf", ".cnt", ".mff", ".sqd", ".con", ".cdt")),
-    ".eeg": ".vhdr",
-    ".vmrk": ".vhdr",
+    **dict.fromkeys((".fif", ".set", ".gdf", ".cnt", ".mff", ".sqd", ".con", ".cdt", ".eeg")),
     ".fdt": ".set",
 }
+# Formats whose recording is read through one file (a key of `RECORDING_FORMATS`) and lies in others beside it ->
+# the function that lists those (`companion_files`): a folder's listing passes over them, and one given alone is
+# refused naming the file to give.
+_COMPANIONS = {"BrainVision": brainvision_companions}
+# The suffixes of such files, and the header's suffix whose recording they belong to.
+_COMPANION_SUFFIXES = {".eeg": ".vhdr", ".vmrk": ".vhdr", ".dat": ".vhdr"}
 _CSV_DELIMITERS = (";", "\t", ",")
 # The rows under a CSV's first row that tell whether a first row of numbers is a header (`_numbers_header`), and
 # whether its numbers are written with a decimal comma (`_decimal_comma`; past them the file is scanned for a comma).
@@ -129,7 +138,7 @@ _SCAN_CHARS = 1 << 20
 # A cell written as a whole number (a channel number), and one written as a decimal: a decimal mark or an exponent.
 _WHOLE_NUMBER = re.compile(r"\d+")
 _DECIMAL_FORM = re.compile(r"[.,eE]")
-RATED_FORMATS = frozenset({"EDF", "BDF", "WFDB", "WAV"})
+RATED_FORMATS = frozenset({"EDF", "BDF", "WFDB", "WAV", "BrainVision"})
 # Full scale of a WAV file's integer samples (8-bit samples are unsigned, centred on 128; scipy reads 24-bit ones
 # into the top bits of int32), so that they read as floats in [-1, 1) whatever the bit depth. Keyed by the sample's
 # width in bytes, not its dtype: a big-endian RIFX file reads as '>i2', which a dtype key missed (a raw KeyError).
@@ -264,6 +273,12 @@ def recording_format(path: str | Path) -> str:
     )
     if suffix in VENDOR_CONVERSIONS:  # (the advice below, np.save, keeps no rate: the vendor's library reads it)
         raise ValueError(f"{read}: {VENDOR_CONVERSIONS[suffix]}.")
+    header_of = _companion_header(path)
+    if header_of is not None:
+        raise ValueError(
+            f"{path} is part of the {RECORDING_FORMATS[header_of.suffix.lower()]} recording {header_of.name} beside "
+            f"it, which is read through that file: give {header_of}."
+        )
     if suffix in _MNE_FORMATS:
         header = _mne_header(path, _MNE_FORMATS[suffix])
         raise ValueError(
@@ -273,13 +288,47 @@ def recording_format(path: str | Path) -> str:
     raise ValueError(f"{read}, e.g. `np.save('recording.npy', samples)` as (channels, time).")
 
 
+def companion_files(path: str | Path) -> list[Path]:
+    """The files beside the recording file `path` that hold its samples or markers and are read through it
+    (`_COMPANIONS`: a BrainVision header's data and marker files); [] for a format read from one file."""
+    lister = _COMPANIONS.get(RECORDING_FORMATS.get(Path(path).suffix.lower(), ""))
+    return lister(path) if lister is not None else []
+
+
+def _companion_header(path: Path) -> Path | None:
+    """The recording file beside `path` whose companion `path` is (`companion_files`), or None: a BrainVision
+    ``.eeg`` / ``.vmrk`` given where its ``.vhdr`` is to be given."""
+    header_suffix = _COMPANION_SUFFIXES.get(path.suffix.lower())
+    if header_suffix is None or not path.parent.is_dir():
+        return None
+    headers = sorted(file for file in path.parent.iterdir() if file.suffix.lower() == header_suffix)
+    own = [file for file in headers if file.stem == path.stem]  # (the usual case first: one name, three suffixes)
+    return next((file for file in own + headers if path in companion_files(file)), None)
+
+
+# Format -> the rates of a file's signals, from its header alone (`header_rates`).
+_HEADER_RATES = {
+    "EDF": lambda path: list(read_edf_header(path).names_by_rate()),
+    "BDF": lambda path: list(read_edf_header(path).names_by_rate()),
+    "BrainVision": lambda path: [read_brainvision_header(path).sampling_rate],
+}
+
+
+def header_rates(path: str | Path) -> list[float] | None:
+    """The sampling rates of the recording file `path`'s signals (fastest first), read from its header without its
+    samples; None for a format whose header is not read so (`_HEADER_RATES`).
+
+    Raises:
+        CorruptFileError: a header that cannot be read, as its reader says.
+    """
+    reader = _HEADER_RATES.get(recording_format(path))
+    return reader(Path(path)) if reader is not None else None
+
+
 def _mne_header(path: Path, header_suffix: str | None) -> str:
     """The file name to give MNE's `read_raw` for `path`: its header beside it (`header_suffix`, `_MNE_FORMATS`), else
-    the file as it is named. A `.eeg` file without a `.vhdr` beside it is Nihon Kohden's, which `read_raw` reads
-    itself (advised 'DA0001.vhdr', a file it has not); a suffix is matched in lower case, and 'RUN_raw.FIF' was
-    named 'RUN_raw.fif'."""
-    if path.suffix.lower() == ".eeg" and not path.with_suffix(".vhdr").is_file():
-        return path.name
+    the file as it is named (a `.eeg` file that is no BrainVision recording's is Nihon Kohden's, which `read_raw`
+    reads itself); a suffix is matched in lower case, and 'RUN_raw.FIF' was named 'RUN_raw.fif'."""
     return path.with_suffix(header_suffix).name if header_suffix else path.name
 
 
@@ -332,6 +381,8 @@ def read_recording(
         recording = read_edf(path, _edf_channels(path, wanted))
     elif kind == "WFDB":
         recording = read_wfdb(path, annotation_extension=None, channels=wanted)
+    elif kind == "BrainVision":
+        recording = read_brainvision(path, wanted)
     elif kind == "WAV":
         recording = read_wav(path, channels=wanted)
     elif kind == "numpy":

@@ -1,0 +1,235 @@
+"""BrainVision recordings (.vhdr + .eeg + .vmrk), read natively: the header's channels, resolutions, units, rate and
+binary layout, the marker file's start, the refusals of what is not read, a folder of them, and a BIDS dataset of
+them through its events. The files are written here by hand, as the format lays them out (header text, samples with
+numpy's `tofile`)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from citrus_hf.data import readers
+from citrus_hf.data.errors import CorruptFileError, SamplingRateError
+from citrus_hf.data.recording_folders import load_recording_folder
+
+FOLDERS = "citrus_hf.data.recording_folders"
+# (name, reference, resolution, unit) of each channel line: a comma in a name is written "\1"; an empty resolution
+# is 1 and an empty unit µV
+CHANNEL_LINES = ["Fp1,,0.1,µV", "A\\1B,Cz,0.5", "EMG,,2,mV", "Cz,,,"]
+NAMES = ["Fp1", "A,B", "EMG", "Cz"]
+RESOLUTIONS = np.array([0.1, 0.5, 2.0, 1.0])
+UNITS = ["µV", "µV", "mV", "µV"]
+
+
+@pytest.fixture
+def own_datasets_cache(tmp_path, monkeypatch):
+    """A datasets cache of the test's own."""
+    import datasets
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "datasets-cache"))
+
+
+def write_brainvision(
+    folder,
+    stem="rec",
+    samples=None,
+    binary="INT_16",
+    orientation="MULTIPLEXED",
+    interval="4000",
+    lines=CHANNEL_LINES,
+    common="",
+    marker_date="20240301120000500000",
+    encoding="utf-8",
+    codepage="UTF-8",
+):
+    """A BrainVision recording `folder/stem.vhdr` (+ .eeg, .vmrk) of `samples` `(time, channels)` (default: 200
+    random whole numbers per channel), stored as `binary` in `orientation`. Returns the samples as stored."""
+    dtypes = {"INT_16": "<i2", "UINT_16": "<u2", "INT_32": "<i4", "IEEE_FLOAT_32": "<f4"}
+    if samples is None:
+        low = 0 if binary == "UINT_16" else -3000
+        samples = np.random.default_rng(0).integers(low, 3000, size=(200, len(lines)))
+    samples = np.asarray(samples).astype(dtypes.get(binary, "<i2"))
+    folder.mkdir(parents=True, exist_ok=True)
+    (samples if orientation == "MULTIPLEXED" else samples.T).tofile(folder / f"{stem}.eeg")
+    channels = "\n".join(f"Ch{number}={line}" for number, line in enumerate(lines, 1))
+    header = f"""Brain Vision Data Exchange Header File Version 1.0
+; Data created by hand
+[Common Infos]
+Codepage={codepage}
+DataFile={stem}.eeg
+MarkerFile={stem}.vmrk
+DataFormat=BINARY
+; Data orientation: VECTORIZED=ch1,pt1, ch1,pt2..., MULTIPLEXED=ch1,pt1, ch2,pt1 ...
+DataOrientation={orientation}
+NumberOfChannels={len(lines)}
+; Sampling interval in microseconds
+SamplingInterval={interval}
+{common}
+[Binary Infos]
+BinaryFormat={binary}
+[Channel Infos]
+; Each entry: Ch<Channel number>=<Name>,<Reference channel name>,<Resolution in "Unit">,<Unit>
+{channels}
+[Comment]
+Impedances: not = an INI line
+"""
+    (folder / f"{stem}.vhdr").write_bytes(header.encode(encoding))
+    markers = f"""Brain Vision Data Exchange Marker File, Version 1.0
+[Common Infos]
+Codepage=UTF-8
+DataFile={stem}.eeg
+[Marker Infos]
+; Mk<Marker number>=<Type>,<Description>,<Position in data points>,<Size in data points>,<Channel number>,<Date>
+Mk1=New Segment,,1,1,0,{marker_date}
+Mk2=Stimulus,S  1,101,1,0
+"""
+    (folder / f"{stem}.vmrk").write_text(markers, encoding="utf-8")
+    return samples
+
+
+def test_a_brainvision_recording_is_read_in_its_units_with_its_names_and_start(tmp_path):
+    """Each sample times its channel's resolution, in the channel's unit (µV where none is written), "\\1" read as a
+    comma, the rate from the sampling interval in µs, the start from the first New Segment marker's date."""
+    stored = write_brainvision(tmp_path)
+    recording = readers.read_recording(tmp_path / "rec.vhdr")
+    assert recording.sampling_rate == 250.0
+    assert recording.channel_names == NAMES and recording.units == UNITS
+    assert recording.start == datetime.datetime(2024, 3, 1, 12, 0, 0, 500000)
+    np.testing.assert_allclose(recording.data, stored.T * RESOLUTIONS[:, None])
+    assert recording.data.shape == (4, 200) and recording.data.dtype == np.float64
+    picked = readers.read_recording(tmp_path / "rec.vhdr", channels=["EMG", "0"])
+    assert picked.channel_names == ["EMG", "Fp1"] and picked.units == ["mV", "µV"]
+    np.testing.assert_allclose(picked.data, stored.T[[2, 0]] * RESOLUTIONS[[2, 0], None])
+
+
+@pytest.mark.parametrize(
+    "binary, orientation",
+    [("IEEE_FLOAT_32", "MULTIPLEXED"), ("UINT_16", "MULTIPLEXED"), ("INT_32", "VECTORIZED"), ("INT_16", "VECTORIZED")],
+)
+def test_every_binary_format_and_orientation_is_read(tmp_path, binary, orientation):
+    stored = write_brainvision(tmp_path, binary=binary, orientation=orientation)
+    recording = readers.read_recording(tmp_path / "rec.vhdr")
+    np.testing.assert_allclose(recording.data, stored.T.astype(np.float64) * RESOLUTIONS[:, None], rtol=1e-6)
+
+
+def test_an_ansi_header_and_a_start_after_the_first_sample(tmp_path):
+    """A header in Windows' ANSI code page (µ one byte) is read; a first New Segment marked at sample 11 dates that
+    sample, so the start is 10 samples earlier; a date of zeros is no start."""
+    write_brainvision(tmp_path, encoding="cp1252", codepage="ANSI")
+    marker = tmp_path / "rec.vmrk"
+    marker.write_text(marker.read_text(encoding="utf-8").replace(",,1,1,0,", ",,11,1,0,"), encoding="utf-8")
+    recording = readers.read_recording(tmp_path / "rec.vhdr")
+    assert recording.units == UNITS
+    assert recording.start == datetime.datetime(2024, 3, 1, 12, 0, 0, 460000)
+    write_brainvision(tmp_path / "undated", marker_date="0" * 20)
+    assert readers.read_recording(tmp_path / "undated" / "rec.vhdr").start is None
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"binary": "IEEE_FLOAT_64"}, r"BinaryFormat=IEEE_FLOAT_64.*binary formats INT_16, UINT_16"),
+        ({"common": "DataFormat=ASCII"}, r"as ASCII text .*export the recording as BINARY"),
+        ({"common": "SegmentationType=MARKERBASED"}, r"segmented data .*give the raw, unsegmented recording"),
+        ({"interval": "0"}, r"SamplingInterval=0 .*not a positive number of microseconds"),
+        ({"lines": ["Fp1,,x,µV"]}, r"resolution 'x' is not a number"),
+    ],
+)
+def test_what_is_not_read_is_refused_naming_it(tmp_path, change, message):
+    write_brainvision(tmp_path, **change)
+    if "common" in change:  # (a later key of the section wins: the test's own, not the writer's)
+        header = tmp_path / "rec.vhdr"
+        text = header.read_text(encoding="utf-8").replace("DataFormat=BINARY\n", "")
+        header.write_text(text, encoding="utf-8")
+    with pytest.raises(CorruptFileError, match=message):
+        readers.read_recording(tmp_path / "rec.vhdr")
+
+
+def test_a_data_file_that_is_not_the_headers_is_refused(tmp_path):
+    """A missing data file (a renamed recording whose header names the old name) and one that is not a whole number
+    of the header's frames (a wrong channel count or binary format) are refused, naming the fix."""
+    write_brainvision(tmp_path)
+    (tmp_path / "rec.eeg").rename(tmp_path / "other.eeg")
+    with pytest.raises(CorruptFileError, match=r"names the data file 'rec.eeg' .*fix DataFile="):
+        readers.read_recording(tmp_path / "rec.vhdr")
+    (tmp_path / "other.eeg").rename(tmp_path / "rec.eeg")
+    with open(tmp_path / "rec.eeg", "ab") as handle:
+        handle.write(b"\x00\x00")
+    with pytest.raises(CorruptFileError, match=r"not a whole number of sample frames of 4 channels"):
+        readers.read_recording(tmp_path / "rec.vhdr")
+
+
+def test_the_data_file_given_alone_names_its_header(tmp_path):
+    write_brainvision(tmp_path)
+    for name in ("rec.eeg", "rec.vmrk"):
+        with pytest.raises(ValueError, match=r"part of the BrainVision recording rec.vhdr .*give .*rec.vhdr"):
+            readers.read_recording(tmp_path / name)
+
+
+def test_the_samples_are_mnes(tmp_path):
+    """Cross-check with MNE's reader (volts there): the same samples, names and start."""
+    mne = pytest.importorskip("mne")
+    write_brainvision(tmp_path, lines=["Fp1,,0.1,µV", "A\\1B,Cz,0.5", "EMG,,2,mV"])
+    ours = readers.read_recording(tmp_path / "rec.vhdr")
+    raw = mne.io.read_raw_brainvision(tmp_path / "rec.vhdr", verbose="error")
+    assert raw.ch_names == ours.channel_names and raw.info["sfreq"] == ours.sampling_rate
+    np.testing.assert_allclose(raw.get_data() * np.array([[1e6], [1e6], [1e3]]), ours.data, rtol=1e-9, atol=1e-9)
+    assert raw.info["meas_date"].replace(tzinfo=None) == ours.start
+
+
+def test_a_folder_of_brainvision_recordings_is_read_without_naming_their_data_files(
+    tmp_path, caplog, own_datasets_cache
+):
+    """A folder's .vhdr files are its recordings; their .eeg / .vmrk are not named as files left unread (a Nihon
+    Kohden .eeg, with no header naming it, still is)."""
+    write_brainvision(tmp_path / "pile", "a")
+    write_brainvision(tmp_path / "pile", "b")
+    (tmp_path / "pile" / "nihon.eeg").write_bytes(b"\x00" * 8)
+    with caplog.at_level(logging.WARNING, logger=FOLDERS):
+        loaded = load_recording_folder(tmp_path / "pile")
+    assert sorted(loaded["recording"]) == ["a.vhdr", "b.vhdr"]
+    assert set(loaded["sampling_rate"]) == {250.0}
+    assert "nihon.eeg" in caplog.text and "a.eeg" not in caplog.text and "a.vmrk" not in caplog.text
+
+
+def _bids(root, sidecar_rate=250):
+    """A BIDS-EEG dataset of BrainVision recordings (as OpenNeuro's): two subjects, one motor run each, their events."""
+    root.mkdir()
+    (root / "dataset_description.json").write_text(json.dumps({"Name": "motor", "BIDSVersion": "1.9.0"}))
+    stored = {}
+    for subject in ("01", "02"):
+        folder = root / f"sub-{subject}" / "eeg"
+        stem = f"sub-{subject}_task-motor_eeg"
+        stored[subject] = write_brainvision(folder, stem)
+        (folder / f"sub-{subject}_task-motor_events.tsv").write_text(
+            "onset\tduration\ttrial_type\n0.2\t0.2\tleft\n0.5\t0.2\tright\n"
+        )
+        (folder / f"{stem}.json").write_text(json.dumps({"SamplingFrequency": sidecar_rate}))
+    return stored
+
+
+def test_a_bids_dataset_of_brainvision_recordings_gives_its_events(tmp_path, own_datasets_cache):
+    stored = _bids(tmp_path / "bids")
+    loaded = load_recording_folder(tmp_path / "bids", bids_options={"test_subjects": "02"})
+    assert {split: len(rows) for split, rows in loaded.items()} == {"train": 2, "test": 2}
+    first = loaded["train"][0]
+    assert first["recording"] == "sub-01/eeg/sub-01_task-motor_eeg.vhdr" and first["label"] == "left"
+    assert first["channel_names"] == NAMES and first["sampling_rate"] == 250.0
+    expected = stored["01"].T[:, 50:100] * RESOLUTIONS[:, None]
+    np.testing.assert_allclose(np.asarray(first["input_values"]), expected, rtol=1e-6)
+
+
+def test_a_bids_sidecar_rate_that_is_not_the_brainvision_headers_is_refused(tmp_path, own_datasets_cache):
+    _bids(tmp_path / "bids", sidecar_rate=500)
+    with pytest.raises(SamplingRateError, match=r"records 250 Hz and its sidecar .*SamplingFrequency 500"):
+        load_recording_folder(tmp_path / "bids")
+
+
+def test_a_file_that_is_no_brainvision_header_is_refused_saying_so(tmp_path):
+    (tmp_path / "raw.vhdr").write_bytes(b"\0" * 16)
+    with pytest.raises(CorruptFileError, match=r"raw.vhdr is not a BrainVision header file.*Re-download or re-export"):
+        readers.read_recording(tmp_path / "raw.vhdr")
