@@ -233,3 +233,97 @@ def test_a_file_that_is_no_brainvision_header_is_refused_saying_so(tmp_path):
     (tmp_path / "raw.vhdr").write_bytes(b"\0" * 16)
     with pytest.raises(CorruptFileError, match=r"raw.vhdr is not a BrainVision header file.*Re-download or re-export"):
         readers.read_recording(tmp_path / "raw.vhdr")
+
+
+# ----------------------------------------------------------------------------------------------- EEGLAB .set (+ .fdt)
+EEGLAB_NAMES = ["Fz", "Cz", "Pz"]
+
+
+def write_eeglab(folder, stem="rec", fdt=False, top_level=False, trials=1, rate=250.0, samples=200):
+    """An EEGLAB data set `folder/stem.set` as EEGLAB saves it (MATLAB v5; its EEG structure as one variable, or with
+    `top_level` its fields at the file's top level as EEGLAB 2019 on saves them), its `(channels, time)` float32
+    samples inside it or (`fdt`) in `stem.fdt` in MATLAB's column order. Returns the samples."""
+    from scipy.io import savemat
+
+    data = (np.random.default_rng(1).standard_normal((3, samples * trials)) * 20).astype(np.float32)
+    chanlocs = np.zeros((1, 3), dtype=[("labels", object), ("type", object)])
+    for index, name in enumerate(EEGLAB_NAMES):
+        chanlocs[0, index] = (name, "EEG")
+    structure = {
+        "setname": "motor", "nbchan": 3.0, "pnts": float(samples), "trials": float(trials), "srate": rate,
+        "xmin": 0.0, "data": f"{stem}.fdt" if fdt else data, "chanlocs": chanlocs, "ref": "common",
+        "event": np.zeros((1, 0), dtype=[("type", object), ("latency", object)]),
+    }  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    savemat(folder / f"{stem}.set", structure if top_level else {"EEG": structure}, appendmat=False)
+    if fdt:
+        data.T.tofile(folder / f"{stem}.fdt")  # (MATLAB's fwrite of EEG.data: a sample of every channel, then the next)
+    return data
+
+
+@pytest.mark.parametrize("fdt, top_level", [(False, False), (True, True), (True, False)])
+def test_an_eeglab_set_is_read_in_microvolts_with_its_channel_names(tmp_path, fdt, top_level):
+    data = write_eeglab(tmp_path, fdt=fdt, top_level=top_level)
+    recording = readers.read_recording(tmp_path / "rec.set")
+    assert recording.sampling_rate == 250.0 and recording.channel_names == EEGLAB_NAMES
+    assert recording.units == ["µV"] * 3 and recording.start is None
+    np.testing.assert_allclose(recording.data, data)
+    picked = readers.read_recording(tmp_path / "rec.set", channels=["Pz", "0"])
+    np.testing.assert_allclose(picked.data, data[[2, 0]])
+
+
+@pytest.mark.parametrize("fdt", [False, True])
+def test_the_eeglab_samples_are_mnes(tmp_path, fdt):
+    mne = pytest.importorskip("mne")
+    write_eeglab(tmp_path, fdt=fdt, top_level=fdt)
+    raw = mne.io.read_raw_eeglab(tmp_path / "rec.set", verbose="error")
+    ours = readers.read_recording(tmp_path / "rec.set")
+    assert raw.ch_names == ours.channel_names and raw.info["sfreq"] == ours.sampling_rate
+    np.testing.assert_allclose(raw.get_data() * 1e6, ours.data, rtol=1e-6)
+
+
+def test_what_an_eeglab_set_holds_that_is_not_read_is_refused(tmp_path):
+    """An epoched set, a v7.3 (HDF5) file, a .fdt missing or of another size, and the .fdt given alone: refused,
+    naming the fix."""
+    h5py = pytest.importorskip("h5py")
+    write_eeglab(tmp_path / "epochs", trials=4)
+    with pytest.raises(CorruptFileError, match=r"holds 4 epochs .*give the continuous data set"):
+        readers.read_recording(tmp_path / "epochs" / "rec.set")
+    with h5py.File(tmp_path / "v73.set", "w", userblock_size=512) as handle:
+        handle["nbchan"] = 3.0
+    with open(tmp_path / "v73.set", "r+b") as handle:
+        handle.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Dec  7 01:00:00 2026 HDF5 schema 1.00 .")
+    with pytest.raises(CorruptFileError, match=r"MATLAB v7.3 file .*'version', '7'.*export\('recording.edf'\)"):
+        readers.read_recording(tmp_path / "v73.set")
+    write_eeglab(tmp_path / "fdt", fdt=True)
+    with pytest.raises(ValueError, match=r"rec.fdt is part of the EEGLAB recording rec.set .*give"):
+        readers.read_recording(tmp_path / "fdt" / "rec.fdt")
+    with open(tmp_path / "fdt" / "rec.fdt", "ab") as handle:
+        handle.write(bytes(4))
+    with pytest.raises(CorruptFileError, match=r"holds 2404 bytes where .* declares 3 channels of 200 float32"):
+        readers.read_recording(tmp_path / "fdt" / "rec.set")
+    (tmp_path / "fdt" / "rec.fdt").unlink()
+    with pytest.raises(CorruptFileError, match=r"keeps its samples in 'rec.fdt', which is not beside it"):
+        readers.read_recording(tmp_path / "fdt" / "rec.set")
+
+
+def test_a_bids_dataset_of_eeglab_sets_gives_its_events_without_naming_their_fdt(tmp_path, own_datasets_cache, caplog):
+    root = tmp_path / "bids"
+    root.mkdir()
+    (root / "dataset_description.json").write_text(json.dumps({"Name": "motor", "BIDSVersion": "1.9.0"}))
+    stored = {}
+    for subject in ("01", "02"):
+        folder = root / f"sub-{subject}" / "eeg"
+        stored[subject] = write_eeglab(folder, f"sub-{subject}_task-motor_eeg", fdt=True, top_level=True)
+        (folder / f"sub-{subject}_task-motor_events.tsv").write_text("onset\tduration\ttrial_type\n0.2\t0.2\tleft\n")
+        (folder / f"sub-{subject}_task-motor_eeg.json").write_text(json.dumps({"SamplingFrequency": 250}))
+    with caplog.at_level(logging.WARNING, logger=FOLDERS):
+        loaded = load_recording_folder(root, bids_options={"test_subjects": "02"})
+    assert {split: len(rows) for split, rows in loaded.items()} == {"train": 1, "test": 1}
+    first = loaded["train"][0]
+    assert first["recording"] == "sub-01/eeg/sub-01_task-motor_eeg.set" and first["label"] == "left"
+    np.testing.assert_allclose(np.asarray(first["input_values"]), stored["01"][:, 50:100], rtol=1e-6)
+    assert ".fdt" not in caplog.text
+    (root / "sub-01" / "eeg" / "sub-01_task-motor_eeg.json").write_text(json.dumps({"SamplingFrequency": 500}))
+    with pytest.raises(SamplingRateError, match=r"records 250 Hz and its sidecar .*SamplingFrequency 500"):
+        load_recording_folder(root)

@@ -149,8 +149,9 @@ def test_a_bids_folder_is_a_folder_of_recordings_and_its_sidecars_are_not_read(t
 
 
 def test_a_bids_folder_of_formats_not_read_names_them(tmp_path, caplog):
-    """A BIDS set of EEGLAB files (which no reader here reads) was refused as "data files of several kinds (json:
-    ...; tsv: ...)", its sidecars and tables; now the recordings it holds are named as files of a format not read."""
+    """A BIDS set of files no reader here reads (FIF; BrainVision and EEGLAB are read since: test_bids2_audit73) was
+    refused as "data files of several kinds (json: ...; tsv: ...)", its sidecars and tables; now the recordings it holds
+    are named as files of a format not read."""
     from citrus_hf.data.splits import load_split
 
     root = tmp_path / "bids"
@@ -158,12 +159,12 @@ def test_a_bids_folder_of_formats_not_read_names_them(tmp_path, caplog):
     folder.mkdir(parents=True)
     (root / "dataset_description.json").write_text(json.dumps({"Name": "rest", "BIDSVersion": "1.8.0"}))
     (root / "participants.tsv").write_text("participant_id\nsub-01\n")
-    for suffix in ("set", "fdt", "json"):
+    for suffix in ("fif", "json"):
         (folder / f"sub-01_task-rest_eeg.{suffix}").write_text("{}")
     (folder / "sub-01_task-rest_channels.tsv").write_text("name\ttype\nCz\tEEG\n")
     with caplog.at_level("WARNING", logger=FOLDERS), pytest.raises(ValueError, match="holds no recording files"):
         load_split(root, "train")
-    assert "sub-01/eeg/sub-01_task-rest_eeg.set" in caplog.text and "several kinds" not in caplog.text
+    assert "sub-01/eeg/sub-01_task-rest_eeg.fif" in caplog.text and "several kinds" not in caplog.text
 
 
 def test_a_json_file_beside_recordings_outside_bids_still_makes_a_table(tmp_path):

@@ -112,9 +112,9 @@ def test_mne_stimulus_channel_names_count_as_trigger_channels(name, caplog):
 # ------------------------------------------------------------------ 3. MNE's formats: the "no reader" advice names MNE
 
 
-@pytest.mark.parametrize("suffix", [".fif", ".set", ".gdf", ".cnt"])
+@pytest.mark.parametrize("suffix", [".fif", ".gdf", ".cnt"])
 def test_a_format_mne_reads_is_refused_naming_mne_and_the_rate(tmp_path, suffix):
-    """A FIF or EEGLAB file (BrainVision is read since: test_bids2_audit73) was told to `np.save` its samples, which loses its rate, channel names and
+    """A FIF file (BrainVision and EEGLAB are read since: test_bids2_audit73) was told to `np.save` its samples, which loses its rate, channel names and
     units (MNE's samples are volts); MNE reads each, and exports it as an EDF file that records them."""
     from citrus_hf.data.readers import read_recording
 

@@ -1,16 +1,16 @@
 """A BIDS dataset (the Brain Imaging Data Structure, in which OpenNeuro shares EEG / iEEG / EMG) as a labelled set of
 events, for `--dataset ROOT` where ``ROOT/dataset_description.json`` marks the dataset's root.
 
-Each recording this package reads (EDF / BDF, BrainVision ``.vhdr``) with an ``*_events.tsv`` beside it, named as it
-is but for its datatype (``sub-01_task-motor_run-1_events.tsv`` beside ``sub-01_task-motor_run-1_eeg.edf``), gives
-one example per event:
-``onset`` and ``duration`` in seconds from the recording's start, its label from the ``trial_type`` column (another,
-such as ``value``, by the dataset option ``label_column``), and the recording's ``subject`` / ``session`` / ``task`` /
-``run`` from its name. The rows are an events table's, as a ``metadata.csv`` of ``file_name,onset,duration,label``
-gives them (`recording_folders.metadata_layout` checks and cuts both alike). Two sidecars are read as well: the
-channels that the recording's ``*_channels.tsv`` marks ``status`` ``bad`` are left out (of every recording: the
-examples of a set hold one set of channels), and the ``SamplingFrequency`` of its ``*_eeg.json`` / ``*_ieeg.json`` /
-``*_emg.json`` sidecar (the nearest one, as BIDS's inheritance finds it) must be the rate the file records. The
+Each recording this package reads (EDF / BDF, BrainVision ``.vhdr``, EEGLAB ``.set``) with an ``*_events.tsv`` beside
+it, named as it is but for its datatype (``sub-01_task-motor_run-1_events.tsv`` beside
+``sub-01_task-motor_run-1_eeg.edf``), gives one example per event: ``onset`` and ``duration`` in seconds from the
+recording's start, its label from the ``trial_type`` column (another, such as ``value``, by the dataset option
+``label_column``), and the recording's ``subject`` / ``session`` / ``task`` / ``run`` from its name. The rows are an
+events table's, as a ``metadata.csv`` of ``file_name,onset,duration,label`` gives them
+(`recording_folders.metadata_layout` checks and cuts both alike). Two sidecars are read as well: the channels that the
+recording's ``*_channels.tsv`` marks ``status`` ``bad`` are left out (of every recording: the examples of a set hold one
+set of channels), and the ``SamplingFrequency`` of its ``*_eeg.json`` / ``*_ieeg.json`` / ``*_emg.json`` sidecar (the
+nearest one, as BIDS's inheritance finds it) must be the rate the file records. The
 subjects named by the dataset option ``test_subjects`` are the test split; every other recording is in ``train``.
 """
 
@@ -28,8 +28,8 @@ from .readers.files import header_rates
 
 # At a BIDS dataset's root: what makes a folder one.
 BIDS_DESCRIPTION = "dataset_description.json"
-# The datatypes whose recordings are time series this package reads (BIDS-EEG, BIDS-iEEG, BIDS-EMG); MEG (.fif, .ds)
-# and the other formats of these (EEGLAB) are named as formats not read (`warn_of_unread_files`).
+# The datatypes whose recordings are time series this package reads (BIDS-EEG, BIDS-iEEG, BIDS-EMG: EDF / BDF,
+# BrainVision, EEGLAB); MEG (.fif, .ds) is named as a format not read (`warn_of_unread_files`).
 DATATYPES = ("eeg", "ieeg", "emg")
 # The events.tsv column that labels events unless `label_column` names another: BIDS's own for the event's kind.
 DEFAULT_LABEL_COLUMN = "trial_type"
@@ -171,8 +171,8 @@ def _subjects(test_subjects) -> set[str]:
 
 def check_sampling_frequency(recording: Path, root: Path) -> None:
     """Refuse a `recording` whose sidecar's ``SamplingFrequency`` is not the rate the file records (its header's,
-    `header_rates`: EDF / BDF, BrainVision): one of the two is wrong, and events timed in seconds would be cut at the
-    wrong samples under the wrong one.
+    `header_rates`: EDF / BDF, BrainVision, EEGLAB): one of the two is wrong, and events timed in seconds would be cut
+    at the wrong samples under the wrong one.
 
     Raises:
         SamplingRateError: naming the file, its rate, the sidecar and its rate.

@@ -78,14 +78,15 @@ SEGMENT_SECONDS = 600.0
 UNRATED_SEGMENT_SAMPLES = 2**19
 # Suffixes only recordings come in (a folder holding one is a folder of recordings).
 _RECORDING_ONLY_SUFFIXES = frozenset(suffix for suffix, kind in RECORDING_FORMATS.items() if kind != "CSV")
-# Suffixes of signal files no reader here reads (HDF5 / NWB, NumPy archives, MATLAB, EEGLAB, Nihon Kohden's .eeg,
+# Suffixes of signal files no reader here reads (HDF5 / NWB, NumPy archives, MATLAB, Nihon Kohden's .eeg,
 # MNE's FIF, XDF, GDF, Neuroscan, BIOPAC, TDMS, pickles, spreadsheets, an EDF saved as .rec) and of compressed or
 # archived files (`night.edf.gz`): a folder of recordings is read without them, which is said, naming them
 # (`warn_of_unread_files`); they were left out without a word, and the rest reported as the whole. Other files (notes,
 # READMEs, images, a WFDB record's signal and annotation files) are passed over in silence, and so are the files a
-# recording is read through its header from (`companion_files`: a BrainVision .vhdr's .eeg and .vmrk).
+# recording is read through its header from (`companion_files`: a BrainVision .vhdr's .eeg and .vmrk, an EEGLAB .set's
+# .fdt; a .fdt of no .set is named).
 _UNREAD_DATA_SUFFIXES = frozenset(
-    (".h5", ".hdf5", ".hdf", ".he5", ".nwb", ".npz", ".mat", ".set", ".fdt", ".eeg", ".fif", ".xdf")
+    (".h5", ".hdf5", ".hdf", ".he5", ".nwb", ".npz", ".mat", ".fdt", ".eeg", ".fif", ".xdf")
     + (".gdf", ".cnt", ".acq", ".tdms", ".pkl", ".pickle", ".xlsx", ".xls", ".rec")
     + (".gz", ".bz2", ".xz", ".zst", ".zip", ".tar", ".7z")
 )
@@ -551,7 +552,7 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True) -> None:
     if unread:
         _warn_once(
             f"{len(unread)} file(s) under {folder} are in formats citrus does not read and are left out: "
-            f"{', '.join(unread[:5])}{', ...' if len(unread) > 5 else ''}. It reads EDF / BDF, WFDB (.hea), BrainVision (.vhdr), WAV, .npy and .csv / .tsv / .txt files: "
+            f"{', '.join(unread[:5])}{', ...' if len(unread) > 5 else ''}. It reads EDF / BDF, WFDB (.hea), BrainVision (.vhdr), EEGLAB (.set), WAV, .npy and .csv / .tsv / .txt files: "
             "decompress or convert these to one of those to use them (an EDF file saved as .rec: rename it .edf)."
         )
 

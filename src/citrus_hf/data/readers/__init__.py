@@ -12,15 +12,16 @@ generic: what a corpus's files mean (labels, units, splits) is decided in its mo
 * WFDB, :mod:`.wfdb`: :func:`read_wfdb` through ``wfdb``.
 * BrainVision (``.vhdr`` + ``.eeg`` + ``.vmrk``), :mod:`.brainvision`: :func:`read_brainvision` with numpy alone,
   :func:`read_brainvision_header`.
+* EEGLAB ``.set`` (+ ``.fdt``), :mod:`.eeglab`: :func:`read_eeglab` through ``scipy.io.loadmat`` (MATLAB v5 / v7).
 * TF-C ``.pt``, :mod:`.tfc`: :func:`load_tfc_split` through ``torch.load(weights_only=True)``.
 * ARFF (UEA) and CSV, :mod:`.arff_csv`: :func:`read_uea_arff`, :func:`read_csv_matrix`, :func:`read_timed_csv`.
 * sktime / aeon ``.ts``, :mod:`.ts`: :func:`read_ts`. R data files, :mod:`.rdata`: :func:`read_r_data`.
 * ``.npy`` / ``.npz`` and numpy pickles, :mod:`.pickles`: :func:`load_npy`, :func:`load_npz`, :func:`load_pickle`
   (restricted to numpy arrays).
 
-* Any of EDF / BDF, WFDB, BrainVision, WAV, ``.npy`` and ``.csv`` / ``.tsv`` / ``.txt`` by the file's suffix, :mod:`.files`: :func:`read_recording` (what
-  ``citrus predict`` reads), with the vendors' CSV layouts it recognises and the binary formats it refers to their
-  converters in :mod:`.vendors`.
+* Any of EDF / BDF, WFDB, BrainVision, EEGLAB, WAV, ``.npy`` and ``.csv`` / ``.tsv`` / ``.txt`` by the file's suffix,
+  :mod:`.files`: :func:`read_recording` (what ``citrus predict`` reads), with the vendors' CSV layouts it recognises
+  and the binary formats it refers to their converters in :mod:`.vendors`.
 
 Every reader is importable from here (``from citrus_hf.data.readers import read_edf``). The heavy libraries (MNE,
 h5py, wfdb, torch, scipy) are imported inside the readers, only when one is used.
@@ -39,6 +40,7 @@ from .edf import (
     read_edf_annotations,
     read_edf_header,
 )
+from .eeglab import EeglabSet, read_eeglab, read_eeglab_set
 from .files import (
     RATED_FORMATS,
     RECORDING_FORMATS,
@@ -62,6 +64,7 @@ __all__ = [
     "Annotation",
     "BrainVisionHeader",
     "EdfHeader",
+    "EeglabSet",
     "OpenSignalsRecording",
     "RObject",
     "Recording",
@@ -81,6 +84,8 @@ __all__ = [
     "read_edf",
     "read_edf_annotations",
     "read_edf_header",
+    "read_eeglab",
+    "read_eeglab_set",
     "read_opensignals_h5",
     "read_opensignals_txt",
     "read_r_data",

@@ -26,8 +26,8 @@ import numpy as np
 
 from ...vocabulary_citrus import canonical_unit
 from ..errors import CorruptFileError
-from ._common import _as_path, channel_rows
-from .edf import Recording, check_channel_list
+from ._common import _as_path
+from .edf import Recording, picked_rows
 
 logger = logging.getLogger(__name__)
 
@@ -188,8 +188,8 @@ def read_brainvision_header(path: str | Path) -> BrainVisionHeader:
     binary_format = binary.get("binaryformat", "").upper()
     if orientation not in _ORIENTATIONS or binary_format not in _BINARY_FORMATS:
         raise CorruptFileError(
-            f"{path} declares DataOrientation={orientation} and BinaryFormat={binary_format or '(none)'}; a BrainVision "
-            f"recording is read in the orientations {', '.join(_ORIENTATIONS)} and the binary formats "
+            f"{path} declares DataOrientation={orientation} and BinaryFormat={binary_format or '(none)'}; a "
+            f"BrainVision recording is read in the orientations {', '.join(_ORIENTATIONS)} and the binary formats "
             f"{', '.join(_BINARY_FORMATS)}. Re-export it in one of them."
         )
     if binary.get("usebigendianorder", "NO").upper() not in ("NO", "FALSE", "0"):
@@ -271,8 +271,8 @@ def brainvision_companions(path: str | Path) -> list[Path]:
 
 
 def _segment_markers(header: BrainVisionHeader) -> list[tuple[int, str]]:
-    """`(position from 0, date field)` of each ``New Segment`` marker of the header's marker file, in its order; [] where
-    it has none or the file is missing (the start is then not known, and nothing else is read from it)."""
+    """`(position from 0, date field)` of each ``New Segment`` marker of the header's marker file, in its order; []
+    where it has none or the file is missing (the start is then not known, and nothing else is read from it)."""
     marker = header.marker_file
     if marker is None or not marker.is_file():
         return []
@@ -326,12 +326,7 @@ def read_brainvision(path: str | Path, channels: Sequence[str] | None = None) ->
             (`BrainVisionHeader.n_samples`). ValueError: a channel the header does not name.
     """
     header = read_brainvision_header(path)
-    check_channel_list(channels, header.channel_names)
-    rows = (
-        list(range(header.n_channels))
-        if channels is None
-        else channel_rows(header.path, header.channel_names, [str(channel) for channel in channels])
-    )
+    rows = picked_rows(header.path, header.channel_names, channels)
     samples = header.n_samples()
     if header.data_points is not None:
         samples = header.data_points  # (bytes past them are no sample of the recording: a writer's padding)

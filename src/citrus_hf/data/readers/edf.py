@@ -23,7 +23,7 @@ import numpy as np
 
 from ..._logs import warnings_captured
 from ..errors import CorruptFileError
-from ._common import _as_path
+from ._common import _as_path, channel_rows
 
 logger = logging.getLogger(__name__)
 
@@ -394,6 +394,16 @@ def check_channel_list(channels: Sequence[str] | None, names: Sequence[str] | No
         repeated = sorted({name for name in spelt if spelt.count(name) > 1})
         if repeated:
             raise ValueError(f"`channels` names {repeated} more than once; name each channel once.")
+
+
+def picked_rows(path: Path, names: Sequence[str], channels: Sequence[str] | None) -> list[int]:
+    """The rows of the `channels` wanted (names, or positions: `channel_rows`) among a file's channel `names`, every
+    row when None, as the readers that read a header's names before the samples pick them; `channels` checked first
+    (`check_channel_list`)."""
+    check_channel_list(channels, names)
+    if channels is None:
+        return list(range(len(names)))
+    return channel_rows(path, names, [str(channel) for channel in channels])
 
 
 def read_edf(path: str | Path, channels: Sequence[str] | None = None) -> Recording:

@@ -6,6 +6,8 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
 * ``.hea`` (WFDB; also the record's path without a suffix when ``RECORD.hea`` exists): :func:`~.wfdb.read_wfdb`.
 * ``.vhdr`` (BrainVision: the header, its ``.eeg`` data and ``.vmrk`` marker files beside it):
   :func:`~.brainvision.read_brainvision`; the rate, channel names and units are the header's.
+* ``.set`` (EEGLAB, MATLAB v5 / v7; its samples inside it or in the ``.fdt`` beside it): :func:`~.eeglab.read_eeglab`,
+  in µV.
 * ``.wav`` (WAVE, as heart sounds and other signals recorded through a sound card come): the rate is the file's;
   integer samples are scaled to [-1, 1) as audio libraries read them (a WAV file records no physical unit), from
   little-endian (RIFF) and big-endian (RIFX) files alike.
@@ -75,6 +77,7 @@ from .arff_csv import (
 )
 from .brainvision import brainvision_companions, read_brainvision, read_brainvision_header
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
+from .eeglab import eeglab_companions, read_eeglab, read_eeglab_set
 from .pickles import load_npy
 from .vendors import (
     ARRIVAL_COLUMNS,
@@ -96,6 +99,7 @@ RECORDING_FORMATS: dict[str, str] = {
     ".bdf": "BDF",
     ".hea": "WFDB",
     ".vhdr": "BrainVision",  # the header, which names its data (.eeg) and marker (.vmrk) files beside it
+    ".set": "EEGLAB",  # its samples inside it, or in the .fdt file it names beside it
     ".wav": "WAV",
     ".npy": "numpy",
     ".csv": "CSV",
@@ -104,22 +108,18 @@ RECORDING_FORMATS: dict[str, str] = {
 }
 # The delimiters a CSV's first line is searched for, in this order: ";" first, as files that separate by it (the
 # spreadsheet export where the comma is the decimal mark) may hold commas in their numbers; none found: whitespace.
-# Formats of EEG / MEG systems that MNE reads (`mne.io.read_raw`) and no reader here does: FIF, EEGLAB, GDF,
-# Neuroscan, EGI, Nihon Kohden, KIT, Curry; a recording's data file beside its header maps to the header's suffix
-# (an EEGLAB .fdt beside its .set), which MNE is given. Their "no reader" error names MNE's conversion to EDF, which
-# keeps the rate, channel names and units that `np.save` of the samples loses (MNE gives volts, where an EEG
-# checkpoint is usually fed microvolts). A BrainVision data or marker file (.eeg, .vmrk) beside its .vhdr is read
-# through that header (`_COMPANIONS`); a .eeg without one is Nihon Kohden's.
-_MNE_FORMATS = {
-    **dict.fromkeys((".fif", ".set", ".gdf", ".cnt", ".mff", ".sqd", ".con", ".cdt", ".eeg")),
-    ".fdt": ".set",
-}
+# Formats of EEG / MEG systems that MNE reads (`mne.io.read_raw`) and no reader here does: FIF, GDF, Neuroscan, EGI,
+# Nihon Kohden, KIT, Curry. Their "no reader" error names MNE's conversion to EDF, which keeps the rate, channel names
+# and units that `np.save` of the samples loses (MNE gives volts, where an EEG checkpoint is usually fed microvolts).
+# A BrainVision data or marker file (.eeg, .vmrk) beside its .vhdr, and an EEGLAB .fdt beside its .set, are read
+# through that file (`_COMPANIONS`); a .eeg without a header naming it is Nihon Kohden's.
+_MNE_FORMATS = dict.fromkeys((".fif", ".gdf", ".cnt", ".mff", ".sqd", ".con", ".cdt", ".eeg"))
 # Formats whose recording is read through one file (a key of `RECORDING_FORMATS`) and lies in others beside it ->
 # the function that lists those (`companion_files`): a folder's listing passes over them, and one given alone is
 # refused naming the file to give.
-_COMPANIONS = {"BrainVision": brainvision_companions}
+_COMPANIONS = {"BrainVision": brainvision_companions, "EEGLAB": eeglab_companions}
 # The suffixes of such files, and the header's suffix whose recording they belong to.
-_COMPANION_SUFFIXES = {".eeg": ".vhdr", ".vmrk": ".vhdr", ".dat": ".vhdr"}
+_COMPANION_SUFFIXES = {".eeg": ".vhdr", ".vmrk": ".vhdr", ".dat": ".vhdr", ".fdt": ".set"}
 _CSV_DELIMITERS = (";", "\t", ",")
 # The rows under a CSV's first row that tell whether a first row of numbers is a header (`_numbers_header`), and
 # whether its numbers are written with a decimal comma (`_decimal_comma`; past them the file is scanned for a comma).
@@ -138,7 +138,7 @@ _SCAN_CHARS = 1 << 20
 # A cell written as a whole number (a channel number), and one written as a decimal: a decimal mark or an exponent.
 _WHOLE_NUMBER = re.compile(r"\d+")
 _DECIMAL_FORM = re.compile(r"[.,eE]")
-RATED_FORMATS = frozenset({"EDF", "BDF", "WFDB", "WAV", "BrainVision"})
+RATED_FORMATS = frozenset({"EDF", "BDF", "WFDB", "WAV", "BrainVision", "EEGLAB"})
 # Full scale of a WAV file's integer samples (8-bit samples are unsigned, centred on 128; scipy reads 24-bit ones
 # into the top bits of int32), so that they read as floats in [-1, 1) whatever the bit depth. Keyed by the sample's
 # width in bytes, not its dtype: a big-endian RIFX file reads as '>i2', which a dtype key missed (a raw KeyError).
@@ -311,6 +311,7 @@ _HEADER_RATES = {
     "EDF": lambda path: list(read_edf_header(path).names_by_rate()),
     "BDF": lambda path: list(read_edf_header(path).names_by_rate()),
     "BrainVision": lambda path: [read_brainvision_header(path).sampling_rate],
+    "EEGLAB": lambda path: [read_eeglab_set(path, ("srate",)).sampling_rate],
 }
 
 
@@ -383,6 +384,8 @@ def read_recording(
         recording = read_wfdb(path, annotation_extension=None, channels=wanted)
     elif kind == "BrainVision":
         recording = read_brainvision(path, wanted)
+    elif kind == "EEGLAB":
+        recording = read_eeglab(path, wanted)
     elif kind == "WAV":
         recording = read_wav(path, channels=wanted)
     elif kind == "numpy":

@@ -1,0 +1,214 @@
+"""EEGLAB data sets (``.set``, the samples inside it or in the ``.fdt`` file it names beside it): :func:`read_eeglab`
+through ``scipy.io.loadmat``, for the MATLAB v5 / v7 files EEGLAB saves by default.
+
+A ``.set`` holds EEGLAB's ``EEG`` structure, as one variable ``EEG`` (older EEGLAB) or as its fields at the file's top
+level (EEGLAB 2019 on): ``nbchan`` channels, ``pnts`` samples per epoch, ``trials`` epochs, ``srate`` in Hz, the
+channels' names in ``chanlocs(k).labels``, and ``data``: ``(nbchan, pnts)`` numbers inside the file, or the name of a
+``.fdt`` file beside it holding them as little-endian float32, a sample of every channel, then the next (MATLAB's
+column order). EEGLAB keeps EEG in microvolts and records no unit, so every channel is read as µV, as MNE reads it.
+Refused, naming the fix: a MATLAB v7.3 file (HDF5, which ``loadmat`` does not read), epoched data (``trials`` > 1:
+epochs laid end to end are no continuous recording), a study's ``ALLEEG`` array, and a ``.fdt`` that is missing or not
+of the header's size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CorruptFileError
+from ._common import _as_path
+from .edf import Recording, picked_rows
+
+# EEGLAB's unit for EEG (it records none).
+_EEGLAB_UNIT = "µV"
+# The first bytes of a MATLAB v7.3 file (HDF5 with a MATLAB header), which `scipy.io.loadmat` does not read.
+_V73_HEADER = b"MATLAB 7.3 MAT-file"
+# The fields of EEGLAB's EEG structure read here.
+_FIELDS = ("nbchan", "pnts", "trials", "srate", "data", "chanlocs")
+# What converts a file this reader refuses into one it reads.
+_RESAVE = (
+    "resave it from EEGLAB as a MATLAB v7 file (`pop_saveset(EEG, 'filename', NAME, 'version', '7')`), or convert it "
+    "with MNE: `mne.io.read_raw_eeglab(path).export('recording.edf')` (pip install mne edfio)"
+)
+
+
+@dataclass
+class EeglabSet:
+    """What an EEGLAB ``.set`` says of its recording (module docstring).
+
+    Attributes:
+        path: the ``.set`` file.
+        n_channels: ``nbchan``.
+        n_samples: ``pnts`` (one epoch: the recording).
+        sampling_rate: ``srate``, Hz.
+        channel_names: ``chanlocs(k).labels`` (positions, "0", "1", ..., where the set names none).
+        data: the samples `(channels, time)` where the file holds them, else None.
+        data_file: the ``.fdt`` file that holds them, else None.
+    """
+
+    path: Path
+    n_channels: int
+    n_samples: int
+    sampling_rate: float
+    channel_names: list[str]
+    data: np.ndarray | None = None
+    data_file: Path | None = None
+
+
+def _load(path: Path, fields: Sequence[str]) -> dict:
+    """`{field: value}` of the EEG structure in the ``.set`` `path`, of `fields` (all, for the structure's form).
+
+    Raises:
+        CorruptFileError: a v7.3 file, a file MATLAB's v5 reader cannot read, an ALLEEG array, no EEG structure.
+    """
+    from scipy.io import loadmat
+
+    with open(path, "rb") as handle:
+        head = handle.read(128)
+    if head.startswith(_V73_HEADER):
+        raise CorruptFileError(f"{path} is a MATLAB v7.3 file (HDF5), which is not read; {_RESAVE}.")
+    try:
+        # the fields at the top level are read alone (a .set of the structure's form is read whole: one variable)
+        variables = loadmat(
+            path, squeeze_me=True, struct_as_record=False, appendmat=False, variable_names=["EEG", "ALLEEG", *fields]
+        )
+    except Exception as error:  # scipy raises ValueError, TypeError, MatReadError... on a file that is no MAT file
+        raise CorruptFileError(
+            f"{path} could not be read as an EEGLAB data set ({type(error).__name__}: {error}); re-download it, or "
+            f"{_RESAVE}."
+        ) from None
+    if "ALLEEG" in variables:
+        raise CorruptFileError(
+            f"{path} holds an EEGLAB study's ALLEEG array of data sets, not one data set; save each with "
+            "pop_saveset and give those."
+        )
+    if "EEG" in variables:
+        structure = variables["EEG"]
+        variables = {name: getattr(structure, name) for name in fields if hasattr(structure, name)}
+    missing = [name for name in fields if name not in variables]
+    if missing:
+        raise CorruptFileError(
+            f"{path} holds no EEGLAB data set: it lacks {', '.join(missing)} (an EEG structure's fields); {_RESAVE}."
+        )
+    return variables
+
+
+def _count(path: Path, variables: dict, name: str, kind: type):
+    """The EEG field `name` of `path` as a positive `kind`, refused where it is none."""
+    value = variables[name]
+    try:
+        number = float(np.asarray(value).item())
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number <= 0 or (kind is int and number != int(number)):
+        raise CorruptFileError(
+            f"{path} gives {name} = {value!r}, not a positive {'whole ' if kind is int else ''}number; the data set "
+            f"is corrupt: {_RESAVE}."
+        )
+    return kind(number)
+
+
+def read_eeglab_set(path: str | Path, fields: Sequence[str] = _FIELDS) -> EeglabSet:
+    """Parse and check an EEGLAB ``.set`` file (module docstring): its rate, channels and where its samples are.
+    `fields` narrows what is read (the rate alone: ``("srate",)``, the other attributes then 0 / empty).
+
+    Raises:
+        CorruptFileError: as the module docstring says.
+    """
+    path = _as_path(path, "EEGLAB data set")
+    variables = _load(path, fields)
+    rate = _count(path, variables, "srate", float)
+    if fields != _FIELDS:
+        return EeglabSet(path, 0, 0, rate, [])
+    n_channels, n_samples = _count(path, variables, "nbchan", int), _count(path, variables, "pnts", int)
+    trials = _count(path, variables, "trials", int)
+    if trials > 1:
+        raise CorruptFileError(
+            f"{path} holds {trials} epochs of {n_samples} samples (an epoched EEGLAB data set), which are no "
+            "continuous recording; give the continuous data set it was epoched from."
+        )
+    locations = variables["chanlocs"]
+    locations = list(np.atleast_1d(locations).ravel()) if isinstance(locations, np.ndarray) else [locations]
+    names = [str(getattr(location, "labels", "")) for location in locations]
+    if len(names) != n_channels or not all(names):
+        names = [str(index) for index in range(n_channels)]
+    data = variables["data"]
+    if isinstance(data, str):
+        return EeglabSet(path, n_channels, n_samples, rate, names, data_file=path.parent / data)
+    data = np.asarray(data)
+    if data.size != n_channels * n_samples or not np.issubdtype(data.dtype, np.number):
+        raise CorruptFileError(
+            f"{path} holds data of shape {data.shape} ({data.dtype}) where it declares {n_channels} channels of "
+            f"{n_samples} samples; the data set is corrupt: {_RESAVE}."
+        )
+    return EeglabSet(path, n_channels, n_samples, rate, names, data=data.reshape(n_channels, n_samples))
+
+
+def eeglab_companions(path: str | Path) -> list[Path]:
+    """The ``.fdt`` file the ``.set`` `path` reads its samples from ([] where it holds them itself); the set's own name
+    with ``.fdt`` where it cannot be read (its reader then says why). A folder's listing passes over it."""
+    path = Path(path)
+    try:
+        found = read_eeglab_set(path).data_file
+    except (CorruptFileError, OSError):
+        return [path.with_suffix(".fdt")]
+    return [found] if found is not None else []
+
+
+def read_eeglab(path: str | Path, channels: Sequence[str] | None = None) -> Recording:
+    """Read an EEGLAB ``.set`` (module docstring).
+
+    Args:
+        path: the ``.set`` file.
+        channels: names or positions (``"0"``) of the channels to read, in the order wanted; every channel when None.
+
+    Returns:
+        A :class:`~.edf.Recording`: ``data`` ``(channels, time)`` float64 in µV (EEGLAB's unit), no start (EEGLAB
+        records none).
+
+    Raises:
+        CorruptFileError: as `read_eeglab_set`; a ``.fdt`` missing or not of ``nbchan`` x ``pnts`` float32 samples.
+            ValueError: a channel the set does not name.
+    """
+    found = read_eeglab_set(path)
+    rows = picked_rows(found.path, found.channel_names, channels)
+    if found.data is not None:
+        data = np.array(found.data[rows], dtype=np.float64)
+    else:
+        data = _fdt_rows(found, rows)
+    return Recording(
+        data=data,
+        sampling_rate=found.sampling_rate,
+        channel_names=[found.channel_names[row] for row in rows],
+        units=[_EEGLAB_UNIT] * len(rows),
+    )
+
+
+def _fdt_rows(found: EeglabSet, rows: list[int]) -> np.ndarray:
+    """The rows `rows` of the ``.fdt`` samples of `found`, `(channels, time)` float64."""
+    fdt = found.data_file
+    if fdt is None or not fdt.is_file():
+        raise CorruptFileError(
+            f"{found.path} keeps its samples in {fdt.name if fdt else 'a .fdt file'!r}, which is not beside it; put it "
+            "there (a renamed data set keeps the old name inside the .set: resave it from EEGLAB under the new name)."
+        )
+    expected = found.n_channels * found.n_samples * 4
+    if fdt.stat().st_size != expected:
+        raise CorruptFileError(
+            f"{fdt} holds {fdt.stat().st_size} bytes where {found.path} declares {found.n_channels} channels of "
+            f"{found.n_samples} float32 samples ({expected} bytes): it is cut short or not this set's. Re-download it, "
+            "or resave the data set from EEGLAB."
+        )
+    mapped = np.memmap(fdt, dtype="<f4", mode="r", shape=(found.n_samples, found.n_channels))
+    try:
+        return np.array(mapped[:, rows].T, dtype=np.float64, order="C")
+    finally:
+        del mapped  # (the map closes here, not with an error's traceback: the file stays replaceable on Windows)
+
+
+__all__ = ["EeglabSet", "eeglab_companions", "read_eeglab", "read_eeglab_set"]
