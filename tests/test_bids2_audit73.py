@@ -327,3 +327,20 @@ def test_a_bids_dataset_of_eeglab_sets_gives_its_events_without_naming_their_fdt
     (root / "sub-01" / "eeg" / "sub-01_task-motor_eeg.json").write_text(json.dumps({"SamplingFrequency": 500}))
     with pytest.raises(SamplingRateError, match=r"records 250 Hz and its sidecar .*SamplingFrequency 500"):
         load_recording_folder(root)
+
+
+def test_the_fdt_a_set_names_is_read_and_not_named_as_left_unread(tmp_path, own_datasets_cache, caplog):
+    """A set whose .fdt is not named as it is (renamed outside EEGLAB) reads the one it names, which a folder's
+    listing then passes over; a .fdt no set names is named as a file left unread."""
+    from scipy.io import loadmat, savemat
+
+    data = write_eeglab(tmp_path / "pile", "old", fdt=True, top_level=True)
+    fields = loadmat(tmp_path / "pile" / "old.set", appendmat=False)
+    savemat(tmp_path / "pile" / "new.set", {k: v for k, v in fields.items() if not k.startswith("__")}, appendmat=False)
+    (tmp_path / "pile" / "old.set").unlink()
+    (tmp_path / "pile" / "stray.fdt").write_bytes(bytes(8))
+    np.testing.assert_allclose(readers.read_recording(tmp_path / "pile" / "new.set").data, data)
+    with caplog.at_level(logging.WARNING, logger=FOLDERS):
+        loaded = load_recording_folder(tmp_path / "pile")
+    assert list(loaded["recording"]) == ["new.set"]
+    assert "stray.fdt" in caplog.text and "old.fdt" not in caplog.text

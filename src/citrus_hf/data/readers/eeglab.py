@@ -150,14 +150,24 @@ def read_eeglab_set(path: str | Path, fields: Sequence[str] = _FIELDS) -> Eeglab
 
 
 def eeglab_companions(path: str | Path) -> list[Path]:
-    """The ``.fdt`` file the ``.set`` `path` reads its samples from ([] where it holds them itself); the set's own name
-    with ``.fdt`` where it cannot be read (its reader then says why). A folder's listing passes over it."""
+    """The ``.fdt`` file the ``.set`` `path` reads its samples from ([] where it holds them itself), for a folder's
+    listing to pass over. Read from the variables' headers where the set keeps its fields at the top level (its
+    samples, which may be hundreds of MB inside it, are not read for it); the set's own name with ``.fdt`` (as
+    EEGLAB names it) for an EEG structure, which is one variable, and for a file that cannot be read (its reader then
+    says why)."""
+    from scipy.io import loadmat, whosmat
+
     path = Path(path)
     try:
-        found = read_eeglab_set(path).data_file
-    except (CorruptFileError, OSError):
-        return [path.with_suffix(".fdt")]
-    return [found] if found is not None else []
+        kinds = {name: kind for name, _, kind in whosmat(path, appendmat=False)}
+        if "data" in kinds and "EEG" not in kinds:
+            if kinds["data"] != "char":
+                return []
+            named = loadmat(path, squeeze_me=True, appendmat=False, variable_names=["data"])["data"]
+            return [path.parent / str(named)]
+    except Exception:  # (scipy's errors on a file that is no MAT file, which its reader names)
+        pass
+    return [path.with_suffix(".fdt")]
 
 
 def read_eeglab(path: str | Path, channels: Sequence[str] | None = None) -> Recording:
