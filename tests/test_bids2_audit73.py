@@ -344,3 +344,15 @@ def test_the_fdt_a_set_names_is_read_and_not_named_as_left_unread(tmp_path, own_
         loaded = load_recording_folder(tmp_path / "pile")
     assert list(loaded["recording"]) == ["new.set"]
     assert "stray.fdt" in caplog.text and "old.fdt" not in caplog.text
+
+
+def test_a_vectorized_file_longer_than_its_data_points_is_refused(tmp_path):
+    """A VECTORIZED file holds each channel's samples one after another: where it holds more per channel than
+    DataPoints declares, the second channel starts past DataPoints, and reading DataPoints per channel took the first
+    channel's tail as the second's start, without a word."""
+    write_brainvision(tmp_path, orientation="VECTORIZED", common="DataPoints=150")
+    with pytest.raises(CorruptFileError, match=r"holds 200 samples per channel .* declares DataPoints=150"):
+        readers.read_recording(tmp_path / "rec.vhdr")
+    stored = write_brainvision(tmp_path / "multiplexed", common="DataPoints=150")
+    recording = readers.read_recording(tmp_path / "multiplexed" / "rec.vhdr")
+    np.testing.assert_allclose(recording.data, stored[:150].T * RESOLUTIONS[:, None])

@@ -323,13 +323,22 @@ def read_brainvision(path: str | Path, channels: Sequence[str] | None = None) ->
 
     Raises:
         CorruptFileError: as `read_brainvision_header`; a data file missing or not of the header's frames
-            (`BrainVisionHeader.n_samples`). ValueError: a channel the header does not name.
+            (`BrainVisionHeader.n_samples`), or VECTORIZED and longer than DataPoints. ValueError: a channel the header
+            does not name.
     """
     header = read_brainvision_header(path)
     rows = picked_rows(header.path, header.channel_names, channels)
     samples = header.n_samples()
-    if header.data_points is not None:
-        samples = header.data_points  # (bytes past them are no sample of the recording: a writer's padding)
+    if header.data_points is not None and samples > header.data_points:
+        if header.orientation == "VECTORIZED":
+            # each channel's samples follow the last channel's: where the file's run is longer than DataPoints, the
+            # second channel starts past them, and reading DataPoints per channel read another channel's samples
+            raise CorruptFileError(
+                f"{header.data_file} holds {samples} samples per channel (VECTORIZED: one channel after another) and "
+                f"{header.path} declares DataPoints={header.data_points}, so where each channel starts is not known; "
+                "fix DataPoints= in the header, or re-export the recording."
+            )
+        samples = header.data_points  # (the frames past them, a sample of every channel each, are none of its own)
     shape = (samples, header.n_channels) if header.orientation == "MULTIPLEXED" else (header.n_channels, samples)
     mapped = np.memmap(header.data_file, dtype=header.dtype, mode="r", shape=shape)
     try:
