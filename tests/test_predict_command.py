@@ -157,7 +157,8 @@ def test_a_regressor_gives_its_target_and_an_encoder_its_embedding(edf_path, tmp
         (["{folder}/missing.edf"], r"recording '.*missing.edf' does not exist"),
         (
             ["{folder}/c3.dat"],
-            r"no reader for \.dat; recordings are read from \.bdf, \.csv, \.edf, \.hea, \.npy, \.tsv, \.txt",
+            r"no reader for \.dat; recordings are read from \.bdf, \.csv, \.edf, \.hea, \.npy, \.set, \.tsv, \.txt, "
+            r"\.vhdr, \.wav",
         ),
         (["{folder}/transposed.npy", "--sampling-rate", "160"], r"shape \(9760, 1\), which reads as 9760 channels"),
         (
