@@ -356,3 +356,14 @@ def test_a_vectorized_file_longer_than_its_data_points_is_refused(tmp_path):
     stored = write_brainvision(tmp_path / "multiplexed", common="DataPoints=150")
     recording = readers.read_recording(tmp_path / "multiplexed" / "rec.vhdr")
     np.testing.assert_allclose(recording.data, stored[:150].T * RESOLUTIONS[:, None])
+
+
+def test_an_eeglab_set_with_an_unnamed_channel_names_them_by_position(tmp_path):
+    """A chanlocs label EEGLAB left empty is an empty MATLAB array: it was named "[]"."""
+    from scipy.io import savemat
+
+    chanlocs = np.zeros((1, 2), dtype=[("labels", object)])
+    chanlocs[0, 0], chanlocs[0, 1] = ("Oz",), (np.zeros((0, 0)),)
+    structure = {"nbchan": 2.0, "pnts": 50.0, "trials": 1.0, "srate": 100.0, "data": np.ones((2, 50))}
+    savemat(tmp_path / "x.set", {"EEG": {**structure, "chanlocs": chanlocs}}, appendmat=False)
+    assert readers.read_recording(tmp_path / "x.set").channel_names == ["0", "1"]

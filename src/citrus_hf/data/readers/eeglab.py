@@ -134,7 +134,8 @@ def read_eeglab_set(path: str | Path, fields: Sequence[str] = _FIELDS) -> Eeglab
         )
     locations = variables["chanlocs"]
     locations = list(np.atleast_1d(locations).ravel()) if isinstance(locations, np.ndarray) else [locations]
-    names = [str(getattr(location, "labels", "")) for location in locations]
+    labels = [getattr(location, "labels", "") for location in locations]
+    names = [label.strip() if isinstance(label, str) else "" for label in labels]  # (an unnamed one: an empty array)
     if len(names) != n_channels or not all(names):
         names = [str(index) for index in range(n_channels)]
     data = variables["data"]
