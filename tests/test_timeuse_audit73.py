@@ -93,7 +93,8 @@ def test_sleep_stagers_are_told_by_a_registered_vocabulary():
     assert sleep_stages_of(SLEEP_STAGES) == {stage: stage for stage in SLEEP_STAGES}  # a sleep_edf stager's labels
     assert set(SLEEP_STAGE_MAP.values()) <= set(SLEEP_STAGES)
     assert sleep_stages_of(["wake", "1", "2", "3", "4", "R"])["4"] == "N3"  # R&K's, in any case
-    assert sleep_stages_of(["W", "N2", "artifact"]) is None  # a label that is no stage
+    assert sleep_stages_of(["W", "N2", "sitting"]) is None  # a label of no sleep vocabulary
+    assert sleep_stages_of(["W", "N2", "artifact"])["artifact"] == "unstaged"  # a label of no stage: unstaged
     assert sleep_stages_of(["N1", "N2"]) is None and sleep_stages_of(["rest", "left fist"]) is None
     try:  # one's own vocabulary
         register_sleep_vocabulary("audit73 test", {"Awake": "W", "Asleep": "N2"})

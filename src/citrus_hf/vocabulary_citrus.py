@@ -88,26 +88,35 @@ TASK_NORMALIZATIONS = ("dataset", "window")
 SLEEP_STAGES: tuple[str, ...] = ("W", "N1", "N2", "N3", "REM")
 WAKE_STAGE = "W"
 REM_STAGE = "REM"
+# What a sleep vocabulary maps a label of no stage to (movement time, an epoch scored "?", an artifact): its windows
+# are neither sleep nor wake, as a window without signal is (AASM's TST leaves them out, its TRT keeps them).
+UNSTAGED = "unstaged"
+# Labels of no stage that any sleep vocabulary takes (compared in any case): R&K's movement time, Sleep-EDF's
+# "Sleep stage ?" and "Movement time", a stager's own "artifact" class. A stager that has one still gets its summary.
+UNSTAGED_LABELS: frozenset[str] = frozenset(
+    {"?", "Movement", "Movement time", "MT", "Sleep stage ?", "Artifact", "Artefact", "Unscored", "Unknown"}
+)
 # The label vocabularies of sleep stagers, by name: each label (compared in any case) and the stage of `SLEEP_STAGES`
-# it stands for. A classifier whose every label is one of a vocabulary's, wake and a sleep stage among them, is a sleep
-# stager (`sleep_stages_of`); a vocabulary of one's own joins with `register_sleep_vocabulary`.
+# (or `UNSTAGED`) it stands for. A classifier whose every label is one of a vocabulary's or of `UNSTAGED_LABELS`, wake
+# and a sleep stage among them, is a sleep stager (`sleep_stages_of`); a vocabulary of one's own joins with
+# `register_sleep_vocabulary`.
 SLEEP_VOCABULARIES: dict[str, dict[str, str]] = {}
 
 
 def register_sleep_vocabulary(name: str, stages: dict[str, str]) -> None:
     """Register the labels `stages` of sleep stagers as the vocabulary `name`: each label (any case) and its stage of
-    `SLEEP_STAGES` (`{"Wake": "W", "Stage 1": "N1", ...}`). Registering a name again with the same labels does
-    nothing.
+    `SLEEP_STAGES`, or `UNSTAGED` for a label of no stage (`{"Wake": "W", "Stage 1": "N1", ..., "Noise":
+    "unstaged"}`). Registering a name again with the same labels does nothing.
 
     Raises:
-        ValueError: a stage not of `SLEEP_STAGES`, two labels that differ in case only, or a name already registered
-            with other labels.
+        ValueError: a stage not of `SLEEP_STAGES` (nor `UNSTAGED`), two labels that differ in case only, or a name
+            already registered with other labels.
     """
-    wrong = sorted({stage for stage in stages.values() if stage not in SLEEP_STAGES})
+    wrong = sorted({stage for stage in stages.values() if stage not in (*SLEEP_STAGES, UNSTAGED)})
     if wrong:
         raise ValueError(
             f"Sleep vocabulary {name!r}: {', '.join(map(repr, wrong))} is no stage of {', '.join(SLEEP_STAGES)}; map "
-            "each label to one of them (R&K's stages 3 and 4 to N3)."
+            f"each label to one of them (R&K's stages 3 and 4 to N3), or to {UNSTAGED!r} for a label of no stage."
         )
     folded = {label.casefold(): stage for label, stage in stages.items()}
     if len(folded) < len(stages):
@@ -118,25 +127,39 @@ def register_sleep_vocabulary(name: str, stages: dict[str, str]) -> None:
 
 
 def sleep_stages_of(labels: Any) -> dict[str, str] | None:
-    """Each of a classifier's `labels` (its `id2label` names) with its stage of `SLEEP_STAGES`, when they are all
-    labels of one registered sleep vocabulary (any case), wake and a sleep stage among them; None for any other
-    classifier (one label that is no stage of the vocabulary, such as "artifact", and its time is no sleep statistic)."""
+    """Each of a classifier's `labels` (its `id2label` names) with its stage of `SLEEP_STAGES` (`UNSTAGED` for a
+    label of no stage, `UNSTAGED_LABELS` or a vocabulary's own), when they are all labels of one registered sleep
+    vocabulary (any case) or of `UNSTAGED_LABELS`, wake and a sleep stage among them; None for any other classifier
+    (one label that is neither, such as "sitting": its time is no sleep statistic)."""
     labels = [str(label) for label in labels]
+    unstaged = {label.casefold() for label in UNSTAGED_LABELS}
     for vocabulary in SLEEP_VOCABULARIES.values():
-        stages = {label: vocabulary.get(label.casefold()) for label in labels}
-        chosen = set(stages.values())
+        stages = {
+            label: vocabulary.get(label.casefold(), UNSTAGED if label.casefold() in unstaged else None)
+            for label in labels
+        }
+        chosen = set(stages.values()) - {UNSTAGED}
         if None not in chosen and WAKE_STAGE in chosen and len(chosen) > 1:
             return stages
     return None
 
 
-# AASM's names (R or REM; W or Wake), and Rechtschaffen & Kales' (stages 1 to 4, S1 to S4; 3 and 4 are N3)
+# AASM's names (R or REM; W or Wake), Rechtschaffen & Kales' (stages 1 to 4, S1 to S4; 3 and 4 are N3) and the
+# annotations of Sleep-EDF's hypnograms (R&K's, "Sleep stage 4" among them), as a stager trained on them names them
 register_sleep_vocabulary("AASM", {"W": "W", "Wake": "W", "N1": "N1", "N2": "N2", "N3": "N3", "R": "REM", "REM": "REM"})
 register_sleep_vocabulary(
     "R&K",
     {
         "W": "W", "Wake": "W", "1": "N1", "2": "N2", "3": "N3", "4": "N3", "S1": "N1", "S2": "N2", "S3": "N3",
         "S4": "N3", "R": "REM", "REM": "REM",
+    },
+)  # fmt: skip
+register_sleep_vocabulary(
+    "Sleep-EDF",
+    {
+        "Sleep stage W": "W", "Sleep stage 1": "N1", "Sleep stage 2": "N2", "Sleep stage 3": "N3",
+        "Sleep stage 4": "N3", "Sleep stage R": "REM", "Sleep stage N1": "N1", "Sleep stage N2": "N2",
+        "Sleep stage N3": "N3",
     },
 )  # fmt: skip
 

@@ -17,7 +17,9 @@ second line says how many. A classifier's next line says how long each label las
 each second that windows cover counted once, overlapping windows split halfway between their middles; a multi-label
 classifier's labels while present), and a sleep stager's (labels of a registered sleep vocabulary,
 `vocabulary_citrus.sleep_stages_of`) gives AASM's summary instead: TST, sleep efficiency, sleep onset latency, WASO,
-REM latency and minutes per stage (`inference.time_use.sleep_summary`). `--output` writes every window: a `.csv` row
+REM latency and minutes per stage (`inference.time_use.sleep_summary`), from lights out to lights on: --lights-off /
+--lights-on, else the file's one "Lights off" / "Lights on" EDF+ annotation, else its first sample and its end (the
+time per label and --plot keep the whole recording). `--output` writes every window: a `.csv` row
 per window (start and end in seconds, the label, its score and every label's probability, and a multi-label
 classifier's `present_labels`, every label above 0.5 joined by ";", a name holding ";" quoted; or the targets; or the embedding; and `no_signal`: "flat", "interpolated" or empty), or a `.jsonl` line
 per recording (the pipeline's result, `label_seconds` included, with a multi-label classifier's `present_labels` and a
@@ -39,6 +41,7 @@ import datetime
 import io
 import math
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -105,6 +108,21 @@ class PredictArguments:
             "offset, 2025-03-01T22:15:00+01:00), for a file that records none (.npy, WAV, a CSV without a time column "
             "or with one that counts from its own zero): --output's start_time of every window counts from it. One "
             "recording a run; a file that records its own start (EDF, WFDB, a CSV stamped since 1970) keeps it"
+        },
+    )
+    lights_off: str | None = field(
+        default=None,
+        metadata={
+            "help": "a sleep stager's lights out, where its sleep statistics start: seconds from the recording's first "
+            "sample (1800), a time of day on its clock (22:40) or a date and time as --start-time takes it (default: "
+            "the file's one 'Lights off' annotation, else its first sample)"
+        },
+    )
+    lights_on: str | None = field(
+        default=None,
+        metadata={
+            "help": "a sleep stager's lights on, where its sleep statistics end, written as --lights-off (default: the "
+            "file's one 'Lights on' annotation, else the recording's end)"
         },
     )
     per_device_batch_size: int | None = field(
@@ -190,6 +208,13 @@ def run(argv: Sequence[str]) -> int:
                 "--sampling-rate HZ."
             )
     start = None if args.start_time is None else _start_time(args.start_time, args.recordings)
+    # read before the model loads: a mistyped time answers at once
+    lights = {
+        option: (text, _lights_setting(option, text))
+        for option, text in (("--lights-off", args.lights_off), ("--lights-on", args.lights_on))
+        if text is not None
+    }
+    _check_lights_order(lights)
     if args.sampling_rate is not None:
         from ..configuration_citrus import as_sampling_rate
 
@@ -257,6 +282,12 @@ def run(argv: Sequence[str]) -> int:
         # takes them
         with saved_values_named(args.model, "predict"):
             pipe = pipeline(model=args.model, revision=args.revision, backend=args.backend, dtype=torch.float32)
+    if lights and _sleep_stages(pipe.model.config) is None:
+        raise UsageError(
+            f"{' and '.join(lights)} bound a sleep stager's sleep statistics, and {args.model!r} is no sleep stager "
+            "(its labels are not all of a registered sleep vocabulary, vocabulary_citrus.sleep_stages_of): leave "
+            f"{' and '.join(lights)} out."
+        )
     if plot is not None and pipe.task == "time-series-feature-extraction":
         raise UsageError(
             f"--plot draws labels or targets over time, and {args.model!r} has no task head (its pipeline returns "
@@ -306,10 +337,14 @@ def run(argv: Sequence[str]) -> int:
                         "another: leave --start-time out (it is for files that record none)."
                     )
                 recording.start = start
+            duration = recording.data.shape[-1] / recording.sampling_rate
             try:
                 result = _run(pipe, recording, path, args, hop_length)
+                # lights out and on: a recording of a time outside them is refused (left out among many) as the
+                # model's refusals are
+                sleep, bounds = _sleep(path, recording, result, duration, pipe.model.config, lights)
                 if written is not None:
-                    written.add(path, recording, result, pipe.model.config)
+                    written.add(path, recording, result, pipe.model.config, sleep)
             except OnnxCacheWriteError as error:
                 # the first window exports the model, and no recording is scored without it: the run stops, in this
                 # command's words (the error's name Python's `cache_dir=`)
@@ -322,11 +357,10 @@ def run(argv: Sequence[str]) -> int:
                 refused.append(path)
                 print(f"left out: {error}", file=sys.stderr)
                 continue
-            duration = recording.data.shape[-1] / recording.sampling_rate
             print(_summary(path, result, recording.sampling_rate, duration, args.pad_last_window, pipe.model.config))
             if line := _no_signal_line(path, result):
                 print(line)
-            if line := _time_line(path, result, duration, pipe.model.config):
+            if line := _time_line(path, result, pipe.model.config, sleep, bounds):
                 print(line)
             windows += len(result["windows"])
             if plot is not None:  # the windows only (not the samples): what the figure draws
@@ -612,15 +646,16 @@ class _Written:
         """What a run that writes nothing leaves in the output, in words."""
         return " (it holds what it held before)" if self.existed else ""
 
-    def add(self, path: str, recording, result: dict[str, Any], config) -> None:
-        """Write one recording's windows: a .jsonl line, or its .csv rows; a recording whose rows have other
+    def add(self, path: str, recording, result: dict[str, Any], config, sleep: dict | None = None) -> None:
+        """Write one recording's windows: a .jsonl line (with a sleep stager's `sleep` summary, `_sleep`), or its .csv
+        rows; a recording whose rows have other
         columns than the first recording's (an encoder's embedding, whose size grows with the channels) is refused
         before any of them is written."""
         if self.output.suffix.lower() == ".jsonl":
             from ..training.metrics import dumps_strict
 
             # strict JSON: a bare NaN (`json.dumps`' default) is refused by jq, JavaScript and most JSON readers
-            self.handle.write(dumps_strict(_json_record(path, recording, result, config)) + "\n")
+            self.handle.write(dumps_strict(_json_record(path, recording, result, config, sleep)) + "\n")
             self.recordings += 1
             return
         # written as they are made: a recording's rows all made first, dicts of Python floats, held ~25x an
@@ -922,27 +957,193 @@ def _sleep_stages(config) -> dict[str, str] | None:
     return sleep_stages_of(config.id2label[index] for index in sorted(config.id2label))
 
 
-def _sleep(result: dict[str, Any], duration: float, config) -> dict[str, Any] | None:
-    """A sleep stager's AASM summary of the recording (`time_use.sleep_summary`), `duration` seconds long; None for any
-    other model's result."""
+# What --lights-off / --lights-on give, read before the model loads: seconds from the recording's first sample, a
+# date and time, or a time of day on the recording's clock
+_LightsSetting = float | datetime.datetime | datetime.time
+# An EDF+ file's annotations that mark lights out and on (compared in any case, spaces collapsed), as PSG systems'
+# exports write them ("Lights Off", "LIGHTS OUT", "Lights on"); Sleep-EDF's files hold none
+# A time of day as --lights-off takes it: hours and minutes, seconds and their fraction optional (no UTC offset: the
+# recording's own clock)
+_TIME_OF_DAY = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?")
+LIGHTS_ANNOTATIONS = {"lights off": "--lights-off", "lights out": "--lights-off", "lights on": "--lights-on"}
+
+
+def _lights_setting(option: str, text: str) -> _LightsSetting:
+    """`text`, given to `option` (--lights-off or --lights-on): seconds from the recording's first sample (a float), a
+    date and time (as --start-time takes it) or a time of day (`datetime.time`, on the recording's clock).
+
+    Raises:
+        UsageError: negative or infinite seconds, a time of day with a UTC offset, or text that is none of these.
+    """
+    text = text.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise UsageError(f"{option} {text!r}: give seconds from the recording's first sample (0 or more).")
+        return seconds
+    moment = _clock_moment(text)
+    if moment is not None:
+        return moment
+    # hh:mm[:ss[.fff]] read here, the same on every Python (3.11's time.fromisoformat reads more than 3.10's)
+    match = _TIME_OF_DAY.fullmatch(text)
+    try:
+        time_of_day = None if match is None else datetime.time(*(int(part or 0) for part in match.groups()[:3]))
+    except ValueError:  # 25:00, 22:61
+        time_of_day = None
+    if time_of_day is None:
+        raise UsageError(
+            f"{option} {text!r} is neither seconds from the recording's first sample nor a clock time: give e.g. "
+            "1800, 22:40 (a time of day on the recording's clock, without UTC offset) or 2025-03-01T22:40:00."
+        )
+    fraction = match.group(4)
+    return time_of_day.replace(microsecond=round(float(f"0.{fraction}") * 1e6)) if fraction else time_of_day
+
+
+def _check_lights_order(lights: dict[str, tuple[str, _LightsSetting]]) -> None:
+    """Refuse a --lights-off at or after --lights-on where both are of one kind (both seconds, or both dates and
+    times of the same kind), before the model loads; the rest is checked against each recording (`_lights`)."""
+    if len(lights) < 2:
+        return
+    (off_text, off), (on_text, on) = lights["--lights-off"], lights["--lights-on"]
+    comparable = type(off) is type(on) and not isinstance(off, datetime.time)
+    if comparable and isinstance(off, datetime.datetime):
+        comparable = (off.tzinfo is None) == (on.tzinfo is None)
+    if comparable and off >= on:
+        raise UsageError(
+            f"--lights-off {off_text!r} is not before --lights-on {on_text!r}: lights go out before they go on again."
+        )
+
+
+def _annotated_lights(path: str, recording, duration: float) -> dict[str, float]:
+    """Lights out and on (seconds from the first sample, by option name) as the recording's EDF+ annotations mark them
+    (`LIGHTS_ANNOTATIONS`): one of a kind within the recording, lights out first; several of a kind, or marks out of
+    order, are none, and a line on stderr says so."""
+    marks: dict[str, list[float]] = {"--lights-off": [], "--lights-on": []}
+    for annotation in getattr(recording, "annotations", None) or []:
+        option = LIGHTS_ANNOTATIONS.get(" ".join(str(annotation.description).casefold().split()))
+        if option is not None:
+            marks[option].append(float(annotation.onset))
+    found = {}
+    for option, onsets in marks.items():
+        inside = [onset for onset in onsets if 0 <= onset <= duration]
+        if len(onsets) == 1 and inside:
+            found[option] = inside[0]
+        elif onsets:
+            where = ", ".join(f"{onset:g} s" for onset in onsets)
+            print(
+                f"{path}: its annotations mark {option[2:].replace('-', ' ')} {len(onsets)} time(s) ({where}, of "
+                f"{duration:g} s recorded), which is no one time: none of them is used; give {option}.",
+                file=sys.stderr,
+            )
+    if len(found) == 2 and found["--lights-off"] >= found["--lights-on"]:
+        print(
+            f"{path}: its annotations mark lights on ({found['--lights-on']:g} s) before lights off "
+            f"({found['--lights-off']:g} s): neither is used; give --lights-off and --lights-on.",
+            file=sys.stderr,
+        )
+        return {}
+    return found
+
+
+def _lights_seconds(path: str, recording, duration: float, option: str, text: str, setting: _LightsSetting) -> float:
+    """`setting` (`_lights_setting`, given as `text` to `option`) as seconds from the recording's first sample.
+
+    Raises:
+        UsageError: a clock time for a recording that records no start, a date and time with a UTC offset for a
+            start without one (or the other way round), or a time outside the recording.
+    """
+    start = recording.start
+    if isinstance(setting, float):
+        seconds = setting
+    elif start is None:
+        raise UsageError(
+            f"{option} {text!r} is a clock time, and {path} records no start: give seconds from its first sample, "
+            "or its start with --start-time."
+        )
+    else:
+        if isinstance(setting, datetime.time):  # its first time on the clock from the recording's start on
+            moment = datetime.datetime.combine(start.date(), setting, tzinfo=start.tzinfo)
+            moment += datetime.timedelta(days=1) if moment < start else datetime.timedelta(0)
+        elif (setting.tzinfo is None) != (start.tzinfo is None):
+            raise UsageError(
+                f"{option} {text!r} and the start of {path} ({start.isoformat()}) are not both with a UTC offset: "
+                "give the time as its start is written."
+            )
+        else:
+            moment = setting
+        seconds = (moment - start).total_seconds()
+    if not 0 <= seconds <= duration:
+        span = f"0 to {duration:g} s" + (
+            "" if start is None else f", {_clock_time(start, 0.0)} to {_clock_time(start, duration)}"
+        )
+        raise UsageError(f"{option} {text!r} falls outside {path} ({span}): give a time within the recording.")
+    return seconds
+
+
+def _lights(
+    path: str, recording, duration: float, lights: dict[str, tuple[str, _LightsSetting]]
+) -> tuple[float | None, float | None, str]:
+    """Lights out and on of a sleep stager's recording, in seconds from its first sample (None: its first sample, its
+    end), from --lights-off / --lights-on (`lights`), else from its annotations (`_annotated_lights`), and the words
+    that say so in the sleep line.
+
+    Raises:
+        UsageError: a time outside the recording (`_lights_seconds`), or lights on not after lights out.
+    """
+    annotated = _annotated_lights(path, recording, duration) if len(lights) < 2 else {}
+    bounds: dict[str, float] = {}
+    said = []
+    for option, what, default in (("--lights-off", "out", "its first sample"), ("--lights-on", "on", "its end")):
+        if option in lights:
+            bounds[option] = _lights_seconds(path, recording, duration, option, *lights[option])
+            source = option
+        elif option in annotated:
+            bounds[option] = annotated[option]
+            source = f"its '{'Lights off' if what == 'out' else 'Lights on'}' annotation"
+        else:
+            said.append(f"{default} as lights {what}")
+            continue
+        when = _clock_time(recording.start, bounds[option])[11:19] or f"{bounds[option] / 60:.1f} min"
+        said.append(f"lights {what} at {when} ({source})")
+    off, on = bounds.get("--lights-off", 0.0), bounds.get("--lights-on", duration)
+    if off >= on:
+        raise UsageError(
+            f"{path}: lights on ({on:g} s) is not after lights out ({off:g} s); give --lights-off before --lights-on."
+        )
+    if not bounds:
+        said = ["its first and last sample as lights out and on"]
+    return bounds.get("--lights-off"), bounds.get("--lights-on"), "; ".join(said)
+
+
+def _sleep(
+    path: str, recording, result: dict[str, Any], duration: float, config, lights: dict
+) -> tuple[dict[str, Any] | None, str]:
+    """A sleep stager's AASM summary of the recording (`time_use.sleep_summary`), `duration` seconds long, between
+    lights out and on (`_lights`), and the words that say where those are; None and "" for any other model's
+    result."""
     stages = _sleep_stages(config) if "label_seconds" in result else None
     if stages is None:
-        return None
+        return None, ""
     from ..inference.time_use import sleep_summary
 
-    return sleep_summary(result["windows"], duration, stages)
+    off, on, bounds = _lights(path, recording, duration, lights)
+    return sleep_summary(result["windows"], duration, stages, off, on), bounds
 
 
 def _span(seconds: float, minutes: bool) -> str:
     return f"{seconds / 60:.1f} min" if minutes else f"{seconds:.3g} s"
 
 
-def _time_line(path: str, result: dict[str, Any], duration: float, config) -> str | None:
-    """A classifier's time per label, as a line: a sleep stager's AASM summary (TST, sleep efficiency, sleep onset
-    latency, WASO, REM latency, minutes per stage and each sleep stage's share of TST; `_sleep`), any other's seconds
-    (minutes, for 2 min and more) per label (`label_seconds`) with their share of the seconds that windows of signal
-    count for, longest first (a multi-label classifier's: the time each label is present, shares that may add up
-    beyond 100%). None for a regressor, an encoder, and a recording without a window of signal."""
+def _time_line(path: str, result: dict[str, Any], config, sleep: dict | None = None, bounds: str = "") -> str | None:
+    """A classifier's time per label, as a line: a sleep stager's AASM summary `sleep` (TST, sleep efficiency, sleep
+    onset latency, WASO, REM latency, minutes per stage and each sleep stage's share of TST, between lights out and on
+    as `bounds` say; `_sleep`), any other's seconds (minutes, for 2 min and more) per label (`label_seconds`) with
+    their share of the seconds that windows of signal count for, longest first (a multi-label classifier's: the time
+    each label is present, shares that may add up beyond 100%). None for a regressor, an encoder, and a recording
+    without a window of signal."""
     from ..inference.backends import scores_each_output
     from ..inference.pipelines import counted_spans
 
@@ -950,7 +1151,6 @@ def _time_line(path: str, result: dict[str, Any], duration: float, config) -> st
     windows = result["windows"]
     if seconds is None or not windows or result.get("no_signal_windows") == len(windows):
         return None
-    sleep = _sleep(result, duration, config)
     if sleep is not None:
 
         def minutes(value: float) -> str:  # (sleep statistics are minutes, however short the recording)
@@ -958,7 +1158,8 @@ def _time_line(path: str, result: dict[str, Any], duration: float, config) -> st
 
         tst = sleep["total_sleep_seconds"]
         said = [f"TST {minutes(tst)}"]
-        said.append(f"sleep efficiency {sleep['sleep_efficiency_percent']:.1f}% of {minutes(duration)} recorded")
+        efficiency = sleep["sleep_efficiency_percent"]
+        said.append(f"sleep efficiency {efficiency:.1f}% of {minutes(sleep['recorded_seconds'])} recorded")
         if sleep["sleep_onset_latency_seconds"] is None:
             said.append("no window staged as sleep")
         else:
@@ -973,11 +1174,8 @@ def _time_line(path: str, result: dict[str, Any], duration: float, config) -> st
         ]
         unstaged = sleep["unstaged_seconds"]
         # named from the 3 s that the line's tenths of a minute show (the rounding of a night all in windows: none)
-        tail = f"; {minutes(unstaged)} unstaged (no window of signal)" if unstaged >= 3 else ""
-        return (
-            f"{path}: sleep (AASM; its first and last sample as lights out and on): {', '.join(said)}; "
-            f"{', '.join(stages)}{tail}"
-        )
+        tail = f"; {minutes(unstaged)} unstaged (no window of signal, or of no stage)" if unstaged >= 3 else ""
+        return f"{path}: sleep (AASM; {bounds}): {', '.join(said)}; {', '.join(stages)}{tail}"
     spans = counted_spans(windows)
     scored = sum(end - start for (start, end), window in zip(spans, windows) if not window.get("no_signal"))
     minutes = scored >= 120
@@ -1028,16 +1226,23 @@ def _start_time(text: str, recordings: Sequence[str]) -> datetime.datetime:
             f"--start-time is the start of one recording, and {len(recordings)} are given ({_shown(recordings)}): run "
             "each recording on its own, with its own --start-time."
         )
-    try:
-        start = datetime.datetime.fromisoformat(_as_isoformat(text.strip()))
-    except ValueError:
-        start = None
-    if start is None or "T" not in text.upper() and " " not in text.strip():  # a date alone is midnight by chance
+    start = _clock_moment(text.strip())
+    if start is None:
         raise UsageError(
             f"--start-time {text!r} is no clock time: give the date and time of the recording's first sample in ISO "
             "8601, e.g. 2025-03-01T22:15:00 (or with its UTC offset, 2025-03-01T22:15:00+01:00)."
         )
     return start
+
+
+def _clock_moment(text: str) -> datetime.datetime | None:
+    """`text` as a date and time in ISO 8601 (`_as_isoformat`), naive or with its UTC offset; None for other text and
+    for a date alone (midnight by chance, not a time anyone meant)."""
+    try:
+        moment = datetime.datetime.fromisoformat(_as_isoformat(text))
+    except ValueError:
+        return None
+    return moment if "T" in text.upper() or " " in text.strip() else None
 
 
 def _clock_time(start: datetime.datetime | None, seconds: float) -> str:
@@ -1117,12 +1322,14 @@ def _target_columns(result: dict[str, Any]) -> list[str]:
     return ["target"] if count == 1 and "target" in result else [f"target_{k}" for k in range(count)]
 
 
-def _json_record(path: str, recording, result: dict[str, Any], config: Any = None) -> dict[str, Any]:
+def _json_record(
+    path: str, recording, result: dict[str, Any], config: Any = None, sleep: dict | None = None
+) -> dict[str, Any]:
     """A `.jsonl` line: the file, its start on the clock (ISO 8601, None where the file records none), its rate and
     channels, and the pipeline's result (arrays as lists; the embedding of a recording without a window of signal,
     NaN from the pipeline, None, as a classifier's label and a regressor's target are then). A multi-label classifier's
     (`config.problem_type`) line and each of its windows also have `present_labels`: the labels above 0.5; a sleep
-    stager's has `sleep`, its AASM summary (`time_use.sleep_summary`)."""
+    stager's has `sleep`, its AASM summary (`time_use.sleep_summary`, between lights out and on: `_sleep`)."""
     record = {
         "recording": path,
         "recording_start": _clock_time(recording.start, 0.0) or None,
@@ -1132,7 +1339,6 @@ def _json_record(path: str, recording, result: dict[str, Any], config: Any = Non
     }
     if "embedding" in result and result["windows"] and result["no_signal_windows"] == len(result["windows"]):
         record["embedding"] = None
-    sleep = _sleep(result, recording.data.shape[-1] / recording.sampling_rate, config)
     if sleep is not None:
         record["sleep"] = sleep
     if "labels" in result and _is_multi_label(config):

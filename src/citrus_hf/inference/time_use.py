@@ -6,9 +6,11 @@ windows cover counted once (`pipelines.counted_spans`: overlapping windows split
 seconds between windows apart, after the last one and of the windows that hold no signal counted for no label.
 
 A classifier is a sleep stager when its labels are those of a registered sleep vocabulary
-(`vocabulary_citrus.sleep_stages_of`: AASM's W / N1 / N2 / N3 / REM, as `sleep_edf` stagers have, or R&K's stages);
-its summary follows the AASM scoring manual's definitions, the recording's first and last sample standing for lights
-out and lights on (`sleep_summary`).
+(`vocabulary_citrus.sleep_stages_of`: AASM's W / N1 / N2 / N3 / REM, as `sleep_edf` stagers have, R&K's stages or
+Sleep-EDF's annotations; labels of no stage, such as "Movement time", "?" or "artifact", as unstaged); its summary
+follows the AASM scoring manual's definitions, from lights out to lights on: by default the recording's first and last
+sample, or the seconds from its start that `citrus predict --lights-off / --lights-on` (or the file's "Lights off" /
+"Lights on" annotations) give (`sleep_summary`).
 """
 
 from __future__ import annotations
@@ -16,32 +18,46 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..vocabulary_citrus import REM_STAGE, SLEEP_STAGES, WAKE_STAGE
+from ..vocabulary_citrus import REM_STAGE, SLEEP_STAGES, UNSTAGED, WAKE_STAGE
 from .pipelines import UNSCORED_DECIMALS, counted_spans
 
 
-def sleep_summary(windows: Sequence[dict], recorded_seconds: float, stages: Mapping[str, str]) -> dict[str, Any]:
+def sleep_summary(
+    windows: Sequence[dict],
+    recorded_seconds: float,
+    stages: Mapping[str, str],
+    lights_off: float | None = None,
+    lights_on: float | None = None,
+) -> dict[str, Any]:
     """AASM's sleep statistics of one night from a sleep stager's `windows` (the classification pipeline's, each
-    with its `"start"`, `"end"`, `"label"` and `"no_signal"`), `recorded_seconds` long from lights out (its first
-    sample) to lights on (its end), with `stages` each label's stage of `SLEEP_STAGES` (`sleep_stages_of`).
+    with its `"start"`, `"end"`, `"label"` and `"no_signal"`) of a recording `recorded_seconds` long, with `stages`
+    each label's stage of `SLEEP_STAGES` or `UNSTAGED` (`sleep_stages_of`), between `lights_off` and `lights_on`
+    (seconds from the recording's first sample; default its first sample and its end): the seconds outside them count
+    for nothing.
 
     Each second counts once, as in the time per label (`counted_spans`); seconds no window of signal stages (between
-    windows apart, after the last one, under a window that holds no signal) are neither sleep nor wake.
+    windows apart, after the last one, under a window that holds no signal or whose label is of no stage) are neither
+    sleep nor wake.
 
     Returns (seconds, or None where the night has no sleep):
-        `recorded_seconds` (TRT, total recording time), `total_sleep_seconds` (TST: N1 + N2 + N3 + REM),
+        `lights_off_seconds` and `lights_on_seconds` (from the recording's first sample), `recorded_seconds` (TRT,
+        total recording time: lights out to lights on), `total_sleep_seconds` (TST: N1 + N2 + N3 + REM),
         `sleep_efficiency_percent` (100 x TST / TRT), `sleep_onset_latency_seconds` (SOL: lights out to the first
         second of any sleep stage), `waso_seconds` (wake after sleep onset: the seconds staged W from sleep onset to
         lights on, which is TRT - SOL - TST where every second is staged), `rem_latency_seconds` (sleep onset to the
         first second of REM), `stage_seconds` (each stage of `SLEEP_STAGES`), `stage_percent_of_sleep` (each sleep
         stage's share of TST) and `unstaged_seconds` (TRT less the staged seconds).
     """
-    spans = counted_spans(windows)
+    off = 0.0 if lights_off is None else float(lights_off)
+    on = float(recorded_seconds) if lights_on is None else float(lights_on)
+    spans = counted_spans(windows) if windows else []
     staged = [
-        (float(start), float(end), stages[str(window["label"])])
+        (max(float(start), off), min(float(end), on), stages[str(window["label"])])
         for window, (start, end) in zip(windows, spans)
-        if not window.get("no_signal") and window.get("label") is not None and end > start
+        if not window.get("no_signal") and window.get("label") is not None
     ]
+    # (a label of no stage, and the seconds before lights out and after lights on, are nobody's)
+    staged = [(start, end, stage) for start, end, stage in staged if end > start and stage != UNSTAGED]
     stage_seconds = dict.fromkeys(SLEEP_STAGES, 0.0)
     for start, end, stage in staged:
         stage_seconds[stage] += end - start
@@ -50,15 +66,18 @@ def sleep_summary(windows: Sequence[dict], recorded_seconds: float, stages: Mapp
     rem = next((start for start, _, stage in staged if stage == REM_STAGE), None)
     # every wake second from sleep onset on, the final awakening's included (AASM's WASO runs to lights on)
     waso = None if onset is None else sum((e - s for s, e, stage in staged if stage == WAKE_STAGE and s >= onset), 0.0)
+    recorded = on - off
 
     def rounded(seconds: float | None) -> float | None:
         return None if seconds is None else round(seconds, UNSCORED_DECIMALS)
 
     return {
-        "recorded_seconds": rounded(recorded_seconds),
+        "lights_off_seconds": rounded(off),
+        "lights_on_seconds": rounded(on),
+        "recorded_seconds": rounded(recorded),
         "total_sleep_seconds": rounded(sleep),
-        "sleep_efficiency_percent": 100.0 * sleep / recorded_seconds if recorded_seconds > 0 else None,
-        "sleep_onset_latency_seconds": rounded(onset),
+        "sleep_efficiency_percent": 100.0 * sleep / recorded if recorded > 0 else None,
+        "sleep_onset_latency_seconds": None if onset is None else rounded(onset - off),
         "waso_seconds": rounded(waso),
         "rem_latency_seconds": None if rem is None else rounded(rem - onset),
         "stage_seconds": {stage: rounded(seconds) for stage, seconds in stage_seconds.items()},
@@ -67,5 +86,5 @@ def sleep_summary(windows: Sequence[dict], recorded_seconds: float, stages: Mapp
             for stage, seconds in stage_seconds.items()
             if stage != WAKE_STAGE
         },
-        "unstaged_seconds": rounded(max(0.0, recorded_seconds - sum(stage_seconds.values()))),
+        "unstaged_seconds": rounded(max(0.0, recorded - sum(stage_seconds.values()))),
     }
