@@ -80,7 +80,9 @@ def _band_spans(band) -> list[tuple[float, float]]:
     return _merged((path.vertices[:, 0].min(), path.vertices[:, 0].max()) for path in band.get_paths())
 
 
-def test_windows_apart_are_drawn_over_their_own_seconds_and_overlapping_ones_as_before(tmp_path, monkeypatch):
+def test_windows_apart_are_drawn_over_their_own_seconds_and_overlapping_ones_over_their_counted_ones(
+    tmp_path, monkeypatch
+):
     from citrus_hf.commands.predict import plot_windows
 
     saved = _saved_figures(monkeypatch)
@@ -91,16 +93,17 @@ def test_windows_apart_are_drawn_over_their_own_seconds_and_overlapping_ones_as_
     assert _step_spans(labels.lines[0]) == apart
     for band in probabilities.collections:
         assert _band_spans(band) == apart
-    # overlapping windows (hop 1 s, 2 s windows): each drawn from its start to the next one's, the last to its end
+    # overlapping windows (hop 1 s, 2 s windows): each over the seconds nearer its middle than any other's (the
+    # seconds it counts for in the time per label, `counted_spans`), the first from its start, the last to its end
     overlapping = [(float(start), start + 2.0) for start in range(4)]
     plot_windows([("b.npy", _windows(overlapping, 3))], _classifier_config(3), tmp_path / "overlap.png")
     labels, probabilities = saved[-1].axes[:2]
     line = labels.lines[0]
-    np.testing.assert_allclose(line.get_xdata(), [0, 1, 2, 3, 5])
+    np.testing.assert_allclose(line.get_xdata(), [0, 1.5, 2.5, 3.5, 5])
     assert _step_spans(line) == [(0.0, 5.0)]
     tops = [float(window["label"].split()[-1]) for window in _windows(overlapping, 3)["windows"]]
     x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
-    for moment, top in zip((0.5, 1.5, 2.5, 3.5, 4.5), [*tops, tops[-1]]):
+    for moment, top in zip((0.5, 2.0, 3.0, 4.0, 4.5), [*tops, tops[-1]]):
         assert y[np.searchsorted(x, moment, side="right") - 1] == top
     assert _band_spans(probabilities.collections[0]) == [(0.0, 5.0)]
     # a regressor's line joins neighbouring windows only: it stops at a gap no window scored

@@ -5,7 +5,8 @@ a date and time), or the file's one "Lights off" / "Lights on" EDF+ annotation, 
 and the stage minutes count from lights out to lights on (before, the first and last sample always stood for them,
 and a Sleep-EDF cassette night with hours of wake around it got a low efficiency and a long latency). A stager with a
 label of no stage ("Movement time", "?", "artifact") gets its summary, those windows unstaged (before, no summary at
-all), and Sleep-EDF's own annotation names are a vocabulary.
+all), and Sleep-EDF's own annotation names are a vocabulary. `--plot` draws overlapping windows over the seconds they
+count for in the summary (`counted_spans`).
 
 The maths on hand-made windows; the command on a tiny classifier with random weights over the real EEG recording the
 time-use tests use (EEG Motor Movement/Imagery S001R02, 61 s at 160 Hz) and over small EDF+ files written here.
@@ -28,6 +29,7 @@ from citrus_hf.data.fetch import source_members
 from citrus_hf.data.readers import read_edf
 from citrus_hf.data.recordings import find_member
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
+from citrus_hf.inference.pipelines import counted_spans
 from citrus_hf.inference.time_use import sleep_summary
 from citrus_hf.vocabulary_citrus import UNSTAGED, sleep_stages_of
 
@@ -106,6 +108,28 @@ def test_windows_without_signal_and_a_night_without_sleep():
     awake = sleep_summary(_windows([0, 30], 30, ["W", "W"]), 60.0, SAME, lights_off=5.0, lights_on=55.0)
     assert awake["total_sleep_seconds"] == 0 and awake["sleep_efficiency_percent"] == 0
     assert awake["sleep_onset_latency_seconds"] is None and awake["stage_seconds"]["W"] == 50
+
+
+# ------------------------------------------------------------------------------------------------ the plot
+
+
+def test_the_hypnogram_draws_the_seconds_the_summary_counts(tmp_path, monkeypatch):
+    from test_figures_audit66 import _saved_figures
+
+    from citrus_hf.commands.predict import plot_windows
+
+    saved = _saved_figures(monkeypatch)
+    labels = ["W", "N1", "N2", "N2", "REM"]
+    windows = _windows(range(0, 50, 10), 30, labels)
+    for window in windows:
+        window["labels"] = [{"label": window["label"], "score": 1.0}]
+        window["score"] = 1.0
+    config = tiny_config(num_labels=5, id2label=dict(enumerate(STAGES)), label2id={s: i for i, s in enumerate(STAGES)})
+    plot_windows([("night.edf", {"label": "N2", "score": 1.0, "windows": windows})], config, tmp_path / "n.png")
+    line = saved[-1].axes[0].lines[0]
+    spans = counted_spans(windows)
+    np.testing.assert_allclose(line.get_xdata(), [*spans[:, 0], spans[-1, 1]])  # 0, 25, 35, 45, 55, 70
+    np.testing.assert_allclose(line.get_ydata(), [0, 1, 2, 2, 4, 4])
 
 
 # ------------------------------------------------------------------------------------------------ the command

@@ -408,7 +408,9 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
     Each window is drawn over its own seconds: the seconds between windows further apart than their length
     (--hop-seconds) stay empty, as no window scored them (a regressor's line stops there), and the windows that hold
     no signal (`"no_signal"`) are shaded, named "no signal" in the legend; overlapping windows are
-    drawn from their start to the next one's (the later window's, where they overlap), the last to its end. Each label
+    drawn over the seconds nearer their own middle than any other's (`inference.pipelines.counted_spans`, the seconds
+    they count for in the time per label and the sleep statistics), the first from its start, the last to its end.
+    Each label
     has a colour of its own (`_figures.distinct_colours`), the legend beside the probabilities takes as many columns
     and the panels as much height as the labels need, and the label axis names at most `MOST_LABEL_NAMES` labels
     (beyond that, those the step line visits, spaced so that their names do not overlap).
@@ -419,6 +421,7 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
 
     from .._figures import distinct_colours, inches_wide, new_figure
     from .._files import written_then_renamed
+    from ..inference.pipelines import counted_spans
 
     longest = max((result["windows"][-1]["end"] for _, result in results if result["windows"]), default=0.0)
     unit, scale = ("h", 3600.0) if longest > 7200 else ("min", 60.0) if longest > 120 else ("s", 1.0)
@@ -451,9 +454,12 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
         first.set_title(f"{Path(file).name}: {len(windows)} window(s)", fontsize=10, loc="left")
         if not windows:
             continue
-        starts = np.array([window["start"] for window in windows]) / scale
-        # each window up to its end, or to the next window's start where that comes first (overlapping windows)
-        until = np.minimum(np.array([window["end"] for window in windows]) / scale, np.append(starts[1:], np.inf))
+        # each window over the seconds it counts for in the time per label and the sleep statistics printed beside
+        # the figure (`counted_spans`): overlapping windows split halfway between their middles (drawn from its own
+        # start to the next one's, a 30 s window every 10 s was drawn 10 s before the middle its label describes,
+        # and a hypnogram's stages disagreed with the minutes printed)
+        spans = counted_spans(windows) / scale
+        starts, until = spans[:, 0], spans[:, 1]
         apart = until[:-1] < starts[1:]  # seconds between window i and the next that no window scored
         panels = axes[number * len(heights) : (number + 1) * len(heights), 0]
         _shade_no_signal(panels, windows, starts, until)
