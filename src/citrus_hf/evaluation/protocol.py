@@ -32,12 +32,12 @@ and the fitting's initialisation and data order, so a run is reproducible and ar
 at the test split. A pre-trained arm is never scored on windows its checkpoint was pre-trained on: a registered set
 built with other options or splits than the ones its pre-training corpus held out is checked and refused.
 
-Output (see `report.py`): `results.json`, `results.csv`, `results.md` (mean ± std and the paired gap of every arm
-to MiniRocket and to its from-scratch twin) and `results.png`, written at the end; `protocol.json`, the settings,
-and `runs.jsonl`, a line per run, as the run goes. A run into a folder whose protocol.json holds other settings
-removes its results.* when it records its first run (and writes its protocol.json then), so that a run stopped early
-never leaves its settings beside another run's results, and a run stopped before its first fit (a mistyped
---test-split) leaves the folder's earlier report and settings as they were.
+Output (see `report.py`): `results.json`, `results.csv`, `results.md` (mean ± sample std (ddof 1), the report's
+`SPREAD`, and the paired gap of every arm to MiniRocket and to its from-scratch twin) and `results.png`, written at
+the end; `protocol.json`, the settings, and `runs.jsonl`, a line per run, as the run goes. A run into a folder whose
+protocol.json holds other settings removes its results.* when it records its first run (and writes its protocol.json
+then), so that a run stopped early never leaves its settings beside another run's results, and a run stopped before
+its first fit (a mistyped --test-split) leaves the folder's earlier report and settings as they were.
 """
 
 from __future__ import annotations
