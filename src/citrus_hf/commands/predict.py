@@ -188,7 +188,7 @@ def _expand_folders(paths: Sequence[str]) -> list[str]:
 def run(argv: Sequence[str]) -> int:
     """Check the files and options, load the pipeline, then read and run the recordings one at a time."""
     args = build_parser().parse(argv)
-    from ..data.readers import RATED_FORMATS, recording_format
+    from ..data.readers import RATED_FORMATS, recording_format, refuse_vendor_text_header
     from ..loading import check_model_reference, is_adapter_folder
 
     if not is_adapter_folder(args.model):  # the pipeline takes those: so does this command
@@ -203,6 +203,8 @@ def run(argv: Sequence[str]) -> int:
         # an unreadable suffix, or a file without its rate, is refused before the model loads
         kind = recording_format(path)
         if kind not in RATED_FORMATS and args.sampling_rate is None:
+            if kind == "CSV":  # a BIOPAC export's header states its rate: that refusal names it and the fix
+                refuse_vendor_text_header(path)
             raise UsageError(
                 f"citrus predict: {path!r} is a {kind} file, which does not record its sampling rate; give it with "
                 "--sampling-rate HZ."

@@ -49,6 +49,7 @@ from .files import (
     header_rates,
     read_recording,
     recording_format,
+    refuse_vendor_text_header,
 )
 from .opensignals import OPENSIGNALS_BODY_SIGNALS, OpenSignalsRecording, read_opensignals_h5, read_opensignals_txt
 from .pickles import load_npy, load_npz, load_pickle
@@ -94,5 +95,6 @@ __all__ = [
     "read_ts",
     "read_uea_arff",
     "read_wfdb",
+    "refuse_vendor_text_header",
     "recording_format",
 ]

@@ -58,16 +58,32 @@ def is_missing_cell(cell: str) -> bool:
 _TIMEDELTA_CELL = re.compile(r"(-?\d+) days? \+?(\d+):(\d{2}):(\d{2}(?:\.\d*)?)")
 
 
+# A time of day without a date, as many loggers write their time column ("09:00:00.000", "9:00:00,5"): hours below 24,
+# minutes and seconds, a fraction after "." or ",".
+_TIME_OF_DAY = re.compile(r"([01]?\d|2[0-3]):([0-5]\d):([0-5]\d(?:[.,]\d+)?)")
+SECONDS_A_DAY = 86400.0
+
+
+def is_time_of_day(cell: str) -> bool:
+    """Whether a CSV cell is a time of day without a date (`_TIME_OF_DAY`): a wall clock that claims no start, and
+    runs past midnight back to 00:00 (`clock_seconds` reads it as seconds since midnight)."""
+    return _TIME_OF_DAY.fullmatch(cell.strip()) is not None
+
+
 def clock_seconds(cell: str) -> float | None:
     """A CSV cell of clock time as seconds, or None for any other cell: a date-time in ISO 8601 (pandas' `to_csv` of
     a DatetimeIndex: "2024-03-01 08:00:00.010", "+00:00" at its end where it has a time zone) since 1970, one without
     a time zone taken as UTC (the caller tells them apart, `clock_is_local`); a pandas Timedelta ("0 days
-    00:00:00.010000") as it reads."""
+    00:00:00.010000") as it reads; a time of day alone ("09:00:00.000", `is_time_of_day`) since midnight."""
     cell = cell.strip()
     timedelta = _TIMEDELTA_CELL.fullmatch(cell)
     if timedelta is not None:
         days, hours, minutes, seconds = timedelta.groups()
         return int(days) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    time_of_day = _TIME_OF_DAY.fullmatch(cell)
+    if time_of_day is not None:
+        hours, minutes, seconds = time_of_day.groups()
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds.replace(",", "."))
     moment = parse_clock_time(cell)  # (not `fromisoformat`, which reads less on Python 3.10: "Z", "+0100")
     if moment is None:
         return None
@@ -77,7 +93,10 @@ def clock_seconds(cell: str) -> float | None:
 
 
 def clock_is_local(cell: str) -> bool:
-    """Whether a cell `clock_seconds` reads is a date-time without a time zone: a wall clock of an unknown zone."""
+    """Whether a cell `clock_seconds` reads is a date-time without a time zone, or a time of day without a date: a
+    wall clock of an unknown zone or day, which claims no start."""
+    if is_time_of_day(cell):
+        return True
     moment = parse_clock_time(cell)
     return moment is not None and moment.tzinfo is None
 

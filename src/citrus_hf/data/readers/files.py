@@ -20,8 +20,9 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   DatetimeIndex or TimedeltaIndex, is not read as a channel unless named in ``channels``, and its stamps, in seconds,
   milliseconds, microseconds or nanoseconds as its name says, relative or since 1970, must agree with the rate (a
   stamp missing, an empty cell, put on the line through those around it: `_filled_stamps`); stamps since 1970 give
-  the recording's start, `Recording.start`, in UTC; a column under another name that rises like a clock is read, with
-  a warning), an optional row of units under the names (``mV;µV``: `Recording.units`) or a unit in brackets at a
+  the recording's start, `Recording.start`, in UTC; times of day alone, ``09:00:00.000``, count from the first stamp,
+  on past midnight (`_past_midnight`), and give no start; a column under another name that rises like a clock is
+  read, with a warning), an optional row of units under the names (``mV;µV``: `Recording.units`) or a unit in brackets at a
   name's end (``ECG [mV]``, ``acc_x (g)``: a channel in mV, `_units_in_names`), a delimiter at every line's end read
   as no column, quoted cells read as the ``csv`` module reads them, a cell that marks a missing value (empty, as
   pandas writes NaN, or NA: `MISSING_CELLS`) read as NaN, numbers with a decimal point or, where the comma is not the
@@ -68,9 +69,11 @@ from ._common import (
     several_rates_error,
 )
 from .arff_csv import (
+    SECONDS_A_DAY,
     clock_is_local,
     clock_seconds,
     is_missing_cell,
+    is_time_of_day,
     not_decodable,
     read_csv_matrix,
     text_encoding,
@@ -370,6 +373,8 @@ def read_recording(
     check_channel_list(channels)
     wanted = None if channels is None else [str(channel) for channel in channels]
     if kind not in RATED_FORMATS and sampling_rate is None:
+        if kind == "CSV":  # a BIOPAC export states its rate: that refusal names it, this one does not
+            refuse_vendor_text_header(path)
         raise ValueError(
             f"{path}: a {kind} file does not record its sampling rate; give it (--sampling-rate HZ, or "
             "`sampling_rate=`)."
@@ -730,6 +735,24 @@ def _filled_stamps(stamps: np.ndarray) -> np.ndarray:
     return filled
 
 
+def refuse_vendor_text_header(path: str | Path, encoding: str | None = None) -> None:
+    """Refuse a text recording whose first lines are a vendor's header that is not read (BIOPAC AcqKnowledge's,
+    `refuse_acqknowledge_header`), naming the rate it states and the lines to drop: called before a missing rate is
+    refused too, whose refusal named neither. `encoding`: the file's (`text_encoding` where None). Nothing for a
+    path that is no readable file (its reading refuses it).
+
+    Raises:
+        CorruptFileError: such a header.
+    """
+    path = Path(path)
+    try:
+        with open(path, encoding=encoding or text_encoding(path), errors="replace") as lines:
+            first = [line for _, line in zip(range(3), lines)]
+    except (OSError, ValueError):  # (`CorruptFileError` is a ValueError: not text, refused where it is read)
+        return
+    refuse_acqknowledge_header(path, first)
+
+
 def csv_has_time_column(path: str | Path) -> bool:
     """Whether the CSV at `path` has a header naming a time-stamp column (`TIME_COLUMNS`), or a column of clock time
     (`_clock_columns`), or an Empatica E4 export's row of its start (`empatica_e4_header`), its header read as
@@ -1028,8 +1051,7 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
     its form says which and refuses it where it does not."""
     head = _csv_head(path)
     encoding, delimiter, cells, below = head.encoding, head.delimiter, head.cells, head.below
-    with open(path, encoding=encoding, errors="replace") as lines:
-        refuse_acqknowledge_header(path, [line for _, line in zip(range(3), lines)])
+    refuse_vendor_text_header(path, encoding)
     header_lines = head.header_lines
     units: list[str] = []
     decimal_comma = False
@@ -1129,9 +1151,16 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
     origins = {}
     if names is not None and len(names) != first.size:
         raise CorruptFileError(f"{path}: its header names {len(names)} columns and its rows hold {first.size}.")
+    # each clock column's first cell that is not a gap: how the file writes its stamps
+    firsts = {
+        column: next((row[column] for row in below if len(row) > column and not is_missing_cell(row[column])), "")
+        for column in clocks
+    }
     for column, local in clocks.items():
         if local:  # a wall clock of no stated zone: its seconds from the first sample, claiming no start
             held = [column] if columns is None else [row for row, each in enumerate(columns) if each == column]
+            if held and is_time_of_day(firsts[column]):
+                values[:, held[0]] = _past_midnight(values[:, held[0]])
             stamps = values[:, held[0]] if held else first[column : column + 1]
             given = stamps[np.isfinite(stamps)]
             origin = given[0] if given.size else first[column]  # the first stamp given (a missing one is filled later)
@@ -1141,32 +1170,55 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
     # (time, channels) -> (channels, time): a view, as numpy's (time, channels) rows were always read
     # date-times alone are shown as clock time again (a pandas Timedelta column's stamps are its seconds already)
     clock_times = {
-        column: _Clock(origins.get(column, 0.0), local)
-        for column, local in clocks.items()
-        if parse_clock_time(
-            next((row[column] for row in below if len(row) > column and not is_missing_cell(row[column])), "")
+        column: _Clock(
+            origins.get(column, 0.0),
+            local,
+            time_of_day=is_time_of_day(firsts[column]),
+            zone=getattr(parse_clock_time(firsts[column]), "tzinfo", None),
         )
-        is not None
+        for column, local in clocks.items()
+        if parse_clock_time(firsts[column]) is not None or is_time_of_day(firsts[column])
     }
     return _CsvTable(
         values.T, names, units, first.size, columns, read.get("channels"), read.get("refusal"), clock_times, stated
     )
 
 
+def _past_midnight(stamps: np.ndarray) -> np.ndarray:
+    """A CSV column of times of day (`is_time_of_day`) read as seconds since midnight, `(time,)`, run on past each
+    midnight: a stamp more than half a day before the one given before it (23:59:59.9 then 00:00:00) is the next
+    day's, not a step back (refused as samples out of order). NaN (a missing stamp) kept."""
+    given = np.flatnonzero(np.isfinite(stamps))
+    days = np.flatnonzero(np.diff(stamps[given]) < -SECONDS_A_DAY / 2) + 1  # the first stamp of each next day
+    if not days.size:
+        return stamps
+    added = np.zeros(stamps.size)
+    for day in given[days]:
+        added[day:] += SECONDS_A_DAY
+    return stamps + added
+
+
 @dataclasses.dataclass(frozen=True)
 class _Clock:
-    """How a CSV column of clock time (`clock_seconds`) was read: seconds since 1970, less `origin` (its first stamp,
-    for a wall clock of no stated zone, `local`), so that a refusal can show a stamp as clock time again."""
+    """How a CSV column of clock time (`clock_seconds`) was read: seconds since 1970 (since midnight for times of day
+    alone, `time_of_day`), less `origin` (its first stamp, for a wall clock of no stated zone, `local`), so that a
+    refusal can show a stamp as the file wrote it: in its first stamp's UTC offset, `zone`, where it has one."""
 
     origin: float
     local: bool
+    time_of_day: bool = False
+    zone: datetime.tzinfo | None = None
 
     def text(self, seconds: float) -> str:
-        """The stamp read as `seconds` as ISO clock text: as the file wrote a local one, in UTC a zoned one."""
+        """The stamp read as `seconds` as ISO clock text, as the file wrote it: a local one without a zone, a time of
+        day alone without a date, a zoned one in the column's offset."""
         moment = datetime.datetime.fromtimestamp(self.origin + seconds, tz=datetime.timezone.utc)
-        text = moment.replace(tzinfo=None).isoformat(sep=" ")
+        if self.zone is not None:
+            moment = moment.astimezone(self.zone)
+        written = moment.replace(tzinfo=None)
+        text = written.time().isoformat() if self.time_of_day else written.isoformat(sep=" ")
         text = text.rstrip("0") if "." in text else text
-        return text + ("" if self.local else "+00:00")
+        return text + ("" if self.local else moment.isoformat()[len(written.isoformat()) :])
 
 
 @dataclasses.dataclass(frozen=True)
