@@ -1,4 +1,4 @@
-"""Classify an 81-minute recording window by window, with the time of every window.
+"""Classify an 81-minute recording window by window, with the time of every window and the time per label.
 
 The recording is real: all 140 smartwatch IMU recordings of the seglearn shoulder-exercise set (6 channels at 50 Hz,
 10 subjects, 7 exercises; fetch with `citrus data fetch --offline-corpus`) played back to back, as one long session
@@ -6,7 +6,8 @@ would be recorded. A CiTrus classifier fine-tuned on the training subjects' wind
 4 s window of it through the transformers pipeline (`pipeline(model=folder)`: the checkpoint names its task), which
 cuts the long recording into model windows (`alignment="window"`), runs them in batches on the fastest CPU path that
 keeps the predictions, and says where each window starts. Accuracy is reported separately for the subjects the model
-never saw and for those it was trained on.
+never saw and for those it was trained on, and the time per exercise the pipeline's result gives (`label_seconds`)
+beside the recordings' own.
 
     python examples/long_recording_inference.py                     # fine-tunes a small classifier first (minutes)
     python examples/long_recording_inference.py --model runs/watch  # a classifier from `citrus finetune`
@@ -144,6 +145,20 @@ def main() -> None:
         f"never saw ({', '.join(sorted(held_out))}); {correct[~unseen].mean():.3f} on the other subjects' windows "
         f"(training and validation data). Chance: {1 / len(names):.3f}."
     )
+
+    # How long each exercise lasted: the pipeline's `label_seconds` counts every second the windows cover once (the
+    # 2 s where two windows overlap go to the one whose middle is nearer), against the recordings' own durations.
+    scored = sum(result["label_seconds"].values())
+    true_seconds = dict.fromkeys(names, 0.0)
+    for segment_start, segment_end, exercise, _ in segments:
+        true_seconds[names[exercise]] += segment_end - segment_start
+    print(
+        f"\nTime per label (result['label_seconds'], {scored / 60:.1f} min scored, "
+        f"{result['unscored_seconds']:g} s at the end in no window):"
+    )
+    print("  label      predicted   true")
+    for name in sorted(names, key=lambda label: -result["label_seconds"][label]):
+        print(f"  {name:<9}  {result['label_seconds'][name] / 60:5.1f} min  {true_seconds[name] / 60:5.1f} min")
 
 
 if __name__ == "__main__":

@@ -142,6 +142,14 @@ def test_long_recording_inference_example(tmp_path, monkeypatch, capsys):
     assert windows == pytest.approx(minutes * 60 / 2, abs=2)
     assert re.search(r"00:04:04\.0\s+\w+", output)  # a window start printed as a clock time
     assert re.search(r"windows of subjects the model never saw \(watch-\d\d", output)
+    # the time per label of the pipeline's result (`label_seconds`) beside each exercise's own: every scored second
+    # counted once, so the predicted minutes add up to the minutes scored, and the true ones to the session's
+    scored = float(re.search(r"Time per label \(result\['label_seconds'\], ([0-9.]+) min scored", output).group(1))
+    rows = re.findall(r"^  (ABD|ER|FEL|IR|PEN|ROW|TRAP) +([0-9.]+) min +([0-9.]+) min$", output, re.M)
+    assert sorted(row[0] for row in rows) == ["ABD", "ER", "FEL", "IR", "PEN", "ROW", "TRAP"]
+    assert scored == pytest.approx(minutes, abs=0.1)  # 4 s windows every 2 s leave no gap, the last few ms aside
+    assert sum(float(row[1]) for row in rows) == pytest.approx(scored, abs=0.4)  # 7 rows, each rounded to 0.1 min
+    assert sum(float(row[2]) for row in rows) == pytest.approx(minutes, abs=0.4)
 
 
 def test_your_own_data_example(tmp_path, monkeypatch, capsys):
