@@ -19,9 +19,10 @@ the sessions' continuous recordings, so each run's EDF file is that run's trials
 (run 1: the competition's training trials, run 2: the later test trials), and its events.tsv says where each one is.
 Both subjects keep their 6 EEG channels (sub-02's vertical EOG is left out, so that every recording holds the same
 channels). Holding a subject out asks for transfer to another person, and here from a healthy subject to a patient:
-expect a score near chance (0.5; the defaults give macro-F1 0.49); the point is the path your own BIDS set takes. (The corpus's one EDF+ file with
-annotations, EEG Motor Movement/Imagery S001R02, is a baseline run: a single `T0` annotation over its whole minute, one
-class, nothing to classify.) Writing EDF files takes pyedflib (`pip install pyedflib`); your own BIDS set needs none.
+expect a score near chance (0.5; the defaults give macro-F1 0.49); the point is the path your own BIDS set takes.
+(The corpus's one EDF+ file with annotations, EEG Motor Movement/Imagery S001R02, is a baseline run: a single `T0`
+annotation over its whole minute, one class, nothing to classify.) Writing EDF files takes pyedflib
+(`pip install pyedflib`); your own BIDS set needs none.
 
     python examples/bids_dataset.py                  # 5 labelled windows per class, every trial (940 of 941)
     python examples/bids_dataset.py --tiny           # 16 trials per run, 2 labelled windows per class (a quick check)
@@ -74,8 +75,8 @@ def write_edf(path: Path, signals: np.ndarray, names: list[str]) -> None:
 
 def write_bids(root: Path, trials_per_run: int | None) -> None:
     """The BIDS tree of the module docstring at `root`: per subject two runs (the set's train and test trials, the
-    first `trials_per_run` of each, or all; an even number, so that a run fills whole 1 s EDF records), each an EDF file, its
-    events.tsv and channels.tsv; the rate in one sidecar at the root, which every recording inherits."""
+    first `trials_per_run` of each, or all; an even number, so that a run fills whole 1 s EDF records), each an EDF
+    file, its events.tsv and channels.tsv; the rate in one sidecar at the root, which every recording inherits."""
     from citrus_hf.data import build_dataset
 
     root.mkdir(parents=True, exist_ok=True)  # run again into the same --output-dir: the same files, written again
