@@ -8,12 +8,14 @@ audiofolder takes labelled audio:
 
 `citrus finetune --dataset my_recordings` reads one example per file, labelled by its folder's name; with
 `--dataset-options window_seconds=S` it cuts every recording into windows of S seconds first (a carved validation
-split keeps a recording's windows together), and `citrus predict` then labels whole recordings window by window.
+split keeps a recording's windows together, and a label budget counts recordings: 5 per class is every window of 5
+recordings of each class), and `citrus predict` then labels whole recordings window by window (`citrus finetune`
+scores its test recordings the same way, beside its window-level metrics).
 
 The recordings below are real (a smartwatch's 6-axis IMU during 7 shoulder exercises, 19-52 s each, subjects in
 train and test apart, from the offline corpus) and stand in for your files.
 
-    python examples/class_folders.py                       # 5 labelled windows per class
+    python examples/class_folders.py                       # 5 labelled recordings per class
     python examples/class_folders.py --label-budget 20 --window-seconds 2
 """
 
@@ -56,7 +58,7 @@ def write_class_folders(folder: Path) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--label-budget", default="5", help="labelled windows per class to train on")
+    parser.add_argument("--label-budget", default="5", help="labelled recordings per class to train on")
     parser.add_argument(
         "--window-seconds", type=positive_float, default=4.0, help="the windows each recording is cut into"
     )

@@ -175,10 +175,18 @@ def test_class_folders_example(tmp_path):
     # 84 train and 28 test recordings of 7 exercises (subjects apart), cut into 4 s windows back to back
     assert "28 test recordings in" in output and "classes (7): ABD, ER, FEL, IR, PEN, ROW, TRAP" in output
     assert "The train split's 84 examples are cut into 717 windows of 4 s every 4 s" in completed.stderr
-    assert "classification: 35 training examples, recipe probe" in output
+    # the budget counts recordings: every window of 5 recordings of each exercise
+    per_recording = re.search(
+        r"classification: \d+ training windows of 35 labelled examples, recipe probe; .*per recording \(28, the mean "
+        r"of each one's window probabilities\) accuracy ([0-9.]+)",
+        output,
+    )
+    assert per_recording
     assert "Wrote 236 windows of 28 recording(s)" in output
     right = int(re.search(r"whole test recordings labelled right: (\d+) / 28", output).group(1))
-    assert right >= 10  # 7 exercises: chance is 4 of 28; this draw gives 20
+    assert right >= 10  # 7 exercises: chance is 4 of 28; this draw gives 24 (20 from 5 windows per class)
+    # `citrus predict`'s labels of the whole recordings are the ones fine-tuning scored per recording
+    assert float(per_recording.group(1)) == pytest.approx(right / 28, abs=5e-5)  # (printed to 4 places)
     extractor = json.loads((tmp_path / "run" / "model" / "preprocessor_config.json").read_text())
     assert extractor["context_length"] / extractor["sampling_rate"] == 4.0  # the trained window, which predict cuts
 

@@ -112,11 +112,10 @@ def test_classification_metrics_name_a_regressors_predictions():
 
 def test_a_padded_last_window_counts_for_its_own_seconds():
     """The recording's value weighed a last window of 1 s (and 9 s of padding) as much as each full window."""
-    from citrus_hf.inference.pipelines import BioSignalRegressionPipeline
+    from citrus_hf.modeling_citrus import recording_mean  # (the pipelines' rule, which they reach through the model)
 
     outputs = torch.tensor([[72.0], [72.0], [60.0]])
-    windows = [{"start": 0.0, "end": 10.0}, {"start": 10.0, "end": 20.0}, {"start": 20.0, "end": 21.0}]
-    mean = BioSignalRegressionPipeline._recording_mean(outputs, windows)
+    mean = recording_mean(outputs, torch.tensor([10.0, 10.0, 1.0]))
     assert float(mean) == pytest.approx((72 * 20 + 60) / 21)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..training.recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS  # numpy only: `--help` stays torch-free
+from ..vocabulary_citrus import CLASSIFICATION
 
 if TYPE_CHECKING:
     from ..training.finetune import FinetuneResult
@@ -66,7 +67,19 @@ def run(argv: Sequence[str]) -> int:
     if not is_main_process():  # under a launcher the main process speaks for the run, as it alone wrote it
         return 0
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())
-    print(f"{result.task}: {result.num_train} training examples, {describe_fit(result)}; test {metrics}")
+    trained = (
+        f"{result.num_train} training examples"
+        if result.num_train_examples is None
+        else f"{result.num_train} training windows of {result.num_train_examples} labelled examples"
+    )
+    if result.test_recording_metrics is not None:  # the aggregate `citrus predict` gives a file
+        per_recording = ", ".join(f"{k} {v:.4f}" for k, v in result.test_recording_metrics.items())
+        metrics += (
+            f"; per recording ({result.num_test_recordings}, the mean of each one's window "
+            f"{'probabilities' if result.task == CLASSIFICATION else 'predictions'}) "
+            f"{per_recording}"
+        )
+    print(f"{result.task}: {trained}, {describe_fit(result)}; test {metrics}")
     print(f"Saved to {result.output_dir}")
     return 0
 

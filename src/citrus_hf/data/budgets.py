@@ -96,7 +96,7 @@ def _class_indices(labels: np.ndarray | None, size: int) -> list[np.ndarray]:
     return [np.flatnonzero(labels == c) for c in np.unique(labels)]
 
 
-def draw_budget(labels: np.ndarray, budget: LabelBudget, seed: int) -> np.ndarray:
+def draw_budget(labels: np.ndarray, budget: LabelBudget, seed: int, groups=None) -> np.ndarray:
     """Indices of the labelled examples a run may train on, drawn from a pool with seed `seed`.
 
     Args:
@@ -105,6 +105,10 @@ def draw_budget(labels: np.ndarray, budget: LabelBudget, seed: int) -> np.ndarra
             Fraction: `round(value * n_class)` (at least 1) of each class. Regression: `value` examples, or that
             fraction (at least 2) of the pool.
         seed: which examples; the same seed always draws the same ones.
+        groups: `(n,)` the labelled example each row was cut from (`TaskSplits.examples`: a recording of one label
+            that `window_seconds` cut into windows), or None where every row is an example of its own. With them the
+            budget counts examples, not rows: "2 per class" draws 2 examples of each class and every row of each (2
+            windows of one recording are one label, not two). Without them the draw is the rows' own, unchanged.
 
     Returns:
         Sorted indices into the pool.
@@ -112,6 +116,11 @@ def draw_budget(labels: np.ndarray, budget: LabelBudget, seed: int) -> np.ndarra
     labels = np.asarray(labels)
     if budget.kind == "all":
         return np.arange(len(labels))
+    if groups is not None:
+        # one row per example (its first: an example has one label), drawn as rows are, then every row of each
+        _, first, inverse = np.unique(np.asarray(groups), return_index=True, return_inverse=True)
+        drawn = draw_budget(labels[first], budget, seed)
+        return np.flatnonzero(np.isin(inverse.reshape(-1), drawn))
     is_regression = labels.dtype.kind == "f"
     rng = np.random.default_rng(seed)
     chosen = []
@@ -122,6 +131,18 @@ def draw_budget(labels: np.ndarray, budget: LabelBudget, seed: int) -> np.ndarra
             count = max(2 if is_regression else 1, int(round(budget.value * len(members))))
         chosen.append(rng.choice(members, size=min(count, len(members)), replace=False))
     return np.sort(np.concatenate(chosen))
+
+
+def drawn_example_labels(labels: np.ndarray, chosen: np.ndarray, groups=None) -> np.ndarray:
+    """The labels of the labelled examples a draw holds (`chosen` rows of a pool whose rows have `labels` `(n,)`):
+    one per example where the rows are windows cut from the examples `groups` `(n,)` names (`draw_budget`'s: a
+    recording is one label however many windows it gave), else the rows' own. What a budget's "per class" counts,
+    and what `--recipe auto` reads (`recipes.labels_per_class`)."""
+    labels, chosen = np.asarray(labels), np.asarray(chosen)
+    if groups is None:
+        return labels[chosen]
+    _, first = np.unique(np.asarray(groups)[chosen], return_index=True)
+    return labels[chosen][first]
 
 
 def carve_validation(
@@ -198,4 +219,11 @@ def _group_keys(groups, num_examples: int) -> np.ndarray:
     return keys.astype(str)
 
 
-__all__ = ["LabelBudget", "budget_of_label", "carve_validation", "draw_budget", "parse_budget"]
+__all__ = [
+    "LabelBudget",
+    "budget_of_label",
+    "carve_validation",
+    "draw_budget",
+    "drawn_example_labels",
+    "parse_budget",
+]

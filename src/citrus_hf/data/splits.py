@@ -25,7 +25,7 @@ import numpy as np
 
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
 from .bids import BIDS_DESCRIPTION, BIDS_OPTIONS, is_bids_root
-from .budgets import LabelBudget, carve_validation, draw_budget, missing_groups, parse_budget
+from .budgets import LabelBudget, carve_validation, draw_budget, drawn_example_labels, missing_groups, parse_budget
 from .builders import build_dataset, is_list_type, summarize_dataset
 from .errors import naming_unwritable_cache
 from .hub_access import offline_if_hub_unreachable
@@ -43,7 +43,13 @@ from .recording_folders import (
 )
 from .recordings import UNKNOWN_SUBJECT
 from .registry import evaluation_sets, get_dataset_spec, list_datasets
-from .windowing import check_own_set_options, whole_patch_windows, window_coverage_notes, window_examples
+from .windowing import (
+    check_own_set_options,
+    whole_patch_windows,
+    window_coverage_notes,
+    window_example_ids,
+    window_examples,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -1432,12 +1438,23 @@ class TaskSplits:
     carved_by: str | None = None
     # the training split before a validation split was carved out of it (None when validation is the set's own)
     carved_from: Any = None
+    # `(rows,)` of the set's training split (before a carve): the example each row is a window of, where
+    # `window_seconds` cut the examples (`windowing.window_example_ids`); None where every row is an example
+    example_ids: np.ndarray | None = None
 
     def labels(self, split: str = "train") -> np.ndarray:
         dataset = getattr(self, split)
         column, dtype = LABELS[self.task]
         # `dataset[column]`, not `dataset.data`: a selection keeps the full table and an indices mapping.
         return np.asarray(dataset[column], dtype=dtype)
+
+    def examples(self, split: str = "train") -> np.ndarray | None:
+        """`(rows,)` the labelled example each row of the training pool (`split` "train") was cut from, which a label
+        budget counts (`draw_budget`'s `groups`: a recording of one label cut into windows is one example), or None
+        where every row is an example (no `window_seconds`; a split other than train)."""
+        if split != "train" or self.example_ids is None:
+            return None
+        return self.example_ids if self.train_rows is None else self.example_ids[self.train_rows]
 
     def where(self, split: str) -> tuple[str, np.ndarray | None]:
         """What errors about a row of `split` ("train", "validation", "test") call it: where it is ("train split",
@@ -1595,7 +1612,9 @@ def load_task_splits(
     train, validation, test = _channels_by_name(
         [(train_split, train), (validation_split or "validation", validation), (test_split, test)]
     )
+    example_ids = None
     if windows is not None:
+        example_ids = window_example_ids(train, *windows, sampling_rate)
         train, validation, test = (
             None if split is None else _windowed(split, role, windows, sampling_rate)
             for role, split in (("train", train), ("validation", validation), ("test", test))
@@ -1638,6 +1657,7 @@ def load_task_splits(
         carved_by=carved_by,
         carved_from=carved_from,
         target_names=(list(get_dataset_spec(str(dataset)).target_names) or None) if registered else None,
+        example_ids=example_ids,
     )
 
 
@@ -2120,6 +2140,7 @@ __all__ = [
     "carve_validation",
     "check_dataset_reference",
     "draw_budget",
+    "drawn_example_labels",
     "infer_task",
     "is_registered_dataset",
     "check_labelled_splits",

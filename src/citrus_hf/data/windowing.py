@@ -107,6 +107,18 @@ def row_samples_and_rates(datasets, sampling_rate: float | None = None):
                     yield int(samples), float(rate)
 
 
+def window_example_ids(split, window_seconds: float, hop_seconds: float, sampling_rate: float | None = None):
+    """`(windows,)` the example of `split` (its row number) that each window `window_examples` cuts from it comes from,
+    in the windows' order: the labelled example a label budget counts (`budgets.draw_budget`'s `groups`), where a
+    recording's windows are one label however many there are. Counted from the rows' lengths as `window_examples`
+    cuts them (an example no longer than a window is one window), without decoding the samples."""
+    counts = [
+        max(1, len(window_starts(samples, rate, window_seconds, hop_seconds)))
+        for samples, rate in row_samples_and_rates([split], sampling_rate)
+    ]
+    return np.repeat(np.arange(len(counts)), counts)
+
+
 def _arrow_row_lengths(column) -> np.ndarray | None:
     """The samples per row of an Arrow `input_values` column: the length of each row's list (`(time,)` rows) or of
     its first channel's (`(channels, time)` rows); None for a storage this does not read (fixed-size arrays, empty or

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from ..data.budgets import drawn_example_labels
 from ..training.recipes import (
     RECIPES,
     checked_fingerprint,
@@ -319,7 +320,8 @@ class CiTrusArm(Arm):
 
         pool, validation, scored = prepared["aligned"]
         splits = context.splits
-        per_class = labels_per_class(context.pool_labels[chosen], splits.task)
+        # labels per class as the budget counts them: a recording that `window_seconds` cut is one
+        per_class = labels_per_class(drawn_example_labels(context.pool_labels, chosen, splits.examples()), splits.task)
         recipe = resolve_recipe(self.recipe or context.config.recipe, per_class, splits.task)
         set_seed(seed)
         model = build_citrus_task_model(

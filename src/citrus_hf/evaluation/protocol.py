@@ -666,7 +666,8 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
     seconds = 0.0
     for budget in budgets:
         for seed in config.seeds:
-            chosen = draw_budget(context.pool_labels, budget, seed)
+            # (a recording that `window_seconds` cut is one labelled example, however many windows it gave)
+            chosen = draw_budget(context.pool_labels, budget, seed, groups=context.splits.examples())
             draw = draw_digest(chosen)  # the same for every arm: hashed once
             for name in config.arms:
                 progress.set_postfix_str(f"{dataset} {budget.label_for(context.task)} seed {seed} {name}")
@@ -813,7 +814,7 @@ def _check_not_in_saved_corpus(arm: str, corpus: str, context) -> None:
 def _check_budgets(config: ProtocolConfig, context, budgets) -> None:
     """Before any fitting on the set: refuse a budget too small for the arms that fit on it, and say what a budget
     turned into when the set's pool cannot give what it asks (one line each)."""
-    dataset, pool = context.name, context.pool_labels
+    dataset, pool, examples = context.name, context.pool_labels, context.splits.examples()
     if notice := context.splits.missing_classes_notice(context.score_split):  # `citrus finetune` says it too
         _say(f"{dataset}: {notice}")
     if dataset in config.dataset_budgets:
@@ -821,7 +822,8 @@ def _check_budgets(config: ProtocolConfig, context, budgets) -> None:
         _say(f"{dataset}: its own budgets {labels} (they replace the common ones for this set)")
     fitted = [name for name in config.arms if isinstance(ARMS[name], (CiTrusArm, PatchTSTArm))]
     for budget in budgets:
-        drawn = len(draw_budget(pool, budget, config.seeds[0]))
+        rows = draw_budget(pool, budget, config.seeds[0], groups=examples)
+        drawn = len(rows) if examples is None else len(np.unique(examples[rows]))
         label = budget.label_for(context.task)
         if context.task == REGRESSION and fitted and drawn < 2:
             raise ValueError(
@@ -829,8 +831,8 @@ def _check_budgets(config: ProtocolConfig, context, budgets) -> None:
                 f"{fitted} fit on at least 2: give this set budgets of 2 or more (e.g. --dataset-budgets "
                 f"{dataset}=2,5,20,all)."
             )
-        if budget.kind != "all" and drawn == len(pool):
-            note = f"{dataset}: budget {label} asks for more than the pool's {len(pool)} examples: all of them"
+        if budget.kind != "all" and drawn == (total := len(pool) if examples is None else len(np.unique(examples))):
+            note = f"{dataset}: budget {label} asks for more than the pool's {total} examples: all of them"
             _say(note)
         elif budget.kind == "per_class" and context.task == CLASSIFICATION:
             asked = int(budget.value) * len(np.unique(pool))

@@ -1729,13 +1729,11 @@ class _RecordingPipeline(ChunkPipeline):
 
     # ----------------------------------------------------------------------------------------------- postprocess
 
-    @staticmethod
-    def _recording_mean(outputs: torch.Tensor, windows: list[dict], keepdim: bool = False) -> torch.Tensor:
-        """The recording's value from its windows' `(num_windows, outputs)`: their mean, each window weighted by the
-        seconds of recording it covers, so that a last window padded out to the context (`pad_last_window=True`: 1 s
-        of recording and 9 of padding) counts for its second only (weighted alike, it moved a heart rate by 4 bpm).
-        Windows without signal (`"no_signal"`) are left out: a flat window scored as confidently as any, and a few
-        of them decided a recording's label. NaN `(outputs,)` where no window holds signal."""
+    def _recording_mean(self, outputs: torch.Tensor, windows: list[dict], keepdim: bool = False) -> torch.Tensor:
+        """The recording's value from its windows' `(num_windows, outputs)`: the model's rule (`recording_mean`, each
+        window weighted by the seconds of recording it covers; `citrus finetune` scores recordings by the same), over
+        the windows that hold signal (`"no_signal"` ones are left out: a flat window scored as confidently as any, and
+        a few of them decided a recording's label). NaN `(outputs,)` where no window holds signal."""
         with_signal = [index for index, window in enumerate(windows) if not window.get("no_signal")]
         if len(with_signal) < len(windows):
             if not with_signal:
@@ -1744,10 +1742,10 @@ class _RecordingPipeline(ChunkPipeline):
                 )
             outputs, windows = outputs[with_signal], [windows[index] for index in with_signal]
         seconds = torch.tensor([window["end"] - window["start"] for window in windows], dtype=torch.float64)
-        if not bool((seconds > 0).all()):
-            return outputs.mean(0, keepdim=keepdim)
-        weights = (seconds / seconds.sum()).to(outputs.dtype)
-        return (outputs * weights[:, None]).sum(0, keepdim=keepdim)
+        rule = getattr(self.model, "recording_mean", None)
+        # (the remote code of a citrus-hf before the rule moved into the model file: the windows' plain mean)
+        mean = outputs.mean(0) if rule is None else rule(outputs, seconds)
+        return mean.reshape(1, -1) if keepdim else mean
 
     @staticmethod
     def _gather(model_outputs: list[dict]) -> tuple[torch.Tensor, list[dict], dict]:

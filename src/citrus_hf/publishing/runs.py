@@ -18,6 +18,7 @@ from ..loading import read_json_object
 from ..training.finetune import RESULTS_FILE
 from ..training.pretrain import SUMMARY_FILE, pretraining_corpus, synthetic_shares
 from ..training.recipes import RECIPES
+from ..vocabulary_citrus import CLASSIFICATION
 
 # Test metrics that describe the model; the loss is the training objective, not a result to report.
 _NOT_REPORTED = {"loss"}
@@ -136,6 +137,10 @@ _RECORD_FIELDS = {
         "test_classes.classes": "a list or null",
         "test_classes.absent": "a list or null",
         "num_train": "an integer or null",
+        "num_train_examples": "an integer or null",
+        "num_test_recordings": "an integer or null",
+        "test_recording_metrics": "an object or null",
+        "test_recording_metrics.*": "a number or null",
         "steps": "an integer or null",
         "best_step": "an integer or null",
         "world_size": "an integer",
@@ -223,7 +228,7 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
     ]
     hyperparameters = {
         "Method": _method(results, arguments),
-        "Label budget": f"{arguments.get('label_budget')} ({label_budget} labelled windows)",
+        "Label budget": f"{arguments.get('label_budget')} ({_labelled(label_budget, results.get('num_train_examples'))})",
     }
     weights = (results.get("recipe_details") or {}).get("class_weights")
     if arguments.get("class_weight") not in (None, "none"):  # `--class-weight balanced`: the fit's loss weighed them
@@ -271,6 +276,16 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
     )
     run.recipe = "lora" if arguments.get("lora") else results.get("recipe")
     run.evaluation_notes = _absent_classes_notes(results.get("test_classes"), dataset, split)
+    if results.get("test_recording_metrics"):  # labels per recording: the aggregate `citrus predict` gives a file
+        scored = ", ".join(
+            f"{metric} {value:.4f}" if _is_number(value) else f"{metric} undefined"
+            for metric, value in results["test_recording_metrics"].items()
+        )
+        mean_of = "probabilities" if results.get("task") == CLASSIFICATION else "predictions"
+        run.evaluation_notes.append(
+            f"Per recording ({results.get('num_test_recordings')} recordings of the {split} split of {dataset}, each "
+            f"scored by the mean of its windows' {mean_of}, as `citrus predict` answers for a file): {scored}."
+        )
     run.undefined_metrics = undefined
     if undefined:
         names = ", ".join(record.metric for record in undefined)
@@ -297,6 +312,14 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
         elif str(base).count("/") == 1 and not base_folder.exists() and "model" not in local:
             run.base_model = str(base)  # a Hub id
     return run
+
+
+def _labelled(windows: Any, examples: Any) -> str:
+    """What a run trained on, for the card: its labelled windows, or the labelled examples (recordings) that
+    `window_seconds` cut them from, which the label budget counts."""
+    if examples is None:
+        return f"{windows} labelled windows"
+    return f"{examples} labelled examples, cut into {windows} windows"
 
 
 def _is_number(value: Any) -> bool:

@@ -40,7 +40,14 @@ from ..data.alignment import (
     task_feature_extractor,
     with_input_overrides,
 )
-from ..data.splits import CARVE_GROUPS, LABEL_TASKS, draw_budget, load_task_splits, parse_budget
+from ..data.splits import (
+    CARVE_GROUPS,
+    LABEL_TASKS,
+    draw_budget,
+    drawn_example_labels,
+    load_task_splits,
+    parse_budget,
+)
 from ..loading import build_config, resolve_checkpoint
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arguments import FinetuneArguments, TrainerSettings
@@ -71,6 +78,7 @@ from .recipes import (
     metrics_of,
     missing_validation_classes,
     rare_class_notice,
+    recording_metrics,
     resolve_recipe,
     score,
     scored_outputs,
@@ -218,6 +226,14 @@ class FinetuneResult:
     # data-parallel processes of a launch (`accelerate launch`, torchrun): each took `per_device_batch_size` windows
     # per optimizer step
     world_size: int = 1
+    # the labelled examples the `num_train` windows were cut from (`window_seconds`: the recordings, which the label
+    # budget counts); None where every training row is an example of its own
+    num_train_examples: int | None = None
+    # the test split scored per recording (`recipes.recording_metrics`: the mean of each recording's window
+    # probabilities, as `citrus predict` labels a file) and how many recordings; None where the windows are no
+    # recording's pieces (one window each, or windows of several labels in one recording)
+    test_recording_metrics: dict[str, float] | None = None
+    num_test_recordings: int | None = None
 
     def __post_init__(self) -> None:
         # absolute: a relative output folder pointed nowhere once a notebook's `%cd` changed the current folder
@@ -301,12 +317,13 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     )
     splits = _named_targets(splits, args)
     budget = parse_budget(args.label_budget)
-    chosen = draw_budget(splits.labels("train"), budget, args.trainer.seed)
+    # the budget counts labelled examples: every window of a recording `window_seconds` cut is one of them
+    chosen = draw_budget(splits.labels("train"), budget, args.trainer.seed, groups=splits.examples())
     # "auto" decides on the pool a carve leaves, as the recipes that fine-tune (and read validation) get it
     recipe = (
         RECIPES["finetune"]
         if args.lora
-        else resolve_recipe(args.recipe, labels_per_class(splits.labels("train")[chosen], splits.task), splits.task)
+        else resolve_recipe(args.recipe, labels_per_class(_drawn_labels(splits, chosen), splits.task), splits.task)
     )
     if not recipe.trains and splits.carved_from is not None and len(splits.validation):
         # A recipe without optimizer steps selects no step on validation: a carve would only take labelled examples
@@ -316,7 +333,7 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
             f"none: recipe {recipe.name!r} reads no validation split, so none was carved out of "
             f"{splits.split_names['train']}"
         )
-        chosen = draw_budget(splits.labels("train"), budget, args.trainer.seed)
+        chosen = draw_budget(splits.labels("train"), budget, args.trainer.seed, groups=splits.examples())
         logger.info(
             f"{args.dataset} has no validation split and recipe {recipe.name!r} reads none: no validation split is "
             f"carved out of train, so its {carved} examples stay in the pool the labelled examples are drawn from (no "
@@ -374,9 +391,14 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         for notice in regression_target_notices(pool_labels[chosen], recipe.trains or args.lora):
             logger.warning(f"{args.dataset}: {notice}.")
     if budget.kind == "per_class" and splits.task == CLASSIFICATION:
-        _warn_short_classes(splits, pool_labels[chosen], int(budget.value))
+        _warn_short_classes(splits, _drawn_labels(splits, chosen), int(budget.value))
     if notice := rare_class_notice(
-        "finetune" if args.lora else args.recipe, recipe, pool_labels[chosen], splits.task, splits.label_names
+        "finetune" if args.lora else args.recipe,
+        recipe,
+        pool_labels[chosen],
+        splits.task,
+        splits.label_names,
+        example_labels=_drawn_labels(splits, chosen),
     ):
         logger.warning(f"{args.dataset}: {notice}.")
     class_weights = None
@@ -451,6 +473,7 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         trained = splits.train.select(chosen)
         saved_extractor = _record_trained_window(outcome.model, extractor, length, trained, args.sampling_rate)
     test_outputs, test_labels = scored_outputs(outcome.model, test, splits.task)
+    per_recording = _per_recording(splits, test_outputs, test_labels, args.sampling_rate)
     result = FinetuneResult(
         output_dir=str(output_dir),
         task=splits.task,
@@ -466,6 +489,9 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         seconds=time.perf_counter() - start,
         recipe_details=outcome.details,
         world_size=1 if launch is None else launch.num_processes,
+        num_train_examples=None if splits.examples() is None else len(np.unique(splits.examples()[chosen])),
+        test_recording_metrics=None if per_recording is None else per_recording[0],
+        num_test_recordings=None if per_recording is None else per_recording[1],
         test_classes=(
             per_class_report(test_outputs, test_labels, splits.label_names) if splits.task == CLASSIFICATION else None
         ),
@@ -590,6 +616,26 @@ def _check_finite_fit(outcome, train, settings: TrainerSettings) -> None:
             broken_weights=problem,
         )
     )
+
+
+def _per_recording(splits, outputs: np.ndarray, labels: np.ndarray, sampling_rate: float | None):
+    """`(metrics, recordings)` of the test split scored per recording (`recording_metrics`), or None: a split without
+    recording ids, or one whose windows are no recording's pieces. Each window weighs the seconds it covers, as in the
+    pipelines, which weigh a window by its start and end in the recording."""
+    from ..data.windowing import row_samples_and_rates
+
+    if splits.task not in (CLASSIFICATION, REGRESSION) or "recording" not in splits.test.column_names:
+        return None
+    seconds = np.asarray([samples / rate for samples, rate in row_samples_and_rates([splits.test], sampling_rate)])
+    if len(seconds) != len(labels):  # (rows without a rate are refused before; nothing to weigh them by)
+        return None
+    return recording_metrics(outputs, labels, splits.test["recording"], seconds, splits.task)
+
+
+def _drawn_labels(splits, chosen: np.ndarray) -> np.ndarray:
+    """The labels of the labelled examples `chosen` (rows of the training pool) hold: one per recording that
+    `window_seconds` cut (`drawn_example_labels`), what "auto" and the budget's notices count."""
+    return drawn_example_labels(splits.labels("train"), chosen, splits.examples())
 
 
 def _warn_short_classes(splits, drawn: np.ndarray, asked: int) -> None:

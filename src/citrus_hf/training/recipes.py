@@ -885,29 +885,76 @@ def metrics_of(outputs: np.ndarray, labels: np.ndarray, task: str) -> dict[str, 
     return regression_metrics(outputs[:, 0], labels)
 
 
+def recording_metrics(
+    outputs: np.ndarray, labels: np.ndarray, recordings, seconds: np.ndarray, task: str
+) -> tuple[dict[str, float], int] | None:
+    """`(metrics, recordings)` of a split scored per recording, as `citrus predict` answers for a file: each
+    recording's windows' probabilities (softmax; a sigmoid for one output) or predictions averaged by the model
+    file's rule (`modeling_citrus.recording_mean`, which the pipelines use), scored as `metrics_of` scores windows
+    (a classifier's mean probabilities as log-probabilities, whose softmax they are). None where no recording has
+    several windows, or where one holds windows of different labels (events of several classes in one file: no
+    label for the whole of it).
+
+    Args:
+        outputs: `(windows, outputs)` the model's logits (classification) or predictions (regression).
+        labels: `(windows,)` class ids or targets.
+        recordings: `(windows,)` each window's recording id.
+        seconds: `(windows,)` the seconds of recording each window covers.
+    """
+    import torch
+
+    from ..modeling_citrus import recording_mean
+
+    names, inverse = np.unique(np.asarray(recordings, dtype=str), return_inverse=True)
+    if len(names) == len(inverse):
+        return None
+    labels = np.asarray(labels)
+    rows = [np.flatnonzero(inverse.reshape(-1) == index) for index in range(len(names))]
+    if any(len(np.unique(labels[members])) > 1 for members in rows):
+        return None
+    values = torch.as_tensor(np.asarray(outputs, dtype=np.float64))
+    if task == CLASSIFICATION:
+        values = values.sigmoid() if values.shape[1] == 1 else values.softmax(-1)
+    means = torch.stack([recording_mean(values[members], torch.as_tensor(seconds[members])) for members in rows])
+    means = means.numpy()
+    if task == CLASSIFICATION:
+        with np.errstate(divide="ignore"):  # a probability of 0: -inf, a class ruled out
+            means = np.log(means) - (np.log1p(-means) if means.shape[1] == 1 else 0.0)
+    return metrics_of(means, labels[[members[0] for members in rows]], task), len(names)
+
+
 def score(model: PreTrainedModel, dataset: datasets.Dataset, task: str) -> dict[str, float]:
     """Test metrics of a fitted CiTrus task model on an aligned dataset (classification or regression metrics)."""
     return metrics_of(*scored_outputs(model, dataset, task), task)
 
 
 def rare_class_notice(
-    asked: str, recipe: Recipe, labels: np.ndarray, task: str, label_names: list[str] | None = None
+    asked: str,
+    recipe: Recipe,
+    labels: np.ndarray,
+    task: str,
+    label_names: list[str] | None = None,
+    example_labels: np.ndarray | None = None,
 ) -> str | None:
     """One line naming the settings that a class with fewer labelled examples than the others changed for every class
     (which class, how many examples, which settings: see the module docstring on classes of unequal size), or None
     (regression, every class at one count, nothing changed). `asked` is the recipe asked for ("auto" resolved to
-    `recipe`), `labels` `(n,)` the labelled examples' class ids, `label_names` their names."""
+    `recipe`), `labels` `(n,)` the labelled examples' class ids, `label_names` their names. `example_labels`: one
+    label per labelled recording where `labels` are its windows' (`data.budgets.drawn_example_labels`), which "auto"
+    counts, as the budget does, where the probe fits the windows."""
     if task != CLASSIFICATION:
         return None
     from .probe import LEAVE_ONE_OUT_FROM_PER_CLASS, ONE_SHOT_ALPHA, carried_by_classes_of
 
     labels = np.asarray(labels)
     classes, counts = np.unique(labels, return_counts=True)
-    if counts.min() == counts.max():
+    auto_labels = labels if example_labels is None else np.asarray(example_labels)
+    auto_counts = np.unique(auto_labels, return_counts=True)
+    if counts.min() == counts.max() and auto_counts[1].min() == auto_counts[1].max():
         return None
 
-    def below(per_class: int) -> str:
-        few = [(c, n) for c, n in zip(classes.tolist(), counts.tolist(), strict=True) if n < per_class]
+    def below(per_class: int, of: tuple[np.ndarray, np.ndarray] = (classes, counts)) -> str:
+        few = [(c, n) for c, n in zip(of[0].tolist(), of[1].tolist(), strict=True) if n < per_class]
         names = class_names_of([c for c, _ in few], label_names)
         return ", ".join(f"{name!r} ({n})" for name, (_, n) in zip(names, few, strict=True))
 
@@ -915,10 +962,12 @@ def rare_class_notice(
     if (
         asked == "auto"
         and isinstance(recipe, ProbeRecipe)
-        and carried_by_classes_of(labels, AUTO_PROBE_FINETUNE_FROM_PER_CLASS)
+        and auto_counts[1].min() != auto_counts[1].max()
+        and carried_by_classes_of(auto_labels, AUTO_PROBE_FINETUNE_FROM_PER_CLASS)
     ):
         changes.append(
-            f"because of {below(AUTO_PROBE_FINETUNE_FROM_PER_CLASS)}, 'auto' fits the probe for every class, as it "
+            f"because of {below(AUTO_PROBE_FINETUNE_FROM_PER_CLASS, auto_counts)}, 'auto' fits the probe for every "
+            "class, as it "
             f"does below {AUTO_PROBE_FINETUNE_FROM_PER_CLASS} per class (--recipe probe-finetune fine-tunes from it)"
         )
     if isinstance(recipe, (ProbeRecipe, ProbeFinetuneRecipe)):
