@@ -184,3 +184,29 @@ def test_the_pipelines_and_training_share_one_recording_mean(tmp_path):
     recording = np.random.default_rng(0).standard_normal((1, 600)).astype(np.float32)
     result = runner(recording, sampling_rate=100.0)
     assert asked and result["score"] == pytest.approx(0.9)
+
+
+def test_a_recording_on_both_sides_of_a_set_of_ones_own_is_named(tmp_path, caplog):
+    """(c) Slices of one split (`--train-split 'train[:78%]' --test-split 'train[78%:]'`) of windows with a `recording`
+    column cut recording rec7 in two: 4 of its windows trained and the 5th was scored, without a word."""
+    import logging
+
+    import datasets
+
+    rng = np.random.default_rng(0)
+    rows = {"input_values": [], "label": [], "recording": [], "sampling_rate": []}
+    for recording in range(10):
+        for _ in range(5):
+            rows["input_values"].append(rng.normal(size=(1, 100)).astype(np.float32))
+            rows["label"].append(recording % 2)
+            rows["recording"].append(f"rec{recording}")
+            rows["sampling_rate"].append(RATE)
+    folder = tmp_path / "windows"
+    datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows)}).save_to_disk(folder)
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.data.splits"):
+        load_task_splits(folder, train_split="train[:78%]", test_split="train[78%:]", require_validation=False)
+    assert "1 recording(s) of the train[78%:] split ('rec7') also have rows in the train[:78%] split" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.data.splits"):
+        load_task_splits(folder, train_split="train[:80%]", test_split="train[80%:]", require_validation=False)
+    assert "also have rows" not in caplog.text

@@ -1612,6 +1612,11 @@ def load_task_splits(
     train, validation, test = _channels_by_name(
         [(train_split, train), (validation_split or "validation", validation), (test_split, test)]
     )
+    if folder:  # (a registered set's splits may share recordings by design: time blocks of one recording)
+        _warn_shared_recordings(
+            {"train": train_split, "validation": validation_split, "test": test_split},
+            {"train": train, "validation": validation, "test": test},
+        )
     example_ids = None
     if windows is not None:
         example_ids = window_example_ids(train, *windows, sampling_rate)
@@ -1659,6 +1664,29 @@ def load_task_splits(
         target_names=(list(get_dataset_spec(str(dataset)).target_names) or None) if registered else None,
         example_ids=example_ids,
     )
+
+
+def _warn_shared_recordings(names: dict[str, str | None], splits: dict[str, Any]) -> None:
+    """Warn where a recording (the `recording` column) has rows in two of a set's own splits: slices of one split
+    (`train[:80%]` / `train[80%:]`) of a recording's windows that cut a recording in two, or ids that repeat, score a
+    split on recordings the model trained (or chose its step) on. `names`: the set's name of each split by role."""
+    pairs = (("test", "train"), ("test", "validation"), ("validation", "train"))
+    for held_out, other in pairs:
+        first, second = splits.get(held_out), splits.get(other)
+        if first is None or second is None or names[held_out] == names[other]:
+            continue
+        if "recording" not in first.column_names or "recording" not in second.column_names:
+            continue
+        known = {name for name in first["recording"] if isinstance(name, str)}
+        shared = sorted(known & {name for name in second["recording"] if isinstance(name, str)})
+        if shared:
+            shown = ", ".join(repr(name) for name in shared[:5]) + (", ..." if len(shared) > 5 else "")
+            logger.warning(
+                f"{len(shared)} recording(s) of the {names[held_out]} split ({shown}) also have rows in the "
+                f"{names[other]} split: its scores then read windows of recordings the model was fitted on. Give each "
+                "recording's rows to one split (slices of one split cut at a recording's last row, or the ids of "
+                "other recordings)."
+            )
 
 
 def _channels_by_name(splits: list[tuple[str, Any]]) -> list[Any]:
