@@ -61,8 +61,10 @@ from ..configuration_citrus import CiTrusConfig, check_save_directory, is_real_n
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import hub_repo_id, read_json_object, revision_argument
 from ..modeling_citrus import (
+    _ADAPTER_HEADS,
     ADAPTER_TASK_CONFIG_NAME,
     PEFT_METHOD_NAMES,
+    _adapter_head,
     _channel_settings_hint,
     _checkpoint_file,
     _pooled_width,
@@ -349,6 +351,48 @@ def _refuse_other_settings_under_a_taken_name(
         )
 
 
+def _refuse_a_head_the_model_cannot_hold(
+    peft_model: PeftModel, folder: Path, adapter_name: str, model_id: str | os.PathLike
+) -> None:
+    """Refuse peft's `load_adapter(model_id, adapter_name)` (and `PeftModel.from_pretrained`, which runs it) of an
+    adapter whose trained task head (in `folder`: `model_id`'s, or its Hub cache folder) the CiTrus task model cannot
+    hold: another task's head (a classifier's adapter on a CiTrusForRegression: peft loaded the LoRA matrices, found
+    no `classifier` to put the head in and left the model's own head as built, untrained, without a word), or, for
+    an adapter added beside others, a head of another shape (the adapters of one model each keep a copy of its
+    head, so they share its shape; the error was advice for building a base)."""
+    base = peft_model.get_base_model()
+    head_name = _head_name(base)
+    path = folder / ADAPTER_CONFIG_NAME
+    if head_name is None or not path.is_file():
+        return
+    try:
+        settings = read_json_object(path, "save the adapter again.")
+    except ValueError:
+        return  # peft's loader names a damaged file
+    head = _adapter_head(settings)
+    if head is not None and head != head_name:
+        task_class, shown = _ADAPTER_HEADS[head], repr(str(model_id))
+        raise ValueError(
+            f"{shown} is a LoRA adapter (peft) with a trained `{head}`, a {task_class} head, which this "
+            f"{type(base).__name__} has no place for: its outputs would come from its own `{head_name}` as built, "
+            f"untrained. Load it onto a {task_class} (`PeftModel.from_pretrained({task_class}.from_pretrained(base, "
+            f"...), {shown})`), or with `citrus_hf.training.lora.load_adapter(None, {shown})` or "
+            f"`pipeline(model={shown})`, which build the base it was trained on."
+        )
+    if adapter_name in peft_model.peft_config or not (folder / ADAPTER_WEIGHTS_NAME).is_file():
+        return  # (the first adapter: the model's own check names the base's settings to build)
+    saved = _saved_shapes(folder).get(f"base_model.model.{head_name}.weight")
+    held = getattr(base, head_name)
+    built = tuple(getattr(held, "original_module", held).weight.shape)  # (peft's per-adapter copies wrap it)
+    if saved is not None and saved != built:
+        raise ValueError(
+            f"The adapter {str(model_id)!r}'s trained `{head_name}` has shape {saved}, this model's {built}: the "
+            "adapters on one model share its head's shape (each keeps a copy of the head), so an adapter of another "
+            f"number of outputs or channels cannot join them. Load it on its own base: "
+            f"`citrus_hf.training.lora.load_adapter(None, {str(model_id)!r})` or `pipeline(model={str(model_id)!r})`."
+        )
+
+
 def _hub_adapter_folder(model_id: str | os.PathLike, kwargs: dict[str, Any]) -> Path | None:
     """The Hub cache's folder of the adapter `model_id` (a Hub id) that peft's `load_adapter` is given, holding its
     `adapter_config.json` and, where published, its `citrus_task_config.json` (at the revision and subfolder in
@@ -370,7 +414,8 @@ def _switch_class_names_with_adapters() -> None:
     named its outputs by another task's classes without a word. The names of each adapter loaded from a folder (or a
     Hub id: `_hub_adapter_folder`) with a `citrus_task_config.json` are recorded (the adapters already on the model
     keep the model's names) and set on the config when `set_adapter` makes it active; an adapter loaded under a name the model has, with other settings, is
-    refused (`_refuse_other_settings_under_a_taken_name`). peft's `load_adapter` and `set_adapter` are wrapped once."""
+    refused (`_refuse_other_settings_under_a_taken_name`), and so is one whose head the model cannot hold
+    (`_refuse_a_head_the_model_cannot_hold`). peft's `load_adapter` and `set_adapter` are wrapped once."""
     load, activate = PeftModel.load_adapter, PeftModel.set_adapter
     if getattr(load, "_citrus_names", False):
         return
@@ -382,8 +427,10 @@ def _switch_class_names_with_adapters() -> None:
         folder = Path(model_id, kwargs.get("subfolder") or "")
         if names is not None and not folder.is_dir():
             folder = _hub_adapter_folder(model_id, kwargs) or folder
-        if names is not None and adapter_name in self.peft_config and folder.is_dir():
-            _refuse_other_settings_under_a_taken_name(self, folder, adapter_name, model_id)
+        if names is not None and folder.is_dir():
+            _refuse_a_head_the_model_cannot_hold(self, folder, adapter_name, model_id)
+            if adapter_name in self.peft_config:
+                _refuse_other_settings_under_a_taken_name(self, folder, adapter_name, model_id)
         result = load(self, model_id, adapter_name, *args, **kwargs)
         if names is not None:
             recorded = self.__dict__.setdefault(_ADAPTER_OUTPUT_NAMES, {})

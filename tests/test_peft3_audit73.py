@@ -1,0 +1,81 @@
+"""Audit 73, peft round three (where peft users go next with a CiTrus model): an adapter of another task loaded by
+peft itself onto a task model ran the base's untrained head without a word.
+
+Tiny random models on the CPU: a few seconds each."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from peft import LoraConfig, PeftModel, get_peft_model
+from tiny_configs import tiny_config
+
+from citrus_hf import CiTrusForRegression, CiTrusForSequenceClassification, CiTrusModel
+from citrus_hf.training.lora import apply_lora, save_adapter
+
+
+def _trained(peft_model):
+    """`peft_model` with its LoRA B matrices and saved head drawn away from their start, as training leaves them."""
+    with torch.no_grad():
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name or "modules_to_save" in name:
+                parameter.add_(torch.randn_like(parameter) * 0.5)
+    return peft_model
+
+
+def _task_adapters(tmp_path):
+    """A classifier's and a regressor's adapter (one output each, so that the heads' shapes agree) trained from one
+    encoder checkpoint, saved by `save_adapter` and by peft itself."""
+    CiTrusModel(tiny_config()).save_pretrained(tmp_path / "encoder")
+    torch.manual_seed(0)
+    for task_class, name, head in (
+        (CiTrusForSequenceClassification, "classifier", "classifier"),
+        (CiTrusForRegression, "regressor", "regressor"),
+    ):
+        outputs = {"num_labels": 1} if task_class is CiTrusForSequenceClassification else {"num_targets": 1}
+        base = task_class.from_pretrained(tmp_path / "encoder", **outputs)
+        save_adapter(_trained(apply_lora(base, r=2, verbose=False)), tmp_path / f"{name}-citrus")
+        base = task_class.from_pretrained(tmp_path / "encoder", **outputs)
+        _trained(get_peft_model(base, LoraConfig(r=2, modules_to_save=[head]))).save_pretrained(
+            tmp_path / f"{name}-peft"
+        )
+
+
+@pytest.mark.parametrize("saved_by", ["citrus", "peft"])
+def test_peft_refuses_an_adapter_of_another_task(tmp_path, saved_by):
+    """`PeftModel.from_pretrained(CiTrusForRegression..., classifier_adapter)` loaded the LoRA matrices and dropped
+    the adapter's trained classifier (the regressor has none), so the outputs came from the regressor as built,
+    untrained, without a word; the same for a regressor's adapter on a classifier, and for either loaded as a second
+    adapter (`peft_model.load_adapter(folder, adapter_name="b")`). Refused, naming the task class to load it onto."""
+    _task_adapters(tmp_path)
+    regressor = CiTrusForRegression.from_pretrained(tmp_path / "encoder", num_targets=1)
+    with pytest.raises(ValueError, match=r"trained `classifier`.*CiTrusForSequenceClassification") as refused:
+        PeftModel.from_pretrained(regressor, tmp_path / f"classifier-{saved_by}")
+    assert "CiTrusForRegression" in str(refused.value) and "load_adapter(None" in str(refused.value)
+    classifier = CiTrusForSequenceClassification.from_pretrained(tmp_path / "encoder", num_labels=1)
+    with pytest.raises(ValueError, match=r"trained `regressor`.*CiTrusForRegression"):
+        PeftModel.from_pretrained(classifier, tmp_path / f"regressor-{saved_by}")
+    # its own task class loads it, and a second adapter of another task is refused there too
+    classifier = CiTrusForSequenceClassification.from_pretrained(tmp_path / "encoder", num_labels=1)
+    peft_model = PeftModel.from_pretrained(classifier, tmp_path / f"classifier-{saved_by}")
+    with pytest.raises(ValueError, match=r"trained `regressor`"):
+        peft_model.load_adapter(str(tmp_path / f"regressor-{saved_by}"), adapter_name="b")
+    assert list(peft_model.peft_config) == ["default"]
+    peft_model.load_adapter(str(tmp_path / f"classifier-{saved_by}"), adapter_name="b")  # the same task: allowed
+
+
+def test_a_second_adapter_with_another_head_size_is_told_it_cannot_share_the_model(tmp_path):
+    """`peft_model.load_adapter(folder, adapter_name="b")` of a 4-class adapter onto a 3-class one was told to "pass
+    num_labels=4 to `from_pretrained`", advice for building a base, not for a model whose adapters share its head's
+    shape; it names loading the adapter on its own base instead."""
+    CiTrusModel(tiny_config()).save_pretrained(tmp_path / "encoder")
+    for labels in (3, 4):
+        base = CiTrusForSequenceClassification.from_pretrained(tmp_path / "encoder", num_labels=labels)
+        save_adapter(_trained(apply_lora(base, r=2, verbose=False)), tmp_path / f"classes{labels}")
+    base = CiTrusForSequenceClassification.from_pretrained(tmp_path / "encoder", num_labels=3)
+    peft_model = PeftModel.from_pretrained(base, tmp_path / "classes3")
+    with pytest.raises(ValueError, match=r"shape \(4, 16\).*\(3, 16\)") as refused:
+        peft_model.load_adapter(str(tmp_path / "classes4"), adapter_name="b")
+    message = str(refused.value)
+    assert "from_pretrained`" not in message.split("load_adapter(None")[0] and "own base" in message
+    assert list(peft_model.peft_config) == ["default"]
