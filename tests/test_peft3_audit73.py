@@ -1,5 +1,6 @@
 """Audit 73, peft round three (where peft users go next with a CiTrus model): an adapter of another task loaded by
-peft itself onto a task model ran the base's untrained head without a word.
+peft itself onto a task model ran the base's untrained head without a word; LoRA's initialisations that peft runs on
+Linear layers only (PiSSA, OLoRA, EVA, ...) failed inside peft on the CNN stem that CiTrus's default targets hold.
 
 Tiny random models on the CPU: a few seconds each."""
 
@@ -8,10 +9,13 @@ from __future__ import annotations
 import pytest
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
+from peft.tuners.lora import LoraLayer
 from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusForRegression, CiTrusForSequenceClassification, CiTrusModel
 from citrus_hf.training.lora import apply_lora, save_adapter
+
+WINDOWS = torch.randn(2, 1, 200, generator=torch.Generator().manual_seed(0))
 
 
 def _trained(peft_model):
@@ -79,3 +83,38 @@ def test_a_second_adapter_with_another_head_size_is_told_it_cannot_share_the_mod
     message = str(refused.value)
     assert "from_pretrained`" not in message.split("load_adapter(None")[0] and "own base" in message
     assert list(peft_model.peft_config) == ["default"]
+
+
+LINEAR_ONLY_INITIALISATIONS = ["pissa", "pissa_niter_2", "olora", "orthogonal"]
+
+
+@pytest.mark.parametrize("initialisation", LINEAR_ONLY_INITIALISATIONS)
+def test_linear_only_initialisations_get_default_targets_they_can_initialise(initialisation):
+    """`LoraConfig(task_type="SEQ_CLS", init_lora_weights="pissa")` without `target_modules` failed inside peft with
+    "Unknown initialization init_lora_weights='pissa'": CiTrus's default targets hold the CNN stem's Conv1d layers,
+    whose LoRA layers peft initialises only as LoRA (True) or "gaussian". Such an initialisation now gets the default
+    targets' Linear layers (attention, feed-forward, patch projection), and the model's outputs at the start are
+    the base's, as PiSSA's and OLoRA's residual weights keep them."""
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()
+    with torch.no_grad():
+        before = model(WINDOWS).logits
+    peft_model = get_peft_model(model, LoraConfig(task_type="SEQ_CLS", r=2, init_lora_weights=initialisation))
+    adapted = {
+        name: module.get_base_layer() for name, module in peft_model.named_modules() if isinstance(module, LoraLayer)
+    }
+    assert adapted and all(isinstance(layer, torch.nn.Linear) for layer in adapted.values())
+    assert any(".attention.q_proj" in name for name in adapted) and any(".ffn.fc1" in name for name in adapted)
+    assert any("patch_embedding.projection" in name for name in adapted)
+    with torch.no_grad():
+        assert torch.allclose(peft_model.eval()(input_values=WINDOWS).logits, before, atol=1e-4)
+
+
+@pytest.mark.parametrize("initialisation", [True, "gaussian"])
+def test_initialisations_of_every_layer_keep_the_cnn_stem_in_the_default_targets(initialisation):
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+    peft_model = get_peft_model(model, LoraConfig(task_type="SEQ_CLS", r=2, init_lora_weights=initialisation))
+    assert any(
+        isinstance(module, LoraLayer) and isinstance(module.get_base_layer(), torch.nn.Conv1d)
+        for module in peft_model.modules()
+    )

@@ -87,6 +87,7 @@ TASK_CONFIG_NAME = ADAPTER_TASK_CONFIG_NAME  # the model file refuses such folde
 _ATTENTION_PATTERN = r"encoder\.layers\.\d+\.attention\.[qkvo]_proj"
 _FFN_PATTERN = r"encoder\.layers\.\d+\.ffn\.fc[12]"
 _PATCH_EMBEDDING_PATTERN = r"patch_embedding\.(blocks\.\d+\.conv[12]|projection)"
+_PATCH_PROJECTION_PATTERN = r"patch_embedding\.projection"  # the patch embedding's Linear layer alone
 _SUPPORTED_LAYERS = (nn.Linear, nn.Conv1d)
 
 
@@ -238,13 +239,26 @@ def register_peft_target_modules() -> None:
 _LAYER_TARGETS = ("attention.q_proj", "attention.k_proj", "attention.v_proj", "attention.o_proj", "ffn.fc1", "ffn.fc2")
 
 
+# The LoRA initialisations (`init_lora_weights`) that peft's Conv1d LoRA layers run besides True and False; the
+# others (PiSSA, OLoRA, EVA, CorDA, "orthogonal", ...) start from a Linear layer's weight, and peft's Conv layers
+# raise "Unknown initialization" for them
+_CONV_INITIALISATIONS = ("gaussian", "loftq", "lora_ga")
+
+
+def _initialises_linear_layers_only(init_lora_weights: Any) -> bool:
+    return isinstance(init_lora_weights, str) and init_lora_weights.lower() not in _CONV_INITIALISATIONS
+
+
 def _honour_layers_to_transform() -> None:
     """Make `LoraConfig(layers_to_transform=[...])` without `target_modules` adapt those encoder layers of a CiTrus
     model, as it adapts bert's: peft applies `layers_to_transform` only to a list of targets, and CiTrus's default
     LoRA targets are a regular expression (it keeps the pre-training head out), so every layer and the stem were
     adapted without a word. The default becomes the layers' modules as a list, counted by `encoder.layers.<i>`
-    (`layers_pattern="layers"`, unless one is given); LoRA's `_prepare_adapter_config` (peft's step that fills in
-    the default targets) is wrapped once."""
+    (`layers_pattern="layers"`, unless one is given). An initialisation that peft runs on Linear layers only
+    (`init_lora_weights="pissa"`, "olora", "eva", ...: `_initialises_linear_layers_only`) gets the default targets'
+    Linear layers (attention, feed-forward, patch projection), without the CNN stem's convolutions, on which it
+    failed inside peft ("Unknown initialization"). LoRA's `_prepare_adapter_config` (peft's step that fills in the
+    default targets) is wrapped once."""
     from peft.tuners.lora import LoraModel
 
     prepare = LoraModel.__dict__.get("_prepare_adapter_config")
@@ -255,14 +269,14 @@ def _honour_layers_to_transform() -> None:
     @functools.wraps(function)
     def _prepare_adapter_config(*args, **kwargs):
         peft_config, model_config = args[-2], args[-1]  # after `self`, where peft passes one
-        if (
-            peft_config.target_modules is None
-            and getattr(peft_config, "layers_to_transform", None) is not None
-            and isinstance(model_config, dict)
-            and model_config.get("model_type") in _PEFT_ENCODER_PREFIXES
-        ):
-            peft_config.target_modules = set(_LAYER_TARGETS)
-            peft_config.layers_pattern = peft_config.layers_pattern or "layers"
+        model_type = model_config.get("model_type") if isinstance(model_config, dict) else None
+        if peft_config.target_modules is None and model_type in _PEFT_ENCODER_PREFIXES:
+            if getattr(peft_config, "layers_to_transform", None) is not None:
+                peft_config.target_modules = set(_LAYER_TARGETS)
+                peft_config.layers_pattern = peft_config.layers_pattern or "layers"
+            elif _initialises_linear_layers_only(getattr(peft_config, "init_lora_weights", True)):
+                linear = (_ATTENTION_PATTERN, _FFN_PATTERN, _PATCH_PROJECTION_PATTERN)
+                peft_config.target_modules = _PEFT_ENCODER_PREFIXES[model_type] + "(?:" + "|".join(linear) + ")"
         return function(*args, **kwargs)
 
     _prepare_adapter_config._citrus_layers = True
