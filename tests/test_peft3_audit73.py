@@ -1,14 +1,18 @@
 """Audit 73, peft round three (where peft users go next with a CiTrus model): an adapter of another task loaded by
 peft itself onto a task model ran the base's untrained head without a word; LoRA's initialisations that peft runs on
-Linear layers only (PiSSA, OLoRA, EVA, ...) failed inside peft on the CNN stem that CiTrus's default targets hold.
+Linear layers only (PiSSA, OLoRA, EVA, ...) failed inside peft on the CNN stem that CiTrus's default targets hold;
+prompt-learning methods (prompt and prefix tuning), which need a text model's token embeddings, failed deep inside
+peft on the missing `vocab_size`.
 
 Tiny random models on the CPU: a few seconds each."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
-from peft import LoraConfig, PeftModel, get_peft_model
+from peft import LoraConfig, PeftModel, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig, get_peft_model
 from peft.tuners.lora import LoraLayer
 from tiny_configs import tiny_config
 
@@ -118,3 +122,22 @@ def test_initialisations_of_every_layer_keep_the_cnn_stem_in_the_default_targets
         isinstance(module, LoraLayer) and isinstance(module.get_base_layer(), torch.nn.Conv1d)
         for module in peft_model.modules()
     )
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        PromptTuningConfig(task_type="SEQ_CLS", num_virtual_tokens=4),
+        PrefixTuningConfig(task_type="SEQ_CLS", num_virtual_tokens=4),
+        PromptEncoderConfig(task_type="FEATURE_EXTRACTION", num_virtual_tokens=4, encoder_hidden_size=8),
+    ],
+    ids=lambda config: type(config).__name__,
+)
+def test_prompt_learning_methods_are_refused_naming_lora(config):
+    """Prompt and prefix tuning and p-tuning prepend learnt tokens to a text model's token embeddings: on a CiTrus
+    model (signal patches, no vocabulary) `get_peft_model` stopped inside peft on "'CiTrusConfig' object has no
+    attribute 'vocab_size'"."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+    with pytest.raises(ValueError, match=r"token embeddings.*LoraConfig") as refused:
+        get_peft_model(copy.deepcopy(model), config)
+    assert type(config).__name__.removesuffix("Config") in str(refused.value)

@@ -232,6 +232,7 @@ def register_peft_target_modules() -> None:
         constants.TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING.setdefault(model_type, ["fc2"])
     _honour_layers_to_transform()
     _switch_class_names_with_adapters()
+    _refuse_prompt_learning()
 
 
 # The modules of one encoder layer as peft's list entries (a full name's last dotted components), for LoRA restricted
@@ -468,6 +469,32 @@ def _switch_class_names_with_adapters() -> None:
 
     load_adapter._citrus_names = True
     PeftModel.load_adapter, PeftModel.set_adapter = load_adapter, set_adapter
+
+
+def _refuse_prompt_learning() -> None:
+    """Refuse a prompt-learning method (prompt tuning, prefix tuning, p-tuning: `PromptTuningConfig`, ...) on a CiTrus
+    model, which `get_peft_model` and `PeftModel` give to `add_adapter`: such a method prepends learnt tokens to a
+    text model's token embeddings, which a model of signal patches has none of, and peft stopped inside its set-up on
+    "'CiTrusConfig' object has no attribute 'vocab_size'". peft's `add_adapter` is wrapped once."""
+    add = PeftModel.add_adapter
+    if getattr(add, "_citrus_prompts", False):
+        return
+
+    @functools.wraps(add)
+    def add_adapter(self, adapter_name, peft_config, *args, **kwargs):
+        # (a prompt-learning `PeftModel` holds the model itself as its `base_model`, set before this call)
+        config = getattr(self.__dict__.get("_modules", {}).get("base_model"), "config", None)
+        if peft_config.is_prompt_learning and getattr(config, "model_type", None) in _PEFT_ENCODER_PREFIXES:
+            raise ValueError(
+                f"{type(peft_config).__name__} is a prompt-learning method: it prepends learnt tokens to a text model's token embeddings (`input_ids`, `inputs_embeds`), which a CiTrus "
+                "model, reading signal patches, has none of. Adapt its layers instead: `get_peft_model(model, "
+                "LoraConfig(task_type='SEQ_CLS', r=8))`, `citrus_hf.training.lora.apply_lora(model)`, or another "
+                "method that adapts layers (IA3, LoHa, ...)."
+            )
+        return add(self, adapter_name, peft_config, *args, **kwargs)
+
+    add_adapter._citrus_prompts = True
+    PeftModel.add_adapter = add_adapter
 
 
 def _refuse_pruned_head(model: nn.Module, head_name: str) -> None:
