@@ -2,7 +2,8 @@
 peft itself onto a task model ran the base's untrained head without a word; LoRA's initialisations that peft runs on
 Linear layers only (PiSSA, OLoRA, EVA, ...) failed inside peft on the CNN stem that CiTrus's default targets hold;
 prompt-learning methods (prompt and prefix tuning), which need a text model's token embeddings, failed deep inside
-peft on the missing `vocab_size`.
+peft on the missing `vocab_size`; an adapter whose head was trained on other features (`pooling="max"`) loaded by
+peft onto a model built with the default ones without a word.
 
 Tiny random models on the CPU: a few seconds each."""
 
@@ -141,3 +142,44 @@ def test_prompt_learning_methods_are_refused_naming_lora(config):
     with pytest.raises(ValueError, match=r"token embeddings.*LoraConfig") as refused:
         get_peft_model(copy.deepcopy(model), config)
     assert type(config).__name__.removesuffix("Config") in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("trained", "route"),
+    [
+        ({"pooling": "max"}, "PeftModel.from_pretrained"),
+        ({"pooling": "max"}, "transformers load_adapter"),
+        ({"head_features": "encoded"}, "PeftModel.from_pretrained"),
+        ({"pooling": "max"}, "second adapter"),
+    ],
+)
+def test_an_adapter_whose_head_read_other_features_is_refused(tmp_path, trained, route):
+    """An adapter trained with `pooling="max"` (or `head_features="encoded"`, tokens of the same width) has a
+    head of the shape a default task model builds, so `PeftModel.from_pretrained(CiTrusForSequenceClassification
+    .from_pretrained(base, num_labels=3), folder)` loaded it and the head read mean-pooled features: other logits
+    (0.27 apart on the tiny model) without a word. Its `citrus_task_config.json` says how it was trained: the load is
+    refused naming the settings; built with them, it loads and gives the adapter's outputs."""
+    CiTrusModel(tiny_config()).save_pretrained(tmp_path / "encoder")
+    torch.manual_seed(0)
+    base = CiTrusForSequenceClassification.from_pretrained(tmp_path / "encoder", num_labels=3, **trained)
+    peft_model = _trained(apply_lora(base, r=2, verbose=False)).eval()
+    save_adapter(peft_model, tmp_path / "adapter")
+    with torch.no_grad():
+        expected = peft_model(input_values=WINDOWS).logits
+    setting = next(iter(trained))
+    default = CiTrusForSequenceClassification.from_pretrained(tmp_path / "encoder", num_labels=3)
+    load = {
+        "PeftModel.from_pretrained": lambda model: PeftModel.from_pretrained(model, tmp_path / "adapter"),
+        "transformers load_adapter": lambda model: model.load_adapter(str(tmp_path / "adapter")),
+        "second adapter": lambda model: apply_lora(model, r=2, verbose=False).load_adapter(
+            str(tmp_path / "adapter"), adapter_name="b"
+        ),
+    }[route]
+    with pytest.raises(
+        ValueError, match=rf"{setting}={trained[setting]!r}.*{setting}={getattr(default.config, setting)!r}"
+    ):
+        load(default)
+    rebuilt = CiTrusForSequenceClassification.from_pretrained(tmp_path / "encoder", num_labels=3, **trained)
+    with torch.no_grad():
+        loaded = PeftModel.from_pretrained(rebuilt, tmp_path / "adapter").eval()(input_values=WINDOWS).logits
+    assert torch.allclose(loaded, expected, atol=1e-6)

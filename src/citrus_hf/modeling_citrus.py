@@ -518,6 +518,46 @@ def _refuse_citrus_adapter(folder, download_kwargs: dict | None = None) -> None:
         )
 
 
+# The task-head settings that decide what a head computes from the encoder beside its weights' shape (which features
+# it reads, how it pools them over patches and channels): a head of the same shape read under other ones gives other
+# outputs, which no size check sees
+_HEAD_READING_FIELDS = ("head_features", "pooling", "channel_pooling")
+
+
+def _refuse_other_head_settings(model: nn.Module, adapter, download_kwargs: dict | None = None) -> None:
+    """Refuse loading the CiTrus LoRA adapter `adapter` (a folder or Hub repo) onto the task model `model` when its
+    `citrus_task_config.json` records other `_HEAD_READING_FIELDS` than the model's config: peft's loaders and
+    transformers' `load_adapter` build nothing from that file, so an adapter trained with `pooling="max"` loaded onto
+    a model built with the default "mean" put its head on other features without a word."""
+    path = _checkpoint_file(adapter, ADAPTER_TASK_CONFIG_NAME, download_kwargs) if adapter is not None else None
+    if path is None or getattr(type(model), "head_name", None) is None:
+        return
+    try:
+        with open(path, encoding="utf-8") as handle:
+            saved = json.load(handle)
+    except (OSError, ValueError):
+        return  # the loaders that read the file name a damaged one
+    config = model.config
+    one_channel = int(saved.get("num_channels") or 1) == 1 and config.num_channels == 1
+    differences = [
+        field
+        for field in _HEAD_READING_FIELDS
+        if isinstance(saved, dict)
+        and field in saved
+        and saved[field] != getattr(config, field)
+        and not (field == "channel_pooling" and one_channel)  # one channel pools alike either way
+    ]
+    if differences:
+        trained = ", ".join(f"{field}={saved[field]!r}" for field in differences)
+        here = ", ".join(f"{field}={getattr(config, field)!r}" for field in differences)
+        raise ValueError(
+            f"The adapter {str(adapter)!r} was trained with {trained} ({ADAPTER_TASK_CONFIG_NAME}), and this "
+            f"{type(model).__name__} has {here}: its head would read other features and give other outputs. Build "
+            f"the model with them (`from_pretrained(base, {trained})`), or load it with "
+            f"`citrus_hf.training.lora.load_adapter(None, {str(adapter)!r})` or `pipeline(model={str(adapter)!r})`."
+        )
+
+
 def _is_adapter_tensor(key: str) -> bool:
     """A tensor that peft put into the model (a LoRA matrix, or the adapter's own copy of a module it saves in full,
     such as the task head), not one of the model's own."""
@@ -2026,6 +2066,8 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
                 )
                 + ": save the adapter again with `save_pretrained` (safetensors)."
             )
+        if folder is not None and not kwargs.get("adapter_state_dict"):
+            _refuse_other_head_settings(self, folder, {**kwargs, **(kwargs.get("adapter_kwargs") or {})})
         result = super().load_adapter(peft_model_id, adapter_name, *args, **kwargs)
         if local:
             self._check_loaded_adapter(weights, adapter_name or "default")

@@ -69,6 +69,7 @@ from ..modeling_citrus import (
     _checkpoint_file,
     _pooled_width,
     _pruned_pairs,
+    _refuse_other_head_settings,
     check_saved_sizes,
 )
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, FUSION_MODEL_TYPE, REGRESSION, as_bool
@@ -444,6 +445,7 @@ def _switch_class_names_with_adapters() -> None:
             folder = _hub_adapter_folder(model_id, kwargs) or folder
         if names is not None and folder.is_dir():
             _refuse_a_head_the_model_cannot_hold(self, folder, adapter_name, model_id)
+            _refuse_other_head_settings(self.get_base_model(), folder)
             if adapter_name in self.peft_config:
                 _refuse_other_settings_under_a_taken_name(self, folder, adapter_name, model_id)
         result = load(self, model_id, adapter_name, *args, **kwargs)
