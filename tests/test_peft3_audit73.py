@@ -3,7 +3,8 @@ peft itself onto a task model ran the base's untrained head without a word; LoRA
 Linear layers only (PiSSA, OLoRA, EVA, ...) failed inside peft on the CNN stem that CiTrus's default targets hold;
 prompt-learning methods (prompt and prefix tuning), which need a text model's token embeddings, failed deep inside
 peft on the missing `vocab_size`; an adapter whose head was trained on other features (`pooling="max"`) loaded by
-peft onto a model built with the default ones without a word.
+peft onto a model built with the default ones without a word; `set_adapter` kept the first adapter's single- or
+multi-label scoring for the second.
 
 Tiny random models on the CPU: a few seconds each."""
 
@@ -183,3 +184,37 @@ def test_an_adapter_whose_head_read_other_features_is_refused(tmp_path, trained,
     with torch.no_grad():
         loaded = PeftModel.from_pretrained(rebuilt, tmp_path / "adapter").eval()(input_values=WINDOWS).logits
     assert torch.allclose(loaded, expected, atol=1e-6)
+
+
+def test_set_adapter_switches_single_and_multi_label_scoring_with_the_head(tmp_path):
+    """A multi-label adapter loaded beside a single-label one (`peft_model.load_adapter(folder, adapter_name="b")`)
+    and made active switched the class names but not `problem_type`, so `pipeline(model=peft_model)` scored it with
+    a softmax (scores summing to 1) where the adapter alone is scored per class (sigmoid); switching back must give
+    the first adapter its softmax again, and the folder the Trainer writes for "b" its own `problem_type`."""
+    from transformers import pipeline
+
+    from citrus_hf import CiTrusFeatureExtractor
+    from citrus_hf.training.lora import load_adapter, save_task_config
+
+    config = tiny_config(num_labels=3)
+    CiTrusForSequenceClassification(config).save_pretrained(tmp_path / "base")
+    extractor = CiTrusFeatureExtractor.from_config(config)
+    for name, settings in (("a", {}), ("b", {"problem_type": "multi_label_classification"})):
+        torch.manual_seed(len(name))
+        model = CiTrusForSequenceClassification.from_pretrained(tmp_path / "base", **settings)
+        save_adapter(_trained(apply_lora(model, r=2, verbose=False)), tmp_path / name, extractor)
+    window = WINDOWS[0, 0].numpy()
+    alone = pipeline(model=str(tmp_path / "b"), backend="torch")(window, sampling_rate=100, top_k=None)
+    peft_model = load_adapter(None, tmp_path / "a")
+    peft_model.load_adapter(str(tmp_path / "b"), adapter_name="b")
+    peft_model.set_adapter("b")
+    assert peft_model.config.problem_type == "multi_label_classification"
+    served = pipeline("time-series-classification", model=peft_model, feature_extractor=extractor, backend="torch")
+    together = served(window, sampling_rate=100, top_k=None)
+    assert [row["score"] for row in together["labels"]] == pytest.approx([row["score"] for row in alone["labels"]])
+    save_task_config(peft_model, tmp_path, adapter_name="b")
+    assert '"multi_label_classification"' in (tmp_path / "citrus_task_config.json").read_text()
+    peft_model.set_adapter("default")
+    assert peft_model.config.problem_type is None
+    scores = [row["score"] for row in served(window, sampling_rate=100, top_k=None)["labels"]]
+    assert sum(scores) == pytest.approx(1.0)

@@ -287,17 +287,18 @@ def _honour_layers_to_transform() -> None:
     )
 
 
-# The config fields that name a task model's outputs (a classifier's classes, a regressor's targets): one config holds
+# The config fields that name a task model's outputs (a classifier's classes, a regressor's targets) and say how they
+# are scored (`problem_type`: one softmax over the classes, or each class on its own, multi-label): one config holds
 # them for every adapter on the model, and `set_adapter` switches heads (`modules_to_save`), not configs
-_OUTPUT_NAME_FIELDS = ("id2label", "label2id")
-# A `PeftModel` attribute: adapter name -> the output names it was trained with, as `_switch_class_names_with_adapters`
-# records them
+_OUTPUT_NAME_FIELDS = ("id2label", "label2id", "problem_type")
+# A `PeftModel` attribute: adapter name -> the output names (and `problem_type`) it was trained with, as
+# `_switch_class_names_with_adapters` records them
 _ADAPTER_OUTPUT_NAMES = "_citrus_output_names"
 
 
 def _saved_output_names(folder: Path) -> dict[str, dict] | None:
-    """The output names in an adapter folder's `citrus_task_config.json` (`id2label` with int keys, `label2id`), or
-    None when the folder has none (peft's own save) or names none."""
+    """The output names in an adapter folder's `citrus_task_config.json` (`id2label` with int keys, `label2id`, and
+    its `problem_type`), or None when the folder has none (peft's own save) or names none."""
     path = folder / TASK_CONFIG_NAME
     if not path.is_file():
         return None
@@ -309,11 +310,17 @@ def _saved_output_names(folder: Path) -> dict[str, dict] | None:
         label2id = {name: int(index) for name, index in dict(label2id).items()}
     except (OSError, ValueError, TypeError):
         return None
-    return {"id2label": id2label, "label2id": label2id} if id2label else None
+    names = {"id2label": id2label, "label2id": label2id, "problem_type": saved.get("problem_type")}
+    return names if id2label else None
 
 
-def _output_names(config) -> dict[str, dict]:
-    return {field: dict(getattr(config, field)) for field in _OUTPUT_NAME_FIELDS if getattr(config, field, None)}
+def _output_names(config) -> dict[str, Any]:
+    # (a `problem_type` of None, a single-label classifier's default, is recorded too: it must come back)
+    return {
+        field: copy.deepcopy(getattr(config, field, None))
+        for field in _OUTPUT_NAME_FIELDS
+        if field == "problem_type" or getattr(config, field, None)
+    }
 
 
 # The settings of a LoRA adapter that decide its outputs beside its weights (the scaling, what it adapts)
@@ -466,7 +473,7 @@ def _switch_class_names_with_adapters() -> None:
         if names:
             config = self.get_base_model().config
             for field, value in names.items():
-                setattr(config, field, dict(value))
+                setattr(config, field, copy.deepcopy(value))
         return result
 
     load_adapter._citrus_names = True
@@ -1075,7 +1082,7 @@ def save_task_config(peft_model: PeftModel, save_directory: str | os.PathLike, a
     task_config.architectures = [type(base).__name__]
     # another adapter than the active one keeps its own output names (the config holds the active one's)
     for field, value in peft_model.__dict__.get(_ADAPTER_OUTPUT_NAMES, {}).get(adapter_name, {}).items():
-        setattr(task_config, field, dict(value))
+        setattr(task_config, field, copy.deepcopy(value))
     path = Path(save_directory) / TASK_CONFIG_NAME
     task_config.to_json_file(path)
     return path
