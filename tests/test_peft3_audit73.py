@@ -4,7 +4,7 @@ Linear layers only (PiSSA, OLoRA, EVA, ...) failed inside peft on the CNN stem t
 prompt-learning methods (prompt and prefix tuning), which need a text model's token embeddings, failed deep inside
 peft on the missing `vocab_size`; an adapter whose head was trained on other features (`pooling="max"`) loaded by
 peft onto a model built with the default ones without a word; `set_adapter` kept the first adapter's single- or
-multi-label scoring for the second.
+multi-label scoring for the second; peft's hotswap of an adapter with its head stopped on a KeyError.
 
 Tiny random models on the CPU: a few seconds each."""
 
@@ -218,3 +218,28 @@ def test_set_adapter_switches_single_and_multi_label_scoring_with_the_head(tmp_p
     assert peft_model.config.problem_type is None
     scores = [row["score"] for row in served(window, sampling_rate=100, top_k=None)["labels"]]
     assert sum(scores) == pytest.approx(1.0)
+
+
+def test_hotswapping_an_adapter_with_its_head_names_the_route_that_swaps_heads(tmp_path):
+    """peft's `hotswap_adapter(model, folder, adapter_name="default")` swaps LoRA matrices in place; a CiTrus adapter
+    also holds its trained head, and the swap stopped on "KeyError: 'base_model.model.classifier.bias'". It is
+    refused naming `load_adapter(folder, adapter_name=...)` and `set_adapter`, and that route gives the adapter's
+    outputs."""
+    from peft.utils.hotswap import hotswap_adapter
+
+    from citrus_hf.training.lora import load_adapter
+
+    CiTrusForSequenceClassification(tiny_config(num_labels=3)).save_pretrained(tmp_path / "base")
+    for name, seed in (("a", 1), ("b", 2)):
+        torch.manual_seed(seed)
+        model = CiTrusForSequenceClassification.from_pretrained(tmp_path / "base")
+        save_adapter(_trained(apply_lora(model, r=2, verbose=False)), tmp_path / name)
+    peft_model = load_adapter(None, tmp_path / "a")
+    with pytest.raises(ValueError, match=r"classifier.*load_adapter\(.*adapter_name=.*set_adapter"):
+        hotswap_adapter(peft_model, str(tmp_path / "b"), adapter_name="default", torch_device="cpu")
+    peft_model.load_adapter(str(tmp_path / "b"), adapter_name="b")
+    peft_model.set_adapter("b")
+    with torch.no_grad():
+        swapped = peft_model(input_values=WINDOWS).logits
+        alone = load_adapter(None, tmp_path / "b")(input_values=WINDOWS).logits
+    assert torch.allclose(swapped, alone, atol=1e-6)

@@ -234,6 +234,7 @@ def register_peft_target_modules() -> None:
     _honour_layers_to_transform()
     _switch_class_names_with_adapters()
     _refuse_prompt_learning()
+    _refuse_hotswapping_a_head()
 
 
 # The modules of one encoder layer as peft's list entries (a full name's last dotted components), for LoRA restricted
@@ -504,6 +505,35 @@ def _refuse_prompt_learning() -> None:
 
     add_adapter._citrus_prompts = True
     PeftModel.add_adapter = add_adapter
+
+
+def _refuse_hotswapping_a_head() -> None:
+    """Refuse peft's hotswap (`peft.utils.hotswap.hotswap_adapter`, which swaps an adapter's LoRA matrices in place)
+    of an adapter that also holds a CiTrus model's trained task head (`modules_to_save`, as every CiTrus adapter
+    does): peft swaps no such module, and stopped on "KeyError: 'base_model.model.classifier.bias'". The swap of the
+    state dict, which `hotswap_adapter` calls, is wrapped once."""
+    from peft.utils import hotswap
+
+    swap = hotswap.hotswap_adapter_from_state_dict
+    if getattr(swap, "_citrus_heads", False):
+        return
+
+    @functools.wraps(swap)
+    def hotswap_adapter_from_state_dict(model, state_dict, adapter_name, config, parameter_prefix="lora_"):
+        # (a compiled model answers for the one it wraps)
+        model_type = getattr(getattr(model, "config", None), "model_type", None)
+        modules = sorted({key.rsplit(".", 1)[0] for key in state_dict if parameter_prefix not in key})
+        if modules and model_type in _PEFT_ENCODER_PREFIXES:
+            raise ValueError(
+                f"peft's hotswap swaps an adapter's LoRA matrices, and this adapter also holds modules it saves in full "
+                f"(the trained task head: {', '.join(modules[:3])}), which it cannot swap. Load the adapter beside "
+                "the others instead, `peft_model.load_adapter(folder, adapter_name='other')`, then "
+                "`peft_model.set_adapter('other')` (its head and class names come with it)."
+            )
+        return swap(model, state_dict, adapter_name, config, parameter_prefix)
+
+    hotswap_adapter_from_state_dict._citrus_heads = True
+    hotswap.hotswap_adapter_from_state_dict = hotswap_adapter_from_state_dict
 
 
 def _refuse_pruned_head(model: nn.Module, head_name: str) -> None:
