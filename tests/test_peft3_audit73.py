@@ -4,7 +4,8 @@ Linear layers only (PiSSA, OLoRA, EVA, ...) failed inside peft on the CNN stem t
 prompt-learning methods (prompt and prefix tuning), which need a text model's token embeddings, failed deep inside
 peft on the missing `vocab_size`; an adapter whose head was trained on other features (`pooling="max"`) loaded by
 peft onto a model built with the default ones without a word; `set_adapter` kept the first adapter's single- or
-multi-label scoring for the second; peft's hotswap of an adapter with its head stopped on a KeyError.
+multi-label scoring for the second; peft's hotswap of an adapter with its head stopped on a KeyError, and mixed-adapter batches through an adapted CNN stem
+on a count of inputs that names no cause.
 
 Tiny random models on the CPU: a few seconds each."""
 
@@ -243,3 +244,35 @@ def test_hotswapping_an_adapter_with_its_head_names_the_route_that_swaps_heads(t
         swapped = peft_model(input_values=WINDOWS).logits
         alone = load_adapter(None, tmp_path / "b")(input_values=WINDOWS).logits
     assert torch.allclose(swapped, alone, atol=1e-6)
+
+
+def _two_adapters(**lora):
+    """A tiny 3-class classifier with two trained adapters, "default" and "b", in eval mode."""
+    torch.manual_seed(0)
+    peft_model = apply_lora(CiTrusForSequenceClassification(tiny_config(num_labels=3)), r=2, verbose=False, **lora)
+    peft_model.add_adapter("b", copy.deepcopy(peft_model.peft_config["default"]))
+    return _trained(peft_model).eval()
+
+
+def test_mixed_adapter_batches_through_an_adapted_patch_embedding_are_refused_naming_the_fix():
+    """peft's mixed-adapter batches (`peft_model(input_values=x, adapter_names=["default", "b", ...])`, one adapter
+    per window) split each adapted layer's input by window; the patch embedding embeds each patch of each channel as
+    an input of its own, so with apply_lora's default targets (the CNN stem too) peft stopped on "Length of
+    `adapter_names` should be the same as the number of inputs, but got 4 and 40". Refused naming the fix; without
+    the stem adapted, each window gets its own adapter's outputs."""
+    windows = torch.randn(4, 1, 200, generator=torch.Generator().manual_seed(1))
+    names = ["default", "b", "__base__", "b"]
+    with pytest.raises(ValueError, match=r"adapter_names.*patch embedding.*include_cnn=False"):
+        with torch.no_grad():
+            _two_adapters()(input_values=windows, adapter_names=names)
+    peft_model = _two_adapters(include_cnn=False)
+    with torch.no_grad():
+        mixed = peft_model(input_values=windows, adapter_names=names).logits
+        for row, name in enumerate(names):
+            if name == "__base__":
+                with peft_model.disable_adapter():
+                    alone = peft_model(input_values=windows[row : row + 1]).logits
+            else:
+                peft_model.set_adapter(name)
+                alone = peft_model(input_values=windows[row : row + 1]).logits
+            assert torch.allclose(mixed[row : row + 1], alone, atol=1e-5)

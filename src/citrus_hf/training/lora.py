@@ -235,6 +235,7 @@ def register_peft_target_modules() -> None:
     _switch_class_names_with_adapters()
     _refuse_prompt_learning()
     _refuse_hotswapping_a_head()
+    _refuse_mixed_batches_through_the_patch_embedding()
 
 
 # The modules of one encoder layer as peft's list entries (a full name's last dotted components), for LoRA restricted
@@ -534,6 +535,47 @@ def _refuse_hotswapping_a_head() -> None:
 
     hotswap_adapter_from_state_dict._citrus_heads = True
     hotswap.hotswap_adapter_from_state_dict = hotswap_adapter_from_state_dict
+
+
+def _refuse_mixed_batches_through_the_patch_embedding() -> None:
+    """Refuse peft's mixed-adapter batches (`peft_model(input_values=x, adapter_names=[...])`, one adapter per window)
+    on a CiTrus model whose patch embedding (CNN stem, projection) one of those adapters adapts: peft splits each
+    adapted layer's input by window, and the patch embedding embeds each patch of each channel as an input of its own
+    (`(batch * channels * patches, patch_length)`, in chunks on the CPU), so peft stopped on "Length of
+    `adapter_names` should be the same as the number of inputs, but got 4 and 40". The attention and feed-forward
+    layers keep the window axis first, where the split is right. LoRA's `_enable_peft_forward_hooks` (peft's context
+    that hands the names to the layers) is wrapped once."""
+    from peft.tuners.lora import LoraLayer, LoraModel
+
+    enable = LoraModel._enable_peft_forward_hooks
+    if getattr(enable, "_citrus_mixed", False):
+        return
+
+    @functools.wraps(enable)
+    def _enable_peft_forward_hooks(self, *args, **kwargs):
+        adapter_names = kwargs.get("adapter_names")
+        model_type = getattr(getattr(self.model, "config", None), "model_type", None)
+        if adapter_names is not None and model_type in _PEFT_ENCODER_PREFIXES:
+            requested = set(adapter_names)
+            stem = [
+                name
+                for name, module in self.model.named_modules()
+                if isinstance(module, LoraLayer)
+                and ".patch_embedding." in f".{name}"
+                and requested & set(module.lora_A)
+            ]
+            if stem:
+                raise ValueError(
+                    "peft's mixed-adapter batches (`adapter_names=`) split each adapted layer's input by window, and "
+                    f"the patch embedding these adapters adapt ({stem[0]}, ...) embeds each patch of each channel as "
+                    "an input of its own. Run each adapter's windows apart (`set_adapter(name)`), or adapt the encoder "
+                    "alone for mixed batches (`apply_lora(model, include_cnn=False)`, or target_modules without "
+                    "`patch_embedding`)."
+                )
+        return enable(self, *args, **kwargs)
+
+    _enable_peft_forward_hooks._citrus_mixed = True
+    LoraModel._enable_peft_forward_hooks = _enable_peft_forward_hooks
 
 
 def _refuse_pruned_head(model: nn.Module, head_name: str) -> None:
