@@ -530,7 +530,12 @@ def _refuse_other_head_settings(model: nn.Module, adapter, download_kwargs: dict
     transformers' `load_adapter` build nothing from that file, so an adapter trained with `pooling="max"` loaded onto
     a model built with the default "mean" put its head on other features without a word."""
     path = _checkpoint_file(adapter, ADAPTER_TASK_CONFIG_NAME, download_kwargs) if adapter is not None else None
-    if path is None or getattr(type(model), "head_name", None) is None:
+    # (a fusion model's encoders each keep their own head settings, in its config's encoder configs)
+    if (
+        path is None
+        or getattr(type(model), "head_name", None) is None
+        or model.config.model_type != CiTrusConfig.model_type
+    ):
         return
     try:
         with open(path, encoding="utf-8") as handle:
