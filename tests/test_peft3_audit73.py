@@ -276,3 +276,14 @@ def test_mixed_adapter_batches_through_an_adapted_patch_embedding_are_refused_na
                 peft_model.set_adapter(name)
                 alone = peft_model(input_values=windows[row : row + 1]).logits
             assert torch.allclose(mixed[row : row + 1], alone, atol=1e-5)
+
+
+def test_a_seq_cls_adapter_that_saved_no_classifier_still_loads_onto_a_regressor(tmp_path):
+    """peft's `task_type="SEQ_CLS"` names a classifier among the modules it saves; an adapter of a regressor trained
+    that way (its head frozen, saved nowhere) holds no classifier, so the refusal of another task's head must not
+    take it for one."""
+    CiTrusModel(tiny_config()).save_pretrained(tmp_path / "encoder")
+    base = CiTrusForRegression.from_pretrained(tmp_path / "encoder")
+    config = LoraConfig(task_type="SEQ_CLS", r=2)
+    _trained(get_peft_model(base, config)).save_pretrained(tmp_path / "adapter")
+    PeftModel.from_pretrained(CiTrusForRegression.from_pretrained(tmp_path / "encoder"), tmp_path / "adapter")

@@ -395,6 +395,9 @@ def _refuse_a_head_the_model_cannot_hold(
     except ValueError:
         return  # peft's loader names a damaged file
     head = _adapter_head(settings)
+    weights = folder / ADAPTER_WEIGHTS_NAME
+    if head is not None and weights.is_file() and f"base_model.model.{head}.weight" not in _saved_shapes(folder):
+        head = None  # (a task type names a classifier that was never saved: one trained frozen, or another head)
     if head is not None and head != head_name:
         task_class, shown = _ADAPTER_HEADS[head], repr(str(model_id))
         raise ValueError(
@@ -404,7 +407,7 @@ def _refuse_a_head_the_model_cannot_hold(
             f"...), {shown})`), or with `citrus_hf.training.lora.load_adapter(None, {shown})` or "
             f"`pipeline(model={shown})`, which build the base it was trained on."
         )
-    if adapter_name in peft_model.peft_config or not (folder / ADAPTER_WEIGHTS_NAME).is_file():
+    if adapter_name in peft_model.peft_config or not weights.is_file():
         return  # (the first adapter: the model's own check names the base's settings to build)
     saved = _saved_shapes(folder).get(f"base_model.model.{head_name}.weight")
     held = getattr(base, head_name)
