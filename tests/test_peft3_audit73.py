@@ -5,7 +5,8 @@ prompt-learning methods (prompt and prefix tuning), which need a text model's to
 peft on the missing `vocab_size`; an adapter whose head was trained on other features (`pooling="max"`) loaded by
 peft onto a model built with the default ones without a word; `set_adapter` kept the first adapter's single- or
 multi-label scoring for the second; peft's hotswap of an adapter with its head stopped on a KeyError, and mixed-adapter batches through an adapted CNN stem
-on a count of inputs that names no cause.
+on a count of inputs that names no cause; peft's adapter in a backbone frozen with `freeze_backbone()` trained without its
+dropout.
 
 Tiny random models on the CPU: a few seconds each."""
 
@@ -287,3 +288,24 @@ def test_a_seq_cls_adapter_that_saved_no_classifier_still_loads_onto_a_regressor
     config = LoraConfig(task_type="SEQ_CLS", r=2)
     _trained(get_peft_model(base, config)).save_pretrained(tmp_path / "adapter")
     PeftModel.from_pretrained(CiTrusForRegression.from_pretrained(tmp_path / "encoder"), tmp_path / "adapter")
+
+
+def test_peft_on_a_frozen_backbone_trains_its_adapter_with_dropout():
+    """`model.freeze_backbone()` keeps the encoder in eval mode; `get_peft_model(model, LoraConfig(lora_dropout=0.5))`
+    after it trained the LoRA matrices with every LoRA dropout off, the setting ignored without a word (apply_lora
+    undoes the freezing: LoRA decides what trains). peft's adapter in a frozen encoder now ends the freezing as
+    apply_lora does, the base weights staying frozen by peft."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+    model.freeze_backbone()
+    peft_model = get_peft_model(model, LoraConfig(task_type="SEQ_CLS", r=2, lora_dropout=0.5)).train()
+    dropouts = [module for name, module in peft_model.named_modules() if name.endswith("lora_dropout.default")]
+    assert dropouts and all(module.training for module in dropouts)
+    assert model.citrus.training
+    trainable = {name for name, parameter in peft_model.named_parameters() if parameter.requires_grad}
+    assert trainable and all("lora_" in name or "modules_to_save" in name for name in trainable)
+    # frozen after the adapter (a linear probe on the adapted encoder): nothing in the encoder trains, it stays frozen
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+    peft_model = get_peft_model(model, LoraConfig(task_type="SEQ_CLS", r=2, lora_dropout=0.5))
+    model.freeze_backbone()
+    peft_model.train()
+    assert not model.citrus.training

@@ -4214,9 +4214,26 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
 
     def train(self, mode: bool = True):
         super().train(mode)
+        if getattr(self, "_backbone_frozen", False) and self._holds_trainable_adapter():
+            # a peft adapter put into the frozen encoder (`get_peft_model` after `freeze_backbone()`): kept in eval
+            # mode, its dropout (`lora_dropout`) was off without a word. The adapter decides what trains, as
+            # `apply_lora` decides (peft froze the base weights itself): the freezing ends, `requires_grad` as it is.
+            logger.info(f"{type(self).__name__}: a peft adapter in the frozen backbone ends the freezing; it trains.")
+            self._backbone_frozen = False
         if getattr(self, "_backbone_frozen", False):
             self.citrus.eval()
         return self
+
+    def _holds_trainable_adapter(self) -> bool:
+        """Whether the encoder holds a peft tuner layer (each wraps the `base_layer` it adapts) with a parameter that
+        trains: one frozen with the rest (`freeze_backbone()` after the adapter, a linear probe) does not count."""
+        return any(
+            parameter.requires_grad
+            for module in self.citrus.modules()
+            if hasattr(module, "base_layer")
+            for name, parameter in module.named_parameters()
+            if not name.startswith("base_layer.")
+        )
 
     def _warn_if_head_frozen(self) -> None:
         """Say once when the model trains with its task head frozen: peft's LoRA freezes (and leaves out of the saved
