@@ -172,9 +172,11 @@ def _checkpoint_file(name_or_path, filename: str, download_kwargs: dict | None =
         return None
 
 
-def _hub_commit_of(files: Sequence[str | os.PathLike] | None) -> str | None:
-    """The Hub commit that files downloaded into the Hub cache belong to: the name of their snapshot folder,
-    `.../models--<namespace>--<name>/snapshots/<commit>/...`; None for the files of a local folder (or none)."""
+def _hub_source_of(files: Sequence[str | os.PathLike] | None) -> dict[str, str] | None:
+    """Where files downloaded into a Hub cache came from, as the download arguments that find their siblings there:
+    the commit (`revision`: the name of their snapshot folder, `<cache>/models--<namespace>--<name>/snapshots/<commit>/
+    ...`), the `cache_dir` that holds that folder and the `subfolder` of the repository they are in (absent at its
+    root); None for the files of a local folder (or none)."""
     for file in files or ():
         parts = os.path.normpath(os.fspath(file)).split(os.sep)
         for index in range(1, len(parts) - 1):
@@ -183,8 +185,23 @@ def _hub_commit_of(files: Sequence[str | os.PathLike] | None) -> str | None:
                 and parts[index - 1].startswith("models--")
                 and re.fullmatch("[0-9a-f]{40}", parts[index + 1])
             ):
-                return parts[index + 1]
+                source = {"revision": parts[index + 1], "cache_dir": os.sep.join(parts[: index - 1]) or os.sep}
+                subfolder = "/".join(parts[index + 2 : -1])
+                return {**source, "subfolder": subfolder} if subfolder else source
     return None
+
+
+def _hub_source_kwargs(model: Any) -> dict[str, str]:
+    """The download arguments (`revision`, `cache_dir`, `subfolder`) that read the files saved beside a model's
+    weights in the Hub repository it was loaded from (its `name_or_path`), as `from_pretrained` recorded them; only
+    the commit (`config._commit_hash`) for a model loaded otherwise. A model loaded with `subfolder=` had the
+    extractor at its repository's root looked up (another checkpoint's), and one loaded with `cache_dir=` had it
+    looked up in (and downloaded into) the default cache."""
+    recorded = getattr(model, "_hub_source", None)
+    if isinstance(recorded, dict):
+        return dict(recorded)
+    commit = getattr(getattr(model, "config", None), "_commit_hash", None)
+    return {"revision": commit} if commit else {}
 
 
 def _adapter_settings(name_or_path, download_kwargs: dict) -> dict | None:
@@ -2431,7 +2448,10 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         # The Hub commit of this load, where publishing reads it (as transformers before v5 recorded it): transformers
         # 5 resolves the revision per load and keeps it nowhere, so a model loaded from a branch, tag or commit and
         # published elsewhere took main's feature extractor. Not saved: `config.json` leaves `_commit_hash` out.
-        model.config._commit_hash = _hub_commit_of(checkpoint_files)
+        source = _hub_source_of(checkpoint_files)
+        model.config._commit_hash = None if source is None else source["revision"]
+        # and the cache and subfolder it was read from: where the extractor saved beside it is (`_hub_source_kwargs`)
+        model._hub_source = source
         return PreTrainedModel._load_pretrained_model(model, state_dict, checkpoint_files, load_config, *args, **kwargs)
 
     @classmethod

@@ -931,10 +931,11 @@ def _contract_differences(extractor: CiTrusFeatureExtractor, config) -> list[str
 
 def _loaded_from(model: Any, loading: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
     """Where a loaded CiTrus `model` came from, to read the extractor saved there: its local folder, or its Hub
-    repository at the commit it was loaded from (`config._commit_hash`, which the family's `from_pretrained` records),
-    with the Hub arguments of `loading` that say how to reach the Hub (token, cache); `(None, {})` for a model built in
-    memory or a folder that is gone. A model loaded from the Hub had its repository's extractor ignored, and got one
-    rebuilt from its config (a fine-tuned classifier's stretching of rows onto its window dropped)."""
+    repository at the commit, subfolder and cache it was loaded from (which the family's `from_pretrained` records:
+    `modeling_citrus._hub_source_kwargs`), with the Hub arguments of `loading` that say how to reach the Hub (token,
+    cache); `(None, {})` for a model built in memory or a folder that is gone. A model loaded from the Hub had its
+    repository's extractor ignored, and got one rebuilt from its config (a fine-tuned classifier's stretching of rows
+    onto its window dropped)."""
     named = getattr(model, "name_or_path", "") or ""
     if not isinstance(named, (str, os.PathLike)) or not named:
         return None, {}
@@ -943,9 +944,13 @@ def _loaded_from(model: Any, loading: Mapping[str, Any]) -> tuple[str | None, di
         return named, dict(loading)
     if named.count("/") != 1 or os.path.isabs(named) or os.path.exists(named):
         return None, {}  # no Hub id: a folder that has gone, or a bundled checkpoint's name (its config's extractor)
+    from .modeling_citrus import _hub_source_kwargs  # (the model module, only for a model already loaded)
+
     reach = {key: value for key, value in loading.items() if key in ("token", "cache_dir", "local_files_only")}
-    revision = getattr(model.config, "_commit_hash", None) or loading.get("revision")
-    return named, {**reach, **({"revision": revision} if revision else {})}
+    source = _hub_source_kwargs(model)  # beside the weights: their commit, subfolder and cache
+    if "revision" not in source and loading.get("revision"):
+        source["revision"] = loading["revision"]
+    return named, {**reach, **source}
 
 
 def _saved_extractor_file(folder: str | os.PathLike, lookup: Mapping[str, Any]) -> str | None:

@@ -51,6 +51,8 @@ logger = logging.get_logger(__name__)
 
 # The Hub arguments of `from_pretrained` that say where a checkpoint's files are.
 _HUB_KWARGS = ("revision", "token", "cache_dir", "local_files_only", "subfolder")
+# Those of them that say which cache holds the files (a pipeline's `model_kwargs`).
+_CACHE_KWARGS = ("cache_dir", "local_files_only")
 
 
 class CiTrusSavedClass:
@@ -355,16 +357,16 @@ def _extractor_of_model_object(model) -> Any:
 
 
 def _hub_extractor(model, named) -> Any:
-    """The CiTrus feature extractor of the Hub repository `named` (a model's `name_or_path`) at the commit the model
-    was loaded from (its config's `_commit_hash`, which transformers records), from the Hub cache when offline; None
-    for no Hub id, or where the repository has none or it cannot be had."""
+    """The CiTrus feature extractor of the Hub repository `named` (a model's `name_or_path`) beside the weights the
+    model was loaded from (the commit, subfolder and cache its `from_pretrained` recorded: `_hub_source_kwargs`), from
+    the Hub cache when offline; None for no Hub id, or where the repository has none or it cannot be had."""
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
     from ..loading import hub_repo_id
 
     if hub_repo_id(named) is None:
         return None
-    revision = getattr(model.config, "_commit_hash", None)
-    path = modeling_citrus._checkpoint_file(named, FEATURE_EXTRACTOR_NAME, {"revision": revision})
+    source = modeling_citrus._hub_source_kwargs(model)
+    path = modeling_citrus._checkpoint_file(named, FEATURE_EXTRACTOR_NAME, source)
     return None if path is None else CiTrusFeatureExtractor.from_pretrained(os.path.dirname(path))
 
 
@@ -408,6 +410,13 @@ def _saved_extractor(folder):
     if not os.path.isfile(os.path.join(folder, FEATURE_EXTRACTOR_NAME)):
         return None
     return CiTrusFeatureExtractor.from_pretrained(folder)
+
+
+def _hub_checkpoint_extractor(model, hub_kwargs: dict):
+    """The CiTrus feature extractor saved with the Hub checkpoint `model` (a repo id; in the subfolder, at the revision
+    and in the cache `hub_kwargs` name), or None where it has none (the pipeline then says how to give one)."""
+    path = modeling_citrus._checkpoint_file(model, FEATURE_EXTRACTOR_NAME, hub_kwargs)
+    return None if path is None else _saved_extractor(os.path.dirname(path))
 
 
 def _merged_adapter(folder, task: str | None, kwargs: dict):
@@ -514,6 +523,9 @@ def _resolving_bundled_names(factory):
         subfolder, variant = model_kwargs.get("subfolder"), model_kwargs.get("variant")
         _check_model_folder(model, subfolder)
         hub_kwargs = {key: kwargs[key] for key in ("revision", "token") if kwargs.get(key) is not None}
+        # the cache the model is read from (`model_kwargs`), for every file read here: the config and extractor
+        # were downloaded into the default cache too, and offline with that cache alone the extractor was "not found"
+        hub_kwargs.update({key: model_kwargs[key] for key in _CACHE_KWARGS if model_kwargs.get(key) is not None})
         if subfolder:
             hub_kwargs["subfolder"] = subfolder
         saved_config = _saved_config(model, hub_kwargs)
@@ -548,6 +560,16 @@ def _resolving_bundled_names(factory):
             # Loaded here so that its own error says what is wrong with the file: transformers' factory drops a
             # feature extractor that fails to load, and the pipeline would then say the file was not found.
             kwargs["feature_extractor"] = _saved_extractor(os.path.join(model, subfolder or ""))
+        elif (
+            isinstance(model, str)  # (a loaded model's is taken above)
+            and kwargs.get("feature_extractor") is None
+            and model_type == CiTrusConfig.model_type
+            and adapter_folder is None
+        ):
+            # a Hub checkpoint's, from its subfolder and cache: transformers' factory looks the extractor up at the
+            # repository's root in the default cache first (for a speech decoder), and drops the one it loaded when
+            # that fails
+            kwargs["feature_extractor"] = _hub_checkpoint_extractor(model, hub_kwargs)
         try:
             return factory(task, model, *args, **kwargs)
         except ValueError as error:

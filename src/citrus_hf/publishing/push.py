@@ -712,18 +712,19 @@ def _card_branch(revision: str | None, create_pr: bool) -> str | None:
 
 
 def _source_preprocessor(model: PreTrainedModel, source: str, token: bool | str | None):
-    """The feature extractor (a fusion model's processor) of the Hub repository `model` was loaded from, at the
-    commit it was loaded from, to publish with it elsewhere: without it the new repository had no
-    preprocessor_config.json, and its card's usage code, `pipeline(model=...)` and `AutoFeatureExtractor` failed on it.
-    One built from the model's config when that repository holds none (with a warning: it may align otherwise)."""
+    """The feature extractor (a fusion model's processor) of the Hub repository `model` was loaded from, beside its
+    weights there (the commit, subfolder and cache it was loaded from), to publish with it elsewhere: without it the
+    new repository had no preprocessor_config.json, and its card's usage code, `pipeline(model=...)` and
+    `AutoFeatureExtractor` failed on it. One built from the model's config when that repository holds none (with a
+    warning: it may align otherwise)."""
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
+    from ..modeling_citrus import _hub_source_kwargs
     from ..processing_citrus_fusion import CiTrusFusionProcessor
 
     fusion = isinstance(getattr(model, "config", None), CiTrusFusionConfig)
     preprocessor_class = CiTrusFusionProcessor if fusion else CiTrusFeatureExtractor
-    revision = getattr(model.config, "_commit_hash", None)
     try:
-        return preprocessor_class.from_pretrained(source, revision=revision, token=token)
+        return preprocessor_class.from_pretrained(source, **_hub_source_kwargs(model), token=token)
     except (OSError, ValueError) as error:
         logger.warning(
             f"{source}, which the model was loaded from, has no {preprocessor_class.__name__} to publish with it "

@@ -1,0 +1,122 @@
+"""Audit 73, the Hub's loaders (third round): a checkpoint published in a subfolder of a repository, or read through a
+cache of the caller's own (`cache_dir=`), is served and re-published with the feature extractor of that subfolder and
+that cache; offline, an extractor or processor the Hub cache never held is said to be uncached; `citrus predict` of a
+checkpoint that is no CiTrus model says so in one line. Clients run in subprocesses pointed at the test hub (see
+conftest.py)."""
+
+from __future__ import annotations
+
+import torch
+from hub_server import DEFAULT_USER, client_result
+from tiny_configs import tiny_config
+
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+TWO = f"{DEFAULT_USER}/citrus-tiny-two-checkpoints"
+NESTED = f"{DEFAULT_USER}/citrus-tiny-in-a-subfolder"
+COPIED = f"{DEFAULT_USER}/citrus-tiny-copied-from-a-subfolder"
+CACHED = f"{DEFAULT_USER}/citrus-tiny-own-cache"
+
+
+# The clients' way of reporting a load: what it returns, or its error's text.
+OUTCOME = """
+def outcome(load):
+    try:
+        return load()
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+"""
+
+
+def _save(folder, sampling_rate: float) -> None:
+    """A tiny classifier of `sampling_rate` and its extractor in `folder`."""
+    config = tiny_config(num_labels=2, sampling_rate=sampling_rate)
+    CiTrusForSequenceClassification(config).save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+
+
+SUBFOLDER = (
+    OUTCOME
+    + """
+import json
+from huggingface_hub import HfApi, hf_hub_download
+import citrus_hf  # before binding `pipeline`, so that it is the wrapped factory
+from transformers import pipeline
+from citrus_hf import CiTrusForSequenceClassification
+
+api = HfApi()
+api.create_repo("__TWO__")
+api.upload_folder(folder_path="two", repo_id="__TWO__")  # a 100 Hz model at the root, a 50 Hz one in ecg/
+api.create_repo("__NESTED__")
+api.upload_folder(folder_path="two/ecg", path_in_repo="ecg", repo_id="__NESTED__")  # nothing at the root
+
+model = CiTrusForSequenceClassification.from_pretrained("__TWO__", subfolder="ecg")
+result = {
+    "model": model.config.sampling_rate,
+    "object": outcome(lambda: pipeline(model=model).feature_extractor.sampling_rate),
+    "nested": outcome(lambda: pipeline(model="__NESTED__", model_kwargs={"subfolder": "ecg"}).feature_extractor.sampling_rate),
+}
+try:
+    model.push_to_hub("__COPIED__")
+    result["pushed"] = json.load(open(hf_hub_download("__COPIED__", "preprocessor_config.json")))["sampling_rate"]
+except Exception as error:
+    result["pushed"] = f"{type(error).__name__}: {error}"
+print("RESULT:", json.dumps(result))
+"""
+)
+
+
+def test_a_checkpoint_in_a_subfolder_is_served_and_pushed_with_that_subfolder_s_extractor(make_hub_client, tmp_path):
+    """A model loaded with `from_pretrained(repo, subfolder="ecg")` took the extractor at the repository's root, another
+    checkpoint's: `pipeline(model=model)` refused it as another input contract, advising "the checkpoint's own
+    extractor", and `push_to_hub` failed on it in the card (where the two agree on what the pipeline checks, the other
+    checkpoint's windowing would run unsaid). `pipeline(model=repo, model_kwargs={"subfolder": "ecg"})` of a
+    repository with nothing at its root said the checkpoint had no extractor (transformers' pipeline looked for it at
+    the root first, and dropped the one it then loaded)."""
+    torch.manual_seed(0)
+    _save(tmp_path / "two", 100.0)
+    _save(tmp_path / "two" / "ecg", 50.0)
+    script = SUBFOLDER.replace("__TWO__", TWO).replace("__NESTED__", NESTED).replace("__COPIED__", COPIED)
+    result = client_result(make_hub_client(tmp_path)(script))
+    assert result == {"model": 50.0, "object": 50.0, "nested": 50.0, "pushed": 50.0}
+
+
+OWN_CACHE = (
+    OUTCOME
+    + """
+import json, os, pathlib, sys
+import citrus_hf
+from transformers import pipeline
+from citrus_hf import CiTrusForSequenceClassification
+
+if not os.environ.get("HF_HUB_OFFLINE"):
+    from huggingface_hub import HfApi
+    HfApi().create_repo("__REPO__")
+    HfApi().upload_folder(folder_path="two/ecg", repo_id="__REPO__")
+
+model = CiTrusForSequenceClassification.from_pretrained("__REPO__", cache_dir="own")
+hub = pathlib.Path(os.environ["HF_HOME"]) / "hub"
+print("RESULT:", json.dumps({
+    "named": outcome(lambda: pipeline(model="__REPO__", model_kwargs={"cache_dir": "own"}).feature_extractor.sampling_rate),
+    "object": outcome(lambda: pipeline(model=model).feature_extractor.sampling_rate),
+    # (transformers' pipeline records there that the repository has no adapter_config.json: `.no_exist`, no file)
+    "default_cache": sorted(str(p) for p in hub.rglob("*") if p.is_file() and ".no_exist" not in p.parts),
+}))
+"""
+)
+
+
+def test_a_pipeline_given_a_cache_of_its_own_reads_and_writes_that_cache_alone(make_hub_client, tmp_path):
+    """`pipeline(model=repo, model_kwargs={"cache_dir": own})` downloaded config.json and preprocessor_config.json
+    into the default Hub cache too, and offline with `own` alone it said the checkpoint had no extractor (and advised
+    saving one); a model loaded with `cache_dir=own` had its extractor looked up in the default cache (so did its
+    pipeline offline)."""
+    torch.manual_seed(0)
+    _save(tmp_path / "two" / "ecg", 50.0)
+    client = make_hub_client(tmp_path)
+    script = OWN_CACHE.replace("__REPO__", CACHED)
+    online = client_result(client(script))
+    # offline, with the default cache empty (another HF_HOME) and `own` holding what the first run downloaded
+    offline = client_result(client(script, hf_home=tmp_path / "empty_home", HF_HUB_OFFLINE="1"))
+    assert online == offline == {"named": 50.0, "object": 50.0, "default_cache": []}
+
