@@ -25,6 +25,7 @@ from typing import Any, ClassVar, NoReturn
 from huggingface_hub.dataclasses import StrictDataclassClassValidationError, StrictDataclassFieldValidationError, strict
 from transformers.configuration_utils import PreTrainedConfig
 from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
+from transformers.utils.hub import is_offline_mode, try_to_load_from_cache
 
 from ._version import VERSION_KEY, __version__, newer_citrus_hf, newer_settings_message
 from .vocabulary_citrus import (
@@ -362,6 +363,41 @@ def missing_subfolder_error(folder: str | os.PathLike, subfolder: str) -> Missin
         f"{os.fspath(folder)!r} has no subfolder {subfolder!r}"
         + (f" (its subfolders: {subfolders[:10]})" if subfolders else "; it has no subfolders")
         + ": pass one that holds the checkpoint's files, or leave `subfolder` out."
+    )
+
+
+def offline_cache_lacks(name_or_path: Any, filename: str, lookup: Mapping[str, Any]) -> bool:
+    """Whether the file `filename` of the Hub repository `name_or_path` (in the `subfolder`, at the `revision` and in
+    the `cache_dir` of the `from_pretrained` keywords `lookup`) is missing only from the offline Hub cache: offline mode
+    is on (HF_HUB_OFFLINE=1 or `local_files_only`), `name_or_path` is a Hub id (no local path), and the cache holds
+    neither the file nor huggingface_hub's record that the repository has none. The cache holds the files that were
+    downloaded, one by one (`AutoModel.from_pretrained` fetches the config and the weights only), so such a file is no
+    sign of an incomplete checkpoint."""
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        return False
+    name = os.fspath(name_or_path)
+    if not (lookup.get("local_files_only") or is_offline_mode()) or name.count("/") != 1 or os.path.exists(name):
+        return False
+    in_repo = "/".join(filter(None, (lookup.get("subfolder"), filename)))
+    try:
+        cached = try_to_load_from_cache(
+            name, in_repo, cache_dir=lookup.get("cache_dir"), revision=lookup.get("revision")
+        )
+    except Exception:  # an id the Hub refuses: no repository to look up
+        return False
+    return cached is None
+
+
+def uncached_offline_error(name_or_path: Any, filename: str, revision: str | None = None) -> OSError:
+    """The error for a file that the offline Hub cache of `name_or_path` lacks (`offline_cache_lacks`)."""
+    shown = os.fspath(name_or_path)
+    where = f"{shown!r}" + (f" (revision {revision!r})" if revision else "")
+    return OSError(
+        f"The Hub cache holds no {filename} of {where}, and offline mode is on (HF_HUB_OFFLINE=1 or "
+        "local_files_only=True): it was never downloaded (the cache holds the files that were asked for: "
+        "`AutoModel.from_pretrained` fetches the config and weights, not the extractor or processor). Download it "
+        f"once while online (unset HF_HUB_OFFLINE), e.g. `huggingface_hub.snapshot_download({shown!r})`, or pass a "
+        "local checkpoint folder (to a pipeline, or `feature_extractor=`)."
     )
 
 

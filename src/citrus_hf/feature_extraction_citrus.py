@@ -33,7 +33,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import resample_poly
 from transformers.feature_extraction_sequence_utils import SequenceFeatureExtractor
 from transformers.feature_extraction_utils import BatchFeature
-from transformers.utils import CONFIG_NAME, TensorType, cached_file, logging
+from transformers.utils import CONFIG_NAME, FEATURE_EXTRACTOR_NAME, TensorType, cached_file, logging
 from transformers.utils.hub import hf_api
 
 from ._version import VERSION_KEY, newer_citrus_hf, newer_settings_message
@@ -60,8 +60,10 @@ from .configuration_citrus import (
     misspelt_names,
     name_as_text,
     not_a_field_error,
+    offline_cache_lacks,
     refuse_second_run,
     request_got_no_answer,
+    uncached_offline_error,
     warn_of_rate_override,
 )
 from .vocabulary_citrus import (
@@ -419,11 +421,15 @@ def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str |
     saved without its extractor (its config.json says so), how to save one beside it; for a CiTrus fusion
     checkpoint, that its processor_config.json holds one feature extractor per modality
     and what loads it; for a Hub id found neither in the cache nor on a Hub that did not answer, that the network is
-    the problem. None otherwise (the caller's own error then stands). `kwargs` are the caller's `from_pretrained`
-    keywords; those saying where the files are (`revision`, `cache_dir`, ...) are used."""
+    the problem; offline, for a file the Hub cache never held, that it was never downloaded. None otherwise (the
+    caller's own error then stands). `kwargs` are the caller's `from_pretrained` keywords; those saying where the
+    files are (`revision`, `cache_dir`, ...) are used."""
     if not isinstance(name_or_path, (str, os.PathLike)):
         return None
     lookup = {key: kwargs[key] for key in CHECKPOINT_LOOKUP_KWARGS if key in kwargs}
+    if offline_cache_lacks(name_or_path, FEATURE_EXTRACTOR_NAME, lookup):
+        # (its config.json, cached without it, would call it a model saved without its extractor)
+        return str(uncached_offline_error(name_or_path, FEATURE_EXTRACTOR_NAME, lookup.get("revision")))
     shown = repr(os.fspath(name_or_path))
     try:
         # the folder or the cache first; the Hub only where it answers: when it cannot be reached, transformers'

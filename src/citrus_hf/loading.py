@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from huggingface_hub import constants, snapshot_download, try_to_load_from_cache
+from huggingface_hub import constants, snapshot_download
 from huggingface_hub.errors import (
     GatedRepoError,
     HFValidationError,
@@ -51,8 +51,10 @@ from .configuration_citrus import (
     file_for_folder_error,
     missing_subfolder_error,
     not_a_field_error,
+    offline_cache_lacks,
     safetensors_names,
     stale_weights_error,
+    uncached_offline_error,
 )
 from .configuration_citrus_fusion import CiTrusFusionConfig
 from .vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, REGRESSION
@@ -378,29 +380,17 @@ def uncached_offline(
     local_files_only: bool = False,
     subfolder: str | None = None,
 ) -> bool:
-    """Whether the file `name` of the Hub repository `repo_or_path` is missing only from the offline Hub cache: offline
-    mode is on (HF_HUB_OFFLINE=1 or `local_files_only`), `repo_or_path` is a Hub id (no local folder, no bundled
-    checkpoint), and the cache holds neither the file nor huggingface_hub's record that the repository has none. The
-    cache holds the files that were downloaded, one by one (`AutoModel.from_pretrained` fetches the config and the
-    weights only), so such a file is no sign of an incomplete checkpoint."""
-    if not (local_files_only or constants.is_offline_mode()) or hub_repo_id(repo_or_path) is None:
+    """`configuration_citrus.offline_cache_lacks` of a Hub checkpoint (no local folder, no bundled checkpoint): whether
+    its file `name` is missing from the offline Hub cache alone, no sign of an incomplete checkpoint."""
+    if bundled_checkpoint(str(repo_or_path)) is not None or hub_repo_id(repo_or_path) is None:
         return False
-    if bundled_checkpoint(str(repo_or_path)) is not None:
-        return False
-    filename = f"{subfolder}/{name}" if subfolder else name
-    return try_to_load_from_cache(str(repo_or_path), filename, cache_dir=cache_dir, revision=revision) is None
-
-
-def uncached_offline_error(repo_or_path: str | os.PathLike, name: str, revision: str | None = None) -> OSError:
-    """The error for a file that the offline Hub cache of `repo_or_path` lacks (`uncached_offline`)."""
-    where = f"{str(repo_or_path)!r}" + (f" (revision {revision!r})" if revision else "")
-    return OSError(
-        f"The Hub cache holds no {name} of {where}, and offline mode is on (HF_HUB_OFFLINE=1 or "
-        "local_files_only=True): it was never downloaded (the cache holds the files that were asked for: "
-        "`AutoModel.from_pretrained` fetches the config and weights, not the extractor). Download it once while "
-        f"online (unset HF_HUB_OFFLINE), e.g. `huggingface_hub.snapshot_download({str(repo_or_path)!r})`, or pass a "
-        "local checkpoint folder (to a pipeline, or `feature_extractor=`)."
-    )
+    lookup = {
+        "revision": revision,
+        "cache_dir": cache_dir,
+        "local_files_only": local_files_only,
+        "subfolder": subfolder,
+    }
+    return offline_cache_lacks(repo_or_path, name, lookup)
 
 
 def _checked_folder(

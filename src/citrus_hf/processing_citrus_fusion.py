@@ -58,7 +58,9 @@ from .configuration_citrus import (
     misspelt_names,
     newer_settings_unsaid,
     not_a_field_error,
+    offline_cache_lacks,
     refuse_second_run,
+    uncached_offline_error,
 )
 from .configuration_citrus_fusion import (
     FUSION_CHANNEL_COUNT_FIX,
@@ -609,6 +611,8 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
             pretrained_model_name_or_path, PROCESSOR_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
         )
         if path is None:
+            if offline_cache_lacks(pretrained_model_name_or_path, PROCESSOR_NAME, hub_kwargs):
+                raise uncached_offline_error(pretrained_model_name_or_path, PROCESSOR_NAME, hub_kwargs.get("revision"))
             single = cached_file(
                 pretrained_model_name_or_path,
                 FEATURE_EXTRACTOR_NAME,

@@ -120,3 +120,73 @@ def test_a_pipeline_given_a_cache_of_its_own_reads_and_writes_that_cache_alone(m
     offline = client_result(client(script, hf_home=tmp_path / "empty_home", HF_HUB_OFFLINE="1"))
     assert online == offline == {"named": 50.0, "object": 50.0, "default_cache": []}
 
+
+UNCACHED = f"{DEFAULT_USER}/citrus-tiny-extractor-never-downloaded"
+FUSION_UNCACHED = f"{DEFAULT_USER}/citrus-tiny-fusion-processor-never-downloaded"
+
+DOWNLOAD_MODELS = """
+from huggingface_hub import HfApi
+import citrus_hf
+from transformers import AutoModelForSequenceClassification
+
+api = HfApi()
+for repo, folder in (("__SINGLE__", "two/ecg"), ("__FUSION__", "fusion")):
+    api.create_repo(repo)
+    api.upload_folder(folder_path=folder, repo_id=repo)
+    AutoModelForSequenceClassification.from_pretrained(repo)  # caches the config and the weights only
+print("RESULT: {}")
+"""
+
+OFFLINE_PREPROCESSORS = (
+    OUTCOME
+    + """
+import json
+import citrus_hf
+from transformers import AutoFeatureExtractor, AutoProcessor
+from citrus_hf import CiTrusFeatureExtractor, CiTrusFusionProcessor
+
+print("RESULT:", json.dumps({
+    "extractor": outcome(lambda: CiTrusFeatureExtractor.from_pretrained("__SINGLE__")),
+    "auto_extractor": outcome(lambda: AutoFeatureExtractor.from_pretrained("__SINGLE__")),
+    "processor": outcome(lambda: CiTrusFusionProcessor.from_pretrained("__FUSION__")),
+    "auto_processor": outcome(lambda: AutoProcessor.from_pretrained("__FUSION__")),
+}))
+"""
+)
+
+
+def test_an_extractor_or_processor_missing_from_the_offline_cache_is_not_called_missing_from_the_checkpoint(
+    make_hub_client, tmp_path
+):
+    """Offline, with a Hub cache that held a model's config and weights but not its preprocessor_config.json (as
+    `AutoModel.from_pretrained` caches them), `CiTrusFeatureExtractor.from_pretrained` and `AutoFeatureExtractor` said
+    the repository holds a model saved without its extractor and advised saving one built from the config;
+    `CiTrusFusionProcessor.from_pretrained` and `AutoProcessor` said a fusion checkpoint "has no processor_config.json"
+    (build one with `from_config`). `load_feature_extractor` and the pipeline already said the file was never
+    downloaded (audit 70); so do these now."""
+    from citrus_hf import CiTrusConfig, CiTrusFusionConfig, CiTrusFusionForSequenceClassification, CiTrusFusionProcessor
+
+    torch.manual_seed(0)
+    _save(tmp_path / "two" / "ecg", 50.0)
+    eda = CiTrusConfig(
+        **{**tiny_config().to_diff_dict(), "sampling_rate": 20.0, "context_length": 80, "patch_length": 10}
+    )
+    config = CiTrusFusionConfig(modality_configs={"ecg": tiny_config(), "eda": eda})
+    CiTrusFusionForSequenceClassification(config).save_pretrained(tmp_path / "fusion")
+    CiTrusFusionProcessor.from_config(config).save_pretrained(tmp_path / "fusion")
+    client = make_hub_client(tmp_path)
+    names = {"__SINGLE__": UNCACHED, "__FUSION__": FUSION_UNCACHED}
+    download, script = DOWNLOAD_MODELS, OFFLINE_PREPROCESSORS
+    for name, repo in names.items():
+        download, script = download.replace(name, repo), script.replace(name, repo)
+    client_result(client(download))
+    result = client_result(client(script, HF_HUB_OFFLINE="1"))
+    for key, repo, name in (
+        ("extractor", UNCACHED, "preprocessor_config.json"),
+        ("auto_extractor", UNCACHED, "preprocessor_config.json"),
+        ("processor", FUSION_UNCACHED, "processor_config.json"),
+        ("auto_processor", FUSION_UNCACHED, "processor_config.json"),
+    ):
+        assert "never downloaded" in result[key] and f"snapshot_download('{repo}')" in result[key], result[key]
+        assert name in result[key] and "from_config" not in result[key], result[key]
+
