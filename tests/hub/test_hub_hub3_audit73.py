@@ -190,3 +190,35 @@ def test_an_extractor_or_processor_missing_from_the_offline_cache_is_not_called_
         assert "never downloaded" in result[key] and f"snapshot_download('{repo}')" in result[key], result[key]
         assert name in result[key] and "from_config" not in result[key], result[key]
 
+
+PATCHTST = f"{DEFAULT_USER}/patchtst-tiny-classifier"
+
+PREDICT_OTHER_MODEL = """
+import contextlib, io, json
+import numpy as np
+from huggingface_hub import HfApi
+from transformers import PatchTSTConfig, PatchTSTForClassification
+from citrus_hf.commands.main import main
+
+config = PatchTSTConfig(
+    num_input_channels=1, context_length=200, patch_length=20, d_model=16, num_hidden_layers=1, num_attention_heads=2,
+    ffn_dim=32, num_targets=2,
+)
+PatchTSTForClassification(config).save_pretrained("patchtst")
+HfApi().create_repo("__REPO__")
+HfApi().upload_folder(folder_path="patchtst", repo_id="__REPO__")
+np.save("recording.npy", np.zeros((1, 400), dtype=np.float32))
+said = io.StringIO()
+with contextlib.redirect_stderr(said):
+    code = main(["predict", "__REPO__", "recording.npy", "--sampling-rate", "100"])
+print("RESULT:", json.dumps({"code": code, "said": said.getvalue()}))
+"""
+
+
+def test_predict_of_a_hub_repository_of_another_model_says_so_in_one_line(make_hub_client, tmp_path):
+    """`citrus predict owner/patchtst-repo` failed in transformers' task inference with its traceback ("The model ...
+    does not seem to have a correct `pipeline_tag` set to infer the task automatically")."""
+    result = client_result(make_hub_client(tmp_path)(PREDICT_OTHER_MODEL.replace("__REPO__", PATCHTST)))
+    said = [line for line in result["said"].splitlines() if line.startswith("error:")]
+    assert result["code"] != 0 and "Traceback" not in result["said"] and len(said) == 1, result["said"]
+    assert f"'{PATCHTST}' holds a 'patchtst' model, not a CiTrus one" in said[0], said[0]

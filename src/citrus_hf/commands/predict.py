@@ -164,6 +164,28 @@ def build_parser():
     return CommandParser(PredictArguments, prog="citrus predict", description=DESCRIPTION)
 
 
+def _check_model_type(model: str, revision: str | None) -> None:
+    """Refuse a checkpoint (a folder or Hub repo; its config.json, which the pipeline reads next, from the same cache)
+    that holds another kind of model (PatchTST, BERT): transformers' task inference failed on it with a traceback
+    ("Repo id must use alphanumeric chars" for a folder, "does not seem to have a correct `pipeline_tag`" for a Hub
+    repo). A LoRA adapter has no config.json, and a CiTrus fusion model is refused by the pipeline."""
+    from transformers.utils import CONFIG_NAME
+
+    from ..loading import read_json_object
+    from ..modeling_citrus import _checkpoint_file
+    from ..vocabulary_citrus import CITRUS_MODEL_TYPE, FUSION_MODEL_TYPE
+
+    path = _checkpoint_file(model, CONFIG_NAME, {"revision": revision})
+    if path is None:
+        return
+    model_type = read_json_object(path, "pass a folder written by save_pretrained").get("model_type")
+    if model_type not in (CITRUS_MODEL_TYPE, FUSION_MODEL_TYPE):
+        raise UsageError(
+            f"citrus predict: {model!r} holds a {model_type!r} model, not a CiTrus one (model_type 'citrus'); give a "
+            "CiTrus checkpoint fine-tuned for a task (`citrus finetune`'s --output-dir, its Hub id, or a LoRA adapter)."
+        )
+
+
 def _expand_folders(paths: Sequence[str]) -> list[str]:
     """`paths` with each folder replaced by the recording files under it (recursively, in name order), as
     `citrus pretrain --dataset FOLDER` reads them, less the EDF+ files of annotations only (a Sleep-EDF hypnogram
@@ -261,6 +283,7 @@ def run(argv: Sequence[str]) -> int:
     from ..inference.registration import register_pipelines
 
     register_pipelines()
+    _check_model_type(args.model, args.revision)
     if args.backend == "onnxruntime":
         # an unwritable cache was found only at the first window, by the backend, whose message names the Python
         # arguments `cache_dir=` / `onnx_cache_dir=`: this command has no such option, only the variable

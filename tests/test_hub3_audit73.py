@@ -1,0 +1,32 @@
+"""Audit 73, loading checkpoints (the Hub's third round, its local side): `citrus predict` of a checkpoint that is no
+CiTrus model, and a folder of a Hub cache's snapshot moved away from the blobs its files link to. The Hub side is in
+tests/hub/test_hub_hub3_audit73.py."""
+
+from __future__ import annotations
+
+import numpy as np
+from transformers import PatchTSTConfig, PatchTSTForClassification
+
+
+def _patchtst(folder) -> None:
+    config = PatchTSTConfig(
+        num_input_channels=1, context_length=200, patch_length=20, d_model=16, num_hidden_layers=1,
+        num_attention_heads=2, ffn_dim=32, num_targets=2,
+    )  # fmt: skip
+    PatchTSTForClassification(config).save_pretrained(folder)
+
+
+def test_predict_of_a_checkpoint_of_another_model_says_so_in_one_line(tmp_path, capsys):
+    """`citrus predict` of a PatchTST folder failed in transformers' task inference, which took the folder for a Hub id
+    ("RuntimeError: Instantiating a pipeline without a task set raised an error: Repo id must use alphanumeric
+    chars"), with its traceback; `citrus export` of it already said what it is."""
+    from citrus_hf.commands.main import main
+
+    _patchtst(tmp_path / "patchtst")
+    recording = tmp_path / "recording.npy"
+    np.save(recording, np.zeros((1, 400), dtype=np.float32))
+    assert main(["predict", str(tmp_path / "patchtst"), str(recording), "--sampling-rate", "100"]) != 0
+    message = capsys.readouterr().err
+    said = [line for line in message.splitlines() if line.startswith("error:")]
+    assert "Traceback" not in message and len(said) == 1, message
+    assert "'patchtst' model" in said[0] and "not a CiTrus" in said[0], message
