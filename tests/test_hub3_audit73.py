@@ -4,7 +4,10 @@ tests/hub/test_hub_hub3_audit73.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 from transformers import PatchTSTConfig, PatchTSTForClassification
 
 
@@ -30,3 +33,42 @@ def test_predict_of_a_checkpoint_of_another_model_says_so_in_one_line(tmp_path, 
     said = [line for line in message.splitlines() if line.startswith("error:")]
     assert "Traceback" not in message and len(said) == 1, message
     assert "'patchtst' model" in said[0] and "not a CiTrus" in said[0], message
+
+
+def _moved_snapshot(tmp_path):
+    """A checkpoint laid out as a Hub cache snapshot (each file a relative link into the cache's blobs/), its snapshot
+    folder then moved out of the cache, as `mv ~/.cache/huggingface/hub/models--x--y/snapshots/<commit> model` does:
+    every link now leads nowhere."""
+    from tiny_configs import save_tiny_classifier
+
+    saved = save_tiny_classifier(tmp_path / "saved")
+    cache = tmp_path / "models--owner--name"
+    (cache / "blobs").mkdir(parents=True)
+    snapshot = cache / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    for file in saved.iterdir():
+        file.rename(cache / "blobs" / file.name)
+        (snapshot / file.name).symlink_to(Path("..", "..", "blobs", file.name))
+    return snapshot.rename(tmp_path / "moved")
+
+
+def test_a_hub_snapshot_moved_without_its_blobs_is_named_as_such(tmp_path, capsys):
+    """A snapshot folder moved out of the Hub cache (or copied with `cp -r`, which keeps its links) was called "a folder
+    without config.json" (`citrus predict`, the CiTrus classes, the pipeline), though `ls` shows config.json there: a
+    link whose target is gone."""
+    from transformers import pipeline
+
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.commands.main import main
+
+    moved = _moved_snapshot(tmp_path)
+    recording = tmp_path / "recording.npy"
+    np.save(recording, np.zeros((1, 400), dtype=np.float32))
+    assert main(["predict", str(moved), str(recording), "--sampling-rate", "100"]) != 0
+    messages = [capsys.readouterr().err]
+    for load in (lambda: CiTrusForSequenceClassification.from_pretrained(moved), lambda: pipeline(model=str(moved))):
+        with pytest.raises((OSError, ValueError)) as raised:
+            load()
+        messages.append(str(raised.value))
+    for message in messages:
+        assert "config.json is a link" in message and "cp -rL" in message, message

@@ -562,6 +562,21 @@ def file_for_folder_error(path: str | os.PathLike, holds: str) -> OSError:
     return OSError(f"{os.fspath(path)!r} is a file; pass the folder that holds {holds}.")
 
 
+def dangling_links_error(folder: str | os.PathLike) -> OSError | None:
+    """The refusal of a local checkpoint `folder` whose config.json is a link that leads nowhere: a Hub cache snapshot
+    (each file a relative link into the cache's `blobs/`) moved out of the cache, or copied with `cp -r`, which keeps
+    the links. Every loader called it a folder "without config.json", which `ls` shows there. None otherwise."""
+    config = os.path.join(os.fspath(folder), CONFIG_NAME)
+    if not os.path.islink(config) or os.path.exists(config):
+        return None
+    return OSError(
+        f"{os.fspath(folder)!r}: its {CONFIG_NAME} is a link to {os.readlink(config)!r}, which leads nowhere: the "
+        "folder is a Hub cache snapshot moved or copied away from the cache's blobs/ that its files link to. Copy it "
+        "with the files themselves (`cp -rL`), or download the checkpoint as plain files with "
+        "`huggingface_hub.snapshot_download(repo_id, local_dir=folder)`, or load it by its Hub id."
+    )
+
+
 def fusion_checkpoint_error(name_or_path: Any, config_dict: dict[str, Any]) -> ValueError:
     """The refusal of a fusion checkpoint (`config_dict` its config.json) where a single-modality CiTrus one belongs,
     naming the routes that read it."""

@@ -48,6 +48,7 @@ from .configuration_citrus import (
     check_derived_keywords,
     checkpoints_inside_hint,
     config_field_names,
+    dangling_links_error,
     file_for_folder_error,
     missing_subfolder_error,
     not_a_field_error,
@@ -276,6 +277,9 @@ def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> 
                 "adapter as it is."
             )
         if not (path / CONFIG_NAME).is_file():
+            moved = dangling_links_error(path)
+            if moved is not None:
+                raise FileNotFoundError(f"{flag} {moved}")
             raise FileNotFoundError(
                 f"{flag} {text!r} is a folder without config.json, so it is not a checkpoint"
                 + (

@@ -52,6 +52,7 @@ from .configuration_citrus import (
     checkpoints_inside_hint,
     config_field_names,
     custom_pipelines_for,
+    dangling_links_error,
     file_for_folder_error,
     fusion_checkpoint_error,
     head_keywords_given,
@@ -2474,6 +2475,9 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         if os.path.isdir(folder):
             if not os.path.isfile(os.path.join(folder, CONFIG_NAME)) and not weights_only:
                 _refuse_citrus_adapter(folder)  # a LoRA folder: name it
+                moved = dangling_links_error(folder)
+                if moved is not None:
+                    raise moved
                 raise OSError(
                     f"{folder!r} has no config.json, so nothing says which architecture and input contract its weights "
                     "belong to. Save checkpoints with `save_pretrained` (it writes both), or put the config.json the "

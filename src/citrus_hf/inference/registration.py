@@ -37,6 +37,7 @@ from ..configuration_citrus import (
     check_checkpoint_reference,
     checkpoints_inside_hint,
     custom_pipelines_for,
+    dangling_links_error,
     embedding_pipelines_kept,
     file_for_folder_error,
     missing_subfolder_error,
@@ -216,6 +217,9 @@ def _check_model_folder(model: Any, subfolder: str | None = None) -> None:
             raise missing_subfolder_error(model, subfolder)
         model = os.path.join(model, subfolder)
     if not any(os.path.isfile(os.path.join(model, name)) for name in (CONFIG_NAME, "adapter_config.json")):
+        moved = dangling_links_error(model)
+        if moved is not None:
+            raise moved
         raise ValueError(
             f"{str(model)!r} holds no config.json (nor an adapter's adapter_config.json), so it is no checkpoint "
             f"folder{checkpoints_inside_hint(model)}."
