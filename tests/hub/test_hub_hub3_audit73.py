@@ -222,3 +222,54 @@ def test_predict_of_a_hub_repository_of_another_model_says_so_in_one_line(make_h
     said = [line for line in result["said"].splitlines() if line.startswith("error:")]
     assert result["code"] != 0 and "Traceback" not in result["said"] and len(said) == 1, result["said"]
     assert f"'{PATCHTST}' holds a 'patchtst' model, not a CiTrus one" in said[0], said[0]
+
+
+ADAPTER_BASE = f"{DEFAULT_USER}/citrus-tiny-base-of-an-adapter"
+ADAPTER = f"{DEFAULT_USER}/citrus-tiny-adapter-of-a-hub-base"
+
+PUSH_ADAPTER = """
+import torch
+from huggingface_hub import HfApi
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.training.lora import apply_lora, save_adapter
+
+api = HfApi()
+api.create_repo("__BASE__")
+api.upload_folder(folder_path="two/ecg", repo_id="__BASE__")
+peft_model = apply_lora(CiTrusForSequenceClassification.from_pretrained("__BASE__"), r=2, verbose=False)
+save_adapter(peft_model, "adapter")  # records the base as its Hub id
+api.create_repo("__ADAPTER__")
+api.upload_folder(folder_path="adapter", repo_id="__ADAPTER__")
+print("RESULT: {}")
+"""
+
+ADAPTER_ALONE = """
+import json
+from huggingface_hub import snapshot_download
+
+if __import__("os").environ.get("HF_HUB_OFFLINE"):
+    from citrus_hf.training.lora import load_adapter
+    print("RESULT:", json.dumps(outcome(lambda: load_adapter(None, "__ADAPTER__"))))
+else:
+    snapshot_download("__ADAPTER__")  # the adapter alone, not the base it records
+    print("RESULT: {}")
+"""
+
+
+def test_an_adapter_whose_hub_base_the_offline_cache_lacks_says_so_first(make_hub_client, tmp_path):
+    """Offline, with the adapter cached and the Hub base it records not, `load_adapter(None, repo)` (so the pipeline and
+    `citrus predict`) told the story of an older citrus-hf that recorded a local base by a relative path, and named the
+    cache's cause last, inside a parenthesis; it now says first that the offline cache lacks the base, and how to get
+    it."""
+    torch.manual_seed(0)
+    _save(tmp_path / "two" / "ecg", 50.0)
+    client = make_hub_client(tmp_path)
+    client_result(client(PUSH_ADAPTER.replace("__BASE__", ADAPTER_BASE).replace("__ADAPTER__", ADAPTER)))
+    alone = tmp_path / "adapter_alone"
+    client_result(client(OUTCOME + ADAPTER_ALONE.replace("__ADAPTER__", ADAPTER), hf_home=alone))
+    said = client_result(
+        client(OUTCOME + ADAPTER_ALONE.replace("__ADAPTER__", ADAPTER), hf_home=alone, HF_HUB_OFFLINE="1")
+    )
+    assert said.startswith(f"OSError: The adapter '{ADAPTER}' records its base model as '{ADAPTER_BASE}'"), said
+    assert said.index(f"snapshot_download('{ADAPTER_BASE}')") < said.index("older citrus-hf"), said
+    assert "(The Hub:" not in said, said

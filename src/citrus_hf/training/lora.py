@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from huggingface_hub import constants as hub_constants
 from huggingface_hub.constants import REPOCARD_NAME
+from huggingface_hub.errors import IncompleteSnapshotError, LocalEntryNotFoundError
 from peft import LoraConfig, PeftModel, get_peft_model, get_peft_model_state_dict
 from peft.tuners.tuners_utils import BaseTunerLayer
 from safetensors import safe_open
@@ -1455,11 +1456,25 @@ def _check_recorded_base(adapter: str | os.PathLike, base: str, download: dict) 
     try:
         resolve_checkpoint(base, **download)
     except OSError as error:
+        older = (
+            "An adapter saved by an older citrus-hf records a local base as the relative path given at training, "
+            "which holds only from the folder the training ran in."
+        )
+        cause = f" (The Hub: {error})"
+        if isinstance(error.__cause__, (LocalEntryNotFoundError, IncompleteSnapshotError)) and (
+            download.get("local_files_only") or hub_constants.is_offline_mode()
+        ):
+            # a Hub base the adapter was downloaded without: said first (it was said last, after the older
+            # citrus-hf's relative paths, in the Hub's words)
+            older = (
+                "Offline (HF_HUB_OFFLINE=1 or local_files_only=True), the Hub cache holds no snapshot of it: if it is "
+                "a Hub checkpoint, download it once while online (unset HF_HUB_OFFLINE), e.g. "
+                f"`huggingface_hub.snapshot_download({base!r})`. If it was a folder: " + older
+            )
+            cause = ""
         raise OSError(
             f"The adapter {str(adapter)!r} records its base model as {base!r}, which is no folder under the current "
-            f"folder ({os.getcwd()}) and did not load from the Hub either. An adapter saved by an older citrus-hf "
-            "records a local base as the relative path given at training, which holds only from the folder the "
-            f"training ran in. To load it, {fix} (The Hub: {error})"
+            f"folder ({os.getcwd()}) and did not load from the Hub either. {older} To load it, {fix}{cause}"
         ) from None
 
 
