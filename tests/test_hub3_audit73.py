@@ -72,3 +72,26 @@ def test_a_hub_snapshot_moved_without_its_blobs_is_named_as_such(tmp_path, capsy
         messages.append(str(raised.value))
     for message in messages:
         assert "config.json is a link" in message and "cp -rL" in message, message
+
+
+def test_a_model_loaded_from_a_local_subfolder_is_served_with_that_subfolder_s_extractor(tmp_path):
+    """A model loaded with `from_pretrained(folder, subfolder="ecg")` recorded the folder itself as where it came from
+    (`name_or_path`): `pipeline(model=model)` took the extractor at the folder's root, another checkpoint's (refused as
+    another input contract, with advice to pass "the checkpoint's own extractor"), and an adapter trained on it
+    recorded the root as its base."""
+    import torch
+    from tiny_configs import tiny_config
+    from transformers import pipeline
+
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+    from citrus_hf.training.lora import apply_lora, load_adapter, save_adapter
+
+    for folder, rate in ((tmp_path / "two", 100.0), (tmp_path / "two" / "ecg", 50.0)):
+        config = tiny_config(num_labels=2, sampling_rate=rate)
+        CiTrusForSequenceClassification(config).save_pretrained(folder)
+        CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+    model = CiTrusForSequenceClassification.from_pretrained(tmp_path / "two", subfolder="ecg")
+    assert pipeline(model=model).feature_extractor.sampling_rate == 50.0
+    torch.manual_seed(0)
+    save_adapter(apply_lora(model, r=2, verbose=False), tmp_path / "adapter")
+    assert load_adapter(None, tmp_path / "adapter").config.sampling_rate == 50.0

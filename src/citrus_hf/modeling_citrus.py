@@ -2433,8 +2433,11 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         elif isinstance(requested, (str, os.PathLike)) and os.path.isdir(requested):
             # a local folder by its absolute path: "runs/base" as typed names the folder only while the current folder
             # stays the same, and after an `os.chdir` (a notebook's `%cd`) every later reader (the adapter's recorded
-            # base, the Trainer's card, `push_to_hub`'s run records) found another project's folder or a Hub id
-            model.config._name_or_path = model.name_or_path = os.path.abspath(requested)
+            # base, the Trainer's card, `push_to_hub`'s run records) found another project's folder or a Hub id; and
+            # the `subfolder=` it was read from, whose extractor and records those readers took from the folder's root
+            # (another checkpoint's), as an adapter trained on it recorded the root as its base
+            folder = os.path.join(requested, kwargs["subfolder"]) if kwargs.get("subfolder") else requested
+            model.config._name_or_path = model.name_or_path = os.path.abspath(folder)
         if callable(getattr(model, "_freeze_unused_parameters", None)):  # a task model
             model._freeze_unused_parameters()
         return (model, loading_info) if return_loading_info else model
