@@ -68,6 +68,7 @@ from ..modeling_citrus import (
     _adapter_head,
     _channel_settings_hint,
     _checkpoint_file,
+    _hub_source_kwargs,
     _pooled_width,
     _pruned_pairs,
     _refuse_other_head_settings,
@@ -1100,6 +1101,7 @@ def save_adapter(
     folder = Path(save_directory)
     folder.mkdir(parents=True, exist_ok=True)
     recorded_base = lora_config.base_model_name_or_path
+    _warn_of_an_unrecorded_subfolder(peft_model, recorded_base)
     # A base loaded from a checkpoint bundled with the package is recorded by its name ("citrus-small"), which loads
     # on any machine with the package, not by this installation's path to it.
     bundled = _bundled_name(recorded_base)
@@ -1125,6 +1127,25 @@ def save_adapter(
         feature_extractor.save_pretrained(folder)
     adapter_card(peft_model, None).save(folder / REPOCARD_NAME)
     return folder
+
+
+def _warn_of_an_unrecorded_subfolder(peft_model: PeftModel, recorded_base: str | None) -> None:
+    """Say so when the adapter's base was loaded from a subfolder of the Hub repository it records: peft's
+    adapter_config.json names the repository alone (no field holds a subfolder), so every loader that reads the base
+    from it put the adapter on the checkpoint at the repository's root, another model's weights of the same shape,
+    without a word. (A local base is recorded by the subfolder's own path.)"""
+    subfolder = _hub_source_kwargs(_task_model(peft_model, "save the adapter")).get("subfolder")
+    if not subfolder or hub_repo_id(recorded_base) is None:
+        return
+    task_class = type(_task_model(peft_model, "save the adapter")).__name__
+    logger.warning(
+        f"The adapter's base was loaded from the subfolder {subfolder!r} of the Hub repository {recorded_base!r}, and "
+        "adapter_config.json records the repository alone (peft has no field for a subfolder): "
+        "`load_adapter(None, folder)`, `pipeline(model=folder)` and the `citrus` commands would put the adapter on "
+        "the checkpoint at the repository's root. Load it onto its own base: `load_adapter("
+        f"{task_class}.from_pretrained({recorded_base!r}, subfolder={subfolder!r}), folder)`, or publish the base in "
+        "a repository of its own."
+    )
 
 
 def _save_active_adapter(peft_model: PeftModel, folder: Path) -> None:
