@@ -47,7 +47,7 @@ def test_every_channel_of_a_csv_is_read_without_a_second_copy(tmp_path):
 # Files as the readers meet them, each with the channels asked for: a block of a few lines makes each of them many
 # blocks, to be read as the whole file is.
 FILES = {
-    "header": ("time,a,b,c\n" + "".join(f"{i / 100},{i},{-i * 0.5},{i % 7}\n" for i in range(60)), ["c", "a"]),
+    "header": ("time,a,b,c\n" + "".join(f"{i / 10},{i},{-i * 0.5},{i % 7}\n" for i in range(60)), ["c", "a"]),
     "no header": ("".join(f"{i}.25 {i * 2}.5 {i % 3}\n" for i in range(50)), ["2", "0"]),
     "trailing delimiter": ("a;b;\n" + "".join(f"{i};{i * 3};\n" for i in range(40)), ["b"]),
     "decimal comma": ("a;b\n" + "".join(f"{i},5;{i * 2},25\n" for i in range(40)), ["b"]),

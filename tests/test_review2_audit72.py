@@ -23,9 +23,12 @@ def _timed_csv(tmp_path, rate: float, blank_row: int | None, cell: str = "") -> 
     return str(path)
 
 
-def test_a_time_column_missing_a_stamp_is_read_as_written_with_channels_named(tmp_path):
-    # the fix the message names: the channels picked, the time column is not read nor checked
-    recording = read_recording(_timed_csv(tmp_path, 50.0, blank_row=150), channels=["ECG"], sampling_rate=100.0)
+def test_a_time_column_missing_a_stamp_is_checked_with_channels_named_too(tmp_path):
+    # (audit 73: a pick no longer skips the checks, tests/test_leftovers6_audit73.py; `check_time_stamps=False` does)
+    with pytest.raises(Exception, match="50 Hz"):
+        read_recording(_timed_csv(tmp_path, 50.0, blank_row=150), channels=["ECG"], sampling_rate=100.0)
+    path = _timed_csv(tmp_path, 50.0, blank_row=150)
+    recording = read_recording(path, channels=["ECG"], sampling_rate=100.0, check_time_stamps=False)
     assert recording.data.shape == (1, 300)
 
 

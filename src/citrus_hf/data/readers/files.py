@@ -231,11 +231,11 @@ _MISSING_STEPS = 0.75
 _LEVEL_STAMPS = 16
 _LEVEL_NOISE = 4.0
 # What to do about a CSV's time stamps that step at another rate than the one given (`_check_time_stamps`; `{rate}`:
-# the rate they say), in `citrus predict`'s words: a folder of recordings, read without a choice of channels, words it
-# its own way (`read_recording`'s `time_stamps_fix`).
+# the rate they say), in `citrus predict`'s words: a folder of recordings words it its own way (`read_recording`'s
+# `time_stamps_fix`).
 TIME_STAMPS_FIX = (
-    "give the rate the time stamps say (--sampling-rate {rate:g}), or name the channels to read (--channels) to read "
-    "it as written"
+    "give the rate the time stamps say (--sampling-rate {rate:g}), or drop the time column from the file to read it "
+    "at the rate given"
 )
 
 
@@ -415,7 +415,8 @@ def _csv_recording(
     path: Path, wanted: list[str] | None, sampling_rate: float, checked_rate: float | None, time_stamps_fix: str
 ) -> Recording:
     """The CSV recording `path` (`read_recording`'s arguments): its channels `wanted` alone are kept from the rows
-    parsed (`_read_csv`), every one where None (its time stamps then checked against `checked_rate`, where given)."""
+    parsed (`_read_csv`), every one where None; its time stamps are checked against `checked_rate`, where given,
+    whichever channels are kept (a pick is no way around the checks: `check_time_stamps=False` is)."""
     table = _read_csv(path, wanted)
     data, names, units, width = table.data, table.names, table.units, table.width
     stated_start = None
@@ -458,8 +459,18 @@ def _csv_recording(
         raise table.refusal
     held = [(names or [str(index) for index in range(width)])[row] for row in table.columns]
     held_units = [units[row] for row in table.columns] if names is not None and len(units) == len(names) else []
-    start = _csv_start(data, held, held_units, sampling_rate) if names is not None else stated_start
     picked = table.channels
+    if checked_rate is not None and names is not None:
+        # the time columns held beside the channels picked are checked as they are without a pick: naming the
+        # channels (to read two of eight) read a file with a gap, a step back or stamps of another rate at the rate
+        # given without a word, every time after it wrong
+        for row, column in enumerate(table.columns[picked:], start=picked):
+            unit = held_units[row] if held_units else ""
+            stamps = _filled_stamps(data[row])
+            _check_time_stamps(
+                path, names[column], stamps, checked_rate, time_stamps_fix, unit, table.clocks.get(column)
+            )
+    start = _csv_start(data, held, held_units, sampling_rate) if names is not None else stated_start
     return Recording(
         data=data[:picked],
         sampling_rate=sampling_rate,
@@ -816,7 +827,7 @@ def _check_time_stamps(
             f"{path}: its time column {name!r} counts days ({float(stamps[0]):.10g} onwards, a spreadsheet's date "
             f"serial numbers: days since 1899-12-30, stepping {sampling_rate:g} times a second), which are not read; "
             "format the column as a date and time (2025-03-01 09:00:00.000) or as seconds before exporting it, or "
-            f"name the channels to read ({CHANNELS_OPTIONS}) to read the file at the rate given."
+            "drop the time column from the file to read it at the rate given."
         )
     # the unit its name or its values say, else the one in which the stamps come nearest the rate given (a
     # nanosecond clock at 100 Hz was advised --sampling-rate 9.99987e-08, read in seconds)

@@ -1,0 +1,77 @@
+"""Audit 73, leftovers 6 (each test failed before its fix).
+
+A CSV's time column was checked against the rate given (gaps, steps back, daylight saving hours, another rate,
+spreadsheet day numbers) only when every channel was read: naming the channels (`channels=[...]`, `citrus predict
+--channels`) to read one of several read such a file at the rate given without a word, every time after a gap wrong.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pytest
+
+from citrus_hf.data.errors import CorruptFileError, SamplingRateError
+from citrus_hf.data.readers import read_recording
+
+
+def _csv(tmp_path, stamps: list[str], name: str = "timed.csv") -> str:
+    """A CSV of a time column written as `stamps` and two channels, ECG and EMG."""
+    rows = [f"{stamp},{np.sin(index / 5):.4f},{index % 7}" for index, stamp in enumerate(stamps)]
+    path = tmp_path / name
+    path.write_text("time,ECG,EMG\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def _clock(start: datetime.datetime, seconds: list[float]) -> list[str]:
+    return [(start + datetime.timedelta(seconds=each)).isoformat(sep=" ", timespec="milliseconds") for each in seconds]
+
+
+_TENTHS = [index / 10 for index in range(300)]
+_CASES = {
+    # 30 s, a minute missing, 30 s more
+    "gap": (lambda: [f"{each:.1f}" for each in _TENTHS + [90 + each for each in _TENTHS]], CorruptFileError, "missing"),
+    "back-step": (
+        lambda: [f"{each:.1f}" for each in _TENTHS + [10 + each for each in _TENTHS]],
+        CorruptFileError,
+        "back",
+    ),
+    "daylight saving": (
+        lambda: (
+            _clock(datetime.datetime(2025, 10, 26, 2, 59, 0), _TENTHS)
+            + _clock(datetime.datetime(2025, 10, 26, 1, 59, 30), _TENTHS)
+        ),
+        CorruptFileError,
+        "daylight saving",
+    ),
+    "rate": (lambda: [f"{index / 100:.2f}" for index in range(600)], SamplingRateError, "100 Hz"),
+    "spreadsheet days": (
+        lambda: [f"{45717.375 + index / 864000:.10f}" for index in range(600)],
+        CorruptFileError,
+        "counts days",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_CASES))
+@pytest.mark.parametrize("channels", [None, ["ECG"], ["EMG", "ECG"], ["1"]])
+def test_a_time_column_is_checked_whichever_channels_are_picked(tmp_path, case, channels):
+    stamps, error, match = _CASES[case]
+    with pytest.raises(error, match=match):
+        read_recording(_csv(tmp_path, stamps()), channels=channels, sampling_rate=10.0)
+
+
+@pytest.mark.parametrize("channels", [None, ["ECG"], ["EMG", "ECG"]])
+def test_even_stamps_are_still_read_with_a_pick(tmp_path, channels):
+    start = datetime.datetime(2025, 3, 1, 9, 0, 0)
+    recording = read_recording(_csv(tmp_path, _clock(start, _TENTHS)), channels=channels, sampling_rate=10.0)
+    assert recording.data.shape == (len(channels or ["ECG", "EMG"]), 300)
+    assert recording.channel_names == (channels or ["ECG", "EMG"])
+
+
+def test_the_stamps_are_not_checked_where_the_rate_is_a_stand_in(tmp_path):
+    # `check_time_stamps=False` (a folder read without its rate) keeps reading a pick as written
+    path = _csv(tmp_path, [f"{each:.1f}" for each in _TENTHS + [90 + each for each in _TENTHS]])
+    recording = read_recording(path, channels=["ECG"], sampling_rate=10.0, check_time_stamps=False)
+    assert recording.data.shape == (1, 600)
