@@ -75,3 +75,47 @@ def test_the_stamps_are_not_checked_where_the_rate_is_a_stand_in(tmp_path):
     path = _csv(tmp_path, [f"{each:.1f}" for each in _TENTHS + [90 + each for each in _TENTHS]])
     recording = read_recording(path, channels=["ECG"], sampling_rate=10.0, check_time_stamps=False)
     assert recording.data.shape == (1, 600)
+
+
+# A time column of times of day with their UTC offset ("09:00:00.0+01:00", ISO 8601's time with its zone) was refused
+# as a cell that is no number; it is read as times of day are: seconds from its first stamp, no start, on past
+# midnight, the offset taken off, so that a change of it (daylight saving) is no hour back.
+def _times_of_day(tmp_path, cells: list[str]) -> str:
+    path = tmp_path / "zoned.csv"
+    rows = [f"{cell},{index % 7}" for index, cell in enumerate(cells)]
+    path.write_text("time,ECG\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def _tenths(start: str, count: int, zone: str) -> list[str]:
+    """`count` stamps 0.1 s apart from the time of day `start` (HH:MM:SS), each written with `zone` after it."""
+    first = datetime.datetime.strptime(start, "%H:%M:%S")
+    return [
+        (first + datetime.timedelta(seconds=index / 10)).strftime("%H:%M:%S.%f")[:-5] + zone for index in range(count)
+    ]
+
+
+@pytest.mark.parametrize("channels", [None, ["ECG"]])
+@pytest.mark.parametrize(
+    "cells",
+    [
+        _tenths("09:00:00", 300, "+01:00"),
+        _tenths("09:00:00", 300, "Z"),
+        _tenths("09:00:00", 300, "-0530"),
+        _tenths("23:59:50", 300, "+01:00"),  # past local midnight
+        _tenths("00:59:50", 300, "+01:00"),  # past UTC midnight, not local
+        _tenths("02:59:50", 100, "+02:00") + _tenths("02:00:00", 200, "+01:00"),  # daylight saving's change
+    ],
+)
+def test_times_of_day_with_their_offset_are_read(tmp_path, cells, channels):
+    recording = read_recording(_times_of_day(tmp_path, cells), channels=channels, sampling_rate=10.0)
+    assert recording.data.shape == (1, 300) and recording.start is None
+    np.testing.assert_array_equal(recording.data[0], [index % 7 for index in range(300)])
+
+
+def test_a_gap_in_times_of_day_with_their_offset_is_named_as_written(tmp_path):
+    cells = _tenths("09:00:00", 300, "+01:00") + _tenths("09:01:00", 300, "+01:00")
+    with pytest.raises(CorruptFileError, match=r"09:00:29\.9\+01:00 to 09:01:00\+01:00 \(30 s of samples missing\)"):
+        read_recording(_times_of_day(tmp_path, cells), sampling_rate=10.0)
+    with pytest.raises(SamplingRateError, match="10 Hz"):  # and at another rate
+        read_recording(_times_of_day(tmp_path, cells[:300]), sampling_rate=100.0)

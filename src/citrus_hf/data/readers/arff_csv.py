@@ -59,8 +59,11 @@ _TIMEDELTA_CELL = re.compile(r"(-?\d+) days? \+?(\d+):(\d{2}):(\d{2}(?:\.\d*)?)"
 
 
 # A time of day without a date, as many loggers write their time column ("09:00:00.000", "9:00:00,5"): hours below 24,
-# minutes and seconds, a fraction after "." or ",".
-_TIME_OF_DAY = re.compile(r"([01]?\d|2[0-3]):([0-5]\d):([0-5]\d(?:[.,]\d+)?)")
+# minutes and seconds, a fraction after "." or ","; a UTC offset after it where the logger writes one ("Z",
+# "+01:00", "+0100": ISO 8601's time of day with its zone, refused as no number before).
+_TIME_OF_DAY = re.compile(
+    r"([01]?\d|2[0-3]):([0-5]\d):([0-5]\d(?:[.,]\d+)?)(Z|([+-])([01]\d|2[0-3]):?([0-5]\d))?", re.IGNORECASE
+)
 SECONDS_A_DAY = 86400.0
 
 
@@ -70,11 +73,24 @@ def is_time_of_day(cell: str) -> bool:
     return _TIME_OF_DAY.fullmatch(cell.strip()) is not None
 
 
+def time_of_day_zone(cell: str) -> datetime.timezone | None:
+    """The UTC offset written after a time of day (`is_time_of_day`: "09:00:00+01:00"), None where it has none."""
+    time_of_day = _TIME_OF_DAY.fullmatch(cell.strip())
+    if time_of_day is None or time_of_day.group(4) is None:
+        return None
+    sign, hours, minutes = time_of_day.group(5, 6, 7)
+    if sign is None:  # "Z"
+        return datetime.timezone.utc
+    offset = datetime.timedelta(hours=int(hours), minutes=int(minutes))
+    return datetime.timezone(-offset if sign == "-" else offset)
+
+
 def clock_seconds(cell: str) -> float | None:
     """A CSV cell of clock time as seconds, or None for any other cell: a date-time in ISO 8601 (pandas' `to_csv` of
     a DatetimeIndex: "2024-03-01 08:00:00.010", "+00:00" at its end where it has a time zone) since 1970, one without
     a time zone taken as UTC (the caller tells them apart, `clock_is_local`); a pandas Timedelta ("0 days
-    00:00:00.010000") as it reads; a time of day alone ("09:00:00.000", `is_time_of_day`) since midnight."""
+    00:00:00.010000") as it reads; a time of day alone ("09:00:00.000", `is_time_of_day`) since midnight (UTC's
+    where an offset follows it, `time_of_day_zone`)."""
     cell = cell.strip()
     timedelta = _TIMEDELTA_CELL.fullmatch(cell)
     if timedelta is not None:
@@ -82,8 +98,14 @@ def clock_seconds(cell: str) -> float | None:
         return int(days) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
     time_of_day = _TIME_OF_DAY.fullmatch(cell)
     if time_of_day is not None:
-        hours, minutes, seconds = time_of_day.groups()
-        return int(hours) * 3600 + int(minutes) * 60 + float(seconds.replace(",", "."))
+        hours, minutes, seconds = time_of_day.group(1, 2, 3)
+        since_midnight = int(hours) * 3600 + int(minutes) * 60 + float(seconds.replace(",", "."))
+        zone = time_of_day_zone(cell)
+        if zone is None:
+            return since_midnight
+        # since UTC midnight, so that a change of offset in the column (daylight saving's, "+02:00" to "+01:00")
+        # is no hour back; within the day (the caller runs the column on past each midnight, `_past_midnight`)
+        return (since_midnight - zone.utcoffset(None).total_seconds()) % SECONDS_A_DAY
     moment = parse_clock_time(cell)  # (not `fromisoformat`, which reads less on Python 3.10: "Z", "+0100")
     if moment is None:
         return None

@@ -77,6 +77,7 @@ from .arff_csv import (
     not_decodable,
     read_csv_matrix,
     text_encoding,
+    time_of_day_zone,
 )
 from .brainvision import brainvision_companions, read_brainvision, read_brainvision_header
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
@@ -1185,7 +1186,7 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
             origins.get(column, 0.0),
             local,
             time_of_day=is_time_of_day(firsts[column]),
-            zone=getattr(parse_clock_time(firsts[column]), "tzinfo", None),
+            zone=getattr(parse_clock_time(firsts[column]), "tzinfo", None) or time_of_day_zone(firsts[column]),
         )
         for column, local in clocks.items()
         if parse_clock_time(firsts[column]) is not None or is_time_of_day(firsts[column])
@@ -1229,7 +1230,8 @@ class _Clock:
         written = moment.replace(tzinfo=None)
         text = written.time().isoformat() if self.time_of_day else written.isoformat(sep=" ")
         text = text.rstrip("0") if "." in text else text
-        return text + ("" if self.local else moment.isoformat()[len(written.isoformat()) :])
+        zoned = not self.local or self.zone is not None  # (a time of day with its offset is local: no date)
+        return text + (moment.isoformat()[len(written.isoformat()) :] if zoned else "")
 
 
 @dataclasses.dataclass(frozen=True)
