@@ -119,3 +119,61 @@ def test_a_gap_in_times_of_day_with_their_offset_is_named_as_written(tmp_path):
         read_recording(_times_of_day(tmp_path, cells), sampling_rate=10.0)
     with pytest.raises(SamplingRateError, match="10 Hz"):  # and at another rate
         read_recording(_times_of_day(tmp_path, cells[:300]), sampling_rate=100.0)
+
+
+# `citrus predict --plot` of a sleep stager drew the whole night unmarked while its sleep statistics counted only the
+# seconds between --lights-off and --lights-on: the seconds outside them are now shaded, a dashed line at each.
+_STAGES = ["W", "N1", "N2", "N3", "REM"]
+
+
+def _stager(folder) -> str:
+    import torch
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+    torch.manual_seed(0)
+    config = tiny_config(
+        num_labels=5, id2label=dict(enumerate(_STAGES)), label2id={s: i for i, s in enumerate(_STAGES)}
+    )
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+    CiTrusForSequenceClassification(config).save_pretrained(folder)
+    return str(folder)
+
+
+def _outside_lights(axis) -> tuple[list[tuple[float, float]], list[float]]:
+    """The shaded spans outside lights out-on and the dashed lines an axis holds."""
+    spans = [
+        (float(patch.get_x()), float(patch.get_x() + patch.get_width()))
+        for patch in axis.patches
+        if patch.get_label() in ("outside lights out-on", "_nolegend_") and patch.get_hatch() is None
+    ]
+    lines = [float(line.get_xdata()[0]) for line in axis.lines if line.get_linestyle() == "--"]
+    return spans, lines
+
+
+@pytest.mark.parametrize(
+    ("options", "spans", "lines"),
+    [
+        (["--lights-off", "4", "--lights-on", "16"], [(0.0, 4.0), (16.0, 20.0)], [4.0, 16.0]),
+        (["--lights-off", "6"], [(0.0, 6.0)], [6.0]),
+        ([], [], []),
+    ],
+)
+def test_predict_plot_of_a_sleep_stager_marks_lights_out_and_on(tmp_path, monkeypatch, options, spans, lines):
+    from test_figures_audit66 import _saved_figures
+
+    from citrus_hf.commands.main import main
+
+    pytest.importorskip("matplotlib")
+    saved = _saved_figures(monkeypatch)
+    night = tmp_path / "night.npy"
+    np.save(night, np.sin(np.arange(2000) / 7.0)[None].astype(np.float32))  # 20 s at 100 Hz: ten 2 s windows
+    plot = tmp_path / "night.png"
+    argv = ["predict", _stager(tmp_path / "stager"), str(night), "--sampling-rate", "100", "--plot", str(plot)]
+    assert main([*argv, *options]) == 0
+    hypnogram, probability = saved[-1].axes[:2]
+    for axis in (hypnogram, probability):
+        assert _outside_lights(axis) == (spans, lines)
+    legend = [text.get_text() for text in probability.get_legend().get_texts()]
+    assert ("outside lights out-on" in legend) == bool(spans)

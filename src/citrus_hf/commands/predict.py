@@ -19,8 +19,8 @@ classifier's labels while present), and a sleep stager's (labels of a registered
 `vocabulary_citrus.sleep_stages_of`) gives AASM's summary instead: TST, sleep efficiency, sleep onset latency, WASO,
 REM latency and minutes per stage (`inference.time_use.sleep_summary`), from lights out to lights on: --lights-off /
 --lights-on, else the file's one "Lights off" / "Lights on" EDF+ annotation, else its first sample and its end (the
-time per label and --plot keep the whole recording). `--output` writes every window: a `.csv` row
-per window (start and end in seconds, the label, its score and every label's probability, and a multi-label
+time per label and --plot keep the whole recording; --plot shades the seconds outside them). `--output` writes
+every window: a `.csv` row per window (start and end in seconds, the label, its score and every label's probability, and a multi-label
 classifier's `present_labels`, every label above 0.5 joined by ";", a name holding ";" quoted; or the targets; or the embedding; and `no_signal`: "flat", "interpolated" or empty), or a `.jsonl` line
 per recording (the pipeline's result, `label_seconds` included, with a multi-label classifier's `present_labels` and a
 sleep stager's `sleep`, the summary in seconds). Where an
@@ -145,7 +145,8 @@ class PredictArguments:
         default=None,
         metadata={
             "help": "draw each recording's windows over time into this .png: a classifier's label and every label's "
-            "probability (a hypnogram, for a sleep stager), a regressor's targets"
+            "probability (a hypnogram, for a sleep stager, its seconds outside lights out and on shaded), a regressor's "
+            "targets"
         },
     )
     revision: str | None = field(default=None, metadata={"help": "branch, tag or commit of a Hub checkpoint"})
@@ -329,6 +330,7 @@ def run(argv: Sequence[str]) -> int:
             raise UsageError(f"--hop-seconds: {error}") from None
     windows = 0
     plotted: list[tuple[str, dict[str, Any]]] = []
+    lit: list[tuple[float, float] | None] = []  # each plotted recording's lights out and on (a sleep stager's)
     unread: list[str] = []
     refused: list[str] = []
     # the clock column only where a file can fill it (the other formats record no start): decided before the first
@@ -390,11 +392,12 @@ def run(argv: Sequence[str]) -> int:
             windows += len(result["windows"])
             if plot is not None:  # the windows only (not the samples): what the figure draws
                 plotted.append((path, result))
+                lit.append(None if sleep is None else (sleep["lights_off_seconds"], sleep["lights_on_seconds"]))
     scored = len(args.recordings) - len(unread) - len(refused)
     if written is not None and scored:
         print(f"Wrote {windows} windows of {scored} recording(s) to {output}")
     if plot is not None and plotted:
-        plot_windows(plotted, pipe.model.config, plot)
+        plot_windows(plotted, pipe.model.config, plot, lit)
         print(f"Drew the windows of {len(plotted)} recording(s) in {plot}")
     if unread or refused:
         total = len(args.recordings)
@@ -424,7 +427,12 @@ MOST_LABEL_NAMES = 30
 MOST_LEGEND_ROWS = 25
 
 
-def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) -> Path:
+def plot_windows(
+    results: list[tuple[str, dict[str, Any]]],
+    config,
+    path: Path,
+    lights: Sequence[tuple[float, float] | None] = (),
+) -> Path:
     """PNG of each recording's windows over time (hours, minutes or seconds, by the longest recording): for a
     classifier, the top label of every window as a step line (a hypnogram, for a sleep stager) above every label's
     probability, stacked (a multi-label or one-output classifier's, whose sigmoids need not sum to 1: a line each);
@@ -435,6 +443,8 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
     no signal (`"no_signal"`) are shaded, named "no signal" in the legend; overlapping windows are
     drawn over the seconds nearer their own middle than any other's (`inference.pipelines.counted_spans`, the seconds
     they count for in the time per label and the sleep statistics), the first from its start, the last to its end.
+    `lights`: each recording's lights out and on in seconds from its first sample (a sleep stager's, as its sleep
+    statistics count them; None, or left out: none), the seconds before and after them shaded (`_shade_outside_lights`).
     Each label
     has a colour of its own (`_figures.distinct_colours`), the legend beside the probabilities takes as many columns
     and the panels as much height as the labels need, and the label axis names at most `MOST_LABEL_NAMES` labels
@@ -488,6 +498,8 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
         apart = until[:-1] < starts[1:]  # seconds between window i and the next that no window scored
         panels = axes[number * len(heights) : (number + 1) * len(heights), 0]
         _shade_no_signal(panels, windows, starts, until)
+        if number < len(lights) and lights[number] is not None:
+            _shade_outside_lights(panels, lights[number], scale, starts[0], until[-1])
         if classifier:
             top = [names.index(window["label"]) for window in windows]
             times, levels = _over_windows(starts, until, apart, np.array(top, float)[:, None], step=True)
@@ -543,6 +555,26 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
     with written_then_renamed(os.path.realpath(path)) as partial:
         figure.savefig(partial, dpi=110, format="png")  # (the format by name: the partial's suffix is .partial)
     return path
+
+
+def _shade_outside_lights(panels, lights: tuple[float, float], scale: float, first: float, last: float) -> None:
+    """Mark, in each of a recording's `panels`, its lights out and on (`lights`, seconds from its first sample; the
+    figure's unit is `scale` seconds): a dashed line at each that falls after the first window's `first` or before the
+    last's `last` (in the figure's unit), and the seconds outside them shaded, named "outside lights out-on" once per
+    panel. The sleep statistics printed beside the figure count only the seconds between them (--lights-off /
+    --lights-on, or the file's annotations): unmarked, a hypnogram's wake before lights out read as sleep latency."""
+    off, on = lights[0] / scale, lights[1] / scale
+    spans = [(first, off)] if off > first else []
+    spans += [(on, last)] if on < last else []
+    for axis in panels:
+        for index, (start, end) in enumerate(spans):
+            axis.axvspan(
+                start, end, facecolor="0.3", alpha=0.12, lw=0, zorder=0,
+                label="outside lights out-on" if index == 0 else "_nolegend_",
+            )  # fmt: skip
+        for at, inside in ((off, off > first), (on, on < last)):
+            if inside:
+                axis.axvline(at, color="0.2", ls="--", lw=1, zorder=3, label="_nolegend_")
 
 
 def _shade_no_signal(panels, windows: list[dict], starts, until) -> None:
