@@ -88,6 +88,8 @@ TASK_NORMALIZATIONS = ("dataset", "window")
 SLEEP_STAGES: tuple[str, ...] = ("W", "N1", "N2", "N3", "REM")
 WAKE_STAGE = "W"
 REM_STAGE = "REM"
+# The stages of non-REM sleep, one of which a classifier's labels must name to be a sleep stager (`sleep_stages_of`).
+NREM_STAGES: tuple[str, ...] = ("N1", "N2", "N3")
 # What a sleep vocabulary maps a label of no stage to (movement time, an epoch scored "?", an artifact): its windows
 # are neither sleep nor wake, as a window without signal is (AASM's TST leaves them out, its TRT keeps them).
 UNSTAGED = "unstaged"
@@ -98,7 +100,7 @@ UNSTAGED_LABELS: frozenset[str] = frozenset(
 )
 # The label vocabularies of sleep stagers, by name: each label (compared in any case) and the stage of `SLEEP_STAGES`
 # (or `UNSTAGED`) it stands for. A classifier whose every label is one of a vocabulary's or of `UNSTAGED_LABELS`, wake
-# and a sleep stage among them, is a sleep stager (`sleep_stages_of`); a vocabulary of one's own joins with
+# and an NREM stage among them, is a sleep stager (`sleep_stages_of`); a vocabulary of one's own joins with
 # `register_sleep_vocabulary`.
 SLEEP_VOCABULARIES: dict[str, dict[str, str]] = {}
 
@@ -129,8 +131,9 @@ def register_sleep_vocabulary(name: str, stages: dict[str, str]) -> None:
 def sleep_stages_of(labels: Any) -> dict[str, str] | None:
     """Each of a classifier's `labels` (its `id2label` names) with its stage of `SLEEP_STAGES` (`UNSTAGED` for a
     label of no stage, `UNSTAGED_LABELS` or a vocabulary's own), when they are all labels of one registered sleep
-    vocabulary (any case) or of `UNSTAGED_LABELS`, wake and a sleep stage among them; None for any other classifier
-    (one label that is neither, such as "sitting": its time is no sleep statistic)."""
+    vocabulary (any case) or of `UNSTAGED_LABELS`, wake and a stage of NREM sleep (`NREM_STAGES`) among them; None
+    for any other classifier (one label that is neither, such as "sitting": its time is no sleep statistic; "W" and
+    "R" alone, walking and running as often as wake and REM)."""
     labels = [str(label) for label in labels]
     unstaged = {label.casefold() for label in UNSTAGED_LABELS}
     for vocabulary in SLEEP_VOCABULARIES.values():
@@ -139,7 +142,9 @@ def sleep_stages_of(labels: Any) -> dict[str, str] | None:
             for label in labels
         }
         chosen = set(stages.values()) - {UNSTAGED}
-        if None not in chosen and WAKE_STAGE in chosen and len(chosen) > 1:
+        # an NREM stage, not any sleep stage: "W" and "R" alone are as often walking and running as wake and REM,
+        # and no stager scores REM without NREM
+        if None not in chosen and WAKE_STAGE in chosen and chosen & set(NREM_STAGES):
             return stages
     return None
 
