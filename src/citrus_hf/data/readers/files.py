@@ -730,6 +730,21 @@ def _csv_start(
     return None
 
 
+def _lost_samples(stamps: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Which of a CSV's `rows` of text without a sample (their channels empty, text in a column let go) are samples
+    that were lost rather than markers, by the time columns held `stamps` `(rows, columns)`: `(len(rows),)` bool. A
+    marker is stamped between two samples, its neighbours a step apart; a lost sample ("lead off" in a notes column)
+    has a place on the clock, its neighbours two steps apart: dropped, every later sample was read a sample early.
+    All False without a time column (a marker, as Mind Monitor writes them)."""
+    if stamps.shape[1] == 0 or len(stamps) < 3:
+        return np.zeros(len(rows), dtype=bool)
+    clock = stamps[:, 0]
+    step = np.nanmedian(np.diff(clock))
+    padded = np.concatenate([[np.nan], clock, [np.nan]])
+    with np.errstate(invalid="ignore"):
+        return (padded[rows + 2] - padded[rows]) > 1.5 * step if step > 0 else np.zeros(len(rows), dtype=bool)
+
+
 def _filled_stamps(stamps: np.ndarray) -> np.ndarray:
     """A CSV's time column `(time,)` with its missing stamps (NaN: an empty cell, read as a missing sample) put on the
     line through the stamps around each, and those before the first stamp given or after the last on the mean step of
@@ -802,11 +817,8 @@ def _check_time_stamps(
     starts = np.flatnonzero(steps > 0) + 1  # the first sample of each packet after the first
     if not step > 0 and starts.size and np.all(steps >= 0):
         # a BLE wearable's packets (Movesense, Polar) share one stamp among their samples: a median step of 0, whose
-        # check was skipped (a 125 Hz file read at 250 Hz without a word). Their first samples' stamps give the
-        # rate; the stamps are checked as the even clock through them (no gap or drift check: they jump a packet
-        # at a time by design)
-        step = float(stamps[starts[-1]] - stamps[0]) / starts[-1]
-        stamps = stamps[0] + np.arange(stamps.size) * step
+        # check was skipped (a 125 Hz file read at 250 Hz without a word)
+        step, stamps = _packet_clock(stamps, starts)
     if not step > 0:
         return
     units = _time_units(name, float(stamps[0]), unit_cell)
@@ -842,6 +854,26 @@ def _check_time_stamps(
         f"{path}: its time column {name!r} steps {shown:g} {unit} between samples ({implied:g} Hz), and the sampling "
         f"rate given is {sampling_rate:g} Hz; {fix.format(rate=implied)}."
     )
+
+
+def _packet_clock(stamps: np.ndarray, starts: np.ndarray) -> tuple[float, np.ndarray]:
+    """The step and a stamp per sample of a time column `(time,)` that stamps packets of samples (every sample of one
+    with the same stamp), `starts` the first sample of each packet after the first.
+
+    The step is the median over the whole packets (from one start to the next) of their stamps' step over their
+    samples: a lost packet or a file that starts inside one (its first packet cut short) leaves it as it is, where the
+    span from the first stamp to the last, over the samples between them, was off the rate by them (a 125 Hz file
+    with a packet lost advised --sampling-rate 122.449). Each sample is stamped its packet's stamp and a step per
+    sample after it (the first, partial packet's back from the second's first stamp), so that a lost packet shows as
+    the jump in time it is, to the gap check (`_check_time_gaps`), and a packet's stamps do not."""
+    if starts.size < 2:  # (no whole packet: the one after the first, to the end)
+        step = float(stamps[starts[-1]] - stamps[0]) / starts[-1]
+        return step, stamps[0] + np.arange(stamps.size) * step
+    step = float(np.median(np.diff(stamps[starts]) / np.diff(starts)))
+    numbers = np.arange(stamps.size)
+    packet = np.searchsorted(starts, numbers, side="right") - 1  # the packet of each sample (-1: the first one)
+    first = np.where(packet >= 0, starts[np.maximum(packet, 0)], starts[0])
+    return step, stamps[first] + (numbers - first) * step
 
 
 def _units_at_rate(stamps: np.ndarray, units: Sequence[str], sampling_rate: float) -> list[str]:
@@ -1156,6 +1188,7 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
         # put every later sample a sample late
         markers = np.asarray(marked)
         markers = markers[np.isnan(values[markers, : read["channels"]]).all(axis=1)]
+        markers = markers[~_lost_samples(values[:, read["channels"] :], markers)]
         if markers.size:
             logger.info("%s: %d row(s) of markers (text, no samples) left out.", path, markers.size)
             values = np.delete(values, markers, axis=0)
