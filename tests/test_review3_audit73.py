@@ -79,3 +79,29 @@ def test_walking_and_running_labels_are_no_sleep_stager():
     assert sleep_stages_of(["Wake", "REM", "Movement time"]) is None
     assert sleep_stages_of(["W", "N2", "R"]) == {"W": "W", "N2": "N2", "R": "REM"}
     assert sleep_stages_of(["W", "1", "2", "R"])["1"] == "N1"
+
+
+def _e4_bvp(path, rate: float = 64.0, samples: int = 640):
+    """An Empatica E4 BVP.csv (E4 connect's export): its UNIX start, its rate, then the samples."""
+    values = np.sin(np.arange(samples) / 7).round(4)
+    path.write_text(f"1589380562.000000\n{rate:.6f}\n" + "".join(f"{value:g}\n" for value in values))
+    return path
+
+
+def test_an_empatica_e4_csv_is_read_at_the_rate_it_states_without_one_given(tmp_path):
+    """An E4 export states its rate in its second row, and was refused without --sampling-rate as "a CSV file does
+    not record its sampling rate" (by read_recording and by citrus predict before the model loads)."""
+    recording = read_recording(_e4_bvp(tmp_path / "BVP.csv"))
+    assert recording.sampling_rate == 64.0 and recording.data.shape == (1, 640)
+    assert recording.start is not None
+
+
+def test_citrus_predict_reads_an_e4_csv_without_a_rate(tmp_path, capsys):
+    from tiny_configs import save_tiny_classifier
+
+    from citrus_hf.commands.main import main
+
+    model = save_tiny_classifier(tmp_path / "model")
+    output = tmp_path / "out.jsonl"
+    assert main(["predict", str(model), str(_e4_bvp(tmp_path / "BVP.csv")), "--output", str(output)]) == 0
+    assert output.read_text().count("\n") == 1

@@ -211,7 +211,7 @@ def _expand_folders(paths: Sequence[str]) -> list[str]:
 def run(argv: Sequence[str]) -> int:
     """Check the files and options, load the pipeline, then read and run the recordings one at a time."""
     args = build_parser().parse(argv)
-    from ..data.readers import RATED_FORMATS, recording_format, refuse_vendor_text_header
+    from ..data.readers import recording_format, records_its_rate, refuse_vendor_text_header
     from ..loading import check_model_reference, is_adapter_folder
 
     if not is_adapter_folder(args.model):  # the pipeline takes those: so does this command
@@ -225,7 +225,7 @@ def run(argv: Sequence[str]) -> int:
             raise UsageError(f"citrus predict: {path!r} is not a file (a named pipe or a device); save it to one.")
         # an unreadable suffix, or a file without its rate, is refused before the model loads
         kind = recording_format(path)
-        if kind not in RATED_FORMATS and args.sampling_rate is None:
+        if args.sampling_rate is None and not records_its_rate(path):  # (an Empatica E4 CSV states its rate)
             if kind == "CSV":  # a BIOPAC export's header states its rate: that refusal names it and the fix
                 refuse_vendor_text_header(path)
             raise UsageError(

@@ -225,7 +225,7 @@ def _recording_file_reader():
     to the checkpoint's (`CiTrusFeatureExtractor.unit_factors`: a note names the file, and a unit that cannot be
     converted is refused naming it)."""
     try:
-        from citrus_hf.data.readers import RATED_FORMATS, read_recording, recording_format
+        from citrus_hf.data.readers import read_recording, records_its_rate
         from citrus_hf.data.readers.files import read_wav
         from citrus_hf.data.recording_folders import (
             checkpoint_channels_of,
@@ -256,7 +256,7 @@ def _recording_file_reader():
                 f"The recording file {os.fspath(source)[:200]!r} does not exist (relative paths start from the "
                 "current folder); a recording's samples go in as a numpy array or torch tensor."
             )
-        if rate is None and recording_format(source) not in RATED_FORMATS:  # the pipeline's own rate, if it has one
+        if rate is None and not records_its_rate(source):  # the pipeline's own rate, if it has one
             rate = _one_rate(default_sampling_rate)
         picked = channels
         if picked is None and name_channels:  # a PSG of several rates: the checkpoint's named channels, it picks them

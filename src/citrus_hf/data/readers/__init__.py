@@ -49,6 +49,7 @@ from .files import (
     header_rates,
     read_recording,
     recording_format,
+    records_its_rate,
     refuse_vendor_text_header,
 )
 from .opensignals import OPENSIGNALS_BODY_SIGNALS, OpenSignalsRecording, read_opensignals_h5, read_opensignals_txt
@@ -97,4 +98,5 @@ __all__ = [
     "read_wfdb",
     "refuse_vendor_text_header",
     "recording_format",
+    "records_its_rate",
 ]

@@ -350,8 +350,8 @@ def read_recording(
     Args:
         path: the file (a WFDB record: its ``.hea`` file or its path without the suffix).
         channels: names or positions (``"0"``) of the channels to read, in the order wanted; every channel when None.
-        sampling_rate: Hz; required for ``.npy`` and ``.csv``, and when given for a file that records its own rate,
-            it must be that rate.
+        sampling_rate: Hz; required for ``.npy`` and ``.csv`` (but an Empatica E4 export, which states its own:
+            `records_its_rate`), and when given for a file that records its own rate, it must be that rate.
         check_time_stamps: compare a CSV's time column with `sampling_rate` (False where the rate given is a
             stand-in and the file's true rate is not known).
         time_stamps_fix: what the error for time stamps that contradict `sampling_rate` advises, `{rate}` the rate
@@ -374,12 +374,14 @@ def read_recording(
     check_channel_list(channels)
     wanted = None if channels is None else [str(channel) for channel in channels]
     if kind not in RATED_FORMATS and sampling_rate is None:
-        if kind == "CSV":  # a BIOPAC export states its rate: that refusal names it, this one does not
-            refuse_vendor_text_header(path)
-        raise ValueError(
-            f"{path}: a {kind} file does not record its sampling rate; give it (--sampling-rate HZ, or "
-            "`sampling_rate=`)."
-        )
+        sampling_rate = _stated_csv_rate(path) if kind == "CSV" else None  # an Empatica E4 export's own rate
+        if sampling_rate is None:
+            if kind == "CSV":  # a BIOPAC export states its rate: that refusal names it, this one does not
+                refuse_vendor_text_header(path)
+            raise ValueError(
+                f"{path}: a {kind} file does not record its sampling rate; give it (--sampling-rate HZ, or "
+                "`sampling_rate=`)."
+            )
     if sampling_rate is not None:
         # the config's and the extractor's check, from the plain-Python vocabulary: a reader needs neither
         # transformers nor torch (importing them through the configuration took seconds and hundreds of MB)
@@ -778,6 +780,25 @@ def refuse_vendor_text_header(path: str | Path, encoding: str | None = None) -> 
     except (OSError, ValueError):  # (`CorruptFileError` is a ValueError: not text, refused where it is read)
         return
     refuse_acqknowledge_header(path, first)
+
+
+def records_its_rate(path: str | Path) -> bool:
+    """Whether the recording file `path` records its own sampling rate, so that none need be given: a format of
+    `RATED_FORMATS`, or a CSV that is an Empatica E4 export (its second row the rate, `empatica_e4_header`). Its
+    format is as `recording_format` says (an unknown suffix refused there)."""
+    kind = recording_format(path)
+    return kind in RATED_FORMATS or (kind == "CSV" and _stated_csv_rate(Path(path)) is not None)
+
+
+def _stated_csv_rate(path: Path) -> float | None:
+    """The rate (Hz) an Empatica E4 export states in its second row (`empatica_e4_header`); None for any other CSV,
+    and for one that cannot be read as text (its reading refuses it, with the reason)."""
+    try:
+        head = _csv_head(path)
+    except (OSError, ValueError):  # (`CorruptFileError` is a ValueError)
+        return None
+    stated = empatica_e4_header(head.cells, head.below[0]) if head.below and _is_sample_row(head.cells) else None
+    return None if stated is None else stated[1]
 
 
 def csv_has_time_column(path: str | Path) -> bool:
