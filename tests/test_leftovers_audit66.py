@@ -92,8 +92,8 @@ def test_a_wfdb_record_with_a_base_date_gives_its_start_and_one_without_gives_no
 
     import wfdb
 
-    from citrus_hf.commands.predict import _records_start
     from citrus_hf.data.readers import read_recording
+    from citrus_hf.data.readers import records_its_start as _records_start
 
     samples = np.random.default_rng(0).normal(size=(500, 1))
     common = {"fs": 100, "units": ["mV"], "sig_name": ["I"], "p_signal": samples, "fmt": ["16"]}

@@ -18,8 +18,8 @@ def _write_timed_csv(path, stamps, name="timestamp_ms"):
 def test_a_csv_stamped_since_1970_gives_its_start_in_utc(tmp_path):
     """A phone logger's CSV (milliseconds since 1970) was read with no start, and `citrus predict` reported its
     windows from 0 only; its first stamp is now the recording's start on the clock."""
-    from citrus_hf.commands.predict import _records_start
     from citrus_hf.data.readers import read_recording
+    from citrus_hf.data.readers import records_its_start as _records_start
 
     first = datetime.datetime(2025, 3, 1, 9, 0, 0, tzinfo=datetime.timezone.utc)
     _write_timed_csv(tmp_path / "phone.csv", first.timestamp() * 1000 + np.arange(300) * 20.0)

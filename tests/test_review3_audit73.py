@@ -105,3 +105,45 @@ def test_citrus_predict_reads_an_e4_csv_without_a_rate(tmp_path, capsys):
     output = tmp_path / "out.jsonl"
     assert main(["predict", str(model), str(_e4_bvp(tmp_path / "BVP.csv")), "--output", str(output)]) == 0
     assert output.read_text().count("\n") == 1
+
+
+def _brainvision(folder, rate: float = 100.0, samples: int = 400):
+    """A one-channel BrainVision recording (INT_16, 0.1 µV), its marker file's New Segment dated 2021-03-04 22:15."""
+    header = f"""Brain Vision Data Exchange Header File Version 1.0
+[Common Infos]
+DataFile=night.eeg
+MarkerFile=night.vmrk
+DataFormat=BINARY
+DataOrientation=MULTIPLEXED
+NumberOfChannels=1
+SamplingInterval={1e6 / rate:g}
+[Binary Infos]
+BinaryFormat=INT_16
+[Channel Infos]
+Ch1=Cz,,0.1,µV
+"""
+    (folder / "night.vhdr").write_text(header, encoding="utf-8")
+    (np.sin(np.arange(samples) / 5) * 1000).astype("<i2").tofile(folder / "night.eeg")
+    (folder / "night.vmrk").write_text(
+        "Brain Vision Data Exchange Marker File, Version 1.0\n[Common Infos]\nDataFile=night.eeg\n[Marker Infos]\n"
+        "Mk1=New Segment,,1,1,0,20210304221500000000\n"
+    )
+    return folder / "night.vhdr"
+
+
+def test_citrus_predict_writes_the_clock_time_of_a_brainvision_recordings_windows(tmp_path):
+    """A BrainVision recording records its start (its first New Segment marker's date), and citrus predict's rows
+    of its windows had no start_time column: the column is written only where a file of a format that records a
+    start is among the recordings, and that list named EDF, BDF, WFDB and CSV alone."""
+    import csv
+
+    from tiny_configs import save_tiny_classifier
+
+    from citrus_hf.commands.main import main
+
+    model = save_tiny_classifier(tmp_path / "model")
+    output = tmp_path / "rows.csv"
+    assert main(["predict", str(model), str(_brainvision(tmp_path)), "--output", str(output)]) == 0
+    rows = list(csv.DictReader(output.open()))
+    assert rows[0]["start_time"].startswith("2021-03-04T22:15:00")
+    assert rows[1]["start_time"].startswith("2021-03-04T22:15:02")

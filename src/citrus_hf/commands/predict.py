@@ -211,7 +211,7 @@ def _expand_folders(paths: Sequence[str]) -> list[str]:
 def run(argv: Sequence[str]) -> int:
     """Check the files and options, load the pipeline, then read and run the recordings one at a time."""
     args = build_parser().parse(argv)
-    from ..data.readers import recording_format, records_its_rate, refuse_vendor_text_header
+    from ..data.readers import recording_format, records_its_rate, records_its_start, refuse_vendor_text_header
     from ..loading import check_model_reference, is_adapter_folder
 
     if not is_adapter_folder(args.model):  # the pipeline takes those: so does this command
@@ -335,7 +335,7 @@ def run(argv: Sequence[str]) -> int:
     refused: list[str] = []
     # the clock column only where a file can fill it (the other formats record no start): decided before the first
     # file is read, so that every recording's rows have the same columns
-    clock = start is not None or any(_records_start(path) for path in args.recordings)
+    clock = start is not None or any(records_its_start(path) for path in args.recordings)
     written = _Written(output, clock) if output is not None else None
     # Written as each recording finishes (a long list of files keeps one recording in memory at a time), into a file
     # beside `output` that replaces it only when every recording has had its turn: a run stopped part-way (Ctrl-C, a
@@ -1251,19 +1251,6 @@ def _time_line(path: str, result: dict[str, Any], config, sleep: dict | None = N
 
 # `_window_rows`' `start` for a run whose rows have no clock column (no recording among its files records a start)
 _NO_CLOCK = object()
-
-
-def _records_start(path: str) -> bool:
-    """Whether `path` is of a format whose reader may give the recording's start on the clock (`Recording.start`):
-    EDF and BDF, WFDB (where the header gives a base date), from their header, and a CSV with a time column (where
-    it counts since 1970)."""
-    from ..data.readers import csv_has_time_column, recording_format
-
-    try:
-        kind = recording_format(path)
-    except ValueError:  # a suffix no reader takes: refused when it is read, with the message
-        return False
-    return kind in ("EDF", "BDF", "WFDB") or (kind == "CSV" and csv_has_time_column(path))
 
 
 def _as_isoformat(text: str) -> str:

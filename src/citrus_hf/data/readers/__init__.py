@@ -44,12 +44,14 @@ from .eeglab import EeglabSet, read_eeglab, read_eeglab_set
 from .files import (
     RATED_FORMATS,
     RECORDING_FORMATS,
+    STARTED_FORMATS,
     companion_files,
     csv_has_time_column,
     header_rates,
     read_recording,
     recording_format,
     records_its_rate,
+    records_its_start,
     refuse_vendor_text_header,
 )
 from .opensignals import OPENSIGNALS_BODY_SIGNALS, OpenSignalsRecording, read_opensignals_h5, read_opensignals_txt
@@ -63,6 +65,7 @@ __all__ = [
     "OPENSIGNALS_BODY_SIGNALS",
     "RATED_FORMATS",
     "RECORDING_FORMATS",
+    "STARTED_FORMATS",
     "Annotation",
     "BrainVisionHeader",
     "EdfHeader",
@@ -99,4 +102,5 @@ __all__ = [
     "refuse_vendor_text_header",
     "recording_format",
     "records_its_rate",
+    "records_its_start",
 ]

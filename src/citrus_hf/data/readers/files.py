@@ -143,6 +143,10 @@ _SCAN_CHARS = 1 << 20
 _WHOLE_NUMBER = re.compile(r"\d+")
 _DECIMAL_FORM = re.compile(r"[.,eE]")
 RATED_FORMATS = frozenset({"EDF", "BDF", "WFDB", "WAV", "BrainVision", "EEGLAB"})
+# The formats whose header may give the recording's start on the clock (`Recording.start`): EDF's and BDF's date,
+# a WFDB header's base date, a BrainVision marker file's first New Segment date (a CSV's time column: by its content,
+# `records_its_start`).
+STARTED_FORMATS = frozenset({"EDF", "BDF", "WFDB", "BrainVision"})
 # Full scale of a WAV file's integer samples (8-bit samples are unsigned, centred on 128; scipy reads 24-bit ones
 # into the top bits of int32), so that they read as floats in [-1, 1) whatever the bit depth. Keyed by the sample's
 # width in bytes, not its dtype: a big-endian RIFX file reads as '>i2', which a dtype key missed (a raw KeyError).
@@ -788,6 +792,17 @@ def records_its_rate(path: str | Path) -> bool:
     format is as `recording_format` says (an unknown suffix refused there)."""
     kind = recording_format(path)
     return kind in RATED_FORMATS or (kind == "CSV" and _stated_csv_rate(Path(path)) is not None)
+
+
+def records_its_start(path: str | Path) -> bool:
+    """Whether the recording file `path` may give its start on the clock (`Recording.start`): a format of
+    `STARTED_FORMATS` (from its header), or a CSV with a time column (`csv_has_time_column`, where it counts since
+    1970). False for a suffix no reader takes (refused where the file is read, with the message)."""
+    try:
+        kind = recording_format(path)
+    except ValueError:
+        return False
+    return kind in STARTED_FORMATS or (kind == "CSV" and csv_has_time_column(path))
 
 
 def _stated_csv_rate(path: Path) -> float | None:
