@@ -58,8 +58,10 @@ def test_a_lost_packet_is_named_as_samples_missing_not_as_another_rate(tmp_path)
     path = _packets(tmp_path / "lost.csv", 125, 8, 400, lost=25)
     with pytest.raises(CorruptFileError, match=r"samples missing"):
         read_recording(path, sampling_rate=125)
-    # its channel read as written, as the refusal says
-    assert read_recording(path, sampling_rate=125, channels=["ecg"]).data.shape == (1, 392)
+    # refused whichever channels are picked (fa659b3); read as written with the checks turned off
+    with pytest.raises(CorruptFileError, match=r"samples missing"):
+        read_recording(path, sampling_rate=125, channels=["ecg"])
+    assert read_recording(path, sampling_rate=125, check_time_stamps=False).data.shape == (1, 392)
 
 
 def test_packet_stamps_still_tell_the_rate_with_a_partial_first_packet(tmp_path):
