@@ -153,7 +153,7 @@ def test_a_regressor_gives_its_target_and_an_encoder_its_embedding(edf_path, tmp
         (["{edf}", "--channels", "C3"], r"has no channel\(s\) \['C3'\]; it has \['Fc5\.'"),
         (["{edf}", "--sampling-rate", "100", "--channels", "0"], r"records its rate, 160 Hz, and the sampling rate "),
         (["{folder}/c3.npy"], r"'.*c3.npy' is a numpy file, which does not record its sampling rate; give it with "),
-        (["{folder}/c3.hea", "--output", "{folder}/out.txt"], r"name a \.csv or \.jsonl file"),
+        (["{folder}/c3.hea", "--output", "{folder}/out.json"], r"name a \.csv, \.jsonl, \.tsv or \.txt file"),
         (["{folder}/missing.edf"], r"recording '.*missing.edf' does not exist"),
         (
             ["{folder}/c3.dat"],

@@ -23,7 +23,10 @@ time per label and --plot keep the whole recording; --plot shades the seconds ou
 every window: a `.csv` row per window (start and end in seconds, the label, its score and every label's probability, and a multi-label
 classifier's `present_labels`, every label above 0.5 joined by ";", a name holding ";" quoted; or the targets; or the embedding; and `no_signal`: "flat", "interpolated" or empty), or a `.jsonl` line
 per recording (the pipeline's result, `label_seconds` included, with a multi-label classifier's `present_labels` and a
-sleep stager's `sleep`, the summary in seconds). Where an
+sleep stager's `sleep`, the summary in seconds); or a classifier's events, an event per run of windows of one
+label (`inference.time_use.label_events`; a multi-label classifier's labels each while present), in a `.tsv` as BIDS's
+events.tsv (onset, duration, trial_type, score) or a `.txt` as MNE's annotations (`mne.read_annotations`), of several
+recordings a file each, named after it (`_events_files`). Where an
 EDF / BDF file, a WFDB record or a CSV with a time column is among the recordings, each row also has `start_time`,
 the window's start on the clock of the file's header or of its time stamps where they count since 1970 (ISO 8601,
 with +00:00 for those; empty for a file that records no start), and each `.jsonl` line `recording_start`;
@@ -51,7 +54,12 @@ from typing import Any, Literal
 from ..vocabulary_citrus import INFERENCE_BACKENDS, NAN_POLICIES
 from . import UsageError, saved_values_named
 
-OUTPUT_SUFFIXES = (".csv", ".jsonl")
+OUTPUT_SUFFIXES = (".csv", ".jsonl", ".tsv", ".txt")
+# --output's suffixes of a classifier's events (its runs of one label, `_EventTables`): BIDS's events.tsv, and MNE's
+# annotations text (`mne.read_annotations`; a sleep stager's hypnogram, which EDFbrowser imports as ASCII annotations)
+EVENTS_SUFFIXES = {".tsv": "BIDS events table", ".txt": "MNE annotations file"}
+# A recording file name's BIDS datatype (`sub-01_task-motor_eeg.edf`), which its events table's name leaves out
+_BIDS_DATATYPE = re.compile(r"_(eeg|ieeg|emg|meg|beh|nirs|physio)$", re.IGNORECASE)
 
 
 @dataclass
@@ -96,8 +104,12 @@ class PredictArguments:
     output: str | None = field(
         default=None,
         metadata={
-            "help": "write every window's prediction: a .csv row per window, or a .jsonl line per recording "
-            "(default: one summary line per recording only); replaced only when the run reaches its end, and never "
+            "help": "write every window's prediction: a .csv row per window, or a .jsonl line per recording; or a "
+            "classifier's events, a row per run of windows of one label: a .tsv as BIDS's events.tsv (onset, duration, "
+            "trial_type, score), a .txt as mne.read_annotations reads it; of several recordings, one per recording in "
+            "its folder, named after each with the file's name after it (DIR/events.tsv: "
+            "DIR/sub-01_task-x_events.tsv) (default: one summary line "
+            "per recording only); replaced only when the run reaches its end, and never "
             "one of the recordings nor a .csv inside a folder of them given here (a later run would read it as one)"
         },
     )
@@ -251,16 +263,19 @@ def run(argv: Sequence[str]) -> int:
             f"--per-device-batch-size must be a positive number of windows, got {args.per_device_batch_size}."
         )
     output = None if args.output is None else Path(args.output).expanduser()
+    tables: dict[str, Path] = {}  # an events file's per recording (`_events_files`): none for a .csv or .jsonl
     if output is not None:
         if output.suffix.lower() not in OUTPUT_SUFFIXES:
             raise UsageError(
-                f"--output {args.output!r}: name a {' or '.join(OUTPUT_SUFFIXES)} file (a row per window, or a line "
-                "per recording)."
+                f"--output {args.output!r}: name a .csv, .jsonl, .tsv or .txt file (a row per window, a line per "
+                "recording, or a classifier's events per recording: BIDS's events.tsv, MNE's annotations .txt)."
             )
         if output.is_dir():
             raise UsageError(f"--output {args.output!r} is a folder; name a file in it.")
-        _check_not_read("--output", output, sources, args.recordings)
-        _check_writable("--output", output)
+        tables = _events_files(output, args.recordings) if output.suffix.lower() in EVENTS_SUFFIXES else {}
+        for target in tables.values() or [output]:
+            _check_not_read("--output", target, sources, args.recordings)
+            _check_writable("--output", target)
 
     plot = None if args.plot is None else Path(args.plot).expanduser()
     if plot is not None:
@@ -314,6 +329,8 @@ def run(argv: Sequence[str]) -> int:
             "(its labels are not all of a registered sleep vocabulary, vocabulary_citrus.sleep_stages_of): leave "
             f"{' and '.join(lights)} out."
         )
+    if tables:
+        _check_events_model(args.model, pipe, output)
     if plot is not None and pipe.task == "time-series-feature-extraction":
         raise UsageError(
             f"--plot draws labels or targets over time, and {args.model!r} has no task head (its pipeline returns "
@@ -337,6 +354,8 @@ def run(argv: Sequence[str]) -> int:
     # file is read, so that every recording's rows have the same columns
     clock = start is not None or any(records_its_start(path) for path in args.recordings)
     written = _Written(output, clock) if output is not None else None
+    if tables:  # a classifier's events, written when the run ends
+        written = _EventTables(output, tables, pipe.model.config)
     # Written as each recording finishes (a long list of files keeps one recording in memory at a time), into a file
     # beside `output` that replaces it only when every recording has had its turn: a run stopped part-way (Ctrl-C, a
     # crash) leaves an earlier run's output as it was, not a well-formed file of some recordings that looks whole.
@@ -395,7 +414,7 @@ def run(argv: Sequence[str]) -> int:
                 lit.append(None if sleep is None else (sleep["lights_off_seconds"], sleep["lights_on_seconds"]))
     scored = len(args.recordings) - len(unread) - len(refused)
     if written is not None and scored:
-        print(f"Wrote {windows} windows of {scored} recording(s) to {output}")
+        print(written.wrote(windows, scored))
     if plot is not None and plotted:
         plot_windows(plotted, pipe.model.config, plot, lit)
         print(f"Drew the windows of {len(plotted)} recording(s) in {plot}")
@@ -407,10 +426,11 @@ def run(argv: Sequence[str]) -> int:
             for files, verb in ((unread, "read"), (refused, "scored"))
             if files
         ]
+        where = None if written is None else written.where()
         if not scored:
-            ending = "." if output is None else f"; nothing was written to {output}{written.kept()}."
+            ending = "." if output is None else f"; nothing was written to {where}{written.kept()}."
         else:
-            ending = f"; the other {scored} were scored" + (f" and written to {output}." if output is not None else ".")
+            ending = f"; the other {scored} were scored" + (f" and written to {where}." if output is not None else ".")
         raise UsageError("; ".join(problems) + ending)
     return 0
 
@@ -656,6 +676,7 @@ def _check_not_read(option: str, path: Path, sources: Sequence[str], recordings:
     was emptied before it was read), or a recording file inside one of the folders among `sources` (a later run over
     that folder, `citrus data info` or `citrus pretrain --dataset` would read the windows as a recording)."""
     from ..data.readers import RECORDING_FORMATS
+    from ..data.recording_folders import is_bids_metadata
 
     target = path.resolve()
     if any(Path(recording).resolve() == target for recording in recordings):
@@ -663,7 +684,7 @@ def _check_not_read(option: str, path: Path, sources: Sequence[str], recordings:
             f"{option} {str(path)!r} is one of the recordings, which it would overwrite before reading it; write to "
             "another file."
         )
-    if path.suffix.lower() not in RECORDING_FORMATS:
+    if path.suffix.lower() not in RECORDING_FORMATS or is_bids_metadata(path):  # (a BIDS table is read as none)
         return
     for source in sources:
         folder = Path(source).resolve()
@@ -708,6 +729,14 @@ class _Written:
     def kept(self) -> str:
         """What a run that writes nothing leaves in the output, in words."""
         return " (it holds what it held before)" if self.existed else ""
+
+    def where(self) -> str:
+        """Where the run writes, in words."""
+        return str(self.output)
+
+    def wrote(self, windows: int, recordings: int) -> str:
+        """The line that says what the run wrote: `windows` of `recordings`."""
+        return f"Wrote {windows} windows of {recordings} recording(s) to {self.output}"
 
     def add(self, path: str, recording, result: dict[str, Any], config, sleep: dict | None = None) -> None:
         """Write one recording's windows: a .jsonl line (with a sleep stager's `sleep` summary, `_sleep`), or its .csv
@@ -755,6 +784,150 @@ class _Written:
         if isinstance(error, UsageError):  # the command's own error line says it
             raise UsageError(f"{str(error).rstrip('.')}; {said}.") from None
         print(f"citrus predict stopped: {said}.", file=sys.stderr)  # above the interruption's or the error's line
+
+
+def _events_files(output: Path, recordings: Sequence[str]) -> dict[str, Path]:
+    """The events file `--output OUTPUT.tsv` (or `.txt`) writes for each of `recordings`: OUTPUT itself for one
+    recording; for several, one per recording in OUTPUT's folder, named after it (its file name less its suffix and
+    its BIDS datatype, `_events_stem`) with OUTPUT's name after an underscore, as BIDS names a recording's events
+    table beside it: `--output DIR/events.tsv` writes `DIR/sub-01_task-motor_run-1_events.tsv` for
+    `sub-01_task-motor_run-1_eeg.edf` (a BIDS events table holds one recording's events: a column naming the
+    recording is no BIDS column, and a BIDS reader, the package's own too, reads every row as the events of the
+    recording the table is named after).
+
+    Raises:
+        UsageError: two recordings whose files would have one name (the same file name in two folders).
+    """
+    if len(recordings) == 1:
+        return {recordings[0]: output}
+    tables: dict[str, Path] = {}
+    named: dict[Path, str] = {}
+    for path in recordings:
+        table = output.with_name(f"{_events_stem(path)}_{output.name}")
+        if table in named:
+            raise UsageError(
+                f"--output {str(output)!r} writes an events file per recording named after it, and {named[table]} "
+                f"and {path} would both write {str(table)!r}; run them apart, each with its own --output."
+            )
+        tables[path], named[table] = table, path
+    return tables
+
+
+def _events_stem(path: str) -> str:
+    """A recording's name as its events file's name begins: its file name less its suffix and a BIDS datatype
+    (`sub-01_task-motor_eeg.edf` -> `sub-01_task-motor`; `night.edf` -> `night`)."""
+    return _BIDS_DATATYPE.sub("", Path(path).stem)
+
+
+def _check_events_model(model: str, pipe, output: Path) -> None:
+    """Refuse, before any recording is scored, events (`--output X.tsv` or `.txt`: `output`) of a model that gives no
+    labels (a regressor, an encoder) or a label that the file cannot hold.
+
+    Raises:
+        UsageError: naming the model or the label, and the fix.
+    """
+    kind = EVENTS_SUFFIXES[output.suffix.lower()]
+    if pipe.task != "time-series-classification":
+        what = "a regressor (it gives targets)" if pipe.task == "time-series-regression" else "no classifier"
+        raise UsageError(
+            f"--output {output.name!r}, a {kind}, lists a classifier's labels as events (onset, duration, label), and "
+            f"{model!r} is {what}: write its windows to a .csv (a row per window) or a .jsonl (a line per recording)."
+        )
+    # BIDS reads "n/a" and an empty cell as no value, MNE's text splits its rows at commas; a line break or tab ends a
+    # row or cell in both
+    refused = {"BIDS events table": "\t\r\n", "MNE annotations file": ",\r\n"}[kind]
+    config = pipe.model.config
+    for name in (str(config.id2label[index]) for index in sorted(config.id2label)):
+        if name.strip().casefold() in {"", "n/a"} or any(mark in name for mark in refused):
+            raise UsageError(
+                f"The label {name!r} of {model!r} cannot be written in a {kind} (BIDS reads 'n/a' and an empty cell "
+                "as no value, MNE's text splits rows at commas, and a tab or line break ends a cell): rename it in "
+                "the checkpoint's config.json (id2label), or write a .csv."
+            )
+
+
+def _seconds_cell(value: float, decimals: int = 9) -> str:
+    """`value` as an events file's number: `1.5`, `30`, `0.00002` (to `decimals`, never in exponent form)."""
+    return f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+
+
+class _EventTables:
+    """`citrus predict --output X.tsv` (or `.txt`): each scored classifier recording's events
+    (`time_use.label_events`: one per run of windows of one label, its onset and duration in seconds from the
+    recording's first sample, its label and its mean probability over them), written to `tables` (`_events_files`)
+    when the run ends, each whole or not at all (a run stopped part-way leaves every file as it was); the events wait
+    in memory until then (a night's 960 windows are a few dozen events). A context manager, as `_Written` is.
+
+    A `.tsv` is BIDS's ``events.tsv``: tab-separated `onset`, `duration`, `trial_type` and `score`, in onset order,
+    its onsets from the recording's first sample whatever its clock (BIDS's rule). A `.txt` is MNE's annotations
+    text (`mne.read_annotations`): `onset, duration, description` apart by commas under its `#` header, without
+    `orig_time`, so that `raw.set_annotations` takes the onsets from the recording's first sample."""
+
+    COLUMNS = ("onset", "duration", "trial_type", "score")
+    MNE_HEADER = "# MNE-Annotations\n# onset, duration, description\n"
+
+    def __init__(self, output: Path, tables: dict[str, Path], config) -> None:
+        from ..inference.backends import scores_each_output
+
+        self.output = output
+        self.tables = tables
+        self.each_output = scores_each_output(config)  # a multi-label classifier's labels each while present
+        self.existed = any(table.exists() for table in tables.values())
+        self.events: dict[str, list[dict[str, Any]]] = {}
+
+    def __enter__(self) -> _EventTables:
+        return self
+
+    def kept(self) -> str:
+        """What a run that writes nothing leaves in the files, in words."""
+        return " (it holds what it held before)" if self.existed and len(self.tables) == 1 else ""
+
+    def where(self) -> str:
+        """Where the run writes, in words."""
+        if len(self.tables) == 1:
+            return str(self.output)
+        return f"the events files (one per recording, *_{self.output.name}) in {str(self.output.parent)!r}"
+
+    def wrote(self, windows: int, recordings: int) -> str:
+        """The line that says what the run wrote: the events of `windows` of `recordings`."""
+        events = sum(len(rows) for rows in self.events.values())
+        return f"Wrote {events} events ({windows} windows) of {recordings} recording(s) to {self.where()}"
+
+    def add(self, path: str, recording, result: dict[str, Any], config, sleep: dict | None = None) -> None:
+        """Keep one recording's events until the run ends (`recording`, `config` and `sleep`: as `_Written.add`
+        takes them; an events file holds none of them)."""
+        from ..inference.time_use import label_events
+
+        self.events[path] = label_events(result["windows"], self.each_output)
+
+    def _write(self, handle, events: list[dict[str, Any]]) -> None:
+        """`events` into `handle`, as the output's suffix says (the class docstring)."""
+        if self.output.suffix.lower() == ".txt":
+            handle.write(self.MNE_HEADER)
+            for event in events:
+                onset, duration = _seconds_cell(event["onset"]), _seconds_cell(event["duration"])
+                handle.write(f"{onset},{duration},{event['trial_type']}\n")
+            return
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(self.COLUMNS)
+        for event in events:
+            cells = (_seconds_cell(event[key]) for key in ("onset", "duration"))
+            writer.writerow((*cells, event["trial_type"], _seconds_cell(event["score"], 6)))
+
+    def __exit__(self, kind, error, traceback) -> None:
+        from .._files import written_then_renamed
+
+        if error is None:
+            for path, events in self.events.items():
+                # a symlinked file is written through, as `_Written` writes its output
+                with written_then_renamed(os.path.realpath(self.tables[path])) as partial:
+                    with open(partial, "w", encoding="utf-8", newline="") as handle:
+                        self._write(handle, events)
+            return
+        said = f"nothing was written to {self.where()}{self.kept()}"
+        if isinstance(error, UsageError):  # the command's own error line says it
+            raise UsageError(f"{str(error).rstrip('.')}; {said}.") from None
+        print(f"citrus predict stopped: {said}.", file=sys.stderr)
 
 
 def _check_writable(option: str, path: Path) -> None:

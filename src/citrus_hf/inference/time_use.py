@@ -88,3 +88,65 @@ def sleep_summary(
         },
         "unstaged_seconds": rounded(max(0.0, recorded - sum(stage_seconds.values()))),
     }
+
+
+# Two windows' counted spans within this many seconds of each other touch (the pipeline's starts and ends are rounded
+# to the nanosecond, `UNSCORED_DECIMALS`): their labels' events run on across them.
+_TOUCHING_SECONDS = 10.0**-UNSCORED_DECIMALS
+
+
+def label_events(windows: Sequence[dict], each_output: bool) -> list[dict[str, Any]]:
+    """A classifier's `windows` (the classification pipeline's, in time order, each with its `"start"`, `"end"`,
+    `"label"`, `"score"`, `"labels"` (every label's `{"label", "score"}`) and `"no_signal"`) as events, as an events
+    table lists them (BIDS's ``events.tsv``): one per run of consecutive windows with the same label, from the first
+    window's counted start to the last one's counted end (`counted_spans`: overlapping windows split halfway between
+    their middles, so that events of one label never overlap and their seconds are the label's `label_seconds`). A
+    single-label classifier's label is each window's top one (the events tile the seconds scored); with `each_output`
+    (a multi-label or one-output classifier, `backends.scores_each_output`) every label while it is present (its
+    probability above 0.5), so that events of different labels may overlap. A window that holds no signal, and the
+    seconds between windows apart, end every event (they count for no label); a window whose counted span is empty
+    (wholly under its neighbours') changes nothing.
+
+    Returns:
+        `[{"onset", "duration", "trial_type", "score"}, ...]` in onset order (events of one onset in the order their
+        labels are present in their first window), `onset` in seconds from the recording's first sample, `duration` in
+        seconds, both to the nanosecond, and `score` the mean of the label's probability over the event's windows.
+    """
+    events: list[dict[str, Any]] = []
+    running: dict[str, list] = {}  # label -> [onset, end, probabilities, order]: the events not yet ended
+
+    def end(label: str) -> None:
+        onset, until, probabilities, order = running.pop(label)
+        duration = round(until - onset, UNSCORED_DECIMALS)
+        score = sum(probabilities) / len(probabilities)
+        onset = round(onset, UNSCORED_DECIMALS)
+        events.append({"onset": onset, "duration": duration, "trial_type": label, "score": score, "order": order})
+
+    for window, (start, until) in zip(windows, counted_spans(windows) if windows else []):
+        start, until = float(start), float(until)
+        if until <= start:
+            continue
+        if window.get("no_signal") or window.get("label") is None:
+            present: dict[str, float] = {}
+        elif each_output:
+            present = {}
+            for entry in window["labels"]:
+                if entry["score"] > 0.5:  # (two outputs of one name: the label is present while either is)
+                    present[entry["label"]] = max(entry["score"], present.get(entry["label"], 0.0))
+        else:
+            present = {window["label"]: window["score"]}
+        for label in list(running):
+            if label not in present or running[label][1] < start - _TOUCHING_SECONDS:
+                end(label)
+        for order, (label, probability) in enumerate(present.items()):
+            if label in running:
+                running[label][1] = until
+                running[label][2].append(probability)
+            else:
+                running[label] = [start, until, [probability], order]
+    for label in list(running):
+        end(label)
+    events.sort(key=lambda event: (event["onset"], event["order"]))
+    for event in events:
+        del event["order"]
+    return events
