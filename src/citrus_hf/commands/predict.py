@@ -167,7 +167,8 @@ class PredictArguments:
 
 DESCRIPTION = (
     "Run a fine-tuned checkpoint over recording files (EDF / BDF, WFDB, WAV, .npy, .csv / .tsv / .txt) window by window through its "
-    "transformers pipeline: one line per recording, and with --output every window's prediction (.csv or .jsonl)."
+    "transformers pipeline: one line per recording, and with --output every window's prediction (.csv or .jsonl) or "
+    "a classifier's events (.tsv as BIDS's events.tsv, .txt as MNE's annotations)."
 )
 
 
