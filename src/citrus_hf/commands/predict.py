@@ -203,9 +203,16 @@ def _check_model_type(model: str, revision: str | None) -> None:
 def _expand_folders(paths: Sequence[str]) -> list[str]:
     """`paths` with each folder replaced by the recording files under it (recursively, in name order), as
     `citrus pretrain --dataset FOLDER` reads them, less the EDF+ files of annotations only (a Sleep-EDF hypnogram
-    beside its PSG: skipped, said once); a folder without any is refused. The files of formats no reader here reads
+    beside its PSG: skipped, said once) and a BIDS root's derivatives/ and sourcedata/ (its recordings' processed
+    copies and originals, said once); a folder without any is refused. The files of formats no reader here reads
     (BrainVision, FIF, ...) are named, as the commands that read a folder as a dataset name them."""
-    from ..data.recording_folders import recording_files, warn_of_unread_files, without_annotation_files
+    from ..data.bids import is_bids_root
+    from ..data.recording_folders import (
+        raw_bids_recordings,
+        recording_files,
+        warn_of_unread_files,
+        without_annotation_files,
+    )
 
     expanded = []
     for path in paths:
@@ -214,7 +221,10 @@ def _expand_folders(paths: Sequence[str]) -> list[str]:
             continue
         # (before the refusal of a folder without any: they may be why; a BIDS dataset's events label nothing here)
         warn_of_unread_files(Path(path), bids_events=False)
-        files = without_annotation_files(recording_files(path), path)
+        files = recording_files(path)
+        if is_bids_root(path):  # (its processed copies and originals would be predicted beside each recording)
+            files = raw_bids_recordings(Path(path), files, reads="citrus predict ROOT")
+        files = without_annotation_files(files, path)
         if not files:
             raise UsageError(f"citrus predict: the folder {path!r} holds no recording files.")
         expanded.extend(str(file) for file in files)

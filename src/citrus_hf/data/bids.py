@@ -3,7 +3,8 @@ events, for `--dataset ROOT` where ``ROOT/dataset_description.json`` marks the d
 
 Each recording this package reads (EDF / BDF, BrainVision ``.vhdr``, EEGLAB ``.set``) with an ``*_events.tsv`` beside
 it, named as it is but for its datatype (``sub-01_task-motor_run-1_events.tsv`` beside
-``sub-01_task-motor_run-1_eeg.edf``), gives one example per event: ``onset`` and ``duration`` in seconds from the
+``sub-01_task-motor_run-1_eeg.edf``), or inherited from a folder above it as BIDS's inheritance principle finds one
+(``task-motor_events.tsv`` at the root: every motor recording's; the nearest wins), gives one example per event: ``onset`` and ``duration`` in seconds from the
 recording's start, its label from the ``trial_type`` column (another, such as ``value``, by the dataset option
 ``label_column``), and the recording's ``subject`` / ``session`` / ``task`` / ``run`` from its name. The rows are an
 events table's, as a ``metadata.csv`` of ``file_name,onset,duration,label`` gives them
@@ -74,9 +75,13 @@ def holds_events(folder: str | os.PathLike) -> bool:
     """Whether `folder` is a BIDS dataset's root with an events table (its events are then read,
     `read_bids_events`)."""
     folder = Path(folder)
-    return is_bids_root(folder) and any(
-        not _hidden(path, folder) and holds_raw_data(path, folder) for path in folder.rglob("sub-*_events.tsv")
-    )
+    return is_bids_root(folder) and bool(_events_tables(folder))
+
+
+def _events_tables(root: Path) -> list[Path]:
+    """The events tables of the BIDS dataset at `root` outside its folders of no raw data, those a recording's
+    inherits (``task-motor_events.tsv`` at the root, ``sub-01_task-motor_events.tsv`` in a subject's folder) too."""
+    return sorted(path for path in root.rglob("*_events.tsv") if not _hidden(path, root) and holds_raw_data(path, root))
 
 
 def holds_raw_data(path: Path, root: Path) -> bool:
@@ -130,28 +135,6 @@ def _read_tsv(path: Path):
     except Exception as error:  # pandas' parse errors
         raise ValueError(f"{path} could not be read as a BIDS table ({type(error).__name__}: {error}).") from None
     return frame.astype(object).where(frame.notna(), None)
-
-
-def _recording_of(events: Path, recordings: set[Path]) -> Path | None:
-    """The recording `events` (``P_events.tsv``) belongs to: the one read recording beside it named ``P_<datatype>``,
-    or None where there is none (its recording is in a format not read, named as such elsewhere).
-
-    Raises:
-        ValueError: several (an EEG and an EMG recording in one folder under one name), naming them.
-    """
-    prefix = events.name[: -len("_events.tsv")]
-    found = sorted(file for file in recordings if file.parent == events.parent and _is_datatype_of(file, prefix))
-    if len(found) > 1:
-        raise ValueError(
-            f"{events} belongs to {len(found)} recordings ({', '.join(file.name for file in found)}); BIDS keeps each "
-            "datatype in a folder of its own (eeg/, emg/), each with its events.tsv: move them apart."
-        )
-    return found[0] if found else None
-
-
-def _is_datatype_of(file: Path, prefix: str) -> bool:
-    """Whether `file` is ``<prefix>_<datatype>.<ext>`` for a datatype of `DATATYPES`."""
-    return any(file.name.lower().startswith(f"{prefix}_{datatype}.".lower()) for datatype in DATATYPES)
 
 
 def _subjects(test_subjects) -> set[str]:
@@ -216,14 +199,18 @@ def read_bids_events(
     origins: dict[Path, Path] = {}
     splits: dict[Path, str] = {}
     bad_channels: dict[str, Path] = {}
-    tables = sorted(
-        path for path in root.rglob("sub-*_events.tsv") if not _hidden(path, root) and holds_raw_data(path, root)
-    )
-    for table in tables:
-        recording = _recording_of(table, read)
-        if recording is None:
+    frames = {}  # (an inherited table is read once for all the recordings it labels)
+    for recording in sorted(read):
+        _, datatype = _entities(recording)
+        if datatype not in DATATYPES or _hidden(recording, root) or not holds_raw_data(recording, root):
             continue
-        frame = _read_tsv(table)
+        # BIDS's inheritance principle, as for the rate's sidecar: the table beside it, else the nearest above
+        table = _inherited(recording, root, "events", ".tsv")
+        if table is None:
+            continue
+        if table not in frames:
+            frames[table] = _read_tsv(table)
+        frame = frames[table]
         missing = [name for name in ("onset", "duration", column) if name not in frame.columns]
         if missing:
             fix = (

@@ -111,12 +111,13 @@ _TABLE_SUFFIXES = frozenset({".parquet", ".json", ".jsonl", ".arrow"})
 METADATA_FILES = ("metadata.csv", "metadata.jsonl", "metadata.parquet")
 # The files BIDS (the Brain Imaging Data Structure, in which OpenNeuro's EEG / iEEG / MEG sets come) keeps beside its
 # recordings: JSON sidecars (`sub-01_task-rest_eeg.json`, inherited ones such as `task-rest_eeg.json`, the dataset's
-# description) and tab-separated tables (participants, channels, events, electrodes, scans). Neither a recording nor
+# description) and tab-separated tables (participants, channels, events, electrodes, scans; inherited ones such as
+# `task-rest_events.tsv` at the root, which were read as recordings). Neither a recording nor
 # a table of examples: the sidecars made a BIDS folder "a table of several kinds", and the tables would have been
 # read as recordings (`is_bids_metadata`).
 _BIDS_JSON = re.compile(r"(dataset_description|participants|samples|genetic_info|(sub|ses|task|acq|run)-.+)\.json")
 _BIDS_TABLE = re.compile(
-    r"participants\.tsv|samples\.tsv|sub-.+_(channels|events|electrodes|scans|sessions|optodes)\.tsv"
+    r"participants\.tsv|samples\.tsv|(sub|ses|task|acq|run)-.+_(channels|events|electrodes|scans|sessions|optodes)\.tsv"
 )
 # Other names a labelled set's validation split goes by; used when the set has no split of the requested name.
 VALIDATION_SPLIT_ALIASES = ("valid", "val", "dev", "development", "eval", "evaluation")
@@ -343,7 +344,7 @@ def load_recording_folder(
     if path.is_dir():
         warn_of_unread_files(path, bids_events)  # (before the refusal of a folder without any: they may be why)
     if path.is_dir() and is_bids_root(path):
-        files = _raw_bids_recordings(path, files)
+        files = raw_bids_recordings(path, files)
     if not files:
         raise ValueError(f"{str(path)!r} holds no recording files ({', '.join(sorted(RECORDING_FORMATS))}).")
     rated = {file: recording_format(file) in RATED_FORMATS for file in files}
@@ -475,10 +476,12 @@ def load_recording_folder(
     )
 
 
-def _raw_bids_recordings(root: Path, files: list[Path]) -> list[Path]:
+def raw_bids_recordings(root: Path, files: list[Path], reads: str = "--dataset ROOT") -> list[Path]:
     """The recording `files` of the BIDS dataset at `root` but those in the folders of no raw data
     (`bids.holds_raw_data`: `derivatives/`, `sourcedata/`), said once: their processed copies and originals of its
-    recordings would be read beside them, a second time (in a pile, on both sides of its validation carve)."""
+    recordings would be read beside them, a second time (in a pile, on both sides of its validation carve; by
+    `citrus predict`, each recording predicted twice). `reads`: how the caller is given a folder, for the advice
+    (``citrus predict ROOT``)."""
     kept = [file for file in files if holds_raw_data(file, root)]
     if len(kept) < len(files):
         first = next(file for file in files if not holds_raw_data(file, root)).relative_to(root).as_posix()
@@ -486,7 +489,7 @@ def _raw_bids_recordings(root: Path, files: list[Path]) -> list[Path]:
             f"{len(files) - len(kept)} recording file(s) under {root} lie in derivatives/ or sourcedata/ (first: "
             f"{first}) and are left out: BIDS keeps processed copies and the originals before conversion of its "
             "recordings there, which would be read a second time. To read a pipeline's copies instead, give "
-            "--dataset ROOT/derivatives/<pipeline>."
+            f"{reads}/derivatives/<pipeline>."
         )
     return kept
 
@@ -498,6 +501,8 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True) -> None:
     `citrus predict` read them, its events not read), and in a third the annotation files beside its WFDB records (`_WFDB_ANNOTATION_SUFFIXES`), which are
     not read either."""
     listed = files_under(folder)
+    if is_bids_root(folder):  # (its derivatives/ and sourcedata/ are not read at all: `raw_bids_recordings`)
+        listed = [file for file in listed if holds_raw_data(file, folder)]
     bids = [file.relative_to(folder).as_posix() for file in listed if is_bids_metadata(file)]
     if bids and not bids_events and is_bids_root(folder):
         _warn_once(
@@ -1906,6 +1911,7 @@ __all__ = [
     "names_its_channels",
     "picks_channels_by_name",
     "is_bids_metadata",
+    "raw_bids_recordings",
     "recording_files",
     "shown_channels",
     "warn_of_trigger_channels",
