@@ -369,13 +369,12 @@ def test_an_eeglab_set_with_an_unnamed_channel_names_them_by_position(tmp_path):
     assert readers.read_recording(tmp_path / "x.set").channel_names == ["0", "1"]
 
 
-def test_a_recording_that_paused_is_read_end_to_end_saying_where(tmp_path, caplog):
-    """A second New Segment marker (the recorder paused and went on) is named in a warning, at its time."""
+def test_a_recording_that_paused_is_read_end_to_end_when_asked(tmp_path):
+    """A second New Segment marker (the recorder paused and went on): read whole only when asked, `across_pauses`
+    (refused otherwise, as an EDF+D file with gaps is: tests/test_bids3_audit73.py)."""
     stored = write_brainvision(tmp_path)
     marker = tmp_path / "rec.vmrk"
     marker.write_text(marker.read_text(encoding="utf-8") + "Mk3=New Segment,,151,1,0,20240301120500000000\n")
-    with caplog.at_level(logging.WARNING, logger="citrus_hf.data.readers.brainvision"):
-        recording = readers.read_recording(tmp_path / "rec.vhdr")
-    assert "starts 2 segments (New Segment markers at 0.6 s)" in caplog.text
+    recording = readers.read_brainvision(tmp_path / "rec.vhdr", across_pauses=True)
     assert recording.start == datetime.datetime(2024, 3, 1, 12, 0, 0, 500000) and recording.data.shape == (4, 200)
     np.testing.assert_allclose(recording.data, stored.T * RESOLUTIONS[:, None])

@@ -84,3 +84,102 @@ def test_an_inherited_table_is_not_read_as_a_recording_of_a_pile(tmp_path):
     _tsv(root / "task-motor_channels.tsv", ["name", "type"], [["C3", "EEG"]])
     rows = load_split(root, "train", None, None, bids_events=False)
     assert sorted(set(rows["recording"])) == [f"sub-0{n}/eeg/sub-0{n}_task-motor_run-1_eeg.edf" for n in (1, 2, 3)]
+
+
+# ----------------------------------------------------------------------------- a BrainVision recording that paused
+def _paused(folder, stem="rec", at=151, seed=0):
+    """A BrainVision recording of 200 samples at 250 Hz (`test_bids2_audit73.write_brainvision`) that paused and went
+    on at the sample `at` (from 1, as a marker file counts): a second New Segment marker. Returns its samples in their
+    units, `(channels, time)`."""
+    from test_bids2_audit73 import RESOLUTIONS, write_brainvision
+
+    samples = np.random.default_rng(seed).integers(-3000, 3000, size=(200, len(RESOLUTIONS)))
+    stored = write_brainvision(folder, stem, samples=samples)
+    marker = folder / f"{stem}.vmrk"
+    marker.write_text(marker.read_text(encoding="utf-8") + f"Mk3=New Segment,,{at},1,0,20240301120500000000\n")
+    return stored.T * RESOLUTIONS[:, None]
+
+
+def test_a_brainvision_recording_that_paused_is_refused_whole_as_an_edf_with_gaps(tmp_path):
+    """A recording that paused (a second New Segment) was read end to end with a warning, so that `citrus predict` and
+    a whole-file example cut windows across the pause, while an EDF+D file with gaps is refused: now refused too,
+    naming the pause and the fix; read whole from Python only when asked (`across_pauses=True`)."""
+    from citrus_hf.data import readers
+    from citrus_hf.data.errors import CorruptFileError
+    from citrus_hf.data.readers.brainvision import pause_positions, read_brainvision
+
+    signals = _paused(tmp_path)
+    with pytest.raises(
+        CorruptFileError, match=r"rec.vhdr paused and went on.*resuming at 0.6 s.*each stretch apart.*crop"
+    ):
+        readers.read_recording(tmp_path / "rec.vhdr")
+    assert pause_positions(tmp_path / "rec.vhdr") == [150]
+    np.testing.assert_allclose(read_brainvision(tmp_path / "rec.vhdr", across_pauses=True).data, signals)
+
+
+def test_a_pile_reads_each_stretch_of_a_paused_recording_apart(tmp_path):
+    """In a pile (pre-training's corpus) a paused recording's rows end at its pause: no window spans it."""
+    from citrus_hf.data.splits import load_split
+
+    signals = _paused(tmp_path / "pile", "a")
+    _paused(tmp_path / "pile", "b", at=2)  # (a New Segment at its first sample is its start, not a pause)
+    rows = load_split(tmp_path / "pile", "train", None, None)
+    parts = [np.asarray(row["input_values"]) for row in rows if row["recording"] == "a.vhdr"]
+    assert [part.shape[1] for part in parts] == [150, 50]
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), signals, rtol=1e-6)
+    assert [len(row["input_values"][0]) for row in rows if row["recording"] == "b.vhdr"] == [1, 199]
+
+
+def test_a_pile_streams_brainvision_recordings_a_segment_at_a_time(tmp_path, monkeypatch):
+    """A BrainVision recording in a pile was read whole (an hour of 64 channels at 1 kHz: 1.8 GB as float64) while an
+    EDF file is read ten minutes at a time: now it is mapped and read a segment at a time too."""
+    import citrus_hf.data.recording_folders as folders
+    from citrus_hf.data.splits import load_split
+
+    signals = _paused(tmp_path / "pile", "a", at=1)  # (never paused)
+
+    def whole(*args, **kwargs):
+        raise AssertionError("read whole")
+
+    monkeypatch.setattr(folders, "read_recording", whole)
+    monkeypatch.setattr(folders, "read_brainvision", whole)
+    monkeypatch.setattr(folders, "SEGMENT_SECONDS", 0.2)  # 50 samples at 250 Hz
+    rows = load_split(tmp_path / "pile", "train", None, None)
+    assert [len(row[0]) for row in rows["input_values"]] == [50, 50, 50, 50]
+    np.testing.assert_allclose(np.concatenate(rows["input_values"], axis=1), signals, rtol=1e-6)
+
+
+def _bids_of_paused(root, onset: float):
+    """A BIDS dataset of two BrainVision recordings that paused at 0.6 s, each with one 0.1 s event at `onset`."""
+    import json
+
+    (root).mkdir()
+    (root / "dataset_description.json").write_text(json.dumps({"Name": "motor", "BIDSVersion": "1.9.0"}))
+    for subject in ("01", "02"):
+        folder = root / f"sub-{subject}" / "eeg"
+        _paused(folder, f"sub-{subject}_task-motor_eeg")
+        _tsv(folder / f"sub-{subject}_task-motor_events.tsv", ["onset", "duration", "trial_type"], [[onset, 0.1, "x"]])
+
+
+def test_the_events_of_a_paused_recording_are_cut_within_their_stretch(tmp_path):
+    """A BIDS dataset of paused BrainVision recordings gives the events within a stretch; an event across the pause is
+    refused naming it and the pause."""
+    from citrus_hf.data.errors import CorruptFileError
+
+    _bids_of_paused(tmp_path / "within", onset=0.65)
+    loaded = load_recording_folder(tmp_path / "within", bids_options={"test_subjects": "02"})
+    assert {split: len(part) for split, part in loaded.items()} == {"train": 1, "test": 1}
+    _bids_of_paused(tmp_path / "across", onset=0.55)
+    with pytest.raises(CorruptFileError, match=r"paused and went on at 0.6 s .* onset 0.55 s of duration 0.1 s spans"):
+        load_recording_folder(tmp_path / "across", bids_options={"test_subjects": "02"})
+
+
+def test_a_paused_recording_labelled_whole_is_refused(tmp_path):
+    """A paused recording as one whole-file example (a class folder) was one example across its pause: refused."""
+    from citrus_hf.data.errors import CorruptFileError
+
+    for seed, split in enumerate(("train", "test")):
+        _paused(tmp_path / "set" / split / "left", f"a{split}", seed=seed)
+        _paused(tmp_path / "set" / split / "right", f"b{split}", at=1, seed=seed + 2)
+    with pytest.raises(CorruptFileError, match=r"atrain.vhdr paused and went on"):
+        load_recording_folder(tmp_path / "set")

@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import itertools
 import logging
 import math
 import numbers
@@ -62,6 +63,12 @@ from .bids import (
 from .errors import CitrusDataError, CorruptFileError, SamplingRateError, naming_unwritable_cache
 from .plans import row_sizes
 from .readers.arff_csv import not_decodable, text_encoding
+from .readers.brainvision import (
+    pause_positions,
+    read_brainvision,
+    read_brainvision_header,
+    read_brainvision_stretches,
+)
 from .readers.edf import holds_annotations_only, read_edf_header, read_edf_segments
 from .readers.files import RATED_FORMATS, RECORDING_FORMATS, companion_files, read_recording, recording_format
 from .readers.wfdb import wfdb_names_by_rate, wfdb_segment_names
@@ -1224,15 +1231,19 @@ def _check_events(rows: dict[Path, dict | list[dict]], origins: dict[Path, Path]
                 longest = row
 
 
-def _cut_events(file: Path, recording, given: dict | list[dict]) -> Iterator[tuple[dict, np.ndarray]]:
+def _cut_events(
+    file: Path, recording, given: dict | list[dict], pauses: Sequence[int] = ()
+) -> Iterator[tuple[dict, np.ndarray]]:
     """`(columns, (channels, time) samples)` of each example `recording` (of `file`) gives: the whole recording with
     its metadata row `given`, or for the events of an events table (a list of rows) each event's samples, from
     `round(onset * rate)` for `round(duration * rate)` samples (at least one, so that events of one duration are
     examples of one length), with its row's columns but `onset` and `duration`, and `start_seconds` where its first
-    sample lies, the column `window_examples` adds a window's offset to.
+    sample lies, the column `window_examples` adds a window's offset to. `pauses`: the samples where the recording went
+    on after a pause (a BrainVision recording's, `brainvision.pause_positions`), which no event may span.
 
     Raises:
-        ValueError: an event that ends past the recording's end, naming the file, the event and the file's duration.
+        ValueError: an event that ends past the recording's end, naming the file, the event and the file's duration;
+            `CorruptFileError` (a ValueError): one that spans a pause, naming the event and the pause.
     """
     if not isinstance(given, list):
         yield given, recording.data
@@ -1246,6 +1257,14 @@ def _cut_events(file: Path, recording, given: dict | list[dict]) -> Iterator[tup
                 f"{file} lasts {samples / rate:g} s ({samples} samples at {rate:g} Hz), and its event at onset "
                 f"{row['onset']:g} s of duration {row['duration']:g} s ends past that, at {stop / rate:g} s; fix "
                 "the event's onset and duration (seconds from the recording's start), or the file's rate."
+            )
+        across = next((pause for pause in pauses if start < pause < stop), None)
+        if across is not None:
+            # its samples on either side of the pause were recorded seconds or hours apart
+            raise CorruptFileError(
+                f"{file} paused and went on at {across / rate:g} s (a New Segment marker), and its event at onset "
+                f"{row['onset']:g} s of duration {row['duration']:g} s spans that pause; end it before the pause or "
+                "start it after, or drop its row."
             )
         yield _event_columns(row, start / rate), recording.data[:, start:stop]
 
@@ -1417,7 +1436,8 @@ def _examples(
                 f"{file} records no sampling rate, and its events are timed in seconds: give the rate "
                 "(--sampling-rate HZ, or a sampling_rate column in the metadata)."
             )
-        for suffix, recording in _recordings_of(file, with_rate, rate, _TIME_STAMPS_FIXES[source]):
+        events = isinstance(given, list)  # (a recording that paused gives the events within its stretches)
+        for suffix, recording in _recordings_of(file, with_rate, rate, _TIME_STAMPS_FIXES[source], events):
             if suffix:  # one example is one recording at one rate
                 raise ValueError(
                     f"{file} holds signals at several rates; an example of a labelled set is one recording at one "
@@ -1437,7 +1457,8 @@ def _examples(
                 _check_listed_rate(file, recording.sampling_rate, first.get("sampling_rate"))
                 row["sampling_rate"] = float(recording.sampling_rate)
             name = file.relative_to(root).as_posix()
-            for columns, data in _cut_events(file, recording, given):
+            pauses = pause_positions(file) if events and recording_format(file) == "BrainVision" else []
+            for columns, data in _cut_events(file, recording, given, pauses):
                 yield {"input_values": _as_float32(data, file), "recording": name, **columns, **row}
 
 
@@ -1474,7 +1495,7 @@ def _channel_reference(
     a header) or holds several rates (refused as it is read). The units are () where the file gives none (one per
     channel otherwise, "" for a channel it leaves without: an EDF signal of an empty physical dimension). The
     channels `left_out` (a BIDS dataset's bad ones) are not among them."""
-    recordings = list(_recordings_of(files[0], with_rate)) if files else []
+    recordings = list(_recordings_of(files[0], with_rate, across_pauses=True)) if files else []
     if len(recordings) != 1 or not _names_channels_once(files[0], recordings[0][1]):
         return None
     recording = _without_channels(files[0], recordings[0][1], left_out)
@@ -1762,7 +1783,17 @@ def _segment_streams(
     """`(name suffix, rate, segments)` of each recording in `file` (see `_recordings_of`), its `(channels, time)`
     segments of `SEGMENT_SECONDS` (`UNRATED_SEGMENT_SAMPLES` for a file without a rate), the last joined to the one
     before when it is shorter than half a segment (`_short_end_joined`). An EDF / BDF file is read a segment at a time
-    (a night of EEG need not sit whole in memory); other files are read whole, then cut."""
+    (a night of EEG need not sit whole in memory), a BrainVision one too, each stretch between its pauses apart (no
+    segment, so no window, spans a pause: `brainvision.read_brainvision_stretches`); other files are read whole, then
+    cut."""
+    if recording_format(file) == "BrainVision":
+        with _naming_the_file(file):
+            rate = read_brainvision_header(file).sampling_rate
+            length = max(1, round(SEGMENT_SECONDS * rate))
+            rate, _, stretches = read_brainvision_stretches(file, None, length)
+        joined = itertools.chain.from_iterable(_short_end_joined(stretch, length) for stretch in stretches)
+        yield "", float(rate), _naming_the_file_in(file, joined)
+        return
     if recording_format(file) in ("EDF", "BDF"):
         with _naming_the_file(file):
             for suffix, channels, rate in _rate_groups(file):
@@ -1815,13 +1846,22 @@ def _naming_the_file_in(file: Path, segments: Iterator[np.ndarray]) -> Iterator[
 
 
 def _recordings_of(
-    file: Path, with_rate: bool, sampling_rate: float | None = None, time_stamps_fix: str = _TIME_STAMPS_FIXES["option"]
+    file: Path,
+    with_rate: bool,
+    sampling_rate: float | None = None,
+    time_stamps_fix: str = _TIME_STAMPS_FIXES["option"],
+    across_pauses: bool = False,
 ):
     """`(name suffix, Recording)` of each recording in `file`: the file itself, or for an EDF / BDF file or a WFDB
     record whose signals run at several rates (Sleep-EDF: EEG at 100 Hz, respiration at 1 Hz) one per rate
     ("@100Hz"). A file that records no rate is read at `sampling_rate` when it is known, its time stamps (a CSV's time
-    column) checked against it, with `time_stamps_fix` as the advice (`_TIME_STAMPS_FIXES`)."""
+    column) checked against it, with `time_stamps_fix` as the advice (`_TIME_STAMPS_FIXES`). A BrainVision recording
+    that paused is refused (`brainvision.read_brainvision`) unless `across_pauses` (its events, each checked to lie
+    within a stretch, `_cut_events`; its channels' names)."""
     with _naming_the_file(file):
+        if across_pauses and recording_format(file) == "BrainVision":
+            yield "", read_brainvision(file, across_pauses=True)
+            return
         if recording_format(file) not in _MULTI_RATE_FORMATS:
             given = _RATE_NOT_USED if sampling_rate is None else sampling_rate
             yield (

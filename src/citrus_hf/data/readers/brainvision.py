@@ -9,7 +9,10 @@ channel, then the next channel), ``NumberOfChannels`` and ``SamplingInterval`` i
 the ``BinaryFormat`` of a sample (`_BINARY_FORMATS`), little-endian; ``[Channel Infos]`` a line per channel,
 ``Ch1=<name>,<reference>,<resolution>,<unit>``: a sample times its resolution (1 where empty) is its value in the unit
 (µV where none is written), and a comma in a name is written ``\\1``. The date of the marker file's first ``New
-Segment`` marker (``YYYYMMDDhhmmssuuuuuu``) is the clock time of the sample it marks, which gives the recording's start.
+Segment`` marker (``YYYYMMDDhhmmssuuuuuu``) is the clock time of the sample it marks, which gives the recording's start;
+a later one marks where the recorder paused and went on (`pause_positions`): such a recording is refused read whole,
+as an EDF+D file with gaps is, and read a stretch at a time (`read_brainvision_stretches`) or its events within their
+stretches by the folder readers.
 """
 
 from __future__ import annotations
@@ -309,12 +312,17 @@ def _start(header: BrainVisionHeader, segments: list[tuple[int, str]]) -> dateti
     return start - datetime.timedelta(seconds=position / header.sampling_rate)
 
 
-def read_brainvision(path: str | Path, channels: Sequence[str] | None = None) -> Recording:
+def read_brainvision(
+    path: str | Path, channels: Sequence[str] | None = None, *, across_pauses: bool = False
+) -> Recording:
     """Read a BrainVision recording by its ``.vhdr`` header (module docstring).
 
     Args:
         path: the ``.vhdr`` header.
         channels: names or positions (``"0"``) of the channels to read, in the order wanted; every channel when None.
+        across_pauses: read a recording that paused and went on (a second ``New Segment`` marker, `pause_positions`)
+            as one, its stretches end to end; refused otherwise, as an EDF+D file with gaps is: a window across a
+            pause would join samples seconds or hours apart, and every time after it would be wrong.
 
     Returns:
         A :class:`~.edf.Recording`: ``data`` ``(channels, time)`` float64, each channel's samples times its resolution,
@@ -323,11 +331,68 @@ def read_brainvision(path: str | Path, channels: Sequence[str] | None = None) ->
 
     Raises:
         CorruptFileError: as `read_brainvision_header`; a data file missing or not of the header's frames
-            (`BrainVisionHeader.n_samples`), or VECTORIZED and longer than DataPoints. ValueError: a channel the header
-            does not name.
+            (`BrainVisionHeader.n_samples`), or VECTORIZED and longer than DataPoints; a recording that paused, unless
+            `across_pauses`. ValueError: a channel the header does not name.
     """
     header = read_brainvision_header(path)
     rows = picked_rows(header.path, header.channel_names, channels)
+    samples = _samples_read(header)
+    segments = _segment_markers(header)
+    pauses = _pauses(segments, samples)
+    if pauses and not across_pauses:
+        shown = ", ".join(f"{position / header.sampling_rate:g} s" for position in pauses[:3])
+        raise CorruptFileError(
+            f"{header.path} paused and went on: its marker file starts {len(pauses) + 1} segments, the recording "
+            f"resuming at {shown}{', ...' if len(pauses) > 3 else ''} (New Segment markers). Read as one recording, a window would span "
+            "the pause and every time after it would be wrong (as in an EDF+D file with gaps). A folder read as a "
+            "pile (citrus pretrain) reads each stretch apart, and events (a BIDS events.tsv, a metadata.csv of "
+            "file_name,onset,duration,label) are cut within their stretch: label its stretches so, or export each "
+            "to its own file (mne.io.read_raw_brainvision(path).crop(tmin, tmax).export('part.vhdr'))."
+        )
+    return Recording(
+        data=_scaled_rows(header, rows, samples, 0, samples),
+        sampling_rate=header.sampling_rate,
+        channel_names=[header.channel_names[row] for row in rows],
+        units=[header.units[row] for row in rows],
+        start=_start(header, segments),
+    )
+
+
+def pause_positions(path: str | Path) -> list[int]:
+    """The samples (from 0) at which the BrainVision recording of the header `path` went on after a pause: its
+    ``New Segment`` markers after the first (a recorder writes one where it starts and one where it resumes), those
+    within the recording, in order; [] for a recording that never paused."""
+    header = read_brainvision_header(path)
+    return _pauses(_segment_markers(header), _samples_read(header))
+
+
+def read_brainvision_stretches(
+    path: str | Path, channels: Sequence[str] | None, segment_samples: int
+) -> tuple[float, list[str], list]:
+    """`(sampling rate, channel names, stretches)` of a BrainVision recording read `segment_samples` at a time, as
+    `edf.read_edf_segments` reads an EDF file: each stretch between its pauses (`pause_positions`) an iterator of
+    `(channels, time)` segments, the last of each shorter, so that no segment spans a pause and a long recording never
+    sits whole in memory (an hour of 64 channels at 1 kHz is 1.8 GB as float64). `channels` and the errors as for
+    `read_brainvision`, raised before the first segment is read."""
+    header = read_brainvision_header(path)
+    rows = picked_rows(header.path, header.channel_names, channels)
+    samples = _samples_read(header)
+    bounds = [0, *_pauses(_segment_markers(header), samples), samples]
+
+    def stretch(first: int, end: int):
+        for start in range(first, end, segment_samples):
+            yield _scaled_rows(header, rows, samples, start, min(end, start + segment_samples))
+
+    stretches = [stretch(first, end) for first, end in zip(bounds[:-1], bounds[1:], strict=True)]
+    return header.sampling_rate, [header.channel_names[row] for row in rows], stretches
+
+
+def _samples_read(header: BrainVisionHeader) -> int:
+    """The samples per channel a recording holds (`BrainVisionHeader.n_samples`, no more than DataPoints).
+
+    Raises:
+        CorruptFileError: a data file missing or not of the header's frames, or VECTORIZED and longer than DataPoints.
+    """
     samples = header.n_samples()
     if header.data_points is not None and samples > header.data_points:
         if header.orientation == "VECTORIZED":
@@ -339,30 +404,35 @@ def read_brainvision(path: str | Path, channels: Sequence[str] | None = None) ->
                 "fix DataPoints= in the header, or re-export the recording."
             )
         samples = header.data_points  # (the frames past them, a sample of every channel each, are none of its own)
+    return samples
+
+
+def _pauses(segments: list[tuple[int, str]], samples: int) -> list[int]:
+    """The positions of the ``New Segment`` markers `segments` (`_segment_markers`) after the first, within the
+    `samples` of the recording: where it went on after a pause."""
+    return sorted({position for position, _ in segments[1:] if 0 < position < samples})
+
+
+def _scaled_rows(header: BrainVisionHeader, rows: list[int], samples: int, start: int, stop: int) -> np.ndarray:
+    """The samples `start:stop` of the channels `rows` of a recording of `samples` per channel, `(channels, time)`
+    float64, each channel's times its resolution: only those are read from the data file (mapped, not loaded)."""
     shape = (samples, header.n_channels) if header.orientation == "MULTIPLEXED" else (header.n_channels, samples)
     mapped = np.memmap(header.data_file, dtype=header.dtype, mode="r", shape=shape)
     try:
         # only the rows read are copied, as float64, then scaled in place
-        picked = mapped[:, rows].T if header.orientation == "MULTIPLEXED" else mapped[rows]
+        picked = mapped[start:stop, rows].T if header.orientation == "MULTIPLEXED" else mapped[rows, start:stop]
         data = np.array(picked, dtype=np.float64, order="C")
     finally:
         del mapped  # (the map closes here, not with an error's traceback: the file stays replaceable on Windows)
     data *= np.asarray([header.resolutions[row] for row in rows])[:, None]
-    segments = _segment_markers(header)
-    if len(segments) > 1:
-        breaks = ", ".join(f"{position / header.sampling_rate:g} s" for position, _ in segments[1:4])
-        logger.warning(
-            f"{header.path}: its marker file starts {len(segments)} segments (New Segment markers at {breaks}"
-            f"{', ...' if len(segments) > 4 else ''}): the recording paused and went on there, and is read as one, "
-            "its samples end to end; a window across a break spans the pause."
-        )
-    return Recording(
-        data=data,
-        sampling_rate=header.sampling_rate,
-        channel_names=[header.channel_names[row] for row in rows],
-        units=[header.units[row] for row in rows],
-        start=_start(header, segments),
-    )
+    return data
 
 
-__all__ = ["BrainVisionHeader", "brainvision_companions", "read_brainvision", "read_brainvision_header"]
+__all__ = [
+    "BrainVisionHeader",
+    "brainvision_companions",
+    "pause_positions",
+    "read_brainvision",
+    "read_brainvision_header",
+    "read_brainvision_stretches",
+]
