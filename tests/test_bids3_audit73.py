@@ -183,3 +183,32 @@ def test_a_paused_recording_labelled_whole_is_refused(tmp_path):
         _paused(tmp_path / "set" / split / "right", f"b{split}", at=1, seed=seed + 2)
     with pytest.raises(CorruptFileError, match=r"atrain.vhdr paused and went on"):
         load_recording_folder(tmp_path / "set")
+
+
+# ------------------------------------------------------------- recordings of one header and different samples
+@pytest.mark.parametrize("kind", ["brainvision", "eeglab"])
+def test_recordings_whose_headers_alone_are_alike_are_not_read_as_copies(tmp_path, kind, caplog):
+    """Two BrainVision recordings (or EEGLAB sets with their .fdt) of one name in two folders have byte-identical
+    headers (the same recorder settings, the data file named by the same stem) and different samples: the pile's check
+    for copies compared the headers alone, said the second was a byte-identical copy and left it out."""
+    from test_bids2_audit73 import write_brainvision, write_eeglab
+
+    from citrus_hf.data.splits import load_split
+
+    for subject in range(2):
+        folder = tmp_path / "pile" / f"subject{subject}"
+        if kind == "brainvision":
+            write_brainvision(folder, samples=np.random.default_rng(subject).integers(-3000, 3000, size=(200, 4)))
+        else:
+            write_eeglab(folder, fdt=True)
+            np.random.default_rng(subject).standard_normal(600).astype(np.float32).tofile(folder / "rec.fdt")
+    suffix = ".vhdr" if kind == "brainvision" else ".set"
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        rows = load_split(tmp_path / "pile", "train", None, None)
+    assert sorted(set(rows["recording"])) == [f"subject0/rec{suffix}", f"subject1/rec{suffix}"]
+    assert "byte-identical" not in caplog.text
+    # a true copy (header and samples) is still read once
+    shutil.copytree(tmp_path / "pile" / "subject0", tmp_path / "pile" / "subject2")
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        rows = load_split(tmp_path / "pile", "train", None, None)
+    assert "subject2" not in " ".join(rows["recording"]) and "byte-identical" in caplog.text

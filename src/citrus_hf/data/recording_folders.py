@@ -734,10 +734,15 @@ def _same_bytes(files: list[Path]) -> list[tuple[Path, Path]]:
 def _record_parts(file: Path, listings: dict[Path, dict[str, list[Path]]]) -> list[Path]:
     """The files that hold the recording `file` names: itself, and for a WFDB header the files of its record beside
     it (`<record>.*`: its signal and annotation files) and of its segments' records (two headers alike may name
-    signals that differ). `listings` keeps each folder's files by record name, listed once (a folder of thousands of
-    records was listed once per record)."""
+    signals that differ), for a BrainVision header or an EEGLAB set the files read through it (`companion_files`:
+    two recordings of one name in two folders have headers alike, their samples apart). `listings` keeps each
+    folder's files by record name, listed once (a folder of thousands of records was listed once per record)."""
     if file.suffix.lower() != ".hea":
-        return [file]
+        try:
+            companions = companion_files(file)
+        except (ValueError, OSError):  # (a damaged header: refused, naming it, as the file is read)
+            companions = []
+        return [file, *(companion for companion in companions if companion.is_file())]
     parts = []
     for header in [file, *_wfdb_segment_headers(file)]:
         if header.parent not in listings:
