@@ -212,3 +212,15 @@ def test_recordings_whose_headers_alone_are_alike_are_not_read_as_copies(tmp_pat
     with caplog.at_level(logging.WARNING, logger="citrus_hf"):
         rows = load_split(tmp_path / "pile", "train", None, None)
     assert "subject2" not in " ".join(rows["recording"]) and "byte-identical" in caplog.text
+
+
+def test_a_data_file_replaced_beside_its_header_is_read_again(tmp_path):
+    """The cache of a folder's rows was keyed by each recording file's size and time alone: a BrainVision .eeg
+    replaced (filtered, re-exported) beside its unchanged .vhdr was read from the cache as it was before."""
+    from test_bids2_audit73 import RESOLUTIONS, write_brainvision
+
+    write_brainvision(tmp_path / "pile", samples=np.zeros((200, 4), dtype=int))
+    assert not np.asarray(load_recording_folder(tmp_path / "pile")["input_values"][0]).any()
+    np.full((200, 4), 7, dtype="<i2").tofile(tmp_path / "pile" / "rec.eeg")
+    again = np.asarray(load_recording_folder(tmp_path / "pile")["input_values"][0])
+    np.testing.assert_allclose(again, np.repeat(7 * RESOLUTIONS[:, None], 200, axis=1), rtol=1e-6)

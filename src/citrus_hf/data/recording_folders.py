@@ -372,7 +372,8 @@ def load_recording_folder(
         features["sampling_rate"] = datasets.Value("float64")
     root = path.parent if path.is_file() else path
     # (path, size, modification time) of every file: the cache's key, so that a changed file is read again
-    stamps = [(str(file), file.stat().st_size, file.stat().st_mtime_ns) for file in files]
+    listings: dict[Path, dict[str, list[Path]]] = {}
+    stamps = [_stamp(file, listings) for file in files]
     described, left_out = _described_layout(path, bids_options, bids_events)
     layout = labelled_layout(path) if described is None else {split: list(rows) for split, rows in described.items()}
 
@@ -729,6 +730,14 @@ def _same_bytes(files: list[Path]) -> list[tuple[Path, Path]]:
                     regrouped.setdefault(_record_digest(parts[file], whole), []).append(file)
         groups = regrouped
     return sorted((copy, same[0]) for same in groups.values() for copy in same[1:])
+
+
+def _stamp(file: Path, listings: dict[Path, dict[str, list[Path]]]) -> tuple[str, int, int]:
+    """`(path, size, modification time)` of the recording `file`, the sizes and the latest time of all the files that
+    hold it (`_record_parts`): a cache key that a changed data file beside an unchanged header changes too (a
+    BrainVision .eeg replaced, a WFDB .dat), whose rows were read from the cache as they were before."""
+    stats = [part.stat() for part in _record_parts(file, listings) or [file]]
+    return str(file), sum(stat.st_size for stat in stats), max(stat.st_mtime_ns for stat in stats)
 
 
 def _record_parts(file: Path, listings: dict[Path, dict[str, list[Path]]]) -> list[Path]:
