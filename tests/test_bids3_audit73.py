@@ -224,3 +224,56 @@ def test_a_data_file_replaced_beside_its_header_is_read_again(tmp_path):
     np.full((200, 4), 7, dtype="<i2").tofile(tmp_path / "pile" / "rec.eeg")
     again = np.asarray(load_recording_folder(tmp_path / "pile")["input_values"][0])
     np.testing.assert_allclose(again, np.repeat(7 * RESOLUTIONS[:, None], 200, axis=1), rtol=1e-6)
+
+
+# ------------------------------------------------------------------------------------- subjects labelled, not events
+def _participants(root, header, rows):
+    _tsv(root / "participants.tsv", ["participant_id", *header], rows)
+
+
+def test_label_from_participants_labels_each_subjects_whole_recordings(tmp_path, caplog):
+    """`label_from=participants:group` makes each recording one whole-recording example labelled by its subject's
+    group (events.tsv not read), cut into windows as any whole file; subjects are kept for the carve and test split;
+    a subject whose group is n/a is left out, said once."""
+    root = tmp_path / "bids"
+    signals = _bids(root, subjects=("01", "02", "03", "04"))
+    _participants(
+        root,
+        ["group", "age"],
+        [["sub-01", "patient", 31], ["sub-02", "control", 40], ["sub-03", "patient", "n/a"], ["sub-04", "n/a", 22]],
+    )
+    options = {"label_from": "participants:group", "test_subjects": "03"}
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        loaded = load_recording_folder(root, bids_options=options)
+    assert {split: len(part) for split, part in loaded.items()} == {"train": 2, "test": 1}
+    assert list(loaded["train"]["label"]) == ["patient", "control"] and list(loaded["train"]["subject"]) == ["01", "02"]
+    np.testing.assert_allclose(np.asarray(loaded["train"][0]["input_values"]), signals[next(iter(signals))], atol=0.01)
+    assert "sub-04" in caplog.text and "no group" in caplog.text and "have no events.tsv" not in caplog.text
+    from citrus_hf.data.windowing import window_examples
+
+    windows = window_examples(loaded["train"], 4, 4)  # (window_seconds cuts them as any whole file)
+    assert list(windows["label"]) == ["patient"] * 3 + ["control"] * 3 and len(windows[0]["input_values"][0]) == 200
+
+
+def test_label_from_a_column_of_numbers_is_a_regression_target(tmp_path):
+    root = tmp_path / "bids"
+    _bids(root, subjects=("01", "02"))
+    _participants(root, ["age"], [["sub-01", 31], ["sub-02", 40.5]])
+    loaded = load_recording_folder(root, bids_options={"label_from": "participants:age"})
+    assert list(loaded["train"]["target"]) == [31.0, 40.5] and "label" not in loaded["train"].column_names
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"label_from": "group"}, r"label_from=participants:COLUMN \(participants:group\), got 'group'"),
+        ({"label_from": "participants:sex"}, r"participants.tsv has no sex column .*label_from=participants:COLUMN"),
+        ({"label_from": "participants:group", "label_column": "value"}, r"give one of them"),
+    ],
+)
+def test_label_from_that_names_nothing_is_refused(tmp_path, options, message):
+    root = tmp_path / "bids"
+    _bids(root, subjects=("01", "02"))
+    _participants(root, ["group"], [["sub-01", "patient"], ["sub-02", "control"]])
+    with pytest.raises(ValueError, match=message):
+        load_recording_folder(root, bids_options=options)

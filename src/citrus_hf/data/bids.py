@@ -13,12 +13,16 @@ recording's ``*_channels.tsv`` marks ``status`` ``bad`` are left out (of every r
 set of channels), and the ``SamplingFrequency`` of its ``*_eeg.json`` / ``*_ieeg.json`` / ``*_emg.json`` sidecar (the
 nearest one, as BIDS's inheritance finds it) must be the rate the file records. The
 subjects named by the dataset option ``test_subjects`` are the test split; every other recording is in ``train``.
+With the option ``label_from=participants:COLUMN`` the subjects are labelled, not the events: each recording is one
+whole-recording example (cut by ``window_seconds`` as any whole file) labelled by its subject's ``COLUMN`` in
+``participants.tsv`` (``group``: class names; a column of numbers, ``age``: a regression ``target``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import os
 from collections.abc import Sequence
@@ -26,6 +30,8 @@ from pathlib import Path
 
 from .errors import SamplingRateError
 from .readers.files import header_rates
+
+logger = logging.getLogger(__name__)
 
 # At a BIDS dataset's root: what makes a folder one.
 BIDS_DESCRIPTION = "dataset_description.json"
@@ -35,7 +41,9 @@ DATATYPES = ("eeg", "ieeg", "emg")
 # The events.tsv column that labels events unless `label_column` names another: BIDS's own for the event's kind.
 DEFAULT_LABEL_COLUMN = "trial_type"
 # The dataset options a BIDS dataset takes, beside the windows every set of your own takes.
-BIDS_OPTIONS = ("label_column", "test_subjects")
+BIDS_OPTIONS = ("label_column", "label_from", "test_subjects")
+# Where `label_from` takes a label for each subject's whole recordings: the dataset's table of its participants.
+PARTICIPANTS = "participants.tsv"
 # BIDS entities that name who and what was recorded -> the example columns they become (`subject` groups the
 # validation carve, as in any set of your own).
 _ENTITY_COLUMNS = {"sub": "subject", "ses": "session", "task": "task", "run": "run"}
@@ -54,13 +62,14 @@ class BidsEvents:
     """The events of a BIDS dataset (see the module docstring).
 
     Attributes:
-        rows: `{recording: [one dict per event: onset, duration, label and the entity columns]}`, in the table's order.
-        origins: `{recording: its events.tsv}`, named in errors.
+        rows: `{recording: [one dict per event: onset, duration, label and the entity columns]}`, in the table's order;
+            with `label_from`, `{recording: one dict: label or target and the entity columns}` (the whole recording).
+        origins: `{recording: its events.tsv}` (participants.tsv with `label_from`), named in errors.
         splits: `{recording: "train" or "test"}`.
         bad_channels: `{channel name: the first channels.tsv that marks it bad}`.
     """
 
-    rows: dict[Path, list[dict]]
+    rows: dict[Path, list[dict] | dict]
     origins: dict[Path, Path]
     splits: dict[Path, str]
     bad_channels: dict[str, Path]
@@ -179,12 +188,65 @@ def check_sampling_frequency(recording: Path, root: Path) -> None:
         )
 
 
+def _participant_labels(root: Path, label_from) -> tuple[str, dict[str, object], Path]:
+    """`(column name, {subject label: its value, None where n/a}, participants.tsv)` that `label_from`
+    (``participants:COLUMN``) names: the column name is ``target`` where every value given is a number (``age``: read
+    as floats, for regression), else ``label`` (class names, as an events.tsv's labels are read).
+
+    Raises:
+        ValueError: a `label_from` not of that form, a dataset without participants.tsv, or one without the column or
+            ``participant_id``, naming the fix.
+    """
+    source, _, column = str(label_from).partition(":")
+    if source != "participants" or not column:
+        raise ValueError(
+            f"label_from must name a column of the dataset's participants.tsv, label_from=participants:COLUMN "
+            f"(participants:group), got {label_from!r}."
+        )
+    table = root / PARTICIPANTS
+    if not table.is_file():
+        raise ValueError(
+            f"label_from={label_from}: {root} has no {PARTICIPANTS}; write one (participant_id, {column})."
+        )
+    frame = _read_tsv(table)
+    missing = [name for name in ("participant_id", column) if name not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{table} has no {' / '.join(missing)} column (its columns: {', '.join(frame.columns)}); name one of "
+            "its columns: --dataset-options label_from=participants:COLUMN."
+        )
+    values = {
+        str(subject).removeprefix("sub-"): value
+        for subject, value in zip(frame["participant_id"], frame[column], strict=True)
+        if subject is not None
+    }
+    given = [value for value in values.values() if value is not None]
+    if given and all(_is_number(value) for value in given):
+        return "target", {subject: None if value is None else float(value) for subject, value in values.items()}, table
+    return "label", values, table
+
+
+def _is_number(text: str) -> bool:
+    """Whether a table's cell `text` reads as a finite number."""
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
 def read_bids_events(
-    root: Path, recordings: Sequence[Path], label_column: str | None = None, test_subjects=None
+    root: Path,
+    recordings: Sequence[Path],
+    label_column: str | None = None,
+    test_subjects=None,
+    label_from: str | None = None,
 ) -> BidsEvents | None:
     """The events of the BIDS dataset at `root` (module docstring) of its `recordings` (the files this package reads),
     or None where no recording has an events.tsv (a resting-state dataset: a pile of recordings). The folders that
-    hold no raw data (`_NOT_RAW`: `derivatives/`, `sourcedata/`) give none.
+    hold no raw data (`_NOT_RAW`: `derivatives/`, `sourcedata/`) give none. With `label_from`
+    (``participants:COLUMN``, `_participant_labels`) each recording is instead one whole-recording row (a dict, not a
+    list of events) labelled by its subject's value; a subject whose value is n/a, or who is not listed, is left out,
+    said once.
 
     Raises:
         ValueError: an events.tsv without ``onset`` / ``duration`` or the label column (naming the columns it has and
@@ -192,10 +254,17 @@ def read_bids_events(
             not hold, a test split that takes every subject, or a sidecar rate that is not the file's
             (`check_sampling_frequency`).
     """
+    if label_from is not None and label_column is not None:
+        raise ValueError(
+            "label_column names the events.tsv column that labels events, and label_from labels whole recordings by "
+            "their subject: give one of them."
+        )
+    participants = None if label_from is None else _participant_labels(root, label_from)
+    unlabelled: list[str] = []
     column = label_column or DEFAULT_LABEL_COLUMN
     held_out = None if test_subjects is None else _subjects(test_subjects)
     read = set(recordings)
-    rows: dict[Path, list[dict]] = {}
+    rows: dict[Path, list[dict] | dict] = {}
     origins: dict[Path, Path] = {}
     splits: dict[Path, str] = {}
     bad_channels: dict[str, Path] = {}
@@ -203,6 +272,18 @@ def read_bids_events(
     for recording in sorted(read):
         _, datatype = _entities(recording)
         if datatype not in DATATYPES or _hidden(recording, root) or not holds_raw_data(recording, root):
+            continue
+        entities, _ = _entities(recording)
+        ids = {name: entities.get(entity) for entity, name in _ENTITY_COLUMNS.items()}
+        if participants is not None:
+            name, values, table = participants
+            if values.get(ids["subject"]) is None:
+                unlabelled.append(f"sub-{ids['subject']}")
+                continue
+            given: list[dict] | dict = {name: values[ids["subject"]], **ids}
+            _read_sidecars(recording, root, bad_channels)
+            rows[recording], origins[recording] = given, table
+            splits[recording] = "test" if held_out is not None and ids["subject"] in held_out else "train"
             continue
         # BIDS's inheritance principle, as for the rate's sidecar: the table beside it, else the nearest above
         table = _inherited(recording, root, "events", ".tsv")
@@ -222,8 +303,6 @@ def read_bids_events(
             raise ValueError(
                 f"{table} has no {' / '.join(missing)} column (its columns: {', '.join(frame.columns)}); {fix}."
             )
-        entities, _ = _entities(recording)
-        ids = {name: entities.get(entity) for entity, name in _ENTITY_COLUMNS.items()}
         events = []
         for event in frame.to_dict("records"):
             if event[column] is None:
@@ -234,20 +313,21 @@ def read_bids_events(
             events.append({"onset": event["onset"], "duration": event["duration"], "label": event[column], **ids})
         if not events:
             continue
-        check_sampling_frequency(recording, root)
+        _read_sidecars(recording, root, bad_channels)
         rows[recording], origins[recording] = events, table
         splits[recording] = "test" if held_out is not None and ids["subject"] in held_out else "train"
-        channels = _inherited(recording, root, "channels", ".tsv")
-        if channels is not None:
-            listed = _read_tsv(channels)
-            if "name" in listed.columns and "status" in listed.columns:
-                for name, status in zip(listed["name"], listed["status"], strict=True):
-                    if name is not None and str(status).strip().lower() == "bad":
-                        bad_channels.setdefault(name, channels)
+    if unlabelled:
+        left = sorted(set(unlabelled))
+        logger.warning(
+            f"{len(unlabelled)} recording(s) of {root} are left out: {participants[2]} gives their subjects no "
+            f"{label_from.partition(':')[2]} (n/a, or not listed: {', '.join(left[:5])}{', ...' if len(left) > 5 else ''})."
+        )
     if not rows:
+        if participants is not None:
+            raise ValueError(f"{participants[2]} labels no recording of {root} by label_from={label_from}.")
         return None
     if held_out is not None:
-        subjects = sorted({row[0]["subject"] for row in rows.values()})
+        subjects = sorted({(row if isinstance(row, dict) else row[0])["subject"] for row in rows.values()})
         unknown = sorted(held_out - set(subjects))
         if unknown:
             raise ValueError(
@@ -257,6 +337,19 @@ def read_bids_events(
         if set(splits.values()) == {"test"}:
             raise ValueError(f"test_subjects names every subject of {root}; leave some to train on.")
     return BidsEvents(rows, origins, splits, bad_channels)
+
+
+def _read_sidecars(recording: Path, root: Path, bad_channels: dict[str, Path]) -> None:
+    """Check the rate of the `recording`'s sidecar (`check_sampling_frequency`) and add the channels its channels.tsv
+    (beside it or inherited) marks ``status`` ``bad`` to `bad_channels`, each with the first table that marks it."""
+    check_sampling_frequency(recording, root)
+    channels = _inherited(recording, root, "channels", ".tsv")
+    if channels is not None:
+        listed = _read_tsv(channels)
+        if "name" in listed.columns and "status" in listed.columns:
+            for name, status in zip(listed["name"], listed["status"], strict=True):
+                if name is not None and str(status).strip().lower() == "bad":
+                    bad_channels.setdefault(name, channels)
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -270,6 +363,7 @@ __all__ = [
     "BIDS_OPTIONS",
     "DATATYPES",
     "DEFAULT_LABEL_COLUMN",
+    "PARTICIPANTS",
     "BidsEvents",
     "check_sampling_frequency",
     "holds_events",

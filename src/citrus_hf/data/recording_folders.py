@@ -54,6 +54,7 @@ from ..vocabulary_citrus import VOLTAGE_UNITS, UnitError, canonical_unit, unit_f
 from .bids import (
     BIDS_DESCRIPTION,
     BIDS_OPTIONS,
+    PARTICIPANTS,
     holds_events,
     holds_raw_data,
     is_bids_root,
@@ -331,7 +332,8 @@ def load_recording_folder(
     (whose `sampling_rate` column the callers refuse it beside).
 
     A BIDS dataset's root (`bids.is_bids_root`) whose recordings have events tables is a labelled set of their
-    events (`bids.read_bids_events`, given `bids_options`: `label_column`, `test_subjects`), the channels its
+    events (`bids.read_bids_events`, given `bids_options`: `label_column`, `test_subjects`; or, with `label_from`, of
+    its whole recordings labelled by their subjects), the channels its
     channels.tsv files mark bad left out of every file; with `bids_events` False (pre-training's corpus, which takes
     every recording whole: an events.tsv's stretches would be a sliver of it, and its point events are refused) it is
     read as a pile, as a BIDS dataset without events is.
@@ -349,7 +351,8 @@ def load_recording_folder(
     path = Path(path)
     files = [path] if path.is_file() else without_annotation_files(recording_files(path), path)
     if path.is_dir():
-        warn_of_unread_files(path, bids_events)  # (before the refusal of a folder without any: they may be why)
+        # (before the refusal of a folder without any: they may be why)
+        warn_of_unread_files(path, bids_events, by_subject="label_from" in (bids_options or {}))
     if path.is_dir() and is_bids_root(path):
         files = raw_bids_recordings(path, files)
     if not files:
@@ -423,7 +426,11 @@ def load_recording_folder(
             stamp[0] for stamp in stamps if stamp[0] not in split_of and os.path.realpath(stamp[0]) not in read_through
         ]
         if unlisted:
-            unnamed = "have no events.tsv" if _labelled_by_bids_events(path) else "are not named in its metadata"
+            unnamed = (
+                ("have no label in participants.tsv" if "label_from" in (bids_options or {}) else "have no events.tsv")
+                if _labelled_by_bids_events(path)
+                else "are not named in its metadata"
+            )
             _warn_once(
                 f"{len(unlisted)} recording file(s) under {path} {unnamed} and are left out "
                 f"(first: {Path(unlisted[0]).relative_to(root).as_posix()})."
@@ -502,11 +509,12 @@ def raw_bids_recordings(root: Path, files: list[Path], reads: str = "--dataset R
     return kept
 
 
-def warn_of_unread_files(folder: Path, bids_events: bool = True) -> None:
+def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: bool = False) -> None:
     """Name, in one warning, the files under `folder` of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`), in
     another its BIDS sidecars and tables (`is_bids_metadata`; of a BIDS dataset whose events are read, those its
     events route does not read, `bids.reads_file`; `bids_events` False: whole recordings, as pre-training and
-    `citrus predict` read them, its events not read), and in a third the annotation files beside its WFDB records (`_WFDB_ANNOTATION_SUFFIXES`), which are
+    `citrus predict` read them, its events not read; `by_subject`: its participants.tsv labels its recordings, the
+    dataset option `label_from`, and its events tables are not read), and in a third the annotation files beside its WFDB records (`_WFDB_ANNOTATION_SUFFIXES`), which are
     not read either."""
     listed = files_under(folder)
     if is_bids_root(folder):  # (its derivatives/ and sourcedata/ are not read at all: `raw_bids_recordings`)
@@ -519,15 +527,23 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True) -> None:
             "rate, channels and units), as pre-training and citrus predict read them; its events.tsv files choose "
             "examples only to fine-tune on (citrus finetune --dataset ROOT)."
         )
-    elif bids and bids_events and holds_events(folder):
-        # its events are read (`read_bids_events`), with its channels tables and sidecars: the rest is named
-        bids = [name for name in bids if not reads_file(Path(name))]
+    elif bids and bids_events and (holds_events(folder) or by_subject):
+        # its events (or its participants) are read (`read_bids_events`), with its channels tables and sidecars: the
+        # rest is named
+        if by_subject:  # (participants.tsv read, the events tables not)
+            bids = [name for name in bids if name != PARTICIPANTS]
+        bids = [name for name in bids if not reads_file(Path(name)) or (by_subject and name.endswith("_events.tsv"))]
+        labelled = (
+            "its participants.tsv labels each subject's recordings (label_from; its events tables are not read)"
+            if by_subject
+            else "its events.tsv files label the recordings"
+        )
         if bids:
             _warn_once(
                 f"{len(bids)} BIDS file(s) under {folder} are not read ({', '.join(bids[:3])}"
-                f"{', ...' if len(bids) > 3 else ''}): its events.tsv files label the recordings, its channels.tsv "
-                "files' bad channels are left out and its *_eeg.json / *_ieeg.json / *_emg.json sidecars' "
-                "SamplingFrequency checked; participants, electrodes and scans tables are not used."
+                f"{', ...' if len(bids) > 3 else ''}): {labelled}, its channels.tsv files' bad channels are left out "
+                "and its *_eeg.json / *_ieeg.json / *_emg.json sidecars' SamplingFrequency checked; "
+                f"{'' if by_subject else 'participants, '}electrodes and scans tables are not used."
             )
     elif bids:
         _warn_once(
