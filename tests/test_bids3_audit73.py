@@ -277,3 +277,25 @@ def test_label_from_that_names_nothing_is_refused(tmp_path, options, message):
     _participants(root, ["group"], [["sub-01", "patient"], ["sub-02", "control"]])
     with pytest.raises(ValueError, match=message):
         load_recording_folder(root, bids_options=options)
+
+
+@pytest.mark.parametrize("fdt", [True, False])
+def test_a_pile_streams_eeglab_sets_a_segment_at_a_time(tmp_path, monkeypatch, fdt):
+    """An EEGLAB set in a pile was read whole (as float64, twice its float32 samples) while an EDF file is read ten
+    minutes at a time: its .fdt is now mapped and read a segment at a time, samples inside it converted a segment at
+    a time."""
+    from test_bids2_audit73 import write_eeglab
+
+    import citrus_hf.data.recording_folders as folders
+    from citrus_hf.data.splits import load_split
+
+    data = write_eeglab(tmp_path / "pile", fdt=fdt)
+
+    def whole(*args, **kwargs):
+        raise AssertionError("read whole")
+
+    monkeypatch.setattr(folders, "read_recording", whole)
+    monkeypatch.setattr(folders, "SEGMENT_SECONDS", 0.2)  # 50 samples at 250 Hz
+    rows = load_split(tmp_path / "pile", "train", None, None)
+    assert [len(row[0]) for row in rows["input_values"]] == [50, 50, 50, 50]
+    np.testing.assert_allclose(np.concatenate(rows["input_values"], axis=1), data, rtol=1e-6)

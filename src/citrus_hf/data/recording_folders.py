@@ -71,6 +71,7 @@ from .readers.brainvision import (
     read_brainvision_stretches,
 )
 from .readers.edf import holds_annotations_only, read_edf_header, read_edf_segments
+from .readers.eeglab import read_eeglab_segments, read_eeglab_set
 from .readers.files import RATED_FORMATS, RECORDING_FORMATS, companion_files, read_recording, recording_format
 from .readers.wfdb import wfdb_names_by_rate, wfdb_segment_names
 from .windowing import split_by_group
@@ -1814,8 +1815,8 @@ def _segment_streams(
     segments of `SEGMENT_SECONDS` (`UNRATED_SEGMENT_SAMPLES` for a file without a rate), the last joined to the one
     before when it is shorter than half a segment (`_short_end_joined`). An EDF / BDF file is read a segment at a time
     (a night of EEG need not sit whole in memory), a BrainVision one too, each stretch between its pauses apart (no
-    segment, so no window, spans a pause: `brainvision.read_brainvision_stretches`); other files are read whole, then
-    cut."""
+    segment, so no window, spans a pause: `brainvision.read_brainvision_stretches`), and an EEGLAB set's .fdt
+    (`eeglab.read_eeglab_segments`); other files are read whole, then cut."""
     if recording_format(file) == "BrainVision":
         with _naming_the_file(file):
             rate = read_brainvision_header(file).sampling_rate
@@ -1823,6 +1824,12 @@ def _segment_streams(
             rate, _, stretches = read_brainvision_stretches(file, None, length)
         joined = itertools.chain.from_iterable(_short_end_joined(stretch, length) for stretch in stretches)
         yield "", float(rate), _naming_the_file_in(file, joined)
+        return
+    if recording_format(file) == "EEGLAB":
+        with _naming_the_file(file):
+            length = max(1, round(SEGMENT_SECONDS * read_eeglab_set(file, ("srate",)).sampling_rate))
+            rate, _, segments = read_eeglab_segments(file, None, length)
+        yield "", float(rate), _short_end_joined(_naming_the_file_in(file, segments), length)
         return
     if recording_format(file) in ("EDF", "BDF"):
         with _naming_the_file(file):

@@ -14,7 +14,7 @@ of the header's size.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,8 +200,36 @@ def read_eeglab(path: str | Path, channels: Sequence[str] | None = None) -> Reco
     )
 
 
-def _fdt_rows(found: EeglabSet, rows: list[int]) -> np.ndarray:
-    """The rows `rows` of the ``.fdt`` samples of `found`, `(channels, time)` float64."""
+def read_eeglab_segments(
+    path: str | Path, channels: Sequence[str] | None, segment_samples: int
+) -> tuple[float, list[str], Iterator[np.ndarray]]:
+    """`(sampling rate, channel names, segments)` of an EEGLAB ``.set`` read `segment_samples` at a time, as
+    `edf.read_edf_segments` reads an EDF file: each segment `(channels, time)` float64 in µV as `read_eeglab` gives
+    that stretch, the last one shorter. A ``.fdt`` is mapped and read a segment at a time (an hour of 64 channels at
+    1 kHz is 1.8 GB as float64); samples inside the ``.set`` are loaded with it (float32), each segment converted on
+    its own. `channels` and the errors as for `read_eeglab`, raised before the first segment is read."""
+    found = read_eeglab_set(path)
+    rows = picked_rows(found.path, found.channel_names, channels)
+    if found.data is None:
+        _checked_fdt(found)
+
+    def segments():
+        for start in range(0, found.n_samples, segment_samples):
+            stop = min(found.n_samples, start + segment_samples)
+            if found.data is not None:
+                yield np.array(found.data[rows, start:stop], dtype=np.float64)
+            else:
+                yield _fdt_rows(found, rows, start, stop)
+
+    return found.sampling_rate, [found.channel_names[row] for row in rows], segments()
+
+
+def _checked_fdt(found: EeglabSet) -> Path:
+    """The ``.fdt`` file of `found`.
+
+    Raises:
+        CorruptFileError: one missing, or not of ``nbchan`` x ``pnts`` float32 samples.
+    """
     fdt = found.data_file
     if fdt is None or not fdt.is_file():
         raise CorruptFileError(
@@ -215,11 +243,22 @@ def _fdt_rows(found: EeglabSet, rows: list[int]) -> np.ndarray:
             f"{found.n_samples} float32 samples ({expected} bytes): it is cut short or not this set's. Re-download it, "
             "or resave the data set from EEGLAB."
         )
+    return fdt
+
+
+def _fdt_rows(found: EeglabSet, rows: list[int], start: int = 0, stop: int | None = None) -> np.ndarray:
+    """The rows `rows` of the ``.fdt`` samples of `found` (`start:stop` of them), `(channels, time)` float64: only
+    those are read from the file (mapped, not loaded).
+
+    Raises:
+        CorruptFileError: as `_checked_fdt`.
+    """
+    fdt = _checked_fdt(found)
     mapped = np.memmap(fdt, dtype="<f4", mode="r", shape=(found.n_samples, found.n_channels))
     try:
-        return np.array(mapped[:, rows].T, dtype=np.float64, order="C")
+        return np.array(mapped[start:stop, rows].T, dtype=np.float64, order="C")
     finally:
         del mapped  # (the map closes here, not with an error's traceback: the file stays replaceable on Windows)
 
 
-__all__ = ["EeglabSet", "eeglab_companions", "read_eeglab", "read_eeglab_set"]
+__all__ = ["EeglabSet", "eeglab_companions", "read_eeglab", "read_eeglab_segments", "read_eeglab_set"]
