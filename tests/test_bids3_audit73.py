@@ -142,7 +142,6 @@ def test_a_pile_streams_brainvision_recordings_a_segment_at_a_time(tmp_path, mon
         raise AssertionError("read whole")
 
     monkeypatch.setattr(folders, "read_recording", whole)
-    monkeypatch.setattr(folders, "read_brainvision", whole)
     monkeypatch.setattr(folders, "SEGMENT_SECONDS", 0.2)  # 50 samples at 250 Hz
     rows = load_split(tmp_path / "pile", "train", None, None)
     assert [len(row[0]) for row in rows["input_values"]] == [50, 50, 50, 50]
@@ -170,7 +169,7 @@ def test_the_events_of_a_paused_recording_are_cut_within_their_stretch(tmp_path)
     loaded = load_recording_folder(tmp_path / "within", bids_options={"test_subjects": "02"})
     assert {split: len(part) for split, part in loaded.items()} == {"train": 1, "test": 1}
     _bids_of_paused(tmp_path / "across", onset=0.55)
-    with pytest.raises(CorruptFileError, match=r"paused and went on at 0.6 s .* onset 0.55 s of duration 0.1 s spans"):
+    with pytest.raises(CorruptFileError, match=r"breaks at 0.6 s \(a pause.* onset 0.55 s of duration 0.1 s spans"):
         load_recording_folder(tmp_path / "across", bids_options={"test_subjects": "02"})
 
 
@@ -298,4 +297,39 @@ def test_a_pile_streams_eeglab_sets_a_segment_at_a_time(tmp_path, monkeypatch, f
     monkeypatch.setattr(folders, "SEGMENT_SECONDS", 0.2)  # 50 samples at 250 Hz
     rows = load_split(tmp_path / "pile", "train", None, None)
     assert [len(row[0]) for row in rows["input_values"]] == [50, 50, 50, 50]
+    np.testing.assert_allclose(np.concatenate(rows["input_values"], axis=1), data, rtol=1e-6)
+
+
+def _eeglab_with_boundary(folder, stem="rec", latency=150.5, fdt=True):
+    """An EEGLAB set of 200 samples at 250 Hz (`test_bids2_audit73.write_eeglab`) whose data were cut or joined
+    between its samples 150 and 151 (from 1): a boundary event at latency 150.5, beside an event of another type.
+    Returns its samples."""
+    from scipy.io import loadmat, savemat
+    from test_bids2_audit73 import write_eeglab
+
+    data = write_eeglab(folder, stem, fdt=fdt)
+    variables = loadmat(folder / f"{stem}.set", appendmat=False)
+    events = np.zeros((1, 2), dtype=[("type", object), ("latency", object)])
+    events[0, 0], events[0, 1] = ("S  1", 20.0), ("boundary", latency)
+    structure = variables["EEG"]
+    fields = {name: structure[name][0, 0] for name in structure.dtype.names}
+    savemat(folder / f"{stem}.set", {"EEG": {**fields, "event": events}}, appendmat=False)
+    return data
+
+
+def test_an_eeglab_set_with_a_boundary_is_read_as_its_stretches(tmp_path):
+    """A boundary event (EEGLAB's mark where data were cut out or sets joined) was not read: windows spanned it. Now
+    the set is refused read whole, as an EDF+D file with gaps is, and a pile reads each stretch apart."""
+    from citrus_hf.data import readers
+    from citrus_hf.data.errors import CorruptFileError
+    from citrus_hf.data.readers.eeglab import boundary_positions, read_eeglab
+    from citrus_hf.data.splits import load_split
+
+    data = _eeglab_with_boundary(tmp_path / "pile")
+    with pytest.raises(CorruptFileError, match=r"rec.set is not continuous: .*1 boundary event.*at 0.6 s.*pop_select"):
+        readers.read_recording(tmp_path / "pile" / "rec.set")
+    assert boundary_positions(tmp_path / "pile" / "rec.set") == [150]
+    np.testing.assert_allclose(read_eeglab(tmp_path / "pile" / "rec.set", across_pauses=True).data, data, rtol=1e-6)
+    rows = load_split(tmp_path / "pile", "train", None, None)
+    assert [len(row[0]) for row in rows["input_values"]] == [150, 50]
     np.testing.assert_allclose(np.concatenate(rows["input_values"], axis=1), data, rtol=1e-6)

@@ -64,15 +64,18 @@ from .bids import (
 from .errors import CitrusDataError, CorruptFileError, SamplingRateError, naming_unwritable_cache
 from .plans import row_sizes
 from .readers.arff_csv import not_decodable, text_encoding
-from .readers.brainvision import (
-    pause_positions,
-    read_brainvision,
-    read_brainvision_header,
-    read_brainvision_stretches,
-)
 from .readers.edf import holds_annotations_only, read_edf_header, read_edf_segments
-from .readers.eeglab import read_eeglab_segments, read_eeglab_set
-from .readers.files import RATED_FORMATS, RECORDING_FORMATS, companion_files, read_recording, recording_format
+from .readers.files import (
+    RATED_FORMATS,
+    RECORDING_FORMATS,
+    STRETCHED_FORMATS,
+    break_positions,
+    companion_files,
+    header_rates,
+    read_recording,
+    read_stretches,
+    recording_format,
+)
 from .readers.wfdb import wfdb_names_by_rate, wfdb_segment_names
 from .windowing import split_by_group
 
@@ -1270,7 +1273,8 @@ def _cut_events(
     `round(onset * rate)` for `round(duration * rate)` samples (at least one, so that events of one duration are
     examples of one length), with its row's columns but `onset` and `duration`, and `start_seconds` where its first
     sample lies, the column `window_examples` adds a window's offset to. `pauses`: the samples where the recording went
-    on after a pause (a BrainVision recording's, `brainvision.pause_positions`), which no event may span.
+    on after a break (a BrainVision recording's pause, an EEGLAB set's boundary: `files.break_positions`), which no
+    event may span.
 
     Raises:
         ValueError: an event that ends past the recording's end, naming the file, the event and the file's duration;
@@ -1293,9 +1297,9 @@ def _cut_events(
         if across is not None:
             # its samples on either side of the pause were recorded seconds or hours apart
             raise CorruptFileError(
-                f"{file} paused and went on at {across / rate:g} s (a New Segment marker), and its event at onset "
-                f"{row['onset']:g} s of duration {row['duration']:g} s spans that pause; end it before the pause or "
-                "start it after, or drop its row."
+                f"{file} breaks at {across / rate:g} s (a pause, a New Segment marker; or an EEGLAB boundary event), "
+                f"and its event at onset {row['onset']:g} s of duration {row['duration']:g} s spans that break; end it "
+                "before the break or start it after, or drop its row."
             )
         yield _event_columns(row, start / rate), recording.data[:, start:stop]
 
@@ -1488,7 +1492,7 @@ def _examples(
                 _check_listed_rate(file, recording.sampling_rate, first.get("sampling_rate"))
                 row["sampling_rate"] = float(recording.sampling_rate)
             name = file.relative_to(root).as_posix()
-            pauses = pause_positions(file) if events and recording_format(file) == "BrainVision" else []
+            pauses = break_positions(file) if events else []
             for columns, data in _cut_events(file, recording, given, pauses):
                 yield {"input_values": _as_float32(data, file), "recording": name, **columns, **row}
 
@@ -1814,22 +1818,15 @@ def _segment_streams(
     """`(name suffix, rate, segments)` of each recording in `file` (see `_recordings_of`), its `(channels, time)`
     segments of `SEGMENT_SECONDS` (`UNRATED_SEGMENT_SAMPLES` for a file without a rate), the last joined to the one
     before when it is shorter than half a segment (`_short_end_joined`). An EDF / BDF file is read a segment at a time
-    (a night of EEG need not sit whole in memory), a BrainVision one too, each stretch between its pauses apart (no
-    segment, so no window, spans a pause: `brainvision.read_brainvision_stretches`), and an EEGLAB set's .fdt
-    (`eeglab.read_eeglab_segments`); other files are read whole, then cut."""
-    if recording_format(file) == "BrainVision":
+    (a night of EEG need not sit whole in memory), a BrainVision recording or an EEGLAB set (its .fdt mapped) too,
+    each stretch between its breaks apart (a pause, a boundary event: no segment, so no window, spans one,
+    `files.read_stretches`); other files are read whole, then cut."""
+    if recording_format(file) in STRETCHED_FORMATS:
         with _naming_the_file(file):
-            rate = read_brainvision_header(file).sampling_rate
-            length = max(1, round(SEGMENT_SECONDS * rate))
-            rate, _, stretches = read_brainvision_stretches(file, None, length)
+            length = max(1, round(SEGMENT_SECONDS * header_rates(file)[0]))
+            rate, _, stretches = read_stretches(file, None, length)
         joined = itertools.chain.from_iterable(_short_end_joined(stretch, length) for stretch in stretches)
         yield "", float(rate), _naming_the_file_in(file, joined)
-        return
-    if recording_format(file) == "EEGLAB":
-        with _naming_the_file(file):
-            length = max(1, round(SEGMENT_SECONDS * read_eeglab_set(file, ("srate",)).sampling_rate))
-            rate, _, segments = read_eeglab_segments(file, None, length)
-        yield "", float(rate), _short_end_joined(_naming_the_file_in(file, segments), length)
         return
     if recording_format(file) in ("EDF", "BDF"):
         with _naming_the_file(file):
@@ -1893,12 +1890,9 @@ def _recordings_of(
     record whose signals run at several rates (Sleep-EDF: EEG at 100 Hz, respiration at 1 Hz) one per rate
     ("@100Hz"). A file that records no rate is read at `sampling_rate` when it is known, its time stamps (a CSV's time
     column) checked against it, with `time_stamps_fix` as the advice (`_TIME_STAMPS_FIXES`). A BrainVision recording
-    that paused is refused (`brainvision.read_brainvision`) unless `across_pauses` (its events, each checked to lie
-    within a stretch, `_cut_events`; its channels' names)."""
+    that paused or an EEGLAB set with boundary events is refused (`read_recording`) unless `across_pauses` (its
+    events, each checked to lie within a stretch, `_cut_events`; its channels' names)."""
     with _naming_the_file(file):
-        if across_pauses and recording_format(file) == "BrainVision":
-            yield "", read_brainvision(file, across_pauses=True)
-            return
         if recording_format(file) not in _MULTI_RATE_FORMATS:
             given = _RATE_NOT_USED if sampling_rate is None else sampling_rate
             yield (
@@ -1908,6 +1902,7 @@ def _recordings_of(
                     sampling_rate=None if with_rate else given,  # a file that records its rate is read at it
                     check_time_stamps=not with_rate and sampling_rate is not None,
                     time_stamps_fix=time_stamps_fix,
+                    across_pauses=across_pauses,
                 ),
             )
             return

@@ -8,14 +8,16 @@ channels' names in ``chanlocs(k).labels``, and ``data``: ``(nbchan, pnts)`` numb
 column order). EEGLAB keeps EEG in microvolts and records no unit, so every channel is read as µV, as MNE reads it.
 Refused, naming the fix: a MATLAB v7.3 file (HDF5, which ``loadmat`` does not read), epoched data (``trials`` > 1:
 epochs laid end to end are no continuous recording), a study's ``ALLEEG`` array, and a ``.fdt`` that is missing or not
-of the header's size.
+of the header's size. A ``boundary`` event (EEGLAB's mark where data were cut out or data sets were joined) is a
+break in the recording: such a set is refused read whole, as an EDF+D file with gaps is, and read a stretch at a time
+(`read_eeglab_stretches`) or its events within their stretches by the folder readers (`boundary_positions`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +30,11 @@ from .edf import Recording, picked_rows
 _EEGLAB_UNIT = "µV"
 # The first bytes of a MATLAB v7.3 file (HDF5 with a MATLAB header), which `scipy.io.loadmat` does not read.
 _V73_HEADER = b"MATLAB 7.3 MAT-file"
-# The fields of EEGLAB's EEG structure read here.
+# The fields of EEGLAB's EEG structure read here, and those read where the set has them.
 _FIELDS = ("nbchan", "pnts", "trials", "srate", "data", "chanlocs")
+_OPTIONAL_FIELDS = ("event",)
+# The type of the event EEGLAB places where the data are not continuous (a stretch cut out, two sets joined).
+_BOUNDARY = "boundary"
 # What converts a file this reader refuses into one it reads.
 _RESAVE = (
     "resave it from EEGLAB as a MATLAB v7 file (`pop_saveset(EEG, 'filename', NAME, 'version', '7')`), or convert it "
@@ -49,6 +54,7 @@ class EeglabSet:
         channel_names: ``chanlocs(k).labels`` (positions, "0", "1", ..., where the set names none).
         data: the samples `(channels, time)` where the file holds them, else None.
         data_file: the ``.fdt`` file that holds them, else None.
+        pauses: the samples (from 0) at which a stretch starts after a ``boundary`` event, in order.
     """
 
     path: Path
@@ -58,10 +64,12 @@ class EeglabSet:
     channel_names: list[str]
     data: np.ndarray | None = None
     data_file: Path | None = None
+    pauses: list[int] = field(default_factory=list)
 
 
-def _load(path: Path, fields: Sequence[str]) -> dict:
-    """`{field: value}` of the EEG structure in the ``.set`` `path`, of `fields` (all, for the structure's form).
+def _load(path: Path, fields: Sequence[str], optional: Sequence[str] = ()) -> dict:
+    """`{field: value}` of the EEG structure in the ``.set`` `path`, of `fields` (all, for the structure's form) and
+    those of `optional` it has.
 
     Raises:
         CorruptFileError: a v7.3 file, a file MATLAB's v5 reader cannot read, an ALLEEG array, no EEG structure.
@@ -75,7 +83,11 @@ def _load(path: Path, fields: Sequence[str]) -> dict:
     try:
         # the fields at the top level are read alone (a .set of the structure's form is read whole: one variable)
         variables = loadmat(
-            path, squeeze_me=True, struct_as_record=False, appendmat=False, variable_names=["EEG", "ALLEEG", *fields]
+            path,
+            squeeze_me=True,
+            struct_as_record=False,
+            appendmat=False,
+            variable_names=["EEG", "ALLEEG", *fields, *optional],
         )
     except Exception as error:  # scipy raises ValueError, TypeError, MatReadError... on a file that is no MAT file
         raise CorruptFileError(
@@ -89,7 +101,7 @@ def _load(path: Path, fields: Sequence[str]) -> dict:
         )
     if "EEG" in variables:
         structure = variables["EEG"]
-        variables = {name: getattr(structure, name) for name in fields if hasattr(structure, name)}
+        variables = {name: getattr(structure, name) for name in (*fields, *optional) if hasattr(structure, name)}
     missing = [name for name in fields if name not in variables]
     if missing:
         raise CorruptFileError(
@@ -121,7 +133,7 @@ def read_eeglab_set(path: str | Path, fields: Sequence[str] = _FIELDS) -> Eeglab
         CorruptFileError: as the module docstring says.
     """
     path = _as_path(path, "EEGLAB data set")
-    variables = _load(path, fields)
+    variables = _load(path, fields, _OPTIONAL_FIELDS if fields == _FIELDS else ())
     rate = _count(path, variables, "srate", float)
     if fields != _FIELDS:
         return EeglabSet(path, 0, 0, rate, [])
@@ -138,16 +150,42 @@ def read_eeglab_set(path: str | Path, fields: Sequence[str] = _FIELDS) -> Eeglab
     names = [label.strip() if isinstance(label, str) else "" for label in labels]  # (an unnamed one: an empty array)
     if len(names) != n_channels or not all(names):
         names = [str(index) for index in range(n_channels)]
+    pauses = _boundaries(variables.get("event"), n_samples)
     data = variables["data"]
     if isinstance(data, str):
-        return EeglabSet(path, n_channels, n_samples, rate, names, data_file=path.parent / data)
+        return EeglabSet(path, n_channels, n_samples, rate, names, data_file=path.parent / data, pauses=pauses)
     data = np.asarray(data)
     if data.size != n_channels * n_samples or not np.issubdtype(data.dtype, np.number):
         raise CorruptFileError(
             f"{path} holds data of shape {data.shape} ({data.dtype}) where it declares {n_channels} channels of "
             f"{n_samples} samples; the data set is corrupt: {_RESAVE}."
         )
-    return EeglabSet(path, n_channels, n_samples, rate, names, data=data.reshape(n_channels, n_samples))
+    return EeglabSet(path, n_channels, n_samples, rate, names, data=data.reshape(n_channels, n_samples), pauses=pauses)
+
+
+def _boundaries(events, n_samples: int) -> list[int]:
+    """The samples (from 0) at which a stretch starts after each ``boundary`` event of `events` (the EEG structure's
+    ``event``, as loadmat gives it: one struct, an array of them, or an empty array), within the recording. EEGLAB
+    places a boundary between two samples, at latency k + 0.5 (from 1) after the k-th: the next stretch starts at the
+    sample ceil(latency - 1) from 0, as MNE times it."""
+    found = set()
+    for event in np.atleast_1d(events if events is not None else []).ravel():
+        kind, latency = getattr(event, "type", None), getattr(event, "latency", None)
+        if not isinstance(kind, str) or kind.strip().lower() != _BOUNDARY:
+            continue
+        try:
+            start = math.ceil(float(np.asarray(latency).item()) - 1)
+        except (TypeError, ValueError):
+            continue
+        if 0 < start < n_samples:
+            found.add(start)
+    return sorted(found)
+
+
+def boundary_positions(path: str | Path) -> list[int]:
+    """The samples (from 0) at which the EEGLAB set `path` goes on after a ``boundary`` event (data cut out, or sets
+    joined, there), in order; [] for a continuous recording."""
+    return read_eeglab_set(path).pauses
 
 
 def eeglab_companions(path: str | Path) -> list[Path]:
@@ -171,23 +209,36 @@ def eeglab_companions(path: str | Path) -> list[Path]:
     return [path.with_suffix(".fdt")]
 
 
-def read_eeglab(path: str | Path, channels: Sequence[str] | None = None) -> Recording:
+def read_eeglab(path: str | Path, channels: Sequence[str] | None = None, *, across_pauses: bool = False) -> Recording:
     """Read an EEGLAB ``.set`` (module docstring).
 
     Args:
         path: the ``.set`` file.
         channels: names or positions (``"0"``) of the channels to read, in the order wanted; every channel when None.
+        across_pauses: read a set with ``boundary`` events (`boundary_positions`) as one, its stretches end to end;
+            refused otherwise, as an EDF+D file with gaps is: a window across a boundary would join samples that were
+            not recorded one after the other.
 
     Returns:
         A :class:`~.edf.Recording`: ``data`` ``(channels, time)`` float64 in µV (EEGLAB's unit), no start (EEGLAB
         records none).
 
     Raises:
-        CorruptFileError: as `read_eeglab_set`; a ``.fdt`` missing or not of ``nbchan`` x ``pnts`` float32 samples.
-            ValueError: a channel the set does not name.
+        CorruptFileError: as `read_eeglab_set`; a ``.fdt`` missing or not of ``nbchan`` x ``pnts`` float32 samples; a
+            set with boundary events, unless `across_pauses`. ValueError: a channel the set does not name.
     """
     found = read_eeglab_set(path)
     rows = picked_rows(found.path, found.channel_names, channels)
+    if found.pauses and not across_pauses:
+        shown = ", ".join(f"{position / found.sampling_rate:g} s" for position in found.pauses[:3])
+        raise CorruptFileError(
+            f"{found.path} is not continuous: it holds {len(found.pauses)} boundary event(s) (EEGLAB's mark where data "
+            f"were cut out or data sets joined), at {shown}{', ...' if len(found.pauses) > 3 else ''}. Read as one "
+            "recording, a window would span a boundary (as in an EDF+D file with gaps). A folder read as a pile "
+            "(citrus pretrain) reads each stretch apart, and events (a BIDS events.tsv, a metadata.csv of "
+            "file_name,onset,duration,label) are cut within their stretch: label its stretches so, or save each to a "
+            "set of its own (EEGLAB: pop_select(EEG, 'point', [first last]))."
+        )
     if found.data is not None:
         data = np.array(found.data[rows], dtype=np.float64)
     else:
@@ -200,28 +251,31 @@ def read_eeglab(path: str | Path, channels: Sequence[str] | None = None) -> Reco
     )
 
 
-def read_eeglab_segments(
+def read_eeglab_stretches(
     path: str | Path, channels: Sequence[str] | None, segment_samples: int
-) -> tuple[float, list[str], Iterator[np.ndarray]]:
-    """`(sampling rate, channel names, segments)` of an EEGLAB ``.set`` read `segment_samples` at a time, as
-    `edf.read_edf_segments` reads an EDF file: each segment `(channels, time)` float64 in µV as `read_eeglab` gives
-    that stretch, the last one shorter. A ``.fdt`` is mapped and read a segment at a time (an hour of 64 channels at
-    1 kHz is 1.8 GB as float64); samples inside the ``.set`` are loaded with it (float32), each segment converted on
-    its own. `channels` and the errors as for `read_eeglab`, raised before the first segment is read."""
+) -> tuple[float, list[str], list[Iterator[np.ndarray]]]:
+    """`(sampling rate, channel names, stretches)` of an EEGLAB ``.set`` read `segment_samples` at a time, as
+    `edf.read_edf_segments` reads an EDF file: each stretch between its boundary events (`boundary_positions`) an
+    iterator of `(channels, time)` segments float64 in µV, as `read_eeglab` gives them, the last of each shorter. A
+    ``.fdt`` is mapped and read a segment at a time (an hour of 64 channels at 1 kHz is 1.8 GB as float64); samples
+    inside the ``.set`` are loaded with it (float32), each segment converted on its own. `channels` and the errors
+    as for `read_eeglab`, raised before the first segment is read."""
     found = read_eeglab_set(path)
     rows = picked_rows(found.path, found.channel_names, channels)
     if found.data is None:
         _checked_fdt(found)
+    bounds = [0, *found.pauses, found.n_samples]
 
-    def segments():
-        for start in range(0, found.n_samples, segment_samples):
-            stop = min(found.n_samples, start + segment_samples)
+    def stretch(first: int, end: int):
+        for start in range(first, end, segment_samples):
+            stop = min(end, start + segment_samples)
             if found.data is not None:
                 yield np.array(found.data[rows, start:stop], dtype=np.float64)
             else:
                 yield _fdt_rows(found, rows, start, stop)
 
-    return found.sampling_rate, [found.channel_names[row] for row in rows], segments()
+    stretches = [stretch(first, end) for first, end in zip(bounds[:-1], bounds[1:], strict=True)]
+    return found.sampling_rate, [found.channel_names[row] for row in rows], stretches
 
 
 def _checked_fdt(found: EeglabSet) -> Path:
@@ -261,4 +315,11 @@ def _fdt_rows(found: EeglabSet, rows: list[int], start: int = 0, stop: int | Non
         del mapped  # (the map closes here, not with an error's traceback: the file stays replaceable on Windows)
 
 
-__all__ = ["EeglabSet", "eeglab_companions", "read_eeglab", "read_eeglab_segments", "read_eeglab_set"]
+__all__ = [
+    "EeglabSet",
+    "boundary_positions",
+    "eeglab_companions",
+    "read_eeglab",
+    "read_eeglab_set",
+    "read_eeglab_stretches",
+]

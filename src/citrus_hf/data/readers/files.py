@@ -79,9 +79,15 @@ from .arff_csv import (
     text_encoding,
     time_of_day_zone,
 )
-from .brainvision import brainvision_companions, read_brainvision, read_brainvision_header
+from .brainvision import (
+    brainvision_companions,
+    pause_positions,
+    read_brainvision,
+    read_brainvision_header,
+    read_brainvision_stretches,
+)
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
-from .eeglab import eeglab_companions, read_eeglab, read_eeglab_set
+from .eeglab import boundary_positions, eeglab_companions, read_eeglab, read_eeglab_set, read_eeglab_stretches
 from .pickles import load_npy
 from .vendors import (
     ARRIVAL_COLUMNS,
@@ -323,6 +329,31 @@ _HEADER_RATES = {
 }
 
 
+# Formats whose recordings may break (a BrainVision recording that paused and went on, an EEGLAB set's boundary
+# events) -> `(the samples from 0 where a stretch starts after a break, the reader of a stretch at a time)`: read whole,
+# they are refused (`read_recording`'s `across_pauses`), as an EDF+D file with gaps is; a pile reads each stretch
+# apart, a segment at a time (`read_stretches`), and events are cut within their stretch (`break_positions`).
+_BREAKS = {
+    "BrainVision": (pause_positions, read_brainvision_stretches),
+    "EEGLAB": (boundary_positions, read_eeglab_stretches),
+}
+STRETCHED_FORMATS = frozenset(_BREAKS)
+
+
+def break_positions(path: str | Path) -> list[int]:
+    """The samples (from 0) at which the recording file `path` goes on after a break (`_BREAKS`), in order; [] for a
+    continuous one or a format without such breaks."""
+    found = _BREAKS.get(recording_format(path))
+    return found[0](path) if found is not None else []
+
+
+def read_stretches(path: str | Path, channels: Sequence[str] | None, segment_samples: int):
+    """`(sampling rate, channel names, stretches)` of a recording of `STRETCHED_FORMATS`, each stretch between its
+    breaks an iterator of `(channels, time)` segments of `segment_samples` (the last of each shorter), read a segment
+    at a time (`brainvision.read_brainvision_stretches`, `eeglab.read_eeglab_stretches`)."""
+    return _BREAKS[recording_format(path)][1](path, channels, segment_samples)
+
+
 def header_rates(path: str | Path) -> list[float] | None:
     """The sampling rates of the recording file `path`'s signals (fastest first), read from its header without its
     samples; None for a format whose header is not read so (`_HEADER_RATES`).
@@ -348,6 +379,7 @@ def read_recording(
     *,
     check_time_stamps: bool = True,
     time_stamps_fix: str = TIME_STAMPS_FIX,
+    across_pauses: bool = False,
 ) -> Recording:
     """Read one recording file (see the module docstring for the formats).
 
@@ -360,6 +392,8 @@ def read_recording(
             stand-in and the file's true rate is not known).
         time_stamps_fix: what the error for time stamps that contradict `sampling_rate` advises, `{rate}` the rate
             they say (default: `TIME_STAMPS_FIX`, in `citrus predict`'s options).
+        across_pauses: read a BrainVision recording that paused or an EEGLAB set with boundary events as one, its
+            stretches end to end (refused otherwise, as an EDF+D file with gaps is: `_BREAKS`).
 
     Returns:
         A `Recording` with ``data`` ``(channels, time)`` float64 in the file's units.
@@ -395,9 +429,9 @@ def read_recording(
     elif kind == "WFDB":
         recording = read_wfdb(path, annotation_extension=None, channels=wanted)
     elif kind == "BrainVision":
-        recording = read_brainvision(path, wanted)
+        recording = read_brainvision(path, wanted, across_pauses=across_pauses)
     elif kind == "EEGLAB":
-        recording = read_eeglab(path, wanted)
+        recording = read_eeglab(path, wanted, across_pauses=across_pauses)
     elif kind == "WAV":
         recording = read_wav(path, channels=wanted)
     elif kind == "numpy":
