@@ -130,6 +130,22 @@ def test_a_pile_reads_each_stretch_of_a_paused_recording_apart(tmp_path):
     assert [len(row["input_values"][0]) for row in rows if row["recording"] == "b.vhdr"] == [1, 199]
 
 
+def test_a_stretch_of_under_a_second_after_a_pause_is_left_out_of_a_pile(tmp_path, caplog):
+    """A recording that paused and stopped a few samples later left a row of those samples, shorter than a model's
+    patch, which refuses pre-training of the whole corpus: such a stretch is left out, said once."""
+    from test_bids2_audit73 import write_brainvision
+
+    from citrus_hf.data.splits import load_split
+
+    write_brainvision(tmp_path / "pile", "a", samples=np.ones((2000, 4), dtype=int))  # 8 s at 250 Hz
+    marker = tmp_path / "pile" / "a.vmrk"
+    marker.write_text(marker.read_text(encoding="utf-8") + "Mk3=New Segment,,1991,1,0,20240301120500000000\n")
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        rows = load_split(tmp_path / "pile", "train", None, None)
+    assert [len(row[0]) for row in rows["input_values"]] == [1990]
+    assert "1 of its 2 stretches between breaks" in caplog.text and "less than 1 s" in caplog.text
+
+
 def test_a_pile_streams_brainvision_recordings_a_segment_at_a_time(tmp_path, monkeypatch):
     """A BrainVision recording in a pile was read whole (an hour of 64 channels at 1 kHz: 1.8 GB as float64) while an
     EDF file is read ten minutes at a time: now it is mapped and read a segment at a time too."""

@@ -81,6 +81,10 @@ from .windowing import split_by_group
 
 logger = logging.getLogger(__name__)
 
+# A stretch of a recording between two breaks (a BrainVision pause, an EEGLAB boundary) shorter than this is left out
+# of a pile (`_segment_streams`) where the recording holds a longer one: it holds a few patches at most (citrus-small's
+# are 0.1 s), and a row shorter than one patch refuses pre-training of the whole corpus, naming a file to move out.
+_SHORTEST_STRETCH_SECONDS = 1.0
 # A row's length: recordings of hours are cut so that an Arrow row stays small (an 8 h, 20-channel EDF at 256 Hz is
 # 1.2 GB as float64). Ten minutes hold a whole number of the usual windows (2, 5, 10, 30 s), so cutting loses no
 # window but the one a recording's own end leaves over. A remainder shorter than half a segment joins the last
@@ -1825,7 +1829,16 @@ def _segment_streams(
         with _naming_the_file(file):
             length = max(1, round(SEGMENT_SECONDS * header_rates(file)[0]))
             rate, _, stretches = read_stretches(file, None, length)
-        joined = itertools.chain.from_iterable(_short_end_joined(stretch, length) for stretch in stretches)
+        short = [number for number, (samples, _) in enumerate(stretches) if samples < _SHORTEST_STRETCH_SECONDS * rate]
+        if short and len(short) < len(stretches):
+            # a row shorter than a model's patch refuses the whole corpus at pre-training (a recording of its own
+            # that short is refused, naming it; a stretch is no file to move out)
+            _warn_once(
+                f"{file}: {len(short)} of its {len(stretches)} stretches between breaks (pauses, boundary events) "
+                f"last less than {_SHORTEST_STRETCH_SECONDS:g} s and are left out (first: stretch {short[0] + 1})."
+            )
+            stretches = [stretch for number, stretch in enumerate(stretches) if number not in short]
+        joined = itertools.chain.from_iterable(_short_end_joined(segments, length) for _, segments in stretches)
         yield "", float(rate), _naming_the_file_in(file, joined)
         return
     if recording_format(file) in ("EDF", "BDF"):

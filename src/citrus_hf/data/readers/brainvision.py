@@ -21,7 +21,7 @@ import datetime
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -368,10 +368,10 @@ def pause_positions(path: str | Path) -> list[int]:
 
 def read_brainvision_stretches(
     path: str | Path, channels: Sequence[str] | None, segment_samples: int
-) -> tuple[float, list[str], list]:
+) -> tuple[float, list[str], list[tuple[int, Iterator[np.ndarray]]]]:
     """`(sampling rate, channel names, stretches)` of a BrainVision recording read `segment_samples` at a time, as
-    `edf.read_edf_segments` reads an EDF file: each stretch between its pauses (`pause_positions`) an iterator of
-    `(channels, time)` segments, the last of each shorter, so that no segment spans a pause and a long recording never
+    `edf.read_edf_segments` reads an EDF file: each stretch between its pauses (`pause_positions`) its samples per
+    channel and an iterator of `(channels, time)` segments, the last of each shorter, so that no segment spans a pause and a long recording never
     sits whole in memory (an hour of 64 channels at 1 kHz is 1.8 GB as float64). `channels` and the errors as for
     `read_brainvision`, raised before the first segment is read."""
     header = read_brainvision_header(path)
@@ -383,7 +383,7 @@ def read_brainvision_stretches(
         for start in range(first, end, segment_samples):
             yield _scaled_rows(header, rows, samples, start, min(end, start + segment_samples))
 
-    stretches = [stretch(first, end) for first, end in zip(bounds[:-1], bounds[1:], strict=True)]
+    stretches = [(end - first, stretch(first, end)) for first, end in zip(bounds[:-1], bounds[1:], strict=True)]
     return header.sampling_rate, [header.channel_names[row] for row in rows], stretches
 
 

@@ -253,10 +253,10 @@ def read_eeglab(path: str | Path, channels: Sequence[str] | None = None, *, acro
 
 def read_eeglab_stretches(
     path: str | Path, channels: Sequence[str] | None, segment_samples: int
-) -> tuple[float, list[str], list[Iterator[np.ndarray]]]:
+) -> tuple[float, list[str], list[tuple[int, Iterator[np.ndarray]]]]:
     """`(sampling rate, channel names, stretches)` of an EEGLAB ``.set`` read `segment_samples` at a time, as
-    `edf.read_edf_segments` reads an EDF file: each stretch between its boundary events (`boundary_positions`) an
-    iterator of `(channels, time)` segments float64 in µV, as `read_eeglab` gives them, the last of each shorter. A
+    `edf.read_edf_segments` reads an EDF file: each stretch between its boundary events (`boundary_positions`) its
+    samples per channel and an iterator of `(channels, time)` segments float64 in µV, as `read_eeglab` gives them, the last of each shorter. A
     ``.fdt`` is mapped and read a segment at a time (an hour of 64 channels at 1 kHz is 1.8 GB as float64); samples
     inside the ``.set`` are loaded with it (float32), each segment converted on its own. `channels` and the errors
     as for `read_eeglab`, raised before the first segment is read."""
@@ -274,7 +274,7 @@ def read_eeglab_stretches(
             else:
                 yield _fdt_rows(found, rows, start, stop)
 
-    stretches = [stretch(first, end) for first, end in zip(bounds[:-1], bounds[1:], strict=True)]
+    stretches = [(end - first, stretch(first, end)) for first, end in zip(bounds[:-1], bounds[1:], strict=True)]
     return found.sampling_rate, [found.channel_names[row] for row in rows], stretches
 
 
