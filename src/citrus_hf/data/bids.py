@@ -4,15 +4,15 @@ events, for `--dataset ROOT` where ``ROOT/dataset_description.json`` marks the d
 Each recording this package reads (EDF / BDF, BrainVision ``.vhdr``, EEGLAB ``.set``) with an ``*_events.tsv`` beside
 it, named as it is but for its datatype (``sub-01_task-motor_run-1_events.tsv`` beside
 ``sub-01_task-motor_run-1_eeg.edf``), or inherited from a folder above it as BIDS's inheritance principle finds one
-(``task-motor_events.tsv`` at the root: every motor recording's; the nearest wins), gives one example per event: ``onset`` and ``duration`` in seconds from the
-recording's start, its label from the ``trial_type`` column (another, such as ``value``, by the dataset option
-``label_column``), and the recording's ``subject`` / ``session`` / ``task`` / ``run`` from its name. The rows are an
-events table's, as a ``metadata.csv`` of ``file_name,onset,duration,label`` gives them
-(`recording_folders.metadata_layout` checks and cuts both alike). Two sidecars are read as well: the channels that the
-recording's ``*_channels.tsv`` marks ``status`` ``bad`` are left out (of every recording: the examples of a set hold one
-set of channels), and the ``SamplingFrequency`` of its ``*_eeg.json`` / ``*_ieeg.json`` / ``*_emg.json`` sidecar (the
-nearest one, as BIDS's inheritance finds it) must be the rate the file records. The
-subjects named by the dataset option ``test_subjects`` are the test split; every other recording is in ``train``.
+(``task-motor_events.tsv`` at the root: every motor recording's; the nearest wins), gives one example per event:
+``onset`` and ``duration`` in seconds from the recording's start, its label from the ``trial_type`` column (another,
+such as ``value``, by the dataset option ``label_column``), and the recording's ``subject`` / ``session`` / ``task`` /
+``run`` from its name. The rows are an events table's, as a ``metadata.csv`` of ``file_name,onset,duration,label`` gives
+them (`recording_folders.metadata_layout` checks and cuts both alike). Two sidecars are read as well: the channels that
+the recording's ``*_channels.tsv`` marks ``status`` ``bad`` are left out (of every recording: the examples of a set hold
+one set of channels), and the ``SamplingFrequency`` of its ``*_eeg.json`` / ``*_ieeg.json`` / ``*_emg.json`` sidecar
+(the nearest one, as BIDS's inheritance finds it) must be the rate the file records. The subjects named by the dataset
+option ``test_subjects`` are the test split; every other recording is in ``train``.
 With the option ``label_from=participants:COLUMN`` the subjects are labelled, not the events: each recording is one
 whole-recording example (cut by ``window_seconds`` as any whole file) labelled by its subject's ``COLUMN`` in
 ``participants.tsv`` (``group``: class names; a column of numbers, ``age``: a regression ``target``).
@@ -252,7 +252,8 @@ def read_bids_events(
         ValueError: an events.tsv without ``onset`` / ``duration`` or the label column (naming the columns it has and
             `label_column`), an event whose label is n/a (naming it), a subject of `test_subjects` the dataset does
             not hold, a test split that takes every subject, or a sidecar rate that is not the file's
-            (`check_sampling_frequency`).
+            (`check_sampling_frequency`); with `label_from`, as `_participant_labels` says, `label_column` beside it,
+            or a participants.tsv that labels no recording.
     """
     if label_from is not None and label_column is not None:
         raise ValueError(
@@ -270,10 +271,9 @@ def read_bids_events(
     bad_channels: dict[str, Path] = {}
     frames = {}  # (an inherited table is read once for all the recordings it labels)
     for recording in sorted(read):
-        _, datatype = _entities(recording)
+        entities, datatype = _entities(recording)
         if datatype not in DATATYPES or _hidden(recording, root) or not holds_raw_data(recording, root):
             continue
-        entities, _ = _entities(recording)
         ids = {name: entities.get(entity) for entity, name in _ENTITY_COLUMNS.items()}
         if participants is not None:
             name, values, table = participants
@@ -320,7 +320,8 @@ def read_bids_events(
         left = sorted(set(unlabelled))
         logger.warning(
             f"{len(unlabelled)} recording(s) of {root} are left out: {participants[2]} gives their subjects no "
-            f"{label_from.partition(':')[2]} (n/a, or not listed: {', '.join(left[:5])}{', ...' if len(left) > 5 else ''})."
+            f"{label_from.partition(':')[2]} (n/a, or not listed: {', '.join(left[:5])}"
+            f"{', ...' if len(left) > 5 else ''})."
         )
     if not rows:
         if participants is not None:

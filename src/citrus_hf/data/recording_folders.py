@@ -522,8 +522,8 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: boo
     another its BIDS sidecars and tables (`is_bids_metadata`; of a BIDS dataset whose events are read, those its
     events route does not read, `bids.reads_file`; `bids_events` False: whole recordings, as pre-training and
     `citrus predict` read them, its events not read; `by_subject`: its participants.tsv labels its recordings, the
-    dataset option `label_from`, and its events tables are not read), and in a third the annotation files beside its WFDB records (`_WFDB_ANNOTATION_SUFFIXES`), which are
-    not read either."""
+    dataset option `label_from`, and its events tables are not read), and in a third the annotation files beside its
+    WFDB records (`_WFDB_ANNOTATION_SUFFIXES`), which are not read either."""
     listed = files_under(folder)
     if is_bids_root(folder):  # (its derivatives/ and sourcedata/ are not read at all: `raw_bids_recordings`)
         listed = [file for file in listed if holds_raw_data(file, folder)]

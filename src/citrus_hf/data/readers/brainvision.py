@@ -343,11 +343,12 @@ def read_brainvision(
         shown = ", ".join(f"{position / header.sampling_rate:g} s" for position in pauses[:3])
         raise CorruptFileError(
             f"{header.path} paused and went on: its marker file starts {len(pauses) + 1} segments, the recording "
-            f"resuming at {shown}{', ...' if len(pauses) > 3 else ''} (New Segment markers). Read as one recording, a window would span "
-            "the pause and every time after it would be wrong (as in an EDF+D file with gaps). A folder read as a "
-            "pile (citrus pretrain) reads each stretch apart, and events (a BIDS events.tsv, a metadata.csv of "
-            "file_name,onset,duration,label) are cut within their stretch: label its stretches so, or export each "
-            "to its own file (mne.io.read_raw_brainvision(path).crop(tmin, tmax).export('part.vhdr'))."
+            f"resuming at {shown}{', ...' if len(pauses) > 3 else ''} (New Segment markers). Read as one "
+            "recording, a window would span the pause and every time after it would be wrong (as in an EDF+D file "
+            "with gaps). A folder read as a pile (citrus pretrain) reads each stretch apart, and events (a BIDS "
+            "events.tsv, a metadata.csv of file_name,onset,duration,label) are cut within their stretch: label its "
+            "stretches so, or export each to its own file "
+            "(mne.io.read_raw_brainvision(path).crop(tmin, tmax).export('part.vhdr'))."
         )
     return Recording(
         data=_scaled_rows(header, rows, samples, 0, samples),
@@ -371,9 +372,9 @@ def read_brainvision_stretches(
 ) -> tuple[float, list[str], list[tuple[int, Iterator[np.ndarray]]]]:
     """`(sampling rate, channel names, stretches)` of a BrainVision recording read `segment_samples` at a time, as
     `edf.read_edf_segments` reads an EDF file: each stretch between its pauses (`pause_positions`) its samples per
-    channel and an iterator of `(channels, time)` segments, the last of each shorter, so that no segment spans a pause and a long recording never
-    sits whole in memory (an hour of 64 channels at 1 kHz is 1.8 GB as float64). `channels` and the errors as for
-    `read_brainvision`, raised before the first segment is read."""
+    channel and an iterator of `(channels, time)` segments, the last of each shorter, so that no segment spans a pause
+    and a long recording never sits whole in memory (an hour of 64 channels at 1 kHz is 1.8 GB as float64). `channels`
+    and the errors as for `read_brainvision`, raised before the first segment is read."""
     header = read_brainvision_header(path)
     rows = picked_rows(header.path, header.channel_names, channels)
     samples = _samples_read(header)

@@ -256,10 +256,10 @@ def read_eeglab_stretches(
 ) -> tuple[float, list[str], list[tuple[int, Iterator[np.ndarray]]]]:
     """`(sampling rate, channel names, stretches)` of an EEGLAB ``.set`` read `segment_samples` at a time, as
     `edf.read_edf_segments` reads an EDF file: each stretch between its boundary events (`boundary_positions`) its
-    samples per channel and an iterator of `(channels, time)` segments float64 in µV, as `read_eeglab` gives them, the last of each shorter. A
-    ``.fdt`` is mapped and read a segment at a time (an hour of 64 channels at 1 kHz is 1.8 GB as float64); samples
-    inside the ``.set`` are loaded with it (float32), each segment converted on its own. `channels` and the errors
-    as for `read_eeglab`, raised before the first segment is read."""
+    samples per channel and an iterator of `(channels, time)` segments float64 in µV, as `read_eeglab` gives them, the
+    last of each shorter. A ``.fdt`` is mapped and read a segment at a time (an hour of 64 channels at 1 kHz is 1.8 GB
+    as float64); samples inside the ``.set`` are loaded with it (float32), each segment converted on its own. `channels`
+    and the errors as for `read_eeglab`, raised before the first segment is read."""
     found = read_eeglab_set(path)
     rows = picked_rows(found.path, found.channel_names, channels)
     if found.data is None:

@@ -350,7 +350,8 @@ def break_positions(path: str | Path) -> list[int]:
 def read_stretches(path: str | Path, channels: Sequence[str] | None, segment_samples: int):
     """`(sampling rate, channel names, stretches)` of a recording of `STRETCHED_FORMATS`, each stretch between its
     breaks `(its samples per channel, an iterator of its (channels, time) segments of segment_samples)` (the last of
-    each shorter), read a segment at a time (`brainvision.read_brainvision_stretches`, `eeglab.read_eeglab_stretches`)."""
+    each shorter), read a segment at a time (`brainvision.read_brainvision_stretches`,
+    `eeglab.read_eeglab_stretches`)."""
     return _BREAKS[recording_format(path)][1](path, channels, segment_samples)
 
 
