@@ -185,11 +185,13 @@ def _check_model_type(model: str, revision: str | None) -> None:
     repo). A LoRA adapter has no config.json, and a CiTrus fusion model is refused by the pipeline."""
     from transformers.utils import CONFIG_NAME
 
+    from .._bundled import folder_if_bundled
     from ..loading import read_json_object
     from ..modeling_citrus import _checkpoint_file
     from ..vocabulary_citrus import CITRUS_MODEL_TYPE, FUSION_MODEL_TYPE
 
-    path = _checkpoint_file(model, CONFIG_NAME, {"revision": revision})
+    # a bundled name ("citrus-small") by its folder, as the pipeline takes it: as a Hub id it was asked of the Hub
+    path = _checkpoint_file(folder_if_bundled(model), CONFIG_NAME, {"revision": revision})
     if path is None:
         return
     model_type = read_json_object(path, "pass a folder written by save_pretrained").get("model_type")

@@ -1133,11 +1133,14 @@ def _warn_of_an_unrecorded_subfolder(peft_model: PeftModel, recorded_base: str |
     """Say so when the adapter's base was loaded from a subfolder of the Hub repository it records: peft's
     adapter_config.json names the repository alone (no field holds a subfolder), so every loader that reads the base
     from it put the adapter on the checkpoint at the repository's root, another model's weights of the same shape,
-    without a word. (A local base is recorded by the subfolder's own path.)"""
-    subfolder = _hub_source_kwargs(_task_model(peft_model, "save the adapter")).get("subfolder")
-    if not subfolder or hub_repo_id(recorded_base) is None:
+    without a word. (A local base is recorded by the subfolder's own path; a base recorded in place of the one loaded,
+    as `push_adapter(base_model=...)` records the base published in a repository of its own, is not that subfolder.)"""
+    task_model = _task_model(peft_model, "save the adapter")
+    subfolder = _hub_source_kwargs(task_model).get("subfolder")
+    loaded_from = getattr(task_model, "name_or_path", None)
+    if not subfolder or hub_repo_id(recorded_base) is None or recorded_base != loaded_from:
         return
-    task_class = type(_task_model(peft_model, "save the adapter")).__name__
+    task_class = type(task_model).__name__
     logger.warning(
         f"The adapter's base was loaded from the subfolder {subfolder!r} of the Hub repository {recorded_base!r}, and "
         "adapter_config.json records the repository alone (peft has no field for a subfolder): "
