@@ -391,7 +391,9 @@ def offline_cache_lacks(name_or_path: Any, filename: str, lookup: Mapping[str, A
 def uncached_offline_error(name_or_path: Any, filename: str, revision: str | None = None) -> OSError:
     """The error for a file that the offline Hub cache of `name_or_path` lacks (`offline_cache_lacks`)."""
     shown = os.fspath(name_or_path)
-    where = f"{shown!r}" + (f" (revision {revision!r})" if revision else "")
+    # `str`: transformers' loaders pass the revision on as huggingface_hub's `ResolvedRevision`, a `str` whose repr
+    # is "ResolvedRevision(initial='main', resolved='<commit>')"
+    where = f"{shown!r}" + (f" (revision {str(revision)!r})" if revision else "")
     return OSError(
         f"The Hub cache holds no {filename} of {where}, and offline mode is on (HF_HUB_OFFLINE=1 or "
         "local_files_only=True): it was never downloaded (the cache holds the files that were asked for: "

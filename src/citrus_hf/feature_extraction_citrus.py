@@ -421,16 +421,19 @@ def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str |
     saved without its extractor (its config.json says so), how to save one beside it; for a CiTrus fusion
     checkpoint, that its processor_config.json holds one feature extractor per modality
     and what loads it; for a Hub id found neither in the cache nor on a Hub that did not answer, that the network is
-    the problem; offline, for a file the Hub cache never held, that it was never downloaded. None otherwise (the
+    the problem; offline, for a file the Hub cache never held of a (not fusion) checkpoint whose config.json it holds,
+    that it was never downloaded. None otherwise (the
     caller's own error then stands). `kwargs` are the caller's `from_pretrained` keywords; those saying where the
     files are (`revision`, `cache_dir`, ...) are used."""
     if not isinstance(name_or_path, (str, os.PathLike)):
         return None
     lookup = {key: kwargs[key] for key in CHECKPOINT_LOOKUP_KWARGS if key in kwargs}
-    if offline_cache_lacks(name_or_path, FEATURE_EXTRACTOR_NAME, lookup):
-        # (its config.json, cached without it, would call it a model saved without its extractor)
-        return str(uncached_offline_error(name_or_path, FEATURE_EXTRACTOR_NAME, lookup.get("revision")))
+    # offline, a file the Hub cache never held of a checkpoint it holds the config.json of (as `AutoModel` downloads
+    # it) is said so, before that config would call it a model saved without its extractor; not that of a fusion
+    # checkpoint, which has none to download (a checkpoint the cache holds nothing of keeps the caller's own error)
+    uncached = offline_cache_lacks(name_or_path, FEATURE_EXTRACTOR_NAME, lookup)
     shown = repr(os.fspath(name_or_path))
+    saved = cached_config = None
     try:
         # the folder or the cache first; the Hub only where it answers: when it cannot be reached, transformers'
         # lookups of the extractor's own files have failed already, and a third through `cached_file` would wait out
@@ -441,6 +444,7 @@ def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str |
             _raise_exceptions_for_missing_entries=False,
             **{**lookup, "local_files_only": True},
         )
+        cached_config = path
         if path is None and not os.path.isdir(name_or_path) and not lookup.get("local_files_only"):
             in_repo = "/".join(filter(None, (lookup.get("subfolder"), CONFIG_NAME)))
             try:  # one request, without retries
@@ -456,29 +460,30 @@ def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str |
                     "HF_HUB_OFFLINE), or pass the path of a local copy of the checkpoint."
                 )
             path = cached_file(name_or_path, CONFIG_NAME, **lookup) if on_hub else None
-        if path is None:
-            return None
-        with open(path, encoding="utf-8") as handle:
-            saved = json.load(handle)
-    except Exception:  # missing, not JSON: nothing to say beyond the caller's error
-        return None
+        if path is not None:
+            with open(path, encoding="utf-8") as handle:
+                saved = json.load(handle)
+    except Exception:  # missing, not JSON: nothing to say of the config beyond the caller's error
+        pass
     model_type = saved.get("model_type") if isinstance(saved, dict) else None
-    if model_type == CiTrusConfig.model_type:
-        # a model saved on its own (`model.save_pretrained`, a Trainer given no `processing_class`)
+    if model_type == FUSION_MODEL_TYPE:
         return (
-            f"{shown} holds a CiTrus model (config.json) but no feature extractor (preprocessor_config.json): "
-            "`model.save_pretrained` saves the model alone, as does a Trainer given no `processing_class`. Save the "
-            "extractor of the model's input contract next to its weights: "
-            "`CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)`, or build it where it is "
-            f"needed: `CiTrusFeatureExtractor.from_config(AutoConfig.from_pretrained({shown}))`."
+            f"{shown} is a CiTrus fusion checkpoint: it has no preprocessor_config.json of its own, but a "
+            "processor_config.json with one feature extractor per modality. Load that with "
+            f"`AutoProcessor.from_pretrained({shown})` (or `CiTrusFusionProcessor.from_pretrained`); one modality's "
+            "extractor is `processor.feature_extractors[modality]`."
         )
-    if model_type != FUSION_MODEL_TYPE:
+    if uncached and cached_config is not None:
+        return str(uncached_offline_error(name_or_path, FEATURE_EXTRACTOR_NAME, lookup.get("revision")))
+    if model_type != CiTrusConfig.model_type:
         return None
+    # a model saved on its own (`model.save_pretrained`, a Trainer given no `processing_class`)
     return (
-        f"{shown} is a CiTrus fusion checkpoint: it has no preprocessor_config.json of its own, but a "
-        "processor_config.json with one feature extractor per modality. Load that with "
-        f"`AutoProcessor.from_pretrained({shown})` (or `CiTrusFusionProcessor.from_pretrained`); one modality's "
-        "extractor is `processor.feature_extractors[modality]`."
+        f"{shown} holds a CiTrus model (config.json) but no feature extractor (preprocessor_config.json): "
+        "`model.save_pretrained` saves the model alone, as does a Trainer given no `processing_class`. Save the "
+        "extractor of the model's input contract next to its weights: "
+        "`CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)`, or build it where it is "
+        f"needed: `CiTrusFeatureExtractor.from_config(AutoConfig.from_pretrained({shown}))`."
     )
 
 

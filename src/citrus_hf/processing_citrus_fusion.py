@@ -611,14 +611,16 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
             pretrained_model_name_or_path, PROCESSOR_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
         )
         if path is None:
-            if offline_cache_lacks(pretrained_model_name_or_path, PROCESSOR_NAME, hub_kwargs):
-                raise uncached_offline_error(pretrained_model_name_or_path, PROCESSOR_NAME, hub_kwargs.get("revision"))
             single = cached_file(
                 pretrained_model_name_or_path,
                 FEATURE_EXTRACTOR_NAME,
                 _raise_exceptions_for_missing_entries=False,
                 **hub_kwargs,
             )
+            # offline, a file the Hub cache never held; not that of a single-modality checkpoint (its extractor
+            # cached), which has none to download
+            if single is None and offline_cache_lacks(pretrained_model_name_or_path, PROCESSOR_NAME, hub_kwargs):
+                raise uncached_offline_error(pretrained_model_name_or_path, PROCESSOR_NAME, hub_kwargs.get("revision"))
             raise OSError(
                 f"{str(pretrained_model_name_or_path)!r} has no {PROCESSOR_NAME}, so it holds no fusion processor"
                 + (
