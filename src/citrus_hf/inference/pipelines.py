@@ -414,7 +414,12 @@ def counted_spans(windows: Sequence[dict]) -> np.ndarray:
     starts = np.array([window["start"] for window in windows], dtype=np.float64)
     ends = np.array([window["end"] for window in windows], dtype=np.float64)
     middles = (starts + ends) / 2
-    borders = (middles[:-1] + middles[1:]) / 2  # between each window and the next
+    # between each window and the next, kept within their overlap (or the gap between them, which neither then
+    # reaches): a last window padded out (--pad-last-window) is shorter, its middle nearer its start, and the halfway
+    # point fell before it began where the two only touch (10-12 s and 12-13.5 s split at 11.875 s: the seconds up
+    # to 12 s counted for neither window, in no label's time and no event)
+    after, before = starts[1:], ends[:-1]
+    borders = np.clip((middles[:-1] + middles[1:]) / 2, np.minimum(after, before), np.maximum(after, before))
     first = np.maximum(starts, np.concatenate([[-np.inf], borders]))
     last = np.minimum(ends, np.concatenate([borders, [np.inf]]))
     return np.stack([first, np.maximum(first, last)], axis=-1).reshape(len(windows), 2)
