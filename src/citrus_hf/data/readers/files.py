@@ -931,20 +931,35 @@ def _packet_clock(stamps: np.ndarray, starts: np.ndarray) -> tuple[float, np.nda
     """The step and a stamp per sample of a time column `(time,)` that stamps packets of samples (every sample of one
     with the same stamp), `starts` the first sample of each packet after the first.
 
-    The step is the median over the whole packets (from one start to the next) of their stamps' step over their
-    samples: a lost packet or a file that starts inside one (its first packet cut short) leaves it as it is, where the
-    span from the first stamp to the last, over the samples between them, was off the rate by them (a 125 Hz file
-    with a packet lost advised --sampling-rate 122.449). Each sample is stamped its packet's stamp and a step per
-    sample after it (the first, partial packet's back from the second's first stamp), so that a lost packet shows as
-    the jump in time it is, to the gap check (`_check_time_gaps`), and a packet's stamps do not."""
+    The step is the median over the whole packets of their stamps' step over their samples: a lost packet or a file
+    that starts or ends inside one (a packet cut short) leaves it as it is, where the span from the first stamp to the
+    last, over the samples between them, was off the rate by them (a 125 Hz file with a packet lost advised
+    --sampling-rate 122.449). A packet's stamp is its first sample's time or its last one's (Polar's SDK stamps a
+    frame with its last sample's): of packets that vary in size the two tell apart, the steps counted from the sample
+    the stamps mark agreeing, those from the other off by the sizes (a 125 Hz file of packets of 6 and 10 samples,
+    stamped at their last, was refused as a clock that goes back). Each sample is stamped from its packet's stamp, a
+    step per sample (a packet cut short by the file's start or end: from its neighbour's), so that a lost packet
+    shows as the jump in time it is, to the gap check (`_check_time_gaps`), and a packet's stamps do not."""
     if starts.size < 2:  # (no whole packet: the one after the first, to the end)
         step = float(stamps[starts[-1]] - stamps[0]) / starts[-1]
         return step, stamps[0] + np.arange(stamps.size) * step
-    step = float(np.median(np.diff(stamps[starts]) / np.diff(starts)))
+    firsts = np.concatenate([[0], starts])  # each packet's first sample and last one
+    lasts = np.concatenate([starts - 1, [stamps.size - 1]])
+    # the steps of the packets the file holds whole, counted from their first samples (not the first packet, which
+    # the file may start inside) or from their last (not the last packet, which it may end inside)
+    by_first = np.diff(stamps[firsts[1:]]) / np.diff(firsts[1:])
+    by_last = np.diff(stamps[lasts[:-1]]) / np.diff(lasts[:-1])
+
+    def spread(steps: np.ndarray) -> float:
+        return float(np.median(np.abs(steps - np.median(steps))))
+
     numbers = np.arange(stamps.size)
-    packet = np.searchsorted(starts, numbers, side="right") - 1  # the packet of each sample (-1: the first one)
-    first = np.where(packet >= 0, starts[np.maximum(packet, 0)], starts[0])
-    return step, stamps[first] + (numbers - first) * step
+    packet = np.searchsorted(starts, numbers, side="right")  # the packet of each sample
+    if spread(by_last) < spread(by_first):
+        step, marked = float(np.median(by_last)), lasts[np.minimum(packet, starts.size - 1)]
+    else:
+        step, marked = float(np.median(by_first)), firsts[np.maximum(packet, 1)]
+    return step, stamps[marked] + (numbers - marked) * step
 
 
 def _units_at_rate(stamps: np.ndarray, units: Sequence[str], sampling_rate: float) -> list[str]:
