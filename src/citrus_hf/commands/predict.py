@@ -846,16 +846,16 @@ def _check_events_model(model: str, pipe, output: Path) -> None:
             f"--output {output.name!r}, a {kind}, lists a classifier's labels as events (onset, duration, label), and "
             f"{model!r} is {what}: write its windows to a .csv (a row per window) or a .jsonl (a line per recording)."
         )
-    # BIDS reads "n/a" and an empty cell as no value, MNE's text splits its rows at commas; a line break or tab ends a
-    # row or cell in both
-    refused = {"BIDS events table": "\t\r\n", "MNE annotations file": ",\r\n"}[kind]
+    # BIDS reads "n/a" and an empty cell as no value, MNE's text splits its rows at commas and reads from a "#" on as a
+    # comment ("stage #2" read back as "stage"); a line break or tab ends a row or cell in both
+    refused = {"BIDS events table": "\t\r\n", "MNE annotations file": ",#\r\n"}[kind]
     config = pipe.model.config
     for name in (str(config.id2label[index]) for index in sorted(config.id2label)):
         if name.strip().casefold() in {"", "n/a"} or any(mark in name for mark in refused):
             raise UsageError(
                 f"The label {name!r} of {model!r} cannot be written in a {kind} (BIDS reads 'n/a' and an empty cell "
-                "as no value, MNE's text splits rows at commas, and a tab or line break ends a cell): rename it in "
-                "the checkpoint's config.json (id2label), or write a .csv."
+                "as no value, MNE's text splits rows at commas and reads from a '#' on as a comment, and a tab or "
+                "line break ends a cell): rename it in the checkpoint's config.json (id2label), or write a .csv."
             )
 
 
