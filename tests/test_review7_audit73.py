@@ -5,6 +5,7 @@ stamped with their last sample's time, and labels that MNE's annotations text ca
 from __future__ import annotations
 
 import csv
+import datetime
 
 import numpy as np
 import pytest
@@ -119,3 +120,21 @@ def test_a_label_with_a_hash_is_refused_for_mne_annotations(tmp_path, capsys):
     assert "'stage #1'" in err and "#" in err.split("'stage #1'")[1]
     assert not (tmp_path / "e.txt").exists()
     assert main([*argv, str(tmp_path / "e.tsv")]) == 0
+
+
+@pytest.mark.parametrize("offset", ["+01", "+01:00", " +01:00"])
+def test_times_of_day_with_an_hours_only_offset_are_read_as_with_minutes(tmp_path, offset):
+    """A time of day with its UTC offset in hours alone ("23:59:59.800+01", as PostgreSQL writes a timetz, and as a
+    date-time's "+01" is read) was refused as a cell that is no number, the advice naming a pick of channels. It is
+    read as "+01:00" is: on past midnight, and a gap named with the file's offset."""
+    start = datetime.datetime(2025, 3, 1, 23, 59, 59, 800000)
+    rows = ["time,a"]
+    for index in range(50):  # 100 Hz, 0.5 s missing after the 20th sample, across midnight
+        moment = start + datetime.timedelta(seconds=index / 100 + (0.5 if index >= 20 else 0))
+        rows.append(f"{moment.strftime('%H:%M:%S.%f')[:-3]}{offset},{np.sin(index):.4f}")
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(rows[:21]) + "\n")  # the 20 samples before the gap
+    assert read_recording(path, sampling_rate=100).data.shape == (1, 20)
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match=r"jumps from 23:59:59\.99\+01:00 to 00:00:00\.5\+01:00"):
+        read_recording(path, sampling_rate=100)

@@ -60,9 +60,10 @@ _TIMEDELTA_CELL = re.compile(r"(-?\d+) days? \+?(\d+):(\d{2}):(\d{2}(?:\.\d*)?)"
 
 # A time of day without a date, as many loggers write their time column ("09:00:00.000", "9:00:00,5"): hours below 24,
 # minutes and seconds, a fraction after "." or ","; a UTC offset after it where the logger writes one ("Z",
-# "+01:00", "+0100": ISO 8601's time of day with its zone, refused as no number before).
+# "+01:00", "+0100", or "+01" as PostgreSQL writes a timetz: ISO 8601's time of day with its zone, as a date-time's
+# is read, `_common._CLOCK_TIME`).
 _TIME_OF_DAY = re.compile(
-    r"([01]?\d|2[0-3]):([0-5]\d):([0-5]\d(?:[.,]\d+)?)(Z|([+-])([01]\d|2[0-3]):?([0-5]\d))?", re.IGNORECASE
+    r"([01]?\d|2[0-3]):([0-5]\d):([0-5]\d(?:[.,]\d+)?)\s*(Z|([+-])([01]\d|2[0-3])(?::?([0-5]\d))?)?", re.IGNORECASE
 )
 SECONDS_A_DAY = 86400.0
 
@@ -81,7 +82,7 @@ def time_of_day_zone(cell: str) -> datetime.timezone | None:
     sign, hours, minutes = time_of_day.group(5, 6, 7)
     if sign is None:  # "Z"
         return datetime.timezone.utc
-    offset = datetime.timedelta(hours=int(hours), minutes=int(minutes))
+    offset = datetime.timedelta(hours=int(hours), minutes=int(minutes or 0))
     return datetime.timezone(-offset if sign == "-" else offset)
 
 
