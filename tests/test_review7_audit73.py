@@ -138,3 +138,25 @@ def test_times_of_day_with_an_hours_only_offset_are_read_as_with_minutes(tmp_pat
     path.write_text("\n".join(rows) + "\n")
     with pytest.raises(ValueError, match=r"jumps from 23:59:59\.99\+01:00 to 00:00:00\.5\+01:00"):
         read_recording(path, sampling_rate=100)
+
+
+def _arrival_stamped_packets(path, lost: int | None = None):
+    """A phone logger's CSV of a 125 Hz sensor's packets of 8 samples, each stamped (ms) as it arrived, 5 ms late or
+    early (seeded); packet `lost` missing."""
+    rng = np.random.default_rng(3)
+    rows = ["timestamp_ms,ecg"]
+    for index in range(300):
+        stamp = 1.7e12 + index * 64 + rng.normal(0, 5)
+        if index != lost:
+            rows += [f"{stamp:.0f},{np.sin(index * 8 + sample):.4f}" for sample in range(8)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_packets_stamped_as_they_arrive_are_read_and_a_lost_one_still_refused(tmp_path):
+    """Each sample was stamped from its packet's stamp, so a packet's stamp jitter moved its 8 samples together and
+    the gap check, which took the stamps' jitter from their steps (within a packet: none), refused a packet 5 ms late
+    as "samples missing". The packets' own jitter now weighs in; a lost packet (64 ms) is still refused."""
+    assert read_recording(_arrival_stamped_packets(tmp_path / "ok.csv"), sampling_rate=125).data.shape == (1, 2400)
+    with pytest.raises(ValueError, match="samples missing"):
+        read_recording(_arrival_stamped_packets(tmp_path / "lost.csv", lost=150), sampling_rate=125)

@@ -886,10 +886,11 @@ def _check_time_stamps(
         return
     step = float(np.median(steps))
     starts = np.flatnonzero(steps > 0) + 1  # the first sample of each packet after the first
+    jitter = 0.0  # (the stamps' own, from their steps, unless they stamp packets)
     if not step > 0 and starts.size and np.all(steps >= 0):
         # a BLE wearable's packets (Movesense, Polar) share one stamp among their samples: a median step of 0, whose
         # check was skipped (a 125 Hz file read at 250 Hz without a word)
-        step, stamps = _packet_clock(stamps, starts)
+        step, stamps, jitter = _packet_clock(stamps, starts)
     if not step > 0:
         return
     units = _time_units(name, float(stamps[0]), unit_cell)
@@ -898,7 +899,7 @@ def _check_time_stamps(
     if matched:
         unit = matched[0]
         expected = 1.0 / (sampling_rate * TIME_UNITS[unit])
-        _check_time_gaps(path, name, stamps, expected, unit, clock)
+        _check_time_gaps(path, name, stamps, expected, unit, clock, jitter)
         _check_clock_rate(path, name, stamps, expected, unit, sampling_rate, fix)
         return
     # by the median step too: samples missing (a gap) move the mean off the rate, and the refusal below advised a rate
@@ -927,7 +928,7 @@ def _check_time_stamps(
     )
 
 
-def _packet_clock(stamps: np.ndarray, starts: np.ndarray) -> tuple[float, np.ndarray]:
+def _packet_clock(stamps: np.ndarray, starts: np.ndarray) -> tuple[float, np.ndarray, float]:
     """The step and a stamp per sample of a time column `(time,)` that stamps packets of samples (every sample of one
     with the same stamp), `starts` the first sample of each packet after the first.
 
@@ -939,10 +940,17 @@ def _packet_clock(stamps: np.ndarray, starts: np.ndarray) -> tuple[float, np.nda
     the stamps mark agreeing, those from the other off by the sizes (a 125 Hz file of packets of 6 and 10 samples,
     stamped at their last, was refused as a clock that goes back). Each sample is stamped from its packet's stamp, a
     step per sample (a packet cut short by the file's start or end: from its neighbour's), so that a lost packet
-    shows as the jump in time it is, to the gap check (`_check_time_gaps`), and a packet's stamps do not."""
+    shows as the jump in time it is, to the gap check (`_check_time_gaps`), and a packet's stamps do not.
+
+    Returns:
+        The step, the stamps `(time,)`, and the jitter of the packets' stamps as the gap check weighs a stamp's
+        (`_check_time_gaps`' `jitter`): a phone that stamps each packet as it arrives stamps it some milliseconds
+        late, the whole packet with it, and the samples' stamps, even within each packet, showed no jitter at all,
+        so that a packet 5 ms late at 125 Hz was refused as samples missing.
+    """
     if starts.size < 2:  # (no whole packet: the one after the first, to the end)
         step = float(stamps[starts[-1]] - stamps[0]) / starts[-1]
-        return step, stamps[0] + np.arange(stamps.size) * step
+        return step, stamps[0] + np.arange(stamps.size) * step, 0.0
     firsts = np.concatenate([[0], starts])  # each packet's first sample and last one
     lasts = np.concatenate([starts - 1, [stamps.size - 1]])
     # the steps of the packets the file holds whole, counted from their first samples (not the first packet, which
@@ -956,10 +964,16 @@ def _packet_clock(stamps: np.ndarray, starts: np.ndarray) -> tuple[float, np.nda
     numbers = np.arange(stamps.size)
     packet = np.searchsorted(starts, numbers, side="right")  # the packet of each sample
     if spread(by_last) < spread(by_first):
-        step, marked = float(np.median(by_last)), lasts[np.minimum(packet, starts.size - 1)]
+        steps, sizes, marked = by_last, np.diff(lasts[:-1]), lasts[np.minimum(packet, starts.size - 1)]
     else:
-        step, marked = float(np.median(by_first)), firsts[np.maximum(packet, 1)]
-    return step, stamps[marked] + (numbers - marked) * step
+        steps, sizes, marked = by_first, np.diff(firsts[1:]), firsts[np.maximum(packet, 1)]
+    step = float(np.median(steps))
+    # a packet stamp's jitter, from the spread of its steps off the clock (as `_check_time_gaps` takes a stamp's from
+    # the steps'), each packet's samples sharing it: as much in a median of the samples' stamps as in one of a packet
+    # size fewer stamps of their own
+    late = (steps - step) * sizes
+    jitter = 1.4826 * float(np.median(np.abs(late - np.median(late)))) / math.sqrt(2)
+    return step, stamps[marked] + (numbers - marked) * step, jitter * math.sqrt(float(np.median(sizes)))
 
 
 def _units_at_rate(stamps: np.ndarray, units: Sequence[str], sampling_rate: float) -> list[str]:
@@ -1019,7 +1033,13 @@ def _stamp_text(value: float, resolution: float) -> str:
 
 
 def _check_time_gaps(
-    path: Path, name: str, stamps: np.ndarray, step: float, unit: str, written: _Clock | None = None
+    path: Path,
+    name: str,
+    stamps: np.ndarray,
+    step: float,
+    unit: str,
+    written: _Clock | None = None,
+    jitter: float = 0.0,
 ) -> None:
     """Refuse a CSV's time column that jumps (samples missing) or goes back: the file's samples are read one after the
     other at the rate, so every time reported after a gap would be early by the gap (a minute missing scored a sample
@@ -1027,7 +1047,7 @@ def _check_time_gaps(
     only where the stamps after it stay shifted from those before by `_MISSING_STEPS` steps (`_LEVEL_STAMPS` on each
     side): a clock's jitter (1.5 ms at 100 Hz) makes single steps long or short without shifting the stamps that
     follow, and was refused as "0.005 s of samples missing". `written`: where the column was written as clock time,
-    how to show its stamps as that."""
+    how to show its stamps as that; `jitter`: a stamp's jitter where the steps cannot tell it (`_packet_clock`'s)."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     steps = np.diff(stamps)
@@ -1046,7 +1066,7 @@ def _check_time_gaps(
     shifts = np.nanmedian(windows[suspects + 1 + side], axis=1) - np.nanmedian(windows[suspects + 1], axis=1)
     # what the jitter alone shifts such medians by (a stamp's jitter from the steps' spread, robust to gaps; a
     # median of n stamps varies by 1.25 of it / sqrt(n)): fewer stamps on a side, near the file's ends, vary more
-    jitter = 1.4826 * float(np.median(np.abs(steps - np.median(steps)))) / math.sqrt(2)
+    jitter = max(jitter, 1.4826 * float(np.median(np.abs(steps - np.median(steps)))) / math.sqrt(2))
     before, after = np.minimum(suspects + 1, side), np.minimum(len(stamps) - suspects - 1, side)
     noise = 1.2533 * jitter * np.sqrt(1 / before + 1 / after)
     needed = np.maximum(_MISSING_STEPS * step, _MISSING_STEPS * step - step / 4 + _LEVEL_NOISE * noise)
