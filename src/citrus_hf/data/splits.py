@@ -1449,12 +1449,29 @@ class TaskSplits:
         return np.asarray(dataset[column], dtype=dtype)
 
     def examples(self, split: str = "train") -> np.ndarray | None:
-        """`(rows,)` the labelled example each row of the training pool (`split` "train") was cut from, which a label
-        budget counts (`draw_budget`'s `groups`: a recording of one label cut into windows is one example), or None
-        where every row is an example (no `window_seconds`; a split other than train)."""
-        if split != "train" or self.example_ids is None:
+        """`(rows,)` the labelled example each row of the training pool (`split` "train"), or of the validation split
+        carved out of it ("validation"), was cut from, which a label budget counts (`draw_budget`'s `groups`: a
+        recording of one label cut into windows is one example), or None where every row is an example (no
+        `window_seconds`; a split of the set's own other than train)."""
+        if self.example_ids is None:
+            return None
+        if split == "validation":  # (the carve's rows of the training split; a validation split of its own: None)
+            return None if self.validation_rows is None else self.example_ids[self.validation_rows]
+        if split != "train":
             return None
         return self.example_ids if self.train_rows is None else self.example_ids[self.train_rows]
+
+    def num_examples(self, split: str = "train") -> int:
+        """How many labelled examples `split` holds: its rows, or the examples `window_seconds` cut them from
+        (`examples`), as a label budget counts them."""
+        examples = self.examples(split)
+        return len(getattr(self, split)) if examples is None else len(np.unique(examples))
+
+    def example_labels(self, split: str = "train", rows: np.ndarray | None = None) -> np.ndarray:
+        """The labels of the labelled examples `rows` of `split` (all of them where None) hold, one per example
+        (`drawn_example_labels`): what a budget's "per class" counts."""
+        labels = self.labels(split)
+        return drawn_example_labels(labels, np.arange(len(labels)) if rows is None else rows, self.examples(split))
 
     def where(self, split: str) -> tuple[str, np.ndarray | None]:
         """What errors about a row of `split` ("train", "validation", "test") call it: where it is ("train split",

@@ -347,7 +347,7 @@ def _dataset_context(config: ProtocolConfig, dataset: str) -> DatasetContext:
         # A set of one's own keeps its training split whole when no run reads the carve (as `citrus finetune` does for
         # the probe): the carve would only take labelled examples from the pool. The registered sets keep theirs:
         # their published tables (and the runs that resume reuses) were fitted on train less the fixed carve.
-        carved = len(splits.validation)
+        carved = splits.num_examples("validation")  # (a recording cut into windows is one of them)
         splits = splits.without_carve(
             f"none: nothing reads a validation split (scored on {config.score_split}, no --select-on-validation), so "
             f"none was carved out of {splits.split_names['train']}"

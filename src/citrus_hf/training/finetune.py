@@ -44,7 +44,6 @@ from ..data.splits import (
     CARVE_GROUPS,
     LABEL_TASKS,
     draw_budget,
-    drawn_example_labels,
     load_task_splits,
     parse_budget,
 )
@@ -328,7 +327,7 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     if not recipe.trains and splits.carved_from is not None and len(splits.validation):
         # A recipe without optimizer steps selects no step on validation: a carve would only take labelled examples
         # from it (one of a class's two), so the training split stays whole and the draw is made from all of it
-        carved = len(splits.validation)
+        carved = splits.num_examples("validation")  # (a recording cut into windows is one of them)
         splits = splits.without_carve(
             f"none: recipe {recipe.name!r} reads no validation split, so none was carved out of "
             f"{splits.split_names['train']}"
@@ -634,8 +633,8 @@ def _per_recording(splits, outputs: np.ndarray, labels: np.ndarray, sampling_rat
 
 def _drawn_labels(splits, chosen: np.ndarray) -> np.ndarray:
     """The labels of the labelled examples `chosen` (rows of the training pool) hold: one per recording that
-    `window_seconds` cut (`drawn_example_labels`), what "auto" and the budget's notices count."""
-    return drawn_example_labels(splits.labels("train"), chosen, splits.examples())
+    `window_seconds` cut (`TaskSplits.example_labels`), what "auto" and the budget's notices count."""
+    return splits.example_labels("train", chosen)
 
 
 def _warn_short_classes(splits, drawn: np.ndarray, asked: int) -> None:
@@ -647,7 +646,8 @@ def _warn_short_classes(splits, drawn: np.ndarray, asked: int) -> None:
         return
     carved = ""
     if splits.carved_from is not None and len(splits.validation):
-        held = dict(zip(*np.unique(splits.labels("validation"), return_counts=True), strict=True))
+        # the carve's labelled examples of each class, as `drawn` counts them (a recording, not its windows)
+        held = dict(zip(*np.unique(splits.example_labels("validation"), return_counts=True), strict=True))
         took = {name: int(held[c]) for name, c in zip(class_names_of(short, splits.label_names), short) if held.get(c)}
         if took:
             carved = (

@@ -1,0 +1,76 @@
+"""Review of labels per recording (b5ec77b, 31adfa8, b78133d) on a set of one's own cut by `window_seconds`.
+
+(a) The notices about a validation split carved out of train counted its windows where the budget beside them counts
+recordings: "--label-budget asked for 5 labelled examples per class; ... (fewest: 3) ... the validation split carved
+out of train took {'fast': 6, 'slow': 9} of them" (6 and 9 windows of 1 and 2 recordings), and a probe's "its 15
+examples stay in the pool" (15 windows of 3 recordings), in `citrus finetune` and `citrus evaluate` alike.
+(b) The pipelines reach the recording mean through the model; a model class without it (the remote code of an earlier
+citrus-hf, `trust_remote_code=True`) got the windows' plain mean, where the pipelines weighted each window by its
+seconds for every model before: a padded last window moved the answer again.
+(c) The draw without groups is the draw of earlier versions: the test that said so compared a draw with itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from citrus_hf.commands.main import main
+from citrus_hf.data.splits import load_task_splits
+
+RATE = 50.0
+
+
+@pytest.fixture(scope="module")
+def recording_folders(tmp_path_factory) -> Path:
+    """Class folders of .npy recordings: 5 training recordings per class of 4 to 7 windows of 2 s, 2 test
+    recordings per class."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path_factory.mktemp("review4") / "set"
+    for split, windows in (("train", (4, 5, 6, 7, 4)), ("test", (3, 5))):
+        for name, frequency in (("slow", 2.0), ("fast", 9.0)):
+            (folder / split / name).mkdir(parents=True)
+            for index, count in enumerate(windows):
+                time = np.arange(int(count * 2 * RATE)) / RATE
+                signal = np.sin(2 * np.pi * frequency * time) + rng.normal(0, 0.3, time.size)
+                np.save(folder / split / name / f"{name}{index}.npy", signal[None].astype(np.float32))
+    return folder
+
+
+def _carved_recordings(folder: Path) -> dict[str, int]:
+    """The recordings of each class that the validation carve of `folder` (2 s windows) takes."""
+    splits = load_task_splits(folder, {"window_seconds": 2}, sampling_rate=RATE, require_validation=False)
+    carved = sorted(set(splits.validation["recording"]))
+    assert len(carved) < len(splits.validation)  # (recordings of several windows: counts that differ)
+    classes = [Path(name).parts[1] for name in carved]
+    return {name: classes.count(name) for name in sorted(set(classes))}
+
+
+def test_the_short_class_notice_counts_the_carve_in_recordings(recording_folders, tmp_path, caplog):
+    argv = ["finetune", "--dataset", str(recording_folders), "--sampling-rate", str(RATE), "--dataset-options"]
+    argv += ["window_seconds=2", "--model-config", "tiny", "--label-budget", "5", "--recipe", "finetune"]
+    argv += ["--max-steps", "1", "--no-show-progress", "--output-dir", str(tmp_path / "fit")]
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.training.finetune"):
+        assert main(argv) == 0
+    took = re.search(r"carved out of train took (\{[^}]*\}) of them", caplog.text)
+    assert took is not None, caplog.text
+    assert eval(took.group(1)) == _carved_recordings(recording_folders)  # noqa: S307  (a dict the notice wrote)
+
+
+def test_the_carve_given_back_is_counted_in_recordings(recording_folders, tmp_path, caplog):
+    carved = sum(_carved_recordings(recording_folders).values())
+    argv = ["finetune", "--dataset", str(recording_folders), "--sampling-rate", str(RATE), "--dataset-options"]
+    argv += ["window_seconds=2", "--model-config", "tiny", "--label-budget", "1", "--recipe", "probe"]
+    with caplog.at_level(logging.INFO, logger="citrus_hf.training.finetune"):
+        assert main([*argv, "--no-show-progress", "--output-dir", str(tmp_path / "fit")]) == 0
+    assert f"so its {carved} examples stay in the pool" in caplog.text
+    argv = ["evaluate", "--datasets", str(recording_folders), "--sampling-rate", str(RATE), "--budgets", "1"]
+    argv += ["--dataset-options", f"{recording_folders}:window_seconds=2", "--seeds", "0", "--arms", "prior"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="citrus_hf.evaluation.protocol"):
+        assert main([*argv, "--no-show-progress", "--output-dir", str(tmp_path / "eval")]) == 0
+    assert f"so its {carved} examples stay in the pool" in caplog.text
