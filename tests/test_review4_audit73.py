@@ -74,3 +74,42 @@ def test_the_carve_given_back_is_counted_in_recordings(recording_folders, tmp_pa
     with caplog.at_level(logging.INFO, logger="citrus_hf.evaluation.protocol"):
         assert main([*argv, "--no-show-progress", "--output-dir", str(tmp_path / "eval")]) == 0
     assert f"so its {carved} examples stay in the pool" in caplog.text
+
+
+def test_a_model_without_the_rule_is_still_weighted_by_seconds(tmp_path, monkeypatch):
+    """A model class of an earlier citrus-hf's model file has no `recording_mean`: the recording's score is the
+    seconds-weighted mean of its windows' all the same (a padded last window of 0.5 s counts for 0.5 s)."""
+    import torch
+    from tiny_configs import save_tiny_classifier
+    from transformers import pipeline
+
+    import citrus_hf  # noqa: F401  (registers the pipelines)
+    from citrus_hf import modeling_citrus
+
+    torch.manual_seed(0)
+    runner = pipeline(model=str(save_tiny_classifier(tmp_path / "model")), backend="torch")
+    recording = np.random.default_rng(0).standard_normal((1, 1250)).astype(np.float32)
+    weighted = runner(recording, sampling_rate=100.0, pad_last_window=True)
+    monkeypatch.delattr(modeling_citrus.CiTrusPreTrainedModel, "recording_mean")
+    assert not hasattr(runner.model, "recording_mean")
+    older = runner(recording, sampling_rate=100.0, pad_last_window=True)
+    windows = older["windows"]
+    scores = np.array([next(s["score"] for s in w["labels"] if s["label"] == older["label"]) for w in windows])
+    seconds = np.array([w["end"] - w["start"] for w in windows])
+    assert seconds[-1] == pytest.approx(0.5) and abs(scores[-1] - scores.mean()) > 1e-4  # (weighting matters)
+    assert older["score"] == pytest.approx(float((scores * seconds).sum() / seconds.sum()), abs=1e-6)
+    assert older["score"] == pytest.approx(weighted["score"], abs=1e-7)
+
+
+def test_the_pipelines_copy_of_the_rule_is_the_model_files():
+    import torch
+
+    from citrus_hf import modeling_citrus
+    from citrus_hf.inference import pipelines
+
+    generator = torch.Generator().manual_seed(0)
+    outputs = torch.rand(5, 3, generator=generator, dtype=torch.float64)
+    for seconds in (torch.tensor([2.0, 2, 2, 2, 0.5]), torch.tensor([1.0, 0, 2, 2, 2]), torch.ones(5)):
+        torch.testing.assert_close(
+            pipelines._seconds_weighted_mean(outputs, seconds), modeling_citrus.recording_mean(outputs, seconds)
+        )

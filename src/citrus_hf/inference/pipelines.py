@@ -126,6 +126,15 @@ def _windows_per_pass(window_batch_size: int, channels: int) -> int:
 NO_SIGNAL_REASONS = ("flat", "interpolated")
 
 
+def _seconds_weighted_mean(outputs: torch.Tensor, seconds: torch.Tensor) -> torch.Tensor:
+    """`modeling_citrus.recording_mean`, for a model whose (older) file has none: `(num_windows, outputs)` ->
+    `(outputs,)`, each window weighted by the seconds `(num_windows,)` it covers; the plain mean where one covers
+    none. (This file imports nothing of the package but `backends`: a test keeps the two rules equal.)"""
+    if not bool((seconds > 0).all()):
+        return outputs.mean(0)
+    return (outputs * (seconds / seconds.sum()).to(outputs.dtype)[:, None]).sum(0)
+
+
 class _SignalMarks:
     """Which windows of one recording hold no signal, and why (`NO_SIGNAL_REASONS`): "interpolated" where every
     channel's samples under the window were NaN / inf (`nan_policy="interpolate"` made a straight line up between the
@@ -1747,9 +1756,10 @@ class _RecordingPipeline(ChunkPipeline):
                 )
             outputs, windows = outputs[with_signal], [windows[index] for index in with_signal]
         seconds = torch.tensor([window["end"] - window["start"] for window in windows], dtype=torch.float64)
-        rule = getattr(self.model, "recording_mean", None)
-        # (the remote code of a citrus-hf before the rule moved into the model file: the windows' plain mean)
-        mean = outputs.mean(0) if rule is None else rule(outputs, seconds)
+        # (the remote code of a citrus-hf before the rule moved into the model file has none: this file's own copy of
+        # it, which the pipelines applied to every model before; a plain mean moved a padded recording's answer)
+        rule = getattr(self.model, "recording_mean", None) or _seconds_weighted_mean
+        mean = rule(outputs, seconds)
         return mean.reshape(1, -1) if keepdim else mean
 
     @staticmethod
