@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from citrus_hf.commands.main import main
-from citrus_hf.data.splits import load_task_splits
+from citrus_hf.data.splits import draw_budget, load_task_splits, parse_budget
 
 RATE = 50.0
 
@@ -113,3 +113,16 @@ def test_the_pipelines_copy_of_the_rule_is_the_model_files():
         torch.testing.assert_close(
             pipelines._seconds_weighted_mean(outputs, seconds), modeling_citrus.recording_mean(outputs, seconds)
         )
+
+
+def test_a_draw_without_groups_is_the_draw_of_earlier_versions():
+    """The draws of citrus-hf before labels per recording (60f2b1a), pinned: a registered set's draws, and so the
+    published few-shot runs and every resumed run, must not move."""
+    labels = np.array([0] * 9 + [1] * 9)
+    earlier = [[5, 6, 11, 17], [3, 4, 9, 16], [2, 6, 11, 12], [0, 6, 10, 17], [5, 8, 13, 17]]
+    assert [draw_budget(labels, parse_budget("2"), seed).tolist() for seed in range(5)] == earlier
+    assert draw_budget(labels, parse_budget("0.5"), 0).tolist() == [2, 4, 5, 7, 9, 10, 14, 15]
+    targets = np.linspace(0.0, 1.0, 18)
+    assert [draw_budget(targets, parse_budget("2"), seed).tolist() for seed in range(2)] == [[11, 14], [8, 9]]
+    # groups of one row each are the rows themselves
+    assert draw_budget(labels, parse_budget("2"), 3, groups=np.arange(18)).tolist() == earlier[3]
