@@ -126,3 +126,90 @@ def test_a_draw_without_groups_is_the_draw_of_earlier_versions():
     assert [draw_budget(targets, parse_budget("2"), seed).tolist() for seed in range(2)] == [[11, 14], [8, 9]]
     # groups of one row each are the rows themselves
     assert draw_budget(labels, parse_budget("2"), 3, groups=np.arange(18)).tolist() == earlier[3]
+
+
+@pytest.fixture(scope="module")
+def padded_test_recordings(tmp_path_factory) -> Path:
+    """Class folders whose test files end in zeros, as arrays saved at one length are padded: 3 to 6 windows of signal
+    in 16 s."""
+    rng = np.random.default_rng(1)
+    folder = tmp_path_factory.mktemp("review4_padded") / "set"
+    for split, windows in (("train", (4, 5, 6, 4)), ("test", (3, 4, 5, 3, 4, 6))):
+        for name, frequency in (("slow", 2.0), ("fast", 9.0)):
+            (folder / split / name).mkdir(parents=True)
+            for index, count in enumerate(windows):
+                time = np.arange(int(count * 2 * RATE)) / RATE
+                signal = np.sin(2 * np.pi * (frequency + rng.normal(0, 2)) * time) + rng.normal(0, 1.0, time.size)
+                if split == "test":
+                    signal = np.concatenate([signal, np.zeros(int((8 - count) * 2 * RATE))])
+                np.save(folder / split / name / f"{name}{index}.npy", signal[None].astype(np.float32))
+    return folder
+
+
+def test_the_per_recording_metrics_leave_out_flat_windows_as_predict_does(padded_test_recordings, tmp_path):
+    """`citrus predict` leaves a file's flat windows out of its answer; finetune's per-recording scores, which say
+    they are its answers, averaged them in (accuracy 0.50 and AUROC 0.64 where predict's labels give 0.67 and 0.78)."""
+    import json
+
+    from transformers import pipeline
+
+    import citrus_hf  # noqa: F401  (registers the pipelines)
+    from citrus_hf.training.metrics import classification_metrics
+
+    argv = ["finetune", "--dataset", str(padded_test_recordings), "--sampling-rate", str(RATE), "--dataset-options"]
+    argv += ["window_seconds=2", "--model-config", "tiny", "--label-budget", "2", "--recipe", "probe"]
+    assert main([*argv, "--no-show-progress", "--output-dir", str(tmp_path / "fit")]) == 0
+    results = json.loads((tmp_path / "fit" / "finetune_results.json").read_text())
+    classify = pipeline(model=str(tmp_path / "fit"), backend="torch")
+    files = sorted((padded_test_recordings / "test").rglob("*.npy"))
+    probabilities, truth = [], []
+    for file in files:
+        answer = classify(np.load(file), sampling_rate=RATE, top_k=None)
+        assert answer["no_signal_windows"] >= 2
+        scores = {entry["label"]: entry["score"] for entry in answer["labels"]}
+        probabilities.append([scores["fast"], scores["slow"]])
+        truth.append(["fast", "slow"].index(file.parent.name))
+    predicted = classification_metrics(np.log(np.asarray(probabilities)), np.asarray(truth))
+    assert results["num_test_recordings"] == len(files)
+    for metric, value in predicted.items():
+        assert results["test_recording_metrics"][metric] == pytest.approx(value, abs=1e-4), metric
+
+
+def test_the_rows_without_signal_are_the_pipelines_windows_without_signal():
+    import datasets
+
+    from citrus_hf.data.windowing import rows_without_signal
+    from citrus_hf.inference.pipelines import _stretch_without_signal
+
+    nan = np.nan
+    rows = [
+        [[1.0, 2.0, 3.0]],
+        [[0.0, 0.0, 0.0]],
+        [[nan, nan, nan]],
+        [[nan, 1.0, 1.0], [2.0, 2.0, 2.0]],
+        [[nan, 1.0, 2.0], [2.0, 2.0, 2.0]],
+        [[np.inf, 1.0, 1.0], [nan, nan, nan]],
+        [[np.inf, 1.0, 1.5], [0.0, 0.0, 0.0]],
+        [[5.0, 5.0, 5.0], [nan, nan, nan]],
+    ]
+    split = datasets.Dataset.from_dict({"input_values": rows})
+    expected = [_stretch_without_signal(np.asarray(row), False) is not None for row in rows]
+    assert expected == [False, True, True, True, False, True, False, True]
+    assert rows_without_signal(split).tolist() == expected
+    one_channel = datasets.Dataset.from_dict({"input_values": [[1.0, 1.0], [1.0, 2.0]]})  # (time,) rows
+    assert rows_without_signal(one_channel).tolist() == [True, False]
+
+
+def test_a_recording_of_flat_windows_alone_is_not_scored():
+    from citrus_hf.training.recipes import recording_metrics
+
+    logits = np.array([[2.0, 0.0], [1.0, 0.0], [0.0, 2.0], [0.0, 3.0], [5.0, 0.0], [5.0, 0.0]])
+    labels = np.array([0, 0, 1, 1, 1, 1])
+    recordings = ["a", "a", "b", "b", "c", "c"]
+    seconds = np.full(6, 2.0)
+    flat = np.array([False, False, False, False, True, True])  # c: no window with signal, no answer from predict
+    metrics, scored = recording_metrics(logits, labels, recordings, seconds, "classification", flat)
+    assert scored == 2 and metrics["accuracy"] == 1.0
+    unmarked, every = recording_metrics(logits, labels, recordings, seconds, "classification")
+    assert every == 3 and unmarked["accuracy"] == pytest.approx(2 / 3)
+    assert recording_metrics(logits, labels, recordings, seconds, "classification", np.ones(6, dtype=bool)) is None

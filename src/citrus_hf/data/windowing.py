@@ -107,6 +107,23 @@ def row_samples_and_rates(datasets, sampling_rate: float | None = None):
                     yield int(samples), float(rate)
 
 
+def rows_without_signal(split) -> np.ndarray:
+    """`(rows,)` whether each row of `split` (`input_values` `(channels, time)` or `(time,)`) holds no signal: every
+    channel constant over its finite samples, or NaN / inf throughout (a stretch `nan_policy="interpolate"` fills with
+    a line). The pipelines' rule on a window's own samples (`pipelines._stretch_without_signal`: they leave such a
+    window out of a recording's answer; that file imports nothing of the package, and a test keeps the two equal)."""
+    flags = []
+    for batch in split.with_format("numpy", columns=["input_values"]).iter(batch_size=256):
+        for values in batch["input_values"]:
+            values = np.asarray(values, dtype=np.float64)
+            values = values.reshape(-1, values.shape[-1])
+            finite = np.isfinite(values)
+            high = np.max(values, axis=-1, where=finite, initial=-np.inf)
+            low = np.min(values, axis=-1, where=finite, initial=np.inf)
+            flags.append(bool((high <= low).all()))  # (a channel of no finite sample: -inf <= inf)
+    return np.asarray(flags, dtype=bool)
+
+
 def window_example_ids(split, window_seconds: float, hop_seconds: float, sampling_rate: float | None = None):
     """`(windows,)` the example of `split` (its row number) that each window `window_examples` cuts from it comes from,
     in the windows' order: the labelled example a label budget counts (`budgets.draw_budget`'s `groups`), where a

@@ -621,14 +621,16 @@ def _per_recording(splits, outputs: np.ndarray, labels: np.ndarray, sampling_rat
     """`(metrics, recordings)` of the test split scored per recording (`recording_metrics`), or None: a split without
     recording ids, or one whose windows are no recording's pieces. Each window weighs the seconds it covers, as in the
     pipelines, which weigh a window by its start and end in the recording."""
-    from ..data.windowing import row_samples_and_rates
+    from ..data.windowing import row_samples_and_rates, rows_without_signal
 
     if splits.task not in (CLASSIFICATION, REGRESSION) or "recording" not in splits.test.column_names:
         return None
     seconds = np.asarray([samples / rate for samples, rate in row_samples_and_rates([splits.test], sampling_rate)])
     if len(seconds) != len(labels):  # (rows without a rate are refused before; nothing to weigh them by)
         return None
-    return recording_metrics(outputs, labels, splits.test["recording"], seconds, splits.task)
+    # the windows `citrus predict` leaves out of a file's answer (flat, or NaN throughout), left out here too
+    without_signal = rows_without_signal(splits.test)
+    return recording_metrics(outputs, labels, splits.test["recording"], seconds, splits.task, without_signal)
 
 
 def _drawn_labels(splits, chosen: np.ndarray) -> np.ndarray:

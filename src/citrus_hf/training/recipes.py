@@ -886,20 +886,30 @@ def metrics_of(outputs: np.ndarray, labels: np.ndarray, task: str) -> dict[str, 
 
 
 def recording_metrics(
-    outputs: np.ndarray, labels: np.ndarray, recordings, seconds: np.ndarray, task: str
+    outputs: np.ndarray,
+    labels: np.ndarray,
+    recordings,
+    seconds: np.ndarray,
+    task: str,
+    without_signal: np.ndarray | None = None,
 ) -> tuple[dict[str, float], int] | None:
     """`(metrics, recordings)` of a split scored per recording, as `citrus predict` answers for a file: each
     recording's windows' probabilities (softmax; a sigmoid for one output) or predictions averaged by the model
     file's rule (`modeling_citrus.recording_mean`, which the pipelines use), scored as `metrics_of` scores windows
     (a classifier's mean probabilities as log-probabilities, whose softmax they are). None where no recording has
     several windows, or where one holds windows of different labels (events of several classes in one file: no
-    label for the whole of it).
+    label for the whole of it). Windows without signal are left out of their recording's mean, as the pipelines leave
+    them out (a file padded with zeros to one length: its flat windows pulled every file towards one class), and a
+    recording of no other windows, which `citrus predict` gives no label, is scored with none: `recordings` counts
+    the recordings scored.
 
     Args:
         outputs: `(windows, outputs)` the model's logits (classification) or predictions (regression).
         labels: `(windows,)` class ids or targets.
         recordings: `(windows,)` each window's recording id.
         seconds: `(windows,)` the seconds of recording each window covers.
+        without_signal: `(windows,)` whether a window holds no signal (`data.windowing.rows_without_signal`);
+            None: every window holds signal.
     """
     import torch
 
@@ -913,6 +923,11 @@ def recording_metrics(
     rows = np.split(np.argsort(inverse.reshape(-1), kind="stable"), np.cumsum(counts)[:-1])
     if any(len(np.unique(labels[members])) > 1 for members in rows):
         return None
+    if without_signal is not None:
+        rows = [members[~np.asarray(without_signal, dtype=bool)[members]] for members in rows]
+        rows = [members for members in rows if len(members)]
+        if not rows:
+            return None
     values = torch.as_tensor(np.asarray(outputs, dtype=np.float64))
     if task == CLASSIFICATION:
         values = values.sigmoid() if values.shape[1] == 1 else values.softmax(-1)
@@ -921,7 +936,7 @@ def recording_metrics(
     if task == CLASSIFICATION:
         with np.errstate(divide="ignore"):  # a probability of 0: -inf, a class ruled out
             means = np.log(means) - (np.log1p(-means) if means.shape[1] == 1 else 0.0)
-    return metrics_of(means, labels[[members[0] for members in rows]], task), len(names)
+    return metrics_of(means, labels[[members[0] for members in rows]], task), len(rows)
 
 
 def score(model: PreTrainedModel, dataset: datasets.Dataset, task: str) -> dict[str, float]:
