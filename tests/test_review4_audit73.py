@@ -213,3 +213,18 @@ def test_a_recording_of_flat_windows_alone_is_not_scored():
     unmarked, every = recording_metrics(logits, labels, recordings, seconds, "classification")
     assert every == 3 and unmarked["accuracy"] == pytest.approx(2 / 3)
     assert recording_metrics(logits, labels, recordings, seconds, "classification", np.ones(6, dtype=bool)) is None
+
+
+def test_test_rows_without_a_recording_id_are_recordings_of_their_own():
+    """A `recording` column that leaves some rows without an id (None): each such row is a recording of its own, as
+    the validation carve takes it; they were all read as one recording named 'None', whose mixed labels left the
+    whole split unscored per recording (or whose one label pooled unrelated rows into one answer)."""
+    from citrus_hf.training.recipes import recording_metrics
+
+    logits = np.array([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 3.0]])
+    labels = np.array([0, 1, 0, 0, 1, 1])
+    recordings = [None, None, "a", "a", "b", "b"]
+    scored = recording_metrics(logits, labels, recordings, np.full(6, 2.0), "classification")
+    assert scored is not None
+    metrics, count = scored
+    assert count == 4 and metrics["accuracy"] == 1.0

@@ -21,7 +21,7 @@ from citrus_hf.training import probe
 def _carve_as_before(labels, groups, fraction, seed):
     """The carve as it was written before (comparing each moved recording's name with its whole class), the
     reference the counted carve must reproduce exactly."""
-    groups = budgets._group_keys(groups, len(labels))
+    groups = budgets.group_keys(groups, len(labels))
     rng = np.random.default_rng(seed)
     classes = budgets._class_indices(np.asarray(labels), len(labels))
     orders = []

@@ -168,7 +168,7 @@ def carve_validation(
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"validation_fraction must lie strictly between 0 and 1, got {fraction}.")
-    groups = _group_keys(groups, num_examples)
+    groups = group_keys(groups, num_examples)
     rng = np.random.default_rng(seed)
     classes = _class_indices(None if labels is None else np.asarray(labels), num_examples)
     # every shuffle first, in class order (the only draws), then the keepers: each class keeps one recording in the
@@ -202,10 +202,11 @@ def missing_groups(groups) -> np.ndarray:
     return np.flatnonzero([group is None or (isinstance(group, float) and group != group) for group in groups])
 
 
-def _group_keys(groups, num_examples: int) -> np.ndarray:
+def group_keys(groups, num_examples: int) -> np.ndarray:
     """Each example's group as an array `np.unique` can sort: `groups` as they are, or, when some are missing
     (`missing_groups`), every one as text and each missing one a group of its own, named by its row under a prefix
-    no given group starts with."""
+    no given group starts with (a carve keeps such a row apart, and a test split's per-recording scores score it
+    alone)."""
     if groups is None:
         return np.arange(num_examples).astype(str)
     missing = missing_groups(groups)
@@ -225,5 +226,6 @@ __all__ = [
     "carve_validation",
     "draw_budget",
     "drawn_example_labels",
+    "group_keys",
     "parse_budget",
 ]

@@ -913,9 +913,12 @@ def recording_metrics(
     """
     import torch
 
+    from ..data.budgets import group_keys
     from ..modeling_citrus import recording_mean
 
-    names, inverse, counts = np.unique(np.asarray(recordings, dtype=str), return_inverse=True, return_counts=True)
+    # a row without an id (None) is a recording of its own, as the validation carve keeps it apart
+    keys = group_keys(list(recordings), len(outputs)).astype(str)
+    names, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     if len(names) == len(inverse):
         return None
     labels = np.asarray(labels)
