@@ -228,3 +228,35 @@ def test_test_rows_without_a_recording_id_are_recordings_of_their_own():
     assert scored is not None
     metrics, count = scored
     assert count == 4 and metrics["accuracy"] == 1.0
+
+
+def test_a_registered_set_saved_by_data_build_is_not_warned_of_its_time_blocks(tmp_path, caplog):
+    """`citrus data build hr_ecg --output DIR` saves a registered set whose splits are time blocks of each recording
+    (its design); fine-tuning on DIR warned three times that its recordings have rows in two splits, asking to give
+    each recording to one. A folder that notes the registered set it was built from is taken as that set; the same
+    rows saved without the note are still named."""
+    import datasets
+
+    from citrus_hf.data.builders import save_built_dataset
+
+    rng = np.random.default_rng(0)
+
+    def block(rows: int) -> datasets.Dataset:
+        return datasets.Dataset.from_dict(
+            {
+                "input_values": [rng.normal(size=(1, 100)).astype(np.float32) for _ in range(rows)],
+                "target": rng.uniform(50, 90, rows).tolist(),
+                "recording": [f"rec{row % 2}" for row in range(rows)],
+                "sampling_rate": [RATE] * rows,
+            }
+        )
+
+    blocks = datasets.DatasetDict({"train": block(8), "validation": block(4), "test": block(4)})
+    save_built_dataset(blocks, "hr_ecg", tmp_path / "built")
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.data.splits"):
+        load_task_splits(tmp_path / "built")
+    assert "also have rows" not in caplog.text
+    blocks.save_to_disk(tmp_path / "saved")
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.data.splits"):
+        load_task_splits(tmp_path / "saved")
+    assert "also have rows" in caplog.text

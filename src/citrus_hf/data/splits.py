@@ -26,8 +26,8 @@ import numpy as np
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
 from .bids import BIDS_DESCRIPTION, BIDS_OPTIONS, is_bids_root
 from .budgets import LabelBudget, carve_validation, draw_budget, drawn_example_labels, missing_groups, parse_budget
-from .builders import build_dataset, is_list_type, summarize_dataset
-from .errors import naming_unwritable_cache
+from .builders import build_dataset, built_from, is_list_type, summarize_dataset
+from .errors import CitrusDataError, naming_unwritable_cache
 from .hub_access import offline_if_hub_unreachable
 from .plans import row_shapes
 from .recording_folders import (
@@ -1629,7 +1629,9 @@ def load_task_splits(
     train, validation, test = _channels_by_name(
         [(train_split, train), (validation_split or "validation", validation), (test_split, test)]
     )
-    if folder:  # (a registered set's splits may share recordings by design: time blocks of one recording)
+    # (a registered set's splits may share recordings by design: time blocks of one recording; so may a folder that
+    # `citrus data build NAME --output` saved one into, which notes the set it holds)
+    if folder and not _saved_registered_build(dataset):
         _warn_shared_recordings(
             {"train": train_split, "validation": validation_split, "test": test_split},
             {"train": train, "validation": validation, "test": test},
@@ -1681,6 +1683,15 @@ def load_task_splits(
         target_names=(list(get_dataset_spec(str(dataset)).target_names) or None) if registered else None,
         example_ids=example_ids,
     )
+
+
+def _saved_registered_build(dataset) -> bool:
+    """Whether `dataset` is a folder that `citrus data build NAME --output` saved a registered set into (its note,
+    `builders.built_from`); a note that is not one is no such folder here (the runs that read it refuse it)."""
+    try:
+        return built_from(dataset) is not None
+    except CitrusDataError:
+        return False
 
 
 def _warn_shared_recordings(names: dict[str, str | None], splits: dict[str, Any]) -> None:
