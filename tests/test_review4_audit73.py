@@ -260,3 +260,40 @@ def test_a_registered_set_saved_by_data_build_is_not_warned_of_its_time_blocks(t
     with caplog.at_level(logging.WARNING, logger="citrus_hf.data.splits"):
         load_task_splits(tmp_path / "saved")
     assert "also have rows" in caplog.text
+
+
+def test_a_run_recorded_before_examples_were_counted_is_fitted_again(tmp_path, caplog):
+    """A run of `--budgets all` on a set cut by window_seconds draws the same rows as before b5ec77b, so its draw's
+    digest matched and a resumed `citrus evaluate` reused it; but 'auto' chose its recipe on the windows then (44 per
+    class: probe-finetune) and on the recordings now (4 per class: the probe), and the report mixed the two. A draw
+    of windows now names the examples they were cut from, so such a run is fitted again; the digest of a draw without
+    windows (registered sets, every published run) is unchanged."""
+    import json
+
+    from citrus_hf.evaluation.protocol import draw_digest
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "set"
+    for split, count in (("train", 2), ("test", 1)):
+        for name, frequency in (("slow", 2.0), ("fast", 9.0)):
+            (folder / split / name).mkdir(parents=True)
+            for index in range(count):
+                time = np.arange(int(3 * 2 * RATE)) / RATE
+                signal = np.sin(2 * np.pi * frequency * time) + rng.normal(0, 0.3, time.size)
+                np.save(folder / split / name / f"{name}{index}.npy", signal[None].astype(np.float32))
+    argv = ["evaluate", "--datasets", str(folder), "--sampling-rate", str(RATE), "--budgets", "all", "--seeds", "0"]
+    argv += ["--arms", "prior", "--dataset-options", f"{folder}:window_seconds=2", "--no-show-progress"]
+    argv += ["--output-dir", str(tmp_path / "eval")]
+    assert main(argv) == 0
+    runs = tmp_path / "eval" / "runs.jsonl"
+    run = json.loads(runs.read_text())
+    rows = np.arange(run["n_train"])
+    assert run["draw"] != draw_digest(rows)  # (the draw names its examples)
+    run["draw"], run["accuracy"] = draw_digest(rows), 0.125  # as recorded before: the rows alone
+    runs.write_text(json.dumps(run) + "\n")
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.evaluation.protocol"):
+        assert main(argv) == 0
+    assert "Reused" not in caplog.text
+    assert json.loads(runs.read_text().splitlines()[-1])["accuracy"] != 0.125
+    # without windows, the digest of the rows alone, as every run recorded so far
+    assert draw_digest(rows, None) == draw_digest(rows)

@@ -501,11 +501,19 @@ def _same_data(run: dict[str, Any], context) -> bool:
     return not Path(str(context.name)).exists()
 
 
-def draw_digest(chosen: np.ndarray) -> str:
+def draw_digest(chosen: np.ndarray, examples: np.ndarray | None = None) -> str:
     """A digest of the training-pool rows a run drew `(n_train,)`: every arm of a dataset, budget and seed fits on
     the same draw, and a recorded run is reused only with the draw it was fitted on (a change to the drawing would
-    otherwise pair new runs with old ones fitted on other examples)."""
-    return hashlib.sha256(np.asarray(chosen, dtype=np.int64).tobytes()).hexdigest()[:16]
+    otherwise pair new runs with old ones fitted on other examples). Where the rows are windows of the pool's
+    examples (`examples` `(pool,)`, `TaskSplits.examples`: `window_seconds`), the digest names those of the drawn
+    rows too: runs recorded before budgets and "auto" counted examples drew all rows alike at `--budgets all`, but
+    "auto" chose their recipe on the windows (44 per class: LP-FT, where 4 recordings per class now fit the probe),
+    so they are fitted again. Without `examples` the digest of the rows alone, as every run recorded so far."""
+    digest = hashlib.sha256(np.asarray(chosen, dtype=np.int64).tobytes())
+    if examples is not None:
+        digest.update(b"examples")
+        digest.update(np.asarray(examples, dtype=np.int64)[np.asarray(chosen, dtype=np.int64)].tobytes())
+    return digest.hexdigest()[:16]
 
 
 def _same_draw(run: dict[str, Any], draw: str) -> bool:
@@ -668,7 +676,7 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
         for seed in config.seeds:
             # (a recording that `window_seconds` cut is one labelled example, however many windows it gave)
             chosen = draw_budget(context.pool_labels, budget, seed, groups=context.splits.examples())
-            draw = draw_digest(chosen)  # the same for every arm: hashed once
+            draw = draw_digest(chosen, context.splits.examples())  # the same for every arm: hashed once
             for name in config.arms:
                 progress.set_postfix_str(f"{dataset} {budget.label_for(context.task)} seed {seed} {name}")
                 key = (dataset, name, budget.label_for(context.task), seed)

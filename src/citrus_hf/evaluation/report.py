@@ -6,8 +6,8 @@ A run record (one line of `runs.jsonl`, written by `protocol._run_record`) is a 
 `absent_classes` (the names of the classes the scored split has no example of; runs recorded before it lack it), the
 test metrics (`training.metrics.metrics_for_task`: `accuracy`, ... or `mae`, ...), `recipe`, `best_step`, `steps`,
 `seconds`, `scored_on` (the split scored; runs recorded before it existed were scored on test), `signature`, `data`
-and `draw` (a digest of the drawn training rows, `protocol.draw_digest`: the same for every arm of a dataset, budget
-and seed; what a resumed protocol matches earlier runs on, with the signature and data), for the arms that align
+and `draw` (a digest of the drawn training rows, and of the examples they are windows of where `window_seconds` cut
+them, `protocol.draw_digest`: the same for every arm of a dataset, budget and seed; what a resumed protocol matches earlier runs on, with the signature and data), for the arms that align
 windows, `alignment`, for the arms that build a network from a CiTrus config, `model` (a digest of its input contract
 and size, `arms.model_digest`: a pre-training gain pairs only runs that agree), and the `torch_version` and
 `torch_threads` it ran with (`training.pretrain.run_environment`).
