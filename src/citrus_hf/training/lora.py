@@ -38,6 +38,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import inspect
 import json
 import math
 import numbers
@@ -487,6 +488,22 @@ def _switch_class_names_with_adapters() -> None:
     PeftModel.load_adapter, PeftModel.set_adapter = load_adapter, set_adapter
 
 
+def _peft_private(owner: Any, owner_name: str, name: str, checked: str) -> Any:
+    """peft's private `owner.name` (a class or module) that a CiTrus check wraps, or None where this peft has none
+    (moved or renamed: pyproject asks only for a floor): the check is then skipped with a warning, as peft's own
+    behaviour stays, where failing would stop `import citrus_hf` (or `import peft` after it) for a check of a corner."""
+    found = getattr(owner, name, None)
+    if found is None:
+        import peft
+
+        logger.warning(
+            f"peft {getattr(peft, '__version__', '?')} has no `{owner_name}.{name}`, through which citrus-hf checks "
+            f"{checked} on CiTrus models: that check is off. Install the peft version citrus-hf was released with, "
+            "or update citrus-hf."
+        )
+    return found
+
+
 def _refuse_prompt_learning() -> None:
     """Refuse a prompt-learning method (prompt tuning, prefix tuning, p-tuning: `PromptTuningConfig`, ...) on a CiTrus
     model, which `get_peft_model` and `PeftModel` give to `add_adapter`: such a method prepends learnt tokens to a
@@ -518,14 +535,22 @@ def _refuse_hotswapping_a_head() -> None:
     of an adapter that also holds a CiTrus model's trained task head (`modules_to_save`, as every CiTrus adapter
     does): peft swaps no such module, and stopped on "KeyError: 'base_model.model.classifier.bias'". The swap of the
     state dict, which `hotswap_adapter` calls, is wrapped once."""
-    from peft.utils import hotswap
-
-    swap = hotswap.hotswap_adapter_from_state_dict
-    if getattr(swap, "_citrus_heads", False):
+    try:
+        from peft.utils import hotswap
+    except ImportError:
+        hotswap = None
+    swap = _peft_private(hotswap, "peft.utils.hotswap", "hotswap_adapter_from_state_dict", "peft's hotswap")
+    if swap is None or getattr(swap, "_citrus_heads", False):
         return
+    signature = inspect.signature(swap)
 
     @functools.wraps(swap)
-    def hotswap_adapter_from_state_dict(model, state_dict, adapter_name, config, parameter_prefix="lora_"):
+    def hotswap_adapter_from_state_dict(*args, **kwargs):
+        # (peft's arguments bound by name, so that ones a later peft adds pass on untouched)
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        model, state_dict = bound.arguments.get("model"), bound.arguments.get("state_dict") or {}
+        parameter_prefix = bound.arguments.get("parameter_prefix") or "lora_"
         # (a compiled model answers for the one it wraps)
         model_type = getattr(getattr(model, "config", None), "model_type", None)
         modules = sorted({key.rsplit(".", 1)[0] for key in state_dict if parameter_prefix not in key})
@@ -536,7 +561,7 @@ def _refuse_hotswapping_a_head() -> None:
                 "the others instead, `peft_model.load_adapter(folder, adapter_name='other')`, then "
                 "`peft_model.set_adapter('other')` (its head and class names come with it)."
             )
-        return swap(model, state_dict, adapter_name, config, parameter_prefix)
+        return swap(*args, **kwargs)
 
     hotswap_adapter_from_state_dict._citrus_heads = True
     hotswap.hotswap_adapter_from_state_dict = hotswap_adapter_from_state_dict
@@ -552,8 +577,8 @@ def _refuse_mixed_batches_through_the_patch_embedding() -> None:
     that hands the names to the layers) is wrapped once."""
     from peft.tuners.lora import LoraLayer, LoraModel
 
-    enable = LoraModel._enable_peft_forward_hooks
-    if getattr(enable, "_citrus_mixed", False):
+    enable = _peft_private(LoraModel, "LoraModel", "_enable_peft_forward_hooks", "peft's mixed-adapter batches")
+    if enable is None or getattr(enable, "_citrus_mixed", False):
         return
 
     @functools.wraps(enable)
