@@ -8,6 +8,7 @@ Tiny random models on the CPU: a few seconds each."""
 
 from __future__ import annotations
 
+import copy
 import logging
 
 import pytest
@@ -60,3 +61,25 @@ def test_the_hotswap_check_passes_on_arguments_peft_adds():
     finally:
         hotswap.hotswap_adapter_from_state_dict = original
     assert calls == [3]
+
+
+def _stem_adapted_beside_an_encoder_adapter():
+    """A tiny 3-class classifier whose "default" adapter adapts the encoder alone and whose "b" adapts the patch
+    embedding too (apply_lora's default), in eval mode."""
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+    peft_model = apply_lora(model, r=2, verbose=False, include_cnn=False)
+    stem = copy.deepcopy(apply_lora(CiTrusForSequenceClassification(tiny_config(num_labels=3)), r=2, verbose=False))
+    peft_model.add_adapter("b", stem.peft_config["default"])
+    return peft_model.eval()
+
+
+@pytest.mark.parametrize("names", [["default", "__base__", "default", "default"], ["__base__"] * 4])
+def test_a_mixed_batch_of_adapters_that_leave_the_stem_alone_is_refused_too(names):
+    """peft hands `adapter_names` to every LoRA layer, whichever adapters the batch names: a patch embedding that
+    any adapter on the model adapts splits its `(batch * channels * patches)` rows by window and stops inside peft.
+    Refused naming the adapter that adapts it and the fix."""
+    peft_model = _stem_adapted_beside_an_encoder_adapter()
+    with pytest.raises(ValueError, match=r"adapter_names.*patch embedding.*'b'.*include_cnn=False"):
+        with torch.no_grad():
+            peft_model(input_values=WINDOWS, adapter_names=names)

@@ -569,11 +569,11 @@ def _refuse_hotswapping_a_head() -> None:
 
 def _refuse_mixed_batches_through_the_patch_embedding() -> None:
     """Refuse peft's mixed-adapter batches (`peft_model(input_values=x, adapter_names=[...])`, one adapter per window)
-    on a CiTrus model whose patch embedding (CNN stem, projection) one of those adapters adapts: peft splits each
-    adapted layer's input by window, and the patch embedding embeds each patch of each channel as an input of its own
-    (`(batch * channels * patches, patch_length)`, in chunks on the CPU), so peft stopped on "Length of
-    `adapter_names` should be the same as the number of inputs, but got 4 and 40". The attention and feed-forward
-    layers keep the window axis first, where the split is right. LoRA's `_enable_peft_forward_hooks` (peft's context
+    on a CiTrus model whose patch embedding (CNN stem, projection) any adapter adapts, named in the batch or not:
+    peft splits the input of every LoRA layer by window, and the patch embedding embeds each patch of each channel as
+    an input of its own (`(batch * channels * patches, patch_length)`, in chunks on the CPU), so peft stopped on
+    "Length of `adapter_names` should be the same as the number of inputs, but got 4 and 40". The attention and
+    feed-forward layers keep the window axis first, where the split is right. LoRA's `_enable_peft_forward_hooks` (peft's context
     that hands the names to the layers) is wrapped once."""
     from peft.tuners.lora import LoraLayer, LoraModel
 
@@ -586,21 +586,22 @@ def _refuse_mixed_batches_through_the_patch_embedding() -> None:
         adapter_names = kwargs.get("adapter_names")
         model_type = getattr(getattr(self.model, "config", None), "model_type", None)
         if adapter_names is not None and model_type in _PEFT_ENCODER_PREFIXES:
-            requested = set(adapter_names)
+            # peft hands the names to every LoRA layer, whichever adapters the batch names (a batch of "__base__"
+            # alone, or of adapters of the encoder alone), and each one splits its rows by window
             stem = [
-                name
+                (name, module)
                 for name, module in self.model.named_modules()
-                if isinstance(module, LoraLayer)
-                and ".patch_embedding." in f".{name}"
-                and requested & set(module.lora_A)
+                if isinstance(module, LoraLayer) and ".patch_embedding." in f".{name}"
             ]
             if stem:
+                adapters = sorted({adapter for _, module in stem for adapter in module.lora_A})
                 raise ValueError(
                     "peft's mixed-adapter batches (`adapter_names=`) split each adapted layer's input by window, and "
-                    f"the patch embedding these adapters adapt ({stem[0]}, ...) embeds each patch of each channel as "
-                    "an input of its own. Run each adapter's windows apart (`set_adapter(name)`), or adapt the encoder "
-                    "alone for mixed batches (`apply_lora(model, include_cnn=False)`, or target_modules without "
-                    "`patch_embedding`)."
+                    f"the patch embedding that {', '.join(map(repr, adapters)) or 'a deleted adapter'} adapted "
+                    f"({stem[0][0]}, ...) embeds each patch of each channel as an input of its own. Run each "
+                    "adapter's windows apart (`set_adapter(name)`), or adapt the encoder alone for mixed batches "
+                    "(`apply_lora(model, include_cnn=False)`, or target_modules without `patch_embedding`, on a model "
+                    "whose other adapters leave it alone too)."
                 )
         return enable(self, *args, **kwargs)
 
