@@ -83,3 +83,38 @@ def test_a_mixed_batch_of_adapters_that_leave_the_stem_alone_is_refused_too(name
     with pytest.raises(ValueError, match=r"adapter_names.*patch embedding.*'b'.*include_cnn=False"):
         with torch.no_grad():
             peft_model(input_values=WINDOWS, adapter_names=names)
+
+
+def _two_tasks(tmp_path):
+    """An activity adapter "default" (rest/walk, one softmax) with a rhythm adapter "b" (afib/normal, multi-label)
+    loaded beside it."""
+    from citrus_hf.training.lora import load_adapter, save_adapter
+
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(tmp_path / "base")
+    for name, settings in (
+        ("a", {"id2label": {0: "rest", 1: "walk"}}),
+        ("b", {"id2label": {0: "afib", 1: "normal"}, "problem_type": "multi_label_classification"}),
+    ):
+        model = CiTrusForSequenceClassification.from_pretrained(tmp_path / "base", **settings)
+        save_adapter(apply_lora(model, r=2, verbose=False), tmp_path / name)
+    peft_model = load_adapter(None, tmp_path / "a")
+    peft_model.load_adapter(str(tmp_path / "b"), adapter_name="b")
+    return peft_model
+
+
+def test_a_deleted_adapter_leaves_no_class_names_behind(tmp_path):
+    """`delete_adapter("b")` kept the class names and scoring recorded for "b": a new adapter added under that name
+    (`add_adapter("b", ...)`, or peft's own save loaded as "b") was served by `set_adapter("b")` under the deleted
+    adapter's classes (afib/normal, multi-label) without a word, and deleting the active "b" left its names on the
+    adapter peft made active instead. The record goes with the adapter, and the adapter left active shows its own."""
+    from peft import LoraConfig
+
+    peft_model = _two_tasks(tmp_path)
+    peft_model.set_adapter("b")
+    assert peft_model.config.id2label == {0: "afib", 1: "normal"}
+    peft_model.delete_adapter("b")
+    assert peft_model.active_adapter == "default"
+    assert peft_model.config.id2label == {0: "rest", 1: "walk"} and peft_model.config.problem_type is None
+    peft_model.add_adapter("b", LoraConfig(r=2, target_modules=["q_proj"], modules_to_save=["classifier"]))
+    peft_model.set_adapter("b")
+    assert peft_model.config.id2label == {0: "rest", 1: "walk"} and peft_model.config.problem_type is None

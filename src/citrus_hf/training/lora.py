@@ -438,6 +438,14 @@ def _hub_adapter_folder(model_id: str | os.PathLike, kwargs: dict[str, Any]) -> 
     return Path(config).parent
 
 
+def _show_output_names(peft_model: PeftModel, adapter_name: str) -> None:
+    """Set the output names (and `problem_type`) recorded for `adapter_name` on the model's config, where any are."""
+    names = peft_model.__dict__.get(_ADAPTER_OUTPUT_NAMES, {}).get(adapter_name)
+    config = peft_model.get_base_model().config
+    for field, value in (names or {}).items():
+        setattr(config, field, copy.deepcopy(value))
+
+
 def _switch_class_names_with_adapters() -> None:
     """Make `set_adapter` switch a CiTrus task model's output names with its head: an adapter loaded with peft's
     `peft_model.load_adapter(folder, adapter_name=...)` brings its own head (`modules_to_save`), but its classes stayed
@@ -446,8 +454,9 @@ def _switch_class_names_with_adapters() -> None:
     Hub id: `_hub_adapter_folder`) with a `citrus_task_config.json` are recorded (the adapters already on the model
     keep the model's names) and set on the config when `set_adapter` makes it active; an adapter loaded under a name the model has, with other settings, is
     refused (`_refuse_other_settings_under_a_taken_name`), and so is one whose head the model cannot hold
-    (`_refuse_a_head_the_model_cannot_hold`). peft's `load_adapter` and `set_adapter` are wrapped once."""
-    load, activate = PeftModel.load_adapter, PeftModel.set_adapter
+    (`_refuse_a_head_the_model_cannot_hold`); `delete_adapter` drops an adapter's names with it. peft's
+    `load_adapter`, `set_adapter` and `delete_adapter` are wrapped once."""
+    load, activate, delete = PeftModel.load_adapter, PeftModel.set_adapter, PeftModel.delete_adapter
     if getattr(load, "_citrus_names", False):
         return
 
@@ -477,15 +486,22 @@ def _switch_class_names_with_adapters() -> None:
     @functools.wraps(activate)
     def set_adapter(self, adapter_name, *args, **kwargs):
         result = activate(self, adapter_name, *args, **kwargs)
-        names = self.__dict__.get(_ADAPTER_OUTPUT_NAMES, {}).get(adapter_name)
-        if names:
-            config = self.get_base_model().config
-            for field, value in names.items():
-                setattr(config, field, copy.deepcopy(value))
+        _show_output_names(self, adapter_name)
+        return result
+
+    @functools.wraps(delete)
+    def delete_adapter(self, adapter_name, *args, **kwargs):
+        result = delete(self, adapter_name, *args, **kwargs)
+        # the names go with the adapter (a new one under its name would get them at `set_adapter`), and the adapter
+        # peft made active in its place, where it was active, shows its own
+        self.__dict__.get(_ADAPTER_OUTPUT_NAMES, {}).pop(adapter_name, None)
+        if isinstance(self.active_adapter, str):
+            _show_output_names(self, self.active_adapter)
         return result
 
     load_adapter._citrus_names = True
     PeftModel.load_adapter, PeftModel.set_adapter = load_adapter, set_adapter
+    PeftModel.delete_adapter = delete_adapter
 
 
 def _peft_private(owner: Any, owner_name: str, name: str, checked: str) -> Any:
