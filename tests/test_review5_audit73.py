@@ -118,3 +118,25 @@ def test_a_deleted_adapter_leaves_no_class_names_behind(tmp_path):
     peft_model.add_adapter("b", LoraConfig(r=2, target_modules=["q_proj"], modules_to_save=["classifier"]))
     peft_model.set_adapter("b")
     assert peft_model.config.id2label == {0: "rest", 1: "walk"} and peft_model.config.problem_type is None
+
+
+@pytest.mark.parametrize(
+    ("task_class", "hint"),
+    [
+        ("CiTrusForRegression", "modules_to_save=['regressor']"),
+        ("CiTrusForSequenceClassification", "modules_to_save=['classifier']"),
+        ("CiTrusModel", "LoraConfig(r=8)"),
+    ],
+)
+def test_the_prompt_learning_refusal_names_a_lora_config_that_trains_the_models_head(task_class, hint):
+    """The refusal of prompt tuning named `get_peft_model(model, LoraConfig(task_type='SEQ_CLS', r=8))` for every
+    CiTrus model: on a regressor that config saves and trains a `classifier` it has none of and freezes the regressor,
+    which then stays random (the package warns at the first step). It names the model's own head now."""
+    from peft import PromptTuningConfig, get_peft_model
+
+    import citrus_hf
+
+    model = getattr(citrus_hf, task_class)(tiny_config())
+    with pytest.raises(ValueError, match="token embeddings") as refused:
+        get_peft_model(model, PromptTuningConfig(task_type="FEATURE_EXTRACTION", num_virtual_tokens=4))
+    assert hint in str(refused.value) and "SEQ_CLS" not in str(refused.value)

@@ -532,12 +532,17 @@ def _refuse_prompt_learning() -> None:
     @functools.wraps(add)
     def add_adapter(self, adapter_name, peft_config, *args, **kwargs):
         # (a prompt-learning `PeftModel` holds the model itself as its `base_model`, set before this call)
-        config = getattr(self.__dict__.get("_modules", {}).get("base_model"), "config", None)
+        model = self.__dict__.get("_modules", {}).get("base_model")
+        config = getattr(model, "config", None)
         if peft_config.is_prompt_learning and getattr(config, "model_type", None) in _PEFT_ENCODER_PREFIXES:
+            # the LoRA to name trains and saves the model's own head (`task_type="SEQ_CLS"` would freeze a regressor's)
+            head = getattr(type(model), "head_name", None)
+            lora = f"LoraConfig(r=8, modules_to_save=[{head!r}])" if head else "LoraConfig(r=8)"
+            helper = ", `citrus_hf.training.lora.apply_lora(model)`" if _head_name(model) else ""
             raise ValueError(
-                f"{type(peft_config).__name__} is a prompt-learning method: it prepends learnt tokens to a text model's token embeddings (`input_ids`, `inputs_embeds`), which a CiTrus "
-                "model, reading signal patches, has none of. Adapt its layers instead: `get_peft_model(model, "
-                "LoraConfig(task_type='SEQ_CLS', r=8))`, `citrus_hf.training.lora.apply_lora(model)`, or another "
+                f"{type(peft_config).__name__} is a prompt-learning method: it prepends learnt tokens to a text "
+                "model's token embeddings (`input_ids`, `inputs_embeds`), which a CiTrus model, reading signal "
+                f"patches, has none of. Adapt its layers instead: `get_peft_model(model, {lora})`{helper}, or another "
                 "method that adapts layers (IA3, LoHa, ...)."
             )
         return add(self, adapter_name, peft_config, *args, **kwargs)
