@@ -140,3 +140,30 @@ def test_the_prompt_learning_refusal_names_a_lora_config_that_trains_the_models_
     with pytest.raises(ValueError, match="token embeddings") as refused:
         get_peft_model(model, PromptTuningConfig(task_type="FEATURE_EXTRACTION", num_virtual_tokens=4))
     assert hint in str(refused.value) and "SEQ_CLS" not in str(refused.value)
+
+
+def test_peft_on_a_fusion_encoder_frozen_alone_trains_its_adapter_with_dropout():
+    """`fusion.freeze_encoder("ecg")` keeps that encoder in eval mode; `get_peft_model(fusion, LoraConfig(
+    lora_dropout=0.5))` adapts every encoder (peft decides what trains) and the ecg encoder's LoRA matrices trained
+    with their dropout off, without a word, as a single model's frozen backbone did. The adapter ends that encoder's
+    freezing; an encoder frozen after the adapter (its LoRA frozen too) stays frozen."""
+    from peft import LoraConfig, get_peft_model
+
+    from citrus_hf import CiTrusFusionConfig, CiTrusFusionForSequenceClassification
+
+    def fusion():
+        config = CiTrusFusionConfig(modality_configs={"ecg": tiny_config(), "eda": tiny_config()}, num_labels=2)
+        return CiTrusFusionForSequenceClassification(config)
+
+    model = fusion()
+    model.freeze_encoder("ecg")
+    peft_model = get_peft_model(model, LoraConfig(task_type="SEQ_CLS", r=2, lora_dropout=0.5)).train()
+    dropouts = [module for name, module in peft_model.named_modules() if name.endswith("lora_dropout.default")]
+    assert any(".encoders.ecg." in name for name, _ in peft_model.named_modules() if name.endswith("lora_dropout"))
+    assert dropouts and all(module.training for module in dropouts)
+    assert model.encoders["ecg"].training and model.frozen_encoders == []
+    model = fusion()
+    peft_model = get_peft_model(model, LoraConfig(task_type="SEQ_CLS", r=2))
+    model.freeze_encoder("ecg")
+    peft_model.train()
+    assert not model.encoders["ecg"].training and model.frozen_encoders == ["ecg"]

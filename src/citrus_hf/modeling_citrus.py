@@ -581,6 +581,20 @@ def _refuse_other_head_settings(model: nn.Module, adapter, download_kwargs: dict
         )
 
 
+def _holds_trainable_adapter(encoder: nn.Module) -> bool:
+    """Whether `encoder` holds a peft tuner layer (each wraps the `base_layer` it adapts) with a parameter that
+    trains: one frozen with the rest (the encoder frozen after the adapter, a linear probe) does not count. A frozen
+    encoder with one ends its freezing when the model trains (`train()`): kept in eval mode, the adapter's dropout was
+    off without a word."""
+    return any(
+        parameter.requires_grad
+        for module in encoder.modules()
+        if hasattr(module, "base_layer")
+        for name, parameter in module.named_parameters()
+        if not name.startswith("base_layer.")
+    )
+
+
 def _is_adapter_tensor(key: str) -> bool:
     """A tensor that peft put into the model (a LoRA matrix, or the adapter's own copy of a module it saves in full,
     such as the task head), not one of the model's own."""
@@ -4241,7 +4255,7 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
 
     def train(self, mode: bool = True):
         super().train(mode)
-        if getattr(self, "_backbone_frozen", False) and self._holds_trainable_adapter():
+        if getattr(self, "_backbone_frozen", False) and _holds_trainable_adapter(self.citrus):
             # a peft adapter put into the frozen encoder (`get_peft_model` after `freeze_backbone()`): kept in eval
             # mode, its dropout (`lora_dropout`) was off without a word. The adapter decides what trains, as
             # `apply_lora` decides (peft froze the base weights itself): the freezing ends, `requires_grad` as it is.
@@ -4250,17 +4264,6 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
         if getattr(self, "_backbone_frozen", False):
             self.citrus.eval()
         return self
-
-    def _holds_trainable_adapter(self) -> bool:
-        """Whether the encoder holds a peft tuner layer (each wraps the `base_layer` it adapts) with a parameter that
-        trains: one frozen with the rest (`freeze_backbone()` after the adapter, a linear probe) does not count."""
-        return any(
-            parameter.requires_grad
-            for module in self.citrus.modules()
-            if hasattr(module, "base_layer")
-            for name, parameter in module.named_parameters()
-            if not name.startswith("base_layer.")
-        )
 
     def _warn_if_head_frozen(self) -> None:
         """Say once when the model trains with its task head frozen: peft's LoRA freezes (and leaves out of the saved

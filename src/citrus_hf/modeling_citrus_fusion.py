@@ -46,6 +46,7 @@ from .modeling_citrus import (
     CiTrusRegressionOutput,
     _CiTrusFamilyMixin,
     _ClassifierLoss,
+    _holds_trainable_adapter,
     _RegressorLoss,
     _reject_text_kwargs,
 )
@@ -172,9 +173,18 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
 
     def train(self, mode: bool = True):
         super().train(mode)
+        frozen = getattr(self, "_frozen_encoders", set())
+        for modality in sorted(frozen):
+            if _holds_trainable_adapter(self.encoders[modality]):
+                # peft's adapter in a frozen encoder (`get_peft_model` after `freeze_encoder`) decides what trains, as
+                # in a single model's frozen backbone: kept in eval mode, its dropout was off
+                logger.info(
+                    f"{type(self).__name__}: a peft adapter in the frozen {modality!r} encoder ends its freezing."
+                )
+                frozen.discard(modality)
         # A frozen encoder also keeps eval mode (no dropout, fixed batch-norm statistics), so the head sees exactly
         # the pre-trained features.
-        for modality in getattr(self, "_frozen_encoders", ()):
+        for modality in frozen:
             self.encoders[modality].eval()
         return self
 
