@@ -555,7 +555,7 @@ def _refuse_hotswapping_a_head() -> None:
     """Refuse peft's hotswap (`peft.utils.hotswap.hotswap_adapter`, which swaps an adapter's LoRA matrices in place)
     of an adapter that also holds a CiTrus model's trained task head (`modules_to_save`, as every CiTrus adapter
     does): peft swaps no such module, and stopped on "KeyError: 'base_model.model.classifier.bias'". The swap of the
-    state dict, which `hotswap_adapter` calls, is wrapped once."""
+    state dict, which `hotswap_adapter` calls, is wrapped once, where this peft has it (`_peft_private`)."""
     try:
         from peft.utils import hotswap
     except ImportError:
@@ -594,8 +594,8 @@ def _refuse_mixed_batches_through_the_patch_embedding() -> None:
     peft splits the input of every LoRA layer by window, and the patch embedding embeds each patch of each channel as
     an input of its own (`(batch * channels * patches, patch_length)`, in chunks on the CPU), so peft stopped on
     "Length of `adapter_names` should be the same as the number of inputs, but got 4 and 40". The attention and
-    feed-forward layers keep the window axis first, where the split is right. LoRA's `_enable_peft_forward_hooks` (peft's context
-    that hands the names to the layers) is wrapped once."""
+    feed-forward layers keep the window axis first, where the split is right. LoRA's `_enable_peft_forward_hooks`
+    (peft's context that hands the names to the layers) is wrapped once, where this peft has it (`_peft_private`)."""
     from peft.tuners.lora import LoraLayer, LoraModel
 
     enable = _peft_private(LoraModel, "LoraModel", "_enable_peft_forward_hooks", "peft's mixed-adapter batches")
