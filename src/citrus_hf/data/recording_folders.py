@@ -75,6 +75,7 @@ from .readers.files import (
     read_recording,
     read_stretches,
     recording_format,
+    records_its_rate,
 )
 from .readers.wfdb import wfdb_names_by_rate, wfdb_segment_names
 from .windowing import split_by_group
@@ -365,7 +366,9 @@ def load_recording_folder(
         files = raw_bids_recordings(path, files)
     if not files:
         raise ValueError(f"{str(path)!r} holds no recording files ({', '.join(sorted(RECORDING_FORMATS))}).")
-    rated = {file: recording_format(file) in RATED_FORMATS for file in files}
+    # (`records_its_rate`, as `read_recording` and `citrus predict` read it: an Empatica E4 CSV states its rate in its
+    # second row, and a folder of them was kept as bare samples without --sampling-rate, or read at the one given)
+    rated = {file: records_its_rate(file) for file in files}
     if len(set(rated.values())) > 1:
         with_rate = [file.name for file, known in rated.items() if known][:3]
         without = [file.name for file, known in rated.items() if not known][:3]

@@ -971,11 +971,18 @@ def rare_class_notice(
     auto_counts = np.unique(auto_labels, return_counts=True)
     if counts.min() == counts.max() and auto_counts[1].min() == auto_counts[1].max():
         return None
+    # where `window_seconds` cut the labelled recordings, the probe's counts are of windows and "auto"'s of recordings:
+    # the line said "labelled examples" of both, and "'rare' (3)" for a class of one recording cut into 3 windows
+    windowed = len(auto_labels) != len(labels)
+    unit, auto_unit = ("windows", "recordings") if windowed else ("examples", "examples")
 
-    def below(per_class: int, of: tuple[np.ndarray, np.ndarray] = (classes, counts)) -> str:
+    def below(per_class: int, of: tuple[np.ndarray, np.ndarray] = (classes, counts), what: str = unit) -> str:
         few = [(c, n) for c, n in zip(of[0].tolist(), of[1].tolist(), strict=True) if n < per_class]
         names = class_names_of([c for c, _ in few], label_names)
-        return ", ".join(f"{name!r} ({n})" for name, (_, n) in zip(names, few, strict=True))
+        return ", ".join(
+            f"{name!r} ({n}{f' {what[:-1] if n == 1 else what}' if windowed else ''})"
+            for name, (_, n) in zip(names, few, strict=True)
+        )
 
     changes = []
     if (
@@ -985,9 +992,9 @@ def rare_class_notice(
         and carried_by_classes_of(auto_labels, AUTO_PROBE_FINETUNE_FROM_PER_CLASS)
     ):
         changes.append(
-            f"because of {below(AUTO_PROBE_FINETUNE_FROM_PER_CLASS, auto_counts)}, 'auto' fits the probe for every "
-            "class, as it "
-            f"does below {AUTO_PROBE_FINETUNE_FROM_PER_CLASS} per class (--recipe probe-finetune fine-tunes from it)"
+            f"because of {below(AUTO_PROBE_FINETUNE_FROM_PER_CLASS, auto_counts, auto_unit)}, 'auto' fits the probe "
+            f"for every class, as it does below {AUTO_PROBE_FINETUNE_FROM_PER_CLASS} labelled {auto_unit} per class "
+            "(--recipe probe-finetune fine-tunes from it)"
         )
     if isinstance(recipe, (ProbeRecipe, ProbeFinetuneRecipe)):
         pooling = recipe.head_overrides_for(labels, task)["pooling"]
@@ -1002,8 +1009,8 @@ def rare_class_notice(
                 scored = int(counts[counts >= LEAVE_ONE_OUT_FROM_PER_CLASS].sum())
                 changes.append(
                     f"{below(LEAVE_ONE_OUT_FROM_PER_CLASS)} left out of the leave-one-out choice of the probe's "
-                    f"penalty (chosen on the other {scored} examples: a left-out example with no other of its class "
-                    "is predicted from none)"
+                    f"penalty (chosen on the other {scored} {unit}: a left-out one with no other of its class is "
+                    "predicted from none)"
                 )
             if pooling == "mean_max" and (counts < PROBE_SPREAD_FROM_PER_CLASS).any():
                 changes.append(
@@ -1012,7 +1019,7 @@ def rare_class_notice(
                 )
     if not changes:
         return None
-    return f"Classes of unequal size ({counts.min()} to {counts.max()} labelled examples): " + "; ".join(changes)
+    return f"Classes of unequal size ({counts.min()} to {counts.max()} labelled {unit}): " + "; ".join(changes)
 
 
 __all__ = [
