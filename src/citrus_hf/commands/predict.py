@@ -87,6 +87,14 @@ class PredictArguments:
         default=None,
         metadata={"help": "channels to read, by name (EDF, WFDB, a CSV header) or position from 0; default: all"},
     )
+    ignore_time_stamps: bool = field(  # (readers.files.READ_AS_WRITTEN_OPTION, named in the refusal's advice)
+        default=False,
+        metadata={
+            "help": "read a .csv / .tsv / .txt file at --sampling-rate whatever its time column says (by default time "
+            "stamps of another rate, gaps, steps back or a clock change are refused, whichever --channels picks): "
+            "its windows are timed at --sampling-rate"
+        },
+    )
     hop_seconds: float | None = field(
         default=None,
         metadata={
@@ -379,7 +387,9 @@ def run(argv: Sequence[str]) -> int:
             try:
                 # without --channels, a PSG of several rates (Sleep-EDF's) is read through the channels a stager names
                 channels = args.channels or checkpoint_channels_of(pipe.feature_extractor, path)
-                recording = read_recording(path, channels, args.sampling_rate)
+                recording = read_recording(
+                    path, channels, args.sampling_rate, check_time_stamps=not args.ignore_time_stamps
+                )
             except (CorruptFileError, SamplingRateError) as error:
                 # one damaged file among many, or one the reader refuses as read (signals at several rates, time
                 # stamps of another rate): the rest are scored (hours of work on a large folder), and the run ends

@@ -29,7 +29,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import SamplingRateError
-from .readers.files import header_rates
+from .readers.brainvision import read_brainvision_header
+from .readers.files import header_rates, recording_format
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +181,12 @@ def check_sampling_frequency(recording: Path, root: Path) -> None:
     rates = header_rates(recording) or []
     if not isinstance(stated, int | float) or isinstance(stated, bool) or len(rates) != 1:
         return  # (a file of several rates is refused as it is read)
-    if not math.isclose(float(stated), rates[0], rel_tol=_RATE_AGREEMENT):
+    agreement = _RATE_AGREEMENT
+    if recording_format(recording) == "BrainVision":
+        # its header writes the rate as an interval in µs, rounded by its writer (1953.12 for 512 Hz): the sidecar's
+        # rate agrees where it lies within the digits written (`BrainVisionHeader.rate_precision`)
+        agreement = max(agreement, read_brainvision_header(recording).rate_precision * (1 + 1e-9))
+    if not math.isclose(float(stated), rates[0], rel_tol=agreement):
         raise SamplingRateError(
             f"{recording} records {rates[0]:.10g} Hz and its sidecar {sidecar} says SamplingFrequency "
             f"{float(stated):.10g}; one of them is wrong: fix the sidecar or the file (the events are timed in "

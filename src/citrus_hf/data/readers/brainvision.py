@@ -18,6 +18,7 @@ stretches by the folder readers.
 from __future__ import annotations
 
 import datetime
+import decimal
 import logging
 import math
 import re
@@ -63,6 +64,9 @@ class BrainVisionHeader:
         resolutions: the factor of each channel's samples to its unit.
         units: each channel's unit (µV where its line writes none; a spelling of µV as µV, `canonical_unit`).
         data_points: the samples per channel the header declares (None where it declares none).
+        rate_precision: the share of `sampling_rate` that ``SamplingInterval``'s written digits leave open, half a unit
+            of its last digit over its value (`written_precision`): 976.56 µs, 1024 Hz written to two decimals, is
+            any rate from 1023.9975 to 1024.0079 Hz.
     """
 
     path: Path
@@ -77,6 +81,7 @@ class BrainVisionHeader:
     units: list[str]
     data_points: int | None = None
     sections: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    rate_precision: float = 0.0
 
     def n_samples(self) -> int:
         """The samples per channel the data file holds.
@@ -242,7 +247,20 @@ def read_brainvision_header(path: str | Path) -> BrainVisionHeader:
         units=units,
         data_points=data_points,
         sections=sections,
+        rate_precision=written_precision(common["samplinginterval"]) / interval,
     )
+
+
+def written_precision(text: str) -> float:
+    """Half a unit of the last digit of the number `text` as written ("1953.12" -> 0.005, "977" -> 0.5, "9.765625e+02"
+    -> 5e-05): what its writer's rounding may have moved it by. Writers round the interval: MATLAB exporters
+    write ``SamplingInterval=%g`` (1e6 / 512 Hz as 1953.12, 2.6 parts per million off), so a rate given to more digits
+    (a BIDS sidecar's 512) is that rate when it lies within this of it (0 for a text that is no plain number)."""
+    try:
+        exponent = decimal.Decimal(text.strip()).as_tuple().exponent
+    except decimal.InvalidOperation:
+        return 0.0
+    return 0.5 * 10.0**exponent if isinstance(exponent, int) else 0.0
 
 
 def _positive_number(path: Path, common: dict[str, str], key: str, kind: type):

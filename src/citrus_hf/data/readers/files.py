@@ -244,9 +244,13 @@ _LEVEL_NOISE = 4.0
 # What to do about a CSV's time stamps that step at another rate than the one given (`_check_time_stamps`; `{rate}`:
 # the rate they say), in `citrus predict`'s words: a folder of recordings words it its own way (`read_recording`'s
 # `time_stamps_fix`).
+# `citrus predict`'s switch that reads a CSV at the rate given whatever its time stamps say (`check_time_stamps=False`):
+# since a --channels pick no longer skips the checks (it left the held time column unchecked), the one way to read a
+# file as written on the command line.
+READ_AS_WRITTEN_OPTION = "--ignore-time-stamps"
 TIME_STAMPS_FIX = (
-    "give the rate the time stamps say (--sampling-rate {rate:g}), or drop the time column from the file to read it "
-    "at the rate given"
+    "give the rate the time stamps say (--sampling-rate {rate:g}), or read the file at the rate given whatever its "
+    f"time stamps say ({READ_AS_WRITTEN_OPTION}; in Python `check_time_stamps=False`)"
 )
 
 
@@ -912,7 +916,8 @@ def _check_time_stamps(
             f"{path}: its time column {name!r} counts days ({float(stamps[0]):.10g} onwards, a spreadsheet's date "
             f"serial numbers: days since 1899-12-30, stepping {sampling_rate:g} times a second), which are not read; "
             "format the column as a date and time (2025-03-01 09:00:00.000) or as seconds before exporting it, or "
-            "drop the time column from the file to read it at the rate given."
+            "drop the time column from the file to read it at the rate given (citrus predict: "
+            f"{READ_AS_WRITTEN_OPTION})."
         )
     # the unit its name or its values say, else the one in which the stamps come nearest the rate given (a
     # nanosecond clock at 100 Hz was advised --sampling-rate 9.99987e-08, read in seconds)
@@ -1096,7 +1101,7 @@ def _check_time_gaps(
         + (
             note
             or " Cut the file at its gaps into files of their own (or fill the gaps), or drop the time column to read "
-            "it as evenly sampled."
+            f"it as evenly sampled (citrus predict: {READ_AS_WRITTEN_OPTION})."
         )
     )
 
