@@ -238,6 +238,7 @@ def register_peft_target_modules() -> None:
     _switch_class_names_with_adapters()
     _refuse_prompt_learning()
     _refuse_hotswapping_a_head()
+    _refuse_weighting_heads()
     _refuse_mixed_batches_through_the_patch_embedding()
 
 
@@ -586,6 +587,39 @@ def _refuse_hotswapping_a_head() -> None:
 
     hotswap_adapter_from_state_dict._citrus_heads = True
     hotswap.hotswap_adapter_from_state_dict = hotswap_adapter_from_state_dict
+
+
+def _refuse_weighting_heads() -> None:
+    """Refuse, saying what to do instead, peft's `add_weighted_adapter` of CiTrus adapters that hold their trained task
+    head (`modules_to_save`, as every CiTrus adapter does): it combines LoRA matrices, not fully saved modules, and
+    refused with its own words ("Cannot add weighted adapters if they target the same module with modules_to_save")
+    and no way forward. `LoraModel.add_weighted_adapter` (which `PeftModel` hands the call to) is wrapped once."""
+    from peft.tuners.lora import LoraModel
+
+    combine = LoraModel.add_weighted_adapter
+    if getattr(combine, "_citrus_heads", False):
+        return
+
+    @functools.wraps(combine)
+    def add_weighted_adapter(self, adapters, weights, adapter_name, *args, **kwargs):
+        model_type = getattr(getattr(self.model, "config", None), "model_type", None)
+        holding = [
+            name
+            for name in adapters
+            if name in self.peft_config and getattr(self.peft_config[name], "modules_to_save", None)
+        ]
+        if model_type in _PEFT_ENCODER_PREFIXES and holding:
+            shown = ", ".join(repr(name) for name in holding[:3])
+            raise ValueError(
+                f"peft's add_weighted_adapter combines LoRA matrices, and the CiTrus adapters {shown} also hold a "
+                "trained task head (modules_to_save), which it cannot combine. Use the adapters one at a time, "
+                f"`peft_model.set_adapter({holding[-1]!r})`, and average their predictions; or fold one into the "
+                "weights, `model = peft_model.merge_and_unload()`, and train the next on top with `apply_lora(model)`."
+            )
+        return combine(self, adapters, weights, adapter_name, *args, **kwargs)
+
+    add_weighted_adapter._citrus_heads = True
+    LoraModel.add_weighted_adapter = add_weighted_adapter
 
 
 def _refuse_mixed_batches_through_the_patch_embedding() -> None:

@@ -1,0 +1,137 @@
+"""Audit 73, leftovers 7: a folder of Empatica E4 CSVs read at the rate they state; the probe's notice about classes of
+unequal size counting windows as windows; the switch that reads a CSV's time stamps as written on the command line;
+a BrainVision header's rounded SamplingInterval beside a BIDS sidecar's SamplingFrequency."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from citrus_hf.training.recipes import RECIPES, rare_class_notice
+
+NAMES = ["common", "other", "rare"]
+
+
+def _e4_file(path, rate: float = 64.0, samples: int = 640, phase: float = 0.0):
+    """An Empatica E4 CSV (E4 connect's export): its UNIX start, its rate, then the samples."""
+    values = np.sin(np.arange(samples) / 7 + phase).round(4)
+    path.write_text(f"1589380562.000000\n{rate:.6f}\n" + "".join(f"{value:g}\n" for value in values))
+    return path
+
+
+def test_a_folder_of_empatica_e4_csvs_is_read_at_the_rate_they_state(tmp_path, monkeypatch):
+    """A folder of E4 CSVs was taken for files that record no rate: without --sampling-rate its rows had no
+    sampling_rate (bare samples, `citrus data info`: "not recorded"), where read_recording and citrus predict read
+    each file at the 64 Hz it states."""
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "e4"
+    folder.mkdir()
+    for number in range(2):
+        _e4_file(folder / f"s{number}_BVP.csv", phase=number)
+    rows = load_recording_folder(folder)
+    assert "sampling_rate" in rows.features
+    assert set(rows["sampling_rate"]) == {64.0}
+
+
+def test_the_rare_class_notice_counts_windows_as_windows():
+    """With `window_seconds` cutting the labelled recordings, the probe's counts are of windows and "auto"'s of
+    recordings, and the line called both "labelled examples": 'rare' (3) was a class of one recording."""
+    windows = np.array([0] * 90 + [1] * 90 + [2] * 3)  # 30 + 30 + 1 recordings of 3 windows each
+    recordings = np.array([0] * 30 + [1] * 30 + [2])
+    notice = rare_class_notice("auto", RECIPES["probe"], windows, "classification", NAMES, example_labels=recordings)
+    assert "labelled examples" not in notice
+    assert "(3 to 90 labelled windows)" in notice
+    assert "'rare' (1 recording)" in notice
+    # one window per example: examples, as before
+    labels = np.array([0] * 30 + [1] * 30 + [2])
+    notice = rare_class_notice("auto", RECIPES["probe"], labels, "classification", NAMES, example_labels=labels)
+    assert "labelled examples" in notice and "'rare' (1)" in notice
+
+
+def _stamped_csv(path, stamp_rate: float = 250.0, samples: int = 1000):
+    """A CSV with a time column in seconds stamped at `stamp_rate`, and one channel."""
+    values = np.sin(np.arange(samples) / 5)
+    path.write_text("time,x\n" + "".join(f"{k / stamp_rate:.6f},{v:.5f}\n" for k, v in enumerate(values)))
+    return path
+
+
+def test_citrus_predict_reads_a_csv_as_written_with_its_switch(tmp_path, capsys):
+    """fa659b3 made a --channels pick no way around the time-stamp checks, which left the command line no way to read
+    a file at the rate given despite its stamps (Python keeps `check_time_stamps=False`). `--ignore-time-stamps`
+    is that way, and the refusal names it."""
+    import pytest
+    from tiny_configs import save_tiny_classifier
+
+    from citrus_hf.commands.main import main
+    from citrus_hf.data.readers.files import READ_AS_WRITTEN_OPTION, TIME_STAMPS_FIX
+
+    assert READ_AS_WRITTEN_OPTION == "--ignore-time-stamps" and READ_AS_WRITTEN_OPTION in TIME_STAMPS_FIX
+    model = save_tiny_classifier(tmp_path / "model")
+    csv = _stamped_csv(tmp_path / "run.csv")
+    with pytest.raises(Exception, match="--ignore-time-stamps"):
+        main(["predict", str(model), str(csv), "--sampling-rate", "100", "--channels", "x", "--debug"])
+    output = tmp_path / "out.jsonl"
+    argv = ["predict", str(model), str(csv), "--sampling-rate", "100", "--channels", "x", "--output", str(output)]
+    assert main([*argv, READ_AS_WRITTEN_OPTION]) == 0
+    assert output.read_text().count("\n") == 1
+
+
+def _bids_brainvision(root, interval: str, sidecar_rate: float):
+    """A BIDS-EEG root of one BrainVision recording whose header writes `SamplingInterval` as `interval` (µs), and
+    whose sidecar says `sidecar_rate`."""
+    import json
+
+    folder = root / "sub-01" / "eeg"
+    folder.mkdir(parents=True)
+    (root / "dataset_description.json").write_text(json.dumps({"Name": "x", "BIDSVersion": "1.9.0"}))
+    stem = "sub-01_task-rest_eeg"
+    (folder / f"{stem}.vhdr").write_text(
+        "Brain Vision Data Exchange Header File Version 1.0\n[Common Infos]\n"
+        f"DataFile={stem}.eeg\nDataFormat=BINARY\nDataOrientation=MULTIPLEXED\nNumberOfChannels=1\n"
+        f"SamplingInterval={interval}\n[Binary Infos]\nBinaryFormat=INT_16\n[Channel Infos]\nCh1=Cz,,0.1,µV\n",
+        encoding="utf-8",
+    )
+    np.zeros(2048, "<i2").tofile(folder / f"{stem}.eeg")
+    (folder / f"{stem}.json").write_text(json.dumps({"SamplingFrequency": sidecar_rate}))
+    return folder / f"{stem}.vhdr"
+
+
+def test_a_brainvision_interval_rounded_as_written_agrees_with_the_sidecars_rate(tmp_path):
+    """MATLAB writers of BrainVision headers (BBCI's `SamplingInterval=%g`) write 1e6 / 512 Hz as 1953.12 µs, 2.6
+    parts per million off: a BIDS sidecar's SamplingFrequency 512 was refused as another rate by the 1e-6 agreement.
+    The header's rate is now held to the precision its interval is written in, half a unit of its last digit."""
+    import pytest
+
+    from citrus_hf.data.bids import check_sampling_frequency
+    from citrus_hf.data.errors import SamplingRateError
+
+    for number, (interval, rate) in enumerate([("1953.12", 512), ("976.56", 1024), ("977", 1024), ("4000", 250)]):
+        root = tmp_path / f"ok{number}"
+        check_sampling_frequency(_bids_brainvision(root, interval, rate), root)
+    for number, (interval, rate) in enumerate([("1953.12", 512.1), ("976.5", 1024), ("4000", 250.1)]):
+        root = tmp_path / f"bad{number}"
+        with pytest.raises(SamplingRateError, match="SamplingFrequency"):
+            check_sampling_frequency(_bids_brainvision(root, interval, rate), root)
+
+
+def test_peft_add_weighted_adapter_on_citrus_adapters_says_what_to_do_instead():
+    """peft's `add_weighted_adapter` combines LoRA matrices, not the trained task heads that every CiTrus adapter
+    holds (`modules_to_save`), and refused with its own words ("target the same module with modules_to_save") and no
+    way forward."""
+    import pytest
+    import torch
+    from peft import LoraConfig
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.training.lora import apply_lora
+
+    torch.manual_seed(0)
+    peft_model = apply_lora(CiTrusForSequenceClassification(tiny_config(num_labels=3)), r=4, verbose=False)
+    first = peft_model.peft_config["default"]
+    peft_model.add_adapter(
+        "b", LoraConfig(r=4, lora_alpha=8, target_modules=first.target_modules, modules_to_save=["classifier"])
+    )
+    with pytest.raises(ValueError, match=r"task head.*set_adapter\('b'\).*merge_and_unload"):
+        peft_model.add_weighted_adapter(["default", "b"], [0.5, 0.5], "mix", combination_type="linear")
