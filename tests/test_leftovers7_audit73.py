@@ -135,3 +135,30 @@ def test_peft_add_weighted_adapter_on_citrus_adapters_says_what_to_do_instead():
     )
     with pytest.raises(ValueError, match=r"task head.*set_adapter\('b'\).*merge_and_unload"):
         peft_model.add_weighted_adapter(["default", "b"], [0.5, 0.5], "mix", combination_type="linear")
+
+
+def test_a_folder_of_csvs_is_read_as_written_with_the_same_switch(tmp_path, monkeypatch):
+    """The folder readers (pretrain's corpus, a set of your own) refuse a CSV stamped at another rate than
+    --sampling-rate whichever channels are picked; `--dataset-options ignore_time_stamps=true` reads it at the rate
+    given, as citrus predict's --ignore-time-stamps does, and the refusal names it."""
+    import pytest
+
+    from citrus_hf.data.errors import SamplingRateError
+    from citrus_hf.data.readers.files import READ_AS_WRITTEN_KEY
+    from citrus_hf.data.recording_folders import load_recording_folder
+    from citrus_hf.data.splits import load_split
+    from citrus_hf.data.windowing import check_own_set_options
+
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "pile"
+    folder.mkdir()
+    _stamped_csv(folder / "a.csv")
+    with pytest.raises(SamplingRateError, match=f"--dataset-options {READ_AS_WRITTEN_KEY}=true"):
+        load_recording_folder(folder, 100.0)
+    rows = load_recording_folder(folder, 100.0, {READ_AS_WRITTEN_KEY: True})
+    assert len(rows[0]["input_values"][0]) == 1000
+    split = load_split(str(folder), "train", {READ_AS_WRITTEN_KEY: True}, 100.0, bids_events=False)
+    assert split is not None and split.num_rows == 1
+    assert check_own_set_options({READ_AS_WRITTEN_KEY: True}, "mine") is None
+    with pytest.raises(ValueError, match="must be true or false"):
+        load_recording_folder(folder, 100.0, {READ_AS_WRITTEN_KEY: "yes"})

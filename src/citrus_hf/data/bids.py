@@ -30,7 +30,7 @@ from pathlib import Path
 
 from .errors import SamplingRateError
 from .readers.brainvision import read_brainvision_header
-from .readers.files import header_rates, recording_format
+from .readers.files import READ_AS_WRITTEN_KEY, header_rates, recording_format
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,10 @@ DEFAULT_LABEL_COLUMN = "trial_type"
 BIDS_OPTIONS = ("label_column", "label_from", "test_subjects")
 # Where `label_from` takes a label for each subject's whole recordings: the dataset's table of its participants.
 PARTICIPANTS = "participants.tsv"
+# The dataset options the reader of a folder of recordings takes (`recording_folders.load_recording_folder`): a BIDS
+# dataset's, and the switch that reads its CSVs at the rate given whatever their time stamps say (`citrus predict`'s
+# --ignore-time-stamps).
+FOLDER_OPTIONS = (*BIDS_OPTIONS, READ_AS_WRITTEN_KEY)
 # BIDS entities that name who and what was recorded -> the example columns they become (`subject` groups the
 # validation carve, as in any set of your own).
 _ENTITY_COLUMNS = {"sub": "subject", "ses": "session", "task": "task", "run": "run"}
@@ -368,6 +372,7 @@ def _hidden(path: Path, root: Path) -> bool:
 __all__ = [
     "BIDS_DESCRIPTION",
     "BIDS_OPTIONS",
+    "FOLDER_OPTIONS",
     "DATATYPES",
     "DEFAULT_LABEL_COLUMN",
     "PARTICIPANTS",

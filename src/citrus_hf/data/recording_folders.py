@@ -66,7 +66,7 @@ from .plans import row_sizes
 from .readers.arff_csv import not_decodable, text_encoding
 from .readers.edf import holds_annotations_only, read_edf_header, read_edf_segments
 from .readers.files import (
-    RATED_FORMATS,
+    READ_AS_WRITTEN_KEY,
     RECORDING_FORMATS,
     STRETCHED_FORMATS,
     break_positions,
@@ -168,8 +168,10 @@ _RATE_NOT_USED = 1.0
 # What the error for a CSV whose time stamps step at another rate than the one given advises (`read_recording`'s
 # `time_stamps_fix`), by where the rate came from: --sampling-rate (every file's), or the file's metadata row.
 _TIME_STAMPS_FIXES = {
-    "option": "give the rate the time stamps say (--sampling-rate {rate:g}, the rate every file of the set is read at)",
-    "metadata": "give the rate the time stamps say in the file's metadata row (sampling_rate {rate:g})",
+    "option": "give the rate the time stamps say (--sampling-rate {rate:g}, the rate every file of the set is read at), "
+    f"or read the files at it whatever their stamps say (--dataset-options {READ_AS_WRITTEN_KEY}=true)",
+    "metadata": "give the rate the time stamps say in the file's metadata row (sampling_rate {rate:g}), or read the "
+    f"files at theirs whatever their stamps say (--dataset-options {READ_AS_WRITTEN_KEY}=true)",
 }
 # A metadata rate within this share of the rate a file records is that rate (the file's is kept): pandas' `to_json`
 # writes 10 digits (an EDF file's 1000 samples per 3 s record, 333.3333333333333 Hz, came back as 333.3333333333),
@@ -338,7 +340,9 @@ def load_recording_folder(
     `sampling_rate` is the rate the caller gives the files that record none (`--sampling-rate`; a metadata row's
     `sampling_rate` gives its file's instead): a CSV's time column is checked against it as `citrus predict` checks
     it, so that files of another rate are not trained on at this one. Ignored for files that record their rate
-    (whose `sampling_rate` column the callers refuse it beside).
+    (whose `sampling_rate` column the callers refuse it beside). `bids_options` may also hold `READ_AS_WRITTEN_KEY`
+    (``ignore_time_stamps``: True reads the CSVs at their rate given whatever their time stamps say, as `citrus
+    predict --ignore-time-stamps` does).
 
     A BIDS dataset's root (`bids.is_bids_root`) whose recordings have events tables is a labelled set of their
     events (`bids.read_bids_events`, given `bids_options`: `label_column`, `test_subjects`; or, with `label_from`, of
@@ -357,6 +361,14 @@ def load_recording_folder(
     """
     import datasets
 
+    bids_options = dict(bids_options or {})
+    ignore_time_stamps = bids_options.pop(READ_AS_WRITTEN_KEY, False)
+    if not isinstance(ignore_time_stamps, bool):
+        raise ValueError(
+            f"{READ_AS_WRITTEN_KEY} must be true or false, got {ignore_time_stamps!r}: --dataset-options "
+            f"{READ_AS_WRITTEN_KEY}=true reads the CSVs at the rate given whatever their time stamps say."
+        )
+    bids_options = bids_options or None
     path = Path(path)
     files = [path] if path.is_file() else without_annotation_files(recording_files(path), path)
     if path.is_dir():
@@ -414,6 +426,8 @@ def load_recording_folder(
                         "sampling_rate": None if with_rate else sampling_rate,
                         "code": _reader_code_digest(),
                     }
+                    # (also the cache's key: rows read past their stamps' checks are not those read through them)
+                    | ({"check_time_stamps": False} if ignore_time_stamps else {})
                     | ({} if labels is None else {"labels": labels, "reference": reference})
                     | ({"left_out": left_out} if left_out else {})
                     | ({} if rates is None else {"rates": rates}),
@@ -1457,6 +1471,7 @@ def _examples(
     sampling_rate: float | None = None,
     code: str = "",
     left_out: tuple[str, ...] = (),
+    check_time_stamps: bool = True,
 ) -> Iterator[dict]:
     """The rows of a labelled layout: each file one example, with its columns from `labels` (its class folder's name
     as `label`, or its metadata row; or, for a file of an events table, one example per event, `_cut_events`), its
@@ -1479,7 +1494,9 @@ def _examples(
                 "(--sampling-rate HZ, or a sampling_rate column in the metadata)."
             )
         events = isinstance(given, list)  # (a recording that paused gives the events within its stretches)
-        for suffix, recording in _recordings_of(file, with_rate, rate, _TIME_STAMPS_FIXES[source], events):
+        for suffix, recording in _recordings_of(
+            file, with_rate, rate, _TIME_STAMPS_FIXES[source], events, check_time_stamps=check_time_stamps
+        ):
             if suffix:  # one example is one recording at one rate
                 raise ValueError(
                     f"{file} holds signals at several rates; an example of a labelled set is one recording at one "
@@ -1799,6 +1816,7 @@ def _segments(
     sampling_rate: float | None = None,
     code: str = "",
     rates: dict[str, float] | None = None,
+    check_time_stamps: bool = True,
 ) -> Iterator[dict]:
     """The rows of `load_recording_folder`: each file's recordings (one per rate of a multi-rate EDF or WFDB record)
     in segments, a file that records no rate read at its metadata's rate (`rates`: `{file: rate}`, then a row's
@@ -1809,7 +1827,9 @@ def _segments(
         file = Path(file)
         name = file.relative_to(root).as_posix()
         given, source = (sampling_rate, "option") if with_rate or listed is None else (listed, "metadata")
-        for suffix, rate, segments in _segment_streams(file, with_rate, given, _TIME_STAMPS_FIXES[source]):
+        for suffix, rate, segments in _segment_streams(
+            file, with_rate, given, _TIME_STAMPS_FIXES[source], check_time_stamps
+        ):
             if with_rate:
                 _check_listed_rate(file, rate, listed)
             for data in segments:
@@ -1820,7 +1840,11 @@ def _segments(
 
 
 def _segment_streams(
-    file: Path, with_rate: bool, sampling_rate: float | None = None, time_stamps_fix: str = _TIME_STAMPS_FIXES["option"]
+    file: Path,
+    with_rate: bool,
+    sampling_rate: float | None = None,
+    time_stamps_fix: str = _TIME_STAMPS_FIXES["option"],
+    check_time_stamps: bool = True,
 ):
     """`(name suffix, rate, segments)` of each recording in `file` (see `_recordings_of`), its `(channels, time)`
     segments of `SEGMENT_SECONDS` (`UNRATED_SEGMENT_SAMPLES` for a file without a rate), the last joined to the one
@@ -1851,7 +1875,9 @@ def _segment_streams(
                 read_rate, _, segments = read_edf_segments(file, channels, length)
                 yield suffix, read_rate, _short_end_joined(_naming_the_file_in(file, segments), length)
         return
-    for suffix, recording in _recordings_of(file, with_rate, sampling_rate, time_stamps_fix):
+    for suffix, recording in _recordings_of(
+        file, with_rate, sampling_rate, time_stamps_fix, check_time_stamps=check_time_stamps
+    ):
         length = max(1, round(SEGMENT_SECONDS * recording.sampling_rate)) if with_rate else UNRATED_SEGMENT_SAMPLES
         data = recording.data
         yield (
@@ -1901,13 +1927,15 @@ def _recordings_of(
     sampling_rate: float | None = None,
     time_stamps_fix: str = _TIME_STAMPS_FIXES["option"],
     across_pauses: bool = False,
+    check_time_stamps: bool = True,
 ):
     """`(name suffix, Recording)` of each recording in `file`: the file itself, or for an EDF / BDF file or a WFDB
     record whose signals run at several rates (Sleep-EDF: EEG at 100 Hz, respiration at 1 Hz) one per rate
     ("@100Hz"). A file that records no rate is read at `sampling_rate` when it is known, its time stamps (a CSV's time
-    column) checked against it, with `time_stamps_fix` as the advice (`_TIME_STAMPS_FIXES`). A BrainVision recording
-    that paused or an EEGLAB set with boundary events is refused (`read_recording`) unless `across_pauses` (its
-    events, each checked to lie within a stretch, `_cut_events`; its channels' names)."""
+    column) checked against it unless `check_time_stamps` is False (`READ_AS_WRITTEN_KEY`), with `time_stamps_fix`
+    as the advice (`_TIME_STAMPS_FIXES`). A BrainVision recording that paused or an EEGLAB set with boundary events is
+    refused (`read_recording`) unless `across_pauses` (its events, each checked to lie within a stretch,
+    `_cut_events`; its channels' names)."""
     with _naming_the_file(file):
         if recording_format(file) not in _MULTI_RATE_FORMATS:
             given = _RATE_NOT_USED if sampling_rate is None else sampling_rate
@@ -1916,7 +1944,7 @@ def _recordings_of(
                 read_recording(
                     file,
                     sampling_rate=None if with_rate else given,  # a file that records its rate is read at it
-                    check_time_stamps=not with_rate and sampling_rate is not None,
+                    check_time_stamps=check_time_stamps and not with_rate and sampling_rate is not None,
                     time_stamps_fix=time_stamps_fix,
                     across_pauses=across_pauses,
                 ),

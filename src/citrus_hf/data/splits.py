@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
-from .bids import BIDS_DESCRIPTION, BIDS_OPTIONS, is_bids_root
+from .bids import BIDS_DESCRIPTION, FOLDER_OPTIONS, is_bids_root
 from .budgets import LabelBudget, carve_validation, draw_budget, drawn_example_labels, missing_groups, parse_budget
 from .builders import build_dataset, built_from, is_list_type, summarize_dataset
 from .errors import CitrusDataError, naming_unwritable_cache
@@ -91,8 +91,8 @@ def _bids_options_apart(dataset: str | os.PathLike, dataset_options: dict | None
     (`bids.BIDS_OPTIONS`) choose its events; a registered set's options are all its builder's."""
     if not dataset_options or is_registered_dataset(dataset):
         return None, dataset_options
-    bids_options = {name: value for name, value in dataset_options.items() if name in BIDS_OPTIONS}
-    other = {name: value for name, value in dataset_options.items() if name not in BIDS_OPTIONS}
+    bids_options = {name: value for name, value in dataset_options.items() if name in FOLDER_OPTIONS}
+    other = {name: value for name, value in dataset_options.items() if name not in FOLDER_OPTIONS}
     return bids_options or None, other or None
 
 
@@ -160,7 +160,7 @@ def _load_dataset(
     Raises:
         ValueError: BIDS options (`bids.BIDS_OPTIONS`) for anything but a folder of recordings.
     """
-    bids_options = {name: value for name, value in (own_options or {}).items() if name in BIDS_OPTIONS}
+    bids_options = {name: value for name, value in (own_options or {}).items() if name in FOLDER_OPTIONS}
     path = Path(str(dataset)).expanduser()
     if not path.exists():
         check_dataset_reference(dataset)  # a misspelt name gets its "did you mean" before anything else

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .bids import BIDS_OPTIONS
+from .bids import BIDS_OPTIONS, FOLDER_OPTIONS
 from .errors import CitrusDataError
 
 logger = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ def check_own_set_options(options: Mapping[str, Any] | None, dataset: str) -> tu
     """
     if not options:
         return None
-    unknown = sorted(set(options) - set(OWN_SET_OPTIONS) - set(BIDS_OPTIONS))
+    unknown = sorted(set(options) - set(OWN_SET_OPTIONS) - set(FOLDER_OPTIONS))
     if unknown or ("hop_seconds" in options and "window_seconds" not in options):
         problem = f"options {unknown} are builder options of registered datasets" if unknown else "a hop needs a window"
         raise ValueError(

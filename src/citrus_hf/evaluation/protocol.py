@@ -429,7 +429,7 @@ def _has_rate_column(config: ProtocolConfig, dataset: str, rate: float | None) -
     """Whether `dataset`'s training split (as the protocol loads it) has a `sampling_rate` column; None when the set
     has no such split. `rate` is the rate --sampling-rate gives it, which a folder of recordings is read at (as
     `load_task_splits` reads it next, from the same cache)."""
-    from ..data.bids import BIDS_OPTIONS
+    from ..data.bids import FOLDER_OPTIONS
     from ..data.registry import DATASETS
     from ..data.splits import load_split
 
@@ -437,7 +437,7 @@ def _has_rate_column(config: ProtocolConfig, dataset: str, rate: float | None) -
     # and its BIDS options (which events label it) here too
     options = config.dataset_options.get(dataset)
     if dataset not in DATASETS:
-        options = {name: value for name, value in (options or {}).items() if name in BIDS_OPTIONS} or None
+        options = {name: value for name, value in (options or {}).items() if name in FOLDER_OPTIONS} or None
     split = load_split(dataset, config.train_split.get(dataset, "train"), options, rate)
     return None if split is None else "sampling_rate" in split.column_names
 

@@ -100,7 +100,9 @@ class ProtocolConfig:
         default_factory=dict,
         metadata={
             "help": "builder options per dataset, e.g. hr_ecg:window_seconds=10; a set of your own takes "
-            "window_seconds (hop_seconds) to cut its examples into windows, e.g. ./my_set:window_seconds=5"
+            "window_seconds (hop_seconds) to cut its examples into windows, e.g. ./my_set:window_seconds=5, and a "
+            "folder of recordings ignore_time_stamps=true to read its CSVs at their rate given whatever their time "
+            "stamps say"
         },
     )
     sampling_rate: float | dict[str, float] | None = field(

@@ -218,7 +218,8 @@ class FinetuneArguments:
         default_factory=dict,
         metadata={
             "help": "builder options of a registered dataset, e.g. window_seconds=5; a set of your own takes "
-            "window_seconds=S (hop_seconds=H) to cut its examples into windows"
+            "window_seconds=S (hop_seconds=H) to cut its examples into windows, and a folder of recordings "
+            "ignore_time_stamps=true to read its CSVs at --sampling-rate whatever their time stamps say"
         },
     )
     target_names: list[str] | None = field(
@@ -407,7 +408,11 @@ class PretrainArguments:
         },
     )
     dataset_options: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "builder options of a registered dataset, e.g. window_seconds=10"}
+        default_factory=dict,
+        metadata={
+            "help": "builder options of a registered dataset, e.g. window_seconds=10; a folder of recordings takes "
+            "ignore_time_stamps=true to read its CSVs at --sampling-rate whatever their time stamps say"
+        },
     )
     train_split: str = field(default="train", metadata={"help": "split to train on"})
     eval_split: str | None = field(

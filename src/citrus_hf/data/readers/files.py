@@ -248,6 +248,9 @@ _LEVEL_NOISE = 4.0
 # since a --channels pick no longer skips the checks (it left the held time column unchecked), the one way to read a
 # file as written on the command line.
 READ_AS_WRITTEN_OPTION = "--ignore-time-stamps"
+# ... and the same switch as a folder of recordings' dataset option (`--dataset-options ignore_time_stamps=true`:
+# `bids.FOLDER_OPTIONS`, `recording_folders.load_recording_folder`'s `ignore_time_stamps`)
+READ_AS_WRITTEN_KEY = READ_AS_WRITTEN_OPTION.removeprefix("--").replace("-", "_")
 TIME_STAMPS_FIX = (
     "give the rate the time stamps say (--sampling-rate {rate:g}), or read the file at the rate given whatever its "
     f"time stamps say ({READ_AS_WRITTEN_OPTION}; in Python `check_time_stamps=False`)"
@@ -917,7 +920,7 @@ def _check_time_stamps(
             f"serial numbers: days since 1899-12-30, stepping {sampling_rate:g} times a second), which are not read; "
             "format the column as a date and time (2025-03-01 09:00:00.000) or as seconds before exporting it, or "
             "drop the time column from the file to read it at the rate given (citrus predict: "
-            f"{READ_AS_WRITTEN_OPTION})."
+            f"{READ_AS_WRITTEN_OPTION}; a folder: --dataset-options {READ_AS_WRITTEN_KEY}=true)."
         )
     # the unit its name or its values say, else the one in which the stamps come nearest the rate given (a
     # nanosecond clock at 100 Hz was advised --sampling-rate 9.99987e-08, read in seconds)
@@ -1101,7 +1104,8 @@ def _check_time_gaps(
         + (
             note
             or " Cut the file at its gaps into files of their own (or fill the gaps), or drop the time column to read "
-            f"it as evenly sampled (citrus predict: {READ_AS_WRITTEN_OPTION})."
+            f"it as evenly sampled (citrus predict: {READ_AS_WRITTEN_OPTION}; a folder: --dataset-options "
+            f"{READ_AS_WRITTEN_KEY}=true)."
         )
     )
 
