@@ -15,7 +15,8 @@ one set of channels), and the ``SamplingFrequency`` of its ``*_eeg.json`` / ``*_
 option ``test_subjects`` are the test split; every other recording is in ``train``.
 With the option ``label_from=participants:COLUMN`` the subjects are labelled, not the events: each recording is one
 whole-recording example (cut by ``window_seconds`` as any whole file) labelled by its subject's ``COLUMN`` in
-``participants.tsv`` (``group``: class names; a column of numbers, ``age``: a regression ``target``).
+``participants.tsv`` (``group``: class names; a column of numbers, ``age``: a regression ``target``, unless
+``participants.json`` declares its ``Levels``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ DEFAULT_LABEL_COLUMN = "trial_type"
 BIDS_OPTIONS = ("label_column", "label_from", "test_subjects")
 # Where `label_from` takes a label for each subject's whole recordings: the dataset's table of its participants.
 PARTICIPANTS = "participants.tsv"
+# Beside it, the description of its columns: a categorical one's codes (`Levels`) make its values class names.
+PARTICIPANTS_DESCRIPTION = "participants.json"
 # The dataset options the reader of a folder of recordings takes (`recording_folders.load_recording_folder`): a BIDS
 # dataset's, and the switch that reads its CSVs at the rate given whatever their time stamps say (`citrus predict`'s
 # --ignore-time-stamps).
@@ -201,11 +204,14 @@ def check_sampling_frequency(recording: Path, root: Path) -> None:
 def _participant_labels(root: Path, label_from) -> tuple[str, dict[str, object], Path]:
     """`(column name, {subject label: its value, None where n/a}, participants.tsv)` that `label_from`
     (``participants:COLUMN``) names: the column name is ``target`` where every value given is a number (``age``: read
-    as floats, for regression), else ``label`` (class names, as an events.tsv's labels are read).
+    as floats, for regression), else ``label`` (class names, as an events.tsv's labels are read); ``label`` too for a
+    column that ``participants.json`` declares categorical by its ``Levels`` (a group coded 0 / 1 is two classes, not
+    a regression of 0.0 and 1.0).
 
     Raises:
         ValueError: a `label_from` not of that form, a dataset without participants.tsv, or one without the column or
-            ``participant_id``, naming the fix.
+            ``participant_id``, a participants.json that is no JSON object, or a column of numbers and text (``89+``
+            among ages) that participants.json does not declare categorical, naming the fix.
     """
     source, _, column = str(label_from).partition(":")
     if source != "participants" or not column:
@@ -231,9 +237,39 @@ def _participant_labels(root: Path, label_from) -> tuple[str, dict[str, object],
         if subject is not None
     }
     given = [value for value in values.values() if value is not None]
-    if given and all(_is_number(value) for value in given):
+    if _declared_levels(root, column):
+        return "label", values, table
+    words = sorted({value for value in given if not _is_number(value)})
+    if given and not words:
         return "target", {subject: None if value is None else float(value) for subject, value in values.items()}, table
+    if len(words) < len(set(given)):  # (numbers among words: an age column with "89+", or a typo in a group code)
+        raise ValueError(
+            f"{table}'s column {column} holds numbers and text ({', '.join(map(repr, words[:3]))}"
+            f"{', ...' if len(words) > 3 else ''}), neither a regression target nor clearly class names: write n/a "
+            f"for a value not known, or declare {column}'s Levels in {PARTICIPANTS_DESCRIPTION} to read it as class "
+            "names."
+        )
     return "label", values, table
+
+
+def _declared_levels(root: Path, column: str) -> bool:
+    """Whether the dataset's participants.json declares `column` categorical (its ``Levels``, BIDS's key for the
+    codes of a categorical column: ``{"0": "control", "1": "patient"}``).
+
+    Raises:
+        ValueError: a participants.json that is no JSON object, naming it.
+    """
+    described = root / PARTICIPANTS_DESCRIPTION
+    if not described.is_file():
+        return False
+    try:
+        columns = json.loads(described.read_text(encoding="utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"{described} is not valid JSON ({error}); fix it, or remove it.") from None
+    if not isinstance(columns, dict):
+        raise ValueError(f"{described} is not a JSON object of its columns' descriptions; fix it, or remove it.")
+    entry = columns.get(column)
+    return isinstance(entry, dict) and bool(entry.get("Levels"))
 
 
 def _is_number(text: str) -> bool:
@@ -376,6 +412,7 @@ __all__ = [
     "DATATYPES",
     "DEFAULT_LABEL_COLUMN",
     "PARTICIPANTS",
+    "PARTICIPANTS_DESCRIPTION",
     "BidsEvents",
     "check_sampling_frequency",
     "holds_events",

@@ -55,6 +55,7 @@ from .bids import (
     BIDS_DESCRIPTION,
     BIDS_OPTIONS,
     PARTICIPANTS,
+    PARTICIPANTS_DESCRIPTION,
     holds_events,
     holds_raw_data,
     is_bids_root,
@@ -556,7 +557,7 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: boo
         # its events (or its participants) are read (`read_bids_events`), with its channels tables and sidecars: the
         # rest is named
         if by_subject:  # (participants.tsv read, the events tables not)
-            bids = [name for name in bids if name != PARTICIPANTS]
+            bids = [name for name in bids if name not in (PARTICIPANTS, PARTICIPANTS_DESCRIPTION)]
         bids = [name for name in bids if not reads_file(Path(name)) or (by_subject and name.endswith("_events.tsv"))]
         labelled = (
             "its participants.tsv labels each subject's recordings (label_from; its events tables are not read)"

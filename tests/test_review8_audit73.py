@@ -1,0 +1,52 @@
+"""Review of the third BIDS round: `label_from=participants:COLUMN` reads the categorical columns that
+participants.json declares (Levels) as class names, and refuses a column of numbers and text."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from test_bids_audit73 import _bids, _tsv, own_datasets_cache  # noqa: F401 (a fixture)
+
+from citrus_hf.data.recording_folders import load_recording_folder
+
+pytestmark = pytest.mark.usefixtures("own_datasets_cache")  # (a datasets cache of each test's own)
+
+
+def _participants(root, header, rows, described=None):
+    """participants.tsv of `header` columns (after participant_id) and `rows`; participants.json `described`."""
+    _tsv(root / "participants.tsv", ["participant_id", *header], rows)
+    if described is not None:
+        (root / "participants.json").write_text(json.dumps(described))
+
+
+def test_label_from_a_coded_column_that_participants_json_declares_categorical_gives_classes(tmp_path, caplog):
+    """A group coded 0 / 1 (control / patient), as many OpenNeuro sets code it, was read as a regression target of
+    the numbers 0.0 and 1.0 although participants.json declares its Levels: such a column is class names."""
+    root = tmp_path / "bids"
+    _bids(root, subjects=("01", "02"))
+    levels = {"group": {"Description": "diagnosis", "Levels": {"0": "control", "1": "patient"}}}
+    _participants(root, ["group"], [["sub-01", 1], ["sub-02", 0]], levels)
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        loaded = load_recording_folder(root, bids_options={"label_from": "participants:group"})
+    assert "target" not in loaded["train"].column_names and list(loaded["train"]["label"]) == ["1", "0"]
+    assert "participants.json" not in caplog.text  # (read, not named as left unread)
+
+
+def test_label_from_a_numeric_column_described_without_levels_stays_a_target(tmp_path):
+    root = tmp_path / "bids"
+    _bids(root, subjects=("01", "02"))
+    _participants(root, ["age"], [["sub-01", 31], ["sub-02", 40]], {"age": {"Description": "age", "Units": "year"}})
+    loaded = load_recording_folder(root, bids_options={"label_from": "participants:age"})
+    assert list(loaded["train"]["target"]) == [31.0, 40.0]
+
+
+def test_label_from_a_column_of_numbers_and_text_is_refused(tmp_path):
+    """An age column with one "89+" (as de-identified ages are written) was read as class names, one class per age:
+    a column of numbers with a few words among them is refused, naming them and the fix."""
+    root = tmp_path / "bids"
+    _bids(root, subjects=("01", "02", "03"))
+    _participants(root, ["age"], [["sub-01", 31], ["sub-02", "89+"], ["sub-03", 40]])
+    with pytest.raises(ValueError, match=r"age holds numbers and text \('89\+'\).*n/a.*Levels.*participants.json"):
+        load_recording_folder(root, bids_options={"label_from": "participants:age"})
