@@ -50,3 +50,14 @@ def test_label_from_a_column_of_numbers_and_text_is_refused(tmp_path):
     _participants(root, ["age"], [["sub-01", 31], ["sub-02", "89+"], ["sub-03", 40]])
     with pytest.raises(ValueError, match=r"age holds numbers and text \('89\+'\).*n/a.*Levels.*participants.json"):
         load_recording_folder(root, bids_options={"label_from": "participants:age"})
+
+
+def test_a_test_subject_left_out_by_label_from_is_named_so(tmp_path):
+    """A test subject whose participants.tsv value is n/a was refused as one the dataset 'holds no events of', though
+    the dataset holds its recording and label_from reads no events: the message now says its value is missing."""
+    root = tmp_path / "bids"
+    _bids(root, subjects=("01", "02", "03"))
+    _participants(root, ["group"], [["sub-01", "patient"], ["sub-02", "control"], ["sub-03", "n/a"]])
+    options = {"label_from": "participants:group", "test_subjects": "03"}
+    with pytest.raises(ValueError, match=r"test_subjects names 03, whom .*participants.tsv gives no group \(n/a"):
+        load_recording_folder(root, bids_options=options)

@@ -299,7 +299,7 @@ def read_bids_events(
             `label_column`), an event whose label is n/a (naming it), a subject of `test_subjects` the dataset does
             not hold, a test split that takes every subject, or a sidecar rate that is not the file's
             (`check_sampling_frequency`); with `label_from`, as `_participant_labels` says, `label_column` beside it,
-            or a participants.tsv that labels no recording.
+            a subject of `test_subjects` it gives no value, or a participants.tsv that labels no recording.
     """
     if label_from is not None and label_column is not None:
         raise ValueError(
@@ -376,6 +376,13 @@ def read_bids_events(
     if held_out is not None:
         subjects = sorted({(row if isinstance(row, dict) else row[0])["subject"] for row in rows.values()})
         unknown = sorted(held_out - set(subjects))
+        unlabelled_held_out = sorted(subject for subject in unknown if f"sub-{subject}" in unlabelled)
+        if unlabelled_held_out:  # (its recordings are there: it is its label that is missing)
+            raise ValueError(
+                f"test_subjects names {', '.join(unlabelled_held_out)}, whom {participants[2]} gives no "
+                f"{label_from.partition(':')[2]} (n/a, or not listed), so that their recordings are left out; give "
+                f"them one there, or hold out other subjects (labelled: {', '.join(subjects)})."
+            )
         if unknown:
             raise ValueError(
                 f"test_subjects names {', '.join(unknown)}, which {root} holds no events of; its subjects: "
