@@ -61,3 +61,25 @@ def test_a_test_subject_left_out_by_label_from_is_named_so(tmp_path):
     options = {"label_from": "participants:group", "test_subjects": "03"}
     with pytest.raises(ValueError, match=r"test_subjects names 03, whom .*participants.tsv gives no group \(n/a"):
         load_recording_folder(root, bids_options=options)
+
+
+def test_an_eeglab_boundary_of_numeric_event_types_is_a_break(tmp_path):
+    """EEGLAB marks a boundary with the type -99 where a set's event types are numbers (its option_boundary99,
+    `eeg_findboundaries`): such a set was read across its boundary, windows joining samples not recorded one after
+    the other. Now -99 among numeric types is a break, as "boundary" is among text ones."""
+    import numpy as np
+    from scipy.io import loadmat, savemat
+    from test_bids2_audit73 import write_eeglab
+
+    from citrus_hf.data.readers.eeglab import boundary_positions
+
+    write_eeglab(tmp_path, fdt=True)
+    variables = loadmat(tmp_path / "rec.set", appendmat=False)
+    events = np.zeros((1, 3), dtype=[("type", object), ("latency", object)])
+    events[0, 0], events[0, 1], events[0, 2] = (1.0, 20.0), (-99.0, 150.5), (-99.0, 0.5)
+    fields = {name: variables["EEG"][name][0, 0] for name in variables["EEG"].dtype.names}
+    savemat(tmp_path / "rec.set", {"EEG": {**fields, "event": events}}, appendmat=False)
+    assert boundary_positions(tmp_path / "rec.set") == [150]
+    events[0, 0] = ("S  1", 20.0)  # (among text types, -99 is an event like another)
+    savemat(tmp_path / "rec.set", {"EEG": {**fields, "event": events}}, appendmat=False)
+    assert boundary_positions(tmp_path / "rec.set") == []

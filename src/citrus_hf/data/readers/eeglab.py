@@ -8,9 +8,10 @@ channels' names in ``chanlocs(k).labels``, and ``data``: ``(nbchan, pnts)`` numb
 column order). EEGLAB keeps EEG in microvolts and records no unit, so every channel is read as µV, as MNE reads it.
 Refused, naming the fix: a MATLAB v7.3 file (HDF5, which ``loadmat`` does not read), epoched data (``trials`` > 1:
 epochs laid end to end are no continuous recording), a study's ``ALLEEG`` array, and a ``.fdt`` that is missing or not
-of the header's size. A ``boundary`` event (EEGLAB's mark where data were cut out or data sets were joined) is a
-break in the recording: such a set is refused read whole, as an EDF+D file with gaps is, and read a stretch at a time
-(`read_eeglab_stretches`) or its events within their stretches by the folder readers (`boundary_positions`).
+of the header's size. A ``boundary`` event (EEGLAB's mark where data were cut out or data sets were joined; -99 where
+the set's event types are numbers) is a break in the recording: such a set is refused read whole, as an EDF+D file
+with gaps is, and read a stretch at a time (`read_eeglab_stretches`) or its events within their stretches by the
+folder readers (`boundary_positions`).
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ _V73_HEADER = b"MATLAB 7.3 MAT-file"
 # The fields of EEGLAB's EEG structure read here, and those read where the set has them.
 _FIELDS = ("nbchan", "pnts", "trials", "srate", "data", "chanlocs")
 _OPTIONAL_FIELDS = ("event",)
-# The type of the event EEGLAB places where the data are not continuous (a stretch cut out, two sets joined).
+# The type of the event EEGLAB places where the data are not continuous (a stretch cut out, two sets joined), and
+# its type where every event's type is a number (EEGLAB's option_boundary99, as `eeg_findboundaries` reads it).
 _BOUNDARY = "boundary"
+_NUMERIC_BOUNDARY = -99
 # What converts a file this reader refuses into one it reads.
 _RESAVE = (
     "resave it from EEGLAB as a MATLAB v7 file (`pop_saveset(EEG, 'filename', NAME, 'version', '7')`), or convert it "
@@ -167,11 +170,16 @@ def _boundaries(events, n_samples: int) -> list[int]:
     """The samples (from 0) at which a stretch starts after each ``boundary`` event of `events` (the EEG structure's
     ``event``, as loadmat gives it: one struct, an array of them, or an empty array), within the recording. EEGLAB
     places a boundary between two samples, at latency k + 0.5 (from 1) after the k-th: the next stretch starts at the
-    sample ceil(latency - 1) from 0, as MNE times it."""
+    sample ceil(latency - 1) from 0, as MNE times it. Where every event's type is a number, a boundary's is -99."""
     found = set()
-    for event in np.atleast_1d(events if events is not None else []).ravel():
+    listed = np.atleast_1d(events if events is not None else []).ravel()
+    numeric = all(_is_numeric_type(getattr(event, "type", None)) for event in listed)
+    for event in listed:
         kind, latency = getattr(event, "type", None), getattr(event, "latency", None)
-        if not isinstance(kind, str) or kind.strip().lower() != _BOUNDARY:
+        if numeric:
+            if float(np.asarray(kind).item()) != _NUMERIC_BOUNDARY:
+                continue
+        elif not isinstance(kind, str) or kind.strip().lower() != _BOUNDARY:
             continue
         try:
             start = math.ceil(float(np.asarray(latency).item()) - 1)
@@ -180,6 +188,12 @@ def _boundaries(events, n_samples: int) -> list[int]:
         if 0 < start < n_samples:
             found.add(start)
     return sorted(found)
+
+
+def _is_numeric_type(kind) -> bool:
+    """Whether an event's `type`, as loadmat gives it, is one number (EEGLAB's numeric event types)."""
+    kind = np.asarray(kind)
+    return kind.size == 1 and np.issubdtype(kind.dtype, np.number)
 
 
 def boundary_positions(path: str | Path) -> list[int]:
