@@ -83,3 +83,13 @@ def test_an_eeglab_boundary_of_numeric_event_types_is_a_break(tmp_path):
     events[0, 0] = ("S  1", 20.0)  # (among text types, -99 is an event like another)
     savemat(tmp_path / "rec.set", {"EEG": {**fields, "event": events}}, appendmat=False)
     assert boundary_positions(tmp_path / "rec.set") == []
+
+
+def test_a_participants_table_that_labels_no_recording_names_the_fix(tmp_path):
+    """participants.tsv whose participant_id values are not the recordings' subjects (01 for sub-01) was refused
+    without saying why or what to change."""
+    root = tmp_path / "bids"
+    _bids(root, subjects=("01", "02"))
+    _participants(root, ["group"], [["sub-1", "patient"], ["sub-2", "control"]])
+    with pytest.raises(ValueError, match=r"labels no recording .*its subjects: 1, 2; the recordings': 01, 02.*sub-01"):
+        load_recording_folder(root, bids_options={"label_from": "participants:group"})

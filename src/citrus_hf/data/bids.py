@@ -371,7 +371,14 @@ def read_bids_events(
         )
     if not rows:
         if participants is not None:
-            raise ValueError(f"{participants[2]} labels no recording of {root} by label_from={label_from}.")
+            listed = sorted(subject for subject, value in participants[1].items() if value is not None)
+            recorded = sorted({subject.removeprefix("sub-") for subject in unlabelled})
+            raise ValueError(
+                f"{participants[2]} labels no recording of {root} by label_from={label_from} (its subjects: "
+                f"{', '.join(listed[:5]) or 'none with a value'}{', ...' if len(listed) > 5 else ''}; the recordings': "
+                f"{', '.join(recorded[:5]) or 'none'}{', ...' if len(recorded) > 5 else ''}): give each subject's "
+                "row its participant_id as the recordings name it (sub-01), and a value that is not n/a."
+            )
         return None
     if held_out is not None:
         subjects = sorted({(row if isinstance(row, dict) else row[0])["subject"] for row in rows.values()})
