@@ -91,3 +91,59 @@ def test_readme_streaming_example_runs_after_the_pipeline_example(tmp_path, caps
     exec(compile(example, str(README), "exec"), names)
     starts = re.findall(r"\(([\d.]+), '[^']*'\)", capsys.readouterr().out)
     assert [float(start) for start in starts] == [10.0 * k for k in range(6)]  # 60 s: 6 windows of 10 s
+
+
+def _windows_of(runs: list[tuple[str, int]], seconds: float) -> list[dict]:
+    """A classification pipeline's windows, back to back, `seconds` long: `count` windows of `label` per run."""
+    labels = [label for label, count in runs for _ in range(count)]
+    return [
+        {"start": k * seconds, "end": (k + 1) * seconds, "label": label, "score": 0.9, "no_signal": None}
+        for k, label in enumerate(labels)
+    ]
+
+
+def _result(windows: list[dict]) -> dict:
+    """The pipeline's result of back-to-back `windows`: each label's seconds, its windows' (`label_seconds`)."""
+    seconds: dict[str, float] = {}
+    for window in windows:
+        seconds[window["label"]] = seconds.get(window["label"], 0.0) + window["end"] - window["start"]
+    return {"windows": windows, "label_seconds": seconds, "no_signal_windows": 0}
+
+
+def _text_block(start: str) -> str:
+    (block,) = [block for block in _fenced_blocks("text") if block.startswith(start)]
+    return " ".join(block.split())
+
+
+def test_readme_time_per_label_line_is_what_predict_prints():
+    """The **Time per label** line (58 min scored: Walking 31.5 min, Sitting 20 min, ...), as `citrus predict` prints
+    it for windows of those labels."""
+    from citrus_hf import CiTrusConfig
+    from citrus_hf.commands.predict import _time_line
+
+    windows = _windows_of([("Walking", 63), ("Sitting", 40), ("Lying", 13)], 30.0)
+    labels = ["Walking", "Sitting", "Lying"]
+    config = CiTrusConfig(num_labels=3, id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)})
+    result = _result(windows)
+    line = _time_line("session.npy", result, config)
+    shown = _text_block("session.npy: time per label")
+    assert shown.endswith(", ...") and line.startswith(shown.removesuffix(", ...")), (line, shown)
+
+
+def test_readme_sleep_statistics_line_is_what_predict_prints():
+    """The **Sleep statistics** line (lights out at 22:40, on at 06:55: 495 min; TST 412.5 min, ...), as `citrus
+    predict` prints it for a night staged in 30 s windows from lights out: 14.5 min awake, then N1, N2, the first REM
+    92 min after sleep onset, and the final awakening."""
+    from citrus_hf import CiTrusConfig
+    from citrus_hf.commands.predict import _time_line
+    from citrus_hf.inference.time_use import sleep_summary
+    from citrus_hf.vocabulary_citrus import sleep_stages_of
+
+    minutes = [("W", 14.5), ("N1", 20.5), ("N2", 71.5), ("REM", 91.0), ("N2", 149.5), ("N3", 80.0), ("W", 68.0)]
+    windows = _windows_of([(stage, round(length * 2)) for stage, length in minutes], 30.0)
+    stages = ["W", "N1", "N2", "N3", "REM"]
+    config = CiTrusConfig(num_labels=5, id2label=dict(enumerate(stages)), label2id={n: i for i, n in enumerate(stages)})
+    sleep = sleep_summary(windows, 495 * 60.0, sleep_stages_of(stages))
+    result = _result(windows)
+    bounds = "lights out at 22:40:00 (--lights-off); lights on at 06:55:00 (--lights-on)"
+    assert _time_line("night.edf", result, config, sleep, bounds) == _text_block("night.edf: sleep")

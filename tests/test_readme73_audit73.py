@@ -1,5 +1,6 @@
 """What the README's sections of this session say, held by the code: an Empatica E4 CSV states its rate in a folder
-too (`--dataset FOLDER`, `citrus data info`, a pre-training pile), as it does given alone."""
+too (`--dataset FOLDER`, `citrus data info`, a pre-training pile), as it does given alone; and the commands' help
+names every format the readers take (BrainVision, EEGLAB)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 from test_wearables_audit73 import _e4_file
 
+from citrus_hf.commands.main import main
 from citrus_hf.data.recording_folders import load_recording_folder
 
 
@@ -40,3 +42,12 @@ def test_an_unlabelled_pile_of_empatica_e4_csvs_is_read_at_their_rates(tmp_path,
     _e4_file(tmp_path / "session" / "EDA.csv", 4, rng.uniform(0.1, 2.0, (4 * 20, 1)).round(3))
     pile = load_recording_folder(tmp_path / "session")
     assert sorted(set(pile["sampling_rate"])) == [4.0, 64.0]  # (under five files: no validation carve)
+
+
+@pytest.mark.parametrize("command", ["predict", "finetune", "pretrain"])
+def test_the_commands_help_names_every_recording_format_read(command, capsys):
+    """`citrus predict --help`, `citrus finetune --help` and `citrus pretrain --help` listed EDF, WFDB, WAV, .npy and
+    .csv: not the BrainVision and EEGLAB recordings that the readers, the README and `--dataset FOLDER` take."""
+    assert main([command, "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "BrainVision" in text and "EEGLAB" in text

@@ -71,7 +71,8 @@ COMMANDS: dict[str, Command] = {
     ),
     "predict": Command(
         "citrus_hf.commands.predict",
-        "run a fine-tuned checkpoint over recording files (EDF, WFDB, WAV, .npy, .csv / .tsv / .txt) window by window",
+        "run a fine-tuned checkpoint over recording files (EDF, WFDB, BrainVision, EEGLAB, WAV, .npy, .csv) window by "
+        "window",
     ),
     "push": Command("citrus_hf.commands.push", "publish a checkpoint folder to the Hugging Face Hub"),
     "export": Command(

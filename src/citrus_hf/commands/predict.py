@@ -6,8 +6,9 @@ predictions.
     citrus predict runs/har session.npy --sampling-rate 50 --output labels.csv
     citrus predict runs/hr ecg/100.hea other.edf --output beats.jsonl
 
-Files are read by their suffix (`citrus_hf.data.readers.read_recording`): EDF / BDF, WFDB records and WAV files carry
-their rate, `.npy` ((channels, time)) and `.csv` / `.tsv` / `.txt` (a column per channel) need `--sampling-rate`. Each recording gets one
+Files are read by their suffix (`citrus_hf.data.readers.read_recording`): EDF / BDF, WFDB records, BrainVision
+recordings (.vhdr), EEGLAB sets (.set), WAV files and Empatica E4 CSVs carry their rate, `.npy` ((channels, time)) and
+`.csv` / `.tsv` / `.txt` (a column per channel) need `--sampling-rate`. Each recording gets one
 line: the label with its score (a classifier: the mean of its windows' probabilities; a multi-label one: every label
 whose mean probability is above 0.5), the mean target (a regressor)
 or the size of the mean embedding (any other checkpoint), its windows and the backend that ran, and the seconds no
@@ -27,7 +28,8 @@ sleep stager's `sleep`, the summary in seconds); or a classifier's events, an ev
 label (`inference.time_use.label_events`; a multi-label classifier's labels each while present), in a `.tsv` as BIDS's
 events.tsv (onset, duration, trial_type, score) or a `.txt` as MNE's annotations (`mne.read_annotations`), of several
 recordings a file each, named after it (`_events_files`). Where an
-EDF / BDF file, a WFDB record or a CSV with a time column is among the recordings, each row also has `start_time`,
+EDF / BDF file, a WFDB record, a BrainVision recording or a CSV with a time column is among the recordings, each row
+also has `start_time`,
 the window's start on the clock of the file's header or of its time stamps where they count since 1970 (ISO 8601,
 with +00:00 for those; empty for a file that records no start), and each `.jsonl` line `recording_start`;
 `--start-time` gives the start of one recording whose file records none (.npy, WAV, a CSV without such stamps). It is
@@ -74,18 +76,25 @@ class PredictArguments:
     )
     recordings: list[str] = field(
         metadata={
-            "help": "recording files: .edf / .bdf, a WFDB record (.hea), WAV, .npy (channels, time) or .csv / .tsv "
-            "/ .txt (a column per channel); a folder stands for every such file under it",
+            "help": "recording files: .edf / .bdf, a WFDB record (.hea), BrainVision (.vhdr), EEGLAB (.set), WAV, .npy "
+            "(channels, time) or .csv / .tsv / .txt (a column per channel); a folder stands for every such file under "
+            "it",
             "positional": True,
         }
     )
     sampling_rate: float | None = field(
         default=None,
-        metadata={"help": "rate (Hz) of .npy and .csv / .tsv / .txt recordings (EDF, WFDB and WAV files carry theirs)"},
+        metadata={
+            "help": "rate (Hz) of .npy and .csv / .tsv / .txt recordings (EDF, WFDB, BrainVision, EEGLAB and WAV "
+            "files, and Empatica E4 CSVs, carry theirs)"
+        },
     )
     channels: list[str] | None = field(
         default=None,
-        metadata={"help": "channels to read, by name (EDF, WFDB, a CSV header) or position from 0; default: all"},
+        metadata={
+            "help": "channels to read, by name (EDF, WFDB, BrainVision, EEGLAB, a CSV header) or position from 0; "
+            "default: all"
+        },
     )
     ignore_time_stamps: bool = field(  # (readers.files.READ_AS_WRITTEN_OPTION, named in the refusal's advice)
         default=False,
@@ -127,7 +136,8 @@ class PredictArguments:
             "help": "the clock time of the recording's first sample, in ISO 8601 (2025-03-01T22:15:00, or with its UTC "
             "offset, 2025-03-01T22:15:00+01:00), for a file that records none (.npy, WAV, a CSV without a time column "
             "or with one that counts from its own zero): --output's start_time of every window counts from it. One "
-            "recording a run; a file that records its own start (EDF, WFDB, a CSV stamped since 1970) keeps it"
+            "recording a run; a file that records its own start (EDF, WFDB, BrainVision, a CSV stamped since 1970) "
+            "keeps it"
         },
     )
     lights_off: str | None = field(
@@ -174,7 +184,8 @@ class PredictArguments:
 
 
 DESCRIPTION = (
-    "Run a fine-tuned checkpoint over recording files (EDF / BDF, WFDB, WAV, .npy, .csv / .tsv / .txt) window by window through its "
+    "Run a fine-tuned checkpoint over recording files (EDF / BDF, WFDB, BrainVision, EEGLAB, WAV, .npy, .csv / .tsv "
+    "/ .txt) window by window through its "
     "transformers pipeline: one line per recording, and with --output every window's prediction (.csv or .jsonl) or "
     "a classifier's events (.tsv as BIDS's events.tsv, .txt as MNE's annotations)."
 )
@@ -215,7 +226,7 @@ def _expand_folders(paths: Sequence[str]) -> list[str]:
     `citrus pretrain --dataset FOLDER` reads them, less the EDF+ files of annotations only (a Sleep-EDF hypnogram
     beside its PSG: skipped, said once) and a BIDS root's derivatives/ and sourcedata/ (its recordings' processed
     copies and originals, said once); a folder without any is refused. The files of formats no reader here reads
-    (BrainVision, FIF, ...) are named, as the commands that read a folder as a dataset name them."""
+    (FIF, GDF, ...) are named, as the commands that read a folder as a dataset name them."""
     from ..data.bids import is_bids_root
     from ..data.recording_folders import (
         raw_bids_recordings,

@@ -239,7 +239,8 @@ class FinetuneArguments:
         default=None,
         metadata={
             "help": "rate (Hz) of every row of a set of your own without a sampling_rate column: a save_to_disk set or "
-            "data files, or a folder of .npy / .csv / .tsv / .txt recordings (EDF, WFDB and WAV files record theirs)"
+            "data files, or a folder of .npy / .csv / .tsv / .txt recordings (EDF, WFDB, BrainVision, EEGLAB and WAV "
+            "files, and Empatica E4 CSVs, record theirs)"
         },
     )
     model: str | None = field(
@@ -401,8 +402,8 @@ class PretrainArguments:
     dataset: str | None = field(
         default="eeg_pretrain",
         metadata={
-            "help": "registered dataset (`citrus data list`), a folder of recordings (EDF / BDF, WFDB, WAV, .npy, "
-            ".csv; or one EDF, WFDB or .npy file), or what datasets.load_dataset takes (a Hub id, a folder of data files or one, "
+            "help": "registered dataset (`citrus data list`), a folder of recordings (EDF / BDF, WFDB, BrainVision, "
+            "EEGLAB, WAV, .npy, .csv; or one such file), or what datasets.load_dataset takes (a Hub id, a folder of data files or one, "
             "a save_to_disk folder); 'none' with --synthetic-ratio 1 "
             "trains on synthetic windows without any corpus (and without validation)"
         },
