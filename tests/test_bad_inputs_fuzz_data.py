@@ -114,12 +114,12 @@ def test_a_fusion_folder_is_refused_as_fusion_whatever_the_import_order(fusion_f
     """Fusion finding 11: with `pipeline` bound before `import citrus_hf`, the wrapper that refuses fusion folders is
     bypassed, and the attempt transformers reports said the architecture "is not a CiTrus class"."""
     folder, _ = fusion_folder
-    with pytest.raises(ValueError, match="is a CiTrus fusion model, which has no pipeline"):
+    with pytest.raises(ValueError, match="is a CiTrus fusion model, whose pipelines citrus_hf's `pipeline` builds"):
         CiTrusSavedClass.from_pretrained(folder)
     unwrapped = pipeline.__wrapped__  # transformers' own factory, as bound by code that imported it first
     with pytest.raises(ValueError) as raised:
         unwrapped("time-series-classification", model=folder)
-    assert "is a CiTrus fusion model, which has no pipeline" in str(raised.value)
+    assert "is a CiTrus fusion model, whose pipelines" in str(raised.value)
     assert "is not a CiTrus class" not in str(raised.value)
 
 

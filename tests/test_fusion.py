@@ -606,20 +606,20 @@ def test_fusion_takes_transformers_output_flags_as_peft_passes_them():
         model(input_values=inputs, output_hidden_states=True)
 
 
-def test_a_fusion_folder_given_to_pipeline_says_what_to_use(tmp_path):
-    """transformers' task inference failed on it with "Repo id must be in the form ..."."""
+def test_a_fusion_model_given_to_a_single_modality_task_names_its_own(tmp_path):
+    """transformers' task inference failed on it with "Repo id must be in the form ..."; a fusion model now runs the
+    fusion pipeline of its task, and another task is refused naming that one."""
     from transformers import pipeline
 
     config = CiTrusFusionConfig(
         modality_configs={"ecg": tiny_config(context_length=400), "resp": tiny_config(context_length=200)}, num_labels=2
     )
     model = CiTrusFusionForSequenceClassification(config)
-    model.save_pretrained(tmp_path / "fusion")
-    with pytest.raises(ValueError, match="is a CiTrus fusion model, which has no pipeline"):
-        pipeline(model=str(tmp_path / "fusion"))
-    # a loaded model: the pipeline asked for the extractor, whose from_config then failed inside transformers
-    with pytest.raises(ValueError, match="This is a CiTrus fusion model, which has no pipeline"):
-        pipeline("time-series-classification", model=model)
+    with pytest.raises(ValueError, match=r"run by pipeline\('time-series-fusion-classification'"):
+        pipeline("time-series-classification", model=model, processor=CiTrusFusionProcessor.from_config(config))
+    # a loaded model without its processor: the pipeline asks for it
+    with pytest.raises(ValueError, match="needs its processor"):
+        pipeline(model=model)
     with pytest.raises(TypeError, match=r"CiTrusFusionProcessor\.from_config\(config\)"):
         CiTrusFeatureExtractor.from_config(model.config)
 

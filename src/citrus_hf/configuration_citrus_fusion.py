@@ -345,6 +345,17 @@ class CiTrusFusionConfig(ReadsVersionRecord, ChecksSaveDirectory, SerialisesBefo
         return copy.deepcopy(self.modality_configs[name])
 
 
+# Each fusion task class's transformers pipeline task and the pipeline class (in `inference/pipelines.py`) that runs it:
+# the one table `citrus_hf`'s `pipeline` and its registration with transformers read.
+FUSION_PIPELINE_TASKS: dict[str, tuple[str, str]] = {
+    "CiTrusFusionForSequenceClassification": (
+        "time-series-fusion-classification",
+        "BioSignalFusionClassificationPipeline",
+    ),
+    "CiTrusFusionForRegression": ("time-series-fusion-regression", "BioSignalFusionRegressionPipeline"),
+}
+
+
 # How a fusion model takes a modality's data with another channel count than its head concatenates: the fusion model's
 # own error and its processor's (`{channels}`: the data's count; `name`, `checkpoint`: the user's).
 FUSION_CHANNEL_COUNT_FIX = (
@@ -456,4 +467,4 @@ class _ModalityConfigs(dict):
 
 CiTrusFusionConfig.register_for_auto_class()
 
-__all__ = ["CiTrusFusionConfig"]
+__all__ = ["FUSION_PIPELINE_TASKS", "CiTrusFusionConfig"]

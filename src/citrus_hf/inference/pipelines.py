@@ -49,7 +49,7 @@ import numbers
 import os
 import re
 import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -979,14 +979,7 @@ class _RecordingPipeline(ChunkPipeline):
             scored apart (their windows' times restart at 0, no window spans two chunks, and each chunk's
             `unscored_seconds` are left out).
         """
-        if args:
-            self._refuse_positional(args)
-        batch_size = kwargs.pop("batch_size", None)
-        if batch_size is None:
-            batch_size = self._batch_size
-        if batch_size is not None:
-            check_positive_integer("batch_size", batch_size)
-            kwargs["window_batch_size"] = batch_size
+        self._take_call_options(args, kwargs)
         # a column of recordings (a Series or object array of arrays) is a list of them
         inputs = _column_as_list(_unwrap_datasets_column(inputs))
         if "sampling_rate" in kwargs:
@@ -1044,6 +1037,18 @@ class _RecordingPipeline(ChunkPipeline):
         # transformers batches *inputs*; here one recording already yields `batch_size` windows per forward pass, so
         # recordings go through one at a time (with `num_workers`, aligned in a worker process by transformers).
         return super().__call__(inputs, batch_size=1, **kwargs)
+
+    def _take_call_options(self, args: tuple, kwargs: dict) -> None:
+        """Refuse arguments after the recording(s) and turn the call's (or the construction's) `batch_size` into
+        windows per pass (`window_batch_size`) in `kwargs`, in place."""
+        if args:
+            self._refuse_positional(args)
+        batch_size = kwargs.pop("batch_size", None)
+        if batch_size is None:
+            batch_size = self._batch_size
+        if batch_size is not None:
+            check_positive_integer("batch_size", batch_size)
+            kwargs["window_batch_size"] = batch_size
 
     @staticmethod
     def _refuse_positional(args: tuple) -> None:
@@ -1724,7 +1729,9 @@ class _RecordingPipeline(ChunkPipeline):
         name = getattr(self.model, "name_or_path", None) or type(self.model).__name__
         rule = getattr(self.model, "non_finite_problem", None)  # (none in the remote code of an earlier citrus-hf)
         problem = None
-        if callable(rule):
+        if callable(rule) and isinstance(input_values, Mapping):
+            problem = rule()  # (a fusion model's windows, one per modality: its weights alone are asked about)
+        elif callable(rule):
             generator = torch.Generator().manual_seed(0)  # the caller's random stream stays as it was
             window = torch.randn(input_values[:1].shape, generator=generator).to(input_values.device)
             problem = rule(window, "a random window")
@@ -2080,9 +2087,408 @@ class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
         return {"embedding": pooled, "window_embeddings": embeddings, "windows": windows, **common}
 
 
+# ----------------------------------------------------------------------------------------------------------- fusion
+
+# The backends a fusion model runs on: its windows are one tensor per modality, which the bf16 copy and the ONNX
+# export of a single encoder do not take.
+FUSION_BACKENDS = ("auto", "torch")
+# A modality recorded more than this many seconds beyond the span every modality covers is named in a warning (that
+# span is what is scored): clocks that drift apart over a session differ by far less, a file of another session by more.
+FUSION_SPAN_TOLERANCE_SECONDS = 1.0
+
+
+class _FusionRecordingPipeline:
+    """The body of the fusion pipelines, put before a single-modality pipeline class, whose `postprocess` (labels and
+    scores, or targets, and the whole recording's value from its windows: one rule for both) and parameters it keeps.
+
+    One recording per modality goes in (`{modality: samples or file path}`, each with its own `sampling_rate`, or one
+    file and `modality_channels`). Every modality is cut into windows of the same start and end times: the span all
+    modalities cover is cut with each modality's extractor (the fusion processor's: its alignment, NaN policy and
+    normalisation, as the rows the model was trained on) into windows of the modalities' shortest window (their
+    `context_length / sampling_rate`; a modality of a longer one gets that many seconds, as the processor gives it a
+    shorter row), every `hop_seconds` (default: the window), by the single-modality pipeline's rule (`iter_windows`:
+    `pad_last_window`, and a span shorter than a window is one window of its own duration). A window's outputs are the
+    model's on every modality's window at once; a window where any modality holds no signal (`"no_signal"`: `"flat
+    (eda)"`, the reason and the modality) is left out of the recording's value."""
+
+    # the model's processor is given by the caller (`citrus_hf`'s `pipeline` loads it): transformers would load it only
+    # as a `ProcessorMixin`, which the fusion processor is not
+    _load_feature_extractor = False
+    _load_processor = False
+
+    def __init__(self, model=None, processor=None, **kwargs):
+        check_device_available(kwargs.get("device"))
+        check_weights_have_values(model)
+        if not isinstance(getattr(processor, "feature_extractors", None), Mapping):
+            raise ValueError(
+                f"{type(self).__name__} needs the fusion model's CiTrusFusionProcessor (processor_config.json), "
+                f"got {type(processor).__name__}: pass `processor=CiTrusFusionProcessor.from_pretrained(folder)`, or "
+                "save one next to the weights (`CiTrusFusionProcessor.from_encoders(...).save_pretrained(folder)`)."
+            )
+        check = getattr(processor, "check_model", None)
+        if callable(check):
+            check(model)  # windows aligned to another contract would run and score wrong
+        ChunkPipeline.__init__(self, model=model, processor=processor, **kwargs)
+        self._check_model()
+        self._progress = None
+        self._packing = False
+
+    def __call__(self, inputs, *args, **kwargs):
+        """Run the pipeline on one multimodal recording or a list of them.
+
+        Args:
+            inputs: `{modality: recording}`, every modality of the model: each recording `(time,)` or `(channels,
+                time)` (a numpy array, torch tensor or list of numbers) or a file path (EDF / BDF, WFDB, WAV, .npy,
+                .csv, read as `citrus predict` reads it, where citrus_hf is installed); or one file path holding every
+                modality with `modality_channels`. A list of these gives a list of results.
+            sampling_rate (`float` or `dict[str, float]`): Hz, one for every modality or one per modality; not needed
+                for a file that records its own rate.
+            modality_channels (`dict[str, list[str | int]]`, *optional*): for one file, the channels of each modality
+                (names or positions from 0), e.g. `{"eeg": ["EEG Fpz-Cz", "EEG Pz-Oz"], "eog": ["EOG horizontal"]}`.
+                For a file given per modality, the channels to read of it.
+            hop_seconds (`float`, *optional*): seconds between window starts (default: the window).
+            pad_last_window, nan_policy: as in `CiTrusFeatureExtractor`, for every modality.
+            batch_size (`int`, defaults to 64): windows per forward pass.
+            backend (`str`): `"auto"` or `"torch"` (the fusion model runs in torch).
+            progress (`bool`, *optional*): as in the single-modality pipelines.
+            The single-modality pipeline's own parameters (`top_k`, `function_to_apply` for a classifier).
+
+        Returns:
+            The single-modality pipeline's result (`"label"`, `"score"`, `"labels"`, `"label_seconds"` or
+            `"target(s)"`, `"target_names"`; `"windows"` with `"start"` and `"end"` in seconds, `"no_signal_windows"`,
+            `"unscored_seconds"`, `"backend"`), the times being those every modality shares, and
+            `"unscored_seconds"` counting to the end of the longest modality's recording.
+        """
+        self._take_call_options(args, kwargs)
+        kwargs.pop("num_workers", None)  # (each recording runs in passes of its own windows)
+        single = not isinstance(inputs, (list, tuple))
+        recordings = [inputs] if single else list(inputs)
+        if not recordings:
+            raise ValueError("The input is an empty list: pass a recording per modality, or a list of them.")
+        parameters = self._call_parameters(kwargs)
+        results = []
+        for index, recording in enumerate(recordings):
+            try:
+                results.append(self.run_single(recording, *parameters))
+            except (ValueError, TypeError) as error:
+                if not single:
+                    _name_the_recording(error, index)
+                raise
+        return results[0] if single else results
+
+    def _sanitize_parameters(
+        self,
+        sampling_rate=None,
+        hop_seconds=None,
+        pad_last_window=None,
+        nan_policy=None,
+        modality_channels=None,
+        window_batch_size=None,
+        backend=None,
+        progress=None,
+        **other,
+    ):
+        preprocess = {
+            name: value
+            for name, value in (
+                ("sampling_rate", sampling_rate),
+                ("hop_seconds", hop_seconds),
+                ("pad_last_window", pad_last_window),
+                ("nan_policy", nan_policy),
+                ("modality_channels", modality_channels),
+                ("window_batch_size", window_batch_size),
+                ("progress", progress),
+            )
+            if value is not None
+        }
+        if sampling_rate is not None and not (isinstance(sampling_rate, Mapping) or _is_number(sampling_rate)):
+            raise TypeError(
+                f"`sampling_rate` of a fusion pipeline is one number for every modality or a dict modality -> rate, "
+                f"got {type(sampling_rate).__name__}."
+            )
+        if modality_channels is not None and not isinstance(modality_channels, Mapping):
+            raise TypeError(
+                "`modality_channels` is a dict modality -> channels (names or positions), e.g. "
+                f"{{{', '.join(repr(m) + ': [...]' for m in self.model.config.modalities)}}}; got "
+                f"{type(modality_channels).__name__}."
+            )
+        for name, value in (("pad_last_window", pad_last_window), ("progress", progress)):
+            if value is not None and not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"`{name}` must be True or False, got {value!r} ({type(value).__name__}).")
+        if backend is not None and backend not in FUSION_BACKENDS:
+            raise ValueError(
+                f"`backend={backend!r}` does not run a fusion model, whose windows are one tensor per modality; "
+                f"choose one of {', '.join(FUSION_BACKENDS)}."
+            )
+        target, postprocess = self._sanitize_task_parameters(**other)
+        return preprocess, target, postprocess
+
+    # ------------------------------------------------------------------------------------------------ preprocess
+
+    def _modality_recordings(
+        self, inputs: Any, sampling_rate: Any, modality_channels: Mapping | None
+    ) -> dict[str, tuple[np.ndarray, float]]:
+        """`{modality: (samples (channels, time), rate)}` of one input, in the model's modality order."""
+        modalities = list(self.model.config.modalities)
+        if isinstance(inputs, (str, os.PathLike)):
+            if not modality_channels:
+                raise ValueError(
+                    f"One file {os.fspath(inputs)!r} holds every modality: say which channels are which with "
+                    f"`modality_channels={{{', '.join(repr(m) + ': [NAME, ...]' for m in modalities)}}}` (names or "
+                    "positions from 0), or pass a dict modality -> recording."
+                )
+            inputs = dict.fromkeys(modality_channels, inputs)
+        if not isinstance(inputs, Mapping):
+            raise TypeError(
+                f"A fusion pipeline takes a dict modality -> recording (samples or a file path), e.g. "
+                f"{{{', '.join(repr(m) + ': ...' for m in modalities)}}}, or one file with `modality_channels`; got "
+                f"{type(inputs).__name__}."
+            )
+        for given, what in ((inputs, "the recordings"), (modality_channels or {}, "modality_channels")):
+            unknown, missing = sorted(set(map(str, given)) - set(modalities)), [m for m in modalities if m not in given]
+            if unknown or (missing and given is inputs):
+                raise ValueError(
+                    f"{what} name the modalities {sorted(map(str, given))}, and the model takes {modalities}"
+                    + (f" ({', '.join(_closest_name_hint(name, modalities) for name in unknown)})" if unknown else "")
+                    + ": give one recording per modality of the model."
+                )
+        if isinstance(sampling_rate, Mapping):
+            unknown = sorted(set(map(str, sampling_rate)) - set(modalities))
+            if unknown:
+                raise ValueError(
+                    f"`sampling_rate` names {unknown}, which are no modalities of the model ({modalities})."
+                )
+        recordings = {}
+        for modality in modalities:
+            rate = sampling_rate.get(modality) if isinstance(sampling_rate, Mapping) else sampling_rate
+            extractor = self.processor.feature_extractors[modality]
+            channels = (modality_channels or {}).get(modality)
+            try:
+                recordings[modality] = self._modality_samples(inputs[modality], rate, channels, extractor)
+            except (ValueError, TypeError) as error:
+                if len(error.args) == 1 and isinstance(error.args[0], str):
+                    error.args = (f"modality {modality!r}: {error.args[0]}",)
+                raise
+        return recordings
+
+    def _modality_samples(self, recording: Any, rate: Any, channels: Any, extractor: Any) -> tuple[np.ndarray, float]:
+        """One modality's samples `(channels, time)` and rate: a file read as the single-modality pipeline reads one
+        (`_recording_file_reader`), samples checked as it checks them (`_recording_and_rate`)."""
+        recording, rate = _signal_and_rate(recording, rate)
+        if isinstance(recording, (str, os.PathLike)):
+            read_file = _recording_file_reader()
+            if read_file is not None:
+                recording, rate, _ = read_file(
+                    recording,
+                    rate,
+                    None,
+                    None if channels is None else list(channels),
+                    extractor,
+                    channels is None,
+                    True,
+                )
+        elif channels is not None:
+            raise ValueError(
+                "`modality_channels` picks channels of a recording file, and this recording is its samples: select "
+                "its channels yourself (`signal[[0, 2]]`)."
+            )
+        recording, rate = self._recording_and_rate(recording, rate)
+        samples = recording.detach().cpu().numpy() if isinstance(recording, torch.Tensor) else np.asarray(recording)
+        if not (_is_number(rate) and rate > 0):
+            raise ValueError(f"`sampling_rate` must be a positive number of Hz, got {rate!r}.")
+        return (samples[None] if samples.ndim == 1 else samples), float(rate)
+
+    def _window_extractors(self, window_seconds: float) -> dict[str, Any]:
+        """Every modality's extractor, cutting windows of `window_seconds`: a modality of a longer window gets a copy
+        whose window is that long (its model then sees a shorter input, as the processor's `padding="longest"` gives
+        it one)."""
+        extractors = {}
+        for modality, extractor in self.processor.feature_extractors.items():
+            if extractor.alignment == "interpolate":
+                raise ValueError(
+                    f"modality {modality!r}: its extractor stretches each row onto its window (alignment='interpolate'), "
+                    "so the model was trained on rows of their own duration, not on windows of a recording: align "
+                    "such rows with the fusion processor and call the model on them."
+                )
+            length = window_seconds * extractor.sampling_rate
+            if math.isclose(length, extractor.context_length, rel_tol=1e-9):
+                extractors[modality] = extractor
+                continue
+            samples = round(length)
+            if not math.isclose(length, samples, abs_tol=1e-6) or samples % extractor.patch_length:
+                windows = ", ".join(
+                    f"{name} {fx.context_length / fx.sampling_rate:g} s"
+                    for name, fx in self.processor.feature_extractors.items()
+                )
+                raise ValueError(
+                    f"The modalities' windows last {windows}, and {window_seconds:g} s is no whole number of modality "
+                    f"{modality!r}'s patches ({extractor.patch_length} samples at {extractor.sampling_rate:g} Hz), so "
+                    "no window of the same times fits every encoder: cut the recordings into rows yourself and align "
+                    "them with the fusion processor."
+                )
+            extractors[modality] = copy.copy(extractor)
+            extractors[modality].context_length = samples
+        return extractors
+
+    @staticmethod
+    def _warn_of_uncommon_span(durations: dict[str, float], span: float) -> None:
+        beyond = {
+            name: seconds for name, seconds in durations.items() if seconds - span > FUSION_SPAN_TOLERANCE_SECONDS
+        }
+        if beyond:
+            shown = ", ".join(f"{name} {seconds:g} s" for name, seconds in durations.items())
+            logger.warning(
+                f"{RECORDING_NAME.get() or 'The recordings'} last {shown}: only the {span:g} s that every modality "
+                "covers are scored (from the start of each), so check that they start together."
+            )
+
+    def preprocess(
+        self,
+        inputs,
+        sampling_rate: Any = None,
+        hop_seconds: float | None = None,
+        pad_last_window: bool | None = None,
+        nan_policy: str | None = None,
+        modality_channels: Mapping | None = None,
+        window_batch_size: int = DEFAULT_WINDOW_BATCH_SIZE,
+        progress: bool | None = None,
+    ):
+        """Cut one multimodal recording into windows of the same times in every modality and yield them
+        `window_batch_size` at a time: `input_values` and `patch_mask` `{modality: (windows, channels, samples)}`,
+        `{modality: (windows, patches)}` and the windows' start and end seconds."""
+        recordings = self._modality_recordings(inputs, sampling_rate, modality_channels)
+        durations = {name: samples.shape[-1] / rate for name, (samples, rate) in recordings.items()}
+        span = min(durations.values())
+        self._warn_of_uncommon_span(durations, span)
+        fitted = self.processor.feature_extractors.values()
+        window_seconds = min(extractor.context_length / extractor.sampling_rate for extractor in fitted)
+        extractors = self._window_extractors(window_seconds)
+        per_pass = _windows_per_pass(window_batch_size, max(samples.shape[0] for samples, _ in recordings.values()))
+        streams = {}
+        for name, (samples, rate) in recordings.items():
+            extractor = extractors[name]
+            samples = samples[..., : max(1, round(span * rate))]  # the common span
+            if span >= window_seconds:
+                hop = hop_length_from_seconds(
+                    window_seconds if hop_seconds is None else hop_seconds, extractor.sampling_rate
+                )
+                batches = extractor.iter_windows(
+                    [samples],
+                    sampling_rate=rate,
+                    batch_size=per_pass,
+                    hop_length=hop,
+                    pad_last_window=pad_last_window,
+                    nan_policy=nan_policy,
+                    return_tensors="pt",
+                )
+            else:  # shorter than a window: one window of its own duration, as the single-modality pipeline's
+                features = extractor(
+                    [samples],
+                    sampling_rate=rate,
+                    alignment="resample",
+                    padding="longest",
+                    nan_policy=nan_policy,
+                    return_tensors="pt",
+                )
+                batches = iter([{**features, "window_start_seconds": torch.zeros(1, dtype=torch.float64)}])
+            windows = self._streamed_windows(batches, window_seconds, span)
+            streams[name] = self._marked(windows, _SignalMarks(samples, rate))
+        yield from self._modality_windows(streams, durations, progress, per_pass, window_seconds, hop_seconds)
+
+    def _modality_windows(self, streams: dict, durations: dict, progress, per_pass: int, window_seconds, hop_seconds):
+        """The modalities' window chunks `streams` zipped into the fusion model's, checked to share their times."""
+        span = min(durations.values())
+        names = list(streams)
+        hop = window_seconds if hop_seconds is None else hop_seconds
+        windows = max(0.0, span - window_seconds) // hop + 1
+        self._start_progress(progress, span, passes=math.ceil(windows / per_pass))
+        while True:
+            chunks = {name: next(stream, None) for name, stream in streams.items()}
+            if all(chunk is None for chunk in chunks.values()):
+                return
+            first = chunks[names[0]]
+            # (half a sample of the coarsest encoder: windows start on each encoder's own samples)
+            tolerance = 0.5 / min(fx.sampling_rate for fx in self.processor.feature_extractors.values())
+            for name, chunk in chunks.items():
+                if (
+                    chunk is None
+                    or first is None
+                    or not (
+                        len(chunk["window_start_seconds"]) == len(first["window_start_seconds"])
+                        and np.allclose(chunk["window_start_seconds"], first["window_start_seconds"], atol=tolerance)
+                    )
+                ):
+                    raise ValueError(
+                        f"The windows of modality {name!r} do not start when those of {names[0]!r} do (a hop of "
+                        f"{hop:g} s is no whole number of samples of every encoder, or NaN padding at one modality's "
+                        "start was left out): give a hop_seconds of whole samples of every encoder's rate, or trim "
+                        "the recordings to the span they share."
+                    )
+            reasons = [
+                next((f"{reason} ({name})" for name, reason in zip(names, marks) if reason), None)
+                for marks in zip(*(chunk["no_signal"] for chunk in chunks.values()))
+            ]
+            yield {
+                "input_values": {name: chunk["input_values"] for name, chunk in chunks.items()},
+                "patch_mask": {name: chunk["patch_mask"] for name, chunk in chunks.items()},
+                "window_start_seconds": first["window_start_seconds"],
+                "window_end_seconds": first["window_end_seconds"],
+                # the longest modality's end: what no window covers of any recording counts as unscored
+                "recording_seconds": max(durations.values()),
+                "is_last": first["is_last"],
+                "no_signal": reasons,
+            }
+
+    # --------------------------------------------------------------------------------------------------- forward
+
+    def _forward(self, model_inputs, backend: str = "auto", **target_parameters):
+        """The model's outputs `(windows, outputs)`: windows padded in some modality (a last window kept by
+        `pad_last_window`) run apart from full ones, which run without a mask, as in training on full windows."""
+        input_values, patch_mask = model_inputs["input_values"], model_inputs["patch_mask"]
+        count = len(model_inputs["window_start_seconds"])
+        full = torch.ones(count, dtype=torch.bool)
+        for mask in patch_mask.values():
+            if mask is not None:
+                full &= mask.bool().all(-1).cpu()
+        output = None
+        for rows, masked in ((full, False), (~full, True)):
+            if not bool(rows.any()):
+                continue
+            values = {name: tensor[rows.to(tensor.device)] for name, tensor in input_values.items()}
+            masks = {name: mask[rows.to(mask.device)] for name, mask in patch_mask.items()} if masked else None
+            part = self.model(input_values=values, patch_mask=masks, return_dict=True).logits.float().cpu()
+            if output is None:
+                output = torch.empty((count, part.shape[-1]), dtype=part.dtype)
+            output[rows] = part
+        self._check_finite(output, input_values, model_inputs["window_start_seconds"], "torch")
+        return {
+            "output": output,
+            "window_start_seconds": model_inputs["window_start_seconds"],
+            "window_end_seconds": model_inputs["window_end_seconds"],
+            "recording_seconds": model_inputs["recording_seconds"],
+            "backend": "torch",
+            "is_last": model_inputs["is_last"],
+            "no_signal": model_inputs["no_signal"],
+        }
+
+
+class BioSignalFusionClassificationPipeline(_FusionRecordingPipeline, BioSignalClassificationPipeline):
+    """Classify a multimodal recording window by window with a CiTrus fusion classifier
+    (`"time-series-fusion-classification"`): `BioSignalClassificationPipeline`'s result, every modality cut into
+    windows of the same times (see `_FusionRecordingPipeline`)."""
+
+
+class BioSignalFusionRegressionPipeline(_FusionRecordingPipeline, BioSignalRegressionPipeline):
+    """Regress targets from a multimodal recording window by window with a CiTrus fusion regressor
+    (`"time-series-fusion-regression"`): `BioSignalRegressionPipeline`'s result, every modality cut into windows of
+    the same times (see `_FusionRecordingPipeline`)."""
+
+
 __all__ = [
     "BioSignalClassificationPipeline",
     "BioSignalFeatureExtractionPipeline",
+    "BioSignalFusionClassificationPipeline",
+    "BioSignalFusionRegressionPipeline",
     "BioSignalRegressionPipeline",
     "DEFAULT_WINDOW_BATCH_SIZE",
     "check_contract",

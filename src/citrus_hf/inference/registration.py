@@ -44,7 +44,7 @@ from ..configuration_citrus import (
     pipeline_task_for,
     safetensors_names,
 )
-from ..configuration_citrus_fusion import CiTrusFusionConfig
+from ..configuration_citrus_fusion import FUSION_PIPELINE_TASKS, CiTrusFusionConfig
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME
 from . import pipelines
 
@@ -154,16 +154,74 @@ def _own_loading_error(folder, kwargs: dict) -> Exception | None:
 
 
 def _refuse_fusion(model, model_type: str | None) -> None:
-    """A CiTrus fusion model (a loaded one, a folder or a Hub repo; `model_type` from `_model_type`) has no pipeline
-    (its input is one recording per modality): say so, instead of transformers' task inference or loading failing on
-    it ("Repo id must be in the form ...", "Could not load model ... with any of the following classes" over two
-    tracebacks)."""
+    """A CiTrus fusion checkpoint reaching transformers' own factory (`pipeline` bound before `import citrus_hf`):
+    say how to run it, instead of transformers' task inference or loading failing on it ("Repo id must be in the form
+    ...", "Could not load model ... with any of the following classes" over two tracebacks)."""
     if model_type == CiTrusFusionConfig.model_type:
         shown = f"{os.fspath(model)!r} is" if isinstance(model, (str, os.PathLike)) else "This is"
         raise ValueError(
-            f"{shown} a CiTrus fusion model, which has no pipeline (it takes one recording per modality): align the recordings with `CiTrusFusionProcessor.from_pretrained(...)` "
-            "and call `CiTrusFusionForSequenceClassification.from_pretrained(...)` (or its regressor) on them."
+            f"{shown} a CiTrus fusion model, whose pipelines citrus_hf's `pipeline` builds: `import citrus_hf` before "
+            "`from transformers import pipeline` (which otherwise keeps transformers' own factory)."
         )
+
+
+class CiTrusFusionSavedClass:
+    """Loads a fusion checkpoint with the fusion class it was saved from (`config.architectures`), for the fusion
+    pipelines' registration."""
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
+        from .. import modeling_citrus_fusion
+
+        config = CiTrusFusionConfig.from_pretrained(pretrained_model_name_or_path)
+        architecture = (config.architectures or ["CiTrusFusionForSequenceClassification"])[0]
+        return getattr(modeling_citrus_fusion, architecture).from_pretrained(pretrained_model_name_or_path, **kwargs)
+
+
+def _fusion_pipeline(factory, task, model, saved_config: dict | None, args: tuple, kwargs: dict):
+    """The fusion pipeline of a fusion model (a folder, a Hub id or a loaded model): its task that of the class it was
+    saved from (`FUSION_PIPELINE_TASKS`), and its processor the one saved with it (transformers loads only a
+    `ProcessorMixin`, which the fusion processor is not)."""
+    from .. import modeling_citrus_fusion
+    from ..processing_citrus_fusion import CiTrusFusionProcessor
+
+    path = isinstance(model, (str, os.PathLike))
+    shown = repr(os.fspath(model)) if path else "this model"
+    if path:
+        architectures = (saved_config or {}).get("architectures") or []
+        architecture = architectures[0] if architectures else None
+    else:
+        base = model.get_base_model() if callable(getattr(model, "get_base_model", None)) else model
+        architecture = next((c.__name__ for c in type(base).__mro__ if c.__name__ in FUSION_PIPELINE_TASKS), None)
+    if architecture not in FUSION_PIPELINE_TASKS:
+        raise ValueError(
+            f"{shown} is a CiTrus fusion {architecture or 'model'}, and only fusion classifiers and regressors "
+            f"({', '.join(FUSION_PIPELINE_TASKS)}) have a pipeline."
+        )
+    own_task = FUSION_PIPELINE_TASKS[architecture][0]
+    if task in _GENERIC_TASKS or (task is not None and task != own_task):
+        raise ValueError(
+            f"{shown} is a {architecture}, run by pipeline({own_task!r}, ...) (or pipeline(model=...) without a "
+            f"task), not by {task!r}."
+        )
+    hub_kwargs = {key: kwargs[key] for key in ("revision", "token") if kwargs.get(key) is not None}
+    if path:
+        folder = model
+        model_kwargs = {**(kwargs.pop("model_kwargs", None) or {}), **hub_kwargs}
+        if kwargs.get("dtype") not in (None, "auto"):
+            model_kwargs["dtype"] = kwargs.pop("dtype")
+        model = getattr(modeling_citrus_fusion, architecture).from_pretrained(folder, **model_kwargs)
+        if kwargs.get("processor") is None:
+            subfolder = model_kwargs.get("subfolder")
+            kwargs["processor"] = CiTrusFusionProcessor.from_pretrained(
+                folder, **hub_kwargs, **({"subfolder": subfolder} if subfolder else {})
+            )
+    elif kwargs.get("processor") is None:
+        raise ValueError(
+            "A loaded fusion model needs its processor: pass `processor=CiTrusFusionProcessor.from_pretrained(folder)` "
+            "(the one saved with it), or `model=` the folder."
+        )
+    return factory(own_task, model, *args, **kwargs)
 
 
 # transformers' generic task names, which by habit name a CiTrus checkpoint's task too -> the CiTrus task they mean
@@ -512,6 +570,8 @@ def _resolving_bundled_names(factory):
             if name in kwargs:
                 kwargs[name] = folder_if_bundled(kwargs[name])
         model = folder_if_bundled(model)
+        if _model_type(model, None) == CiTrusFusionConfig.model_type:
+            return _fusion_pipeline(factory, task, model, None, args, kwargs)
         if _is_citrus_model_object(model):
             _refuse_loading_kwargs(model, kwargs)
             if kwargs.get("feature_extractor") is None:
@@ -534,7 +594,8 @@ def _resolving_bundled_names(factory):
             hub_kwargs["subfolder"] = subfolder
         saved_config = _saved_config(model, hub_kwargs)
         model_type = _model_type(model, saved_config)
-        _refuse_fusion(model, model_type)
+        if model_type == CiTrusFusionConfig.model_type:
+            return _fusion_pipeline(factory, task, model, saved_config, args, kwargs)
         if model_type == CiTrusConfig.model_type and saved_config is not None:
             _check_custom_pipelines(model, saved_config, hub_kwargs, variant)
             if task is None:
@@ -642,6 +703,11 @@ def register_pipelines() -> None:
         PIPELINE_REGISTRY.register_pipeline(task, pipeline_class=pipeline_class, pt_model=CiTrusSavedClass)
         entry = _TaskWithoutDefault(task, PIPELINE_REGISTRY.supported_tasks[task])
         PIPELINE_REGISTRY.supported_tasks[task] = pipeline_class._registered_impl[task] = entry
+    for task, pipeline_name in FUSION_PIPELINE_TASKS.values():
+        pipeline_class = getattr(pipelines, pipeline_name)
+        if PIPELINE_REGISTRY.supported_tasks.get(task, {}).get("impl") is pipeline_class:
+            continue
+        PIPELINE_REGISTRY.register_pipeline(task, pipeline_class=pipeline_class, pt_model=CiTrusFusionSavedClass)
 
 
-__all__ = ["CiTrusSavedClass", "register_pipelines"]
+__all__ = ["CiTrusFusionSavedClass", "CiTrusSavedClass", "register_pipelines"]
