@@ -37,6 +37,19 @@ def recording(seconds: float, rates=RATES, seed: int = 0) -> dict[str, np.ndarra
     return {name: rng.standard_normal(int(seconds * rate)) for name, rate in rates.items()}
 
 
+def scores_of_rows(folder: str, signals: dict[str, np.ndarray], rates: dict[str, int], count: int) -> torch.Tensor:
+    """The saved classifier's probabilities `(count, labels)` on the first `count` 2 s rows of `signals`, cut by hand
+    and aligned by the saved processor, as a training row is."""
+    model = CiTrusFusionForSequenceClassification.from_pretrained(folder).eval()
+    processor = CiTrusFusionProcessor.from_pretrained(folder)
+    rows = {
+        name: [signal[i * 2 * rates[name] : (i + 1) * 2 * rates[name]] for i in range(count)]
+        for name, signal in signals.items()
+    }
+    with torch.no_grad():
+        return model(**processor(rows, sampling_rate=rates)).logits.softmax(-1)
+
+
 def test_pipeline_of_a_fusion_folder_scores_windows_of_shared_times_as_the_model_scores_aligned_rows(tmp_path):
     folder = saved(tmp_path)
     classify = pipeline(model=folder)  # the task comes from the checkpoint
@@ -49,13 +62,7 @@ def test_pipeline_of_a_fusion_folder_scores_windows_of_shared_times_as_the_model
     assert result["unscored_seconds"] == pytest.approx(1.0)
     # the same windows cut by hand and aligned by the processor: the same scores
     model = CiTrusFusionForSequenceClassification.from_pretrained(folder).eval()
-    processor = CiTrusFusionProcessor.from_pretrained(folder)
-    rows = {
-        name: [signal[i * 2 * RATES[name] : (i + 1) * 2 * RATES[name]] for i in range(3)]
-        for name, signal in signals.items()
-    }
-    with torch.no_grad():
-        expected = model(**processor(rows, sampling_rate=RATES)).logits.softmax(-1)
+    expected = scores_of_rows(folder, signals, RATES, 3)
     for window, scores in zip(result["windows"], expected):
         by_label = {entry["label"]: entry["score"] for entry in window["labels"]}
         assert [by_label[model.config.id2label[i]] for i in range(3)] == pytest.approx(scores.tolist(), abs=1e-5)
@@ -115,7 +122,142 @@ def test_wrong_inputs_are_refused_in_one_line(tmp_path):
     classify = pipeline(model=folder)
     with pytest.raises(ValueError, match=r"name the modalities \['ecg'\], and the model takes \['ecg', 'eda'\]"):
         classify({"ecg": np.zeros(400)}, sampling_rate=100)
+    two_leads = {"ecg": np.random.default_rng(0).standard_normal((2, 400)), "eda": recording(4.0)["eda"]}
+    with pytest.raises(ValueError, match="^modality 'ecg': its recording has 2 channels but the checkpoint expects 1"):
+        classify(two_leads, sampling_rate=RATES)
     with pytest.raises(ValueError, match="does not run a fusion model"):
         classify(recording(4.0), sampling_rate=RATES, backend="onnxruntime")
     with pytest.raises(ValueError, match=r"run by pipeline\('time-series-fusion-classification'"):
         pipeline("time-series-regression", model=folder)
+
+
+# ------------------------------------------------------------------------------------------------- citrus predict
+
+
+def _files(tmp_path, seconds: float = 6.0) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    signals = recording(seconds)
+    paths = {}
+    for name, signal in signals.items():
+        paths[name] = str(tmp_path / f"{name.upper()}.csv")
+        np.savetxt(paths[name], signal[:, None], delimiter=",", header=name.upper(), comments="")
+    return signals, paths
+
+
+def test_predict_scores_a_fusion_models_files_per_modality_as_the_pipeline_does(tmp_path, capsys):
+    import csv
+
+    from citrus_hf.commands.main import main
+
+    folder = saved(tmp_path / "model")
+    signals, paths = _files(tmp_path)
+    output = tmp_path / "windows.csv"
+    argv = [
+        "predict",
+        folder,
+        f"ecg={paths['ecg']}",
+        f"eda={paths['eda']}",
+        "--modality-sampling-rate",
+        "ecg=100",
+        "eda=20",
+    ]
+    assert main([*argv, "--output", str(output)]) == 0
+    printed = capsys.readouterr().out
+    assert "3 window(s) of 2 s at ecg 100 Hz, eda 20 Hz, backend torch" in printed
+    rows = list(csv.DictReader(output.open()))
+    expected = pipeline(model=folder)(signals, sampling_rate=RATES)
+    assert [(float(row["start"]), float(row["end"])) for row in rows] == [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0)]
+    assert [float(row["score"]) for row in rows] == pytest.approx([w["score"] for w in expected["windows"]], abs=1e-5)
+
+
+def test_predict_reads_every_modality_of_one_file_by_its_channels(tmp_path, capsys):
+    import json
+
+    from citrus_hf.commands.main import main
+
+    folder = saved(tmp_path / "model")
+    signals = recording(4.0, {"ecg": 100, "eda": 100})
+    path = tmp_path / "session.csv"
+    np.savetxt(path, np.stack([signals["ecg"], signals["eda"]], 1), delimiter=",", header="ECG,EDA", comments="")
+    output = tmp_path / "out.jsonl"
+    argv = ["predict", folder, str(path), "--sampling-rate", "100", "--modality-channels", "ecg=ECG", "eda=EDA"]
+    assert main([*argv, "--output", str(output)]) == 0
+    (line,) = output.read_text().splitlines()
+    record = json.loads(line)
+    assert record["channels"] == ["ecg:ECG", "eda:EDA"] and record["sampling_rate"] == {"ecg": 100.0, "eda": 100.0}
+    assert len(record["windows"]) == 2
+    capsys.readouterr()
+    assert main(["predict", folder, str(path), "--sampling-rate", "100"]) == 2
+    assert "is a CSV file, whose channels are told apart by name only in EDF / BDF and WFDB files" in (
+        capsys.readouterr().err
+    )
+
+
+def test_predict_refuses_modality_pairs_for_a_single_model(tmp_path, capsys):
+    from tiny_configs import save_tiny_classifier
+
+    from citrus_hf.commands.main import main
+
+    folder = save_tiny_classifier(tmp_path / "single")
+    _, paths = _files(tmp_path)
+    assert main(["predict", str(folder), f"ecg={paths['ecg']}", "--sampling-rate", "100"]) == 2
+    assert "are for a fusion model (one recording per modality)" in capsys.readouterr().err
+
+
+def test_a_psg_file_is_split_into_modalities_by_its_channel_names_in_the_pipeline_and_predict(tmp_path, capsys):
+    """One EDF file of EEG and EOG at 100 Hz and EMG at 20 Hz (as Sleep-EDF's PSG holds signals at several rates):
+    each modality is read at its own rate from the channels that name it, without `modality_channels`."""
+    from tiny_configs import write_edf
+
+    from citrus_hf.commands.main import main
+
+    emg = tiny_config(sampling_rate=20, context_length=40, patch_length=10, spectrogram_n_fft=10)
+    config = CiTrusFusionConfig(
+        modality_configs={"eeg": tiny_config(num_channels=1), "eog": tiny_config(), "emg": emg}, num_labels=2
+    )
+    torch.manual_seed(0)
+    CiTrusFusionForSequenceClassification(config).save_pretrained(tmp_path / "stager")
+    CiTrusFusionProcessor.from_config(config).save_pretrained(tmp_path / "stager")
+    rng = np.random.default_rng(0)
+    signals = [rng.standard_normal(600) * 50, rng.standard_normal(600) * 50, rng.standard_normal(120) * 50]
+    path = write_edf(tmp_path / "night.edf", signals, ["EEG Fpz-Cz", "EOG horizontal", "EMG submental"], [100, 100, 20])
+    classify = pipeline(model=str(tmp_path / "stager"))
+    result = classify(str(path))
+    assert [(w["start"], w["end"]) for w in result["windows"]] == [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0)]
+    named = classify(str(path), modality_channels={"eeg": ["EEG Fpz-Cz"], "eog": ["EOG horizontal"], "emg": [2]})
+    assert [w["score"] for w in named["windows"]] == pytest.approx([w["score"] for w in result["windows"]])
+    assert main(["predict", str(tmp_path / "stager"), str(path)]) == 0
+    assert "3 window(s) of 2 s at eeg 100 Hz, emg 20 Hz, eog 100 Hz" in capsys.readouterr().out
+
+
+def test_a_real_ecg_and_eda_session_at_two_rates_scores_as_the_processor_aligns_its_windows(
+    tmp_path, offline_archives_cached, capsys
+):
+    """systole's Task1 session (real ECG and EDA of one participant): a minute of ECG at its 1 kHz and of EDA brought
+    to 50 Hz, as a wristband would record it, in files of their own. The pipeline's windows are those the processor
+    aligns from the same seconds cut by hand (the pipeline resamples each recording once, the processor each row:
+    the same values but near a window's edges), and `citrus predict` scores the files as the pipeline scores the
+    samples."""
+    import json
+
+    from citrus_hf.commands.main import main
+    from citrus_hf.data.sources.systole import task1_recording
+
+    ref = task1_recording(channels=("ECG", "EDA"))
+    session = ref.loader(**ref.arguments).data[:, :60_000]  # (2, 60 s at 1 kHz)
+    signals = {"ecg": session[0], "eda": session[1, ::20]}  # EDA at 50 Hz
+    rates = {"ecg": 1000, "eda": 50}
+    folder = saved(tmp_path / "model")
+    result = pipeline(model=folder)(signals, sampling_rate=rates, top_k=None)
+    assert len(result["windows"]) == 30 and result["unscored_seconds"] == 0
+    expected = scores_of_rows(folder, signals, rates, 30)
+    given = torch.tensor(
+        [[e["score"] for e in sorted(w["labels"], key=lambda e: e["label"])] for w in result["windows"]]
+    )
+    assert float((given - expected).abs().max()) < 0.005  # (0.001 when written)
+    for name, signal in signals.items():
+        np.save(tmp_path / f"{name}.npy", signal[None])
+    output = tmp_path / "out.jsonl"
+    argv = ["predict", folder, f"ecg={tmp_path / 'ecg.npy'}", f"eda={tmp_path / 'eda.npy'}", "--output", str(output)]
+    assert main([*argv, "--modality-sampling-rate", "ecg=1000", "eda=50"]) == 0
+    (record,) = map(json.loads, output.read_text().splitlines())
+    assert [w["score"] for w in record["windows"]] == pytest.approx([w["score"] for w in result["windows"]], abs=1e-6)

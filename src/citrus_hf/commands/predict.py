@@ -5,6 +5,13 @@ predictions.
     citrus predict runs/sleep night.edf --channels "EEG Fpz-Cz"            # the label of every 30 s window
     citrus predict runs/har session.npy --sampling-rate 50 --output labels.csv
     citrus predict runs/hr ecg/100.hea other.edf --output beats.jsonl
+    citrus predict runs/fusion ecg=ECG.csv eda=EDA.csv --modality-sampling-rate ecg=250 eda=32  # a fusion model
+    citrus predict runs/stager night.edf --modality-channels eeg="EEG Fpz-Cz,EEG Pz-Oz" eog="EOG horizontal"
+
+A fusion model (one encoder per modality) takes one recording per modality: `MODALITY=FILE` pairs (one session), or
+files that each hold every modality with `--modality-channels MODALITY=CHANNEL,...` (one session each). Its pipeline
+cuts every modality into windows of the same times (see `inference.pipelines`' fusion pipelines); the outputs are those
+of a single-modality model, its `.jsonl` lines giving each modality's rate and its channels as `MODALITY:CHANNEL`.
 
 Files are read by their suffix (`citrus_hf.data.readers.read_recording`): EDF / BDF, WFDB records, BrainVision
 recordings (.vhdr), EEGLAB sets (.set), WAV files and Empatica E4 CSVs carry their rate, `.npy` ((channels, time)) and
@@ -89,6 +96,13 @@ class PredictArguments:
             "files, and Empatica E4 CSVs, carry theirs)"
         },
     )
+    modality_sampling_rate: dict[str, float] | None = field(
+        default=None,
+        metadata={
+            "help": "for a fusion model's MODALITY=FILE recordings, each modality's rate (Hz) where its file records "
+            "none, as MODALITY=HZ pairs (ecg=250 eda=32); --sampling-rate gives the others"
+        },
+    )
     channels: list[str] | None = field(
         default=None,
         metadata={
@@ -102,6 +116,13 @@ class PredictArguments:
             "help": "read a .csv / .tsv / .txt file at --sampling-rate whatever its time column says (by default time "
             "stamps of another rate, gaps, steps back or a clock change are refused, whichever --channels picks): "
             "its windows are timed at --sampling-rate"
+        },
+    )
+    modality_channels: dict[str, list[str]] | None = field(
+        default=None,
+        metadata={
+            "help": "a fusion model's modalities in each recording file that holds them all, as "
+            'MODALITY=CHANNEL,CHANNEL pairs (eeg="EEG Fpz-Cz,EEG Pz-Oz" eog="EOG horizontal"; names or positions from 0)'
         },
     )
     hop_seconds: float | None = field(
@@ -260,8 +281,17 @@ def run(argv: Sequence[str]) -> int:
 
     if not is_adapter_folder(args.model):  # the pipeline takes those: so does this command
         check_model_reference(args.model)
+    pairs = _modality_pairs(args.recordings)  # a fusion model's MODALITY=FILE recordings: one session
+    if pairs is not None:
+        args.recordings = list(pairs.values())
+    elif args.modality_sampling_rate:
+        raise UsageError(
+            "--modality-sampling-rate gives the rates of a fusion model's MODALITY=FILE recordings; give the rate of "
+            "these files with --sampling-rate HZ."
+        )
     sources = list(args.recordings)
     args.recordings = _expand_folders(args.recordings)
+    modality_of = {path: modality for modality, path in (pairs or {}).items()}
     for path in args.recordings:
         if not Path(path).exists() and not Path(path + ".hea").is_file():
             raise UsageError(f"citrus predict: recording {path!r} does not exist.")
@@ -269,14 +299,19 @@ def run(argv: Sequence[str]) -> int:
             raise UsageError(f"citrus predict: {path!r} is not a file (a named pipe or a device); save it to one.")
         # an unreadable suffix, or a file without its rate, is refused before the model loads
         kind = recording_format(path)
-        if args.sampling_rate is None and not records_its_rate(path):  # (an Empatica E4 CSV states its rate)
+        if _modality_rate(args, modality_of.get(path)) is None and not records_its_rate(path):
+            # (an Empatica E4 CSV states its rate)
             if kind == "CSV":  # a BIOPAC export's header states its rate: that refusal names it and the fix
                 refuse_vendor_text_header(path)
             raise UsageError(
                 f"citrus predict: {path!r} is a {kind} file, which does not record its sampling rate; give it with "
-                "--sampling-rate HZ."
+                + (
+                    "--sampling-rate HZ."
+                    if path not in modality_of
+                    else f"--modality-sampling-rate {modality_of[path]}=HZ (or --sampling-rate HZ for every file)."
+                )
             )
-    start = None if args.start_time is None else _start_time(args.start_time, args.recordings)
+    start = None if args.start_time is None else _start_time(args.start_time, args.recordings[: 1 if pairs else None])
     # read before the model loads: a mistyped time answers at once
     lights = {
         option: (text, _lights_setting(option, text))
@@ -284,10 +319,12 @@ def run(argv: Sequence[str]) -> int:
         if text is not None
     }
     _check_lights_order(lights)
-    if args.sampling_rate is not None:
-        from ..configuration_citrus import as_sampling_rate
+    from ..configuration_citrus import as_sampling_rate
 
+    if args.sampling_rate is not None:
         as_sampling_rate(args.sampling_rate, "--sampling-rate")
+    for modality, rate in (args.modality_sampling_rate or {}).items():
+        as_sampling_rate(rate, f"--modality-sampling-rate {modality}=")
     if args.hop_seconds is not None and not (math.isfinite(args.hop_seconds) and args.hop_seconds > 0):
         raise UsageError(f"--hop-seconds must be a positive number of seconds, got {args.hop_seconds:g}.")
     if args.per_device_batch_size is not None and args.per_device_batch_size < 1:
@@ -363,6 +400,19 @@ def run(argv: Sequence[str]) -> int:
         )
     if tables:
         _check_events_model(args.model, pipe, output)
+    from ..configuration_citrus_fusion import CiTrusFusionConfig
+
+    # the recordings' start on the clock, in a column of their own only where a file can fill it (the other formats
+    # record no start): decided before the first file is read, so that every recording's rows have the same columns
+    clock = start is not None or any(records_its_start(path) for path in args.recordings)
+    if isinstance(pipe.model.config, CiTrusFusionConfig):
+        return _predict_fusion(pipe, args, pairs, output, plot, start, clock, lights, tables)
+    if pairs is not None or args.modality_channels:
+        given = "MODALITY=FILE recordings" if pairs is not None else "--modality-channels"
+        raise UsageError(
+            f"{given} are for a fusion model (one recording per modality), and {args.model!r} is a single-modality "
+            "model: give its recording files, and --channels NAME ... to pick their channels."
+        )
     if plot is not None and pipe.task == "time-series-feature-extraction":
         raise UsageError(
             f"--plot draws labels or targets over time, and {args.model!r} has no task head (its pipeline returns "
@@ -382,9 +432,6 @@ def run(argv: Sequence[str]) -> int:
     lit: list[tuple[float, float] | None] = []  # each plotted recording's lights out and on (a sleep stager's)
     unread: list[str] = []
     refused: list[str] = []
-    # the clock column only where a file can fill it (the other formats record no start): decided before the first
-    # file is read, so that every recording's rows have the same columns
-    clock = start is not None or any(records_its_start(path) for path in args.recordings)
     written = _Written(output, clock) if output is not None else None
     if tables:  # a classifier's events, written when the run ends
         written = _EventTables(output, tables, pipe.model.config)
@@ -437,23 +484,49 @@ def run(argv: Sequence[str]) -> int:
                 refused.append(path)
                 print(f"left out: {error}", file=sys.stderr)
                 continue
-            print(_summary(path, result, recording.sampling_rate, duration, args.pad_last_window, pipe.model.config))
-            if line := _no_signal_line(path, result):
-                print(line)
-            if line := _time_line(path, result, pipe.model.config, sleep, bounds):
-                print(line)
-            windows += len(result["windows"])
-            if plot is not None:  # the windows only (not the samples): what the figure draws
-                plotted.append((path, result))
-                lit.append(None if sleep is None else (sleep["lights_off_seconds"], sleep["lights_on_seconds"]))
-    scored = len(args.recordings) - len(unread) - len(refused)
+            summary = _summary(path, result, recording.sampling_rate, duration, args.pad_last_window, pipe.model.config)
+            windows += _report(summary, path, result, pipe.model.config, sleep, bounds, plotted if plot else None, lit)
+    return _end_of_run(len(args.recordings), unread, refused, written, windows, plot, plotted, lit, pipe.model.config)
+
+
+def _report(
+    summary: str,
+    path: str,
+    result: dict[str, Any],
+    config,
+    sleep: dict | None,
+    bounds: str,
+    plotted: list | None,
+    lit: list,
+) -> int:
+    """Print a recording's `summary` line and the lines that follow it (its windows without signal, its time per
+    label or a sleep stager's sleep statistics, `sleep` between lights out and on as `bounds` say: `_sleep`), and
+    keep its windows for --plot (`plotted`, None without it) with its lights out and on (`lit`). The number of its
+    windows."""
+    print(summary)
+    if line := _no_signal_line(path, result):
+        print(line)
+    if line := _time_line(path, result, config, sleep, bounds):
+        print(line)
+    if plotted is not None:  # the windows only (not the samples): what the figure draws
+        plotted.append((path, result))
+        lit.append(None if sleep is None else (sleep["lights_off_seconds"], sleep["lights_on_seconds"]))
+    return len(result["windows"])
+
+
+def _end_of_run(
+    total: int, unread: list[str], refused: list[str], written, windows: int, plot, plotted, lit, config
+) -> int:
+    """Say what was written and drawn of the `total` recordings (`lit`: each drawn one's lights out and on), and end
+    with an error naming those left out (`unread`, `refused`); 0 when none was."""
+    output = None if written is None else written.output
+    scored = total - len(unread) - len(refused)
     if written is not None and scored:
         print(written.wrote(windows, scored))
     if plot is not None and plotted:
-        plot_windows(plotted, pipe.model.config, plot, lit)
+        plot_windows(plotted, config, plot, lit)
         print(f"Drew the windows of {len(plotted)} recording(s) in {plot}")
     if unread or refused:
-        total = len(args.recordings)
         problems = [
             f"{len(files)} of {total} recording(s) could not be {verb} and were left out ({_shown(files)}; each is "
             "named above)"
@@ -467,6 +540,178 @@ def run(argv: Sequence[str]) -> int:
             ending = f"; the other {scored} were scored" + (f" and written to {where}." if output is not None else ".")
         raise UsageError("; ".join(problems) + ending)
     return 0
+
+
+def _modality_pairs(recordings: Sequence[str]) -> dict[str, str] | None:
+    """The recordings given as `MODALITY=FILE` pairs (a fusion model's one recording per modality), or None where
+    none is one (a path that exists, `=` and all, is a file).
+
+    Raises:
+        UsageError: pairs among plain files, a modality given twice, or a folder for a modality.
+    """
+    pairs: dict[str, str] = {}
+    for item in recordings:
+        modality, equals, path = item.partition("=")
+        if not equals or not modality.isidentifier() or Path(item).exists() or Path(item + ".hea").is_file():
+            continue
+        if modality in pairs:
+            raise UsageError(f"citrus predict: {modality}= is given twice ({pairs[modality]}, {path}); give one file.")
+        if Path(path).is_dir():
+            raise UsageError(
+                f"citrus predict: {item!r} names a folder; a fusion model takes one file per modality (MODALITY=FILE)."
+            )
+        pairs[modality] = path
+    if pairs and len(pairs) != len(recordings):
+        plain = [item for item in recordings if item.partition("=")[0] not in pairs]
+        raise UsageError(
+            f"citrus predict: {_shown(plain)} among MODALITY=FILE recordings: a fusion model's session is one file per "
+            "modality, all as MODALITY=FILE (or files that hold every modality, with --modality-channels)."
+        )
+    return pairs or None
+
+
+def _modality_rate(args: PredictArguments, modality: str | None) -> float | None:
+    """The rate of the recording of `modality` (None: a single-modality model's, or a file of every modality) where
+    its file records none: its --modality-sampling-rate, else --sampling-rate."""
+    rates = args.modality_sampling_rate or {}
+    return rates[modality] if modality in rates else args.sampling_rate
+
+
+@dataclass
+class _FusionSession:
+    """What the summary and --output say of a fusion model's session, as of a single model's `Recording`: its start
+    on the clock (the first file's that records one, or --start-time), its channels (`MODALITY:CHANNEL`), each
+    modality's rate, its duration (the longest modality's) and the annotations of its first file that holds any
+    (lights out and on, for a sleep stager's statistics: `_annotated_lights`)."""
+
+    start: datetime.datetime | None
+    channel_names: list[str]
+    sampling_rate: dict[str, float]
+    seconds: float
+    annotations: list | None = None
+
+
+def _predict_fusion(
+    pipe,
+    args: PredictArguments,
+    pairs: dict[str, str] | None,
+    output,
+    plot,
+    start,
+    clock,
+    lights: dict,
+    tables: dict[str, Path],
+) -> int:
+    """`citrus predict` with a fusion model: each session (the `MODALITY=FILE` pairs, or each file with
+    --modality-channels) read per modality, converted to each encoder's units as a single model's recording is, and
+    scored by the fusion pipeline; the same lines (a sleep stager's statistics between lights out and on: `lights`)
+    and --output / --plot as for a single model, a classifier's events (`tables`, `_events_files`) included: one
+    events file per session."""
+    from ..data.errors import CorruptFileError, ModalityChannelsError, SamplingRateError
+    from ..data.readers import read_recording
+    from ..data.recording_folders import modality_channels_of
+    from ..feature_extraction_citrus import spread_checked_by_caller
+    from ..inference.pipelines import RECORDING_NAME
+
+    config = pipe.model.config
+    modalities = config.modalities
+    if args.channels is not None:
+        raise UsageError(
+            "--channels picks a single-modality model's channels; a fusion model's are given per modality with "
+            "--modality-channels MODALITY=CHANNEL,..."
+        )
+    for names, option, every in (
+        (pairs, "MODALITY=FILE recordings", True),
+        (args.modality_channels, "--modality-channels", True),
+        (args.modality_sampling_rate, "--modality-sampling-rate", False),
+    ):
+        if names and (set(names) - set(modalities) or (every and set(modalities) - set(names))):
+            raise UsageError(
+                f"{option} name {', '.join(sorted(names))}, and {args.model!r} takes the modalities "
+                f"{', '.join(modalities)}: give {'each of them' if every else 'those'} once."
+            )
+    sessions = (
+        [(" ".join(f"{m}={path}" for m, path in pairs.items()), pairs)]
+        if pairs is not None
+        else [(path, dict.fromkeys(modalities, path)) for path in args.recordings]
+    )
+    options: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("hop_seconds", args.hop_seconds),
+            ("nan_policy", args.nan_policy),
+            ("batch_size", args.per_device_batch_size),
+            ("pad_last_window", True if args.pad_last_window else None),
+            ("progress", None if args.show_progress else False),
+        )
+        if value is not None
+    }
+    if "classification" in pipe.task:
+        options["top_k"] = None  # every label's probability for the file; the summary shows the first
+    windows, plotted, lit, unread, refused = 0, [], [], [], []
+    written = _Written(output, clock) if output is not None else None
+    if tables:  # a classifier's events, written when the run ends: the pairs' one session's in `output` itself
+        written = _EventTables(output, {sessions[0][0]: output} if pairs is not None else tables, config)
+    with written if written is not None else contextlib.nullcontext():
+        for name, files in sessions:
+            try:
+                # a file of every modality without --modality-channels: its channels that name each modality
+                channels = args.modality_channels or (modality_channels_of(name, modalities) if pairs is None else {})
+                recordings = {
+                    modality: read_recording(path, channels.get(modality), _modality_rate(args, modality))
+                    for modality, path in files.items()
+                }
+            except ModalityChannelsError as error:
+                raise UsageError(str(error)) from None
+            except (CorruptFileError, SamplingRateError) as error:
+                if len(sessions) == 1:
+                    raise
+                unread.append(name)
+                print(f"left out: {error}", file=sys.stderr)
+                continue
+            samples = {
+                modality: _in_model_units(
+                    pipe.processor.feature_extractors[modality], recording, files[modality], False
+                )
+                for modality, recording in recordings.items()
+            }
+            rates = {modality: recording.sampling_rate for modality, recording in recordings.items()}
+            named = RECORDING_NAME.set(name)
+            try:
+                with spread_checked_by_caller():  # `_in_model_units` has said it, naming the file
+                    result = pipe(samples, sampling_rate=rates, **options)
+            except (ValueError, TypeError) as error:
+                if len(sessions) == 1:
+                    raise UsageError(f"{name}: {error}") from None
+                refused.append(name)
+                print(f"left out: {name}: {error}", file=sys.stderr)
+                continue
+            finally:
+                RECORDING_NAME.reset(named)
+            seconds = max(recording.data.shape[-1] / recording.sampling_rate for recording in recordings.values())
+            session = _FusionSession(
+                start if start is not None else next((r.start for r in recordings.values() if r.start), None),
+                [f"{modality}:{channel}" for modality, r in recordings.items() for channel in r.channel_names],
+                rates,
+                seconds,
+                next((r.annotations for r in recordings.values() if getattr(r, "annotations", None)), None),
+            )
+            try:
+                # a sleep stager's statistics between lights out and on: a session of a time outside them is refused
+                # (left out among many) as the model's refusals are
+                sleep, bounds = _sleep(name, session, result, seconds, config, lights)
+            except UsageError as error:
+                if len(sessions) == 1:
+                    raise
+                refused.append(name)
+                print(f"left out: {error}", file=sys.stderr)
+                continue
+            if written is not None:
+                written.add(name, session, result, config, sleep)
+            shown_rates = ", ".join(f"{modality} {rate:g} Hz" for modality, rate in rates.items())
+            summary = _summary(name, result, max(rates.values()), seconds, args.pad_last_window, config, shown_rates)
+            windows += _report(summary, name, result, config, sleep, bounds, plotted if plot else None, lit)
+    return _end_of_run(len(sessions), unread, refused, written, windows, plot, plotted, lit, config)
 
 
 # --plot's layout, in inches: a panel's height at least (and the figure's width at least), the plot area's width, a
@@ -861,8 +1106,9 @@ def _check_events_model(model: str, pipe, output: Path) -> None:
         UsageError: naming the model or the label, and the fix.
     """
     kind = EVENTS_SUFFIXES[output.suffix.lower()]
-    if pipe.task != "time-series-classification":
-        what = "a regressor (it gives targets)" if pipe.task == "time-series-regression" else "no classifier"
+    if pipe.task not in ("time-series-classification", "time-series-fusion-classification"):
+        regressor = pipe.task in ("time-series-regression", "time-series-fusion-regression")
+        what = "a regressor (it gives targets)" if regressor else "no classifier"
         raise UsageError(
             f"--output {output.name!r}, a {kind}, lists a classifier's labels as events (onset, duration, label), and "
             f"{model!r} is {what}: write its windows to a .csv (a row per window) or a .jsonl (a line per recording)."
@@ -1152,10 +1398,19 @@ def _in_model_units(extractor, recording, path: str, by_name: bool):
     return samples
 
 
-def _summary(path: str, result: dict[str, Any], rate: float, duration: float, padded: bool, config: Any = None) -> str:
+def _summary(
+    path: str,
+    result: dict[str, Any],
+    rate: float,
+    duration: float,
+    padded: bool,
+    config: Any = None,
+    shown_rates: str | None = None,
+) -> str:
     """One line per recording: its answer, its windows, the seconds between them and at its end that no window
     covers (`duration`: the recording's, in seconds; `padded`: --pad-last-window was given) and the backend. A
-    multi-label classifier's answer (`config.problem_type`) is every label whose mean probability is above 0.5."""
+    multi-label classifier's answer (`config.problem_type`) is every label whose mean probability is above 0.5.
+    `shown_rates`: the rates named (a fusion model's, one per modality), instead of `rate`."""
     windows = result["windows"]
     covered = f"{len(windows)} window(s) of {windows[0]['end'] - windows[0]['start']:g} s" if windows else "no window"
     # What no window scores, the user must hear of: a hop longer than the window leaves the seconds between windows
@@ -1192,7 +1447,7 @@ def _summary(path: str, result: dict[str, Any], rate: float, duration: float, pa
         answer = "targets " + ", ".join(f"{value:.4g}" for value in result["targets"])
     else:
         answer = f"embedding of {len(result['embedding'])} values"
-    return f"{path}: {answer}; {covered} at {rate:g} Hz, backend {result['backend']}{tail}"
+    return f"{path}: {answer}; {covered} at {shown_rates or f'{rate:g} Hz'}, backend {result['backend']}{tail}"
 
 
 def _no_signal_line(path: str, result: dict[str, Any]) -> str | None:

@@ -37,6 +37,11 @@ class CorruptFileError(CitrusDataError, ValueError):
     """A recording file is truncated, malformed or not in the expected layout."""
 
 
+class ModalityChannelsError(CitrusDataError, ValueError):
+    """A recording file that holds several modalities whose channels cannot be told apart by their names: a modality
+    no channel names, or a channel that names two."""
+
+
 class SamplingRateError(CitrusDataError, ValueError):
     """A sound recording file whose rates do not fit how it is read: signals at several rates and no channels of one
     rate chosen, time stamps that step at another rate than the one given, or its own rate contradicted by the one

@@ -62,7 +62,13 @@ from .bids import (
     read_bids_events,
     reads_file,
 )
-from .errors import CitrusDataError, CorruptFileError, SamplingRateError, naming_unwritable_cache
+from .errors import (
+    CitrusDataError,
+    CorruptFileError,
+    ModalityChannelsError,
+    SamplingRateError,
+    naming_unwritable_cache,
+)
 from .plans import row_sizes
 from .readers.arff_csv import not_decodable, text_encoding
 from .readers.edf import holds_annotations_only, read_edf_header, read_edf_segments
@@ -1687,6 +1693,45 @@ def checkpoint_channels_of(extractor, source: str | os.PathLike) -> list[str] | 
     return None
 
 
+def modality_channels_of(source: str | os.PathLike, modalities: Sequence[str]) -> dict[str, list[str]]:
+    """The channels of each of a fusion model's `modalities` in the recording file `source` that holds them all, told
+    apart by their names: a channel belongs to the modality whose name it holds as a word, in any case (Sleep-EDF's
+    `EEG Fpz-Cz`, `EOG horizontal` and `EMG submental` for a model of eeg, eog and emg). Only EDF / BDF and WFDB
+    files, whose headers name their channels (each modality's read later, at its own rate); `citrus predict
+    --modality-channels` and the fusion pipelines' `modality_channels` say it for any other file.
+
+    Raises:
+        ModalityChannelsError: another format, a modality no channel names, or a channel that names two, listing the
+            file's channels and the fix.
+    """
+    fix = (
+        "say which channels are which: `modality_channels={...}` (`citrus predict --modality-channels "
+        + " ".join(f"{modality}=CHANNEL,..." for modality in modalities)
+        + "`)"
+    )
+    kind = recording_format(source)
+    if kind not in _MULTI_RATE_FORMATS:
+        raise ModalityChannelsError(
+            f"{source} is a {kind} file, whose channels are told apart by name only in EDF / BDF and WFDB files: {fix}."
+        )
+    by_rate = wfdb_names_by_rate(source) if kind == "WFDB" else read_edf_header(source).names_by_rate()
+    names = [name for rate_names in by_rate.values() for name in rate_names]
+    words = {
+        modality: re.compile(rf"(?<![A-Za-z0-9]){re.escape(modality)}(?![A-Za-z0-9])", re.I) for modality in modalities
+    }
+    chosen = {modality: [name for name in names if word.search(name)] for modality, word in words.items()}
+    unnamed = [modality for modality, picked in chosen.items() if not picked]
+    twice = [name for name in names if sum(name in picked for picked in chosen.values()) > 1]
+    if unnamed or twice:
+        problem = (
+            f"no channel names {', '.join(unnamed)}"
+            if unnamed
+            else f"{', '.join(twice)} name{'s' if len(twice) == 1 else ''} two modalities"
+        )
+        raise ModalityChannelsError(f"{source} holds the channels {shown_channels(names)}, and {problem}: {fix}.")
+    return chosen
+
+
 def _names_channels_once(file: Path, recording) -> bool:
     """Whether `file` names its channels (`names_its_channels`), the names a labelled set's files are matched by
     (`channel_key`: case and surrounding spaces aside); refusing a name its header gives two channels (a CSV header
@@ -2025,6 +2070,7 @@ __all__ = [
     "labelled_layout",
     "load_recording_folder",
     "metadata_layout",
+    "modality_channels_of",
     "names_its_channels",
     "picks_channels_by_name",
     "is_bids_metadata",

@@ -17,6 +17,11 @@ Three pipelines, registered with transformers by `citrus_hf` (see `citrus_hf.inf
 - `"time-series-feature-extraction"` (`BioSignalFeatureExtractionPipeline`): `model.embed()` vectors per window and
   their mean.
 
+A fusion model (one encoder per modality) runs under its own tasks, `"time-series-fusion-classification"` and
+`"time-series-fusion-regression"` (`BioSignalFusionClassificationPipeline`, `BioSignalFusionRegressionPipeline`): one
+recording per modality in, every modality cut into windows of the same times, and the classification or regression
+pipeline's result out (see `_FusionRecordingPipeline`).
+
 A recording's mean weighs each window by the seconds of recording it covers (a last window padded out to the context,
 `pad_last_window=True`, counts for its own seconds only), and leaves out the windows that hold no signal: each window
 says whether it does (`"no_signal"`: None, `"flat"` where every channel is constant there or after alignment, an
@@ -297,6 +302,17 @@ def _recording_file_reader():
         return data, recording.sampling_rate, recording.channel_names if by_name else None
 
     return read
+
+
+def _modality_channels_reader():
+    """`(path, modalities) -> {modality: [channel, ...]}`, the channels of each modality in a file that holds them
+    all, told apart by their names (`citrus_hf.data.recording_folders.modality_channels_of`), or None where citrus_hf
+    is not installed (this file runs as remote code too)."""
+    try:
+        from citrus_hf.data.recording_folders import modality_channels_of
+    except ImportError:
+        return None
+    return modality_channels_of
 
 
 # Call arguments of other libraries' habits that no spelling distance finds, with what this pipeline takes instead.
@@ -2231,6 +2247,9 @@ class _FusionRecordingPipeline:
         """`{modality: (samples (channels, time), rate)}` of one input, in the model's modality order."""
         modalities = list(self.model.config.modalities)
         if isinstance(inputs, (str, os.PathLike)):
+            channels_of = _modality_channels_reader() if not modality_channels else None
+            if channels_of is not None:  # the file's channels that name each modality
+                modality_channels = channels_of(inputs, modalities)
             if not modality_channels:
                 raise ValueError(
                     f"One file {os.fspath(inputs)!r} holds every modality: say which channels are which with "
@@ -2403,7 +2422,7 @@ class _FusionRecordingPipeline:
         windows = max(0.0, span - window_seconds) // hop + 1
         self._start_progress(progress, span, passes=math.ceil(windows / per_pass))
         while True:
-            chunks = {name: next(stream, None) for name, stream in streams.items()}
+            chunks = {name: self._next_chunk(name, stream) for name, stream in streams.items()}
             if all(chunk is None for chunk in chunks.values()):
                 return
             first = chunks[names[0]]
@@ -2438,6 +2457,20 @@ class _FusionRecordingPipeline:
                 "is_last": first["is_last"],
                 "no_signal": reasons,
             }
+
+    @staticmethod
+    def _next_chunk(modality: str, stream: Iterator[dict]) -> dict | None:
+        """The next chunk of a modality's windows (None at the end); an error of its extractor (which aligns the
+        windows as they are asked for) names the modality, whose recording the extractor numbers 0."""
+        try:
+            return next(stream, None)
+        except (ValueError, TypeError) as error:
+            if len(error.args) == 1 and isinstance(error.args[0], str):
+                message = _FIRST_RECORDING.sub(
+                    lambda match: f"{'I' if match.group(1) == 'R' else 'i'}ts recording", error.args[0]
+                )
+                error.args = (f"modality {modality!r}: {message}",)
+            raise
 
     # --------------------------------------------------------------------------------------------------- forward
 
