@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import pytest
 import torch
-from tiny_configs import tiny_config
+from tiny_configs import save_tiny_classifier, tiny_config
 from transformers import pipeline
 
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
@@ -129,6 +129,12 @@ def test_wrong_inputs_are_refused_in_one_line(tmp_path):
         classify(recording(4.0), sampling_rate=RATES, backend="onnxruntime")
     with pytest.raises(ValueError, match=r"run by pipeline\('time-series-fusion-classification'"):
         pipeline("time-series-regression", model=folder)
+    assert type(pipeline("time-series-fusion-classification", model=folder)).__name__ == (
+        "BioSignalFusionClassificationPipeline"
+    )
+    single = save_tiny_classifier(tmp_path / "single")
+    with pytest.raises(ValueError, match=r"no task of CiTrus models \(it runs fusion models, of one encoder per"):
+        pipeline("time-series-fusion-classification", model=str(single))
 
 
 # ------------------------------------------------------------------------------------------------- citrus predict
@@ -193,8 +199,6 @@ def test_predict_reads_every_modality_of_one_file_by_its_channels(tmp_path, caps
 
 
 def test_predict_refuses_modality_pairs_for_a_single_model(tmp_path, capsys):
-    from tiny_configs import save_tiny_classifier
-
     from citrus_hf.commands.main import main
 
     folder = save_tiny_classifier(tmp_path / "single")

@@ -298,7 +298,7 @@ def test_a_pushed_fusion_model_carries_the_processor_its_card_loads(tmp_path, mo
 
     model = _fusion()
     card = str(build_model_card(model, repo_id="me/fusion"))
-    assert "A fusion model has no `transformers.pipeline`" in card
+    assert "published without its processor (processor_config.json, which the fusion pipeline reads)" in card
     assert "No processor was published" in card and "CiTrusFusionProcessor.from_config(model.config)" in card
 
     published = tmp_path / "published"
@@ -316,6 +316,7 @@ def test_a_pushed_fusion_model_carries_the_processor_its_card_loads(tmp_path, mo
     pushed_card = (published / "README.md").read_text()
     assert "The processor saved with\nthe model (`processor_config.json`" in pushed_card
     assert 'CiTrusFusionProcessor.from_pretrained("me/fusion")' in pushed_card
+    assert 'pipe = transformers.pipeline(model="me/fusion")' in pushed_card  # the fusion pipeline, which reads it
 
 
 def test_the_trainer_publishes_the_models_extractor_when_it_had_none(tmp_path):

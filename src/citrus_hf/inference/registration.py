@@ -249,7 +249,9 @@ def _refuse_other_tasks(task, model, saved_config: dict | None, hub_kwargs: dict
     )
     from transformers.pipelines import PIPELINE_REGISTRY
 
-    if task in PIPELINE_REGISTRY.get_supported_tasks():
+    if task in _FUSION_TASKS:
+        kind = "(it runs fusion models, of one encoder per modality)"
+    elif task in PIPELINE_REGISTRY.get_supported_tasks():
         kind = "(transformers' tasks of that kind are for audio, text or images)"
     else:
         # a misspelt CiTrus task was told it is one of transformers' "for audio, text or images"
@@ -309,6 +311,8 @@ def _model_type(model, saved_config: dict | None) -> str | None:
 
 # The tasks of the CiTrus pipelines, the only ones a CiTrus checkpoint's `custom_pipelines` may name.
 _CITRUS_TASKS = tuple(dict.fromkeys(task for task, _, _ in PIPELINE_TASKS.values()))
+# The tasks of the fusion pipelines, which a single-modality CiTrus model does not run.
+_FUSION_TASKS = tuple(task for task, _ in FUSION_PIPELINE_TASKS.values())
 
 
 def _check_custom_pipelines(model, saved_config: dict, hub_kwargs: dict, variant: str | None = None) -> None:

@@ -416,10 +416,9 @@ def _pipeline_tag(config, model_class: str, task: str, fusion: bool) -> str:
     classifier trained as a regressor runs the regression pipeline; a task model's folder saved by the
     feature-extraction pipeline embeds, `embedding_pipelines_kept`), for a fusion model its task's tag.
 
-    A fusion model has no pipeline (it takes one aligned window per modality); its tag is kept for the Hub's task
-    search, and because without one the Hub may infer a text task from the class name
-    (`...ForSequenceClassification`). Its card says, where it shows how to use the model, that there is no
-    pipeline."""
+    A fusion model runs its own fusion task (`configuration_citrus_fusion.FUSION_PIPELINE_TASKS`, with the package
+    installed), which the Hub does not know; its tag is its single-modality task's, for the Hub's task search, and
+    because without one the Hub may infer a text task from the class name (`...ForSequenceClassification`)."""
     if fusion:
         return PIPELINE_TAGS[task]
     kept = embedding_pipelines_kept(config, model_class)
@@ -846,6 +845,7 @@ def _fusion_card_values(
         fusion=_fusion_rows(config, model_class, num_parameters),
         modalities=_fusion_sections(config, model, processor, pretraining),
         usage_recordings="{" + ", ".join(f'"{m}": {m}_windows' for m in config.modalities) + "}",
+        usage_pipeline="{" + ", ".join(f'"{m}": {m}_recording' for m in config.modalities) + "}",
         usage_rates="{" + ", ".join(f'"{m}": {m}_rate' for m in config.modalities) + "}",
         # whether the repository holds the processor: the card's text and usage code load it only then
         with_preprocessor=processor is not None,
