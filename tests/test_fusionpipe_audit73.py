@@ -69,6 +69,15 @@ def test_pipeline_of_a_fusion_folder_scores_windows_of_shared_times_as_the_model
     assert result["score"] == pytest.approx(float(expected.mean(0).max()), abs=1e-5)
 
 
+def test_a_saved_fusion_pipeline_loads_back_and_scores_the_same(tmp_path):
+    """transformers' `Pipeline.save_pretrained` saved no processor: the folder did not load back."""
+    classify = pipeline(model=saved(tmp_path / "model"))
+    classify.save_pretrained(tmp_path / "pipe")
+    again = pipeline(model=str(tmp_path / "pipe"))
+    signals = recording(5.0)
+    assert again(signals, sampling_rate=RATES) == classify(signals, sampling_rate=RATES)
+
+
 def test_a_modality_shorter_than_the_others_scores_the_common_span_and_says_so(tmp_path, caplog):
     classify = pipeline(model=saved(tmp_path))
     signals = recording(9.0)

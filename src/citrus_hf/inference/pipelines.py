@@ -2149,6 +2149,14 @@ class _FusionRecordingPipeline:
         self._progress = None
         self._packing = False
 
+    def save_pretrained(self, save_directory: str | os.PathLike, **kwargs: Any) -> None:
+        """The model and its processor, which `pipeline(model=folder)` loads back as this pipeline (its task comes
+        from the model's class). transformers' `Pipeline.save_pretrained` saved no processor, so the folder did not
+        load back, and recorded this pipeline in config.json under a loader class that only citrus_hf defines.
+        `kwargs` (`push_to_hub=True`, ...) go to both saves."""
+        self.model.save_pretrained(save_directory, **kwargs)
+        self.processor.save_pretrained(save_directory, **kwargs)
+
     def __call__(self, inputs, *args, **kwargs):
         """Run the pipeline on one multimodal recording or a list of them.
 
