@@ -180,7 +180,13 @@ print(sorted(task for task in PIPELINE_REGISTRY.supported_tasks if task.startswi
     assert outputs[0].split() == ["False", "False"]  # `import citrus_hf` alone: no torch, no pipelines
     for output in outputs[1:]:
         tasks = json.loads(output.replace("'", '"'))
-        assert tasks == ["time-series-classification", "time-series-feature-extraction", "time-series-regression"]
+        assert tasks == [
+            "time-series-classification",
+            "time-series-feature-extraction",
+            "time-series-fusion-classification",
+            "time-series-fusion-regression",
+            "time-series-regression",
+        ]
 
 
 def test_saved_checkpoints_name_their_pipeline(tmp_path):
