@@ -274,3 +274,54 @@ def test_a_real_ecg_and_eda_session_at_two_rates_scores_as_the_processor_aligns_
     assert main([*argv, "--modality-sampling-rate", "ecg=1000", "eda=50"]) == 0
     (record,) = map(json.loads, output.read_text().splitlines())
     assert [w["score"] for w in record["windows"]] == pytest.approx([w["score"] for w in result["windows"]], abs=1e-6)
+
+
+def test_predict_of_a_fusion_classifier_writes_events_and_the_time_per_label_as_a_single_model(tmp_path, capsys):
+    """The merge with main's predict: a fusion classifier's session gets the time per label line and its events as
+    BIDS's events.tsv or MNE's annotations (one file for the MODALITY=FILE session); lights bound only a stager."""
+    from citrus_hf.commands.main import main
+
+    folder = saved(tmp_path / "model")
+    _, paths = _files(tmp_path)
+    argv = ["predict", folder, f"ecg={paths['ecg']}", f"eda={paths['eda']}", "--modality-sampling-rate", "ecg=100"]
+    argv += ["eda=20"]
+    events = tmp_path / "events.tsv"
+    assert main([*argv, "--output", str(events)]) == 0
+    printed = capsys.readouterr().out
+    assert ": time per label, of 6 s scored: " in printed
+    assert "Wrote " in printed and f"events (3 windows) of 1 recording(s) to {events}" in printed
+    lines = events.read_text().splitlines()
+    assert lines[0] == "onset\tduration\ttrial_type\tscore" and len(lines) > 1
+    annotations = tmp_path / "annotations.txt"
+    assert main([*argv, "--output", str(annotations)]) == 0
+    assert annotations.read_text().startswith("# MNE-Annotations\n")
+    capsys.readouterr()
+    assert main([*argv, "--lights-off", "1"]) == 2
+    assert "is no sleep stager" in capsys.readouterr().err
+
+
+def test_predict_of_a_fusion_sleep_stager_prints_sleep_statistics_between_lights(tmp_path, capsys):
+    import json
+
+    from citrus_hf.commands.main import main
+
+    stages = {0: "W", 1: "N1", 2: "N2", 3: "N3", 4: "REM"}
+    folder = saved(tmp_path / "model", num_labels=5, id2label=stages, label2id={v: k for k, v in stages.items()})
+    _, paths = _files(tmp_path)
+    output = tmp_path / "out.jsonl"
+    argv = ["predict", folder, f"ecg={paths['ecg']}", f"eda={paths['eda']}", "--modality-sampling-rate", "ecg=100"]
+    assert main([*argv, "eda=20", "--lights-off", "2", "--output", str(output)]) == 0
+    printed = capsys.readouterr().out
+    assert "sleep (AASM; lights out at 0.0 min (--lights-off); its end as lights on): TST " in printed
+    (record,) = [json.loads(line) for line in output.read_text().splitlines()]
+    assert record["sleep"]["lights_off_seconds"] == 2.0 and record["sleep"]["recorded_seconds"] == 4.0
+
+
+def test_predict_refuses_events_of_a_fusion_regressor(tmp_path, capsys):
+    from citrus_hf.commands.main import main
+
+    folder = saved(tmp_path / "model", model_class=CiTrusFusionForRegression, num_targets=1)
+    _, paths = _files(tmp_path)
+    argv = ["predict", folder, f"ecg={paths['ecg']}", f"eda={paths['eda']}", "--modality-sampling-rate", "ecg=100"]
+    assert main([*argv, "eda=20", "--output", str(tmp_path / "events.tsv")]) == 2
+    assert "is a regressor (it gives targets)" in capsys.readouterr().err

@@ -10,8 +10,9 @@ predictions.
 
 A fusion model (one encoder per modality) takes one recording per modality: `MODALITY=FILE` pairs (one session), or
 files that each hold every modality with `--modality-channels MODALITY=CHANNEL,...` (one session each). Its pipeline
-cuts every modality into windows of the same times (see `inference.pipelines`' fusion pipelines); the outputs are those
-of a single-modality model, its `.jsonl` lines giving each modality's rate and its channels as `MODALITY:CHANNEL`.
+cuts every modality into windows of the same times (see `inference.pipelines`' fusion pipelines); the lines and outputs
+are those of a single-modality model (the time per label, a sleep stager's statistics between lights out and on, a
+classifier's events per session), its `.jsonl` lines giving each modality's rate and its channels as `MODALITY:CHANNEL`.
 
 Files are read by their suffix (`citrus_hf.data.readers.read_recording`): EDF / BDF, WFDB records, BrainVision
 recordings (.vhdr), EEGLAB sets (.set), WAV files and Empatica E4 CSVs carry their rate, `.npy` ((channels, time)) and
