@@ -11,8 +11,11 @@ such as ``value``, by the dataset option ``label_column``), and the recording's 
 them (`recording_folders.metadata_layout` checks and cuts both alike). Two sidecars are read as well: the channels that
 the recording's ``*_channels.tsv`` marks ``status`` ``bad`` are left out (of every recording: the examples of a set hold
 one set of channels), and the ``SamplingFrequency`` of its ``*_eeg.json`` / ``*_ieeg.json`` / ``*_emg.json`` sidecar
-(the nearest one, as BIDS's inheritance finds it) must be the rate the file records. The subjects named by the dataset
-option ``test_subjects`` are the test split; every other recording is in ``train``.
+(the nearest one, as BIDS's inheritance finds it) must be the rate the file records. A ``boundary`` row (EEGLAB's
+mark where data were cut out, `BOUNDARY_TYPES`) is a break no event may span, not an event; a file of a recording split
+into several (``split-02``) takes only an events table that names its split. The recordings that the dataset options
+``test_subjects``, ``test_sessions`` and ``test_runs`` (those given) all name are the test split; every other
+recording is in ``train``.
 With the option ``label_from=participants:COLUMN`` the subjects are labelled, not the events: each recording is one
 whole-recording example (cut by ``window_seconds`` as any whole file) labelled by its subject's ``COLUMN`` in
 ``participants.tsv`` (``group``: class names; a column of numbers, ``age``: a regression ``target``, unless
@@ -42,8 +45,11 @@ BIDS_DESCRIPTION = "dataset_description.json"
 DATATYPES = ("eeg", "ieeg", "emg")
 # The events.tsv column that labels events unless `label_column` names another: BIDS's own for the event's kind.
 DEFAULT_LABEL_COLUMN = "trial_type"
+# The options that hold recordings out as the test split, by the entity each names (its example column): a dataset of
+# one subject holds out its sessions or runs. A recording is in the test split where it matches every option given.
+TEST_OPTIONS = {"test_subjects": "subject", "test_sessions": "session", "test_runs": "run"}
 # The dataset options a BIDS dataset takes, beside the windows every set of your own takes.
-BIDS_OPTIONS = ("label_column", "label_from", "test_subjects")
+BIDS_OPTIONS = ("label_column", "label_from", *TEST_OPTIONS)
 # Where `label_from` takes a label for each subject's whole recordings: the dataset's table of its participants.
 PARTICIPANTS = "participants.tsv"
 # Beside it, the description of its columns: a categorical one's codes (`Levels`) make its values class names.
@@ -58,6 +64,11 @@ _ENTITY_COLUMNS = {"sub": "subject", "ses": "session", "task": "task", "run": "r
 # The folders of a BIDS dataset's root that hold no raw data of it (BIDS's own reserved names): the processed copies
 # in `derivatives/` would be examples of the same events a second time, `sourcedata/` the recordings before conversion.
 _NOT_RAW = ("derivatives", "sourcedata", "code", "stimuli")
+# The `trial_type`s of events-table rows that mark a break, not an event: EEGLAB's `boundary` (data cut out, or sets
+# joined), which its BIDS export and MNE-BIDS write as rows of duration 0 or n/a, and MNE's "BAD boundary" / "EDGE
+# boundary" annotations of joined recordings; matched without regard to case. Each is a break at its onset, as an
+# EEGLAB set's own boundary events are (`readers.eeglab.boundary_positions`): no event may span it.
+BOUNDARY_TYPES = ("boundary", "bad boundary", "edge boundary")
 # BIDS writes a missing value as "n/a".
 _MISSING = ("n/a", "")
 # A sidecar's SamplingFrequency within this share of the file's own rate is that rate (a JSON writer's rounding of
@@ -75,12 +86,15 @@ class BidsEvents:
         origins: `{recording: its events.tsv}` (participants.tsv with `label_from`), named in errors.
         splits: `{recording: "train" or "test"}`.
         bad_channels: `{channel name: the first channels.tsv that marks it bad}`.
+        breaks: `{recording: the onsets (seconds) of its events.tsv's boundary rows}` (`BOUNDARY_TYPES`), which none
+            of its events may span.
     """
 
     rows: dict[Path, list[dict] | dict]
     origins: dict[Path, Path]
     splits: dict[Path, str]
     bad_channels: dict[str, Path]
+    breaks: dict[Path, list[float]] = dataclasses.field(default_factory=dict)
 
 
 def is_bids_root(folder: str | os.PathLike) -> bool:
@@ -154,19 +168,33 @@ def _read_tsv(path: Path):
     return frame.astype(object).where(frame.notna(), None)
 
 
-def _subjects(test_subjects) -> set[str]:
-    """The subject labels `test_subjects` (an option's value: one label or a list; ``sub-`` optional) names.
+# Each test option's entity as a file name writes it (``ses-b``: the prefix is optional in the option's value).
+_ENTITY_OF_COLUMN = {column: entity for entity, column in _ENTITY_COLUMNS.items()}
+
+
+def _held_out_labels(option: str, given) -> set[str]:
+    """The labels the test option `option` (`TEST_OPTIONS`) names in `given` (its value: one label or a list; the
+    entity's prefix, ``sub-`` / ``ses-`` / ``run-``, optional), in `_entity_label`'s spelling.
 
     Raises:
         ValueError: a value that is not a label or a list of them.
     """
-    values = test_subjects if isinstance(test_subjects, list | tuple) else [test_subjects]
+    column = TEST_OPTIONS[option]
+    values = given if isinstance(given, list | tuple) else [given]
     if not values or any(isinstance(value, bool) or not isinstance(value, str | int) for value in values):
         raise ValueError(
-            f'test_subjects must be a subject label or a list of them (test_subjects=\'["04", "05"]\'), got '
-            f"{test_subjects!r}."
+            f'{option} must be a {column} label or a list of them ({option}=\'["04", "05"]\'), got {given!r}.'
         )
-    return {str(value).removeprefix("sub-") for value in values}
+    prefix = f"{_ENTITY_OF_COLUMN[column]}-"
+    return {_entity_label(column, str(value).removeprefix(prefix)) for value in values}
+
+
+def _entity_label(column: str, label: str | None) -> str | None:
+    """`label` of the entity `column` as the test options compare it: a run's index as a number (BIDS's ``run-01``
+    and ``run-1`` are run 1), any other label as written."""
+    if column == "run" and label is not None and label.isdigit():
+        return str(int(label))
+    return label
 
 
 def check_sampling_frequency(recording: Path, root: Path) -> None:
@@ -286,18 +314,24 @@ def read_bids_events(
     label_column: str | None = None,
     test_subjects=None,
     label_from: str | None = None,
+    test_sessions=None,
+    test_runs=None,
 ) -> BidsEvents | None:
     """The events of the BIDS dataset at `root` (module docstring) of its `recordings` (the files this package reads),
     or None where no recording has an events.tsv (a resting-state dataset: a pile of recordings). The folders that
     hold no raw data (`_NOT_RAW`: `derivatives/`, `sourcedata/`) give none. With `label_from`
     (``participants:COLUMN``, `_participant_labels`) each recording is instead one whole-recording row (a dict, not a
     list of events) labelled by its subject's value; a subject whose value is n/a, or who is not listed, is left out,
-    said once.
+    said once. A recording is in the test split where it matches every test option given (`TEST_OPTIONS`:
+    `test_subjects`, `test_sessions`, `test_runs`). An events table's boundary rows (`BOUNDARY_TYPES`) are no events:
+    their onsets are the recording's `breaks`.
 
     Raises:
         ValueError: an events.tsv without ``onset`` / ``duration`` or the label column (naming the columns it has and
-            `label_column`), an event whose label is n/a (naming it), a subject of `test_subjects` the dataset does
-            not hold, a test split that takes every subject, or a sidecar rate that is not the file's
+            `label_column`), an event whose label is n/a (naming it), a boundary row without an onset, a recording
+            of several files (``split-``) that would inherit the whole recording's events table, a subject / session
+            / run of a test option the dataset does not hold, test options that name no recording together or every
+            one, or a sidecar rate that is not the file's
             (`check_sampling_frequency`); with `label_from`, as `_participant_labels` says, `label_column` beside it,
             a subject of `test_subjects` it gives no value, or a participants.tsv that labels no recording.
     """
@@ -309,12 +343,22 @@ def read_bids_events(
     participants = None if label_from is None else _participant_labels(root, label_from)
     unlabelled: list[str] = []
     column = label_column or DEFAULT_LABEL_COLUMN
-    held_out = None if test_subjects is None else _subjects(test_subjects)
+    given_tests = {"test_subjects": test_subjects, "test_sessions": test_sessions, "test_runs": test_runs}
+    held = {option: _held_out_labels(option, value) for option, value in given_tests.items() if value is not None}
+    held_out = held.get("test_subjects")
+
+    def split_of(ids: dict) -> str:
+        matches = all(
+            _entity_label(TEST_OPTIONS[option], ids[TEST_OPTIONS[option]]) in labels for option, labels in held.items()
+        )
+        return "test" if held and matches else "train"
+
     read = set(recordings)
     rows: dict[Path, list[dict] | dict] = {}
     origins: dict[Path, Path] = {}
     splits: dict[Path, str] = {}
     bad_channels: dict[str, Path] = {}
+    breaks: dict[Path, list[float]] = {}
     frames = {}  # (an inherited table is read once for all the recordings it labels)
     for recording in sorted(read):
         entities, datatype = _entities(recording)
@@ -329,12 +373,21 @@ def read_bids_events(
             given: list[dict] | dict = {name: values[ids["subject"]], **ids}
             _read_sidecars(recording, root, bad_channels)
             rows[recording], origins[recording] = given, table
-            splits[recording] = "test" if held_out is not None and ids["subject"] in held_out else "train"
+            splits[recording] = split_of(ids)
             continue
         # BIDS's inheritance principle, as for the rate's sidecar: the table beside it, else the nearest above
         table = _inherited(recording, root, "events", ".tsv")
         if table is None:
             continue
+        if "split" in entities and "split" not in _entities(table)[0]:
+            # BIDS splits a long recording into files (split-01, split-02) and times the one events table of the whole
+            # recording from the first file's start: split 2 would cut every event at the wrong seconds
+            raise ValueError(
+                f"{recording.relative_to(root)} is one file of a recording split into several (split-"
+                f"{entities['split']}), and {table.relative_to(root)} times the whole recording's events from its "
+                f"first file's start; give each file its own events table, onsets from its own start "
+                f"({recording.name.rsplit('_', 1)[0]}_events.tsv), or join the splits into one file."
+            )
         if table not in frames:
             frames[table] = _read_tsv(table)
         frame = frames[table]
@@ -351,6 +404,14 @@ def read_bids_events(
             )
         events = []
         for event in frame.to_dict("records"):
+            if _is_boundary(event, column):
+                if event["onset"] is None or not _is_number(event["onset"]):
+                    raise ValueError(
+                        f"{table}: a boundary row has the onset {event['onset']!r}; give it the seconds from the "
+                        "recording's start at which the break lies, or drop its row."
+                    )
+                breaks.setdefault(recording, []).append(float(event["onset"]))
+                continue
             if event[column] is None:
                 raise ValueError(
                     f"{table}: the event at onset {event['onset']} has no {column} (n/a), so it labels nothing; give "
@@ -361,7 +422,7 @@ def read_bids_events(
             continue
         _read_sidecars(recording, root, bad_channels)
         rows[recording], origins[recording] = events, table
-        splits[recording] = "test" if held_out is not None and ids["subject"] in held_out else "train"
+        splits[recording] = split_of(ids)
     if unlabelled:
         left = sorted(set(unlabelled))
         logger.warning(
@@ -390,14 +451,43 @@ def read_bids_events(
                 f"{label_from.partition(':')[2]} (n/a, or not listed), so that their recordings are left out; give "
                 f"them one there, or hold out other subjects (labelled: {', '.join(subjects)})."
             )
+    _check_test_options(root, held, rows, splits)
+    return BidsEvents(rows, origins, splits, bad_channels, {file: breaks[file] for file in rows if file in breaks})
+
+
+def _is_boundary(event: dict, column: str) -> bool:
+    """Whether the events-table row `event` marks a break (`BOUNDARY_TYPES`) by its ``trial_type`` or by the label
+    `column` (EEGLAB writes the type in either)."""
+    return any(
+        isinstance(event.get(name), str) and event[name].strip().lower() in BOUNDARY_TYPES
+        for name in (DEFAULT_LABEL_COLUMN, column)
+    )
+
+
+def _check_test_options(root: Path, held: dict[str, set[str]], rows: dict, splits: dict[Path, str]) -> None:
+    """Refuse test options (`held`: `{option: its labels}`) that name a subject / session / run no labelled recording
+    of `root` has, or that together hold out no recording or every one.
+
+    Raises:
+        ValueError: naming the option, what it names and the dataset's own labels, or the fix.
+    """
+    firsts = [row if isinstance(row, dict) else row[0] for row in rows.values()]
+    for option, labels in held.items():
+        column = TEST_OPTIONS[option]
+        present = {_entity_label(column, row[column]) for row in firsts} - {None}
+        unknown = sorted(labels - present)
         if unknown:
             raise ValueError(
-                f"test_subjects names {', '.join(unknown)}, which {root} holds no events of; its subjects: "
-                f"{', '.join(subjects)}."
+                f"{option} names {', '.join(unknown)}, which {root} holds no events of; its {column}s: "
+                f"{', '.join(sorted(present)) or 'none (its file names have no such entity)'}."
             )
-        if set(splits.values()) == {"test"}:
-            raise ValueError(f"test_subjects names every subject of {root}; leave some to train on.")
-    return BidsEvents(rows, origins, splits, bad_channels)
+    if held and "test" not in splits.values():
+        raise ValueError(
+            f"{', '.join(held)} name no recording together ({root} holds none of all of them); hold out "
+            "recordings that each option names, or give fewer options."
+        )
+    if set(splits.values()) == {"test"}:
+        raise ValueError(f"{', '.join(held)} hold out every recording of {root}; leave some to train on.")
 
 
 def _read_sidecars(recording: Path, root: Path, bad_channels: dict[str, Path]) -> None:

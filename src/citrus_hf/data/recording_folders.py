@@ -541,6 +541,13 @@ def raw_bids_recordings(root: Path, files: list[Path], reads: str = "--dataset R
     return kept
 
 
+# What the warnings of a BIDS dataset's unread files say of its participants.tsv: read only by `label_from`.
+_PARTICIPANTS_LABEL = (
+    f"; {PARTICIPANTS} labels nothing unless asked: --dataset-options label_from=participants:COLUMN labels each "
+    "subject's recordings whole by its column"
+)
+
+
 def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: bool = False) -> None:
     """Name, in one warning, the files under `folder` of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`), in
     another its BIDS sidecars and tables (`is_bids_metadata`; of a BIDS dataset whose events are read, those its
@@ -574,9 +581,16 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: boo
             _warn_once(
                 f"{len(bids)} BIDS file(s) under {folder} are not read ({', '.join(bids[:3])}"
                 f"{', ...' if len(bids) > 3 else ''}): {labelled}, its channels.tsv files' bad channels are left out "
-                "and its *_eeg.json / *_ieeg.json / *_emg.json sidecars' SamplingFrequency checked; "
-                f"{'' if by_subject else 'participants, '}electrodes and scans tables are not used."
+                "and its *_eeg.json / *_ieeg.json / *_emg.json sidecars' SamplingFrequency checked; electrodes and "
+                f"scans tables are not used{'' if by_subject or PARTICIPANTS not in bids else _PARTICIPANTS_LABEL}."
             )
+    elif bids and is_bids_root(folder):  # (no events table: a pile of whole recordings, `read_bids_events`)
+        _warn_once(
+            f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
+            f"{', ...' if len(bids) > 3 else ''}): it has no events tables, so each recording is read whole, by its "
+            f"own header (an EDF file's rate, channels and units), an unlabelled pile"
+            f"{_PARTICIPANTS_LABEL if PARTICIPANTS in bids else ''}."
+        )
     elif bids:
         _warn_once(
             f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
@@ -957,6 +971,7 @@ def _described_layout(
         events = read_bids_events(folder, recording_files(folder), **(bids_options or {}))
         if events is not None:
             _check_events(events.rows, events.origins)
+            _check_bids_breaks(events.rows, events.breaks)
             layout: dict[str, dict[Path, dict | list[dict]]] = {"train": {}, "test": {}}
             for file, rows in events.rows.items():
                 layout[events.splits[file]][file] = rows
@@ -1323,13 +1338,33 @@ def _cut_events(
             )
         across = next((pause for pause in pauses if start < pause < stop), None)
         if across is not None:
-            # its samples on either side of the pause were recorded seconds or hours apart
-            raise CorruptFileError(
-                f"{file} breaks at {across / rate:g} s (a pause, a New Segment marker; or an EEGLAB boundary event), "
-                f"and its event at onset {row['onset']:g} s of duration {row['duration']:g} s spans that break; end it "
-                "before the break or start it after, or drop its row."
-            )
+            _refuse_event_across_break(file, row, across / rate)
         yield _event_columns(row, start / rate), recording.data[:, start:stop]
+
+
+def _refuse_event_across_break(file: Path, row: dict, at: float) -> None:
+    """Refuse the event `row` of `file` that spans the break at `at` seconds (a BrainVision pause, an EEGLAB boundary:
+    its samples on either side of it were recorded seconds or hours apart).
+
+    Raises:
+        CorruptFileError: naming the file, the break and the event, and the fix.
+    """
+    raise CorruptFileError(
+        f"{file} breaks at {at:g} s (a pause, a New Segment marker; or an EEGLAB boundary event), and its event at "
+        f"onset {row['onset']:g} s of duration {row['duration']:g} s spans that break; end it before the break or "
+        "start it after, or drop its row."
+    )
+
+
+def _check_bids_breaks(rows: dict[Path, dict | list[dict]], breaks: dict[Path, list[float]]) -> None:
+    """Refuse an event that spans a break its BIDS events table marks by a boundary row (`bids.BOUNDARY_TYPES`), as an
+    event across a break the file itself records is refused as it is cut (`_cut_events`); `rows` checked by
+    `_check_events` (onsets and durations in seconds)."""
+    for file, at in breaks.items():
+        for row in _file_rows(rows[file]):
+            across = next((when for when in at if row["onset"] < when < row["onset"] + row["duration"]), None)
+            if across is not None:
+                _refuse_event_across_break(file, row, across)
 
 
 def _event_columns(row: dict, start_seconds: float) -> dict:
