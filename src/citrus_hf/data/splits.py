@@ -1601,7 +1601,8 @@ def load_task_splits(
         if folder and path.is_dir() and is_bids_root(path):  # a BIDS dataset's subjects: its own layout kept
             options.append(
                 "hold some subjects out as the test split: --dataset-options 'test_subjects=[\"05\"]' (citrus "
-                f"evaluate: --dataset-options '{dataset}:test_subjects=[\"05\"]')"
+                f"evaluate: --dataset-options '{dataset}:test_subjects=[\"05\"]'; a dataset of one subject: "
+                "test_sessions or test_runs)"
             )
         elif folder and path.is_dir() and is_recording_folder(path):  # files laid out in folders: a folder is a split
             options.append(
