@@ -348,6 +348,9 @@ class CiTrusArm(Arm):
             )
             weighting["class_weights"] = weights
         train, fitting = pool.select(chosen), context.for_fitting(validation)
+        if fitting is not None and (examples := splits.examples("validation")) is not None:
+            # early stopping counts the labelled examples validation holds: a recording cut into windows is one
+            weighting["validation_examples"] = examples
         outcome = fit_recipe(recipe, model, train, fitting, splits.task, settings, run_dir, **weighting)
         return {
             "test": score(outcome.model, scored, splits.task),

@@ -422,7 +422,11 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     train, validation, test = aligned("train", chosen), aligned("validation"), aligned("test")
     if notice := splits.missing_classes_notice("test"):  # the notice `citrus evaluate` gives for the same set
         logger.warning(f"{args.dataset}: {notice}.")
-    _warn_unused_settings(args, recipe, validation, splits.task, pool_labels[chosen], splits.label_names)
+    # early stopping counts the labelled examples validation holds: a recording cut into windows is one of them
+    validation_examples = splits.examples("validation")
+    _warn_unused_settings(
+        args, recipe, validation, splits.task, pool_labels[chosen], splits.label_names, validation_examples
+    )
 
     if args.trainer.full_determinism:
         # for every recipe, not only those that build a Trainer (which does it from TrainingArguments); it seeds as
@@ -455,9 +459,11 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     # in every process of a launch, whose Trainers share the main process's checkpoints.
     trainer_dir = output_dir / TRAINER_SCRATCH
     # (only when asked for: a recipe of one's own written before `class_weights` existed takes no such argument)
-    weighting = {} if class_weights is None else {"class_weights": class_weights}
+    fit_options: dict[str, Any] = {} if class_weights is None else {"class_weights": class_weights}
+    if validation_examples is not None:  # (a recipe of one's own that takes none is called without: `fit_recipe`)
+        fit_options["validation_examples"] = validation_examples
     try:
-        outcome = fit_recipe(recipe, model, train, validation, splits.task, args.trainer, trainer_dir, **weighting)
+        outcome = fit_recipe(recipe, model, train, validation, splits.task, args.trainer, trainer_dir, **fit_options)
     finally:
         if writes:
             # The Trainer's scratch checkpoints (whole model copies per soup member): nothing reads them once the fit
@@ -842,6 +848,7 @@ def _warn_unused_settings(
     task: str,
     training_labels: np.ndarray | None = None,
     label_names: list[str] | None = None,
+    validation_examples: np.ndarray | None = None,
 ) -> None:
     """Say which of the given settings the run will not use: the training settings when the recipe takes no
     optimizer step (the probe, which `--recipe auto` picks below `AUTO_PROBE_FINETUNE_FROM_PER_CLASS` labels per
@@ -858,7 +865,7 @@ def _warn_unused_settings(
     if not recipe.trains:
         reason = f"recipe {recipe.name!r} fits a ridge read-out without optimizer steps (--recipe finetune trains)"
         unused.append((settings_without_steps(args.trainer, defaults), reason))
-    elif shortfall := validation_shortfall(validation, task, training_labels, label_names):
+    elif shortfall := validation_shortfall(validation, task, training_labels, label_names, validation_examples):
         if validation and task == CLASSIFICATION and missing_validation_classes(validation, training_labels):
             # said whatever was given: the split may look large enough, and early stopping was expected
             logger.warning(

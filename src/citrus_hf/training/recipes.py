@@ -358,6 +358,14 @@ def register_recipe(recipe_class: type[Recipe]) -> type[Recipe]:
     return recipe_class
 
 
+def _takes(fit: Callable[..., Any], keyword: str) -> bool:
+    """Whether a recipe's `fit` takes `keyword` (by name, or through `**kwargs`)."""
+    import inspect
+
+    parameters = inspect.signature(fit).parameters.values()
+    return any(p.name == keyword or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
 def fit_recipe(recipe: Recipe, *args: Any, **kwargs: Any) -> RecipeOutcome:
     """`recipe.fit(*args, **kwargs)`, its result checked: the documented `RecipeOutcome` holding the fitted model
     (`citrus finetune` and the protocol's CiTrus arms fit every recipe through here).
@@ -367,19 +375,19 @@ def fit_recipe(recipe: Recipe, *args: Any, **kwargs: Any) -> RecipeOutcome:
             the shape `fit` must return; the model was otherwise taken apart deep inside scoring or saving. Also
             class weights given to a recipe whose `fit` takes none.
     """
-    import inspect
-
     import torch
 
     if kwargs.get("class_weights") is not None:
-        parameters = inspect.signature(recipe.fit).parameters.values()
-        if not any(p.name == "class_weights" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        if not _takes(recipe.fit, "class_weights"):
             # (a recipe of one's own written to the older `fit` signature: a bare TypeError from the call otherwise)
             raise ValueError(
                 f"The recipe {recipe.name!r} ({type(recipe).__name__}.fit) takes no `class_weights`, so it cannot "
                 "weigh classes (--class-weight balanced): add a `class_weights: np.ndarray | None = None` keyword "
                 "to its fit (the weight of each class's examples in its loss), or use --class-weight none."
             )
+    if "validation_examples" in kwargs and not _takes(recipe.fit, "validation_examples"):
+        # a recipe of one's own that reads validation its own way (or not at all): called as before
+        del kwargs["validation_examples"]
     outcome = recipe.fit(*args, **kwargs)
     if not (isinstance(outcome, RecipeOutcome) and isinstance(outcome.model, torch.nn.Module)):
         got = type(outcome).__name__ if not isinstance(outcome, RecipeOutcome) else "a RecipeOutcome without a model"
@@ -450,13 +458,21 @@ def validation_shortfall(
     task: str,
     training_labels: np.ndarray,
     label_names: list[str] | None = None,
+    examples: np.ndarray | None = None,
 ) -> str | None:
     """Why a validation split cannot drive early stopping, or None when it can: it must hold at least
     `MIN_VALIDATION_PER_CLASS` examples of every class of the training labels `training_labels` `(n,)` (classes absent
     from it named first: AUROC and macro-F1 there leave them out, or are NaN), or `MIN_VALIDATION_REGRESSION` examples
-    for regression. `label_names` name the class ids."""
+    for regression. `label_names` name the class ids. `examples` `(rows,)`: the labelled example each validation row
+    was cut from (`TaskSplits.examples("validation")`), where `window_seconds` cut them into windows: the examples are
+    counted, not their windows (one recording of ten windows is one label, and picks a step as one); None: every row
+    is an example."""
     empty = validation is None or len(validation) == 0
     labels = np.zeros(0, dtype=np.int64) if empty else _labels(validation)
+    if examples is not None and not empty:
+        from ..data.budgets import drawn_example_labels
+
+        labels = drawn_example_labels(labels, np.arange(len(labels)), examples)
     if task == REGRESSION:
         if len(labels) >= MIN_VALIDATION_REGRESSION:
             return None
@@ -484,10 +500,16 @@ def missing_validation_classes(validation: datasets.Dataset | None, training_lab
     return [c for c in np.unique(np.asarray(training_labels)).tolist() if c not in held]
 
 
-def validation_is_usable(validation: datasets.Dataset | None, task: str, training_labels: np.ndarray) -> bool:
+def validation_is_usable(
+    validation: datasets.Dataset | None,
+    task: str,
+    training_labels: np.ndarray,
+    examples: np.ndarray | None = None,
+) -> bool:
     """Whether a validation split is large enough to drive early stopping: at least `MIN_VALIDATION_PER_CLASS`
-    examples of every class of `training_labels` (`validation_shortfall`)."""
-    return validation_shortfall(validation, task, training_labels) is None
+    examples of every class of `training_labels`, the rows cut from one of `examples` counted once
+    (`validation_shortfall`)."""
+    return validation_shortfall(validation, task, training_labels, examples=examples) is None
 
 
 def class_weights_for(labels: np.ndarray, num_classes: int, how: str = "none") -> np.ndarray | None:
@@ -540,15 +562,18 @@ class FinetuneRecipe(Recipe):
         label_names: list[str] | None = None,
         *,
         class_weights: np.ndarray | None = None,
+        validation_examples: np.ndarray | None = None,
     ) -> RecipeOutcome:
         """See `Recipe.fit`; `data_collator` / `label_names` for models with other input names (the PatchTST
-        baselines), as `trainer.train_with_trainer` takes them."""
+        baselines), as `trainer.train_with_trainer` takes them; `validation_examples` `(rows,)`: the labelled example
+        each validation row was cut from (`TaskSplits.examples`), which early stopping's minimum counts (None: every
+        row is one)."""
         from dataclasses import replace
 
         from .launch import data_parallel_processes
         from .trainer import train_with_trainer
 
-        usable = validation_is_usable(validation, task, _labels(train))
+        usable = validation_is_usable(validation, task, _labels(train), validation_examples)
         if settings.max_steps <= 0:
             # a step takes a per-device batch from every process of a launch: passes count global batches, or N
             # processes would make N times the passes (but for `finetune_steps`' bounds, which count steps)
@@ -657,6 +682,7 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
         output_dir: str | Path,
         *,
         class_weights: np.ndarray | None = None,
+        validation_examples: np.ndarray | None = None,
     ) -> RecipeOutcome:
         from dataclasses import replace
 
@@ -674,7 +700,16 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
                 model.classifier.bias.mul_(temperature)
         model.freeze_backbone(False)
         settings = replace(settings, learning_rate=settings.learning_rate * PROBE_FINETUNE_LEARNING_RATE_FACTOR)
-        outcome = self._fit_soup(model, train, validation, task, settings, output_dir, class_weights=class_weights)
+        outcome = self._fit_soup(
+            model,
+            train,
+            validation,
+            task,
+            settings,
+            output_dir,
+            class_weights=class_weights,
+            validation_examples=validation_examples,
+        )
         outcome.details.update(
             ridge_alpha=readout.alpha, logit_temperature=temperature, augmented_copies=self.augmented_copies
         )
@@ -690,6 +725,7 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
         output_dir: str | Path,
         *,
         class_weights: np.ndarray | None = None,
+        validation_examples: np.ndarray | None = None,
     ) -> RecipeOutcome:
         """Fine-tune `soup_members` times from the model's current (probe-started) weights, member i with seed
         `settings.seed + i * PROBE_FINETUNE_SOUP_SEED_STRIDE` in its own scratch folder, and leave the model holding
@@ -698,7 +734,16 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
         Every member starts from the same probe read-out and moves at a tenth of the learning rate, so the members
         stay in one basin and their average is a model of its own, not a blur of two (Wortsman et al., ICML 2022)."""
         if self.soup_members <= 1:
-            return super().fit(model, train, validation, task, settings, output_dir, class_weights=class_weights)
+            return super().fit(
+                model,
+                train,
+                validation,
+                task,
+                settings,
+                output_dir,
+                class_weights=class_weights,
+                validation_examples=validation_examples,
+            )
         from dataclasses import replace
 
         import torch
@@ -712,7 +757,14 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
             member_settings = replace(settings, seed=settings.seed + member * PROBE_FINETUNE_SOUP_SEED_STRIDE)
             member_dir = Path(output_dir) / f"soup_member_{member}" if member else output_dir
             outcome = super().fit(
-                model, train, validation, task, member_settings, member_dir, class_weights=class_weights
+                model,
+                train,
+                validation,
+                task,
+                member_settings,
+                member_dir,
+                class_weights=class_weights,
+                validation_examples=validation_examples,
             )
             model = outcome.model
             members.append({name: tensor.detach().clone() for name, tensor in model.state_dict().items()})
