@@ -1696,26 +1696,34 @@ def _saved_registered_build(dataset) -> bool:
 
 
 def _warn_shared_recordings(names: dict[str, str | None], splits: dict[str, Any]) -> None:
-    """Warn where a recording (the `recording` column) has rows in two of a set's own splits: slices of one split
-    (`train[:80%]` / `train[80%:]`) of a recording's windows that cut a recording in two, or ids that repeat, score a
-    split on recordings the model trained (or chose its step) on. `names`: the set's name of each split by role."""
-    pairs = (("test", "train"), ("test", "validation"), ("validation", "train"))
-    for held_out, other in pairs:
-        first, second = splits.get(held_out), splits.get(other)
-        if first is None or second is None or names[held_out] == names[other]:
+    """Warn where a recording (the `recording` column) has rows in two or three of a set's own splits: slices of one
+    split (`train[:80%]` / `train[80%:]`) of a recording's windows that cut a recording in two, or ids that repeat,
+    score a split on recordings the model trained (or chose its step) on. One line per combination of splits, each
+    recording named in one of them (a recording in all three is one line naming the three, not three lines).
+    `names`: the set's name of each split by role."""
+    held: dict[str, list[str]] = {}  # recording -> the set's names of the splits it has rows in, held-out first
+    seen: set[str | None] = set()
+    for role in ("test", "validation", "train"):
+        split = splits.get(role)
+        # (a role read from the same split as another, `test_split="validation"`, is that split once)
+        if split is None or names[role] in seen or "recording" not in split.column_names:
             continue
-        if "recording" not in first.column_names or "recording" not in second.column_names:
-            continue
-        known = {name for name in first["recording"] if isinstance(name, str)}
-        shared = sorted(known & {name for name in second["recording"] if isinstance(name, str)})
-        if shared:
-            shown = ", ".join(repr(name) for name in shared[:5]) + (", ..." if len(shared) > 5 else "")
-            logger.warning(
-                f"{len(shared)} recording(s) of the {names[held_out]} split ({shown}) also have rows in the "
-                f"{names[other]} split: its scores then read windows of recordings the model was fitted on. Give each "
-                "recording's rows to one split (slices of one split cut at a recording's last row, or the ids of "
-                "other recordings)."
-            )
+        seen.add(names[role])
+        for name in dict.fromkeys(name for name in split["recording"] if isinstance(name, str)):
+            held.setdefault(name, []).append(str(names[role]))
+    combinations: dict[tuple[str, ...], list[str]] = {}
+    for name, where in sorted(held.items()):
+        if len(where) > 1:
+            combinations.setdefault(tuple(where), []).append(name)
+    for where, shared in combinations.items():
+        shown = ", ".join(repr(name) for name in shared[:5]) + (", ..." if len(shared) > 5 else "")
+        others = " and ".join(f"the {name}" for name in where[1:])
+        logger.warning(
+            f"{len(shared)} recording(s) of the {where[0]} split ({shown}) also have rows in {others} "
+            f"split{'s' if len(where) > 2 else ''}: its scores then read windows of recordings the model was fitted "
+            "on. Give each recording's rows to one split (slices of one split cut at a recording's last row, or the "
+            "ids of other recordings)."
+        )
 
 
 def _channels_by_name(splits: list[tuple[str, Any]]) -> list[Any]:
