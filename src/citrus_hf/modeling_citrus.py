@@ -20,7 +20,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
@@ -581,6 +581,78 @@ def _refuse_other_head_settings(model: nn.Module, adapter, download_kwargs: dict
         )
 
 
+# The config fields that name a task model's outputs (a classifier's classes, a regressor's targets) and say how they
+# are scored (`problem_type`: one softmax over the classes, or each class on its own, multi-label): one config holds
+# them for every adapter on the model, and `set_adapter` switches heads (`modules_to_save`), not configs
+ADAPTER_OUTPUT_NAME_FIELDS = ("id2label", "label2id", "problem_type")
+# An attribute of the model that holds the adapters (a `PeftModel`, or a CiTrus model given adapters with
+# transformers' `load_adapter`): adapter name -> the output names (and `problem_type`) it was trained with
+_ADAPTER_OUTPUT_NAMES = "_citrus_output_names"
+
+
+def adapter_output_names(adapter, download_kwargs: dict | None = None) -> dict[str, Any] | None:
+    """The output names in the `citrus_task_config.json` of the adapter `adapter` (a folder, or a Hub repo through
+    its cache: `_checkpoint_file`): `id2label` with int keys, `label2id` and its `problem_type`; None where it has no
+    such file (peft's own save) or the file names none."""
+    path = _checkpoint_file(adapter, ADAPTER_TASK_CONFIG_NAME, download_kwargs) if adapter is not None else None
+    if path is None:
+        return None
+    # (a damaged file is left to the loaders that read it, which name it: here it only names nothing)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            saved = json.load(handle)
+        id2label = {int(index): name for index, name in dict(saved.get("id2label") or {}).items()}
+        label2id = saved.get("label2id") or {name: index for index, name in id2label.items()}
+        label2id = {name: int(index) for name, index in dict(label2id).items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+    names = {"id2label": id2label, "label2id": label2id, "problem_type": saved.get("problem_type")}
+    return names if id2label else None
+
+
+def output_names_of(config) -> dict[str, Any]:
+    """The fields of `config` that name its outputs (`ADAPTER_OUTPUT_NAME_FIELDS`), copied."""
+    # (a `problem_type` of None, a single-label classifier's default, is recorded too: it must come back)
+    return {
+        field: copy.deepcopy(getattr(config, field, None))
+        for field in ADAPTER_OUTPUT_NAME_FIELDS
+        if field == "problem_type" or getattr(config, field, None)
+    }
+
+
+def record_adapter_output_names(
+    holder: nn.Module, adapters: Iterable[str], before: dict[str, Any], adapter_name: str, active: Any, saved
+) -> None:
+    """The one rule by which a loaded adapter brings its output names, for peft's `load_adapter` (`holder` a
+    `PeftModel`) and transformers' (`holder` the CiTrus model): the adapters on `holder` (`adapters`, the new one
+    among them) that have no record keep the names the model had before the load (`before`), and the new adapter
+    `adapter_name`, unless it is the `active` one (the first, or one reloaded, which keeps the names it shows), gets
+    the names it was saved with (`saved`, `adapter_output_names`; None: the model's)."""
+    recorded = holder.__dict__.setdefault(_ADAPTER_OUTPUT_NAMES, {})
+    for name in adapters:
+        recorded.setdefault(name, before)
+    if saved is not None and adapter_name != active:
+        recorded[adapter_name] = saved
+
+
+def show_adapter_output_names(holder: nn.Module, config, adapter_name: Any) -> None:
+    """Set the output names (and `problem_type`) recorded on `holder` for `adapter_name` on `config`, where any
+    are (`set_adapter`, and the adapter left active after `delete_adapter`)."""
+    names = holder.__dict__.get(_ADAPTER_OUTPUT_NAMES, {}).get(adapter_name) if isinstance(adapter_name, str) else None
+    for field, value in (names or {}).items():
+        setattr(config, field, copy.deepcopy(value))
+
+
+def forget_adapter_output_names(holder: nn.Module, adapter_name: str) -> None:
+    """Drop the names recorded for a deleted adapter (a new one under its name gets its own at `set_adapter`)."""
+    holder.__dict__.get(_ADAPTER_OUTPUT_NAMES, {}).pop(adapter_name, None)
+
+
+def recorded_adapter_output_names(holder: nn.Module, adapter_name: str) -> dict[str, Any]:
+    """The output names recorded on `holder` for `adapter_name` (empty where none are)."""
+    return holder.__dict__.get(_ADAPTER_OUTPUT_NAMES, {}).get(adapter_name, {})
+
+
 def _holds_trainable_adapter(encoder: nn.Module) -> bool:
     """Whether `encoder` holds a peft tuner layer (each wraps the `base_layer` it adapts) with a parameter that
     trains: one frozen with the rest (the encoder frozen after the adapter, a linear probe) does not count. A frozen
@@ -593,6 +665,12 @@ def _holds_trainable_adapter(encoder: nn.Module) -> bool:
         for name, parameter in module.named_parameters()
         if not name.startswith("base_layer.")
     )
+
+
+def _is_tuner_layer(module: nn.Module) -> bool:
+    """Whether `module` is a layer peft put in the model (it wraps the `base_layer` it adapts, and names its active
+    adapters)."""
+    return hasattr(module, "base_layer") and isinstance(getattr(module, "active_adapters", None), list)
 
 
 def _is_adapter_tensor(key: str) -> bool:
@@ -2103,11 +2181,45 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
                 )
                 + ": save the adapter again with `save_pretrained` (safetensors)."
             )
+        download = {**kwargs, **(kwargs.get("adapter_kwargs") or {})}
         if folder is not None and not kwargs.get("adapter_state_dict"):
-            _refuse_other_head_settings(self, folder, {**kwargs, **(kwargs.get("adapter_kwargs") or {})})
+            _refuse_other_head_settings(self, folder, download)
+        citrus = getattr(self.config, "model_type", None) == CiTrusConfig.model_type
+        before = output_names_of(self.config) if citrus else None
+        name = adapter_name or "default"
+        # the adapter whose names the model shows: the one active before this load, or this one where it is the first
+        shown = next((module.active_adapters for module in self.modules() if _is_tuner_layer(module)), None)
         result = super().load_adapter(peft_model_id, adapter_name, *args, **kwargs)
         if local:
-            self._check_loaded_adapter(weights, adapter_name or "default")
+            self._check_loaded_adapter(weights, name)
+        if before is not None:
+            # its classes come with it, as peft's `load_adapter` brings them (`record_adapter_output_names`), shown
+            # when `set_adapter` makes it active
+            saved = (
+                None if folder is None or kwargs.get("adapter_state_dict") else adapter_output_names(folder, download)
+            )
+            active = shown[0] if shown and len(shown) == 1 else name
+            record_adapter_output_names(self, self.peft_config, before, name, active, saved)
+        return result
+
+    def set_adapter(self, adapter_name, *args, **kwargs):
+        """transformers' `set_adapter`, which also switches the model's output names (`id2label`, `label2id`) and
+        their scoring (`problem_type`) to those the adapter was loaded with (`load_adapter` from a folder or Hub id
+        with a `citrus_task_config.json`), as peft's `set_adapter` does on a `PeftModel`: the head switched and the
+        config kept the first adapter's classes, so a pipeline named and scored another task's outputs."""
+        result = super().set_adapter(adapter_name, *args, **kwargs)
+        show_adapter_output_names(self, self.config, adapter_name)
+        return result
+
+    def delete_adapter(self, adapter_names, *args, **kwargs):
+        """transformers' `delete_adapter`; the deleted adapters' output names go with them, and the adapter left
+        active shows its own (`set_adapter`)."""
+        result = super().delete_adapter(adapter_names, *args, **kwargs)
+        for name in [adapter_names] if isinstance(adapter_names, str) else list(adapter_names):
+            forget_adapter_output_names(self, name)
+        active = next((module.active_adapters for module in self.modules() if _is_tuner_layer(module)), None)
+        if active and len(active) == 1:
+            show_adapter_output_names(self, self.config, active[0])
         return result
 
     def _check_loaded_adapter(self, weights: str, adapter_name: str) -> None:

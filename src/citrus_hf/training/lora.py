@@ -73,7 +73,13 @@ from ..modeling_citrus import (
     _pooled_width,
     _pruned_pairs,
     _refuse_other_head_settings,
+    adapter_output_names,
     check_saved_sizes,
+    forget_adapter_output_names,
+    output_names_of,
+    record_adapter_output_names,
+    recorded_adapter_output_names,
+    show_adapter_output_names,
 )
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, FUSION_MODEL_TYPE, REGRESSION, as_bool
 from .trainer import unloadable_adapter_problem
@@ -293,42 +299,6 @@ def _honour_layers_to_transform() -> None:
     )
 
 
-# The config fields that name a task model's outputs (a classifier's classes, a regressor's targets) and say how they
-# are scored (`problem_type`: one softmax over the classes, or each class on its own, multi-label): one config holds
-# them for every adapter on the model, and `set_adapter` switches heads (`modules_to_save`), not configs
-_OUTPUT_NAME_FIELDS = ("id2label", "label2id", "problem_type")
-# A `PeftModel` attribute: adapter name -> the output names (and `problem_type`) it was trained with, as
-# `_switch_class_names_with_adapters` records them
-_ADAPTER_OUTPUT_NAMES = "_citrus_output_names"
-
-
-def _saved_output_names(folder: Path) -> dict[str, dict] | None:
-    """The output names in an adapter folder's `citrus_task_config.json` (`id2label` with int keys, `label2id`, and
-    its `problem_type`), or None when the folder has none (peft's own save) or names none."""
-    path = folder / TASK_CONFIG_NAME
-    if not path.is_file():
-        return None
-    # (a damaged file is left to the loaders that read it, which name it: here it only names nothing)
-    try:
-        saved = read_json_object(path, "save the adapter again with save_adapter.")
-        id2label = {int(index): name for index, name in dict(saved.get("id2label") or {}).items()}
-        label2id = saved.get("label2id") or {name: index for index, name in id2label.items()}
-        label2id = {name: int(index) for name, index in dict(label2id).items()}
-    except (OSError, ValueError, TypeError):
-        return None
-    names = {"id2label": id2label, "label2id": label2id, "problem_type": saved.get("problem_type")}
-    return names if id2label else None
-
-
-def _output_names(config) -> dict[str, Any]:
-    # (a `problem_type` of None, a single-label classifier's default, is recorded too: it must come back)
-    return {
-        field: copy.deepcopy(getattr(config, field, None))
-        for field in _OUTPUT_NAME_FIELDS
-        if field == "problem_type" or getattr(config, field, None)
-    }
-
-
 # The settings of a LoRA adapter that decide its outputs beside its weights (the scaling, what it adapts)
 _ADAPTER_SETTINGS = (
     "peft_type",
@@ -439,14 +409,6 @@ def _hub_adapter_folder(model_id: str | os.PathLike, kwargs: dict[str, Any]) -> 
     return Path(config).parent
 
 
-def _show_output_names(peft_model: PeftModel, adapter_name: str) -> None:
-    """Set the output names (and `problem_type`) recorded for `adapter_name` on the model's config, where any are."""
-    names = peft_model.__dict__.get(_ADAPTER_OUTPUT_NAMES, {}).get(adapter_name)
-    config = peft_model.get_base_model().config
-    for field, value in (names or {}).items():
-        setattr(config, field, copy.deepcopy(value))
-
-
 def _switch_class_names_with_adapters() -> None:
     """Make `set_adapter` switch a CiTrus task model's output names with its head: an adapter loaded with peft's
     `peft_model.load_adapter(folder, adapter_name=...)` brings its own head (`modules_to_save`), but its classes stayed
@@ -464,7 +426,7 @@ def _switch_class_names_with_adapters() -> None:
     @functools.wraps(load)
     def load_adapter(self, model_id, adapter_name, *args, **kwargs):
         config = getattr(self.get_base_model(), "config", None)
-        names = _output_names(config) if getattr(config, "model_type", None) == CiTrusConfig.model_type else None
+        names = output_names_of(config) if getattr(config, "model_type", None) == CiTrusConfig.model_type else None
         folder = Path(model_id, kwargs.get("subfolder") or "")
         if names is not None and not folder.is_dir():
             folder = _hub_adapter_folder(model_id, kwargs) or folder
@@ -475,19 +437,15 @@ def _switch_class_names_with_adapters() -> None:
                 _refuse_other_settings_under_a_taken_name(self, folder, adapter_name, model_id)
         result = load(self, model_id, adapter_name, *args, **kwargs)
         if names is not None:
-            recorded = self.__dict__.setdefault(_ADAPTER_OUTPUT_NAMES, {})
-            for name in self.peft_config:
-                recorded.setdefault(name, names)  # the adapters already on the model: the names it has
-            saved = _saved_output_names(folder) if folder.is_dir() else None
-            # the active adapter (reloaded, or the first one, as `load_adapter` loads it) keeps the names it shows
-            if saved is not None and adapter_name != self.active_adapter:
-                recorded[adapter_name] = saved
+            saved = adapter_output_names(folder) if folder.is_dir() else None
+            # (the rule transformers' `model.load_adapter` on a CiTrus model follows too)
+            record_adapter_output_names(self, self.peft_config, names, adapter_name, self.active_adapter, saved)
         return result
 
     @functools.wraps(activate)
     def set_adapter(self, adapter_name, *args, **kwargs):
         result = activate(self, adapter_name, *args, **kwargs)
-        _show_output_names(self, adapter_name)
+        show_adapter_output_names(self, self.get_base_model().config, adapter_name)
         return result
 
     @functools.wraps(delete)
@@ -495,9 +453,8 @@ def _switch_class_names_with_adapters() -> None:
         result = delete(self, adapter_name, *args, **kwargs)
         # the names go with the adapter (a new one under its name would get them at `set_adapter`), and the adapter
         # peft made active in its place, where it was active, shows its own
-        self.__dict__.get(_ADAPTER_OUTPUT_NAMES, {}).pop(adapter_name, None)
-        if isinstance(self.active_adapter, str):
-            _show_output_names(self, self.active_adapter)
+        forget_adapter_output_names(self, adapter_name)
+        show_adapter_output_names(self, self.get_base_model().config, self.active_adapter)
         return result
 
     load_adapter._citrus_names = True
@@ -1262,7 +1219,7 @@ def save_task_config(peft_model: PeftModel, save_directory: str | os.PathLike, a
     # carries that checkpoint's class here.
     task_config.architectures = [type(base).__name__]
     # another adapter than the active one keeps its own output names (the config holds the active one's)
-    for field, value in peft_model.__dict__.get(_ADAPTER_OUTPUT_NAMES, {}).get(adapter_name, {}).items():
+    for field, value in recorded_adapter_output_names(peft_model, adapter_name).items():
         setattr(task_config, field, copy.deepcopy(value))
     path = Path(save_directory) / TASK_CONFIG_NAME
     task_config.to_json_file(path)
