@@ -397,15 +397,18 @@ def _refuse_a_head_the_model_cannot_hold(
 
 def _hub_adapter_folder(model_id: str | os.PathLike, kwargs: dict[str, Any]) -> Path | None:
     """The Hub cache's folder of the adapter `model_id` (a Hub id) that peft's `load_adapter` is given, holding its
-    `adapter_config.json` and, where published, its `citrus_task_config.json` (at the revision and subfolder in
-    `kwargs`, with its token; from the cache when offline); None for no Hub id, or where the files cannot be had
-    (peft's own loader then says why)."""
+    `adapter_config.json`, its weights and, where published, its `citrus_task_config.json` (at the revision and
+    subfolder in `kwargs`, with its token; from the cache when offline); None for no Hub id, or where the files cannot
+    be had (peft's own loader then says why). The weights come first because the head checks read them (which head
+    was saved, and its shape): judged by the config alone, a Hub adapter missed the checks a folder gets. peft's
+    loader then finds them in the cache."""
     if hub_repo_id(model_id) is None:
         return None
     config = _checkpoint_file(model_id, ADAPTER_CONFIG_NAME, kwargs)
     if config is None:
         return None
-    _checkpoint_file(model_id, TASK_CONFIG_NAME, kwargs)  # into the same cache folder, where it was published
+    for name in (ADAPTER_WEIGHTS_NAME, TASK_CONFIG_NAME):  # into the same cache folder, where they were published
+        _checkpoint_file(model_id, name, kwargs)
     return Path(config).parent
 
 
