@@ -39,6 +39,16 @@ def datasets_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("datasets-cache")
 
 
+@pytest.fixture
+def own_datasets_cache(tmp_path, monkeypatch):
+    """A datasets cache of the test's own (returned): what a test reads or builds is written there, and only there."""
+    import datasets
+
+    cache = tmp_path / "datasets-cache"
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(cache))
+    return cache
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

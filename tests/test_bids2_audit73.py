@@ -25,14 +25,6 @@ RESOLUTIONS = np.array([0.1, 0.5, 2.0, 1.0])
 UNITS = ["µV", "µV", "mV", "µV"]
 
 
-@pytest.fixture
-def own_datasets_cache(tmp_path, monkeypatch):
-    """A datasets cache of the test's own."""
-    import datasets
-
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "datasets-cache"))
-
-
 def write_brainvision(
     folder,
     stem="rec",

@@ -9,7 +9,7 @@ import shutil
 
 import numpy as np
 import pytest
-from test_bids_audit73 import RATE, _bids, _tsv, own_datasets_cache  # noqa: F401 (a fixture)
+from test_bids_audit73 import RATE, _bids, _tsv
 from tiny_configs import write_edf
 
 from citrus_hf.data.recording_folders import load_recording_folder
@@ -149,19 +149,24 @@ def test_a_stretch_of_under_a_second_after_a_pause_is_left_out_of_a_pile(tmp_pat
 def test_a_pile_streams_brainvision_recordings_a_segment_at_a_time(tmp_path, monkeypatch):
     """A BrainVision recording in a pile was read whole (an hour of 64 channels at 1 kHz: 1.8 GB as float64) while an
     EDF file is read ten minutes at a time: now it is mapped and read a segment at a time too."""
+    signals = _paused(tmp_path / "pile", "a", at=1)  # (never paused)
+    _assert_read_a_segment_at_a_time(tmp_path / "pile", signals, monkeypatch)
+
+
+def _assert_read_a_segment_at_a_time(pile, samples: np.ndarray, monkeypatch) -> None:
+    """Assert that the pile at `pile`, one recording of 200 samples at 250 Hz (`samples`: (channels, 200)), is read
+    as its train split in four segments of 0.2 s, never whole through `read_recording`."""
     import citrus_hf.data.recording_folders as folders
     from citrus_hf.data.splits import load_split
-
-    signals = _paused(tmp_path / "pile", "a", at=1)  # (never paused)
 
     def whole(*args, **kwargs):
         raise AssertionError("read whole")
 
     monkeypatch.setattr(folders, "read_recording", whole)
     monkeypatch.setattr(folders, "SEGMENT_SECONDS", 0.2)  # 50 samples at 250 Hz
-    rows = load_split(tmp_path / "pile", "train", None, None)
+    rows = load_split(pile, "train", None, None)
     assert [len(row[0]) for row in rows["input_values"]] == [50, 50, 50, 50]
-    np.testing.assert_allclose(np.concatenate(rows["input_values"], axis=1), signals, rtol=1e-6)
+    np.testing.assert_allclose(np.concatenate(rows["input_values"], axis=1), samples, rtol=1e-6)
 
 
 def _bids_of_paused(root, onset: float):
@@ -301,19 +306,8 @@ def test_a_pile_streams_eeglab_sets_a_segment_at_a_time(tmp_path, monkeypatch, f
     a time."""
     from test_bids2_audit73 import write_eeglab
 
-    import citrus_hf.data.recording_folders as folders
-    from citrus_hf.data.splits import load_split
-
     data = write_eeglab(tmp_path / "pile", fdt=fdt)
-
-    def whole(*args, **kwargs):
-        raise AssertionError("read whole")
-
-    monkeypatch.setattr(folders, "read_recording", whole)
-    monkeypatch.setattr(folders, "SEGMENT_SECONDS", 0.2)  # 50 samples at 250 Hz
-    rows = load_split(tmp_path / "pile", "train", None, None)
-    assert [len(row[0]) for row in rows["input_values"]] == [50, 50, 50, 50]
-    np.testing.assert_allclose(np.concatenate(rows["input_values"], axis=1), data, rtol=1e-6)
+    _assert_read_a_segment_at_a_time(tmp_path / "pile", data, monkeypatch)
 
 
 def _eeglab_with_boundary(folder, stem="rec", latency=150.5, fdt=True):

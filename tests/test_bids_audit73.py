@@ -20,15 +20,6 @@ CHANNELS = ["C3", "Cz", "C4"]
 FOLDERS = "citrus_hf.data.recording_folders"
 
 
-@pytest.fixture
-def own_datasets_cache(tmp_path, monkeypatch):
-    """A datasets cache of the test's own."""
-    import datasets
-
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "datasets-cache"))
-    return tmp_path / "datasets-cache"
-
-
 def _signals(seed: int, seconds: int = 12) -> list[np.ndarray]:
     """One signal per channel of `seconds` at RATE, whole numbers so that EDF's 16-bit samples keep them exactly."""
     rng = np.random.default_rng(seed)

@@ -21,14 +21,6 @@ SAMPLES = np.random.default_rng(0).standard_normal((40, 2))  # (time, channels)
 FIX = r"re-save it as UTF-8 \(a spreadsheet's \"CSV UTF-8\" format\), or convert it: iconv"
 
 
-@pytest.fixture
-def own_datasets_cache(tmp_path, monkeypatch):
-    """A datasets cache of the test's own: the labelled folders are written there as they are read."""
-    import datasets
-
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "datasets-cache"))
-
-
 def _read(path, names) -> None:
     """`path` reads as `SAMPLES` under the channel names `names`."""
     recording = read_recording(path, sampling_rate=100)

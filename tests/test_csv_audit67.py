@@ -28,14 +28,6 @@ TWO_CHANNELS = np.stack(
 TWO_CHANNELS[1, 0] = 10.0
 
 
-@pytest.fixture
-def own_datasets_cache(tmp_path, monkeypatch):
-    """A datasets cache of the test's own: a folder is written there as it is read."""
-    import datasets
-
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "datasets-cache"))
-
-
 def _comma(value: float, form: str = "g") -> str:
     """`value` written with a decimal comma, as a locale whose decimal mark is the comma writes it."""
     return f"{value:{form}}".replace(".", ",")

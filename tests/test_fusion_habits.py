@@ -153,11 +153,12 @@ def test_from_encoders_names_the_encoder_that_failed_to_load(tmp_path):
 # ------------------------------------------------------------------------ 14: aligned windows against the events
 
 
-def test_run_fusion_protocol_checks_the_aligned_windows_against_the_events():
-    from citrus_hf.evaluation.multimodal import Condition, PictureEvents, run_fusion_protocol
+def picture_events(count: int = 12):
+    """`count` synthetic picture events of two classes over three blocks: an ECG window each, (count, 1, 400) zeros
+    at 100 Hz, one every 10 s."""
+    from citrus_hf.evaluation.multimodal import PictureEvents
 
-    count = 12
-    events = PictureEvents(
+    return PictureEvents(
         signals={"ecg": np.zeros((count, 1, 400), np.float32)},
         sampling_rate=100.0,
         labels=np.arange(count) % 2,
@@ -168,6 +169,12 @@ def test_run_fusion_protocol_checks_the_aligned_windows_against_the_events():
         offset_seconds=0.0,
         source="synthetic",
     )
+
+
+def test_run_fusion_protocol_checks_the_aligned_windows_against_the_events():
+    from citrus_hf.evaluation.multimodal import Condition, run_fusion_protocol
+
+    events = picture_events()
 
     def build_model(condition):
         pytest.fail("no model is built for windows that do not match the events")

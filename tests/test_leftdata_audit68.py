@@ -18,14 +18,6 @@ from citrus_hf.data.recording_folders import load_recording_folder
 FOLDERS = "citrus_hf.data.recording_folders"
 
 
-@pytest.fixture
-def own_datasets_cache(tmp_path, monkeypatch):
-    """A datasets cache of the test's own: a folder is written there as it is read."""
-    import datasets
-
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "datasets-cache"))
-
-
 # ------------------------------------------------------------------- (h) the MiniRocket arm and NaN-padded rows
 
 

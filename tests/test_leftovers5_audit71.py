@@ -90,15 +90,6 @@ def test_the_stale_export_cleanup_removes_a_killed_exports_folder(tmp_path, capl
 # ------------------------------------------------------------------------------ b. ids that read as the same number
 
 
-@pytest.fixture
-def own_datasets_cache(tmp_path, monkeypatch):
-    """A datasets cache of the test's own."""
-    import datasets
-
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "datasets-cache"))
-    return tmp_path / "datasets-cache"
-
-
 def _rated_folder(root, subjects_of):
     rng = np.random.default_rng(0)
     for split, subjects in subjects_of.items():

@@ -1,6 +1,7 @@
-"""Audit 73, leftovers 7: a folder of Empatica E4 CSVs read at the rate they state; the probe's notice about classes of
-unequal size counting windows as windows; the switch that reads a CSV's time stamps as written on the command line;
-a BrainVision header's rounded SamplingInterval beside a BIDS sidecar's SamplingFrequency."""
+"""Audit 73, leftovers 7: the probe's notice about classes of unequal size counting windows as windows; the switch
+that reads a CSV's time stamps as written on the command line; a BrainVision header's rounded SamplingInterval beside
+a BIDS sidecar's SamplingFrequency. (Its test of a folder of Empatica E4 CSVs read at the rate they state is
+test_readme73_audit73's.)"""
 
 from __future__ import annotations
 
@@ -9,29 +10,6 @@ import numpy as np
 from citrus_hf.training.recipes import RECIPES, rare_class_notice
 
 NAMES = ["common", "other", "rare"]
-
-
-def _e4_file(path, rate: float = 64.0, samples: int = 640, phase: float = 0.0):
-    """An Empatica E4 CSV (E4 connect's export): its UNIX start, its rate, then the samples."""
-    values = np.sin(np.arange(samples) / 7 + phase).round(4)
-    path.write_text(f"1589380562.000000\n{rate:.6f}\n" + "".join(f"{value:g}\n" for value in values))
-    return path
-
-
-def test_a_folder_of_empatica_e4_csvs_is_read_at_the_rate_they_state(tmp_path, monkeypatch):
-    """A folder of E4 CSVs was taken for files that record no rate: without --sampling-rate its rows had no
-    sampling_rate (bare samples, `citrus data info`: "not recorded"), where read_recording and citrus predict read
-    each file at the 64 Hz it states."""
-    from citrus_hf.data.recording_folders import load_recording_folder
-
-    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
-    folder = tmp_path / "e4"
-    folder.mkdir()
-    for number in range(2):
-        _e4_file(folder / f"s{number}_BVP.csv", phase=number)
-    rows = load_recording_folder(folder)
-    assert "sampling_rate" in rows.features
-    assert set(rows["sampling_rate"]) == {64.0}
 
 
 def test_the_rare_class_notice_counts_windows_as_windows():

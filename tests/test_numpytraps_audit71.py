@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_csv_audit64 import own_datasets_cache  # noqa: F401 (the fixture)
 from tiny_configs import synthetic_pretrain_arguments, tiny_config
 
 from citrus_hf import CiTrusForSequenceClassification, build_model_card

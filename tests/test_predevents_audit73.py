@@ -21,14 +21,6 @@ from citrus_hf.inference.time_use import label_events
 LABELS = {0: "left", 1: "right", 2: "rest"}
 
 
-@pytest.fixture
-def own_datasets_cache(tmp_path, monkeypatch):
-    """A datasets cache of the test's own."""
-    import datasets
-
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "datasets-cache"))
-
-
 def _window(start, end, scores, no_signal=None):
     """A classification pipeline's window of `scores` `{label: probability}` (its top label first)."""
     ranked = sorted(scores.items(), key=lambda item: -item[1])

@@ -12,14 +12,6 @@ from citrus_hf.commands.main import main
 from citrus_hf.data.recording_folders import load_recording_folder
 
 
-@pytest.fixture
-def own_datasets_cache(tmp_path, monkeypatch):
-    """A datasets cache of the test's own."""
-    import datasets
-
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "datasets-cache"))
-
-
 def test_a_folder_of_empatica_e4_csvs_is_read_at_the_rate_they_state(tmp_path, own_datasets_cache):
     """README (wearable exports): an E4 CSV is read at "the rate the second row states (no `--sampling-rate`
     needed)"; in a labelled folder the rows had no rate and every command asked for --sampling-rate."""

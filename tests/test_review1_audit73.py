@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from test_fusion_habits import picture_events
 
 
 def _drawn_bars() -> list:
@@ -19,22 +20,12 @@ def test_the_fusion_protocols_bar_is_closed_when_a_run_fails(monkeypatch):
     """`run_fusion_protocol` opened its "fine-tuning runs" bar outside any `with`: a run that raised left it drawn
     while the error was handled (the error's line printed on the bar's, and, since the bars print Python warnings
     below them, `warnings.showwarning` left wrapped) for as long as the traceback was kept, as a notebook keeps it."""
-    from citrus_hf.evaluation.multimodal import Condition, PictureEvents, run_fusion_protocol
+    from citrus_hf.evaluation.multimodal import Condition, run_fusion_protocol
 
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
     monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
     count = 12
-    events = PictureEvents(
-        signals={"ecg": np.zeros((count, 1, 400), np.float32)},
-        sampling_rate=100.0,
-        labels=np.arange(count) % 2,
-        label_names=("neutral", "disgust"),
-        onset_seconds=np.arange(count, dtype=float) * 10.0,
-        block=np.arange(count) // 2 % 3,
-        window_seconds=4.0,
-        offset_seconds=0.0,
-        source="synthetic",
-    )
+    events = picture_events(count)
 
     def build_model(condition):
         raise RuntimeError("no model today")

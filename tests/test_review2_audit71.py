@@ -20,7 +20,6 @@ import json
 import numpy as np
 import pytest
 from datasets import Dataset, DatasetDict
-from test_csv_audit64 import own_datasets_cache  # noqa: F401 (the fixture)
 
 from citrus_hf.commands.main import main
 from citrus_hf.data.readers.files import read_recording

@@ -9,7 +9,7 @@ import logging
 
 import numpy as np
 import pytest
-from test_bids_audit73 import RATE, _bids, own_datasets_cache  # noqa: F401 (a fixture)
+from test_bids_audit73 import RATE, _bids
 from tiny_configs import tiny_config, write_edf
 
 from citrus_hf import CiTrusForSequenceClassification

@@ -7,7 +7,7 @@ import json
 import logging
 
 import pytest
-from test_bids_audit73 import _bids, _tsv, own_datasets_cache  # noqa: F401 (a fixture)
+from test_bids_audit73 import _bids, _tsv
 
 from citrus_hf.data.recording_folders import load_recording_folder
 

@@ -115,15 +115,6 @@ def test_fetching_into_a_read_only_archive_cache_names_the_variable(monkeypatch,
         fetch.fetch_archive(archive, shared)
 
 
-@pytest.fixture
-def own_datasets_cache(tmp_path, monkeypatch):
-    """A datasets cache of the test's own."""
-    import datasets
-
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "datasets-cache"))
-    return tmp_path / "datasets-cache"
-
-
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="users as POSIX numbers them")
 def test_a_save_to_disk_view_of_another_user_in_a_shared_datasets_cache_is_not_read(
     tmp_path, own_datasets_cache, monkeypatch

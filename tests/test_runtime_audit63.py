@@ -15,16 +15,6 @@ import pytest
 from tiny_configs import project_with_tiny_classifier, tiny_config
 
 
-@pytest.fixture
-def own_datasets_cache(tmp_path, monkeypatch):
-    """A datasets cache of the test's own, so that what the package writes there (and only there) can be seen."""
-    import datasets
-
-    cache = tmp_path / "datasets-cache"
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(cache))
-    return cache
-
-
 def _save(path: Path, samples: int = 400) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # (seeded by the whole path: paths of one length gave byte-identical files, read once where they are copies)
