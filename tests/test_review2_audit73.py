@@ -70,7 +70,7 @@ def test_save_pretrained_takes_deepspeeds_empty_state_dict(tmp_path):
 
 
 @pytest.mark.parametrize("events", [True, False])
-def test_a_bids_piles_derivatives_are_not_read_a_second_time(tmp_path, own_datasets_cache, caplog, events):  # noqa: F811
+def test_a_bids_piles_derivatives_are_not_read_a_second_time(tmp_path, own_datasets_cache, caplog, events):
     """A BIDS root read as a pile (pre-training's corpus, or a resting-state set without events) read the processed
     copies under derivatives/ beside the raw recordings (BIDS's own folder of them): each recording twice, and a copy
     could land on the other side of the pile's whole-file validation carve. Only the events route left them out."""
@@ -89,7 +89,7 @@ def test_a_bids_piles_derivatives_are_not_read_a_second_time(tmp_path, own_datas
         rows = [load_split(root, split, None, None, **whole) for split in ("train", "validation")]
     recordings = [name for split in rows for name in split["recording"]]
     assert len(recordings) == 5 and not any("derivatives" in name for name in recordings)
-    assert "lie in derivatives/ or sourcedata/" in caplog.text
+    assert "lie in derivatives/ (first: derivatives/filtered/" in caplog.text
 
 
 def test_a_compiled_models_state_dict_is_refused_naming_its_own_attribute(tmp_path):

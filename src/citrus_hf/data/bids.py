@@ -61,9 +61,15 @@ FOLDER_OPTIONS = (*BIDS_OPTIONS, READ_AS_WRITTEN_KEY)
 # BIDS entities that name who and what was recorded -> the example columns they become (`subject` groups the
 # validation carve, as in any set of your own).
 _ENTITY_COLUMNS = {"sub": "subject", "ses": "session", "task": "task", "run": "run"}
-# The folders of a BIDS dataset's root that hold no raw data of it (BIDS's own reserved names): the processed copies
-# in `derivatives/` would be examples of the same events a second time, `sourcedata/` the recordings before conversion.
-_NOT_RAW = ("derivatives", "sourcedata", "code", "stimuli")
+# The folders of a BIDS dataset's root that hold no raw data of it (BIDS's own reserved names) -> what they hold, for
+# the warning that leaves them out: the processed copies in `derivatives/` would be examples of the same events a
+# second time, `sourcedata/` the recordings before conversion.
+NOT_RAW = {
+    "derivatives": "processed copies of its recordings",
+    "sourcedata": "its recordings before conversion",
+    "code": "the code that made it",
+    "stimuli": "the stimuli presented (sounds, images)",
+}
 # The `trial_type`s of events-table rows that mark a break, not an event: EEGLAB's `boundary` (data cut out, or sets
 # joined), which its BIDS export and MNE-BIDS write as rows of duration 0 or n/a, and MNE's "BAD boundary" / "EDGE
 # boundary" annotations of joined recordings; matched without regard to case. Each is a break at its onset, as an
@@ -117,8 +123,9 @@ def _events_tables(root: Path) -> list[Path]:
 
 def holds_raw_data(path: Path, root: Path) -> bool:
     """Whether `path`, under the BIDS dataset's root `root`, lies outside the folders that hold no raw data of it
-    (`_NOT_RAW`: the processed copies in ``derivatives/``, the recordings before conversion in ``sourcedata/``)."""
-    return path.relative_to(root).parts[0] not in _NOT_RAW
+    (`NOT_RAW`: the processed copies in ``derivatives/``, the recordings before conversion in ``sourcedata/``, its
+    ``code/`` and ``stimuli/``)."""
+    return path.relative_to(root).parts[0] not in NOT_RAW
 
 
 def reads_file(path: Path) -> bool:
@@ -319,7 +326,7 @@ def read_bids_events(
 ) -> BidsEvents | None:
     """The events of the BIDS dataset at `root` (module docstring) of its `recordings` (the files this package reads),
     or None where no recording has an events.tsv (a resting-state dataset: a pile of recordings). The folders that
-    hold no raw data (`_NOT_RAW`: `derivatives/`, `sourcedata/`) give none. With `label_from`
+    hold no raw data (`NOT_RAW`: `derivatives/`, `sourcedata/`, ...) give none. With `label_from`
     (``participants:COLUMN``, `_participant_labels`) each recording is instead one whole-recording row (a dict, not a
     list of events) labelled by its subject's value; a subject whose value is n/a, or who is not listed, is left out,
     said once. A recording is in the test split where it matches every test option given (`TEST_OPTIONS`:
@@ -520,6 +527,7 @@ __all__ = [
     "BidsEvents",
     "check_sampling_frequency",
     "holds_events",
+    "NOT_RAW",
     "holds_raw_data",
     "is_bids_root",
     "reads_file",

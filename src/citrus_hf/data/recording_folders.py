@@ -54,6 +54,7 @@ from ..vocabulary_citrus import VOLTAGE_UNITS, UnitError, canonical_unit, unit_f
 from .bids import (
     BIDS_DESCRIPTION,
     BIDS_OPTIONS,
+    NOT_RAW,
     PARTICIPANTS,
     PARTICIPANTS_DESCRIPTION,
     holds_events,
@@ -525,18 +526,23 @@ def load_recording_folder(
 
 def raw_bids_recordings(root: Path, files: list[Path], reads: str = "--dataset ROOT") -> list[Path]:
     """The recording `files` of the BIDS dataset at `root` but those in the folders of no raw data
-    (`bids.holds_raw_data`: `derivatives/`, `sourcedata/`), said once: their processed copies and originals of its
-    recordings would be read beside them, a second time (in a pile, on both sides of its validation carve; by
-    `citrus predict`, each recording predicted twice). `reads`: how the caller is given a folder, for the advice
-    (``citrus predict ROOT``)."""
+    (`bids.holds_raw_data`: `derivatives/`, `sourcedata/`, `code/`, `stimuli/`), said once naming the folders they lie
+    in: the processed copies and originals of its recordings would be read beside them, a second time (in a pile, on
+    both sides of its validation carve; by `citrus predict`, each recording predicted twice), and a stimulus is no
+    recording. `reads`: how the caller is given a folder, for the advice (``citrus predict ROOT``)."""
     kept = [file for file in files if holds_raw_data(file, root)]
     if len(kept) < len(files):
-        first = next(file for file in files if not holds_raw_data(file, root)).relative_to(root).as_posix()
+        left_out = [file.relative_to(root) for file in files if not holds_raw_data(file, root)]
+        folders = [folder for folder in NOT_RAW if any(file.parts[0] == folder for file in left_out)]
+        advice = (
+            f" To read a pipeline's copies instead, give {reads}/derivatives/<pipeline>."
+            if "derivatives" in folders
+            else ""
+        )
         _warn_once(
-            f"{len(files) - len(kept)} recording file(s) under {root} lie in derivatives/ or sourcedata/ (first: "
-            f"{first}) and are left out: BIDS keeps processed copies and the originals before conversion of its "
-            "recordings there, which would be read a second time. To read a pipeline's copies instead, give "
-            f"{reads}/derivatives/<pipeline>."
+            f"{len(left_out)} recording file(s) under {root} lie in {' or '.join(f'{name}/' for name in folders)} "
+            f"(first: {left_out[0].as_posix()}) and are left out: BIDS keeps "
+            f"{' and '.join(NOT_RAW[name] for name in folders)} there, not raw recordings.{advice}"
         )
     return kept
 
