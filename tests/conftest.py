@@ -39,6 +39,15 @@ def datasets_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("datasets-cache")
 
 
+@pytest.fixture(scope="session")
+def edf_path(offline_archives_cached):
+    """An EDF recording of the offline corpus: EEG Motor Movement/Imagery's S001R02 (64 channels at 160 Hz, 1 min)."""
+    from citrus_hf.data.fetch import source_members
+    from citrus_hf.data.recordings import find_member
+
+    return find_member(source_members("eegmmi_s001r02"), "S001R02.edf")
+
+
 @pytest.fixture
 def own_datasets_cache(tmp_path, monkeypatch):
     """A datasets cache of the test's own (returned): what a test reads or builds is written there, and only there."""

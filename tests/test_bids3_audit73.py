@@ -9,7 +9,7 @@ import shutil
 
 import numpy as np
 import pytest
-from test_bids_audit73 import RATE, _bids, _tsv
+from test_bids_audit73 import RATE, _bids, _participants, _tsv
 from tiny_configs import write_edf
 
 from citrus_hf.data.recording_folders import load_recording_folder
@@ -247,10 +247,6 @@ def test_a_data_file_replaced_beside_its_header_is_read_again(tmp_path):
 
 
 # ------------------------------------------------------------------------------------- subjects labelled, not events
-def _participants(root, header, rows):
-    _tsv(root / "participants.tsv", ["participant_id", *header], rows)
-
-
 def test_label_from_participants_labels_each_subjects_whole_recordings(tmp_path, caplog):
     """`label_from=participants:group` makes each recording one whole-recording example labelled by its subject's
     group (events.tsv not read), cut into windows as any whole file; subjects are kept for the carve and test split;

@@ -30,6 +30,13 @@ def _tsv(path, header: list[str], rows: list[list]) -> None:
     path.write_text("\n".join("\t".join(str(cell) for cell in line) for line in [header, *rows]) + "\n")
 
 
+def _participants(root, header, rows, described=None):
+    """participants.tsv of `header` columns (after participant_id) and `rows`; participants.json `described`."""
+    _tsv(root / "participants.tsv", ["participant_id", *header], rows)
+    if described is not None:
+        (root / "participants.json").write_text(json.dumps(described))
+
+
 # a motor task's trials, as an OpenNeuro EEG set's events.tsv gives them: onset, duration, trial_type, value
 EVENTS = [[1.0, 2.0, "left", 1], [4.0, 2.0, "right", 2], [7.5, 2.0, "left", 1]]
 

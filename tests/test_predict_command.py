@@ -29,11 +29,6 @@ LABELS = {0: "rest", 1: "left fist", 2: "right fist"}
 CHANNEL = "C3.."  # EEG Motor Movement/Imagery S001R02: 64 EEG channels at 160 Hz, 61 s
 
 
-@pytest.fixture(scope="module")
-def edf_path(offline_archives_cached):
-    return find_member(source_members("eegmmi_s001r02"), "S001R02.edf")
-
-
 def _save(model_class, folder, **overrides) -> str:
     torch.manual_seed(0)
     config = tiny_config(**overrides)

@@ -13,16 +13,9 @@ import pytest
 from tiny_configs import write_edf
 
 from citrus_hf.commands.main import main
-from citrus_hf.data.fetch import source_members
 from citrus_hf.data.readers import read_edf
 from citrus_hf.data.recording_folders import SEGMENT_SECONDS, is_recording_folder, load_recording_folder
-from citrus_hf.data.recordings import find_member
 from citrus_hf.data.splits import load_split
-
-
-@pytest.fixture(scope="module")
-def edf_path(offline_archives_cached):
-    return find_member(source_members("eegmmi_s001r02"), "S001R02.edf")
 
 
 def _two_rates(edf_path, path) -> None:

@@ -3,22 +3,14 @@ participants.json declares (Levels) as class names, and refuses a column of numb
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
-from test_bids_audit73 import _bids, _tsv
+from test_bids_audit73 import _bids, _participants
 
 from citrus_hf.data.recording_folders import load_recording_folder
 
 pytestmark = pytest.mark.usefixtures("own_datasets_cache")  # (a datasets cache of each test's own)
-
-
-def _participants(root, header, rows, described=None):
-    """participants.tsv of `header` columns (after participant_id) and `rows`; participants.json `described`."""
-    _tsv(root / "participants.tsv", ["participant_id", *header], rows)
-    if described is not None:
-        (root / "participants.json").write_text(json.dumps(described))
 
 
 def test_label_from_a_coded_column_that_participants_json_declares_categorical_gives_classes(tmp_path, caplog):

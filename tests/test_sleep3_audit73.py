@@ -20,15 +20,11 @@ import re
 
 import numpy as np
 import pytest
-import torch
+from test_timeuse_audit73 import _classifier
 from tiny_configs import tiny_config
 
-from citrus_hf import CiTrusForSequenceClassification
 from citrus_hf.commands.main import main
-from citrus_hf.data.fetch import source_members
 from citrus_hf.data.readers import read_edf
-from citrus_hf.data.recordings import find_member
-from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.inference.pipelines import counted_spans
 from citrus_hf.inference.time_use import sleep_summary
 from citrus_hf.vocabulary_citrus import UNSTAGED, sleep_stages_of
@@ -136,23 +132,8 @@ def test_the_hypnogram_draws_the_seconds_the_summary_counts(tmp_path, monkeypatc
 
 
 @pytest.fixture(scope="module")
-def edf_path(offline_archives_cached):
-    return find_member(source_members("eegmmi_s001r02"), "S001R02.edf")
-
-
-@pytest.fixture(scope="module")
 def stager(tmp_path_factory):
     return _classifier(tmp_path_factory.mktemp("stager"), STAGES)
-
-
-def _classifier(folder, labels) -> str:
-    torch.manual_seed(0)
-    config = tiny_config(
-        num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)}
-    )
-    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
-    CiTrusForSequenceClassification(config).save_pretrained(folder)
-    return str(folder)
 
 
 def _sleep(capsys, output, *argv) -> tuple[dict, str]:

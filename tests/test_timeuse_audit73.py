@@ -20,9 +20,7 @@ from transformers import pipeline
 
 from citrus_hf import CiTrusForSequenceClassification
 from citrus_hf.commands.main import main
-from citrus_hf.data.fetch import source_members
 from citrus_hf.data.readers import read_edf
-from citrus_hf.data.recordings import find_member
 from citrus_hf.data.sources.sleep_physionet import SLEEP_STAGE_MAP
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.inference.pipelines import counted_spans, label_seconds
@@ -103,11 +101,6 @@ def test_sleep_stagers_are_told_by_a_registered_vocabulary():
         SLEEP_VOCABULARIES.pop("audit73 test", None)
     with pytest.raises(ValueError, match="no stage of"):
         register_sleep_vocabulary("audit73 wrong", {"Awake": "W", "Deep": "SWS"})
-
-
-@pytest.fixture(scope="module")
-def edf_path(offline_archives_cached):
-    return find_member(source_members("eegmmi_s001r02"), "S001R02.edf")
 
 
 def _classifier(folder, labels, **overrides) -> str:
