@@ -246,9 +246,10 @@ def _check_model_type(model: str, revision: str | None) -> None:
 def _expand_folders(paths: Sequence[str]) -> list[str]:
     """`paths` with each folder replaced by the recording files under it (recursively, in name order), as
     `citrus pretrain --dataset FOLDER` reads them, less the EDF+ files of annotations only (a Sleep-EDF hypnogram
-    beside its PSG: skipped, said once) and a BIDS root's derivatives/ and sourcedata/ (its recordings' processed
-    copies and originals, said once); a folder without any is refused. The files of formats no reader here reads
-    (FIF, GDF, ...) are named, as the commands that read a folder as a dataset name them."""
+    beside its PSG: skipped, said once) and a BIDS root's folders of no raw data (`bids.NOT_RAW`: its recordings'
+    processed copies in derivatives/ and originals in sourcedata/, its code/ and stimuli/; said once); a folder
+    without any is refused. The files of formats no reader here reads (FIF, GDF, ...) are named, as the commands that
+    read a folder as a dataset name them."""
     from ..data.bids import is_bids_root
     from ..data.recording_folders import (
         raw_bids_recordings,
