@@ -8,7 +8,7 @@ import logging
 import shutil
 
 import pytest
-from test_bids_audit73 import CHANNELS, RATE, _bids, _signals, _tsv, own_datasets_cache  # noqa: F401 (a fixture)
+from test_bids_audit73 import CHANNELS, RATE, _bids, _signals, _tsv
 from tiny_configs import write_edf
 
 from citrus_hf.data.errors import CorruptFileError
