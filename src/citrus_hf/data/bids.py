@@ -19,7 +19,8 @@ recording is in ``train``.
 With the option ``label_from=participants:COLUMN`` the subjects are labelled, not the events: each recording is one
 whole-recording example (cut by ``window_seconds`` as any whole file) labelled by its subject's ``COLUMN`` in
 ``participants.tsv`` (``group``: class names; a column of numbers, ``age``: a regression ``target``, unless
-``participants.json`` declares its ``Levels``).
+``participants.json`` declares its ``Levels``); a recording whose events table marks a break (a boundary row) is then
+refused, as an EEGLAB set's own boundary events are read whole.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import SamplingRateError
+from .errors import CorruptFileError, SamplingRateError
 from .readers.brainvision import read_brainvision_header
 from .readers.files import READ_AS_WRITTEN_KEY, header_rates, recording_format
 
@@ -378,6 +379,7 @@ def read_bids_events(
                 unlabelled.append(f"sub-{ids['subject']}")
                 continue
             given: list[dict] | dict = {name: values[ids["subject"]], **ids}
+            _refuse_breaks_of_whole(recording, root, frames)
             _read_sidecars(recording, root, bad_channels)
             rows[recording], origins[recording] = given, table
             splits[recording] = split_of(ids)
@@ -460,6 +462,50 @@ def read_bids_events(
             )
     _check_test_options(root, held, rows, splits)
     return BidsEvents(rows, origins, splits, bad_channels, {file: breaks[file] for file in rows if file in breaks})
+
+
+def _boundary_onsets(table: Path, frames: dict, column: str = DEFAULT_LABEL_COLUMN) -> list:
+    """The onsets (as written) of the boundary rows (`BOUNDARY_TYPES`, `_is_boundary`) of the events table `table`,
+    read once into `frames` (`{table: its DataFrame}`)."""
+    if table not in frames:
+        frames[table] = _read_tsv(table)
+    return [event.get("onset") for event in frames[table].to_dict("records") if _is_boundary(event, column)]
+
+
+def _refuse_breaks_of_whole(recording: Path, root: Path, frames: dict) -> None:
+    """Refuse the whole-recording example of `recording` (`label_from`) where its events table (inherited as BIDS
+    finds it) marks a break by a boundary row: its windows would join samples from either side of the break, which an
+    EEGLAB set's own boundary events refuse read whole (`readers.eeglab.read_eeglab_set`'s ``across_pauses``).
+
+    Raises:
+        CorruptFileError: naming the recording, its table, the breaks and the fixes.
+    """
+    table = _inherited(recording, root, "events", ".tsv")
+    onsets = [] if table is None else _boundary_onsets(table, frames)
+    if onsets:
+        shown = ", ".join(f"{float(onset):g} s" if _is_number(onset) else repr(onset) for onset in onsets[:3])
+        raise CorruptFileError(
+            f"{table.relative_to(root)} marks a break (a boundary row: data cut out, or recordings joined) in "
+            f"{recording.relative_to(root)} at {shown}{', ...' if len(onsets) > 3 else ''}; label_from labels the "
+            "recording whole, and its windows would span the break. Save each stretch to a file of its own, or label "
+            "its events instead (drop label_from: the events are cut within their stretch)."
+        )
+
+
+def no_events_reason(recording: Path, root: Path, label_column: str | None = None) -> str:
+    """Why `recording` of the BIDS dataset at `root` gives no event, as the warning that leaves it out says it: it has
+    no events table, or the one it inherits holds only boundary rows (breaks, no event) or no rows (`read_bids_events`
+    gives the events of every other). `label_column`: the dataset option, a column that may mark a boundary too."""
+    table = _inherited(recording, root, "events", ".tsv")
+    if table is None:
+        return "have no events.tsv"
+    rows = len(_read_tsv(table))
+    if not rows:
+        return "have an events.tsv of no rows"
+    boundaries = len(_boundary_onsets(table, {}, label_column or DEFAULT_LABEL_COLUMN))
+    if boundaries < rows:  # (left out for another reason: a recording outside the eeg/ieeg/emg folders)
+        return "give no event"
+    return f"have an events.tsv of {boundaries} boundary row(s) (breaks, no event)"
 
 
 def _is_boundary(event: dict, column: str) -> bool:

@@ -60,6 +60,7 @@ from .bids import (
     holds_events,
     holds_raw_data,
     is_bids_root,
+    no_events_reason,
     read_bids_events,
     reads_file,
 )
@@ -459,15 +460,21 @@ def load_recording_folder(
             stamp[0] for stamp in stamps if stamp[0] not in split_of and os.path.realpath(stamp[0]) not in read_through
         ]
         if unlisted:
-            unnamed = (
-                ("have no label in participants.tsv" if "label_from" in (bids_options or {}) else "have no events.tsv")
-                if _labelled_by_bids_events(path)
-                else "are not named in its metadata"
-            )
-            _warn_once(
-                f"{len(unlisted)} recording file(s) under {path} {unnamed} and are left out "
-                f"(first: {Path(unlisted[0]).relative_to(root).as_posix()})."
-            )
+            # grouped by why: a recording whose events table holds only boundary rows was said to have none
+            reasons: dict[str, list[str]] = {}
+            for file in unlisted:
+                if not _labelled_by_bids_events(path):
+                    unnamed = "are not named in its metadata"
+                elif "label_from" in (bids_options or {}):
+                    unnamed = "have no label in participants.tsv"
+                else:
+                    unnamed = no_events_reason(Path(file), root, (bids_options or {}).get("label_column"))
+                reasons.setdefault(unnamed, []).append(file)
+            for unnamed, left in reasons.items():
+                _warn_once(
+                    f"{len(left)} recording file(s) under {path} {unnamed} and are left out "
+                    f"(first: {Path(left[0]).relative_to(root).as_posix()})."
+                )
         order = list(layout)  # the reference is train's first file
         listed = sorted(
             (Path(stamp[0]) for stamp in stamps if stamp[0] in split_of),
@@ -579,7 +586,7 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: boo
             bids = [name for name in bids if name not in (PARTICIPANTS, PARTICIPANTS_DESCRIPTION)]
         bids = [name for name in bids if not reads_file(Path(name)) or (by_subject and name.endswith("_events.tsv"))]
         labelled = (
-            "its participants.tsv labels each subject's recordings (label_from; its events tables are not read)"
+            "its participants.tsv labels each subject's recordings (label_from; its events tables label nothing, and one that marks a break by a boundary row is refused)"
             if by_subject
             else "its events.tsv files label the recordings"
         )
