@@ -35,7 +35,9 @@ per recording (the pipeline's result, `label_seconds` included, with a multi-lab
 sleep stager's `sleep`, the summary in seconds); or a classifier's events, an event per run of windows of one
 label (`inference.time_use.label_events`; a multi-label classifier's labels each while present), in a `.tsv` as BIDS's
 events.tsv (onset, duration, trial_type, score) or a `.txt` as MNE's annotations (`mne.read_annotations`), of several
-recordings a file each, named after it (`_events_files`). Where an
+recordings a file each, named after it (`_events_files`). `--summary FILE.csv` writes a row per recording beside it
+(`_summary_row`: the recording's label and score, every label's probability and seconds, a regressor's targets, a
+sleep stager's `sleep` statistics flattened), written as `--output` is. Where an
 EDF / BDF file, a WFDB record, a BrainVision recording or a CSV with a time column is among the recordings, each row
 also has `start_time`,
 the window's start on the clock of the file's header or of its time stamps where they count since 1970 (ISO 8601,
@@ -152,6 +154,16 @@ class PredictArguments:
             "one of the recordings nor a .csv inside a folder of them given here (a later run would read it as one)"
         },
     )
+    summary: str | None = field(
+        default=None,
+        metadata={
+            "help": "write a .csv row per recording, for pandas or a spreadsheet: its start_time, windows, label and "
+            "score with every label's probability (p_LABEL) and seconds (seconds_LABEL, 0 where never present), or "
+            "its targets; a sleep stager's AASM statistics too (TST, sleep efficiency, latencies, WASO, each stage's "
+            "seconds, lights out and on used: the .jsonl line's `sleep`); the same columns for every recording, "
+            "beside --output or alone, replaced only when the run reaches its end"
+        },
+    )
     start_time: str | None = field(
         default=None,
         metadata={
@@ -209,7 +221,8 @@ DESCRIPTION = (
     "Run a fine-tuned checkpoint over recording files (EDF / BDF, WFDB, BrainVision, EEGLAB, WAV, .npy, .csv / .tsv "
     "/ .txt) window by window through its "
     "transformers pipeline: one line per recording, and with --output every window's prediction (.csv or .jsonl) or "
-    "a classifier's events (.tsv as BIDS's events.tsv, .txt as MNE's annotations)."
+    "a classifier's events (.tsv as BIDS's events.tsv, .txt as MNE's annotations); with --summary a .csv row per "
+    "recording."
 )
 
 
@@ -348,6 +361,10 @@ def run(argv: Sequence[str]) -> int:
             _check_not_read("--output", target, sources, args.recordings)
             _check_writable("--output", target)
 
+    summary = None if args.summary is None else Path(args.summary).expanduser()
+    if summary is not None:
+        _check_summary_file(args.summary, summary, output, sources, args.recordings)
+
     plot = None if args.plot is None else Path(args.plot).expanduser()
     if plot is not None:
         if plot.suffix.lower() != ".png":
@@ -402,13 +419,19 @@ def run(argv: Sequence[str]) -> int:
         )
     if tables:
         _check_events_model(args.model, pipe, output)
+    if summary is not None and pipe.task.endswith("feature-extraction"):
+        raise UsageError(
+            f"--summary {args.summary!r} lists each recording's label or targets, and {args.model!r} has no task head "
+            "(its pipeline returns embeddings): write its mean embeddings with --output FILE.jsonl (a line per "
+            "recording), or give a fine-tuned classifier or regressor."
+        )
     from ..configuration_citrus_fusion import CiTrusFusionConfig
 
     # the recordings' start on the clock, in a column of their own only where a file can fill it (the other formats
     # record no start): decided before the first file is read, so that every recording's rows have the same columns
     clock = start is not None or any(records_its_start(path) for path in args.recordings)
     if isinstance(pipe.model.config, CiTrusFusionConfig):
-        return _predict_fusion(pipe, args, pairs, output, plot, start, clock, lights, tables)
+        return _predict_fusion(pipe, args, pairs, output, plot, start, clock, lights, tables, summary)
     if pairs is not None or args.modality_channels:
         given = "MODALITY=FILE recordings" if pairs is not None else "--modality-channels"
         raise UsageError(
@@ -437,10 +460,11 @@ def run(argv: Sequence[str]) -> int:
     written = _Written(output, clock) if output is not None else None
     if tables:  # a classifier's events, written when the run ends
         written = _EventTables(output, tables, pipe.model.config)
+    writers = [writer for writer in (written, summary and _SummaryTable(summary, clock)) if writer]
     # Written as each recording finishes (a long list of files keeps one recording in memory at a time), into a file
     # beside `output` that replaces it only when every recording has had its turn: a run stopped part-way (Ctrl-C, a
     # crash) leaves an earlier run's output as it was, not a well-formed file of some recordings that looks whole.
-    with written if written is not None else contextlib.nullcontext():
+    with _all_written(writers):
         for path in args.recordings:
             # the last recording let go before the next is read: a folder of nights held two at once
             recording = None
@@ -472,8 +496,8 @@ def run(argv: Sequence[str]) -> int:
                 # lights out and on: a recording of a time outside them is refused (left out among many) as the
                 # model's refusals are
                 sleep, bounds = _sleep(path, recording, result, duration, pipe.model.config, lights)
-                if written is not None:
-                    written.add(path, recording, result, pipe.model.config, sleep)
+                for writer in writers:
+                    writer.add(path, recording, result, pipe.model.config, sleep)
             except OnnxCacheWriteError as error:
                 # the first window exports the model, and no recording is scored without it: the run stops, in this
                 # command's words (the error's name Python's `cache_dir=`)
@@ -488,7 +512,7 @@ def run(argv: Sequence[str]) -> int:
                 continue
             summary = _summary(path, result, recording.sampling_rate, duration, args.pad_last_window, pipe.model.config)
             windows += _report(summary, path, result, pipe.model.config, sleep, bounds, plotted if plot else None, lit)
-    return _end_of_run(len(args.recordings), unread, refused, written, windows, plot, plotted, lit, pipe.model.config)
+    return _end_of_run(len(args.recordings), unread, refused, writers, windows, plot, plotted, lit, pipe.model.config)
 
 
 def _report(
@@ -516,14 +540,23 @@ def _report(
     return len(result["windows"])
 
 
+def _all_written(writers: Sequence[Any]) -> contextlib.ExitStack:
+    """One context of every writer of the run (--output's and --summary's), each entered in turn: a run stopped
+    part-way leaves each of their files as it was."""
+    stack = contextlib.ExitStack()
+    for writer in writers:
+        stack.enter_context(writer)
+    return stack
+
+
 def _end_of_run(
-    total: int, unread: list[str], refused: list[str], written, windows: int, plot, plotted, lit, config
+    total: int, unread: list[str], refused: list[str], writers: Sequence[Any], windows: int, plot, plotted, lit, config
 ) -> int:
-    """Say what was written and drawn of the `total` recordings (`lit`: each drawn one's lights out and on), and end
-    with an error naming those left out (`unread`, `refused`); 0 when none was."""
-    output = None if written is None else written.output
+    """Say what the `writers` (--output's and --summary's) wrote and what was drawn of the `total` recordings (`lit`:
+    each drawn one's lights out and on), and end with an error naming those left out (`unread`, `refused`); 0 when
+    none was."""
     scored = total - len(unread) - len(refused)
-    if written is not None and scored:
+    for written in writers if scored else []:
         print(written.wrote(windows, scored))
     if plot is not None and plotted:
         plot_windows(plotted, config, plot, lit)
@@ -535,11 +568,12 @@ def _end_of_run(
             for files, verb in ((unread, "read"), (refused, "scored"))
             if files
         ]
-        where = None if written is None else written.where()
+        where = " and ".join(written.where() for written in writers)
         if not scored:
-            ending = "." if output is None else f"; nothing was written to {where}{written.kept()}."
+            ending = "; ".join(f"nothing was written to {w.where()}{w.kept()}" for w in writers)
+            ending = f"; {ending}." if writers else "."
         else:
-            ending = f"; the other {scored} were scored" + (f" and written to {where}." if output is not None else ".")
+            ending = f"; the other {scored} were scored" + (f" and written to {where}." if writers else ".")
         raise UsageError("; ".join(problems) + ending)
     return 0
 
@@ -603,12 +637,13 @@ def _predict_fusion(
     clock,
     lights: dict,
     tables: dict[str, Path],
+    summary: Path | None = None,
 ) -> int:
     """`citrus predict` with a fusion model: each session (the `MODALITY=FILE` pairs, or each file with
     --modality-channels) read per modality, converted to each encoder's units as a single model's recording is, and
     scored by the fusion pipeline; the same lines (a sleep stager's statistics between lights out and on: `lights`)
-    and --output / --plot as for a single model, a classifier's events (`tables`, `_events_files`) included: one
-    events file per session."""
+    and --output / --summary / --plot as for a single model, a classifier's events (`tables`, `_events_files`)
+    included: one events file per session."""
     from ..data.errors import CorruptFileError, ModalityChannelsError, SamplingRateError
     from ..data.readers import read_recording
     from ..data.recording_folders import modality_channels_of
@@ -654,7 +689,8 @@ def _predict_fusion(
     written = _Written(output, clock) if output is not None else None
     if tables:  # a classifier's events, written when the run ends: the pairs' one session's in `output` itself
         written = _EventTables(output, {sessions[0][0]: output} if pairs is not None else tables, config)
-    with written if written is not None else contextlib.nullcontext():
+    writers = [writer for writer in (written, summary and _SummaryTable(summary, clock)) if writer]
+    with _all_written(writers):
         for name, files in sessions:
             try:
                 # a file of every modality without --modality-channels: its channels that name each modality
@@ -708,12 +744,12 @@ def _predict_fusion(
                 refused.append(name)
                 print(f"left out: {error}", file=sys.stderr)
                 continue
-            if written is not None:
-                written.add(name, session, result, config, sleep)
+            for writer in writers:
+                writer.add(name, session, result, config, sleep)
             shown_rates = ", ".join(f"{modality} {rate:g} Hz" for modality, rate in rates.items())
             summary = _summary(name, result, max(rates.values()), seconds, args.pad_last_window, config, shown_rates)
             windows += _report(summary, name, result, config, sleep, bounds, plotted if plot else None, lit)
-    return _end_of_run(len(sessions), unread, refused, written, windows, plot, plotted, lit, config)
+    return _end_of_run(len(sessions), unread, refused, writers, windows, plot, plotted, lit, config)
 
 
 # --plot's layout, in inches: a panel's height at least (and the figure's width at least), the plot area's width, a
@@ -982,6 +1018,8 @@ class _Written:
     same file system, so that `os.replace` swaps it in at once) that becomes the output when the run ends; a run that
     stops before (an error, Ctrl-C) removes it and says that the output is as it was. A context manager."""
 
+    option = "--output"  # the option that names the file, in its messages
+
     def __init__(self, output: Path, clock: bool = False) -> None:
         self.output = output
         self.clock = clock  # whether each .csv row has the `start_time` column (`_window_rows`)
@@ -1000,7 +1038,7 @@ class _Written:
             self.handle = open(self.partial, "w", encoding="utf-8", newline="")
         except OSError as error:
             raise UsageError(
-                f"--output {str(self.output)!r}: a file cannot be written beside it in {str(self.target.parent)!r}, "
+                f"{self.option} {str(self.output)!r}: a file cannot be written beside it in {str(self.target.parent)!r}, "
                 f"where the windows are kept until the run ends ({error.strerror}); choose a file in a folder you can "
                 "write."
             ) from None
@@ -1065,6 +1103,89 @@ class _Written:
         if isinstance(error, UsageError):  # the command's own error line says it
             raise UsageError(f"{str(error).rstrip('.')}; {said}.") from None
         print(f"citrus predict stopped: {said}.", file=sys.stderr)  # above the interruption's or the error's line
+
+
+def _check_summary_file(text: str, summary: Path, output: Path | None, sources, recordings) -> None:
+    """Refuse, before the model loads, a --summary (`text`, as `summary`) that is no .csv, a folder, --output's own
+    file, one of the recordings or in a folder of them, or a file that cannot be written."""
+    if summary.suffix.lower() != ".csv":
+        raise UsageError(f"--summary {text!r}: name a .csv file (a row per recording).")
+    if summary.is_dir():
+        raise UsageError(f"--summary {text!r} is a folder; name a file in it.")
+    if output is not None and summary.resolve() == output.resolve():
+        raise UsageError(f"--summary {text!r} is --output's file too: name another file for the row per recording.")
+    _check_not_read("--summary", summary, sources, recordings)
+    _check_writable("--summary", summary)
+
+
+# --summary's own columns, before a model's: a regressor's target of one of these names is `target_<name>`
+_SUMMARY_COLUMNS = frozenset(
+    {"recording", "start_time", "duration_seconds", "windows", "no_signal_windows", "unscored_seconds"}
+)
+
+
+def _summary_row(
+    path: str, recording, result: dict[str, Any], config, sleep: dict | None, clock: bool
+) -> dict[str, Any]:
+    """--summary's row of one recording: the file, its start on the clock (`start_time`, with `clock`: `_Written`'s
+    rule), its duration, windows, windows without signal and unscored seconds; a classifier's whole-recording `label`
+    and `score`, every label's mean probability (`p_LABEL`, as --output's .csv rows name them) and seconds
+    (`seconds_LABEL`, the pipeline's `label_seconds`: every label, 0.0 where never present), and a multi-label one's
+    `present_labels` (`_present_cell`); or a regressor's targets (`_target_columns`); then a sleep stager's `sleep`
+    (`_sleep`, as its .jsonl line has it: nested keys joined by "_", `stage_seconds_N2`), with lights out and on on
+    the clock (`lights_off_time`, `lights_on_time`) beside their seconds. Cells of no value (the label of a recording
+    without a window of signal, a night without REM's REM latency) are None, which the CSV writes empty."""
+    seconds = recording.seconds if isinstance(recording, _FusionSession) else None
+    if seconds is None:
+        seconds = recording.data.shape[-1] / recording.sampling_rate
+    row: dict[str, Any] = {"recording": path}
+    if clock:
+        row["start_time"] = _clock_time(recording.start, 0.0)
+    row.update(
+        duration_seconds=seconds,
+        windows=len(result["windows"]),
+        no_signal_windows=result.get("no_signal_windows", 0),
+        unscored_seconds=result["unscored_seconds"],
+    )
+    if "labels" in result:
+        row.update(label=result["label"], score=result["score"])
+        if _is_multi_label(config):
+            row["present_labels"] = _present_cell([entry["label"] for entry in _present(result)])
+        scores = {entry["label"]: entry["score"] for entry in result["labels"]}
+        names = [config.id2label[index] for index in sorted(config.id2label)]
+        row.update({f"p_{name}": scores.get(name) for name in names})
+        row.update({f"seconds_{name}": value for name, value in result["label_seconds"].items()})
+    elif "target" in result or "targets" in result:
+        values = [result["target"]] if "target" in result else result["targets"]
+        row.update(zip(_target_columns(result, _SUMMARY_COLUMNS), values, strict=True))
+    for key, value in (sleep or {}).items():
+        if isinstance(value, dict):
+            row.update({f"{key}_{stage}": cell for stage, cell in value.items()})
+            continue
+        row[key] = value
+        if clock and key in ("lights_off_seconds", "lights_on_seconds"):
+            row[key.replace("_seconds", "_time")] = _clock_time(recording.start, value)
+    return row
+
+
+class _SummaryTable(_Written):
+    """`citrus predict --summary FILE.csv`: a row per scored recording (`_summary_row`), written as each finishes into
+    a partial file beside FILE that replaces it when the run ends, as `_Written` writes --output. Its columns are the
+    first row's: the model's (its labels, targets, a stager's statistics) and the run's clock column, the same for
+    every recording."""
+
+    option = "--summary"
+
+    def wrote(self, windows: int, recordings: int) -> str:
+        return f"Wrote the summary of {recordings} recording(s) (a row each) to {self.output}"
+
+    def add(self, path: str, recording, result: dict[str, Any], config, sleep: dict | None = None) -> None:
+        row = _summary_row(path, recording, result, config, sleep, self.clock)
+        if self.writer is None:
+            self.writer = csv.DictWriter(self.handle, fieldnames=list(row))
+            self.writer.writeheader()
+        self.writer.writerow(row)
+        self.recordings += 1
 
 
 def _events_files(output: Path, recordings: Sequence[str]) -> dict[str, Path]:
@@ -1825,13 +1946,13 @@ def _window_rows(path: str, result: dict[str, Any], config, start: Any = _NO_CLO
 _ROW_COLUMNS = frozenset({"recording", "start", "end", "start_time", "no_signal"})
 
 
-def _target_columns(result: dict[str, Any]) -> list[str]:
+def _target_columns(result: dict[str, Any], reserved: frozenset[str] = _ROW_COLUMNS) -> list[str]:
     """A regressor's CSV columns, one per target: the model's names for them (`"target_names"`, its `id2label`:
-    `heart_rate`), a name that is one of the CSV's own columns as `target_<name>`; unnamed, `target` for one target
-    and `target_0`, `target_1`, ... for several."""
+    `heart_rate`), a name that is one of the CSV's own columns (`reserved`: --output's rows', or --summary's) as
+    `target_<name>`; unnamed, `target` for one target and `target_0`, `target_1`, ... for several."""
     names = result.get("target_names")
     if names:
-        return [f"target_{name}" if name in _ROW_COLUMNS else name for name in names]
+        return [f"target_{name}" if name in reserved else name for name in names]
     count = len(result["targets"]) if "targets" in result else 1
     return ["target"] if count == 1 and "target" in result else [f"target_{k}" for k in range(count)]
 
