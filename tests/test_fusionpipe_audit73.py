@@ -300,16 +300,22 @@ def test_predict_of_a_fusion_classifier_writes_events_and_the_time_per_label_as_
     assert "is no sleep stager" in capsys.readouterr().err
 
 
+def fusion_stager_argv(tmp_path) -> list[str]:
+    """`citrus predict`'s arguments for a tiny fusion sleep stager (W, N1, N2, N3, REM) over a 6 s session of ECG and
+    EDA files (`_files`), their rates given."""
+    stages = {0: "W", 1: "N1", 2: "N2", 3: "N3", 4: "REM"}
+    folder = saved(tmp_path / "model", num_labels=5, id2label=stages, label2id={v: k for k, v in stages.items()})
+    _, paths = _files(tmp_path)
+    return ["predict", folder, f"ecg={paths['ecg']}", f"eda={paths['eda']}", "--modality-sampling-rate", "ecg=100"]
+
+
 def test_predict_of_a_fusion_sleep_stager_prints_sleep_statistics_between_lights(tmp_path, capsys):
     import json
 
     from citrus_hf.commands.main import main
 
-    stages = {0: "W", 1: "N1", 2: "N2", 3: "N3", 4: "REM"}
-    folder = saved(tmp_path / "model", num_labels=5, id2label=stages, label2id={v: k for k, v in stages.items()})
-    _, paths = _files(tmp_path)
     output = tmp_path / "out.jsonl"
-    argv = ["predict", folder, f"ecg={paths['ecg']}", f"eda={paths['eda']}", "--modality-sampling-rate", "ecg=100"]
+    argv = fusion_stager_argv(tmp_path)
     assert main([*argv, "eda=20", "--lights-off", "2", "--output", str(output)]) == 0
     printed = capsys.readouterr().out
     assert "sleep (AASM; lights out at 0.0 min (--lights-off); its end as lights on): TST " in printed

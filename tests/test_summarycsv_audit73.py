@@ -135,15 +135,12 @@ def test_a_regressors_summary_has_its_targets_named_apart_from_the_tables_own_co
 
 
 def test_a_fusion_stagers_session_gets_its_row(tmp_path, capsys):
-    from test_fusionpipe_audit73 import _files, saved
+    from test_fusionpipe_audit73 import fusion_stager_argv
 
-    stages = {0: "W", 1: "N1", 2: "N2", 3: "N3", 4: "REM"}
-    folder = saved(tmp_path / "model", num_labels=5, id2label=stages, label2id={v: k for k, v in stages.items()})
-    _, paths = _files(tmp_path)
     summary = tmp_path / "sessions.csv"
-    argv = ["predict", folder, f"ecg={paths['ecg']}", f"eda={paths['eda']}", "--modality-sampling-rate", "ecg=100"]
+    argv = fusion_stager_argv(tmp_path)
     assert main([*argv, "eda=20", "--lights-off", "2", "--summary", str(summary)]) == 0
     (row,) = _rows(summary)
     assert row["recording"].startswith("ecg=") and float(row["duration_seconds"]) == 6.0
     assert float(row["lights_off_seconds"]) == 2.0 and float(row["recorded_seconds"]) == 4.0
-    assert sum(float(row[f"seconds_{stage}"]) for stage in stages.values()) == pytest.approx(6.0)
+    assert sum(float(row[f"seconds_{stage}"]) for stage in STAGES) == pytest.approx(6.0)
