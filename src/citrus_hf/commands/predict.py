@@ -118,7 +118,7 @@ class PredictArguments:
         metadata={
             "help": "read a .csv / .tsv / .txt file at --sampling-rate whatever its time column says (by default time "
             "stamps of another rate, gaps, steps back or a clock change are refused, whichever --channels picks): "
-            "its windows are timed at --sampling-rate"
+            "its windows are timed at --sampling-rate (a fusion model's files: at --modality-sampling-rate too)"
         },
     )
     modality_channels: dict[str, list[str]] | None = field(
@@ -484,11 +484,7 @@ def run(argv: Sequence[str]) -> int:
                 print(f"left out: {error}", file=sys.stderr)
                 continue
             if start is not None:
-                if recording.start is not None:
-                    raise UsageError(
-                        f"{path} records its own start ({_clock_time(recording.start, 0.0)}), and --start-time gives "
-                        "another: leave --start-time out (it is for files that record none)."
-                    )
+                _refuse_start_time_of_a_dated_file({None: path}, {None: recording})
                 recording.start = start
             duration = recording.data.shape[-1] / recording.sampling_rate
             try:
@@ -576,6 +572,22 @@ def _end_of_run(
             ending = f"; the other {scored} were scored" + (f" and written to {where}." if writers else ".")
         raise UsageError("; ".join(problems) + ending)
     return 0
+
+
+def _refuse_start_time_of_a_dated_file(files: dict, recordings: dict) -> None:
+    """Refuse --start-time for a recording whose file records its own start (`files` and their `recordings`, by
+    modality: a fusion model's session, or a single model's one file); --start-time is for files that record none,
+    and writing its clock times over the file's would time every window wrong.
+
+    Raises:
+        UsageError: naming the file, its start and the fix.
+    """
+    for key, recording in recordings.items():
+        if recording.start is not None:
+            raise UsageError(
+                f"{files[key]} records its own start ({_clock_time(recording.start, 0.0)}), and --start-time gives "
+                "another: leave --start-time out (it is for files that record none)."
+            )
 
 
 def _modality_pairs(recordings: Sequence[str]) -> dict[str, str] | None:
@@ -696,7 +708,12 @@ def _predict_fusion(
                 # a file of every modality without --modality-channels: its channels that name each modality
                 channels = args.modality_channels or (modality_channels_of(name, modalities) if pairs is None else {})
                 recordings = {
-                    modality: read_recording(path, channels.get(modality), _modality_rate(args, modality))
+                    modality: read_recording(
+                        path,
+                        channels.get(modality),
+                        _modality_rate(args, modality),
+                        check_time_stamps=not args.ignore_time_stamps,
+                    )
                     for modality, path in files.items()
                 }
             except ModalityChannelsError as error:
@@ -707,6 +724,8 @@ def _predict_fusion(
                 unread.append(name)
                 print(f"left out: {error}", file=sys.stderr)
                 continue
+            if start is not None:
+                _refuse_start_time_of_a_dated_file(files, recordings)
             samples = {
                 modality: _in_model_units(
                     pipe.processor.feature_extractors[modality], recording, files[modality], False
