@@ -204,7 +204,7 @@ def _fusion_pipeline(factory, task, model, saved_config: dict | None, args: tupl
             f"{shown} is a {architecture}, run by pipeline({own_task!r}, ...) (or pipeline(model=...) without a "
             f"task), not by {task!r}."
         )
-    hub_kwargs = {key: kwargs[key] for key in ("revision", "token") if kwargs.get(key) is not None}
+    hub_kwargs = {key: kwargs[key] for key in _PIPELINE_HUB_ACCESS if kwargs.get(key) is not None}
     if path:
         folder = model
         model_kwargs = {**(kwargs.pop("model_kwargs", None) or {}), **hub_kwargs}
@@ -562,6 +562,35 @@ def _adapter_folder(model, saved_config: dict | None, hub_kwargs: dict):
     return resolve_checkpoint(os.fspath(model), **hub_kwargs)
 
 
+def _lift_hub_access(kwargs: dict) -> None:
+    """Move `revision` and `token` given inside `model_kwargs` to the pipeline's own arguments, where transformers
+    and every lookup here take them. Inside `model_kwargs` alone they reached none of the package's lookups (the
+    config and the extractor were read anonymously at main: a private repository "did not exist", and a branch's
+    weights would have run with main's extractor), and transformers then failed with "got multiple values for keyword
+    argument 'revision'"."""
+    model_kwargs = kwargs.get("model_kwargs")
+    if not isinstance(model_kwargs, dict) or not any(key in model_kwargs for key in _PIPELINE_HUB_ACCESS):
+        return
+    model_kwargs = dict(model_kwargs)  # (the caller's dict stays as given)
+    for key in _PIPELINE_HUB_ACCESS:
+        if key not in model_kwargs:
+            continue
+        value = model_kwargs.pop(key)
+        if kwargs.get(key) is not None and value is not None and kwargs[key] != value:
+            shown = "two tokens" if key == "token" else f"{kwargs[key]!r} and {value!r}"
+            raise ValueError(
+                f"pipeline() was given {key}= twice, {shown}, as its own argument and in model_kwargs: pass it once, "
+                f"as pipeline(..., {key}=...)."
+            )
+        if kwargs.get(key) is None:
+            kwargs[key] = value
+    kwargs["model_kwargs"] = model_kwargs
+
+
+# the Hub access `pipeline` takes as its own arguments (transformers passes them to every loader it calls)
+_PIPELINE_HUB_ACCESS = ("revision", "token")
+
+
 def _resolving_bundled_names(factory):
     """`transformers.pipeline` that also takes bundled checkpoint names for `model`, `config` and
     `feature_extractor`."""
@@ -570,6 +599,7 @@ def _resolving_bundled_names(factory):
 
     @functools.wraps(factory)
     def pipeline(task=None, model=None, *args, **kwargs):
+        _lift_hub_access(kwargs)
         for name in ("config", "feature_extractor"):
             if name in kwargs:
                 kwargs[name] = folder_if_bundled(kwargs[name])
@@ -590,7 +620,7 @@ def _resolving_bundled_names(factory):
         model_kwargs = kwargs.get("model_kwargs") or {}
         subfolder, variant = model_kwargs.get("subfolder"), model_kwargs.get("variant")
         _check_model_folder(model, subfolder)
-        hub_kwargs = {key: kwargs[key] for key in ("revision", "token") if kwargs.get(key) is not None}
+        hub_kwargs = {key: kwargs[key] for key in _PIPELINE_HUB_ACCESS if kwargs.get(key) is not None}
         # the cache the model is read from (`model_kwargs`), for every file read here: the config and extractor
         # were downloaded into the default cache too, and offline with that cache alone the extractor was "not found"
         hub_kwargs.update({key: model_kwargs[key] for key in _CACHE_KWARGS if model_kwargs.get(key) is not None})

@@ -1,0 +1,65 @@
+"""Audit 73, leftovers (ninth helper): a `pipeline(model=repo_id)` given its Hub revision or token inside
+`model_kwargs` (where transformers takes them to `from_pretrained`) reads the config and feature extractor with them
+too. Clients run in subprocesses pointed at the test hub (see conftest.py)."""
+
+from __future__ import annotations
+
+import torch
+from hub_server import DEFAULT_TOKEN, DEFAULT_USER, client_result
+from test_hub_hub3_audit73 import OUTCOME
+from tiny_configs import tiny_config
+
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+REPO = f"{DEFAULT_USER}/citrus-tiny-revision-in-model-kwargs"
+PRIVATE = f"{DEFAULT_USER}/citrus-tiny-token-in-model-kwargs"
+
+
+def _save(folder, sampling_rate: float) -> None:
+    """A tiny classifier of `sampling_rate` and its extractor in `folder`."""
+    config = tiny_config(num_labels=2, sampling_rate=sampling_rate)
+    CiTrusForSequenceClassification(config).save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+
+
+UPLOAD = """
+from huggingface_hub import HfApi
+api = HfApi()
+api.create_repo("__REPO__")
+api.upload_folder(folder_path="main", repo_id="__REPO__")  # a 100 Hz checkpoint on main
+api.create_branch("__REPO__", branch="dev")
+api.upload_folder(folder_path="dev", repo_id="__REPO__", revision="dev")  # a 50 Hz one on dev
+api.create_repo("__PRIVATE__", private=True)
+api.upload_folder(folder_path="dev", repo_id="__PRIVATE__")
+"""
+
+LOAD = (
+    OUTCOME
+    + """
+import json
+import citrus_hf  # before binding `pipeline`, so that it is the wrapped factory
+from transformers import pipeline
+
+def rates(pipe):
+    return [pipe.model.config.sampling_rate, pipe.feature_extractor.sampling_rate]
+
+print("RESULT:", json.dumps({
+    "revision": outcome(lambda: rates(pipeline(model="__REPO__", model_kwargs={"revision": "dev"}))),
+    "token": outcome(lambda: rates(pipeline(model="__PRIVATE__", model_kwargs={"token": "__TOKEN__"}))),
+}))
+"""
+)
+
+
+def test_a_revision_or_token_given_in_model_kwargs_reads_the_extractor_and_config_with_it(make_hub_client, tmp_path):
+    """`pipeline(model=repo, model_kwargs={"revision": "dev"})` loaded dev's weights and main's extractor (another
+    input contract, refused or run unsaid), and `model_kwargs={"token": ...}` for a private repository failed on the
+    config lookup, which went without the token (anonymously)."""
+    torch.manual_seed(0)
+    _save(tmp_path / "main", 100.0)
+    _save(tmp_path / "dev", 50.0)
+    client = make_hub_client(tmp_path)
+    client(UPLOAD.replace("__REPO__", REPO).replace("__PRIVATE__", PRIVATE))
+    script = LOAD.replace("__REPO__", REPO).replace("__PRIVATE__", PRIVATE).replace("__TOKEN__", DEFAULT_TOKEN)
+    result = client_result(client(script, HF_TOKEN=None))
+    assert result == {"revision": [50.0, 50.0], "token": [50.0, 50.0]}
