@@ -707,6 +707,7 @@ def _predict_fusion(
             try:
                 # a file of every modality without --modality-channels: its channels that name each modality
                 channels = args.modality_channels or (modality_channels_of(name, modalities) if pairs is None else {})
+                # (--ignore-time-stamps as for a single model: the refusal of a stamped CSV advises it)
                 recordings = {
                     modality: read_recording(
                         path,
