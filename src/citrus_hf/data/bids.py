@@ -159,7 +159,18 @@ def _inherited(recording: Path, root: Path, suffix: str, extension: str) -> Path
             if own_suffix == suffix and named.items() <= entities.items():
                 candidates.append((len(named), path))
         if candidates:
-            return max(candidates)[1]
+            most = max(count for count, _ in candidates)
+            nearest = sorted(path for count, path in candidates if count == most)
+            if len(nearest) > 1:
+                # BIDS calls a dataset with two such files invalid: which applies is no one's to guess, and the
+                # later by path order was taken without a word
+                shown = [str(p.relative_to(root)) if root in p.parents else str(p) for p in (recording, *nearest)]
+                raise ValueError(
+                    f"{shown[0]} inherits {' and '.join(shown[1:])}, equally specific sidecars at one folder level "
+                    "(an invalid BIDS dataset): merge them into one, or name more of the recording's entities in the "
+                    "one meant for it."
+                )
+            return nearest[0]
         if folder == root or root not in folder.parents:
             return None
         folder = folder.parent
