@@ -326,16 +326,31 @@ def build_config(preset: str | os.PathLike = "small", **overrides) -> CiTrusConf
     """A `CiTrusConfig` from a preset name (`MODEL_PRESETS`), a bundled checkpoint name (e.g. "citrus-small"), a
     `config.json` file or a checkpoint folder, with `overrides` (any config field, e.g.
     `pretraining_objective="spectrogram"`, `backbone="cnn"`) applied on top."""
-    preset = str(preset)
+    return _built_config(str(preset), overrides, str(preset))
+
+
+def checkpoint_config(
+    model: str | os.PathLike, *, resolved: str | os.PathLike | None = None, **overrides
+) -> CiTrusConfig:
+    """`build_config` of the checkpoint `model` (a folder, a bundled name or a Hub id; its folder `resolved` where the
+    caller has it, else `resolve_checkpoint`'s), its errors naming `model` as given: a Hub id's were the snapshot
+    folder in the Hub cache, a path the user never typed (`citrus finetune --model bert-base-uncased` said
+    "'.../snapshots/<commit>' holds a 'bert' model")."""
+    folder = resolve_checkpoint(model) if resolved is None else resolved
+    return _built_config(os.fspath(folder), overrides, os.fspath(model))
+
+
+def _built_config(preset: str, overrides: dict[str, Any], shown: str) -> CiTrusConfig:
+    """`build_config`, its errors naming the checkpoint as `shown`."""
     overrides = {key: value for key, value in overrides.items() if value is not None}
     _check_config_fields(overrides)
     try:
-        return _config_from(preset, overrides)
+        return _config_from(preset, overrides, shown)
     except TypeError as error:  # a value of the wrong type (`d_model="abc"` from the command line): a bad value
         raise ValueError(str(error)) from error
 
 
-def _config_from(preset: str, overrides: dict[str, Any]) -> CiTrusConfig:
+def _config_from(preset: str, overrides: dict[str, Any], shown: str) -> CiTrusConfig:
     if preset in MODEL_PRESETS:
         return CiTrusConfig(**{**MODEL_PRESETS[preset], **overrides})
     path = Path(folder_if_bundled(preset))
@@ -346,21 +361,21 @@ def _config_from(preset: str, overrides: dict[str, Any]) -> CiTrusConfig:
         model_type = values.get("model_type", CiTrusConfig.model_type)
         if model_type == CiTrusFusionConfig.model_type:
             raise ValueError(
-                f"{preset!r} is a CiTrus fusion checkpoint (one encoder per modality); this route builds "
+                f"{shown!r} is a CiTrus fusion checkpoint (one encoder per modality); this route builds "
                 "single-modality models. Train a fusion model with the Trainer and CiTrusFusionDataCollator "
                 "(examples/multimodal_fusion.py), or take one encoder out with "
                 "CiTrusFusionForSequenceClassification.load_encoder(path, modality)."
             )
         if model_type != CiTrusConfig.model_type:
             raise ValueError(
-                f"{preset!r} holds a {model_type!r} model, not a CiTrus one (model_type 'citrus'); give a CiTrus "
+                f"{shown!r} holds a {model_type!r} model, not a CiTrus one (model_type 'citrus'); give a CiTrus "
                 "checkpoint, a preset or a CiTrus config.json."
             )
         for key in ("architectures", "auto_map", "transformers_version", "model_type", "dtype", "torch_dtype"):
             values.pop(key, None)
         return CiTrusConfig(**{**values, **overrides})
     raise ValueError(
-        f"Unknown model config {preset!r}: give a preset ({', '.join(MODEL_PRESETS)}), a bundled checkpoint "
+        f"Unknown model config {shown!r}: give a preset ({', '.join(MODEL_PRESETS)}), a bundled checkpoint "
         f"({', '.join(bundled_names()) or 'none installed'}), a config.json file or a checkpoint folder that holds one."
     )
 
@@ -657,6 +672,7 @@ def load_processor(
 __all__ = [
     "BUNDLED_CHECKPOINTS",
     "bundled_names",
+    "checkpoint_config",
     "check_model_reference",
     "hub_repo_id",
     "revision_argument",

@@ -63,3 +63,31 @@ def test_a_revision_or_token_given_in_model_kwargs_reads_the_extractor_and_confi
     script = LOAD.replace("__REPO__", REPO).replace("__PRIVATE__", PRIVATE).replace("__TOKEN__", DEFAULT_TOKEN)
     result = client_result(client(script, HF_TOKEN=None))
     assert result == {"revision": [50.0, 50.0], "token": [50.0, 50.0]}
+
+
+OTHER = f"{DEFAULT_USER}/not-a-citrus-model"
+
+OTHER_MODEL = """
+import contextlib, io, json
+from huggingface_hub import HfApi
+from citrus_hf.commands.main import main
+
+HfApi().create_repo("__OTHER__")
+HfApi().upload_file(path_or_fileobj=b'{"model_type": "bert"}', path_in_repo="config.json", repo_id="__OTHER__")
+said = {}
+for command in ("finetune", "pretrain"):
+    errors = io.StringIO()
+    with contextlib.redirect_stderr(errors):
+        code = main([command, "--model", "__OTHER__", "--dataset", "x", "--output-dir", command, "--max-steps", "1"])
+    said[command] = [code, errors.getvalue().strip().splitlines()[-1]]
+print("RESULT:", json.dumps(said))
+"""
+
+
+def test_finetune_and_pretrain_of_another_kind_of_hub_model_name_the_repo_typed(make_hub_client, tmp_path):
+    """`citrus finetune/pretrain --model <a BERT repo>` said "'<HF_HOME>/hub/models--.../snapshots/<commit>' holds a
+    'bert' model": a cache folder the user never typed, not the repository they did."""
+    result = client_result(make_hub_client(tmp_path)(OTHER_MODEL.replace("__OTHER__", OTHER)))
+    for command in ("finetune", "pretrain"):
+        code, line = result[command]
+        assert code == 2 and f"'{OTHER}' holds a 'bert' model" in line and "snapshots" not in line

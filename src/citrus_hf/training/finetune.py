@@ -47,7 +47,7 @@ from ..data.splits import (
     load_task_splits,
     parse_budget,
 )
-from ..loading import build_config, resolve_checkpoint
+from ..loading import build_config, checkpoint_config, resolve_checkpoint
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arguments import FinetuneArguments, TrainerSettings
 from .launch import (
@@ -296,7 +296,7 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     # in each); the main process alone writes the folder, as the Trainer saves its checkpoints.
     writes = launch is None or launch.is_main_process
     if args.model is not None:
-        contract = build_config(resolve_checkpoint(args.model))
+        contract = checkpoint_config(args.model)  # (its errors name the --model given, not a Hub snapshot)
     else:
         contract = build_config(args.model_config, **args.config_overrides)
     splits = load_task_splits(

@@ -61,7 +61,7 @@ from ..data.alignment import align_corpus
 from ..data.builders import built_from, corpus_evaluation_sets, is_built_from_note
 from ..data.splits import held_out_split, load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
-from ..loading import build_config, resolve_checkpoint
+from ..loading import build_config, checkpoint_config, resolve_checkpoint
 from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, DEPLOYED_ONNX_NAME
 from .arguments import PRETRAIN_RECIPES, PretrainArguments
@@ -687,7 +687,11 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
     checkpoint = None if args.model is None else resolve_checkpoint(args.model)
     if checkpoint is not None and not is_citrus:
         raise ValueError(f"--model {args.model!r} continues a CiTrus checkpoint; this run builds another model.")
-    config = build_config(args.model_config if checkpoint is None else checkpoint, **args.config_overrides)
+    config = (
+        build_config(args.model_config, **args.config_overrides)
+        if checkpoint is None
+        else checkpoint_config(args.model, resolved=checkpoint, **args.config_overrides)  # (errors name --model)
+    )
     args, accelerator = _accelerator(args, config)
     resume_dir = resolve_resume(args, accelerator)
     # one run at a time in the folder (two started at once into one new folder would prune and overwrite each other's
