@@ -4,10 +4,13 @@ too. Clients run in subprocesses pointed at the test hub (see conftest.py)."""
 
 from __future__ import annotations
 
+import shutil
+
+import numpy as np
 import torch
 from hub_server import DEFAULT_TOKEN, DEFAULT_USER, client_result
 from test_hub_hub3_audit73 import OUTCOME
-from tiny_configs import tiny_config
+from tiny_configs import save_tiny_classifier, save_trained_adapter, tiny_config
 
 from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
 
@@ -91,3 +94,30 @@ def test_finetune_and_pretrain_of_another_kind_of_hub_model_name_the_repo_typed(
     for command in ("finetune", "pretrain"):
         code, line = result[command]
         assert code == 2 and f"'{OTHER}' holds a 'bert' model" in line and "snapshots" not in line
+
+
+ADAPTER = f"{DEFAULT_USER}/citrus-tiny-adapter-of-a-base-gone"
+
+PREDICT_ADAPTER = """
+import contextlib, io, json
+from huggingface_hub import HfApi
+from citrus_hf.commands.main import main
+
+HfApi().create_repo("__ADAPTER__")
+HfApi().upload_folder(folder_path="adapter", repo_id="__ADAPTER__")
+errors = io.StringIO()
+with contextlib.redirect_stderr(errors):
+    code = main(["predict", "__ADAPTER__", "recording.npy", "--sampling-rate", "100"])
+print("RESULT:", json.dumps([code, errors.getvalue().strip().splitlines()[-1]]))
+"""
+
+
+def test_citrus_predict_of_a_hub_adapter_names_the_repo_typed_in_its_errors(make_hub_client, tmp_path):
+    """`citrus predict <Hub adapter>` whose recorded base is gone said "The adapter '<HF_HOME>/hub/models--.../
+    snapshots/<commit>' records its base model as ...": the pipeline loaded the adapter by its snapshot folder."""
+    save_tiny_classifier(tmp_path / "base")
+    save_trained_adapter(tmp_path / "base", tmp_path / "adapter")
+    shutil.rmtree(tmp_path / "base")  # the base the adapter records (a local folder) is gone
+    np.save(tmp_path / "recording.npy", np.random.default_rng(0).standard_normal((1, 1000)))
+    code, line = client_result(make_hub_client(tmp_path)(PREDICT_ADAPTER.replace("__ADAPTER__", ADAPTER)))
+    assert code == 2 and f"The adapter '{ADAPTER}' records its base model" in line and "snapshots" not in line

@@ -485,11 +485,11 @@ def _hub_checkpoint_extractor(model, hub_kwargs: dict):
     return None if path is None else _saved_extractor(os.path.dirname(path))
 
 
-def _merged_adapter(folder, task: str | None, kwargs: dict):
-    """A LoRA adapter folder (`citrus finetune --lora`, `save_adapter`, or peft's own `save_pretrained`) as a
-    pipeline's model: the adapter put on the base it records and merged into it, the folder's feature extractor (one
-    matching the merged model where peft saved none), and the task of the merged model's class (transformers would
-    look for a config.json the folder does not have)."""
+def _merged_adapter(folder, task: str | None, kwargs: dict, repo_id: str | None = None):
+    """A LoRA adapter folder (`citrus finetune --lora`, `save_adapter`, or peft's own `save_pretrained`; the download
+    of the Hub adapter `repo_id`, loaded by that id) as a pipeline's model: the adapter put on the base it records and
+    merged into it, the folder's feature extractor (one matching the merged model where peft saved none), and the task
+    of the merged model's class (transformers would look for a config.json the folder does not have)."""
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
     from ..training.lora import load_adapter, merge_adapter
 
@@ -504,7 +504,9 @@ def _merged_adapter(folder, task: str | None, kwargs: dict):
     download = {name: base_kwargs.pop(name) for name in _ADAPTER_DOWNLOAD_KWARGS if name in base_kwargs}
     if download.get("token") is None:
         download["token"] = kwargs.get("token")
-    merged = merge_adapter(load_adapter(None, folder, base_kwargs=base_kwargs, **download))
+    if repo_id is not None:
+        download["revision"] = kwargs.get("revision")
+    merged = merge_adapter(load_adapter(None, repo_id or folder, base_kwargs=base_kwargs, **download))
     if kwargs.get("feature_extractor") is None:
         kwargs["feature_extractor"] = _saved_extractor(folder) or CiTrusFeatureExtractor.from_config(merged.config)
     return merged, task or pipeline_task_for(type(merged).__name__, getattr(merged.config, "problem_type", None))
@@ -641,7 +643,11 @@ def _resolving_bundled_names(factory):
             _refuse_other_tasks(task, model, saved_config, hub_kwargs, variant)
         adapter_folder = _adapter_folder(model, saved_config, hub_kwargs)
         if adapter_folder is not None:
-            model, task = _merged_adapter(adapter_folder, task, kwargs)
+            # a Hub adapter is loaded by its id (the folder is its snapshot in the Hub cache), so that its errors name
+            # the repository given, not a cache path never typed; one in a subfolder, which `load_adapter` does not
+            # take, by its folder
+            named = model if adapter_folder != model and not subfolder else None
+            model, task = _merged_adapter(adapter_folder, task, kwargs, named)
         own_folder = isinstance(model, (str, os.PathLike)) and os.path.isdir(model)
         own_folder = own_folder and model_type == CiTrusConfig.model_type
         if isinstance(kwargs.get("feature_extractor"), (str, os.PathLike)):
