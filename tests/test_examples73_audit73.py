@@ -23,7 +23,9 @@ def test_bids_dataset_example(tmp_path, monkeypatch, capsys):
     assert re.search(r"^  train +32 +2 +1 ", output, re.M) and re.search(r"^  test +32 +2 +1 ", output, re.M)
     assert "classes (2): negativity, positivity" in output and "channels per window: 6" in output
     assert "sampling rate (Hz): 256" in output
-    scores = re.search(r"classification: 4 training examples, recipe probe; test accuracy ([0-9.]+)", output)
+    scores = re.search(
+        r"classification: 4 training windows of 4 labelled examples, recipe probe; test accuracy ([0-9.]+)", output
+    )
     assert scores and 0.0 <= float(scores.group(1)) <= 1.0
     extractor = json.loads((tmp_path / "run" / "model" / "preprocessor_config.json").read_text())
     assert extractor["context_length"] / extractor["sampling_rate"] == pytest.approx(3.5)

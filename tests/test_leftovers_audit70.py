@@ -263,7 +263,13 @@ def test_evaluates_citrus_arms_name_a_regressor_by_the_sets_target_names(monkeyp
         raise Built
 
     monkeypatch.setattr(finetune_module, "build_citrus_task_model", build)
-    splits = SimpleNamespace(task="regression", num_channels=1, label_names=None, target_names=["heart_rate"])
+    splits = SimpleNamespace(
+        task="regression",
+        num_channels=1,
+        label_names=None,
+        target_names=["heart_rate"],
+        examples=lambda split="train": None,  # (TaskSplits.examples: every row is an example, no window_seconds)
+    )
     context = SimpleNamespace(
         splits=splits,
         pool_labels=np.array([60.0, 70.0, 80.0, 90.0]),

@@ -171,7 +171,11 @@ def _fields_of(kind) -> dict[str, object]:
 
 
 def _mapping(kind) -> bool:
-    """Whether a field of type `kind` holds a JSON object with keys of its own (`test_metrics.*`)."""
+    """Whether a field of type `kind` holds a JSON object with keys of its own (`test_metrics.*`; an optional one,
+    `test_recording_metrics.*`, null where the set has no recordings to score)."""
+    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+        kinds = [each for each in typing.get_args(kind) if each is not type(None)]
+        return len(kinds) == 1 and _mapping(kinds[0])
     return kind is typing.Any or (typing.get_origin(kind) or kind) is dict
 
 

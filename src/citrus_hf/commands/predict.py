@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..vocabulary_citrus import INFERENCE_BACKENDS, NAN_POLICIES
+from ..vocabulary_citrus import CLASSIFICATION, INFERENCE_BACKENDS, NAN_POLICIES
 from . import UsageError, saved_values_named
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".tsv", ".txt")
@@ -695,7 +695,7 @@ def _predict_fusion(
         )
         if value is not None
     }
-    if "classification" in pipe.task:
+    if pipe.task.endswith(CLASSIFICATION):  # (time-series-fusion-classification)
         options["top_k"] = None  # every label's probability for the file; the summary shows the first
     windows, plotted, lit, unread, refused = 0, [], [], [], []
     written = _Written(output, clock) if output is not None else None
