@@ -239,6 +239,9 @@ LONG_RECORDING_ADVICE: ContextVar[str] = ContextVar(
 CONCAT_CHANNELS_ADVICE: ContextVar[str] = ContextVar(
     "CONCAT_CHANNELS_ADVICE", default="fine-tune with channel_pooling='mean', which accepts any channel count."
 )
+# The option the channel-count errors advise for picking a recording's channels by name: the fusion pipeline, which
+# takes `modality_channels` instead, names its own (`pipelines.EXTRACTOR_CHANNEL_OPTION` spells this out).
+CHANNEL_NAMES_OPTION = "`input_channel_names`"
 # Set while a caller checks the recordings' spread itself (`spread_off_by`) and says it in its own words: `citrus
 # predict` per file, the aligners of labelled sets outside their cached `Dataset.map` (a warning inside it was lost
 # when the rows came from the cache), so that the extractor's own once-per-process warning does not repeat it.
@@ -2403,7 +2406,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             raise ValueError(
                 f"recording {index} has {recording.shape[0]} channels but the checkpoint expects {self.num_channels}, "
                 "and its head concatenates per-channel features (channel_pooling='concat'). Select the "
-                f"{self.num_channels} channel(s) the model was trained on, pass `input_channel_names` (the names of "
+                f"{self.num_channels} channel(s) the model was trained on, pass {CHANNEL_NAMES_OPTION} (the names of "
                 "your channels) so they are picked by name"
                 + (f" from {self.channel_names}" if self.channel_names else "")
                 + ", or "
@@ -2419,7 +2422,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         if self.normalization == "fixed" and recording.shape[0] != len(self.normalization_mean):
             raise ValueError(
                 f"recording {index} has {recording.shape[0]} channels but `normalization='fixed'` has statistics for "
-                f"{len(self.normalization_mean)}; select the checkpoint's channels (e.g. with `input_channel_names`) "
+                f"{len(self.normalization_mean)}; select the checkpoint's channels (e.g. with {CHANNEL_NAMES_OPTION}) "
                 "or use normalization='zscore'."
             )
         all_finite = _all_finite(recording)

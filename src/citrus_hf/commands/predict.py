@@ -625,6 +625,15 @@ def _modality_rate(args: PredictArguments, modality: str | None) -> float | None
     return rates[modality] if modality in rates else args.sampling_rate
 
 
+# What the refusal of a fusion model's CSV whose time stamps say another rate advises (`read_recording`'s
+# `time_stamps_fix`, `{{rate}}` left for the reader): the rate of that modality alone, as --sampling-rate (the single
+# model's advice) would read every modality's file at it.
+_FUSION_TIME_STAMPS_FIX = (
+    "give the rate the time stamps say (--modality-sampling-rate {modality}={{rate:g}}), or read the file at the rate "
+    "given whatever its time stamps say ({option})"
+)
+
+
 @dataclass
 class _FusionSession:
     """What the summary and --output say of a fusion model's session, as of a single model's `Recording`: its start
@@ -658,9 +667,10 @@ def _predict_fusion(
     included: one events file per session."""
     from ..data.errors import CorruptFileError, ModalityChannelsError, SamplingRateError
     from ..data.readers import read_recording
+    from ..data.readers.files import READ_AS_WRITTEN_OPTION
     from ..data.recording_folders import modality_channels_of
     from ..feature_extraction_citrus import spread_checked_by_caller
-    from ..inference.pipelines import RECORDING_NAME
+    from ..inference.pipelines import FUSION_CHANNEL_OPTION, RECORDING_NAME
 
     config = pipe.model.config
     modalities = config.modalities
@@ -714,6 +724,10 @@ def _predict_fusion(
                         channels.get(modality),
                         _modality_rate(args, modality),
                         check_time_stamps=not args.ignore_time_stamps,
+                        # the reader's advice names --sampling-rate, which would read every modality at that rate
+                        time_stamps_fix=_FUSION_TIME_STAMPS_FIX.format(
+                            modality=modality, option=READ_AS_WRITTEN_OPTION
+                        ),
                     )
                     for modality, path in files.items()
                 }
@@ -739,10 +753,12 @@ def _predict_fusion(
                 with spread_checked_by_caller():  # `_in_model_units` has said it, naming the file
                     result = pipe(samples, sampling_rate=rates, **options)
             except (ValueError, TypeError) as error:
+                # the pipeline's channel pick in the command's words
+                message = str(error).replace(FUSION_CHANNEL_OPTION, "--modality-channels MODALITY=CHANNEL,...")
                 if len(sessions) == 1:
-                    raise UsageError(f"{name}: {error}") from None
+                    raise UsageError(f"{name}: {message}") from None
                 refused.append(name)
-                print(f"left out: {name}: {error}", file=sys.stderr)
+                print(f"left out: {name}: {message}", file=sys.stderr)
                 continue
             finally:
                 RECORDING_NAME.reset(named)

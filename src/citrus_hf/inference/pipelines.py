@@ -328,6 +328,10 @@ PARAMETER_HABITS = {
 _NOT_GIVEN = object()
 # How the extractor names the one recording it was given (the pipeline gives it one at a time).
 _FIRST_RECORDING = re.compile(r"\b([Rr])ecording 0\b")
+# The option the extractor's channel-count errors advise (`feature_extraction_citrus.CHANNEL_NAMES_OPTION`, spelt out:
+# remote code; a test keeps them equal), and what the fusion pipeline, which does not take it, names instead.
+EXTRACTOR_CHANNEL_OPTION = "`input_channel_names`"
+FUSION_CHANNEL_OPTION = "`modality_channels`"
 
 
 def _is_number(value: Any) -> bool:
@@ -2476,7 +2480,7 @@ class _FusionRecordingPipeline:
             if len(error.args) == 1 and isinstance(error.args[0], str):
                 message = _FIRST_RECORDING.sub(
                     lambda match: f"{'I' if match.group(1) == 'R' else 'i'}ts recording", error.args[0]
-                )
+                ).replace(EXTRACTOR_CHANNEL_OPTION, FUSION_CHANNEL_OPTION)
                 error.args = (f"modality {modality!r}: {message}",)
             raise
 
