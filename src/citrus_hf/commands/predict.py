@@ -1192,8 +1192,10 @@ def _summary_row(
         row.update({f"p_{name}": scores.get(name) for name in names})
         row.update({f"seconds_{name}": value for name, value in result["label_seconds"].items()})
     elif "target" in result or "targets" in result:
+        columns = _target_columns(result, _SUMMARY_COLUMNS, _target_count(result, config))
         values = [result["target"]] if "target" in result else result["targets"]
-        row.update(zip(_target_columns(result, _SUMMARY_COLUMNS), values, strict=True))
+        # (no window of signal: no mean, the targets' cells empty)
+        row.update(zip(columns, [None] * len(columns) if values is None else values, strict=True))
     for key, value in (sleep or {}).items():
         if isinstance(value, dict):
             row.update({f"{key}_{stage}": cell for stage, cell in value.items()})
@@ -1971,7 +1973,7 @@ def _window_rows(path: str, result: dict[str, Any], config, start: Any = _NO_CLO
                 row["present_labels"] = _present_cell([entry["label"] for entry in _present(window)])
         elif "target" in window or "targets" in window:
             values = [window["target"]] if "target" in window else window["targets"]
-            row.update(zip(_target_columns(result), values, strict=True))
+            row.update(zip(_target_columns(result, count=len(values)), values, strict=True))
         elif embeddings is not None:
             row.update({f"embedding_{k}": float(value) for k, value in enumerate(embeddings[index])})
         row["no_signal"] = window.get("no_signal") or ""  # "flat" or "interpolated": left out of the recording's
@@ -1982,15 +1984,24 @@ def _window_rows(path: str, result: dict[str, Any], config, start: Any = _NO_CLO
 _ROW_COLUMNS = frozenset({"recording", "start", "end", "start_time", "no_signal"})
 
 
-def _target_columns(result: dict[str, Any], reserved: frozenset[str] = _ROW_COLUMNS) -> list[str]:
+def _target_columns(result: dict[str, Any], reserved: frozenset[str] = _ROW_COLUMNS, count: int = 1) -> list[str]:
     """A regressor's CSV columns, one per target: the model's names for them (`"target_names"`, its `id2label`:
     `heart_rate`), a name that is one of the CSV's own columns (`reserved`: --output's rows', or --summary's) as
-    `target_<name>`; unnamed, `target` for one target and `target_0`, `target_1`, ... for several."""
+    `target_<name>`; unnamed, `target` for one target and `target_0`, `target_1`, ... for `count` of them (the
+    number a window has: the recording's `targets` are None where no window holds signal)."""
     names = result.get("target_names")
     if names:
         return [f"target_{name}" if name in reserved else name for name in names]
-    count = len(result["targets"]) if "targets" in result else 1
-    return ["target"] if count == 1 and "target" in result else [f"target_{k}" for k in range(count)]
+    return ["target"] if "target" in result else [f"target_{k}" for k in range(count)]
+
+
+def _target_count(result: dict[str, Any], config) -> int:
+    """How many targets the regressor's `result` holds: its first window's (a scored recording has one), else the
+    model's `num_targets`."""
+    windows = result["windows"]
+    if windows and isinstance(windows[0].get("targets"), list):
+        return len(windows[0]["targets"])
+    return 1 if "target" in result else int(getattr(config, "num_targets", 1))
 
 
 def _json_record(
