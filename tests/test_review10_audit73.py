@@ -59,5 +59,18 @@ def test_an_unnamed_regressors_csv_rows_of_a_flat_recording(tmp_path):
     assert all(row["target_0"] != "" and row["target_1"] != "" for row in rows)  # each window's own values
 
 
+# Two equally specific BIDS sidecars were refused by a bare ValueError: a caller catching the package's data errors
+# (CitrusDataError) for a dataset it cannot read missed this one.
+def test_equally_specific_bids_tables_are_refused_as_a_citrus_data_error(tmp_path):
+    from test_leftovers9_audit73 import _root_with_two_tables
+
+    from citrus_hf.data.bids import read_bids_events
+    from citrus_hf.data.errors import CitrusDataError
+
+    recording = _root_with_two_tables(tmp_path)
+    with pytest.raises(CitrusDataError, match="equally specific sidecars"):
+        read_bids_events(tmp_path, [recording])
+
+
 if __name__ == "__main__":  # pragma: no cover
     pytest.main([__file__])

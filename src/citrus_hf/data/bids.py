@@ -149,7 +149,11 @@ def _entities(path: Path) -> tuple[dict[str, str], str]:
 def _inherited(recording: Path, root: Path, suffix: str, extension: str) -> Path | None:
     """The sidecar of `recording` with `suffix` and `extension` as BIDS's inheritance principle finds it: the file
     beside it named as it is, else the nearest (from its folder up to `root`) whose entities are all the recording's
-    (``task-motor_eeg.json`` at the root applies to every motor recording), the one naming most of them first."""
+    (``task-motor_eeg.json`` at the root applies to every motor recording), the one naming most of them first.
+
+    Raises:
+        CorruptFileError: two equally specific ones at the nearest folder level (an invalid dataset), naming both.
+    """
     entities, _ = _entities(recording)
     folder = recording.parent
     while True:
@@ -165,7 +169,7 @@ def _inherited(recording: Path, root: Path, suffix: str, extension: str) -> Path
                 # BIDS calls a dataset with two such files invalid: which applies is no one's to guess, and the
                 # later by path order was taken without a word
                 shown = [str(p.relative_to(root)) if root in p.parents else str(p) for p in (recording, *nearest)]
-                raise ValueError(
+                raise CorruptFileError(
                     f"{shown[0]} inherits {' and '.join(shown[1:])}, equally specific sidecars at one folder level "
                     "(an invalid BIDS dataset): merge them into one, or name more of the recording's entities in the "
                     "one meant for it."
