@@ -457,10 +457,7 @@ def run(argv: Sequence[str]) -> int:
     lit: list[tuple[float, float] | None] = []  # each plotted recording's lights out and on (a sleep stager's)
     unread: list[str] = []
     refused: list[str] = []
-    written = _Written(output, clock) if output is not None else None
-    if tables:  # a classifier's events, written when the run ends
-        written = _EventTables(output, tables, pipe.model.config)
-    writers = [writer for writer in (written, summary and _SummaryTable(summary, clock)) if writer]
+    writers = _writers(output, summary, clock, tables, pipe.model.config)
     # Written as each recording finishes (a long list of files keeps one recording in memory at a time), into a file
     # beside `output` that replaces it only when every recording has had its turn: a run stopped part-way (Ctrl-C, a
     # crash) leaves an earlier run's output as it was, not a well-formed file of some recordings that looks whole.
@@ -506,8 +503,8 @@ def run(argv: Sequence[str]) -> int:
                 refused.append(path)
                 print(f"left out: {error}", file=sys.stderr)
                 continue
-            summary = _summary(path, result, recording.sampling_rate, duration, args.pad_last_window, pipe.model.config)
-            windows += _report(summary, path, result, pipe.model.config, sleep, bounds, plotted if plot else None, lit)
+            line = _summary(path, result, recording.sampling_rate, duration, args.pad_last_window, pipe.model.config)
+            windows += _report(line, path, result, pipe.model.config, sleep, bounds, plotted if plot else None, lit)
     return _end_of_run(len(args.recordings), unread, refused, writers, windows, plot, plotted, lit, pipe.model.config)
 
 
@@ -534,6 +531,14 @@ def _report(
         plotted.append((path, result))
         lit.append(None if sleep is None else (sleep["lights_off_seconds"], sleep["lights_on_seconds"]))
     return len(result["windows"])
+
+
+def _writers(output: Path | None, summary: Path | None, clock: bool, tables: dict[str, Path], config) -> list[Any]:
+    """The run's writers, a single model's and a fusion model's alike: --output's (a row per window, a line per
+    recording, or a classifier's events when `tables` names their files, written when the run ends) and
+    --summary's (a row per recording); `clock`: whether their rows carry a `start_time` column."""
+    written = None if output is None else _EventTables(output, tables, config) if tables else _Written(output, clock)
+    return [writer for writer in (written, summary and _SummaryTable(summary, clock)) if writer]
 
 
 def _all_written(writers: Sequence[Any]) -> contextlib.ExitStack:
@@ -708,10 +713,9 @@ def _predict_fusion(
     if pipe.task.endswith(CLASSIFICATION):  # (time-series-fusion-classification)
         options["top_k"] = None  # every label's probability for the file; the summary shows the first
     windows, plotted, lit, unread, refused = 0, [], [], [], []
-    written = _Written(output, clock) if output is not None else None
-    if tables:  # a classifier's events, written when the run ends: the pairs' one session's in `output` itself
-        written = _EventTables(output, {sessions[0][0]: output} if pairs is not None else tables, config)
-    writers = [writer for writer in (written, summary and _SummaryTable(summary, clock)) if writer]
+    # a classifier's events: the pairs' one session's in `output` itself
+    tables = {sessions[0][0]: output} if tables and pairs is not None else tables
+    writers = _writers(output, summary, clock, tables, config)
     with _all_written(writers):
         for name, files in sessions:
             try:
@@ -783,8 +787,8 @@ def _predict_fusion(
             for writer in writers:
                 writer.add(name, session, result, config, sleep)
             shown_rates = ", ".join(f"{modality} {rate:g} Hz" for modality, rate in rates.items())
-            summary = _summary(name, result, max(rates.values()), seconds, args.pad_last_window, config, shown_rates)
-            windows += _report(summary, name, result, config, sleep, bounds, plotted if plot else None, lit)
+            line = _summary(name, result, max(rates.values()), seconds, args.pad_last_window, config, shown_rates)
+            windows += _report(line, name, result, config, sleep, bounds, plotted if plot else None, lit)
     return _end_of_run(len(sessions), unread, refused, writers, windows, plot, plotted, lit, config)
 
 
