@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from tiny_configs import tiny_config
@@ -46,6 +48,23 @@ def edf_path(offline_archives_cached):
     from citrus_hf.data.recordings import find_member
 
     return find_member(source_members("eegmmi_s001r02"), "S001R02.edf")
+
+
+@pytest.fixture(scope="session")
+def recording_folders(tmp_path_factory) -> Path:
+    """Class folders of .npy recordings at 50 Hz, one label each: 4 training recordings per class of 4 to 7 windows of
+    2 s (a recording's length decides how many), 2 test recordings per class of 3 and 5 windows (the sets that
+    `window_seconds=2` cuts into labelled recordings' windows: test_reclevel_audit73, test_recmetrics_audit74)."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path_factory.mktemp("reclevel") / "set"
+    for split, windows in (("train", (4, 5, 6, 7)), ("test", (3, 5))):
+        for name, frequency in (("slow", 2.0), ("fast", 9.0)):
+            (folder / split / name).mkdir(parents=True)
+            for index, count in enumerate(windows):
+                time = np.arange(int(count * 2 * 50.0)) / 50.0
+                signal = np.sin(2 * np.pi * (frequency + rng.normal(0, 0.3)) * time) + rng.normal(0, 0.3, time.size)
+                np.save(folder / split / name / f"{name}{index}.npy", signal[None].astype(np.float32))
+    return folder
 
 
 @pytest.fixture

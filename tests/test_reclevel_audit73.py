@@ -24,22 +24,6 @@ from citrus_hf.data.splits import draw_budget, load_task_splits, parse_budget
 RATE = 50.0
 
 
-@pytest.fixture(scope="module")
-def recording_folders(tmp_path_factory) -> Path:
-    """Class folders of .npy recordings, one label each: 4 training recordings per class of 4 to 7 windows of 2 s
-    (a recording's length decides how many), 2 test recordings per class of 3 and 5 windows."""
-    rng = np.random.default_rng(0)
-    folder = tmp_path_factory.mktemp("reclevel") / "set"
-    for split, windows in (("train", (4, 5, 6, 7)), ("test", (3, 5))):
-        for name, frequency in (("slow", 2.0), ("fast", 9.0)):
-            (folder / split / name).mkdir(parents=True)
-            for index, count in enumerate(windows):
-                time = np.arange(int(count * 2 * RATE)) / RATE
-                signal = np.sin(2 * np.pi * (frequency + rng.normal(0, 0.3)) * time) + rng.normal(0, 0.3, time.size)
-                np.save(folder / split / name / f"{name}{index}.npy", signal[None].astype(np.float32))
-    return folder
-
-
 def _windows_of(splits) -> dict[str, int]:
     recordings, counts = np.unique(splits.train["recording"], return_counts=True)
     return dict(zip(recordings.tolist(), counts.tolist(), strict=True))

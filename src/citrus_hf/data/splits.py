@@ -1405,6 +1405,31 @@ def _check_ids_named(split, name: str) -> None:
         )
 
 
+# What one label of a set belongs to (`TaskSplits.labelled_unit`), with what per-recording scores say of it where it
+# gives none to score (`TaskSplits.labelled_recordings`).
+LABELLED_UNITS = {
+    "recording": "the recording its `recording` column names",
+    "example": "the file or row that `window_seconds` cut into windows",
+    "event": "its labels are events' of their recordings (a file of many labelled events is not one labelled recording)",
+}
+
+
+def grouping_problem(recordings, labels) -> str | None:
+    """Why `(rows,)` `recordings` give no per-recording scores of `(rows,)` `labels`: every recording is one row, or
+    one holds rows of different labels (no label for the whole of it); None when they give them."""
+    keys = np.asarray(recordings).astype(str)
+    names, inverse = np.unique(keys, return_inverse=True)
+    if len(names) == len(keys):
+        return "each recording is one example (none was cut into windows)"
+    labels = np.asarray(labels)
+    order = np.lexsort((labels, inverse.reshape(-1)))
+    # a recording of several labels: two of its rows, next to each other once sorted by recording then label, differ
+    grouped, sorted_labels = inverse.reshape(-1)[order], labels[order]
+    if np.any((grouped[1:] == grouped[:-1]) & (sorted_labels[1:] != sorted_labels[:-1])):
+        return "its labels vary within a recording (sleep stages, events), so no label is a whole recording's"
+    return None
+
+
 @dataclass
 class TaskSplits:
     """A labelled set ready for fine-tuning: train pool, validation and test splits (`datasets.Dataset`s), the task,
@@ -1441,6 +1466,13 @@ class TaskSplits:
     # `(rows,)` of the set's training split (before a carve): the example each row is a window of, where
     # `window_seconds` cut the examples (`windowing.window_example_ids`); None where every row is an example
     example_ids: np.ndarray | None = None
+    # `{split: (rows,)}` likewise for the set's own validation and test splits ("validation", "test"), which
+    # per-recording scores average over where the examples are the labelled recordings (`labelled_recordings`)
+    scored_example_ids: dict[str, np.ndarray] = field(default_factory=dict)
+    # what one label belongs to (a key of `LABELLED_UNITS`): "recording" (the `recording` column names it: a
+    # registered set's, or a saved set's windows), "example" (a folder of recordings: each file, the row
+    # `window_seconds` cut) or "event" (a folder whose events tables label stretches of its files)
+    labelled_unit: str = "recording"
 
     def labels(self, split: str = "train") -> np.ndarray:
         dataset = getattr(self, split)
@@ -1472,6 +1504,29 @@ class TaskSplits:
         (`drawn_example_labels`): what a budget's "per class" counts."""
         labels = self.labels(split)
         return drawn_example_labels(labels, np.arange(len(labels)) if rows is None else rows, self.examples(split))
+
+    def labelled_recordings(self, split: str) -> tuple[np.ndarray | None, str | None]:
+        """`(recordings, None)`: `(rows,)` the recording labelled as a whole that each row of `split` ("train",
+        "validation", "test") is a window of, which per-recording scores average a model's outputs over (as `citrus
+        predict` labels a file); or `(None, why)`, one line saying why `split` has none to score: its labels are
+        events' of their files (a file of many labelled events is not one labelled recording), its rows name no
+        recording, every recording is one row, or its labels vary within a recording (sleep stages)."""
+        from .budgets import group_keys
+
+        if self.labelled_unit == "event":
+            return None, LABELLED_UNITS["event"]
+        rows = getattr(self, split)
+        if self.labelled_unit == "example":
+            carved = split == "train" or (split == "validation" and self.validation_rows is not None)
+            recordings = self.examples(split) if carved else self.scored_example_ids.get(split)
+        elif "recording" in rows.column_names:
+            recordings = group_keys(list(rows["recording"]), len(rows))
+        else:
+            return None, "its rows name no recording (no `recording` column)"
+        if recordings is None:
+            return None, "each recording is one example (no `window_seconds` cut it into windows)"
+        problem = grouping_problem(recordings, self.labels(split))
+        return (None, problem) if problem else (np.asarray(recordings), None)
 
     def where(self, split: str) -> tuple[str, np.ndarray | None]:
         """What errors about a row of `split` ("train", "validation", "test") call it: where it is ("train split",
@@ -1637,9 +1692,17 @@ def load_task_splits(
             {"train": train_split, "validation": validation_split, "test": test_split},
             {"train": train, "validation": validation, "test": test},
         )
-    example_ids = None
+    example_ids, scored_example_ids = None, {}
+    # a folder of recordings labels its files, or the events its events tables cut out of them (`start_seconds`
+    # marks those rows); any other set names what its labels belong to in its `recording` column
+    labelled_unit = ("event" if "start_seconds" in train.column_names else "example") if in_metadata else "recording"
     if windows is not None:
         example_ids = window_example_ids(train, *windows, sampling_rate)
+        scored_example_ids = {
+            role: window_example_ids(split, *windows, sampling_rate)
+            for role, split in (("validation", validation), ("test", test))
+            if split is not None
+        }
         train, validation, test = (
             None if split is None else _windowed(split, role, windows, sampling_rate)
             for role, split in (("train", train), ("validation", validation), ("test", test))
@@ -1683,6 +1746,8 @@ def load_task_splits(
         carved_from=carved_from,
         target_names=(list(get_dataset_spec(str(dataset)).target_names) or None) if registered else None,
         example_ids=example_ids,
+        scored_example_ids=scored_example_ids,
+        labelled_unit=labelled_unit,
     )
 
 
@@ -2198,6 +2263,7 @@ def carve_groups(train, by_subject: bool = False) -> tuple[list | None, str]:
 
 
 __all__ = [
+    "LABELLED_UNITS",
     "LABELS",
     "LABEL_TASKS",
     "LabelBudget",
@@ -2206,6 +2272,7 @@ __all__ = [
     "check_dataset_reference",
     "draw_budget",
     "drawn_example_labels",
+    "grouping_problem",
     "infer_task",
     "is_registered_dataset",
     "check_labelled_splits",

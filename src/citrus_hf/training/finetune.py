@@ -77,10 +77,10 @@ from .recipes import (
     metrics_of,
     missing_validation_classes,
     rare_class_notice,
-    recording_metrics,
     resolve_recipe,
     score,
     scored_outputs,
+    split_recording_metrics,
     validation_shortfall,
 )
 from .rng import caller_random_state_kept
@@ -230,7 +230,7 @@ class FinetuneResult:
     num_train_examples: int | None = None
     # the test split scored per recording (`recipes.recording_metrics`: the mean of each recording's window
     # probabilities, as `citrus predict` labels a file) and how many recordings; None where the windows are no
-    # recording's pieces (one window each, or windows of several labels in one recording)
+    # labelled recording's pieces (one window each, windows of several labels in one recording, a file's events)
     test_recording_metrics: dict[str, float] | None = None
     num_test_recordings: int | None = None
 
@@ -478,7 +478,7 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         trained = splits.train.select(chosen)
         saved_extractor = _record_trained_window(outcome.model, extractor, length, trained, args.sampling_rate)
     test_outputs, test_labels = scored_outputs(outcome.model, test, splits.task)
-    per_recording = _per_recording(splits, test_outputs, test_labels, args.sampling_rate)
+    per_recording = _per_recording(splits, test_outputs, args.sampling_rate)
     result = FinetuneResult(
         output_dir=str(output_dir),
         task=splits.task,
@@ -623,20 +623,11 @@ def _check_finite_fit(outcome, train, settings: TrainerSettings) -> None:
     )
 
 
-def _per_recording(splits, outputs: np.ndarray, labels: np.ndarray, sampling_rate: float | None):
-    """`(metrics, recordings)` of the test split scored per recording (`recording_metrics`), or None: a split without
-    recording ids, or one whose windows are no recording's pieces. Each window weighs the seconds it covers, as in the
-    pipelines, which weigh a window by its start and end in the recording."""
-    from ..data.windowing import row_samples_and_rates, rows_without_signal
-
-    if splits.task not in (CLASSIFICATION, REGRESSION) or "recording" not in splits.test.column_names:
-        return None
-    seconds = np.asarray([samples / rate for samples, rate in row_samples_and_rates([splits.test], sampling_rate)])
-    if len(seconds) != len(labels):  # (rows without a rate are refused before; nothing to weigh them by)
-        return None
-    # the windows `citrus predict` leaves out of a file's answer (flat, or NaN throughout), left out here too
-    without_signal = rows_without_signal(splits.test)
-    return recording_metrics(outputs, labels, splits.test["recording"], seconds, splits.task, without_signal)
+def _per_recording(splits, outputs: np.ndarray, sampling_rate: float | None):
+    """`(metrics, recordings)` of the test split scored per labelled recording (`split_recording_metrics`), or None:
+    a split whose windows are no labelled recording's pieces (the events of a file among them)."""
+    scores = split_recording_metrics(splits, "test", outputs, sampling_rate)
+    return None if scores.metrics is None else (scores.metrics, scores.recordings)
 
 
 def _drawn_labels(splits, chosen: np.ndarray) -> np.ndarray:

@@ -966,18 +966,17 @@ def recording_metrics(
     import torch
 
     from ..data.budgets import group_keys
+    from ..data.splits import grouping_problem
     from ..modeling_citrus import recording_mean
 
     # a row without an id (None) is a recording of its own, as the validation carve keeps it apart
     keys = group_keys(list(recordings), len(outputs)).astype(str)
-    names, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    if len(names) == len(inverse):
-        return None
     labels = np.asarray(labels)
+    if grouping_problem(keys, labels) is not None:
+        return None
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     # each recording's rows, in one sort (a comparison per recording was quadratic in a large test split)
     rows = np.split(np.argsort(inverse.reshape(-1), kind="stable"), np.cumsum(counts)[:-1])
-    if any(len(np.unique(labels[members])) > 1 for members in rows):
-        return None
     if without_signal is not None:
         rows = [members[~np.asarray(without_signal, dtype=bool)[members]] for members in rows]
         rows = [members for members in rows if len(members)]
@@ -992,6 +991,41 @@ def recording_metrics(
         with np.errstate(divide="ignore"):  # a probability of 0: -inf, a class ruled out
             means = np.log(means) - (np.log1p(-means) if means.shape[1] == 1 else 0.0)
     return metrics_of(means, labels[[members[0] for members in rows]], task), len(rows)
+
+
+@dataclass(frozen=True)
+class RecordingScores:
+    """A split scored per labelled recording (`split_recording_metrics`): the task's `metrics` of each recording's
+    mean output and the `recordings` scored, or None for both and `why_not`, one line saying why the split has none."""
+
+    metrics: dict[str, float] | None
+    recordings: int | None = None
+    why_not: str | None = None
+
+
+def split_recording_metrics(splits, split: str, outputs: np.ndarray, sampling_rate: float | None) -> RecordingScores:
+    """`split` ("test", "validation") of `splits` (`data.splits.TaskSplits`) scored per labelled recording
+    (`TaskSplits.labelled_recordings`) from a model's outputs on its rows, `(rows, outputs)` logits or scores
+    (classification), `(rows,)` or `(rows, 1)` predictions (regression), by `recording_metrics`: what `citrus
+    finetune` and every arm of `citrus evaluate` report beside the window-level metrics. Each window weighs the
+    seconds it covers (its samples at its rate: the row's `sampling_rate`, else `sampling_rate`), and the windows
+    without signal are left out, as the pipelines weigh and leave them out of a file's answer."""
+    from ..data.windowing import row_samples_and_rates, rows_without_signal
+
+    recordings, why_not = splits.labelled_recordings(split)
+    if recordings is None:
+        return RecordingScores(None, why_not=why_not)
+    rows = getattr(splits, split)
+    seconds = np.asarray([samples / rate for samples, rate in row_samples_and_rates([rows], sampling_rate)])
+    outputs = np.asarray(outputs)
+    outputs = outputs[:, None] if outputs.ndim == 1 else outputs
+    labels = splits.labels(split)
+    if len(seconds) != len(labels) or len(outputs) != len(labels):
+        return RecordingScores(None, why_not="its rows have no rate to weigh their windows by")
+    scored = recording_metrics(outputs, labels, recordings, seconds, splits.task, rows_without_signal(rows))
+    if scored is None:
+        return RecordingScores(None, why_not="none of its recordings holds a window of signal")
+    return RecordingScores(*scored)
 
 
 def score(model: PreTrainedModel, dataset: datasets.Dataset, task: str) -> dict[str, float]:
@@ -1093,6 +1127,7 @@ __all__ = [
     "fit_recipe",
     "logit_temperature",
     "labels_per_class",
+    "RecordingScores",
     "metrics_of",
     "missing_validation_classes",
     "predict",
@@ -1102,7 +1137,9 @@ __all__ = [
     "register_recipe",
     "resolve_recipe",
     "score",
+    "recording_metrics",
     "scored_outputs",
+    "split_recording_metrics",
     "validation_is_usable",
     "validation_shortfall",
 ]
