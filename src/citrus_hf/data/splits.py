@@ -1426,7 +1426,10 @@ def grouping_problem(recordings, labels) -> str | None:
     # a recording of several labels: two of its rows, next to each other once sorted by recording then label, differ
     grouped, sorted_labels = inverse.reshape(-1)[order], labels[order]
     if np.any((grouped[1:] == grouped[:-1]) & (sorted_labels[1:] != sorted_labels[:-1])):
-        return "its labels vary within a recording (sleep stages, events), so no label is a whole recording's"
+        return (
+            "its labels vary within a recording (sleep stages, events, a heart rate per window), so no label is a "
+            "whole recording's"
+        )
     return None
 
 

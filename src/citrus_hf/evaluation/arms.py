@@ -22,13 +22,16 @@ import numpy as np
 from ..data.budgets import drawn_example_labels
 from ..training.recipes import (
     RECIPES,
+    RecordingScores,
     checked_fingerprint,
     class_weights_for,
     default_fingerprint,
     fit_recipe,
     labels_per_class,
+    metrics_of,
     resolve_recipe,
-    score,
+    scored_outputs,
+    split_recording_metrics,
 )
 from ..vocabulary_citrus import CLASSIFICATION, PRETRAINING_OBJECTIVES, REGRESSION, redefines
 
@@ -58,6 +61,8 @@ class DatasetContext:
     data: str = ""  # fingerprint of the splits' contents (`datasets`' fingerprints): a changed set is refitted
     aligned: dict[tuple, tuple] = field(default_factory=dict)
     alignments: dict[tuple, str] = field(default_factory=dict)  # resolved alignment per (rate, context length)
+    # the scored split's labelled recordings, read once (`labelled_recordings`): every run of the set asks them
+    recordings: dict[str, tuple] = field(default_factory=dict)
 
     @property
     def task(self) -> str:
@@ -84,6 +89,17 @@ class DatasetContext:
 
     def scored_labels(self) -> np.ndarray:
         return self.splits.labels(self.score_split)
+
+    def labelled_recordings(self) -> tuple[np.ndarray | None, str | None]:
+        """The labelled recordings of the scored split's rows, or why it has none (`TaskSplits.labelled_recordings`)."""
+        if self.score_split not in self.recordings:
+            self.recordings[self.score_split] = self.splits.labelled_recordings(self.score_split)
+        return self.recordings[self.score_split]
+
+    def recording_scores(self, outputs: np.ndarray) -> RecordingScores:
+        """The scored split scored per labelled recording from an arm's `test_outputs` `(rows, outputs)` or `(rows,)`
+        (`recipes.split_recording_metrics`)."""
+        return split_recording_metrics(self.splits, self.score_split, outputs, self.config.sampling_rate)
 
     @property
     def num_classes(self) -> int:
@@ -203,13 +219,17 @@ class Arm(ABC):
     def run(
         self, context: DatasetContext, prepared: Any, chosen: np.ndarray, seed: int, run_dir: Path
     ) -> dict[str, Any]:
-        """Fit on the training pool's examples `chosen` with `seed`; return `{"test": metrics, ...}` (also
-        `steps`, `best_step`, `recipe` where they apply).
+        """Fit on the training pool's examples `chosen` with `seed`; return `{"test": metrics, "test_outputs":
+        outputs, ...}` (also `steps`, `best_step`, `recipe` where they apply).
 
         `metrics` maps each metric of the set's task (`training.metrics.metrics_for_task`: what
         `classification_metrics(scores, labels)` / `regression_metrics(predictions, targets)` return, on
         `context.scored_labels()`) to a number, NaN where one has no value; classification metrics are fractions in
-        [0, 1]. The protocol refuses anything else, naming the arm (`protocol._checked_outcome`)."""
+        [0, 1]. `outputs` are what those metrics were computed from, one row per scored example: `(n, classes)`
+        scores whose softmax are the class probabilities (logits, log-probabilities) or `(n,)` predictions; the
+        protocol scores each labelled recording of a set that has them by their mean (`recipes.recording_metrics`,
+        the rule `citrus predict` labels a file by) beside `metrics`. An arm that returns none gets no per-recording
+        scores. The protocol refuses anything else, naming the arm (`protocol._checked_outcome`)."""
 
 
 ARMS: dict[str, Arm] = {}
@@ -352,8 +372,10 @@ class CiTrusArm(Arm):
             # early stopping counts the labelled examples validation holds: a recording cut into windows is one
             weighting["validation_examples"] = examples
         outcome = fit_recipe(recipe, model, train, fitting, splits.task, settings, run_dir, **weighting)
+        outputs, labels = scored_outputs(outcome.model, scored, splits.task)
         return {
-            "test": score(outcome.model, scored, splits.task),
+            "test": metrics_of(outputs, labels, splits.task),
+            "test_outputs": outputs,
             "steps": outcome.steps,
             "best_step": outcome.best_step,
             "recipe": recipe.name,
@@ -494,7 +516,13 @@ class PatchTSTArm(Arm):
             if splits.task == CLASSIFICATION
             else regression_metrics(outputs[:, 0], labels)
         )
-        return {"test": test, "steps": outcome.steps, "best_step": outcome.best_step, "recipe": "finetune"}
+        return {
+            "test": test,
+            "test_outputs": outputs,
+            "steps": outcome.steps,
+            "best_step": outcome.best_step,
+            "recipe": "finetune",
+        }
 
 
 # ----------------------------------------------------------------------------------------------------- MiniRocket
@@ -563,8 +591,10 @@ class MiniRocketArm(Arm):
         )
         scored_labels = context.scored_labels()
         if context.task == CLASSIFICATION:
-            return {"test": classification_metrics(outputs, scored_labels), "recipe": "ridge-cv"}
-        return {"test": regression_metrics(outputs, scored_labels), "recipe": "ridge-cv"}
+            test = classification_metrics(outputs, scored_labels)
+        else:
+            test = regression_metrics(outputs, scored_labels)
+        return {"test": test, "test_outputs": outputs, "recipe": "ridge-cv"}
 
 
 # ---------------------------------------------------------------------------------------------------------- prior
@@ -584,10 +614,10 @@ class PriorArm(Arm):
         train_labels, scored_labels = context.pool_labels[chosen], context.scored_labels()
         if context.task == REGRESSION:
             predictions = np.full(len(scored_labels), float(np.mean(train_labels)))
-            return {"test": regression_metrics(predictions, scored_labels)}
+            return {"test": regression_metrics(predictions, scored_labels), "test_outputs": predictions}
         frequencies = np.bincount(train_labels, minlength=context.num_classes) / len(train_labels)
         scores = np.tile(np.log(frequencies + 1e-12), (len(scored_labels), 1))
-        return {"test": classification_metrics(scores, scored_labels)}
+        return {"test": classification_metrics(scores, scored_labels), "test_outputs": scores}
 
 
 # ------------------------------------------------------------------------------------------------- the registry

@@ -76,6 +76,7 @@ from ..training.metrics import (
     dumps_strict,
     metrics_as_numbers,
     metrics_for_task,
+    per_recording,
 )
 from ..training.pretrain import (
     SUMMARY_FILE,
@@ -247,6 +248,9 @@ _RUN_FIELDS = {
     "n_train": "an integer",
     "num_classes": "an integer or null",
     **{metric: "a number or null" for metric in (*CLASSIFICATION_METRICS, *REGRESSION_METRICS)},
+    **{per_recording(metric): "a number or null" for metric in (*CLASSIFICATION_METRICS, *REGRESSION_METRICS)},
+    "scored_recordings": "an integer",
+    "per_recording": "a string",
     "data": "a string",
     "draw": "a string",
     "alignment": "a string",
@@ -516,6 +520,13 @@ def draw_digest(chosen: np.ndarray, examples: np.ndarray | None = None) -> str:
     return digest.hexdigest()[:16]
 
 
+def _scored_alike(run: dict[str, Any], context) -> bool:
+    """Whether a recorded run was scored as runs are now: runs recorded before runs were scored per labelled recording
+    (`scored_recordings`, or `per_recording` saying why not) are reused only on a set that has no recording to score,
+    so a set that has them is fitted again rather than reported without them."""
+    return "scored_recordings" in run or "per_recording" in run or context.labelled_recordings()[0] is None
+
+
 def _same_draw(run: dict[str, Any], draw: str) -> bool:
     """Whether a recorded run was fitted on the examples drawn now (`draw`, their `draw_digest`); runs recorded before
     runs named their draw are taken to be (the drawing has not changed since: `draw_budget` with the same pool,
@@ -568,16 +579,35 @@ def _run_record(
         # a run fitted with another thread count (a resume on another machine) is not bit for bit the same run
         **run_environment(),
     }
-    metrics = _checked_outcome(arm_name, outcome, context.task, reserved=(*what, *how))
-    return {**what, **metrics, **how}
+    metrics = _checked_outcome(arm_name, outcome, context.task, reserved=(*what, *how), rows=len(context.scored()))
+    return {**what, **metrics, **_recording_fields(context, given.get("test_outputs")), **how}
 
 
-def _checked_outcome(arm: str, outcome: Any, task: str, reserved: Iterable[str]) -> dict[str, float]:
+def _recording_fields(context: DatasetContext, outputs: Any) -> dict[str, Any]:
+    """The run record's per-recording fields: each metric of the task scored per labelled recording of the scored
+    split (`per_recording(metric)`, from the arm's `test_outputs` by `recipes.split_recording_metrics`) and the
+    recordings scored (`scored_recordings`), or `per_recording`, one line saying why there are none."""
+    recordings, why_not = context.labelled_recordings()
+    if recordings is not None and outputs is None:
+        why_not = "its arm returned no test_outputs to score them by"
+    if why_not is None:
+        scores = context.recording_scores(outputs)
+        if scores.metrics is not None:
+            metrics = {per_recording(name): float(value) for name, value in scores.metrics.items() if name != "loss"}
+            return {**metrics, "scored_recordings": scores.recordings}
+        why_not = scores.why_not
+    return {"per_recording": f"not scored per recording: {why_not}"}
+
+
+def _checked_outcome(
+    arm: str, outcome: Any, task: str, reserved: Iterable[str], rows: int | None = None
+) -> dict[str, float]:
     """The test metrics of what the arm `arm`'s `run` returned, as floats (its "loss", if any, left out), once the
-    whole of it has the documented shape: `{"test": {metric: number}, "steps": int, "best_step": int | None,
-    "recipe": str | None}` (the last three optional), the test metrics holding every metric of `task`
-    (`metrics_for_task`; NaN where one has no value), the classification ones fractions in [0, 1] (not percentages),
-    and no metric named as a field of the run's record (`reserved`: "arm", "seed", ...), which it would overwrite.
+    whole of it has the documented shape: `{"test": {metric: number}, "test_outputs": array, "steps": int,
+    "best_step": int | None, "recipe": str | None}` (all but "test" optional), the test metrics holding every metric
+    of `task` (`metrics_for_task`; NaN where one has no value), the classification ones fractions in [0, 1] (not
+    percentages), no metric named as a field of the run's record (`reserved`: "arm", "seed", ...), which it would
+    overwrite, and the outputs numbers of one row per scored example (`rows`: `(rows,)` or `(rows, outputs)`).
 
     Raises:
         ValueError: naming the arm, what is wrong, and the shape `Arm.run` must return.
@@ -585,9 +615,10 @@ def _checked_outcome(arm: str, outcome: Any, task: str, reserved: Iterable[str])
     expected = metrics_for_task(task)
     computes = "classification_metrics(scores, labels)" if task == CLASSIFICATION else "regression_metrics(...)"
     shape = (
-        f"Arm.run must return {{'test': {{metric: number}}, 'steps': int, 'best_step': int | None, 'recipe': str}} "
-        f"(all but 'test' optional), the test metrics holding the {task} metrics {', '.join(expected)} "
-        f"(citrus_hf.training.metrics.{computes} gives them)"
+        f"Arm.run must return {{'test': {{metric: number}}, 'test_outputs': array, 'steps': int, 'best_step': int "
+        f"| None, 'recipe': str}} (all but 'test' optional), the test metrics holding the {task} metrics "
+        f"{', '.join(expected)} (citrus_hf.training.metrics.{computes} gives them), the outputs they were computed "
+        "from one row per scored example"
     )
     problem = None
     test = outcome.get("test") if isinstance(outcome, Mapping) else None
@@ -611,9 +642,25 @@ def _checked_outcome(arm: str, outcome: Any, task: str, reserved: Iterable[str])
         problem = f"returned {', '.join(f'{n}={test[n]!r}' for n in beyond)}: metrics are fractions in [0, 1]"
     elif not (isinstance(outcome.get("steps", 0), int) and not isinstance(outcome.get("steps", 0), bool)):
         problem = f"returned 'steps' as {outcome['steps']!r}, not a number of optimizer steps"
+    elif outcome.get("test_outputs") is not None and (wrong := _outputs_problem(outcome["test_outputs"], rows)):
+        problem = f"returned 'test_outputs' {wrong}"
     if problem is not None:
         raise ValueError(f"The arm {arm!r} ({type(ARMS[arm]).__name__}.run) {problem}; {shape}.")
     return {name: float(value) for name, value in test.items() if name != "loss"}
+
+
+def _outputs_problem(outputs: Any, rows: int | None) -> str | None:
+    """What is wrong with an arm's `test_outputs` (`_checked_outcome`), or None: no array of numbers, more than two
+    dimensions, or another number of rows than the scored split's `rows`."""
+    try:
+        array = np.asarray(outputs, dtype=np.float64)
+    except (TypeError, ValueError):
+        return f"of {type(outputs).__name__}, not an array of numbers"
+    if array.ndim not in (1, 2):
+        return f"of shape {array.shape}, not (examples,) or (examples, outputs)"
+    if rows is not None and len(array) != rows:
+        return f"of {len(array)} rows for the {rows} scored examples"
+    return None
 
 
 def _same_alignment(run: dict[str, Any], prepared: Any, config: ProtocolConfig, dataset: str) -> bool:
@@ -685,6 +732,7 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
                     and _same_alignment(previous[key], prepared[name], config, dataset)
                     and _same_data(previous[key], contexts[name])
                     and _same_draw(previous[key], draw)
+                    and _scored_alike(previous[key], contexts[name])
                 ):
                     record(previous[key], new=False)
                     continue

@@ -10,7 +10,10 @@ and `draw` (a digest of the drawn training rows, and of the examples they are wi
 them, `protocol.draw_digest`: the same for every arm of a dataset, budget and seed; what a resumed protocol matches earlier runs on, with the signature and data), for the arms that align
 windows, `alignment`, for the arms that build a network from a CiTrus config, `model` (a digest of its input contract
 and size, `arms.model_digest`: a pre-training gain pairs only runs that agree), and the `torch_version` and
-`torch_threads` it ran with (`training.pretrain.run_environment`).
+`torch_threads` it ran with (`training.pretrain.run_environment`). Where the scored split's windows are pieces of
+labelled recordings (`TaskSplits.labelled_recordings`), the task's metrics scored per recording
+(`training.metrics.per_recording`: `recording_macro_f1`, ...) and `scored_recordings`, their count; else
+`per_recording`, one line saying why there are none (runs recorded before either lack both).
 """
 
 from __future__ import annotations
@@ -31,10 +34,12 @@ from .._files import written_into_folder
 from ..data.budgets import budget_of_label
 from ..training.metrics import (
     CLASSIFICATION_METRICS,
+    PER_RECORDING_PREFIX,
     REGRESSION_METRICS,
     dumps_strict,
     metric_greater_is_better,
     metrics_for_task,
+    per_recording,
 )
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arms import ARMS, CLASSICAL_BASELINE
@@ -81,9 +86,20 @@ def _line_style(arm: str) -> str:
     return "--" if arm in ARMS and ARMS[arm].network and not ARMS[arm].pretrained else "-"
 
 
+def _window_metric(metric: str) -> str:
+    """The window-level metric that `metric` is, or is scored per recording of ("recording_macro_f1": "macro_f1")."""
+    return metric.removeprefix(PER_RECORDING_PREFIX)
+
+
+def _metric_name(metric: str) -> str:
+    """What the tables call `metric`: "macro-F1 (%)", "macro-F1 (%) per recording"."""
+    name = METRIC_NAMES[_window_metric(metric)]
+    return name if metric == _window_metric(metric) else f"{name} per recording"
+
+
 def _scale(metric: str) -> float:
     """Percent for the [0, 1] classification scores, as they are usually quoted."""
-    return 100.0 if metric in CLASSIFICATION_METRICS else 1.0
+    return 100.0 if _window_metric(metric) in CLASSIFICATION_METRICS else 1.0
 
 
 def _has_value(value: float | None) -> bool:
@@ -207,7 +223,13 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "num_classes": members[0].get("num_classes"),
             "scored_on": scored_split(members),
         }
-        for metric in metrics_for_task(task):
+        # the metrics scored per labelled recording too, where the runs were (`protocol._recording_fields`)
+        scored = [m for m in members if "scored_recordings" in m]
+        metrics = list(metrics_for_task(task))
+        if scored:
+            metrics += [per_recording(metric) for metric in metrics]
+            entry["scored_recordings"] = max(m["scored_recordings"] for m in scored)
+        for metric in metrics:
             values = [m.get(metric) for m in members]
             entry[f"{metric}_mean"], entry[f"{metric}_std"] = mean_std(values)
             # the seeds behind the mean: a seed without a value (a diverged fine-tuning's NaN logits) is left out
@@ -229,9 +251,13 @@ def _runs_by_seed(runs: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
 
 
 def paired_gaps(
-    runs: list[dict[str, Any]], reference_of: dict[str, str], same_model: bool = False
+    runs: list[dict[str, Any]],
+    reference_of: dict[str, str],
+    same_model: bool = False,
+    recordings: bool = False,
 ) -> list[dict[str, Any]]:
-    """Paired gap of every arm to its reference arm (`reference_of[arm]`), per dataset and budget.
+    """Paired gap of every arm to its reference arm (`reference_of[arm]`), per dataset and budget; with `recordings`,
+    on the main metric scored per labelled recording (`per_recording`, where the runs hold it).
 
     Runs pair up by seed (same labelled subset, same fitting seed), and only when they were fitted on the same draw
     where both name theirs (`draw`: runs of one seed in two results folders, compared by
@@ -255,6 +281,7 @@ def paired_gaps(
     for (dataset, budget, arm), members in groups.items():
         baseline = reference_of[arm]
         metric = PRIMARY_METRIC[members[0]["task"]]
+        metric = per_recording(metric) if recordings else metric
         sign = 1.0 if metric_greater_is_better(metric) else -1.0
         differences = []
         for member in members:
@@ -295,10 +322,10 @@ def _agree(run: Mapping[str, Any], other: Mapping[str, Any], field: str) -> bool
     return run.get(field) is None or other.get(field) is None or run[field] == other[field]
 
 
-def pretraining_gains(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def pretraining_gains(runs: list[dict[str, Any]], recordings: bool = False) -> list[dict[str, Any]]:
     """`paired_gaps` of every pre-trained arm over its from-scratch counterpart (same model, random weights): runs of
-    the two that are not the same model (`unlike_twins`) give no gain."""
-    return paired_gaps(runs, scratch_counterparts(), same_model=True)
+    the two that are not the same model (`unlike_twins`) give no gain. `recordings`: as `paired_gaps`'."""
+    return paired_gaps(runs, scratch_counterparts(), same_model=True, recordings=recordings)
 
 
 def unlike_twins(runs: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
@@ -317,13 +344,15 @@ def unlike_twins(runs: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     return sorted(found)
 
 
-def baseline_gaps(runs: list[dict[str, Any]], baseline: str = CLASSICAL_BASELINE) -> list[dict[str, Any]]:
+def baseline_gaps(
+    runs: list[dict[str, Any]], baseline: str = CLASSICAL_BASELINE, recordings: bool = False
+) -> list[dict[str, Any]]:
     """`paired_gaps` of every arm that learns (not the prior) but `baseline` to `baseline` (by default the classical
-    MiniRocket)."""
+    MiniRocket). `recordings`: as `paired_gaps`'."""
     arms = {run["arm"] for run in runs if _learns(run["arm"])} - {baseline}
     if baseline not in {run["arm"] for run in runs}:
         return []
-    return paired_gaps(runs, dict.fromkeys(arms, baseline))
+    return paired_gaps(runs, dict.fromkeys(arms, baseline), recordings=recordings)
 
 
 def collapsed_cells(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -383,36 +412,9 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
         entries = [e for e in summary if e["dataset"] == dataset]
         task = entries[0]["task"]
         metric = PRIMARY_METRIC[task]
-        budgets = _budget_positions(entries)
-        arms = list(dict.fromkeys(e["arm"] for e in sorted(entries, key=lambda e: e["arm"])))
-        cell = {(e["arm"], e["budget"]): e for e in entries}
-        # the best mean as the table shows it, per budget: every arm showing that value is bold (ties too)
-        best = {}
-        for _, budget in budgets:
-            scored = [cell[(a, budget)][f"{metric}_mean"] for a in arms if (a, budget) in cell]
-            scored = [_shown(v, metric) for v in scored if math.isfinite(v)]
-            if scored:
-                best[budget] = (max if metric_greater_is_better(metric) else min)(scored)
-        n_train = {b: int(round(np.mean([e["n_train"] for e in entries if e["budget"] == b]))) for _, b in budgets}
-        seeds = max(e["seeds"] for e in entries)  # the seeds of the set's most complete cell
         split = _scored_split(runs, dataset)
         lines += [f"## {dataset} ({task}, {split} {METRIC_NAMES[metric]}, mean ± {SPREAD} over seeds)", ""]
-        lines.append("| arm | " + " | ".join(f"{b} (n={n_train[b]})" for _, b in budgets) + " |")
-        lines.append("|---|" + "---|" * len(budgets))
-        for arm in arms:
-            cells = []
-            for _, budget in budgets:
-                entry = cell.get((arm, budget))
-                text = format_mean_std(entry[f"{metric}_mean"], entry[f"{metric}_std"], metric) if entry else "—"
-                bold = entry is not None and _shown(entry[f"{metric}_mean"], metric) == best.get(budget)
-                text = f"**{text}**" if bold else text
-                # a seed left out of the mean (no value: a diverged run) or without a run of the arm (runs gathered
-                # by hand) is said, not hidden in a smaller spread beside the cells of every seed
-                if entry is not None and (counted := entry.get(f"{metric}_seeds", entry["seeds"])) < seeds:
-                    text += f" ({counted} of {seeds} seeds)"
-                cells.append(text)
-            lines.append(f"| {arm} | " + " | ".join(cells) + " |")
-        lines.append("")
+        lines += _arm_table(entries, metric)
         absent = sorted({name for run in runs if run["dataset"] == dataset for name in run.get("absent_classes") or []})
         if absent:
             lines += [
@@ -421,18 +423,20 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
                 "predicts it, as 0).",
                 "",
             ]
-    lines += _gap_table(
-        baseline_gaps(runs),
-        f"Gap to MiniRocket (arm minus MiniRocket + ridge, paired by seed, mean ± {SPREAD} over seeds; positive = "
-        "the arm is better: for an error such as MAE, MiniRocket's minus the arm's)",
-        "better than MiniRocket in",
-    )
-    lines += _gap_table(
-        pretraining_gains(runs),
-        f"Pre-training gain (pre-trained minus from scratch, paired by seed, mean ± {SPREAD} over seeds; positive "
-        "= pre-training helps: for an error such as MAE, from scratch minus pre-trained)",
-        "pre-trained better in",
-    )
+        lines += _recording_table(runs, dataset, entries, metric, split)
+    for recordings, scored in ((False, ""), (True, " per recording")):
+        lines += _gap_table(
+            baseline_gaps(runs, recordings=recordings),
+            f"Gap to MiniRocket{scored} (arm minus MiniRocket + ridge, paired by seed, mean ± {SPREAD} over seeds; "
+            "positive = the arm is better: for an error such as MAE, MiniRocket's minus the arm's)",
+            "better than MiniRocket in",
+        )
+        lines += _gap_table(
+            pretraining_gains(runs, recordings=recordings),
+            f"Pre-training gain{scored} (pre-trained minus from scratch, paired by seed, mean ± {SPREAD} over seeds; "
+            "positive = pre-training helps: for an error such as MAE, from scratch minus pre-trained)",
+            "pre-trained better in",
+        )
     lines += [
         f"{arm} and its from-scratch twin {twin} are not the same model in {dataset} (their input contract or size "
         "differ: the runs' `model`), so no pre-training gain is given for them.\n"
@@ -449,16 +453,69 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
     return "\n".join(lines)
 
 
+def _arm_table(entries: list[dict[str, Any]], metric: str) -> list[str]:
+    """Markdown lines of one dataset's table of `metric` (`summarize` entries `entries`): an arm per row, a budget per
+    column, mean ± std over seeds, the best of each budget in bold; a cell whose mean is over fewer seeds than the
+    set's most complete cell says over how many."""
+    budgets = _budget_positions(entries)
+    arms = list(dict.fromkeys(e["arm"] for e in sorted(entries, key=lambda e: e["arm"])))
+    cell = {(e["arm"], e["budget"]): e for e in entries}
+    # the best mean as the table shows it, per budget: every arm showing that value is bold (ties too)
+    best = {}
+    for _, budget in budgets:
+        scored = [cell[(a, budget)].get(f"{metric}_mean", math.nan) for a in arms if (a, budget) in cell]
+        scored = [_shown(v, metric) for v in scored if math.isfinite(v)]
+        if scored:
+            best[budget] = (max if metric_greater_is_better(metric) else min)(scored)
+    n_train = {b: int(round(np.mean([e["n_train"] for e in entries if e["budget"] == b]))) for _, b in budgets}
+    seeds = max(e["seeds"] for e in entries)  # the seeds of the set's most complete cell
+    lines = ["| arm | " + " | ".join(f"{b} (n={n_train[b]})" for _, b in budgets) + " |"]
+    lines.append("|---|" + "---|" * len(budgets))
+    for arm in arms:
+        cells = []
+        for _, budget in budgets:
+            entry = cell.get((arm, budget))
+            mean, std = (entry.get(f"{metric}_mean", math.nan), entry.get(f"{metric}_std")) if entry else (None, None)
+            text = format_mean_std(mean, std, metric) if entry else "—"
+            bold = entry is not None and math.isfinite(mean) and _shown(mean, metric) == best.get(budget)
+            text = f"**{text}**" if bold else text
+            # a seed left out of the mean (no value: a diverged run) or without a run of the arm (runs gathered
+            # by hand) is said, not hidden in a smaller spread beside the cells of every seed
+            if entry is not None and (counted := entry.get(f"{metric}_seeds", entry["seeds"])) < seeds:
+                text += f" ({counted} of {seeds} seeds)"
+            cells.append(text)
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _recording_table(
+    runs: list[dict[str, Any]], dataset: str, entries: list[dict[str, Any]], metric: str, split: str
+) -> list[str]:
+    """Markdown lines of `dataset`'s `metric` scored per labelled recording (`_arm_table` of `per_recording(metric)`)
+    where its runs were, else the line its runs say why they were not (`per_recording`); nothing for runs recorded
+    before either."""
+    scored = [entry for entry in entries if "scored_recordings" in entry]
+    if scored:
+        count = max(entry["scored_recordings"] for entry in scored)
+        title = (
+            f"### {dataset} per recording ({split} {METRIC_NAMES[metric]} of its {count} labelled recordings, each "
+            f"the mean of its windows' outputs as `citrus predict` labels a file; mean ± {SPREAD} over seeds)"
+        )
+        return [title, "", *_arm_table(scored, per_recording(metric))]
+    reasons = sorted({run["per_recording"] for run in runs if run["dataset"] == dataset and run.get("per_recording")})
+    return [f"{dataset}: {reason}." for reason in reasons] + ([""] if reasons else [])
+
+
 def _gap_table(gaps: list[dict[str, Any]], title: str, wins_header: str) -> list[str]:
     """Markdown lines of a `paired_gaps` table (nothing when there are no gaps)."""
     if not gaps:
         return []
     lines = [f"## {title}", "", f"| dataset | budget | arm | vs | gap | {wins_header} |", "|---|---|---|---|---|---|"]
     for gap in gaps:
-        unit = " pts" if gap["metric"] in CLASSIFICATION_METRICS else ""
+        unit = " pts" if _window_metric(gap["metric"]) in CLASSIFICATION_METRICS else ""
         lines.append(
             f"| {gap['dataset']} | {gap['budget']} | {gap['arm']} | {gap['baseline']} | "
-            f"{gap['gain_mean']:+.2f} ± {gap['gain_std']:.2f}{unit} ({METRIC_NAMES[gap['metric']]}) | "
+            f"{gap['gain_mean']:+.2f} ± {gap['gain_std']:.2f}{unit} ({_metric_name(gap['metric'])}) | "
             f"{gap['wins']}/{gap['pairs']} seeds" + (f" ({gap['ties']} tied)" if gap.get("ties") else "") + " |"
             # a tie (both at 100 %, say) is no loss: "0/5 seeds" alone reads as one
         )
@@ -534,9 +591,13 @@ def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str
 
 def write_csv(runs: list[dict[str, Any]], path: str | os.PathLike) -> Path:
     """One row per run; metric columns of both tasks (empty where they do not apply), the split they were scored on
-    (`scored_on`: "test" for runs recorded before it existed) and the recipe that fitted the run."""
+    (`scored_on`: "test" for runs recorded before it existed) and the recipe that fitted the run; then the recordings
+    scored per labelled recording and those metrics (`recording_macro_f1`, ...), or why the run has none."""
     columns = ["dataset", "task", "arm", "budget", "seed", "n_train", "scored_on"]
     columns += list(CLASSIFICATION_METRICS) + list(REGRESSION_METRICS) + ["recipe", "best_step", "steps", "seconds"]
+    # (after the columns of earlier versions, which stay where they were)
+    columns += ["scored_recordings"] + [per_recording(m) for m in (*CLASSIFICATION_METRICS, *REGRESSION_METRICS)]
+    columns += ["per_recording"]
     path = Path(path)
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
@@ -580,6 +641,8 @@ def write_report(
         "summary": summarize(runs),
         "pretraining_gains": pretraining_gains(runs),
         "minirocket_gaps": baseline_gaps(runs),
+        "pretraining_gains_per_recording": pretraining_gains(runs, recordings=True),
+        "minirocket_gaps_per_recording": baseline_gaps(runs, recordings=True),
         "collapsed_cells": collapsed_cells(runs),
     }
     with written_into_folder(output_dir, STAGING_PREFIX) as scratch:

@@ -580,13 +580,23 @@ def dumps_strict(value: Any, **kwargs) -> str:
     return json.dumps(strict_json(value), allow_nan=False, default=json_default, **kwargs)
 
 
+# The prefix of a metric scored per labelled recording (`recipes.recording_metrics`: each recording's mean window
+# output, as `citrus predict` labels a file), beside its window-level twin in `citrus evaluate`'s run records and
+# report: "recording_macro_f1".
+PER_RECORDING_PREFIX = "recording_"
+
+
+def per_recording(metric: str) -> str:
+    """The name of `metric` ("macro_f1") scored per labelled recording ("recording_macro_f1")."""
+    return PER_RECORDING_PREFIX + metric
+
+
 def metrics_as_numbers(record: dict[str, Any]) -> dict[str, Any]:
     """A recorded run (a `runs.jsonl` line, a `results.json` run) with each metric that has no value (`null`, see
-    `strict_json`) as NaN again, which the reports and paired gaps skip."""
-    return {
-        key: math.nan if value is None and key in (*CLASSIFICATION_METRICS, *REGRESSION_METRICS) else value
-        for key, value in record.items()
-    }
+    `strict_json`) as NaN again, which the reports and paired gaps skip; the per-recording ones too."""
+    metrics = (*CLASSIFICATION_METRICS, *REGRESSION_METRICS)
+    metrics += tuple(per_recording(metric) for metric in metrics)
+    return {key: math.nan if value is None and key in metrics else value for key, value in record.items()}
 
 
 def powers_of_ten(low: float, high: float, num: int) -> tuple[float, ...]:
@@ -599,6 +609,7 @@ def powers_of_ten(low: float, high: float, num: int) -> tuple[float, ...]:
 
 __all__ = [
     "BINARY_CLASSIFIER_FIX",
+    "PER_RECORDING_PREFIX",
     "CLASSIFICATION_METRICS",
     "MULTI_LABEL_METRICS",
     "MULTI_LABEL_TASK",
@@ -621,6 +632,7 @@ __all__ = [
     "multi_label_metrics",
     "pearson_r",
     "per_class_report",
+    "per_recording",
     "powers_of_ten",
     "regression_metrics",
     "strict_json",
