@@ -783,14 +783,21 @@ def _lost_samples(stamps: np.ndarray, rows: np.ndarray) -> np.ndarray:
     that were lost rather than markers, by the time columns held `stamps` `(rows, columns)`: `(len(rows),)` bool. A
     marker is stamped between two samples, its neighbours a step apart; a lost sample ("lead off" in a notes column)
     has a place on the clock, its neighbours two steps apart: dropped, every later sample was read a sample early.
-    All False without a time column (a marker, as Mind Monitor writes them)."""
+    The first and the last row have one neighbour: a lost sample lies a step from it on the clock, a marker is stamped
+    as the sample beside it or between two (the first row's, dropped, put every sample a step early). All False
+    without a time column (a marker, as Mind Monitor writes them)."""
     if stamps.shape[1] == 0 or len(stamps) < 3:
         return np.zeros(len(rows), dtype=bool)
     clock = stamps[:, 0]
     step = np.nanmedian(np.diff(clock))
+    if not step > 0:
+        return np.zeros(len(rows), dtype=bool)
     padded = np.concatenate([[np.nan], clock, [np.nan]])
     with np.errstate(invalid="ignore"):
-        return (padded[rows + 2] - padded[rows]) > 1.5 * step if step > 0 else np.zeros(len(rows), dtype=bool)
+        lost = (padded[rows + 2] - padded[rows]) > 1.5 * step
+        one_step = np.abs(np.where(rows == 0, clock[1] - clock[0], clock[-1] - clock[-2]) - step) < 0.25 * step
+    ends = (rows == 0) | (rows == len(clock) - 1)
+    return np.where(ends, one_step, lost)
 
 
 def _filled_stamps(stamps: np.ndarray) -> np.ndarray:

@@ -1,0 +1,56 @@
+"""Known data-reading leftovers mended (audit74_leftdata): a lost sample in a CSV's first row, BIDS test options given
+as YAML numbers, --lights-off as a time of day on a UTC clock, a zoned clock's daylight-saving change in a refusal,
+recordings with breaks labelled whole (label_from), a pile's EDF split at its events table's boundary rows, and an
+EEGLAB set read once for its boundary events."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+
+import numpy as np
+import pytest
+import yaml
+from test_bids3_audit73 import _eeglab_with_boundary, _paused
+from test_bids4_audit73 import _distinct
+from test_bids_audit73 import RATE, _bids, _participants, _tsv
+from test_timeuse_audit73 import _classifier
+
+from citrus_hf.commands.main import main
+from citrus_hf.data.errors import CorruptFileError
+from citrus_hf.data.readers import read_recording
+from citrus_hf.data.recording_folders import load_recording_folder
+
+# ------------------------------------------------------------------------------- a lost sample in a CSV's first row
+
+
+def _noted(path, missing_row: int | None = None, marker_first: bool = False):
+    """A CSV of a time column, an ECG channel (its row number) and a `note` column of text, 40 rows at 100 Hz: row
+    `missing_row` a sample lost (its ECG cell empty, noted "lead off", on the time grid); with `marker_first`, a
+    marker row (no sample) before the first sample, stamped as it."""
+    lines = ["time,ECG,note"] + (["0.00,,blink"] if marker_first else [])
+    for row in range(40):
+        stamp = f"{row / 100:.2f}"
+        lines.append(f"{stamp},,lead off" if row == missing_row else f"{stamp},{row},")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("missing_row", [0, 39])
+def test_a_lost_sample_in_the_first_or_last_row_keeps_its_place(tmp_path, missing_row):
+    """A lost sample ("lead off") in the first row has one neighbour, and was taken for a marker: dropped, every
+    sample was read a step early (the sample of 0.01 s at 0 s) without a word; in the last row, one sample short."""
+    recording = read_recording(_noted(tmp_path / "noted.csv", missing_row), channels=["ECG"], sampling_rate=100)
+    assert recording.data.shape == (1, 40)
+    assert np.isnan(recording.data[0, missing_row])
+    kept = np.delete(recording.data[0], missing_row)
+    np.testing.assert_array_equal(kept, np.delete(np.arange(40), missing_row))
+
+
+def test_a_marker_stamped_as_the_first_sample_is_still_left_out(tmp_path):
+    # (guard: a marker beside the first sample, stamped as it, is no sample)
+    recording = read_recording(_noted(tmp_path / "marked.csv", marker_first=True), channels=["ECG"], sampling_rate=100)
+    np.testing.assert_array_equal(recording.data[0], np.arange(40))
+
+
