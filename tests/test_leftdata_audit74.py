@@ -54,3 +54,19 @@ def test_a_marker_stamped_as_the_first_sample_is_still_left_out(tmp_path):
     np.testing.assert_array_equal(recording.data[0], np.arange(40))
 
 
+# ------------------------------------------------------------------------ BIDS test options given as YAML numbers
+
+
+def test_a_test_session_that_yaml_read_as_a_number_is_refused_naming_the_quotes(tmp_path, own_datasets_cache):
+    """`test_sessions: [01]` in a settings file is the number 1 to YAML (010 is 8, an octal number): the dataset's
+    session "01" was never matched, and the refusal named only the sessions. It now says to quote the label."""
+    root = tmp_path / "bids"
+    _bids(root, subjects=("01", "02"), sessions=("01", "010"))
+    _distinct(root)
+    for text, quoted in (("test_sessions: [01]", "'01'"), ("test_sessions: [010]", "'010'")):
+        with pytest.raises(ValueError, match=rf"names (1|8), .*quote it, test_sessions: \[{quoted}\]"):
+            load_recording_folder(root, bids_options=yaml.safe_load(text))
+    loaded = load_recording_folder(root, bids_options=yaml.safe_load("test_sessions: ['01']"))
+    assert set(loaded["test"]["session"]) == {"01"}
+
+

@@ -548,6 +548,7 @@ def _check_test_options(root: Path, held: dict[str, set[str]], rows: dict, split
             raise ValueError(
                 f"{option} names {', '.join(unknown)}, which {root} holds no events of; its {column}s: "
                 f"{', '.join(sorted(present)) or 'none (its file names have no such entity)'}."
+                + _zero_padded_advice(option, unknown, present)
             )
     if held and "test" not in splits.values():
         raise ValueError(
@@ -556,6 +557,26 @@ def _check_test_options(root: Path, held: dict[str, set[str]], rows: dict, split
         )
     if set(splits.values()) == {"test"}:
         raise ValueError(f"{', '.join(held)} hold out every recording of {root}; leave some to train on.")
+
+
+def _zero_padded_advice(option: str, unknown: list[str], present: set[str]) -> str:
+    """The advice for test-option labels `unknown` that are numbers of labels the dataset writes with leading zeros
+    (`present`: "01"): a settings file's YAML reads `test_sessions: [01]` as the number 1 (and 010 as 8, an octal
+    number), so the label must be quoted. "" where none is (a run's label is compared as a number already)."""
+
+    def read_as(label: str) -> set[int]:  # the numbers YAML makes of a label of digits: decimal, or octal after a 0
+        octal = label.startswith("0") and set(label) <= set("01234567")
+        return {int(label), *([int(label, 8)] if octal else [])}
+
+    numbers = {int(each) for each in unknown if each.isdigit()}
+    padded = sorted(label for label in present if label.isdigit() and read_as(label) & numbers)
+    if not padded:
+        return ""
+    quoted = ", ".join(f"'{label}'" for label in padded)
+    return (
+        f" BIDS labels are text, and a settings file's number loses a label's leading zero (YAML reads 01 as 1, 010 "
+        f"as 8): quote it, {option}: [{quoted}]."
+    )
 
 
 def _read_sidecars(recording: Path, root: Path, bad_channels: dict[str, Path]) -> None:
