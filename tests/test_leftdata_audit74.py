@@ -70,3 +70,41 @@ def test_a_test_session_that_yaml_read_as_a_number_is_refused_naming_the_quotes(
     assert set(loaded["test"]["session"]) == {"01"}
 
 
+# ------------------------------------------------------------------------ --lights-off on a recording's UTC clock
+
+STAGES = ["W", "N1", "N2", "N3", "REM"]
+
+
+@pytest.fixture(scope="module")
+def utc_night(tmp_path_factory):
+    """`(sleep stager, a CSV of a minute of EEG at 100 Hz stamped in seconds since 1970 from 21:30:00 UTC)`."""
+    folder = tmp_path_factory.mktemp("utc")
+    start = datetime.datetime(2025, 3, 1, 21, 30, tzinfo=datetime.timezone.utc).timestamp()
+    signal = np.random.default_rng(0).standard_normal(100 * 60)
+    rows = [f"{start + index / 100:.2f},{value:.3f}" for index, value in enumerate(signal)]
+    (folder / "night.csv").write_text("timestamp,EEG\n" + "\n".join(rows) + "\n")
+    return _classifier(folder / "stager", STAGES), str(folder / "night.csv")
+
+
+def test_a_time_of_day_for_a_utc_clock_is_refused_naming_the_offset(utc_night, capsys):
+    """A phone's clock counted since 1970 is UTC's: --lights-off 21:30:10 meant on the local clock was read as UTC's,
+    an hour or more off in most of the world, without a word."""
+    stager, night = utc_night
+    assert main(["predict", stager, night, "--sampling-rate", "100", "--lights-off", "21:30:10"]) == 2
+    (error,) = capsys.readouterr().err.strip().splitlines()
+    assert re.search(r"is a time of day, and .*night\.csv starts at 2025-03-01T21:30:00\+00:00, in UTC", error)
+    assert "21:30:10+01:00" in error and "21:30:10Z" in error
+
+
+@pytest.mark.parametrize("given", ["22:30:20+01:00", "21:30:20Z", "2025-03-01T22:30:20+01:00", "20"])
+def test_a_time_of_day_with_its_offset_bounds_a_utc_clocks_night(utc_night, tmp_path, capsys, given):
+    stager, night = utc_night
+    out = tmp_path / "night.jsonl"
+    argv = ["predict", stager, night, "--sampling-rate", "100", "--lights-off", given, "--output", str(out)]
+    assert main(argv) == 0
+    assert json.loads(out.read_text())["sleep"]["lights_off_seconds"] == 20
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if ": sleep (AASM" in line]
+    if given != "20":  # the line names the time with the offset it is shown in
+        assert "lights out at 21:30:20+00:00 (--lights-off)" in line
+
+

@@ -1652,18 +1652,20 @@ def _sleep_stages(config) -> dict[str, str] | None:
 _LightsSetting = float | datetime.datetime | datetime.time
 # An EDF+ file's annotations that mark lights out and on (compared in any case, spaces collapsed), as PSG systems'
 # exports write them ("Lights Off", "LIGHTS OUT", "Lights on"); Sleep-EDF's files hold none
-# A time of day as --lights-off takes it: hours and minutes, seconds and their fraction optional (no UTC offset: the
-# recording's own clock)
-_TIME_OF_DAY = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?")
+# A time of day as --lights-off takes it: hours and minutes, seconds and their fraction optional, and a UTC offset
+# ("Z", "+01:00", "-0530") where the recording's clock has one that is not the one meant (a clock counted since 1970 is
+# UTC's); without one, the time is on the recording's own clock
+_TIME_OF_DAY = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?\s*(Z|([+-])(\d{2}):?(\d{2})?)?", re.I)
 LIGHTS_ANNOTATIONS = {"lights off": "--lights-off", "lights out": "--lights-off", "lights on": "--lights-on"}
 
 
 def _lights_setting(option: str, text: str) -> _LightsSetting:
     """`text`, given to `option` (--lights-off or --lights-on): seconds from the recording's first sample (a float), a
-    date and time (as --start-time takes it) or a time of day (`datetime.time`, on the recording's clock).
+    date and time (as --start-time takes it) or a time of day (`datetime.time`, on the recording's clock, or with its
+    UTC offset as its `tzinfo`).
 
     Raises:
-        UsageError: negative or infinite seconds, a time of day with a UTC offset, or text that is none of these.
+        UsageError: negative or infinite seconds, or text that is none of these.
     """
     text = text.strip()
     try:
@@ -1681,15 +1683,22 @@ def _lights_setting(option: str, text: str) -> _LightsSetting:
     match = _TIME_OF_DAY.fullmatch(text)
     try:
         time_of_day = None if match is None else datetime.time(*(int(part or 0) for part in match.groups()[:3]))
-    except ValueError:  # 25:00, 22:61
+        sign, hours, minutes = (None, None, None) if match is None else match.group(6, 7, 8)
+        offset = datetime.timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
+        zone = (
+            None if match is None or match.group(5) is None else datetime.timezone(-offset if sign == "-" else offset)
+        )
+    except ValueError:  # 25:00, 22:61, +25:00
         time_of_day = None
     if time_of_day is None:
         raise UsageError(
             f"{option} {text!r} is neither seconds from the recording's first sample nor a clock time: give e.g. "
-            "1800, 22:40 (a time of day on the recording's clock, without UTC offset) or 2025-03-01T22:40:00."
+            "1800, 22:40 (a time of day on the recording's clock; 22:40+01:00 with its UTC offset) or "
+            "2025-03-01T22:40:00."
         )
     fraction = match.group(4)
-    return time_of_day.replace(microsecond=round(float(f"0.{fraction}") * 1e6)) if fraction else time_of_day
+    microseconds = round(float(f"0.{fraction}") * 1e6) if fraction else 0
+    return time_of_day.replace(microsecond=microseconds, tzinfo=zone)
 
 
 def _check_lights_order(lights: dict[str, tuple[str, _LightsSetting]]) -> None:
@@ -1742,8 +1751,9 @@ def _lights_seconds(path: str, recording, duration: float, option: str, text: st
     """`setting` (`_lights_setting`, given as `text` to `option`) as seconds from the recording's first sample.
 
     Raises:
-        UsageError: a clock time for a recording that records no start, a date and time with a UTC offset for a
-            start without one (or the other way round), or a time outside the recording.
+        UsageError: a clock time for a recording that records no start, a date and time (or a time of day) with a UTC
+            offset for a start without one (or a date and time the other way round), a time of day without an offset
+            for a start in UTC (`_refuse_utc_time_of_day`), or a time outside the recording.
     """
     start = recording.start
     if isinstance(setting, float):
@@ -1754,10 +1764,16 @@ def _lights_seconds(path: str, recording, duration: float, option: str, text: st
             "or its start with --start-time."
         )
     else:
-        if isinstance(setting, datetime.time):  # its first time on the clock from the recording's start on
-            moment = datetime.datetime.combine(start.date(), setting, tzinfo=start.tzinfo)
-            moment += datetime.timedelta(days=1) if moment < start else datetime.timedelta(0)
-        elif (setting.tzinfo is None) != (start.tzinfo is None):
+        if isinstance(setting, datetime.time) and (setting.tzinfo is None or start.tzinfo is not None):
+            # its first time on the clock from the recording's start on, in the offset it is given in (else the
+            # start's own)
+            if setting.tzinfo is None:
+                _refuse_utc_time_of_day(path, start, option, text)
+            zone = setting.tzinfo or start.tzinfo
+            on_clock = start if zone is None else start.astimezone(zone)
+            moment = datetime.datetime.combine(on_clock.date(), setting.replace(tzinfo=None), tzinfo=zone)
+            moment += datetime.timedelta(days=1) if moment < on_clock else datetime.timedelta(0)
+        elif isinstance(setting, datetime.time) or (setting.tzinfo is None) != (start.tzinfo is None):
             raise UsageError(
                 f"{option} {text!r} and the start of {path} ({start.isoformat()}) are not both with a UTC offset: "
                 "give the time as its start is written."
@@ -1771,6 +1787,23 @@ def _lights_seconds(path: str, recording, duration: float, option: str, text: st
         )
         raise UsageError(f"{option} {text!r} falls outside {path} ({span}): give a time within the recording.")
     return seconds
+
+
+def _refuse_utc_time_of_day(path: str, start: datetime.datetime, option: str, text: str) -> None:
+    """Refuse a time of day without a UTC offset, `text` given to `option`, for a recording whose `start` is in UTC (a
+    CSV clock counted since 1970, an Empatica export's start, or a --start-time in UTC): its clock is no wall clock,
+    and 22:40 read as UTC's was an hour or more off the local 22:40 meant, without a word.
+
+    Raises:
+        UsageError: naming the start, and the time with an offset or seconds as the fixes.
+    """
+    if start.utcoffset() == datetime.timedelta(0):
+        raise UsageError(
+            f"{option} {text!r} is a time of day, and {path} starts at {start.isoformat()}, in UTC (a clock counted "
+            f"since 1970, or a start given in UTC), not on a local clock: give the time with its UTC offset ({text}+01:00 where local time "
+            f"was an hour ahead of UTC, {text}Z for UTC itself), a date and time with its offset, or seconds from "
+            "its first sample."
+        )
 
 
 def _lights(
@@ -1796,7 +1829,10 @@ def _lights(
         else:
             said.append(f"{default} as lights {what}")
             continue
-        when = _clock_time(recording.start, bounds[option])[11:19] or f"{bounds[option] / 60:.1f} min"
+        clock = _clock_time(
+            recording.start, bounds[option]
+        )  # (its UTC offset after the milliseconds, where it has one)
+        when = clock[11:19] + clock[23:] or f"{bounds[option] / 60:.1f} min"
         said.append(f"lights {what} at {when} ({source})")
     off, on = bounds.get("--lights-off", 0.0), bounds.get("--lights-on", duration)
     if off >= on:
