@@ -108,3 +108,27 @@ def test_a_time_of_day_with_its_offset_bounds_a_utc_clocks_night(utc_night, tmp_
         assert "lights out at 21:30:20+00:00 (--lights-off)" in line
 
 
+# --------------------------------------------------------------- a zoned clock's daylight-saving change in a refusal
+
+
+def test_a_gap_after_a_daylight_saving_change_is_shown_in_the_offset_then_written(tmp_path):
+    """A logger writing its local offset went from +01:00 to +02:00 at 01:00 UTC (daylight saving), then lost a
+    minute: the refusal showed the gap in the first offset, 02:00:59.9+01:00, a time the file never wrote."""
+    cet, cest = (datetime.timezone(datetime.timedelta(hours=hours)) for hours in (1, 2))
+    change = datetime.datetime(2025, 3, 30, 1, tzinfo=datetime.timezone.utc)
+    seconds = [row / 10 for row in range(1200)] + [180 + row / 10 for row in range(600)]
+    moments = [change + datetime.timedelta(seconds=each - 60) for each in seconds]
+    cells = [moment.astimezone(cest if moment >= change else cet) for moment in moments]
+    for kind, written in (
+        ("dates", [cell.isoformat(sep=" ", timespec="milliseconds") for cell in cells]),
+        ("times", [cell.timetz().isoformat(timespec="milliseconds") for cell in cells]),
+    ):
+        path = tmp_path / f"{kind}.csv"
+        path.write_text("time,ECG\n" + "".join(f"{cell},{row % 7}\n" for row, cell in enumerate(written)))
+        with pytest.raises(CorruptFileError) as caught:
+            read_recording(path, sampling_rate=10)
+        assert re.search(
+            r"jumps from (2025-03-30 )?03:00:59\.9\+02:00 to (2025-03-30 )?03:02:00\+02:00", str(caught.value)
+        )
+
+

@@ -38,6 +38,19 @@ _CLOCK_TIME = re.compile(
 )
 
 
+def utc_offset(written: str) -> datetime.timezone:
+    """The UTC offset a clock time writes after it ("Z", "+01:00", "+0100", "+01") as a `datetime.timezone`.
+
+    Raises:
+        ValueError: an offset of 24 h or more.
+    """
+    if written.upper() == "Z":
+        return datetime.timezone.utc
+    digits = written[1:].replace(":", "")
+    offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+    return datetime.timezone(-offset if written[0] == "-" else offset)
+
+
 def parse_clock_time(cell: str) -> datetime.datetime | None:
     """The ISO 8601 date and time of a CSV cell (`_CLOCK_TIME`, spaces around it aside): aware where it gives its UTC
     offset, naive (a wall clock of no stated zone) where it does not; None for a cell that is none, or an impossible
@@ -47,13 +60,7 @@ def parse_clock_time(cell: str) -> datetime.datetime | None:
         return None
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     try:
-        zone_info = None
-        if zone and zone.upper() == "Z":
-            zone_info = datetime.timezone.utc
-        elif zone:
-            digits = zone[1:].replace(":", "")
-            offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
-            zone_info = datetime.timezone(-offset if zone[0] == "-" else offset)
+        zone_info = utc_offset(zone) if zone else None
         microseconds = int((fraction or "")[:6].ljust(6, "0"))  # as 3.11+ reads a longer fraction: cut
         return datetime.datetime(
             int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), microseconds,

@@ -24,7 +24,14 @@ import numpy as np
 
 from ..._logs import warnings_captured
 from ..errors import CorruptFileError
-from ._common import CHANNELS_OPTIONS, _as_path, check_classes_unrepeated, daylight_saving_note, parse_clock_time
+from ._common import (
+    CHANNELS_OPTIONS,
+    _as_path,
+    check_classes_unrepeated,
+    daylight_saving_note,
+    parse_clock_time,
+    utc_offset,
+)
 
 # Byte-order marks and the encodings they name, longest first (UTF-32's little-endian mark starts with UTF-16's).
 # Excel's "Unicode Text" export is UTF-16 with a mark, its "CSV UTF-8" UTF-8 with one; the codecs named consume it.
@@ -66,6 +73,9 @@ _TIME_OF_DAY = re.compile(
     r"([01]?\d|2[0-3]):([0-5]\d):([0-5]\d(?:[.,]\d+)?)\s*(Z|([+-])([01]\d|2[0-3])(?::?([0-5]\d))?)?", re.IGNORECASE
 )
 SECONDS_A_DAY = 86400.0
+# The UTC offset a cell of clock time ends with, where it writes one after its time (`_noting_offsets`: a date alone,
+# "2025-03-30", ends in digits after a dash too, before any ":")
+_WRITTEN_OFFSET = re.compile(r"(?<=\d)\s*(Z|[+-]\d\d(?::?\d\d)?)\s*$", re.IGNORECASE)
 
 
 def is_time_of_day(cell: str) -> bool:
@@ -79,11 +89,7 @@ def time_of_day_zone(cell: str) -> datetime.timezone | None:
     time_of_day = _TIME_OF_DAY.fullmatch(cell.strip())
     if time_of_day is None or time_of_day.group(4) is None:
         return None
-    sign, hours, minutes = time_of_day.group(5, 6, 7)
-    if sign is None:  # "Z"
-        return datetime.timezone.utc
-    offset = datetime.timedelta(hours=int(hours), minutes=int(minutes or 0))
-    return datetime.timezone(-offset if sign == "-" else offset)
+    return utc_offset(time_of_day.group(4))
 
 
 def clock_seconds(cell: str) -> float | None:
@@ -301,6 +307,7 @@ def read_csv_matrix(
     unread_columns: Collection[int] = (),
     column_names: Sequence[str] | None = None,
     text_rows: list[int] | None = None,
+    clock_zones: dict[int, dict[float, datetime.timezone]] | None = None,
 ) -> np.ndarray:
     """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp);
     ``delimiter=None`` splits on any whitespace; ``decimal_comma`` reads "0,25" as 0.25; ``encoding`` as `open`'s
@@ -321,7 +328,10 @@ def read_csv_matrix(
     "/muse/elements/blink" markers beside its samples) is parsed again with those columns read as NaN, where it was
     refused for a column nobody asked for; ``text_rows``, where given, gathers the data rows (from 0) where one of
     them holds text (a marker row, whose samples are empty). ``column_names``: the file's names, to name the column
-    of a cell that is no number and the fix (read the channels wanted alone, or drop that column).
+    of a cell that is no number and the fix (read the channels wanted alone, or drop that column). ``clock_zones``,
+    where given, gathers for each of ``clock_columns`` whose cells end in a UTC offset `{its seconds as read: its
+    offset}` at its first cell and at each cell whose offset is not the one before's (daylight saving's change, which
+    the seconds since 1970 leave out).
 
     Raises:
         CorruptFileError: a cell that is no number, no rows, rows of different widths, or a value in
@@ -338,7 +348,12 @@ def read_csv_matrix(
     if clock_columns:
         if not isinstance(converters, dict):  # (a decimal comma is every other column's converter)
             converters = {column: number for column in range(width)} if decimal_comma else {}
-        converters.update(dict.fromkeys(clock_columns, _clock_cell))
+        converters.update(
+            {
+                column: _clock_cell if clock_zones is None else _noting_offsets(clock_zones.setdefault(column, {}))
+                for column in clock_columns
+            }
+        )
 
     def cells(text: str, skip: int) -> int:
         """How many cells the first row of `text` (after `skip` lines) holds, as numpy splits it (0: none)."""
@@ -610,6 +625,22 @@ def _clock_cell(cell: str) -> float:
     if seconds is None:
         raise ValueError(f"could not convert string {cell!r} to a clock time")
     return seconds
+
+
+def _noting_offsets(changes: dict[float, datetime.timezone]) -> Callable[[str], float]:
+    """`_clock_cell`, adding `{seconds: offset}` to `changes` at a cell whose UTC offset, as written, is not the cell
+    before's (its first cell's too): a block parsed again (`read_csv_numbers`) notes the same seconds again."""
+    last = [None]
+
+    def converted(cell: str) -> float:
+        seconds = _clock_cell(cell)
+        written = _WRITTEN_OFFSET.search(cell)
+        if written is not None and ":" in cell[: written.start()] and written.group(1) != last[0]:
+            last[0] = written.group(1)
+            changes.setdefault(seconds, utc_offset(written.group(1)))
+        return seconds
+
+    return converted
 
 
 def _number_form_advice(error: ValueError, delimiter: str | None, decimal_comma: bool) -> str:

@@ -1303,6 +1303,7 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
         unread_columns=unread,
         column_names=names,
         text_rows=(marked := []),
+        clock_zones=(offsets := {}),
     )
     if marked and read.get("channels"):
         # a row of text in a column let go and nothing in the channels read is a marker, not a sample (Mind
@@ -1323,9 +1324,12 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
         column: next((row[column] for row in below if len(row) > column and not is_missing_cell(row[column])), "")
         for column in clocks
     }
+    # the rows at which a zoned clock column's offset changes (daylight saving's), found before the stamps are
+    # shifted: a refusal shows each stamp in the offset the file wrote it in
+    changes = {column: _offset_changes(values, _held_rows(columns, column), offsets.get(column)) for column in clocks}
     for column, local in clocks.items():
         if local:  # a wall clock of no stated zone: its seconds from the first sample, claiming no start
-            held = [column] if columns is None else [row for row, each in enumerate(columns) if each == column]
+            held = _held_rows(columns, column)
             if held and is_time_of_day(firsts[column]):
                 values[:, held[0]] = _past_midnight(values[:, held[0]])
             stamps = values[:, held[0]] if held else first[column : column + 1]
@@ -1342,6 +1346,7 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
             local,
             time_of_day=is_time_of_day(firsts[column]),
             zone=getattr(parse_clock_time(firsts[column]), "tzinfo", None) or time_of_day_zone(firsts[column]),
+            changes=tuple((float(values[row, held]), zone) for row, held, zone in changes[column]),
         )
         for column, local in clocks.items()
         if parse_clock_time(firsts[column]) is not None or is_time_of_day(firsts[column])
@@ -1349,6 +1354,25 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
     return _CsvTable(
         values.T, names, units, first.size, columns, read.get("channels"), read.get("refusal"), clock_times, stated
     )
+
+
+def _held_rows(columns: list[int] | None, column: int) -> list[int]:
+    """Where the file's `column` lies among the columns read (`columns`; None: every one): [] where it is not read."""
+    return [column] if columns is None else [row for row, each in enumerate(columns) if each == column]
+
+
+def _offset_changes(
+    values: np.ndarray, held: list[int], offsets: dict[float, datetime.timezone] | None
+) -> list[tuple[int, int, datetime.timezone]]:
+    """`(row, column held, offset)` of each row of `values` `(rows, columns held)` at which a zoned clock column (held
+    at `held`) takes another UTC offset than the row before's, from the `{seconds as read: offset}` its cells noted
+    (`read_csv_numbers`' ``clock_zones``), in row order; [] where it is not held or writes no offset."""
+    if not held or not offsets:
+        return []
+    stamps = values[:, held[0]]
+    found = sorted((int(np.argmax(stamps == seconds)), zone) for seconds, zone in offsets.items() if seconds in stamps)
+    kept = [change for number, change in enumerate(found) if number == 0 or change[1] != found[number - 1][1]]
+    return [(row, held[0], zone) for row, zone in kept]
 
 
 def _past_midnight(stamps: np.ndarray) -> np.ndarray:
@@ -1369,19 +1393,22 @@ def _past_midnight(stamps: np.ndarray) -> np.ndarray:
 class _Clock:
     """How a CSV column of clock time (`clock_seconds`) was read: seconds since 1970 (since midnight for times of day
     alone, `time_of_day`), less `origin` (its first stamp, for a wall clock of no stated zone, `local`), so that a
-    refusal can show a stamp as the file wrote it: in its first stamp's UTC offset, `zone`, where it has one."""
+    refusal can show a stamp as the file wrote it: in its first stamp's UTC offset, `zone`, where it has one, and from
+    each of `changes` on (`(seconds as read, less origin, offset)`, in order: daylight saving's) in that one."""
 
     origin: float
     local: bool
     time_of_day: bool = False
     zone: datetime.tzinfo | None = None
+    changes: tuple[tuple[float, datetime.tzinfo], ...] = ()
 
     def text(self, seconds: float) -> str:
         """The stamp read as `seconds` as ISO clock text, as the file wrote it: a local one without a zone, a time of
-        day alone without a date, a zoned one in the column's offset."""
+        day alone without a date, a zoned one in the offset the file wrote at that time."""
         moment = datetime.datetime.fromtimestamp(self.origin + seconds, tz=datetime.timezone.utc)
-        if self.zone is not None:
-            moment = moment.astimezone(self.zone)
+        zone = next((zone for since, zone in reversed(self.changes) if since <= seconds), self.zone)
+        if zone is not None:
+            moment = moment.astimezone(zone)
         written = moment.replace(tzinfo=None)
         text = written.time().isoformat() if self.time_of_day else written.isoformat(sep=" ")
         text = text.rstrip("0") if "." in text else text
