@@ -194,15 +194,14 @@ def test_the_events_of_a_paused_recording_are_cut_within_their_stretch(tmp_path)
         load_recording_folder(tmp_path / "across", bids_options={"test_subjects": "02"})
 
 
-def test_a_paused_recording_labelled_whole_is_refused(tmp_path):
-    """A paused recording as one whole-file example (a class folder) was one example across its pause: refused."""
-    from citrus_hf.data.errors import CorruptFileError
-
+def test_a_paused_recording_labelled_whole_gives_its_stretches_apart(tmp_path):
+    """A paused recording as one whole-file example (a class folder) was one example across its pause, then refused;
+    now each stretch is an example of its class (audit74)."""
     for seed, split in enumerate(("train", "test")):
         _paused(tmp_path / "set" / split / "left", f"a{split}", seed=seed)
         _paused(tmp_path / "set" / split / "right", f"b{split}", at=1, seed=seed + 2)
-    with pytest.raises(CorruptFileError, match=r"atrain.vhdr paused and went on"):
-        load_recording_folder(tmp_path / "set")
+    train = load_recording_folder(tmp_path / "set")["train"]
+    assert [len(row[0]) for row in train["input_values"]] == [150, 50, 200]
 
 
 # ------------------------------------------------------------- recordings of one header and different samples

@@ -1,6 +1,6 @@
 """BIDS, fifth round: a recording whose events table holds only boundary rows is said to have that table (not "no
-events.tsv"); with ``label_from`` a recording whose events table marks breaks (boundary rows) is refused whole, as an
-EEGLAB set's own boundary events are."""
+events.tsv"); with ``label_from`` a recording whose events table marks breaks (boundary rows) gives its stretches
+apart, as an EEGLAB set's own boundary events do (audit74)."""
 
 from __future__ import annotations
 
@@ -34,19 +34,16 @@ def test_a_recording_whose_events_table_holds_no_event_is_said_to_have_it(tmp_pa
     assert f"events.tsv of {said}" in caplog.text and "sub-02_task-motor_run-1_eeg.edf" in caplog.text
 
 
-def test_label_from_refuses_a_recording_whose_events_table_marks_a_break(tmp_path):
+def test_label_from_cuts_a_recording_at_its_events_tables_break(tmp_path):
     """A whole-recording example (label_from) across a boundary row of its events table was kept whole, windows
-    spanning the break, while an EEGLAB set's own boundary events are refused read whole: refused alike, naming the
-    table, the break and the fixes."""
-    from citrus_hf.data.errors import CorruptFileError
-
+    spanning the break; then it was refused. Each stretch is now an example of its subject's label (audit74: the
+    stretches' samples are checked in test_leftdata_audit74)."""
     root = tmp_path / "bids"
     _bids(root, subjects=("01", "02"), events=[[1.0, 2.0, "left", 1], [5.0, 0, "boundary", "n/a"]])
     _participants(root, ["group"], [["sub-01", "patient"], ["sub-02", "control"]])
-    with pytest.raises(
-        CorruptFileError, match=r"sub-01_task-motor_run-1_events.tsv marks a break .*at 5 s.*label_from"
-    ):
-        load_recording_folder(root, bids_options={"label_from": "participants:group"})
+    train = load_recording_folder(root, bids_options={"label_from": "participants:group"})["train"]
+    assert list(train["start_seconds"]) == [0.0, 5.0, 0.0, 5.0]
+    assert [len(row[0]) for row in train["input_values"]] == [250, 350, 250, 350]
 
 
 def test_label_from_reads_recordings_whose_events_tables_mark_no_break(tmp_path):

@@ -132,3 +132,100 @@ def test_a_gap_after_a_daylight_saving_change_is_shown_in_the_offset_then_writte
         )
 
 
+# ----------------------------------------------------------- recordings with breaks labelled whole (label_from)
+
+
+def test_label_from_gives_each_stretch_between_an_events_tables_breaks_its_subjects_label(tmp_path):
+    """A recording whose events table marks a break (a boundary row at 5 s) was refused whole under label_from, so a
+    dataset of such recordings could not be labelled by its participants at all. Each stretch is now an example of
+    its subject's label, with the seconds its first sample lies at: no window spans the break."""
+    root = tmp_path / "bids"
+    signals = _bids(root, subjects=("01", "02"), events=[[1.0, 2.0, "left", 1], [5.0, 0, "boundary", "n/a"]])
+    _participants(root, ["group"], [["sub-01", "patient"], ["sub-02", "control"]])
+    train = load_recording_folder(root, bids_options={"label_from": "participants:group"})["train"]
+    assert list(train["label"]) == ["patient", "patient", "control", "control"]
+    assert list(train["start_seconds"]) == [0.0, 5.0, 0.0, 5.0]
+    whole = signals["sub-01/eeg/sub-01_task-motor_run-1_eeg.edf"]
+    first, second = (np.asarray(train[index]["input_values"]) for index in (0, 1))
+    np.testing.assert_allclose(first, whole[:, : 5 * RATE], atol=0.01)
+    np.testing.assert_allclose(second, whole[:, 5 * RATE :], atol=0.01)
+
+
+def test_a_paused_recording_labelled_by_its_folder_gives_each_stretch_apart(tmp_path):
+    """A BrainVision recording that paused, in a class folder, was refused; its stretches are now examples of its
+    class (a recording that never paused stays one example, from 0 s)."""
+    for seed, split in enumerate(("train", "test")):
+        signals = _paused(tmp_path / "set" / split / "left", f"a{split}", seed=seed)
+        _paused(tmp_path / "set" / split / "right", f"b{split}", at=1, seed=seed + 2)
+    test = load_recording_folder(tmp_path / "set")["test"]
+    assert list(test["label"]) == ["left", "left", "right"] and list(test["start_seconds"]) == [0.0, 0.6, 0.0]
+    assert [len(row[0]) for row in test["input_values"]] == [150, 50, 200]
+    np.testing.assert_allclose(np.concatenate(test["input_values"][:2], axis=1), signals, rtol=1e-6)
+
+
+@pytest.mark.parametrize("onset", [0.598, 0.596])
+def test_an_eeglab_sets_boundary_written_in_its_events_table_too_is_one_break(tmp_path, onset):
+    """EEGLAB's BIDS export writes a boundary in the set (latency 150.5, from 1) and as a row of its events table
+    (onset 149.5 / 250 s, or a writer's rounding a sample off): taken as two breaks, a stretch of a sample would lie
+    between them, and the set's first stretch would end a sample early."""
+    from test_bids2_audit73 import EEGLAB_NAMES
+
+    root = tmp_path / "bids"
+    root.mkdir()
+    (root / "dataset_description.json").write_text(json.dumps({"Name": "motor", "BIDSVersion": "1.9.0"}))
+    for subject in ("01", "02"):
+        folder = root / f"sub-{subject}" / "eeg"
+        _eeglab_with_boundary(folder, f"sub-{subject}_task-rest_eeg")
+        _tsv(
+            folder / f"sub-{subject}_task-rest_events.tsv",
+            ["onset", "duration", "trial_type"],
+            [[onset, 0, "boundary"]],
+        )
+    _participants(root, ["group"], [["sub-01", "patient"], ["sub-02", "control"]])
+    train = load_recording_folder(root, bids_options={"label_from": "participants:group"})["train"]
+    assert [len(row[0]) for row in train["input_values"]] == [150, 50, 150, 50]
+    assert list(train["channel_names"][0]) == EEGLAB_NAMES
+
+
+# ------------------------------------------------------ a pile's recordings cut at their events table's breaks
+
+
+def test_a_pile_cuts_an_edf_at_its_events_tables_boundary_rows(tmp_path, own_datasets_cache):
+    """Pre-training reads a BIDS dataset as a pile of whole recordings: an EDF file whose events table marks a break
+    (data cut out, recordings joined) was kept whole, its segments and windows spanning the break. It is cut there,
+    as an EEGLAB set's own boundary events cut it."""
+    root = tmp_path / "bids"
+    signals = _bids(root, events=[[1.0, 2.0, "left", 1], [5.0, 0, "boundary", "n/a"]])
+    rows = load_recording_folder(root, bids_events=False)
+    name = "sub-01/eeg/sub-01_task-motor_run-1_eeg.edf"
+    parts = [np.asarray(row["input_values"]) for row in rows if row["recording"] == name]
+    assert [part.shape[1] for part in parts] == [5 * RATE, 7 * RATE]
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), signals[name], atol=0.01)
+
+
+# ------------------------------------------------------------ an EEGLAB set read once for its boundary events
+
+
+def test_an_eeglab_set_holding_its_samples_is_read_once_for_its_events(tmp_path, monkeypatch, own_datasets_cache):
+    """A labelled set's events were cut from a set read whole, then the set was loaded again (samples and all, as a
+    .set holding its samples is one MATLAB variable) only for its boundary events."""
+    from citrus_hf.data.readers import eeglab
+
+    for name in ("a", "b"):
+        _eeglab_with_boundary(tmp_path / "set", name, fdt=False)
+    rows = [[f"{name}.set", onset, 0.1, label] for name in ("a", "b") for onset, label in ((0.1, "x"), (0.62, "y"))]
+    (tmp_path / "set" / "metadata.csv").write_text(
+        "file_name,onset,duration,label\n" + "".join(",".join(map(str, row)) + "\n" for row in rows)
+    )
+    loads = []
+    real = eeglab._load
+
+    def counted(path, fields, optional=()):
+        loads.append((path.name, tuple(fields)))
+        return real(path, fields, optional)
+
+    monkeypatch.setattr(eeglab, "_load", counted)
+    loaded = load_recording_folder(tmp_path / "set")
+    assert len(loaded["train"]) == 4
+    # (the set's first file is read once more beforehand, for the channels every file is read in)
+    assert loads.count(("b.set", eeglab._FIELDS)) == 1

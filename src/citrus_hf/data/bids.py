@@ -19,8 +19,10 @@ recording is in ``train``.
 With the option ``label_from=participants:COLUMN`` the subjects are labelled, not the events: each recording is one
 whole-recording example (cut by ``window_seconds`` as any whole file) labelled by its subject's ``COLUMN`` in
 ``participants.tsv`` (``group``: class names; a column of numbers, ``age``: a regression ``target``, unless
-``participants.json`` declares its ``Levels``); a recording whose events table marks a break (a boundary row) is then
-refused, as an EEGLAB set's own boundary events are read whole.
+``participants.json`` declares its ``Levels``); a recording whose events table marks a break (a boundary row) gives
+an example of each stretch between its breaks, all of its subject's label, as an EEGLAB set's own boundary events
+do (`recording_breaks`): no window spans a break. A pile of a BIDS dataset's recordings (pre-training) is cut at those
+breaks too.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ class BidsEvents:
         splits: `{recording: "train" or "test"}`.
         bad_channels: `{channel name: the first channels.tsv that marks it bad}`.
         breaks: `{recording: the onsets (seconds) of its events.tsv's boundary rows}` (`BOUNDARY_TYPES`), which none
-            of its events may span.
+            of its events may span (with `label_from`, where its whole recording is cut into stretches).
     """
 
     rows: dict[Path, list[dict] | dict]
@@ -394,7 +396,7 @@ def read_bids_events(
                 unlabelled.append(f"sub-{ids['subject']}")
                 continue
             given: list[dict] | dict = {name: values[ids["subject"]], **ids}
-            _refuse_breaks_of_whole(recording, root, frames)
+            breaks.update(recording_breaks(root, [recording], frames))
             _read_sidecars(recording, root, bad_channels)
             rows[recording], origins[recording] = given, table
             splits[recording] = split_of(ids)
@@ -429,12 +431,7 @@ def read_bids_events(
         events = []
         for event in frame.to_dict("records"):
             if _is_boundary(event, column):
-                if event["onset"] is None or not _is_number(event["onset"]):
-                    raise ValueError(
-                        f"{table}: a boundary row has the onset {event['onset']!r}; give it the seconds from the "
-                        "recording's start at which the break lies, or drop its row."
-                    )
-                breaks.setdefault(recording, []).append(float(event["onset"]))
+                breaks.setdefault(recording, []).append(_break_onset(table, event["onset"]))
                 continue
             if event[column] is None:
                 raise ValueError(
@@ -487,24 +484,39 @@ def _boundary_onsets(table: Path, frames: dict, column: str = DEFAULT_LABEL_COLU
     return [event.get("onset") for event in frames[table].to_dict("records") if _is_boundary(event, column)]
 
 
-def _refuse_breaks_of_whole(recording: Path, root: Path, frames: dict) -> None:
-    """Refuse the whole-recording example of `recording` (`label_from`) where its events table (inherited as BIDS
-    finds it) marks a break by a boundary row: its windows would join samples from either side of the break, which an
-    EEGLAB set's own boundary events refuse read whole (`readers.eeglab.read_eeglab_set`'s ``across_pauses``).
+def recording_breaks(root: Path, recordings: Sequence[Path], frames: dict | None = None) -> dict[Path, list[float]]:
+    """`{recording: the onsets (seconds) of its events table's boundary rows}` (the table inherited as BIDS finds it;
+    `BOUNDARY_TYPES`) of those of `recordings` of the BIDS dataset at `root` that have any: the breaks that a recording
+    read whole (a pile's, or one labelled whole by `label_from`) is cut at, so that no window spans one, as an EEGLAB
+    set's own boundary events are. `frames`: the tables read so far (`{table: its DataFrame}`), read once.
 
     Raises:
-        CorruptFileError: naming the recording, its table, the breaks and the fixes.
+        ValueError: a boundary row without an onset, naming its table.
     """
-    table = _inherited(recording, root, "events", ".tsv")
-    onsets = [] if table is None else _boundary_onsets(table, frames)
-    if onsets:
-        shown = ", ".join(f"{float(onset):g} s" if _is_number(onset) else repr(onset) for onset in onsets[:3])
-        raise CorruptFileError(
-            f"{table.relative_to(root)} marks a break (a boundary row: data cut out, or recordings joined) in "
-            f"{recording.relative_to(root)} at {shown}{', ...' if len(onsets) > 3 else ''}; label_from labels the "
-            "recording whole, and its windows would span the break. Save each stretch to a file of its own, or label "
-            "its events instead (drop label_from: the events are cut within their stretch)."
+    frames = {} if frames is None else frames
+    breaks = {}
+    for recording in recordings:
+        if _entities(recording)[1] not in DATATYPES:  # (no BIDS recording: no events table of its own)
+            continue
+        table = _inherited(recording, root, "events", ".tsv")
+        onsets = [] if table is None else _boundary_onsets(table, frames)
+        if onsets:
+            breaks[recording] = [_break_onset(table, onset) for onset in onsets]
+    return breaks
+
+
+def _break_onset(table: Path, onset) -> float:
+    """The onset (seconds, as the events table `table` writes it) of a boundary row.
+
+    Raises:
+        ValueError: an onset that is no number (n/a), naming the table and the fix.
+    """
+    if onset is None or not _is_number(onset):
+        raise ValueError(
+            f"{table}: a boundary row has the onset {onset!r}; give it the seconds from the recording's start at "
+            "which the break lies, or drop its row."
         )
+    return float(onset)
 
 
 def no_events_reason(recording: Path, root: Path, label_column: str | None = None) -> str:
@@ -614,4 +626,5 @@ __all__ = [
     "is_bids_root",
     "reads_file",
     "read_bids_events",
+    "recording_breaks",
 ]

@@ -63,6 +63,7 @@ from .bids import (
     no_events_reason,
     read_bids_events,
     reads_file,
+    recording_breaks,
 )
 from .errors import (
     CitrusDataError,
@@ -72,13 +73,13 @@ from .errors import (
     naming_unwritable_cache,
 )
 from .plans import row_sizes
+from .readers._common import merged_breaks
 from .readers.arff_csv import not_decodable, text_encoding
-from .readers.edf import holds_annotations_only, read_edf_header, read_edf_segments
+from .readers.edf import holds_annotations_only, read_edf_header, read_edf_stretches
 from .readers.files import (
     READ_AS_WRITTEN_KEY,
     RECORDING_FORMATS,
     STRETCHED_FORMATS,
-    break_positions,
     companion_files,
     header_rates,
     read_recording,
@@ -358,7 +359,9 @@ def load_recording_folder(
     its whole recordings labelled by their subjects), the channels its
     channels.tsv files mark bad left out of every file; with `bids_events` False (pre-training's corpus, which takes
     every recording whole: an events.tsv's stretches would be a sliver of it, and its point events are refused) it is
-    read as a pile, as a BIDS dataset without events is.
+    read as a pile, as a BIDS dataset without events is, each recording cut at its events table's boundary rows
+    (`bids.recording_breaks`). A recording labelled whole that breaks (a BrainVision pause, an EEGLAB boundary event,
+    a boundary row) gives an example of each stretch, with its `start_seconds`.
 
     Raises:
         ValueError: a folder without recordings; files that record their rate beside files that do not (the rate
@@ -409,7 +412,7 @@ def load_recording_folder(
     # (path, size, modification time) of every file: the cache's key, so that a changed file is read again
     listings: dict[Path, dict[str, list[Path]]] = {}
     stamps = [_stamp(file, listings) for file in files]
-    described, left_out = _described_layout(path, bids_options, bids_events)
+    described, left_out, breaks = _described_layout(path, bids_options, bids_events)
     layout = labelled_layout(path) if described is None else {split: list(rows) for split, rows in described.items()}
 
     def rows_of(
@@ -439,6 +442,7 @@ def load_recording_folder(
                     | ({"check_time_stamps": False} if ignore_time_stamps else {})
                     | ({} if labels is None else {"labels": labels, "reference": reference})
                     | ({"left_out": left_out} if left_out else {})
+                    | ({"breaks": breaks} if breaks else {})
                     | ({} if rates is None else {"rates": rates}),
                 )
         except datasets.exceptions.DatasetGenerationError as error:
@@ -453,6 +457,13 @@ def load_recording_folder(
         else:
             labels = {str(file): row for rows in described.values() for file, row in rows.items()}
             columns = _metadata_features(labels)
+        if any(not isinstance(row, list) and _may_break(file, breaks) for file, row in labels.items()):
+            # a recording labelled whole that breaks gives an example of each stretch (`_cut_events`), each with the
+            # seconds its first sample lies at, as an event's example has them; those of a continuous one from 0
+            labels = {
+                file: row if isinstance(row, list) else {**row, "start_seconds": 0.0} for file, row in labels.items()
+            }
+            columns = {**columns, "start_seconds": datasets.Value("float64")}
         split_of = {str(file): split for split, split_files in layout.items() for file in split_files}
         # a file that a listed symlink points at (`pool/v0.npy` behind `validation/0.npy`) is read, through the link
         read_through = {os.path.realpath(file) for file in split_of}
@@ -576,8 +587,9 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: boo
         _warn_once(
             f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
             f"{', ...' if len(bids) > 3 else ''}): each recording is read whole, by its own header (an EDF file's "
-            "rate, channels and units), as pre-training and citrus predict read them; its events.tsv files choose "
-            "examples only to fine-tune on (citrus finetune --dataset ROOT)."
+            "rate, channels and units), as pre-training and citrus predict read them, and cut at its events.tsv "
+            "files' boundary rows (breaks) alone; its events.tsv files choose examples only to fine-tune on (citrus "
+            "finetune --dataset ROOT)."
         )
     elif bids and bids_events and (holds_events(folder) or by_subject):
         # its events (or its participants) are read (`read_bids_events`), with its channels tables and sidecars: the
@@ -586,7 +598,7 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: boo
             bids = [name for name in bids if name not in (PARTICIPANTS, PARTICIPANTS_DESCRIPTION)]
         bids = [name for name in bids if not reads_file(Path(name)) or (by_subject and name.endswith("_events.tsv"))]
         labelled = (
-            "its participants.tsv labels each subject's recordings (label_from; its events tables label nothing, and one that marks a break by a boundary row is refused)"
+            "its participants.tsv labels each subject's recordings (label_from; its events tables label nothing; their boundary rows cut the recordings into stretches)"
             if by_subject
             else "its events.tsv files label the recordings"
         )
@@ -960,10 +972,12 @@ def _labelled_by_bids_events(folder: Path) -> bool:
 
 def _described_layout(
     folder: Path, bids_options: dict | None = None, bids_events: bool = True
-) -> tuple[dict[str, dict[Path, dict | list[dict]]] | None, tuple[str, ...]]:
-    """`(metadata_layout, the channels to leave out of every file)`: the channels a BIDS dataset's channels.tsv
-    files mark bad (said once, naming them); none for a folder of metadata files, nor where `bids_events` is False
-    (pre-training: a BIDS dataset is then a pile of whole recordings, `load_recording_folder`).
+) -> tuple[dict[str, dict[Path, dict | list[dict]]] | None, tuple[str, ...], dict[str, list[float]]]:
+    """`(metadata_layout, the channels to leave out of every file, breaks)`: the channels a BIDS dataset's
+    channels.tsv files mark bad (said once, naming them); none for a folder of metadata files, nor where `bids_events`
+    is False (pre-training: a BIDS dataset is then a pile of whole recordings, `load_recording_folder`). `breaks`:
+    `{file: seconds}` where a BIDS dataset's events tables mark breaks by boundary rows (`bids.recording_breaks`), at
+    which its recordings read whole (a pile's, or labelled whole by `label_from`) are cut; {} for other folders.
 
     Raises:
         ValueError: as `metadata_layout`; BIDS options (`bids.BIDS_OPTIONS`) for a folder that is no BIDS dataset,
@@ -980,6 +994,8 @@ def _described_layout(
                 f"{folder}: the options {sorted(bids_options)} choose the events of a BIDS dataset's events.tsv "
                 "files, and pre-training reads every recording whole, not its events; drop them."
             )
+        breaks = recording_breaks(folder, recording_files(folder))
+        return None, (), {str(file): onsets for file, onsets in breaks.items()}
     elif _labelled_by_bids_events(folder):
         events = read_bids_events(folder, recording_files(folder), **(bids_options or {}))
         if events is not None:
@@ -995,7 +1011,8 @@ def _described_layout(
                     f"channels.tsv files ({shown_channels(list(events.bad_channels))}; first in {first}): left out "
                     "of every recording, so that every example holds the same channels."
                 )
-            return {split: files for split, files in layout.items() if files}, tuple(events.bad_channels)
+            breaks = {str(file): onsets for file, onsets in events.breaks.items()}
+            return {split: files for split, files in layout.items() if files}, tuple(events.bad_channels), breaks
     if bids_options:
         where = (
             "its events are labelled by a metadata file, not its events.tsv files"
@@ -1010,7 +1027,7 @@ def _described_layout(
     if listed is not None and not listed[2] & set(_LABEL_COLUMNS) and listed[2] >= set(EVENT_COLUMNS):
         _refuse_unlabelled_events(sorted(set(listed[1].values()))[0])
     if listed is None or not listed[2] & set(_LABEL_COLUMNS):
-        return None, ()
+        return None, (), {}
     rows, origins, _ = listed
     _check_metadata_values(rows, origins)
     _check_events(rows, origins)
@@ -1019,7 +1036,7 @@ def _described_layout(
     for file, row in rows.items():
         top = file.relative_to(folder).parts[0]
         layout.setdefault(top if top in splits else "train", {})[file] = row
-    return dict(sorted(layout.items(), key=lambda item: splits.index(item[0]))), ()
+    return dict(sorted(layout.items(), key=lambda item: splits.index(item[0]))), (), {}
 
 
 def _refuse_unlabelled_events(table: Path) -> None:
@@ -1325,21 +1342,29 @@ def _cut_events(
     file: Path, recording, given: dict | list[dict], pauses: Sequence[int] = ()
 ) -> Iterator[tuple[dict, np.ndarray]]:
     """`(columns, (channels, time) samples)` of each example `recording` (of `file`) gives: the whole recording with
-    its metadata row `given`, or for the events of an events table (a list of rows) each event's samples, from
+    its metadata row `given` (each stretch between its `pauses` apart, with `start_seconds` where its first sample
+    lies: `_kept_stretches`), or for the events of an events table (a list of rows) each event's samples, from
     `round(onset * rate)` for `round(duration * rate)` samples (at least one, so that events of one duration are
     examples of one length), with its row's columns but `onset` and `duration`, and `start_seconds` where its first
     sample lies, the column `window_examples` adds a window's offset to. `pauses`: the samples where the recording went
-    on after a break (a BrainVision recording's pause, an EEGLAB set's boundary: `files.break_positions`), which no
-    event may span.
+    on after a break (a BrainVision recording's pause, an EEGLAB set's boundary, a BIDS events table's boundary row:
+    `_breaks_of`), which no example may span.
 
     Raises:
         ValueError: an event that ends past the recording's end, naming the file, the event and the file's duration;
             `CorruptFileError` (a ValueError): one that spans a pause, naming the event and the pause.
     """
-    if not isinstance(given, list):
-        yield given, recording.data
-        return
     rate, samples = float(recording.sampling_rate), recording.data.shape[-1]
+    if not isinstance(given, list):
+        if not pauses:
+            yield given, recording.data
+            return
+        bounds = [0, *pauses, samples]
+        stretches = list(zip(bounds[:-1], bounds[1:], strict=True))
+        kept = _kept_stretches(file, [end - first for first, end in stretches], rate)
+        for first, end in (stretches[number] for number in kept):
+            yield {**given, "start_seconds": first / rate}, recording.data[:, first:end]
+        return
     for row in given:
         start = round(row["onset"] * rate)
         stop = start + max(1, round(row["duration"] * rate))
@@ -1372,9 +1397,12 @@ def _refuse_event_across_break(file: Path, row: dict, at: float) -> None:
 def _check_bids_breaks(rows: dict[Path, dict | list[dict]], breaks: dict[Path, list[float]]) -> None:
     """Refuse an event that spans a break its BIDS events table marks by a boundary row (`bids.BOUNDARY_TYPES`), as an
     event across a break the file itself records is refused as it is cut (`_cut_events`); `rows` checked by
-    `_check_events` (onsets and durations in seconds)."""
+    `_check_events` (onsets and durations in seconds); a recording labelled whole (`label_from`) is cut at them
+    instead (`_cut_events`)."""
     for file, at in breaks.items():
-        for row in _file_rows(rows[file]):
+        if not isinstance(rows[file], list):
+            continue
+        for row in rows[file]:
             across = next((when for when in at if row["onset"] < when < row["onset"] + row["duration"]), None)
             if across is not None:
                 _refuse_event_across_break(file, row, across)
@@ -1527,6 +1555,7 @@ def _examples(
     code: str = "",
     left_out: tuple[str, ...] = (),
     check_time_stamps: bool = True,
+    breaks: dict[str, list[float]] | None = None,
 ) -> Iterator[dict]:
     """The rows of a labelled layout: each file one example, with its columns from `labels` (its class folder's name
     as `label`, or its metadata row; or, for a file of an events table, one example per event, `_cut_events`), its
@@ -1535,8 +1564,10 @@ def _examples(
     and where that file declares its channels' units, those units (`channel_units`, in their canonical spelling:
     every file is read in them, `_in_channel_order`).
     A file that records no rate is checked against its metadata row's `sampling_rate`, else `sampling_rate`
-    (`_recordings_of`). The channels `left_out` (a BIDS dataset's bad ones) are dropped from every file. `code`
-    (`_reader_code_digest`) keys the cache only."""
+    (`_recordings_of`). The channels `left_out` (a BIDS dataset's bad ones) are dropped from every file. `breaks`:
+    `{file: seconds}` of breaks its file does not record itself (a BIDS events table's boundary rows), at which, as at
+    its own (`Recording.breaks`), its examples are cut (`_cut_events`). `code` (`_reader_code_digest`) keys the cache
+    only."""
     for file, _, _ in stamps:
         given = labels[file]
         first = _file_rows(given)[0]  # (the rows of a file's events agree on its rate: `_check_events`)
@@ -1548,9 +1579,9 @@ def _examples(
                 f"{file} records no sampling rate, and its events are timed in seconds: give the rate "
                 "(--sampling-rate HZ, or a sampling_rate column in the metadata)."
             )
-        events = isinstance(given, list)  # (a recording that paused gives the events within its stretches)
+        # (a recording that paused gives the events within its stretches, or its stretches apart: `_cut_events`)
         for suffix, recording in _recordings_of(
-            file, with_rate, rate, _TIME_STAMPS_FIXES[source], events, check_time_stamps=check_time_stamps
+            file, with_rate, rate, _TIME_STAMPS_FIXES[source], True, check_time_stamps=check_time_stamps
         ):
             if suffix:  # one example is one recording at one rate
                 raise ValueError(
@@ -1571,7 +1602,7 @@ def _examples(
                 _check_listed_rate(file, recording.sampling_rate, first.get("sampling_rate"))
                 row["sampling_rate"] = float(recording.sampling_rate)
             name = file.relative_to(root).as_posix()
-            pauses = break_positions(file) if events else []
+            pauses = _breaks_of(recording, (breaks or {}).get(str(file), ()))
             for columns, data in _cut_events(file, recording, given, pauses):
                 yield {"input_values": _as_float32(data, file), "recording": name, **columns, **row}
 
@@ -1911,10 +1942,12 @@ def _segments(
     code: str = "",
     rates: dict[str, float] | None = None,
     check_time_stamps: bool = True,
+    breaks: dict[str, list[float]] | None = None,
 ) -> Iterator[dict]:
     """The rows of `load_recording_folder`: each file's recordings (one per rate of a multi-rate EDF or WFDB record)
     in segments, a file that records no rate read at its metadata's rate (`rates`: `{file: rate}`, then a row's
-    `sampling_rate`) or else checked against `sampling_rate` (`_recordings_of`); `code` keys the cache only (see
+    `sampling_rate`) or else checked against `sampling_rate` (`_recordings_of`), each stretch between its breaks (its
+    own, and `breaks`: `{file: seconds}`, a BIDS events table's boundary rows) apart; `code` keys the cache only (see
     `_examples`)."""
     for file, _, _ in stamps:
         listed = None if rates is None else rates.get(file)
@@ -1922,7 +1955,7 @@ def _segments(
         name = file.relative_to(root).as_posix()
         given, source = (sampling_rate, "option") if with_rate or listed is None else (listed, "metadata")
         for suffix, rate, segments in _segment_streams(
-            file, with_rate, given, _TIME_STAMPS_FIXES[source], check_time_stamps
+            file, with_rate, given, _TIME_STAMPS_FIXES[source], check_time_stamps, (breaks or {}).get(str(file), ())
         ):
             if with_rate:
                 _check_listed_rate(file, rate, listed)
@@ -1939,35 +1972,28 @@ def _segment_streams(
     sampling_rate: float | None = None,
     time_stamps_fix: str = _TIME_STAMPS_FIXES["option"],
     check_time_stamps: bool = True,
+    breaks: Sequence[float] = (),
 ):
     """`(name suffix, rate, segments)` of each recording in `file` (see `_recordings_of`), its `(channels, time)`
     segments of `SEGMENT_SECONDS` (`UNRATED_SEGMENT_SAMPLES` for a file without a rate), the last joined to the one
     before when it is shorter than half a segment (`_short_end_joined`). An EDF / BDF file is read a segment at a time
     (a night of EEG need not sit whole in memory), a BrainVision recording or an EEGLAB set (its .fdt mapped) too,
-    each stretch between its breaks apart (a pause, a boundary event: no segment, so no window, spans one,
-    `files.read_stretches`); other files are read whole, then cut."""
+    each stretch between its breaks apart (a pause, a boundary event, and the `breaks` given in seconds from its start:
+    a BIDS events table's boundary rows; no segment, so no window, spans one, `files.read_stretches`,
+    `edf.read_edf_stretches`); other files are read whole, then cut."""
     if recording_format(file) in STRETCHED_FORMATS:
         with _naming_the_file(file):
-            length = max(1, round(SEGMENT_SECONDS * header_rates(file)[0]))
-            rate, _, stretches = read_stretches(file, None, length)
-        short = [number for number, (samples, _) in enumerate(stretches) if samples < _SHORTEST_STRETCH_SECONDS * rate]
-        if short and len(short) < len(stretches):
-            # a row shorter than a model's patch refuses the whole corpus at pre-training (a recording of its own
-            # that short is refused, naming it; a stretch is no file to move out)
-            _warn_once(
-                f"{file}: {len(short)} of its {len(stretches)} stretches between breaks (pauses, boundary events) "
-                f"last less than {_SHORTEST_STRETCH_SECONDS:g} s and are left out (first: stretch {short[0] + 1})."
-            )
-            stretches = [stretch for number, stretch in enumerate(stretches) if number not in short]
-        joined = itertools.chain.from_iterable(_short_end_joined(segments, length) for _, segments in stretches)
-        yield "", float(rate), _naming_the_file_in(file, joined)
+            rate = header_rates(file)[0]
+            length = max(1, round(SEGMENT_SECONDS * rate))
+            rate, _, stretches = read_stretches(file, None, length, _at_samples(breaks, rate))
+        yield "", float(rate), _stretched_segments(file, stretches, rate, length)
         return
     if recording_format(file) in ("EDF", "BDF"):
         with _naming_the_file(file):
             for suffix, channels, rate in _rate_groups(file):
                 length = max(1, round(SEGMENT_SECONDS * rate))
-                read_rate, _, segments = read_edf_segments(file, channels, length)
-                yield suffix, read_rate, _short_end_joined(_naming_the_file_in(file, segments), length)
+                read_rate, _, stretches = read_edf_stretches(file, channels, length, _at_samples(breaks, rate))
+                yield suffix, read_rate, _stretched_segments(file, stretches, read_rate, length)
         return
     for suffix, recording in _recordings_of(
         file, with_rate, sampling_rate, time_stamps_fix, check_time_stamps=check_time_stamps
@@ -1979,6 +2005,53 @@ def _segment_streams(
             float(recording.sampling_rate),
             _short_end_joined((data[:, start : start + length] for start in range(0, data.shape[1], length)), length),
         )
+
+
+def _stretched_segments(
+    file: Path, stretches: list[tuple[int, Iterator[np.ndarray]]], rate: float, length: int
+) -> Iterator[np.ndarray]:
+    """The segments of `file`'s `stretches` (`(samples, segments of length)` each, `_segment_streams`) one after the
+    other, but those of a stretch too short to keep (`_kept_stretches`), a short last segment of each joined to the one
+    before (`_short_end_joined`); an error while reading one names `file`."""
+    kept = _kept_stretches(file, [samples for samples, _ in stretches], rate)
+    joined = itertools.chain.from_iterable(_short_end_joined(stretches[number][1], length) for number in kept)
+    return _naming_the_file_in(file, joined)
+
+
+def _kept_stretches(file: Path, lengths: list[int], rate: float) -> list[int]:
+    """Which of `file`'s stretches between breaks (pauses, boundary events), of `lengths` samples at `rate` Hz, to keep:
+    all but those shorter than `_SHORTEST_STRETCH_SECONDS` where a longer one is held, said once (a row shorter than a
+    model's patch refuses the whole corpus at pre-training, and a window of a few samples is no example; a recording of
+    its own that short is refused, naming it; a stretch is no file to move out)."""
+    short = [number for number, samples in enumerate(lengths) if samples < _SHORTEST_STRETCH_SECONDS * rate]
+    if not short or len(short) == len(lengths):
+        return list(range(len(lengths)))
+    _warn_once(
+        f"{file}: {len(short)} of its {len(lengths)} stretches between breaks (pauses, boundary events) last less "
+        f"than {_SHORTEST_STRETCH_SECONDS:g} s and are left out (first: stretch {short[0] + 1})."
+    )
+    return [number for number in range(len(lengths)) if number not in short]
+
+
+def _at_samples(seconds: Sequence[float], rate: float) -> list[int]:
+    """Breaks given in `seconds` from a recording's start (a BIDS events table's boundary rows) as the samples (from 0)
+    at `rate` Hz from which it goes on after each."""
+    return [round(each * rate) for each in seconds]
+
+
+def _breaks_of(recording, seconds: Sequence[float]) -> list[int]:
+    """The samples (from 0) at which `recording` goes on after a break, in order: its own (`Recording.breaks`: a
+    BrainVision pause, an EEGLAB boundary event) and those given in `seconds` (a BIDS events table's boundary rows,
+    `_at_samples`), merged (`readers._common.merged_breaks`)."""
+    given = _at_samples(seconds, float(recording.sampling_rate))
+    own = getattr(recording, "breaks", [])  # (a WFDB record, `WfdbRecording`, has none)
+    return merged_breaks(own, given, recording.data.shape[-1])
+
+
+def _may_break(file: str, breaks: dict[str, list[float]]) -> bool:
+    """Whether the recording `file` may hold breaks (`_breaks_of`): a format that records them (`STRETCHED_FORMATS`),
+    or a BIDS events table's boundary rows in `breaks` (`{file: seconds}`)."""
+    return recording_format(file) in STRETCHED_FORMATS or file in breaks
 
 
 def _short_end_joined(segments: Iterator[np.ndarray], length: int) -> Iterator[np.ndarray]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from ..errors import CorruptFileError, SamplingRateError
@@ -150,3 +150,28 @@ def check_classes_unrepeated(path: Path, class_names: Sequence[str]) -> None:
 
 
 __all__ = ["_as_path", "_multiarray", "_numeric", "channel_rows", "check_classes_unrepeated", "is_position"]
+
+
+def merged_breaks(own: Sequence[int], given: Iterable[int], total: int) -> list[int]:
+    """The samples (from 0) at which a recording of `total` samples per channel goes on after a break, in order: its
+    `own` (a BrainVision pause, an EEGLAB boundary event) and those `given` beside them (a BIDS events table's boundary
+    rows) within it, one of the latter within a sample of one of its own taken as that one (EEGLAB's BIDS export writes
+    its boundaries in both, timed half a sample apart: kept apart, they left a stretch of one sample)."""
+    kept = [position for position in given if 0 < position < total and all(abs(position - each) > 1 for each in own)]
+    return sorted({*own, *kept})
+
+
+def stretches_between(
+    total: int, breaks: Iterable[int], segment_samples: int, samples: Callable[[int, int], object]
+) -> list[tuple[int, Iterator]]:
+    """Each stretch of a recording of `total` samples per channel between its `breaks` (the samples from 0 at which it
+    goes on after one; those outside it, and repeats, passed over), as `(its samples, an iterator of its (channels,
+    time) segments of `segment_samples`, the last of each shorter)`, a segment read by `samples(start, stop)` when it
+    is reached: no segment spans a break, and a long recording never sits whole in memory."""
+    bounds = [0, *sorted({position for position in breaks if 0 < position < total}), total]
+
+    def stretch(first: int, end: int) -> Iterator:
+        for start in range(first, end, segment_samples):
+            yield samples(start, min(end, start + segment_samples))
+
+    return [(end - first, stretch(first, end)) for first, end in zip(bounds[:-1], bounds[1:], strict=True)]

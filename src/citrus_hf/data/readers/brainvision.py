@@ -30,7 +30,7 @@ import numpy as np
 
 from ...vocabulary_citrus import canonical_unit
 from ..errors import CorruptFileError
-from ._common import _as_path
+from ._common import _as_path, merged_breaks, stretches_between
 from .edf import Recording, picked_rows
 
 logger = logging.getLogger(__name__)
@@ -345,7 +345,7 @@ def read_brainvision(
     Returns:
         A :class:`~.edf.Recording`: ``data`` ``(channels, time)`` float64, each channel's samples times its resolution,
         in its unit (``units``: µV where its line names none); ``start`` from the marker file's first ``New
-        Segment`` date (None without one).
+        Segment`` date (None without one); ``breaks`` where it went on after a pause (`pause_positions`).
 
     Raises:
         CorruptFileError: as `read_brainvision_header`; a data file missing or not of the header's frames
@@ -363,7 +363,8 @@ def read_brainvision(
             f"{header.path} paused and went on: its marker file starts {len(pauses) + 1} segments, the recording "
             f"resuming at {shown}{', ...' if len(pauses) > 3 else ''} (New Segment markers). Read as one "
             "recording, a window would span the pause and every time after it would be wrong (as in an EDF+D file "
-            "with gaps). A folder read as a pile (citrus pretrain) reads each stretch apart, and events (a BIDS "
+            "with gaps). A folder of recordings (citrus pretrain's pile, a set labelled by folder or participant) reads "
+            "each stretch apart, and events (a BIDS "
             "events.tsv, a metadata.csv of file_name,onset,duration,label) are cut within their stretch: label its "
             "stretches so, or export each to its own file "
             "(mne.io.read_raw_brainvision(path).crop(tmin, tmax).export('part.vhdr'))."
@@ -374,6 +375,7 @@ def read_brainvision(
         channel_names=[header.channel_names[row] for row in rows],
         units=[header.units[row] for row in rows],
         start=_start(header, segments),
+        breaks=pauses,
     )
 
 
@@ -386,23 +388,21 @@ def pause_positions(path: str | Path) -> list[int]:
 
 
 def read_brainvision_stretches(
-    path: str | Path, channels: Sequence[str] | None, segment_samples: int
+    path: str | Path, channels: Sequence[str] | None, segment_samples: int, breaks: Sequence[int] = ()
 ) -> tuple[float, list[str], list[tuple[int, Iterator[np.ndarray]]]]:
     """`(sampling rate, channel names, stretches)` of a BrainVision recording read `segment_samples` at a time, as
-    `edf.read_edf_segments` reads an EDF file: each stretch between its pauses (`pause_positions`) its samples per
-    channel and an iterator of `(channels, time)` segments, the last of each shorter, so that no segment spans a pause
-    and a long recording never sits whole in memory (an hour of 64 channels at 1 kHz is 1.8 GB as float64). `channels`
-    and the errors as for `read_brainvision`, raised before the first segment is read."""
+    `edf.read_edf_segments` reads an EDF file: each stretch between its pauses (`pause_positions`) and the `breaks`
+    given beside them (samples from 0: a BIDS events table's boundary rows) its samples per channel and an iterator of
+    `(channels, time)` segments, the last of each shorter, so that no segment spans a pause and a long recording never
+    sits whole in memory (an hour of 64 channels at 1 kHz is 1.8 GB as float64). `channels` and the errors as for
+    `read_brainvision`, raised before the first segment is read."""
     header = read_brainvision_header(path)
     rows = picked_rows(header.path, header.channel_names, channels)
     samples = _samples_read(header)
-    bounds = [0, *_pauses(_segment_markers(header), samples), samples]
-
-    def stretch(first: int, end: int):
-        for start in range(first, end, segment_samples):
-            yield _scaled_rows(header, rows, samples, start, min(end, start + segment_samples))
-
-    stretches = [(end - first, stretch(first, end)) for first, end in zip(bounds[:-1], bounds[1:], strict=True)]
+    pauses = merged_breaks(_pauses(_segment_markers(header), samples), breaks, samples)
+    stretches = stretches_between(
+        samples, pauses, segment_samples, lambda start, stop: _scaled_rows(header, rows, samples, start, stop)
+    )
     return header.sampling_rate, [header.channel_names[row] for row in rows], stretches
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..._logs import warnings_captured
 from ..errors import CorruptFileError
-from ._common import _as_path, channel_rows
+from ._common import _as_path, channel_rows, stretches_between
 
 logger = logging.getLogger(__name__)
 
@@ -356,6 +356,9 @@ class Recording:
         start: the first sample's clock time (naive datetime): the EDF header's start, with an EDF+ file's fraction of
             a second (`EdfHeader.start`); None where the header's date cannot be read or an EDF+ file does not know
             it ("Startdate X").
+        breaks: the samples (from 0) at which a recording read across its breaks goes on after one (a BrainVision
+            recording that paused, an EEGLAB set's boundary events: `files.read_recording`'s ``across_pauses``), in
+            order, which no example or window may span; [] for a continuous one.
     """
 
     data: np.ndarray
@@ -364,6 +367,7 @@ class Recording:
     units: list[str] = field(default_factory=list)
     annotations: list[Annotation] = field(default_factory=list)
     start: datetime.datetime | None = None
+    breaks: list[int] = field(default_factory=list)
 
 
 def _mne_gains(raw, dimensions: Sequence[str] | None) -> np.ndarray:
@@ -449,14 +453,21 @@ def read_edf_segments(
     `(channels, time)` as `read_edf` gives that stretch of the recording, the last one shorter, so that a long
     recording never sits whole in memory (an 8 h, 20-channel EEG at 256 Hz is 1.2 GB as float64). `channels` and
     the errors as for `read_edf`, raised before the first segment is read."""
+    rate, names, ((_, segments),) = read_edf_stretches(path, channels, segment_samples)
+    return rate, names, segments
+
+
+def read_edf_stretches(
+    path: str | Path, channels: Sequence[str] | None, segment_samples: int, breaks: Sequence[int] = ()
+) -> tuple[float, list[str], list[tuple[int, Iterator[np.ndarray]]]]:
+    """`(sampling rate, channel names, stretches)` of an EDF / BDF file read `segment_samples` at a time, as
+    `read_edf_segments` reads it, each stretch between the `breaks` given (samples from 0 where the recording goes on
+    after a break the file does not record: a BIDS events table's boundary rows, data cut out or recordings joined)
+    apart: `(its samples per channel, an iterator of its (channels, time) segments)`, the last of each shorter, so that
+    no segment spans a break. `channels` and the errors as for `read_edf`, raised before the first segment is read."""
     opened = _OpenedEdf(_as_path(path), channels, preload=False)
-    total = opened.raw.n_times
-
-    def segments():
-        for start in range(0, total, segment_samples):
-            yield opened.samples(start, min(total, start + segment_samples))
-
-    return opened.sampling_rate, opened.wanted, segments()
+    stretches = stretches_between(opened.raw.n_times, breaks, segment_samples, opened.samples)
+    return opened.sampling_rate, opened.wanted, stretches
 
 
 class _OpenedEdf:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError
-from ._common import _as_path
+from ._common import _as_path, merged_breaks, stretches_between
 from .edf import Recording, picked_rows
 
 # EEGLAB's unit for EEG (it records none).
@@ -235,7 +235,7 @@ def read_eeglab(path: str | Path, channels: Sequence[str] | None = None, *, acro
 
     Returns:
         A :class:`~.edf.Recording`: ``data`` ``(channels, time)`` float64 in µV (EEGLAB's unit), no start (EEGLAB
-        records none).
+        records none), ``breaks`` after its boundary events (`boundary_positions`).
 
     Raises:
         CorruptFileError: as `read_eeglab_set`; a ``.fdt`` missing or not of ``nbchan`` x ``pnts`` float32 samples; a
@@ -248,8 +248,8 @@ def read_eeglab(path: str | Path, channels: Sequence[str] | None = None, *, acro
         raise CorruptFileError(
             f"{found.path} is not continuous: it holds {len(found.pauses)} boundary event(s) (EEGLAB's mark where data "
             f"were cut out or data sets joined), at {shown}{', ...' if len(found.pauses) > 3 else ''}. Read as one "
-            "recording, a window would span a boundary (as in an EDF+D file with gaps). A folder read as a pile "
-            "(citrus pretrain) reads each stretch apart, and events (a BIDS events.tsv, a metadata.csv of "
+            "recording, a window would span a boundary (as in an EDF+D file with gaps). A folder of recordings "
+            "(citrus pretrain's pile, a set labelled by folder or participant) reads each stretch apart, and events (a BIDS events.tsv, a metadata.csv of "
             "file_name,onset,duration,label) are cut within their stretch: label its stretches so, or save each to a "
             "set of its own (EEGLAB: pop_select(EEG, 'point', [first last]))."
         )
@@ -262,33 +262,32 @@ def read_eeglab(path: str | Path, channels: Sequence[str] | None = None, *, acro
         sampling_rate=found.sampling_rate,
         channel_names=[found.channel_names[row] for row in rows],
         units=[_EEGLAB_UNIT] * len(rows),
+        breaks=list(found.pauses),
     )
 
 
 def read_eeglab_stretches(
-    path: str | Path, channels: Sequence[str] | None, segment_samples: int
+    path: str | Path, channels: Sequence[str] | None, segment_samples: int, breaks: Sequence[int] = ()
 ) -> tuple[float, list[str], list[tuple[int, Iterator[np.ndarray]]]]:
     """`(sampling rate, channel names, stretches)` of an EEGLAB ``.set`` read `segment_samples` at a time, as
-    `edf.read_edf_segments` reads an EDF file: each stretch between its boundary events (`boundary_positions`) its
-    samples per channel and an iterator of `(channels, time)` segments float64 in µV, as `read_eeglab` gives them, the
-    last of each shorter. A ``.fdt`` is mapped and read a segment at a time (an hour of 64 channels at 1 kHz is 1.8 GB
-    as float64); samples inside the ``.set`` are loaded with it (float32), each segment converted on its own. `channels`
-    and the errors as for `read_eeglab`, raised before the first segment is read."""
+    `edf.read_edf_segments` reads an EDF file: each stretch between its boundary events (`boundary_positions`) and the
+    `breaks` given beside them (samples from 0: a BIDS events table's boundary rows) its samples per channel and an
+    iterator of `(channels, time)` segments float64 in µV, as `read_eeglab` gives them, the last of each shorter. A
+    ``.fdt`` is mapped and read a segment at a time (an hour of 64 channels at 1 kHz is 1.8 GB as float64); samples
+    inside the ``.set`` are loaded with it (float32), each segment converted on its own. `channels` and the errors as
+    for `read_eeglab`, raised before the first segment is read."""
     found = read_eeglab_set(path)
     rows = picked_rows(found.path, found.channel_names, channels)
     if found.data is None:
         _checked_fdt(found)
-    bounds = [0, *found.pauses, found.n_samples]
 
-    def stretch(first: int, end: int):
-        for start in range(first, end, segment_samples):
-            stop = min(end, start + segment_samples)
-            if found.data is not None:
-                yield np.array(found.data[rows, start:stop], dtype=np.float64)
-            else:
-                yield _fdt_rows(found, rows, start, stop)
+    def samples(start: int, stop: int) -> np.ndarray:
+        if found.data is not None:
+            return np.array(found.data[rows, start:stop], dtype=np.float64)
+        return _fdt_rows(found, rows, start, stop)
 
-    stretches = [(end - first, stretch(first, end)) for first, end in zip(bounds[:-1], bounds[1:], strict=True)]
+    pauses = merged_breaks(found.pauses, breaks, found.n_samples)
+    stretches = stretches_between(found.n_samples, pauses, segment_samples, samples)
     return found.sampling_rate, [found.channel_names[row] for row in rows], stretches
 
 

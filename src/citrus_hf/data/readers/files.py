@@ -81,13 +81,12 @@ from .arff_csv import (
 )
 from .brainvision import (
     brainvision_companions,
-    pause_positions,
     read_brainvision,
     read_brainvision_header,
     read_brainvision_stretches,
 )
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
-from .eeglab import boundary_positions, eeglab_companions, read_eeglab, read_eeglab_set, read_eeglab_stretches
+from .eeglab import eeglab_companions, read_eeglab, read_eeglab_set, read_eeglab_stretches
 from .pickles import load_npy
 from .vendors import (
     ARRIVAL_COLUMNS,
@@ -337,29 +336,19 @@ _HEADER_RATES = {
 
 
 # Formats whose recordings may break (a BrainVision recording that paused and went on, an EEGLAB set's boundary
-# events) -> `(the samples from 0 where a stretch starts after a break, the reader of a stretch at a time)`: read whole,
-# they are refused (`read_recording`'s `across_pauses`), as an EDF+D file with gaps is; a pile reads each stretch
-# apart, a segment at a time (`read_stretches`), and events are cut within their stretch (`break_positions`).
-_BREAKS = {
-    "BrainVision": (pause_positions, read_brainvision_stretches),
-    "EEGLAB": (boundary_positions, read_eeglab_stretches),
-}
+# events) -> the reader of a stretch at a time: read whole, they are refused (`read_recording`'s `across_pauses`), as an
+# EDF+D file with gaps is, or read across them with their `Recording.breaks`; a pile reads each stretch apart, a
+# segment at a time (`read_stretches`), and events are cut within their stretch.
+_BREAKS = {"BrainVision": read_brainvision_stretches, "EEGLAB": read_eeglab_stretches}
 STRETCHED_FORMATS = frozenset(_BREAKS)
 
 
-def break_positions(path: str | Path) -> list[int]:
-    """The samples (from 0) at which the recording file `path` goes on after a break (`_BREAKS`), in order; [] for a
-    continuous one or a format without such breaks."""
-    found = _BREAKS.get(recording_format(path))
-    return found[0](path) if found is not None else []
-
-
-def read_stretches(path: str | Path, channels: Sequence[str] | None, segment_samples: int):
+def read_stretches(path: str | Path, channels: Sequence[str] | None, segment_samples: int, breaks: Sequence[int] = ()):
     """`(sampling rate, channel names, stretches)` of a recording of `STRETCHED_FORMATS`, each stretch between its
-    breaks `(its samples per channel, an iterator of its (channels, time) segments of segment_samples)` (the last of
-    each shorter), read a segment at a time (`brainvision.read_brainvision_stretches`,
-    `eeglab.read_eeglab_stretches`)."""
-    return _BREAKS[recording_format(path)][1](path, channels, segment_samples)
+    breaks and the `breaks` given beside them (samples from 0: a BIDS events table's boundary rows) `(its samples per
+    channel, an iterator of its (channels, time) segments of segment_samples)` (the last of each shorter), read a
+    segment at a time (`brainvision.read_brainvision_stretches`, `eeglab.read_eeglab_stretches`)."""
+    return _BREAKS[recording_format(path)](path, channels, segment_samples, breaks)
 
 
 def header_rates(path: str | Path) -> list[float] | None:
