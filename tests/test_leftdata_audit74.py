@@ -229,3 +229,14 @@ def test_an_eeglab_set_holding_its_samples_is_read_once_for_its_events(tmp_path,
     assert len(loaded["train"]) == 4
     # (the set's first file is read once more beforehand, for the channels every file is read in)
     assert loads.count(("b.set", eeglab._FIELDS)) == 1
+
+
+def test_a_test_session_list_that_is_no_json_on_the_command_line_is_refused_as_such(tmp_path, own_datasets_cache):
+    """`--dataset-options test_sessions=[01]` is no JSON (01), so it was kept as the text "[01]" and refused as a
+    session the dataset does not hold, named "[01]"."""
+    from citrus_hf.commands.parser import parse_value
+
+    root = tmp_path / "bids"
+    _bids(root, subjects=("01", "02"), sessions=("01", "02"))
+    with pytest.raises(ValueError, match=r"test_sessions=\[01\] is no list of labels: .*'\[\"01\", \"02\"\]'"):
+        load_recording_folder(root, bids_options={"test_sessions": parse_value("[01]")})

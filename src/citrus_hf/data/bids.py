@@ -202,13 +202,20 @@ def _held_out_labels(option: str, given) -> set[str]:
     entity's prefix, ``sub-`` / ``ses-`` / ``run-``, optional), in `_entity_label`'s spelling.
 
     Raises:
-        ValueError: a value that is not a label or a list of them.
+        ValueError: a value that is not a label or a list of them, or text written as a list that is no JSON
+            (``[01]``: the command line keeps it as text).
     """
     column = TEST_OPTIONS[option]
     values = given if isinstance(given, list | tuple) else [given]
     if not values or any(isinstance(value, bool) or not isinstance(value, str | int) for value in values):
         raise ValueError(
             f'{option} must be a {column} label or a list of them ({option}=\'["04", "05"]\'), got {given!r}.'
+        )
+    written = next((value for value in values if isinstance(value, str) and value.strip().startswith("[")), None)
+    if written is not None:  # (`--dataset-options test_sessions=[01]`: no JSON, so kept as its text)
+        raise ValueError(
+            f"{option}={written} is no list of labels: a list is JSON, its labels in double quotes "
+            f'({option}=\'["01", "02"]\'), or give one label bare ({option}=01).'
         )
     prefix = f"{_ENTITY_OF_COLUMN[column]}-"
     return {_entity_label(column, str(value).removeprefix(prefix)) for value in values}
