@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from .._extras import require
-from ..configuration_citrus import CiTrusConfig
+from ..configuration_citrus import CiTrusConfig, looks_like_time_by_channels
 from ..feature_extraction_citrus import _CONSTANT_RELATIVE_TOLERANCE, fill_non_finite, nan_padding_span
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 
@@ -313,11 +313,11 @@ def normalized_window(window: np.ndarray, normalization: dict[str, Any]) -> np.n
     return window
 
 
-def padded_to_common_length(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    """`raw_windows` arrays `(n, channels, time)` zero-padded at the end to the longest one's length: MiniRocket
-    scores series only of the length it was fitted on (aeon 1.6 refuses any other), so the training pool and the
-    scored split must share one (see `MiniRocketArm`)."""
-    length = max(array.shape[-1] for array in arrays)
+def padded_to_common_length(*arrays: np.ndarray, min_length: int = 0) -> tuple[np.ndarray, ...]:
+    """`raw_windows` arrays `(n, channels, time)` zero-padded at the end to the longest one's length (and to
+    `min_length`): MiniRocket scores series only of the length it was fitted on (aeon 1.6 refuses any other), so the
+    training pool and the scored split must share one (see `MiniRocketArm`)."""
+    length = max(min_length, *(array.shape[-1] for array in arrays))
     return tuple(np.pad(array, [(0, 0), (0, 0), (0, length - array.shape[-1])]) for array in arrays)
 
 
@@ -331,6 +331,96 @@ def _sleeping_numba_threads() -> None:
     import numba
 
     numba.config.THREADING_LAYER = "workqueue"
+
+
+def _minirocket_series(values: Any, name: str) -> np.ndarray:
+    """`values` (fit_minirocket's `train` or `test`: a numpy array of any dtype, memory order or memory map, a CPU
+    tensor or a nested list) as float64 `(n, channels, time)`, aeon's `(n_cases, n_channels, n_timepoints)`; a 2-D
+    array is `(n, time)`, one channel per series, as aeon reads it."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"fit_minirocket's {name} could not be read as numbers ({error}); pass a float or integer array "
+            "(n, channels, time)."
+        ) from error
+    if array.ndim == 2:
+        array = array[:, None, :]
+    if array.ndim != 3 or len(array) == 0:
+        raise ValueError(
+            f"fit_minirocket's {name} has shape {array.shape}; pass at least one series as (n, channels, time), "
+            "aeon's (n_cases, n_channels, n_timepoints), or (n, time) for one channel."
+        )
+    _, channels, samples = array.shape
+    if looks_like_time_by_channels(channels, samples):
+        # aeon read such an array as that many channels of a few samples each: fitted without a word when they were
+        # 9 or more (12-lead ECG), else refused with "zero pad shorter series", the wrong fix
+        raise ValueError(
+            f"fit_minirocket's {name} has shape {array.shape}, which looks like (n, time, channels): {channels} "
+            f"channels of {samples} samples each. Pass `{name}.transpose(0, 2, 1)`, (n, channels, time)."
+        )
+    finite = np.isfinite(array).all(axis=(1, 2))
+    if not finite.all():
+        # aeon refuses NaN naming no fix, and fits infinite samples into NaN features without a word
+        raise ValueError(
+            f"fit_minirocket's {name} holds NaN or infinite samples (first in series {int(np.argmin(finite))}), which "
+            "MiniRocket's kernels cannot read; fill them first, e.g. by linear interpolation (`raw_windows(split, "
+            'nan_policy="interpolate")` does it for a labelled split).'
+        )
+    return array
+
+
+def _minirocket_class_ids(labels: Any, num_train: int, num_classes: int | None) -> np.ndarray:
+    """fit_minirocket's classification `labels` as int64 class ids `(num_train,)`, checked: the ids index the columns
+    of its scores, so a negative id wrapped round to the last column and a fractional one was truncated, silently."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) != num_train:
+        raise ValueError(
+            f"fit_minirocket's labels have shape {labels.shape}; give one class id per training series, "
+            f"({num_train},) (a column: `labels.ravel()`; one-hot rows: `labels.argmax(axis=1)`)."
+        )
+    if labels.dtype.kind == "b":
+        return labels.astype(np.int64)
+    integral = labels.dtype.kind in "iu" or (
+        labels.dtype.kind == "f" and bool(np.isfinite(labels).all()) and bool((labels == np.round(labels)).all())
+    )
+    if not integral or labels.min() < 0:
+        shown = ", ".join(map(repr, np.unique(labels)[:4].tolist()))
+        raise ValueError(
+            f"fit_minirocket's classification labels must be class ids 0, 1, 2, ... (the columns of its scores); got "
+            f"{shown}{', ...' if len(np.unique(labels)) > 4 else ''}. Number them first: `names, labels = "
+            "np.unique(labels, return_inverse=True)`."
+        )
+    labels = labels.astype(np.int64)
+    if num_classes is not None and labels.max() >= num_classes:
+        raise ValueError(
+            f"fit_minirocket was given num_classes={num_classes}, but a label is {labels.max()}; class ids run from 0 "
+            "to num_classes - 1 (leave num_classes out for one past the largest label)."
+        )
+    if len(np.unique(labels)) < 2:
+        raise ValueError(
+            f"fit_minirocket's labels are all class {labels[0]}; a classifier needs examples of at least two classes."
+        )
+    return labels
+
+
+def _minirocket_targets(targets: Any, num_train: int) -> np.ndarray:
+    """fit_minirocket's regression `targets` as float64 `(num_train,)`, checked."""
+    try:
+        targets = np.asarray(targets, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"fit_minirocket's regression targets could not be read as numbers ({error}).") from error
+    if targets.ndim != 1 or len(targets) != num_train:
+        raise ValueError(
+            f"fit_minirocket's regression targets have shape {targets.shape}; give one number per training series, "
+            f"({num_train},)."
+        )
+    if not np.isfinite(targets).all():
+        raise ValueError(
+            f"fit_minirocket's regression targets hold NaN or infinite values (first of series "
+            f"{int(np.argmin(np.isfinite(targets)))}); leave those series out of the training set."
+        )
+    return targets
 
 
 def fit_minirocket(
@@ -348,23 +438,45 @@ def fit_minirocket(
     one labelled example, its target, as the ridge would predict).
     `class_weight="balanced"` weighs each class's examples in the ridge by n / (classes x its count), scikit-learn's
     "balanced" (`citrus evaluate --class-weight balanced`, as the CiTrus arms' recipes weigh them); None: alike.
-    Needs aeon (`pip install 'citrus-hf[baselines]'`)."""
+    Needs aeon (`pip install 'citrus-hf[baselines]'`).
+
+    Args:
+        train, test: series `(n, channels, time)` (aeon's `(n_cases, n_channels, n_timepoints)`; `(n, time)` is one
+            channel), finite, of any numeric dtype and memory layout. Series of different lengths, or shorter than
+            MiniRocket's 9-sample kernels, are zero-padded at the end to a common length, as the protocol's
+            MiniRocket arm pads its splits (`raw_windows`, `padded_to_common_length`).
+        labels: `(n_train,)` class ids 0, 1, 2, ... (integers, integral floats or booleans) or regression targets.
+
+    Raises:
+        ValueError: an array that looks like `(n, time, channels)`, NaN or infinite samples or targets, train and
+            test of different channel counts, labels that are not class ids (class names, negative ids: number them
+            with `np.unique(labels, return_inverse=True)`), a label at or beyond `num_classes`, or one class only.
+    """
     require("aeon", "The MiniRocket baseline")
+    train, test = _minirocket_series(train, "train"), _minirocket_series(test, "test")
+    if train.shape[1] != test.shape[1]:
+        raise ValueError(
+            f"fit_minirocket's train series have {train.shape[1]} channel(s) and its test series "
+            f"{test.shape[1]}; MiniRocket scores series of the channels it was fitted on."
+        )
+    # aeon refuses series shorter than its kernels, and scores only the length it was fitted on
+    train, test = padded_to_common_length(train, test, min_length=MINIROCKET_MIN_LENGTH)
     _sleeping_numba_threads()
     if task == CLASSIFICATION:
         from aeon.classification.convolution_based import MiniRocketClassifier
 
+        labels = _minirocket_class_ids(labels, len(train), num_classes)
         model = MiniRocketClassifier(random_state=seed, n_jobs=1, class_weight=class_weight).fit(train, labels)
         decision = model.pipeline_.decision_function(test)
         if decision.ndim == 1:  # two classes: sklearn gives the second class's score only
             decision = np.stack([-decision, decision], axis=1)
         classes = np.asarray(model.classes_, dtype=np.int64)
         # every class gets a column, also one above the largest drawn (its F1 is then 0, as for the other arms)
-        width = num_classes if num_classes is not None else int(max(classes.max(), labels.max())) + 1
+        width = num_classes if num_classes is not None else int(classes.max()) + 1
         scores = np.full((len(test), width), -np.inf)
         scores[:, classes] = decision
         return scores
-    targets = np.asarray(labels, dtype=np.float64)
+    targets = _minirocket_targets(labels, len(train))
     if len(targets) == 1:
         # what the ridge predicts from one example (its intercept fits the target, the centred features are 0), while
         # its leave-one-out choice of the penalty divides 0 by 0: nine "invalid value" RuntimeWarnings a run
@@ -375,8 +487,8 @@ def fit_minirocket(
     if len(np.unique(targets)) <= 2:
         # aeon's input check reads two distinct targets (two ages, rounded rates: a draw of 2) or one as classes
         # ("y type is binary which is not valid for regression"); its pipeline itself fits them like any others
-        model._fit(np.asarray(train), targets)
-        return model._predict(np.asarray(test))
+        model._fit(train, targets)
+        return model._predict(test)
     return model.fit(train, targets).predict(test)
 
 

@@ -1,0 +1,136 @@
+"""Audit 74 (round 2 of the classical stack): the MiniRocket baseline as a scikit-learn / aeon user calls it,
+`fit_minirocket(train, labels, test, ...)` on arrays of their own (`examples/your_own_data.py`,
+`examples/heart_rate_regression.py`). Each test failed before its fix unless it says it is a guard.
+
+Reads the offline real corpus (BasicMotions: 6 motion channels of 100 samples, 4 classes); fetch it first with
+`citrus data fetch --offline-corpus`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("aeon")
+
+from citrus_hf.evaluation.baselines import fit_minirocket  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def motions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BasicMotions' first 16 training windows `(16, 6, 100)` float64, their class ids (4 classes, 4 each), and 8
+    test windows."""
+    from citrus_hf.data.splits import load_split
+
+    train = load_split("basic_motions", "train").with_format("numpy")[:]
+    test = load_split("basic_motions", "test").with_format("numpy")[:8]
+    labels = np.asarray(train["label"], dtype=np.int64)
+    chosen = np.sort(np.concatenate([np.flatnonzero(labels == c)[:4] for c in range(4)]))
+    windows = np.stack(train["input_values"]).astype(np.float64)
+    return windows[chosen], labels[chosen], np.stack(test["input_values"]).astype(np.float64)
+
+
+def _fit(train, labels, test, **options):
+    return fit_minirocket(train, labels, test, "classification", 0, **options)
+
+
+@pytest.mark.parametrize(
+    ("relabel", "said"),
+    [
+        (lambda ids: ids - 1, r"got -1, 0, 1, 2\."),  # ids from -1: class -1 took the last column's place
+        (lambda ids: np.array(["idle", "walk", "run", "badminton"])[ids], r"got 'badminton', 'idle', 'run', 'walk'"),
+        (lambda ids: ids + 0.5, r"got 0\.5, 1\.5, 2\.5, 3\.5"),  # truncated to 0..3 without a word
+    ],
+    ids=["ids-from-minus-one", "class-names", "fractional"],
+)
+def test_labels_that_are_not_class_ids_are_refused_with_the_fix(motions, relabel, said):
+    """The scores' columns are the class ids. Labels from -1 gave scores of 3 columns for 4 classes, class -1's
+    written over class 2's (numpy's negative index), without a word; class names failed inside with "invalid literal
+    for int()"; fractional labels were truncated into ids."""
+    train, labels, test = motions
+    with pytest.raises(ValueError, match=rf"labels must be class ids 0, 1, 2, \.\.\..*{said}.*np\.unique\(labels"):
+        _fit(train, relabel(labels), test)
+    # the fix the message gives scores every class
+    _, ids = np.unique(relabel(labels), return_inverse=True)
+    assert _fit(train, ids, test).shape == (8, 4)
+
+
+def test_label_beyond_num_classes_and_one_class_are_refused(motions):
+    """`num_classes` below a label failed with numpy's IndexError; one class with aeon's words."""
+    train, labels, test = motions
+    with pytest.raises(ValueError, match=r"num_classes=3, but a label is 3; class ids run from 0 to num_classes - 1"):
+        _fit(train, labels, test, num_classes=3)
+    with pytest.raises(ValueError, match=r"labels are all class 2; a classifier needs examples of at least two"):
+        _fit(train, np.full(len(train), 2), test)
+    with pytest.raises(ValueError, match=r"labels have shape \(16, 4\); give one class id per training series"):
+        _fit(train, np.eye(4)[labels], test)
+
+
+def test_labels_as_a_list_or_booleans_are_class_ids(motions):
+    """A list of ids was refused by aeon ("y must be a np.array or a pd.Series"); it is the array's ids."""
+    train, labels, test = motions
+    np.testing.assert_array_equal(_fit(train, labels.tolist(), test), _fit(train, labels, test))
+    two = labels % 2
+    np.testing.assert_array_equal(_fit(train, two.astype(bool), test), _fit(train, two, test))
+
+
+def test_an_array_of_time_by_channels_is_refused_with_the_transpose(motions):
+    """aeon reads `(n, channels, time)`: BasicMotions as `(n, time, channels)` was refused with "zero pad shorter
+    series so that n_timepoints == 9" (the wrong fix), and with 12 channels (9 or more samples per "series") it was
+    fitted as 100 channels of 12 samples, without a word."""
+    train, labels, test = motions
+    with pytest.raises(ValueError, match=r"train has shape \(16, 100, 6\), which looks like \(n, time, channels\)"):
+        _fit(train.transpose(0, 2, 1), labels, test.transpose(0, 2, 1))
+    twelve, twelve_test = (np.concatenate([x, x], axis=1).transpose(0, 2, 1) for x in (train, test))
+    with pytest.raises(ValueError, match=r"100 channels of 12 samples each\. Pass `train\.transpose\(0, 2, 1\)`"):
+        _fit(twelve, labels, twelve_test)
+
+
+def test_non_finite_samples_and_targets_are_refused_with_the_fix(motions):
+    """Infinite samples were fitted into NaN features without a word (a few RuntimeWarnings); NaN ones and NaN
+    regression targets were refused in aeon's words, naming no fix."""
+    train, labels, test = motions
+    for bad in (np.inf, np.nan):
+        scored = test.copy()
+        scored[3, 2, 50] = bad
+        with pytest.raises(ValueError, match=r"test holds NaN or infinite samples \(first in series 3\).*interpolat"):
+            _fit(train, labels, scored)
+    targets = train[:, 0].mean(axis=1)
+    targets[5] = np.nan
+    with pytest.raises(ValueError, match=r"regression targets hold NaN or infinite values \(first of series 5\)"):
+        fit_minirocket(train, targets, test, "regression", 0)
+
+
+def test_short_and_unequal_series_are_zero_padded_as_the_protocol_pads_them(motions):
+    """Series shorter than MiniRocket's 9-sample kernels, and test series of another length than the training ones,
+    were refused by aeon; the protocol's arm zero-pads its splits to one length of at least 9 (`raw_windows`,
+    `padded_to_common_length`), and `fit_minirocket` now does the same for arrays of one's own."""
+    train, labels, test = motions
+    short = _fit(train[..., :8], labels, test[..., :8])
+    padded = [np.pad(x[..., :8], [(0, 0), (0, 0), (0, 1)]) for x in (train, test)]
+    np.testing.assert_allclose(short, _fit(padded[0], labels, padded[1]))
+    unequal = _fit(train, labels, test[..., :60])
+    np.testing.assert_allclose(unequal, _fit(train, labels, np.pad(test[..., :60], [(0, 0), (0, 0), (0, 40)])))
+    with pytest.raises(ValueError, match=r"train series have 6 channel\(s\) and its test series 5"):
+        _fit(train, labels, test[:, :5])
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        lambda x: x.astype(np.float32),
+        lambda x: np.asfortranarray(x),
+        lambda x: np.repeat(x, 2, axis=-1)[..., ::2],  # a strided view
+        lambda x: x[:, :1, :][:, 0, :],  # (n, time): one channel, as aeon reads a 2-D array
+    ],
+    ids=["float32", "fortran", "strided", "two-dimensional"],
+)
+def test_dtype_and_memory_layout_do_not_change_the_scores(motions, layout, tmp_path):
+    """Guard (passed before): aeon users hand over float32, Fortran-ordered, strided and memory-mapped arrays."""
+    train, labels, test = motions
+    contiguous = [np.ascontiguousarray(layout(x), dtype=np.float64) for x in (train, test)]
+    reference = _fit(contiguous[0], labels, contiguous[1])
+    np.testing.assert_allclose(_fit(layout(train), labels, layout(test)), reference)
+    np.save(tmp_path / "train.npy", layout(train))
+    mapped = np.load(tmp_path / "train.npy", mmap_mode="r")
+    np.testing.assert_allclose(_fit(mapped, labels, layout(test)), reference)
