@@ -1,6 +1,7 @@
 """Audit 74 (round 2 of the classical stack): the MiniRocket baseline as a scikit-learn / aeon user calls it,
 `fit_minirocket(train, labels, test, ...)` on arrays of their own (`examples/your_own_data.py`,
-`examples/heart_rate_regression.py`). Each test failed before its fix unless it says it is a guard.
+`examples/heart_rate_regression.py`), and `raw_windows` on a split of their own. Each test failed before its fix
+unless it says it is a guard.
 
 Reads the offline real corpus (BasicMotions: 6 motion channels of 100 samples, 4 classes); fetch it first with
 `citrus data fetch --offline-corpus`.
@@ -13,7 +14,7 @@ import pytest
 
 pytest.importorskip("aeon")
 
-from citrus_hf.evaluation.baselines import fit_minirocket  # noqa: E402
+from citrus_hf.evaluation.baselines import fit_minirocket, raw_windows  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +135,20 @@ def test_dtype_and_memory_layout_do_not_change_the_scores(motions, layout, tmp_p
     np.save(tmp_path / "train.npy", layout(train))
     mapped = np.load(tmp_path / "train.npy", mmap_mode="r")
     np.testing.assert_allclose(_fit(mapped, labels, layout(test)), reference)
+
+
+def test_raw_windows_refuses_rows_of_different_channel_counts_and_an_empty_split():
+    """A split of one's own whose rows hold 2 and 1 channels was stacked by broadcasting the 1-channel row's channel
+    into both, without a word; an empty split failed with "'int' object is not iterable"."""
+    from datasets import Dataset
+
+    from citrus_hf.data.splits import load_split
+
+    rows = load_split("basic_motions", "train").with_format("numpy")[:3]
+    values = [rows["input_values"][0][:2].tolist(), rows["input_values"][1][:1].tolist(), rows["input_values"][2][:2]]
+    mixed = Dataset.from_dict({"input_values": [np.asarray(v).tolist() for v in values], "label": [0, 1, 0]})
+    with pytest.raises(ValueError, match=r"Row 1 of the train split has 1 channel\(s\) and its first row 2"):
+        raw_windows(mixed, where="train split")
+    empty = Dataset.from_dict({"input_values": [], "label": []})
+    with pytest.raises(ValueError, match=r"The test split has no rows"):
+        raw_windows(empty, where="test split")

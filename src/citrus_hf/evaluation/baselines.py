@@ -206,6 +206,17 @@ def raw_windows(
         numbers = np.arange(len(windows)) if row_numbers is None else row_numbers
         with naming_where(where, numbers):
             windows = [fill_non_finite(unpadded(w), index) for index, w in enumerate(windows)]
+    if not windows:
+        raise ValueError(f"The {where or 'split'} has no rows: there is nothing to fit or score MiniRocket on.")
+    odd = next((i for i, w in enumerate(windows) if w.shape[0] != windows[0].shape[0]), None)
+    if odd is not None:
+        # stacked as they came, the extra channels of the first row were given a row of fewer by broadcasting its
+        # own channel into them, silently
+        number = odd if row_numbers is None else row_numbers[odd]
+        raise ValueError(
+            f"Row {number} of the {where or 'split'} has {windows[odd].shape[0]} channel(s) and its first row "
+            f"{windows[0].shape[0]}; one array of series needs one channel count: pick the same channels in every row."
+        )
     if normalization is not None:
         windows = [normalized_window(window, normalization) for window in windows]
     length = max(min_length, *(w.shape[-1] for w in windows))
