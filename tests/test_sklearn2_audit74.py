@@ -152,3 +152,23 @@ def test_raw_windows_refuses_rows_of_different_channel_counts_and_an_empty_split
     empty = Dataset.from_dict({"input_values": [], "label": []})
     with pytest.raises(ValueError, match=r"The test split has no rows"):
         raw_windows(empty, where="test split")
+
+
+@pytest.mark.parametrize(
+    ("metric", "y_pred", "said"),
+    [
+        ("balanced_accuracy", [0, 1, 1], "4 labels but y_pred has 3"),
+        ("macro_f1", [0, 1, 1], "4 labels but y_pred has 3"),
+        ("binary_auroc", [0.2, 0.9, 0.7], "4 labels but scores has 3"),
+        ("macro_auroc", [[0.8, 0.2], [0.1, 0.9], [0.3, 0.7]], "4 labels but probabilities has 3"),
+        ("pearson_r", [5.0], "4 values but y_pred has 1"),  # a constant side: a NaN, without a word
+    ],
+)
+def test_metrics_refuse_predictions_that_do_not_pair_up_with_the_labels(metric, y_pred, said):
+    """As scikit-learn's metrics refuse "inconsistent numbers of samples": the package's metrics (what
+    `examples/your_own_data.py` scores MiniRocket with) failed with numpy's words ("boolean index did not match",
+    "operands could not be broadcast", a matmul's "core dimension"), and pearson_r of one prediction gave NaN."""
+    from citrus_hf.training import metrics
+
+    with pytest.raises(ValueError, match=rf"y_true has {said}; they must pair up, one per example"):
+        getattr(metrics, metric)([0, 1, 1, 0], y_pred)

@@ -58,17 +58,27 @@ def _as_labels(y_true, num_classes: int | None = None) -> np.ndarray:
     return labels
 
 
+def _check_paired(y_true: np.ndarray, y_pred: np.ndarray, what: str = "labels", other: str = "y_pred") -> None:
+    """Refuse `y_true` and `y_pred` (or scores) of different lengths, as scikit-learn's metrics do: numpy's own error
+    ("boolean index did not match", "operands could not be broadcast", a matmul's "core dimension") named neither,
+    and a one-value `y_pred` paired with any `y_true` gave pearson_r a silent NaN (a constant side)."""
+    if len(y_true) != len(y_pred):
+        raise ValueError(
+            f"y_true has {len(y_true)} {what} but {other} has {len(y_pred)}; they must pair up, one per example."
+        )
+
+
 def accuracy(y_true, y_pred) -> float:
     """Fraction of correct predictions. `y_true`, `y_pred`: `(n,)` class indices."""
     y_true, y_pred = _as_labels(y_true), _as_labels(y_pred)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true has {y_true.size} labels but y_pred has {y_pred.size}.")
+    _check_paired(y_true, y_pred)
     return float(np.mean(y_true == y_pred)) if y_true.size else math.nan
 
 
 def balanced_accuracy(y_true, y_pred) -> float:
     """Mean recall over the classes present in `y_true` (robust to class imbalance; chance = 1 / classes)."""
     y_true, y_pred = _as_labels(y_true), _as_labels(y_pred)
+    _check_paired(y_true, y_pred)
     classes = np.unique(y_true)
     if classes.size == 0:
         return math.nan
@@ -82,6 +92,7 @@ def macro_f1(y_true, y_pred, num_classes: int | None = None) -> float:
     every class, in which case it counts as 0 (as scikit-learn's `zero_division=0`).
     """
     y_true, y_pred = _as_labels(y_true), _as_labels(y_pred)
+    _check_paired(y_true, y_pred)
     classes = np.arange(num_classes) if num_classes is not None else np.union1d(y_true, y_pred)
     if classes.size == 0:
         return math.nan
@@ -106,6 +117,7 @@ def binary_auroc(y_true, scores) -> float:
     """
     y_true = np.asarray(y_true).reshape(-1).astype(bool)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    _check_paired(y_true, scores, other="scores")
     num_positive = int(y_true.sum())
     num_negative = y_true.size - num_positive
     if num_positive == 0 or num_negative == 0:
@@ -125,6 +137,7 @@ def macro_auroc(y_true, probabilities) -> float:
     if probabilities.ndim != 2:
         raise ValueError(f"probabilities must be (n, num_classes), got shape {probabilities.shape}.")
     y_true = _as_labels(y_true, probabilities.shape[1])
+    _check_paired(y_true, probabilities, other="probabilities")
     if probabilities.shape[1] == 2:
         return binary_auroc(y_true == 1, probabilities[:, 1])
     per_class = [binary_auroc(y_true == c, probabilities[:, c]) for c in range(probabilities.shape[1])]
@@ -303,6 +316,7 @@ def pearson_r(y_true, y_pred) -> float:
     """Pearson correlation; `nan` if either side is constant (the correlation is undefined)."""
     y_true = np.asarray(y_true, dtype=np.float64).reshape(-1)
     y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    _check_paired(y_true, y_pred, "values")
     if y_true.size < 2:
         return math.nan
     # told by the values, not by the centred ones: the mean of 1,001 copies of 0.1 is not 0.1 to the last bit, so a
