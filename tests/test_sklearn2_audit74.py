@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tiny_configs import tiny_config
 
-pytest.importorskip("aeon")
-
-from citrus_hf.evaluation.baselines import fit_minirocket, raw_windows  # noqa: E402
+from citrus_hf.evaluation.baselines import fit_minirocket, raw_windows
 
 
 @pytest.fixture(scope="module")
 def motions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """BasicMotions' first 16 training windows `(16, 6, 100)` float64, their class ids (4 classes, 4 each), and 8
     test windows."""
+    pytest.importorskip("aeon")
     from citrus_hf.data.splits import load_split
 
     train = load_split("basic_motions", "train").with_format("numpy")[:]
@@ -172,3 +172,63 @@ def test_metrics_refuse_predictions_that_do_not_pair_up_with_the_labels(metric, 
 
     with pytest.raises(ValueError, match=rf"y_true has {said}; they must pair up, one per example"):
         getattr(metrics, metric)([0, 1, 1, 0], y_pred)
+
+
+def _motions_as_pandas_collections() -> tuple[np.ndarray, object, object]:
+    """BasicMotions' first 4 training windows `(4, 6, 100)`, and the same as sktime's / aeon's pandas collections:
+    'pd-multiindex' (rows of (case, time), a column per channel) and 'nested_univ' (a row per case, a column per
+    channel, each cell a series)."""
+    import pandas as pd
+
+    from citrus_hf.data.splits import load_split
+
+    windows = np.stack(load_split("basic_motions", "train").with_format("numpy")[:4]["input_values"])
+    index = pd.MultiIndex.from_product([range(4), range(100)], names=["instance", "timepoint"])
+    channels = [f"dim_{c}" for c in range(6)]
+    multiindex = pd.DataFrame(windows.transpose(0, 2, 1).reshape(-1, 6), index=index, columns=channels)
+    nested = pd.DataFrame({name: [pd.Series(case[c]) for case in windows] for c, name in enumerate(channels)})
+    return windows, multiindex, nested
+
+
+def test_pandas_collections_of_series_are_refused_with_their_own_fix(tmp_path):
+    """A sktime / aeon user's collection as a pandas DataFrame got the advice for a recording, `frame.to_numpy().T`:
+    followed, a (case, time)-indexed frame became one recording of every case's samples glued together (scored as
+    one, without a word), and a frame of nested series had its cases read as channels. The extractor and the
+    pipelines now name the collection's format and the fix, which aligns exactly as the windows' array does."""
+    from transformers import pipeline
+
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusModel
+
+    windows, multiindex, nested = _motions_as_pandas_collections()
+    config = tiny_config(num_channels=6)
+    extractor = CiTrusFeatureExtractor.from_config(config)
+    expected = extractor(windows, sampling_rate=10)["input_values"]
+    with pytest.raises(TypeError, match=r"indexed by \['instance', 'timepoint'\]: a collection of 4 series, .*"
+                       r"'pd-multiindex'.*`\[case\.to_numpy\(\)\.T for _, case in frame\.groupby\(level=0\)\]`"):  # fmt: skip
+        extractor(multiindex, sampling_rate=10)
+    with pytest.raises(TypeError, match=r"DataFrame of nested series: a collection of 4 series, sktime's 'nested_"
+                       r"univ'.*`\[np\.stack\(row\) for row in frame\.to_numpy\(\)\]`"):  # fmt: skip
+        extractor(nested, sampling_rate=10)
+    fixed = [case.to_numpy().T for _, case in multiindex.groupby(level=0)]
+    np.testing.assert_array_equal(extractor(fixed, sampling_rate=10)["input_values"], expected)
+    fixed = [np.stack(row) for row in nested.to_numpy()]
+    np.testing.assert_array_equal(extractor(fixed, sampling_rate=10)["input_values"], expected)
+
+    CiTrusModel(config).save_pretrained(tmp_path)
+    extractor.save_pretrained(tmp_path)
+    embed = pipeline(model=str(tmp_path))
+    for frame, said in ((multiindex, "'pd-multiindex'"), (nested, "'nested_univ'")):
+        with pytest.raises(TypeError, match=said):
+            embed(frame, sampling_rate=10)
+
+
+def test_a_dataframe_of_one_recording_keeps_its_advice():
+    """Guard (passed before): a plain DataFrame of one recording, (time, channels), is still told to pass its
+    transpose."""
+    from citrus_hf import CiTrusFeatureExtractor
+
+    windows, multiindex, _ = _motions_as_pandas_collections()
+    recording = multiindex.loc[0]  # one case: rows of time, a column per channel
+    with pytest.raises(TypeError, match=r"rows are usually time and columns channels; pass `frame\.to_numpy\(\)\.T`"):
+        CiTrusFeatureExtractor.from_config(tiny_config(num_channels=6))(recording, sampling_rate=10)
+    np.testing.assert_array_equal(recording.to_numpy().T, windows[0])

@@ -158,6 +158,28 @@ def _is_data_and_times(value: Any) -> bool:
     return bool((np.diff(times.astype(np.float64)) > 0).all())
 
 
+def _series_collection_fix(frame: Any) -> str | None:
+    """The refusal of a pandas DataFrame that holds a collection of series in sktime's / aeon's formats, or None for
+    any other frame. The DataFrame advice for a recording (`frame.to_numpy().T`) glued every case of a frame indexed
+    by (case, time) into one recording of all their samples, and read a frame of nested series with its cases as
+    channels."""
+    if getattr(frame.index, "nlevels", 1) > 1:
+        cases = frame.index.get_level_values(0).nunique()
+        return (
+            f"got a pandas DataFrame indexed by {list(frame.index.names)}: a collection of {cases} series, sktime's "
+            "and aeon's 'pd-multiindex' (rows of (case, time), columns channels); pass one (channels, time) array per "
+            "case, `[case.to_numpy().T for _, case in frame.groupby(level=0)]`, after selecting the signal's columns."
+        )
+    first_row = frame.iloc[0].tolist() if len(frame) and len(frame.columns) else []
+    if any(hasattr(cell, "__len__") and not isinstance(cell, (str, bytes)) for cell in first_row):
+        return (
+            f"got a pandas DataFrame of nested series: a collection of {len(frame)} series, sktime's 'nested_univ' "
+            "(a row per case, a column per channel, each cell a series); pass one (channels, time) array per case, "
+            "`[np.stack(row) for row in frame.to_numpy()]`."
+        )
+    return None
+
+
 # The refusal of a `(data, times)` pair (`_is_data_and_times`).
 DATA_AND_TIMES = (
     "the input is a pair (data, times): a (channels, time) array and its time axis, as MNE's `raw[picks]` returns "
@@ -2232,15 +2254,20 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
     def refuse_foreign_input(raw_signal: Any) -> None:
         """Refuse, with the fix, an input that holds a recording but is none: MNE's `(data, times)` pair
         (`raw[picks]`, whose time axis was taken for a second recording) and the objects of MNE, wfdb, pyarrow,
-        polars and xarray (`FOREIGN_INPUTS`, which were refused naming no fix or, polars', called pandas'). The
-        pipelines ask it too (they travel as remote code, which cannot import this module); anything else passes.
+        polars and xarray (`FOREIGN_INPUTS`, which were refused naming no fix or, polars', called pandas'), and
+        sktime's / aeon's pandas collections of series (`_series_collection_fix`). The pipelines ask it too (they
+        travel as remote code, which cannot import this module); anything else passes.
 
         Raises:
             ValueError: a `(data, times)` pair.
-            TypeError: an object of `FOREIGN_INPUTS`.
+            TypeError: an object of `FOREIGN_INPUTS`, or a pandas collection of series.
         """
         if _is_data_and_times(raw_signal):
             raise ValueError(DATA_AND_TIMES)
+        if type(raw_signal).__name__ == "DataFrame" and (type(raw_signal).__module__ or "").startswith("pandas"):
+            fix = _series_collection_fix(raw_signal)
+            if fix:
+                raise TypeError(fix)
         module = type(raw_signal).__module__ or ""
         bases = {base.__name__ for base in type(raw_signal).__mro__}
         for prefix, base, advice in FOREIGN_INPUTS:
