@@ -232,3 +232,28 @@ def test_a_dataframe_of_one_recording_keeps_its_advice():
     with pytest.raises(TypeError, match=r"rows are usually time and columns channels; pass `frame\.to_numpy\(\)\.T`"):
         CiTrusFeatureExtractor.from_config(tiny_config(num_channels=6))(recording, sampling_rate=10)
     np.testing.assert_array_equal(recording.to_numpy().T, windows[0])
+
+
+def test_a_npy_file_of_a_collection_names_the_layout_and_the_fix(tmp_path, capsys):
+    """An aeon / sktime user's `np.save("X_test.npy", X)` of `(n_cases, n_channels, n_timepoints)`, given to
+    `citrus predict` or a pipeline as a file, was refused as no recording naming no way on; the refusal now says it
+    holds n recordings and how to score them, and the list it advises scores each one."""
+    from transformers import pipeline
+
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+    from citrus_hf.commands.main import main
+    from citrus_hf.data import CitrusDataError
+
+    windows, _, _ = _motions_as_pandas_collections()
+    path = tmp_path / "X_test.npy"
+    np.save(path, windows)
+    config = tiny_config(num_channels=6, num_labels=2)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(tmp_path / "model")
+    CiTrusForSequenceClassification(config).save_pretrained(tmp_path / "model")
+    said = r"holds an array of shape \(4, 6, 100\): 4 recordings as \(n, channels, time\), aeon's layout"
+    assert main(["predict", str(tmp_path / "model"), str(path), "--sampling-rate", "10"]) == 2
+    assert "4 recordings as (n, channels, time), aeon's layout" in capsys.readouterr().err
+    classify = pipeline(model=str(tmp_path / "model"))
+    with pytest.raises(CitrusDataError, match=rf"{said}.*`pipe\(list\(np\.load\(path\)\), sampling_rate=\.\.\.\)`"):
+        classify(str(path), sampling_rate=10)
+    assert len(classify(list(np.load(path)), sampling_rate=10)) == 4

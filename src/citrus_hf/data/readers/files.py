@@ -1142,6 +1142,14 @@ def _check_numbers(path: Path, data: np.ndarray) -> None:
             f"{path} holds a boolean array (markers or a mask?), not a real-valued signal; save float or integer "
             "samples (`np.save(path, array.astype(np.float32))`) if it is one."
         )
+    if data.dtype.kind in "iuf" and data.ndim == 3 and data.size:
+        # what aeon, sktime and tslearn users save: a collection of recordings, each a file of its own here
+        raise CorruptFileError(
+            f"{path} holds an array of shape {data.shape}: {data.shape[0]} recordings as (n, channels, time), aeon's "
+            "layout, where a file holds one recording, (time,) or (channels, time); save each as a file of its own "
+            "(`np.save(f'recording_{i}.npy', recording)` for each), or pass them to a pipeline as a list, "
+            "`pipe(list(np.load(path)), sampling_rate=...)`."
+        )
     if data.dtype.kind not in "iuf" or data.ndim not in (1, 2) or data.size == 0:
         raise CorruptFileError(
             f"{path} holds a {data.dtype} array of shape {data.shape}; a recording is numbers shaped (time,) or "
