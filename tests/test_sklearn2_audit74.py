@@ -94,12 +94,28 @@ def test_non_finite_samples_and_targets_are_refused_with_the_fix(motions):
     for bad in (np.inf, np.nan):
         scored = test.copy()
         scored[3, 2, 50] = bad
-        with pytest.raises(ValueError, match=r"test holds NaN or infinite samples \(first in series 3\).*interpolat"):
+        with pytest.raises(ValueError, match=r"test holds NaN or infinite samples inside series 3 .*interpolat"):
             _fit(train, labels, scored)
     targets = train[:, 0].mean(axis=1)
     targets[5] = np.nan
     with pytest.raises(ValueError, match=r"regression targets hold NaN or infinite values \(first of series 5\)"):
         fit_minirocket(train, targets, test, "regression", 0)
+
+
+def test_nan_length_padding_is_left_out_as_the_protocol_leaves_it_out(motions):
+    """tslearn's `to_time_series_dataset` holds series of different lengths as NaN after each one's end (and the
+    package's extractor and `raw_windows` read NaN in every channel at a series' start or end as such padding): aeon
+    refused the array. Such a series is now fitted as its samples zero-padded at the end, as the protocol's arm pads
+    it; a NaN in one channel only is no padding and is still refused."""
+    train, labels, test = motions
+    ragged, zeroed = train.copy(), train.copy()
+    ragged[::3, :, 60:], zeroed[::3, :, 60:] = np.nan, 0.0
+    ragged[1, :, :10] = np.nan  # padding at the start: the series starts later
+    zeroed[1] = np.pad(train[1, :, 10:], [(0, 0), (0, 10)])
+    np.testing.assert_allclose(_fit(ragged, labels, test), _fit(zeroed, labels, test))
+    ragged[2, 0, 90:] = np.nan
+    with pytest.raises(ValueError, match=r"train holds NaN or infinite samples inside series 2 \(NaN in every"):
+        _fit(ragged, labels, test)
 
 
 def test_short_and_unequal_series_are_zero_padded_as_the_protocol_pads_them(motions):

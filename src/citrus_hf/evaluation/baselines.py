@@ -371,14 +371,24 @@ def _minirocket_series(values: Any, name: str) -> np.ndarray:
             f"channels of {samples} samples each. Pass `{name}.transpose(0, 2, 1)`, (n, channels, time)."
         )
     finite = np.isfinite(array).all(axis=(1, 2))
-    if not finite.all():
+    if finite.all():
+        return array
+    # NaN in every channel at a series' start or end is length padding (tslearn's `to_time_series_dataset` holds
+    # series of different lengths so): left out and zero-padded at the end, as `raw_windows` treats it
+    series = [case if whole else unpadded(case) for case, whole in zip(array, finite)]
+    inside = next((index for index, case in enumerate(series) if not np.isfinite(case).all()), None)
+    if inside is not None:
         # aeon refuses NaN naming no fix, and fits infinite samples into NaN features without a word
         raise ValueError(
-            f"fit_minirocket's {name} holds NaN or infinite samples (first in series {int(np.argmin(finite))}), which "
-            "MiniRocket's kernels cannot read; fill them first, e.g. by linear interpolation (`raw_windows(split, "
-            'nan_policy="interpolate")` does it for a labelled split).'
+            f"fit_minirocket's {name} holds NaN or infinite samples inside series {inside} (NaN in every channel at a "
+            "series' start or end is length padding, left out), which MiniRocket's kernels cannot read; fill them "
+            'first, e.g. by linear interpolation (`raw_windows(split, nan_policy="interpolate")` does it for a '
+            "labelled split)."
         )
-    return array
+    padded = np.zeros_like(array)
+    for index, case in enumerate(series):
+        padded[index, :, : case.shape[-1]] = case
+    return padded
 
 
 def _minirocket_class_ids(labels: Any, num_train: int, num_classes: int | None) -> np.ndarray:
@@ -453,9 +463,10 @@ def fit_minirocket(
 
     Args:
         train, test: series `(n, channels, time)` (aeon's `(n_cases, n_channels, n_timepoints)`; `(n, time)` is one
-            channel), finite, of any numeric dtype and memory layout. Series of different lengths, or shorter than
-            MiniRocket's 9-sample kernels, are zero-padded at the end to a common length, as the protocol's
-            MiniRocket arm pads its splits (`raw_windows`, `padded_to_common_length`).
+            channel) of any numeric dtype and memory layout, finite but for length padding: NaN in every channel at
+            a series' start or end (tslearn's `to_time_series_dataset`) is left out. Series of different lengths,
+            or shorter than MiniRocket's 9-sample kernels, are zero-padded at the end to a common length, as the
+            protocol's MiniRocket arm pads its splits (`raw_windows`, `padded_to_common_length`).
         labels: `(n_train,)` class ids 0, 1, 2, ... (integers, integral floats or booleans) or regression targets.
 
     Raises:
