@@ -120,14 +120,19 @@ def test_nan_length_padding_is_left_out_as_the_protocol_leaves_it_out(motions):
 
 def test_short_and_unequal_series_are_zero_padded_as_the_protocol_pads_them(motions):
     """Series shorter than MiniRocket's 9-sample kernels, and test series of another length than the training ones,
-    were refused by aeon; the protocol's arm zero-pads its splits to one length of at least 9 (`raw_windows`,
-    `padded_to_common_length`), and `fit_minirocket` now does the same for arrays of one's own."""
+    were refused by aeon, and so was aeon's own unequal-length collection (a list of arrays); the protocol's arm
+    zero-pads its splits to one length of at least 9 (`raw_windows`, `padded_to_common_length`), and `fit_minirocket`
+    now does the same for arrays of one's own."""
     train, labels, test = motions
     short = _fit(train[..., :8], labels, test[..., :8])
     padded = [np.pad(x[..., :8], [(0, 0), (0, 0), (0, 1)]) for x in (train, test)]
     np.testing.assert_allclose(short, _fit(padded[0], labels, padded[1]))
     unequal = _fit(train, labels, test[..., :60])
     np.testing.assert_allclose(unequal, _fit(train, labels, np.pad(test[..., :60], [(0, 0), (0, 0), (0, 40)])))
+    # aeon's unequal-length collection, a list of (channels, time) arrays, is padded alike
+    cut = [window[:, : 60 + 10 * (index % 4)] for index, window in enumerate(train)]
+    stacked = np.stack([np.pad(window, [(0, 0), (0, 90 - window.shape[-1])]) for window in cut])
+    np.testing.assert_allclose(_fit(cut, labels, list(test)), _fit(stacked, labels, test))
     with pytest.raises(ValueError, match=r"train series have 6 channel\(s\) and its test series 5"):
         _fit(train, labels, test[:, :5])
 

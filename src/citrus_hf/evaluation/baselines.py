@@ -346,15 +346,27 @@ def _sleeping_numba_threads() -> None:
 
 def _minirocket_series(values: Any, name: str) -> np.ndarray:
     """`values` (fit_minirocket's `train` or `test`: a numpy array of any dtype, memory order or memory map, a CPU
-    tensor or a nested list) as float64 `(n, channels, time)`, aeon's `(n_cases, n_channels, n_timepoints)`; a 2-D
-    array is `(n, time)`, one channel per series, as aeon reads it."""
+    tensor, a nested list, or a list of `(channels, time)` arrays of different lengths, aeon's unequal-length
+    collection, zero-padded at the end to the longest) as float64 `(n, channels, time)`, aeon's `(n_cases,
+    n_channels, n_timepoints)`; a 2-D array is `(n, time)`, one channel per series, as aeon reads it."""
     try:
-        array = np.asarray(values, dtype=np.float64)
+        if isinstance(values, (list, tuple)) and values and len({np.shape(case)[-1:] for case in values}) > 1:
+            cases = [np.atleast_2d(np.asarray(case, dtype=np.float64)) for case in values]
+        else:
+            cases, array = None, np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise TypeError(
             f"fit_minirocket's {name} could not be read as numbers ({error}); pass a float or integer array "
-            "(n, channels, time)."
+            "(n, channels, time), or a list of (channels, time) arrays."
         ) from error
+    if cases is not None:
+        counts = sorted({case.shape[0] for case in cases})
+        if len(counts) > 1 or any(case.ndim != 2 for case in cases):
+            raise ValueError(
+                f"fit_minirocket's {name} is a list of series of shapes {sorted({case.shape for case in cases})}; "
+                "give each one as (channels, time) with the same channels."
+            )
+        array = np.concatenate(padded_to_common_length(*(case[None] for case in cases)))
     if array.ndim == 2:
         array = array[:, None, :]
     if array.ndim != 3 or len(array) == 0:
@@ -463,7 +475,8 @@ def fit_minirocket(
 
     Args:
         train, test: series `(n, channels, time)` (aeon's `(n_cases, n_channels, n_timepoints)`; `(n, time)` is one
-            channel) of any numeric dtype and memory layout, finite but for length padding: NaN in every channel at
+            channel; a list of `(channels, time)` arrays of different lengths, aeon's unequal-length collection) of
+            any numeric dtype and memory layout, finite but for length padding: NaN in every channel at
             a series' start or end (tslearn's `to_time_series_dataset`) is left out. Series of different lengths,
             or shorter than MiniRocket's 9-sample kernels, are zero-padded at the end to a common length, as the
             protocol's MiniRocket arm pads its splits (`raw_windows`, `padded_to_common_length`).
