@@ -23,6 +23,7 @@ from transformers.configuration_utils import PreTrainedConfig
 from .configuration_citrus import (
     ChecksSaveDirectory,
     CiTrusConfig,
+    CustomPipelines,
     ReadsVersionRecord,
     SerialisesBeforeWriting,
     as_finite_real,
@@ -222,7 +223,12 @@ class CiTrusFusionConfig(ReadsVersionRecord, ChecksSaveDirectory, SerialisesBefo
             given += ["num_labels"] if kwargs.get("num_labels") is not None else []
             record_head_keywords(self, [*given, *(["num_targets"] if self.num_targets != 1 else [])])
         settle_class_labels(self, kwargs)
+        custom_pipelines = kwargs.pop("custom_pipelines", None)
         super().__post_init__(**kwargs)
+        if custom_pipelines is not None:
+            # (as `CiTrusConfig`'s: the package's registered pipeline serves the task where it is installed, and
+            # without it the regressor's Auto class is defined in transformers before transformers looks it up)
+            self.custom_pipelines = CustomPipelines(custom_pipelines)
         reconcile_label2id(self)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -345,15 +351,32 @@ class CiTrusFusionConfig(ReadsVersionRecord, ChecksSaveDirectory, SerialisesBefo
         return copy.deepcopy(self.modality_configs[name])
 
 
-# Each fusion task class's transformers pipeline task and the pipeline class (in `inference/pipelines.py`) that runs it:
-# the one table `citrus_hf`'s `pipeline` and its registration with transformers read.
-FUSION_PIPELINE_TASKS: dict[str, tuple[str, str]] = {
+# Each fusion task class's transformers pipeline task, the pipeline class (in `inference/pipelines.py`) that runs it,
+# and the Auto class that loads the model for it as remote code (the one its `auto_map` names): the one table
+# `citrus_hf`'s `pipeline`, its registration with transformers and a saved checkpoint's `custom_pipelines` read.
+FUSION_PIPELINE_TASKS: dict[str, tuple[str, str, str]] = {
     "CiTrusFusionForSequenceClassification": (
         "time-series-fusion-classification",
         "BioSignalFusionClassificationPipeline",
+        "AutoModelForSequenceClassification",
     ),
-    "CiTrusFusionForRegression": ("time-series-fusion-regression", "BioSignalFusionRegressionPipeline"),
+    "CiTrusFusionForRegression": (
+        "time-series-fusion-regression",
+        "BioSignalFusionRegressionPipeline",
+        "AutoModelForTimeSeriesRegression",
+    ),
 }
+
+
+def fusion_custom_pipelines_for(architecture: str) -> CustomPipelines:
+    """The `custom_pipelines` entry of a fusion checkpoint saved from the class `architecture` (empty for a class
+    without a pipeline), in the format transformers' `Pipeline.save_pretrained` writes: `transformers.pipeline(model=
+    folder, trust_remote_code=True)` then runs the fusion pipeline saved beside the weights where citrus_hf is not
+    installed, as it runs a single-modality checkpoint's (`configuration_citrus.custom_pipelines_for`)."""
+    if architecture not in FUSION_PIPELINE_TASKS:
+        return CustomPipelines()
+    task, pipeline_class, auto_class = FUSION_PIPELINE_TASKS[architecture]
+    return CustomPipelines({task: {"impl": f"pipelines.{pipeline_class}", "pt": [auto_class]}})
 
 
 # How a fusion model takes a modality's data with another channel count than its head concatenates: the fusion model's
@@ -467,4 +490,4 @@ class _ModalityConfigs(dict):
 
 CiTrusFusionConfig.register_for_auto_class()
 
-__all__ = ["FUSION_PIPELINE_TASKS", "CiTrusFusionConfig"]
+__all__ = ["FUSION_PIPELINE_TASKS", "CiTrusFusionConfig", "fusion_custom_pipelines_for"]

@@ -33,6 +33,7 @@ from .configuration_citrus_fusion import (
     FUSION_CHANNEL_COUNT_FIX,
     CiTrusFusionConfig,
     check_modality_names,
+    fusion_custom_pipelines_for,
     modality_keywords,
 )
 from .modeling_citrus import (
@@ -191,6 +192,13 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
     def _check_modality(self, modality: str) -> None:
         if modality not in self.config.modality_configs:
             raise KeyError(f"No modality {modality!r} in this fusion model; its modalities are {self.modalities}.")
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """`PreTrainedModel.save_pretrained`, recording this class's fusion pipeline in the config
+        (`custom_pipelines`), so that `transformers.pipeline(model=folder)` needs no task name, and, with the
+        pipeline code saved beside the weights, runs where citrus_hf is not installed (`trust_remote_code=True`)."""
+        self.config.custom_pipelines = fusion_custom_pipelines_for(type(self).__name__)
+        return super().save_pretrained(save_directory, *args, **kwargs)
 
     # ------------------------------------------------------------------------------------------------ building
 

@@ -296,7 +296,10 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
         score wrong. `from_pretrained` runs this against the `config.json` stored with the processor; call it for a
         processor and a model loaded from different places."""
         config = getattr(model, "config", model)
-        if not isinstance(config, CiTrusFusionConfig):
+        # by model type, not class: loaded as a local folder's remote code, the model's config class and this file's
+        # are copies of one file in two modules (transformers keeps each remote file with its imports apart), and the
+        # remote pipeline's check of the two refused its own checkpoint
+        if getattr(config, "model_type", None) != CiTrusFusionConfig.model_type:
             raise TypeError(f"expected a CiTrus fusion model or its config, got {type(model).__name__}.")
         if self.modalities != config.modalities:
             raise ValueError(

@@ -147,6 +147,7 @@ def test_citrus_push_publishes_weights_processor_code_and_card_in_one_commit(pub
         ".gitattributes",
         "README.md",
         "_version.py",  # the citrus-hf version the configuration records in the files it saves
+        "backends.py",  # the fusion pipeline's code, which config.json's `custom_pipelines` names
         "config.json",
         "configuration_citrus.py",
         "configuration_citrus_fusion.py",
@@ -154,6 +155,7 @@ def test_citrus_push_publishes_weights_processor_code_and_card_in_one_commit(pub
         "model.safetensors",
         "modeling_citrus.py",
         "modeling_citrus_fusion.py",
+        "pipelines.py",
         "processing_citrus_fusion.py",
         "processor_config.json",
         "vocabulary_citrus.py",
@@ -284,9 +286,12 @@ def test_card_of_a_fusion_config_describes_every_modality(tmp_path):
         "author        = {Geenjaar, Eloy and Lu, Lie}",
     ):
         assert expected in text, expected
-    # A config carries no weights to count, and the regressor ships no Auto class for remote code.
+    # A config carries no weights to count, and the regressor ships no Auto class for remote code: without the
+    # package it runs through the fusion pipeline's code alone.
     assert "| Parameters |" not in text
-    assert "trust_remote_code" not in text
+    remote = text.split("Without it,")[-1].split("One encoder on its own")[0]
+    assert "pipeline(model=" in remote and "trust_remote_code=True" in remote
+    assert "AutoModel" not in remote and "AutoProcessor" not in remote
 
 
 def test_card_of_a_fusion_model_counts_parameters_and_checks_its_processor(tmp_path):

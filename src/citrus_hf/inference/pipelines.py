@@ -2117,6 +2117,20 @@ FUSION_BACKENDS = ("auto", "torch")
 FUSION_SPAN_TOLERANCE_SECONDS = 1.0
 
 
+def _processor_of_remote_model(model: Any) -> Any:
+    """The fusion processor saved beside the weights of `model` (its processor_config.json) where the model's class
+    came as its checkpoint's remote code (`pipeline(model=folder, trust_remote_code=True)` without citrus_hf: this file
+    then runs as that checkpoint's code too), else None. transformers' factory loads only a `ProcessorMixin`, which the
+    fusion processor is not, so it gives the pipeline none; the processor's code comes from the same checkpoint as the
+    model's, which the caller trusted. (With citrus_hf installed, its `pipeline` passes the processor itself.)"""
+    name = getattr(model, "name_or_path", None)
+    if not name or type(model).__module__.startswith("citrus_hf."):
+        return None
+    from transformers import AutoProcessor
+
+    return AutoProcessor.from_pretrained(name, trust_remote_code=True)
+
+
 class _FusionRecordingPipeline:
     """The body of the fusion pipelines, put before a single-modality pipeline class, whose `postprocess` (labels and
     scores, or targets, and the whole recording's value from its windows: one rule for both) and parameters it keeps.
@@ -2131,14 +2145,17 @@ class _FusionRecordingPipeline:
     model's on every modality's window at once; a window where any modality holds no signal (`"no_signal"`: `"flat
     (eda)"`, the reason and the modality) is left out of the recording's value."""
 
-    # the model's processor is given by the caller (`citrus_hf`'s `pipeline` loads it): transformers would load it only
-    # as a `ProcessorMixin`, which the fusion processor is not
+    # the model's processor is given by the caller (`citrus_hf`'s `pipeline` loads it), or read beside a model loaded
+    # as remote code (`_processor_of_remote_model`): transformers would load it only as a `ProcessorMixin`, which the
+    # fusion processor is not
     _load_feature_extractor = False
     _load_processor = False
 
     def __init__(self, model=None, processor=None, **kwargs):
         check_device_available(kwargs.get("device"))
         check_weights_have_values(model)
+        if processor is None:
+            processor = _processor_of_remote_model(model)
         if not isinstance(getattr(processor, "feature_extractors", None), Mapping):
             raise ValueError(
                 f"{type(self).__name__} needs the fusion model's CiTrusFusionProcessor (processor_config.json), "

@@ -312,7 +312,7 @@ def _model_type(model, saved_config: dict | None) -> str | None:
 # The tasks of the CiTrus pipelines, the only ones a CiTrus checkpoint's `custom_pipelines` may name.
 _CITRUS_TASKS = tuple(dict.fromkeys(task for task, _, _ in PIPELINE_TASKS.values()))
 # The tasks of the fusion pipelines, which a single-modality CiTrus model does not run.
-_FUSION_TASKS = tuple(task for task, _ in FUSION_PIPELINE_TASKS.values())
+_FUSION_TASKS = tuple(task for task, _, _ in FUSION_PIPELINE_TASKS.values())
 
 
 def _check_custom_pipelines(model, saved_config: dict, hub_kwargs: dict, variant: str | None = None) -> None:
@@ -743,7 +743,7 @@ def register_pipelines() -> None:
         PIPELINE_REGISTRY.register_pipeline(task, pipeline_class=pipeline_class, pt_model=CiTrusSavedClass)
         entry = _TaskWithoutDefault(task, PIPELINE_REGISTRY.supported_tasks[task])
         PIPELINE_REGISTRY.supported_tasks[task] = pipeline_class._registered_impl[task] = entry
-    for task, pipeline_name in FUSION_PIPELINE_TASKS.values():
+    for task, pipeline_name, _ in FUSION_PIPELINE_TASKS.values():
         pipeline_class = getattr(pipelines, pipeline_name)
         if PIPELINE_REGISTRY.supported_tasks.get(task, {}).get("impl") is pipeline_class:
             continue

@@ -1,0 +1,228 @@
+"""A fusion checkpoint's pipeline as remote code: `transformers.pipeline(model=folder or repo, trust_remote_code=True)`
+where citrus_hf is not installed runs the fusion pipeline saved beside the weights, with the in-package pipeline's
+results. Tiny fusion models (a few thousand parameters); each remote run is a fresh interpreter that cannot import
+citrus_hf."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import pipeline
+
+from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+from citrus_hf.modeling_citrus_fusion import CiTrusFusionForRegression, CiTrusFusionForSequenceClassification
+from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
+from citrus_hf.publishing.cards import build_model_card
+
+TESTS_DIR = Path(__file__).resolve().parent
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
+
+from hub_server import (  # noqa: E402
+    DEFAULT_USER,
+    WITHOUT_PACKAGE_PRELUDE,
+    HubServer,
+    client_env,
+    client_result,
+    run_client,
+)
+from tiny_configs import tiny_config  # noqa: E402
+
+RATES = {"ecg": 100, "eda": 20}  # the encoders' own rates
+TASK_CLASSES = {"classifier": CiTrusFusionForSequenceClassification, "regressor": CiTrusFusionForRegression}
+
+
+def saved_fusion(folder: Path, kind: str) -> str:
+    """A tiny fusion classifier (3 labels) or regressor (1 target) of ECG at 100 Hz and EDA at 20 Hz, 2 s windows,
+    saved with its processor as a user saves one."""
+    eda = tiny_config(sampling_rate=20, context_length=40, patch_length=10, spectrogram_n_fft=10)
+    head = {"num_labels": 3} if kind == "classifier" else {"num_targets": 1}
+    config = CiTrusFusionConfig(modality_configs={"ecg": tiny_config(), "eda": eda}, **head)
+    torch.manual_seed(0)
+    model = TASK_CLASSES[kind](config).eval()
+    model.save_pretrained(folder)
+    CiTrusFusionProcessor.from_config(model.config).save_pretrained(folder)
+    return str(folder)
+
+
+def recording(seconds: float, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {name: rng.standard_normal(int(seconds * rate)) for name, rate in RATES.items()}
+
+
+REMOTE_PIPELINE = """
+import json, sys, numpy as np, torch
+from transformers import pipeline
+folder, recording = sys.argv[1], dict(np.load(sys.argv[2]))
+run = pipeline(model=folder, trust_remote_code=True)
+result = run(recording, sampling_rate={"ecg": 100, "eda": 20})
+# the dtype asked for is the dtype loaded, and the pipeline runs the model in it
+half = pipeline(model=folder, trust_remote_code=True, dtype=torch.bfloat16)
+half_result = half({name: signal[:200] for name, signal in recording.items()}, sampling_rate={"ecg": 100, "eda": 20})
+try:
+    import citrus_hf
+    importable = True
+except ImportError:
+    importable = False
+print("RESULT:", json.dumps({"pipeline": type(run).__module__ + "." + type(run).__name__,
+                             "model": type(run.model).__name__, "result": result,
+                             "half_dtype": str(half.model.dtype), "half_windows": len(half_result["windows"]),
+                             "package_importable": importable}))
+"""
+
+
+def _run_without_package(script: str, args: list[str], cwd: Path) -> dict:
+    """Run `script` in a fresh interpreter where citrus_hf cannot be imported, with its own Hugging Face cache (the
+    remote modules transformers writes) and offline; the JSON it printed after `RESULT:`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "PYTHON"))}
+    env.update(HF_HOME=str(cwd / "hf_home"), HF_HUB_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1")
+    run = subprocess.run(
+        [sys.executable, "-I", "-c", WITHOUT_PACKAGE_PRELUDE + script, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return client_result(run.stdout)
+
+
+def _assert_same_results(remote: dict, expected: dict, kind: str) -> None:
+    """The remote pipeline's result is the in-package one's (to the float rounding of another process's threads)."""
+    assert set(remote) == set(expected)
+    assert [(w["start"], w["end"], w["no_signal"]) for w in remote["windows"]] == [
+        (w["start"], w["end"], w["no_signal"]) for w in expected["windows"]
+    ]
+    assert remote["unscored_seconds"] == pytest.approx(expected["unscored_seconds"])
+    assert remote["backend"] == expected["backend"]
+    if kind == "classifier":
+        assert remote["label"] == expected["label"]
+        assert [w["label"] for w in remote["windows"]] == [w["label"] for w in expected["windows"]]
+        np.testing.assert_allclose(
+            [w["score"] for w in remote["windows"]], [w["score"] for w in expected["windows"]], rtol=0, atol=1e-6
+        )
+        assert remote["label_seconds"] == pytest.approx(expected["label_seconds"])
+    else:
+        np.testing.assert_allclose(
+            [w["target"] for w in remote["windows"]], [w["target"] for w in expected["windows"]], rtol=1e-5, atol=1e-6
+        )
+        assert remote["target"] == pytest.approx(expected["target"], rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize(("kind", "saved_by"), [("classifier", "pipeline"), ("regressor", "model")])
+def test_a_saved_fusion_folder_runs_its_pipeline_without_the_package(kind, saved_by, tmp_path):
+    """The folder saved by the fusion model (or by its pipeline) carries the fusion pipeline's code and names it in
+    config.json (`custom_pipelines`); transformers alone runs it with `trust_remote_code=True`, loading the processor
+    saved beside the weights, with the in-package pipeline's results. Before, config.json named no pipeline and the
+    folder held no pipelines.py: transformers could not tell the task, and given it, had no code to run."""
+    folder = saved_fusion(tmp_path / "model", kind)
+    run_pipeline = pipeline(model=folder)
+    if saved_by == "pipeline":
+        run_pipeline.save_pretrained(tmp_path / "shared")
+        folder = str(tmp_path / "shared")
+    assert {"pipelines.py", "backends.py", "processing_citrus_fusion.py"} <= set(os.listdir(folder))
+    signals = recording(7.0)
+    np.savez(tmp_path / "recording.npz", **signals)
+    expected = json.loads(json.dumps(run_pipeline(signals, sampling_rate=RATES)))
+    out = _run_without_package(REMOTE_PIPELINE, [folder, str(tmp_path / "recording.npz")], tmp_path)
+    assert out["package_importable"] is False
+    module, name = out["pipeline"].rsplit(".", 1)
+    assert module.startswith("transformers_modules.") and module.endswith(".pipelines")
+    assert name == type(run_pipeline).__name__
+    assert out["model"] == TASK_CLASSES[kind].__name__
+    _assert_same_results(out["result"], expected, kind)
+    assert out["half_dtype"] == "torch.bfloat16" and out["half_windows"] == 1
+
+
+@pytest.mark.parametrize("kind", sorted(TASK_CLASSES))
+def test_a_fusion_checkpoints_config_names_its_pipeline_and_the_package_still_serves_it(kind, tmp_path):
+    """config.json names the fusion task with the pipeline code and the Auto class that loads the model as remote code
+    (as a single-modality checkpoint's does); where citrus_hf is imported, its registered pipeline serves the task,
+    also when the caller passes `trust_remote_code=True`."""
+    folder = saved_fusion(tmp_path, kind)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    task, pipeline_class, auto_class = {
+        "classifier": (
+            "time-series-fusion-classification",
+            "BioSignalFusionClassificationPipeline",
+            "AutoModelForSequenceClassification",
+        ),
+        "regressor": (
+            "time-series-fusion-regression",
+            "BioSignalFusionRegressionPipeline",
+            "AutoModelForTimeSeriesRegression",
+        ),
+    }[kind]
+    assert saved["custom_pipelines"] == {task: {"impl": f"pipelines.{pipeline_class}", "pt": [auto_class]}}
+    assert auto_class in saved["auto_map"]
+    for trust in (None, True):
+        run = pipeline(model=folder, trust_remote_code=trust)
+        assert type(run).__module__ == "citrus_hf.inference.pipelines" and type(run).__name__ == pipeline_class
+    # the config loads back with the entry, which the package's registered pipeline answers for
+    loaded = CiTrusFusionConfig.from_pretrained(folder)
+    assert dict(loaded.custom_pipelines) == saved["custom_pipelines"]
+    assert task not in loaded.custom_pipelines
+
+
+@pytest.mark.parametrize("kind", sorted(TASK_CLASSES))
+def test_a_fusion_card_shows_the_pipeline_without_the_package(kind, tmp_path):
+    """The card's remote-code section runs the fusion pipeline with `trust_remote_code=True` (it said "the code in
+    this repository alone runs none"; a regressor's card had no remote-code section at all)."""
+    folder = saved_fusion(tmp_path, kind)
+    model = TASK_CLASSES[kind].from_pretrained(folder)
+    text = str(build_model_card(model, CiTrusFusionProcessor.from_pretrained(folder), repo_id="me/fusion"))
+    assert 'pipe = pipeline(model="me/fusion", trust_remote_code=True)' in text
+    assert "alone\nruns none" not in text and "alone runs none" not in text
+    without_processor = str(build_model_card(model, None, repo_id="me/fusion"))
+    assert "pipeline(model=" not in without_processor.split("Without it,")[-1]
+
+
+PUSH = """
+from huggingface_hub import ModelCard
+from citrus_hf.publishing.push import push_to_hub
+from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
+from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
+model = CiTrusFusionForSequenceClassification.from_pretrained("local")
+card = ModelCard("---\\nlicense: apache-2.0\\ntags:\\n- citrus-hf\\n---\\n# Tiny CiTrus fusion\\n")
+push_to_hub(model, "__REPO__", CiTrusFusionProcessor.from_pretrained("local"), card)
+"""
+
+REMOTE_HUB_PIPELINE = """
+import json, numpy as np
+from transformers import pipeline
+run = pipeline(model="__REPO__", trust_remote_code=True)
+result = run(dict(np.load("recording.npz")), sampling_rate={"ecg": 100, "eda": 20})
+print("RESULT:", json.dumps({"pipeline": type(run).__module__, "result": result}))
+"""
+
+
+def test_a_pushed_fusion_model_runs_its_pipeline_from_the_hub_without_the_package(tmp_path):
+    """Published, the repository holds the pipeline code, and `pipeline(model=repo_id, trust_remote_code=True)`
+    without the package loads the repository's processor and gives the in-package results."""
+    repo = f"{DEFAULT_USER}/citrus-fusion-pipeline"
+    folder = saved_fusion(tmp_path / "local", "classifier")
+    signals = recording(5.0, seed=3)
+    np.savez(tmp_path / "recording.npz", **signals)
+    expected = json.loads(json.dumps(pipeline(model=folder)(signals, sampling_rate=RATES)))
+    with HubServer() as hub:
+        run_client(PUSH.replace("__REPO__", repo), client_env(hub.url, tmp_path / "hf_home"), cwd=tmp_path)
+        assert {"pipelines.py", "backends.py"} <= set(hub.repo_files(repo))
+        out = client_result(
+            run_client(
+                REMOTE_HUB_PIPELINE.replace("__REPO__", repo),
+                client_env(hub.url, tmp_path / "fresh_home"),
+                cwd=tmp_path,
+                without_package=True,
+            ).stdout
+        )
+    assert out["pipeline"].startswith("transformers_modules.")
+    _assert_same_results(out["result"], expected, "classifier")
