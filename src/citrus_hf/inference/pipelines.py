@@ -2122,13 +2122,18 @@ def _processor_of_remote_model(model: Any) -> Any:
     came as its checkpoint's remote code (`pipeline(model=folder, trust_remote_code=True)` without citrus_hf: this file
     then runs as that checkpoint's code too), else None. transformers' factory loads only a `ProcessorMixin`, which the
     fusion processor is not, so it gives the pipeline none; the processor's code comes from the same checkpoint as the
-    model's, which the caller trusted. (With citrus_hf installed, its `pipeline` passes the processor itself.)"""
+    model's, which the caller trusted. (With citrus_hf installed, its `pipeline` passes the processor itself.)
+
+    A Hub model's processor is read from the commit, subfolder and cache its weights came from, which the model's
+    `from_pretrained` records (`_hub_source`, see `modeling_citrus._hub_source_kwargs`): the repository's default
+    branch would hold another checkpoint's processor, or none, for a model loaded from a branch or a subfolder."""
     name = getattr(model, "name_or_path", None)
     if not name or type(model).__module__.startswith("citrus_hf."):
         return None
     from transformers import AutoProcessor
 
-    return AutoProcessor.from_pretrained(name, trust_remote_code=True)
+    source = getattr(model, "_hub_source", None)
+    return AutoProcessor.from_pretrained(name, trust_remote_code=True, **(source if isinstance(source, dict) else {}))
 
 
 class _FusionRecordingPipeline:
