@@ -187,48 +187,6 @@ def test_a_fusion_card_shows_the_pipeline_without_the_package(kind, tmp_path):
 
 
 PUSH = """
-from huggingface_hub import ModelCard
-from citrus_hf.publishing.push import push_to_hub
-from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
-from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
-model = CiTrusFusionForSequenceClassification.from_pretrained("local")
-card = ModelCard("---\\nlicense: apache-2.0\\ntags:\\n- citrus-hf\\n---\\n# Tiny CiTrus fusion\\n")
-push_to_hub(model, "__REPO__", CiTrusFusionProcessor.from_pretrained("local"), card)
-"""
-
-REMOTE_HUB_PIPELINE = """
-import json, numpy as np
-from transformers import pipeline
-run = pipeline(model="__REPO__", trust_remote_code=True)
-result = run(dict(np.load("recording.npz")), sampling_rate={"ecg": 100, "eda": 20})
-print("RESULT:", json.dumps({"pipeline": type(run).__module__, "result": result}))
-"""
-
-
-def test_a_pushed_fusion_model_runs_its_pipeline_from_the_hub_without_the_package(tmp_path):
-    """Published, the repository holds the pipeline code, and `pipeline(model=repo_id, trust_remote_code=True)`
-    without the package loads the repository's processor and gives the in-package results."""
-    repo = f"{DEFAULT_USER}/citrus-fusion-pipeline"
-    folder = saved_fusion(tmp_path / "local", "classifier")
-    signals = recording(5.0, seed=3)
-    np.savez(tmp_path / "recording.npz", **signals)
-    expected = json.loads(json.dumps(pipeline(model=folder)(signals, sampling_rate=RATES)))
-    with HubServer() as hub:
-        run_client(PUSH.replace("__REPO__", repo), client_env(hub.url, tmp_path / "hf_home"), cwd=tmp_path)
-        assert {"pipelines.py", "backends.py"} <= set(hub.repo_files(repo))
-        out = client_result(
-            run_client(
-                REMOTE_HUB_PIPELINE.replace("__REPO__", repo),
-                client_env(hub.url, tmp_path / "fresh_home"),
-                cwd=tmp_path,
-                without_package=True,
-            ).stdout
-        )
-    assert out["pipeline"].startswith("transformers_modules.")
-    _assert_same_results(out["result"], expected, "classifier")
-
-
-PUSH_TO_BRANCH = """
 from huggingface_hub import HfApi, ModelCard
 from citrus_hf.publishing.push import push_to_hub
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
@@ -236,37 +194,51 @@ from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
 model = CiTrusFusionForSequenceClassification.from_pretrained("local")
 card = ModelCard("---\\nlicense: apache-2.0\\ntags:\\n- citrus-hf\\n---\\n# Tiny CiTrus fusion\\n")
 push_to_hub(model, "__REPO__", CiTrusFusionProcessor.from_pretrained("local"), card)
+"""
+# After PUSH: a branch keeps the pushed commit, and the default branch moves on without the processor (a later commit
+# that dropped it)
+BRANCH_THEN_DROP_PROCESSOR = """
 HfApi().create_branch("__REPO__", branch="v1")
-# the default branch moves on without the processor (a later commit that dropped it)
 HfApi().delete_file("processor_config.json", "__REPO__")
 """
 
-REMOTE_BRANCH_PIPELINE = """
+REMOTE_HUB_PIPELINE = """
 import json, numpy as np
 from transformers import pipeline
-run = pipeline(model="__REPO__", revision="v1", trust_remote_code=True)
+run = pipeline(model="__REPO__", trust_remote_code=True__REVISION__)
 result = run(dict(np.load("recording.npz")), sampling_rate={"ecg": 100, "eda": 20})
-print("RESULT:", json.dumps({"result": result}))
+print("RESULT:", json.dumps({"pipeline": type(run).__module__, "result": result}))
 """
+
+
+def _pushed_and_run_without_package(tmp_path: Path, repo: str, push: str, revision: str | None) -> tuple[dict, dict]:
+    """Push a tiny fusion classifier with `push` to the test Hub, run its pipeline from there (at `revision`) in an
+    interpreter without citrus_hf, and return that result and the in-package pipeline's on the same recording."""
+    folder = saved_fusion(tmp_path / "local", "classifier")
+    signals = recording(5.0, seed=3)
+    np.savez(tmp_path / "recording.npz", **signals)
+    expected = json.loads(json.dumps(pipeline(model=folder)(signals, sampling_rate=RATES)))
+    run = REMOTE_HUB_PIPELINE.replace("__REVISION__", f", revision={revision!r}" if revision else "")
+    with HubServer() as hub:
+        run_client(push.replace("__REPO__", repo), client_env(hub.url, tmp_path / "hf_home"), cwd=tmp_path)
+        files = set(hub.repo_files(repo))
+        fresh = client_env(hub.url, tmp_path / "fresh_home")
+        out = client_result(run_client(run.replace("__REPO__", repo), fresh, cwd=tmp_path, without_package=True).stdout)
+    assert {"pipelines.py", "backends.py"} <= files
+    assert out["pipeline"].startswith("transformers_modules.")
+    return out["result"], expected
+
+
+def test_a_pushed_fusion_model_runs_its_pipeline_from_the_hub_without_the_package(tmp_path):
+    """Published, the repository holds the pipeline code, and `pipeline(model=repo_id, trust_remote_code=True)`
+    without the package loads the repository's processor and gives the in-package results."""
+    result, expected = _pushed_and_run_without_package(tmp_path, f"{DEFAULT_USER}/citrus-fusion-pipeline", PUSH, None)
+    _assert_same_results(result, expected, "classifier")
 
 
 def test_a_fusion_model_from_a_hub_branch_runs_with_that_branchs_processor_without_the_package(tmp_path):
     """The remote pipeline reads the processor at the commit the weights came from: at the repository's default
-    branch it found none here (another checkpoint's, elsewhere)."""
-    repo = f"{DEFAULT_USER}/citrus-fusion-branch"
-    folder = saved_fusion(tmp_path / "local", "classifier")
-    signals = recording(4.0, seed=5)
-    np.savez(tmp_path / "recording.npz", **signals)
-    expected = json.loads(json.dumps(pipeline(model=folder)(signals, sampling_rate=RATES)))
-    with HubServer() as hub:
-        run_client(PUSH_TO_BRANCH.replace("__REPO__", repo), client_env(hub.url, tmp_path / "hf_home"), cwd=tmp_path)
-        assert "processor_config.json" not in hub.repo_files(repo)
-        out = client_result(
-            run_client(
-                REMOTE_BRANCH_PIPELINE.replace("__REPO__", repo),
-                client_env(hub.url, tmp_path / "fresh_home"),
-                cwd=tmp_path,
-                without_package=True,
-            ).stdout
-        )
-    _assert_same_results(out["result"], expected, "classifier")
+    branch it found none here (another checkpoint's, elsewhere: transformers' "Unrecognized processing class")."""
+    push = PUSH + BRANCH_THEN_DROP_PROCESSOR
+    result, expected = _pushed_and_run_without_package(tmp_path, f"{DEFAULT_USER}/citrus-fusion-branch", push, "v1")
+    _assert_same_results(result, expected, "classifier")
