@@ -95,23 +95,3 @@ def test_a_model_loaded_from_a_local_subfolder_is_served_with_that_subfolder_s_e
     torch.manual_seed(0)
     save_adapter(apply_lora(model, r=2, verbose=False), tmp_path / "adapter")
     assert load_adapter(None, tmp_path / "adapter").config.sampling_rate == 50.0
-
-
-def test_an_adapter_on_a_base_from_a_hub_subfolder_is_saved_with_a_warning(tmp_path, caplog):
-    """peft records an adapter's base as the Hub repository alone (`base_model_name_or_path`, no subfolder), so an
-    adapter trained on a model loaded with `from_pretrained(repo, subfolder="ecg")` was put on the checkpoint at the
-    repository's root by `load_adapter(None, folder)`, the pipeline and the commands: LoRA deltas on another model's
-    weights of the same shape, without a word. Saving it now says so, with the load that puts it on its own base."""
-    from tiny_configs import tiny_config
-
-    from citrus_hf import CiTrusForSequenceClassification
-    from citrus_hf.training.lora import apply_lora, save_adapter
-
-    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
-    # as `from_pretrained("owner/two-checkpoints", subfolder="ecg")` records where it was read from
-    model.config._name_or_path = model.name_or_path = "owner/two-checkpoints"
-    model._hub_source = {"revision": "0" * 40, "cache_dir": str(tmp_path), "subfolder": "ecg"}
-    with caplog.at_level("WARNING", logger="citrus_hf.training.lora"):
-        save_adapter(apply_lora(model, r=2, verbose=False), tmp_path / "adapter")
-    assert "subfolder 'ecg' of the Hub repository 'owner/two-checkpoints'" in caplog.text, caplog.text
-    assert "subfolder='ecg'" in caplog.text

@@ -341,6 +341,12 @@ def lookup_checkpoint(owner: type, lookup: Callable[..., Any], name_or_path: Any
     try:
         return lookup(name_or_path, **kwargs)
     except OSError as error:
+        damaged = error.__context__
+        if isinstance(damaged, (json.JSONDecodeError, UnicodeDecodeError)) and not os.path.isdir(name_or_path):
+            # transformers' "It looks like the config file at '<cache path>' is not a valid JSON file." (the
+            # config lookups' error; `_configuration_file`: transformers' name for another config file)
+            filename = kwargs.get("_configuration_file") or "config.json"
+            raise unparsable_hub_file_error(name_or_path, filename, kwargs, damaged) from None
         raise_with_hint(error, owner._typo_hint(name_or_path) if owner._typo_hint is not None else "")
 
 
@@ -400,6 +406,35 @@ def uncached_offline_error(name_or_path: Any, filename: str, revision: str | Non
         "`AutoModel.from_pretrained` fetches the config and weights, not the extractor or processor). Download it "
         f"once while online (unset HF_HUB_OFFLINE), e.g. `huggingface_hub.snapshot_download({shown!r})`, or pass a "
         "local checkpoint folder (to a pipeline, or `feature_extractor=`)."
+    )
+
+
+def hub_source_shown(repo_id: str | os.PathLike, subfolder: str | None = None, revision: str | None = None) -> str:
+    """A Hub repository as messages name it, as the user gave it: "'owner/name' (subfolder 'ecg', revision 'dev')"."""
+    # `str`: transformers passes a revision on as huggingface_hub's `ResolvedRevision`, whose repr is no revision
+    given = (("subfolder", subfolder), ("revision", revision))
+    details = [f"{kind} {str(value)!r}" for kind, value in given if value]
+    return repr(os.fspath(repo_id)) + (f" ({', '.join(details)})" if details else "")
+
+
+def hub_file_shown(
+    filename: str, repo_id: str | os.PathLike, subfolder: str | None = None, revision: str | None = None
+) -> str:
+    """A file of a Hub repository as messages name it ("config.json of 'owner/name' (subfolder 'ecg')"), not by its
+    path in the Hub cache, a folder the user never typed."""
+    return f"{filename} of {hub_source_shown(repo_id, subfolder, revision)}"
+
+
+def unparsable_hub_file_error(
+    name_or_path: str | os.PathLike, filename: str, lookup: Mapping[str, Any], cause: BaseException
+) -> OSError:
+    """The error for the file `filename` of the Hub repository `name_or_path` (in the `subfolder`, at the `revision`
+    of the `from_pretrained` keywords `lookup`) that is not valid JSON (`cause`: the decoder's error), naming the
+    repository as given: transformers named the file's path in the Hub cache, a folder the user never typed."""
+    shown = hub_file_shown(filename, name_or_path, lookup.get("subfolder"), lookup.get("revision"))
+    return OSError(
+        f"{shown} is not valid JSON ({cause}): the repository's copy is damaged or was edited by hand. Fix it there, "
+        "or publish the checkpoint again (`push_to_hub`, which writes it with `save_pretrained`)."
     )
 
 

@@ -50,6 +50,7 @@ from .configuration_citrus import (
     config_field_names,
     dangling_links_error,
     file_for_folder_error,
+    hub_file_shown,
     missing_subfolder_error,
     not_a_field_error,
     offline_cache_lacks,
@@ -531,7 +532,10 @@ def load_pretrained(
         cache_dir=cache_dir,
         local_files_only=local_files_only,
     )
-    model_type = _read_json(checkpoint_folder / CONFIG_NAME).get("model_type")
+    shown = (
+        None if hub_repo_id(repo_or_path) is None else hub_file_shown(CONFIG_NAME, repo_or_path, subfolder, revision)
+    )
+    model_type = _read_json(checkpoint_folder / CONFIG_NAME, shown).get("model_type")
     if model_type not in (CiTrusConfig.model_type, CiTrusFusionConfig.model_type):
         raise ValueError(f"{str(repo_or_path)!r} is not a CiTrus checkpoint (model_type={model_type!r}).")
     fusion = model_type == CiTrusFusionConfig.model_type
@@ -555,21 +559,23 @@ def load_pretrained(
     return model_class.from_pretrained(folder, **from_pretrained_kwargs).eval()
 
 
-def read_json_object(path: str | os.PathLike, fix: str) -> dict:
+def read_json_object(path: str | os.PathLike, fix: str, shown: str | None = None) -> dict:
     """The JSON object in `path`, or a ValueError naming the file and, when it is not valid JSON, `fix` (what to do
-    about it, e.g. "save the checkpoint again with save_pretrained.")."""
+    about it, e.g. "save the checkpoint again with save_pretrained."). `shown`: how the message names the file (the
+    file of a Hub repository as the user named it, `hub_file_shown`), rather than its path, a Hub cache folder."""
+    shown = shown or repr(str(path))
     try:
         values = json.loads(Path(path).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{str(path)!r} is not valid JSON ({error}); {fix}") from None
+        raise ValueError(f"{shown} is not valid JSON ({error}); {fix}") from None
     if not isinstance(values, dict):
-        raise ValueError(f"{str(path)!r} holds a JSON {type(values).__name__}, not the JSON object expected.")
+        raise ValueError(f"{shown} holds a JSON {type(values).__name__}, not the JSON object expected.")
     return values
 
 
-def _read_json(path: Path) -> dict:
-    """A checkpoint's JSON settings file (`read_json_object`)."""
-    return read_json_object(path, "restore it, or save the checkpoint again with save_pretrained.")
+def _read_json(path: Path, shown: str | None = None) -> dict:
+    """A checkpoint's JSON settings file (`read_json_object`; `shown`: how messages name it)."""
+    return read_json_object(path, "restore it, or save the checkpoint again with save_pretrained.", shown)
 
 
 def _repository_class(folder: Path, config_name: str, class_name: str, repo_or_path: str | os.PathLike) -> type:

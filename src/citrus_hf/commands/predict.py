@@ -240,7 +240,8 @@ def _check_model_type(model: str, revision: str | None) -> None:
     from transformers.utils import CONFIG_NAME
 
     from .._bundled import folder_if_bundled
-    from ..loading import read_json_object
+    from ..configuration_citrus import hub_file_shown
+    from ..loading import hub_repo_id, read_json_object
     from ..modeling_citrus import _checkpoint_file
     from ..vocabulary_citrus import CITRUS_MODEL_TYPE, FUSION_MODEL_TYPE
 
@@ -248,7 +249,9 @@ def _check_model_type(model: str, revision: str | None) -> None:
     path = _checkpoint_file(folder_if_bundled(model), CONFIG_NAME, {"revision": revision})
     if path is None:
         return
-    model_type = read_json_object(path, "pass a folder written by save_pretrained").get("model_type")
+    # a Hub repository's file as the user named it, not by its path in the Hub cache
+    shown = None if hub_repo_id(model) is None else hub_file_shown(CONFIG_NAME, model, None, revision)
+    model_type = read_json_object(path, "pass a folder written by save_pretrained", shown).get("model_type")
     if model_type not in (CITRUS_MODEL_TYPE, FUSION_MODEL_TYPE):
         raise UsageError(
             f"citrus predict: {model!r} holds a {model_type!r} model, not a CiTrus one (model_type 'citrus'); give a "

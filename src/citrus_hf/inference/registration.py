@@ -43,6 +43,7 @@ from ..configuration_citrus import (
     missing_subfolder_error,
     pipeline_task_for,
     safetensors_names,
+    unparsable_hub_file_error,
 )
 from ..configuration_citrus_fusion import FUSION_PIPELINE_TASKS, CiTrusFusionConfig
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME
@@ -297,7 +298,12 @@ def _saved_config(model, hub_kwargs: dict) -> dict | None:
             return None
         with open(path, encoding="utf-8") as handle:
             saved = json.load(handle)
-    except Exception:  # not found, offline, not JSON: transformers' own loading says so
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        if os.path.isdir(model):  # transformers' own loading names the folder's file
+            return None
+        # transformers named the file by its path in the Hub cache, a folder the user never typed
+        raise unparsable_hub_file_error(model, CONFIG_NAME, hub_kwargs, error) from None
+    except Exception:  # not found, offline: transformers' own loading says so
         return None
     return saved if isinstance(saved, dict) else None
 
@@ -485,17 +491,19 @@ def _hub_checkpoint_extractor(model, hub_kwargs: dict):
     return None if path is None else _saved_extractor(os.path.dirname(path))
 
 
-def _merged_adapter(folder, task: str | None, kwargs: dict, repo_id: str | None = None):
+def _merged_adapter(folder, task: str | None, kwargs: dict, repo_id: str | None = None, subfolder: str | None = None):
     """A LoRA adapter folder (`citrus finetune --lora`, `save_adapter`, or peft's own `save_pretrained`; the download
-    of the Hub adapter `repo_id`, loaded by that id) as a pipeline's model: the adapter put on the base it records and
-    merged into it, the folder's feature extractor (one matching the merged model where peft saved none), and the task
-    of the merged model's class (transformers would look for a config.json the folder does not have)."""
+    of the Hub adapter `repo_id`, in its `subfolder`, loaded by that id) as a pipeline's model: the adapter put on the
+    base it records and merged into it, the folder's feature extractor (one matching the merged model where peft saved
+    none), and the task of the merged model's class (transformers would look for a config.json the folder does not
+    have)."""
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
     from ..training.lora import load_adapter, merge_adapter
 
     # transformers applies `dtype` and `model_kwargs` only to a model it loads from a name or path, and quietly drops
     # them for the instance built here: the base is loaded with them, as a full checkpoint's folder would be
     base_kwargs = dict(kwargs.pop("model_kwargs", None) or {})
+    base_kwargs.pop("subfolder", None)  # the adapter's (`folder` is in it), not the base's
     for name in ("dtype", "torch_dtype"):  # torch_dtype: transformers' older name, which it still takes
         if kwargs.get(name) is not None:
             base_kwargs["dtype"] = kwargs.pop(name)
@@ -505,7 +513,7 @@ def _merged_adapter(folder, task: str | None, kwargs: dict, repo_id: str | None 
     if download.get("token") is None:
         download["token"] = kwargs.get("token")
     if repo_id is not None:
-        download["revision"] = kwargs.get("revision")
+        download.update(revision=kwargs.get("revision"), subfolder=subfolder)
     merged = merge_adapter(load_adapter(None, repo_id or folder, base_kwargs=base_kwargs, **download))
     if kwargs.get("feature_extractor") is None:
         kwargs["feature_extractor"] = _saved_extractor(folder) or CiTrusFeatureExtractor.from_config(merged.config)
@@ -547,21 +555,24 @@ _ADAPTER_BASE_KWARGS = ("dtype", "torch_dtype", "attn_implementation", "device_m
 
 def _adapter_folder(model, saved_config: dict | None, hub_kwargs: dict):
     """The local folder of a LoRA adapter given to `pipeline(model=...)`: the folder itself, or the download of a Hub
-    adapter repo, as `load_adapter` downloads it; None for anything else. An adapter is what `is_adapter_folder`
-    says, for a Hub repo too: adapter_config.json and no config.json. A folder or repo with both is a whole model that
-    transformers' own pipeline loads with the adapter attached, as the Auto classes and `citrus push` take it. A Hub
-    repo is looked up only when it has no config.json, so a full checkpoint costs no extra request."""
+    adapter repo, as `load_adapter` downloads it, in the `subfolder` of `hub_kwargs` where one is given; None for
+    anything else. An adapter is what `is_adapter_folder` says, for a Hub repo too: adapter_config.json and no
+    config.json. A folder or repo with both is a whole model that transformers' own pipeline loads with the adapter
+    attached, as the Auto classes and `citrus push` take it. A Hub repo is looked up only when it has no config.json,
+    so a full checkpoint costs no extra request."""
     if not isinstance(model, (str, os.PathLike)):
         return None
+    subfolder = hub_kwargs.get("subfolder") or ""
     if os.path.isdir(model):
-        return model if is_adapter_folder(model) else None
+        folder = os.path.join(model, subfolder) if subfolder else model
+        return folder if is_adapter_folder(folder) else None
     if saved_config is not None:
         return None
     if modeling_citrus._checkpoint_file(model, ADAPTER_CONFIG_NAME, hub_kwargs) is None:
         return None  # not a repo id, unreachable, or no adapter: transformers' own loading says which
     from ..loading import resolve_checkpoint
 
-    return resolve_checkpoint(os.fspath(model), **hub_kwargs)
+    return resolve_checkpoint(os.fspath(model), **hub_kwargs) / subfolder
 
 
 def _lift_hub_access(kwargs: dict) -> None:
@@ -643,11 +654,10 @@ def _resolving_bundled_names(factory):
             _refuse_other_tasks(task, model, saved_config, hub_kwargs, variant)
         adapter_folder = _adapter_folder(model, saved_config, hub_kwargs)
         if adapter_folder is not None:
-            # a Hub adapter is loaded by its id (the folder is its snapshot in the Hub cache), so that its errors name
-            # the repository given, not a cache path never typed; one in a subfolder, which `load_adapter` does not
-            # take, by its folder
-            named = model if adapter_folder != model and not subfolder else None
-            model, task = _merged_adapter(adapter_folder, task, kwargs, named)
+            # a Hub adapter is loaded by its id and subfolder (the folder is its snapshot in the Hub cache), so that
+            # its errors name the repository given, not a cache path never typed
+            hub = not os.path.isdir(model)
+            model, task = _merged_adapter(adapter_folder, task, kwargs, model if hub else None, subfolder)
         own_folder = isinstance(model, (str, os.PathLike)) and os.path.isdir(model)
         own_folder = own_folder and model_type == CiTrusConfig.model_type
         if isinstance(kwargs.get("feature_extractor"), (str, os.PathLike)):

@@ -59,7 +59,13 @@ from safetensors import safe_open
 from torch import nn
 from transformers.utils import FEATURE_EXTRACTOR_NAME, logging
 
-from ..configuration_citrus import CiTrusConfig, check_save_directory, is_real_number
+from ..configuration_citrus import (
+    CiTrusConfig,
+    check_save_directory,
+    hub_file_shown,
+    hub_source_shown,
+    is_real_number,
+)
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import hub_repo_id, read_json_object, revision_argument
 from ..modeling_citrus import (
@@ -1021,6 +1027,9 @@ def adapter_card(
     else:
         base_text = "a CiTrus fusion checkpoint" if fusion else "a CiTrus checkpoint"
     load_base = repr(base_id or bundled) if (base_id or bundled) else '"path/to/base"'
+    # a base in a subfolder of its repository: `from_pretrained` names it (`load_adapter` reads it from the adapter)
+    subfolder = base_subfolder(peft_model, adapter_name)
+    base_arguments = load_base + (f", subfolder={subfolder!r}" if subfolder else "")
     # on a branch, every load of the adapter names it: without it, the code loaded the default branch's adapter
     at_revision = revision_argument(repo_id, revision)
     load_adapter_from = f"{repo_id!r}{at_revision}" if repo_id else '"path/to/adapter"'
@@ -1037,7 +1046,7 @@ def adapter_card(
 from peft import PeftModel
 from citrus_hf.modeling_citrus_fusion import {task}
 
-model = PeftModel.from_pretrained({task}.from_pretrained({load_base}), {load_adapter_from})
+model = PeftModel.from_pretrained({task}.from_pretrained({base_arguments}), {load_adapter_from})
 ```
 
 Its inputs come from the fusion processor saved with the model (`AutoProcessor.from_pretrained(folder)`).
@@ -1066,7 +1075,7 @@ fit (the error names the settings to pass), or, where it fits, default label nam
 from citrus_hf import CiTrusConfig, {task}
 
 config = CiTrusConfig.from_json_file({task_config_file})
-model = PeftModel.from_pretrained({task}.from_pretrained({load_base}, config=config), {load_adapter_from})
+model = PeftModel.from_pretrained({task}.from_pretrained({base_arguments}, config=config), {load_adapter_from})
 ```
 """
         if method != "LoRA":
@@ -1142,7 +1151,6 @@ def save_adapter(
     folder = Path(save_directory)
     folder.mkdir(parents=True, exist_ok=True)
     recorded_base = lora_config.base_model_name_or_path
-    _warn_of_an_unrecorded_subfolder(peft_model, recorded_base)
     # A base loaded from a checkpoint bundled with the package is recorded by its name ("citrus-small"), which loads
     # on any machine with the package, not by this installation's path to it.
     bundled = _bundled_name(recorded_base)
@@ -1170,26 +1178,37 @@ def save_adapter(
     return folder
 
 
-def _warn_of_an_unrecorded_subfolder(peft_model: PeftModel, recorded_base: str | None) -> None:
-    """Say so when the adapter's base was loaded from a subfolder of the Hub repository it records: peft's
-    adapter_config.json names the repository alone (no field holds a subfolder), so every loader that reads the base
-    from it put the adapter on the checkpoint at the repository's root, another model's weights of the same shape,
-    without a word. (A local base is recorded by the subfolder's own path; a base recorded in place of the one loaded,
-    as `push_adapter(base_model=...)` records the base published in a repository of its own, is not that subfolder.)"""
-    task_model = _task_model(peft_model, "save the adapter")
+# The key of `citrus_task_config.json` that records the subfolder of the Hub repository the adapter's base was loaded
+# from (`from_pretrained(repo, subfolder="ecg")`): peft's adapter_config.json names the repository alone, and has no
+# field for a subfolder (peft warns of keys it does not know).
+BASE_SUBFOLDER_KEY = "base_model_subfolder"
+
+
+def base_subfolder(peft_model: PeftModel, adapter_name: str | None = None) -> str | None:
+    """The subfolder of the Hub repository that adapter `adapter_name`'s (default: the active one's) recorded base
+    (`base_model_name_or_path`) was loaded from, or None: a base at the repository's root, a local base (recorded by
+    the subfolder's own path), or a base recorded in place of the one loaded (`push_adapter(base_model=...)` records
+    the base published in a repository of its own)."""
+    task_model = peft_model.get_base_model()
+    recorded = peft_model.peft_config[adapter_name or peft_model.active_adapter].base_model_name_or_path
     subfolder = _hub_source_kwargs(task_model).get("subfolder")
     loaded_from = getattr(task_model, "name_or_path", None)
-    if not subfolder or hub_repo_id(recorded_base) is None or recorded_base != loaded_from:
-        return
-    task_class = type(task_model).__name__
-    logger.warning(
-        f"The adapter's base was loaded from the subfolder {subfolder!r} of the Hub repository {recorded_base!r}, and "
-        "adapter_config.json records the repository alone (peft has no field for a subfolder): "
-        "`load_adapter(None, folder)`, `pipeline(model=folder)` and the `citrus` commands would put the adapter on "
-        "the checkpoint at the repository's root. Load it onto its own base: `load_adapter("
-        f"{task_class}.from_pretrained({recorded_base!r}, subfolder={subfolder!r}), folder)`, or publish the base in "
-        "a repository of its own."
-    )
+    if not subfolder or hub_repo_id(recorded) is None or recorded != loaded_from:
+        return None
+    return subfolder
+
+
+def _recorded_base_subfolder(folder: Path, adapter_config: dict, base: str | os.PathLike) -> str | None:
+    """The subfolder of the Hub base `base` that the adapter in `folder` records (`BASE_SUBFOLDER_KEY` of its
+    `citrus_task_config.json`) when `base` is the base it records, else None: put on the checkpoint at the
+    repository's root, the adapter gave the predictions of no trained model, without a word."""
+    path = folder / TASK_CONFIG_NAME
+    if str(base) != adapter_config.get("base_model_name_or_path") or hub_repo_id(str(base)) is None:
+        return None
+    if not path.is_file():
+        return None
+    subfolder = read_json_object(path, _SAVE_AGAIN).get(BASE_SUBFOLDER_KEY)
+    return subfolder if isinstance(subfolder, str) and subfolder else None
 
 
 def _save_active_adapter(peft_model: PeftModel, folder: Path) -> None:
@@ -1212,7 +1231,8 @@ def _save_active_adapter(peft_model: PeftModel, folder: Path) -> None:
 def save_task_config(peft_model: PeftModel, save_directory: str | os.PathLike, adapter_name: str | None = None) -> Path:
     """Write `citrus_task_config.json` (the task model's config: classes and their names, channels, head, input
     contract) beside an adapter that peft saved, so that `load_adapter`, `pipeline` and `AutoModel...` rebuild its
-    base as it was trained; peft itself records only the base's name. `save_adapter` writes it, and so does the
+    base as it was trained; peft itself records only the base's name (not the subfolder of a Hub repository the base
+    was read from, which is recorded here: `base_subfolder`). `save_adapter` writes it, and so does the
     `Trainer`'s `save_model` of a LoRA CiTrus model (`citrus_hf.publishing.hooks`). `adapter_name`: the adapter
     saved there, whose own class names are written when it was loaded with them and is not the active one (see
     `_switch_class_names_with_adapters`). Returns the file."""
@@ -1224,6 +1244,9 @@ def save_task_config(peft_model: PeftModel, save_directory: str | os.PathLike, a
     # another adapter than the active one keeps its own output names (the config holds the active one's)
     for field, value in recorded_adapter_output_names(peft_model, adapter_name).items():
         setattr(task_config, field, copy.deepcopy(value))
+    subfolder = base_subfolder(peft_model, adapter_name)
+    if subfolder is not None:  # (read back, and taken off the config, by `load_adapter`)
+        setattr(task_config, BASE_SUBFOLDER_KEY, subfolder)
     path = Path(save_directory) / TASK_CONFIG_NAME
     task_config.to_json_file(path)
     return path
@@ -1291,16 +1314,75 @@ def _bundled_name(path: str | None) -> str | None:
     return folder.name if bundled_checkpoint(folder.name) is not None else None
 
 
+@dataclasses.dataclass(frozen=True)
+class _AdapterSource:
+    """An adapter's local folder (a Hub adapter's: its download in the Hub cache, in its `subfolder`) and how messages
+    name it and its files: a local folder by its path, a Hub adapter as the user named it (repository, subfolder,
+    revision), never by the cache folder it was downloaded into."""
+
+    folder: Path
+    repo_id: str | None = None
+    subfolder: str | None = None
+    revision: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The adapter, quoted, as messages name it."""
+        if self.repo_id is None:
+            return repr(str(self.folder))
+        return hub_source_shown(self.repo_id, self.subfolder, self.revision)
+
+    @property
+    def arguments(self) -> str:
+        """The adapter as the arguments of a `from_pretrained` call in a message's code: the folder, or the
+        repository with its `subfolder=` and `revision=`."""
+        if self.repo_id is None:
+            return repr(str(self.folder))
+        given = (("subfolder", self.subfolder), ("revision", self.revision))
+        return ", ".join([repr(self.repo_id)] + [f"{name}={value!r}" for name, value in given if value])
+
+    def file(self, filename: str) -> str:
+        """The adapter's file `filename`, quoted where it is a path, as messages name it."""
+        if self.repo_id is None:
+            return repr(str(self.folder / filename))
+        return hub_file_shown(filename, self.repo_id, self.subfolder, self.revision)
+
+
 def _adapter_folder(
-    adapter_path_or_repo: str | os.PathLike, revision: str | None, token: str | bool | None, cache_dir, local_files_only
-) -> Path:
+    adapter_path_or_repo: str | os.PathLike,
+    revision: str | None,
+    token: str | bool | None,
+    cache_dir,
+    local_files_only,
+    subfolder: str | None = None,
+) -> _AdapterSource:
     # The same folder / Hub resolution, caching and error messages as full CiTrus checkpoints.
     from ..loading import resolve_checkpoint
 
-    folder = resolve_checkpoint(
-        adapter_path_or_repo, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only
+    root = resolve_checkpoint(
+        adapter_path_or_repo,
+        revision=revision,
+        token=token,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+        subfolder=subfolder,
     )
-    where = repr(str(adapter_path_or_repo)) + (f" (revision {revision!r})" if revision else "")
+    local = Path(adapter_path_or_repo).expanduser().is_dir() or hub_repo_id(adapter_path_or_repo) is None
+    folder = root / subfolder if subfolder else root
+    if local:
+        source = _AdapterSource(folder)
+        where = repr(str(folder)) + (f" (revision {revision!r})" if revision else "")
+    else:
+        source = _AdapterSource(folder, str(adapter_path_or_repo), subfolder, revision)
+        where = source.shown
+    if subfolder and not folder.is_dir():
+        subfolders = sorted(entry.name for entry in root.iterdir() if entry.is_dir())
+        raise OSError(
+            f"{repr(str(root)) if local else hub_source_shown(str(adapter_path_or_repo), None, revision)} has no "
+            f"subfolder {subfolder!r} with adapter files"
+            + (f" (its subfolders: {subfolders[:10]})" if subfolders else "")
+            + ": pass one that holds them, or leave `subfolder` out."
+        )
     present = sorted(p.name for p in folder.iterdir())
     if not (folder / ADAPTER_CONFIG_NAME).is_file():
         raise OSError(
@@ -1312,36 +1394,39 @@ def _adapter_folder(
             f"{where} has no {ADAPTER_WEIGHTS_NAME} (files: {present}). Adapters load from safetensors only; pickled "
             "adapter_model.bin files are never unpickled. Save it again with `save_adapter`."
         )
-    return folder
+    return source
 
 
 # What to do about an adapter folder whose files were damaged or edited by hand.
 _SAVE_AGAIN = "restore it, or save the adapter again with `save_adapter`."
 
 
-def _saved_shapes(folder: Path) -> dict[str, tuple[int, ...]]:
-    """The adapter's tensors and their shapes, read from the safetensors header (a damaged file is one line)."""
+def _saved_shapes(folder: Path, shown: str | None = None) -> dict[str, tuple[int, ...]]:
+    """The adapter's tensors and their shapes, read from the safetensors header (a damaged file is one line, naming
+    the file as `shown`, by default its path)."""
     path = folder / ADAPTER_WEIGHTS_NAME
     try:
         with safe_open(path, framework="pt") as weights:
             return {key: tuple(weights.get_slice(key).get_shape()) for key in weights.keys()}
     except Exception:  # safetensors' errors (a cut header, bytes that are no safetensors) carry no file name
-        raise OSError(f"{str(path)!r} is cut short or damaged (not a safetensors file); {_SAVE_AGAIN}") from None
+        shown = shown or repr(str(path))
+        raise OSError(f"{shown} is cut short or damaged (not a safetensors file); {_SAVE_AGAIN}") from None
 
 
-def _checked_adapter_config(folder: Path) -> dict:
+def _checked_adapter_config(source: _AdapterSource) -> dict:
     """`adapter_config.json`, with the LoRA settings peft would otherwise trip on deep inside (`"r": "8"`)."""
-    path = folder / ADAPTER_CONFIG_NAME
-    adapter_config = read_json_object(path, _SAVE_AGAIN)
+    path = source.folder / ADAPTER_CONFIG_NAME
+    adapter_config = read_json_object(path, _SAVE_AGAIN, source.file(ADAPTER_CONFIG_NAME))
     # the method first: an intact IA3 / LoHa / VeRA adapter has no `r` or `lora_alpha`, and is not damaged
     peft_type = adapter_config.get("peft_type")
     if peft_type != "LORA":
         raise ValueError(
-            f"{str(folder)!r} holds an adapter of the {peft_type} method, not a LoRA adapter; citrus-hf's adapter "
+            f"{source.shown} holds an adapter of the {peft_type} method, not a LoRA adapter; citrus-hf's adapter "
             "loading (load_adapter, pipeline(model=folder), citrus predict / export / push) takes LoRA adapters only. "
-            "Load it with peft, `peft.PeftModel.from_pretrained(base, folder).merge_and_unload()`, and "
-            "`save_pretrained` the merged model with this folder's feature extractor beside it "
-            f"(`AutoFeatureExtractor.from_pretrained({str(folder)!r}).save_pretrained(merged)`): that folder is a full "
+            "Load it with peft, `peft.PeftModel.from_pretrained(base, "
+            f"{'folder' if source.repo_id is None else source.arguments}).merge_and_unload()`, and "
+            "`save_pretrained` the merged model with the adapter's feature extractor beside it "
+            f"(`AutoFeatureExtractor.from_pretrained({source.arguments}).save_pretrained(merged)`): that folder is a full "
             "CiTrus checkpoint every route takes."
         )
     checks = {
@@ -1352,11 +1437,13 @@ def _checked_adapter_config(folder: Path) -> dict:
     for key, (kind, fits) in checks.items():
         value = adapter_config.get(key, 0.0 if key == "lora_dropout" else None)  # peft's default dropout: none
         if not (is_real_number(value) and fits(value)):
-            raise ValueError(f"{str(path)!r}: {key!r} must be {kind}, got {json.dumps(value)}; {_SAVE_AGAIN}")
+            raise ValueError(
+                f"{source.file(ADAPTER_CONFIG_NAME)}: {key!r} must be {kind}, got {json.dumps(value)}; {_SAVE_AGAIN}"
+            )
     return adapter_config
 
 
-def _check_adapter_tensors(folder: Path, saved: dict[str, tuple[int, ...]], model: PeftModel) -> None:
+def _check_adapter_tensors(source: _AdapterSource, saved: dict[str, tuple[int, ...]], model: PeftModel) -> None:
     """The adapter's tensors are those the adapted model holds, with their shapes: peft loads an adapter with a
     missing LoRA matrix with a warning only (that layer then keeps its fresh initialisation)."""
     # no token embeddings, as `save_adapter` saves them: "auto" would look the base up to see whether its vocabulary
@@ -1373,7 +1460,7 @@ def _check_adapter_tensors(folder: Path, saved: dict[str, tuple[int, ...]], mode
     if problems:
         shown = "; ".join(problems[:4]) + (f"; and {len(problems) - 4} more" if len(problems) > 4 else "")
         raise ValueError(
-            f"{str(folder / ADAPTER_WEIGHTS_NAME)!r} does not fit the model its adapter_config.json describes: "
+            f"{source.file(ADAPTER_WEIGHTS_NAME)} does not fit the model its adapter_config.json describes: "
             f"{shown}. Load it onto the base it was trained on, or {_SAVE_AGAIN}"
         )
 
@@ -1388,6 +1475,7 @@ def load_adapter(
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool = False,
     base_kwargs: dict[str, Any] | None = None,
+    subfolder: str | None = None,
 ) -> PeftModel:
     """Put a saved LoRA adapter on its base model.
 
@@ -1397,6 +1485,8 @@ def load_adapter(
             adapter's `citrus_task_config.json`), or None for the base named in the adapter's config.
         adapter_path_or_repo: a folder written by `save_adapter` or a Hub id pushed by `citrus_hf.publishing.push_adapter_to_hub`.
         revision: branch, tag or commit of the adapter repository.
+        subfolder: the folder of the adapter repository (or of the local folder) that holds the adapter, as
+            `PeftModel.from_pretrained(..., subfolder=...)` takes it.
         is_trainable: keep the adapter trainable (to continue training); otherwise it is frozen and the model is in
             eval mode.
         token, cache_dir, local_files_only: as in `huggingface_hub.snapshot_download`, for the adapter and for a
@@ -1404,8 +1494,9 @@ def load_adapter(
         base_kwargs: more keyword arguments of the base's `from_pretrained` when it is loaded from a path or the
             adapter's record (e.g. `dtype=torch.bfloat16`, `attn_implementation="sdpa"`: what `pipeline(model=
             adapter_folder, dtype=..., model_kwargs=...)` asks); refused with a base instance, already loaded. The
-            base it records loads at the revision it records (peft's `revision`: the one it was trained on), unless
-            `base_kwargs` names a `revision`.
+            base it records loads at the revision it records (peft's `revision`: the one it was trained on), and from
+            the subfolder of its Hub repository it records (`base_subfolder`), unless `base_kwargs` names a
+            `revision` or `subfolder`.
 
     Returns:
         The `peft.PeftModel`, in eval mode unless `is_trainable`.
@@ -1420,40 +1511,48 @@ def load_adapter(
     """
     # "no" is truthy: read as True it would leave a served adapter trainable and the model in train mode (dropout on)
     is_trainable = as_bool("is_trainable", is_trainable)
-    folder = _adapter_folder(adapter_path_or_repo, revision, token, cache_dir, local_files_only)
-    adapter_config = _checked_adapter_config(folder)
+    source = _adapter_folder(adapter_path_or_repo, revision, token, cache_dir, local_files_only, subfolder)
+    folder = source.folder
+    # the adapter as the helpers' messages name it: the folder, or the Hub repository given (never its cache folder)
+    named = str(folder) if source.repo_id is None else source.repo_id
+    adapter_config = _checked_adapter_config(source)
     recorded_base = base_model_or_path is None
     if recorded_base:
         base_model_or_path = adapter_config.get("base_model_name_or_path")
         if not base_model_or_path:
             raise ValueError(
-                f"The adapter {str(adapter_path_or_repo)!r} records no base model; pass the model it was trained on "
+                f"The adapter {source.shown} records no base model; pass the model it was trained on "
                 "as `base_model_or_path`."
             )
-    _warn_of_another_base(adapter_path_or_repo, adapter_config.get("base_model_name_or_path"), base_model_or_path)
-    saved = _saved_shapes(folder)
+    _warn_of_another_base(named, adapter_config.get("base_model_name_or_path"), base_model_or_path)
+    saved = _saved_shapes(folder, source.file(ADAPTER_WEIGHTS_NAME))
     if isinstance(base_model_or_path, (str, os.PathLike)):
         download = dict(token=token, cache_dir=cache_dir, local_files_only=local_files_only)
         base_kwargs = dict(base_kwargs or {})
         base_revision = base_kwargs.pop("revision", None) or _recorded_base_revision(adapter_config, base_model_or_path)
         if base_revision is not None:
             download["revision"] = base_revision
+        recorded_subfolder = (
+            None if "subfolder" in base_kwargs else _recorded_base_subfolder(folder, adapter_config, base_model_or_path)
+        )
+        if recorded_subfolder is not None:
+            download["subfolder"] = recorded_subfolder
         if recorded_base:
-            _check_recorded_base(adapter_path_or_repo, str(base_model_or_path), download)
-        base_model_or_path = _load_base(base_model_or_path, folder, adapter_config, saved, download, base_kwargs)
+            _check_recorded_base(named, str(base_model_or_path), download)
+        base_model_or_path = _load_base(base_model_or_path, source, adapter_config, saved, download, base_kwargs)
     elif base_kwargs:
         raise ValueError(
             f"`base_kwargs` ({', '.join(base_kwargs)}) set how a base is loaded, and the base given is a model "
             "already loaded; load it with them (`from_pretrained(path, ...)`), or pass its path."
         )
     elif getattr(getattr(base_model_or_path, "config", None), "model_type", None) == FUSION_MODEL_TYPE:
-        raise _fusion_adapter_error(folder, type(base_model_or_path).__name__)
-    head_name = _check_task_model(base_model_or_path, "load the adapter", adapter_path_or_repo)
+        raise _fusion_adapter_error(source, type(base_model_or_path).__name__)
+    head_name = _check_task_model(base_model_or_path, "load the adapter", named)
     saved_shape = saved.get(f"base_model.model.{head_name}.weight")
     head_shape = tuple(getattr(base_model_or_path, head_name).weight.shape)
     if saved_shape is None:
         raise ValueError(
-            f"The adapter {str(adapter_path_or_repo)!r} stores no `{head_name}` head, so it was not trained on a "
+            f"The adapter {source.shown} stores no `{head_name}` head, so it was not trained on a "
             f"{type(base_model_or_path).__name__}; load it onto the task class it was saved from."
         )
     if saved_shape != head_shape:
@@ -1479,7 +1578,7 @@ def load_adapter(
     config = LoraConfig.from_pretrained(folder)
     config.inference_mode = not is_trainable
     model = PeftModel(base_model_or_path, config)
-    _check_adapter_tensors(folder, saved, model)
+    _check_adapter_tensors(source, saved, model)
     model.load_adapter(folder, model.active_adapter, is_trainable=is_trainable)
     return model.train() if is_trainable else model.eval()
 
@@ -1569,15 +1668,16 @@ def _warn_of_another_base(adapter: Any, recorded: str | None, base: Any) -> None
     )
 
 
-def _fusion_adapter_error(folder: Path, class_name: str | None) -> TypeError:
+def _fusion_adapter_error(source: _AdapterSource, class_name: str | None) -> TypeError:
     """The refusal of an adapter trained on a CiTrus fusion model (with peft itself: `apply_lora` refuses fusion
     models), with the route that loads it."""
     class_name = class_name or "CiTrusFusionForSequenceClassification"
+    adapter = "folder" if source.repo_id is None else source.arguments
     return TypeError(
-        f"The adapter in {str(folder)!r} was trained on a CiTrus fusion model ({class_name}); load_adapter (and the "
+        f"The adapter in {source.shown} was trained on a CiTrus fusion model ({class_name}); load_adapter (and the "
         "pipelines, which have none for fusion models) load adapters of single-modality CiTrus task models. Load it "
-        f"with peft: `PeftModel.from_pretrained({class_name}.from_pretrained(base), folder)`, or "
-        f"`{class_name}.from_pretrained(folder)`."
+        f"with peft: `PeftModel.from_pretrained({class_name}.from_pretrained(base), {adapter})`, or "
+        f"`{class_name}.from_pretrained({adapter})`."
     )
 
 
@@ -1599,7 +1699,7 @@ def _base_fusion_class(path_or_repo: str | os.PathLike, download: dict) -> str |
 
 def _load_base(
     path_or_repo: str | os.PathLike,
-    folder: Path,
+    source: _AdapterSource,
     adapter_config: dict,
     saved: dict,
     download: dict,
@@ -1614,11 +1714,15 @@ def _load_base(
     of outputs is read from that saved head."""
     from .. import modeling_citrus
 
+    folder = source.folder
     task_config_path = folder / TASK_CONFIG_NAME
-    # as `CiTrusConfig.from_json_file`, with a damaged file named in one line (json's error names no file)
-    task_config = (
-        CiTrusConfig(**read_json_object(task_config_path, _SAVE_AGAIN)) if task_config_path.is_file() else None
-    )
+    task_config = None
+    if task_config_path.is_file():
+        # as `CiTrusConfig.from_json_file`, with a damaged file named in one line (json's error names no file); the
+        # subfolder of the base's repository it records is where the base was read from (`load_adapter`), no setting
+        saved_settings = read_json_object(task_config_path, _SAVE_AGAIN, source.file(TASK_CONFIG_NAME))
+        saved_settings.pop(BASE_SUBFOLDER_KEY, None)
+        task_config = CiTrusConfig(**saved_settings)
     task_classes = (modeling_citrus.CiTrusForSequenceClassification, modeling_citrus.CiTrusForRegression)
     saved_heads = [cls for cls in task_classes if f"base_model.model.{cls.head_name}.weight" in saved]
     if task_config is not None and task_config.architectures:
@@ -1629,7 +1733,7 @@ def _load_base(
         # with a task type, only its head, which is named as a single model's: its base checkpoint tells
         fusion_class = _base_fusion_class(path_or_repo, download) if task_config is None else None
         if fusion_class is not None or (class_name or "").startswith("CiTrusFusion"):
-            raise _fusion_adapter_error(folder, fusion_class or class_name)
+            raise _fusion_adapter_error(source, fusion_class or class_name)
         if class_name is None and len(saved_heads) == 1:
             class_name = saved_heads[0].__name__
     model_class = getattr(modeling_citrus, class_name or "", None)
@@ -1637,7 +1741,7 @@ def _load_base(
         # an encoder adapter (domain adaptation): no task head to put it under; its embeddings come from the merged
         # encoder, a full checkpoint the feature-extraction pipeline and `citrus export` take
         raise ValueError(
-            f"The adapter in {str(folder)!r} adapts the encoder alone ({class_name}, no task head): load_adapter, "
+            f"The adapter in {source.shown} adapts the encoder alone ({class_name}, no task head): load_adapter, "
             "pipeline(model=folder) and the `citrus` commands put adapters on task models. For embeddings, merge it "
             f"into its base and save that: `PeftModel.from_pretrained({class_name}.from_pretrained(base), folder)"
             ".merge_and_unload().save_pretrained(merged)` and the extractor beside it (`AutoFeatureExtractor"
@@ -1646,7 +1750,7 @@ def _load_base(
         )
     if model_class is None or getattr(model_class, "head_name", None) is None:
         raise ValueError(
-            f"The adapter in {str(folder)!r} does not name a CiTrus task class (found {class_name!r}, and it saved "
+            f"The adapter in {source.shown} does not name a CiTrus task class (found {class_name!r}, and it saved "
             f"no task head in full: peft's `modules_to_save`); pass the base model as an instance, e.g. "
             "`CiTrusForSequenceClassification.from_pretrained(path, num_labels=...)`."
         )
@@ -1673,22 +1777,23 @@ def _load_base(
         fields = {k: v for k, v in replaced.items() if k in task_config.to_dict() and k not in ("dtype", "torch_dtype")}
         task_config.update(fields)
         loading = {k: v for k, v in replaced.items() if k not in fields}
-        _check_task_config_sizes(path_or_repo, task_config_path, task_config, model_class.outputs_field, loading)
+        task_config_shown = source.file(TASK_CONFIG_NAME)
+        _check_task_config_sizes(path_or_repo, task_config_shown, task_config, model_class.outputs_field, loading)
         return model_class.from_pretrained(path_or_repo, config=task_config, **loading, **download)
 
 
 def _check_task_config_sizes(
     path_or_repo: str | os.PathLike,
-    task_config_path: Path,
+    task_config_shown: str,
     task_config: CiTrusConfig,
     outputs_field: str,
     loading: dict[str, Any],
 ) -> None:
-    """Refuse an adapter's task config (`task_config`, read from `task_config_path`) whose sizes the weights of its
-    base (`path_or_repo`, when it is a local or bundled checkpoint) cannot hold, before the task model is built: the
-    base loads with `config=task_config`, which its own config.json checks leave alone (a `config=` object states the
-    sizes itself), so `num_hidden_layers=10**5` in the adapter's file built layers for minutes and `ffn_dim=10**9`
-    failed inside torch's allocator. A base on the Hub is checked as its config.json is: by the load, after download.
+    """Refuse an adapter's task config (`task_config`, from the file messages name as `task_config_shown`) whose sizes
+    the weights of its base (`path_or_repo`, when it is a local or bundled checkpoint) cannot hold, before the task
+    model is built: the base loads with `config=task_config`, which its own config.json checks leave alone (a
+    `config=` object states the sizes itself), so `num_hidden_layers=10**5` in the adapter's file built layers for
+    minutes and `ffn_dim=10**9` failed inside torch's allocator. A base on the Hub is checked as its config.json is: by the load, after download.
 
     Raises:
         ValueError: naming the task config file, the settings and what the base's weights hold.
@@ -1698,7 +1803,7 @@ def _check_task_config_sizes(
     base = str(folder_if_bundled(path_or_repo))
     folder = os.path.join(base, loading["subfolder"]) if loading.get("subfolder") else base
     if os.path.isdir(folder):
-        source = f"the adapter's {TASK_CONFIG_NAME} ({str(task_config_path)!r})"
+        source = f"the adapter's {TASK_CONFIG_NAME} ({task_config_shown})"
         check_saved_sizes(folder, loading.get("variant"), task_config.to_dict(), source, outputs_field)
 
 

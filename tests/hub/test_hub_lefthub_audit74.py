@@ -1,0 +1,150 @@
+"""Audit 74, known Hub leftovers mended: an adapter trained on a base from a Hub repository's subfolder is put back on
+that subfolder's checkpoint; an adapter in a subfolder of a Hub repository loads by the repository and subfolder
+(`pipeline(model=repo, model_kwargs={"subfolder": ...})`, `load_adapter(..., subfolder=...)`) and its errors, like
+those of a Hub repository whose config.json is not JSON, name the repository typed, not a Hub cache folder; offline, a
+repository downloaded whole (`snapshot_download`) without a feature extractor is said to have none, not to be
+"never downloaded"; a registered set pushed by `citrus data build --push-to-hub` is read back without the warning of
+recordings shared across splits that its time blocks are by design. Clients run in subprocesses pointed at the test
+hub (see conftest.py)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import torch
+from hub_server import DEFAULT_USER, client_result
+from test_hub_hub3_audit73 import OUTCOME
+from tiny_configs import save_tiny_classifier, save_trained_adapter, tiny_config
+
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+TWO = f"{DEFAULT_USER}/citrus-tiny-two-checkpoints-for-an-adapter"
+
+ON_A_SUBFOLDER = """
+import json
+import torch
+from huggingface_hub import HfApi
+import citrus_hf  # before binding `pipeline`, so that it is the wrapped factory
+from transformers import pipeline
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+from citrus_hf.training.lora import apply_lora, load_adapter, save_adapter
+
+HfApi().create_repo("__TWO__")
+HfApi().upload_folder(folder_path="two", repo_id="__TWO__")
+model = CiTrusForSequenceClassification.from_pretrained("__TWO__", subfolder="ecg")
+peft_model = apply_lora(model, r=2, verbose=False)
+with torch.no_grad():
+    for name, parameter in peft_model.named_parameters():
+        if "lora_B" in name:
+            parameter.normal_(0, 0.5, generator=torch.Generator().manual_seed(1))
+save_adapter(peft_model.eval(), "adapter", CiTrusFeatureExtractor.from_config(model.config))
+windows = torch.randn(2, 1, 200, generator=torch.Generator().manual_seed(0))
+with torch.no_grad():
+    expected = peft_model(input_values=windows).logits
+    loaded = load_adapter(None, "adapter")(input_values=windows).logits
+    served = pipeline(model="adapter").model(input_values=windows).logits
+print("RESULT:", json.dumps({
+    "load_adapter": torch.allclose(loaded, expected, atol=1e-5),
+    "pipeline": torch.allclose(served, expected, atol=1e-5),
+}))
+"""
+
+
+def test_an_adapter_trained_on_a_hub_subfolder_s_base_is_put_back_on_it(make_hub_client, tmp_path):
+    """An adapter trained on `from_pretrained(repo, subfolder="ecg")` recorded the repository alone as its base, so
+    `load_adapter(None, adapter)` and `pipeline(model=adapter)` put it on the checkpoint at the repository's root
+    (another model's weights of the same shapes): predictions of no trained model, after a warning at save time only.
+    The subfolder is now recorded and read back: both give the trained model's outputs."""
+    for folder, seed in ((tmp_path / "two", 0), (tmp_path / "two" / "ecg", 1)):
+        torch.manual_seed(seed)
+        CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(folder)
+        CiTrusFeatureExtractor.from_config(tiny_config(num_labels=2)).save_pretrained(folder)
+    result = client_result(make_hub_client(tmp_path)(ON_A_SUBFOLDER.replace("__TWO__", TWO)))
+    assert result == {"load_adapter": True, "pipeline": True}
+
+
+IN_A_SUBFOLDER = f"{DEFAULT_USER}/citrus-tiny-adapters-in-subfolders"
+
+ADAPTER_IN_A_SUBFOLDER = (
+    OUTCOME
+    + """
+import json
+from huggingface_hub import HfApi
+import citrus_hf  # before binding `pipeline`, so that it is the wrapped factory
+from transformers import pipeline
+from citrus_hf.training.lora import load_adapter
+
+HfApi().create_repo("__REPO__")
+HfApi().upload_folder(folder_path="adapters", repo_id="__REPO__")
+print("RESULT:", json.dumps({
+    "pipeline": outcome(lambda: type(pipeline(model="__REPO__", model_kwargs={"subfolder": "lora"}).model).__name__),
+    "load_adapter": outcome(lambda: type(load_adapter(None, "__REPO__", subfolder="lora")).__name__),
+    "damaged": outcome(lambda: pipeline(model="__REPO__", model_kwargs={"subfolder": "damaged"})),
+    "damaged_at_main": outcome(lambda: load_adapter(None, "__REPO__", revision="main", subfolder="damaged")),
+}))
+"""
+)
+
+
+def test_an_adapter_in_a_hub_subfolder_loads_and_is_named_by_the_repository(make_hub_client, tmp_path):
+    """`pipeline(model=repo, model_kwargs={"subfolder": "lora"})` of an adapter in a subfolder of a Hub repository
+    failed on the repository's root ("'<HF_HOME>/hub/models--.../snapshots/<commit>' has no adapter_config.json"), and
+    `load_adapter` took no subfolder; a damaged adapter there was named by its path in the Hub cache. Both load it, and
+    its errors name the repository, the subfolder and the revision typed."""
+    save_tiny_classifier(tmp_path / "base")
+    save_trained_adapter(tmp_path / "base", tmp_path / "adapters" / "lora")
+    shutil.copytree(tmp_path / "adapters" / "lora", tmp_path / "adapters" / "damaged")
+    (tmp_path / "adapters" / "damaged" / "adapter_model.safetensors").write_bytes(b"no safetensors")
+    script = ADAPTER_IN_A_SUBFOLDER.replace("__REPO__", IN_A_SUBFOLDER)
+    result = client_result(make_hub_client(tmp_path)(script))
+    assert result["pipeline"] == "CiTrusForSequenceClassification", result
+    assert result["load_adapter"] == "PeftModel", result
+    damaged = f"adapter_model.safetensors of '{IN_A_SUBFOLDER}' (subfolder 'damaged'"
+    for key in ("damaged", "damaged_at_main"):
+        assert result[key].startswith(f"OSError: {damaged}") and "snapshots" not in result[key], result[key]
+    assert "revision 'main'" in result["damaged_at_main"], result["damaged_at_main"]
+
+
+BROKEN = f"{DEFAULT_USER}/citrus-tiny-config-not-json"
+
+BROKEN_CONFIG = (
+    OUTCOME
+    + """
+import contextlib, io, json
+from huggingface_hub import HfApi
+import citrus_hf  # before binding `pipeline`, so that it is the wrapped factory
+from transformers import pipeline
+from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification
+from citrus_hf.commands.main import main
+from citrus_hf.loading import load_pretrained
+
+HfApi().create_repo("__BROKEN__")
+HfApi().upload_folder(folder_path="broken", repo_id="__BROKEN__")
+errors = io.StringIO()
+with contextlib.redirect_stderr(errors):
+    main(["predict", "__BROKEN__", "recording.npy", "--sampling-rate", "100"])
+print("RESULT:", json.dumps({
+    "model": outcome(lambda: CiTrusForSequenceClassification.from_pretrained("__BROKEN__")),
+    "config": outcome(lambda: CiTrusConfig.from_pretrained("__BROKEN__", revision="main")),
+    "pipeline": outcome(lambda: pipeline(model="__BROKEN__")),
+    "load_pretrained": outcome(lambda: load_pretrained("__BROKEN__")),
+    "predict": errors.getvalue().strip().splitlines()[-1],
+}))
+"""
+)
+
+
+def test_a_hub_config_that_is_not_json_is_named_by_the_repository(make_hub_client, tmp_path):
+    """A Hub repository whose config.json is not JSON was reported as "It looks like the config file at
+    '<HF_HOME>/hub/models--.../snapshots/<commit>/config.json' is not a valid JSON file" (the CiTrus classes, the
+    pipeline) or by that path (`load_pretrained`, `citrus predict`): a folder the user never typed. Each now names the
+    file of the repository typed (with the revision given), and what to do."""
+    save_tiny_classifier(tmp_path / "broken")
+    (tmp_path / "broken" / "config.json").write_text("{not json")
+    np.save(tmp_path / "recording.npy", np.zeros((1, 400), dtype=np.float32))
+    result = client_result(make_hub_client(tmp_path)(BROKEN_CONFIG.replace("__BROKEN__", BROKEN)))
+    for key, said in result.items():
+        assert f"config.json of '{BROKEN}'" in said and "not valid JSON" in said, (key, said)
+        assert "snapshots" not in said, (key, said)
+    assert f"config.json of '{BROKEN}' (revision 'main')" in result["config"], result["config"]

@@ -1,0 +1,63 @@
+"""Audit 74, known Hub / peft leftovers mended (the local side; the Hub side is tests/hub/test_hub_lefthub_audit74.py):
+an adapter trained on a base from a Hub repository's subfolder records that subfolder (its card's code names it);
+peft's `merge_and_unload(adapter_names=[...])` of an adapter other than the active one, whose head it would have put
+under that adapter's encoder, is refused with the fix; transformers' adapter methods that need a newer peft than the
+one installed (set_adapter, save_pretrained of a model holding adapters, ...) say so in the package's words.
+
+Tiny random models on the CPU: a few seconds each."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import torch
+from tiny_configs import tiny_config
+
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.training.lora import apply_lora, save_adapter
+
+WINDOWS = torch.randn(2, 1, 200, generator=torch.Generator().manual_seed(0))
+
+
+def _trained(peft_model):
+    """`peft_model` with its LoRA B matrices and saved heads drawn away from their start, as training leaves them."""
+    with torch.no_grad():
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name or "modules_to_save" in name:
+                parameter.add_(torch.randn_like(parameter) * 0.5)
+    return peft_model
+
+
+def _from_hub_subfolder(model, cache_dir):
+    """`model` as `from_pretrained("owner/two-checkpoints", subfolder="ecg")` records where it was read from."""
+    model.config._name_or_path = model.name_or_path = "owner/two-checkpoints"
+    model._hub_source = {"revision": "0" * 40, "cache_dir": str(cache_dir), "subfolder": "ecg"}
+    return model
+
+
+def test_an_adapter_on_a_base_from_a_hub_subfolder_records_the_subfolder(tmp_path, caplog):
+    """peft's adapter_config.json names the base's repository alone, so an adapter trained on
+    `from_pretrained("owner/two-checkpoints", subfolder="ecg")` was put on the checkpoint at the repository's root by
+    `load_adapter(None, folder)`, the pipeline and the commands (saving it only warned). The subfolder is now recorded
+    in its citrus_task_config.json (and taken off the config the base is built with), and the card's peft code loads
+    the base from it; the Hub round trip is tests/hub/test_hub_lefthub_audit74.py."""
+    model = _from_hub_subfolder(CiTrusForSequenceClassification(tiny_config(num_labels=2)), tmp_path)
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.training.lora"):
+        save_adapter(apply_lora(model, r=2, verbose=False), tmp_path / "adapter")
+    assert "subfolder" not in caplog.text, caplog.text  # nothing left to warn of
+    saved = json.loads((tmp_path / "adapter" / "citrus_task_config.json").read_text())
+    assert saved["base_model_subfolder"] == "ecg"
+    card = (tmp_path / "adapter" / "README.md").read_text()
+    assert "from_pretrained('owner/two-checkpoints', subfolder='ecg', config=config)" in card, card
+    assert "load_adapter('owner/two-checkpoints', " in card  # which reads the subfolder from the adapter
+
+
+def test_an_adapter_recorded_on_another_base_records_no_subfolder(tmp_path):
+    """An adapter recorded on a base of its own (`push_adapter(base_model=...)`, the base published apart) names no
+    subfolder of the repository its model was loaded from: that subfolder is not the recorded base's."""
+    model = _from_hub_subfolder(CiTrusForSequenceClassification(tiny_config(num_labels=2)), tmp_path)
+    peft_model = apply_lora(model, r=2, verbose=False)
+    peft_model.peft_config["default"].base_model_name_or_path = "owner/ecg-base"
+    save_adapter(peft_model, tmp_path / "adapter")
+    assert "base_model_subfolder" not in json.loads((tmp_path / "adapter" / "citrus_task_config.json").read_text())
