@@ -372,13 +372,18 @@ def missing_subfolder_error(folder: str | os.PathLike, subfolder: str) -> Missin
     )
 
 
+# The file of git attributes every repository created on the Hub holds (`offline_cache_lacks`).
+_GIT_ATTRIBUTES = ".gitattributes"
+
+
 def offline_cache_lacks(name_or_path: Any, filename: str, lookup: Mapping[str, Any]) -> bool:
     """Whether the file `filename` of the Hub repository `name_or_path` (in the `subfolder`, at the `revision` and in
     the `cache_dir` of the `from_pretrained` keywords `lookup`) is missing only from the offline Hub cache: offline mode
     is on (HF_HUB_OFFLINE=1 or `local_files_only`), `name_or_path` is a Hub id (no local path), and the cache holds
-    neither the file nor huggingface_hub's record that the repository has none. The cache holds the files that were
-    downloaded, one by one (`AutoModel.from_pretrained` fetches the config and the weights only), so such a file is no
-    sign of an incomplete checkpoint."""
+    neither the file nor huggingface_hub's record that the repository has none, nor the whole repository (a
+    `snapshot_download` of it, which would have fetched the file). The cache holds the files that were downloaded,
+    one by one (`AutoModel.from_pretrained` fetches the config and the weights only), so such a file is no sign of an
+    incomplete checkpoint."""
     if not isinstance(name_or_path, (str, os.PathLike)):
         return False
     name = os.fspath(name_or_path)
@@ -389,9 +394,18 @@ def offline_cache_lacks(name_or_path: Any, filename: str, lookup: Mapping[str, A
         cached = try_to_load_from_cache(
             name, in_repo, cache_dir=lookup.get("cache_dir"), revision=lookup.get("revision")
         )
+        # `.gitattributes`, which every repository created on the Hub holds and no loader reads, is in the cache only
+        # when the whole repository was downloaded (`huggingface_hub.snapshot_download(repo_id)`, which fetches every
+        # file): then the repository has no such file, and "never downloaded" would send the user to download again
+        downloaded_whole = isinstance(
+            try_to_load_from_cache(
+                name, _GIT_ATTRIBUTES, cache_dir=lookup.get("cache_dir"), revision=lookup.get("revision")
+            ),
+            str,
+        )
     except Exception:  # an id the Hub refuses: no repository to look up
         return False
-    return cached is None
+    return cached is None and not downloaded_whole
 
 
 def uncached_offline_error(name_or_path: Any, filename: str, revision: str | None = None) -> OSError:

@@ -148,3 +148,48 @@ def test_a_hub_config_that_is_not_json_is_named_by_the_repository(make_hub_clien
         assert f"config.json of '{BROKEN}'" in said and "not valid JSON" in said, (key, said)
         assert "snapshots" not in said, (key, said)
     assert f"config.json of '{BROKEN}' (revision 'main')" in result["config"], result["config"]
+
+
+WHOLE = f"{DEFAULT_USER}/citrus-tiny-downloaded-whole-without-extractor"
+
+DOWNLOAD_WHOLE = """
+from huggingface_hub import HfApi, snapshot_download
+
+HfApi().create_repo("__WHOLE__")
+HfApi().upload_folder(folder_path="model", repo_id="__WHOLE__")
+snapshot_download("__WHOLE__")  # every file of the repository
+print("RESULT: {}")
+"""
+
+OFFLINE_EXTRACTOR = (
+    OUTCOME
+    + """
+import json
+import citrus_hf  # before binding `pipeline`, so that it is the wrapped factory
+from transformers import AutoFeatureExtractor, pipeline
+from citrus_hf import CiTrusFeatureExtractor
+from citrus_hf.loading import load_feature_extractor
+
+print("RESULT:", json.dumps({
+    "extractor": outcome(lambda: CiTrusFeatureExtractor.from_pretrained("__WHOLE__")),
+    "auto_extractor": outcome(lambda: AutoFeatureExtractor.from_pretrained("__WHOLE__")),
+    "load_feature_extractor": outcome(lambda: load_feature_extractor("__WHOLE__")),
+    "pipeline": outcome(lambda: pipeline(model="__WHOLE__")),
+}))
+"""
+)
+
+
+def test_a_repository_downloaded_whole_without_an_extractor_is_not_called_never_downloaded(make_hub_client, tmp_path):
+    """Offline, a repository that `huggingface_hub.snapshot_download` had fetched whole, and that holds no
+    preprocessor_config.json, was said to have one "never downloaded", with advice to run that very
+    `snapshot_download`. Its cache holds every file of the repository, so the loaders now say that the checkpoint has
+    no feature extractor, and how to make one."""
+    model = tmp_path / "model"
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(model)
+    client = make_hub_client(tmp_path)
+    client_result(client(DOWNLOAD_WHOLE.replace("__WHOLE__", WHOLE)))
+    result = client_result(client(OFFLINE_EXTRACTOR.replace("__WHOLE__", WHOLE), HF_HUB_OFFLINE="1"))
+    for key, said in result.items():
+        assert "never downloaded" not in said and "snapshot_download" not in said, (key, said)
+        assert "preprocessor_config.json" in said or "CiTrusFeatureExtractor" in said, (key, said)
