@@ -11,22 +11,14 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
 import torch
+from peft import LoraConfig
+from test_peft3_audit73 import WINDOWS, _trained
 from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusForSequenceClassification
-from citrus_hf.training.lora import apply_lora, save_adapter
-
-WINDOWS = torch.randn(2, 1, 200, generator=torch.Generator().manual_seed(0))
-
-
-def _trained(peft_model):
-    """`peft_model` with its LoRA B matrices and saved heads drawn away from their start, as training leaves them."""
-    with torch.no_grad():
-        for name, parameter in peft_model.named_parameters():
-            if "lora_B" in name or "modules_to_save" in name:
-                parameter.add_(torch.randn_like(parameter) * 0.5)
-    return peft_model
+from citrus_hf.training.lora import apply_lora, load_adapter, save_adapter
 
 
 def _from_hub_subfolder(model, cache_dir):
@@ -61,3 +53,49 @@ def test_an_adapter_recorded_on_another_base_records_no_subfolder(tmp_path):
     peft_model.peft_config["default"].base_model_name_or_path = "owner/ecg-base"
     save_adapter(peft_model, tmp_path / "adapter")
     assert "base_model_subfolder" not in json.loads((tmp_path / "adapter" / "citrus_task_config.json").read_text())
+
+
+def _two_headed(tmp_path):
+    """A classifier with two trained adapters, "default" (active) and "b", each with its own head."""
+    peft_model = apply_lora(CiTrusForSequenceClassification(tiny_config(num_labels=3)), r=2, verbose=False)
+    targets = sorted(peft_model.peft_config["default"].target_modules)
+    peft_model.add_adapter("b", LoraConfig(r=2, target_modules=targets, modules_to_save=["classifier"]))
+    return _trained(peft_model).eval()
+
+
+def test_merging_an_adapter_that_is_not_active_is_refused_with_the_fix(tmp_path):
+    """peft's `merge_and_unload(adapter_names=["b"])` while "default" was active folded b's LoRA matrices into the
+    weights and kept default's head: a model whose outputs were neither adapter's (logits 2.6 and 3.4 away from each),
+    without a word. It is refused, naming `set_adapter`, after which the merge gives b's outputs."""
+    peft_model = _two_headed(tmp_path)
+    peft_model.set_adapter("b")
+    with torch.no_grad():
+        expected = peft_model(input_values=WINDOWS).logits
+    peft_model.set_adapter("default")
+    with pytest.raises(ValueError) as raised:
+        peft_model.merge_and_unload(adapter_names=["b"])
+    assert "set_adapter('b')" in str(raised.value) and "'default'" in str(raised.value), raised.value
+    peft_model.set_adapter("b")
+    with torch.no_grad():
+        merged = peft_model.merge_and_unload(adapter_names=["b"])(input_values=WINDOWS).logits
+    torch.testing.assert_close(merged, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_merging_two_adapters_that_each_hold_a_head_is_refused(tmp_path):
+    """Two adapters each with a trained head cannot share the one head a merged model keeps."""
+    peft_model = _two_headed(tmp_path)
+    with pytest.raises(ValueError) as raised:
+        peft_model.merge_and_unload(adapter_names=["default", "b"])
+    assert "each hold a trained task head" in str(raised.value), raised.value
+
+
+def test_adapters_loaded_by_peft_merge_and_load_as_before(tmp_path):
+    """A guard: the adapter put on its base by `load_adapter` merges (no adapter named) as it did."""
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(tmp_path / "base")
+    base = CiTrusForSequenceClassification.from_pretrained(tmp_path / "base")
+    save_adapter(_trained(apply_lora(base, r=2, verbose=False)), tmp_path / "adapter")
+    peft_model = load_adapter(None, tmp_path / "adapter")
+    with torch.no_grad():
+        expected = peft_model(input_values=WINDOWS).logits
+        merged = peft_model.merge_and_unload()(input_values=WINDOWS).logits
+    torch.testing.assert_close(merged, expected, atol=1e-5, rtol=1e-5)

@@ -251,6 +251,7 @@ def register_peft_target_modules() -> None:
     _refuse_prompt_learning()
     _refuse_hotswapping_a_head()
     _refuse_weighting_heads()
+    _refuse_merging_under_another_head()
     _refuse_mixed_batches_through_the_patch_embedding()
 
 
@@ -586,6 +587,54 @@ def _refuse_weighting_heads() -> None:
 
     add_weighted_adapter._citrus_heads = True
     LoraModel.add_weighted_adapter = add_weighted_adapter
+
+
+def _refuse_merging_under_another_head() -> None:
+    """Refuse peft's `merge_and_unload(adapter_names=[...])` of CiTrus adapters whose merged model would keep another
+    task head than theirs: peft folds the named adapters' LoRA matrices into the weights and keeps, of each module
+    saved in full (the task head, `modules_to_save`), the active adapter's copy, so merging adapter "b" while "a" was
+    active gave b's encoder under a's head (and a's class names), the predictions of no trained model, without a
+    word; and adapters that each hold a head cannot share one model. The unload of peft's tuners (`BaseTuner`, which
+    `PeftModel` hands the call to) is wrapped once."""
+    from peft.tuners.tuners_utils import BaseTuner
+    from peft.utils.other import ModulesToSaveWrapper
+
+    merge = BaseTuner.merge_and_unload
+    if getattr(merge, "_citrus_heads", False):
+        return
+    signature = inspect.signature(merge)
+
+    @functools.wraps(merge)
+    def merge_and_unload(self, *args, **kwargs):
+        names = signature.bind(self, *args, **kwargs).arguments.get("adapter_names")
+        model_type = getattr(getattr(self.model, "config", None), "model_type", None)
+        if names is None or model_type not in _PEFT_ENCODER_PREFIXES:
+            return merge(self, *args, **kwargs)
+        names = [names] if isinstance(names, str) else list(names)
+        for head in (module for module in self.model.modules() if isinstance(module, ModulesToSaveWrapper)):
+            holding = [name for name in names if name in head.modules_to_save]
+            # the copy the merged model keeps: the active adapter's, else the model's own module
+            kept = next((name for name in head.active_adapters if name in head.modules_to_save), None)
+            if len(holding) > 1:
+                raise ValueError(
+                    f"merge_and_unload(adapter_names={names}) folds the LoRA matrices of CiTrus adapters that each "
+                    f"hold a trained task head ({', '.join(map(repr, holding))}), and a merged model keeps one head. "
+                    f"Merge one of them: `peft_model.set_adapter({holding[0]!r})`, then `peft_model.merge_and_unload()`."
+                )
+            if (holding[0] if holding else None) != kept:
+                wanted = holding[0] if holding else names[0]
+                kept_text = f"of the active adapter {kept!r}" if kept else "the model had before any adapter"
+                raise ValueError(
+                    f"merge_and_unload(adapter_names={names}) folds the LoRA matrices of {wanted!r} into the weights "
+                    f"and keeps the task head {kept_text} (peft keeps the active adapter's copy of a module saved in "
+                    "full): the merged model would put another head on that encoder, the predictions of no trained "
+                    f"model. Make the adapter active first, `peft_model.set_adapter({wanted!r})` (its head and class "
+                    "names come with it), then `peft_model.merge_and_unload()`."
+                )
+        return merge(self, *args, **kwargs)
+
+    merge_and_unload._citrus_heads = True
+    BaseTuner.merge_and_unload = merge_and_unload
 
 
 def _refuse_mixed_batches_through_the_patch_embedding() -> None:
