@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 
 import pyarrow.parquet as pq
@@ -22,6 +23,7 @@ from hub_server import DEFAULT_USER, client_env, client_result, run_client, vali
 from huggingface_hub import DatasetCard
 
 from citrus_hf.data import build_dataset
+from citrus_hf.data.builders import BUILT_FROM_FILE
 from citrus_hf.data.errors import ArchiveMissingError
 from citrus_hf.data.fetch import archive_path
 from citrus_hf.data.registry import SOURCES, get_dataset_spec
@@ -91,7 +93,9 @@ def test_cli_pushes_a_parquet_shard_per_split_in_lfs(published, hub):
     stored = hub.repo_files(REPO, repo_type="dataset")
     shards = {path: SHARD.fullmatch(path) for path in stored if path.endswith(".parquet")}
     assert all(shards.values()), sorted(shards)
-    assert set(stored) == {".gitattributes", "README.md", *shards}
+    # and the note of the registered set it is, as a folder `--output` saves holds it (`builders.built_from_hub`)
+    assert set(stored) == {".gitattributes", "README.md", BUILT_FROM_FILE, *shards}
+    assert json.loads(stored[BUILT_FROM_FILE])["dataset"] == NAME
     assert {match["split"] for match in shards.values()} == set(built)
     # Every split's shards are numbered 0..count-1 of count, and together hold exactly that split's rows.
     for split, dataset in built.items():

@@ -193,3 +193,53 @@ def test_a_repository_downloaded_whole_without_an_extractor_is_not_called_never_
     for key, said in result.items():
         assert "never downloaded" not in said and "snapshot_download" not in said, (key, said)
         assert "preprocessor_config.json" in said or "CiTrusFeatureExtractor" in said, (key, said)
+
+
+BLOCKS = f"{DEFAULT_USER}/citrus-hr-ecg-time-blocks"
+OWN_BLOCKS = f"{DEFAULT_USER}/own-time-blocks"
+
+PUSHED_REGISTERED_SET = """
+import json, logging
+import datasets
+import numpy as np
+from citrus_hf.data.splits import load_task_splits
+from citrus_hf.publishing.datasets import publish
+
+rng = np.random.default_rng(0)
+
+def block(rows):
+    return datasets.Dataset.from_dict({
+        "input_values": [rng.normal(size=(1, 100)).astype(np.float32) for _ in range(rows)],
+        "target": rng.uniform(50, 90, rows).tolist(),
+        "recording": [f"rec{row % 2}" for row in range(rows)],
+        "sampling_rate": [100.0] * rows,
+    })
+
+# time blocks of two recordings, as the registered set hr_ecg's splits are by design
+blocks = datasets.DatasetDict({"train": block(8), "validation": block(4), "test": block(4)})
+publish(blocks, "hr_ecg", push_to_hub="__BLOCKS__", options={})  # as `citrus data build hr_ecg --push-to-hub`
+blocks.push_to_hub("__OWN__")  # the same rows as a set of one's own
+
+class Said(logging.Handler):
+    lines = []
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+logging.getLogger("citrus_hf.data.splits").addHandler(Said())
+warned = {}
+for repo in ("__BLOCKS__", "__OWN__"):
+    Said.lines.clear()
+    load_task_splits(repo)
+    warned[repo] = any("also have rows" in line for line in Said.lines)
+print("RESULT:", json.dumps(warned))
+"""
+
+
+def test_a_registered_set_pushed_to_the_hub_is_not_warned_of_its_time_blocks(make_hub_client, tmp_path):
+    """`citrus data build hr_ecg --push-to-hub REPO` published a registered set whose splits are time blocks of each
+    recording (its design), and `citrus finetune --dataset REPO` then warned that its recordings have rows in two
+    splits, asking to give each recording to one: the folder `--output` writes notes the set it holds, the Hub
+    repository did not. The push now carries that note; the same rows pushed as a set of one's own are still named."""
+    script = PUSHED_REGISTERED_SET.replace("__BLOCKS__", BLOCKS).replace("__OWN__", OWN_BLOCKS)
+    result = client_result(make_hub_client(tmp_path)(script))
+    assert result == {BLOCKS: False, OWN_BLOCKS: True}

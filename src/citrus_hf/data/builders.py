@@ -140,6 +140,17 @@ def save_built_dataset(
     from part of its corpus (`selection`, as `build_dataset` takes it: a dataset script's ``--records``) records that
     part, which the note otherwise left out, naming the whole corpus.
     """
+    save_dataset_whole(dataset_dict, folder, built_from_note(name, options, evaluation_sets, selection))
+
+
+def built_from_note(
+    name: str,
+    options: dict[str, Any] | None = None,
+    evaluation_sets: dict[str, str] | None = None,
+    selection: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The note (`BUILT_FROM_FILE`) of the registered set ``name`` built with ``options`` (and ``selection``), which
+    :func:`save_built_dataset` saves beside a set and ``publishing.datasets.publish`` pushes with one: see there."""
     spec = get_dataset_spec(name)
     resolved = resolve_options(spec, dict(options or {}))
     note = {"dataset": name, "dataset_options": resolved, "builder_version": spec.version}
@@ -147,7 +158,7 @@ def save_built_dataset(
         note["selection"] = dict(selection)
     if spec.task == "pretraining":  # what a corpus holding out evaluation spans held out: the sets registered now
         note["evaluation_sets"] = registered_evaluation_sets() if evaluation_sets is None else dict(evaluation_sets)
-    save_dataset_whole(dataset_dict, folder, note)
+    return note
 
 
 # The files `DatasetDict.save_to_disk` writes at a folder's root besides a folder per split, and those of a single
@@ -248,6 +259,23 @@ def built_from(dataset: str | os.PathLike | None) -> dict[str, Any] | None:
             "its 'dataset_options'): restore it, or remove it if the folder no longer holds that set as built."
         )
     return note
+
+
+def built_from_hub(repo_id: str) -> dict[str, Any] | None:
+    """What the Hub dataset repository ``repo_id`` was pushed from by ``publishing.datasets.publish`` (the note
+    `BUILT_FROM_FILE` it pushes beside a registered set, as :func:`built_from` reads it from a folder); None for a set
+    pushed otherwise, one whose note cannot be read, or when the Hub does not answer and the cache holds no copy."""
+    from huggingface_hub import hf_hub_download
+
+    from .hub_access import offline_if_hub_unreachable
+
+    try:
+        with offline_if_hub_unreachable(repo_id):
+            path = hf_hub_download(repo_id, BUILT_FROM_FILE, repo_type="dataset")
+        note = json.loads(Path(path).read_text(encoding="utf-8"))
+    except Exception:  # no such file, no answer and no cached copy, a damaged note: no registered set known
+        return None
+    return note if is_built_from_note(note) else None
 
 
 def corpus_evaluation_sets(dataset: str | os.PathLike | None) -> dict[str, str] | None:

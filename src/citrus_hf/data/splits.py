@@ -26,7 +26,7 @@ import numpy as np
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
 from .bids import BIDS_DESCRIPTION, FOLDER_OPTIONS, is_bids_root
 from .budgets import LabelBudget, carve_validation, draw_budget, drawn_example_labels, missing_groups, parse_budget
-from .builders import build_dataset, built_from, is_list_type, summarize_dataset
+from .builders import build_dataset, built_from, built_from_hub, is_list_type, summarize_dataset
 from .errors import CitrusDataError, naming_unwritable_cache
 from .hub_access import offline_if_hub_unreachable
 from .plans import row_shapes
@@ -1754,9 +1754,18 @@ def load_task_splits(
     )
 
 
+def _is_hub_dataset_id(dataset) -> bool:
+    """Whether `dataset` is read from the Hub (`_load_dataset`): no path here and no registered name."""
+    return not Path(str(dataset)).expanduser().exists() and not is_registered_dataset(dataset)
+
+
 def _saved_registered_build(dataset) -> bool:
     """Whether `dataset` is a folder that `citrus data build NAME --output` saved a registered set into (its note,
-    `builders.built_from`); a note that is not one is no such folder here (the runs that read it refuse it)."""
+    `builders.built_from`), or a Hub dataset that `citrus data build NAME --push-to-hub` pushed one to (the same note
+    beside its files, `builders.built_from_hub`); a note that is not one is no such folder here (the runs that read it
+    refuse it)."""
+    if _is_hub_dataset_id(dataset):
+        return built_from_hub(str(dataset)) is not None
     try:
         return built_from(dataset) is not None
     except CitrusDataError:

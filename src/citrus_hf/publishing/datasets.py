@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..data.builders import save_built_dataset, save_dataset_whole
+from ..data.builders import BUILT_FROM_FILE, built_from_note, save_built_dataset, save_dataset_whole
 from ..data.registry import get_dataset_spec, get_source
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, as_bool
 
@@ -135,8 +135,9 @@ def publish(
     which corpus it saw.
 
     The card (`card`, by default :func:`dataset_card` of the registered set) carries the sources' licenses and
-    citations; the Hub's own endpoint and token
-    settings (``HF_ENDPOINT``, ``HF_TOKEN``) apply. ``DatasetDict.push_to_hub`` writes a card whose ``dataset_info``
+    citations; a registered set given its builder ``options`` is pushed with the note the folder holds
+    (`BUILT_FROM_FILE`), so that the runs that read it by its Hub id know it as that set. The Hub's own endpoint and
+    token settings (``HF_ENDPOINT``, ``HF_TOKEN``) apply. ``DatasetDict.push_to_hub`` writes a card whose ``dataset_info``
     (features, split sizes) and ``configs`` (which Parquet files make which split) ``load_dataset`` and the Hub's viewer
     read; this card's text, license, task and tags are merged into it, never replace it. ``private=True`` refuses a
     Hub repository that exists and is public (it applies only to a repository the push creates); None, the default,
@@ -145,13 +146,16 @@ def publish(
     """
     # "no" is truthy: read as True it would publish in the open a set meant to stay private
     private = None if private is None else as_bool("private", private)
+    # a registered set with the options it was built with is noted as the folder notes it (a set of one's own comes
+    # with its card)
+    noted = card is None and options is not None
     card_text = card if card is not None else dataset_card(name, options, selection)
     if output is not None and options is not None:
         save_built_dataset(dataset_dict, name, output, options, selection=selection)
     elif output is not None:
         save_dataset_whole(dataset_dict, output)
     if push_to_hub:
-        from huggingface_hub import DatasetCard, HfApi, constants, hf_hub_download
+        from huggingface_hub import CommitOperationAdd, DatasetCard, HfApi, constants, hf_hub_download
 
         # here: the models' publishing imports torch, `--help` must not
         from .push import _with_namespace, hub_failures_in_one_line, refuse_public_repository
@@ -171,8 +175,18 @@ def publish(
             for key, value in ours.data.to_dict().items():
                 card.data[key] = value
             card.text = ours.text
-            card.push_to_hub(
-                repo_id, repo_type="dataset", commit_message="Dataset card: sources, licenses", parent_commit=commit.oid
+            files = {constants.REPOCARD_NAME: str(card)}
+            if noted:
+                # the note a folder saved by `--output` holds: the registered set it is (whose splits may be time
+                # blocks of one recording by design), read back by `citrus_hf.data.builders.built_from_hub`
+                note = built_from_note(name, options, selection=selection)
+                files[BUILT_FROM_FILE] = json.dumps(note, indent=2) + "\n"
+            HfApi().create_commit(
+                repo_id,
+                [CommitOperationAdd(path, content.encode("utf-8")) for path, content in files.items()],
+                commit_message="Dataset card: sources, licenses",
+                repo_type="dataset",
+                parent_commit=commit.oid,
             )
 
 
