@@ -89,6 +89,42 @@ def test_merging_two_adapters_that_each_hold_a_head_is_refused(tmp_path):
     assert "each hold a trained task head" in str(raised.value), raised.value
 
 
+def _peft_installed_as(monkeypatch, version: str) -> None:
+    """The installed peft as transformers' version check reads it (`importlib.metadata.version("peft")`)."""
+    import importlib.metadata
+
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: version if name == "peft" else real(name))
+
+
+def test_transformers_adapter_methods_under_an_older_peft_say_so_in_one_line(tmp_path, monkeypatch):
+    """transformers' `load_adapter` takes the peft this package takes (>= 0.20), and its other adapter methods ask for
+    peft >= 0.22: `set_adapter`, `delete_adapter`, ... failed with transformers' "The version of PEFT you are using is
+    not compatible", and `save_pretrained` of the model (the Trainer's `save_model`, after a whole training run) with
+    that error from deep inside transformers. Each now says which method needs which peft, the one installed, and
+    both ways on."""
+    base = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    base.save_pretrained(tmp_path / "base")
+    save_adapter(apply_lora(base, r=2, verbose=False), tmp_path / "adapter")
+    model = CiTrusForSequenceClassification.from_pretrained(tmp_path / "base")
+    model.load_adapter(str(tmp_path / "adapter"), adapter_name="a")  # (with peft 0.21 too)
+    _peft_installed_as(monkeypatch, "0.21.2")
+    calls = {
+        "set_adapter": lambda: model.set_adapter("a"),
+        "delete_adapter": lambda: model.delete_adapter("a"),
+        "disable_adapters": model.disable_adapters,
+        "active_adapters": model.active_adapters,
+        "save_pretrained": lambda: model.save_pretrained(tmp_path / "saved"),
+    }
+    for method, call in calls.items():
+        with pytest.raises(ValueError) as raised:
+            call()
+        message = str(raised.value)
+        assert f"CiTrusForSequenceClassification.{method} is transformers' adapter API" in message, message
+        assert "peft 0.21.2 is installed" in message and 'pip install -U "peft>=' in message, message
+        assert "PeftModel.from_pretrained(model, folder)" in message, message
+
+
 def test_adapters_loaded_by_peft_merge_and_load_as_before(tmp_path):
     """A guard: the adapter put on its base by `load_adapter` merges (no adapter named) as it did."""
     CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(tmp_path / "base")

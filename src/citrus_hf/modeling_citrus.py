@@ -667,6 +667,50 @@ def _holds_trainable_adapter(encoder: nn.Module) -> bool:
     )
 
 
+# What a `PeftModel` (which the installed peft runs) offers for each of transformers' adapter methods that need a
+# newer peft (`_check_peft_for_adapter_api`)
+_PEFT_MODEL_EQUIVALENTS = {
+    "set_adapter": "peft_model.set_adapter(name)",
+    "delete_adapter": "peft_model.delete_adapter(name)",
+    "add_adapter": "peft_model.add_adapter(name, config)",
+    "enable_adapters": "peft_model.enable_adapter_layers()",
+    "disable_adapters": "`with peft_model.disable_adapter():`",
+    "active_adapters": "peft_model.active_adapters",
+    "save_pretrained": "peft_model.save_pretrained(folder)",
+}
+
+
+def _check_peft_for_adapter_api(model: nn.Module, method: str) -> None:
+    """Refuse, in one line naming the installed peft and both ways on, transformers' adapter method `method` of
+    `model` (set_adapter, delete_adapter, save_pretrained of a model holding adapters, ...) where the installed peft is
+    older than that API needs: transformers loads an adapter with any peft this package takes (`model.load_adapter`),
+    then refused the next step ("The version of PEFT you are using is not compatible, please use a version >=
+    0.22.0"), `save_pretrained` from deep inside its own code, after a whole training run.
+
+    Raises:
+        ValueError: naming the method, the version needed and installed, the upgrade and peft's own route.
+    """
+    import importlib.metadata
+
+    from transformers.integrations import peft as transformers_peft
+
+    try:
+        transformers_peft.check_peft_version(min_version=transformers_peft.MIN_PEFT_VERSION)
+    except ValueError:
+        needed = transformers_peft.MIN_PEFT_VERSION
+        try:
+            installed = f"peft {importlib.metadata.version('peft')} is installed"
+        except importlib.metadata.PackageNotFoundError:
+            installed = "peft is not installed"
+        raise ValueError(
+            f"{type(model).__name__}.{method} is transformers' adapter API, which needs peft >= {needed}, and "
+            f'{installed}: upgrade it (`pip install -U "peft>={needed}"`), or put the adapters on the model with '
+            "peft's own model, which this peft runs: `peft_model = peft.PeftModel.from_pretrained(model, folder)` "
+            "(or `citrus_hf.training.lora.load_adapter(model, folder)`) on a model loaded without them, then "
+            f"{_PEFT_MODEL_EQUIVALENTS.get(method, 'peft_model.' + method)}."
+        ) from None
+
+
 def _is_tuner_layer(module: nn.Module) -> bool:
     """Whether `module` is a layer peft put in the model (it wraps the `base_layer` it adapts, and names its active
     adapters)."""
@@ -2207,6 +2251,7 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         their scoring (`problem_type`) to those the adapter was loaded with (`load_adapter` from a folder or Hub id
         with a `citrus_task_config.json`), as peft's `set_adapter` does on a `PeftModel`: the head switched and the
         config kept the first adapter's classes, so a pipeline named and scored another task's outputs."""
+        _check_peft_for_adapter_api(self, "set_adapter")
         result = super().set_adapter(adapter_name, *args, **kwargs)
         show_adapter_output_names(self, self.config, adapter_name)
         return result
@@ -2214,6 +2259,7 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
     def delete_adapter(self, adapter_names, *args, **kwargs):
         """transformers' `delete_adapter`; the deleted adapters' output names go with them, and the adapter left
         active shows its own (`set_adapter`)."""
+        _check_peft_for_adapter_api(self, "delete_adapter")
         result = super().delete_adapter(adapter_names, *args, **kwargs)
         for name in [adapter_names] if isinstance(adapter_names, str) else list(adapter_names):
             forget_adapter_output_names(self, name)
@@ -2221,6 +2267,35 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         if active and len(active) == 1:
             show_adapter_output_names(self, self.config, active[0])
         return result
+
+    # transformers' other adapter methods that ask for a newer peft than loading does (`_check_peft_for_adapter_api`);
+    # `save_pretrained` of a model holding adapters calls `get_adapter_state_dict` and `active_adapters`
+
+    def add_adapter(self, *args, **kwargs):
+        """transformers' `add_adapter` (`_check_peft_for_adapter_api`)."""
+        _check_peft_for_adapter_api(self, "add_adapter")
+        return super().add_adapter(*args, **kwargs)
+
+    def enable_adapters(self, *args, **kwargs):
+        """transformers' `enable_adapters` (`_check_peft_for_adapter_api`)."""
+        _check_peft_for_adapter_api(self, "enable_adapters")
+        return super().enable_adapters(*args, **kwargs)
+
+    def disable_adapters(self, *args, **kwargs):
+        """transformers' `disable_adapters` (`_check_peft_for_adapter_api`)."""
+        _check_peft_for_adapter_api(self, "disable_adapters")
+        return super().disable_adapters(*args, **kwargs)
+
+    def active_adapters(self, *args, **kwargs):
+        """transformers' `active_adapters` (`_check_peft_for_adapter_api`)."""
+        _check_peft_for_adapter_api(self, "active_adapters")
+        return super().active_adapters(*args, **kwargs)
+
+    def get_adapter_state_dict(self, *args, **kwargs):
+        """transformers' `get_adapter_state_dict`, which `save_pretrained` of a model holding adapters calls
+        (`_check_peft_for_adapter_api`)."""
+        _check_peft_for_adapter_api(self, "save_pretrained")
+        return super().get_adapter_state_dict(*args, **kwargs)
 
     def _check_loaded_adapter(self, weights: str, adapter_name: str) -> None:
         """Compare the tensors of adapter `adapter_name` as loaded with those its file `weights` holds."""
