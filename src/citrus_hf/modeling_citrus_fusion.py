@@ -19,6 +19,7 @@ checkpoint loads with `trust_remote_code=True` where `citrus_hf` is not installe
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from collections.abc import Mapping
 
@@ -28,7 +29,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import logging
 
-from .configuration_citrus import WINDOW_BOOKKEEPING, CiTrusConfig, refuse_second_run
+from .configuration_citrus import WINDOW_BOOKKEEPING, CiTrusConfig, check_config_dtype, refuse_second_run
 from .configuration_citrus_fusion import (
     FUSION_CHANNEL_COUNT_FIX,
     CiTrusFusionConfig,
@@ -219,7 +220,11 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             encoder_loading_kwargs: passed to `CiTrusModel.from_pretrained` for checkpoints given by name
                 (e.g. `{"revision": "v1", "token": ...}`).
             **config_kwargs: the fusion settings (`num_labels`, `id2label`, `problem_type`, `num_targets`,
-                `normalize_embeddings`, `head_dropout`, ...); see `CiTrusFusionConfig`.
+                `normalize_embeddings`, `head_dropout`, ...); see `CiTrusFusionConfig`. `dtype` (or the older
+                `torch_dtype`) is the fusion model's dtype, as for `from_pretrained`: the encoders given by name load
+                in it too (unless `encoder_loading_kwargs` names one), and every encoder is copied into it. Without
+                it (or with `"auto"`), the model is built in the encoders' own dtype (bf16 encoders give a bf16
+                fusion model; encoders of several dtypes, the widest of them), never silently in float32.
 
         Its processor: `CiTrusFusionProcessor.from_encoders(encoders)`, the same mapping, which keeps the extractor saved
         with each encoder (alignment, NaN policy, normalisation statistics); `from_config(model.config)` has only the
@@ -243,16 +248,23 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 "`encoders` must be a non-empty dict modality -> CiTrus checkpoint or model, e.g. "
                 "{'ecg': 'path/to/ecg-checkpoint', 'eda': eda_model}."
             )
-        loaded = {
-            name: _as_citrus_encoder(name, source, dict(encoder_loading_kwargs or {}))
-            for name, source in encoders.items()
-        }
+        dtype = _fusion_dtype(config_kwargs)
+        loading_kwargs = dict(encoder_loading_kwargs or {})
+        if dtype is not None and not {"dtype", "torch_dtype"} & set(loading_kwargs):
+            loading_kwargs["dtype"] = dtype
+        loaded = {name: _as_citrus_encoder(name, source, loading_kwargs) for name, source in encoders.items()}
+        if dtype is None:
+            # the encoders' dtype, as `from_pretrained` loads a checkpoint in its saved one: building in the default
+            # float32 doubled the memory of bf16 encoders without a word, while `dtype=` stayed on the config
+            dtype = functools.reduce(torch.promote_types, (encoder.dtype for encoder in loaded.values()))
         modality_configs = {}
         for name, encoder in loaded.items():
             sub_config = copy.deepcopy(encoder.config)
             sub_config.name_or_path = ""  # a local path of the source checkpoint means nothing inside the fusion one
+            sub_config.dtype = dtype  # the dtype its encoder has in the fusion model, not the source's
             modality_configs[name] = sub_config
-        model = cls(CiTrusFusionConfig(modality_configs=modality_configs, **config_kwargs))
+        # `_from_config` builds in `dtype` and records it on the config, as `from_pretrained` does
+        model = cls._from_config(CiTrusFusionConfig(modality_configs=modality_configs, **config_kwargs), dtype=dtype)
         for name, encoder in loaded.items():
             # strict: every tensor of the pre-trained encoder lands in the fusion model, and nothing stays random
             model.encoders[name].load_state_dict(encoder.state_dict(), strict=True)
@@ -489,6 +501,18 @@ def _reject_unsupported_outputs(config: CiTrusFusionConfig, kwargs: dict) -> Non
                 f"{source}: a CiTrus fusion model returns its head's output only{unset}; call one of its encoders for "
                 f"per-layer outputs: `model.encoders[modality](input_values[modality], {name}=True)`."
             )
+
+
+def _fusion_dtype(config_kwargs: dict) -> torch.dtype | None:
+    """The `dtype` (or `torch_dtype`) that `from_encoders` was given, taken out of `config_kwargs`: a loading option,
+    not a setting of the config; None for none or `"auto"` (the encoders' own dtype)."""
+    given = [config_kwargs.pop(name) for name in ("dtype", "torch_dtype") if name in config_kwargs]
+    given = [value for value in given if value is not None and value != "auto"]
+    if not given:
+        return None
+    value = given[0]
+    check_config_dtype("dtype", value)
+    return getattr(torch, value) if isinstance(value, str) else value
 
 
 def _as_citrus_encoder(name: str, source, loading_kwargs: dict) -> CiTrusModel:

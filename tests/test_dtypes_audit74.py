@@ -1,0 +1,73 @@
+"""Precision and dtype habits of transformers users (session 74 audit):
+
+1. `CiTrusFusion*.from_encoders` builds the fusion model in the encoders' dtype, or in the `dtype=` it is given, as
+   `from_pretrained` would: it built float32 whatever it was given (bf16 encoders silently doubled in memory, and
+   `dtype=torch.bfloat16` only landed on the config, which then said bf16 of float32 weights).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+TESTS_DIR = Path(__file__).resolve().parent
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
+
+from test_fusion import ecg_config, eda_config, inputs  # noqa: E402
+
+from citrus_hf import CiTrusModel  # noqa: E402
+from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification  # noqa: E402
+
+# ------------------------------------------------------------------------------ 1. from_encoders keeps the dtype
+
+
+def _saved_encoders(folder: Path, ecg_dtype: torch.dtype, eda_dtype: torch.dtype) -> dict[str, Path]:
+    """An ECG and an EDA encoder saved in `folder` in the given dtypes; returns modality -> checkpoint folder."""
+    torch.manual_seed(0)
+    CiTrusModel(ecg_config()).to(ecg_dtype).save_pretrained(folder / "ecg")
+    CiTrusModel(eda_config()).to(eda_dtype).save_pretrained(folder / "eda")
+    return {"ecg": folder / "ecg", "eda": folder / "eda"}
+
+
+@pytest.mark.parametrize("as_objects", [False, True])
+def test_from_encoders_of_bf16_encoders_builds_a_bf16_fusion_model(tmp_path, as_objects):
+    encoders = _saved_encoders(tmp_path, torch.bfloat16, torch.bfloat16)
+    if as_objects:
+        encoders = {name: CiTrusModel.from_pretrained(folder) for name, folder in encoders.items()}
+    model = CiTrusFusionForSequenceClassification.from_encoders(encoders, num_labels=3)
+    assert {parameter.dtype for parameter in model.parameters()} == {torch.bfloat16}
+    assert model.config.dtype == torch.bfloat16
+    assert model(inputs()).logits.dtype == torch.bfloat16
+
+
+def test_from_encoders_takes_the_dtype_keyword_as_from_pretrained_does(tmp_path):
+    encoders = _saved_encoders(tmp_path, torch.float32, torch.float32)
+    model = CiTrusFusionForSequenceClassification.from_encoders(encoders, num_labels=3, dtype=torch.bfloat16)
+    assert {parameter.dtype for parameter in model.parameters()} == {torch.bfloat16}
+    model.save_pretrained(tmp_path / "fusion")
+    saved = json.loads((tmp_path / "fusion" / "config.json").read_text())
+    assert saved["dtype"] == "bfloat16"
+    assert {values["dtype"] for values in saved["modality_configs"].values()} == {"bfloat16"}
+    assert CiTrusFusionForSequenceClassification.from_pretrained(tmp_path / "fusion").dtype == torch.bfloat16
+
+
+def test_from_encoders_of_mixed_dtypes_builds_the_widest_and_records_it(tmp_path):
+    encoders = _saved_encoders(tmp_path, torch.bfloat16, torch.float32)
+    model = CiTrusFusionForSequenceClassification.from_encoders(encoders, num_labels=3)
+    assert {parameter.dtype for parameter in model.parameters()} == {torch.float32}
+    # each encoder's sub-config says the dtype it has in the fusion model, not the source checkpoint's
+    assert {config.dtype for config in model.config.modality_configs.values()} == {torch.float32}
+    source = CiTrusModel.from_pretrained(encoders["ecg"]).state_dict()
+    for key, tensor in model.encoders["ecg"].state_dict().items():  # upcast exactly: every bf16 value kept
+        assert torch.equal(tensor, source[key].to(tensor.dtype)), key
+
+
+def test_from_encoders_refuses_a_dtype_of_no_float_type(tmp_path):
+    encoders = _saved_encoders(tmp_path, torch.float32, torch.float32)
+    with pytest.raises(ValueError, match="'int8'.*float32"):
+        CiTrusFusionForSequenceClassification.from_encoders(encoders, num_labels=3, dtype="int8")
