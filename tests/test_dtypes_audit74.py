@@ -3,6 +3,9 @@
 1. `CiTrusFusion*.from_encoders` builds the fusion model in the encoders' dtype, or in the `dtype=` it is given, as
    `from_pretrained` would: it built float32 whatever it was given (bf16 encoders silently doubled in memory, and
    `dtype=torch.bfloat16` only landed on the config, which then said bf16 of float32 weights).
+2. A fusion config checks its `dtype` as a single-modality one does: `dtype="int8"` was taken (integer weights),
+   "float128" failed inside transformers with a bare AttributeError, and `AutoConfig.from_pretrained(fusion,
+   dtype="auto")` with "module 'torch' has no attribute 'auto'".
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
-from test_fusion import ecg_config, eda_config, inputs  # noqa: E402
+from test_fusion import ecg_config, eda_config, fusion_config, inputs  # noqa: E402
+from transformers import AutoConfig  # noqa: E402
 
 from citrus_hf import CiTrusModel  # noqa: E402
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification  # noqa: E402
@@ -71,3 +75,30 @@ def test_from_encoders_refuses_a_dtype_of_no_float_type(tmp_path):
     encoders = _saved_encoders(tmp_path, torch.float32, torch.float32)
     with pytest.raises(ValueError, match="'int8'.*float32"):
         CiTrusFusionForSequenceClassification.from_encoders(encoders, num_labels=3, dtype="int8")
+
+
+# ------------------------------------------------------------------------------ 2. the fusion config's dtype
+
+
+@pytest.mark.parametrize("value", ["int8", "float128", torch.int64])
+def test_a_fusion_config_dtype_of_no_float_type_is_refused_naming_the_choices(value):
+    with pytest.raises(ValueError, match=r"`dtype=.*is not a dtype a CiTrus model is built in.*'bfloat16'"):
+        fusion_config(dtype=value)
+
+
+@pytest.mark.parametrize("value", ["int64", "float128"])
+def test_a_saved_fusion_config_of_no_float_dtype_is_refused_on_loading(tmp_path, value):
+    CiTrusFusionForSequenceClassification(fusion_config()).save_pretrained(tmp_path)
+    values = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**values, "dtype": value}))
+    with pytest.raises(ValueError, match=f"`dtype='{value}'`"):
+        CiTrusFusionForSequenceClassification.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("field", ["dtype", "torch_dtype"])
+def test_the_auto_dtype_keyword_reads_a_fusion_config_in_its_saved_dtype(tmp_path, field):
+    CiTrusFusionForSequenceClassification(fusion_config()).to(torch.bfloat16).save_pretrained(tmp_path / "model")
+    config = AutoConfig.from_pretrained(tmp_path / "model", **{field: "auto"})
+    assert config.dtype == torch.bfloat16
+    config.save_pretrained(tmp_path / "saved")
+    assert AutoConfig.from_pretrained(tmp_path / "saved").dtype == torch.bfloat16

@@ -1618,6 +1618,15 @@ def reconcile_label2id(config: PreTrainedConfig) -> None:
 CONFIG_DTYPES = ("float32", "bfloat16", "float16", "float64")
 
 
+def drop_auto_dtype(kwargs: dict[str, Any]) -> None:
+    """Remove `dtype="auto"` / `torch_dtype="auto"` from a config's `from_dict` keywords. The word means "the dtype
+    the weights were saved in" (transformers' meaning for a model); for a config that is the dtype it already records.
+    transformers would store the word itself, which no config can be read back with (it is not a torch dtype)."""
+    for name in ("dtype", "torch_dtype"):
+        if isinstance(kwargs.get(name), str) and kwargs[name] == "auto":
+            del kwargs[name]
+
+
 def check_config_dtype(name: str, value: Any) -> None:
     """Refuse a `dtype` / `torch_dtype` (`name`) that is not one of `CONFIG_DTYPES` (a name or a `torch.dtype`);
     None and transformers' per-sub-config dicts pass.
@@ -1796,12 +1805,7 @@ class CiTrusConfig(ReadsVersionRecord, ChecksSaveDirectory, SerialisesBeforeWrit
         num_channels=6)`) given to the constructor rather than set afterwards, as transformers does: so that every
         check of the config runs on the values the model is built from (`num_attention_heads=3` for a width of 128
         is refused here, not inside the first forward pass)."""
-        # `dtype="auto"` means "the dtype the weights were saved in" (transformers' meaning for a model); for a config
-        # that is the dtype it already records. transformers would store the word itself, which no config can be
-        # read back with (it is not a torch dtype), so the keyword is a no-op here.
-        for name in ("dtype", "torch_dtype"):
-            if isinstance(kwargs.get(name), str) and kwargs[name] == "auto":
-                del kwargs[name]
+        drop_auto_dtype(kwargs)
         class_label_keywords(kwargs)
         own_fields = cls.__dict__.get("__annotations__", {})
         overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in own_fields}

@@ -30,6 +30,7 @@ from .configuration_citrus import (
     as_integer,
     building_from_dict,
     check_classification_head,
+    check_config_dtype,
     check_initializer_range,
     check_misspelt_fields,
     check_num_labels,
@@ -37,6 +38,7 @@ from .configuration_citrus import (
     config_field_names,
     config_value,
     derived_setting,
+    drop_auto_dtype,
     field_hint,
     is_building_from_dict,
     is_saved_config_dict,
@@ -144,6 +146,7 @@ class CiTrusFusionConfig(ReadsVersionRecord, ChecksSaveDirectory, SerialisesBefo
         dict: a modality given as a dict keeps its saved settings except the keys given, one given as a `CiTrusConfig`
         replaces its saved one, and the modalities not named keep theirs.
         """
+        drop_auto_dtype(kwargs)
         class_label_keywords(kwargs)
         config_dict = cls.without_version_record(config_dict)  # the citrus-hf that wrote it: no setting
         own_fields = cls.__dict__.get("__annotations__", {})
@@ -224,6 +227,10 @@ class CiTrusFusionConfig(ReadsVersionRecord, ChecksSaveDirectory, SerialisesBefo
             record_head_keywords(self, [*given, *(["num_targets"] if self.num_targets != 1 else [])])
         settle_class_labels(self, kwargs)
         custom_pipelines = kwargs.pop("custom_pipelines", None)
+        # as `CiTrusConfig` checks it: transformers takes "int8" and builds integer weights, and fails on "float128"
+        # with a bare AttributeError
+        check_config_dtype("dtype", self.dtype)
+        check_config_dtype("torch_dtype", kwargs.get("torch_dtype"))
         super().__post_init__(**kwargs)
         if custom_pipelines is not None:
             # (as `CiTrusConfig`'s: the package's registered pipeline serves the task where it is installed, and
