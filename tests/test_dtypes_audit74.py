@@ -6,6 +6,9 @@
 2. A fusion config checks its `dtype` as a single-modality one does: `dtype="int8"` was taken (integer weights),
    "float128" failed inside transformers with a bare AttributeError, and `AutoConfig.from_pretrained(fusion,
    dtype="auto")` with "module 'torch' has no attribute 'auto'".
+3. Rows holding bfloat16 tensors are batched (as float32, which holds every bf16 value) by the fusion collator, by
+   `CiTrusPaddingCollator` and by the extractor's `pad`: a bf16 window was refused as "not a numeric array (Got
+   unsupported ScalarType BFloat16)", and bf16 labels failed inside torch with that bare message.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
 from test_fusion import ecg_config, eda_config, fusion_config, inputs  # noqa: E402
+from tiny_configs import tiny_config  # noqa: E402
 from transformers import AutoConfig  # noqa: E402
 
-from citrus_hf import CiTrusModel  # noqa: E402
+from citrus_hf import CiTrusFeatureExtractor, CiTrusModel  # noqa: E402
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification  # noqa: E402
+from citrus_hf.processing_citrus_fusion import CiTrusFusionDataCollator, CiTrusPaddingCollator  # noqa: E402
 
 # ------------------------------------------------------------------------------ 1. from_encoders keeps the dtype
 
@@ -102,3 +107,37 @@ def test_the_auto_dtype_keyword_reads_a_fusion_config_in_its_saved_dtype(tmp_pat
     assert config.dtype == torch.bfloat16
     config.save_pretrained(tmp_path / "saved")
     assert AutoConfig.from_pretrained(tmp_path / "saved").dtype == torch.bfloat16
+
+
+# ------------------------------------------------------------------------------ 3. rows of bfloat16 tensors
+
+
+def test_the_fusion_collator_batches_bf16_windows_and_labels():
+    generator = torch.Generator().manual_seed(0)
+    rows = [
+        {
+            "input_values": {
+                "ecg": torch.randn(2, 200, generator=generator).bfloat16(),
+                "eda": torch.randn(1, 80, generator=generator).bfloat16(),
+            },
+            "labels": torch.tensor(60.5 + index, dtype=torch.bfloat16),
+        }
+        for index in range(3)
+    ]
+    batch = CiTrusFusionDataCollator()(rows)
+    for name in ("ecg", "eda"):
+        expected = torch.stack([row["input_values"][name] for row in rows]).float()
+        assert batch["input_values"][name].dtype == torch.float32
+        assert torch.equal(batch["input_values"][name], expected)
+    assert batch["labels"].tolist() == [60.5, 61.5, 62.5]
+
+
+def test_padding_rows_of_bf16_labels_keeps_their_values():
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config())
+    rows = [
+        {"input_values": torch.randn(1, 200), "patch_mask": torch.ones(10, dtype=torch.long), "labels": torch.tensor(1.5)},
+        {"input_values": torch.randn(1, 180), "patch_mask": torch.ones(9, dtype=torch.long), "labels": torch.tensor(2.5)},
+    ]  # fmt: skip
+    rows = [{**row, "labels": row["labels"].bfloat16()} for row in rows]
+    assert CiTrusPaddingCollator(extractor)(rows)["labels"].tolist() == [1.5, 2.5]
+    assert extractor.pad(rows, return_tensors="pt")["labels"].tolist() == [1.5, 2.5]

@@ -954,7 +954,7 @@ def stack_row_values(key: str, values: list, what: str) -> np.ndarray:
     """One array `(len(values), ...)` of every example's `key` (taken from its `what`: examples, rows), refusing
     values of different shapes with the fix (numpy's "inhomogeneous shape" names neither the key nor the cause)."""
     try:
-        return np.asarray(values)
+        return np.asarray([row_value_as_numpy(value) for value in values])
     except ValueError:
         raise ValueError(
             f"`{key}` of the {what} have different shapes; give each example one value of one shape (a class id, or a "
@@ -962,9 +962,14 @@ def stack_row_values(key: str, values: list, what: str) -> np.ndarray:
         ) from None
 
 
-def _as_numpy(value: Any) -> Any:
-    """A tensor as numpy (other values as they are), for stacking the columns of rows in `pad`."""
-    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
+def row_value_as_numpy(value: Any) -> Any:
+    """A tensor as numpy (other values as they are), for stacking the columns of rows (`pad`, the collators): a
+    bfloat16 one as float32, which holds every value, as numpy has no bfloat16 (a bf16 `labels` or window failed
+    inside torch with "Got unsupported ScalarType BFloat16")."""
+    if not isinstance(value, torch.Tensor):
+        return value
+    value = value.detach().cpu()
+    return (value.float() if value.dtype == torch.bfloat16 else value).numpy()
 
 
 def _missing_input_values(keys: list) -> str:
@@ -1926,7 +1931,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 raise ValueError(
                     f"an example to pad has no `{key}` although the first one has; give every example the same keys."
                 )
-            stacked = stack_row_values(key, [_as_numpy(row[key]) for row in rows], "examples to pad")
+            stacked = stack_row_values(key, [row[key] for row in rows], "examples to pad")
             if key in ("labels", "label"):
                 check_numeric_labels(key, stacked, "examples")
             elif return_tensors is not None and stacked.dtype.kind in "OUSV":
@@ -2010,7 +2015,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         num_patches = value.shape[-1] // self.patch_length
         if row.get("patch_mask") is None:
             return np.ones(num_patches, dtype=np.int64)
-        mask = np.asarray(_as_numpy(row["patch_mask"])).reshape(-1).astype(np.int64)
+        mask = np.asarray(row_value_as_numpy(row["patch_mask"])).reshape(-1).astype(np.int64)
         if len(mask) != num_patches:
             raise ValueError(
                 f"example {index}: `patch_mask` has {len(mask)} values for {num_patches} patches of `input_values`; "

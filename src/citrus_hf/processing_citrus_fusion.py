@@ -74,6 +74,7 @@ from .feature_extraction_citrus import (
     CiTrusFeatureExtractor,
     check_numeric_labels,
     keyword_names,
+    row_value_as_numpy,
     stack_row_values,
 )
 from .vocabulary_citrus import COLLATED_LABEL_COLUMNS
@@ -837,7 +838,8 @@ class CiTrusFusionDataCollator:
                     "needs the modalities of the first."
                 )
             try:
-                arrays.append(np.asarray(values[modality], dtype=dtype))
+                # (a bf16 window was refused here as "not a numeric array (Got unsupported ScalarType BFloat16)")
+                arrays.append(np.asarray(row_value_as_numpy(values[modality]), dtype=dtype))
             except (ValueError, TypeError) as error:
                 raise ValueError(
                     f"row {index}: `{key}` of modality {modality!r} is not a numeric array ({error}); store each "
