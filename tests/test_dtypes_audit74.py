@@ -9,6 +9,9 @@
 3. Rows holding bfloat16 tensors are batched (as float32, which holds every bf16 value) by the fusion collator, by
    `CiTrusPaddingCollator` and by the extractor's `pad`: a bf16 window was refused as "not a numeric array (Got
    unsupported ScalarType BFloat16)", and bf16 labels failed inside torch with that bare message.
+4. A task head kept in float32 (or float64) on a bf16 / fp16 model runs in its own dtype, in the single-modality
+   and the fusion task models alike: `model.half(); model.classifier.float()` failed inside torch with "mat1 and mat2
+   must have the same dtype".
 """
 
 from __future__ import annotations
@@ -28,8 +31,14 @@ from test_fusion import ecg_config, eda_config, fusion_config, inputs  # noqa: E
 from tiny_configs import tiny_config  # noqa: E402
 from transformers import AutoConfig  # noqa: E402
 
-from citrus_hf import CiTrusFeatureExtractor, CiTrusModel  # noqa: E402
-from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification  # noqa: E402
+from citrus_hf import (  # noqa: E402
+    CiTrusFeatureExtractor,
+    CiTrusForRegression,
+    CiTrusForSequenceClassification,
+    CiTrusModel,
+)
+from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig  # noqa: E402
+from citrus_hf.modeling_citrus_fusion import CiTrusFusionForRegression, CiTrusFusionForSequenceClassification  # noqa: E402
 from citrus_hf.processing_citrus_fusion import CiTrusFusionDataCollator, CiTrusPaddingCollator  # noqa: E402
 
 # ------------------------------------------------------------------------------ 1. from_encoders keeps the dtype
@@ -141,3 +150,45 @@ def test_padding_rows_of_bf16_labels_keeps_their_values():
     rows = [{**row, "labels": row["labels"].bfloat16()} for row in rows]
     assert CiTrusPaddingCollator(extractor)(rows)["labels"].tolist() == [1.5, 2.5]
     assert extractor.pad(rows, return_tensors="pt")["labels"].tolist() == [1.5, 2.5]
+
+
+# ------------------------------------------------------------------------------ 4. a head in its own dtype
+
+
+def _task_model(model_class):
+    """A tiny `model_class` and inputs of 3 windows for it."""
+    torch.manual_seed(0)
+    if model_class is CiTrusFusionForSequenceClassification:
+        return model_class(fusion_config()), inputs()
+    if model_class is CiTrusFusionForRegression:
+        config = CiTrusFusionConfig(modality_configs={"eda": eda_config(), "ecg": ecg_config()}, num_targets=1)
+        return model_class(config), inputs()
+    sizes = {"num_labels": 3} if model_class is CiTrusForSequenceClassification else {}
+    return model_class(tiny_config(**sizes)), torch.randn(3, 1, 200, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize(
+    "model_class",
+    [
+        CiTrusForSequenceClassification,
+        CiTrusForRegression,
+        CiTrusFusionForSequenceClassification,
+        CiTrusFusionForRegression,
+    ],
+)
+@pytest.mark.parametrize("body_dtype, head_dtype", [(torch.bfloat16, torch.float32), (torch.float16, torch.float32), (torch.float32, torch.float64)])  # fmt: skip
+def test_a_head_in_another_dtype_than_the_body_runs_in_its_own(model_class, body_dtype, head_dtype):
+    model, values = _task_model(model_class)
+    model.eval().to(body_dtype)
+    head = getattr(model, model_class.head_name)
+    head.to(head_dtype)
+    labels = torch.tensor([0, 2, 1]) if "Classification" in model_class.__name__ else torch.tensor([1.0, 2.0, 3.0])
+    output = model(values, labels=labels)
+    assert output.logits.dtype == head_dtype
+    output.loss.backward()
+    assert head.weight.grad is not None and head.weight.grad.dtype == head_dtype
+    assert all(
+        parameter.dtype == body_dtype
+        for name, parameter in model.named_parameters()
+        if not name.startswith(model_class.head_name)
+    )

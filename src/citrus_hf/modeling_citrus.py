@@ -4388,6 +4388,22 @@ def _peft_method_name(layer: nn.Module) -> str:
     return PEFT_METHOD_NAMES.get(parts[2], parts[2])
 
 
+def run_task_head(head: nn.Module, features: torch.Tensor) -> torch.Tensor:
+    """A task model's linear `head` on its pooled `features` `(B, F)` -> `(B, outputs)`, in the head's own dtype.
+
+    A head kept in float32 on a bf16 / fp16 model (`model.half(); model.classifier.float()`, the habit that keeps the
+    logits' digits) failed inside torch with "mat1 and mat2 must have the same dtype". Under CPU autocast (the
+    Trainer's `bf16=True`) it runs with autocast off: next to nothing to compute, and in bf16 PyTorch 2.13's CPU kernel
+    for a probe-sized head (49,152 inputs, 32 rows, one thread, a CPU with AMX) killed the process with a floating
+    point exception. A dynamically quantized head has no parameters and takes the features as they come (float32)."""
+    parameter = next(head.parameters(), None)
+    features = features if parameter is None else features.to(parameter.dtype)
+    if features.device.type != "cpu" or not torch.is_autocast_enabled("cpu"):
+        return head(features)
+    with torch.autocast("cpu", enabled=False):
+        return head(features)
+
+
 class _CiTrusForTask(CiTrusPreTrainedModel):
     """Shared body of the task models: the backbone, the pooler, a dropout and a linear head named by the subclass,
     which also gives the loss (`compute_loss`) and the output dataclass (`output_class`)."""
@@ -4487,15 +4503,8 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
             )
 
     def _run_head(self, features: torch.Tensor) -> torch.Tensor:
-        """The task head on the pooled `features` `(B, F)` -> `(B, outputs)`. Under CPU autocast (the Trainer's
-        `bf16=True`) in the head's own dtype: next to nothing to compute, and in bf16 PyTorch 2.13's CPU kernel for a
-        probe-sized head (49,152 inputs, 32 rows, one thread, a CPU with AMX) killed the process with a floating point
-        exception."""
-        head = getattr(self, self.head_name)
-        if features.device.type != "cpu" or not torch.is_autocast_enabled("cpu"):
-            return head(features)
-        with torch.autocast("cpu", enabled=False):
-            return head(features.to(next(head.parameters()).dtype))
+        """The task head on the pooled `features` `(B, F)` -> `(B, outputs)` (`run_task_head`)."""
+        return run_task_head(getattr(self, self.head_name), features)
 
     def forward(
         self,

@@ -51,6 +51,7 @@ from .modeling_citrus import (
     _holds_trainable_adapter,
     _RegressorLoss,
     _reject_text_kwargs,
+    run_task_head,
 )
 from .vocabulary_citrus import as_bool
 
@@ -418,7 +419,7 @@ class CiTrusFusionForSequenceClassification(_ClassifierLoss, CiTrusFusionPreTrai
         _reject_unsupported_outputs(self.config, kwargs)
         _reject_text_kwargs(kwargs)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        logits = self.classifier(self.dropout(self.embed(input_values, patch_mask)))  # (B, num_labels)
+        logits = run_task_head(self.classifier, self.dropout(self.embed(input_values, patch_mask)))  # (B, num_labels)
         self._check_head_width()
         # The single-encoder classifier's loss (problem-type inference, label checks, the regression head's start)
         # applies unchanged: it reads only `config.num_labels` and `config.problem_type`, which the fusion config has too.
@@ -472,7 +473,7 @@ class CiTrusFusionForRegression(_RegressorLoss, CiTrusFusionPreTrainedModel):
         _reject_unsupported_outputs(self.config, kwargs)
         _reject_text_kwargs(kwargs)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        logits = self.regressor(self.dropout(self.embed(input_values, patch_mask)))  # (B, num_targets)
+        logits = run_task_head(self.regressor, self.dropout(self.embed(input_values, patch_mask)))  # (B, num_targets)
         self._check_head_width()
         loss = None if labels is None else self.compute_loss(logits, labels)
         if not return_dict:
