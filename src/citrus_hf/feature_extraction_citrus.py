@@ -123,6 +123,18 @@ def _unwrap_datasets_column(value: Any) -> Any:
     return value
 
 
+def _streamed_column_fix(value: Any) -> str:
+    """The fix for a streamed set's column (`dataset["input_values"]` with `streaming=True`, a `datasets`
+    `IterableColumn`) given where the extractor aligns a batch it holds whole; "" for anything else."""
+    if type(value).__name__ != "IterableColumn" or not type(value).__module__.startswith("datasets."):
+        return ""
+    return (
+        "a streamed set's column (`streaming=True`), whose rows are read as they come: align them so, "
+        "`dataset.map(lambda row: extractor(np.asarray(row['input_values']), sampling_rate=row['sampling_rate']))`, "
+        "or pass `list(column)` for a batch held whole"
+    )
+
+
 def _column_as_list(value: Any) -> Any:
     """A column of recordings as the list of them: a 1-D object array of arrays (rows of different lengths in
     `datasets`' numpy or pandas format), or a pandas Series of them (`table["signal"]`, one array per row); a pandas
@@ -2319,6 +2331,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         if not isinstance(raw_signal, (np.ndarray, torch.Tensor)):
             # a generator or other iterator is read once and has no length: the extractor aligns a batch at a time
             fix = " (an iterator: pass `list(...)` of it)" if isinstance(raw_signal, Iterator) else ""
+            streamed = _streamed_column_fix(raw_signal)
+            fix = f": {streamed}" if streamed else fix
             raise TypeError(
                 f"expected a numpy array, a torch tensor or a list of recordings, got {type(raw_signal).__name__}{fix}."
             )
@@ -2348,6 +2362,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 "at any other rate are resampled to it, so the extractor must know the rate of yours, e.g. "
                 "`feature_extractor(signal, sampling_rate=500)` (one rate, or one per recording)."
             )
+        streamed = _streamed_column_fix(sampling_rate)
+        if streamed:  # (taken for one rate, it was refused as "got <datasets...IterableColumn object at 0x...>")
+            raise TypeError(f"`sampling_rate` is {streamed}.")
         sampling_rate = _unwrap_datasets_column(sampling_rate)
         if isinstance(sampling_rate, (torch.Tensor, np.ndarray)):
             sampling_rate = sampling_rate.tolist()  # (a 0-d array is one rate for all)

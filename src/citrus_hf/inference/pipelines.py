@@ -392,13 +392,63 @@ def _gaps_as_nan(values: Any) -> Any:
     return np.nan if _is_missing_sample(values) else values
 
 
+def _is_datasets_object(value: Any, *names: str) -> bool:
+    """Whether `value` is an object of `datasets` of one of the class `names` (by name: this file travels as remote
+    code, which may lack `datasets`)."""
+    return type(value).__name__ in names and type(value).__module__.startswith("datasets.")
+
+
+# A streamed set's rows, each with its own rate, as one pass over the stream (its rate column beside its signal column
+# would read the stream twice, and a list of its rates would read all of it before the first result).
+_STREAMED_ROWS_WITH_RATES = (
+    '`pipe(({"raw": row["input_values"], "sampling_rate": row["sampling_rate"]} for row in dataset))` for each '
+    "row's own rate"
+)
+
+
 def _unwrap_datasets_column(value: Any) -> Any:
     """A `datasets` `Column` (`dataset["input_values"]`, `dataset["sampling_rate"]`: a lazy sequence of the rows) as
-    the list of its rows; anything else unchanged (by name: this file travels as remote code, which may lack
-    `datasets`)."""
-    if type(value).__name__ == "Column" and type(value).__module__.startswith("datasets."):
+    the list of its rows, and a streamed set's `IterableColumn` (`dataset["input_values"]` with `streaming=True`) as a
+    generator of its rows, which the pipeline scores one at a time as they come (refused before as no recording, "got
+    IterableColumn"); anything else unchanged."""
+    if _is_datasets_object(value, "Column"):
         return list(value)
+    if _is_datasets_object(value, "IterableColumn"):
+        return (row for row in value)
     return value
+
+
+def _refuse_streamed_rates(sampling_rate: Any) -> None:
+    """Refuse a streamed set's rate column (`sampling_rate=dataset["sampling_rate"]` with `streaming=True`), which
+    was taken for one rate and refused as no number ("got <datasets.iterable_dataset.IterableColumn object at
+    0x...>"), naming the one pass over the stream that gives each row its rate."""
+    if _is_datasets_object(sampling_rate, "IterableColumn"):
+        raise TypeError(
+            "`sampling_rate` is a streamed set's column (`streaming=True`), which is read as its rows arrive, not "
+            f"beside them: pass {_STREAMED_ROWS_WITH_RATES}, or one rate for all, `sampling_rate=250`."
+        )
+
+
+def _refuse_datasets_set(inputs: Any) -> None:
+    """Refuse a whole `datasets` set given as the input, naming how its rows go to a pipeline: a `Dataset` is no torch
+    Dataset, so transformers handed it over as one recording, and a streamed `IterableDataset` gave its rows as dicts
+    of every column, refused with advice (`KeyDataset`) that does not read a stream."""
+    if not (_is_datasets_object(inputs, "Dataset", "IterableDataset") and hasattr(inputs, "column_names")):
+        return
+    columns = list(inputs.column_names or [])
+    signal = next((name for name in ("input_values", *SIGNAL_KEYS) if name in columns), "input_values")
+    if type(inputs).__name__ == "IterableDataset":
+        rates = f", or {_STREAMED_ROWS_WITH_RATES}" if "sampling_rate" in columns else ""
+        raise TypeError(
+            f"A streamed `datasets` IterableDataset (columns {columns}) goes to a pipeline one column at a time: "
+            f"`pipe(dataset[{signal!r}], sampling_rate=250)` (the recordings' one rate){rates}."
+        )
+    rates = "dataset['sampling_rate']" if "sampling_rate" in columns else "250 (the recordings' rate)"
+    raise TypeError(
+        f"A `datasets` Dataset (columns {columns}) goes to a pipeline one column at a time, as in transformers: "
+        f"`pipe(transformers.pipelines.pt_utils.KeyDataset(dataset, {signal!r}), sampling_rate={rates})` (one rate "
+        "for all, or one per row)."
+    )
 
 
 # `feature_extraction_citrus._column_as_list`, spelt out: this file travels as remote code and imports only
@@ -1001,8 +1051,10 @@ class _RecordingPipeline(ChunkPipeline):
         """
         self._take_call_options(args, kwargs)
         # a column of recordings (a Series or object array of arrays) is a list of them
+        _refuse_datasets_set(inputs)
         inputs = _column_as_list(_unwrap_datasets_column(inputs))
         if "sampling_rate" in kwargs:
+            _refuse_streamed_rates(kwargs["sampling_rate"])
             kwargs["sampling_rate"] = _unwrap_datasets_column(kwargs["sampling_rate"])
         self._refuse_foreign_input(inputs)
         _refuse_rates_per_row(inputs, kwargs.get("sampling_rate"))
@@ -1348,18 +1400,8 @@ class _RecordingPipeline(ChunkPipeline):
     def _recording_and_rate(
         inputs: Any, sampling_rate: float | None, default_sampling_rate: float | None = None
     ) -> tuple[Any, float]:
-        # A `datasets.Dataset` is no torch Dataset, so transformers hands it over whole as one recording: named before
-        # the rate, which its rows may carry in a column (checked by name: this file travels as remote code, which
-        # may not import `datasets`).
-        if type(inputs).__name__ in ("Dataset", "IterableDataset") and hasattr(inputs, "column_names"):
-            columns = list(inputs.column_names)
-            signal = next((name for name in ("input_values", *SIGNAL_KEYS) if name in columns), "input_values")
-            rates = "dataset['sampling_rate']" if "sampling_rate" in columns else "250 (the recordings' rate)"
-            raise TypeError(
-                f"A `datasets` {type(inputs).__name__} (columns {columns}) goes to a pipeline one column at a time, as "
-                "in transformers: `pipe(transformers.pipelines.pt_utils.KeyDataset(dataset, "
-                f"{signal!r}), sampling_rate={rates})` (one rate for all, or one per row)."
-            )
+        # a set inside a list or a dict's "raw" (named before the rate, which its rows may carry in a column)
+        _refuse_datasets_set(inputs)
         sampling_rate = _one_rate(sampling_rate)  # (a dict's samples and rate are out of it: `_signal_and_rate`)
         if isinstance(inputs, bytes):  # before the rate: bytes would not do with one either
             raise TypeError(
@@ -1421,9 +1463,16 @@ class _RecordingPipeline(ChunkPipeline):
                 "must be of one length)."
             )
         if not isinstance(inputs, (np.ndarray, torch.Tensor)):
+            # a streamed set's column as one recording: `KeyDataset(streamed, "input_values")` gives one per item
+            streamed = (
+                ": a streamed set's column (`streaming=True`) goes to the pipeline itself, `pipe(dataset['input_values'], "
+                "sampling_rate=250)` (`KeyDataset` reads a set by row index, which a stream has not)"
+                if _is_datasets_object(inputs, "IterableColumn")
+                else ""
+            )
             raise TypeError(
                 f"A recording must be a numpy array, a torch tensor, a list of numbers or a dict with 'raw' and "
-                f"'sampling_rate', got {type(inputs).__name__}."
+                f"'sampling_rate', got {type(inputs).__name__}{streamed}."
             )
         if inputs.ndim not in (1, 2):
             raise ValueError(

@@ -1,0 +1,90 @@
+"""The `datasets` objects and column types a user brings, through the pipeline, the feature extractor and the
+commands' Python settings (an audit: each test failed before its fix)."""
+
+from __future__ import annotations
+
+import datasets
+import numpy as np
+import pytest
+from tiny_configs import tiny_config
+
+from citrus_hf.data import build_dataset
+
+RATE = 10.0  # BasicMotions' rate (Hz)
+
+
+@pytest.fixture(scope="module")
+def motions_test() -> datasets.Dataset:
+    """BasicMotions' first 6 test windows: `(6, 100)` IMU recordings at 10 Hz, with their rates and labels."""
+    return build_dataset("basic_motions")["test"].select(range(6)).select_columns(["input_values", "sampling_rate"])
+
+
+@pytest.fixture(scope="module")
+def motions_pipe(tmp_path_factory):
+    """The pipeline of a tiny 6-channel classifier at BasicMotions' rate and window, saved and loaded as a user would."""
+    from transformers import pipeline
+
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+    folder = tmp_path_factory.mktemp("classifier")
+    config = tiny_config(num_labels=4, sampling_rate=RATE, context_length=100, num_channels=6)
+    CiTrusForSequenceClassification(config).save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+    return pipeline("time-series-classification", model=str(folder))
+
+
+def _scores(results) -> list[float]:
+    return [result["score"] for result in results]
+
+
+# ----------------------------------------------------------------- a streamed set (streaming=True) given to a pipeline
+
+
+def test_a_streamed_sets_column_is_scored_one_recording_at_a_time(motions_pipe, motions_test):
+    """`pipe(dataset["input_values"])` of a streamed set (datasets' `IterableColumn`, what `load_dataset(...,
+    streaming=True)["train"]["input_values"]` gives) was refused as no recording ("got IterableColumn"), where the same
+    column of a loaded set runs: now it is a stream of recordings, each scored as the loaded column's."""
+    expected = _scores(motions_pipe(motions_test["input_values"], sampling_rate=RATE))
+    streamed = motions_test.to_iterable_dataset()
+    results = list(motions_pipe(streamed["input_values"], sampling_rate=RATE))
+    np.testing.assert_allclose(_scores(results), expected, rtol=1e-5)
+    formatted = streamed.with_format("numpy")["input_values"]  # (a formatted stream's column alike)
+    np.testing.assert_allclose(_scores(motions_pipe(formatted, sampling_rate=RATE)), expected, rtol=1e-5)
+
+
+def test_a_streamed_sets_rate_column_is_refused_naming_the_one_pass_that_works(motions_pipe, motions_test):
+    """`sampling_rate=dataset["sampling_rate"]` of a streamed set was taken for one rate and refused as "got
+    <datasets.iterable_dataset.IterableColumn object at 0x...>"; now one line names the pass over the rows that
+    gives each its rate, and that pass scores as the loaded set's columns do."""
+    streamed = motions_test.to_iterable_dataset()
+    with pytest.raises(TypeError, match=r"`sampling_rate` is a streamed set's column \(`streaming=True`\)") as refusal:
+        motions_pipe(streamed["input_values"], sampling_rate=streamed["sampling_rate"])
+    assert "for row in dataset))" in str(refusal.value) and "object at 0x" not in str(refusal.value)
+    rows = ({"raw": row["input_values"], "sampling_rate": row["sampling_rate"]} for row in streamed)
+    expected = _scores(motions_pipe(motions_test["input_values"], sampling_rate=motions_test["sampling_rate"]))
+    np.testing.assert_allclose(_scores(motions_pipe(rows)), expected, rtol=1e-5)
+
+
+def test_a_whole_streamed_set_is_refused_naming_its_column_not_key_dataset(motions_pipe, motions_test):
+    """A whole streamed set given to the pipeline gave its rows as dicts of every column, refused with advice to use
+    `KeyDataset`, which reads a set by index and a stream has none (it then failed on "IterableColumn")."""
+    streamed = motions_test.to_iterable_dataset()
+    with pytest.raises(TypeError, match=r"streamed `datasets` IterableDataset .* `pipe\(dataset\['input_values'\]"):
+        motions_pipe(streamed)
+    from transformers.pipelines.pt_utils import KeyDataset
+
+    with pytest.raises(TypeError, match=r"`KeyDataset` reads a set by row index, which a stream has not"):
+        list(motions_pipe(KeyDataset(streamed, "input_values"), sampling_rate=RATE))
+
+
+def test_the_extractor_names_the_row_by_row_map_for_a_streamed_column(motions_test):
+    """The extractor aligns a batch it holds whole: a streamed column as the recordings said only "got
+    IterableColumn", and as the rate "got <datasets.iterable_dataset.IterableColumn object at 0x...>"."""
+    from citrus_hf import CiTrusFeatureExtractor
+
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config(sampling_rate=RATE, context_length=100))
+    streamed = motions_test.to_iterable_dataset()
+    with pytest.raises(TypeError, match=r"got IterableColumn: a streamed set's column .*`dataset\.map\(lambda row"):
+        extractor(streamed["input_values"], sampling_rate=RATE)
+    with pytest.raises(TypeError, match=r"`sampling_rate` is a streamed set's column .* `list\(column\)`"):
+        extractor(motions_test["input_values"], sampling_rate=streamed["sampling_rate"])
