@@ -88,3 +88,64 @@ def test_the_extractor_names_the_row_by_row_map_for_a_streamed_column(motions_te
         extractor(streamed["input_values"], sampling_rate=RATE)
     with pytest.raises(TypeError, match=r"`sampling_rate` is a streamed set's column .* `list\(column\)`"):
         extractor(motions_test["input_values"], sampling_rate=streamed["sampling_rate"])
+
+
+# ----------------------------------------------------- a `datasets` set or a Path where the settings take its reference
+
+
+@pytest.fixture(scope="module")
+def motions_folder(tmp_path_factory):
+    """BasicMotions' train and test splits, as a user's set saved with `save_to_disk`."""
+    folder = tmp_path_factory.mktemp("motions")
+    built = build_dataset("basic_motions").select_columns(["input_values", "label", "sampling_rate"])
+    built.save_to_disk(str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("given", ["set", "listed set", "listed split"])
+def test_the_protocol_refuses_a_datasets_set_naming_how_to_pass_it(motions_folder, tmp_path, given):
+    """`ProtocolConfig(datasets=dataset)` crashed on "unhashable type: 'DatasetDict'", and `[dataset["train"]]` was
+    called "neither a folder nor a registered dataset" in the whole of its printed summary."""
+    from citrus_hf.evaluation.settings import ProtocolConfig
+
+    loaded = datasets.load_from_disk(str(motions_folder))
+    value = {"set": loaded, "listed set": [loaded], "listed split": [loaded["train"]]}[given]
+    with pytest.raises(TypeError, match=r"^`datasets` takes a path or a name .* `dataset\.save_to_disk\(folder\)`"):
+        ProtocolConfig(datasets=value, output_dir=str(tmp_path / "out"))
+
+
+def test_the_protocol_reads_a_set_given_as_a_path(motions_folder, tmp_path):
+    """`ProtocolConfig(datasets=[Path(folder)])` was kept a Path, and the run crashed when writing its records
+    ("Cannot serialise PosixPath"): it is the folder's name, as on the command line."""
+    import json
+
+    from citrus_hf.evaluation.protocol import run_protocol
+    from citrus_hf.evaluation.settings import ProtocolConfig
+
+    config = ProtocolConfig(
+        datasets=[motions_folder], arms=["prior"], budgets=[2], seeds=[0], output_dir=str(tmp_path / "out"),
+        show_progress=False,
+    )  # fmt: skip
+    assert config.datasets == [str(motions_folder)]
+    result = run_protocol(config)
+    runs = json.loads(open(result.paths["json"]).read())
+    assert runs
+
+
+@pytest.mark.parametrize("arguments", ["FinetuneArguments", "PretrainArguments", "ProtocolConfig"])
+def test_a_streamed_set_is_not_told_to_save_to_disk_which_it_has_not(motions_folder, tmp_path, arguments):
+    """A streamed set (`streaming=True`) given as the set was told to `save_to_disk`, which an `IterableDataset` has
+    not: it is told to pass what `load_dataset` was given, which the commands read as `load_dataset` does."""
+    from citrus_hf.evaluation.settings import ProtocolConfig
+    from citrus_hf.training import FinetuneArguments, PretrainArguments
+
+    streamed = datasets.load_from_disk(str(motions_folder))["train"].to_iterable_dataset()
+    assert not hasattr(streamed, "save_to_disk")
+    settings = {"FinetuneArguments": FinetuneArguments, "PretrainArguments": PretrainArguments}
+    build = settings.get(arguments)
+    with pytest.raises(TypeError, match=r"got a IterableDataset; a streamed set .* pass that \(its Hub id") as refusal:
+        if build is None:
+            ProtocolConfig(datasets=[streamed], output_dir=str(tmp_path / "out"))
+        else:
+            build(dataset=streamed, output_dir=str(tmp_path / "out"))
+    assert "save_to_disk" not in str(refusal.value)

@@ -28,6 +28,7 @@ from ..training.arguments import (
     check_output_dir,
     check_positive,
     check_seed,
+    path_as_string,
 )
 from ..training.recipes import CLASS_WEIGHTS, check_recipe_name, recipe_fingerprint, recipe_names
 from ..training.settings import check_fraction, check_switches, plain_numbers
@@ -255,6 +256,11 @@ class ProtocolConfig:
             value = getattr(self, name)
             if isinstance(value, (str, int, float)) and not isinstance(value, bool):
                 setattr(self, name, [value])
+        # a folder as a `pathlib.Path` is its name, as on the command line; a `datasets` set given itself (alone or
+        # listed) is refused naming how to pass it: it crashed on "unhashable type", or was named "neither a folder
+        # nor a registered dataset" in the whole of its printed summary
+        listed = self.datasets if isinstance(self.datasets, (list, tuple)) else [self.datasets]
+        self.datasets = [path_as_string("datasets", dataset) for dataset in listed]
         if self.seeds is not None and self.num_seeds is not None:
             raise ValueError("Give the seeds (--seeds 0 1 2) or their count (--num-seeds 3), not both.")
         if self.seeds is None:

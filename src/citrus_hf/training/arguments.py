@@ -89,25 +89,37 @@ def check_lr_scheduler(settings: TrainerSettings) -> None:
         ) from None
 
 
-def paths_as_strings(arguments, names: tuple[str, ...]) -> None:
-    """Turn the `pathlib.Path` (any `os.PathLike`) values of the fields `names` into `str`, as the command line gives
-    them: they are written into JSON summaries and compared as strings. Refuse values that are neither, naming the
-    field (an in-memory `DatasetDict` passed as `dataset` has to be saved to a folder first)."""
+def path_as_string(name: str, value: Any) -> Any:
+    """`value` of the setting `name` as the command line gives it: a `pathlib.Path` (any `os.PathLike`) as its `str`
+    (written into JSON summaries, compared as strings), a `str` or None as it is.
+
+    Raises:
+        TypeError: anything else, naming the setting; for a `datasets` set (`dataset`, `datasets`), how to pass it: an
+            in-memory one saved to a folder, a streamed one (`streaming=True`, which has no `save_to_disk`) by what
+            `load_dataset` was given.
+    """
     import os
 
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if value is None or isinstance(value, str):
+        return value
+    fix = ""
+    if name in ("dataset", "datasets"):
+        fix = (
+            "; a streamed set (`streaming=True`) is read here from what `datasets.load_dataset` was given: pass that "
+            "(its Hub id, or the folder or file of its data files)"
+            if type(value).__name__ in ("IterableDataset", "IterableDatasetDict")
+            else "; save an in-memory dataset with `dataset.save_to_disk(folder)` and pass the folder"
+        )
+    raise TypeError(f"`{name}` takes a path or a name (str or pathlib.Path), got a {type(value).__name__}{fix}.")
+
+
+def paths_as_strings(arguments, names: tuple[str, ...]) -> None:
+    """Turn the values of the fields `names` of `arguments` into what the command line gives, in place
+    (`path_as_string`)."""
     for name in names:
-        value = getattr(arguments, name)
-        if isinstance(value, os.PathLike):
-            setattr(arguments, name, os.fspath(value))
-        elif value is not None and not isinstance(value, str):
-            fix = (
-                "; save an in-memory dataset with `dataset.save_to_disk(folder)` and pass the folder"
-                if name == "dataset"
-                else ""
-            )
-            raise TypeError(
-                f"`{name}` takes a path or a name (str or pathlib.Path), got a {type(value).__name__}{fix}."
-            )
+        setattr(arguments, name, path_as_string(name, getattr(arguments, name)))
 
 
 def check_output_dir(output_dir: str, flag: str = "--output-dir") -> None:
