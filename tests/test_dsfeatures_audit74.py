@@ -149,3 +149,28 @@ def test_a_streamed_set_is_not_told_to_save_to_disk_which_it_has_not(motions_fol
         else:
             build(dataset=streamed, output_dir=str(tmp_path / "out"))
     assert "save_to_disk" not in str(refusal.value)
+
+
+# --------------------------------------------------------------- a `datasets.Audio` column (decoding needs torchcodec)
+
+
+def test_a_datasets_audio_column_is_read_as_its_wav_files_without_torchcodec(motions_pipe, motions_test, tmp_path):
+    """`pipe(dataset["audio"])` and `pipe(KeyDataset(dataset, "audio"))` of an `Audio` column (audiofolder's, the
+    Hub's waveforms) stopped in the pipeline's loop over the rows with datasets' "please install 'torchcodec'" (and
+    with it, gave `AudioDecoder` objects the pipeline does not take), where the same column undecoded ran: the pipeline
+    reads the rows' WAV bytes itself, as it reads the files, saved sets and streamed ones alike."""
+    import scipy.io.wavfile
+    from transformers.pipelines.pt_utils import KeyDataset
+
+    paths = []
+    for index, row in enumerate(motions_test):
+        paths.append(str(tmp_path / f"take{index}.wav"))
+        scipy.io.wavfile.write(paths[-1], int(RATE), np.asarray(row["input_values"], np.float32).T)
+    expected = _scores(motions_pipe(paths))
+    audio = datasets.Dataset.from_dict({"audio": paths}).cast_column("audio", datasets.Audio())
+    audio.save_to_disk(str(tmp_path / "saved"))  # (the bytes embedded)
+    saved = datasets.load_from_disk(str(tmp_path / "saved"))
+    for given in (audio["audio"], saved["audio"], saved.to_iterable_dataset()["audio"]):
+        np.testing.assert_allclose(_scores(motions_pipe(given)), expected, rtol=1e-5)
+    np.testing.assert_allclose(_scores(motions_pipe(KeyDataset(saved, "audio"))), expected, rtol=1e-5)
+    assert saved.features["audio"].decode  # the user's set is left as it was

@@ -406,11 +406,27 @@ _STREAMED_ROWS_WITH_RATES = (
 )
 
 
+def _undecoded_audio(value: Any) -> Any:
+    """A `datasets` column (`Column`, `IterableColumn`) or `KeyDataset` of a decoded `datasets.Audio` column as the
+    same column undecoded, whose rows (`{"bytes", "path"}`) the pipeline reads as WAV files; anything else unchanged.
+    `datasets` 5 decodes audio with torchcodec, which this package does not install (its ImportError came out of the
+    pipeline's loop over the rows) and whose decoded rows (`AudioDecoder` objects) the pipeline does not take."""
+    source, name = getattr(value, "source", None), getattr(value, "column_name", None)
+    if type(value).__name__ == "KeyDataset":
+        source, name = getattr(value, "dataset", None), getattr(value, "key", None)
+    feature = (getattr(source, "features", None) or {}).get(name) if isinstance(name, str) else None
+    if not (type(feature).__name__ == "Audio" and getattr(feature, "decode", False) and hasattr(source, "cast_column")):
+        return value
+    undecoded = source.cast_column(name, type(feature)(decode=False))
+    return type(value)(undecoded, name) if type(value).__name__ == "KeyDataset" else undecoded[name]
+
+
 def _unwrap_datasets_column(value: Any) -> Any:
     """A `datasets` `Column` (`dataset["input_values"]`, `dataset["sampling_rate"]`: a lazy sequence of the rows) as
     the list of its rows, and a streamed set's `IterableColumn` (`dataset["input_values"]` with `streaming=True`) as a
     generator of its rows, which the pipeline scores one at a time as they come (refused before as no recording, "got
-    IterableColumn"); anything else unchanged."""
+    IterableColumn"); a column of `datasets.Audio` undecoded (`_undecoded_audio`); anything else unchanged."""
+    value = _undecoded_audio(value)
     if _is_datasets_object(value, "Column"):
         return list(value)
     if _is_datasets_object(value, "IterableColumn"):
