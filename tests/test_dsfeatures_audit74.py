@@ -174,3 +174,26 @@ def test_a_datasets_audio_column_is_read_as_its_wav_files_without_torchcodec(mot
         np.testing.assert_allclose(_scores(motions_pipe(given)), expected, rtol=1e-5)
     np.testing.assert_allclose(_scores(motions_pipe(KeyDataset(saved, "audio"))), expected, rtol=1e-5)
     assert saved.features["audio"].decode  # the user's set is left as it was
+
+
+def test_a_column_of_decoded_audio_rows_is_read_as_input_values(motions_folder, tmp_path):
+    """A set built from decoded audio rows (`{"path", "array", "sampling_rate"}`, as `datasets` decodes an `Audio`
+    column and audio tutorials build rows) keeps them as plain dicts: it was refused as a set without `input_values`,
+    where the same signal in an `Audio` column is read. Now each row's array and rate are read, as an `Audio`
+    column's."""
+    from citrus_hf.data.splits import load_task_splits
+
+    loaded = datasets.load_from_disk(str(motions_folder))
+    as_rows = lambda row: {  # noqa: E731
+        "audio": {"path": None, "array": row["input_values"], "sampling_rate": row["sampling_rate"]}
+    }
+    decoded = loaded.map(as_rows, remove_columns=["input_values", "sampling_rate"])
+    decoded.save_to_disk(str(tmp_path / "decoded"))
+    splits = load_task_splits(tmp_path / "decoded")
+    test = splits.test
+    np.testing.assert_allclose(np.asarray(test["input_values"]), np.asarray(loaded["test"]["input_values"]))
+    assert set(test["sampling_rate"]) == {RATE} and test.features["label"] == loaded["test"].features["label"]
+    both = decoded.map(lambda row: {"sampling_rate": RATE})
+    both.save_to_disk(str(tmp_path / "both"))
+    with pytest.raises(ValueError, match=r"`audio` column holds each row's rate, and it has a `sampling_rate` column"):
+        load_task_splits(tmp_path / "both")

@@ -232,7 +232,8 @@ def _audio_as_input_values(loaded):
     """`loaded` (a `Dataset` or `DatasetDict`) with the signal of a split that has no `input_values` but one
     `datasets.Audio` column (as audiofolder and the Hub store waveforms: heart sounds, ECG as audio) read into
     `input_values` `(channels, time)` and its rate into `sampling_rate`, from the undecoded WAV bytes (decoding
-    through `datasets` needs torchcodec, which this package does not install). Other splits are unchanged.
+    through `datasets` needs torchcodec, which this package does not install), or one column of audio `datasets`
+    decoded (`{"array", "sampling_rate"}` rows) read the same way. Other splits are unchanged.
 
     Raises:
         ValueError: audio that is not WAV (decode it with `datasets` and map it to `input_values` instead), or a
@@ -244,8 +245,33 @@ def _audio_as_input_values(loaded):
 
     from .readers.files import is_wav, read_wav
 
+    def decoded_audio(split, name: str):
+        """The split with its one column of decoded audio rows, `{"array", "sampling_rate"}` as `datasets` decodes
+        an `Audio` column (kept as plain dicts by a set built from decoded rows), read into `input_values` and
+        `sampling_rate`; None where it has no such column (it was named only as a set without `input_values`)."""
+        decoded = [
+            column
+            for column, feature in split.features.items()
+            if isinstance(feature, dict) and {"array", "sampling_rate"} <= set(feature)
+        ]
+        if len(decoded) != 1:
+            return None
+        column = decoded[0]
+        if "sampling_rate" in split.column_names:
+            raise ValueError(
+                f"The {name} split's `{column}` column holds each row's rate, and it has a `sampling_rate` column "
+                "too; drop one (`dataset.remove_columns('sampling_rate')`)."
+            )
+        return split.map(
+            lambda row: {"input_values": row[column]["array"], "sampling_rate": row[column]["sampling_rate"]},
+            remove_columns=[column],
+            desc=f"Reading the {name} split's `{column}` audio",
+        )
+
     def converted(split, name: str):
         audio = [column for column, feature in split.features.items() if isinstance(feature, datasets.Audio)]
+        if "input_values" not in split.column_names and not audio:
+            return decoded_audio(split, name) or split
         if "input_values" in split.column_names or len(audio) != 1:
             return split
         column = audio[0]
