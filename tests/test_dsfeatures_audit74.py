@@ -197,3 +197,18 @@ def test_a_column_of_decoded_audio_rows_is_read_as_input_values(motions_folder, 
     both.save_to_disk(str(tmp_path / "both"))
     with pytest.raises(ValueError, match=r"`audio` column holds each row's rate, and it has a `sampling_rate` column"):
         load_task_splits(tmp_path / "both")
+
+
+def test_a_set_written_by_to_csv_is_told_that_csv_cells_hold_no_arrays(motions_folder, tmp_path):
+    """`dataset.to_csv` writes each array as numpy's printed text (cut short with "..." for long rows), which
+    `load_dataset("csv")` reads back as strings: the set was refused as holding "large_string", naming no way out
+    (and the way it came there, `to_csv`, looked like one)."""
+    from citrus_hf.data.splits import load_task_splits
+
+    loaded = datasets.load_from_disk(str(motions_folder))
+    (tmp_path / "csv").mkdir()
+    for name, split in loaded.items():
+        split.to_csv(str(tmp_path / "csv" / f"{name}.csv"))
+    refusal = r"holds large_string \(row 0: '\[\[.*which a CSV cell cannot hold .*`dataset\.to_parquet\(path\)`"
+    with pytest.raises(ValueError, match=refusal):
+        load_task_splits(tmp_path / "csv")

@@ -1211,6 +1211,15 @@ def check_labelled_splits(
             depth, kind = depth + 1, kind.value_type
         if depth in (1, 2) and pa.types.is_null(kind):
             raise ValueError(f"Every row of `input_values` of the {name} split is empty; each needs its samples.")
+        if depth == 0 and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            # a CSV cell holds no array: `Dataset.to_csv` writes numpy's printed form, "..." for long rows included
+            first = values[0].as_py() or ""
+            raise ValueError(
+                f"`input_values` of the {name} split holds {values.type} (row 0: {first[:40]!r}...), but each row must "
+                "be a numeric array of shape (time,) or (channels, time), which a CSV cell cannot hold (`to_csv` writes "
+                "its printed form, cut short with '...' for long rows): save the set with `dataset.to_parquet(path)`, "
+                "`to_json(path)` or `save_to_disk(folder)`, which keep arrays."
+            )
         if depth not in (1, 2) or not _is_numeric(kind):
             raise ValueError(
                 f"`input_values` of the {name} split holds {values.type}, but each row must be a numeric array of "
