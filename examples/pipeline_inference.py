@@ -40,7 +40,7 @@ from citrus_hf.commands.script import run_script
 from citrus_hf.data import build_dataset
 from citrus_hf.data.fetch import source_members
 from citrus_hf.data.readers import load_npy
-from citrus_hf.inference.backends import load_backend, onnx_export_available
+from citrus_hf.inference.backends import joined_paths, load_backend, onnx_export_available
 
 
 def held_out_recordings() -> tuple[list[np.ndarray], list[int], list[str]]:
@@ -69,6 +69,13 @@ def window_logits(results: list[dict], label2id: dict[str, int]) -> np.ndarray:
     return np.stack(rows)
 
 
+def paths_that_ran(results: list[dict]) -> str:
+    """Every inference path that computed some of `results`' windows, e.g. "bf16+torch": "auto" races small batches
+    apart from large ones, and a list's short recordings share passes, so one call can run on two paths (the first
+    result's `"backend"` alone named one of them)."""
+    return joined_paths(result["backend"] for result in results)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="a fine-tuned CiTrus classifier of watch_exercises (default: train one)")
@@ -95,7 +102,7 @@ def main() -> None:
             f"{result['label']:<6} ({result['score']:.2f})           {config.id2label[labels[index]]}"
         )
     accuracy = np.mean([config.label2id[result["label"]] == label for result, label in zip(results, labels)])
-    print(f"Recording accuracy: {accuracy:.3f} (chance {1 / config.num_labels:.3f}); ran on {results[0]['backend']}")
+    print(f"Recording accuracy: {accuracy:.3f} (chance {1 / config.num_labels:.3f}); ran on {paths_that_ran(results)}")
 
     # The "onnxruntime" row exports the model once (`citrus export MODEL` does the same ahead of time), so "auto",
     # which never exports, races the cached file against fp32 PyTorch (and bf16 on CPUs with native bf16).
@@ -113,7 +120,7 @@ def main() -> None:
         reference = logits if reference is None else reference
         same = int(np.sum(logits.argmax(-1) == reference.argmax(-1)))
         print(
-            f"  {backend:<12}  {backend_results[0]['backend']:<12}  {len(logits):7d}  {same:>4d} / {len(logits):<4d}"
+            f"  {backend:<12}  {paths_that_ran(backend_results):<12}  {len(logits):7d}  {same:>4d} / {len(logits):<4d}"
             f"{np.abs(logits - reference).max():16.2e}  {seconds:7.2f}"
         )
 

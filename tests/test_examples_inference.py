@@ -24,13 +24,14 @@ def test_pipeline_inference_example(tmp_path, monkeypatch, capsys):
     assert re.search(r"28 whole recordings of the subjects the model never saw \(watch-\d\d, watch-\d\d\)", output)
     accuracy = float(re.search(r"Recording accuracy: ([0-9.]+)", output).group(1))
     assert 0.0 <= accuracy <= 1.0
-    paths = re.findall(r"^  (torch|bf16|onnxruntime|auto) +(\w+) +(\d+) +(\d+) / (\d+) +([0-9.e+-]+)", output, re.M)
+    paths = re.findall(r"^  (torch|bf16|onnxruntime|auto) +([\w+]+) +(\d+) +(\d+) / (\d+) +([0-9.e+-]+)", output, re.M)
     expected = {"torch", "bf16", "auto"} | ({"onnxruntime"} if onnx_export_available() is None else set())
     assert {path[0] for path in paths} == expected
     for _, ran, windows, same, total, difference in paths:
         assert int(windows) == int(total) > 200
         assert int(same) >= 0.95 * int(total)  # a briefly trained tiny model: a near tie may flip in bf16, no more
-        assert float(difference) < (1e-4 if ran in ("torch", "onnxruntime") else 5e-2)
+        # "auto" may run a call's large and small batches on two paths ("bf16+torch"): fp32's bound only without bf16
+        assert float(difference) < (5e-2 if "bf16" in ran.split("+") else 1e-4)
     # the windows of the set's test split, through each path (no "auto": it races the others)
     split = re.findall(r"^  (torch|bf16|onnxruntime) +(\d+) / (\d+) +([0-9.e+-]+) +([0-9.]+)$", output, re.M)
     assert {path[0] for path in split} == expected - {"auto"}

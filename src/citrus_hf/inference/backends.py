@@ -70,7 +70,7 @@ import shutil
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -1335,13 +1335,15 @@ def predict_windows(
         runner = backend
     else:
         runner = cached_backend(model, backend, target)
-    outputs = []
+    outputs, paths = [], []
     for start in range(0, len(input_values), batch_size):
         batch = slice(start, start + batch_size)
-        outputs.append(
-            run_full_and_padded_apart(runner, input_values[batch], None if patch_mask is None else patch_mask[batch])
+        output, path = run_full_and_padded_apart(
+            runner, input_values[batch], None if patch_mask is None else patch_mask[batch]
         )
-    logger.info(f"{len(input_values)} windows ran on the {runner.name} backend.")
+        outputs.append(output)
+        paths.append(path)
+    logger.info(f"{len(input_values)} windows ran on the {joined_paths(paths)} backend.")
     return torch.cat(outputs)
 
 
@@ -1355,24 +1357,38 @@ def _describe_target(target: InferenceTarget) -> str:
     )
 
 
-def run_full_and_padded_apart(runner, input_values: torch.Tensor, patch_mask: torch.Tensor | None) -> torch.Tensor:
+def run_full_and_padded_apart(
+    runner, input_values: torch.Tensor, patch_mask: torch.Tensor | None
+) -> tuple[torch.Tensor, str]:
     """`runner(input_values, mask)` with the full windows of a batch run without a mask and the padded ones with
     theirs, outputs in the batch's order: a window's output must not depend on the other windows of its batch, and
     with a mask attention takes another kernel, whose bf16 rounding differs from the unmasked one's (by more than
-    bf16's own error against fp32). `input_values` `(windows, channels, time)`, `patch_mask` `(windows, ...)` or None."""
+    bf16's own error against fp32). `input_values` `(windows, channels, time)`, `patch_mask` `(windows, ...)` or None.
+
+    Returns the outputs `(windows, outputs)` and the path(s) that computed them (`runner.name` after each call,
+    `joined_paths`): "auto" races batches of fewer than `RACE_MIN_WINDOWS` windows apart from larger ones, so the 17
+    full windows of a batch and its padded one can run on two paths, and `runner.name` alone named the last."""
     if patch_mask is None:
-        return runner(input_values, None)
+        return runner(input_values, None), runner.name
     full = patch_mask.reshape(len(patch_mask), -1).all(dim=1)
     if bool(full.all()):
-        return runner(input_values, None)
+        return runner(input_values, None), runner.name
     if not bool(full.any()):
-        return runner(input_values, patch_mask)
+        return runner(input_values, patch_mask), runner.name
     full_rows, padded_rows = torch.nonzero(full).squeeze(1), torch.nonzero(~full).squeeze(1)
     full_output = runner(input_values[full_rows], None)
+    full_path = runner.name
     padded_output = runner(input_values[padded_rows], patch_mask[padded_rows])
     output = full_output.new_empty((len(input_values), *full_output.shape[1:]))
     output[full_rows], output[padded_rows] = full_output, padded_output
-    return output
+    return output, joined_paths([full_path, runner.name])
+
+
+def joined_paths(names: Iterable[str]) -> str:
+    """The inference paths of several passes as one name, each once in the order they first ran: "bf16+torch" where
+    "auto" ran some windows in bf16 and others in fp32 PyTorch (its size classes race apart). `names` may be joined
+    names themselves."""
+    return "+".join(dict.fromkeys(path for name in names for path in name.split("+")))
 
 
 # ----------------------------------------------------------------------------------------------------------------------

@@ -70,6 +70,7 @@ from .backends import (
     _BackendCache,
     cached_backend,
     check_positive_integer,
+    joined_paths,
     problem_of,
     run_full_and_padded_apart,
     scores_each_output,
@@ -1061,9 +1062,10 @@ class _RecordingPipeline(ChunkPipeline):
             (the seconds at the recording's end that no window covers: the rest shorter than a window, unless
             `pad_last_window=True`; all but the first window with `alignment="resample"`) and `"backend"` (the path
             that ran: `"auto"` times the paths on the first batch and runs the fastest for every output, see
-            `backends.py`). Each recording of a list or generator is its own: a stream's consecutive chunks are
-            scored apart (their windows' times restart at 0, no window spans two chunks, and each chunk's
-            `unscored_seconds` are left out).
+            `backends.py`; small batches race apart from large ones, so a recording whose windows ran on two
+            paths names both, e.g. `"bf16+torch"`). Each recording of a list or generator is its own: a stream's
+            consecutive chunks are scored apart (their windows' times restart at 0, no window spans two chunks, and
+            each chunk's `unscored_seconds` are left out).
         """
         self._take_call_options(args, kwargs)
         # a column of recordings (a Series or object array of arrays) is a list of them
@@ -1781,7 +1783,7 @@ class _RecordingPipeline(ChunkPipeline):
         checked = getattr(self.model, "windows_of_checked_recordings", None)
         try:
             with checked() if callable(checked) else contextlib.nullcontext():
-                output = run_full_and_padded_apart(runner, input_values, patch_mask)
+                output, ran = run_full_and_padded_apart(runner, input_values, patch_mask)
         except RuntimeError as error:
             if "allocate" not in str(error):
                 raise
@@ -1789,14 +1791,14 @@ class _RecordingPipeline(ChunkPipeline):
                 f"Out of memory in a forward pass of {len(input_values)} windows x {input_values.shape[1]} channels: "
                 "pass a smaller `batch_size` (windows per pass)."
             ) from error
-        self._check_finite(output, input_values, model_inputs["window_start_seconds"], runner.name)
+        self._check_finite(output, input_values, model_inputs["window_start_seconds"], ran)
         return {
             "output": output,
             "window_start_seconds": model_inputs["window_start_seconds"],
             "window_end_seconds": model_inputs["window_end_seconds"],
             # (a pack of several recordings' windows has none: `_packed_passes` gives each its own)
             "recording_seconds": model_inputs.get("recording_seconds"),
-            "backend": runner.name,
+            "backend": ran,
             "is_last": model_inputs["is_last"],
             "no_signal": model_inputs.get("no_signal"),
         }
@@ -1871,13 +1873,13 @@ class _RecordingPipeline(ChunkPipeline):
         ]
         for window, mark in zip(windows, marks, strict=True):
             window["no_signal"] = mark
-        backends = list(dict.fromkeys(chunk["backend"] for chunk in model_outputs))
+
         unscored = model_outputs[-1]["recording_seconds"] - float(ends.max())
         common = {
             # to the nanosecond, far below any sample: the difference of two sums of seconds carries their rounding
             # (999 samples at 33.3 Hz, all in windows, left 3.6e-15 s "unscored")
             "unscored_seconds": round(float(max(0.0, unscored)), UNSCORED_DECIMALS),
-            "backend": "+".join(backends),
+            "backend": joined_paths(chunk["backend"] for chunk in model_outputs),
             "no_signal_windows": sum(1 for mark in marks if mark),  # (the windows that hold no signal)
         }
         return output, windows, common
