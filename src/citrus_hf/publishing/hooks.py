@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 
@@ -616,9 +617,10 @@ def _trainer_repo_id(trainer, args, kwargs) -> str:
     )
 
 
-def _after_push(owner: type, then: Callable[[Any, Any, dict[str, Any]], None]) -> None:
+def _after_push(owner: type, then: Callable[[Any, Any, dict[str, Any]], Any]) -> None:
     """`owner.push_to_hub` then runs `then(instance, what push_to_hub returned, its bound arguments by name)` and
-    returns what it returned. Idempotent: a class already wrapped is left as it is."""
+    returns what `then` returned, or, where that is None, what push_to_hub returned. Idempotent: a class already
+    wrapped is left as it is."""
     original = owner.push_to_hub
     if getattr(original, "_citrus_replaces_kind", False):
         return
@@ -627,8 +629,8 @@ def _after_push(owner: type, then: Callable[[Any, Any, dict[str, Any]], None]) -
     @functools.wraps(original)
     def push_to_hub(self, *args, **kwargs):
         pushed = original(self, *args, **kwargs)
-        then(self, pushed, signature.bind(self, *args, **kwargs).arguments)
-        return pushed
+        replacement = then(self, pushed, signature.bind(self, *args, **kwargs).arguments)
+        return pushed if replacement is None else replacement
 
     push_to_hub._citrus_replaces_kind = True  # (`functools.wraps` passes it on to a wrapper of this one)
     owner.push_to_hub = push_to_hub
@@ -694,16 +696,15 @@ def _trainer_push_replaces_the_other_kind(trainer_class: type) -> None:
     Trainer's upload deletes nothing, so a full model pushed where an adapter was left the adapter beside it (the
     Auto classes refused the repository as an adapter, and their advice loaded the old one), an adapter pushed over a
     model left the model's files, and a fusion model pushed over a single-modality one (or the reverse) left the other
-    modality's extractor. Idempotent."""
+    modality's extractor. With `blocking=False` the future it returns is done once the deletion is (`_followed_by`).
+    Idempotent."""
 
-    def replace_the_other_kind(trainer, pushed, given: dict[str, Any]) -> None:
+    def replace_the_other_kind(trainer, pushed, given: dict[str, Any]) -> Future | None:
         if _trainer_model(trainer) is None or not trainer.is_world_process_zero():
-            return
+            return None
         from .push import delete_the_other_kind, is_fusion
 
-        def delete(upload=None) -> None:
-            if upload is not None and upload.exception() is not None:
-                return  # the upload failed: the repository keeps what it had
+        def delete() -> None:
             delete_the_other_kind(
                 trainer.hub_model_id,
                 trainer.args.output_dir,
@@ -715,10 +716,38 @@ def _trainer_push_replaces_the_other_kind(trainer_class: type) -> None:
 
         if given.get("blocking", True):
             delete()
-        else:  # after the upload, which runs in the background (a future)
-            pushed.add_done_callback(delete)
+            return None
+        # The upload runs in the background (a future). The deletion ran in its done-callback, after `result()` had
+        # returned: a caller who waited for the push and then read the repository (or loaded it) could still find
+        # the other kind's files, and a failed deletion went only to the executor's log.
+        return _followed_by(pushed, delete)
 
     _after_push(trainer_class, replace_the_other_kind)
+
+
+def _followed_by(upload: Future, then: Callable[[], None]) -> Future:
+    """A future done once the future `upload` is done and, where it succeeded, `then()` has run after it: its
+    result `upload`'s, its exception `upload`'s or `then`'s (a failed upload leaves the repository as it was, and
+    `then` does not run); cancelled with `upload`."""
+    done = Future()
+
+    def follow(finished: Future) -> None:
+        if finished.cancelled():
+            done.cancel()
+            return
+        error = finished.exception()
+        if error is None:
+            try:
+                then()
+            except BaseException as failure:  # handed to whoever waits on `done`, as the upload's own error would be
+                error = failure
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(finished.result())
+
+    upload.add_done_callback(follow)
+    return done
 
 
 def _upload_task_configs(peft_model, folder, repo_id: str, revision: str | None, token) -> None:
