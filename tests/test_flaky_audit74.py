@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from tiny_configs import save_tiny_classifier, tiny_config
+from transformers import TrainerCallback
 
 import citrus_hf.inference.backends as backends_module
 from citrus_hf import CiTrusForSequenceClassification
@@ -127,3 +131,34 @@ def test_the_pipeline_example_names_every_path_auto_ran_on(tmp_path, monkeypatch
     assert "ran on torch+bf16" in output
     ran, difference = re.search(r"^  auto +(\S+) +\d+ +\d+ / \d+ +([0-9.e+-]+)", output, re.M).groups()
     assert ran == "torch+bf16" and float(difference) == pytest.approx(SHIFT, abs=1e-4)
+
+
+class _StampsLikeACoarseClock(TrainerCallback):
+    """Stamps every checkpoint the Trainer saves (its folder and files) 1 ms before training began, as a file system
+    whose clock runs a timer tick behind the process's (or keeps whole seconds, as FAT and some network shares do)
+    stamps a checkpoint written right after the start. Listed before the callback under test, so its start is the
+    earlier of the two."""
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.stamp = time.time_ns() - 1_000_000
+
+    def on_save(self, args, state, control, **kwargs):
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        for path in [*folder.iterdir(), folder]:
+            os.utime(path, ns=(self.stamp, self.stamp))
+
+
+def test_the_nan_stop_names_this_runs_checkpoint_whatever_the_file_systems_clock(tmp_path):
+    """`NonFiniteLossCallback` told this run's checkpoints from an earlier run's by comparing their files' times with
+    `time.time_ns()` at the start: a checkpoint stamped by a coarser clock than the process's was taken for an
+    earlier run's, and the message left out that checkpoint-1 holds the weights that broke. It now compares the
+    folder's checkpoints with those it held when training began."""
+    from tiny_configs import diverging_trainer
+
+    from citrus_hf.training.callbacks import NonFiniteLossCallback, NonFiniteLossError
+
+    trainer, _ = diverging_trainer(tmp_path / "run", [_StampsLikeACoarseClock(), NonFiniteLossCallback()])
+    with pytest.raises(NonFiniteLossError) as info:
+        trainer.train()
+    assert "(checkpoint-1: saved from the weights that broke on" in str(info.value)
+

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -250,8 +250,6 @@ def random_windows(model: torch.nn.Module, count: int = 2) -> torch.Tensor:
 def finite_checkpoint_weights(folder: str | os.PathLike) -> bool:
     """Whether every tensor of the safetensors weights in checkpoint `folder` is finite (True where there are none to
     read: nothing says otherwise)."""
-    from pathlib import Path
-
     from safetensors import safe_open
 
     files = sorted(Path(folder).glob("*.safetensors"))
@@ -286,12 +284,12 @@ class NonFiniteLossCallback(TrainerCallback):
         self.advice = advice
         self._hook = None
         self._non_finite_loss: float | None = None
-        self._started_ns = 0
+        self._earlier: dict[int, tuple[Path, int]] = {}  # the checkpoints output_dir held when training began
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self._remove_hook()
         self._non_finite_loss = None
-        self._started_ns = time.time_ns()
+        self._earlier = self._saved_checkpoints(args.output_dir)
         self._hook = model.register_forward_hook(self._record_loss)
 
     def _record_loss(self, module, inputs, outputs) -> None:
@@ -329,26 +327,35 @@ class NonFiniteLossCallback(TrainerCallback):
     def _checkpoints(self, output_dir: str, broken_weights_step: int) -> tuple[str | None, list[str]]:
         """`(the newest checkpoint-N of output_dir this run wrote before the weights of step broken_weights_step, which
         gave the NaN loss, whose weights are finite, or None; the names of those it wrote from that step on)`."""
+        # this run's: those written since it began (an earlier run's in the same folder is stale). Told apart by the
+        # files' own times as they were then, not against the clock: a file system stamps files with a clock of its
+        # own grain (whole seconds on some network shares and FAT, a timer tick behind `time.time_ns()` on Linux),
+        # which dated a checkpoint written right after the start before it, and left it out.
+        saved = self._saved_checkpoints(output_dir)
+        steps = {step: path for step, (path, written) in saved.items() if self._earlier.get(step) != (path, written)}
+        superseded = [steps[step].name for step in sorted(steps) if step >= broken_weights_step]
+        before = [step for step in sorted(steps, reverse=True) if step < broken_weights_step]
+        last = next((str(steps[step]) for step in before if finite_checkpoint_weights(steps[step])), None)
+        return last, superseded
+
+    @staticmethod
+    def _saved_checkpoints(output_dir: str) -> dict[int, tuple[Path, int]]:
+        """`{step: (the folder checkpoint-step of output_dir, the newest time, in ns, of it and its files)}`: a save
+        into an earlier run's folder of the same name leaves the folder's own time, and changes its files'."""
         import re
-        from pathlib import Path
 
         from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
         folder = Path(output_dir)
         if not folder.is_dir():
-            return None, []
-        steps = {}
+            return {}
+        saved = {}
         for path in folder.iterdir():
             found = re.fullmatch(rf"{PREFIX_CHECKPOINT_DIR}-(\d+)", path.name)
-            # its files' times: a save into an earlier run's folder of the same name leaves the folder's own time
             if found and path.is_dir():
                 written = max([path.stat().st_mtime_ns] + [file.stat().st_mtime_ns for file in path.iterdir()])
-                if written >= self._started_ns:  # an earlier run's is stale
-                    steps[int(found[1])] = path
-        superseded = [steps[step].name for step in sorted(steps) if step >= broken_weights_step]
-        before = [step for step in sorted(steps, reverse=True) if step < broken_weights_step]
-        last = next((str(steps[step]) for step in before if finite_checkpoint_weights(steps[step])), None)
-        return last, superseded
+                saved[int(found[1])] = (path, written)
+        return saved
 
     def on_train_end(self, args, state, control, **kwargs):
         self._remove_hook()
