@@ -6,29 +6,20 @@ from __future__ import annotations
 
 import torch
 from hub_server import DEFAULT_USER, client_result
+from test_hub_ecoparity_audit70 import TRAINER_SCRIPT
 from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining
 
 REPO = f"{DEFAULT_USER}/citrus-tiny-background-push"
 
-SCRIPT = """
-import json, time
-import numpy as np
-from datasets import Dataset
-from huggingface_hub import HfApi
-from transformers import Trainer, TrainingArguments
-import citrus_hf.publishing.push as push
-from citrus_hf import CiTrusForSequenceClassification
-from citrus_hf.training.lora import apply_lora
+# the ecoparity audit's client: its imports, the test hub's API, 8 random rows and the classifier of "pretrained"
+PREAMBLE = TRAINER_SCRIPT[: TRAINER_SCRIPT.index("\ndef push(")]
 
-api = HfApi()
-files = lambda: sorted(api.list_repo_files("__REPO__"))
-rng = np.random.default_rng(0)
-rows = Dataset.from_dict(
-    {"input_values": rng.standard_normal((8, 1, 200)).astype(np.float32), "labels": [i % 3 for i in range(8)]}
-)
-classifier = lambda: CiTrusForSequenceClassification.from_pretrained("pretrained", num_labels=3)
+SCRIPT = (
+    PREAMBLE
+    + """
+import citrus_hf.publishing.push as push
 
 def trainer(model, folder):
     args = TrainingArguments(
@@ -61,6 +52,7 @@ except OSError as error:
     raised = str(error)
 print("RESULT:", json.dumps({"after_result": after_result, "raised": raised}))
 """
+)
 
 
 def test_a_background_trainer_push_is_done_once_the_other_kind_is_deleted(make_hub_client, tmp_path):
