@@ -162,3 +162,21 @@ def test_the_nan_stop_names_this_runs_checkpoint_whatever_the_file_systems_clock
         trainer.train()
     assert "(checkpoint-1: saved from the weights that broke on" in str(info.value)
 
+
+def test_the_published_tables_and_the_bundled_card_name_their_spread():
+    """The evaluation report's tables say "mean ± sample std (ddof 1) over seeds" (report.SPREAD, the std they have
+    always computed), and the published results.md files and citrus-small's card, written before, still said
+    "mean ± std over seeds", as if another std were meant."""
+    from citrus_hf.evaluation.report import SPREAD
+
+    root = Path(__file__).resolve().parents[1]
+    documents = sorted((root / "benchmarks" / "results").rglob("results.md"))
+    documents.append(root / "src" / "citrus_hf" / "pretrained" / "citrus-small" / "README.md")
+    headings = [
+        line
+        for document in documents
+        for line in document.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#") and "over seeds" in line
+    ]
+    assert len(headings) > 100
+    assert all(line.endswith(f"mean ± {SPREAD} over seeds)") for line in headings)
