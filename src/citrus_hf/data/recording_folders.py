@@ -970,6 +970,19 @@ def _labelled_by_bids_events(folder: Path) -> bool:
     )
 
 
+def labels_events(folder: str | os.PathLike, bids_options: dict | None = None) -> bool:
+    """Whether the labels of the labelled folder of recordings `folder` are events of its files (an events table's
+    rows, `_cut_events`: a BIDS dataset's events.tsv files, a metadata file with `onset` and `duration` columns), not
+    its files whole (class folders, a metadata row per file, a BIDS dataset labelled by `label_from`). Both give
+    examples with a `start_seconds` column where a file may break (a recording labelled whole gives a row per stretch),
+    so the column does not tell them apart; what one label belongs to does (`splits.TaskSplits.labelled_unit`)."""
+    folder = Path(folder)
+    if _labelled_by_bids_events(folder):
+        return "label_from" not in (bids_options or {})
+    listed = _metadata_rows(folder)
+    return listed is not None and listed[2] >= set(EVENT_COLUMNS)
+
+
 def _described_layout(
     folder: Path, bids_options: dict | None = None, bids_events: bool = True
 ) -> tuple[dict[str, dict[Path, dict | list[dict]]] | None, tuple[str, ...], dict[str, list[float]]]:
@@ -2189,6 +2202,7 @@ __all__ = [
     "is_recording_file",
     "is_recording_folder",
     "labelled_layout",
+    "labels_events",
     "load_recording_folder",
     "metadata_layout",
     "modality_channels_of",

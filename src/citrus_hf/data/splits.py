@@ -39,6 +39,7 @@ from .recording_folders import (
     files_under,
     is_recording_file,
     is_recording_folder,
+    labels_events,
     load_recording_folder,
 )
 from .recordings import UNKNOWN_SUBJECT
@@ -1444,7 +1445,7 @@ def _check_ids_named(split, name: str) -> None:
 # gives none to score (`TaskSplits.labelled_recordings`).
 LABELLED_UNITS = {
     "recording": "the recording its `recording` column names",
-    "example": "the file or row that `window_seconds` cut into windows",
+    "example": "the file (its rows, one per stretch between breaks) or row that `window_seconds` cut into windows",
     "event": "its labels are events' of their recordings (a file of many labelled events is not one labelled recording)",
 }
 
@@ -1508,8 +1509,9 @@ class TaskSplits:
     # per-recording scores average over where the examples are the labelled recordings (`labelled_recordings`)
     scored_example_ids: dict[str, np.ndarray] = field(default_factory=dict)
     # what one label belongs to (a key of `LABELLED_UNITS`): "recording" (the `recording` column names it: a
-    # registered set's, or a saved set's windows), "example" (a folder of recordings: each file, the row
-    # `window_seconds` cut) or "event" (a folder whose events tables label stretches of its files)
+    # registered set's, or a saved set's windows), "example" (a folder of recordings labelled file by file: each
+    # file, its rows one per stretch where it breaks, and their windows) or "event" (a folder whose events tables
+    # label stretches of its files: `recording_folders.labels_events`)
     labelled_unit: str = "recording"
 
     def labels(self, split: str = "train") -> np.ndarray:
@@ -1730,17 +1732,19 @@ def load_task_splits(
             {"train": train_split, "validation": validation_split, "test": test_split},
             {"train": train, "validation": validation, "test": test},
         )
-    example_ids, scored_example_ids = None, {}
-    # a folder of recordings labels its files, or the events its events tables cut out of them (`start_seconds`
-    # marks those rows); any other set names what its labels belong to in its `recording` column
-    labelled_unit = ("event" if "start_seconds" in train.column_names else "example") if in_metadata else "recording"
+    # a folder of recordings labels its files, or the events its events tables cut out of them; any other set names
+    # what its labels belong to in its `recording` column
+    labelled_unit = "recording"
+    if in_metadata:
+        bids_options = _bids_options_apart(dataset, dataset_options)[0]
+        labelled_unit = "event" if labels_events(dataset, bids_options) else "example"
+    example_ids = _example_ids(train, windows, sampling_rate, labelled_unit)
+    scored_example_ids = {
+        role: ids
+        for role, split in (("validation", validation), ("test", test))
+        if split is not None and (ids := _example_ids(split, windows, sampling_rate, labelled_unit)) is not None
+    }
     if windows is not None:
-        example_ids = window_example_ids(train, *windows, sampling_rate)
-        scored_example_ids = {
-            role: window_example_ids(split, *windows, sampling_rate)
-            for role, split in (("validation", validation), ("test", test))
-            if split is not None
-        }
         train, validation, test = (
             None if split is None else _windowed(split, role, windows, sampling_rate)
             for role, split in (("train", train), ("validation", validation), ("test", test))
@@ -1792,6 +1796,25 @@ def load_task_splits(
 def _is_hub_dataset_id(dataset) -> bool:
     """Whether `dataset` is read from the Hub (`_load_dataset`): no path here and no registered name."""
     return not Path(str(dataset)).expanduser().exists() and not is_registered_dataset(dataset)
+
+
+def _example_ids(
+    split, windows: tuple[float, float] | None, sampling_rate: float | None, labelled_unit: str
+) -> np.ndarray | None:
+    """`(rows,)` the labelled example (the number of its first row in `split`) each row of `split` is cut from, once
+    `windows` (`(window_seconds, hop_seconds)`, or None) cut it (`windowing.window_example_ids`): a row of its own, but
+    in a folder of recordings labelled whole (`labelled_unit` "example") the recording of each stretch of one that
+    breaks (a BrainVision pause, an EEGLAB boundary, a BIDS boundary row: a row per stretch), so that a label budget
+    counts its recordings, not their stretches, and per-recording scores average over the whole of each. None where
+    every row is its own example."""
+    rows = None if windows is None else window_example_ids(split, *windows, sampling_rate)
+    if labelled_unit != "example" or "recording" not in split.column_names:
+        return rows
+    _, first, inverse = np.unique(np.asarray(split["recording"]).astype(str), return_index=True, return_inverse=True)
+    recording_of = first[inverse]  # (in row order: a set without breaks keeps its row numbers, and its label draws)
+    if rows is None:
+        return recording_of if len(first) < len(split) else None
+    return recording_of[rows]
 
 
 def _saved_registered_build(dataset) -> bool:
