@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from test_bids2_audit73 import write_brainvision
 from test_bids3_audit73 import _paused
-from test_bids_audit73 import _bids, _participants
+from test_bids_audit73 import RATE, _bids, _participants
 
+from citrus_hf.data.recording_folders import load_recording_folder
 from citrus_hf.data.splits import draw_budget, load_task_splits, parse_budget
 
 # ------------------------------------------------------------------ recordings labelled whole, one row per stretch
@@ -85,3 +86,20 @@ def test_a_set_of_bids_events_is_still_one_of_events(tmp_path, own_datasets_cach
     _bids(root, subjects=("01", "02"), events=[[1.0, 2.0, "left", 1], [4.0, 2.0, "right", 2]])
     splits = load_task_splits(root, {"test_subjects": ["02"]}, require_validation=False)
     assert splits.labelled_unit == "event"
+
+
+# --------------------------------------------- a BIDS pile read for its events, whose tables hold only breaks
+
+
+def test_a_bids_dataset_whose_tables_hold_only_breaks_is_cut_there_as_pre_training_cuts_it(
+    tmp_path, own_datasets_cache
+):
+    """A resting-state BIDS dataset whose events tables hold only boundary rows (EEGLAB's export of a set with cuts)
+    labels nothing, so it is read as a pile; read for its events (`citrus data info`, the default) it was kept whole
+    across the breaks, though pre-training's read of the same folder cuts it there."""
+    root = tmp_path / "bids"
+    signals = _bids(root, subjects=("01",), events=[[5.0, 0, "boundary", "n/a"]])
+    (name,) = signals
+    for read in (load_recording_folder(root), load_recording_folder(root, bids_events=False)):
+        parts = [np.asarray(row["input_values"]) for row in read if row["recording"] == name]
+        assert [part.shape[1] for part in parts] == [5 * RATE, 7 * RATE]

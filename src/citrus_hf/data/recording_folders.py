@@ -1007,8 +1007,7 @@ def _described_layout(
                 f"{folder}: the options {sorted(bids_options)} choose the events of a BIDS dataset's events.tsv "
                 "files, and pre-training reads every recording whole, not its events; drop them."
             )
-        breaks = recording_breaks(folder, recording_files(folder))
-        return None, (), {str(file): onsets for file, onsets in breaks.items()}
+        return None, (), _pile_breaks(folder)
     elif _labelled_by_bids_events(folder):
         events = read_bids_events(folder, recording_files(folder), **(bids_options or {}))
         if events is not None:
@@ -1026,6 +1025,10 @@ def _described_layout(
                 )
             breaks = {str(file): onsets for file, onsets in events.breaks.items()}
             return {split: files for split, files in layout.items() if files}, tuple(events.bad_channels), breaks
+        if not bids_options:
+            # no event labels a recording (its tables hold only boundary rows, or none): a pile, read as pre-training
+            # reads it, cut at those breaks (`citrus data info` showed it whole, windows spanning the breaks)
+            return None, (), _pile_breaks(folder)
     if bids_options:
         where = (
             "its events are labelled by a metadata file, not its events.tsv files"
@@ -1050,6 +1053,13 @@ def _described_layout(
         top = file.relative_to(folder).parts[0]
         layout.setdefault(top if top in splits else "train", {})[file] = row
     return dict(sorted(layout.items(), key=lambda item: splits.index(item[0]))), (), {}
+
+
+def _pile_breaks(folder: Path) -> dict[str, list[float]]:
+    """`{file: seconds}` of the breaks (boundary rows, `bids.recording_breaks`) of the recordings of the BIDS dataset
+    at `folder` read as a pile of whole recordings, at which each is cut (`_segment_streams`)."""
+    breaks = recording_breaks(folder, recording_files(folder))
+    return {str(file): onsets for file, onsets in breaks.items()}
 
 
 def _refuse_unlabelled_events(table: Path) -> None:
