@@ -103,3 +103,12 @@ def test_a_bids_dataset_whose_tables_hold_only_breaks_is_cut_there_as_pre_traini
     for read in (load_recording_folder(root), load_recording_folder(root, bids_events=False)):
         parts = [np.asarray(row["input_values"]) for row in read if row["recording"] == name]
         assert [part.shape[1] for part in parts] == [5 * RATE, 7 * RATE]
+
+
+def test_a_boundary_row_without_onset_is_named_as_the_table_writes_it(tmp_path, own_datasets_cache):
+    """Pre-training now reads a BIDS dataset's events tables for their boundary rows; one whose onset is n/a was
+    refused saying "the onset None", a value the table never wrote."""
+    root = tmp_path / "bids"
+    _bids(root, subjects=("01",), events=[[1.0, 2.0, "left", 1], ["n/a", 0, "boundary", "n/a"]])
+    with pytest.raises(ValueError, match=r"events\.tsv: a boundary row has the onset n/a; give it the seconds"):
+        load_recording_folder(root, bids_events=False)

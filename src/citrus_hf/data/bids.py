@@ -519,9 +519,10 @@ def _break_onset(table: Path, onset) -> float:
         ValueError: an onset that is no number (n/a), naming the table and the fix.
     """
     if onset is None or not _is_number(onset):
+        shown = "n/a" if onset is None else repr(onset)  # (a missing cell, n/a or empty, is read as None)
         raise ValueError(
-            f"{table}: a boundary row has the onset {onset!r}; give it the seconds from the recording's start at "
-            "which the break lies, or drop its row."
+            f"{table}: a boundary row has the onset {shown}; give it the seconds from the recording's start at which "
+            "the break lies, or drop its row."
         )
     return float(onset)
 
