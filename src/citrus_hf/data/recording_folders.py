@@ -2124,8 +2124,8 @@ def _recordings_of(
     ("@100Hz"). A file that records no rate is read at `sampling_rate` when it is known, its time stamps (a CSV's time
     column) checked against it unless `check_time_stamps` is False (`READ_AS_WRITTEN_KEY`), with `time_stamps_fix`
     as the advice (`_TIME_STAMPS_FIXES`). A BrainVision recording that paused or an EEGLAB set with boundary events is
-    refused (`read_recording`) unless `across_pauses` (its events, each checked to lie within a stretch,
-    `_cut_events`; its channels' names)."""
+    refused (`read_recording`) unless `across_pauses` (its events, each checked to lie within a stretch, or its
+    stretches labelled whole, `_cut_events`, at its `Recording.breaks`; its channels' names)."""
     with _naming_the_file(file):
         if recording_format(file) not in _MULTI_RATE_FORMATS:
             given = _RATE_NOT_USED if sampling_rate is None else sampling_rate

@@ -149,9 +149,6 @@ def check_classes_unrepeated(path: Path, class_names: Sequence[str]) -> None:
         )
 
 
-__all__ = ["_as_path", "_multiarray", "_numeric", "channel_rows", "check_classes_unrepeated", "is_position"]
-
-
 def merged_breaks(own: Sequence[int], given: Iterable[int], total: int) -> list[int]:
     """The samples (from 0) at which a recording of `total` samples per channel goes on after a break, in order: its
     `own` (a BrainVision pause, an EEGLAB boundary event) and those `given` beside them (a BIDS events table's boundary
@@ -175,3 +172,15 @@ def stretches_between(
             yield samples(start, min(end, start + segment_samples))
 
     return [(end - first, stretch(first, end)) for first, end in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+__all__ = [
+    "_as_path",
+    "_multiarray",
+    "_numeric",
+    "channel_rows",
+    "check_classes_unrepeated",
+    "is_position",
+    "merged_breaks",
+    "stretches_between",
+]
