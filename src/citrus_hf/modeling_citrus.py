@@ -1946,12 +1946,15 @@ def recording_mean(outputs: torch.Tensor, seconds: torch.Tensor) -> torch.Tensor
     window padded out to the context (1 s of recording and 9 of padding) counts for its second only (weighted alike,
     it moved a heart rate by 4 bpm); the plain mean where a window covers none. The pipelines (`citrus predict`)
     answer for a recording with it, through the model they hold, and `citrus finetune` scores a test split's
-    recordings with it, so that the two agree."""
+    recordings with it, so that the two agree. Taken about the first window, so that windows of one output give
+    exactly it: a model that answers every window alike (the prior's class frequencies) gave recordings means apart
+    by rounding, which per-recording AUROC and correlation ranked as if they were scores."""
     seconds = torch.as_tensor(seconds, dtype=torch.float64)
+    first = outputs[:1] if len(outputs) else outputs.new_zeros((1, *outputs.shape[1:]))
     if not bool((seconds > 0).all()):
-        return outputs.mean(0)
+        return first[0] + (outputs - first).mean(0)
     weights = (seconds / seconds.sum()).to(outputs.dtype)
-    return (outputs * weights[:, None]).sum(0)
+    return first[0] + ((outputs - first) * weights[:, None]).sum(0)
 
 
 def non_finite_in(

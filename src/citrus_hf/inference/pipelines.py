@@ -135,10 +135,12 @@ NO_SIGNAL_REASONS = ("flat", "interpolated")
 def _seconds_weighted_mean(outputs: torch.Tensor, seconds: torch.Tensor) -> torch.Tensor:
     """`modeling_citrus.recording_mean`, for a model whose (older) file has none: `(num_windows, outputs)` ->
     `(outputs,)`, each window weighted by the seconds `(num_windows,)` it covers; the plain mean where one covers
-    none. (This file imports nothing of the package but `backends`: a test keeps the two rules equal.)"""
+    none; taken about the first window, as that rule is. (This file imports nothing of the package but `backends`: a
+    test keeps the two rules equal.)"""
+    first = outputs[:1] if len(outputs) else outputs.new_zeros((1, *outputs.shape[1:]))
     if not bool((seconds > 0).all()):
-        return outputs.mean(0)
-    return (outputs * (seconds / seconds.sum()).to(outputs.dtype)[:, None]).sum(0)
+        return first[0] + (outputs - first).mean(0)
+    return first[0] + ((outputs - first) * (seconds / seconds.sum()).to(outputs.dtype)[:, None]).sum(0)
 
 
 class _SignalMarks:
