@@ -227,19 +227,3 @@ def test_an_arm_of_ones_own_without_outputs_or_with_wrong_ones(recording_folders
         assert "'test_outputs': array" in error
     finally:
         ARMS.pop(arm.name)
-
-
-def test_runs_recorded_before_per_recording_scores_are_fitted_again_on_a_set_with_recordings(
-    recording_folders, tmp_path, caplog
-):
-    output = tmp_path / "eval"
-    options = ["--dataset-options", f"{recording_folders}:window_seconds=2"]
-    _evaluate(recording_folders, output, ["prior"], *options)
-    lines = (output / "runs.jsonl").read_text().splitlines()
-    older = [json.loads(line) for line in lines]
-    for run in older:  # as an earlier version recorded them
-        for key in [key for key in run if key.startswith("recording_") or key == "scored_recordings"]:
-            del run[key]
-    (output / "runs.jsonl").write_text("".join(json.dumps(run) + "\n" for run in older))
-    runs = _evaluate(recording_folders, output, ["prior"], *options)
-    assert all(run["scored_recordings"] == 4 for run in runs)

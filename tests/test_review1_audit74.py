@@ -4,6 +4,11 @@
 gave each recording a mean a rounding apart from the next one's (the seconds-weighted sum of one value is not that
 value), so per-recording AUROC and correlation ranked rounding: the prior's `recording_auroc` came out 1.0 or 0.6,
 its `recording_pearson_r` a number, where the windows' were 0.5 and undefined (NaN).
+(b) A resume fitted again every run recorded before runs were scored per recording on a set with recordings: the
+published few-shot runs' watch_exercises and myo_gestures alone, 2.3 hours, to add a seed or an arm; on another
+machine (thread count, torch version) refitted runs also moved the published window-level figures. Such runs are
+reused with their window figures, `per_recording` saying why they have no per-recording scores, and the resume's
+warning and results.md say so.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from citrus_hf.commands.main import main
 RATE = 50.0
 
 
-def _evaluate(folder: Path, output: Path, arms: list[str], *options: str) -> list[dict]:
-    argv = ["evaluate", "--datasets", str(folder), "--sampling-rate", str(RATE), "--budgets", "1", "--seeds", "0"]
+def _evaluate(folder: Path, output: Path, arms: list[str], *options: str, seeds: str = "0") -> list[dict]:
+    argv = ["evaluate", "--datasets", str(folder), "--sampling-rate", str(RATE), "--budgets", "1", "--seeds", *seeds]
     argv += ["--arms", *arms, "--model-config", "tiny", "--no-show-progress", "--output-dir", str(output)]
     argv += ["--dataset-options", f"{folder}:window_seconds=2", *options]
     assert main(argv) == 0
@@ -56,3 +61,27 @@ def test_constant_predictions_have_no_per_recording_correlation():
     metrics, scored = recording_metrics(predictions, targets, recordings, seconds, "regression")
     assert scored == len(counts) and np.isnan(metrics["pearson_r"])
     assert metrics["mae"] == pytest.approx(np.mean(np.abs(np.arange(1.0, 7) - 3.3)))
+
+
+def test_a_resume_reuses_runs_recorded_before_per_recording_scores(recording_folders, tmp_path, caplog):
+    output = tmp_path / "eval"
+    _evaluate(recording_folders, output, ["prior"], seeds="01")
+    older = [json.loads(line) for line in (output / "runs.jsonl").read_text().splitlines()]
+    for run in older:  # as an earlier version recorded them, with a mark that a refit would not keep
+        for key in [key for key in run if key.startswith("recording_") or key == "scored_recordings"]:
+            del run[key]
+        run["seconds"] = 1234.5
+    (output / "runs.jsonl").write_text("".join(json.dumps(run) + "\n" for run in older))
+    with caplog.at_level("WARNING", logger="citrus_hf.evaluation.protocol"):
+        runs = _evaluate(recording_folders, output, ["prior"], seeds="012")
+    reused, fitted = [run for run in runs if run["seed"] < 2], [run for run in runs if run["seed"] == 2]
+    assert [run["seconds"] for run in reused] == [1234.5, 1234.5]
+    assert all(run["macro_f1"] == old["macro_f1"] for run, old in zip(reused, older, strict=True))
+    assert all(run["per_recording"].startswith("not scored per recording: recorded before") for run in reused)
+    assert fitted[0]["scored_recordings"] == 4 and "per_recording" not in fitted[0]
+    assert "2 of them were recorded before runs were scored per labelled recording" in caplog.text
+    markdown = (output / "results.md").read_text()
+    assert "(1 of 3 seeds)" in markdown  # the per-recording table: seed 2 alone
+    assert "Runs of prior: not scored per recording: recorded before runs were scored per labelled recording" in (
+        markdown
+    )

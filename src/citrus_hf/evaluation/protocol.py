@@ -520,11 +520,23 @@ def draw_digest(chosen: np.ndarray, examples: np.ndarray | None = None) -> str:
     return digest.hexdigest()[:16]
 
 
-def _scored_alike(run: dict[str, Any], context) -> bool:
-    """Whether a recorded run was scored as runs are now: runs recorded before runs were scored per labelled recording
-    (`scored_recordings`, or `per_recording` saying why not) are reused only on a set that has no recording to score,
-    so a set that has them is fitted again rather than reported without them."""
-    return "scored_recordings" in run or "per_recording" in run or context.labelled_recordings()[0] is None
+# What a run recorded before runs were scored per labelled recording says of them where its set has recordings to
+# score (`_as_reused`): its arm's outputs are gone, and its window-level figures stand
+RECORDED_BEFORE_RECORDINGS = (
+    "not scored per recording: recorded before runs were scored per labelled recording (--no-resume fits it again)"
+)
+
+
+def _as_reused(run: dict[str, Any], context) -> dict[str, Any]:
+    """A recorded run as a resume reuses it. One recorded before runs were scored per labelled recording (neither
+    `scored_recordings` nor `per_recording`) says why it has no per-recording scores (`per_recording`): its set has
+    none to score, or it was recorded before (`RECORDED_BEFORE_RECORDINGS`). Such runs are reused, not fitted again:
+    a resume of the published few-shot runs fitted every run of watch_exercises and myo_gestures again (2.3 hours)."""
+    if "scored_recordings" in run or "per_recording" in run:
+        return run
+    recordings, why_not = context.labelled_recordings()
+    note = RECORDED_BEFORE_RECORDINGS if recordings is not None else f"not scored per recording: {why_not}"
+    return {**run, "per_recording": note}
 
 
 def _same_draw(run: dict[str, Any], draw: str) -> bool:
@@ -732,9 +744,8 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
                     and _same_alignment(previous[key], prepared[name], config, dataset)
                     and _same_data(previous[key], contexts[name])
                     and _same_draw(previous[key], draw)
-                    and _scored_alike(previous[key], contexts[name])
                 ):
-                    record(previous[key], new=False)
+                    record(_as_reused(previous[key], contexts[name]), new=False)
                     continue
                 start = time.perf_counter()
                 run_dir = Path(config.output_dir) / "runs" / _run_folder_name(dataset, name, key[2], seed)
@@ -1055,6 +1066,12 @@ def _run_protocol_in_locked_folder(config: ProtocolConfig) -> ProtocolResult:
         logger.warning(
             f"Reused {len(reused)} of {len(runs)} runs recorded in {runs_path} with these settings and data "
             "(--no-resume fits them again)."
+            + (
+                f" {unscored} of them were recorded before runs were scored per labelled recording and have no "
+                "per-recording scores."
+                if (unscored := sum(run.get("per_recording") == RECORDED_BEFORE_RECORDINGS for run in reused))
+                else ""
+            )
         )
     settle()  # (every run reused: not written yet)
     paths = write_report(runs, output_dir, _report_metadata(config, checkpoints), title="CiTrus low-data evaluation")

@@ -492,18 +492,23 @@ def _recording_table(
     runs: list[dict[str, Any]], dataset: str, entries: list[dict[str, Any]], metric: str, split: str
 ) -> list[str]:
     """Markdown lines of `dataset`'s `metric` scored per labelled recording (`_arm_table` of `per_recording(metric)`)
-    where its runs were, else the line its runs say why they were not (`per_recording`); nothing for runs recorded
-    before either."""
+    where its runs were, and the line its other runs say why they were not (`per_recording`), naming their arms
+    beside a table (runs a resume reused from before runs were scored per recording, an arm without outputs);
+    nothing for runs recorded before either."""
     scored = [entry for entry in entries if "scored_recordings" in entry]
-    if scored:
-        count = max(entry["scored_recordings"] for entry in scored)
-        title = (
-            f"### {dataset} per recording ({split} {METRIC_NAMES[metric]} of its {count} labelled recordings, each "
-            f"the mean of its windows' outputs as `citrus predict` labels a file; mean ± {SPREAD} over seeds)"
-        )
-        return [title, "", *_arm_table(scored, per_recording(metric))]
-    reasons = sorted({run["per_recording"] for run in runs if run["dataset"] == dataset and run.get("per_recording")})
-    return [f"{dataset}: {reason}." for reason in reasons] + ([""] if reasons else [])
+    unscored: dict[str, set[str]] = defaultdict(set)
+    for run in runs:
+        if run["dataset"] == dataset and run.get("per_recording"):
+            unscored[run["per_recording"]].add(run["arm"])
+    if not scored:
+        return [f"{dataset}: {reason}." for reason in sorted(unscored)] + ([""] if unscored else [])
+    count = max(entry["scored_recordings"] for entry in scored)
+    title = (
+        f"### {dataset} per recording ({split} {METRIC_NAMES[metric]} of its {count} labelled recordings, each "
+        f"the mean of its windows' outputs as `citrus predict` labels a file; mean ± {SPREAD} over seeds)"
+    )
+    reasons = [f"Runs of {', '.join(sorted(arms))}: {reason}." for reason, arms in sorted(unscored.items())]
+    return [title, "", *_arm_table(scored, per_recording(metric)), *reasons, *([""] if reasons else [])]
 
 
 def _gap_table(gaps: list[dict[str, Any]], title: str, wins_header: str) -> list[str]:
