@@ -85,3 +85,31 @@ def test_a_resume_reuses_runs_recorded_before_per_recording_scores(recording_fol
     assert "Runs of prior: not scored per recording: recorded before runs were scored per labelled recording" in (
         markdown
     )
+
+
+def test_an_arm_of_ones_own_may_return_its_models_logits_as_they_come(recording_folders, tmp_path):
+    """`test_outputs` as a model's `logits` (a tensor with its graph, in bfloat16): numpy's RuntimeError ("Can't call
+    numpy() on Tensor that requires grad") escaped the protocol, and bfloat16 was refused as "not an array"."""
+    from citrus_hf.evaluation.arms import ARMS, Arm, register_arm
+    from citrus_hf.training.metrics import classification_metrics
+
+    class Logits(Arm):
+        name = "logits-review1"
+        description = "class 0 everywhere, as a tensor"
+        dtype = torch.float32
+
+        def run(self, context, prepared, chosen, seed, run_dir):
+            weight = torch.ones(1, requires_grad=True)
+            logits = (torch.tensor([[1.0, 0.0]]).repeat(len(context.scored_labels()), 1) * weight).to(self.dtype)
+            test = classification_metrics(logits.detach().float().numpy(), context.scored_labels())
+            return {"test": test, "test_outputs": logits}
+
+    arm = Logits()
+    register_arm(arm)
+    try:
+        for dtype in (torch.float32, torch.bfloat16):
+            arm.dtype = dtype
+            run = _evaluate(recording_folders, tmp_path / str(dtype), [arm.name])[0]
+            assert run["scored_recordings"] == 4 and run["recording_accuracy"] == 0.5
+    finally:
+        ARMS.pop(arm.name)

@@ -225,8 +225,9 @@ class Arm(ABC):
         `metrics` maps each metric of the set's task (`training.metrics.metrics_for_task`: what
         `classification_metrics(scores, labels)` / `regression_metrics(predictions, targets)` return, on
         `context.scored_labels()`) to a number, NaN where one has no value; classification metrics are fractions in
-        [0, 1]. `outputs` are what those metrics were computed from, one row per scored example: `(n, classes)`
-        scores whose softmax are the class probabilities (logits, log-probabilities) or `(n,)` predictions; the
+        [0, 1]. `outputs` are what those metrics were computed from, one row per scored example (a numpy array, or
+        a torch tensor: a model's `logits` as they come): `(n, classes)` scores whose softmax are the class
+        probabilities (logits, log-probabilities) or `(n,)` predictions; the
         protocol scores each labelled recording of a set that has them by their mean (`recipes.recording_metrics`,
         the rule `citrus predict` labels a file by) beside `metrics`. An arm that returns none gets no per-recording
         scores. The protocol refuses anything else, naming the arm (`protocol._checked_outcome`)."""

@@ -575,6 +575,9 @@ def _run_record(
         "absent_classes": context.splits.absent_classes(context.score_split),
     }
     given = outcome if isinstance(outcome, Mapping) else {}  # (anything else is refused by `_checked_outcome`)
+    if hasattr(given.get("test_outputs"), "detach"):
+        # a torch tensor, as a model's `logits` come (on the GPU, in bfloat16, with their graph): numpy read none
+        outcome = given = {**given, "test_outputs": given["test_outputs"].detach().cpu().double().numpy()}
     how = {
         "recipe": given.get("recipe"),
         "best_step": given.get("best_step"),
