@@ -113,3 +113,16 @@ def test_an_arm_of_ones_own_may_return_its_models_logits_as_they_come(recording_
             assert run["scored_recordings"] == 4 and run["recording_accuracy"] == 0.5
     finally:
         ARMS.pop(arm.name)
+
+
+def test_the_scored_splits_windows_are_read_once_per_set_not_once_per_run(recording_folders, tmp_path, monkeypatch):
+    """Which windows hold no signal was read from every row of the scored split for every run (6 s a run on 5000
+    windows of 8 channels: minutes over a set's arms, budgets and seeds); the set's context reads it once."""
+    from citrus_hf.data import windowing
+
+    reads = []
+    original = windowing.rows_without_signal
+    monkeypatch.setattr(windowing, "rows_without_signal", lambda split: reads.append(len(split)) or original(split))
+    runs = _evaluate(recording_folders, tmp_path / "eval", ["prior", "minirocket"], seeds="012")
+    assert len(runs) == 6 and all(run["scored_recordings"] == 4 for run in runs)
+    assert reads == [16]

@@ -22,6 +22,7 @@ import numpy as np
 from ..data.budgets import drawn_example_labels
 from ..training.recipes import (
     RECIPES,
+    RecordingGroups,
     RecordingScores,
     checked_fingerprint,
     class_weights_for,
@@ -31,6 +32,7 @@ from ..training.recipes import (
     metrics_of,
     resolve_recipe,
     scored_outputs,
+    split_recording_groups,
     split_recording_metrics,
 )
 from ..vocabulary_citrus import CLASSIFICATION, PRETRAINING_OBJECTIVES, REGRESSION, redefines
@@ -61,8 +63,9 @@ class DatasetContext:
     data: str = ""  # fingerprint of the splits' contents (`datasets`' fingerprints): a changed set is refitted
     aligned: dict[tuple, tuple] = field(default_factory=dict)
     alignments: dict[tuple, str] = field(default_factory=dict)  # resolved alignment per (rate, context length)
-    # the scored split's labelled recordings, read once (`labelled_recordings`): every run of the set asks them
-    recordings: dict[str, tuple] = field(default_factory=dict)
+    # the scored split's labelled recordings and their windows' weights, read once (`recipes.split_recording_groups`,
+    # which reads every row): every run of the set scores them
+    recordings: dict[str, RecordingGroups] = field(default_factory=dict)
 
     @property
     def task(self) -> str:
@@ -90,16 +93,26 @@ class DatasetContext:
     def scored_labels(self) -> np.ndarray:
         return self.splits.labels(self.score_split)
 
+    def recording_groups(self) -> RecordingGroups:
+        """The scored split's labelled recordings and their windows' weights, or why it has none
+        (`recipes.split_recording_groups`)."""
+        if self.score_split not in self.recordings:
+            self.recordings[self.score_split] = split_recording_groups(
+                self.splits, self.score_split, self.config.sampling_rate
+            )
+        return self.recordings[self.score_split]
+
     def labelled_recordings(self) -> tuple[np.ndarray | None, str | None]:
         """The labelled recordings of the scored split's rows, or why it has none (`TaskSplits.labelled_recordings`)."""
-        if self.score_split not in self.recordings:
-            self.recordings[self.score_split] = self.splits.labelled_recordings(self.score_split)
-        return self.recordings[self.score_split]
+        groups = self.recording_groups()
+        return groups.recordings, groups.why_not
 
     def recording_scores(self, outputs: np.ndarray) -> RecordingScores:
         """The scored split scored per labelled recording from an arm's `test_outputs` `(rows, outputs)` or `(rows,)`
         (`recipes.split_recording_metrics`)."""
-        return split_recording_metrics(self.splits, self.score_split, outputs, self.config.sampling_rate)
+        return split_recording_metrics(
+            self.splits, self.score_split, outputs, self.config.sampling_rate, self.recording_groups()
+        )
 
     @property
     def num_classes(self) -> int:

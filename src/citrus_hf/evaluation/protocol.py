@@ -487,7 +487,8 @@ def _at_one_rate(context: DatasetContext, arms: list[str]) -> DatasetContext:
             resampled[role] = at_sampling_rate(split, rate, context.config.nan_policy, where, rows)
     # runs recorded on the rows at their own rates (before the protocol resampled them) are fitted again
     data = hashlib.sha256(f"{context.data}|rows at {rate!r} Hz".encode()).hexdigest()[:16]
-    return replace(context, splits=replace(splits, **resampled), data=data, aligned={}, alignments={})
+    # (its own recordings' weights: the resampled rows' lengths give their seconds)
+    return replace(context, splits=replace(splits, **resampled), data=data, aligned={}, alignments={}, recordings={})
 
 
 def _data_fingerprint(splits) -> str:

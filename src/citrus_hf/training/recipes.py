@@ -1003,26 +1003,54 @@ class RecordingScores:
     why_not: str | None = None
 
 
-def split_recording_metrics(splits, split: str, outputs: np.ndarray, sampling_rate: float | None) -> RecordingScores:
-    """`split` ("test", "validation") of `splits` (`data.splits.TaskSplits`) scored per labelled recording
-    (`TaskSplits.labelled_recordings`) from a model's outputs on its rows, `(rows, outputs)` logits or scores
-    (classification), `(rows,)` or `(rows, 1)` predictions (regression), by `recording_metrics`: what `citrus
-    finetune` and every arm of `citrus evaluate` report beside the window-level metrics. Each window weighs the
-    seconds it covers (its samples at its rate: the row's `sampling_rate`, else `sampling_rate`), and the windows
-    without signal are left out, as the pipelines weigh and leave them out of a file's answer."""
+@dataclass(frozen=True)
+class RecordingGroups:
+    """What scoring a split per labelled recording takes besides a model's outputs (`split_recording_groups`), read
+    once for every run that scores the split: `(rows,)` each row's labelled recording, the seconds it covers and
+    whether it holds no signal; or None for the three and `why_not`, one line saying why the split has none."""
+
+    recordings: np.ndarray | None
+    seconds: np.ndarray | None = None
+    without_signal: np.ndarray | None = None
+    why_not: str | None = None
+
+
+def split_recording_groups(splits, split: str, sampling_rate: float | None) -> RecordingGroups:
+    """The labelled recordings of `split` ("test", "validation") of `splits` (`data.splits.TaskSplits`:
+    `labelled_recordings`) with each row's weight: the seconds it covers (its samples at its rate: the row's
+    `sampling_rate`, else `sampling_rate`) and whether it holds no signal (`rows_without_signal`, which reads every
+    row: `citrus evaluate` reads it once per set, not once per run), as the pipelines weigh and leave windows out of a
+    file's answer."""
     from ..data.windowing import row_samples_and_rates, rows_without_signal
 
     recordings, why_not = splits.labelled_recordings(split)
     if recordings is None:
-        return RecordingScores(None, why_not=why_not)
+        return RecordingGroups(None, why_not=why_not)
     rows = getattr(splits, split)
     seconds = np.asarray([samples / rate for samples, rate in row_samples_and_rates([rows], sampling_rate)])
+    if len(seconds) != len(rows):
+        return RecordingGroups(None, why_not="its rows have no rate to weigh their windows by")
+    return RecordingGroups(recordings, seconds, rows_without_signal(rows))
+
+
+def split_recording_metrics(
+    splits, split: str, outputs: np.ndarray, sampling_rate: float | None, groups: RecordingGroups | None = None
+) -> RecordingScores:
+    """`split` ("test", "validation") of `splits` (`data.splits.TaskSplits`) scored per labelled recording
+    (`TaskSplits.labelled_recordings`) from a model's outputs on its rows, `(rows, outputs)` logits or scores
+    (classification), `(rows,)` or `(rows, 1)` predictions (regression), by `recording_metrics`: what `citrus
+    finetune` and every arm of `citrus evaluate` report beside the window-level metrics. Each window weighs the
+    seconds it covers, and the windows without signal are left out (`split_recording_groups`, or its `groups` read
+    before)."""
+    groups = split_recording_groups(splits, split, sampling_rate) if groups is None else groups
+    if groups.recordings is None:
+        return RecordingScores(None, why_not=groups.why_not)
     outputs = np.asarray(outputs)
     outputs = outputs[:, None] if outputs.ndim == 1 else outputs
     labels = splits.labels(split)
-    if len(seconds) != len(labels) or len(outputs) != len(labels):
-        return RecordingScores(None, why_not="its rows have no rate to weigh their windows by")
-    scored = recording_metrics(outputs, labels, recordings, seconds, splits.task, rows_without_signal(rows))
+    if len(outputs) != len(labels):
+        return RecordingScores(None, why_not=f"its {len(labels)} rows were given {len(outputs)} outputs")
+    scored = recording_metrics(outputs, labels, groups.recordings, groups.seconds, splits.task, groups.without_signal)
     if scored is None:
         return RecordingScores(None, why_not="none of its recordings holds a window of signal")
     return RecordingScores(*scored)
@@ -1127,6 +1155,7 @@ __all__ = [
     "fit_recipe",
     "logit_temperature",
     "labels_per_class",
+    "RecordingGroups",
     "RecordingScores",
     "metrics_of",
     "missing_validation_classes",
@@ -1139,6 +1168,7 @@ __all__ = [
     "score",
     "recording_metrics",
     "scored_outputs",
+    "split_recording_groups",
     "split_recording_metrics",
     "validation_is_usable",
     "validation_shortfall",
