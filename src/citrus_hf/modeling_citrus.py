@@ -1947,8 +1947,8 @@ def recording_mean(outputs: torch.Tensor, seconds: torch.Tensor) -> torch.Tensor
     it moved a heart rate by 4 bpm); the plain mean where a window covers none. The pipelines (`citrus predict`)
     answer for a recording with it, through the model they hold, and `citrus finetune` scores a test split's
     recordings with it, so that the two agree. Taken about the first window, so that windows of one output give
-    exactly it: a model that answers every window alike (the prior's class frequencies) gave recordings means apart
-    by rounding, which per-recording AUROC and correlation ranked as if they were scores."""
+    exactly it: a model that answers every window alike (the prior's class frequencies) gave each recording a mean a
+    rounding apart from the next one's, which per-recording AUROC and correlation ranked as if they were scores."""
     seconds = torch.as_tensor(seconds, dtype=torch.float64)
     first = outputs[:1] if len(outputs) else outputs.new_zeros((1, *outputs.shape[1:]))
     if not bool((seconds > 0).all()):
