@@ -22,7 +22,7 @@ import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import torch
@@ -2015,17 +2015,15 @@ _SAFETENSORS_INTEGER_DTYPES = {
 }
 
 
-def _refuse_integer_weights(
-    model: nn.Module, state_dict: dict | None, checkpoint_files: list[str] | None, source
-) -> None:
-    """Refuse a checkpoint that stores an integer (or bool) tensor where `model` has a floating-point one, naming the
-    tensors and their stored dtypes: transformers casts it on load without a word, so a file written by other code (or
-    a tampered one) would load as rounded numbers instead of trained weights. The safetensors header gives the dtypes
-    without reading any tensor."""
-    stored: dict[str, str] = {}  # tensor name -> its integer dtype
-    for key, tensor in (state_dict or {}).items():
-        if isinstance(tensor, torch.Tensor) and not (tensor.is_floating_point() or tensor.is_complex()):
-            stored[key] = str(tensor.dtype).removeprefix("torch.")
+def _safetensors_dtypes(checkpoint_files: list[str] | None) -> dict[str, str]:
+    """Every tensor's stored dtype in the safetensors `checkpoint_files`, as safetensors names it ("F32", "BF16",
+    "I64"), read from the headers without reading any tensor.
+
+    Raises:
+        FileNotFoundError: a shard the index names is missing.
+        OSError: a header is cut short or damaged.
+    """
+    stored: dict[str, str] = {}
     for file in checkpoint_files or ():
         if file.endswith(".safetensors"):
             from safetensors import safe_open
@@ -2035,14 +2033,50 @@ def _refuse_integer_weights(
             try:
                 with safe_open(file, framework="pt") as weights:
                     for key in weights.keys():
-                        dtype = _SAFETENSORS_INTEGER_DTYPES.get(weights.get_slice(key).get_dtype())
-                        if dtype is not None:
-                            stored[key] = dtype
+                        stored[key] = weights.get_slice(key).get_dtype()
             except Exception as error:  # safetensors' SafetensorError: a header cut short or damaged
                 raise OSError(
                     f"Could not read {file!r} ({str(error).splitlines()[0]}): the file is corrupt or truncated; "
                     "download or save it again."
                 ) from None
+    return stored
+
+
+# safetensors' names of the half-precision and the wider floating dtypes
+_SAFETENSORS_HALF_DTYPES = frozenset(("F16", "BF16"))
+_SAFETENSORS_WIDE_DTYPES = frozenset(("F32", "F64"))
+
+
+def _head_kept_in_float32(model: nn.Module, stored: dict[str, str], dtype: torch.dtype | None) -> dict:
+    """The dtype plan (transformers' `LoadStateDictConfig.dtype_plan`: key pattern -> dtype) that loads `model`'s task
+    head in float32 where its checkpoint keeps it so beside a half-precision encoder (`stored`: tensor name ->
+    safetensors dtype), and the load asks for half precision (`dtype`, as `dtype="auto"` does from the config's bf16).
+
+    The probe folds its ridge read-out, standardisation included, into the head in float32 (`fit_probe`): rounded to
+    bf16, the folded bias no longer cancels the features' means and the classes were lost (a tiny model's accuracy fell
+    from 0.95 to 0.72). A checkpoint stored wholly in one dtype loads in the dtype asked for, head included."""
+    head_name = getattr(type(model), "head_name", None)
+    if head_name is None or dtype not in _LOW_PRECISION:
+        return {}
+    head = {key for key in stored if key.split(".", 1)[0] == head_name}
+    rest = {code for key, code in stored.items() if key not in head}
+    if not head or not {stored[key] for key in head} <= _SAFETENSORS_WIDE_DTYPES or not rest & _SAFETENSORS_HALF_DTYPES:
+        return {}
+    return {f"^{re.escape(key)}$": torch.float32 for key in head}
+
+
+def _refuse_integer_weights(model: nn.Module, state_dict: dict | None, file_dtypes: dict[str, str], source) -> None:
+    """Refuse a checkpoint that stores an integer (or bool) tensor where `model` has a floating-point one, naming the
+    tensors and their stored dtypes: transformers casts it on load without a word, so a file written by other code (or
+    a tampered one) would load as rounded numbers instead of trained weights. `file_dtypes`: the safetensors files'
+    dtypes (`_safetensors_dtypes`), read from their headers without reading any tensor."""
+    stored: dict[str, str] = {}  # tensor name -> its integer dtype
+    for key, tensor in (state_dict or {}).items():
+        if isinstance(tensor, torch.Tensor) and not (tensor.is_floating_point() or tensor.is_complex()):
+            stored[key] = str(tensor.dtype).removeprefix("torch.")
+    for key, code in file_dtypes.items():
+        if code in _SAFETENSORS_INTEGER_DTYPES:
+            stored[key] = _SAFETENSORS_INTEGER_DTYPES[code]
     floating = {name for name, tensor in model.state_dict().items() if tensor.is_floating_point()}
     # a task checkpoint's keys carry the backbone prefix the bare encoder's lack, and the other way round
     prefix = f"{model.base_model_prefix}."
@@ -2649,10 +2683,15 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
     @staticmethod
     def _load_pretrained_model(model, state_dict, checkpoint_files, load_config, *args, **kwargs):
         """`PreTrainedModel._load_pretrained_model` (where transformers holds the resolved weight files) after
-        `_refuse_integer_weights`."""
+        `_refuse_integer_weights`, with a task head that the checkpoint keeps in float32 beside a half-precision
+        encoder loaded in float32 (`_head_kept_in_float32`)."""
+        file_dtypes = _safetensors_dtypes(checkpoint_files)
         _refuse_integer_weights(
-            model, state_dict, checkpoint_files, getattr(load_config, "pretrained_model_name_or_path", None)
+            model, state_dict, file_dtypes, getattr(load_config, "pretrained_model_name_or_path", None)
         )
+        head_plan = _head_kept_in_float32(model, file_dtypes, load_config.dtype)
+        if head_plan:  # (transformers' load settings are a frozen dataclass)
+            load_config = replace(load_config, dtype_plan={**(load_config.dtype_plan or {}), **head_plan})
         # The Hub commit of this load, where publishing reads it (as transformers before v5 recorded it): transformers
         # 5 resolves the revision per load and keeps it nowhere, so a model loaded from a branch, tag or commit and
         # published elsewhere took main's feature extractor. Not saved: `config.json` leaves `_commit_hash` out.

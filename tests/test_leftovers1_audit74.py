@@ -1,0 +1,114 @@
+"""Leftovers of audit 74 (each test failed before its fix):
+
+1. `fit_probe` on a bf16 / fp16 model wrote the ridge read-out, with its folded standardisation, into a half-precision
+   head: rounded, the folded bias no longer cancelled the features' means (accuracy 0.95 -> 0.72 on a tiny model).
+   The head is now float32, and a checkpoint that keeps its head in float32 beside a half-precision encoder loads it
+   in float32 again (transformers' `dtype="auto"` cast it to the config's bf16), fusion task models alike. Fusion
+   models have no ridge probe (their frozen-encoder probe trains the head with the Trainer).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from tiny_configs import tiny_config
+
+from citrus_hf import CiTrusForSequenceClassification
+
+
+def _close_classes(count: int = 60, spread: float = 0.01):
+    """`(inputs (count, 2, 200), labels (count,))`: three classes that differ by `spread` around one shared signal,
+    so a probe's features have large means and small spreads (a folded standardisation with a large bias)."""
+    generator = torch.Generator().manual_seed(1)
+    labels = torch.arange(count) % 3
+    inputs = torch.randn(1, 2, 200, generator=generator) + spread * torch.randn(count, 2, 200, generator=generator)
+    inputs[labels == 1] += spread
+    inputs[labels == 2] *= 1 + spread
+    return inputs, labels
+
+
+def _aligned(inputs: torch.Tensor, labels: torch.Tensor):
+    from datasets import Dataset
+
+    rows = {
+        "input_values": inputs.numpy(),
+        "patch_mask": np.ones((len(inputs), inputs.shape[-1] // 20), dtype=np.int64),
+        "labels": labels.numpy(),
+    }
+    return Dataset.from_dict(rows).with_format("torch")
+
+
+def _logits(model, inputs):
+    model.eval()  # (a model built in Python starts in train mode, with dropout)
+    with torch.no_grad():
+        return model(inputs, patch_mask=torch.ones(len(inputs), 10, dtype=torch.long)).logits.float().numpy()
+
+
+def test_a_probe_on_a_bf16_model_keeps_its_read_out_in_float32():
+    from citrus_hf.training.probe import embed_dataset, fit_probe
+
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_channels=2, num_labels=3, pooling="mean"))
+    model = model.to(torch.bfloat16)
+    inputs, labels = _close_classes()
+    rows = _aligned(inputs, labels)
+    readout = fit_probe(model, rows, "classification")
+    assert model.classifier.weight.dtype == torch.float32
+    assert model.citrus.encoder.layers[0].attention.q_proj.weight.dtype == torch.bfloat16  # the rest is kept
+    scores = readout.predict(embed_dataset(model, rows))
+    logits = _logits(model, inputs)
+    np.testing.assert_allclose(logits, scores, atol=1e-3, rtol=1e-3)
+    assert (logits.argmax(1) == scores.argmax(1)).all()
+
+
+def _bf16_model_with_float32_head(folder: Path):
+    """A bf16 classifier whose head is float32 (as `fit_probe` leaves it), saved in `folder`."""
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_channels=2, num_labels=3)).to(torch.bfloat16)
+    model.classifier.float()
+    with torch.no_grad():  # a read-out that half precision cannot hold
+        model.classifier.weight.copy_(
+            torch.linspace(-1, 1, model.classifier.weight.numel()).view_as(model.classifier.weight) * (1 + 2**-12)
+        )
+    model.save_pretrained(folder)
+    return model
+
+
+@pytest.mark.parametrize("dtype", [None, "auto", torch.bfloat16, torch.float16])
+def test_a_float32_head_beside_a_half_precision_encoder_loads_in_float32(tmp_path, dtype):
+    model = _bf16_model_with_float32_head(tmp_path / "probe")
+    kwargs = {} if dtype is None else {"dtype": dtype}
+    loaded = CiTrusForSequenceClassification.from_pretrained(tmp_path / "probe", **kwargs)
+    assert loaded.classifier.weight.dtype == loaded.classifier.bias.dtype == torch.float32
+    assert torch.equal(loaded.classifier.weight, model.classifier.weight)
+    encoder_dtype = torch.bfloat16 if dtype in (None, "auto") else dtype
+    assert loaded.citrus.encoder.layers[0].attention.q_proj.weight.dtype == encoder_dtype
+    if encoder_dtype == torch.bfloat16:
+        inputs, _ = _close_classes(6)
+        np.testing.assert_array_equal(_logits(loaded, inputs), _logits(model, inputs))
+
+
+def test_a_checkpoint_of_one_dtype_loads_wholly_in_the_dtype_asked_for(tmp_path):
+    """Guard (passes before and after): only a head kept apart from its encoder's dtype stays float32."""
+    CiTrusForSequenceClassification(tiny_config(num_labels=3)).save_pretrained(tmp_path / "f32")
+    loaded = CiTrusForSequenceClassification.from_pretrained(tmp_path / "f32", dtype=torch.bfloat16)
+    assert {parameter.dtype for parameter in loaded.parameters()} == {torch.bfloat16}
+    CiTrusForSequenceClassification(tiny_config(num_labels=3)).to(torch.bfloat16).save_pretrained(tmp_path / "bf16")
+    loaded = CiTrusForSequenceClassification.from_pretrained(tmp_path / "bf16")
+    assert {parameter.dtype for parameter in loaded.parameters()} == {torch.bfloat16}
+
+
+def test_a_fusion_model_keeps_its_float32_head_too(tmp_path):
+    from test_bad_inputs import fusion_classifier
+
+    from citrus_hf import CiTrusFusionForSequenceClassification
+
+    model = fusion_classifier().to(torch.bfloat16)
+    model.classifier.float()
+    model.save_pretrained(tmp_path / "fusion")
+    loaded = CiTrusFusionForSequenceClassification.from_pretrained(tmp_path / "fusion")
+    assert loaded.classifier.weight.dtype == torch.float32
+    assert loaded.dtype == torch.bfloat16
