@@ -5,6 +5,8 @@
    The head is now float32, and a checkpoint that keeps its head in float32 beside a half-precision encoder loads it
    in float32 again (transformers' `dtype="auto"` cast it to the config's bf16), fusion task models alike. Fusion
    models have no ridge probe (their frozen-encoder probe trains the head with the Trainer).
+2. The "already carries peft adapters" advice of `load_adapter` showed `peft_model.load_adapter('owner/name', ...)`
+   without the `subfolder=` (and `revision=`) the adapter came from.
 """
 
 from __future__ import annotations
@@ -112,3 +114,20 @@ def test_a_fusion_model_keeps_its_float32_head_too(tmp_path):
     loaded = CiTrusFusionForSequenceClassification.from_pretrained(tmp_path / "fusion")
     assert loaded.classifier.weight.dtype == torch.float32
     assert loaded.dtype == torch.bfloat16
+
+
+def test_the_second_adapter_advice_names_the_hub_subfolder_and_revision(tmp_path, monkeypatch):
+    import citrus_hf.loading as loading
+    from citrus_hf.training.lora import apply_lora, load_adapter, save_adapter
+
+    repository = tmp_path / "snapshot"
+    save_adapter(
+        apply_lora(CiTrusForSequenceClassification(tiny_config(num_labels=2)), r=2, verbose=False),
+        repository / "lora",
+    )
+    # the Hub repository's download, as `resolve_checkpoint` returns it (no network here)
+    monkeypatch.setattr(loading, "resolve_checkpoint", lambda *args, **kwargs: repository)
+    adapted = apply_lora(CiTrusForSequenceClassification(tiny_config(num_labels=2)), r=2, verbose=False)
+    with pytest.raises(ValueError, match="already carries peft adapters") as info:
+        load_adapter(adapted, "owner/adapters", subfolder="lora", revision="v1")
+    assert "load_adapter('owner/adapters', subfolder='lora', revision='v1', adapter_name='second')" in str(info.value)

@@ -116,20 +116,22 @@ def _head_name(model: nn.Module) -> str | None:
     return name if isinstance(name, str) and isinstance(getattr(model, name, None), nn.Module) else None
 
 
-def _check_task_model(model: nn.Module, action: str, adapter: str | os.PathLike | None = None) -> str:
+def _check_task_model(model: nn.Module, action: str, adapter_arguments: str | None = None) -> str:
     """The task head's name of `model`, a CiTrus task model without peft adapters, else an error naming the fix.
-    `adapter`: the folder being loaded, when loading one (a model that already carries an adapter loads a second one
-    with peft's own `load_adapter`, not with `add_adapter`, which makes a new untrained one)."""
+    `adapter_arguments`: the adapter being loaded, when loading one, as the arguments of a load call
+    (`_AdapterSource.arguments`: a Hub adapter's `subfolder=` and `revision=` included): a model that already carries
+    an adapter loads a second one with peft's own `load_adapter`, not with `add_adapter`, which makes a new untrained
+    one."""
     if not isinstance(model, nn.Module):  # a name or path given where the loaded model belongs: no `.modules()`
         raise TypeError(_not_a_task_model_message(model, action))
     # `get_peft_model` adapts the model it is given in place: the model object a user adapted before carries the
     # adapter layers while not being the `PeftModel` it returned (apply_lora called twice on the same object said no
     # module matched `target_modules=[]`, since the adapted layers are no plain Linear / Conv1d any more)
     if isinstance(model, PeftModel) or any(isinstance(module, BaseTunerLayer) for module in model.modules()):
-        if adapter is not None:
+        if adapter_arguments is not None:
             raise ValueError(
                 f"Cannot {action}: the model already carries peft adapters. Load the saved adapter beside them with "
-                f"`peft_model.load_adapter({str(adapter)!r}, adapter_name='second')` and select it with "
+                f"`peft_model.load_adapter({adapter_arguments}, adapter_name='second')` and select it with "
                 "`peft_model.set_adapter('second')`, or merge the model's adapter first (`merge_adapter`)."
             )
         raise ValueError(
@@ -1596,7 +1598,7 @@ def load_adapter(
         )
     elif getattr(getattr(base_model_or_path, "config", None), "model_type", None) == FUSION_MODEL_TYPE:
         raise _fusion_adapter_error(source, type(base_model_or_path).__name__)
-    head_name = _check_task_model(base_model_or_path, "load the adapter", named)
+    head_name = _check_task_model(base_model_or_path, "load the adapter", source.arguments)
     saved_shape = saved.get(f"base_model.model.{head_name}.weight")
     head_shape = tuple(getattr(base_model_or_path, head_name).weight.shape)
     if saved_shape is None:
