@@ -7,6 +7,8 @@
    models have no ridge probe (their frozen-encoder probe trains the head with the Trainer).
 2. The "already carries peft adapters" advice of `load_adapter` showed `peft_model.load_adapter('owner/name', ...)`
    without the `subfolder=` (and `revision=`) the adapter came from.
+3. `fill_non_finite`'s "drop that channel ... before calling the feature extractor" was also said by the MiniRocket
+   baseline's `raw_windows`, where no feature extractor is called.
 """
 
 from __future__ import annotations
@@ -131,3 +133,28 @@ def test_the_second_adapter_advice_names_the_hub_subfolder_and_revision(tmp_path
     with pytest.raises(ValueError, match="already carries peft adapters") as info:
         load_adapter(adapted, "owner/adapters", subfolder="lora", revision="v1")
     assert "load_adapter('owner/adapters', subfolder='lora', revision='v1', adapter_name='second')" in str(info.value)
+
+
+def test_an_all_nan_channel_in_the_minirocket_rows_names_the_baseline_not_the_extractor():
+    from datasets import Dataset
+
+    from citrus_hf.evaluation.baselines import raw_windows
+
+    windows = np.random.default_rng(0).normal(size=(3, 2, 50))
+    windows[1, 1] = np.nan
+    rows = Dataset.from_dict({"input_values": windows, "labels": [0, 1, 0]})
+    with pytest.raises(ValueError, match="channel 1 of row 1 has no finite value") as info:
+        raw_windows(rows, nan_policy="interpolate", where="train split")
+    message = str(info.value)
+    assert "feature extractor" not in message and "before the MiniRocket baseline reads the set" in message
+
+
+def test_an_all_nan_channel_still_names_the_feature_extractor_there():
+    """Guard (passes before and after): the extractor's own message is unchanged."""
+    from citrus_hf import CiTrusFeatureExtractor
+
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config(num_channels=2), nan_policy="interpolate")
+    signal = np.random.default_rng(0).normal(size=(2, 200))
+    signal[0] = np.nan
+    with pytest.raises(ValueError, match="drop that channel .* before calling the feature extractor"):
+        extractor(signal, sampling_rate=100.0)

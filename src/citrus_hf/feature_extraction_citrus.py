@@ -877,9 +877,13 @@ def _interpolate_linear(signal: np.ndarray, length: int) -> np.ndarray:
     return signal[..., left] * (1 - weight) + signal[..., left + 1] * weight
 
 
-def fill_non_finite(signal: np.ndarray, recording_index: int) -> np.ndarray:
+def fill_non_finite(
+    signal: np.ndarray, recording_index: int, drop_before: str = "calling the feature extractor"
+) -> np.ndarray:
     """A copy of `signal` `(channels, time)` with NaN / inf replaced by linear interpolation between the nearest
-    finite samples of the same channel (`nan_policy="interpolate"`); `recording_index` names it in the error."""
+    finite samples of the same channel (`nan_policy="interpolate"`); `recording_index` names it in the error, and
+    `drop_before` says before what the caller's user drops a channel with no finite value (the feature extractor, or
+    another reader of the rows, such as the MiniRocket baseline's)."""
     signal = signal.copy()
     time = np.arange(signal.shape[-1])
     for channel, values in enumerate(signal):
@@ -889,7 +893,7 @@ def fill_non_finite(signal: np.ndarray, recording_index: int) -> np.ndarray:
         if not finite.any():
             raise ValueError(
                 f"channel {channel} of recording {recording_index} has no finite value, so there is nothing to "
-                "interpolate from; drop that channel (or recording) before calling the feature extractor."
+                f"interpolate from; drop that channel (or recording) before {drop_before}."
             )
         values[~finite] = np.interp(time[~finite], time[finite], values[finite])
     return signal

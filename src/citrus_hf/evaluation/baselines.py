@@ -173,6 +173,10 @@ def patchtst_predict(model, dataset, collator: PatchTSTCollator, batch_size: int
 # MiniRocket's kernels span 9 samples: aeon refuses shorter series and asks for zero padding.
 MINIROCKET_MIN_LENGTH = 9
 
+# Where a channel with no finite value is dropped, said by `fill_non_finite` where this module fills the rows that the
+# classical baselines (MiniRocket) read raw: the feature extractor its own message names is no part of this route.
+MINIROCKET_READS_THE_SET = "the MiniRocket baseline reads the set"
+
 
 def raw_windows(
     dataset,
@@ -205,7 +209,7 @@ def raw_windows(
     if nan_policy == "interpolate":
         numbers = np.arange(len(windows)) if row_numbers is None else row_numbers
         with naming_where(where, numbers):
-            windows = [fill_non_finite(unpadded(w), index) for index, w in enumerate(windows)]
+            windows = [fill_non_finite(unpadded(w), index, MINIROCKET_READS_THE_SET) for index, w in enumerate(windows)]
     if not windows:
         raise ValueError(f"The {where or 'split'} has no rows: there is nothing to fit or score MiniRocket on.")
     odd = next((i for i, w in enumerate(windows) if w.shape[0] != windows[0].shape[0]), None)
@@ -274,7 +278,7 @@ def at_sampling_rate(dataset, rate: float, nan_policy: str = "raise", where: str
             signal = signal[None] if signal.ndim == 1 else signal
             if float(own) != rate:
                 if nan_policy == "interpolate":
-                    signal = fill_non_finite(unpadded(signal), index)
+                    signal = fill_non_finite(unpadded(signal), index, MINIROCKET_READS_THE_SET)
                 signal = _resample(signal, *_resampling_factors(float(own), rate))
             values.append(signal)
         return {"input_values": values, "sampling_rate": [rate] * len(values)}
