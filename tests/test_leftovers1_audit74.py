@@ -9,6 +9,7 @@
    without the `subfolder=` (and `revision=`) the adapter came from.
 3. `fill_non_finite`'s "drop that channel ... before calling the feature extractor" was also said by the MiniRocket
    baseline's `raw_windows`, where no feature extractor is called.
+4. An `Array3D` (or 3-D list) `input_values` column was refused as "holds list<item: list<item: list<item: float>>>".
 """
 
 from __future__ import annotations
@@ -158,3 +159,33 @@ def test_an_all_nan_channel_still_names_the_feature_extractor_there():
     signal[0] = np.nan
     with pytest.raises(ValueError, match="drop that channel .* before calling the feature extractor"):
         extractor(signal, sampling_rate=100.0)
+
+
+@pytest.mark.parametrize("as_array3d", [True, False])
+def test_a_3d_array_per_row_is_named_with_its_shape_and_the_fix(as_array3d):
+    from datasets import Array3D, Dataset, Features, Value
+
+    from citrus_hf.data.splits import check_labelled_splits
+
+    values = np.random.default_rng(0).normal(size=(4, 3, 2, 50)).astype(np.float32)
+    if as_array3d:
+        features = Features({"input_values": Array3D((3, 2, 50), "float32"), "labels": Value("int64")})
+        split = Dataset.from_dict({"input_values": values, "labels": [0, 1, 0, 1]}, features=features)
+    else:
+        split = Dataset.from_dict({"input_values": values.tolist(), "labels": [0, 1, 0, 1]})
+    with pytest.raises(ValueError) as info:
+        check_labelled_splits({"train": split, "test": split}, "classification")
+    message = str(info.value)
+    assert "holds a 3-D array per row (row 0: shape (3, 2, 50))" in message, message
+    assert "give each its own row with its label" in message and "list<" not in message
+
+
+def test_a_3d_row_with_an_axis_of_one_says_to_drop_it():
+    from datasets import Dataset
+
+    from citrus_hf.data.splits import check_labelled_splits
+
+    values = np.random.default_rng(0).normal(size=(4, 1, 2, 50)).tolist()
+    split = Dataset.from_dict({"input_values": values, "labels": [0, 1, 0, 1]})
+    with pytest.raises(ValueError, match=r"Its axis 0 has length 1.*np\.squeeze\(row, axis=0\)"):
+        check_labelled_splits({"train": split, "test": split}, "classification")

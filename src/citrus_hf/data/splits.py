@@ -1204,6 +1204,7 @@ def check_labelled_splits(
                 "set as it was before the `map`, with each row's `sampling_rate`."
             )
         values = split.with_format("arrow")["input_values"]
+        fixed_shape = getattr(values.type, "shape", None)  # an `Array2D` / `Array3D` feature's shape per row
         if isinstance(values.type, pa.ExtensionType):  # `Array2D` features: nested lists underneath
             chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
             values = pa.chunked_array([chunk.storage for chunk in chunks], type=values.type.storage_type)
@@ -1221,6 +1222,8 @@ def check_labelled_splits(
                 "its printed form, cut short with '...' for long rows): save the set with `dataset.to_parquet(path)`, "
                 "`to_json(path)` or `save_to_disk(folder)`, which keep arrays."
             )
+        if depth > 2 and _is_numeric(kind):
+            raise _array_per_row_error(name, depth, fixed_shape or _first_row_shape(values))
         if depth not in (1, 2) or not _is_numeric(kind):
             raise ValueError(
                 f"`input_values` of the {name} split holds {values.type}, but each row must be a numeric array of "
@@ -1234,6 +1237,35 @@ def check_labelled_splits(
         raise _mixed_channels_error(splits, channel_counts)
     if task == CLASSIFICATION:
         _check_class_ids(splits, ids_fix)
+
+
+def _first_row_shape(values) -> tuple[int, ...]:
+    """The shape of the first row of `values` (an Arrow array of nested lists), read along each level's first item."""
+    shape, item = [], values[0].as_py()
+    while isinstance(item, list):
+        shape.append(len(item))
+        item = item[0] if item else None
+    return tuple(shape)
+
+
+def _array_per_row_error(name: str, depth: int, shape: tuple[int, ...]) -> ValueError:
+    """The error for an `input_values` column of `depth`-D numeric arrays (row 0 of `shape`) in the `name` split, such
+    as an `Array3D` feature: Arrow's name of the type ("list<item: list<item: list<item: float>>>") said nothing of
+    what the rows are or what to do. A 3-D row is most often several recordings (windows) stacked, which each need a
+    row of their own (with their label), or one recording with an axis of length 1."""
+    ones = [axis for axis, size in enumerate(shape) if size == 1]
+    squeeze = (
+        f" Its axis {ones[0]} has length 1: if each row is one recording, drop that axis (`np.squeeze(row, axis="
+        f"{ones[0]})` in a `dataset.map`, and `Array2D` or nested `List` features)."
+        if ones
+        else ""
+    )
+    return ValueError(
+        f"`input_values` of the {name} split holds a {depth}-D array per row (row 0: shape {tuple(shape)}), but each "
+        "row must be one recording, (time,) or (channels, time). If a row holds several recordings, e.g. windows "
+        "(windows, channels, time), give each its own row with its label, e.g. with a batched `dataset.map` that "
+        f"returns one row per window.{squeeze}"
+    )
 
 
 def _check_input_values_column(split, where: str) -> None:
