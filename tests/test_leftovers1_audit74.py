@@ -10,16 +10,19 @@
 3. `fill_non_finite`'s "drop that channel ... before calling the feature extractor" was also said by the MiniRocket
    baseline's `raw_windows`, where no feature extractor is called.
 4. An `Array3D` (or 3-D list) `input_values` column was refused as "holds list<item: list<item: list<item: float>>>".
+5. `from_pretrained(classifier_folder, num_labels=5)` printed transformers' "incompatible to the `id2label` map" line
+   ahead of the package's own error, which says it with the fix.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from tiny_configs import tiny_config
+from tiny_configs import save_tiny_classifier, tiny_config
 
 from citrus_hf import CiTrusForSequenceClassification
 
@@ -189,3 +192,43 @@ def test_a_3d_row_with_an_axis_of_one_says_to_drop_it():
     split = Dataset.from_dict({"input_values": values, "labels": [0, 1, 0, 1]})
     with pytest.raises(ValueError, match=r"Its axis 0 has length 1.*np\.squeeze\(row, axis=0\)"):
         check_labelled_splits({"train": split, "test": split}, "classification")
+
+
+def _config_lines(action) -> list[str]:
+    """What transformers' config module logs while `action()` runs (its errors left to the caller)."""
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    config_logger = logging.getLogger("transformers.configuration_utils")
+    config_logger.addHandler(handler)
+    try:
+        action()
+    finally:
+        config_logger.removeHandler(handler)
+    return lines
+
+
+def test_another_num_labels_is_said_once_by_the_package_error(tmp_path):
+    folder = save_tiny_classifier(tmp_path / "classifier", num_labels=3)
+
+    def load():
+        with pytest.raises(ValueError, match=r"classifier.bias \(3,\) in the checkpoint vs \(5,\) here"):
+            CiTrusForSequenceClassification.from_pretrained(folder, num_labels=5)
+
+    assert not [line for line in _config_lines(load) if "num_labels" in line]
+
+
+def test_a_new_head_asked_for_still_shows_transformers_lines():
+    """Guard (passes before and after): with `ignore_mismatched_sizes=True` nothing of the package's replaces
+    transformers' lines, which are emitted as before (the config's line, then the loading report)."""
+    import tempfile
+
+    folder = save_tiny_classifier(Path(tempfile.mkdtemp()) / "classifier", num_labels=3)
+    loaded = []
+    lines = _config_lines(
+        lambda: loaded.append(
+            CiTrusForSequenceClassification.from_pretrained(folder, num_labels=5, ignore_mismatched_sizes=True)
+        )
+    )
+    assert loaded[0].classifier.out_features == 5
+    assert any("incompatible to the `id2label` map" in line for line in lines)

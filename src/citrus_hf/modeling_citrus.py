@@ -1774,11 +1774,18 @@ class CiTrusEncoder(nn.Module):
 # ----------------------------------------------------------------------------------------------------------------------
 
 
+# What transformers logs while a model loads that `from_pretrained` reports itself where it can, in its error or its
+# one line: the loading report (the UNEXPECTED / MISSING table), and the config's line for a `num_labels=` of another
+# size than the checkpoint's class names, which came ahead of the head-size error that says it with the fix.
+_HELD_LOAD_MESSAGES = ("LOAD REPORT", "which is incompatible to the `id2label` map")
+
+
 class _LoadReportHold(std_logging.Filter):
-    """Holds back transformers' loading report (its UNEXPECTED / MISSING table) while a CiTrus model loads, so that
-    `from_pretrained` can replace the expected case, a new task head on a pre-trained encoder, by one line and
-    re-emit the report in every other case. Held on each of `loggers` (transformers' adapter path reports the
-    adapter's load from its peft integration)."""
+    """Holds back transformers' loading report (its UNEXPECTED / MISSING table, and the other `_HELD_LOAD_MESSAGES`)
+    while a CiTrus model loads, so that `from_pretrained` can replace the expected case, a new task head on a
+    pre-trained encoder, by one line, give its own error in place of the report, and re-emit the report in every other
+    case. Held on each of `loggers` (transformers' config and model loading; its adapter path reports the adapter's
+    load from its peft integration)."""
 
     def __init__(self, *loggers: std_logging.Logger):
         super().__init__()
@@ -1788,7 +1795,8 @@ class _LoadReportHold(std_logging.Filter):
             report_logger.addFilter(self)
 
     def filter(self, record: std_logging.LogRecord) -> bool:
-        if "LOAD REPORT" in record.getMessage():
+        message = record.getMessage()
+        if any(held in message for held in _HELD_LOAD_MESSAGES):
             self.records.append(record)
             return False
         return True
@@ -2525,7 +2533,8 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         # Mismatched shapes are reported below with the shapes and the fix, instead of transformers' pointer to its
         # log ("see report above"); a head the caller asked to replace is then allowed.
         replace_mismatched = bool(kwargs.pop("ignore_mismatched_sizes", False))
-        report_loggers = ["transformers.modeling_utils"] + (["transformers.integrations.peft"] if adapter else [])
+        report_loggers = ["transformers.configuration_utils", "transformers.modeling_utils"]
+        report_loggers += ["transformers.integrations.peft"] if adapter else []
         held = _LoadReportHold(*map(std_logging.getLogger, report_loggers))
         route = _ADAPTER_OF_FROM_PRETRAINED.set(adapter is not None)
         try:
