@@ -12,6 +12,7 @@
 4. An `Array3D` (or 3-D list) `input_values` column was refused as "holds list<item: list<item: list<item: float>>>".
 5. `from_pretrained(classifier_folder, num_labels=5)` printed transformers' "incompatible to the `id2label` map" line
    ahead of the package's own error, which says it with the fix.
+6. checkpoint_selection.md's two hand-written "mean ± std" lines name their spread (the sample std, ddof 1).
 """
 
 from __future__ import annotations
@@ -232,3 +233,12 @@ def test_a_new_head_asked_for_still_shows_transformers_lines():
     )
     assert loaded[0].classifier.out_features == 5
     assert any("incompatible to the `id2label` map" in line for line in lines)
+
+
+def test_the_checkpoint_selection_notes_name_their_spread():
+    from citrus_hf.evaluation.report import SPREAD
+
+    notes = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "checkpoint_selection.md"
+    text = notes.read_text(encoding="utf-8").replace("\n", " ")
+    assert "mean ± std" not in text
+    assert text.count(f"mean ± {SPREAD}") == 2
