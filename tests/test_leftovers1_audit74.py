@@ -17,12 +17,13 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from test_hf_native import transformers_log
+from test_probe import _aligned
 from tiny_configs import save_tiny_classifier, tiny_config
 
 from citrus_hf import CiTrusForSequenceClassification
@@ -37,17 +38,6 @@ def _close_classes(count: int = 60, spread: float = 0.01):
     inputs[labels == 1] += spread
     inputs[labels == 2] *= 1 + spread
     return inputs, labels
-
-
-def _aligned(inputs: torch.Tensor, labels: torch.Tensor):
-    from datasets import Dataset
-
-    rows = {
-        "input_values": inputs.numpy(),
-        "patch_mask": np.ones((len(inputs), inputs.shape[-1] // 20), dtype=np.int64),
-        "labels": labels.numpy(),
-    }
-    return Dataset.from_dict(rows).with_format("torch")
 
 
 def _logits(model, inputs):
@@ -195,44 +185,25 @@ def test_a_3d_row_with_an_axis_of_one_says_to_drop_it():
         check_labelled_splits({"train": split, "test": split}, "classification")
 
 
-def _config_lines(action) -> list[str]:
-    """What transformers' config module logs while `action()` runs (its errors left to the caller)."""
-    lines: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: lines.append(record.getMessage())
-    config_logger = logging.getLogger("transformers.configuration_utils")
-    config_logger.addHandler(handler)
-    try:
-        action()
-    finally:
-        config_logger.removeHandler(handler)
-    return lines
-
-
 def test_another_num_labels_is_said_once_by_the_package_error(tmp_path):
     folder = save_tiny_classifier(tmp_path / "classifier", num_labels=3)
 
-    def load():
+    with transformers_log() as records:
         with pytest.raises(ValueError, match=r"classifier.bias \(3,\) in the checkpoint vs \(5,\) here"):
             CiTrusForSequenceClassification.from_pretrained(folder, num_labels=5)
+    assert not [record for record in records if "num_labels" in record.getMessage()]
 
-    assert not [line for line in _config_lines(load) if "num_labels" in line]
 
-
-def test_a_new_head_asked_for_still_shows_transformers_lines():
+def test_a_new_head_asked_for_still_shows_transformers_lines(tmp_path):
     """Guard (passes before and after): with `ignore_mismatched_sizes=True` nothing of the package's replaces
     transformers' lines, which are emitted as before (the config's line, then the loading report)."""
-    import tempfile
-
-    folder = save_tiny_classifier(Path(tempfile.mkdtemp()) / "classifier", num_labels=3)
-    loaded = []
-    lines = _config_lines(
-        lambda: loaded.append(
-            CiTrusForSequenceClassification.from_pretrained(folder, num_labels=5, ignore_mismatched_sizes=True)
-        )
-    )
-    assert loaded[0].classifier.out_features == 5
-    assert any("incompatible to the `id2label` map" in line for line in lines)
+    folder = save_tiny_classifier(tmp_path / "classifier", num_labels=3)
+    with transformers_log() as records:
+        loaded = CiTrusForSequenceClassification.from_pretrained(folder, num_labels=5, ignore_mismatched_sizes=True)
+    assert loaded.classifier.out_features == 5
+    said = [record.getMessage() for record in records]
+    assert any("incompatible to the `id2label` map" in line for line in said)
+    assert any("LOAD REPORT" in line for line in said)
 
 
 def test_the_checkpoint_selection_notes_name_their_spread():
