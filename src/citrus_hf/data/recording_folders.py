@@ -188,6 +188,11 @@ _TIME_STAMPS_FIXES = {
 # a float32 column 7 (250.1 as 250.10000610), and both were refused as "333.333 Hz" against "333.333 Hz". A part per
 # million moves a ten-minute segment's end by 0.6 ms, under a sample at any rate below 1.6 kHz.
 _RATE_AGREEMENT = 1e-6
+# The text files PhysioNet ships beside the records of every database it serves (the download's checksum list and its
+# licence; `RECORDS` and `ANNOTATORS` have no suffix, so no reader takes them): never recordings. Read as CSV ones, a
+# PhysioNet folder as downloaded was refused as one that mixes files that record their rate with files that do not,
+# and `citrus predict` over it asked for LICENSE.txt's sampling rate.
+_PHYSIONET_LISTINGS = frozenset({"SHA256SUMS.txt", "LICENSE.txt"})
 # The formats whose files may hold signals at several rates, each read as one recording per rate.
 _MULTI_RATE_FORMATS = ("EDF", "BDF", "WFDB")
 # A folder of at least this many files holds out VALIDATION_FRACTION of them (by channel-hours, whole files) as a
@@ -272,11 +277,15 @@ def is_bids_metadata(path: Path) -> bool:
 
 def recording_files(folder: str | os.PathLike) -> list[Path]:
     """The recording files under `folder` (recursively through symlinked folders too, `files_under`; sorted; a WFDB
-    record by its ``.hea`` header; not the metadata files that label them, nor BIDS's tables, `is_bids_metadata`)."""
+    record by its ``.hea`` header; not the metadata files that label them, nor BIDS's tables, `is_bids_metadata`, nor
+    the listings PhysioNet ships beside its records, `_PHYSIONET_LISTINGS`)."""
     files = [
         path
         for path in files_under(folder)
-        if path.suffix.lower() in RECORDING_FORMATS and path.name not in METADATA_FILES and not is_bids_metadata(path)
+        if path.suffix.lower() in RECORDING_FORMATS
+        and path.name not in METADATA_FILES
+        and path.name not in _PHYSIONET_LISTINGS
+        and not is_bids_metadata(path)
     ]
     segments = {segment for path in files if path.suffix.lower() == ".hea" for segment in _wfdb_segment_headers(path)}
     return sorted(path for path in files if path not in segments)

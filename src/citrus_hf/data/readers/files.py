@@ -98,7 +98,7 @@ from .vendors import (
     refuse_empatica_ibi,
     vendor_column_key,
 )
-from .wfdb import read_wfdb
+from .wfdb import read_wfdb, wfdb_companions
 
 logger = logging.getLogger(__name__)
 
@@ -126,9 +126,16 @@ _MNE_FORMATS = dict.fromkeys((".fif", ".gdf", ".cnt", ".mff", ".sqd", ".con", ".
 # Formats whose recording is read through one file (a key of `RECORDING_FORMATS`) and lies in others beside it ->
 # the function that lists those (`companion_files`): a folder's listing passes over them, and one given alone is
 # refused naming the file to give.
-_COMPANIONS = {"BrainVision": brainvision_companions, "EEGLAB": eeglab_companions}
-# The suffixes of such files, and the header's suffix whose recording they belong to.
-_COMPANION_SUFFIXES = {".eeg": ".vhdr", ".vmrk": ".vhdr", ".dat": ".vhdr", ".fdt": ".set"}
+_COMPANIONS = {"BrainVision": brainvision_companions, "EEGLAB": eeglab_companions, "WFDB": wfdb_companions}
+# The suffixes of such files, and the suffixes of the headers whose recording they may belong to (a .dat is a
+# BrainVision recording's or a WFDB record's signal file; a .mat, a PhysioNet/CinC Challenge record's).
+_COMPANION_SUFFIXES = {
+    ".eeg": (".vhdr",),
+    ".vmrk": (".vhdr",),
+    ".dat": (".vhdr", ".hea"),
+    ".mat": (".hea",),
+    ".fdt": (".set",),
+}
 _CSV_DELIMITERS = (";", "\t", ",")
 # The rows under a CSV's first row that tell whether a first row of numbers is a header (`_numbers_header`), and
 # whether its numbers are written with a decimal comma (`_decimal_comma`; past them the file is scanned for a comma).
@@ -310,18 +317,20 @@ def recording_format(path: str | Path) -> str:
 
 def companion_files(path: str | Path) -> list[Path]:
     """The files beside the recording file `path` that hold its samples or markers and are read through it
-    (`_COMPANIONS`: a BrainVision header's data and marker files); [] for a format read from one file."""
+    (`_COMPANIONS`: a BrainVision header's data and marker files, a WFDB header's signal files); [] for a format
+    read from one file."""
     lister = _COMPANIONS.get(RECORDING_FORMATS.get(Path(path).suffix.lower(), ""))
     return lister(path) if lister is not None else []
 
 
 def _companion_header(path: Path) -> Path | None:
     """The recording file beside `path` whose companion `path` is (`companion_files`), or None: a BrainVision
-    ``.eeg`` / ``.vmrk`` given where its ``.vhdr`` is to be given."""
-    header_suffix = _COMPANION_SUFFIXES.get(path.suffix.lower())
-    if header_suffix is None or not path.parent.is_dir():
+    ``.eeg`` / ``.vmrk`` given where its ``.vhdr`` is to be given, a WFDB record's ``.dat`` / ``.mat`` where its ``.hea``
+    is."""
+    header_suffixes = _COMPANION_SUFFIXES.get(path.suffix.lower())
+    if header_suffixes is None or not path.parent.is_dir():
         return None
-    headers = sorted(file for file in path.parent.iterdir() if file.suffix.lower() == header_suffix)
+    headers = sorted(file for file in path.parent.iterdir() if file.suffix.lower() in header_suffixes)
     own = [file for file in headers if file.stem == path.stem]  # (the usual case first: one name, three suffixes)
     return next((file for file in own + headers if path in companion_files(file)), None)
 

@@ -122,6 +122,40 @@ def wfdb_segment_names(header: Path) -> list[str]:
     return names
 
 
+def wfdb_companions(header: str | Path) -> list[Path]:
+    """The files beside the WFDB header `header` that its record is read from, as it names them: its signal files
+    (the first field of each signal line: ``100.dat``, a PhysioNet/CinC Challenge record's ``A0001.mat``, a MATLAB
+    file whose samples start at a byte offset), and a multi-segment record's segment headers with their signal files.
+    Read from the header's text alone (no ``wfdb``); [] for one that cannot be read (its reader then says why). A
+    folder's listing passes over them: they are part of the record, not files left unread (the .mat files of a
+    Challenge set were named as "in formats citrus does not read")."""
+    header = Path(header)
+    try:
+        names = wfdb_segment_names(header)
+    except CorruptFileError:
+        return []
+    if names:  # (a segment's header lists its own signal files; a layout segment names "~", none)
+        segments = [header.with_name(name + ".hea") for name in names if name != "~"]
+        return segments + [file for segment in segments for file in _signal_files(segment)]
+    return _signal_files(header)
+
+
+def _signal_files(header: Path) -> list[Path]:
+    """The signal files the signal lines of the single-segment WFDB header `header` name (``~``: none), in order,
+    each once."""
+    try:
+        lines = [line.split() for line in header.read_text(encoding="latin-1").splitlines()]
+    except OSError:
+        return []
+    lines = [line for line in lines if line and not line[0].startswith("#")]
+    try:
+        count = int(lines[0][1]) if lines and len(lines[0]) > 1 else 0
+    except ValueError:
+        return []  # a malformed record line is wfdb's to report
+    named = dict.fromkeys(line[0] for line in lines[1 : 1 + count] if line[0] != "~" and "/" not in line[0])
+    return [header.with_name(name) for name in named]
+
+
 def _check_wfdb_segments(wfdb, record: Path) -> None:
     """Refuse a multi-segment record whose segments disagree on what wfdb stitches without looking: their frame rate
     (a segment at 180 Hz was read on as 360 Hz), in a fixed layout their signals' order (wfdb joins them by position,

