@@ -127,3 +127,41 @@ def test_citrus_predict_over_a_physionet_database_folder_scores_its_records(ecg,
     assert main(["predict", str(model), str(tmp_path / "mitdb")]) == 0
     out = capsys.readouterr().out
     assert all(f"{name}.hea: LABEL_" in out for name in names) and "LICENSE" not in out
+
+
+# ------------------------------------------------- 3. a multi-segment record whose signals run at several rates
+
+
+def _multi_segment_multi_frequency_record(folder, ecg: np.ndarray) -> None:
+    """Record ``mf`` of two 4 s segments, each the ECG at 2 samples per frame (720 Hz) beside a 360 Hz copy of it
+    (``ECG``, ``REF``), as a Holter or a bedside monitor writes a record in segments at several rates."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = int(4 * RATE)
+    for index, name in enumerate(("mf_1", "mf_2")):
+        slow = ecg[index * frames : (index + 1) * frames]
+        fast = np.repeat(slow, 2)  # (the ECG at twice the frame rate)
+        wfdb.wrsamp(
+            name, fs=RATE, units=["mV", "mV"], sig_name=["ECG", "REF"], e_p_signal=[fast, slow], samps_per_frame=[2, 1],
+            fmt=["16", "16"], adc_gain=[200.0, 200.0], baseline=[0, 0], write_dir=str(folder),
+        )  # fmt: skip
+    (folder / "mf.hea").write_text(f"mf/2 2 {RATE:g} {2 * frames}\nmf_1 {frames}\nmf_2 {frames}\n")
+
+
+def test_a_multi_segment_multi_frequency_record_in_a_folder_is_one_recording_per_rate(ecg, tmp_path, capsys):
+    """Its header lists no signals (its segments' do), so its rates were taken as one: the folder (`citrus data
+    info`, `citrus pretrain`) was refused whole, advising --channels, which neither has; a single-segment
+    multi-frequency record is one recording per rate."""
+    from citrus_hf.commands.main import main
+    from citrus_hf.data.readers.wfdb import wfdb_names_by_rate
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    folder = tmp_path / "holter"
+    _multi_segment_multi_frequency_record(folder, ecg)
+    assert wfdb_names_by_rate(folder / "mf.hea") == {2 * RATE: ["ECG"], RATE: ["REF"]}
+    rows = {row["recording"]: row for row in load_recording_folder(folder)}
+    assert sorted(rows) == ["mf.hea@360Hz", "mf.hea@720Hz"]
+    assert rows["mf.hea@720Hz"]["sampling_rate"] == 2 * RATE
+    np.testing.assert_allclose(np.asarray(rows["mf.hea@360Hz"]["input_values"])[0], ecg[: int(8 * RATE)], atol=3e-3)
+    assert np.shape(rows["mf.hea@720Hz"]["input_values"]) == (1, int(16 * RATE))
+    assert main(["data", "info", str(folder)]) == 0
+    assert "sampling rate (Hz): 360, 720" in capsys.readouterr().out

@@ -369,9 +369,12 @@ def _checked_record(record: str | Path) -> Path:
 
 def wfdb_names_by_rate(record: str | Path) -> dict[float, list[str]]:
     """The signals' names of a WFDB record (its path, with or without ``.hea``) grouped by their rate (the frame rate
-    x each one's samples per frame), fastest first, from its header alone: one entry for a record whose signals
-    share a rate (or a multi-segment record, whose header lists none), several for a multi-frequency one (ECG at
-    500 Hz beside acceleration at 50 Hz), as `EdfHeader.names_by_rate` groups an EDF file's.
+    x each one's samples per frame), fastest first, from its headers alone: one entry for a record whose signals
+    share a rate, several for a multi-frequency one (ECG at 500 Hz beside acceleration at 50 Hz), as
+    `EdfHeader.names_by_rate` groups an EDF file's. A multi-segment record's header lists no signal: its layout
+    segment's (a variable layout) or its first segment's header does (`_check_wfdb_segments` holds the others to
+    it); read as one rate, a multi-frequency one was refused whole by a folder's listing, where a single-segment one
+    is one recording per rate.
 
     Raises:
         CorruptFileError: a header wfdb cannot read, or one `read_wfdb` refuses first.
@@ -379,12 +382,15 @@ def wfdb_names_by_rate(record: str | Path) -> dict[float, list[str]]:
     wfdb = require("wfdb", "Reading WFDB records")
 
     record = _checked_record(record)
+    segmented = bool(wfdb_segment_names(record.with_name(record.name + ".hea")))
     try:
-        header = wfdb.rdheader(str(record))
+        header = wfdb.rdheader(str(record), rd_segments=segmented)
     except Exception as error:
         raise CorruptFileError(
             f"wfdb could not read the header of record {record} ({type(error).__name__}: {error}); re-download it."
         ) from error
+    if segmented:  # the signals of the layout, or of the first segment that holds any (a "~" gap holds none)
+        header = next((segment for segment in header.segments if segment is not None and segment.sig_name), header)
     names = list(getattr(header, "sig_name", None) or [])
     if not names:
         return {float(header.fs): []}
