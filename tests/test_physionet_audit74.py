@@ -132,17 +132,20 @@ def test_citrus_predict_over_a_physionet_database_folder_scores_its_records(ecg,
 # ------------------------------------------------- 3. a multi-segment record whose signals run at several rates
 
 
-def _multi_segment_multi_frequency_record(folder, ecg: np.ndarray) -> None:
-    """Record ``mf`` of two 4 s segments, each the ECG at 2 samples per frame (720 Hz) beside a 360 Hz copy of it
-    (``ECG``, ``REF``), as a Holter or a bedside monitor writes a record in segments at several rates."""
+def _multi_segment_multi_frequency_record(folder, ecg: np.ndarray, second_ecg_per_frame: int = 2) -> None:
+    """Record ``mf`` of two 4 s segments, each the ECG at 2 samples per frame (720 Hz; the second segment's at
+    `second_ecg_per_frame`) beside a 360 Hz copy of it (``ECG``, ``REF``), as a Holter or a bedside monitor writes a
+    record in segments at several rates."""
     folder.mkdir(parents=True, exist_ok=True)
     frames = int(4 * RATE)
     for index, name in enumerate(("mf_1", "mf_2")):
+        per_frame = (2, second_ecg_per_frame)[index]
         slow = ecg[index * frames : (index + 1) * frames]
-        fast = np.repeat(slow, 2)  # (the ECG at twice the frame rate)
+        fast = np.repeat(slow, per_frame)  # (the ECG at per_frame times the frame rate)
         wfdb.wrsamp(
-            name, fs=RATE, units=["mV", "mV"], sig_name=["ECG", "REF"], e_p_signal=[fast, slow], samps_per_frame=[2, 1],
-            fmt=["16", "16"], adc_gain=[200.0, 200.0], baseline=[0, 0], write_dir=str(folder),
+            name, fs=RATE, units=["mV", "mV"], sig_name=["ECG", "REF"], e_p_signal=[fast, slow],
+            samps_per_frame=[per_frame, 1], fmt=["16", "16"], adc_gain=[200.0, 200.0], baseline=[0, 0],
+            write_dir=str(folder),
         )  # fmt: skip
     (folder / "mf.hea").write_text(f"mf/2 2 {RATE:g} {2 * frames}\nmf_1 {frames}\nmf_2 {frames}\n")
 
@@ -165,3 +168,14 @@ def test_a_multi_segment_multi_frequency_record_in_a_folder_is_one_recording_per
     assert np.shape(rows["mf.hea@720Hz"]["input_values"]) == (1, int(16 * RATE))
     assert main(["data", "info", str(folder)]) == 0
     assert "sampling rate (Hz): 360, 720" in capsys.readouterr().out
+
+
+def test_segments_that_store_a_signal_at_another_rate_are_refused_naming_the_segment(ecg, tmp_path):
+    """wfdb failed deep in numpy ("could not broadcast input array from shape (1440,) into shape (2880,)"), reported
+    as a damaged download to re-download."""
+    from citrus_hf.data.errors import CorruptFileError
+    from citrus_hf.data.readers import read_wfdb
+
+    _multi_segment_multi_frequency_record(tmp_path, ecg, second_ecg_per_frame=1)
+    with pytest.raises(CorruptFileError, match=r"segment 'mf_2' stores signal 'ECG' at 1 .*360 Hz.* 'mf_1' at 2 "):
+        read_wfdb(tmp_path / "mf", None, channels=["ECG"])

@@ -160,8 +160,8 @@ def _check_wfdb_segments(wfdb, record: Path) -> None:
     """Refuse a multi-segment record whose segments disagree on what wfdb stitches without looking: their frame rate
     (a segment at 180 Hz was read on as 360 Hz), in a fixed layout their signals' order (wfdb joins them by position,
     so a segment listing II before I swapped the channels from its start on; a variable layout's are matched by name),
-    and each signal's unit (a segment in µV beside one in mV: 1000 times larger from the seam on). Nothing to check for
-    a single-segment record.
+    each signal's unit (a segment in µV beside one in mV: 1000 times larger from the seam on) and its samples per frame
+    (its rate, which wfdb cannot change at a seam). Nothing to check for a single-segment record.
 
     Raises:
         CorruptFileError: naming the segment, what it says and what the record's first segment (or layout) says.
@@ -188,8 +188,14 @@ def _check_wfdb_segments(wfdb, record: Path) -> None:
             for i, name in enumerate(segment.sig_name or [])
         }
 
+    def frames(segment) -> dict[str, int]:
+        # each signal's samples per frame (its rate over the frame rate): wfdb failed deep in numpy on a signal whose
+        # count changes at a seam ("could not broadcast input array from shape (400,) into shape (800,)")
+        counts = list(segment.samps_per_frame or [])
+        return {str(name): int(counts[i]) if i < len(counts) else 1 for i, name in enumerate(segment.sig_name or [])}
+
     first_name, first = segments[0]
-    expected_units = units(first)
+    expected_units, expected_frames = units(first), frames(first)
     for name, segment in data:
         where = f"WFDB record {record}: its segment {name!r}"
         if segment.fs is not None and master.fs is not None and not math.isclose(segment.fs, master.fs, rel_tol=1e-9):
@@ -211,6 +217,14 @@ def _check_wfdb_segments(wfdb, record: Path) -> None:
                     f"{where} records signal {signal!r} in {unit} and the {'layout' if layout else 'segment'} "
                     f"{first_name!r} in {expected_units[signal]}; wfdb would join the two units into one signal "
                     "without converting either. Read each segment as a record of its own (its .hea file)."
+                )
+        for signal, count in frames(segment).items():
+            if signal in expected_frames and count != expected_frames[signal]:
+                raise CorruptFileError(
+                    f"{where} stores signal {signal!r} at {count} sample(s) per frame ({count * master.fs:g} Hz) and "
+                    f"the {'layout' if layout else 'segment'} {first_name!r} at {expected_frames[signal]} "
+                    f"({expected_frames[signal] * master.fs:g} Hz); wfdb cannot join one signal at two rates. Read each "
+                    "segment as a record of its own (its .hea file)."
                 )
 
 
