@@ -179,3 +179,17 @@ def test_segments_that_store_a_signal_at_another_rate_are_refused_naming_the_seg
     _multi_segment_multi_frequency_record(tmp_path, ecg, second_ecg_per_frame=1)
     with pytest.raises(CorruptFileError, match=r"segment 'mf_2' stores signal 'ECG' at 1 .*360 Hz.* 'mf_1' at 2 "):
         read_wfdb(tmp_path / "mf", None, channels=["ECG"])
+
+
+def test_a_fixed_layout_record_with_a_gap_is_refused_naming_its_segments(ecg, tmp_path):
+    """A multi-segment record without a layout segment whose gap is a '~' segment: wfdb fails on it ("'NoneType'
+    object has no attribute 'e_p_signal'"), which was reported as a damaged download to re-download."""
+    from citrus_hf.data.errors import CorruptFileError
+    from citrus_hf.data.readers import read_wfdb
+
+    frames = int(4 * RATE)
+    _write_record(tmp_path, "gap_1", ecg[:frames])
+    _write_record(tmp_path, "gap_2", ecg[2 * frames : 3 * frames])
+    (tmp_path / "gap.hea").write_text(f"gap/3 1 {RATE:g} {3 * frames}\ngap_1 {frames}\n~ {frames}\ngap_2 {frames}\n")
+    with pytest.raises(CorruptFileError, match=r"without a layout segment and with gaps .*\(gap_1\.hea, gap_2\.hea\)"):
+        read_wfdb(tmp_path / "gap", None)

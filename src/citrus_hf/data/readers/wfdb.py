@@ -174,6 +174,16 @@ def _check_wfdb_segments(wfdb, record: Path) -> None:
         return
     segments = [(name, segment) for name, segment in zip(master.seg_name, master.segments) if segment is not None]
     layout = bool(master.seg_len) and master.seg_len[0] == 0  # a variable layout's first segment lists the signals
+    if not layout and "~" in master.seg_name:
+        # (wfdb fills a variable layout's gaps with NaN, but fails on a fixed layout's: "'NoneType' object has no
+        # attribute 'e_p_signal'", which read as a damaged download)
+        raise CorruptFileError(
+            f"WFDB record {record} is a multi-segment record without a layout segment and with gaps ('~' segments), "
+            "which wfdb cannot read as one record. Read each of its segments as a record of its own ("
+            + ", ".join(f"{name}.hea" for name, _ in segments[:3])
+            + (", ..." if len(segments) > 3 else "")
+            + ")."
+        )
     data = segments[1:] if layout else segments
     if not data:
         return
