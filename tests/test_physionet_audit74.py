@@ -193,3 +193,15 @@ def test_a_fixed_layout_record_with_a_gap_is_refused_naming_its_segments(ecg, tm
     (tmp_path / "gap.hea").write_text(f"gap/3 1 {RATE:g} {3 * frames}\ngap_1 {frames}\n~ {frames}\ngap_2 {frames}\n")
     with pytest.raises(CorruptFileError, match=r"without a layout segment and with gaps .*\(gap_1\.hea, gap_2\.hea\)"):
         read_wfdb(tmp_path / "gap", None)
+
+
+@pytest.mark.parametrize("named", ["100.dat", "100.atr"])
+def test_a_metadata_row_naming_a_records_signal_or_annotation_file_names_the_record(ecg, tmp_path, named):
+    """A PhysioNet user names the file the samples (or beats) are in: the row was refused as naming "no recording
+    file", with a list of suffixes, not the record to name."""
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    _physionet_folder(tmp_path / "mitdb", ecg)
+    (tmp_path / "mitdb" / "metadata.csv").write_text(f"file_name,onset,duration,label\n{named},1.0,2.0,N\n")
+    with pytest.raises(ValueError, match=rf"names '{named}', a file of the WFDB record 100\.hea .*'100' or '100\.hea'"):
+        load_recording_folder(tmp_path / "mitdb")

@@ -1133,6 +1133,14 @@ def _metadata_rows(folder: Path) -> tuple[dict[Path, dict | list[dict]], dict[Pa
                 relative = relative.with_name(file.name)
             if relative.parts[:1] == ("..",) or not file.is_file():
                 raise ValueError(f"{table} names {name!r}, which is no file under {folder}.")
+            if file.suffix.lower() not in RECORDING_FORMATS and file.with_suffix(".hea").is_file():
+                # a WFDB record's signal or annotation file (`100.dat`, `100.atr`, a Challenge record's `A0001.mat`):
+                # the record is read through its header
+                raise ValueError(
+                    f"{table} names {name!r}, a file of the WFDB record {file.with_suffix('.hea').name} beside it (its "
+                    f"signals or annotations); name the record, {relative.with_suffix('').as_posix()!r} or "
+                    f"{relative.with_suffix('.hea').as_posix()!r}, which is read through its header."
+                )
             if file.suffix.lower() not in RECORDING_FORMATS:
                 raise ValueError(
                     f"{table} names {name!r}, which is no recording file ({', '.join(RECORDING_FORMATS)})."
