@@ -1,8 +1,8 @@
 """Download MIT-BIH Arrhythmia records (WFDB) from PhysioNet and build beat windows with AAMI labels.
 
 Every file is checked against PhysioNet's SHA256SUMS.txt; records are read with ``wfdb.rdrecord`` and reference
-beats with ``wfdb.rdann``. One window per annotated beat (default 0.25 s before to 0.45 s after the R-peak, first
-lead, 360 Hz), labelled N / S / V / F / Q (AAMI EC57); split DS1 (train) / DS2 (test) as de Chazal et al. (2004).
+beats with ``wfdb.rdann``. One window per annotated beat (default 0.25 s before to 0.45 s after the R-peak, lead
+MLII by name, 360 Hz), labelled N / S / V / F / Q (AAMI EC57); split DS1 (train) / DS2 (test) as de Chazal et al. (2004).
 
     python dataset_scripts/physionet_wfdb.py --data-dir ~/data/mitdb --output ~/data/mitdb_beats
     python dataset_scripts/physionet_wfdb.py --data-dir ~/data/mitdb --records 100 101 --no-download
