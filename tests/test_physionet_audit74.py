@@ -205,3 +205,20 @@ def test_a_metadata_row_naming_a_records_signal_or_annotation_file_names_the_rec
     (tmp_path / "mitdb" / "metadata.csv").write_text(f"file_name,onset,duration,label\n{named},1.0,2.0,N\n")
     with pytest.raises(ValueError, match=rf"names '{named}', a file of the WFDB record 100\.hea .*'100' or '100\.hea'"):
         load_recording_folder(tmp_path / "mitdb")
+
+
+# ------------------------------------------------------- 4. annotation files of other PhysioNet databases
+
+
+@pytest.mark.parametrize("extension", ["ecg", "sta"])
+def test_beat_and_st_annotation_files_of_other_databases_are_named_as_not_read(ecg, tmp_path, caplog, extension):
+    """Fantasia, the NSR / CHF RR-interval databases and the MIT-BIH polysomnographic one keep their beat labels in
+    `.ecg` files, Long-Term ST its ST episodes in `.sta` / `.stb` / `.stc`: passed over without a word, where `.atr`
+    files beside their records are named as labels no route reads."""
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    _write_record(tmp_path, "f1o01", ecg)
+    wfdb.wrann("f1o01", extension, np.arange(180, ecg.size - 180, 300), ["N"] * 23, write_dir=str(tmp_path))
+    with caplog.at_level("WARNING"):
+        load_recording_folder(tmp_path)
+    assert "1 WFDB annotation file(s)" in caplog.text and f"f1o01.{extension}" in caplog.text

@@ -122,11 +122,13 @@ _UNREAD_DATA_SUFFIXES = frozenset(
 _TRIGGER_CHANNELS = frozenset({"status", "trigger"})
 # MNE's own names of stimulus channels, which its exports keep: "STI 014" (its sample data), Neuromag's "STI101".
 _MNE_STIMULUS_CHANNEL = re.compile(r"sti ?\d{3}")
-# The annotators of PhysioNet's WFDB records (`100.atr` beside `100.hea`: reference beat labels; `.apn` apnea, `.st`
-# ST changes, `.arou` arousals, `.qrs` / `.wqrs` / `.sqrs` detectors' beats): annotation files, read by no route here.
+# The annotators of PhysioNet's WFDB records (`100.atr` beside `100.hea`: reference beat labels; `.ecg` the beat labels
+# of the Fantasia, NSR RR-interval, CHF RR-interval and MIT-BIH polysomnographic databases; `.apn` apnea, `.st` ST
+# changes or sleep stages, `.sta` / `.stb` / `.stc` Long-Term ST's, `.arou` arousals, `.qrs` / `.wqrs` / `.sqrs`
+# detectors' beats): annotation files, read by no route here.
 _WFDB_ANNOTATION_SUFFIXES = frozenset(
     (".atr", ".ann", ".qrs", ".wqrs", ".sqrs", ".gqrs", ".apn", ".st", ".stf", ".arou", ".pwave", ".wabp", ".ari")
-    + (".hypn", ".resp", ".trigger", ".alarms", ".event", ".marker")
+    + (".hypn", ".resp", ".trigger", ".alarms", ".event", ".marker", ".ecg", ".sta", ".stb", ".stc")
 )
 # The time-series classification archives' formats (UCR / UEA, sktime / aeon) and the reader of each: files of
 # labelled examples, not recordings, so a folder is not read through them (`archive_files_advice` names them).
