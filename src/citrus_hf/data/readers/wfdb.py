@@ -86,6 +86,16 @@ def _check_wfdb_name(record: Path) -> None:
             )
 
 
+def _header_fields(header: Path) -> list[list[str]]:
+    """The fields of each line of the WFDB header `header` but its comments and blank lines (the record line first);
+    [] for a header that cannot be read (wfdb reports it)."""
+    try:
+        lines = [line.split() for line in header.read_text(encoding="latin-1").splitlines()]
+    except OSError:
+        return []
+    return [line for line in lines if line and not line[0].startswith("#")]
+
+
 # A segment name of a multi-segment header, in wfdb's own grammar (its `rx_segment`: `[-\w]*~?`, "~" for a gap): no
 # separator, so it names a header beside this one.
 _WFDB_SEGMENT_NAME = re.compile(r"[-\w]*~?")
@@ -100,11 +110,7 @@ def wfdb_segment_names(header: Path) -> list[str]:
         CorruptFileError: a segment name outside wfdb's grammar (``../x``: a path, which the header cannot name),
             naming the header and the name; folder listings took it for a file name and failed inside pathlib.
     """
-    try:
-        lines = [line.split() for line in header.read_text(encoding="latin-1").splitlines()]
-    except OSError:
-        return []
-    lines = [line for line in lines if line and not line[0].startswith("#")]
+    lines = _header_fields(header)
     if not lines or "/" not in lines[0][0]:
         return []
     try:
@@ -143,11 +149,7 @@ def wfdb_companions(header: str | Path) -> list[Path]:
 def _signal_files(header: Path) -> list[Path]:
     """The signal files the signal lines of the single-segment WFDB header `header` name (``~``: none), in order,
     each once."""
-    try:
-        lines = [line.split() for line in header.read_text(encoding="latin-1").splitlines()]
-    except OSError:
-        return []
-    lines = [line for line in lines if line and not line[0].startswith("#")]
+    lines = _header_fields(header)
     try:
         count = int(lines[0][1]) if lines and len(lines[0]) > 1 else 0
     except ValueError:
