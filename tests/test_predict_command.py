@@ -150,11 +150,8 @@ def test_a_regressor_gives_its_target_and_an_encoder_its_embedding(edf_path, tmp
         (["{folder}/c3.npy"], r"'.*c3.npy' is a numpy file, which does not record its sampling rate; give it with "),
         (["{folder}/c3.hea", "--output", "{folder}/out.json"], r"name a \.csv, \.jsonl, \.tsv or \.txt file"),
         (["{folder}/missing.edf"], r"recording '.*missing.edf' does not exist"),
-        (
-            ["{folder}/c3.dat"],
-            r"no reader for \.dat; recordings are read from \.bdf, \.csv, \.edf, \.hea, \.npy, \.set, \.tsv, \.txt, "
-            r"\.vhdr, \.wav",
-        ),
+        # (a WFDB record's signal file: the header to give, audit 74; it was "no reader for .dat", to convert)
+        (["{folder}/c3.dat"], r"c3\.dat is part of the WFDB recording c3\.hea beside it, .*: give .*c3\.hea\."),
         (["{folder}/transposed.npy", "--sampling-rate", "160"], r"shape \(9760, 1\), which reads as 9760 channels"),
         (
             ["{folder}/gap.npy", "--sampling-rate", "160"],
