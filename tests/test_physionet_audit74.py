@@ -224,3 +224,46 @@ def test_beat_and_st_annotation_files_of_other_databases_are_named_as_not_read(e
     with caplog.at_level("WARNING"):
         load_recording_folder(tmp_path)
     assert "1 WFDB annotation file(s)" in caplog.text and f"f1o01.{extension}" in caplog.text
+
+
+# ------------------------------------------------------- 5. records of annotations only (RR-interval databases)
+
+
+def _rr_interval_record(folder, name: str, ecg: np.ndarray) -> None:
+    """A record as PhysioNet's NSR / CHF RR-interval databases ship theirs: a header listing no signals and its beats
+    (those of `ecg`'s R peaks, at 360 Hz) in ``NAME.ecg``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.hea").write_text(f"{name} 0 {RATE:g} {ecg.size} 19:00:00\n# Age: 64  Sex: M\n")
+    peaks = np.flatnonzero((ecg[1:-1] > ecg[:-2]) & (ecg[1:-1] >= ecg[2:]) & (ecg[1:-1] > ecg.mean() + 2 * ecg.std()))
+    wfdb.wrann(name, "ecg", peaks + 1, ["N"] * peaks.size, write_dir=str(folder))
+
+
+def test_a_record_of_annotations_only_is_refused_as_such_not_as_missing_signal_data(ecg, tmp_path):
+    from citrus_hf.data.errors import CorruptFileError
+
+    _rr_interval_record(tmp_path, "nsr001", ecg)
+    with pytest.raises(CorruptFileError, match=r"lists no signals in its header: a record of annotations only"):
+        read_recording(tmp_path / "nsr001.hea")
+
+
+def test_records_of_annotations_only_in_a_folder_are_skipped_naming_them(ecg, tmp_path, caplog, capsys):
+    """A folder of an RR-interval database was refused on its first record, "has no signal data", as a damaged one
+    (and `citrus predict` left each out and exited 2); beside records with signals, they stopped the folder."""
+    from tiny_configs import save_tiny_classifier
+
+    from citrus_hf.commands.main import main
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    folder = tmp_path / "nsr2db"
+    for name in ("nsr001", "nsr002"):
+        _rr_interval_record(folder, name, ecg)
+    with pytest.raises(ValueError, match=r"holds no recording files: its 2 WFDB record\(s\) hold annotations only"):
+        load_recording_folder(folder)
+    _write_record(folder, "100", ecg)
+    with caplog.at_level("WARNING"):
+        rows = load_recording_folder(folder)
+    assert list(rows["recording"]) == ["100.hea"]
+    assert "2 WFDB record(s) under" in caplog.text and "nsr001.hea, nsr002.hea): skipped" in caplog.text
+    model = save_tiny_classifier(tmp_path / "model", num_labels=2)
+    assert main(["predict", str(model), str(folder)]) == 0
+    assert "100.hea: LABEL_" in capsys.readouterr().out

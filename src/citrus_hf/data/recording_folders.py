@@ -87,7 +87,7 @@ from .readers.files import (
     recording_format,
     records_its_rate,
 )
-from .readers.wfdb import wfdb_names_by_rate, wfdb_segment_names
+from .readers.wfdb import wfdb_holds_annotations_only, wfdb_names_by_rate, wfdb_segment_names
 from .windowing import split_by_group
 
 logger = logging.getLogger(__name__)
@@ -635,7 +635,11 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: boo
             "copy their rows into a metadata.csv beside the recordings (file_name,onset,duration,label: one example "
             "per event), or name each recording and its label there (file_name,label)."
         )
-    headers = {file.with_suffix("") for file in listed if file.suffix.lower() == ".hea"}
+    headers = {  # (a record of annotations only is skipped, said apart: `without_annotation_files`)
+        file.with_suffix("")
+        for file in listed
+        if file.suffix.lower() == ".hea" and not wfdb_holds_annotations_only(file)
+    }
     annotations = [
         file.relative_to(folder).as_posix()
         for file in listed
@@ -2168,32 +2172,56 @@ _SLEEP_EDF_ROUTE = (
     "A Sleep-EDF folder (PSG and hypnogram files named as PhysioNet's) is a labelled set of sleep stages: "
     "`citrus data build sleep_edf --data-dir {folder}`."
 )
+# What reads a WFDB record of annotations only (PhysioNet's RR-interval databases): its annotation file beside it.
+_WFDB_ANNOTATIONS_ROUTE = (
+    "Their beats are in the annotation files beside them (`wfdb.rdann(record, extension)`): windows of records with "
+    "signals labelled by such annotations are rows of a metadata.csv (file_name,onset,duration,label)."
+)
 
 
 def without_annotation_files(files: list[Path], folder: str | os.PathLike) -> list[Path]:
     """`files` (a folder's recording files) less the EDF+ files of annotations only (`holds_annotations_only`: a
-    Sleep-EDF hypnogram beside its PSG), which hold no signal to read; said once, naming them and the route that
-    reads them as labels (read as recordings, the folder commands dropped them without a word, and `citrus predict`
-    reported each as left out and exited 2 though every PSG was scored).
+    Sleep-EDF hypnogram beside its PSG) and the WFDB records of annotations only (`wfdb_holds_annotations_only`: an
+    RR-interval database's), which hold no signal to read; said once, naming them and the route that reads them as
+    labels (read as recordings, the folder commands dropped them without a word, or, for WFDB records, refused the
+    folder as "no signal data"; and `citrus predict` reported each as left out and exited 2 though every other
+    recording was scored).
 
     Raises:
         ValueError: every file is one (nothing left to read), naming them and that route.
     """
-    skipped = [file for file in files if recording_format(file) in ("EDF", "BDF") and holds_annotations_only(file)]
-    if not skipped:
+    edf = [file for file in files if recording_format(file) in ("EDF", "BDF") and holds_annotations_only(file)]
+    wfdb = [file for file in files if recording_format(file) == "WFDB" and wfdb_holds_annotations_only(file)]
+    if not edf and not wfdb:
         return files
-    shown = ", ".join(Path(file).name for file in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+
+    def shown(skipped: list[Path]) -> str:
+        return ", ".join(Path(file).name for file in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+
     route = _SLEEP_EDF_ROUTE.format(folder=folder)
-    if len(skipped) == len(files):
+    if len(edf) + len(wfdb) == len(files):
         raise ValueError(
-            f"{str(folder)!r} holds no recording files: its {len(skipped)} EDF file(s) hold annotations only, no "
-            f"signals ({shown}). {route}"
+            f"{str(folder)!r} holds no recording files: "
+            + (f"its {len(edf)} EDF file(s) hold annotations only, no signals ({shown(edf)}). {route}" if edf else "")
+            + (" " if edf and wfdb else "")
+            + (
+                f"its {len(wfdb)} WFDB record(s) hold annotations only, their headers listing no signals "
+                f"({shown(wfdb)}). {_WFDB_ANNOTATIONS_ROUTE}"
+                if wfdb
+                else ""
+            )
         )
-    _warn_once(
-        f"{len(skipped)} file(s) under {folder} hold EDF+ annotations only, no signals ({shown}): hypnograms or "
-        f"event files, skipped. {route}"
-    )
-    kept = set(skipped)
+    if edf:
+        _warn_once(
+            f"{len(edf)} file(s) under {folder} hold EDF+ annotations only, no signals ({shown(edf)}): hypnograms or "
+            f"event files, skipped. {route}"
+        )
+    if wfdb:
+        _warn_once(
+            f"{len(wfdb)} WFDB record(s) under {folder} hold annotations only, their headers listing no signals "
+            f"({shown(wfdb)}): skipped. {_WFDB_ANNOTATIONS_ROUTE}"
+        )
+    kept = set(edf + wfdb)
     return [file for file in files if file not in kept]
 
 

@@ -158,6 +158,14 @@ def _signal_files(header: Path) -> list[Path]:
     return [header.with_name(name) for name in named]
 
 
+def wfdb_holds_annotations_only(header: str | Path) -> bool:
+    """Whether the single-segment WFDB header `header` lists no signals: a record of annotations only, as PhysioNet's
+    RR-interval databases (the NSR and CHF RR-interval ones) ship theirs, each beat in an annotation file beside it
+    (``nsr001.ecg``). Read from the header's record line (``NAME 0 FS ...``)."""
+    lines = _header_fields(Path(header))
+    return bool(lines) and len(lines[0]) > 1 and "/" not in lines[0][0] and lines[0][1] == "0"
+
+
 def _check_wfdb_segments(wfdb, record: Path) -> None:
     """Refuse a multi-segment record whose segments disagree on what wfdb stitches without looking: their frame rate
     (a segment at 180 Hz was read on as 360 Hz), in a fixed layout their signals' order (wfdb joins them by position,
@@ -312,6 +320,12 @@ def read_wfdb(
             f"wfdb could not read record {record} ({type(error).__name__}: {error}); re-download it."
         ) from error
     if rec.e_p_signal is None or len(rec.e_p_signal) == 0:
+        if wfdb_holds_annotations_only(record.with_name(record.name + ".hea")):
+            raise CorruptFileError(
+                f"WFDB record {record} lists no signals in its header: a record of annotations only (as PhysioNet's "
+                "RR-interval databases ship theirs), with nothing to read as a signal; its beats are in the "
+                "annotation file beside it (`wfdb.rdann(record, extension)`). Give a record with signals."
+            )
         raise CorruptFileError(f"WFDB record {record} has no signal data.")
     names = list(rec.sig_name)
     per_frame = list(rec.samps_per_frame or [1] * len(names))
