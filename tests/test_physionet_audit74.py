@@ -267,3 +267,36 @@ def test_records_of_annotations_only_in_a_folder_are_skipped_naming_them(ecg, tm
     model = save_tiny_classifier(tmp_path / "model", num_labels=2)
     assert main(["predict", str(model), str(folder)]) == 0
     assert "100.hea: LABEL_" in capsys.readouterr().out
+
+
+# ------------------------------------------------------- 6. signals without a name (no description field)
+
+
+def _without_descriptions(header) -> None:
+    """Drop the description field (the signal's name, optional in WFDB) from every signal line of `header`."""
+    lines = header.read_text().splitlines()
+    header.write_text("\n".join([lines[0], *(" ".join(line.split()[:8]) for line in lines[1:]), ""]))
+
+
+def test_signals_without_a_name_are_named_by_their_position(ecg, tmp_path):
+    """wfdb gives None for a signal line without a description: the recording's names were [None, None], picking
+    "1" gave [None], and a model fine-tuned on such records recorded the channel name "None"."""
+    from citrus_hf.data.readers.wfdb import wfdb_names_by_rate
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    wfdb.wrsamp(
+        "100", fs=RATE, units=["mV", "mV"], sig_name=["MLII", "V5"], p_signal=np.stack([ecg, -ecg], 1),
+        fmt=["16", "16"], adc_gain=[200.0, 200.0], baseline=[0, 0], write_dir=str(tmp_path),
+    )  # fmt: skip
+    _without_descriptions(tmp_path / "100.hea")
+    assert read_recording(tmp_path / "100.hea").channel_names == ["0", "1"]
+    second = read_recording(tmp_path / "100.hea", channels=["1"])
+    assert second.channel_names == ["1"]
+    np.testing.assert_allclose(second.data[0], -ecg, atol=3e-3)
+    assert wfdb_names_by_rate(tmp_path / "100.hea") == {RATE: ["0", "1"]}
+    # a labelled set of such records names no channels (its rows held [None], which a fine-tuned model kept)
+    for split, label, start in (("train", "a", 0), ("train", "b", 1), ("test", "a", 2), ("test", "b", 3)):
+        _write_record(tmp_path / "set" / split / label, "r", ecg[int(start * 4 * RATE) :][: int(4 * RATE)])
+        _without_descriptions(tmp_path / "set" / split / label / "r.hea")
+    splits = load_recording_folder(tmp_path / "set")
+    assert "channel_names" not in splits["train"].column_names

@@ -300,15 +300,16 @@ def read_wfdb(
     _check_wfdb_segments(wfdb, record)
     # The signals to read, from the header: reading every signal and picking after held 10x a channel of 8 (a
     # multi-segment record, whose signals wfdb stitches by segment, is read whole as before)
-    read, rows = None, None
+    read, rows, header_names = None, None, []
     if channels is not None and not wfdb_segment_names(record.with_name(record.name + ".hea")):
         try:
             header = wfdb.rdheader(str(record))
         except Exception:  # a header wfdb cannot read: the read below says so, in its words
             header = None
         if header is not None and header.sig_name:
-            per_frame = list(header.samps_per_frame or [1] * len(header.sig_name))
-            rows = _wfdb_rows(record, list(header.sig_name), per_frame, float(header.fs), channels)
+            header_names = _signal_names(header.sig_name)
+            per_frame = list(header.samps_per_frame or [1] * len(header_names))
+            rows = _wfdb_rows(record, header_names, per_frame, float(header.fs), channels)
             read = sorted(set(rows))
     try:
         # every signal at its own rate: `smooth_frames=True` would average a signal stored at 4 samples per frame
@@ -327,7 +328,8 @@ def read_wfdb(
                 "annotation file beside it (`wfdb.rdann(record, extension)`). Give a record with signals."
             )
         raise CorruptFileError(f"WFDB record {record} has no signal data.")
-    names = list(rec.sig_name)
+    # (a signal read alone keeps the name of its place in the header, as a signal without a name is given its place)
+    names = _signal_names(rec.sig_name) if read is None else [header_names[position] for position in read]
     per_frame = list(rec.samps_per_frame or [1] * len(names))
     if read is None:
         rows = _wfdb_rows(record, names, per_frame, float(rec.fs), channels)
@@ -367,6 +369,14 @@ def read_wfdb(
         annotation_symbols=symbols,
         start=_record_start(rec),
     )
+
+
+def _signal_names(sig_name: Sequence[str | None]) -> list[str]:
+    """The names of a record's signals as its header gives them (wfdb's `sig_name`), a signal without one (the
+    description field is optional: wfdb gives None) by its position from 0, as a file that names no channels is read
+    (.npy, WAV). Taken as they came, they were None, and a model fine-tuned on such records recorded "None" as its
+    channel's name."""
+    return [str(name) if name else str(position) for position, name in enumerate(sig_name)]
 
 
 def _annotation_samples(ann, frame_rate: float, rate: float) -> np.ndarray:
@@ -431,7 +441,7 @@ def wfdb_names_by_rate(record: str | Path) -> dict[float, list[str]]:
         ) from error
     if segmented:  # the signals of the layout, or of the first segment that holds any (a "~" gap holds none)
         header = next((segment for segment in header.segments if segment is not None and segment.sig_name), header)
-    names = list(getattr(header, "sig_name", None) or [])
+    names = _signal_names(getattr(header, "sig_name", None) or [])
     if not names:
         return {float(header.fs): []}
     per_frame = list(getattr(header, "samps_per_frame", None) or [1] * len(names))
