@@ -2189,9 +2189,10 @@ FUSION_SPAN_TOLERANCE_SECONDS = 1.0
 def _processor_of_remote_model(model: Any) -> Any:
     """The fusion processor saved beside the weights of `model` (its processor_config.json) where the model's class
     came as its checkpoint's remote code (`pipeline(model=folder, trust_remote_code=True)` without citrus_hf: this file
-    then runs as that checkpoint's code too), else None. transformers' factory loads only a `ProcessorMixin`, which the
-    fusion processor is not, so it gives the pipeline none; the processor's code comes from the same checkpoint as the
-    model's, which the caller trusted. (With citrus_hf installed, its `pipeline` passes the processor itself.)
+    then runs as that checkpoint's code too), else None; an OSError naming the fix where the checkpoint has none.
+    transformers' factory loads only a `ProcessorMixin`, which the fusion processor is not, so it gives the pipeline
+    none; the processor's code comes from the same checkpoint as the model's, which the caller trusted. (With citrus_hf
+    installed, its `pipeline` passes the processor itself.)
 
     A Hub model's processor is read from the commit, subfolder and cache its weights came from, which the model's
     `from_pretrained` records (`_hub_source`, see `modeling_citrus._hub_source_kwargs`): the repository's default
@@ -2200,9 +2201,22 @@ def _processor_of_remote_model(model: Any) -> Any:
     if not name or type(model).__module__.startswith("citrus_hf."):
         return None
     from transformers import AutoProcessor
+    from transformers.utils import PROCESSOR_NAME, cached_file
 
     source = getattr(model, "_hub_source", None)
-    return AutoProcessor.from_pretrained(name, trust_remote_code=True, **(source if isinstance(source, dict) else {}))
+    location = dict(source) if isinstance(source, dict) else {}
+    # without the file, transformers' AutoProcessor tries a tokenizer, an image processor, ... and fails deep in its
+    # stack with "Unrecognized processing class", which names neither the file nor the fix
+    if cached_file(name, PROCESSOR_NAME, _raise_exceptions_for_missing_entries=False, **location) is None:
+        where = f"{name!r}" + (f" (subfolder {location['subfolder']!r})" if location.get("subfolder") else "")
+        local = os.path.isdir(name)
+        raise OSError(
+            f"{where} has no {PROCESSOR_NAME}{'' if local else ' at the commit its weights came from'} (the fusion "
+            "processor, which the fusion pipeline needs): save it next to the weights with citrus-hf "
+            "(`CiTrusFusionProcessor.from_config(model.config).save_pretrained(folder)`)"
+            + ("." if local else "; offline, run once online to download it (the Hub cache holds what was loaded).")
+        )
+    return AutoProcessor.from_pretrained(name, trust_remote_code=True, **location)
 
 
 class _FusionRecordingPipeline:

@@ -1,0 +1,154 @@
+"""Review of the fusion pipeline as remote code (session 74): a fusion checkpoint without its processor is refused by
+the remote pipeline with the package's line, not transformers' "Unrecognized processing class"; a subfolder's
+processor is the one read; an older fusion checkpoint (no `custom_pipelines`) still runs in-package; a single-modality
+checkpoint's saved files are as before. Tiny fusion models; each remote run is a fresh interpreter that cannot import
+citrus_hf."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import pipeline
+
+TESTS_DIR = Path(__file__).resolve().parent
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
+
+from hub_server import DEFAULT_USER, HubServer, client_env, client_result, run_client  # noqa: E402
+from test_fusionrc_audit74 import PUSH, RATES, recording, saved_fusion  # noqa: E402
+from tiny_configs import tiny_config  # noqa: E402
+
+REMOTE_RUN = """
+import json, sys, numpy as np
+from transformers import pipeline
+run = pipeline(model=sys.argv[1], trust_remote_code=True__MODEL_KWARGS__)
+result = run(dict(np.load(sys.argv[2])), sampling_rate={"ecg": 100, "eda": 20})
+print("RESULT:", json.dumps({"pipeline": type(run).__module__, "name_or_path": run.model.name_or_path,
+                             "label": result["label"], "scores": [w["score"] for w in result["windows"]]}))
+"""
+
+
+def _offline_env(home: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "PYTHON"))}
+    env.update(HF_HOME=str(home), HF_HUB_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1")
+    return env
+
+
+def _run_remote(tmp_path: Path, folder: str, model_kwargs: dict | None = None) -> dict:
+    """`pipeline(model=folder, trust_remote_code=True)` on a 5 s recording in an interpreter without citrus_hf."""
+    np.savez(tmp_path / "recording.npz", **recording(5.0, seed=1))
+    script = REMOTE_RUN.replace("__MODEL_KWARGS__", f", model_kwargs={model_kwargs!r}" if model_kwargs else "")
+    args = [folder, str(tmp_path / "recording.npz")]
+    out = run_client(script, _offline_env(tmp_path / "hf_home"), cwd=tmp_path, args=args, without_package=True)
+    return client_result(out.stdout)
+
+
+def test_a_fusion_folder_without_its_processor_is_refused_by_the_remote_pipeline_naming_the_fix(tmp_path):
+    """Without the package, a fusion folder saved without processor_config.json failed deep in transformers'
+    AutoProcessor with "Unrecognized processing class ... a tokenizer, an image processor ..."; now the pipeline's
+    one line names the missing file and how to save it."""
+    folder = saved_fusion(tmp_path / "model", "classifier")
+    os.remove(os.path.join(folder, "processor_config.json"))
+    with pytest.raises(AssertionError) as failed:
+        _run_remote(tmp_path, folder)
+    last_line = str(failed.value).strip().splitlines()[-1]
+    assert last_line.startswith("OSError: ") and "has no processor_config.json" in last_line, last_line
+    assert "CiTrusFusionProcessor.from_config(model.config).save_pretrained(folder)" in last_line
+    assert "Unrecognized processing class" not in str(failed.value)
+
+
+def test_a_hub_fusion_model_without_its_processor_is_refused_by_the_remote_pipeline_naming_the_fix(tmp_path):
+    """The same for a repository whose commit holds no processor_config.json (a later commit dropped it)."""
+    repo = f"{DEFAULT_USER}/citrus-fusion-no-processor"
+    folder = saved_fusion(tmp_path / "local", "classifier")
+    assert folder.endswith("local")
+    push = PUSH + '\nHfApi().delete_file("processor_config.json", "__REPO__")\n'
+    np.savez(tmp_path / "recording.npz", **recording(5.0, seed=1))
+    run = REMOTE_RUN.replace("__MODEL_KWARGS__", "").replace("sys.argv[1]", repr(repo))
+    run = run.replace("sys.argv[2]", '"recording.npz"')
+    with HubServer() as hub:
+        run_client(push.replace("__REPO__", repo), client_env(hub.url, tmp_path / "hf_home"), cwd=tmp_path)
+        fresh = client_env(hub.url, tmp_path / "fresh_home")
+        with pytest.raises(AssertionError) as failed:
+            run_client(run, fresh, cwd=tmp_path, without_package=True)
+    last_line = str(failed.value).strip().splitlines()[-1]
+    assert last_line.startswith(f"OSError: {repo!r} has no processor_config.json at the commit"), last_line
+    assert "CiTrusFusionProcessor.from_config(model.config).save_pretrained(folder)" in last_line
+
+
+def test_the_remote_pipeline_reads_the_processor_of_the_subfolder_it_loaded(tmp_path):
+    """Guard: a checkpoint in a subfolder (`model_kwargs={"subfolder": ...}`, the code at the folder's root, where
+    transformers looks for it) runs with the subfolder's processor, not another one at the root: the root's here
+    is of other modalities, which the model's check would refuse."""
+    parent = tmp_path / "parent"
+    saved_fusion(parent / "fold-1", "classifier")
+    for name in os.listdir(parent / "fold-1"):
+        if name.endswith(".py"):
+            shutil.copy(parent / "fold-1" / name, parent / name)
+    # another checkpoint's processor at the root: ECG at another rate and length
+    other = saved_fusion(tmp_path / "other", "classifier")
+    config = json.loads(Path(other, "processor_config.json").read_text())
+    config["feature_extractors"]["ecg"]["sampling_rate"] = 50.0
+    (parent / "processor_config.json").write_text(json.dumps(config))
+    expected = pipeline(model=str(parent), model_kwargs={"subfolder": "fold-1"})(
+        recording(5.0, seed=1), sampling_rate=RATES
+    )
+    out = _run_remote(tmp_path, str(parent), {"subfolder": "fold-1"})
+    assert out["pipeline"].startswith("transformers_modules.")
+    assert out["name_or_path"] == str(parent / "fold-1")
+    assert out["label"] == expected["label"]
+    np.testing.assert_allclose(out["scores"], [w["score"] for w in expected["windows"]], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_a_fusion_checkpoint_saved_before_custom_pipelines_still_runs_in_package(kind, tmp_path):
+    """Guard: a fusion folder saved before fusion checkpoints named their pipeline (no `custom_pipelines`, no
+    pipelines.py) runs with the package as before, with or without `trust_remote_code`, and saved again gains both."""
+    folder = Path(saved_fusion(tmp_path / "old", kind))
+    config = json.loads((folder / "config.json").read_text())
+    del config["custom_pipelines"]
+    (folder / "config.json").write_text(json.dumps(config))
+    for name in ("pipelines.py", "backends.py"):
+        (folder / name).unlink()
+    signals = recording(5.0, seed=2)
+    for trust in (None, True):
+        run = pipeline(model=str(folder), trust_remote_code=trust)
+        assert type(run).__module__ == "citrus_hf.inference.pipelines"
+        assert len(run(signals, sampling_rate=RATES)["windows"]) == 2
+    run.model.save_pretrained(tmp_path / "again")
+    assert {"pipelines.py", "backends.py"} <= set(os.listdir(tmp_path / "again"))
+    assert "custom_pipelines" in json.loads((tmp_path / "again" / "config.json").read_text())
+
+
+def test_a_single_modality_checkpoints_saved_files_are_those_of_before(tmp_path):
+    """Guard: the fusion change leaves a single-modality classifier's config.json and file list as they were (its own
+    `custom_pipelines` entry, no fusion code)."""
+    from citrus_hf.modeling_citrus import CiTrusForSequenceClassification
+
+    torch.manual_seed(0)
+    CiTrusForSequenceClassification(tiny_config(num_labels=3)).save_pretrained(tmp_path)
+    assert sorted(os.listdir(tmp_path)) == [
+        "_version.py",
+        "backends.py",
+        "config.json",
+        "configuration_citrus.py",
+        "model.safetensors",
+        "modeling_citrus.py",
+        "pipelines.py",
+        "vocabulary_citrus.py",
+    ]
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["custom_pipelines"] == {
+        "time-series-classification": {
+            "impl": "pipelines.BioSignalClassificationPipeline",
+            "pt": ["AutoModelForSequenceClassification"],
+        }
+    }
+    assert "modality_configs" not in saved
