@@ -2205,9 +2205,22 @@ def _processor_of_remote_model(model: Any) -> Any:
 
     source = getattr(model, "_hub_source", None)
     location = dict(source) if isinstance(source, dict) else {}
+    try:
+        found = cached_file(name, PROCESSOR_NAME, _raise_exceptions_for_missing_entries=False, **location)
+    except OSError as error:
+        # transformers' factory gives the pipeline class no `token=` (it loaded the weights with it): a private
+        # repository's processor was "not a valid model identifier ... pass a token" to a caller who had passed one
+        if type(error.__cause__).__name__ not in ("RepositoryNotFoundError", "GatedRepoError"):
+            raise
+        raise OSError(
+            f"{name!r}: the Hub refused its {PROCESSOR_NAME}, which the fusion pipeline reads beside the weights "
+            "without the `token=` given to `pipeline` (transformers does not pass it on): log in (`hf auth login` or "
+            f"HF_TOKEN), or pass `processor=AutoProcessor.from_pretrained({name!r}, token=..., "
+            "trust_remote_code=True)`."
+        ) from None
     # without the file, transformers' AutoProcessor tries a tokenizer, an image processor, ... and fails deep in its
     # stack with "Unrecognized processing class", which names neither the file nor the fix
-    if cached_file(name, PROCESSOR_NAME, _raise_exceptions_for_missing_entries=False, **location) is None:
+    if found is None:
         where = f"{name!r}" + (f" (subfolder {location['subfolder']!r})" if location.get("subfolder") else "")
         local = os.path.isdir(name)
         raise OSError(
