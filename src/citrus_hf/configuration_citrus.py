@@ -235,9 +235,13 @@ def custom_pipelines_for(architecture: str, problem_type: str | None = None) -> 
     """The `custom_pipelines` entry of a checkpoint saved from the class `architecture` (empty for classes without a
     pipeline), in the format transformers' `Pipeline.save_pretrained` writes."""
     spec = _pipeline_spec(architecture, problem_type)
-    if spec is None:
-        return CustomPipelines()
-    task, pipeline_class, auto_class = spec
+    return CustomPipelines() if spec is None else custom_pipelines_entry(*spec)
+
+
+def custom_pipelines_entry(task: str, pipeline_class: str, auto_class: str) -> CustomPipelines:
+    """`custom_pipelines` naming the class `pipeline_class` of the saved `pipelines.py` for `task`, its model loaded
+    with transformers' `auto_class` (as `Pipeline.save_pretrained` writes it; the single-modality and fusion
+    checkpoints' entries alike)."""
     return CustomPipelines({task: {"impl": f"pipelines.{pipeline_class}", "pt": [auto_class]}})
 
 
@@ -2160,6 +2164,7 @@ __all__ = [
     "CiTrusConfig",
     "CustomPipelines",
     "check_loading_options",
+    "custom_pipelines_entry",
     "custom_pipelines_for",
     "embedding_pipelines_kept",
     "pipeline_task_for",

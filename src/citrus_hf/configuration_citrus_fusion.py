@@ -37,6 +37,7 @@ from .configuration_citrus import (
     class_label_keywords,
     config_field_names,
     config_value,
+    custom_pipelines_entry,
     derived_setting,
     drop_auto_dtype,
     field_hint,
@@ -382,8 +383,7 @@ def fusion_custom_pipelines_for(architecture: str) -> CustomPipelines:
     installed, as it runs a single-modality checkpoint's (`configuration_citrus.custom_pipelines_for`)."""
     if architecture not in FUSION_PIPELINE_TASKS:
         return CustomPipelines()
-    task, pipeline_class, auto_class = FUSION_PIPELINE_TASKS[architecture]
-    return CustomPipelines({task: {"impl": f"pipelines.{pipeline_class}", "pt": [auto_class]}})
+    return custom_pipelines_entry(*FUSION_PIPELINE_TASKS[architecture])
 
 
 # How a fusion model takes a modality's data with another channel count than its head concatenates: the fusion model's
