@@ -327,12 +327,15 @@ def check_loading_options(loader: str, names: Iterable[Any]) -> None:
         )
 
 
-def lookup_checkpoint(owner: type, lookup: Callable[..., Any], name_or_path: Any, /, **kwargs) -> Any:
+def lookup_checkpoint(
+    owner: type, lookup: Callable[..., Any], name_or_path: Any, filename: str = "config.json", /, **kwargs
+) -> Any:
     """`lookup(name_or_path, **kwargs)` (transformers' `get_config_dict` or `get_feature_extractor_dict`) for a class
     with the package's hooks: `owner._checkpoint_locator` turns a bundled checkpoint's name into its folder, a
     mistyped path is refused first (`check_checkpoint_reference`), and when the lookup fails `owner._typo_hint`
     adds the bundled name it may be a typo of ("citrus-smal"). Both hooks are None in remote code. A keyword close
-    to a loading option (`revison`) is refused (`check_loading_options`)."""
+    to a loading option (`revison`) is refused (`check_loading_options`). `filename`: the file `lookup` reads from a
+    Hub repository (config.json, preprocessor_config.json), which names it where the repository's copy is damaged."""
     check_loading_options(f"{owner.__name__}.from_pretrained", kwargs)
     locator = owner._checkpoint_locator
     if locator is not None and isinstance(name_or_path, str):
@@ -346,10 +349,11 @@ def lookup_checkpoint(owner: type, lookup: Callable[..., Any], name_or_path: Any
         return lookup(name_or_path, **kwargs)
     except OSError as error:
         damaged = error.__context__
-        if isinstance(damaged, (json.JSONDecodeError, UnicodeDecodeError)) and not os.path.isdir(name_or_path):
+        # (a local file or folder is named by transformers as the user gave it: `from_pretrained("my_config.json")`)
+        if isinstance(damaged, (json.JSONDecodeError, UnicodeDecodeError)) and not os.path.exists(name_or_path):
             # transformers' "It looks like the config file at '<cache path>' is not a valid JSON file." (the
-            # config lookups' error; `_configuration_file`: transformers' name for another config file)
-            filename = kwargs.get("_configuration_file") or "config.json"
+            # lookups' error; `_configuration_file`: transformers' name for another config file)
+            filename = kwargs.get("_configuration_file") or filename
             raise unparsable_hub_file_error(name_or_path, filename, kwargs, damaged) from None
         raise_with_hint(error, owner._typo_hint(name_or_path) if owner._typo_hint is not None else "")
 

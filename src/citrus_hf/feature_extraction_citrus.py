@@ -1323,7 +1323,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         subfolder = kwargs.get("subfolder")  # (transformers takes it out of the keywords it returns)
         try:
             values, kwargs = lookup_checkpoint(
-                cls, super().get_feature_extractor_dict, pretrained_model_name_or_path, **kwargs
+                cls, super().get_feature_extractor_dict, pretrained_model_name_or_path, FEATURE_EXTRACTOR_NAME, **kwargs
             )
         except MissingSubfolderError:
             raise

@@ -1,0 +1,68 @@
+"""Audit 74, a review of the session's own Hub / peft / dtype work (tests/test_lefthub_audit74.py,
+tests/test_dtypes_audit74.py): the Hub file named in a damaged-JSON error is the one that is damaged, and a local
+file keeps transformers' own words; the subfolder an adapter records of its base never outlives the base it was
+recorded for; a set of one's own read from the Hub asks for no registered set's note unless its recordings cross its
+splits; a task head whose first parameter holds no floats (a quantized layer's packed weight) takes the features as
+they come; peft's `merge_and_unload(adapter_names=[])` is peft's own.
+
+Tiny random models on the CPU, and a Hub cache laid out by hand (no network): a few seconds each."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor
+
+# A commit of the hand-made Hub cache (`_hub_cache`)
+COMMIT = "a" * 40
+DAMAGED = "{damaged"
+
+
+def _hub_cache(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A Hub cache holding `files` (name -> text) of the model repository 'owner/name' at `COMMIT`, its main branch,
+    as `hf_hub_download` lays them out (a snapshot of the commit, `refs/main` naming it). Returns the cache folder, for
+    `cache_dir=`."""
+    repository = tmp_path / "cache" / "models--owner--name"
+    snapshot = repository / "snapshots" / COMMIT
+    snapshot.mkdir(parents=True)
+    (repository / "refs").mkdir()
+    (repository / "refs" / "main").write_text(COMMIT)
+    for name, text in files.items():
+        (snapshot / name).write_text(text)
+    return tmp_path / "cache"
+
+
+def test_a_damaged_hub_preprocessor_config_is_named_as_itself(tmp_path):
+    """A Hub repository's preprocessor_config.json that is not JSON was reported as "config.json of 'owner/name' ...
+    is not valid JSON": the file named was another one, intact. The message names the damaged file."""
+    cache = _hub_cache(tmp_path, {"preprocessor_config.json": DAMAGED, "config.json": "{}"})
+    with pytest.raises(OSError) as raised:
+        CiTrusFeatureExtractor.from_pretrained("owner/name", cache_dir=cache, local_files_only=True)
+    message = str(raised.value)
+    assert message.startswith("preprocessor_config.json of 'owner/name'"), message
+    assert str(cache) not in message  # (the repository as typed, not its cache folder)
+
+
+def test_a_damaged_hub_config_is_still_named_by_its_repository(tmp_path):
+    """Guard: the config of a Hub repository keeps the repository's name (the session's fix) after the file name became
+    a parameter of the lookup."""
+    cache = _hub_cache(tmp_path, {"config.json": DAMAGED})
+    with pytest.raises(OSError) as raised:
+        CiTrusConfig.from_pretrained("owner/name", cache_dir=cache, local_files_only=True)
+    assert str(raised.value).startswith("config.json of 'owner/name'"), raised.value
+
+
+def test_a_damaged_local_config_file_is_not_called_a_hub_repositorys_copy(tmp_path):
+    """`CiTrusConfig.from_pretrained("my_config.json")` (transformers takes a config file's path) of a file that is
+    not JSON was reported as "config.json of '/path/my_config.json' (revision 'main') is not valid JSON ...: the
+    repository's copy is damaged ... publish the checkpoint again (`push_to_hub`)", a Hub repository's words for a
+    local file of another name. It keeps transformers' message, which names the file as given."""
+    path = tmp_path / "my_config.json"
+    path.write_text(DAMAGED)
+    with pytest.raises(OSError) as raised:
+        CiTrusConfig.from_pretrained(str(path))
+    message = str(raised.value)
+    assert str(path) in message and "push_to_hub" not in message and "repository" not in message, message
