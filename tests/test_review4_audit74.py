@@ -66,3 +66,27 @@ def test_a_damaged_local_config_file_is_not_called_a_hub_repositorys_copy(tmp_pa
         CiTrusConfig.from_pretrained(str(path))
     message = str(raised.value)
     assert str(path) in message and "push_to_hub" not in message and "repository" not in message, message
+
+
+def test_an_adapter_records_no_subfolder_of_another_adapters_base(tmp_path):
+    """The card's peft code builds a base with `CiTrusConfig.from_json_file(<adapter>/citrus_task_config.json)`, which
+    keeps that adapter's `base_model_subfolder` on the config (and a model merged from it saves it in config.json). An
+    adapter trained next on a base read from a Hub repository's root copied the stale subfolder into its own
+    citrus_task_config.json, so `load_adapter(None, adapter)` looked for its base in a subfolder the repository does
+    not have. It records the subfolder of its own base only: here none."""
+    from test_lefthub_audit74 import _from_hub_subfolder
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.training.lora import apply_lora, save_adapter
+
+    first = _from_hub_subfolder(CiTrusForSequenceClassification(tiny_config(num_labels=2)), tmp_path)
+    save_adapter(apply_lora(first, r=2, verbose=False), tmp_path / "first")
+    config = CiTrusConfig.from_json_file(tmp_path / "first" / "citrus_task_config.json")  # as the card's code
+    model = CiTrusForSequenceClassification(config)
+    # read from the root of a Hub repository, as `from_pretrained("owner/merged")` records it
+    model.config._name_or_path = model.name_or_path = "owner/merged"
+    model._hub_source = {"revision": "0" * 40, "cache_dir": str(tmp_path)}
+    save_adapter(apply_lora(model, r=2, verbose=False), tmp_path / "second")
+    saved = json.loads((tmp_path / "second" / "citrus_task_config.json").read_text())
+    assert "base_model_subfolder" not in saved, saved

@@ -1296,6 +1296,10 @@ def save_task_config(peft_model: PeftModel, save_directory: str | os.PathLike, a
     for field, value in recorded_adapter_output_names(peft_model, adapter_name).items():
         setattr(task_config, field, copy.deepcopy(value))
     subfolder = base_subfolder(peft_model, adapter_name)
+    # a config built from another adapter's file (the card's peft code, `CiTrusConfig.from_json_file`), or a model
+    # merged from one, carries the subfolder of that adapter's base: recorded for this base, it sent `load_adapter` to
+    # a subfolder of a repository that has none
+    task_config.__dict__.pop(BASE_SUBFOLDER_KEY, None)
     if subfolder is not None:  # (read back, and taken off the config, by `load_adapter`)
         setattr(task_config, BASE_SUBFOLDER_KEY, subfolder)
     path = Path(save_directory) / TASK_CONFIG_NAME
