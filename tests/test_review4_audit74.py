@@ -90,3 +90,55 @@ def test_an_adapter_records_no_subfolder_of_another_adapters_base(tmp_path):
     save_adapter(apply_lora(model, r=2, verbose=False), tmp_path / "second")
     saved = json.loads((tmp_path / "second" / "citrus_task_config.json").read_text())
     assert "base_model_subfolder" not in saved, saved
+
+
+def _own_hub_set(monkeypatch, recording: bool) -> list[str]:
+    """'someone/own-set' read as a Hub set of one's own (train 12 rows, test 6, of 3 recordings that cross the splits
+    where `recording`), the Hub's answers replaced here; returns the list of the registered-set notes looked up."""
+    import datasets
+    import numpy as np
+
+    from citrus_hf.data import splits
+
+    def rows(count: int) -> dict:
+        generator = np.random.default_rng(count)
+        values = {
+            "input_values": [generator.standard_normal(200).astype("float32") for _ in range(count)],
+            "label": [index % 2 for index in range(count)],
+            "sampling_rate": [100.0] * count,
+        }
+        return {**values, "recording": [f"r{index % 3}" for index in range(count)]} if recording else values
+
+    loaded = datasets.DatasetDict(
+        {"train": datasets.Dataset.from_dict(rows(12)), "test": datasets.Dataset.from_dict(rows(6))}
+    )
+    looked_up: list[str] = []
+    monkeypatch.setattr(splits, "check_dataset_reference", lambda dataset: None)
+    monkeypatch.setattr(splits, "_load_from_hub", lambda dataset: loaded)
+    monkeypatch.setattr(splits, "built_from_hub", lambda repo_id: looked_up.append(repo_id))
+    return looked_up
+
+
+def test_a_hub_set_whose_recordings_stay_in_one_split_asks_for_no_note(monkeypatch):
+    """`load_task_splits("owner/name")` (`citrus finetune --dataset owner/name`) of any Hub set asked the Hub for
+    citrus_built_from.json (a probe of the Hub and a download that a set of one's own answers with a 404; offline, a
+    look in the cache), only to decide whether to warn of recordings in two splits, also for a set with no
+    `recording` column. The note is asked for only where recordings are shared."""
+    from citrus_hf.data.splits import load_task_splits
+
+    looked_up = _own_hub_set(monkeypatch, recording=False)
+    load_task_splits("someone/own-set")
+    assert looked_up == []
+
+
+def test_a_hub_set_whose_recordings_cross_its_splits_is_still_warned(monkeypatch, caplog):
+    """Guard: where recordings are shared, the note is asked for, and a set without one is warned of, as before."""
+    import logging
+
+    from citrus_hf.data.splits import load_task_splits
+
+    looked_up = _own_hub_set(monkeypatch, recording=True)
+    with caplog.at_level(logging.WARNING):
+        load_task_splits("someone/own-set")
+    assert looked_up == ["someone/own-set"]
+    assert "also have rows in the train split" in caplog.text, caplog.text

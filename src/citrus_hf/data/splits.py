@@ -16,7 +16,7 @@ import difflib
 import logging
 import os
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -1758,11 +1758,13 @@ def load_task_splits(
         [(train_split, train), (validation_split or "validation", validation), (test_split, test)]
     )
     # (a registered set's splits may share recordings by design: time blocks of one recording; so may a folder that
-    # `citrus data build NAME --output` saved one into, which notes the set it holds)
-    if folder and not _saved_registered_build(dataset):
+    # `citrus data build NAME --output` saved one into, which notes the set it holds, or a Hub repository its
+    # `--push-to-hub` published it to: looked up only where recordings are shared, a request to the Hub)
+    if folder:
         _warn_shared_recordings(
             {"train": train_split, "validation": validation_split, "test": test_split},
             {"train": train, "validation": validation, "test": test},
+            by_design=lambda: _saved_registered_build(dataset),
         )
     # a folder of recordings labels its files, or the events its events tables cut out of them; any other set names
     # what its labels belong to in its `recording` column
@@ -1862,12 +1864,15 @@ def _saved_registered_build(dataset) -> bool:
         return False
 
 
-def _warn_shared_recordings(names: dict[str, str | None], splits: dict[str, Any]) -> None:
+def _warn_shared_recordings(
+    names: dict[str, str | None], splits: dict[str, Any], by_design: Callable[[], bool] = lambda: False
+) -> None:
     """Warn where a recording (the `recording` column) has rows in two or three of a set's own splits: slices of one
     split (`train[:80%]` / `train[80%:]`) of a recording's windows that cut a recording in two, or ids that repeat,
     score a split on recordings the model trained (or chose its step) on. One line per combination of splits, each
     recording named in one of them (a recording in all three is one line naming the three, not three lines).
-    `names`: the set's name of each split by role."""
+    `names`: the set's name of each split by role; `by_design`: asked only where recordings are shared, whether the
+    set shares them by design (a registered set's time blocks), which is then no warning."""
     held: dict[str, list[str]] = {}  # recording -> the set's names of the splits it has rows in, held-out first
     seen: set[str | None] = set()
     for role in ("test", "validation", "train"):
@@ -1882,6 +1887,8 @@ def _warn_shared_recordings(names: dict[str, str | None], splits: dict[str, Any]
     for name, where in sorted(held.items()):
         if len(where) > 1:
             combinations.setdefault(tuple(where), []).append(name)
+    if not combinations or by_design():
+        return
     for where, shared in combinations.items():
         shown = ", ".join(repr(name) for name in shared[:5]) + (", ..." if len(shared) > 5 else "")
         others = " and ".join(f"the {name}" for name in where[1:])
