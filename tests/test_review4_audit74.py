@@ -142,3 +142,19 @@ def test_a_hub_set_whose_recordings_cross_its_splits_is_still_warned(monkeypatch
         load_task_splits("someone/own-set")
     assert looked_up == ["someone/own-set"]
     assert "also have rows in the train split" in caplog.text, caplog.text
+
+
+def test_merging_an_empty_list_of_adapters_is_peft_s_unload(tmp_path):
+    """`merge_and_unload(adapter_names=[])` (a list built by a loop that found nothing to merge) folds no adapter in,
+    as peft's `unload()`: the session's check of merges under another head failed on it with a bare "IndexError: list
+    index out of range". It is peft's own again."""
+    import copy
+
+    import torch
+    from test_lefthub_audit74 import WINDOWS, _two_headed
+
+    peft_model = _two_headed(tmp_path)
+    expected = copy.deepcopy(peft_model).unload()
+    with torch.no_grad():
+        unloaded = peft_model.merge_and_unload(adapter_names=[])(input_values=WINDOWS).logits
+        torch.testing.assert_close(unloaded, expected(input_values=WINDOWS).logits, atol=0, rtol=0)

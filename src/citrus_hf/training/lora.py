@@ -613,6 +613,8 @@ def _refuse_merging_under_another_head() -> None:
         if names is None or model_type not in _PEFT_ENCODER_PREFIXES:
             return merge(self, *args, **kwargs)
         names = [names] if isinstance(names, str) else list(names)
+        if not names:  # no adapter to fold in: peft's `unload()`, which is no merge under another head
+            return merge(self, *args, **kwargs)
         for head in (module for module in self.model.modules() if isinstance(module, ModulesToSaveWrapper)):
             holding = [name for name in names if name in head.modules_to_save]
             # the copy the merged model keeps: the active adapter's, else the model's own module
