@@ -158,3 +158,37 @@ def test_merging_an_empty_list_of_adapters_is_peft_s_unload(tmp_path):
     with torch.no_grad():
         unloaded = peft_model.merge_and_unload(adapter_names=[])(input_values=WINDOWS).logits
         torch.testing.assert_close(unloaded, expected(input_values=WINDOWS).logits, atol=0, rtol=0)
+
+
+def _packed_int8_head(in_features: int, out_features: int):
+    """A head of `in_features` -> `out_features` whose weight, its first parameter, holds int8 values with a float
+    scale beside it, dequantized in its forward to the features' dtype: the layout of bitsandbytes' `Linear8bitLt`."""
+    import torch
+    from torch import nn
+
+    class PackedInt8Linear(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            generator = torch.Generator().manual_seed(0)
+            packed = torch.randint(-127, 128, (out_features, in_features), generator=generator, dtype=torch.int8)
+            self.weight = nn.Parameter(packed, requires_grad=False)
+            self.scale = nn.Parameter(torch.full((out_features, 1), 0.01))
+
+        def forward(self, features: torch.Tensor) -> torch.Tensor:  # (B, in) -> (B, out)
+            return nn.functional.linear(features, self.weight.to(features.dtype) * self.scale.to(features.dtype))
+
+    return PackedInt8Linear()
+
+
+def test_a_head_packed_in_integers_takes_the_features_as_floats():
+    """`run_task_head` cast the pooled features to the dtype of the head's first parameter, for a head kept in
+    float32 on a bf16 model; a quantized head whose first parameter is its packed integer weight (bitsandbytes' 8-bit
+    and 4-bit layers hold int8 / uint8) got its features truncated to integers, and gave other logits without a word.
+    Such a head takes them as they come."""
+    import torch
+
+    from citrus_hf.modeling_citrus import run_task_head
+
+    head = _packed_int8_head(8, 3)
+    features = torch.randn(4, 8, generator=torch.Generator().manual_seed(1))  # (B, F)
+    torch.testing.assert_close(run_task_head(head, features), head(features), atol=0, rtol=0)

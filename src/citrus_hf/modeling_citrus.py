@@ -4446,9 +4446,12 @@ def run_task_head(head: nn.Module, features: torch.Tensor) -> torch.Tensor:
     logits' digits) failed inside torch with "mat1 and mat2 must have the same dtype". Under CPU autocast (the
     Trainer's `bf16=True`) it runs with autocast off: next to nothing to compute, and in bf16 PyTorch 2.13's CPU kernel
     for a probe-sized head (49,152 inputs, 32 rows, one thread, a CPU with AMX) killed the process with a floating
-    point exception. A dynamically quantized head has no parameters and takes the features as they come (float32)."""
+    point exception. A quantized head takes the features as they come: a dynamically quantized one has no
+    parameters, and one whose weight is packed in integers (bitsandbytes' 8-bit and 4-bit layers) computes in floats,
+    which a cast to its weight's dtype would have truncated to integers, without a word."""
     parameter = next(head.parameters(), None)
-    features = features if parameter is None else features.to(parameter.dtype)
+    if parameter is not None and parameter.is_floating_point():
+        features = features.to(parameter.dtype)
     if features.device.type != "cpu" or not torch.is_autocast_enabled("cpu"):
         return head(features)
     with torch.autocast("cpu", enabled=False):
