@@ -1,0 +1,60 @@
+"""Audit 74, review 5: the session's own landed work (the MiniRocket baseline's input checks, the settings that take
+`datasets` sets, the pandas collections the extractor refuses, the background push's future, the spread the bundled
+card names) read again as a user would call it. Each test failed before its fix.
+
+Reads the offline real corpus (BasicMotions: 6 motion channels of 100 samples, 4 classes); fetch it first with
+`citrus data fetch --offline-corpus`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_sklearn2_audit74 import motions  # noqa: F401  (BasicMotions' windows, shared)
+
+# ------------------------------------------------------------------------------------ fit_minirocket's input checks
+
+
+def test_fit_minirocket_takes_class_ids_held_as_python_objects(motions):  # noqa: F811
+    """Class ids in an object array (a pandas column of dtype object, `np.array(ids, dtype=object)`), which aeon
+    fitted, were refused by the new label check as "labels must be class ids 0, 1, 2, ...; got 0, 1, 2, 3", the ids
+    it asked for; they are read by their values. Class names in such a column are still refused with the fix."""
+    import pandas as pd
+
+    from citrus_hf.evaluation.baselines import fit_minirocket
+
+    train, labels, test = motions
+    expected = fit_minirocket(train, labels, test, "classification", 0)
+    for given in (labels.astype(object), pd.Series(labels.tolist(), dtype=object)):
+        np.testing.assert_array_equal(fit_minirocket(train, given, test, "classification", 0), expected)
+    names = np.array(["idle", "walk", "run", "badminton"], dtype=object)[labels]
+    with pytest.raises(ValueError, match=r"got 'badminton', 'idle', 'run', 'walk'.*np\.unique\(labels"):
+        fit_minirocket(train, names, test, "classification", 0)
+
+
+def test_fit_minirocket_reads_torch_tensors_that_require_grad_or_are_bfloat16(motions):  # noqa: F811
+    """Its docstring takes tensors, but a tensor that requires grad (an embedding or a model's output) failed with
+    torch's "Can't call numpy() on Tensor that requires grad", and a bfloat16 one was refused as "could not be read
+    as numbers (Got unsupported ScalarType BFloat16)"; both are read by their values, labels and targets too."""
+    from citrus_hf.evaluation.baselines import fit_minirocket
+
+    train, labels, test = motions
+    expected = fit_minirocket(train, labels, test, "classification", 0)
+    given = torch.tensor(train, requires_grad=True)
+    np.testing.assert_array_equal(fit_minirocket(given, torch.tensor(labels), test, "classification", 0), expected)
+    rounded = torch.tensor(train).bfloat16()
+    scores = fit_minirocket(rounded, labels, torch.tensor(test).bfloat16(), "classification", 0)
+    same = fit_minirocket(
+        rounded.float().numpy(), labels, torch.tensor(test).bfloat16().float().numpy(), "classification", 0
+    )
+    np.testing.assert_array_equal(scores, same)
+    cases = [window[:, : 90 + index % 10] for index, window in enumerate(train)]  # aeon's unequal-length list
+    as_tensors = [torch.tensor(case, requires_grad=True) for case in cases]
+    np.testing.assert_array_equal(
+        fit_minirocket(as_tensors, labels, test, "classification", 0),
+        fit_minirocket(cases, labels, test, "classification", 0),
+    )
+    targets = torch.linspace(60.0, 90.0, len(train), requires_grad=True)
+    predicted = fit_minirocket(train, targets, test, "regression", 0)
+    np.testing.assert_allclose(predicted, fit_minirocket(train, targets.detach().numpy(), test, "regression", 0))
