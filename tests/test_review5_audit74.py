@@ -58,3 +58,28 @@ def test_fit_minirocket_reads_torch_tensors_that_require_grad_or_are_bfloat16(mo
     targets = torch.linspace(60.0, 90.0, len(train), requires_grad=True)
     predicted = fit_minirocket(train, targets, test, "regression", 0)
     np.testing.assert_allclose(predicted, fit_minirocket(train, targets.detach().numpy(), test, "regression", 0))
+
+
+# ------------------------------------------------------------------------ ProtocolConfig's datasets as a sequence
+
+
+def test_the_protocol_takes_its_datasets_as_any_sequence_of_names(tmp_path):
+    """`ProtocolConfig(datasets=...)` now refuses a `datasets` set given itself; a sequence of names that is no list
+    or tuple (a Hydra config's ListConfig) was refused with it, as "`datasets` takes a path or a name, got a
+    ListConfig; save an in-memory dataset with `dataset.save_to_disk(folder)`". It is a list of its names."""
+    from collections.abc import Sequence
+
+    from citrus_hf.evaluation import ProtocolConfig
+
+    class Names(Sequence):  # no list or tuple, as OmegaConf's `ListConfig` (a Hydra config's `datasets: [...]`)
+        def __init__(self, names):
+            self._names = list(names)
+
+        def __getitem__(self, index):
+            return self._names[index]
+
+        def __len__(self):
+            return len(self._names)
+
+    config = ProtocolConfig(output_dir=str(tmp_path / "run"), datasets=Names(["basic_motions"]), arms=["prior"])
+    assert config.datasets == ["basic_motions"]

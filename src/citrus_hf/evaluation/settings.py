@@ -12,7 +12,7 @@ import json
 import logging
 import math
 import numbers
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -259,7 +259,8 @@ class ProtocolConfig:
         # a folder as a `pathlib.Path` is its name, as on the command line; a `datasets` set given itself (alone or
         # listed) is refused naming how to pass it: it crashed on "unhashable type", or was named "neither a folder
         # nor a registered dataset" in the whole of its printed summary
-        listed = self.datasets if isinstance(self.datasets, (list, tuple)) else [self.datasets]
+        # (a list is any sequence of them: a tuple, OmegaConf's ListConfig of a Hydra config; a `datasets` set is none)
+        listed = self.datasets if isinstance(self.datasets, Sequence) else [self.datasets]
         self.datasets = [path_as_string("datasets", dataset) for dataset in listed]
         if self.seeds is not None and self.num_seeds is not None:
             raise ValueError("Give the seeds (--seeds 0 1 2) or their count (--num-seeds 3), not both.")
