@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from test_sklearn2_audit74 import motions  # noqa: F401  (BasicMotions' windows, shared)
+from tiny_configs import tiny_config
 
 # ------------------------------------------------------------------------------------ fit_minirocket's input checks
 
@@ -83,3 +84,25 @@ def test_the_protocol_takes_its_datasets_as_any_sequence_of_names(tmp_path):
 
     config = ProtocolConfig(output_dir=str(tmp_path / "run"), datasets=Names(["basic_motions"]), arms=["prior"])
     assert config.datasets == ["basic_motions"]
+
+
+# ------------------------------------------------------------------------------- a frame of one recording, 2 levels
+
+
+def test_a_frame_indexed_by_date_and_time_is_told_the_way_for_one_recording():
+    """A logger's CSV read with `index_col=[0, 1]` (a date column and a time-of-day column) is one recording with an
+    index of two levels: the new refusal of sktime's 'pd-multiindex' collections told it only to split the frame by
+    its first level, one "recording" per day; it names `frame.to_numpy().T` for one recording too."""
+    import pandas as pd
+
+    from citrus_hf import CiTrusFeatureExtractor
+
+    times = pd.date_range("2026-12-06 23:59:50", periods=20, freq="1s")
+    frame = pd.DataFrame(
+        {"x": np.linspace(0.0, 1.0, 20), "y": np.linspace(1.0, 0.0, 20)},
+        index=pd.MultiIndex.from_arrays([times.date, times.time], names=["date", "time"]),
+    )
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config(num_channels=2))
+    with pytest.raises(TypeError, match=r"'pd-multiindex'.*one recording indexed by a date and a time of day.*"
+                       r"`frame\.to_numpy\(\)\.T`"):  # fmt: skip
+        extractor(frame, sampling_rate=1)

@@ -174,13 +174,16 @@ def _series_collection_fix(frame: Any) -> str | None:
     """The refusal of a pandas DataFrame that holds a collection of series in sktime's / aeon's formats, or None for
     any other frame. The DataFrame advice for a recording (`frame.to_numpy().T`) glued every case of a frame indexed
     by (case, time) into one recording of all their samples, and read a frame of nested series with its cases as
-    channels."""
+    channels. An index of two levels is also how `pd.read_csv(..., index_col=[0, 1])` reads a logger's date and time
+    columns, one recording, so the refusal names that way too."""
     if getattr(frame.index, "nlevels", 1) > 1:
         cases = frame.index.get_level_values(0).nunique()
         return (
             f"got a pandas DataFrame indexed by {list(frame.index.names)}: a collection of {cases} series, sktime's "
             "and aeon's 'pd-multiindex' (rows of (case, time), columns channels); pass one (channels, time) array per "
-            "case, `[case.to_numpy().T for _, case in frame.groupby(level=0)]`, after selecting the signal's columns."
+            "case, `[case.to_numpy().T for _, case in frame.groupby(level=0)]`, after selecting the signal's columns "
+            "(a frame of one recording indexed by a date and a time of day, as loggers write them, is "
+            "`frame.to_numpy().T`)."
         )
     first_row = frame.iloc[0].tolist() if len(frame) and len(frame.columns) else []
     if any(hasattr(cell, "__len__") and not isinstance(cell, (str, bytes)) for cell in first_row):
