@@ -106,3 +106,32 @@ def test_a_frame_indexed_by_date_and_time_is_told_the_way_for_one_recording():
     with pytest.raises(TypeError, match=r"'pd-multiindex'.*one recording indexed by a date and a time of day.*"
                        r"`frame\.to_numpy\(\)\.T`"):  # fmt: skip
         extractor(frame, sampling_rate=1)
+
+
+# --------------------------------------------------------------------------- Trainer.push_to_hub(blocking=False)
+
+
+def test_cancelling_a_background_push_cancels_its_upload():
+    """`Trainer.push_to_hub(blocking=False)` of a CiTrus model now hands back a future of its own, done once the
+    other kind of checkpoint is deleted. Cancelling it while the upload waited behind another push returned True,
+    and the upload and the deletion went ahead anyway (then the executor logged an InvalidStateError); cancelling it
+    cancels the upload, as cancelling the upload's own future did."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from citrus_hf.publishing.hooks import _followed_by
+
+    ran, gate = [], threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as hub:  # huggingface_hub runs its background commits one at a time
+        hub.submit(gate.wait)  # an earlier push still uploading
+        upload = hub.submit(ran.append, "upload")
+        pushed = _followed_by(upload, lambda: ran.append("deletion"))
+        try:
+            cancelled = pushed.cancel()
+        finally:
+            gate.set()  # (whatever happened: the executor waits for the earlier push on leaving)
+    assert cancelled and pushed.cancelled() and upload.cancelled()
+    assert ran == []
+    with ThreadPoolExecutor(max_workers=1) as hub:  # one that is done is not cancelled
+        pushed = _followed_by(hub.submit(lambda: "commit"), lambda: ran.append("deletion"))
+        assert pushed.result() == "commit" and not pushed.cancel() and ran == ["deletion"]

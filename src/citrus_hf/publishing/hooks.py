@@ -725,15 +725,29 @@ def _trainer_push_replaces_the_other_kind(trainer_class: type) -> None:
     _after_push(trainer_class, replace_the_other_kind)
 
 
+class _FollowingFuture(Future):
+    """The future of `_followed_by`: `cancel()` cancels the upload it follows (which, still queued behind another
+    push, then never runs, nor does what follows it), as `cancel()` of the upload's own future did; it marked only
+    this one cancelled, and the push and its deletion went ahead."""
+
+    def __init__(self, upload: Future):
+        super().__init__()
+        self._upload = upload
+
+    def cancel(self) -> bool:
+        # the upload's done-callback (`follow`) then cancels this one; an upload already running is not cancelled
+        return self._upload.cancel() or self.cancelled()
+
+
 def _followed_by(upload: Future, then: Callable[[], None]) -> Future:
     """A future done once the future `upload` is done and, where it succeeded, `then()` has run after it: its
     result `upload`'s, its exception `upload`'s or `then`'s (a failed upload leaves the repository as it was, and
-    `then` does not run); cancelled with `upload`."""
-    done = Future()
+    `then` does not run); cancelled with `upload`, and cancelling it cancels `upload` (`_FollowingFuture`)."""
+    done = _FollowingFuture(upload)
 
     def follow(finished: Future) -> None:
         if finished.cancelled():
-            done.cancel()
+            Future.cancel(done)  # (its own `cancel` asks the upload, which is cancelled already)
             return
         error = finished.exception()
         if error is None:
