@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 from citrus_hf.commands.script import run_script
+from citrus_hf.evaluation.report import SPREAD
 from citrus_hf.training.pretrain import SCHEDULE_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +124,7 @@ def _results_section(results_dir: Path) -> str:
             "## Few-shot results",
             "",
             "`python benchmarks/few_shot.py --budgets 1 5 20` (the low-data protocol: the default recipe, labelled draws paired across "
-            "arms, test splits, mean ± std over seeds). Macro-F1 for classification, MAE for regression.",
+            f"arms, test splits, mean ± {SPREAD} over seeds). Macro-F1 for classification, MAE for regression.",
             "",
             f"- Classification cells at 5 and 20 labels per class where citrus-small >= MiniRocket: "
             f"{goals['cells_citrus_small_ge_minirocket']} of {goals['cells']}.",

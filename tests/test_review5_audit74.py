@@ -8,6 +8,8 @@ Reads the offline real corpus (BasicMotions: 6 motion channels of 100 samples, 4
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -135,3 +137,23 @@ def test_cancelling_a_background_push_cancels_its_upload():
     with ThreadPoolExecutor(max_workers=1) as hub:  # one that is done is not cancelled
         pushed = _followed_by(hub.submit(lambda: "commit"), lambda: ran.append("deletion"))
         assert pushed.result() == "commit" and not pushed.cancel() and ran == ["deletion"]
+
+
+# ------------------------------------------------------------------------------------ the bundled card's spread
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def test_the_card_bundling_script_names_the_spread_the_report_computes():
+    """citrus-small's card says "mean ± sample std (ddof 1) over seeds", as the report's tables do, but the script
+    that bundles the card wrote its results sentence as "mean ± std over seeds": bundling again would have undone
+    the card's correction. It writes the card's sentence."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bundle_citrus_small", REPOSITORY / "scripts/bundle_citrus_small.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    section = script._results_section(REPOSITORY / "benchmarks/results/few_shot")
+    written = next(line for line in section.splitlines() if line.startswith("`python benchmarks/few_shot.py"))
+    card = (REPOSITORY / "src/citrus_hf/pretrained/citrus-small/README.md").read_text()
+    assert written in card.splitlines() and "mean ± sample std (ddof 1) over seeds" in written
