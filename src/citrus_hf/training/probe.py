@@ -91,16 +91,17 @@ class RidgeReadout:
     Attributes:
         weight: `(num_features, num_outputs)`, standardisation folded in.
         bias: `(num_outputs,)`.
-        alpha: the chosen penalty (relative to the mean squared singular value).
+        alpha: the chosen penalty (relative to the mean squared singular value); with a penalty per target
+            (`fit_ridge(penalty_per_target=True)`) of several targets, each target's, in the targets' order.
         loo_errors: mean squared leave-one-out error of every penalty tried, in `DEFAULT_ALPHAS` order (over the rows
-            and with the weights `fit_ridge` was given).
+            and with the weights `fit_ridge` was given, averaged over the outputs).
         loo_predictions: `(n, num_outputs)`, each training example's prediction by the read-out fitted without it
             (at the chosen penalty): what the read-out does on examples it has not seen.
     """
 
     weight: np.ndarray
     bias: np.ndarray
-    alpha: float
+    alpha: float | tuple[float, ...]
     loo_errors: np.ndarray
     loo_predictions: np.ndarray
 
@@ -116,6 +117,7 @@ def fit_ridge(
     spread_shrinkage: float = 0.0,
     scored_rows: np.ndarray | None = None,
     sample_weights: np.ndarray | None = None,
+    penalty_per_target: bool = False,
 ) -> RidgeReadout:
     """Ridge regression of `targets` on standardised `features`, the penalty chosen by leave-one-out error.
 
@@ -137,6 +139,11 @@ def fit_ridge(
         sample_weights: `(n,)` positive weights of the rows in the squared error (`--class-weight balanced`: each
             class's rows weigh `n / (classes * its count)`): a weighted ridge, its centring, spreads and leave-one-out
             errors weighted alike; None: every row 1.
+        penalty_per_target: choose each target column's penalty by its own leave-one-out error (regression targets,
+            which may be measured on any scales), as scikit-learn's `RidgeCV(alpha_per_target=True)`: each target is
+            fitted as it would be alone. False: one penalty for every column, by their mean error (the one-vs-rest
+            codes of one classifier, on one scale); of targets on different scales (heart rate in bpm beside a
+            breathing rate in Hz) that mean is the largest-scaled target's error, whose penalty the others then got.
 
     Returns:
         The read-out on the *raw* features (standardisation folded into `weight` and `bias`).
@@ -207,32 +214,39 @@ def fit_ridge(
         residual = (centred - fitted) / np.clip(1.0 - leverage, 1e-8, None)[:, None]
         if weights is not None:
             residual /= root  # back to the targets' units: (n, k)
-        errors.append(_leave_one_out_error(residual, scored_rows, weights))
+        errors.append(_leave_one_out_errors(residual, scored_rows, weights))
         residuals.append(residual)
-    best = int(np.argmin(errors))
-    alpha = alphas[best]
+    errors_by_target = np.stack(errors)  # (alphas, k)
+    mean_errors = errors_by_target.mean(axis=1)
+    columns = np.arange(targets.shape[1])
+    if penalty_per_target:
+        best = np.argmin(errors_by_target, axis=0)  # (k,)
+    else:
+        best = np.full(targets.shape[1], int(np.argmin(mean_errors)))
+    chosen = np.asarray(alphas, dtype=np.float64)[best]  # (k,)
     # (p, k) on standardised features: V diag(s / (s^2 + a)) U^T y, written as X^T U diag(1 / (s^2 + a)) U^T y since
-    # X^T u_i = s_i v_i, so the right singular vectors are never formed.
-    coefficients = design.T @ (u @ (projected / (s2 + alpha * unit)[:, None]))
+    # X^T u_i = s_i v_i, so the right singular vectors are never formed; column j with its own penalty a_j.
+    coefficients = design.T @ (u @ (projected / (s2[:, None] + chosen[None, :] * unit)))
     weight = coefficients / scale[:, None]
     bias = target_mean - mean @ weight
+    alpha = tuple(map(float, chosen)) if penalty_per_target and len(chosen) > 1 else float(chosen[0])
     return RidgeReadout(
         weight=weight,
         bias=bias,
-        alpha=float(alpha),
-        loo_errors=np.asarray(errors),
-        loo_predictions=targets - residuals[best],
+        alpha=alpha,
+        loo_errors=mean_errors,
+        loo_predictions=targets - np.stack(residuals)[best, :, columns].T,
     )
 
 
-def _leave_one_out_error(residual: np.ndarray, scored_rows: np.ndarray | None, weights: np.ndarray | None) -> float:
-    """The mean squared leave-one-out residual `(n, k)` over `scored_rows` (None: every row), each row weighted by
-    its `weights` (None: alike)."""
-    if scored_rows is None and weights is None:
-        return float(np.mean(residual**2))
+def _leave_one_out_errors(
+    residual: np.ndarray, scored_rows: np.ndarray | None, weights: np.ndarray | None
+) -> np.ndarray:
+    """`(k,)`: each column's mean squared leave-one-out residual of `residual` `(n, k)` over `scored_rows` (None:
+    every row), each row weighted by its `weights` (None: alike)."""
     rows = np.ones(len(residual), dtype=bool) if scored_rows is None else scored_rows
     row_weights = np.ones(int(rows.sum())) if weights is None else weights[rows]
-    return float(row_weights @ np.mean(residual[rows] ** 2, axis=1) / row_weights.sum())
+    return row_weights @ residual[rows] ** 2 / row_weights.sum()
 
 
 def _left_spectrum(design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -420,7 +434,9 @@ def fit_probe(
         standardisation). A classifier's penalty is chosen by leave-one-out over the rows of the classes with at least
         `LEAVE_ONE_OUT_FROM_PER_CLASS` examples (`leave_one_out_rows`) when those classes carry the set
         (`carried_by_classes_of`); otherwise it is `ONE_SHOT_ALPHA`, and the spreads are shrunk
-        (`ONE_SHOT_SPREAD_SHRINKAGE`). With every class at one count that is the one-example-per-class rule.
+        (`ONE_SHOT_SPREAD_SHRINKAGE`). With every class at one count that is the one-example-per-class rule. A
+        regressor's targets each get the penalty their own leave-one-out error chooses (`penalty_per_target`), so a
+        target's fit does not depend on the scale of the others.
     """
     train_dataset = checked_probe_dataset(model, train_dataset, task, fitting=True)
     features = embed_dataset(model, train_dataset, batch_size)
@@ -464,6 +480,7 @@ def fit_probe(
         spread_shrinkage=ONE_SHOT_SPREAD_SHRINKAGE if one_shot else 0.0,
         scored_rows=scored_rows,
         sample_weights=sample_weights,
+        penalty_per_target=task == REGRESSION,
     )
     if head.weight.dtype in (torch.bfloat16, torch.float16):
         # rounded to half precision, the folded standardisation (a bias that cancels the features' means) was lost: a
