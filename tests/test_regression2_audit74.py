@@ -3,6 +3,8 @@ and what the user is told about them."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -66,3 +68,46 @@ def test_a_regressor_probe_fits_each_target_as_its_own_probe_would():
     fit_probe(alone_model, rows(rate.tolist()), "regression")
     torch.testing.assert_close(model.regressor.weight[1], alone_model.regressor.weight[0], rtol=1e-4, atol=1e-9)
     torch.testing.assert_close(model.regressor.bias[1], alone_model.regressor.bias[0], rtol=1e-5, atol=1e-9)
+
+
+# ------------------------------------------------------------------ 2. the first batch's warning of several targets
+
+
+@pytest.fixture(scope="module")
+def two_target_regressor():
+    """citrus-small's encoder under a new head of two named targets (its features are large enough that the new
+    head's random weights move an output by about 0.25)."""
+    return CiTrusForRegression.from_pretrained(
+        "citrus-small", num_targets=2, id2label={0: "heart_rate", 1: "breathing_rate"}
+    )
+
+
+def _heart_and_breathing_rates(rows: int = 8) -> torch.Tensor:
+    """`(rows, 2)`: heart rates near 70 bpm (spread 5) and breathing rates near 0.3 Hz (spread 0.002)."""
+    generator = torch.Generator().manual_seed(0)
+    noise = torch.randn(rows, 2, generator=generator)
+    return torch.stack([70 + 5 * noise[:, 0], 0.3 + 2e-3 * noise[:, 1]], dim=1)
+
+
+def test_a_target_far_off_beside_one_of_a_larger_spread_is_warned_of(two_target_regressor, caplog):
+    """Started at the targets' means, the breathing rate came out at 0.55 for targets of 0.300 +- 0.002 (100x its
+    spread), and nothing was said: each target's offset was judged against the heart rate's spread of 5."""
+    model = two_target_regressor.train()
+    targets = _heart_and_breathing_rates()
+    model.init_regressor_bias(targets)
+    model._target_offset_checked = False
+    torch.manual_seed(0)
+    with caplog.at_level("WARNING"):
+        model(input_values=torch.randn(8, 1, model.config.context_length), labels=targets)
+    assert "although the head starts at the targets' mean" in caplog.text
+    assert re.search(r"\(heart_rate \d+\.\d+, breathing_rate 0\.\d+\) while", caplog.text)
+    assert "Standardise the targets" in caplog.text
+
+
+def test_the_offset_warning_shows_each_targets_mean_by_its_name(two_target_regressor, caplog):
+    """It said "targets average 35.48": a heart rate near 70 and a breathing rate near 0.3 averaged together."""
+    model = CiTrusForRegression(two_target_regressor.config).train()
+    with caplog.at_level("WARNING"):
+        model(input_values=torch.randn(8, 1, model.config.context_length), labels=_heart_and_breathing_rates())
+    assert re.search(r"targets average \(heart_rate 70\.\d+, breathing_rate 0\.\d+\) while", caplog.text)
+    assert "init_regressor_bias" in caplog.text

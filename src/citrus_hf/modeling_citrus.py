@@ -4789,6 +4789,17 @@ def regression_loss(logits: torch.Tensor, labels, width_field: str = "num_target
     return F.mse_loss(logits, labels)
 
 
+def _per_target(values: torch.Tensor, config: PreTrainedConfig) -> str:
+    """`values` `(outputs,)`, one per regression target, as a message shows them: one number for one target, else
+    each by its name (`config.id2label`'s, when it names the outputs) or index. Averaged together, a heart rate near 70
+    and a breathing rate near 0.3 read as targets averaging 35."""
+    if len(values) == 1:
+        return f"{float(values[0]):.4g}"
+    names = named_outputs(config.id2label)
+    names = names if names is not None and len(names) == len(values) else [f"target_{k}" for k in range(len(values))]
+    return "(" + ", ".join(f"{name} {float(value):.4g}" for name, value in zip(names, values, strict=True)) + ")"
+
+
 class _RegressionHeadStart:
     """What a regression head needs at the start of training, for CiTrusForRegression and for a
     CiTrusForSequenceClassification trained as a regressor (`problem_type="regression"`, transformers' way): starting
@@ -4848,15 +4859,20 @@ class _RegressionHeadStart:
     @torch.no_grad()
     def _warn_about_target_offset(self, logits: torch.Tensor, labels) -> None:
         """Warn once, at the first training batch, when the targets sit far from what the head predicts: with the
-        Trainer, a heart-rate regressor whose head starts at 0 ended 20x worse than one started at the mean."""
+        Trainer, a heart-rate regressor whose head starts at 0 ended 20x worse than one started at the mean. Each
+        target is judged against its own spread: several targets may be on different scales (a heart rate near 70
+        beside a breathing rate near 0.3), and the largest spread hid every other target's offset."""
         targets = _as_labels(labels, logits).double().reshape(len(logits), -1)
-        offset = float((targets.mean(dim=0) - logits.double().mean(dim=0)).abs().max())
-        spread = float(targets.std(dim=0, unbiased=False).max())
-        if offset <= 3 * max(spread, 1e-3):
+        offsets = (targets.mean(dim=0) - logits.double().mean(dim=0)).abs()  # (outputs,)
+        spreads = targets.std(dim=0, unbiased=False)
+        far = offsets > 3 * spreads.clamp(min=1e-3)
+        if not far.any():
             return
+        spread = float(spreads[far].max())
         where = (
-            f"{type(self).__name__}: the first training batch's targets average {float(targets.mean()):.4g} while "
-            f"the head predicts about {float(logits.mean()):.4g}"
+            f"{type(self).__name__}: the first training batch's targets average "
+            f"{_per_target(targets.mean(dim=0), self.config)} while the head predicts about "
+            f"{_per_target(logits.double().mean(dim=0), self.config)}"
         )
         if not self._bias_started_at_targets:
             logger.warning(
