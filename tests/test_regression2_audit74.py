@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import datasets
 import numpy as np
 import pytest
 import torch
@@ -111,3 +112,35 @@ def test_the_offset_warning_shows_each_targets_mean_by_its_name(two_target_regre
         model(input_values=torch.randn(8, 1, model.config.context_length), labels=_heart_and_breathing_rates())
     assert re.search(r"targets average \(heart_rate 70\.\d+, breathing_rate 0\.\d+\) while", caplog.text)
     assert "init_regressor_bias" in caplog.text
+
+
+# ------------------------------------------------------------------- 3. the targets init_regressor_bias reads
+
+
+def _targets_set(labels) -> datasets.Dataset:
+    return datasets.Dataset.from_dict({"labels": labels})
+
+
+def test_init_regressor_bias_reads_a_torch_formatted_column_of_several_targets():
+    """`model.init_regressor_bias(train["labels"])` (the README's line) on a set in torch format: a column of a tensor
+    per row was refused, "must be a tensor, numpy array or list of numbers, got Column"."""
+    model = CiTrusForRegression(tiny_config(num_targets=2))
+    rows = _targets_set([[70.0, 0.25], [72.0, 0.35], [74.0, 0.30]]).with_format("torch")
+    model.init_regressor_bias(rows["labels"])
+    torch.testing.assert_close(model.regressor.bias.detach(), torch.tensor([72.0, 0.30]))
+
+
+def test_init_regressor_bias_reads_a_pandas_table_of_targets():
+    """A scikit-learn habit, `y = frame[["heart_rate", "breathing_rate"]]`: "could not determine the shape of object
+    type 'DataFrame'"."""
+    pandas = pytest.importorskip("pandas")
+    model = CiTrusForRegression(tiny_config(num_targets=2))
+    model.init_regressor_bias(pandas.DataFrame({"heart_rate": [70.0, 74.0], "breathing_rate": [0.2, 0.4]}))
+    torch.testing.assert_close(model.regressor.bias.detach(), torch.tensor([72.0, 0.30]))
+
+
+def test_rows_of_different_target_counts_are_refused_as_such():
+    model = CiTrusForRegression(tiny_config(num_targets=2))
+    rows = _targets_set([[70.0, 0.25], [72.0]]).with_format("torch")
+    with pytest.raises(ValueError, match=r"`targets` rows have different shapes \(\(1,\), \(2,\)\)"):
+        model.init_regressor_bias(rows["labels"])

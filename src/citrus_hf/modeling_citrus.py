@@ -4618,15 +4618,28 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
 
 
 def _real_numbers(values, name: str) -> torch.Tensor:
-    """`values` (a tensor, numpy array, list of numbers or a `datasets` column) as a tensor of real numbers; `name`
-    is what the errors call it."""
+    """`values` (a tensor, numpy array, list of numbers, a `datasets` column in any format, or a pandas DataFrame /
+    Series) as a tensor of real numbers; `name` is what the errors call it."""
     if not isinstance(values, torch.Tensor):
+        if hasattr(values, "to_numpy"):  # pandas (and polars) tables and series, which torch cannot read
+            values = values.to_numpy().copy()  # (pandas' copy-on-write arrays are read-only, which torch warns of)
         try:
             values = torch.as_tensor(values)
         except (TypeError, ValueError, RuntimeError) as error:
-            raise TypeError(
-                f"`{name}` must be a tensor, numpy array or list of numbers, got {type(values).__name__} ({error})."
-            ) from None
+            # A `datasets` column in torch format holds a tensor per row: one target each reads as numbers, but
+            # several (`train.with_format("torch")["labels"]` of a multi-target set) were refused as not a list
+            rows = list(values) if isinstance(values, Iterable) and not isinstance(values, (str, bytes)) else []
+            if not rows or not all(isinstance(row, torch.Tensor) for row in rows):
+                raise TypeError(
+                    f"`{name}` must be a tensor, numpy array or list of numbers, got {type(values).__name__} ({error})."
+                ) from None
+            shapes = sorted({tuple(row.shape) for row in rows})
+            if len(shapes) > 1:
+                raise ValueError(
+                    f"`{name}` rows have different shapes ({', '.join(map(str, shapes[:3]))}): give every row the same "
+                    "number of values (one per target)."
+                ) from None
+            values = torch.stack(rows)
     if values.is_complex():
         raise TypeError(f"`{name}` must hold real numbers (class indices or targets), got dtype {values.dtype}.")
     return values
