@@ -144,3 +144,36 @@ def test_rows_of_different_target_counts_are_refused_as_such():
     rows = _targets_set([[70.0, 0.25], [72.0]]).with_format("torch")
     with pytest.raises(ValueError, match=r"`targets` rows have different shapes \(\(1,\), \(2,\)\)"):
         model.init_regressor_bias(rows["labels"])
+
+
+# ------------------------------------------------------------------- 4. the Trainer's card of several targets
+
+
+@pytest.mark.parametrize("names", [{0: "heart_rate", 1: "breathing_rate"}, None])
+def test_a_trainer_card_of_several_targets_reports_each_targets_metrics(tmp_path, names):
+    """Its model-index held `mae` 1.02 alone, a heart rate's error in bpm and a breathing rate's in Hz averaged:
+    `mae_heart_rate` / `mae_1` and the others of each target, which the Trainer logged, were dropped."""
+    from huggingface_hub import ModelCard
+    from transformers import Trainer, TrainingArguments
+
+    from citrus_hf.training.metrics import compute_metrics_fn
+
+    config = tiny_config(num_targets=2) if names is None else tiny_config(num_targets=2, id2label=names)
+    model = CiTrusForRegression(config)
+    rows = datasets.Dataset.from_dict(
+        {
+            "input_values": np.random.default_rng(0).standard_normal((4, 1, 200)).astype(np.float32),
+            "labels": [[70.0, 0.25], [72.0, 0.35], [74.0, 0.30], [71.0, 0.28]],
+        }
+    )
+    model.init_regressor_bias(rows["labels"])
+    args = TrainingArguments(output_dir=str(tmp_path), max_steps=1, report_to=[], save_strategy="no", use_cpu=True)
+    scoring = compute_metrics_fn("regression", target_names=model.config.target_names)
+    trainer = Trainer(model=model, args=args, train_dataset=rows, eval_dataset=rows, compute_metrics=scoring)
+    logged = trainer.evaluate()
+    trainer.create_model_card(dataset_tags="my_rates")
+    card = ModelCard.load(tmp_path / "README.md")
+    indexed = {result.metric_type: result.metric_value for result in card.data.eval_results}
+    second = "breathing_rate" if names else "1"
+    for metric in ("mae", "rmse", "pearson_r"):
+        assert indexed[f"{metric}_{second}"] == pytest.approx(logged[f"eval_{metric}_{second}"])

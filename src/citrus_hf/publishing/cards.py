@@ -1093,6 +1093,18 @@ def _kept_model_evaluation(trainer) -> dict[str, Any] | None:
     return evaluations[-1] if evaluations else None
 
 
+def _one_targets_metric(metric: str, model: PreTrainedModel) -> bool:
+    """Whether `metric` is one target's regression metric (`mae_heart_rate`, `rmse_1`: `regression_metrics`' names
+    for a model of several targets, by `config.target_names` or index). They are what a card of several targets must
+    show: the plain `mae` beside them averages the targets, in their different units (bpm and Hz)."""
+    names = getattr(model.config, "target_names", None) or []
+    for base in REGRESSION_METRICS:
+        target = metric.removeprefix(f"{base}_")
+        if target != metric and (target in names or target.isdigit()):
+            return True
+    return False
+
+
 def write_trainer_card(
     trainer,
     model: PreTrainedModel,
@@ -1148,7 +1160,7 @@ def write_trainer_card(
             # a metric that could not be computed (AUROC on an evaluation set of one class is NaN) is left out, as
             # `citrus push` leaves it out of finetune_results.json's: the Hub's model-index takes numbers only
             finite = isinstance(value, (int, float)) and math.isfinite(value)
-            if key.startswith("eval_") and metric in _METRIC_PROBLEM and finite:
+            if key.startswith("eval_") and (metric in _METRIC_PROBLEM or _one_targets_metric(metric, model)) and finite:
                 # without a dataset name the metrics still reach the card's table (they were dropped), not its
                 # model-index, which must name one
                 named = (
