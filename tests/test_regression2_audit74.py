@@ -177,3 +177,25 @@ def test_a_trainer_card_of_several_targets_reports_each_targets_metrics(tmp_path
     second = "breathing_rate" if names else "1"
     for metric in ("mae", "rmse", "pearson_r"):
         assert indexed[f"{metric}_{second}"] == pytest.approx(logged[f"eval_{metric}_{second}"])
+
+
+# ------------------------------------------------------------------------ 5. data info of several targets per row
+
+
+def test_data_info_gives_each_target_of_a_row_its_own_statistics():
+    """A heart rate and a breathing rate per row were summarised as one pool of values, "mean 42.52, sd 34.48, range
+    0.25 to 72": the statistics of neither target."""
+    from citrus_hf.commands.data import format_info
+    from citrus_hf.data.builders import summarize_dataset
+
+    rows = {
+        "input_values": [np.zeros((1, 100), np.float32)] * 3,
+        "target": [[70.0, 0.25], [72.0, 0.35], [70.0, float("nan")]],
+    }
+    summary = summarize_dataset(datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows)}), sampling_rate=100)
+    heart, breathing = summary["splits"]["train"]["targets"]
+    assert heart == pytest.approx({"mean": 70.6667, "std": 0.9428, "min": 70.0, "max": 72.0}, abs=1e-4)
+    assert breathing == pytest.approx({"mean": 0.3, "std": 0.05, "min": 0.25, "max": 0.35, "not_finite": 1})
+    text = format_info({"name": "rates", "task": "regression", "options": {}, **summary})
+    assert "target 0 train: mean 70.67, sd 0.9428, range 70 to 72" in text
+    assert "target 1 train: mean 0.3, sd 0.05, range 0.25 to 0.35 (1 target not finite)" in text

@@ -296,6 +296,20 @@ def _build(args: BuildArguments) -> int:
     return 0
 
 
+def _target_line(statistics: dict[str, Any]) -> str:
+    """One target's statistics (`summarize_dataset`'s) as `citrus data info` prints them."""
+    # 4 significant digits: with one decimal, targets of a small scale read "mean 0.0, sd 0.0"; "to", since
+    # "-0.3-2.1" reads as a subtraction
+    line = (
+        "no finite target"
+        if statistics["mean"] is None
+        else f"mean {statistics['mean']:.4g}, sd {statistics['std']:.4g}, range {statistics['min']:.4g} to "
+        f"{statistics['max']:.4g}"
+    )
+    bad = statistics.get("not_finite")
+    return line + (f" ({bad} target{'s' if bad > 1 else ''} not finite)" if bad else "")
+
+
 def format_info(info: dict) -> str:
     """Render :func:`citrus_hf.data.dataset_info` as a text table."""
     options = ", ".join(f"{k}={v}" for k, v in info["options"].items()) or "none"
@@ -325,18 +339,11 @@ def format_info(info: dict) -> str:
             counts = ", ".join(f"{k} {v}" for k, v in entry["per_class"].items())
             lines.append(f"    {split}: {counts}")
     for split, entry in info["splits"].items():
-        if "target" in entry:
-            t = entry["target"]
-            # 4 significant digits: with one decimal, targets of a small scale read "mean 0.0, sd 0.0"; "to", since
-            # "-0.3-2.1" reads as a subtraction
-            stats = (
-                "no finite target"
-                if t["mean"] is None
-                else f"mean {t['mean']:.4g}, sd {t['std']:.4g}, range {t['min']:.4g} to {t['max']:.4g}"
-            )
-            bad = t.get("not_finite")
-            stats += f" ({bad} target{'s' if bad > 1 else ''} not finite)" if bad else ""
-            lines.append(f"  target {split}: {stats}")
+        if "targets" in entry:  # several per row, each on its own scale: a line each
+            for position, statistics in enumerate(entry["targets"]):
+                lines.append(f"  target {position} {split}: {_target_line(statistics)}")
+        elif "target" in entry:
+            lines.append(f"  target {split}: {_target_line(entry['target'])}")
         if "modality_hours" in entry:
             hours = ", ".join(f"{k} {v:.3f}" for k, v in entry["modality_hours"].items())
             lines.append(f"  channel-hours by modality, {split}: {hours}")

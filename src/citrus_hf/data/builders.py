@@ -344,7 +344,9 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
     A built set has every column; a user's own may lack some: without a ``recording`` or ``subject`` column their
     counts are None, without a ``sampling_rate`` column every row is at ``sampling_rate`` (None: channel-hours and
     rates unknown, None), a ``label`` column without ``ClassLabel`` names counts its values (ids or names), and one
-    of a list of classes per row (multi-label) the rows that hold each class."""
+    of a list of classes per row (multi-label) the rows that hold each class. A ``target`` column's statistics are
+    ``target`` (of its values, all of them where a row holds several) and, for several targets per row, ``targets``
+    (a list of each position's)."""
     summary: dict[str, Any] = {"splits": {}}
     rates, channels, classes = set(), set(), None
     for split, dataset in dataset_dict.items():
@@ -389,20 +391,21 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
             import pyarrow.compute as pc
 
             column = arrow_column(dataset, "target")
+            per_row = None
             if is_list_type(column.type):
-                column = pc.list_flatten(column)  # several targets per row: their values, which the checks name
+                widths = set(pc.list_value_length(column).to_pylist())
+                flat = pc.list_flatten(column)  # several targets per row: their values, which the checks name
+                if len(widths) == 1 and None not in widths:
+                    # each position its own statistics too: a heart rate in bpm and a breathing rate in Hz pooled
+                    # read as "mean 38.69, sd 37.57", the statistics of neither
+                    per_row = np.asarray(flat.to_numpy(zero_copy_only=False), dtype=np.float64).reshape(
+                        len(column), widths.pop()
+                    )
+                column = flat
             target = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
-            finite = target[np.isfinite(target)]
-            # of the finite targets, with the count of the others: one NaN made every statistic NaN, which the text
-            # showed as "mean nan" and --json wrote as a bare NaN (not JSON); fine-tuning refuses such rows, by row
-            entry["target"] = {
-                "mean": float(finite.mean()) if finite.size else None,
-                "std": float(finite.std()) if finite.size else None,
-                "min": float(finite.min()) if finite.size else None,
-                "max": float(finite.max()) if finite.size else None,
-            }
-            if finite.size < target.size:
-                entry["target"]["not_finite"] = int(target.size - finite.size)
+            entry["target"] = _target_statistics(target)
+            if per_row is not None:
+                entry["targets"] = [_target_statistics(values) for values in per_row.T]
         for column, key in (("modality", "modality_hours"), ("source_name", "source_hours")):
             if column in dataset.features and rate is not None:
                 entry[key] = _hours_by(arrow_column(dataset, column).to_pylist(), values / rate)
@@ -425,6 +428,22 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
     return summary
 
 
+def _target_statistics(target: np.ndarray) -> dict[str, Any]:
+    """Mean, std, min and max of the finite values of `target` `(n,)`, with the count of the others: one NaN made
+    every statistic NaN, which the text showed as "mean nan" and --json wrote as a bare NaN (not JSON); fine-tuning
+    refuses such rows, by row."""
+    finite = target[np.isfinite(target)]
+    statistics: dict[str, Any] = {
+        "mean": float(finite.mean()) if finite.size else None,
+        "std": float(finite.std()) if finite.size else None,
+        "min": float(finite.min()) if finite.size else None,
+        "max": float(finite.max()) if finite.size else None,
+    }
+    if finite.size < target.size:
+        statistics["not_finite"] = int(target.size - finite.size)
+    return statistics
+
+
 def _hours_by(groups: list[str], seconds: np.ndarray) -> dict[str, float]:
     """Channel-hours per group (modality, source), given each row's group and its channel-seconds."""
     hours: Counter = Counter()
@@ -438,7 +457,8 @@ def dataset_info(name: str, cache_dir: str | os.PathLike | None = None, **option
 
     Returns:
         {"name", "task", "options", "splits": {split: {"windows", "recordings", "subjects", "channel_hours",
-        ["per_class"], ["target"], ["modality_hours"], ["source_hours"]}}, "sampling_rates", "channels", "classes",
+        ["per_class"], ["target"], ["targets"], ["modality_hours"], ["source_hours"]}}, "sampling_rates", "channels",
+        "classes",
         "windows", "channel_hours", ["modality_hours"], ["source_hours"] (over all splits), ["sources_without_rows"]
         (with "source_hours": the registered sources of `name` that give no row at these options)}.
     """
