@@ -214,15 +214,17 @@ def fit_ridge(
         residual = (centred - fitted) / np.clip(1.0 - leverage, 1e-8, None)[:, None]
         if weights is not None:
             residual /= root  # back to the targets' units: (n, k)
-        errors.append(_leave_one_out_errors(residual, scored_rows, weights))
+        errors.append(_leave_one_out_error(residual, scored_rows, weights))
         residuals.append(residual)
-    errors_by_target = np.stack(errors)  # (alphas, k)
-    mean_errors = errors_by_target.mean(axis=1)
     columns = np.arange(targets.shape[1])
     if penalty_per_target:
-        best = np.argmin(errors_by_target, axis=0)  # (k,)
+        by_target = [
+            [_leave_one_out_error(residual[:, [column]], scored_rows, weights) for column in columns]
+            for residual in residuals
+        ]  # (alphas, k)
+        best = np.argmin(np.asarray(by_target), axis=0)  # (k,): each target's own penalty
     else:
-        best = np.full(targets.shape[1], int(np.argmin(mean_errors)))
+        best = np.full(targets.shape[1], int(np.argmin(errors)))
     chosen = np.asarray(alphas, dtype=np.float64)[best]  # (k,)
     # (p, k) on standardised features: V diag(s / (s^2 + a)) U^T y, written as X^T U diag(1 / (s^2 + a)) U^T y since
     # X^T u_i = s_i v_i, so the right singular vectors are never formed; column j with its own penalty a_j.
@@ -234,19 +236,19 @@ def fit_ridge(
         weight=weight,
         bias=bias,
         alpha=alpha,
-        loo_errors=mean_errors,
+        loo_errors=np.asarray(errors),
         loo_predictions=targets - np.stack(residuals)[best, :, columns].T,
     )
 
 
-def _leave_one_out_errors(
-    residual: np.ndarray, scored_rows: np.ndarray | None, weights: np.ndarray | None
-) -> np.ndarray:
-    """`(k,)`: each column's mean squared leave-one-out residual of `residual` `(n, k)` over `scored_rows` (None:
-    every row), each row weighted by its `weights` (None: alike)."""
+def _leave_one_out_error(residual: np.ndarray, scored_rows: np.ndarray | None, weights: np.ndarray | None) -> float:
+    """The mean squared leave-one-out residual `(n, k)` over `scored_rows` (None: every row), each row weighted by
+    its `weights` (None: alike)."""
+    if scored_rows is None and weights is None:
+        return float(np.mean(residual**2))
     rows = np.ones(len(residual), dtype=bool) if scored_rows is None else scored_rows
     row_weights = np.ones(int(rows.sum())) if weights is None else weights[rows]
-    return row_weights @ residual[rows] ** 2 / row_weights.sum()
+    return float(row_weights @ np.mean(residual[rows] ** 2, axis=1) / row_weights.sum())
 
 
 def _left_spectrum(design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
