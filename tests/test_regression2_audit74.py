@@ -199,3 +199,28 @@ def test_data_info_gives_each_target_of_a_row_its_own_statistics():
     text = format_info({"name": "rates", "task": "regression", "options": {}, **summary})
     assert "target 0 train: mean 70.67, sd 0.9428, range 70 to 72" in text
     assert "target 1 train: mean 0.3, sd 0.05, range 0.25 to 0.35 (1 target not finite)" in text
+
+
+# ------------------------------------------------------------------- 6. the offset warning with batches of one
+
+
+def test_batches_of_one_example_are_judged_together_for_the_offset_warning(tmp_path, caplog):
+    """With `per_device_train_batch_size=1` every batch held one example, which has no spread, so a head at 0 on
+    heart rates near 70 trained to the end without the warning the README promises at the first training batch."""
+    from transformers import Trainer, TrainingArguments
+
+    model = CiTrusForRegression(tiny_config())
+    rows = datasets.Dataset.from_dict(
+        {
+            "input_values": np.random.default_rng(0).standard_normal((3, 1, 200)).astype(np.float32),
+            "labels": [70.0, 72.0, 74.0],
+        }
+    )
+    args = TrainingArguments(
+        output_dir=str(tmp_path), max_steps=3, per_device_train_batch_size=1, report_to=[], save_strategy="no",
+        use_cpu=True,
+    )  # fmt: skip
+    with caplog.at_level("WARNING"):
+        Trainer(model=model, args=args, train_dataset=rows).train()
+    assert caplog.text.count("the first 2 training batches' targets average 7") == 1
+    assert "init_regressor_bias" in caplog.text

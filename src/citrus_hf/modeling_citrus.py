@@ -4826,11 +4826,22 @@ class _RegressionHeadStart:
         """Overridden where the head is a regressor only by its config."""
 
     def _check_target_offset(self, logits: torch.Tensor, labels) -> None:
-        """The offset warning, judged once, on the first training batch of several examples (one example has no
-        spread to compare with)."""
-        if self.training and not self._target_offset_checked and len(logits) > 1:
-            self._target_offset_checked = True
-            self._warn_about_target_offset(logits, labels)
+        """The offset warning, judged once, on the first training examples: the first batch, or the first batches
+        together until they hold two examples (one example has no spread to compare with; with
+        `per_device_train_batch_size=1` every batch holds one, and a head at 0 on heart rates near 70 trained without
+        a word)."""
+        if not self.training or self._target_offset_checked:
+            return
+        targets = _as_labels(labels, logits).detach().double().reshape(len(logits), -1).cpu()
+        # (a plain attribute, not a buffer: nothing to save, and gone with the check)
+        first = [*getattr(self, "_first_training_rows", []), (logits.detach().double().cpu(), targets)]
+        if sum(len(outputs) for outputs, _ in first) < 2:
+            self._first_training_rows = first
+            return
+        self._target_offset_checked = True
+        self._first_training_rows = []
+        judged = "the first training batch's" if len(first) == 1 else f"the first {len(first)} training batches'"
+        self._warn_about_target_offset(torch.cat([o for o, _ in first]), torch.cat([t for _, t in first]), judged)
 
     @torch.no_grad()
     def init_regressor_bias(self, targets: torch.Tensor | ArrayLike) -> None:
@@ -4870,11 +4881,14 @@ class _RegressionHeadStart:
         self._bias_started_at_targets = True
 
     @torch.no_grad()
-    def _warn_about_target_offset(self, logits: torch.Tensor, labels) -> None:
+    def _warn_about_target_offset(
+        self, logits: torch.Tensor, labels, judged: str = "the first training batch's"
+    ) -> None:
         """Warn once, at the first training batch, when the targets sit far from what the head predicts: with the
         Trainer, a heart-rate regressor whose head starts at 0 ended 20x worse than one started at the mean. Each
         target is judged against its own spread: several targets may be on different scales (a heart rate near 70
-        beside a breathing rate near 0.3), and the largest spread hid every other target's offset."""
+        beside a breathing rate near 0.3), and the largest spread hid every other target's offset. `judged` names
+        the rows judged in the message (the first batch's, or the first batches' of one example each)."""
         targets = _as_labels(labels, logits).double().reshape(len(logits), -1)
         offsets = (targets.mean(dim=0) - logits.double().mean(dim=0)).abs()  # (outputs,)
         spreads = targets.std(dim=0, unbiased=False)
@@ -4883,7 +4897,7 @@ class _RegressionHeadStart:
             return
         spread = float(spreads[far].max())
         where = (
-            f"{type(self).__name__}: the first training batch's targets average "
+            f"{type(self).__name__}: {judged} targets average "
             f"{_per_target(targets.mean(dim=0), self.config)} while the head predicts about "
             f"{_per_target(logits.double().mean(dim=0), self.config)}"
         )
