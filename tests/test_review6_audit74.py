@@ -67,3 +67,49 @@ def test_unnamed_segments_that_store_a_signal_at_another_rate_are_refused_naming
     _unnamed_multi_segment_record(tmp_path, ecg, second_ecg_per_frame=1)
     with pytest.raises(CorruptFileError, match=r"segment 'mf_2' stores signal '0' at 1 .*360 Hz.* 'mf_1' at 2 "):
         read_wfdb(tmp_path / "mf", None)
+
+
+def _write_record(folder, name: str, ecg: np.ndarray) -> None:
+    """`ecg` as the single-signal WFDB record `name` in `folder` (``.hea`` and ``.dat``), as PhysioNet writes it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wfdb.wrsamp(
+        name, fs=RATE, units=["mV"], sig_name=["MLII"], p_signal=ecg[:, None], fmt=["16"], adc_gain=[200.0],
+        baseline=[0], write_dir=str(folder),
+    )  # fmt: skip
+
+
+def test_a_physionet_folder_of_dat_records_is_not_read_for_files_read_through_headers(ecg, tmp_path, monkeypatch):
+    """The listing's note of files left unread read every WFDB header for its signal files (twice each) even where no
+    file could be one it would name (only .mat and the like are): 3 s for a folder of 20 000 records."""
+    import citrus_hf.data.recording_folders as recording_folders
+
+    for name in ("100", "101", "102"):
+        _write_record(tmp_path, name, ecg[: int(4 * RATE)])
+    asked = []
+    monkeypatch.setattr(
+        recording_folders, "companion_files", lambda path: asked.append(path) or [], raising=True
+    )  # fmt: skip
+    recording_folders.warn_of_unread_files(tmp_path)
+    assert asked == []
+
+
+def test_a_challenge_records_mat_beside_a_dat_record_is_still_read_through_its_header(ecg, tmp_path, caplog):
+    """Guard: where a file may be one read through a header (a Challenge record's .mat), headers are read for it, and
+    a .mat that no header names is still named as left out."""
+    import logging
+
+    from scipy.io import savemat
+
+    from citrus_hf.data.recording_folders import warn_of_unread_files
+
+    _write_record(tmp_path, "100", ecg[: int(4 * RATE)])
+    counts = np.round(ecg[: int(4 * RATE)] * 1000).astype(np.int16)
+    savemat(tmp_path / "A0001.mat", {"val": counts[None]}, format="4")
+    (tmp_path / "A0001.hea").write_text(
+        f"A0001 1 {RATE:g} {counts.size}\nA0001.mat 16+24 1000/mV 16 0 {counts[0]} 0 0 II\n"
+    )
+    savemat(tmp_path / "other.mat", {"val": counts[None]}, format="4")
+    with caplog.at_level(logging.WARNING):
+        warn_of_unread_files(tmp_path)
+    left_out = [record.getMessage() for record in caplog.records if "left out" in record.getMessage()]
+    assert len(left_out) == 1 and "other.mat" in left_out[0] and "A0001.mat" not in left_out[0]
