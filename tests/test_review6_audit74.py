@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_physionet_audit74 import RATE, _multi_segment_multi_frequency_record, _without_descriptions, _write_record
 
 from citrus_hf.data.fetch import source_members
 from citrus_hf.data.readers import load_npz
 
 wfdb = pytest.importorskip("wfdb")
-
-RATE = 360.0  # MIT-BIH Arrhythmia
 
 
 @pytest.fixture(scope="module")
@@ -26,23 +25,12 @@ def ecg() -> np.ndarray:
 
 
 def _unnamed_multi_segment_record(folder, ecg: np.ndarray, second_ecg_per_frame: int) -> None:
-    """Record ``mf`` of two 4 s segments whose signal lines leave out the (optional) description, so that wfdb names
-    no signal: the ECG at 2 samples per frame in the first segment (720 Hz), at `second_ecg_per_frame` in the second,
-    beside a 360 Hz copy of it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    frames = int(4 * RATE)
-    for index, name in enumerate(("mf_1", "mf_2")):
-        per_frame = (2, second_ecg_per_frame)[index]
-        slow = ecg[index * frames : (index + 1) * frames]
-        wfdb.wrsamp(
-            name, fs=RATE, units=["mV", "mV"], sig_name=["ECG", "REF"], e_p_signal=[np.repeat(slow, per_frame), slow],
-            samps_per_frame=[per_frame, 1], fmt=["16", "16"], adc_gain=[200.0, 200.0], baseline=[0, 0],
-            write_dir=str(folder),
-        )  # fmt: skip
-        header = folder / f"{name}.hea"
-        lines = header.read_text().splitlines()
-        header.write_text("\n".join([lines[0], *(" ".join(line.split()[:8]) for line in lines[1:]), ""]))
-    (folder / "mf.hea").write_text(f"mf/2 2 {RATE:g} {2 * frames}\nmf_1 {frames}\nmf_2 {frames}\n")
+    """test_physionet_audit74's record ``mf`` (two segments, the ECG at 2 samples per frame in the first, at
+    `second_ecg_per_frame` in the second, beside a 360 Hz copy) with its segments' signal lines left without the
+    (optional) description, so that wfdb names no signal."""
+    _multi_segment_multi_frequency_record(folder, ecg, second_ecg_per_frame=second_ecg_per_frame)
+    for segment in ("mf_1", "mf_2"):
+        _without_descriptions(folder / f"{segment}.hea")
 
 
 def test_a_multi_segment_record_of_unnamed_signals_is_one_recording_per_rate_in_a_folder(ecg, tmp_path):
@@ -67,15 +55,6 @@ def test_unnamed_segments_that_store_a_signal_at_another_rate_are_refused_naming
     _unnamed_multi_segment_record(tmp_path, ecg, second_ecg_per_frame=1)
     with pytest.raises(CorruptFileError, match=r"segment 'mf_2' stores signal '0' at 1 .*360 Hz.* 'mf_1' at 2 "):
         read_wfdb(tmp_path / "mf", None)
-
-
-def _write_record(folder, name: str, ecg: np.ndarray) -> None:
-    """`ecg` as the single-signal WFDB record `name` in `folder` (``.hea`` and ``.dat``), as PhysioNet writes it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    wfdb.wrsamp(
-        name, fs=RATE, units=["mV"], sig_name=["MLII"], p_signal=ecg[:, None], fmt=["16"], adc_gain=[200.0],
-        baseline=[0], write_dir=str(folder),
-    )  # fmt: skip
 
 
 def test_a_physionet_folder_of_dat_records_is_not_read_for_files_read_through_headers(ecg, tmp_path, monkeypatch):
