@@ -253,10 +253,10 @@ def _build(args: BuildArguments) -> int:
                 "its own."
             )
     options = _options(args)
-    card = None
+    card, labelled_unit = None, None
     if Path(args.name).expanduser().exists():  # a folder of your own: read as the commands read it, then published
         from ..data.bids import BIDS_OPTIONS
-        from ..data.splits import load_own_dataset
+        from ..data.splits import labelled_unit_of, load_own_dataset
         from ..publishing.datasets import own_dataset_card
 
         # a BIDS dataset's options choose its examples (which events, the test subjects): saved as chosen
@@ -273,6 +273,11 @@ def _build(args: BuildArguments) -> int:
             load_own_dataset(args.name, args.sampling_rate, bids_options or None), args.sampling_rate, args.name
         )
         card, options = own_dataset_card(Path(args.name).expanduser().resolve().name, dataset), None
+        # its rows name their file in the `recording` column whether a label is the file's or an event's of it: what
+        # the folder's labels belong to is noted beside them, so that the saved set is scored as the folder is (a set
+        # whose labels are its `recording` column's, as a set without the note is read, needs none)
+        labelled_unit = labelled_unit_of(args.name, bids_options or None)
+        labelled_unit = None if labelled_unit == "recording" else labelled_unit
     else:
         if args.sampling_rate is not None:
             raise ValueError(
@@ -285,7 +290,7 @@ def _build(args: BuildArguments) -> int:
     # with --json, stdout holds the JSON document alone (as `citrus data info --json`); the rest goes to stderr
     say = functools.partial(print, file=sys.stderr if args.json else sys.stdout)
     say(dataset)
-    publish_from_args(dataset, args.name, args, options=options, card=card)
+    publish_from_args(dataset, args.name, args, options=options, card=card, labelled_unit=labelled_unit)
     if args.output:
         say(f"saved to {args.output}")
     if args.push_to_hub:

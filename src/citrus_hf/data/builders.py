@@ -120,6 +120,11 @@ def build_dataset(
 # Beside the `save_to_disk` files of a registered set saved by `citrus data build --output`: which set, with which
 # options and builder version, so that a run reading the folder can still say what it saw (`built_from`).
 BUILT_FROM_FILE = "citrus_built_from.json"
+# Beside the files of a set of one's own that `citrus data build FOLDER --output` saved (and pushed with one to the
+# Hub): what one of its labels belongs to (`splits.TaskSplits.labelled_unit`: "event", "example"), which its folder
+# said by its layout and its saved rows no longer do (an events table's events and a file's stretches alike name their
+# file in the `recording` column), so that the saved set is scored as its folder was (`saved_labelled_unit`).
+LABELLED_UNIT_FILE = "citrus_labelled_unit.json"
 # The hidden folder inside the output folder that `save_dataset_whole` saves a set into before moving it in.
 STAGING_PREFIX = ".citrus-dataset-"
 
@@ -168,10 +173,13 @@ _DATASET_FILES = ("state.json", "dataset_info.json")
 
 
 def save_dataset_whole(
-    dataset_dict: DatasetDict, folder: str | os.PathLike, note: dict[str, Any] | None = None
+    dataset_dict: DatasetDict,
+    folder: str | os.PathLike,
+    note: dict[str, Any] | None = None,
+    labelled_unit: str | None = None,
 ) -> None:
-    """``dataset_dict.save_to_disk(folder)`` with its `note` (`BUILT_FROM_FILE`; None: the set is no registered build),
-    replacing whatever set the folder held, whole: saved beside it in a hidden folder first, then the earlier set's
+    """``dataset_dict.save_to_disk(folder)`` with its `note` (`BUILT_FROM_FILE`; None: the set is no registered build)
+    and what its labels belong to (`labelled_unit`, `LABELLED_UNIT_FILE`; None: its `recording` column's), replacing whatever set the folder held, whole: saved beside it in a hidden folder first, then the earlier set's
     files (its splits, its note) removed and the new ones moved in. ``save_to_disk`` itself writes over a folder split
     by split, so a save interrupted there left one set's train beside another's test, and a set saved over a
     registered build kept that build's note (a pre-training run on the folder then recorded the wrong corpus).
@@ -189,6 +197,8 @@ def save_dataset_whole(
         dataset_dict.save_to_disk(str(staged / "set"))
         if note is not None:
             (staged / "set" / BUILT_FROM_FILE).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+        if labelled_unit is not None:
+            (staged / "set" / LABELLED_UNIT_FILE).write_text(labelled_unit_note(labelled_unit), encoding="utf-8")
         earlier = _saved_set_parts(folder)
         new_parts = sorted((staged / "set").iterdir())
         in_the_way = [
@@ -210,7 +220,7 @@ def save_dataset_whole(
 
 def _saved_set_parts(folder: Path) -> list[Path]:
     """What an earlier ``save_to_disk`` (of a `DatasetDict` or a single `Dataset`) and its note left in `folder`."""
-    parts = [folder / BUILT_FROM_FILE]
+    parts = [folder / BUILT_FROM_FILE, folder / LABELLED_UNIT_FILE]
     index = folder / _DATASET_DICT_FILE
     if index.is_file():
         parts.append(index)
@@ -265,17 +275,57 @@ def built_from_hub(repo_id: str) -> dict[str, Any] | None:
     """What the Hub dataset repository ``repo_id`` was pushed from by ``publishing.datasets.publish`` (the note
     `BUILT_FROM_FILE` it pushes beside a registered set, as :func:`built_from` reads it from a folder); None for a set
     pushed otherwise, one whose note cannot be read, or when the Hub does not answer and the cache holds no copy."""
+    path = _hub_note(repo_id, BUILT_FROM_FILE)
+    try:
+        note = None if path is None else json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):  # a damaged note: no registered set known
+        return None
+    return note if is_built_from_note(note) else None
+
+
+def _hub_note(repo_id: str, file_name: str) -> Path | None:
+    """The file `file_name` that a push left beside the Hub dataset ``repo_id``'s files, downloaded; None where the
+    repository has none (a set pushed otherwise, or before such notes) or the Hub does not answer and the cache holds
+    no copy."""
     from huggingface_hub import hf_hub_download
 
     from .hub_access import offline_if_hub_unreachable
 
     try:
         with offline_if_hub_unreachable(repo_id):
-            path = hf_hub_download(repo_id, BUILT_FROM_FILE, repo_type="dataset")
-        note = json.loads(Path(path).read_text(encoding="utf-8"))
-    except Exception:  # no such file, no answer and no cached copy, a damaged note: no registered set known
+            return Path(hf_hub_download(repo_id, file_name, repo_type="dataset"))
+    except Exception:  # no such file, no such repository, no answer and no cached copy
         return None
-    return note if is_built_from_note(note) else None
+
+
+def labelled_unit_note(labelled_unit: str) -> str:
+    """The text of `LABELLED_UNIT_FILE` that says a saved set's labels belong to `labelled_unit`s."""
+    return json.dumps({"labelled_unit": labelled_unit}, indent=2) + "\n"
+
+
+def saved_labelled_unit(dataset: str | os.PathLike, on_hub: bool = False) -> tuple[str | None, str]:
+    """`(unit, where)`: what the labels of the set that `citrus data build FOLDER --output` saved into the folder
+    ``dataset`` (or pushed to the Hub dataset ``dataset``, `on_hub`) belong to, as its `LABELLED_UNIT_FILE` says it
+    (None: the set has no such file, saved otherwise or before sets recorded it), and where that file lies (what an
+    error about its value names).
+
+    Raises:
+        CitrusDataError: the file is there but not the JSON object `labelled_unit_note` writes.
+    """
+    path = _hub_note(str(dataset), LABELLED_UNIT_FILE) if on_hub else Path(dataset).expanduser() / LABELLED_UNIT_FILE
+    where = f"{dataset}'s {LABELLED_UNIT_FILE}" if on_hub else str(path)
+    if path is None or not path.is_file():
+        return None, where
+    try:
+        unit = json.loads(path.read_text(encoding="utf-8")).get("labelled_unit")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        unit = None
+    if not isinstance(unit, str):
+        raise CitrusDataError(
+            f"{where} is not the note `citrus data build --output` writes (a JSON object naming the set's "
+            "'labelled_unit'): restore it, or save the set again with `citrus data build FOLDER --output`."
+        )
+    return unit, where
 
 
 def corpus_evaluation_sets(dataset: str | os.PathLike | None) -> dict[str, str] | None:

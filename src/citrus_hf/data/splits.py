@@ -26,7 +26,14 @@ import numpy as np
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
 from .bids import BIDS_DESCRIPTION, FOLDER_OPTIONS, is_bids_root
 from .budgets import LabelBudget, carve_validation, draw_budget, drawn_example_labels, missing_groups, parse_budget
-from .builders import build_dataset, built_from, built_from_hub, is_list_type, summarize_dataset
+from .builders import (
+    build_dataset,
+    built_from,
+    built_from_hub,
+    is_list_type,
+    saved_labelled_unit,
+    summarize_dataset,
+)
 from .errors import CitrusDataError, naming_unwritable_cache
 from .hub_access import offline_if_hub_unreachable
 from .plans import row_shapes
@@ -1543,7 +1550,8 @@ class TaskSplits:
     # what one label belongs to (a key of `LABELLED_UNITS`): "recording" (the `recording` column names it: a
     # registered set's, or a saved set's windows), "example" (a folder of recordings labelled file by file: each
     # file, its rows one per stretch where it breaks, and their windows) or "event" (a folder whose events tables
-    # label stretches of its files: `recording_folders.labels_events`)
+    # label stretches of its files: `recording_folders.labels_events`); a set that `citrus data build FOLDER --output`
+    # saved, or pushed to the Hub, its folder's (`labelled_unit_of`)
     labelled_unit: str = "recording"
 
     def labels(self, split: str = "train") -> np.ndarray:
@@ -1766,12 +1774,9 @@ def load_task_splits(
             {"train": train, "validation": validation, "test": test},
             by_design=lambda: _saved_registered_build(dataset),
         )
-    # a folder of recordings labels its files, or the events its events tables cut out of them; any other set names
-    # what its labels belong to in its `recording` column
-    labelled_unit = "recording"
-    if in_metadata:
-        bids_options = _bids_options_apart(dataset, dataset_options)[0]
-        labelled_unit = "event" if labels_events(dataset, bids_options) else "example"
+    labelled_unit = (
+        "recording" if registered else labelled_unit_of(dataset, _bids_options_apart(dataset, dataset_options)[0])
+    )
     example_ids = _example_ids(train, windows, sampling_rate, labelled_unit)
     scored_example_ids = {
         role: ids
@@ -1825,6 +1830,28 @@ def load_task_splits(
         scored_example_ids=scored_example_ids,
         labelled_unit=labelled_unit,
     )
+
+
+def labelled_unit_of(dataset: str | os.PathLike, bids_options: dict | None = None) -> str:
+    """What one label of the set of one's own ``dataset`` belongs to (a key of `LABELLED_UNITS`): a folder of
+    recordings labels its files ("example"), or the events its events tables cut out of them ("event",
+    `recording_folders.labels_events`, read with `bids_options`); a set that `citrus data build FOLDER --output` saved
+    (or pushed to the Hub) says what its folder's were (`builders.saved_labelled_unit`); any other set names what its
+    labels belong to in its `recording` column ("recording").
+
+    Raises:
+        CitrusDataError: a saved set's note names no labelled unit known here.
+    """
+    path = Path(str(dataset)).expanduser()
+    if path.is_dir() and is_recording_folder(path):
+        return "event" if labels_events(path, bids_options) else "example"
+    unit, where = saved_labelled_unit(dataset, on_hub=_is_hub_dataset_id(dataset))
+    if unit is not None and unit not in LABELLED_UNITS:
+        raise CitrusDataError(
+            f"{where} says the set's labels belong to {unit!r}, none of {sorted(LABELLED_UNITS)}: restore it, or save "
+            "the set again with `citrus data build FOLDER --output`."
+        )
+    return unit or "recording"
 
 
 def _is_hub_dataset_id(dataset) -> bool:
@@ -2388,6 +2415,7 @@ __all__ = [
     "check_rate_values",
     "label_names_of",
     "load_split",
+    "labelled_unit_of",
     "load_task_splits",
     "load_own_dataset",
     "own_dataset_info",

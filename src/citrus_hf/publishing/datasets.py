@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..data.builders import BUILT_FROM_FILE, built_from_note, save_built_dataset, save_dataset_whole
+from ..data.builders import (
+    BUILT_FROM_FILE,
+    LABELLED_UNIT_FILE,
+    built_from_note,
+    labelled_unit_note,
+    save_built_dataset,
+    save_dataset_whole,
+)
 from ..data.registry import get_dataset_spec, get_source
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, as_bool
 
@@ -127,6 +134,7 @@ def publish(
     options: dict[str, Any] | None = None,
     card: str | None = None,
     selection: dict[str, Any] | None = None,
+    labelled_unit: str | None = None,
 ) -> None:
     """``save_to_disk`` to ``output`` and / or ``push_to_hub`` to the Hub dataset repo ``push_to_hub`` with a card.
 
@@ -142,7 +150,10 @@ def publish(
     read; this card's text, license, task and tags are merged into it, never replace it. ``private=True`` refuses a
     Hub repository that exists and is public (it applies only to a repository the push creates); None, the default,
     leaves a new repository's visibility to its namespace's default. ``selection``: the part of the corpus the set
-    holds (``build_dataset``'s), which the card and the note beside ``output`` name.
+    holds (``build_dataset``'s), which the card and the note beside ``output`` name. ``labelled_unit``: what one
+    label of a set of one's own belongs to (``citrus_hf.data.splits.labelled_unit_of`` its folder: "event",
+    "example"), noted beside ``output`` and pushed with the set (`LABELLED_UNIT_FILE`), so that the saved set's labels
+    are scored as its folder's were.
     """
     # "no" is truthy: read as True it would publish in the open a set meant to stay private
     private = None if private is None else as_bool("private", private)
@@ -153,7 +164,7 @@ def publish(
     if output is not None and options is not None:
         save_built_dataset(dataset_dict, name, output, options, selection=selection)
     elif output is not None:
-        save_dataset_whole(dataset_dict, output)
+        save_dataset_whole(dataset_dict, output, labelled_unit=labelled_unit)
     if push_to_hub:
         from huggingface_hub import CommitOperationAdd, DatasetCard, HfApi, constants, hf_hub_download
 
@@ -181,6 +192,8 @@ def publish(
                 # blocks of one recording by design), read back by `citrus_hf.data.builders.built_from_hub`
                 note = built_from_note(name, options, selection=selection)
                 files[BUILT_FROM_FILE] = json.dumps(note, indent=2) + "\n"
+            if labelled_unit is not None:  # read back by `citrus_hf.data.builders.saved_labelled_unit`
+                files[LABELLED_UNIT_FILE] = labelled_unit_note(labelled_unit)
             HfApi().create_commit(
                 repo_id,
                 [CommitOperationAdd(path, content.encode("utf-8")) for path, content in files.items()],
@@ -198,11 +211,12 @@ def publish_from_args(
     options: dict[str, Any] | None = None,
     card: str | None = None,
     selection: dict[str, Any] | None = None,
+    labelled_unit: str | None = None,
 ) -> None:
     """:func:`publish` to the destinations of `PublishArguments`, or of the namespace of a parser given its options
     (``citrus_hf.commands.data.add_publish_arguments``, as the dataset scripts do); ``part`` names one of several parts
     (sub-folder ``output/part``, repo ``push_to_hub-part`` with underscores as dashes); ``options``, ``card``,
-    ``selection``: see :func:`publish`."""
+    ``selection``, ``labelled_unit``: see :func:`publish`."""
     output, repo = args.output, args.push_to_hub
     if part is not None:
         output = Path(output) / part if output else None
@@ -218,6 +232,7 @@ def publish_from_args(
         options=options,
         card=card,
         selection=selection,
+        labelled_unit=labelled_unit,
     )
 
 
