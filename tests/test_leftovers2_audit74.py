@@ -68,3 +68,25 @@ def test_a_set_saved_over_an_events_set_says_what_its_own_labels_are(recording_f
     rows = {"input_values": [np.zeros((1, 100), np.float32)] * 4, "label": [0, 1, 0, 1]}
     save_dataset_whole(datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows)}), tmp_path / "saved")
     assert not (tmp_path / "saved" / "citrus_labelled_unit.json").exists()
+
+
+# ------------------------------------------------- a BIDS dataset whose events tables hold only boundary rows
+
+
+def test_a_bids_dataset_of_only_boundary_rows_is_not_said_to_be_labelled_by_them(tmp_path, own_datasets_cache, caplog):
+    """Its events tables label nothing (it is read as a pile, cut at their breaks), yet the warning naming its unread
+    files said "its events.tsv files label the recordings" and that its channels tables' bad channels were left out."""
+    import logging
+
+    from test_bids_audit73 import _bids
+
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    root = tmp_path / "bids"
+    _bids(root, subjects=("01",), events=[[5.0, 0, "boundary", "n/a"]])
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.data.recording_folders"):
+        load_recording_folder(root)
+    said = " ".join(record.getMessage() for record in caplog.records)
+    assert "label the recordings" not in said
+    assert "its events.tsv files hold no event (only boundary rows, or no rows)" in said
+    assert "_channels.tsv" in said and "dataset_description.json" not in said

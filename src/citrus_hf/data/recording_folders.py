@@ -395,8 +395,9 @@ def load_recording_folder(
     path = Path(path)
     files = [path] if path.is_file() else without_annotation_files(recording_files(path), path)
     if path.is_dir():
-        # (before the refusal of a folder without any: they may be why)
-        warn_of_unread_files(path, bids_events, by_subject="label_from" in (bids_options or {}))
+        # (before the refusal of a folder without any: they may be why; a BIDS dataset's files once its events
+        # tables are read, by what they held)
+        warn_of_unread_files(path, bids_events, by_subject="label_from" in (bids_options or {}), events_labelled=None)
     if path.is_dir() and is_bids_root(path):
         files = raw_bids_recordings(path, files)
     if not files:
@@ -424,6 +425,10 @@ def load_recording_folder(
     listings: dict[Path, dict[str, list[Path]]] = {}
     stamps = [_stamp(file, listings) for file in files]
     described, left_out, breaks = _described_layout(path, bids_options, bids_events)
+    if path.is_dir() and bids_events and "label_from" not in (bids_options or {}) and holds_events(path):
+        # (its tables read: a table of only boundary rows labels nothing, and the dataset is read as a pile)
+        raw = [file for file in files_under(path) if holds_raw_data(file, path)]
+        warn_of_unread_bids_files(path, _bids_metadata(path, raw), False, described is not None)
     layout = labelled_layout(path) if described is None else {split: list(rows) for split, rows in described.items()}
 
     def rows_of(
@@ -583,17 +588,22 @@ _PARTICIPANTS_LABEL = (
 )
 
 
-def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: bool = False) -> None:
+def warn_of_unread_files(
+    folder: Path, bids_events: bool = True, by_subject: bool = False, events_labelled: bool | None = True
+) -> None:
     """Name, in one warning, the files under `folder` of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`), in
     another its BIDS sidecars and tables (`is_bids_metadata`; of a BIDS dataset whose events are read, those its
     events route does not read, `bids.reads_file`; `bids_events` False: whole recordings, as pre-training and
     `citrus predict` read them, its events not read; `by_subject`: its participants.tsv labels its recordings, the
     dataset option `label_from`, and its events tables are not read), and in a third the annotation files beside its
-    WFDB records (`_WFDB_ANNOTATION_SUFFIXES`), which are not read either."""
+    WFDB records (`_WFDB_ANNOTATION_SUFFIXES`), which are not read either. `events_labelled`: whether the events
+    tables of a BIDS dataset whose events are read gave any event (False: they held only boundary rows, or no rows,
+    and it is read as a pile); None where they are yet to be read: its BIDS files are then named by
+    `warn_of_unread_bids_files` once they are."""
     listed = files_under(folder)
     if is_bids_root(folder):  # (its derivatives/ and sourcedata/ are not read at all: `raw_bids_recordings`)
         listed = [file for file in listed if holds_raw_data(file, folder)]
-    bids = [file.relative_to(folder).as_posix() for file in listed if is_bids_metadata(file)]
+    bids = _bids_metadata(folder, listed)
     if bids and not bids_events and is_bids_root(folder):
         _warn_once(
             f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
@@ -603,23 +613,8 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: boo
             "finetune --dataset ROOT)."
         )
     elif bids and bids_events and (holds_events(folder) or by_subject):
-        # its events (or its participants) are read (`read_bids_events`), with its channels tables and sidecars: the
-        # rest is named
-        if by_subject:  # (participants.tsv read, the events tables not)
-            bids = [name for name in bids if name not in (PARTICIPANTS, PARTICIPANTS_DESCRIPTION)]
-        bids = [name for name in bids if not reads_file(Path(name)) or (by_subject and name.endswith("_events.tsv"))]
-        labelled = (
-            "its participants.tsv labels each subject's recordings (label_from; its events tables label nothing; their boundary rows cut the recordings into stretches)"
-            if by_subject
-            else "its events.tsv files label the recordings"
-        )
-        if bids:
-            _warn_once(
-                f"{len(bids)} BIDS file(s) under {folder} are not read ({', '.join(bids[:3])}"
-                f"{', ...' if len(bids) > 3 else ''}): {labelled}, its channels.tsv files' bad channels are left out "
-                "and its *_eeg.json / *_ieeg.json / *_emg.json sidecars' SamplingFrequency checked; electrodes and "
-                f"scans tables are not used{'' if by_subject or PARTICIPANTS not in bids else _PARTICIPANTS_LABEL}."
-            )
+        if by_subject or events_labelled is not None:
+            warn_of_unread_bids_files(folder, bids, by_subject, bool(events_labelled))
     elif bids and is_bids_root(folder):  # (no events table: a pile of whole recordings, `read_bids_events`)
         _warn_once(
             f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
@@ -670,6 +665,45 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: boo
             f"{len(unread)} file(s) under {folder} are in formats citrus does not read and are left out: "
             f"{', '.join(unread[:5])}{', ...' if len(unread) > 5 else ''}. It reads EDF / BDF, WFDB (.hea), BrainVision (.vhdr), EEGLAB (.set), WAV, .npy and .csv / .tsv / .txt files: "
             "decompress or convert these to one of those to use them (an EDF file saved as .rec: rename it .edf)."
+        )
+
+
+def _bids_metadata(folder: Path, listed: list[Path]) -> list[str]:
+    """The BIDS sidecars and tables (`is_bids_metadata`) among the files `listed` under `folder`, as paths under it."""
+    return [file.relative_to(folder).as_posix() for file in listed if is_bids_metadata(file)]
+
+
+def warn_of_unread_bids_files(folder: Path, bids: list[str], by_subject: bool, events_labelled: bool) -> None:
+    """Name, in one warning, the BIDS sidecars and tables `bids` (paths under `folder`) that reading the events (or,
+    `by_subject`, the participants) of the BIDS dataset at `folder` does not read (`read_bids_events`), saying what
+    does label its recordings: its events tables where they gave any event (`events_labelled`), else nothing (tables
+    of only boundary rows, or of none: a pile of whole recordings, cut at those breaks)."""
+    if by_subject:  # (participants.tsv read, the events tables not)
+        bids = [name for name in bids if name not in (PARTICIPANTS, PARTICIPANTS_DESCRIPTION)]
+        labelled = (
+            "its participants.tsv labels each subject's recordings (label_from; its events tables label nothing; "
+            "their boundary rows cut the recordings into stretches)"
+        )
+    elif not events_labelled:  # (its tables read for their breaks alone: the rest of its files is not used)
+        bids = [name for name in bids if not name.endswith("_events.tsv") and name != BIDS_DESCRIPTION]
+        if bids:
+            _warn_once(
+                f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
+                f"{', ...' if len(bids) > 3 else ''}): its events.tsv files hold no event (only boundary rows, or no "
+                "rows), so each recording is read whole, by its own header (an EDF file's rate, channels and units), "
+                f"and cut at their boundary rows, an unlabelled pile{_PARTICIPANTS_LABEL if PARTICIPANTS in bids else ''}."
+            )
+        return
+    else:
+        labelled = "its events.tsv files label the recordings"
+    # its events (or its participants) are read, with its channels tables and sidecars: the rest is named
+    bids = [name for name in bids if not reads_file(Path(name)) or (by_subject and name.endswith("_events.tsv"))]
+    if bids:
+        _warn_once(
+            f"{len(bids)} BIDS file(s) under {folder} are not read ({', '.join(bids[:3])}"
+            f"{', ...' if len(bids) > 3 else ''}): {labelled}, its channels.tsv files' bad channels are left out "
+            "and its *_eeg.json / *_ieeg.json / *_emg.json sidecars' SamplingFrequency checked; electrodes and "
+            f"scans tables are not used{'' if by_subject or PARTICIPANTS not in bids else _PARTICIPANTS_LABEL}."
         )
 
 
