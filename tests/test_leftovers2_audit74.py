@@ -90,3 +90,34 @@ def test_a_bids_dataset_of_only_boundary_rows_is_not_said_to_be_labelled_by_them
     assert "label the recordings" not in said
     assert "its events.tsv files hold no event (only boundary rows, or no rows)" in said
     assert "_channels.tsv" in said and "dataset_description.json" not in said
+
+
+# ------------------------------------------------------------- an events table that cannot be read, named with the fix
+
+
+@pytest.mark.parametrize(
+    ("content", "problem", "fix"),
+    [
+        (b"", "it is empty", "write its header row"),
+        (b"onset\tduration\ttrial_type\n5.0\t0\tboundary\xe9\n", "it is not UTF-8 text", "save it again as UTF-8"),
+    ],
+)
+def test_an_unreadable_events_table_is_named_with_its_fix(tmp_path, own_datasets_cache, content, problem, fix):
+    """An empty (0-byte) or non-UTF-8 events.tsv stopped a whole pre-training pile with pandas' words alone
+    ("EmptyDataError: No columns to parse from file"), no fix named."""
+    from test_bids_audit73 import _bids
+
+    from citrus_hf.data.errors import CorruptFileError
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    root = tmp_path / "bids"
+    _bids(root, subjects=("01",), events=[[5.0, 0, "boundary", "n/a"]])
+    table = next(root.rglob("*_events.tsv"))
+    table.write_bytes(content)
+    for bids_events in (False, True):  # a pre-training pile, and a read for its events
+        with pytest.raises(CorruptFileError) as raised:
+            load_recording_folder(root, bids_events=bids_events)
+        message = str(raised.value)
+        assert message.startswith(f"{table} could not be read as a BIDS table ({problem}")
+        assert fix in message and "or delete it (its recording then has no events" in message
+        assert "\n" not in message

@@ -183,13 +183,34 @@ def _inherited(recording: Path, root: Path, suffix: str, extension: str) -> Path
 
 
 def _read_tsv(path: Path):
-    """A BIDS table as a DataFrame of text, "n/a" and empty cells None."""
+    """A BIDS table as a DataFrame of text, "n/a" and empty cells None.
+
+    Raises:
+        CorruptFileError: a table that cannot be read (an empty file, one that is not UTF-8 text, a row that is no row
+            of the table), naming it and the fix.
+    """
     import pandas as pd
 
     try:
         frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=list(_MISSING))
-    except Exception as error:  # pandas' parse errors
-        raise ValueError(f"{path} could not be read as a BIDS table ({type(error).__name__}: {error}).") from None
+    except Exception as error:  # pandas' parse errors, a file that is no UTF-8 text
+        # A table that cannot be read stops the whole dataset (a pre-training pile reads every events table for its
+        # boundary rows), so the message says how to mend it, not only that pandas could not
+        if isinstance(error, pd.errors.EmptyDataError):
+            problem, fix = "it is empty", "write its header row (tab-separated column names) and its rows"
+        elif isinstance(error, UnicodeDecodeError):
+            problem, fix = "it is not UTF-8 text, as BIDS writes its tables", "save it again as UTF-8"
+        else:
+            problem, fix = f"{type(error).__name__}: {error}", "repair it (tab-separated cells under a header row)"
+        without = (
+            " (its recording then has no events: pre-training reads it whole, uncut, and fine-tuning on events leaves "
+            "it out)"
+            if path.name.endswith("_events.tsv")
+            else ""
+        )
+        raise CorruptFileError(
+            f"{path} could not be read as a BIDS table ({problem}): {fix}, or delete it{without}."
+        ) from None
     return frame.astype(object).where(frame.notna(), None)
 
 
