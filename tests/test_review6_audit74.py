@@ -92,16 +92,3 @@ def test_a_challenge_records_mat_beside_a_dat_record_is_still_read_through_its_h
         warn_of_unread_files(tmp_path)
     left_out = [record.getMessage() for record in caplog.records if "left out" in record.getMessage()]
     assert len(left_out) == 1 and "other.mat" in left_out[0] and "A0001.mat" not in left_out[0]
-
-
-def test_a_labelled_record_without_signal_names_beside_named_ones_is_refused_as_the_folder_is_read(ecg, tmp_path):
-    """Named by position ('0'), such a record was taken beside records naming 'MLII' (before, its [None] was refused
-    as other channels), and the set was refused only as its splits were read, with a fix for a set's column ("drop
-    the `channel_names` column"), after a warning that its channels were read by name."""
-    from citrus_hf.data.recording_folders import load_recording_folder
-
-    for split, label, start in (("train", "a", 0), ("train", "b", 1), ("test", "a", 2), ("test", "b", 3)):
-        _write_record(tmp_path / split / label, "r", ecg[int(start * 4 * RATE) :][: int(4 * RATE)])
-    _without_descriptions(tmp_path / "train" / "b" / "r.hea")
-    with pytest.raises(ValueError, match=r"b/r\.hea names no channels \(read by position: 0\) and .*a/r\.hea names "):
-        load_recording_folder(tmp_path)

@@ -1671,15 +1671,6 @@ def _examples(
                 )
             if reference is not None and _names_channels_once(file, recording):
                 recording = _in_channel_order(file, _without_channels(file, recording, left_out), *reference)
-            elif reference is not None:
-                # (its rows' positional names, "0", "1", beside the first file's were refused only as the splits were
-                # read, with a fix for a set's column: drop `channel_names`)
-                raise ValueError(
-                    f"{file} names no channels (read by position: {shown_channels(recording.channel_names)}) and "
-                    f"{reference[0]} names {list(reference[1])}; every example of a labelled set must hold the same "
-                    "channels, matched by name: name them in every file (a CSV header row, a WFDB header's signal "
-                    "descriptions) or in none."
-                )
             row = {}  # what the file says of itself, over the metadata's columns
             if reference is not None:  # the files name their channels: a model fine-tuned on them keeps the names
                 row["channel_names"] = list(recording.channel_names)
