@@ -439,6 +439,7 @@ TRANSFORMERS_MODULES_IMPORTED = (
     "transformers.feature_extraction_sequence_utils",
     "transformers.feature_extraction_utils",
     "transformers.initialization",
+    "transformers.integrations",
     "transformers.modeling_layers",
     "transformers.modeling_outputs",
     "transformers.modeling_utils",

@@ -1243,7 +1243,12 @@ def base_subfolder(peft_model: PeftModel, adapter_name: str | None = None) -> st
     the subfolder's own path), or a base recorded in place of the one loaded (`push_adapter(base_model=...)` records
     the base published in a repository of its own)."""
     task_model = peft_model.get_base_model()
-    recorded = peft_model.peft_config[adapter_name or peft_model.active_adapter].base_model_name_or_path
+    # (the Trainer's save asks for the root's adapter, "default", also where every adapter has a name of its own:
+    # they all sit on one base, so the active one's record answers for it)
+    adapter_config = peft_model.peft_config.get(adapter_name) or peft_model.peft_config.get(peft_model.active_adapter)
+    if adapter_config is None:
+        return None
+    recorded = adapter_config.base_model_name_or_path
     subfolder = _hub_source_kwargs(task_model).get("subfolder")
     loaded_from = getattr(task_model, "name_or_path", None)
     if not subfolder or hub_repo_id(recorded) is None or recorded != loaded_from:

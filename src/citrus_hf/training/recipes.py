@@ -157,6 +157,8 @@ if TYPE_CHECKING:
     import datasets
     from transformers import PreTrainedModel
 
+    from ..data.splits import TaskSplits
+
 # Early stopping reads a validation split only when it holds at least this many examples of every class (or this
 # many in all, for regression); measured: with one validation window per class (k=5 with a 20% carve) the kept
 # model came from optimizer step 1-3 in 34 of 280 runs.
@@ -940,7 +942,7 @@ def metrics_of(outputs: np.ndarray, labels: np.ndarray, task: str) -> dict[str, 
 def recording_metrics(
     outputs: np.ndarray,
     labels: np.ndarray,
-    recordings,
+    recordings: np.ndarray | list,
     seconds: np.ndarray,
     task: str,
     without_signal: np.ndarray | None = None,
@@ -1015,7 +1017,7 @@ class RecordingGroups:
     why_not: str | None = None
 
 
-def split_recording_groups(splits, split: str, sampling_rate: float | None) -> RecordingGroups:
+def split_recording_groups(splits: TaskSplits, split: str, sampling_rate: float | None) -> RecordingGroups:
     """The labelled recordings of `split` ("test", "validation") of `splits` (`data.splits.TaskSplits`:
     `labelled_recordings`) with each row's weight: the seconds it covers (its samples at its rate: the row's
     `sampling_rate`, else `sampling_rate`) and whether it holds no signal (`rows_without_signal`, which reads every
@@ -1034,7 +1036,11 @@ def split_recording_groups(splits, split: str, sampling_rate: float | None) -> R
 
 
 def split_recording_metrics(
-    splits, split: str, outputs: np.ndarray, sampling_rate: float | None, groups: RecordingGroups | None = None
+    splits: TaskSplits,
+    split: str,
+    outputs: np.ndarray,
+    sampling_rate: float | None,
+    groups: RecordingGroups | None = None,
 ) -> RecordingScores:
     """`split` ("test", "validation") of `splits` (`data.splits.TaskSplits`) scored per labelled recording
     (`TaskSplits.labelled_recordings`) from a model's outputs on its rows, `(rows, outputs)` logits or scores
