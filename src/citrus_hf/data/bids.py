@@ -369,6 +369,7 @@ def read_bids_events(
     label_from: str | None = None,
     test_sessions=None,
     test_runs=None,
+    frames: dict | None = None,
 ) -> BidsEvents | None:
     """The events of the BIDS dataset at `root` (module docstring) of its `recordings` (the files this package reads),
     or None where no recording has an events.tsv (a resting-state dataset: a pile of recordings). The folders that
@@ -377,7 +378,8 @@ def read_bids_events(
     list of events) labelled by its subject's value; a subject whose value is n/a, or who is not listed, is left out,
     said once. A recording is in the test split where it matches every test option given (`TEST_OPTIONS`:
     `test_subjects`, `test_sessions`, `test_runs`). An events table's boundary rows (`BOUNDARY_TYPES`) are no events:
-    their onsets are the recording's `breaks`.
+    their onsets are the recording's `breaks`. `frames`: the tables read so far (`{table: its DataFrame}`, as
+    `recording_breaks` takes it), each read once and kept there.
 
     Raises:
         ValueError: an events.tsv without ``onset`` / ``duration`` or the label column (naming the columns it has and
@@ -412,7 +414,7 @@ def read_bids_events(
     splits: dict[Path, str] = {}
     bad_channels: dict[str, Path] = {}
     breaks: dict[Path, list[float]] = {}
-    frames = {}  # (an inherited table is read once for all the recordings it labels)
+    frames = {} if frames is None else frames  # (an inherited table is read once for all the recordings it labels)
     for recording in sorted(read):
         entities, datatype = _entities(recording)
         if datatype not in DATATYPES or _hidden(recording, root) or not holds_raw_data(recording, root):

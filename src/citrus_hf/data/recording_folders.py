@@ -1057,9 +1057,13 @@ def _described_layout(
                 f"{folder}: the options {sorted(bids_options)} choose the events of a BIDS dataset's events.tsv "
                 "files, and pre-training reads every recording whole, not its events; drop them."
             )
-        return None, (), _pile_breaks(folder)
+        return None, (), _pile_breaks(folder, recording_files(folder))
     elif _labelled_by_bids_events(folder):
-        events = read_bids_events(folder, recording_files(folder), **(bids_options or {}))
+        files = recording_files(folder)
+        # the tables read for the events, read from again for a pile's breaks (each was read twice where they hold
+        # only boundary rows)
+        tables: dict = {}
+        events = read_bids_events(folder, files, frames=tables, **(bids_options or {}))
         if events is not None:
             _check_events(events.rows, events.origins)
             _check_bids_breaks(events.rows, events.breaks)
@@ -1078,7 +1082,7 @@ def _described_layout(
         if not bids_options:
             # no event labels a recording (its tables hold only boundary rows, or none): a pile, read as pre-training
             # reads it, cut at those breaks (`citrus data info` showed it whole, windows spanning the breaks)
-            return None, (), _pile_breaks(folder)
+            return None, (), _pile_breaks(folder, files, tables)
     if bids_options:
         where = (
             "its events are labelled by a metadata file, not its events.tsv files"
@@ -1105,10 +1109,11 @@ def _described_layout(
     return dict(sorted(layout.items(), key=lambda item: splits.index(item[0]))), (), {}
 
 
-def _pile_breaks(folder: Path) -> dict[str, list[float]]:
-    """`{file: seconds}` of the breaks (boundary rows, `bids.recording_breaks`) of the recordings of the BIDS dataset
-    at `folder` read as a pile of whole recordings, at which each is cut (`_segment_streams`)."""
-    breaks = recording_breaks(folder, recording_files(folder))
+def _pile_breaks(folder: Path, files: list[Path], frames: dict | None = None) -> dict[str, list[float]]:
+    """`{file: seconds}` of the breaks (boundary rows, `bids.recording_breaks`) of the recording files `files` of the
+    BIDS dataset at `folder` read as a pile of whole recordings, at which each is cut (`_segment_streams`). `frames`:
+    the events tables read so far (`{table: its DataFrame}`), not read again."""
+    breaks = recording_breaks(folder, files, frames)
     return {str(file): onsets for file, onsets in breaks.items()}
 
 

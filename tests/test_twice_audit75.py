@@ -1,0 +1,36 @@
+"""Work the data layer did twice (audit75, twice): a BIDS pile's boundary-only events tables read for its events and
+again for its breaks; a WFDB header read twice to list the files its record is read from; a labelled set's first file
+read whole once more for the channels every file is read in; and a set saved or pushed with two note files, which a
+load of a Hub set asked the Hub for one by one (now one note holds both facts; sets saved before load as they did).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from test_bids_audit73 import RATE, _bids
+
+from citrus_hf.data.recording_folders import load_recording_folder
+
+# ------------------------------------------------------- a BIDS pile's boundary-only events tables, read once
+
+
+def test_a_bids_piles_boundary_only_events_tables_are_read_once(tmp_path, monkeypatch, own_datasets_cache):
+    """A BIDS dataset whose events tables hold only boundary rows (no event: a pile, cut at those breaks) had each
+    table read for its events (`read_bids_events`, which found none) and then again for its breaks (`_pile_breaks`)."""
+    from citrus_hf.data import bids
+
+    root = tmp_path / "bids"
+    signals = _bids(root, subjects=("01", "02"), events=[[5.0, 0, "boundary", "n/a"]])
+    reads = Counter()
+    real = bids._read_tsv
+    monkeypatch.setattr(bids, "_read_tsv", lambda path: reads.update([Path(path).name]) or real(path))
+    rows = load_recording_folder(root)
+    tables = {name: count for name, count in reads.items() if name.endswith("_events.tsv")}
+    assert tables == {f"sub-{subject}_task-motor_run-1_events.tsv": 1 for subject in ("01", "02")}
+    # (still cut at the break: 5 s, then the rest)
+    name = "sub-01/eeg/sub-01_task-motor_run-1_eeg.edf"
+    parts = [np.asarray(row["input_values"]) for row in rows if row["recording"] == name]
+    assert [part.shape[1] for part in parts] == [5 * RATE, signals[name].shape[1] - 5 * RATE]
