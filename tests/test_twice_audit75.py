@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pytest
 from test_bids_audit73 import RATE, _bids
 
 from citrus_hf.data.recording_folders import load_recording_folder
@@ -59,3 +60,32 @@ def test_a_wfdb_header_is_read_once_for_the_files_of_its_record(tmp_path, monkey
     monkeypatch.setattr(wfdb, "_header_fields", lambda path: reads.update([Path(path).name]) or real(path))
     assert wfdb.wfdb_companions(header) == [tmp_path / "A0001.mat"]
     assert reads == {"A0001.hea": 1}
+
+
+# ------------------------------------------------------------- a labelled set's first file, read whole once
+
+
+@pytest.mark.parametrize("kind", ["bids_edf", "npy_class_folders"])
+def test_a_labelled_sets_first_file_is_read_once(tmp_path, monkeypatch, own_datasets_cache, recording_folders, kind):
+    """The first file of a labelled set was read whole for the channels every file is read in (`_channel_reference`),
+    then again for its rows: a file that names its channels (EDF) and one read at the rate given (.npy) alike."""
+    import citrus_hf.data.recording_folders as folders
+
+    if kind == "bids_edf":
+        root, options = tmp_path / "bids", {}
+        _bids(root, subjects=("01", "02"))
+    else:
+        root, options = recording_folders, {"sampling_rate": 50.0}
+    reads = Counter()
+    real = folders.read_recording
+
+    def counted(path, *args, **kwargs):
+        reads.update([str(path)])
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(folders, "read_recording", counted)
+    loaded = load_recording_folder(root, **options)
+    assert set(reads.values()) == {1} and len(reads) == sum(len(set(split["recording"])) for split in loaded.values())
+    assert not folders._REFERENCE_READS  # (nothing kept once the set is built)
+    if kind == "bids_edf":
+        assert list(loaded["train"]["channel_names"][0]) == ["C3", "Cz", "C4"]

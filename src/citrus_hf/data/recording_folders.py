@@ -190,6 +190,11 @@ _TIME_STAMPS_FIXES = {
 # a float32 column 7 (250.1 as 250.10000610), and both were refused as "333.333 Hz" against "333.333 Hz". A part per
 # million moves a ten-minute segment's end by 0.6 ms, under a sample at any rate below 1.6 kHz.
 _RATE_AGREEMENT = 1e-6
+# The recordings of a labelled set's first file, read for the channels every file is read in (`_channel_reference`),
+# kept for the rows' generator (`_examples`) to take where it reads that file as it was read: a build read the first
+# file whole twice. `{(its stamp, `_recordings_of`'s arguments): its recordings}`; emptied once the set is built, so
+# that a set read from the datasets cache (no row generated) keeps no recording in memory.
+_REFERENCE_READS: dict[tuple, list] = {}
 # The text files PhysioNet ships beside the records of every database it serves (the download's checksum list and its
 # licence; `RECORDS` and `ANNOTATORS` have no suffix, so no reader takes them): never recordings. Read as CSV ones, a
 # PhysioNet folder as downloaded was refused as one that mixes files that record their rate with files that do not,
@@ -512,7 +517,14 @@ def load_recording_folder(
             listed = _in_one_split(listed, split_of, path)
             kept = {str(file) for file in listed}
             split_of = {name: split for name, split in split_of.items() if name in kept}
-        reference = _channel_reference(listed, with_rate, left_out)
+        if listed:
+            first = str(listed[0])
+            read_as = _example_read_arguments(
+                Path(first), labels[first], with_rate, None if with_rate else sampling_rate, not ignore_time_stamps
+            )
+            reference = _channel_reference(next(stamp for stamp in stamps if stamp[0] == first), read_as, left_out)
+        else:
+            reference = None
         if reference is not None:
             # the set's every file is read in its first file's channels
             warn_of_trigger_channels(
@@ -524,14 +536,17 @@ def load_recording_folder(
             columns = {**columns, "channel_names": datasets.List(datasets.Value("string"))}
         if _declares_units(reference):
             columns = {**columns, "channel_units": datasets.List(datasets.Value("string"))}
-        return datasets.DatasetDict(
-            {
-                split: rows_of(
-                    [stamp for stamp in stamps if split_of.get(stamp[0]) == split], labels, columns, reference
-                )
-                for split in layout
-            }
-        )
+        try:
+            return datasets.DatasetDict(
+                {
+                    split: rows_of(
+                        [stamp for stamp in stamps if split_of.get(stamp[0]) == split], labels, columns, reference
+                    )
+                    for split in layout
+                }
+            )
+        finally:
+            _REFERENCE_READS.clear()
     if path.is_dir():
         kept = {str(file) for file in _read_once(files, path)}
         stamps = [stamp for stamp in stamps if stamp[0] in kept]
@@ -1654,21 +1669,13 @@ def _examples(
     `{file: seconds}` of breaks its file does not record itself (a BIDS events table's boundary rows), at which, as at
     its own (`Recording.breaks`), its examples are cut (`_cut_events`). `code` (`_reader_code_digest`) keys the cache
     only."""
-    for file, _, _ in stamps:
-        given = labels[file]
+    for stamp in stamps:
+        given = labels[stamp[0]]
         first = _file_rows(given)[0]  # (the rows of a file's events agree on its rate: `_check_events`)
-        file = Path(file)
-        listed_rate = None if with_rate else first.get("sampling_rate")
-        rate, source = (listed_rate, "metadata") if listed_rate is not None else (sampling_rate, "option")
-        if isinstance(given, list) and not with_rate and rate is None:
-            raise ValueError(
-                f"{file} records no sampling rate, and its events are timed in seconds: give the rate "
-                "(--sampling-rate HZ, or a sampling_rate column in the metadata)."
-            )
-        # (a recording that paused gives the events within its stretches, or its stretches apart: `_cut_events`)
-        for suffix, recording in _recordings_of(
-            file, with_rate, rate, _TIME_STAMPS_FIXES[source], True, check_time_stamps=check_time_stamps
-        ):
+        file = Path(stamp[0])
+        read_as = _example_read_arguments(file, given, with_rate, sampling_rate, check_time_stamps)
+        recordings = _REFERENCE_READS.pop((tuple(stamp), read_as), None)  # (the first file, read already)
+        for suffix, recording in recordings if recordings is not None else _recordings_of(file, *read_as):
             if suffix:  # one example is one recording at one rate
                 raise ValueError(
                     f"{file} holds signals at several rates; an example of a labelled set is one recording at one "
@@ -1718,20 +1725,45 @@ def _as_float32(data: np.ndarray, file: Path) -> np.ndarray:
     return data.astype(np.float32)
 
 
+def _example_read_arguments(
+    file: Path, given: dict | list[dict], with_rate: bool, sampling_rate: float | None, check_time_stamps: bool
+) -> tuple:
+    """The arguments after `file` that `_recordings_of` reads the file of a labelled set with (`_examples`), given its
+    metadata row or events' rows `given`: a file that records no rate at its row's `sampling_rate`, else at the
+    `sampling_rate` given (`--sampling-rate`), its time stamps checked against it unless not `check_time_stamps`.
+
+    Raises:
+        ValueError: a file of events that records no rate and is given none, naming it and the fix.
+    """
+    first = _file_rows(given)[0]  # (the rows of a file's events agree on its rate: `_check_events`)
+    listed_rate = None if with_rate else first.get("sampling_rate")
+    rate, source = (listed_rate, "metadata") if listed_rate is not None else (sampling_rate, "option")
+    if isinstance(given, list) and not with_rate and rate is None:
+        raise ValueError(
+            f"{file} records no sampling rate, and its events are timed in seconds: give the rate "
+            "(--sampling-rate HZ, or a sampling_rate column in the metadata)."
+        )
+    # (a recording that paused gives the events within its stretches, or its stretches apart: `_cut_events`)
+    return with_rate, rate, _TIME_STAMPS_FIXES[source], True, check_time_stamps
+
+
 def _channel_reference(
-    files: list[Path], with_rate: bool, left_out: Sequence[str] = ()
+    stamp: tuple[str, int, int], read_as: tuple, left_out: Sequence[str] = ()
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
-    """`(file, channel names, units)` of the first of a labelled set's `files` (in name order), the layout every
-    other file's channels are read in (`_in_channel_order`); None when it names no channels (.npy, WAV, a CSV without
-    a header) or holds several rates (refused as it is read). The units are () where the file gives none (one per
-    channel otherwise, "" for a channel it leaves without: an EDF signal of an empty physical dimension). The
-    channels `left_out` (a BIDS dataset's bad ones) are not among them."""
-    recordings = list(_recordings_of(files[0], with_rate, across_pauses=True)) if files else []
-    if len(recordings) != 1 or not _names_channels_once(files[0], recordings[0][1]):
+    """`(file, channel names, units)` of a labelled set's first file (its `stamp`, `_stamp`; read with `read_as`,
+    `_example_read_arguments`), the layout every other file's channels are read in (`_in_channel_order`); None when
+    it names no channels (.npy, WAV, a CSV without a header) or holds several rates (refused as it is read). The units
+    are () where the file gives none (one per channel otherwise, "" for a channel it leaves without: an EDF signal of
+    an empty physical dimension). The channels `left_out` (a BIDS dataset's bad ones) are not among them. What it
+    read is kept for the rows' generator (`_REFERENCE_READS`)."""
+    file = Path(stamp[0])
+    recordings = list(_recordings_of(file, *read_as))
+    _REFERENCE_READS[(tuple(stamp), read_as)] = recordings
+    if len(recordings) != 1 or not _names_channels_once(file, recordings[0][1]):
         return None
-    recording = _without_channels(files[0], recordings[0][1], left_out)
+    recording = _without_channels(file, recordings[0][1], left_out)
     units = tuple(recording.units) if len(recording.units) == len(recording.channel_names) else ()
-    return str(files[0]), tuple(recording.channel_names), units
+    return str(file), tuple(recording.channel_names), units
 
 
 def _without_channels(file: Path, recording, left_out: Sequence[str]):
