@@ -3,7 +3,8 @@
 (a) A folder labelled by events tables saved with `citrus data build FOLDER --output` (or pushed to the Hub) was read
 back with its labels as its `recording` column's: each test file's events were pooled again and scored as one labelled
 recording (what commit 4b1f982 stopped for the folder itself). The build notes what the folder's labels belong to
-(`builders.LABELLED_UNIT_FILE`) and the loader honours it; a set saved without the note is read as before.
+(in its one note, `builders.BUILT_FROM_FILE`, since audit75; `LABELLED_UNIT_FILE` before) and the loader honours it;
+a set saved without the note is read as before.
 """
 
 from __future__ import annotations
@@ -44,14 +45,14 @@ def test_a_saved_set_of_files_labelled_whole_is_scored_per_file(recording_folder
 def test_a_set_saved_without_the_note_reads_as_before_and_a_damaged_note_is_named(tmp_path):
     folder = _events_folder(tmp_path / "events")
     _saved(folder, tmp_path / "saved")
-    note = tmp_path / "saved" / "citrus_labelled_unit.json"
+    note = tmp_path / "saved" / "citrus_built_from.json"  # (the one note, audit75: what the labels belong to)
     note.unlink()
     assert load_task_splits(tmp_path / "saved", require_validation=False).labelled_unit == "recording"
     note.write_text(json.dumps({"labelled_unit": "files"}), encoding="utf-8")
     with pytest.raises(CitrusDataError, match="says the set's labels belong to 'files'.*save the set again"):
         load_task_splits(tmp_path / "saved", require_validation=False)
     note.write_text("{", encoding="utf-8")
-    with pytest.raises(CitrusDataError, match="citrus_labelled_unit.json is not the note"):
+    with pytest.raises(CitrusDataError, match="citrus_built_from.json is not the note"):
         load_task_splits(tmp_path / "saved", require_validation=False)
 
 
@@ -67,7 +68,7 @@ def test_a_set_saved_over_an_events_set_says_what_its_own_labels_are(recording_f
     # a set saved there otherwise leaves no note of the set it replaced
     rows = {"input_values": [np.zeros((1, 100), np.float32)] * 4, "label": [0, 1, 0, 1]}
     save_dataset_whole(datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows)}), tmp_path / "saved")
-    assert not (tmp_path / "saved" / "citrus_labelled_unit.json").exists()
+    assert not (tmp_path / "saved" / "citrus_built_from.json").exists()
 
 
 # ------------------------------------------------- a BIDS dataset whose events tables hold only boundary rows

@@ -6,6 +6,7 @@ load of a Hub set asked the Hub for one by one (now one note holds both facts; s
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -89,3 +90,89 @@ def test_a_labelled_sets_first_file_is_read_once(tmp_path, monkeypatch, own_data
     assert not folders._REFERENCE_READS  # (nothing kept once the set is built)
     if kind == "bids_edf":
         assert list(loaded["train"]["channel_names"][0]) == ["C3", "Cz", "C4"]
+
+
+# ------------------------------------------------------------------- one note beside a saved or pushed set
+
+
+def _hub_of(monkeypatch, notes: dict[str, str], tmp_path, recording: bool = False) -> list[str]:
+    """'someone/own-set' read as test_review4_audit74's Hub set of one's own (`_own_hub_set`: train 12 rows, test 6;
+    with `recording`, 3 recordings that cross the splits) whose repository holds the note files `notes` (`{file name:
+    text}`), the notes read as the package reads them. Returns the list of the note files asked of the Hub, in
+    order."""
+    import huggingface_hub
+    from huggingface_hub.errors import EntryNotFoundError
+    from test_review4_audit74 import _own_hub_set
+
+    from citrus_hf.data import builders, splits
+
+    _own_hub_set(monkeypatch, recording)
+    monkeypatch.setattr(splits, "built_from_hub", builders.built_from_hub)  # (`_own_hub_set` records its calls)
+    asked: list[str] = []
+
+    def download(repo_id, filename, repo_type=None, **kwargs):
+        assert (repo_id, repo_type) == ("someone/own-set", "dataset")
+        asked.append(filename)
+        if filename not in notes:
+            raise EntryNotFoundError(f"{filename} is not in {repo_id}")
+        path = tmp_path / "hub" / filename
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(notes[filename], encoding="utf-8")
+        return str(path)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
+    return asked
+
+
+REGISTERED = {"dataset": "basic_motions", "dataset_options": {}, "builder_version": "1"}
+
+
+@pytest.mark.parametrize(
+    "notes, unit, asked",
+    [
+        # as a push writes it now: one note, one request, whether or not recordings cross the splits
+        ({"citrus_built_from.json": {"labelled_unit": "event"}}, "event", ["citrus_built_from.json"]),
+        ({"citrus_built_from.json": {**REGISTERED, "labelled_unit": "recording"}}, "recording", ["citrus_built_from.json"]),
+        # as pushes before wrote them: read as they were
+        ({"citrus_labelled_unit.json": {"labelled_unit": "event"}}, "event", ["citrus_built_from.json", "citrus_labelled_unit.json"]),
+        ({"citrus_built_from.json": REGISTERED}, "recording", ["citrus_built_from.json", "citrus_labelled_unit.json"]),
+        ({}, "recording", ["citrus_built_from.json", "citrus_labelled_unit.json"]),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("recording", [False, True])
+def test_a_hub_set_is_asked_for_its_one_note_once(monkeypatch, tmp_path, caplog, notes, unit, asked, recording):
+    """A load of a Hub set asked the Hub for citrus_labelled_unit.json, and, where its recordings cross its splits,
+    for citrus_built_from.json too: two requests (a probe and a download each). A push now writes one note holding
+    both facts, asked for once; a set pushed before (either note, or none) loads as it did, asking for the older note
+    only where the one note does not say what its labels belong to."""
+    import logging
+
+    from citrus_hf.data.splits import load_task_splits
+
+    texts = {name: json.dumps(note) for name, note in notes.items()}
+    asked_here = _hub_of(monkeypatch, texts, tmp_path, recording=recording)
+    with caplog.at_level(logging.WARNING):
+        splits = load_task_splits("someone/own-set")
+    assert splits.labelled_unit == unit
+    assert asked_here == asked
+    # a registered set's recordings may cross its splits by design: warned of only for a set of one's own
+    shared = "also have rows in the train split" in caplog.text
+    assert shared == (recording and "dataset" not in notes.get("citrus_built_from.json", {}))
+
+
+def test_a_saved_set_holds_one_note_that_says_both_facts(tmp_path):
+    """`citrus data build --output` of a set of one's own wrote citrus_labelled_unit.json, of a registered set
+    citrus_built_from.json: two files a load looked for. One note now says both; `built_from` gives the registered set
+    alone, as a pre-training summary records it."""
+    import datasets
+
+    from citrus_hf.data.builders import built_from, save_built_dataset, save_dataset_whole, saved_labelled_unit
+
+    rows = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"input_values": [[[0.0] * 10]], "label": [0]})})
+    save_dataset_whole(rows, tmp_path / "own", labelled_unit="event")
+    assert sorted(path.name for path in (tmp_path / "own").glob("citrus_*")) == ["citrus_built_from.json"]
+    assert saved_labelled_unit(tmp_path / "own")[0] == "event" and built_from(tmp_path / "own") is None
+    save_built_dataset(rows, "basic_motions", tmp_path / "registered", {})
+    note = json.loads((tmp_path / "registered" / "citrus_built_from.json").read_text())
+    assert note["labelled_unit"] == "recording" and saved_labelled_unit(tmp_path / "registered")[0] == "recording"
+    assert built_from(tmp_path / "registered") == {key: value for key, value in note.items() if key != "labelled_unit"}

@@ -10,10 +10,12 @@ any of them rebuilds, and nothing else does. The builders live with their corpus
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,14 +119,20 @@ def build_dataset(
     )
 
 
-# Beside the `save_to_disk` files of a registered set saved by `citrus data build --output`: which set, with which
-# options and builder version, so that a run reading the folder can still say what it saw (`built_from`).
+# The one note beside the `save_to_disk` files of a set that `citrus data build --output` saved (and pushed with one
+# to the Hub), so that a load asks for one file (a Hub request): of a registered set, which set, with which options and
+# builder version, so that a run reading the folder can still say what it saw (`built_from`); of any set, what one of
+# its labels belongs to (its `labelled_unit`, `splits.TaskSplits.labelled_unit`: "event", "example", "recording"),
+# which a folder of one's own said by its layout and its saved rows no longer do (an events table's events and a
+# file's stretches alike name their file in the `recording` column), so that the saved set is scored as its folder
+# was (`saved_labelled_unit`).
 BUILT_FROM_FILE = "citrus_built_from.json"
-# Beside the files of a set of one's own that `citrus data build FOLDER --output` saved (and pushed with one to the
-# Hub): what one of its labels belongs to (`splits.TaskSplits.labelled_unit`: "event", "example"), which its folder
-# said by its layout and its saved rows no longer do (an events table's events and a file's stretches alike name their
-# file in the `recording` column), so that the saved set is scored as its folder was (`saved_labelled_unit`).
+# Where sets saved before the one note said their `labelled_unit` (their note of a registered set, if any, lacks it):
+# still read for them, never written.
 LABELLED_UNIT_FILE = "citrus_labelled_unit.json"
+# The key of the one note that holds the `labelled_unit`; not part of what `built_from` gives (a pre-training
+# summary's `dataset_built_from` records the registered set alone).
+_LABELLED_UNIT_KEY = "labelled_unit"
 # The hidden folder inside the output folder that `save_dataset_whole` saves a set into before moving it in.
 STAGING_PREFIX = ".citrus-dataset-"
 
@@ -178,9 +186,10 @@ def save_dataset_whole(
     note: dict[str, Any] | None = None,
     labelled_unit: str | None = None,
 ) -> None:
-    """``dataset_dict.save_to_disk(folder)`` with its `note` (`BUILT_FROM_FILE`; None: the set is no registered build)
-    and what its labels belong to (`labelled_unit`, `LABELLED_UNIT_FILE`; None: its `recording` column's), replacing whatever set the folder held, whole: saved beside it in a hidden folder first, then the earlier set's
-    files (its splits, its note) removed and the new ones moved in. ``save_to_disk`` itself writes over a folder split
+    """``dataset_dict.save_to_disk(folder)`` with, in its one note (`BUILT_FROM_FILE`, `dataset_note`; none where both
+    are None), the registered set it is (`note`; None: the set is no registered build) and what its labels belong to
+    (`labelled_unit`; None: its `recording` column's), replacing whatever set the folder held, whole: saved beside it
+    in a hidden folder first, then the earlier set's files (its splits, its notes) removed and the new ones moved in. ``save_to_disk`` itself writes over a folder split
     by split, so a save interrupted there left one set's train beside another's test, and a set saved over a
     registered build kept that build's note (a pre-training run on the folder then recorded the wrong corpus).
 
@@ -195,10 +204,8 @@ def save_dataset_whole(
     with tempfile.TemporaryDirectory(dir=folder, prefix=STAGING_PREFIX) as scratch:
         staged = Path(scratch)
         dataset_dict.save_to_disk(str(staged / "set"))
-        if note is not None:
-            (staged / "set" / BUILT_FROM_FILE).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
-        if labelled_unit is not None:
-            (staged / "set" / LABELLED_UNIT_FILE).write_text(labelled_unit_note(labelled_unit), encoding="utf-8")
+        if note is not None or labelled_unit is not None:
+            (staged / "set" / BUILT_FROM_FILE).write_text(dataset_note(note, labelled_unit), encoding="utf-8")
         earlier = _saved_set_parts(folder)
         new_parts = sorted((staged / "set").iterdir())
         in_the_way = [
@@ -263,12 +270,31 @@ def built_from(dataset: str | os.PathLike | None) -> dict[str, Any] | None:
         note = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         note = error
+    if _of_no_registered_set(note):
+        return None
     if not is_built_from_note(note):
         raise CitrusDataError(
             f"{path} is not the note `citrus data build --output` writes (a JSON object with the 'dataset' name and "
             "its 'dataset_options'): restore it, or remove it if the folder no longer holds that set as built."
         )
-    return note
+    return _registered_set_of(note)
+
+
+def dataset_note(note: dict[str, Any] | None, labelled_unit: str | None) -> str:
+    """The text of the one note (`BUILT_FROM_FILE`) beside a saved or pushed set: the registered set it is (`note`,
+    `built_from_note`; None for a set of one's own) and what its labels belong to (`labelled_unit`; None: its
+    `recording` column's, "recording")."""
+    return json.dumps({**(note or {}), _LABELLED_UNIT_KEY: labelled_unit or "recording"}, indent=2) + "\n"
+
+
+def _of_no_registered_set(note: Any) -> bool:
+    """Whether the one note `note` (`dataset_note`) is that of a set of one's own: its `labelled_unit` alone."""
+    return isinstance(note, dict) and set(note) == {_LABELLED_UNIT_KEY}
+
+
+def _registered_set_of(note: dict[str, Any]) -> dict[str, Any]:
+    """The registered set that the one note `note` names (`built_from_note`'s fields), without its `labelled_unit`."""
+    return {key: value for key, value in note.items() if key != _LABELLED_UNIT_KEY}
 
 
 def built_from_hub(repo_id: str) -> dict[str, Any] | None:
@@ -280,46 +306,86 @@ def built_from_hub(repo_id: str) -> dict[str, Any] | None:
         note = None if path is None else json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):  # a damaged note: no registered set known
         return None
-    return note if is_built_from_note(note) else None
+    return _registered_set_of(note) if is_built_from_note(note) else None
+
+
+# `{(repo_id, file_name): the file downloaded, or None}` while `hub_notes_read_once` holds (None otherwise): a load
+# asks for what its set is (`built_from_hub`) and what its labels belong to (`saved_labelled_unit`), both in the one
+# note, which was two requests to the Hub.
+_HUB_NOTES_READ: dict[tuple[str, str], Path | None] | None = None
+
+
+@contextlib.contextmanager
+def hub_notes_read_once() -> Iterator[None]:
+    """Within it, each note of a Hub dataset (`_hub_note`) is asked of the Hub once; a push made after it is read
+    anew."""
+    global _HUB_NOTES_READ
+    outer = _HUB_NOTES_READ
+    _HUB_NOTES_READ = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _HUB_NOTES_READ = outer
 
 
 def _hub_note(repo_id: str, file_name: str) -> Path | None:
     """The file `file_name` that a push left beside the Hub dataset ``repo_id``'s files, downloaded; None where the
     repository has none (a set pushed otherwise, or before such notes) or the Hub does not answer and the cache holds
-    no copy."""
+    no copy. Asked once within `hub_notes_read_once`."""
+    if _HUB_NOTES_READ is not None and (repo_id, file_name) in _HUB_NOTES_READ:
+        return _HUB_NOTES_READ[(repo_id, file_name)]
     from huggingface_hub import hf_hub_download
 
     from .hub_access import offline_if_hub_unreachable
 
     try:
         with offline_if_hub_unreachable(repo_id):
-            return Path(hf_hub_download(repo_id, file_name, repo_type="dataset"))
+            path = Path(hf_hub_download(repo_id, file_name, repo_type="dataset"))
     except Exception:  # no such file, no such repository, no answer and no cached copy
-        return None
+        path = None
+    if _HUB_NOTES_READ is not None:
+        _HUB_NOTES_READ[(repo_id, file_name)] = path
+    return path
 
 
-def labelled_unit_note(labelled_unit: str) -> str:
-    """The text of `LABELLED_UNIT_FILE` that says a saved set's labels belong to `labelled_unit`s."""
-    return json.dumps({"labelled_unit": labelled_unit}, indent=2) + "\n"
+# What `_noted_labelled_unit` gives for a note that says no `labelled_unit` (none there, or one saved before it did).
+_UNSAID = object()
+
+
+def _noted_labelled_unit(dataset: str | os.PathLike, file_name: str, on_hub: bool) -> tuple[Any, str]:
+    """`(the labelled_unit the note file_name beside the saved (or pushed, `on_hub`) set `dataset` holds, where it
+    lies)`; `_UNSAID` where there is no such note, or where the one note holds no such key (a registered set's, saved
+    before it held it); None (refused by the caller) for a note that is no JSON object, or a `LABELLED_UNIT_FILE`
+    without the key."""
+    path = _hub_note(str(dataset), file_name) if on_hub else Path(dataset).expanduser() / file_name
+    where = f"{dataset}'s {file_name}" if on_hub else str(path)
+    if path is None or not path.is_file():
+        return _UNSAID, where
+    try:
+        note = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        note = None
+    if not isinstance(note, dict):
+        return None, where
+    if _LABELLED_UNIT_KEY not in note:
+        return (_UNSAID if file_name == BUILT_FROM_FILE else None), where
+    return note[_LABELLED_UNIT_KEY], where
 
 
 def saved_labelled_unit(dataset: str | os.PathLike, on_hub: bool = False) -> tuple[str | None, str]:
     """`(unit, where)`: what the labels of the set that `citrus data build FOLDER --output` saved into the folder
-    ``dataset`` (or pushed to the Hub dataset ``dataset``, `on_hub`) belong to, as its `LABELLED_UNIT_FILE` says it
-    (None: the set has no such file, saved otherwise or before sets recorded it), and where that file lies (what an
-    error about its value names).
+    ``dataset`` (or pushed to the Hub dataset ``dataset``, `on_hub`) belong to, as its one note (`BUILT_FROM_FILE`)
+    says it, or for a set saved before that note held it its `LABELLED_UNIT_FILE` (None: the set has neither, saved
+    otherwise or before sets recorded it), and where that file lies (what an error about its value names).
 
     Raises:
-        CitrusDataError: the file is there but not the JSON object `labelled_unit_note` writes.
+        CitrusDataError: the file is there but its `labelled_unit` is no text.
     """
-    path = _hub_note(str(dataset), LABELLED_UNIT_FILE) if on_hub else Path(dataset).expanduser() / LABELLED_UNIT_FILE
-    where = f"{dataset}'s {LABELLED_UNIT_FILE}" if on_hub else str(path)
-    if path is None or not path.is_file():
+    unit, where = _noted_labelled_unit(dataset, BUILT_FROM_FILE, on_hub)
+    if unit is _UNSAID:  # (saved before the one note held it: its own file, if any)
+        unit, where = _noted_labelled_unit(dataset, LABELLED_UNIT_FILE, on_hub)
+    if unit is _UNSAID:
         return None, where
-    try:
-        unit = json.loads(path.read_text(encoding="utf-8")).get("labelled_unit")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        unit = None
     if not isinstance(unit, str):
         raise CitrusDataError(
             f"{where} is not the note `citrus data build --output` writes (a JSON object naming the set's "

@@ -30,6 +30,7 @@ from .builders import (
     build_dataset,
     built_from,
     built_from_hub,
+    hub_notes_read_once,
     is_list_type,
     saved_labelled_unit,
     summarize_dataset,
@@ -1767,16 +1768,18 @@ def load_task_splits(
     )
     # (a registered set's splits may share recordings by design: time blocks of one recording; so may a folder that
     # `citrus data build NAME --output` saved one into, which notes the set it holds, or a Hub repository its
-    # `--push-to-hub` published it to: looked up only where recordings are shared, a request to the Hub)
-    if folder:
-        _warn_shared_recordings(
-            {"train": train_split, "validation": validation_split, "test": test_split},
-            {"train": train, "validation": validation, "test": test},
-            by_design=lambda: _saved_registered_build(dataset),
+    # `--push-to-hub` published it to: looked up only where recordings are shared. That note also says what the
+    # set's labels belong to: asked of the Hub once for both)
+    with hub_notes_read_once():
+        if folder:
+            _warn_shared_recordings(
+                {"train": train_split, "validation": validation_split, "test": test_split},
+                {"train": train, "validation": validation, "test": test},
+                by_design=lambda: _saved_registered_build(dataset),
+            )
+        labelled_unit = (
+            "recording" if registered else labelled_unit_of(dataset, _bids_options_apart(dataset, dataset_options)[0])
         )
-    labelled_unit = (
-        "recording" if registered else labelled_unit_of(dataset, _bids_options_apart(dataset, dataset_options)[0])
-    )
     example_ids = _example_ids(train, windows, sampling_rate, labelled_unit)
     scored_example_ids = {
         role: ids

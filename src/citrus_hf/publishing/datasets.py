@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..data.builders import (
     BUILT_FROM_FILE,
-    LABELLED_UNIT_FILE,
     built_from_note,
-    labelled_unit_note,
+    dataset_note,
     save_built_dataset,
     save_dataset_whole,
 )
@@ -144,7 +143,8 @@ def publish(
 
     The card (`card`, by default :func:`dataset_card` of the registered set) carries the sources' licenses and
     citations; a registered set given its builder ``options`` is pushed with the note the folder holds
-    (`BUILT_FROM_FILE`), so that the runs that read it by its Hub id know it as that set. The Hub's own endpoint and
+    (`BUILT_FROM_FILE`, the one note pushed with any set), so that the runs that read it by its Hub id know it as that
+    set. The Hub's own endpoint and
     token settings (``HF_ENDPOINT``, ``HF_TOKEN``) apply. ``DatasetDict.push_to_hub`` writes a card whose ``dataset_info``
     (features, split sizes) and ``configs`` (which Parquet files make which split) ``load_dataset`` and the Hub's viewer
     read; this card's text, license, task and tags are merged into it, never replace it. ``private=True`` refuses a
@@ -152,7 +152,7 @@ def publish(
     leaves a new repository's visibility to its namespace's default. ``selection``: the part of the corpus the set
     holds (``build_dataset``'s), which the card and the note beside ``output`` name. ``labelled_unit``: what one
     label of a set of one's own belongs to (``citrus_hf.data.splits.labelled_unit_of`` its folder: "event",
-    "example"), noted beside ``output`` and pushed with the set (`LABELLED_UNIT_FILE`), so that the saved set's labels
+    "example"), noted beside ``output`` and pushed with the set (in its one note, `BUILT_FROM_FILE`), so that the saved set's labels
     are scored as its folder's were.
     """
     # "no" is truthy: read as True it would publish in the open a set meant to stay private
@@ -186,14 +186,11 @@ def publish(
             for key, value in ours.data.to_dict().items():
                 card.data[key] = value
             card.text = ours.text
-            files = {constants.REPOCARD_NAME: str(card)}
-            if noted:
-                # the note a folder saved by `--output` holds: the registered set it is (whose splits may be time
-                # blocks of one recording by design), read back by `citrus_hf.data.builders.built_from_hub`
-                note = built_from_note(name, options, selection=selection)
-                files[BUILT_FROM_FILE] = json.dumps(note, indent=2) + "\n"
-            if labelled_unit is not None:  # read back by `citrus_hf.data.builders.saved_labelled_unit`
-                files[LABELLED_UNIT_FILE] = labelled_unit_note(labelled_unit)
+            # the one note a folder saved by `--output` holds, so that a load asks the Hub for one file: the registered
+            # set it is (whose splits may be time blocks of one recording by design; `builders.built_from_hub`) and
+            # what its labels belong to (`builders.saved_labelled_unit`)
+            note = built_from_note(name, options, selection=selection) if noted else None
+            files = {constants.REPOCARD_NAME: str(card), BUILT_FROM_FILE: dataset_note(note, labelled_unit)}
             HfApi().create_commit(
                 repo_id,
                 [CommitOperationAdd(path, content.encode("utf-8")) for path, content in files.items()],
