@@ -1,5 +1,6 @@
 """Reports of the low-data protocol: every run as JSON and CSV, mean ± std tables in Markdown, and a plot of the main
-metric against the label budget (one line per arm, error bars over seeds).
+metric against the label budget (one line per arm, error bars over seeds; a panel of the windows' scores per dataset,
+and one of its scores per labelled recording where its runs hold them).
 
 A run record (one line of `runs.jsonl`, written by `protocol._run_record`) is a flat dict: `dataset`, `task`, `arm`,
 `budget` (its label, e.g. "5/class"), `budget_order`, `seed`, `n_train`, `num_classes` (None for regression),
@@ -370,7 +371,8 @@ def collapsed_cells(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _digits(metric: str) -> int:
-    return 1 if _scale(metric) == 100.0 else (3 if metric == "pearson_r" else 2)
+    # (the per-recording correlation as many digits as the windows': "recording_pearson_r")
+    return 1 if _scale(metric) == 100.0 else (3 if _window_metric(metric) == "pearson_r" else 2)
 
 
 def _shown(mean: float, metric: str) -> float:
@@ -527,28 +529,44 @@ def _gap_table(gaps: list[dict[str, Any]], title: str, wins_header: str) -> list
     return lines + [""]
 
 
+def _plot_panels(summary: list[dict[str, Any]]) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """`(dataset, metric, entries)` of every panel of results.png, in order: each dataset's main metric over its
+    `summarize` entries, then, where some of its arms were scored per labelled recording (`scored_recordings`), that
+    metric per recording over those arms' entries (an arm without such scores has no point there)."""
+    panels = []
+    for dataset in sorted({e["dataset"] for e in summary}):
+        entries = [e for e in summary if e["dataset"] == dataset]
+        metric = PRIMARY_METRIC[entries[0]["task"]]
+        panels.append((dataset, metric, entries))
+        scored = [e for e in entries if "scored_recordings" in e]
+        if scored:
+            panels.append((dataset, per_recording(metric), scored))
+    return panels
+
+
 def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str | None = None) -> Path:
-    """PNG: one panel per dataset, its main metric against the label budget, one line per arm, error bars = std; one
-    legend beside the panels names every arm drawn (an arm may have run on some sets only), each with a look of its
-    own (tab10's colours, then the same colours with other markers: `_figures.distinct_looks`)."""
+    """PNG: one panel per dataset, its main metric against the label budget, one line per arm, error bars = std, and
+    beside it, where its runs were scored per labelled recording, a panel of that metric per recording (the table
+    results.md gives under "per recording"); one legend beside the panels names every arm drawn (an arm may have
+    run on some sets only), each with a look of its own (tab10's colours, then the same colours with other markers:
+    `_figures.distinct_looks`)."""
     _check_runs(runs, "plot_results")
     summary = summarize(runs)
-    datasets = sorted({e["dataset"] for e in summary})
+    panels = _plot_panels(summary)
     # at most four panels a row: a long row of a dozen sets is unreadable once scaled to a page
-    columns = min(4, len(datasets))
-    rows = -(-len(datasets) // columns)
+    columns = min(4, len(panels))
+    rows = -(-len(panels) // columns)
     figure = new_figure("The results plot (results.png)", figsize=(PANEL_INCHES[0] * columns, PANEL_INCHES[1] * rows))
     arms = sorted({e["arm"] for e in summary})
     models = [arm for arm in arms if _learns(arm)]
     looks = dict(zip(models, distinct_looks(len(models))))  # the prior: grey, dotted
     axes = figure.subplots(rows, columns, squeeze=False)
-    for axis in axes.flat[len(datasets) :]:
+    for axis in axes.flat[len(panels) :]:
         axis.set_visible(False)
     handles: dict[str, Any] = {}
-    for axis, dataset in zip(axes.flat, datasets):
-        entries = [e for e in summary if e["dataset"] == dataset]
-        metric = PRIMARY_METRIC[entries[0]["task"]]
-        budgets = _budget_positions(entries)
+    for axis, (dataset, metric, entries) in zip(axes.flat, panels):
+        # the window panel's budgets on the per-recording panel too: the two panels of a set line up
+        budgets = _budget_positions([e for e in summary if e["dataset"] == dataset])
         position = {budget: index for index, (_, budget) in enumerate(budgets)}
         drawn = sorted({e["arm"] for e in entries})
         width = 0.04 * (len(drawn) - 1)
@@ -568,9 +586,12 @@ def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str
         axis.set_xlim(-margin, len(budgets) - 1 + margin)
         axis.set_xlabel("label budget")
         lower = "" if metric_greater_is_better(metric) else " (lower is better)"
-        axis.set_ylabel(f"{_scored_split(runs, dataset)} {METRIC_NAMES[metric]}{lower}")
+        axis.set_ylabel(f"{_scored_split(runs, dataset)} {_metric_name(metric)}{lower}")
+        heading = f"{dataset} ({entries[0]['task']})"
+        if metric != _window_metric(metric):
+            heading += f" per recording, {max(e['scored_recordings'] for e in entries)} recordings"
         # a set given as a folder can be a long path: wrapped to the panel's width rather than cut at its edges
-        axis.set_title(textwrap.fill(f"{dataset} ({entries[0]['task']})", TITLE_CHARACTERS))
+        axis.set_title(textwrap.fill(heading, TITLE_CHARACTERS))
         axis.grid(alpha=0.3)
     # one legend for the whole figure, beside the panels: each panel's arms are some of them
     height = PANEL_INCHES[1] * rows

@@ -1,0 +1,74 @@
+"""Evaluation outputs' leftovers of the per-recording scores and of regression targets.
+
+1. results.png plotted the windows' scores only, though `citrus evaluate`'s runs carry per-recording ones
+   (`recording_<metric>`, `scored_recordings`): a set whose runs were scored per recording now has a second panel of
+   them beside its windows' panel (only such a set).
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_figures_audit66 import _saved_figures
+
+
+def _run(dataset, arm, seed, window, recording=None, task="classification"):
+    """A run record of `citrus evaluate`; `recording`: its per-recording score (None: a run without any)."""
+    metrics = ("accuracy", "balanced_accuracy", "macro_f1", "auroc") if task == "classification" else ("mae",)
+    run = dict(dataset=dataset, task=task, arm=arm, budget="1/class", budget_order=0, seed=seed, n_train=6,
+               num_classes=2 if task == "classification" else None, **dict.fromkeys(metrics, window))  # fmt: skip
+    if task == "regression":
+        run |= {"rmse": window, "pearson_r": 0.5}
+    if recording is not None:
+        run |= {f"recording_{metric}": recording for metric in metrics} | {"scored_recordings": 4}
+        if task == "regression":
+            run |= {"recording_rmse": recording, "recording_pearson_r": 0.5}
+    return run
+
+
+def _scored_runs():
+    """ "set": MiniRocket and a CiTrus arm scored per recording too; "other": windows only."""
+    runs = [_run("set", "minirocket", seed, 0.5, 0.5) for seed in (0, 1)]
+    runs += [_run("set", "citrus-scratch", seed, 0.6 + 0.1 * seed, (1.0, 0.75)[seed]) for seed in (0, 1)]
+    return runs + [_run("other", "minirocket", seed, 0.4) for seed in (0, 1)]
+
+
+# ------------------------------------------------------------------------------------- 1. results.png per recording
+
+
+def test_results_png_has_a_per_recording_panel_for_a_set_scored_per_recording(tmp_path, monkeypatch):
+    from citrus_hf.evaluation.report import plot_results
+
+    saved = _saved_figures(monkeypatch)
+    plot_results(_scored_runs(), tmp_path / "results.png")
+    panels = [axis for axis in saved[-1].axes if axis.get_visible()]
+    titles = [axis.get_title().replace("\n", " ") for axis in panels]
+    assert titles == [
+        "other (classification)",
+        "set (classification)",
+        "set (classification) per recording, 4 recordings",
+    ]
+    assert panels[2].get_ylabel() == "test macro-F1 (%) per recording"
+    # the per-recording panel's points are the arms' per-recording means (in %), the windows' panel's the windows'
+    means = {bars.get_label(): bars.lines[0].get_ydata()[0] for bars in panels[2].containers}
+    assert means == pytest.approx({"citrus-scratch": 87.5, "minirocket": 50.0})
+    windows = {bars.get_label(): bars.lines[0].get_ydata()[0] for bars in panels[1].containers}
+    assert windows == pytest.approx({"citrus-scratch": 65.0, "minirocket": 50.0})
+
+
+def test_results_png_without_per_recording_scores_has_one_panel_a_set(tmp_path, monkeypatch):
+    """(a guard: passes before the change too) runs without per-recording scores draw as before."""
+    from citrus_hf.evaluation.report import plot_results
+
+    saved = _saved_figures(monkeypatch)
+    runs = [_run(dataset, "minirocket", seed, 0.5) for dataset in ("a", "b") for seed in (0, 1)]
+    plot_results(runs, tmp_path / "results.png")
+    assert [axis.get_title() for axis in saved[-1].axes if axis.get_visible()] == [
+        "a (classification)",
+        "b (classification)",
+    ]
+
+
+def test_the_per_recording_correlation_has_the_windows_digits():
+    from citrus_hf.evaluation.report import format_mean_std
+
+    assert format_mean_std(0.51234, 0.1, "recording_pearson_r") == format_mean_std(0.51234, 0.1, "pearson_r")
