@@ -3,12 +3,17 @@
 1. results.png plotted the windows' scores only, though `citrus evaluate`'s runs carry per-recording ones
    (`recording_<metric>`, `scored_recordings`): a set whose runs were scored per recording now has a second panel of
    them beside its windows' panel (only such a set).
+2. A model card built from `citrus evaluate`'s results listed the card's arm's `recording_*` rows in `model-index`,
+   where a fine-tuning run's card keeps its per-recording figures in the evaluation note: now the same (model-index
+   holds window metrics, the note the per-recording figures).
 """
 
 from __future__ import annotations
 
 import pytest
+from huggingface_hub import ModelCard
 from test_figures_audit66 import _saved_figures
+from tiny_configs import tiny_config
 
 
 def _run(dataset, arm, seed, window, recording=None, task="classification"):
@@ -72,3 +77,49 @@ def test_the_per_recording_correlation_has_the_windows_digits():
     from citrus_hf.evaluation.report import format_mean_std
 
     assert format_mean_std(0.51234, 0.1, "recording_pearson_r") == format_mean_std(0.51234, 0.1, "pearson_r")
+
+
+# ---------------------------------------------------------------------- 2. model cards from evaluate's per recording
+
+
+def test_a_card_from_evaluate_results_keeps_per_recording_scores_out_of_the_model_index(tmp_path):
+    from citrus_hf import CiTrusForSequenceClassification, build_model_card
+    from citrus_hf.evaluation import write_report
+
+    results = write_report(_scored_runs()[:4], tmp_path)["json"]
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    card = build_model_card(model, repo_id="me/citrus-set", eval_results=results, model_arm="citrus-scratch")
+    reloaded = ModelCard(str(card))
+    assert {entry.metric_type for entry in reloaded.data.eval_results} == {
+        "accuracy",
+        "balanced_accuracy",
+        "macro_f1",
+        "auroc",
+    }
+    # this model's per-recording figures are in the evaluation note, as a fine-tuning run's card has them
+    assert (
+        "Per recording (the labelled recordings of the test split of set, 6 labelled examples, mean over 2 seeds, "
+        "each scored by the mean of its windows' probabilities, as `citrus predict` answers for a file): "
+        "accuracy 0.8750 ± 0.18, balanced_accuracy 0.8750 ± 0.18, macro_f1 0.8750 ± 0.18, auroc 0.8750 ± 0.18."
+    ) in reloaded.text
+    rows = [line for line in reloaded.text.splitlines() if line.startswith("| set |")]
+    assert not any("this model | recording_" in row for row in rows)
+    # the baseline's rows stay in the table, labelled, as they never enter model-index
+    assert any("baseline: minirocket | recording_macro_f1" in row for row in rows)
+
+
+def test_a_regression_per_recording_row_is_not_kept_beside_a_classifier(tmp_path):
+    from citrus_hf import CiTrusForRegression, CiTrusForSequenceClassification, build_model_card
+    from citrus_hf.evaluation import write_report
+
+    runs = [_run("set", arm, seed, 2.0, 1.5, task="regression") for arm in ("minirocket", "citrus-scratch")
+            for seed in (0, 1)]  # fmt: skip
+    results = write_report(runs, tmp_path)["json"]
+    regressor = build_model_card(
+        CiTrusForRegression(tiny_config()), repo_id="me/m", eval_results=results, model_arm="citrus-scratch"
+    )
+    assert "baseline: minirocket | recording_mae" in str(regressor)
+    classifier = build_model_card(
+        CiTrusForSequenceClassification(tiny_config(num_labels=2)), repo_id="me/m", previous_card=regressor
+    )
+    assert "recording_mae" not in str(classifier)

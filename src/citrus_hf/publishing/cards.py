@@ -31,7 +31,13 @@ from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..evaluation.records import EvalRecord, parse_eval_results
 from ..loading import FUSION_MODEL_TASKS, MODEL_TASKS, PIPELINE_TAGS, hub_repo_id, revision_argument
 from ..modeling_citrus import PRETRAINING_HEADS
-from ..training.metrics import CLASSIFICATION_METRICS, MULTI_LABEL_METRICS, REGRESSION_METRICS
+from ..training.metrics import (
+    CLASSIFICATION_METRICS,
+    MULTI_LABEL_METRICS,
+    PER_RECORDING_PREFIX,
+    REGRESSION_METRICS,
+    per_recording,
+)
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .runs import RunRecords, read_run_records
 
@@ -91,6 +97,9 @@ _METRIC_PROBLEM = {
     # a multi-label classifier's (`multi_label_metrics`): its Trainer's card dropped the two that are its own
     **dict.fromkeys(MULTI_LABEL_METRICS, CLASSIFICATION),
     **dict.fromkeys(REGRESSION_METRICS, REGRESSION),
+    # scored per labelled recording (`citrus evaluate`'s `recording_macro_f1`, ...): the problem of the windows' metric
+    **{per_recording(metric): CLASSIFICATION for metric in CLASSIFICATION_METRICS},
+    **{per_recording(metric): REGRESSION for metric in REGRESSION_METRICS},
 }
 
 
@@ -564,7 +573,9 @@ def build_model_card(
             `model_arm` on this model's dataset and label budget are its recipe's means over the protocol's draws:
             `model-index` entries only when the run folder holds no test metrics of its own (then those are this
             model's), else table rows labelled as the recipe's; every row is in the Markdown table, the others
-            labelled as baselines or as other runs of the same recipe.
+            labelled as baselines or as other runs of the same recipe. This model's scores per labelled recording
+            (`recording_macro_f1`, ...) are in the evaluation note instead, as a fine-tuning run's are: `model-index`
+            holds window-level metrics.
         model_arm: with `citrus evaluate` output, the protocol arm that this checkpoint is (e.g. `"citrus-time"`):
             a CiTrus arm, whose runs on this model's dataset used this checkpoint's recipe.
         license: license id of the weights, one the Hub knows (`HUB_LICENSES`).
@@ -605,6 +616,7 @@ def build_model_card(
 
     run = read_run_records(run_dir)
     records = _card_records(run, eval_results, model_arm, dataset_name, label_budget, task, model_class)
+    records, recording_notes = _per_recording_notes(records)
     if pretraining is None and not fusion:
         pretraining = run.pretraining
     hyperparameters = hyperparameters if hyperparameters is not None else run.hyperparameters
@@ -643,7 +655,10 @@ def build_model_card(
         records=records,
         kept_rows=_kept_evaluation_rows(previous_card, _evaluation_rows(records), repo_id, task),
         limitations=[*limitations, *_general_limitations(config, fusion)],
-        evaluation_notes=run.evaluation_notes if run.eval_records or run.undefined_metrics else [],
+        evaluation_notes=[
+            *(run.evaluation_notes if run.eval_records or run.undefined_metrics else []),
+            *recording_notes,
+        ],
         undefined=run.undefined_metrics,
     )
     if fusion:
@@ -688,6 +703,38 @@ def _card_records(
     if (problem := _task_problem(task)) is not None:
         _check_problem(records, problem, model_class)
     return records
+
+
+def _per_recording_notes(records: list[EvalRecord]) -> tuple[list[EvalRecord], list[str]]:
+    """`records` without this model's scores per labelled recording (`citrus evaluate`'s `recording_<metric>` rows of
+    the card's arm), and those scores as the evaluation note's sentences, one per dataset, split and label budget: what
+    a fine-tuning run's card says of its own (`runs.read_run_records`). `model-index` holds window-level metrics, of
+    which a per-recording score is none (each recording is scored once, by the mean of its windows' outputs); other
+    methods' such rows stay in the table, labelled, as they never enter `model-index`."""
+    own = [r for r in records if r.method is None and r.metric.startswith(PER_RECORDING_PREFIX)]
+    groups: dict[tuple, list[EvalRecord]] = {}
+    for record in own:
+        groups.setdefault((record.dataset, record.split, record.label_budget), []).append(record)
+    notes = []
+    for (dataset, split, budget), scored in groups.items():
+        problem = _METRIC_PROBLEM.get(scored[0].metric)
+        mean_of = (
+            "probabilities" if problem == CLASSIFICATION else "predictions" if problem == REGRESSION else "outputs"
+        )
+        figures = ", ".join(
+            f"{r.metric.removeprefix(PER_RECORDING_PREFIX)} {r.value:.4f}"
+            + (f" ± {r.std:.2g}" if r.std is not None else "")
+            for r in scored
+        )
+        seeds = {r.seeds for r in scored if r.seeds is not None}
+        over = f", mean over {'/'.join(map(str, sorted(seeds)))} seeds" if seeds else ""
+        where = f"the {split} split of {dataset}" if split else dataset
+        labelled = f", {budget} labelled examples" if budget is not None else ""
+        notes.append(
+            f"Per recording (the labelled recordings of {where}{labelled}{over}, each scored by the mean of its "
+            f"windows' {mean_of}, as `citrus predict` answers for a file): {figures}."
+        )
+    return [r for r in records if r.method is not None or not r.metric.startswith(PER_RECORDING_PREFIX)], notes
 
 
 def _check_base_model(base_model: str | Sequence[str] | None) -> None:
