@@ -6,14 +6,22 @@
 2. A model card built from `citrus evaluate`'s results listed the card's arm's `recording_*` rows in `model-index`,
    where a fine-tuning run's card keeps its per-recording figures in the evaluation note: now the same (model-index
    holds window metrics, the note the per-recording figures).
+3. A regression target named like a classification metric ("accuracy": its metrics `mae_accuracy`, ...) made the
+   error read as higher-is-better (`metric_greater_is_better` went by the name's ending): the Trainer kept the
+   checkpoint of the largest error. The metric decides now, not the target's name.
 """
 
 from __future__ import annotations
 
 import pytest
+import torch
 from huggingface_hub import ModelCard
 from test_figures_audit66 import _saved_figures
+from test_trainer_habits import _arguments
 from tiny_configs import tiny_config
+from transformers import Trainer
+
+from citrus_hf.training.metrics import compute_metrics_fn, metric_greater_is_better
 
 
 def _run(dataset, arm, seed, window, recording=None, task="classification"):
@@ -123,3 +131,31 @@ def test_a_regression_per_recording_row_is_not_kept_beside_a_classifier(tmp_path
         CiTrusForSequenceClassification(tiny_config(num_labels=2)), repo_id="me/m", previous_card=regressor
     )
     assert "recording_mae" not in str(classifier)
+
+
+# ------------------------------------------------------------------------------- 3. the metric decides its direction
+
+
+@pytest.mark.parametrize(
+    ("name", "greater"),
+    [
+        ("eval_mae_accuracy", False),  # a target named "accuracy"
+        ("eval_rmse_auroc", False),
+        ("eval_holdout_mae_macro_f1", False),  # and an evaluation set's name before it
+        ("test_mae_balanced_accuracy", False),
+        ("eval_pearson_r_mae", True),  # the correlation of a target named "mae"
+        ("eval_pearson_r_loss", True),  # (a target named "loss")
+    ],
+)
+def test_a_targets_metric_direction_comes_from_the_metric_not_the_targets_name(name, greater):
+    assert metric_greater_is_better(name) is greater
+
+
+def test_the_trainer_minimises_the_error_of_a_target_named_accuracy(tmp_path, caplog):
+    with caplog.at_level("WARNING"):
+        trainer = Trainer(
+            model=torch.nn.Linear(1, 1),
+            args=_arguments(tmp_path, metric_for_best_model="eval_mae_accuracy"),
+            compute_metrics=compute_metrics_fn("regression", target_names=["accuracy", "heart_rate"]),
+        )
+    assert trainer.args.greater_is_better is False and "greater_is_better is set to False" in caplog.text

@@ -532,23 +532,33 @@ def metric_greater_is_better(name: str) -> bool:
     """Whether a larger value of metric `name` (with or without an `eval_` / `test_` prefix, a target index or name,
     or the name of one of several evaluation sets: `eval_holdout_mae`, `eval_mae_heart_rate`) is better.
 
-    The metric the name ends in decides (`holdout_mae`, `custom_loss`, `loss_free_pearson_r`); else the first known
-    metric in it, which a named target's metric starts with (`mae_heart_rate`: an error, although no error ends it).
+    A regression metric followed by more of the name is a target's own (`regression_metrics`: `mae_<target>`), and
+    decides whatever the target is called: `mae_accuracy` (a target column named "accuracy") is an error,
+    `pearson_r_mae` a correlation. Else the metric the name ends in decides (`holdout_mae`, `custom_loss`,
+    `loss_free_pearson_r`); else the first known metric in it.
     """
     bare = bare_metric_name(name)
+    tokens = bare.split("_")
+
+    def starts_at(start: int, metric: str) -> bool:
+        return tokens[start : start + metric.count("_") + 1] == metric.split("_")
+
+    # a target's metric: the regression metric its name starts with, before the target's name (which may be anything,
+    # the name of a classification metric or of an error too)
+    ending = next(
+        (
+            metric
+            for start in range(len(tokens))
+            for metric in REGRESSION_METRICS
+            if starts_at(start, metric) and start + metric.count("_") + 1 < len(tokens)
+        ),
+        None,
+    )
     known = sorted({*REGRESSION_METRICS, *CLASSIFICATION_METRICS, *LOWER_IS_BETTER}, key=len, reverse=True)
-    ending = next((metric for metric in known if bare == metric or bare.endswith(f"_{metric}")), None)
     if ending is None:
-        tokens = bare.split("_")
-        ending = next(
-            (
-                metric
-                for start in range(len(tokens))
-                for metric in known
-                if tokens[start : start + metric.count("_") + 1] == metric.split("_")
-            ),
-            None,
-        )
+        ending = next((metric for metric in known if bare == metric or bare.endswith(f"_{metric}")), None)
+    if ending is None:
+        ending = next((metric for start in range(len(tokens)) for metric in known if starts_at(start, metric)), None)
     return ending not in LOWER_IS_BETTER
 
 
