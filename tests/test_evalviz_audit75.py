@@ -9,14 +9,20 @@
 3. A regression target named like a classification metric ("accuracy": its metrics `mae_accuracy`, ...) made the
    error read as higher-is-better (`metric_greater_is_better` went by the name's ending): the Trainer kept the
    checkpoint of the largest error. The metric decides now, not the target's name.
+4. `citrus finetune` on regression targets of tiny spread said nothing before training (only the model's first-batch
+   warning, once training had started): a notice now says so before, with the fix, as for targets spread too widely.
 """
 
 from __future__ import annotations
 
+import logging
+
+import numpy as np
 import pytest
 import torch
 from huggingface_hub import ModelCard
 from test_figures_audit66 import _saved_figures
+from test_stability_audit67 import _finetune_arguments, _regression_set
 from test_trainer_habits import _arguments
 from tiny_configs import tiny_config
 from transformers import Trainer
@@ -159,3 +165,25 @@ def test_the_trainer_minimises_the_error_of_a_target_named_accuracy(tmp_path, ca
             compute_metrics=compute_metrics_fn("regression", target_names=["accuracy", "heart_rate"]),
         )
     assert trainer.args.greater_is_better is False and "greater_is_better is set to False" in caplog.text
+
+
+# --------------------------------------------------------------------------------- 4. regression targets, tiny spread
+
+
+def test_regression_targets_of_tiny_spread_are_warned_of_before_training(tmp_path, caplog):
+    """Targets 0.001 to 0.005 (spread near 0.001) fine-tuned to a Pearson r near 0, with only the model's first-batch
+    warning; the same targets x 10 trained (r 0.98)."""
+    from citrus_hf.training.finetune import finetune, regression_target_notices
+
+    dataset = _regression_set(tmp_path / "tiny", scale=1e-3)
+    with caplog.at_level(logging.WARNING):
+        finetune(_finetune_arguments(tmp_path / "run", dataset))
+    messages = [record.getMessage() for record in caplog.records]
+    notice = next(index for index, message in enumerate(messages) if "spread over only 0.000925" in message)
+    # said before training, ahead of the model's own warning at the first training batch
+    assert notice < next(index for index, message in enumerate(messages) if "first training batch" in message)
+    assert "multiply them by 10000" in messages[notice] and "--recipe probe" in messages[notice]
+    frequencies = np.random.default_rng(0).uniform(1, 5, 20)
+    assert regression_target_notices(1e-2 * frequencies, trains=True) == []  # trains
+    assert regression_target_notices(1e-3 * frequencies, trains=False) == []  # the probe fits any scale
+    assert regression_target_notices(np.full(20, 1e-3), trains=True) == []  # no spread: nothing to tell apart

@@ -529,6 +529,10 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
 # the learning rate a step, whatever the loss's scale. Targets spread this widely are learnt as their mean (1.1e7 to
 # 1.5e7: every prediction the same number); heart rates (a spread near 10 bpm) train.
 TRAINED_TARGET_SPREAD_LIMIT = 1e3
+# ... nor by thousandths: below this spread a new head's random weights, and each step after, move the outputs by more
+# than what tells the targets apart (targets of spread 0.001 fine-tuned to a Pearson r near 0, the same targets x 10 to
+# 0.98), and the only word was the model's own, at the first training batch.
+TRAINED_TARGET_SPREAD_FLOOR = 5e-3
 # The share of the targets' spread that float32's step at their size may reach before predictions lose what tells
 # the targets apart (1e8 + 1..5: every prediction a multiple of 8, the error from 0.47 to 2.0).
 FLOAT32_STEP_SHARE_LIMIT = 0.01
@@ -536,8 +540,8 @@ FLOAT32_STEP_SHARE_LIMIT = 0.01
 
 def regression_target_notices(targets: np.ndarray, trains: bool) -> list[str]:
     """Warnings (sentences without their full stop) for regression `targets` `(n,)` that a CiTrus regressor cannot fit
-    as they are, each naming the fix: a spread of `TRAINED_TARGET_SPREAD_LIMIT` or more for a recipe that `trains`
-    with optimizer steps, and values so large against their spread that float32, the head's and the outputs' type,
+    as they are, each naming the fix: a spread of `TRAINED_TARGET_SPREAD_LIMIT` or more, or below
+    `TRAINED_TARGET_SPREAD_FLOOR`, for a recipe that `trains` with optimizer steps, and values so large against their spread that float32, the head's and the outputs' type,
     rounds them by `FLOAT32_STEP_SHARE_LIMIT` of it or more (any recipe: the probe's float64 fit is folded into the
     float32 head). Fitting standardised targets and folding the scale back would not cure the second: the outputs
     themselves are float32."""
@@ -545,7 +549,7 @@ def regression_target_notices(targets: np.ndarray, trains: bool) -> list[str]:
     if len(targets) < 2 or not np.isfinite(targets).all():
         return []
     spread, centre = float(np.std(targets)), float(np.mean(targets))
-    if spread == 0:
+    if targets.min() == targets.max():  # (equal targets: `np.std` may still give a rounding error's 1e-19)
         return []
     notices = []
     if trains and spread >= TRAINED_TARGET_SPREAD_LIMIT:
@@ -555,6 +559,14 @@ def regression_target_notices(targets: np.ndarray, trains: bool) -> list[str]:
             f"{targets.max():.6g}), and a fine-tuning's steps move the outputs by units, not thousands: it learns "
             f"about their mean. Rescale the targets (divide them by {scale:g}, and multiply the predictions back), "
             "or use the probe (--recipe probe), fitted in closed form at any scale"
+        )
+    if trains and spread < TRAINED_TARGET_SPREAD_FLOOR:
+        scale = 10 ** -math.floor(math.log10(spread))
+        notices.append(
+            f"the regression targets spread over only {spread:.3g} (standard deviation; {targets.min():.6g} to "
+            f"{targets.max():.6g}), less than a new head's random weights and a fine-tuning's steps move the outputs "
+            f"by: it learns little of what tells them apart. Rescale the targets (multiply them by {scale:g}, and "
+            "divide the predictions back), or use the probe (--recipe probe), fitted in closed form at any scale"
         )
     step = float(np.spacing(np.float32(np.abs(targets).max())))
     if step >= FLOAT32_STEP_SHARE_LIMIT * spread:
