@@ -20,6 +20,7 @@ from . import sources  # noqa: E402, F401, I001  (registers every corpus)
 from .builders import build_dataset, dataset_info
 from .errors import (
     ArchiveMissingError,
+    ChannelNamesError,
     ChecksumError,
     CitrusDataError,
     CorruptFileError,
@@ -33,6 +34,7 @@ from .registry import DatasetSpec, Source, get_dataset_spec, get_source, list_da
 
 __all__ = [
     "ArchiveMissingError",
+    "ChannelNamesError",
     "ChecksumError",
     "CitrusDataError",
     "CorruptFileError",

@@ -42,6 +42,11 @@ class ModalityChannelsError(CitrusDataError, ValueError):
     no channel names, or a channel that names two."""
 
 
+class ChannelNamesError(CitrusDataError, ValueError):
+    """The files of a labelled set that cannot be matched channel by channel by name: one that could name its channels
+    and names none beside files that name theirs, or a file of other channels."""
+
+
 class SamplingRateError(CitrusDataError, ValueError):
     """A sound recording file whose rates do not fit how it is read: signals at several rates and no channels of one
     rate chosen, time stamps that step at another rate than the one given, or its own rate contradicted by the one

