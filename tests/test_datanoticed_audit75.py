@@ -8,6 +8,7 @@ copy), written back as WFDB records by ``wfdb`` itself, as WAV and as CSV.
 
 from __future__ import annotations
 
+import datetime
 import logging
 
 import numpy as np
@@ -88,3 +89,58 @@ def test_a_wav_file_among_named_records_is_read_by_position_under_their_names(ec
     np.testing.assert_allclose(np.asarray(rows["train/b/r.wav"]["input_values"])[0], _four_seconds(ecg, 1), atol=1e-6)
     said = [record.getMessage() for record in caplog.records if "read by position" in record.getMessage()]
     assert len(said) == 1 and "r.wav names no channels (a WAV file cannot)" in said[0]
+
+
+# ------------------------------------------------------------------ 2. a clock that writes +00:00 is a local clock
+
+
+def _zoned_csv(path, ecg: np.ndarray, first: datetime.datetime, offset: str):
+    """`ecg` (60 s at 360 Hz is too long for a test: its first 4 s) as a CSV whose time column writes ISO clock
+    times from `first` on, each with `offset` ("+00:00", "+01:00", "Z") after it."""
+    signal = _four_seconds(ecg, 0)
+    stamps = [first + datetime.timedelta(seconds=row / RATE) for row in range(signal.size)]
+    cells = [stamp.replace(tzinfo=None).isoformat(timespec="microseconds") + offset for stamp in stamps]
+    path.write_text("time,MLII\n" + "".join(f"{cell},{value:.4f}\n" for cell, value in zip(cells, signal)))
+    return path
+
+
+@pytest.mark.parametrize("offset", ["+00:00", "+01:00"])
+def test_a_csv_clock_that_writes_its_offset_gives_its_start_on_that_local_clock(ecg, tmp_path, offset):
+    """Its start was given in UTC (20:30+00:00 for a file stamped 21:30+01:00), so that `citrus predict --lights-off
+    21:30:10` was refused as a time of day on "a clock counted since 1970"."""
+    from citrus_hf.data.readers import read_recording
+
+    first = datetime.datetime(2025, 3, 1, 21, 30)
+    start = read_recording(_zoned_csv(tmp_path / "night.csv", ecg, first, offset), sampling_rate=RATE).start
+    assert start.replace(tzinfo=None) == first and start.isoformat().endswith(offset)
+    assert start.tzinfo is not datetime.timezone.utc  # (UTC's own clock: `_common.ZERO_OFFSET`)
+
+
+def test_a_csv_clock_in_z_is_utcs_own(ecg, tmp_path):
+    """Guard: "Z" is UTC's clock, of no place, on which a time of day alone stays refused."""
+    from citrus_hf.data.readers import read_recording
+
+    first = datetime.datetime(2025, 3, 1, 21, 30)
+    start = read_recording(_zoned_csv(tmp_path / "night.csv", ecg, first, "Z"), sampling_rate=RATE).start
+    assert start == first.replace(tzinfo=datetime.timezone.utc) and start.tzinfo is datetime.timezone.utc
+
+
+@pytest.mark.parametrize(
+    ("start_time", "accepted"),
+    [("2025-03-01T21:30:00+00:00", True), ("2025-03-01T21:30:00+0000", True), ("2025-03-01T21:30:00Z", False)],
+)
+def test_a_time_of_day_is_read_on_a_plus_zero_clock_and_refused_on_utcs(start_time, accepted):
+    """--lights-off 21:30:10 on a recording started at 21:30+00:00 (--start-time, or its CSV's clock) was refused as
+    on a UTC clock, naming 21:30:10Z, though +00:00 is a local clock (London's in winter) as +01:00 is one."""
+    from types import SimpleNamespace
+
+    from citrus_hf.commands import UsageError
+    from citrus_hf.commands.predict import _lights_seconds, _lights_setting, _start_time
+
+    recording = SimpleNamespace(start=_start_time(start_time, ["night.csv"]))
+    setting = _lights_setting("--lights-off", "21:30:10")
+    if accepted:
+        assert _lights_seconds("night.csv", recording, 60.0, "--lights-off", "21:30:10", setting) == 10.0
+    else:
+        with pytest.raises(UsageError, match=r"in UTC .*21:30:10Z for UTC itself"):
+            _lights_seconds("night.csv", recording, 60.0, "--lights-off", "21:30:10", setting)

@@ -41,7 +41,7 @@ sleep stager's `sleep` statistics flattened), written as `--output` is. Where an
 EDF / BDF file, a WFDB record, a BrainVision recording or a CSV with a time column is among the recordings, each row
 also has `start_time`,
 the window's start on the clock of the file's header or of its time stamps where they count since 1970 (ISO 8601,
-with +00:00 for those; empty for a file that records no start), and each `.jsonl` line `recording_start`;
+with +00:00 for those, and the offset a CSV's clock times write for theirs; empty for a file that records no start), and each `.jsonl` line `recording_start`;
 `--start-time` gives the start of one recording whose file records none (.npy, WAV, a CSV without such stamps). It is
 written beside itself and replaces the file when the run ends; a recording that cannot be read (damaged, or its
 rates not as read: signals at several rates without --channels, time stamps of another rate than --sampling-rate) or
@@ -1800,10 +1800,13 @@ def _refuse_utc_time_of_day(path: str, start: datetime.datetime, option: str, te
     Raises:
         UsageError: naming the start, and the time with an offset or seconds as the fixes.
     """
-    if start.utcoffset() == datetime.timedelta(0):
+    from ..data.readers._common import is_utc_clock
+
+    if is_utc_clock(start):  # (a clock that writes +00:00 is a local one at offset zero: read on it, as at +01:00)
         raise UsageError(
             f"{option} {text!r} is a time of day, and {path} starts at {start.isoformat()}, in UTC (a clock counted "
-            f"since 1970, or a start given in UTC), not on a local clock: give the time with its UTC offset ({text}+01:00 where local time "
+            f"since 1970, or stamped or started with Z), not on a local clock: give the time with its UTC offset "
+            f"({text}+01:00 where local time "
             f"was an hour ahead of UTC, {text}Z for UTC itself), a date and time with its offset, or seconds from "
             "its first sample."
         )
@@ -1954,10 +1957,15 @@ def _start_time(text: str, recordings: Sequence[str]) -> datetime.datetime:
 def _clock_moment(text: str) -> datetime.datetime | None:
     """`text` as a date and time in ISO 8601 (`_as_isoformat`), naive or with its UTC offset; None for other text and
     for a date alone (midnight by chance, not a time anyone meant)."""
-    try:
-        moment = datetime.datetime.fromisoformat(_as_isoformat(text))
-    except ValueError:
-        return None
+    from ..data.readers._common import parse_clock_time
+
+    # (parsed, not through `isoformat()`, which writes UTC's "Z" and a local clock's "+00:00" alike: `ZERO_OFFSET`)
+    moment = parse_clock_time(text)
+    if moment is None:
+        try:
+            moment = datetime.datetime.fromisoformat(_as_isoformat(text))
+        except ValueError:
+            return None
     return moment if "T" in text.upper() or " " in text.strip() else None
 
 

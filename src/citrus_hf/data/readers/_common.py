@@ -38,8 +38,22 @@ _CLOCK_TIME = re.compile(
 )
 
 
+# The zone of a clock that writes its offset as +00:00 (London's in winter, Lisbon's, Reykjavik's): a local clock at
+# offset zero, on which a time of day means what it does on a +01:00 clock. UTC's own clock ("Z", RFC 3339's "-00:00"
+# for an unknown local offset, stamps counted since 1970) is `datetime.timezone.utc`, a clock of no place, on which a
+# time of day is refused (`is_utc_clock`). The two are equal as offsets (a moment compares alike on both); a timezone
+# of offset zero built without a name is `datetime.timezone.utc` itself, so a +00:00 clock was taken for UTC's.
+ZERO_OFFSET = datetime.timezone(datetime.timedelta(0), "+00:00")
+
+
+def is_utc_clock(moment: datetime.datetime) -> bool:
+    """Whether `moment` is on UTC's own clock (`ZERO_OFFSET`'s note), not a local clock at offset zero."""
+    return moment.utcoffset() == datetime.timedelta(0) and moment.tzinfo is not ZERO_OFFSET
+
+
 def utc_offset(written: str) -> datetime.timezone:
-    """The UTC offset a clock time writes after it ("Z", "+01:00", "+0100", "+01") as a `datetime.timezone`.
+    """The UTC offset a clock time writes after it ("Z", "+01:00", "+0100", "+01") as a `datetime.timezone`: "Z" and
+    "-00:00" as UTC's own clock, "+00:00" as a local clock at offset zero (`ZERO_OFFSET`).
 
     Raises:
         ValueError: an offset of 24 h or more.
@@ -48,6 +62,8 @@ def utc_offset(written: str) -> datetime.timezone:
         return datetime.timezone.utc
     digits = written[1:].replace(":", "")
     offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+    if not offset and written[0] == "+":
+        return ZERO_OFFSET
     return datetime.timezone(-offset if written[0] == "-" else offset)
 
 

@@ -508,7 +508,8 @@ def _csv_recording(
             "row per channel: write its transpose."
         )
     if every:
-        start = _csv_start(data, names, units, sampling_rate) if names is not None else stated_start
+        zones = {column: clock.zone for column, clock in table.clocks.items()}
+        start = _csv_start(data, names, units, sampling_rate, zones) if names is not None else stated_start
         names = names or [str(index) for index in range(width)]
         _warn_of_ramps(path, data, names, wanted, checked_rate)
         recording = Recording(data=data, sampling_rate=sampling_rate, channel_names=names, units=units, start=start)
@@ -528,7 +529,8 @@ def _csv_recording(
             _check_time_stamps(
                 path, names[column], stamps, checked_rate, time_stamps_fix, unit, table.clocks.get(column)
             )
-    start = _csv_start(data, held, held_units, sampling_rate) if names is not None else stated_start
+    zones = {row: table.clocks[column].zone for row, column in enumerate(table.columns) if column in table.clocks}
+    start = _csv_start(data, held, held_units, sampling_rate, zones) if names is not None else stated_start
     return Recording(
         data=data[:picked],
         sampling_rate=sampling_rate,
@@ -766,14 +768,21 @@ def _time_rows(names: list[str]) -> list[int]:
 
 
 def _csv_start(
-    data: np.ndarray, names: list[str], units: Sequence[str] = (), sampling_rate: float | None = None
+    data: np.ndarray,
+    names: list[str],
+    units: Sequence[str] = (),
+    sampling_rate: float | None = None,
+    zones: dict[int, datetime.tzinfo | None] | None = None,
 ) -> datetime.datetime | None:
-    """The clock time of a CSV's first sample (UTC) where its first time column counts since 1970 (`_epoch_unit`, or
+    """The clock time of a CSV's first sample where its first time column counts since 1970 (`_epoch_unit`, or
     the unit its name or its cell in the row of `units` says, `_time_units`): a phone's or a logger's wall clock, which
     `citrus predict` reports window times on as it does an EDF file's start. None for a file without such a column (a
     relative clock). With `sampling_rate` (Hz), the unit is the one in which the stamps step at that rate where one
     does (`_units_at_rate`): a phone up 10 days stamps 8.64e14 ns since it booted, a date in 1997 read in µs, which
-    its steps of 1e7 ns at 100 Hz tell apart."""
+    its steps of 1e7 ns at 100 Hz tell apart. The start is in the UTC offset that column's first stamp writes
+    (`zones`, by row: a column of ISO clock times, `_Clock.zone`), else in UTC: a logger's "+01:00" or "+00:00" is a
+    local clock, on which `citrus predict --lights-off 22:40` is read, where stamps counted since 1970 (or "Z") are
+    UTC's, on which it is refused; read as UTC, a "+01:00" file was refused as a UTC clock."""
     for row in _time_rows(names):
         stamps = _filled_stamps(data[row])
         first = float(stamps[0])
@@ -783,7 +792,9 @@ def _csv_start(
         at_rate = _units_at_rate(stamps, candidates, sampling_rate) if sampling_rate else []
         unit = (at_rate or candidates)[0]
         if unit == _epoch_unit(first):
-            return datetime.datetime.fromtimestamp(first * TIME_UNITS[unit], tz=datetime.timezone.utc)
+            start = datetime.datetime.fromtimestamp(first * TIME_UNITS[unit], tz=datetime.timezone.utc)
+            zone = (zones or {}).get(row)
+            return start if zone is None else start.astimezone(zone)
     return None
 
 
