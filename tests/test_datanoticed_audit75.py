@@ -144,3 +144,35 @@ def test_a_time_of_day_is_read_on_a_plus_zero_clock_and_refused_on_utcs(start_ti
     else:
         with pytest.raises(UsageError, match=r"in UTC .*21:30:10Z for UTC itself"):
             _lights_seconds("night.csv", recording, 60.0, "--lights-off", "21:30:10", setting)
+
+
+# --------------------------------------------------------- 3. a marker stamped a step before a CSV's first sample
+
+
+def _marked_csv(path, first_row: str):
+    """A CSV of a time column, an ECG channel (its row number), a respiration channel and a `note` column of text, 40
+    samples at 100 Hz from 0.01 s on, under a first row `first_row` stamped 0.00 s, a step before the first sample."""
+    rows = [f"{(row + 1) / 100:.2f},{row},{500 + row % 7}," for row in range(40)]
+    path.write_text("\n".join(["time,ECG,RESP,note", first_row, *rows]) + "\n")
+    return path
+
+
+def test_a_marker_row_a_step_before_the_first_sample_is_left_out(tmp_path):
+    """A marker (stamp and text alone) stamped a step before the first sample was taken for a lost first sample: the
+    recording began with a NaN sample that no device recorded (refused as NaN, or filled with made-up values)."""
+    from citrus_hf.data.readers import read_recording
+
+    path = _marked_csv(tmp_path / "marked.csv", "0.00,,,blink")
+    recording = read_recording(path, channels=["ECG"], sampling_rate=100)
+    np.testing.assert_array_equal(recording.data[0], np.arange(40))
+
+
+def test_a_lost_first_sample_whose_row_carries_other_values_keeps_its_place(tmp_path):
+    """Guard: a row written whole but for the channel read (its respiration given, "lead off" noted) is a sample lost,
+    kept in its place as a NaN, as audit 74 keeps one."""
+    from citrus_hf.data.readers import read_recording
+
+    path = _marked_csv(tmp_path / "lost.csv", "0.00,,499,lead off")
+    recording = read_recording(path, channels=["ECG"], sampling_rate=100)
+    assert recording.data.shape == (1, 41) and np.isnan(recording.data[0, 0])
+    np.testing.assert_array_equal(recording.data[0, 1:], np.arange(40))

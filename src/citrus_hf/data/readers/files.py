@@ -798,14 +798,17 @@ def _csv_start(
     return None
 
 
-def _lost_samples(stamps: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def _lost_samples(stamps: np.ndarray, rows: np.ndarray, bare_first: bool = False) -> np.ndarray:
     """Which of a CSV's `rows` of text without a sample (their channels empty, text in a column let go) are samples
     that were lost rather than markers, by the time columns held `stamps` `(rows, columns)`: `(len(rows),)` bool. A
     marker is stamped between two samples, its neighbours a step apart; a lost sample ("lead off" in a notes column)
     has a place on the clock, its neighbours two steps apart: dropped, every later sample was read a sample early.
     The first and the last row have one neighbour: a lost sample lies a step from it on the clock, a marker is stamped
-    as the sample beside it or between two (the first row's, dropped, put every sample a step early). All False
-    without a time column (a marker, as Mind Monitor writes them)."""
+    as the sample beside it or between two (the first row's, dropped, put every sample a step early). A marker
+    stamped a step before the first sample lies there too: where the first row carries no value in the columns let
+    go and the sample after it does (`bare_first`, `_bare_first_row`), it is a marker, since a device writes a lost
+    sample's row whole, its other columns filled. All False without a time column (a marker, as Mind Monitor writes
+    them)."""
     if stamps.shape[1] == 0 or len(stamps) < 3:
         return np.zeros(len(rows), dtype=bool)
     clock = stamps[:, 0]
@@ -817,7 +820,18 @@ def _lost_samples(stamps: np.ndarray, rows: np.ndarray) -> np.ndarray:
         lost = (padded[rows + 2] - padded[rows]) > 1.5 * step
         one_step = np.abs(np.where(rows == 0, clock[1] - clock[0], clock[-1] - clock[-2]) - step) < 0.25 * step
     ends = (rows == 0) | (rows == len(clock) - 1)
-    return np.where(ends, one_step, lost)
+    return np.where(ends, one_step & ~((rows == 0) & bare_first), lost)
+
+
+def _bare_first_row(below: list[list[str]], unread: Sequence[int]) -> bool:
+    """Whether a CSV's first data row carries no number in its columns let go (`unread`: other channels, a battery
+    level) while the row after it, a sample's, does (`below`: the first data rows' cells): a marker's row, which holds
+    its stamp and its text alone, where the file writes each sample's row whole (`_lost_samples`)."""
+
+    def carries_values(cells: list[str]) -> bool:
+        return any(column < len(cells) and _is_number(cells[column]) for column in unread)
+
+    return len(below) > 1 and not carries_values(below[0]) and carries_values(below[1])
 
 
 def _filled_stamps(stamps: np.ndarray) -> np.ndarray:
@@ -1339,7 +1353,8 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
         # put every later sample a sample late
         markers = np.asarray(marked)
         markers = markers[np.isnan(values[markers, : read["channels"]]).all(axis=1)]
-        markers = markers[~_lost_samples(values[:, read["channels"] :], markers)]
+        bare_first = _bare_first_row(below, unread)
+        markers = markers[~_lost_samples(values[:, read["channels"] :], markers, bare_first)]
         if markers.size:
             logger.info("%s: %d row(s) of markers (text, no samples) left out.", path, markers.size)
             values = np.delete(values, markers, axis=0)
