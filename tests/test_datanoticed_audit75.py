@@ -176,3 +176,49 @@ def test_a_lost_first_sample_whose_row_carries_other_values_keeps_its_place(tmp_
     recording = read_recording(path, channels=["ECG"], sampling_rate=100)
     assert recording.data.shape == (1, 41) and np.isnan(recording.data[0, 0])
     np.testing.assert_array_equal(recording.data[0, 1:], np.arange(40))
+
+
+# ------------------------------------------------------------ 4. the gaps of a variable-layout (MIMIC-style) record
+
+
+def _record_with_a_gap(folder, ecg: np.ndarray, gap: int):
+    """A multi-segment WFDB record ``gap`` of a variable layout, as MIMIC's are: a layout segment listing the signal,
+    4 s of the ECG, a '~' gap of `gap` samples (which wfdb reads as NaN), then 4 s more."""
+    frames = int(4 * RATE)
+    _write_record(folder, "gap_1", ecg[:frames])
+    _write_record(folder, "gap_2", ecg[2 * frames : 3 * frames])
+    (folder / "gap_layout.hea").write_text(f"gap_layout 1 {RATE:g} 0\n~ 0 200/mV 16 0 0 0 0 MLII\n")
+    (folder / "gap.hea").write_text(
+        f"gap/4 1 {RATE:g} {2 * frames + gap}\ngap_layout 0\ngap_1 {frames}\n~ {gap}\ngap_2 {frames}\n"
+    )
+    return folder / "gap.hea"
+
+
+def test_a_long_gap_is_not_advised_to_be_interpolated(ecg, tmp_path):
+    """A 4 s '~' gap, read as NaN, was refused with "clean it, or pass nan_policy='interpolate' ... to fill them
+    linearly": a made-up straight line of 4 s (a MIMIC record's gaps run to hours), which the model reads as signal."""
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusFeatureExtractor
+    from citrus_hf.data.readers import read_recording
+
+    recording = read_recording(_record_with_a_gap(tmp_path, ecg, int(4 * RATE)))
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config())
+    with pytest.raises(ValueError) as refused:
+        extractor(recording.data, sampling_rate=recording.sampling_rate)
+    message = str(refused.value)
+    assert "the longest run 4 s from 4 s on: a gap in the recording" in message
+    assert "Cut the recording at its gaps" in message and "only gaps of a few samples" in message
+
+
+def test_a_gap_of_a_few_samples_is_still_advised_to_be_interpolated(ecg, tmp_path):
+    """Guard: a gap shorter than a patch keeps the advice to interpolate it."""
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusFeatureExtractor
+    from citrus_hf.data.readers import read_recording
+
+    recording = read_recording(_record_with_a_gap(tmp_path, ecg, 3))
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config())
+    with pytest.raises(ValueError, match=r"contains 3 NaN values; clean it, or pass nan_policy='interpolate'"):
+        extractor(recording.data, sampling_rate=recording.sampling_rate)

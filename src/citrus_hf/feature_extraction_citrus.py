@@ -926,6 +926,19 @@ def nan_padding_span(recording: np.ndarray | torch.Tensor) -> tuple[int, int]:
     return (int(present[0]), int(present[-1]) + 1) if len(present) else (0, length)
 
 
+def longest_non_finite_run(recording: np.ndarray) -> tuple[int, int]:
+    """`(start, length)` in samples of the longest run of `recording` `(channels, time)` in which some channel is NaN
+    or infinite at every sample; `(0, 0)` where every sample is finite. A gap in the recording (a device off, a WFDB
+    record's '~' segment, which wfdb reads as NaN) is such a run, where a lost sample is one of a few samples."""
+    bad = ~np.isfinite(recording).reshape(-1, recording.shape[-1]).all(axis=0)
+    if not bad.any():
+        return 0, 0
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], bad.astype(np.int8), [0]])))
+    starts, lengths = edges[::2], edges[1::2] - edges[::2]
+    longest = int(np.argmax(lengths))
+    return int(starts[longest]), int(lengths[longest])
+
+
 # Said where one 2-D array or tensor meets a checkpoint of another channel count: transformers' audio feature
 # extractors read a 2-D array as a batch of mono recordings, and a batched `datasets` map over a numpy- or
 # torch-formatted column of single-channel rows hands over exactly that `(batch, time)` array. Read as one
@@ -2174,8 +2187,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 start, stop = nan_padding_span(recording)
                 recordings[index], seconds_left_out[index] = recording[..., start:stop], start / rate
         recordings = [
-            self._check_recording(recording, index, nan_policy, input_channel_names, one_array, factors)
-            for index, recording in enumerate(recordings)
+            self._check_recording(recording, index, nan_policy, input_channel_names, one_array, factors, rate)
+            for index, (recording, rate) in enumerate(zip(recordings, rates))
         ]
         channel_counts = {recording.shape[0] for recording in recordings}
         if len(channel_counts) > 1:
@@ -2422,10 +2435,12 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         input_channel_names: Sequence[str] | None,
         one_array: bool = False,
         unit_factors: np.ndarray | None = None,
+        sampling_rate: float | None = None,
     ) -> np.ndarray:
         """Validate one `(channels, time)` recording and return it as float32 (float64 kept), channels mapped.
         `one_array`: it was given as one 2-D array or tensor (errors about its channels say it may be a batch);
-        `unit_factors`: what each of its channels is multiplied by, into the checkpoint's units (`unit_factors`)."""
+        `unit_factors`: what each of its channels is multiplied by, into the checkpoint's units (`unit_factors`);
+        `sampling_rate`: its rate (Hz), by which a run of NaN is told a gap or a few lost samples."""
         num_channels, num_samples = recording.shape
         batch_hint = f" {ONE_ARRAY_IS_ONE_RECORDING}" if one_array and num_channels > 1 else ""
         if num_channels == 0 or num_samples == 0:
@@ -2507,6 +2522,19 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                     "of arrays of their own lengths (`[row[:, :n] for row, n in zip(batch, lengths)]`), "
                     "or nan_policy='interpolate' (`--nan-policy interpolate` of the citrus commands), which leaves "
                     "such NaN runs at a recording's start and end out and fills any other NaN linearly."
+                )
+            run_start, run_length = longest_non_finite_run(recording)
+            patch_seconds = self.patch_length / self.sampling_rate
+            if sampling_rate is not None and run_length / sampling_rate > patch_seconds:
+                # a gap (a WFDB record's '~' segment is NaN for its whole length, often minutes): filled linearly, a
+                # made-up straight line longer than a patch, which the model reads as signal
+                raise ValueError(
+                    f"recording {index} contains {found} values, the longest run {run_length / sampling_rate:g} s "
+                    f"from {run_start / sampling_rate:g} s on: a gap in the recording (a device off, a WFDB record's "
+                    f"'~' segment), longer than one of the model's patches ({patch_seconds:g} s), that "
+                    "nan_policy='interpolate' would fill with a made-up straight line. Cut the recording at its gaps "
+                    "and give each stretch apart, or leave the gaps' stretches out; interpolate (`--nan-policy "
+                    "interpolate` of the citrus commands) only gaps of a few samples."
                 )
             raise ValueError(
                 f"recording {index} contains {found} values; clean it, or pass nan_policy='interpolate' (`--nan-policy "
