@@ -416,25 +416,45 @@ def offline_cache_lacks(name_or_path: Any, filename: str, lookup: Mapping[str, A
     return cached is None and not downloaded_whole
 
 
+def revision_given(revision: str | None) -> str | None:
+    """The revision a message names: the one the user typed, None where none was given. transformers' loaders pass a
+    revision on as huggingface_hub's `ResolvedRevision`, a `str` whose repr is no revision
+    ("ResolvedRevision(initial='main', resolved='<commit>')") and whose text is "main" where none was asked for
+    (`initial=None`): a message naming "(revision 'main')" then names a revision the user never typed."""
+    if revision is None or getattr(revision, "initial", "") is None:
+        return None
+    return str(revision) or None
+
+
+def default_revision_unset(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`from_pretrained` keywords `kwargs` holding `revision=None` where none was given, in place: transformers'
+    `from_pretrained` methods default to "main", which reaches the package's messages as if typed (`revision_given`);
+    None loads the same default branch."""
+    kwargs.setdefault("revision", None)
+    return kwargs
+
+
 def uncached_offline_error(name_or_path: Any, filename: str, revision: str | None = None) -> OSError:
-    """The error for a file that the offline Hub cache of `name_or_path` lacks (`offline_cache_lacks`)."""
+    """The error for a file that the offline Hub cache of `name_or_path` lacks (`offline_cache_lacks`). The cache
+    holds the files that were downloaded, no list of the repository's: `AutoModel.from_pretrained` fetches the config
+    and weights, and `snapshot_download(allow_patterns=...)` the files matching its patterns, which leaves open
+    whether the repository has the file at all; the message says both."""
     shown = os.fspath(name_or_path)
-    # `str`: transformers' loaders pass the revision on as huggingface_hub's `ResolvedRevision`, a `str` whose repr
-    # is "ResolvedRevision(initial='main', resolved='<commit>')"
-    where = f"{shown!r}" + (f" (revision {str(revision)!r})" if revision else "")
+    where = hub_source_shown(shown, None, revision)
     return OSError(
         f"The Hub cache holds no {filename} of {where}, and offline mode is on (HF_HUB_OFFLINE=1 or "
-        "local_files_only=True): it was never downloaded (the cache holds the files that were asked for: "
-        "`AutoModel.from_pretrained` fetches the config and weights, not the extractor or processor). Download it "
-        f"once while online (unset HF_HUB_OFFLINE), e.g. `huggingface_hub.snapshot_download({shown!r})`, or pass a "
-        "local checkpoint folder (to a pipeline, or `feature_extractor=`)."
+        "local_files_only=True): the cache holds only the files that were downloaded (`AutoModel.from_pretrained` "
+        "fetches the config and weights, not the extractor or processor; `snapshot_download(allow_patterns=...)` "
+        "only the files that match), so it was never downloaded or the repository has none. Download the whole "
+        f"repository once while online (unset HF_HUB_OFFLINE): `huggingface_hub.snapshot_download({shown!r})`, without "
+        "allow_patterns; or pass a local checkpoint folder (to a pipeline, or `feature_extractor=`)."
     )
 
 
 def hub_source_shown(repo_id: str | os.PathLike, subfolder: str | None = None, revision: str | None = None) -> str:
-    """A Hub repository as messages name it, as the user gave it: "'owner/name' (subfolder 'ecg', revision 'dev')"."""
-    # `str`: transformers passes a revision on as huggingface_hub's `ResolvedRevision`, whose repr is no revision
-    given = (("subfolder", subfolder), ("revision", revision))
+    """A Hub repository as messages name it, as the user gave it: "'owner/name' (subfolder 'ecg', revision 'dev')";
+    no revision where none was typed (`revision_given`)."""
+    given = (("subfolder", subfolder), ("revision", revision_given(revision)))
     details = [f"{kind} {str(value)!r}" for kind, value in given if value]
     return repr(os.fspath(repo_id)) + (f" ({', '.join(details)})" if details else "")
 
@@ -572,7 +592,7 @@ class ReadsVersionRecord:
         """`PreTrainedConfig.from_pretrained`, reading the file as `pretrained_model_name_or_path`'s
         (`reading_config_of`). A model's `from_pretrained` loads its config through this one."""
         with reading_config_of(pretrained_model_name_or_path, kwargs):
-            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **default_revision_unset(kwargs))
 
     @classmethod
     def without_version_record(cls, config_dict: dict[str, Any]) -> dict[str, Any]:

@@ -52,6 +52,7 @@ from .configuration_citrus import (
     checkpoint_read,
     closest_field_hint,
     config_value,
+    default_revision_unset,
     derived_setting,
     field_hint,
     is_real_number,
@@ -1331,6 +1332,12 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         # (`SequenceFeatureExtractor`'s constructor sets it before the channel count is)
         if "num_channels" in self.__dict__:
             _check_feature_size(value, self.num_channels)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> CiTrusFeatureExtractor:
+        """`FeatureExtractionMixin.from_pretrained`, whose messages name a revision only where one was typed
+        (`default_revision_unset`)."""
+        return super().from_pretrained(pretrained_model_name_or_path, **default_revision_unset(kwargs))
 
     @classmethod
     def get_feature_extractor_dict(cls, pretrained_model_name_or_path, **kwargs):

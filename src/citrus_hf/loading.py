@@ -51,6 +51,7 @@ from .configuration_citrus import (
     dangling_links_error,
     file_for_folder_error,
     hub_file_shown,
+    hub_source_shown,
     missing_subfolder_error,
     not_a_field_error,
     offline_cache_lacks,
@@ -158,7 +159,6 @@ def resolve_checkpoint(
     bundled = None if isinstance(repo_or_path, os.PathLike) else bundled_checkpoint(repo_id)
     if bundled is not None:
         return bundled
-    shown_revision = revision or "main"
     looks_like_path = (
         isinstance(repo_or_path, os.PathLike) or repo_id.startswith((".", "/", "~")) or repo_id.count("/") > 1
     )
@@ -198,7 +198,7 @@ def resolve_checkpoint(
         ) from error
     except RevisionNotFoundError as error:
         raise OSError(
-            f"Revision {shown_revision!r} was not found in repository {repo_id!r}; pass an existing branch, tag or "
+            f"Revision {revision or 'main'!r} was not found in repository {repo_id!r}; pass an existing branch, tag or "
             "commit id (`HfApi().list_repo_refs(repo_id)` lists them)."
         ) from error
     except (LocalEntryNotFoundError, IncompleteSnapshotError) as error:
@@ -207,7 +207,7 @@ def resolve_checkpoint(
             "offline mode is on (HF_HUB_OFFLINE=1 or local_files_only=True)" if offline else "the Hub cannot be reached"
         )
         raise OSError(
-            f"Cannot load {repo_id!r} (revision {shown_revision!r}): {reason} and the cache does not hold this "
+            f"Cannot load {hub_source_shown(repo_id, None, revision)}: {reason} and the cache does not hold this "
             f"snapshot. Download it once while online (unset HF_HUB_OFFLINE), or pass a local checkpoint folder."
             + bundled_suggestion(repo_id)
             + _no_local_folder_note(repo_id)
@@ -216,7 +216,7 @@ def resolve_checkpoint(
         # huggingface_hub makes no snapshot folder when no file matched the patterns: the readers' listing of it
         # failed deep in pathlib (FileNotFoundError: .../snapshots/<commit>)
         raise OSError(
-            f"{repo_id!r} (revision {shown_revision!r}) holds no checkpoint files"
+            f"{hub_source_shown(repo_id, None, revision)} holds no checkpoint files"
             + (f" in subfolder {subfolder!r}" if subfolder else "")
             + f" (no config.json, {ADAPTER_CONFIG_NAME} or safetensors weights): an empty repository, or one whose "
             "checkpoint is on another branch. Pass that branch as `revision=` (`HfApi().list_repo_refs(repo_id)` "
@@ -428,7 +428,7 @@ def _checked_folder(
     `SAFE_WEIGHTS_NAME` there stands for the weights of `variant` (`save_pretrained(..., variant=...)`), in one file
     or sharded (and not both: `stale_weights_error`). A file the offline Hub cache lacks is refused as such
     (`uncached_offline`), not as one the checkpoint lacks."""
-    where = f"{str(repo_or_path)!r}" + (f" (revision {revision!r})" if revision else "")
+    where = hub_source_shown(str(repo_or_path), None, revision)
     if subfolder:
         if not (folder / subfolder).is_dir():
             if Path(str(repo_or_path)).expanduser().is_dir() or bundled_checkpoint(str(repo_or_path)) is not None:
