@@ -506,12 +506,25 @@ def _reject_unsupported_outputs(config: CiTrusFusionConfig, kwargs: dict) -> Non
 
 def _fusion_dtype(config_kwargs: dict) -> torch.dtype | None:
     """The `dtype` (or `torch_dtype`) that `from_encoders` was given, taken out of `config_kwargs`: a loading option,
-    not a setting of the config; None for none or `"auto"` (the encoders' own dtype)."""
-    given = [config_kwargs.pop(name) for name in ("dtype", "torch_dtype") if name in config_kwargs]
-    given = [value for value in given if value is not None and value != "auto"]
-    if not given:
+    not a setting of the config; None for none or `"auto"` (the encoders' own dtype).
+
+    Raises:
+        ValueError: `dtype` and `torch_dtype` (transformers' older name of the same option) both given, with
+            different values: which one was meant is the caller's to say.
+    """
+    given = {name: config_kwargs.pop(name) for name in ("dtype", "torch_dtype") if name in config_kwargs}
+    given = {name: value for name, value in given.items() if value is not None}
+    named = {
+        name: value if isinstance(value, str) else str(value).removeprefix("torch.") for name, value in given.items()
+    }
+    if len(set(named.values())) > 1:
+        raise ValueError(
+            f"`dtype={given['dtype']!r}` and `torch_dtype={given['torch_dtype']!r}` disagree (`torch_dtype` is "
+            "transformers' older name of `dtype`): pass one of them."
+        )
+    value = next(iter(given.values()), None)
+    if value is None or value == "auto":
         return None
-    value = given[0]
     check_config_dtype("dtype", value)
     return getattr(torch, value) if isinstance(value, str) else value
 
