@@ -2053,6 +2053,19 @@ def _safetensors_dtypes(checkpoint_files: list[str] | None) -> dict[str, str]:
 # safetensors' names of the half-precision and the wider floating dtypes
 _SAFETENSORS_HALF_DTYPES = frozenset(("F16", "BF16"))
 _SAFETENSORS_WIDE_DTYPES = frozenset(("F32", "F64"))
+# torch's floating dtypes by safetensors' names of them (`_state_dict_dtypes`)
+_SAFETENSORS_FLOAT_CODES = {torch.float16: "F16", torch.bfloat16: "BF16", torch.float32: "F32", torch.float64: "F64"}
+
+
+def _state_dict_dtypes(state_dict: dict | None) -> dict[str, str]:
+    """The floating tensors' dtypes of a `state_dict` given to `from_pretrained`, as safetensors names them (as
+    `_safetensors_dtypes` reads a file's), so that such a load keeps a float32 head as a file's does
+    (`_head_kept_in_float32`)."""
+    return {
+        key: _SAFETENSORS_FLOAT_CODES[tensor.dtype]
+        for key, tensor in (state_dict or {}).items()
+        if isinstance(tensor, torch.Tensor) and tensor.dtype in _SAFETENSORS_FLOAT_CODES
+    }
 
 
 def _head_kept_in_float32(model: nn.Module, stored: dict[str, str], dtype: torch.dtype | None) -> dict:
@@ -2504,7 +2517,11 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         return_loading_info = kwargs.pop("output_loading_info", False)
         replace_head = kwargs.pop("replace_head", False)
         if kwargs.get("use_safetensors") is False:
-            raise ValueError("CiTrus checkpoints load from safetensors only; pickled weights are never unpickled.")
+            raise ValueError(
+                "CiTrus checkpoints load from safetensors only (a pickle can run code when unpickled): leave out "
+                "`use_safetensors=False`. To convert pickled weights you trust, load them with `torch.load(path, "
+                "weights_only=True)`, pass them as `state_dict=` and save the model with `save_pretrained`."
+            )
         kwargs["use_safetensors"] = True
         try:
             saved_config = cls._checked_saved_config(pretrained_model_name_or_path, kwargs)
@@ -2692,13 +2709,14 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
     @staticmethod
     def _load_pretrained_model(model, state_dict, checkpoint_files, load_config, *args, **kwargs):
         """`PreTrainedModel._load_pretrained_model` (where transformers holds the resolved weight files) after
-        `_refuse_integer_weights`, with a task head that the checkpoint keeps in float32 beside a half-precision
-        encoder loaded in float32 (`_head_kept_in_float32`)."""
+        `_refuse_integer_weights`, with a task head that the checkpoint (its files, or the `state_dict` given) keeps
+        in float32 beside a half-precision encoder loaded in float32 (`_head_kept_in_float32`)."""
         file_dtypes = _safetensors_dtypes(checkpoint_files)
         _refuse_integer_weights(
             model, state_dict, file_dtypes, getattr(load_config, "pretrained_model_name_or_path", None)
         )
-        head_plan = _head_kept_in_float32(model, file_dtypes, load_config.dtype)
+        # the weights given as `state_dict=` (no file) keep their float32 head as a checkpoint file's do
+        head_plan = _head_kept_in_float32(model, {**_state_dict_dtypes(state_dict), **file_dtypes}, load_config.dtype)
         if head_plan:  # (transformers' load settings are a frozen dataclass)
             load_config = replace(load_config, dtype_plan={**(load_config.dtype_plan or {}), **head_plan})
         # The Hub commit of this load, where publishing reads it (as transformers before v5 recorded it): transformers
