@@ -1926,6 +1926,39 @@ def unloadable_weights_problem(model: nn.Module, then: str = "then save") -> str
     return None
 
 
+def save_pipeline_code(model: nn.Module, folder: str | os.PathLike) -> None:
+    """Save into `folder`, where `model` was just saved, the pipeline code its config names (`custom_pipelines`:
+    pipelines.py and what it imports, backends.py), so that `pipeline(model=folder, trust_remote_code=True)` runs where
+    citrus_hf is not installed. With the package, its hook copies its own (`_pipeline_code_saver`); as a checkpoint's
+    remote code (no package), the code of the checkpoint `model` was loaded from, found as transformers finds a
+    remote pipeline's: a model loaded with `trust_remote_code` and saved again wrote a config.json naming a
+    pipelines.py it lacked. A checkpoint without that code is warned of, the folder saved without it."""
+    code_saver = getattr(type(model), "_pipeline_code_saver", None)
+    if code_saver is not None:
+        code_saver(folder)
+        return
+    entries = getattr(model.config, "custom_pipelines", None) or {}
+    references = sorted({entry["impl"] for entry in entries.values() if isinstance(entry, dict) and "impl" in entry})
+    source = getattr(model, "name_or_path", None)
+    if not references or not source:
+        return
+    from transformers.dynamic_module_utils import custom_object_save, get_class_from_dynamic_module
+
+    hub_source = _hub_source_kwargs(model)
+    for reference in references:
+        try:
+            pipeline_class = get_class_from_dynamic_module(
+                reference, source, revision=hub_source.get("revision"), cache_dir=hub_source.get("cache_dir")
+            )
+        except Exception as error:  # a checkpoint without its pipeline code (older), or the Hub out of reach
+            logger.warning(
+                f"The pipeline code ({reference.split('.')[0]}.py) of {source!r} could not be read ({error}), so "
+                f"{os.fspath(folder)!r} holds none: `pipeline(model=...)` there needs citrus_hf installed."
+            )
+            return
+        custom_object_save(pipeline_class, folder)  # the module file and its relative imports
+
+
 def _refuse_unloadable_weights(model: nn.Module) -> None:
     """Refuse to save, before anything is written, weights that no loader reads back (`unloadable_weights_problem`).
 
@@ -2912,9 +2945,8 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
             saved = super().save_pretrained(save_directory, *args, push_to_hub=push_to_hub, **kwargs)
             if is_main_process:
                 self._remove_stale_weights(save_directory, kwargs.get("variant"))
-            code_saver = type(self)._pipeline_code_saver
-            if code_saver is not None and is_main_process and os.path.isdir(save_directory):
-                code_saver(save_directory)
+            if is_main_process and os.path.isdir(save_directory):
+                save_pipeline_code(self, save_directory)
             return saved
         push_options = {name: kwargs.pop(name) for name in self._SAVE_AND_PUSH_OPTIONS if name in kwargs}
         repo_id = kwargs.pop("repo_id", None) or os.path.basename(os.path.normpath(save_directory))

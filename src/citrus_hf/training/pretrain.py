@@ -62,7 +62,7 @@ from ..data.builders import built_from, corpus_evaluation_sets, is_built_from_no
 from ..data.splits import held_out_split, load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import build_config, checkpoint_config, resolve_checkpoint
-from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
+from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME, save_pipeline_code
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, DEPLOYED_ONNX_NAME
 from .arguments import PRETRAIN_RECIPES, PretrainArguments
 from .checkpoints import (  # importable from here too, where they were first defined
@@ -1281,10 +1281,8 @@ class PretrainingLoop:
                 custom_object_save(unwrapped, str(folder), config=config)
             config.save_pretrained(str(folder))
             CiTrusFeatureExtractor.from_config(config).save_pretrained(str(folder))
-            # and the pipeline code that config names, as `save_pretrained` saves it (the hook the package sets)
-            code_saver = getattr(type(unwrapped), "_pipeline_code_saver", None)
-            if code_saver is not None:
-                code_saver(folder)
+            # and the pipeline code that config names, as `save_pretrained` saves it
+            save_pipeline_code(unwrapped, folder)
         if self.accelerator.is_main_process:  # what an exact resume must repeat (`check_resumable`)
             settings = resume_settings(self.args, self.accelerator.num_processes) | run_environment()
             (folder / RUN_SETTINGS_FILE).write_text(json.dumps(settings, indent=2, default=str), encoding="utf-8")
