@@ -60,9 +60,11 @@ from .configuration_citrus import (
     lookup_never_reached_the_hub,
     missing_subfolder_error,
     named_outputs,
+    offline_cache_lacks,
     refuse_second_run,
     safetensors_names,
     stale_weights_error,
+    uncached_offline_error,
     unregistered_objective_message,
     warn_of_rate_override,
 )
@@ -2605,6 +2607,8 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
                     f"weights file that {SAFE_WEIGHTS_INDEX_NAME} names is missing; download or save the checkpoint "
                     "again."
                 ) from error
+            if "does not appear to have a file named" in message:  # transformers: no weights file at all
+                raise _no_weights_file_error(pretrained_model_name_or_path, kwargs) from error
             if "safetensor" in message.lower() or "header" in message.lower() or "deserializ" in message.lower():
                 raise OSError(
                     f"Could not read the weights of {pretrained_model_name_or_path!r}: "
@@ -2974,6 +2978,23 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
             shards = set()
         sharded_now = bool(shards) and all(os.path.isfile(os.path.join(folder, shard)) for shard in shards)
         os.remove(os.path.join(folder, weights_name if sharded_now else index_name))
+
+
+def _no_weights_file_error(name_or_path: str | os.PathLike, kwargs: Mapping[str, Any]) -> OSError:
+    """The error for a Hub checkpoint `name_or_path` (`from_pretrained` keywords `kwargs`) where transformers found no
+    safetensors weights, which it reported as "does not appear to have a file named model.safetensors ... Please do not
+    set `use_safetensors=True`" (an option the package sets) and the package then called a corrupt file: offline, a
+    file the Hub cache never held (`uncached_offline_error`); else a repository without them."""
+    weights_name, index_name = safetensors_names(kwargs.get("variant"))
+    if offline_cache_lacks(name_or_path, weights_name, kwargs) and offline_cache_lacks(
+        name_or_path, index_name, kwargs
+    ):
+        return uncached_offline_error(name_or_path, weights_name, kwargs.get("revision"))
+    return OSError(
+        f"{os.fspath(name_or_path)!r} has no {weights_name} (nor {index_name}): CiTrus loads safetensors weights only "
+        "and never unpickles .bin files. Publish the model with `citrus push` or `save_pretrained` and `push_to_hub`"
+        + (" (or pass the `variant=` its weights were saved with)." if kwargs.get("variant") else ".")
+    )
 
 
 def _no_weights_error(folder: str) -> OSError:
