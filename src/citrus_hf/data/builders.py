@@ -11,6 +11,7 @@ any of them rebuilds, and nothing else does. The builders live with their corpus
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
 import shutil
@@ -311,29 +312,33 @@ def built_from_hub(repo_id: str) -> dict[str, Any] | None:
 
 # `{(repo_id, file_name): the file downloaded, or None}` while `hub_notes_read_once` holds (None otherwise): a load
 # asks for what its set is (`built_from_hub`) and what its labels belong to (`saved_labelled_unit`), both in the one
-# note, which was two requests to the Hub.
-_HUB_NOTES_READ: dict[tuple[str, str], Path | None] | None = None
+# note, which was two requests to the Hub. A context variable, not a module global: loads in two threads each hold
+# their own (a global set back by whichever thread left last stayed set, and served notes read before a push made
+# after them for the rest of the process).
+_HUB_NOTES_READ: contextvars.ContextVar[dict[tuple[str, str], Path | None] | None] = contextvars.ContextVar(
+    "citrus_hub_notes_read", default=None
+)
 
 
 @contextlib.contextmanager
 def hub_notes_read_once() -> Iterator[None]:
-    """Within it, each note of a Hub dataset (`_hub_note`) is asked of the Hub once; a push made after it is read
-    anew."""
-    global _HUB_NOTES_READ
-    outer = _HUB_NOTES_READ
-    _HUB_NOTES_READ = {} if outer is None else outer
+    """Within it, each note of a Hub dataset (`_hub_note`) is asked of the Hub once (per thread); a push made after it
+    is read anew."""
+    outer = _HUB_NOTES_READ.get()
+    token = _HUB_NOTES_READ.set({} if outer is None else outer)
     try:
         yield
     finally:
-        _HUB_NOTES_READ = outer
+        _HUB_NOTES_READ.reset(token)
 
 
 def _hub_note(repo_id: str, file_name: str) -> Path | None:
     """The file `file_name` that a push left beside the Hub dataset ``repo_id``'s files, downloaded; None where the
     repository has none (a set pushed otherwise, or before such notes) or the Hub does not answer and the cache holds
     no copy. Asked once within `hub_notes_read_once`."""
-    if _HUB_NOTES_READ is not None and (repo_id, file_name) in _HUB_NOTES_READ:
-        return _HUB_NOTES_READ[(repo_id, file_name)]
+    read = _HUB_NOTES_READ.get()
+    if read is not None and (repo_id, file_name) in read:
+        return read[(repo_id, file_name)]
     from huggingface_hub import hf_hub_download
 
     from .hub_access import offline_if_hub_unreachable
@@ -343,8 +348,8 @@ def _hub_note(repo_id: str, file_name: str) -> Path | None:
             path = Path(hf_hub_download(repo_id, file_name, repo_type="dataset"))
     except Exception:  # no such file, no such repository, no answer and no cached copy
         path = None
-    if _HUB_NOTES_READ is not None:
-        _HUB_NOTES_READ[(repo_id, file_name)] = path
+    if read is not None:
+        read[(repo_id, file_name)] = path
     return path
 
 
