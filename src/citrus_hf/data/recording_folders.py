@@ -519,26 +519,28 @@ def load_recording_folder(
             listed = _in_one_split(listed, split_of, path)
             kept = {str(file) for file in listed}
             split_of = {name: split for name, split in split_of.items() if name in kept}
-        if listed:
-            first = str(listed[0])
-            read_as = _example_read_arguments(
-                Path(first), labels[first], with_rate, None if with_rate else sampling_rate, not ignore_time_stamps
-            )
-            reference = _channel_reference(next(stamp for stamp in stamps if stamp[0] == first), read_as, left_out)
-        else:
-            reference = None
-        if reference is not None:
-            # the set's every file is read in its first file's channels
-            warn_of_trigger_channels(
-                reference[0],
-                reference[1],
-                "a model fine-tuned on them learns from the codes (an events table's labels among them): write the "
-                "files without them (MNE: `raw.drop_channels([...]).export(path)`).",
-            )
-            columns = {**columns, "channel_names": datasets.List(datasets.Value("string"))}
-        if _declares_units(reference):
-            columns = {**columns, "channel_units": datasets.List(datasets.Value("string"))}
+        # (what the reference read is kept for the rows' generator until the set is built, or its build fails at any
+        # step after that read: a recording left there stayed in memory for the rest of the process)
         try:
+            if listed:
+                first = str(listed[0])
+                read_as = _example_read_arguments(
+                    Path(first), labels[first], with_rate, None if with_rate else sampling_rate, not ignore_time_stamps
+                )
+                reference = _channel_reference(next(stamp for stamp in stamps if stamp[0] == first), read_as, left_out)
+            else:
+                reference = None
+            if reference is not None:
+                # the set's every file is read in its first file's channels
+                warn_of_trigger_channels(
+                    reference[0],
+                    reference[1],
+                    "a model fine-tuned on them learns from the codes (an events table's labels among them): write the "
+                    "files without them (MNE: `raw.drop_channels([...]).export(path)`).",
+                )
+                columns = {**columns, "channel_names": datasets.List(datasets.Value("string"))}
+            if _declares_units(reference):
+                columns = {**columns, "channel_units": datasets.List(datasets.Value("string"))}
             return datasets.DatasetDict(
                 {
                     split: rows_of(
