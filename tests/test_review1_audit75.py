@@ -71,3 +71,32 @@ def test_a_failed_build_keeps_no_first_file_in_memory(tmp_path, own_datasets_cac
     with pytest.raises(ValueError, match="every channel it holds is marked bad"):
         load_recording_folder(root)
     assert not folders._REFERENCE_READS
+
+
+# ------------------------------------------------------ a card pushed before per-recording scores left model-index
+
+
+def test_a_card_listing_per_recording_rows_is_replaced_without_asking_for_them_again(tmp_path, caplog):
+    """A card pushed before this model's per-recording scores went into the evaluation note lists them as table rows
+    of "this model". Pushing the same `citrus evaluate` results over it warned that the new card did not give them
+    again and to pass the evaluation results again, which the user had just done: they are in the note now."""
+    from test_evalviz_audit75 import _scored_runs
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusForSequenceClassification, build_model_card
+    from citrus_hf.evaluation import write_report
+
+    results = write_report(_scored_runs()[:4], tmp_path)["json"]
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    card = str(build_model_card(model, repo_id="me/citrus-set", eval_results=results, model_arm="citrus-scratch"))
+    lines = card.splitlines()
+    own = next(index for index, line in enumerate(lines) if line.startswith("| set | test | this model | accuracy |"))
+    # the row such a card gave this model's per-recording accuracy
+    lines.insert(own + 1, "| set | test | this model | recording_accuracy | 6 | 2 | 0.875 ± 0.18 |")
+    earlier = "\n".join(lines)
+    with caplog.at_level("WARNING"):
+        again = build_model_card(
+            model, repo_id="me/citrus-set", eval_results=results, model_arm="citrus-scratch", previous_card=earlier
+        )
+    assert "does not give again" not in caplog.text
+    assert "this model | recording_accuracy" not in str(again) and "Per recording (" in str(again)

@@ -615,8 +615,8 @@ def build_model_card(
     check_license(license)
 
     run = read_run_records(run_dir)
-    records = _card_records(run, eval_results, model_arm, dataset_name, label_budget, task, model_class)
-    records, recording_notes = _per_recording_notes(records)
+    given = _card_records(run, eval_results, model_arm, dataset_name, label_budget, task, model_class)
+    records, recording_notes = _per_recording_notes(given)
     if pretraining is None and not fusion:
         pretraining = run.pretraining
     hyperparameters = hyperparameters if hyperparameters is not None else run.hyperparameters
@@ -653,7 +653,9 @@ def build_model_card(
         revision=revision,
         hyperparameters=hyperparameters,
         records=records,
-        kept_rows=_kept_evaluation_rows(previous_card, _evaluation_rows(records), repo_id, task),
+        # (this model's per-recording scores count as given again, in the note: a card pushed before they went there
+        # lists them in its table, and its rows were said to be "not given again", to pass the results again)
+        kept_rows=_kept_evaluation_rows(previous_card, _evaluation_rows(given), repo_id, task),
         limitations=[*limitations, *_general_limitations(config, fusion)],
         evaluation_notes=[
             *(run.evaluation_notes if run.eval_records or run.undefined_metrics else []),
