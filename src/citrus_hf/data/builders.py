@@ -189,10 +189,11 @@ def save_dataset_whole(
 ) -> None:
     """``dataset_dict.save_to_disk(folder)`` with, in its one note (`BUILT_FROM_FILE`, `dataset_note`; none where both
     are None), the registered set it is (`note`; None: the set is no registered build) and what its labels belong to
-    (`labelled_unit`; None: its `recording` column's), replacing whatever set the folder held, whole: saved beside it
-    in a hidden folder first, then the earlier set's files (its splits, its notes) removed and the new ones moved in. ``save_to_disk`` itself writes over a folder split
-    by split, so a save interrupted there left one set's train beside another's test, and a set saved over a
-    registered build kept that build's note (a pre-training run on the folder then recorded the wrong corpus).
+    (`labelled_unit`; None: its `recording` column's), replacing whatever set the folder held, whole: saved beside it in
+    a hidden folder first, then the earlier set's files (its splits, its notes) removed and the new ones moved in.
+    ``save_to_disk`` itself writes over a folder split by split, so a save interrupted there left one set's train beside
+    another's test, and a set saved over a registered build kept that build's note (a pre-training run on the folder
+    then recorded the wrong corpus).
 
     Raises:
         CitrusDataError: the folder holds something of the new set's name that is no part of a saved set (nothing is

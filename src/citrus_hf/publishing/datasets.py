@@ -144,16 +144,15 @@ def publish(
     The card (`card`, by default :func:`dataset_card` of the registered set) carries the sources' licenses and
     citations; a registered set given its builder ``options`` is pushed with the note the folder holds
     (`BUILT_FROM_FILE`, the one note pushed with any set), so that the runs that read it by its Hub id know it as that
-    set. The Hub's own endpoint and
-    token settings (``HF_ENDPOINT``, ``HF_TOKEN``) apply. ``DatasetDict.push_to_hub`` writes a card whose ``dataset_info``
-    (features, split sizes) and ``configs`` (which Parquet files make which split) ``load_dataset`` and the Hub's viewer
-    read; this card's text, license, task and tags are merged into it, never replace it. ``private=True`` refuses a
-    Hub repository that exists and is public (it applies only to a repository the push creates); None, the default,
-    leaves a new repository's visibility to its namespace's default. ``selection``: the part of the corpus the set
-    holds (``build_dataset``'s), which the card and the note beside ``output`` name. ``labelled_unit``: what one
-    label of a set of one's own belongs to (``citrus_hf.data.splits.labelled_unit_of`` its folder: "event",
-    "example"), noted beside ``output`` and pushed with the set (in its one note, `BUILT_FROM_FILE`), so that the saved set's labels
-    are scored as its folder's were.
+    set. The Hub's own endpoint and token settings (``HF_ENDPOINT``, ``HF_TOKEN``) apply. ``DatasetDict.push_to_hub``
+    writes a card whose ``dataset_info`` (features, split sizes) and ``configs`` (which Parquet files make which split)
+    ``load_dataset`` and the Hub's viewer read; this card's text, license, task and tags are merged into it, never
+    replace it. ``private=True`` refuses a Hub repository that exists and is public (it applies only to a repository the
+    push creates); None, the default, leaves a new repository's visibility to its namespace's default. ``selection``:
+    the part of the corpus the set holds (``build_dataset``'s), which the card and the note beside ``output`` name.
+    ``labelled_unit``: what one label of a set of one's own belongs to (``citrus_hf.data.splits.labelled_unit_of`` its
+    folder: "event", "example"), noted beside ``output`` and pushed with the set (in its one note, `BUILT_FROM_FILE`),
+    so that the saved set's labels are scored as its folder's were.
     """
     # "no" is truthy: read as True it would publish in the open a set meant to stay private
     private = None if private is None else as_bool("private", private)

@@ -541,10 +541,10 @@ FLOAT32_STEP_SHARE_LIMIT = 0.01
 def regression_target_notices(targets: np.ndarray, trains: bool) -> list[str]:
     """Warnings (sentences without their full stop) for regression `targets` `(n,)` that a CiTrus regressor cannot fit
     as they are, each naming the fix: a spread of `TRAINED_TARGET_SPREAD_LIMIT` or more, or below
-    `TRAINED_TARGET_SPREAD_FLOOR`, for a recipe that `trains` with optimizer steps, and values so large against their spread that float32, the head's and the outputs' type,
-    rounds them by `FLOAT32_STEP_SHARE_LIMIT` of it or more (any recipe: the probe's float64 fit is folded into the
-    float32 head). Fitting standardised targets and folding the scale back would not cure the second: the outputs
-    themselves are float32."""
+    `TRAINED_TARGET_SPREAD_FLOOR`, for a recipe that `trains` with optimizer steps, and values so large against their
+    spread that float32, the head's and the outputs' type, rounds them by `FLOAT32_STEP_SHARE_LIMIT` of it or more (any
+    recipe: the probe's float64 fit is folded into the float32 head). Fitting standardised targets and folding the scale
+    back would not cure the second: the outputs themselves are float32."""
     targets = np.asarray(targets, dtype=np.float64).reshape(-1)
     if len(targets) < 2 or not np.isfinite(targets).all():
         return []
