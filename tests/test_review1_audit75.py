@@ -24,6 +24,9 @@ def test_hub_notes_read_once_in_two_threads_leaves_no_cache_behind(monkeypatch, 
     never read). Each thread now holds its own; outside any load each note is asked of the Hub again."""
     import huggingface_hub
 
+    from citrus_hf.data import hub_access
+
+    monkeypatch.setattr(hub_access, "hub_is_unreachable", lambda *args: False)  # (no probe of the network)
     note = tmp_path / builders.BUILT_FROM_FILE
     note.write_text("{}")
     asked = []
