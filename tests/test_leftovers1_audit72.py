@@ -52,7 +52,8 @@ def test_a_timed_csv_on_a_coarse_clock_keeps_its_mean_rate(tmp_path):
 
 def test_the_report_names_the_arms_fitted_without_class_weights(tmp_path):
     """`--class-weight balanced` weighed the CiTrus arms' and MiniRocket's fits while PatchTST (and the prior) were
-    fitted unweighted, and results.md said nothing of either: its gaps compared two weightings as if paired."""
+    fitted unweighted, and results.md said nothing of either: its gaps compared two weightings as if paired. (PatchTST
+    weighs them too since session 75: `test_carried_audit75`; the prior takes none.)"""
     from citrus_hf.evaluation.protocol import ProtocolConfig, _report_metadata
     from citrus_hf.evaluation.report import markdown_tables
 
@@ -60,8 +61,8 @@ def test_the_report_names_the_arms_fitted_without_class_weights(tmp_path):
     weighted = ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], arms=arms, class_weight="balanced")
     metadata = _report_metadata(weighted, {})
     assert metadata["class weights"] == (
-        "balanced (classification sets) in citrus-scratch, minirocket; unweighted, as they take no class weights: "
-        "patchtst-scratch, prior"
+        "balanced (classification sets) in citrus-scratch, patchtst-scratch, minirocket; unweighted, as they take no "
+        "class weights: prior"
     )
     assert "- **class weights**: balanced (classification sets) in citrus-scratch" in markdown_tables([], metadata)
     plain = ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], arms=arms)

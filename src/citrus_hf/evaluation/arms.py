@@ -194,8 +194,9 @@ class Arm(ABC):
             the report leaves out of its gaps and its below-chance cells.
         scratch_counterpart: the arm that is the same model from random weights: the report pairs them.
         weighs_classes: whether it weighs a classification draw's classes under `citrus evaluate --class-weight
-            balanced` (the CiTrus arms' recipes, MiniRocket's ridge); the report names the arms fitted unweighted
-            beside them (PatchTST, the prior), whose gaps to the weighted ones compare two weightings.
+            balanced` (the CiTrus arms' recipes, PatchTST's fine-tuning loss, MiniRocket's ridge); the report names
+            the arms fitted unweighted beside them (the prior, arms of one's own), whose gaps to the weighted ones
+            compare two weightings.
         optional_modules: optional dependencies (keys of `citrus_hf._extras.EXTRAS`) the arm fits with; the protocol
             checks they are installed before it starts.
 
@@ -375,12 +376,8 @@ class CiTrusArm(Arm):
         if splits.task == REGRESSION:
             model.init_regressor_bias(context.pool_labels[chosen])
         settings = replace(context.config.finetune, seed=seed, show_progress=False)
-        weighting = {}  # (a recipe of one's own that takes no `class_weights` is called as before)
-        if splits.task == CLASSIFICATION and context.config.class_weight != "none":
-            weights = class_weights_for(
-                context.pool_labels[chosen], len(splits.label_names), context.config.class_weight
-            )
-            weighting["class_weights"] = weights
+        # (a recipe of one's own that takes no `class_weights` is called as before)
+        weighting = {} if (weights := drawn_class_weights(context, chosen)) is None else {"class_weights": weights}
         train, fitting = pool.select(chosen), context.for_fitting(validation)
         if fitting is not None and (examples := splits.examples("validation")) is not None:
             # early stopping counts the labelled examples validation holds: a recording cut into windows is one
@@ -394,6 +391,16 @@ class CiTrusArm(Arm):
             "best_step": outcome.best_step,
             "recipe": recipe.name,
         }
+
+
+def drawn_class_weights(context: DatasetContext, chosen: np.ndarray) -> np.ndarray | None:
+    """`(num_classes,)` weights of the classes of the draw `chosen` under `citrus evaluate --class-weight`
+    (`class_weights_for`: "balanced", n / (classes x its count)), for every arm that weighs classes alike; None for a
+    regression set or `--class-weight none`."""
+    splits = context.splits
+    if splits.task != CLASSIFICATION or context.config.class_weight == "none":
+        return None
+    return class_weights_for(context.pool_labels[chosen], len(splits.label_names), context.config.class_weight)
 
 
 # What makes a pre-trained arm and its `scratch_counterpart` the same model but for the weights: the input contract
@@ -480,6 +487,10 @@ class PatchTSTArm(Arm):
     def pretrainable(self) -> bool:  # type: ignore[override]
         return self.pretrained
 
+    @property
+    def weighs_classes(self) -> bool:  # type: ignore[override]
+        return True  # (a property, as `CiTrusArm.weighs_classes`)
+
     def prepare(self, context, checkpoint):
         from ..data.alignment import with_input_overrides
         from ..loading import build_config
@@ -511,7 +522,12 @@ class PatchTSTArm(Arm):
         )
         if splits.task == REGRESSION:
             init_regression_bias(regression_head(model), context.pool_labels[chosen])
-        collator = PatchTSTCollator(splits.task, contract.patch_length)
+        # weighted as the CiTrus arms' fine-tuning loss is (`--class-weight`), or the paired gaps compare two
+        # weightings: the weighted loss is the Trainer's, which takes the batch's `labels` from the model for it
+        weights = drawn_class_weights(context, chosen)
+        collator = PatchTSTCollator(
+            splits.task, contract.patch_length, "target_values" if weights is None else "labels"
+        )
         settings = replace(context.config.finetune, seed=seed, show_progress=False)
         outcome = RECIPES["finetune"].fit(
             model,
@@ -522,6 +538,7 @@ class PatchTSTArm(Arm):
             run_dir,
             collator,
             collator.label_names,
+            class_weights=weights,
         )
         outputs = patchtst_predict(outcome.model, scored, collator)
         labels = np.asarray(scored.with_format("numpy")["labels"])

@@ -134,13 +134,19 @@ def build_patchtst_task_model(
 
 class PatchTSTCollator:
     """Turns aligned CiTrus examples into PatchTST's inputs: `past_values` `(B, T, C)`, `past_observed_mask`, and
-    `target_values` (`(B,)` classes, or `(B, 1)` regression targets). Use with `label_names=["target_values"]`."""
+    the labels (`(B,)` classes, or `(B, 1)` regression targets) under `label_name`. Use with
+    `label_names=collator.label_names`.
 
-    label_names = ["target_values"]
+    `label_name="target_values"` (the default) gives the labels to the model, which computes its own unweighted loss;
+    `label_name="labels"` gives them to the Trainer's loss function instead (the class-weighted cross-entropy of
+    `--class-weight balanced`, `trainer.weighted_cross_entropy`): the Trainer takes only `labels` out of a batch for
+    it, and the model then returns its logits alone."""
 
-    def __init__(self, task: str, patch_length: int):
+    def __init__(self, task: str, patch_length: int, label_name: str = "target_values"):
         self.task = task
         self.patch_length = patch_length
+        self.label_name = label_name
+        self.label_names = [label_name]
 
     def __call__(self, features: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
         values = torch.stack([feature["input_values"] for feature in features])  # (B, C, T)
@@ -149,7 +155,7 @@ class PatchTSTCollator:
         return {
             "past_values": values.transpose(1, 2),
             "past_observed_mask": observed_mask(patch_mask, self.patch_length, values.shape[1]),
-            "target_values": labels.long() if self.task == CLASSIFICATION else labels.float()[:, None],
+            self.label_name: labels.long() if self.task == CLASSIFICATION else labels.float()[:, None],
         }
 
 
@@ -164,7 +170,7 @@ def patchtst_predict(model, dataset, collator: PatchTSTCollator, batch_size: int
             {key: rows[key][i] for key in ("input_values", "patch_mask", "labels")} for i in range(len(rows["labels"]))
         ]
         batch = collator(features)
-        batch.pop("target_values")
+        batch.pop(collator.label_name)
         output = model(**batch)
         logits = output.prediction_logits if hasattr(output, "prediction_logits") else output.regression_outputs
         outputs.append(logits.reshape(len(features), -1).float().cpu())

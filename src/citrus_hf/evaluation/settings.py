@@ -33,7 +33,7 @@ from ..training.arguments import (
 from ..training.recipes import CLASS_WEIGHTS, check_recipe_name, recipe_fingerprint, recipe_names
 from ..training.settings import check_fraction, check_switches, plain_numbers
 from ..vocabulary_citrus import NAN_POLICIES, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
-from .arms import ARMS, CiTrusArm, MiniRocketArm, arm_fingerprint
+from .arms import ARMS, CiTrusArm, MiniRocketArm, PatchTSTArm, arm_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -174,9 +174,9 @@ class ProtocolConfig:
         default="none",
         metadata={
             "help": "classification sets: balanced weighs each class's examples by n / (classes x its count) in every "
-            "CiTrus arm's recipe (the probe's ridge, the fine-tuning loss), as citrus finetune --class-weight, and in "
-            "MiniRocket's ridge: a draw of a fraction or all of an imbalanced set keeps its imbalance; none: every "
-            "example alike (regression sets, PatchTST and the prior are fitted as they are)"
+            "CiTrus arm's recipe (the probe's ridge, the fine-tuning loss), as citrus finetune --class-weight, in "
+            "PatchTST's fine-tuning loss and in MiniRocket's ridge: a draw of a fraction or all of an imbalanced set "
+            "keeps its imbalance; none: every example alike (regression sets and the prior are fitted as they are)"
         },
     )
     score_split: Literal["test", "validation"] = field(
@@ -439,6 +439,9 @@ class ProtocolConfig:
             if isinstance(ARMS[arm], MiniRocketArm) and self.class_weight != "none":
                 # MiniRocket's ridge took no class weights before 2026-12-06: runs recorded then were unweighted
                 parts.append(f"minirocket class_weight={self.class_weight}")
+            if isinstance(ARMS[arm], PatchTSTArm) and self.class_weight != "none":
+                # nor did PatchTST's fine-tuning loss before 2026-12-07
+                parts.append(f"patchtst class_weight={self.class_weight}")
             signatures[arm] = hashlib.sha256(":".join([shared, *parts]).encode()).hexdigest()[:16] if parts else shared
         return signatures
 

@@ -234,7 +234,9 @@ def weighted_cross_entropy(class_weights: Any, guard=None) -> Callable[..., torc
     weights = torch.as_tensor(class_weights, dtype=torch.float32)
 
     def loss(outputs, labels, num_items_in_batch=None):
-        logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+        # the model's first output where it names none `logits`: given no labels it computed no loss, so that is its
+        # logits (transformers' PatchTST calls them `prediction_logits`)
+        logits = outputs["logits"] if isinstance(outputs, dict) and "logits" in outputs else outputs[0]
         labels = labels.long().reshape(-1)
         per_example = torch.nn.functional.cross_entropy(logits.float(), labels, reduction="none")
         total = (weights.to(logits.device)[labels] * per_example).sum()

@@ -1,0 +1,89 @@
+"""Items carried over several audits, settled (session 75): each test names what a user met before."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+# ---------------------------------------------------------------------------- citrus evaluate --class-weight balanced
+
+
+def test_the_patchtst_arms_fine_tune_with_the_class_weights_of_the_citrus_arms(monkeypatch, tmp_path):
+    """`--class-weight balanced` weighed the CiTrus arms' fine-tuning loss while the PatchTST arm trained unweighted,
+    so the paired gap between them on an imbalanced set compared two weightings. Every trained arm now hands the
+    Trainer the same weights of its draw; recorded PatchTST runs (unweighted) are not reused under the setting."""
+    from citrus_hf.evaluation.protocol import ProtocolConfig, _report_metadata, run_protocol
+    from citrus_hf.training import trainer
+    from citrus_hf.training.finetune import TrainerSettings
+
+    asked = []
+    fit = trainer.train_with_trainer
+
+    def spy(model, train, validation, task, output_dir, settings, data_collator=None, label_names=None, **kwargs):
+        weights = kwargs.get("class_weights")
+        asked.append((type(model).__name__, None if weights is None else np.asarray(weights).tolist(), label_names))
+        return fit(model, train, validation, task, output_dir, settings, data_collator, label_names, **kwargs)
+
+    monkeypatch.setattr(trainer, "train_with_trainer", spy)
+    settings = dict(
+        datasets=["basic_motions"],
+        budgets=["2"],
+        seeds=[0],
+        arms=["citrus-scratch", "patchtst-scratch"],
+        model_config="tiny",
+        show_progress=False,
+        finetune=TrainerSettings(max_steps=2, eval_steps=1, per_device_batch_size=4, show_progress=False),
+        recipe="finetune",
+    )
+    weighted = ProtocolConfig(output_dir=str(tmp_path / "w"), class_weight="balanced", **settings)
+    runs = run_protocol(weighted).runs
+    assert len(runs) == 2 and all(np.isfinite(run["macro_f1"]) for run in runs)
+    by_model = {name: (weights, labels) for name, weights, labels in asked}
+    assert by_model["CiTrusForSequenceClassification"][0] == [1.0] * 4  # two of each of the 4 classes
+    # the same weights, given to the Trainer's loss (which reads `labels`) rather than to PatchTST's own
+    assert by_model["PatchTSTForClassification"] == ([1.0] * 4, ["labels"])
+    assert _report_metadata(weighted, {})["class weights"] == (
+        "balanced (classification sets) in citrus-scratch, patchtst-scratch"
+    )
+    signatures = weighted.run_signatures()
+    assert signatures["patchtst-scratch"] != weighted.signature()
+
+    asked.clear()
+    plain = ProtocolConfig(output_dir=str(tmp_path / "p"), **settings)
+    run_protocol(plain)
+    assert {name: (weights, labels) for name, weights, labels in asked}["PatchTSTForClassification"] == (
+        None,
+        ["target_values"],
+    )
+    # unweighted runs keep the signature of the runs recorded before
+    assert plain.run_signatures()["patchtst-scratch"] == plain.signature()
+
+
+def test_the_weighted_cross_entropy_reads_patchtst_logits():
+    """The Trainer's weighted loss read `outputs["logits"]`, which transformers' PatchTST calls `prediction_logits`:
+    the weighted loss of a PatchTST classifier (`--class-weight balanced`) is its cross-entropy, weighted by class."""
+    from citrus_hf.evaluation.baselines import PatchTSTCollator, build_patchtst_task_model
+    from citrus_hf.loading import build_config
+    from citrus_hf.training.trainer import weighted_cross_entropy
+
+    config = build_config("tiny")
+    model = build_patchtst_task_model("classification", 2, config, num_labels=3).eval()
+    collator = PatchTSTCollator("classification", config.patch_length, "labels")
+    generator = torch.Generator().manual_seed(0)
+    rows = [
+        {
+            "input_values": torch.randn(2, config.context_length, generator=generator),
+            "patch_mask": torch.ones(config.context_length // config.patch_length, dtype=torch.int8),
+            "labels": torch.tensor(label),
+        }
+        for label in (0, 0, 0, 1, 2)
+    ]
+    batch = collator(rows)
+    labels = batch.pop("labels")  # as the Trainer takes them out for its `compute_loss_func`
+    with torch.no_grad():
+        outputs = model(**batch)
+    weights = np.array([0.5, 2.0, 3.0])
+    loss = weighted_cross_entropy(weights)(outputs, labels)
+    per_example = torch.nn.functional.cross_entropy(outputs.prediction_logits, labels, reduction="none")
+    assert float(loss) == pytest.approx(float((torch.tensor(weights).float()[labels] * per_example).mean()), rel=1e-6)
