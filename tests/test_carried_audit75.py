@@ -87,3 +87,30 @@ def test_the_weighted_cross_entropy_reads_patchtst_logits():
     loss = weighted_cross_entropy(weights)(outputs, labels)
     per_example = torch.nn.functional.cross_entropy(outputs.prediction_logits, labels, reduction="none")
     assert float(loss) == pytest.approx(float((torch.tensor(weights).float()[labels] * per_example).mean()), rel=1e-6)
+
+
+# ------------------------------------------------------------------------------------------ nested settings files
+
+
+def test_a_nested_seed_of_the_evaluate_settings_file_is_said_to_be_ignored(tmp_path, caplog):
+    """`citrus evaluate config.yaml` with `finetune: {seed: 5}` (nested as the Python `ProtocolConfig` holds it) dropped
+    the seed without a word, as the command sets each run's seed from `seeds`: the user believed the runs used it. It
+    is still dropped (a protocol.json the command wrote runs again as it is), and said so, naming --seeds; the other
+    nested keys are taken, and a file holding the default seed (every protocol.json) says nothing."""
+    import logging
+
+    from citrus_hf.commands import evaluate
+
+    settings = tmp_path / "evaluate.yaml"
+    settings.write_text("datasets: [basic_motions]\noutput_dir: out\nfinetune:\n  seed: 5\n  max_steps: 7\n")
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        parsed = evaluate.build_parser().parse([str(settings)])
+    assert parsed.finetune.max_steps == 7 and parsed.finetune.seed == 0
+    assert "sets finetune: seed: 5, which citrus evaluate ignores: it sets each run's seed from `seeds` (--seeds)" in (
+        caplog.text
+    )
+    caplog.clear()
+    settings.write_text("datasets: [basic_motions]\noutput_dir: out\nfinetune:\n  seed: 0\n  max_steps: 7\n")
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        evaluate.build_parser().parse([str(settings)])
+    assert "ignores" not in caplog.text

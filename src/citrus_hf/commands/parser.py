@@ -46,6 +46,7 @@ import copy
 import dataclasses
 import difflib
 import json
+import logging
 import os
 import re
 import shlex
@@ -57,6 +58,8 @@ from transformers import HfArgumentParser
 from transformers.hf_argparser import string_to_bool
 
 from . import UsageError
+
+logger = logging.getLogger(__name__)
 
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -644,6 +647,7 @@ class CommandParser(HfArgumentParser):
                 excluded = self.nested[name][2]
                 nested_values = {str(k).replace("-", "_"): v for k, v in value.items()}
                 flat.update({k: v for k, v in nested_values.items() if k not in excluded})
+                self._warn_of_settings_set_per_run(name, nested_values, source)
             else:
                 flat[name] = value
         actions: dict[str, argparse.Action] = {}
@@ -686,6 +690,20 @@ class CommandParser(HfArgumentParser):
                     self._refuse_yes_no(action, item, action.value_type, f"{action.dest}:{key}")
             action.default = value
             action.required = False
+
+    def _warn_of_settings_set_per_run(self, name: str, values: Mapping[str, Any], source: str) -> None:
+        """Warn where a settings file gives a nested setting that the command sets itself for each run (the field's
+        `set_per_run` metadata: `citrus evaluate`'s `finetune: {seed: 5}`, whose runs take their seeds from `seeds`),
+        with another value than its default: the file is read (a protocol.json the command wrote runs again as it is),
+        but that value was dropped without a word, and the user believed the runs used it."""
+        default = self.nested[name][1]
+        field = next(f for f in dataclasses.fields(self.arguments_type) if f.name == name)
+        for key, owner in field.metadata.get("set_per_run", {}).items():
+            if key in values and values[key] != getattr(default, key):
+                logger.warning(
+                    f"{source} sets {name}: {key}: {values[key]!r}, which {self.prog} ignores: it sets each run's "
+                    f"{key} from `{owner}` (--{owner.replace('_', '-')}); give that instead."
+                )
 
     def _pairs_as_on_command_line(self, action: _KeyValues, value: Any, source: str) -> Any:
         """A settings file's `KEY=VALUE` setting written as on the command line (`config_overrides: d_model=16

@@ -225,7 +225,12 @@ class ProtocolConfig:
     pretrain_seed: int = field(default=0, metadata={"help": "pre-training seed"})
     finetune: TrainerSettings = field(
         default_factory=default_finetune_settings,
-        metadata={"help": "the fine-tuning recipe's Trainer settings", "exclude": ("seed", "show_progress")},
+        metadata={
+            "help": "the fine-tuning recipe's Trainer settings",
+            "exclude": ("seed", "show_progress"),
+            # each run's seed is one of `seeds`: a settings file's `finetune: {seed: 5}` is said to be ignored
+            "set_per_run": {"seed": "seeds"},
+        },
     )
     validation_fraction: float = field(
         default=VALIDATION_FRACTION,
