@@ -943,7 +943,7 @@ def _report_metadata(config: ProtocolConfig, checkpoints: dict[str, str]) -> dic
 
 def _class_weighting(config: ProtocolConfig) -> str:
     """Which arms weighed a classification draw's classes (`--class-weight`, `Arm.weighs_classes`) and which were
-    fitted unweighted: PatchTST beside the CiTrus arms compared two weightings, which the report did not say."""
+    fitted unweighted (the prior, an arm of one's own): their gaps to the weighted arms compare two weightings."""
     weighted = [arm for arm in config.arms if ARMS[arm].weighs_classes]
     unweighted = [arm for arm in config.arms if not ARMS[arm].weighs_classes]
     text = f"{config.class_weight} (classification sets) in {', '.join(weighted) or 'no arm'}"
