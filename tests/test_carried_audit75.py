@@ -114,3 +114,33 @@ def test_a_nested_seed_of_the_evaluate_settings_file_is_said_to_be_ignored(tmp_p
     with caplog.at_level(logging.WARNING, logger="citrus_hf"):
         evaluate.build_parser().parse([str(settings)])
     assert "ignores" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "command, text, said",
+    [
+        (
+            "finetune",
+            "dataset: basic_motions\noutput_dir: ${oc.env:HOME}/har\n",
+            "sets output_dir: '${oc.env:HOME}/har', an interpolation",
+        ),
+        (
+            "evaluate",
+            "datasets: [basic_motions]\noutput_dir: out\nfinetune:\n  learning_rate: ${lr}\n",
+            "sets finetune: learning_rate: '${lr}', an interpolation",
+        ),
+    ],
+    ids=["output_dir", "nested"],
+)
+def test_an_omegaconf_interpolation_in_a_settings_file_is_refused(tmp_path, command, text, said):
+    """A settings file written for OmegaConf / Hydra (`output_dir: ${oc.env:HOME}/har`) was read as plain YAML: the
+    interpolation stayed text, and the run wrote into a folder named `${oc.env:HOME}` under the working folder
+    without a word. It is refused, naming the setting and how to resolve it."""
+    from citrus_hf.commands import UsageError, evaluate, finetune
+
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(text)
+    parser = {"finetune": finetune, "evaluate": evaluate}[command].build_parser()
+    with pytest.raises(UsageError, match="resolve=True") as refused:
+        parser.parse([str(settings)])
+    assert said in str(refused.value)

@@ -147,6 +147,9 @@ _NESTED_PAIR = re.compile(r"(.+?):([^:=]+)=(.*)", re.DOTALL)
 # The value types of `KEY=VALUE` pairs (and single values) that are converted, and what errors call them.
 _TYPE_WORDS = {float: "number", int: "integer"}
 
+# An OmegaConf / Hydra interpolation (`${root}/run`, `${oc.env:HOME}`) in a settings file: YAML reads it as text.
+_INTERPOLATION = re.compile(r"\$\{[^}]*\}")
+
 
 class _DashedOptions:
     """Hands `HfArgumentParser`'s options to `parser` with their dashed names only (`--output-dir`, not also
@@ -638,6 +641,7 @@ class CommandParser(HfArgumentParser):
     def _apply_settings(self, values: Mapping[str, Any], source: str) -> None:
         """Take `values` (setting names, with dashes or underscores) as the defaults the command line overrides;
         `source` (a file, a recipe) names them in errors."""
+        _refuse_interpolations(values, source)
         flat: dict[str, Any] = {}
         for key, value in values.items():
             name = str(key).replace("-", "_")
@@ -763,6 +767,23 @@ class CommandParser(HfArgumentParser):
             settings.update({n: getattr(default, n) for n in excluded})
             values[name] = nested_type(**settings)
         return self.arguments_type(**values)
+
+
+def _refuse_interpolations(values: Any, source: str, where: str = "") -> None:
+    """Refuse an OmegaConf / Hydra interpolation in a settings file's values (nested ones and list items included):
+    plain YAML keeps `output_dir: ${oc.env:HOME}/har` as text, and the run wrote into a folder of that literal name."""
+    if isinstance(values, Mapping):
+        for key, value in values.items():
+            _refuse_interpolations(value, source, f"{where}{key}: ")
+    elif isinstance(values, list):
+        for value in values:
+            _refuse_interpolations(value, source, where)
+    elif isinstance(values, str) and _INTERPOLATION.search(values):
+        raise UsageError(
+            f"{source} sets {where}{values!r}, an interpolation (OmegaConf / Hydra `${{...}}`) that citrus reads as "
+            "plain text: write the value itself, or save the config resolved first (OmegaConf.save(config, path, "
+            "resolve=True))."
+        )
 
 
 def flags_before_positionals(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
