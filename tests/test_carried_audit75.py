@@ -144,3 +144,24 @@ def test_an_omegaconf_interpolation_in_a_settings_file_is_refused(tmp_path, comm
     with pytest.raises(UsageError, match="resolve=True") as refused:
         parser.parse([str(settings)])
     assert said in str(refused.value)
+
+
+def test_the_protocol_takes_its_trainer_settings_as_a_dict(tmp_path):
+    """`ProtocolConfig(**asdict(config))` (which its own code calls the same protocol), `ProtocolConfig(**settings)`
+    of a protocol.json or a Hydra config's nested `finetune` mapping failed with "'dict' object has no attribute
+    'lr_scheduler_type'" deep in its checks, where `FinetuneArguments` took a dict `trainer`. The mapping is read over
+    the protocol's default Trainer settings, its unknown names refused."""
+    import json
+    from dataclasses import asdict, replace
+
+    from citrus_hf.evaluation import ProtocolConfig
+    from citrus_hf.training.finetune import TrainerSettings
+
+    config = ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], finetune=TrainerSettings(max_steps=3))
+    again = ProtocolConfig(**json.loads(json.dumps(asdict(config))))
+    assert again == config and again.signature() == config.signature()
+    nested = ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], finetune={"learning_rate": 3e-4})
+    default = ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"]).finetune
+    assert nested.finetune == replace(default, learning_rate=3e-4)
+    with pytest.raises(ValueError, match=r"`finetune` has no settings \['max_step'\]"):
+        ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], finetune={"max_step": 3})

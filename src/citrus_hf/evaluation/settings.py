@@ -29,6 +29,7 @@ from ..training.arguments import (
     check_positive,
     check_seed,
     path_as_string,
+    trainer_settings,
 )
 from ..training.recipes import CLASS_WEIGHTS, check_recipe_name, recipe_fingerprint, recipe_names
 from ..training.settings import check_fraction, check_switches, plain_numbers
@@ -252,6 +253,9 @@ class ProtocolConfig:
     show_progress: bool = field(default=True, metadata={"help": "progress bars"})
 
     def __post_init__(self):
+        # a dict of its settings (`ProtocolConfig(**asdict(config))`, protocol.json's, a Hydra config's) over the
+        # protocol's defaults: read as it was, it failed deep in the checks ("'dict' object has no attribute ...")
+        self.finetune = trainer_settings(self.finetune, "finetune", default_finetune_settings())
         plain_numbers(self)  # (seeds from `list(np.arange(5))`)
         check_switches(self, ("select_on_validation", "resume", "show_progress"))
         check_fraction("validation_fraction", self.validation_fraction)

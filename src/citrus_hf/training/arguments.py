@@ -385,18 +385,20 @@ def checked_target_names(names: Any) -> list[str] | None:
     return names
 
 
-def trainer_settings(value: Any) -> TrainerSettings:
-    """`value` as `TrainerSettings`: a mapping (as a YAML or JSON file gives the settings) is converted, with its
-    unknown names refused; anything else that is not `TrainerSettings` is refused naming the class."""
+def trainer_settings(value: Any, name: str = "trainer", defaults: TrainerSettings | None = None) -> TrainerSettings:
+    """`value` as `TrainerSettings`: a mapping (as a YAML or JSON file gives the settings, `dataclasses.asdict` of the
+    arguments, an OmegaConf `DictConfig`) is converted, over `defaults` (None: `TrainerSettings()`'s), with its unknown
+    names refused; anything else that is not `TrainerSettings` is refused naming the class. `name`: the field holding
+    it, which the errors name."""
     if isinstance(value, TrainerSettings):
         return value
     if isinstance(value, Mapping):
         known = {field.name for field in dataclasses.fields(TrainerSettings)}
         unknown = sorted(set(value) - known)
         if unknown:
-            raise ValueError(f"`trainer` has no settings {unknown}; TrainerSettings has {sorted(known)}.")
-        return TrainerSettings(**value)
-    raise TypeError(f"`trainer` must be a TrainerSettings (or a dict of its settings), got {type(value).__name__}.")
+            raise ValueError(f"`{name}` has no settings {unknown}; TrainerSettings has {sorted(known)}.")
+        return dataclasses.replace(defaults or TrainerSettings(), **value)
+    raise TypeError(f"`{name}` must be a TrainerSettings (or a dict of its settings), got {type(value).__name__}.")
 
 
 @dataclass
