@@ -165,3 +165,46 @@ def test_the_protocol_takes_its_trainer_settings_as_a_dict(tmp_path):
     assert nested.finetune == replace(default, learning_rate=3e-4)
     with pytest.raises(ValueError, match=r"`finetune` has no settings \['max_step'\]"):
         ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], finetune={"max_step": 3})
+
+
+def test_the_patchtst_arms_early_stop_counting_examples_as_the_citrus_arms_do(monkeypatch, tmp_path):
+    """A set cut into windows (`window_seconds`): the CiTrus arms' early stopping counted the labelled examples
+    (recordings) validation holds, PatchTST's counted its windows, so on the same draw one stopped early on a
+    validation split of too few examples and the other did not. Both now give the recipe the same examples."""
+    from dataclasses import replace
+
+    from test_leftovers8_audit73 import RATE, _class_folders
+
+    from citrus_hf.evaluation.protocol import ProtocolConfig, run_protocol
+    from citrus_hf.training import recipes
+    from citrus_hf.training.finetune import TrainerSettings
+
+    counted = []
+    usable = recipes.validation_is_usable
+
+    def spy(validation, task, train_labels, examples=None):
+        counted.append(None if examples is None else len(set(np.asarray(examples).tolist())))
+        return usable(validation, task, train_labels, examples)
+
+    monkeypatch.setattr(recipes, "validation_is_usable", spy)
+    folder = str(_class_folders(tmp_path / "set", recordings=3, windows=10))
+    config = ProtocolConfig(
+        output_dir=str(tmp_path / "run"),
+        datasets=[folder],
+        sampling_rate=RATE,
+        dataset_options={folder: {"window_seconds": 2.0}},
+        select_on_validation=True,
+        budgets=["1"],
+        seeds=[0],
+        arms=["citrus-scratch", "patchtst-scratch"],
+        model_config="tiny",
+        recipe="finetune",
+        show_progress=False,
+        finetune=TrainerSettings(max_steps=1, eval_steps=1, per_device_batch_size=16, show_progress=False),
+    )
+    run_protocol(config)
+    assert counted == [2, 2]  # one carved validation recording per class, for either arm
+    assert config.run_signatures()["patchtst-scratch"] != config.signature()
+    # runs that never early-stop (the default) keep their signature
+    plain = replace(config, select_on_validation=False)
+    assert plain.run_signatures()["patchtst-scratch"] == plain.signature()

@@ -376,13 +376,8 @@ class CiTrusArm(Arm):
         if splits.task == REGRESSION:
             model.init_regressor_bias(context.pool_labels[chosen])
         settings = replace(context.config.finetune, seed=seed, show_progress=False)
-        # (a recipe of one's own that takes no `class_weights` is called as before)
-        weighting = {} if (weights := drawn_class_weights(context, chosen)) is None else {"class_weights": weights}
-        train, fitting = pool.select(chosen), context.for_fitting(validation)
-        if fitting is not None and (examples := splits.examples("validation")) is not None:
-            # early stopping counts the labelled examples validation holds: a recording cut into windows is one
-            weighting["validation_examples"] = examples
-        outcome = fit_recipe(recipe, model, train, fitting, splits.task, settings, run_dir, **weighting)
+        fitting, options = fitting_options(context, chosen, validation)
+        outcome = fit_recipe(recipe, model, pool.select(chosen), fitting, splits.task, settings, run_dir, **options)
         outputs, labels = scored_outputs(outcome.model, scored, splits.task)
         return {
             "test": metrics_of(outputs, labels, splits.task),
@@ -393,14 +388,21 @@ class CiTrusArm(Arm):
         }
 
 
-def drawn_class_weights(context: DatasetContext, chosen: np.ndarray) -> np.ndarray | None:
-    """`(num_classes,)` weights of the classes of the draw `chosen` under `citrus evaluate --class-weight`
-    (`class_weights_for`: "balanced", n / (classes x its count)), for every arm that weighs classes alike; None for a
-    regression set or `--class-weight none`."""
-    splits = context.splits
-    if splits.task != CLASSIFICATION or context.config.class_weight == "none":
-        return None
-    return class_weights_for(context.pool_labels[chosen], len(splits.label_names), context.config.class_weight)
+def fitting_options(context: DatasetContext, chosen: np.ndarray, validation: Any) -> tuple[Any, dict[str, Any]]:
+    """What every arm that fits with a recipe gives it alike for the draw `chosen`, so that paired arms differ in the
+    model only: the validation split it early-stops on (`DatasetContext.for_fitting`: None when scored on it), and
+    the recipe's keywords, `class_weights` `(num_classes,)` of the draw under `--class-weight` (`class_weights_for`;
+    left out for a regression set or "none", so a recipe of one's own that takes none is called as before) and
+    `validation_examples` `(rows,)` (the labelled example each validation row was cut from: early stopping counts
+    examples, and a recording `window_seconds` cut into windows is one)."""
+    splits, options = context.splits, {}
+    if splits.task == CLASSIFICATION and context.config.class_weight != "none":
+        labels = context.pool_labels[chosen]
+        options["class_weights"] = class_weights_for(labels, len(splits.label_names), context.config.class_weight)
+    fitting = context.for_fitting(validation)
+    if fitting is not None and (examples := splits.examples("validation")) is not None:
+        options["validation_examples"] = examples
+    return fitting, options
 
 
 # What makes a pre-trained arm and its `scratch_counterpart` the same model but for the weights: the input contract
@@ -522,23 +524,22 @@ class PatchTSTArm(Arm):
         )
         if splits.task == REGRESSION:
             init_regression_bias(regression_head(model), context.pool_labels[chosen])
-        # weighted as the CiTrus arms' fine-tuning loss is (`--class-weight`), or the paired gaps compare two
-        # weightings: the weighted loss is the Trainer's, which takes the batch's `labels` from the model for it
-        weights = drawn_class_weights(context, chosen)
-        collator = PatchTSTCollator(
-            splits.task, contract.patch_length, "target_values" if weights is None else "labels"
-        )
+        # weighted and early-stopped as the CiTrus arms are, or the paired gaps compare two weightings: the weighted
+        # loss (`--class-weight`) is the Trainer's, which takes the batch's `labels` from the model for it
+        fitting, options = fitting_options(context, chosen, validation)
+        label_name = "labels" if "class_weights" in options else "target_values"
+        collator = PatchTSTCollator(splits.task, contract.patch_length, label_name)
         settings = replace(context.config.finetune, seed=seed, show_progress=False)
         outcome = RECIPES["finetune"].fit(
             model,
             pool.select(chosen),
-            context.for_fitting(validation),
+            fitting,
             splits.task,
             settings,
             run_dir,
             collator,
             collator.label_names,
-            class_weights=weights,
+            **options,
         )
         outputs = patchtst_predict(outcome.model, scored, collator)
         labels = np.asarray(scored.with_format("numpy")["labels"])

@@ -426,6 +426,12 @@ class ProtocolConfig:
         values["model_config"] = _config_values(self.model_config)
         return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
+    def _early_stops_on_windows(self) -> bool:
+        """Whether the runs early-stop on a validation split (`DatasetContext.for_fitting`) of a set cut into windows
+        (`window_seconds`), where what counts as one validation example matters."""
+        selects = self.select_on_validation and self.score_split != "validation"
+        return selects and any("window_seconds" in (options or {}) for options in self.dataset_options.values())
+
     def run_signatures(self) -> dict[str, str]:
         """`signature()` of each arm's runs. An arm that starts from a given or bundled checkpoint adds the digest of
         its weights, so runs of other weights behind the same path or name (a re-trained bundled checkpoint) are
@@ -451,6 +457,9 @@ class ProtocolConfig:
             if isinstance(ARMS[arm], PatchTSTArm) and self.class_weight != "none":
                 # nor did PatchTST's fine-tuning loss before 2026-12-07
                 parts.append(f"patchtst class_weight={self.class_weight}")
+            if isinstance(ARMS[arm], PatchTSTArm) and self._early_stops_on_windows():
+                # nor did its early stopping count a set's windows cut from one recording as one example before then
+                parts.append("patchtst validation_examples")
             signatures[arm] = hashlib.sha256(":".join([shared, *parts]).encode()).hexdigest()[:16] if parts else shared
         return signatures
 
