@@ -378,24 +378,24 @@ def test_a_kept_backend_follows_the_model_it_runs(extractor, tmp_path):
 
 
 def test_backends_refuse_models_they_cannot_run(tmp_path):
-    """A fusion model failed with AttributeErrors inside transformers' config; a bf16-loaded model was exported,
-    cached as a broken graph and then failed in ONNX Runtime; a cache folder that is a file gave FileExistsError."""
+    """A fusion model failed with AttributeErrors inside transformers' config (its backends, "auto", "torch" and
+    "bf16", run it since audit 75: test_fusionfast_audit75.py); a bf16-loaded model was exported, cached as a broken
+    graph and then failed in ONNX Runtime; a cache folder that is a file gave FileExistsError."""
     from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
     from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
 
     fusion = CiTrusFusionForSequenceClassification(
         CiTrusFusionConfig(modality_configs={"ecg": tiny_config(), "eda": tiny_config()}, num_labels=2)
     )
-    for backend in ("auto", "torch"):
-        with pytest.raises(TypeError, match="The inference backends run single-modality CiTrus models"):
-            load_backend(fusion, backend)
+    with pytest.raises(ValueError, match="backend='onnxruntime' exports models of one input"):
+        load_backend(fusion, "onnxruntime", cache_dir=tmp_path / "fusion")
     from citrus_hf.inference.backends import export_onnx
 
-    for call in (
-        lambda: export_onnx(fusion),
-        lambda: predict_windows(fusion, {"input_values": torch.zeros(1, 1, 200)}),
+    for name, call in (
+        ("export_onnx", lambda: export_onnx(fusion)),
+        ("predict_windows", lambda: predict_windows(fusion, {"input_values": torch.zeros(1, 1, 200)})),
     ):
-        with pytest.raises(TypeError, match="The inference backends run single-modality CiTrus models"):
+        with pytest.raises(TypeError, match=f"`{name}` runs single-modality CiTrus models"):
             call()
     if needs_onnx.args[0] is False:
         half = CiTrusForSequenceClassification(tiny_config(num_labels=3)).to(torch.bfloat16)

@@ -62,7 +62,10 @@ import json, sys, numpy as np, torch
 from transformers import pipeline
 folder, recording = sys.argv[1], dict(np.load(sys.argv[2]))
 run = pipeline(model=folder, trust_remote_code=True)
-result = run(recording, sampling_rate={"ecg": 100, "eda": 20})
+# fp32 PyTorch, as the in-package run: "auto" races bf16 in each process, and either may win
+result = run(recording, sampling_rate={"ecg": 100, "eda": 20}, backend="torch")
+# the bf16 path of the remote backends.py runs the fusion model too (audit 75)
+bf16_backend = run(recording, sampling_rate={"ecg": 100, "eda": 20}, backend="bf16")["backend"]
 # the dtype asked for is the dtype loaded, and the pipeline runs the model in it
 half = pipeline(model=folder, trust_remote_code=True, dtype=torch.bfloat16)
 half_result = half({name: signal[:200] for name, signal in recording.items()}, sampling_rate={"ecg": 100, "eda": 20})
@@ -74,6 +77,7 @@ except ImportError:
 print("RESULT:", json.dumps({"pipeline": type(run).__module__ + "." + type(run).__name__,
                              "model": type(run.model).__name__, "result": result,
                              "half_dtype": str(half.model.dtype), "half_windows": len(half_result["windows"]),
+                             "bf16_backend": bf16_backend,
                              "package_importable": importable}))
 """
 
@@ -132,7 +136,7 @@ def test_a_saved_fusion_folder_runs_its_pipeline_without_the_package(kind, saved
     assert {"pipelines.py", "backends.py", "processing_citrus_fusion.py"} <= set(os.listdir(folder))
     signals = recording(7.0)
     np.savez(tmp_path / "recording.npz", **signals)
-    expected = json.loads(json.dumps(run_pipeline(signals, sampling_rate=RATES)))
+    expected = json.loads(json.dumps(run_pipeline(signals, sampling_rate=RATES, backend="torch")))
     out = _run_without_package(REMOTE_PIPELINE, [folder, str(tmp_path / "recording.npz")], tmp_path)
     assert out["package_importable"] is False
     module, name = out["pipeline"].rsplit(".", 1)
@@ -141,6 +145,7 @@ def test_a_saved_fusion_folder_runs_its_pipeline_without_the_package(kind, saved
     assert out["model"] == TASK_CLASSES[kind].__name__
     _assert_same_results(out["result"], expected, kind)
     assert out["half_dtype"] == "torch.bfloat16" and out["half_windows"] == 1
+    assert out["bf16_backend"] == "bf16"
 
 
 @pytest.mark.parametrize("kind", sorted(TASK_CLASSES))
@@ -206,7 +211,7 @@ REMOTE_HUB_PIPELINE = """
 import json, numpy as np
 from transformers import pipeline
 run = pipeline(model="__REPO__", trust_remote_code=True__REVISION__)
-result = run(dict(np.load("recording.npz")), sampling_rate={"ecg": 100, "eda": 20})
+result = run(dict(np.load("recording.npz")), sampling_rate={"ecg": 100, "eda": 20}, backend="torch")
 print("RESULT:", json.dumps({"pipeline": type(run).__module__, "result": result}))
 """
 
@@ -217,7 +222,8 @@ def _pushed_and_run_without_package(tmp_path: Path, repo: str, push: str, revisi
     folder = saved_fusion(tmp_path / "local", "classifier")
     signals = recording(5.0, seed=3)
     np.savez(tmp_path / "recording.npz", **signals)
-    expected = json.loads(json.dumps(pipeline(model=folder)(signals, sampling_rate=RATES)))
+    # fp32 PyTorch in both processes: "auto" races bf16 in each, and either may win
+    expected = json.loads(json.dumps(pipeline(model=folder)(signals, sampling_rate=RATES, backend="torch")))
     run = REMOTE_HUB_PIPELINE.replace("__REVISION__", f", revision={revision!r}" if revision else "")
     with HubServer() as hub:
         run_client(push.replace("__REPO__", repo), client_env(hub.url, tmp_path / "hf_home"), cwd=tmp_path)

@@ -28,6 +28,10 @@ choice of the fastest one that keeps the results (`load_backend(model, "auto")`)
   runs fp32 PyTorch without a race, the same in every process. Regression targets and embeddings never run in bf16
   by default: their values are the result. Accelerators always run `"torch"`.
 
+A fusion model (one encoder per modality) runs on the same paths but ONNX Runtime, whose export has one input
+(`FUSION_BACKENDS`): its batches are `{modality: (batch, channels, time)}` dicts (`Windows`), and "auto" races its
+bf16 copy as it races a single-modality model's.
+
 On CPU every path splits a batch across threads (`batch_threads`, default one per PyTorch thread): each thread runs
 a share of the windows with its operators on one core, instead of every operator being spread over all the cores.
 CiTrus's operators are too small for the latter to pay (see `InferenceBackend`).
@@ -88,6 +92,13 @@ BACKENDS = ("auto", "torch", "bf16", "onnxruntime")
 # `vocabulary_citrus.FUSION_MODEL_TYPE`, spelt out: this file travels as remote code with the pipelines, which may
 # import nothing of the package but each other (a test keeps the two equal).
 FUSION_MODEL_TYPE = "citrus_fusion"
+# The backends a fusion model (one encoder per modality, `{modality: (batch, channels, time)}` windows) runs on: the
+# bf16 path runs a copy of the whole model, but an ONNX export has one `(batch, channels, time)` input.
+FUSION_BACKENDS = ("auto", "torch", "bf16")
+FUSION_ONNX_REFUSAL = (
+    "backend='onnxruntime' exports models of one input, and a fusion model takes one batch per modality: use "
+    "backend='auto' (bf16 where it keeps fp32's predicted classes), 'bf16' or 'torch'."
+)
 # Opset of the exported graphs. Opset 23's fused `Attention` operator ran slower in ONNX Runtime 1.32 on CPU than the
 # MatMul-Softmax-MatMul graph of opset 18 (251 vs 294 windows/s, paper configuration, one thread).
 ONNX_OPSET = 18
@@ -234,8 +245,9 @@ class InferenceTarget:
         if self.output not in TARGET_OUTPUTS:
             raise ValueError(f"`output` must be one of {', '.join(map(repr, TARGET_OUTPUTS))}, got {self.output!r}.")
 
-    def compute(self, model: torch.nn.Module, input_values: torch.Tensor, patch_mask: torch.Tensor | None):
-        """Run `model` on `(batch, channels, time)` windows and return this target, `(batch, outputs)`."""
+    def compute(self, model: torch.nn.Module, input_values: Windows, patch_mask: Windows | None):
+        """Run `model` on `(batch, channels, time)` windows (a fusion model: one per modality) and return this target,
+        `(batch, outputs)`."""
         if self.output == "embeddings":
             return model.embed(
                 input_values,
@@ -270,6 +282,11 @@ def target_for(model: torch.nn.Module, target: InferenceTarget | str | None) -> 
         raise TypeError(
             f"`target` takes an InferenceTarget or the name of its output ({', '.join(map(repr, TARGET_OUTPUTS))}), "
             f"got {type(target).__name__}."
+        )
+    if is_fusion_model(model) and target is not None and target.output != "logits":
+        raise ValueError(
+            "The backends run a fusion model's task head (target 'logits'); for its fused embedding call "
+            "`model.embed(input_values, patch_mask)`."
         )
     encoder = problem_of(model) == "encoder"
     if target is None:
@@ -312,10 +329,48 @@ def scores_each_output(config) -> bool:
     return getattr(config, "problem_type", None) == "multi_label_classification" or config.num_labels == 1
 
 
+# A batch of aligned windows: `(batch, channels, time)`, or a fusion model's `{modality: (batch, channels, time)}` (and
+# its patch mask, `(batch, num_patches)` or `{modality: (batch, num_patches) or None}`).
+Windows = torch.Tensor | Mapping[str, torch.Tensor]
+
+
+def is_fusion_model(model: torch.nn.Module) -> bool:
+    """Whether `model` is a fusion model, whose windows are one batch per modality (`Windows`)."""
+    return getattr(getattr(model, "config", None), "model_type", None) == FUSION_MODEL_TYPE
+
+
+def batch_length(input_values: Windows) -> int:
+    """The number of windows in `input_values` (every modality of a fusion batch has as many)."""
+    if isinstance(input_values, Mapping):
+        return len(next(iter(input_values.values())))
+    return len(input_values)
+
+
+def map_windows(function: Callable[[torch.Tensor], torch.Tensor], windows: Windows | None) -> Windows | None:
+    """`function` on the tensor of `windows`, or on each modality's of a fusion batch (None stays None): one code path
+    moves, selects and splits both kinds."""
+    if windows is None:
+        return None
+    if isinstance(windows, Mapping):
+        return {name: None if tensor is None else function(tensor) for name, tensor in windows.items()}
+    return function(windows)
+
+
+def split_windows(windows: Windows | None, shares: int) -> list:
+    """`windows` cut into `shares` consecutive parts along the batch (`tensor_split`), each of the same kind."""
+    if windows is None:
+        return [None] * shares
+    if isinstance(windows, Mapping):
+        parts = {name: split_windows(tensor, shares) for name, tensor in windows.items()}
+        return [{name: modality_parts[share] for name, modality_parts in parts.items()} for share in range(shares)]
+    return list(windows.tensor_split(shares))
+
+
 class InferenceBackend:
     """One way of running a model's forward pass on aligned windows.
 
-    Call it with `input_values` `(batch, channels, time)` and `patch_mask` `(batch, num_patches)` (or None); it
+    Call it with `input_values` `(batch, channels, time)` and `patch_mask` `(batch, num_patches)` (or None), or a
+    fusion model's dicts of them, one per modality (`Windows`); it
     returns the target's output as a float32 CPU tensor `(batch, outputs)`, without gradients. `name` says which
     backend ran ("torch", "bf16", "onnxruntime").
 
@@ -360,7 +415,7 @@ class InferenceBackend:
     def __call__(self, input_values: torch.Tensor, patch_mask: torch.Tensor | None = None) -> torch.Tensor:
         global _RAN_INFERENCE
         _RAN_INFERENCE = True  # see `_start_clean_in_forked_child`
-        shares = min(self.batch_threads, len(input_values) // MIN_WINDOWS_PER_THREAD)
+        shares = min(self.batch_threads, batch_length(input_values) // MIN_WINDOWS_PER_THREAD)
         with _in_eval_mode(self.model):
             if shares <= 1:
                 return self._forward(input_values, patch_mask, in_share=False)
@@ -456,12 +511,11 @@ def _share_pool(shares: int) -> ThreadPoolExecutor:
         return pool
 
 
-def _run_in_shares(forward, input_values: torch.Tensor, patch_mask: torch.Tensor | None, shares: int) -> torch.Tensor:
+def _run_in_shares(forward, input_values: Windows, patch_mask: Windows | None, shares: int) -> torch.Tensor:
     """`forward(input_values, patch_mask, in_share=True)` on `shares` consecutive parts of the batch at once, one
     thread each, each thread's PyTorch operators on one core; the outputs concatenated in the batch's order."""
     pool = _share_pool(shares)
-    parts = input_values.tensor_split(shares)
-    masks = [None] * shares if patch_mask is None else patch_mask.tensor_split(shares)
+    parts, masks = split_windows(input_values, shares), split_windows(patch_mask, shares)
     # Each share runs in the caller's context (a copy each: one context cannot be entered by two threads at once): the
     # model reads context variables its caller set, such as `windows_of_checked_recordings`, without which a split
     # pass of a wide recording's windows was refused as `(batch, time, channels)` where the same pass in one thread ran.
@@ -513,9 +567,11 @@ class TorchBackend(InferenceBackend):
     @torch.inference_mode()
     def _forward(self, input_values, patch_mask, in_share):
         device = self.model.device
-        patch_mask = None if patch_mask is None else patch_mask.to(device)
+        patch_mask = map_windows(lambda mask: mask.to(device), patch_mask)
         with without_autocast(device.type):
-            output = self.target.compute(self.model, input_values.to(device), patch_mask)
+            output = self.target.compute(
+                self.model, map_windows(lambda values: values.to(device), input_values), patch_mask
+            )
         return output.float().cpu()
 
 
@@ -569,7 +625,7 @@ class BFloat16Backend(InferenceBackend):
     @torch.inference_mode()
     def _forward(self, input_values, patch_mask, in_share):
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            output = self.target.compute(self.model, input_values.cpu(), patch_mask)
+            output = self.target.compute(self.model, map_windows(torch.Tensor.cpu, input_values), patch_mask)
         return output.float()
 
 
@@ -678,6 +734,8 @@ class OnnxRuntimeBackend(InferenceBackend):
         num_threads: int | None = None,
         batch_threads: int = 1,
     ):
+        if is_fusion_model(model):
+            raise ValueError(FUSION_ONNX_REFUSAL)
         if model.device.type != "cpu":
             raise ValueError(
                 f"backend='onnxruntime' is the CPU path (ONNX Runtime's CPU provider); the model is on {model.device}. "
@@ -773,7 +831,8 @@ class CheckedBackend(InferenceBackend):
     batches (fewer than `RACE_MIN_WINDOWS`) and large ones race apart, each once. Every output of one size class
     comes from one path: the same windows in the same batches give the same numbers on every call, which a race over
     the first few batches (each on whichever path's turn it was) did not. `name` is the path that ran the last batch
-    of the calling thread (before its first call, the first contender).
+    of the calling thread (before its first call, the first contender); `differences`, after the first batch, how far
+    each contender's outputs were from fp32's on it (the largest absolute difference, by name).
 
     Thread-safe: the check and each race run once, under a lock, while concurrent first calls wait for the choice
     (each had run its own check and race, and overwritten the others' choices); and `name`, read after a call, is
@@ -796,6 +855,8 @@ class CheckedBackend(InferenceBackend):
         self.paths: list[InferenceBackend] | None = None  # after the check: those that agree, then the reference
         self.active: dict[bool, InferenceBackend] = {}  # the winner of each size class (True: large batches)
         self.warm: set[InferenceBackend] = set()
+        # each contender's largest |output - fp32 output| on the first batch, by name (set by the check)
+        self.differences: dict[str, float] = {}
         self.ran: InferenceBackend = self.contenders[0].backend if self.contenders else reference
         self._choosing = threading.Lock()
         self._thread = threading.local()  # `ran` of the calling thread
@@ -815,7 +876,7 @@ class CheckedBackend(InferenceBackend):
         return bool(self.contenders) and InferenceBackend.is_stale.fget(self)
 
     def __call__(self, input_values, patch_mask=None):
-        large = len(input_values) >= RACE_MIN_WINDOWS
+        large = batch_length(input_values) >= RACE_MIN_WINDOWS
         outputs = {}
         path = self.active.get(large)
         if path is None:
@@ -838,7 +899,7 @@ class CheckedBackend(InferenceBackend):
             # export was traced with, a batch a compiler lowers differently); fp32 PyTorch is always there. The
             # reference runs first: an input at fault raises its own error there, and the contender is kept.
             output = self.reference(input_values, patch_mask)
-            self._drop_after_failure(path, len(input_values), error)
+            self._drop_after_failure(path, batch_length(input_values), error)
             self.ran = self._thread.ran = self.reference
             return output
 
@@ -871,27 +932,34 @@ class CheckedBackend(InferenceBackend):
         fastest = min(best, key=best.get)  # min() keeps the first of ties
         speeds = ", ".join(f"{path.name} {seconds * 1e3:.1f} ms" for path, seconds in best.items())
         logger.info(
-            f"backend='auto': a batch of {len(input_values)} windows on this machine: {speeds}; {fastest.name} runs "
-            f"batches of {'at least' if large else 'fewer than'} {RACE_MIN_WINDOWS} windows."
+            f"backend='auto': a batch of {batch_length(input_values)} windows on this machine: {speeds}; "
+            f"{fastest.name} runs batches of {'at least' if large else 'fewer than'} {RACE_MIN_WINDOWS} windows."
         )
         return fastest
 
     def _check(self, input_values, patch_mask) -> dict[InferenceBackend, torch.Tensor]:
-        """The first batch's output of each path that agrees with the reference (the reference last); sets `paths`."""
+        """The first batch's output of each path that agrees with the reference (the reference last); sets `paths` and
+        `differences`."""
         reference_output = self.reference(input_values, patch_mask)
         outputs = {}
         for contender in self.contenders:
+            name = contender.backend.name
             try:
                 output = contender.backend(input_values, patch_mask)
             except Exception as error:  # as one that cannot be built: fp32 PyTorch is there, and its output in hand
-                _drop_contender(f"{contender.backend.name} failed on the first batch", error)
+                _drop_contender(f"{name} failed on the first batch", error)
                 continue
+            self.differences[name] = largest_difference(output, reference_output)
             if contender.check(output, reference_output):
                 outputs[contender.backend] = output
+                logger.info(
+                    f"backend='auto': {name} reproduced fp32 on the first batch (outputs at most "
+                    f"{self.differences[name]:.3g} apart)."
+                )
             else:
                 logger.warning(
-                    f"backend='auto': {contender.backend.name} did not reproduce fp32 on the first batch "
-                    f"({contender.description}); it is not used."
+                    f"backend='auto': {name} did not reproduce fp32 on the first batch "
+                    f"({contender.description}; outputs up to {self.differences[name]:.3g} apart); it is not used."
                 )
         outputs[self.reference] = reference_output
         self.paths = list(outputs)
@@ -909,6 +977,13 @@ def _drop_contender(what: str, error: Exception) -> None:
     reason = lines[0] if lines else type(error).__name__
     logger.warning(f"backend='auto': {what} ({reason}); it is not used.")
     logger.debug(f"backend='auto': {what}.", exc_info=error)
+
+
+def largest_difference(candidate: torch.Tensor, reference: torch.Tensor) -> float:
+    """The largest |candidate - reference| over every output of a batch (NaN where either holds NaN; 0 for none)."""
+    if not reference.numel():
+        return 0.0
+    return float((candidate.double() - reference.double()).abs().max())
 
 
 def _same_classes(candidate: torch.Tensor, reference: torch.Tensor) -> bool:
@@ -959,8 +1034,12 @@ def load_backend(
 ) -> InferenceBackend:
     """The backend that runs `model` (a CiTrus model in eval mode) as asked.
 
+    A fusion model's backend takes `{modality: (batch, channels, time)}` windows (and such a dict of patch masks, or
+    None), CiTrusFusionProcessor's output; it runs on `FUSION_BACKENDS` ("auto" races bf16, for a classifier, against
+    fp32 PyTorch as for one modality), and computes the task head's logits.
+
     Args:
-        model: any CiTrus model (`embed()` for embeddings; a task model for logits).
+        model: any CiTrus model (`embed()` for embeddings; a task model for logits), or a fusion task model.
         backend: `"auto"`, `"torch"`, `"bf16"` or `"onnxruntime"` (see the module docstring for what `"auto"`
             picks).
         target: what to compute, an `InferenceTarget` or its output's name, "logits" or "embeddings" (default: the
@@ -973,10 +1052,10 @@ def load_backend(
             1: every batch in one call, each operator spread over the threads.
 
     Raises:
-        TypeError: `model` is no CiTrus model, or a fusion model (it takes one batch per modality).
+        TypeError: `model` is no CiTrus model.
         ValueError: unknown backend, the logits of a model without a task head, "bf16" for a model on an
-            accelerator, "bf16" or "onnxruntime" for a quantized model, "onnxruntime" for a model not in float32, or
-            a thread count below 1.
+            accelerator, "bf16" or "onnxruntime" for a quantized model, "onnxruntime" for a model not in float32 or
+            for a fusion model (`FUSION_BACKENDS`), or a thread count below 1.
         ImportError: "onnxruntime" without onnxruntime / onnx / onnxscript installed (the message names the extra).
         OSError: "onnxruntime" with a cache folder it cannot write, or a cached export ONNX Runtime cannot load.
     """
@@ -1016,7 +1095,7 @@ def load_backend(
     # Only once exported: an export takes 30-50 s on 2 cores (citrus-small's regressor), and fp32 PyTorch stages a
     # whole night (960 windows) in 1.3-2.9 s, so no single call gains what "auto" would spend exporting;
     # `backend="onnxruntime"` (or `export_onnx`) exports once, and every later "auto" races the cached export.
-    onnx_installed = onnx_export_available() is None
+    onnx_installed = onnx_export_available() is None and not is_fusion_model(model)  # (no export of a fusion model)
     try:
         exported = onnx_installed and onnx_export_path(model, target, cache_dir).is_file()
     except OSError:  # no cache folder can be named: there is no export to race
@@ -1108,13 +1187,16 @@ def cached_backend(
 _BUILDING = threading.RLock()
 
 
-def _check_model(model) -> None:
+def _check_model(model, single_modality: str | None = None) -> None:
+    """Refuse what is no CiTrus model, and, where `single_modality` names a function that takes one feature extractor's
+    windows (`predict_windows`, `export_onnx`), a fusion model, which takes one batch per modality."""
     if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
         raise TypeError(f"`model` must be a CiTrus model (e.g. from `from_pretrained`), got a {type(model).__name__}.")
-    if getattr(model.config, "model_type", None) == FUSION_MODEL_TYPE:
+    if single_modality and is_fusion_model(model):
         raise TypeError(
-            "The inference backends run single-modality CiTrus models; a fusion model takes one batch per modality: "
-            "call it directly on CiTrusFusionProcessor's output (`model(**processor(recordings, sampling_rate=...))`)."
+            f"`{single_modality}` runs single-modality CiTrus models, and a fusion model takes one batch per modality: "
+            "run it on recordings with its pipeline (`pipeline(model=folder)`), or on CiTrusFusionProcessor's output "
+            "with `load_backend(model)(inputs['input_values'], inputs['patch_mask'])`."
         )
 
 
@@ -1304,7 +1386,7 @@ def predict_windows(
     """
     check_positive_integer("batch_size", batch_size)
     batch_size = int(batch_size)
-    _check_model(model)  # before the windows: a fusion model's dict of modalities is not a windows error
+    _check_model(model, "predict_windows")  # before the windows: a fusion model's dict of modalities is no window
     input_values, patch_mask = _window_inputs(features)
     if len(input_values) == 0:
         raise ValueError(
@@ -1357,29 +1439,35 @@ def _describe_target(target: InferenceTarget) -> str:
     )
 
 
-def run_full_and_padded_apart(
-    runner, input_values: torch.Tensor, patch_mask: torch.Tensor | None
-) -> tuple[torch.Tensor, str]:
+def run_full_and_padded_apart(runner, input_values: Windows, patch_mask: Windows | None) -> tuple[torch.Tensor, str]:
     """`runner(input_values, mask)` with the full windows of a batch run without a mask and the padded ones with
     theirs, outputs in the batch's order: a window's output must not depend on the other windows of its batch, and
     with a mask attention takes another kernel, whose bf16 rounding differs from the unmasked one's (by more than
-    bf16's own error against fp32). `input_values` `(windows, channels, time)`, `patch_mask` `(windows, ...)` or None.
+    bf16's own error against fp32). `input_values` `(windows, channels, time)`, `patch_mask` `(windows, ...)` or None,
+    or a fusion model's dicts of them, one per modality (a window is full when it is in every modality; a padded one
+    runs with every modality's mask).
 
     Returns the outputs `(windows, outputs)` and the path(s) that computed them (`runner.name` after each call,
     `joined_paths`): "auto" races batches of fewer than `RACE_MIN_WINDOWS` windows apart from larger ones, so the 17
     full windows of a batch and its padded one can run on two paths, and `runner.name` alone named the last."""
-    if patch_mask is None:
-        return runner(input_values, None), runner.name
-    full = patch_mask.reshape(len(patch_mask), -1).all(dim=1)
+    masks = list(patch_mask.values()) if isinstance(patch_mask, Mapping) else [patch_mask]
+    full = torch.ones(batch_length(input_values), dtype=torch.bool)
+    for mask in masks:
+        if mask is not None:
+            full &= mask.reshape(len(mask), -1).bool().all(dim=1).cpu()
     if bool(full.all()):
         return runner(input_values, None), runner.name
     if not bool(full.any()):
         return runner(input_values, patch_mask), runner.name
     full_rows, padded_rows = torch.nonzero(full).squeeze(1), torch.nonzero(~full).squeeze(1)
-    full_output = runner(input_values[full_rows], None)
+
+    def rows(windows, selected):
+        return map_windows(lambda tensor: tensor[selected.to(tensor.device)], windows)
+
+    full_output = runner(rows(input_values, full_rows), None)
     full_path = runner.name
-    padded_output = runner(input_values[padded_rows], patch_mask[padded_rows])
-    output = full_output.new_empty((len(input_values), *full_output.shape[1:]))
+    padded_output = runner(rows(input_values, padded_rows), rows(patch_mask, padded_rows))
+    output = full_output.new_empty((batch_length(input_values), *full_output.shape[1:]))
     output[full_rows], output[padded_rows] = full_output, padded_output
     return output, joined_paths([full_path, runner.name])
 
@@ -1839,7 +1927,7 @@ def export_onnx(
     Returns:
         `(path, exported)`: the file, and whether this call exported it (False: reused from the cache).
     """
-    _check_model(model)
+    _check_model(model, "export_onnx")
     target = target_for(model, target)
     cache_key = onnx_cache_key(model, target)
     path = onnx_export_path(model, target, cache_dir, cache_key=cache_key)
@@ -2008,6 +2096,7 @@ def written_then_renamed(path: str | os.PathLike) -> Iterator[str]:
 
 __all__ = [
     "BACKENDS",
+    "FUSION_BACKENDS",
     "BLOCKED_ATTENTION",
     "ONNX_OPSET",
     "ONNX_SINGLE_FILE_BYTES",

@@ -20,7 +20,7 @@ Three pipelines, registered with transformers by `citrus_hf` (see `citrus_hf.inf
 A fusion model (one encoder per modality) runs under its own tasks, `"time-series-fusion-classification"` and
 `"time-series-fusion-regression"` (`BioSignalFusionClassificationPipeline`, `BioSignalFusionRegressionPipeline`): one
 recording per modality in, every modality cut into windows of the same times, and the classification or regression
-pipeline's result out (see `_FusionRecordingPipeline`).
+pipeline's result out (see `_FusionRecordingPipeline`), on the same backends but ONNX Runtime (`FUSION_BACKENDS`).
 
 A recording's mean weighs each window by the seconds of recording it covers (a last window padded out to the context,
 `pad_last_window=True`, counts for its own seconds only), and leaves out the windows that hold no signal: each window
@@ -66,8 +66,11 @@ from transformers.utils import logging
 
 from .backends import (
     BACKENDS,
+    FUSION_BACKENDS,
+    FUSION_ONNX_REFUSAL,
     InferenceTarget,
     _BackendCache,
+    batch_length,
     cached_backend,
     check_positive_integer,
     joined_paths,
@@ -1789,9 +1792,11 @@ class _RecordingPipeline(ChunkPipeline):
         except RuntimeError as error:
             if "allocate" not in str(error):
                 raise
+            # (a fusion model's windows are one tensor per modality)
+            channels = "" if isinstance(input_values, Mapping) else f" x {input_values.shape[1]} channels"
             raise MemoryError(
-                f"Out of memory in a forward pass of {len(input_values)} windows x {input_values.shape[1]} channels: "
-                "pass a smaller `batch_size` (windows per pass)."
+                f"Out of memory in a forward pass of {batch_length(input_values)} windows{channels}: pass a smaller "
+                "`batch_size` (windows per pass)."
             ) from error
         self._check_finite(output, input_values, model_inputs["window_start_seconds"], ran)
         return {
@@ -2178,9 +2183,6 @@ class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
 
 # ----------------------------------------------------------------------------------------------------------- fusion
 
-# The backends a fusion model runs on: its windows are one tensor per modality, which the bf16 copy and the ONNX
-# export of a single encoder do not take.
-FUSION_BACKENDS = ("auto", "torch")
 # A modality recorded more than this many seconds beyond the span every modality covers is named in a warning (that
 # span is what is scored): clocks that drift apart over a session differ by far less, a file of another session by more.
 FUSION_SPAN_TOLERANCE_SECONDS = 1.0
@@ -2268,6 +2270,7 @@ class _FusionRecordingPipeline:
             check(model)  # windows aligned to another contract would run and score wrong
         ChunkPipeline.__init__(self, model=model, processor=processor, **kwargs)
         self._check_model()
+        self._backends = _BackendCache()  # the single-modality pipeline's `_forward` runs them (see its `__init__`)
         self._progress = None
         self._packing = False
 
@@ -2295,7 +2298,9 @@ class _FusionRecordingPipeline:
             hop_seconds (`float`, *optional*): seconds between window starts (default: the window).
             pad_last_window, nan_policy: as in `CiTrusFeatureExtractor`, for every modality.
             batch_size (`int`, defaults to 64): windows per forward pass.
-            backend (`str`): `"auto"` or `"torch"` (the fusion model runs in torch).
+            backend (`str`, defaults to `"auto"`): `"auto"`, `"torch"` or `"bf16"`, as in the single-modality
+                pipelines (`"auto"` runs bf16 for a classifier where it keeps fp32's predicted classes on the first
+                batch and is faster here); `"onnxruntime"` exports models of one input and is refused.
             progress (`bool`, *optional*): as in the single-modality pipelines.
             The single-modality pipeline's own parameters (`top_k`, `function_to_apply` for a classifier).
 
@@ -2361,13 +2366,16 @@ class _FusionRecordingPipeline:
         for name, value in (("pad_last_window", pad_last_window), ("progress", progress)):
             if value is not None and not isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"`{name}` must be True or False, got {value!r} ({type(value).__name__}).")
-        if backend is not None and backend not in FUSION_BACKENDS:
-            raise ValueError(
-                f"`backend={backend!r}` does not run a fusion model, whose windows are one tensor per modality; "
-                f"choose one of {', '.join(FUSION_BACKENDS)}."
-            )
+        forward = {}
+        if backend == "onnxruntime":
+            raise ValueError(FUSION_ONNX_REFUSAL)
+        if backend is not None:
+            if backend not in FUSION_BACKENDS:
+                raise ValueError(f"`backend={backend!r}` is not supported; choose one of {', '.join(FUSION_BACKENDS)}.")
+            forward["backend"] = backend
         target, postprocess = self._sanitize_task_parameters(**other)
-        return preprocess, target, postprocess
+        forward.update(target)
+        return preprocess, forward, postprocess
 
     # ------------------------------------------------------------------------------------------------ preprocess
 
@@ -2601,38 +2609,6 @@ class _FusionRecordingPipeline:
                 ).replace(EXTRACTOR_CHANNEL_OPTION, FUSION_CHANNEL_OPTION)
                 error.args = (f"modality {modality!r}: {message}",)
             raise
-
-    # --------------------------------------------------------------------------------------------------- forward
-
-    def _forward(self, model_inputs, backend: str = "auto", **target_parameters):
-        """The model's outputs `(windows, outputs)`: windows padded in some modality (a last window kept by
-        `pad_last_window`) run apart from full ones, which run without a mask, as in training on full windows."""
-        input_values, patch_mask = model_inputs["input_values"], model_inputs["patch_mask"]
-        count = len(model_inputs["window_start_seconds"])
-        full = torch.ones(count, dtype=torch.bool)
-        for mask in patch_mask.values():
-            if mask is not None:
-                full &= mask.bool().all(-1).cpu()
-        output = None
-        for rows, masked in ((full, False), (~full, True)):
-            if not bool(rows.any()):
-                continue
-            values = {name: tensor[rows.to(tensor.device)] for name, tensor in input_values.items()}
-            masks = {name: mask[rows.to(mask.device)] for name, mask in patch_mask.items()} if masked else None
-            part = self.model(input_values=values, patch_mask=masks, return_dict=True).logits.float().cpu()
-            if output is None:
-                output = torch.empty((count, part.shape[-1]), dtype=part.dtype)
-            output[rows] = part
-        self._check_finite(output, input_values, model_inputs["window_start_seconds"], "torch")
-        return {
-            "output": output,
-            "window_start_seconds": model_inputs["window_start_seconds"],
-            "window_end_seconds": model_inputs["window_end_seconds"],
-            "recording_seconds": model_inputs["recording_seconds"],
-            "backend": "torch",
-            "is_last": model_inputs["is_last"],
-            "no_signal": model_inputs["no_signal"],
-        }
 
 
 class BioSignalFusionClassificationPipeline(_FusionRecordingPipeline, BioSignalClassificationPipeline):
