@@ -9,8 +9,10 @@ blocked attention, "onnxruntime"; see `citrus_hf.inference.backends`), each spli
 the package does by default (`--batch-threads`), and PatchTST in fp32 and under bf16 autocast, both as transformers
 runs them and split across the threads the same way, at `--batch-size` and at batch 1. Each CiTrus path's ratio is
 printed against PatchTST in fp32 as transformers runs it and against PatchTST's best path of the four (the anchor).
-Then a full night is staged through the classification pipeline (`pipeline(model=folder)`: alignment, windowing,
-batching and the backend it picks), timed end to end.
+Then a fusion classifier of two such encoders (EEG and EOG of a sleep night, one window each) runs on the fp32 and
+bf16 paths (`load_backend` of a fusion model; ONNX Runtime does not run one), at `--batch-size` and at batch 1, and
+bf16's speed is printed as a ratio of fp32's. Then a full night is staged through the classification pipeline
+(`pipeline(model=folder)`: alignment, windowing, batching and the backend it picks), timed end to end.
 
 On CPU the inference comparison runs twice, each time in a process of its own, because how the C library hands out
 large buffers moves PatchTST's figures more than anything CiTrus does: "fresh" is a new process with glibc's defaults,
@@ -28,6 +30,7 @@ on the same shapes in fp32, so PatchTST's share bounds how much faster CiTrus ca
 
     python benchmarks/speed.py                      # CPU: pre-training, every inference backend, the night
     python benchmarks/speed.py --backend bf16 --no-train
+    python benchmarks/speed.py --no-train --night-windows 0 --no-memory   # inference paths and the fusion ratio
     python benchmarks/speed.py --device cuda --dtype bf16 --backend torch --night-windows 0
 """
 
@@ -237,6 +240,37 @@ def compare_inference(args, backends: list[str], main_rows: bool = True) -> tupl
     return by_batch, rows
 
 
+def compare_fusion(args) -> dict:
+    """A fusion classifier of two paper-configuration encoders ("eeg" and "eog", 1 x 3000 samples each) on fp32
+    PyTorch and bf16, split across the threads as the package does, at `--batch-size` and 1.
+
+    Returns `{"batch32": {"windows_per_s": {"fusion-torch": ..., "fusion-bf16": ...}, "bf16_vs_fp32": ratio}, ...}`.
+    """
+    from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+    from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
+
+    modalities = ("eeg", "eog")
+    encoder = CiTrusConfig(**PAPER, num_channels=1, backbone=args.backbone)
+    config = CiTrusFusionConfig(modality_configs=dict.fromkeys(modalities, encoder), num_labels=NUM_LABELS)
+    torch.manual_seed(0)
+    model = CiTrusFusionForSequenceClassification(config).eval()
+    steps = {}
+    for backend in ("torch", "bf16"):
+        runner = load_backend(model, backend, batch_threads=args.batch_threads)
+        steps[f"fusion-{backend}"] = lambda batch, runner=runner: runner(batch)
+    results = {}
+    for batch_size in dict.fromkeys((args.batch_size, 1)):
+        batches = [{name: torch.randn(batch_size, 1, PAPER["context_length"]) for name in modalities} for _ in range(4)]
+        steps_per_round = args.steps_per_round * max(1, args.batch_size // (4 * batch_size))
+        seconds = time_alternating(steps, batches, "cpu", args.rounds, steps_per_round)
+        speeds = {name: batch_size / seconds[name] for name in steps}
+        results[f"batch{batch_size}"] = {
+            "windows_per_s": speeds,
+            "bf16_vs_fp32": speeds["fusion-bf16"] / speeds["fusion-torch"],
+        }
+    return results
+
+
 def _compare_inference_in_this_process(arguments: dict, backends: list[str], main_rows: bool) -> dict:
     """`compare_inference` for `in_fresh_process`: the command line's arguments as a dict, the results as JSON."""
     by_batch, rows = compare_inference(argparse.Namespace(**arguments), backends, main_rows)
@@ -309,6 +343,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--backbone", default="hybrid", choices=["hybrid", "transformer", "cnn"])
     parser.add_argument("--no-train", action="store_true", help="skip the pre-training comparison")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    parser.add_argument("--no-fusion", action="store_true", help="skip the fusion classifier's bf16 / fp32 ratio")
     parser.add_argument("--night-windows", type=int, default=960, help="30 s windows of the night (0: skip)")
     parser.add_argument(
         "--night-batch-size", type=positive_int, default=64, help="the pipeline's windows per forward pass"
@@ -342,6 +377,8 @@ def main(argv=None) -> dict:
     else:
         results["inference"], rows = compare_inference(args, backends)
         results.update(rows)
+    if args.device == "cpu" and not args.no_fusion:
+        results["fusion"] = compare_fusion(args)
     if args.night_windows:
         results["night"] = stage_night(args, backends)
     report(args, results, backends)
@@ -395,6 +432,14 @@ def report(args, results: dict, backends: list[str]) -> None:
         )
         _report_paths(results[key])
     print("(targets: >= 1.5x PatchTST fp32 at batch 32; goal 2x PatchTST's best path)")
+    if "fusion" in results:
+        print()
+    for key, batch in results.get("fusion", {}).items():
+        speeds = batch["windows_per_s"]
+        print(
+            f"fusion classifier (eeg + eog, 1 x 3000 each), batch {key[5:]:>3}: fp32 {speeds['fusion-torch']:.1f}, "
+            f"bf16 {speeds['fusion-bf16']:.1f} windows/s; bf16 / fp32 {batch['bf16_vs_fp32']:.2f}x"
+        )
     night = results.get("night")
     if night:
         hours = night["windows"] * PAPER["context_length"] / NIGHT_RATE / 3600

@@ -97,6 +97,12 @@ def test_speed_benchmark_compares_with_patchtst(tmp_path):
             ratios = batch["ratios"][name]
             assert ratios["vs_patchtst_fp32"] == pytest.approx(speeds[f"citrus-{name}"] / speeds["patchtst-fp32"])
             assert ratios["vs_patchtst_best"] == pytest.approx(speeds[f"citrus-{name}"] / best)
+    # a fusion classifier of two such encoders on fp32 PyTorch and bf16, and bf16's ratio (audit 75)
+    assert list(results["fusion"]) == ["batch2", "batch1"]
+    for batch in results["fusion"].values():
+        speeds = batch["windows_per_s"]
+        assert set(speeds) == {"fusion-torch", "fusion-bf16"} and all(speed > 0 for speed in speeds.values())
+        assert batch["bf16_vs_fp32"] == pytest.approx(speeds["fusion-bf16"] / speeds["fusion-torch"])
     night = results["night"]
     assert night["windows"] == 3 and set(night["seconds"]) == {*backends, "auto"}
     assert all(seconds > 0 for seconds in night["seconds"].values()) and set(night["auto_ran"].split("+")) <= set(
