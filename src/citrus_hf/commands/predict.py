@@ -1959,7 +1959,8 @@ def _clock_moment(text: str) -> datetime.datetime | None:
     for a date alone (midnight by chance, not a time anyone meant)."""
     from ..data.readers._common import parse_clock_time
 
-    # (parsed, not through `isoformat()`, which writes UTC's "Z" and a local clock's "+00:00" alike: `ZERO_OFFSET`)
+    # (parsed, not written by `isoformat()` and read back: `fromisoformat` reads the "+00:00" it writes for UTC's clock
+    # and for a local one at offset zero alike as UTC's, losing `ZERO_OFFSET`)
     moment = parse_clock_time(text)
     if moment is None:
         try:

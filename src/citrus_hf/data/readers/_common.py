@@ -42,13 +42,16 @@ _CLOCK_TIME = re.compile(
 # offset zero, on which a time of day means what it does on a +01:00 clock. UTC's own clock ("Z", RFC 3339's "-00:00"
 # for an unknown local offset, stamps counted since 1970) is `datetime.timezone.utc`, a clock of no place, on which a
 # time of day is refused (`is_utc_clock`). The two are equal as offsets (a moment compares alike on both); a timezone
-# of offset zero built without a name is `datetime.timezone.utc` itself, so a +00:00 clock was taken for UTC's.
+# of offset zero built without a name is `datetime.timezone.utc` itself, so a +00:00 clock was taken for UTC's. They
+# are told apart by the name, which a pickled or copied start keeps, not by identity, which it loses.
 ZERO_OFFSET = datetime.timezone(datetime.timedelta(0), "+00:00")
 
 
 def is_utc_clock(moment: datetime.datetime) -> bool:
-    """Whether `moment` is on UTC's own clock (`ZERO_OFFSET`'s note), not a local clock at offset zero."""
-    return moment.utcoffset() == datetime.timedelta(0) and moment.tzinfo is not ZERO_OFFSET
+    """Whether `moment` is on UTC's own clock (`ZERO_OFFSET`'s note), not a local clock at offset zero: told by the
+    zone's name, "+00:00" for the latter (a start pickled by a DataLoader's workers, `multiprocessing` or a `datasets`
+    cache, or deep-copied, comes back on a new timezone of that name; compared by identity, it read as UTC's)."""
+    return moment.utcoffset() == datetime.timedelta(0) and moment.tzname() != ZERO_OFFSET.tzname(None)
 
 
 def utc_offset(written: str) -> datetime.timezone:

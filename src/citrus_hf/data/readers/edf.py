@@ -353,8 +353,10 @@ class Recording:
         channel_names: one per row of ``data``.
         units: one per row of ``data``.
         annotations: EDF+ annotations, if any.
-        start: the first sample's clock time (naive datetime): the EDF header's start, with an EDF+ file's fraction of
-            a second (`EdfHeader.start`); None where the header's date cannot be read or an EDF+ file does not know
+        start: the first sample's clock time: naive for a header's (the EDF header's start, with an EDF+ file's
+            fraction of a second, `EdfHeader.start`); aware for a CSV's time stamps, in UTC where they count since
+            1970 or write "Z", else in the offset its clock times write (`_common.ZERO_OFFSET` for "+00:00", a local
+            clock, `_common.is_utc_clock`); None where the header's date cannot be read or an EDF+ file does not know
             it ("Startdate X").
         breaks: the samples (from 0) at which a recording read across its breaks goes on after one (a BrainVision
             recording that paused, an EEGLAB set's boundary events: `files.read_recording`'s ``across_pauses``), in

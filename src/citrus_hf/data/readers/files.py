@@ -20,7 +20,8 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   DatetimeIndex or TimedeltaIndex, is not read as a channel unless named in ``channels``, and its stamps, in seconds,
   milliseconds, microseconds or nanoseconds as its name says, relative or since 1970, must agree with the rate (a
   stamp missing, an empty cell, put on the line through those around it: `_filled_stamps`); stamps since 1970 give
-  the recording's start, `Recording.start`, in UTC; times of day alone, ``09:00:00.000``, count from the first stamp,
+  the recording's start, `Recording.start`, in UTC, and ISO clock times in the UTC offset their first stamp writes (a
+  local clock's "+01:00" or "+00:00"; "Z" is UTC's, `_csv_start`); times of day alone, ``09:00:00.000``, count from the first stamp,
   on past midnight (`_past_midnight`), and give no start; a column under another name that rises like a clock is
   read, with a warning), an optional row of units under the names (``mV;µV``: `Recording.units`) or a unit in brackets at a
   name's end (``ECG [mV]``, ``acc_x (g)``: a channel in mV, `_units_in_names`), a delimiter at every line's end read
