@@ -11,6 +11,7 @@ import copy
 import datetime
 import pickle
 
+import numpy as np
 import pytest
 from test_datanoticed_audit75 import RATE, _zoned_csv, ecg  # noqa: F401  (`ecg`: the module's fixture)
 
@@ -29,3 +30,19 @@ def test_a_plus_zero_start_stays_a_local_clock_when_pickled_or_copied(ecg, tmp_p
         assert is_utc_clock(start) is utc
         assert is_utc_clock(start + datetime.timedelta(seconds=10)) is utc  # (a window's start, as predict writes)
 
+
+def test_a_long_run_of_infinite_values_is_not_called_a_gap(ecg):  # noqa: F811
+    """2 s of an ECG gone to -inf (a log of 0 upstream, an overflow) was refused as "a gap in the recording (a device
+    off, a WFDB record's '~' segment)", with the fix to cut it at its gaps: no device writes infinity for a pause."""
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusFeatureExtractor
+
+    signal = ecg[: int(10 * RATE)].copy()[None]
+    signal[:, int(3 * RATE) : int(5 * RATE)] = -np.inf
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config())
+    with pytest.raises(ValueError) as refused:
+        extractor(signal, sampling_rate=RATE)
+    message = str(refused.value)
+    assert "the longest run 2 s from 3 s on: infinite values throughout (an overflow" in message, message
+    assert "gap" not in message and "Cut the recording at its runs of infinite values" in message

@@ -928,8 +928,8 @@ def nan_padding_span(recording: np.ndarray | torch.Tensor) -> tuple[int, int]:
 
 
 def longest_non_finite_run(recording: np.ndarray) -> tuple[int, int]:
-    """`(start, length)` in samples of the longest run of `recording` `(channels, time)` in which some channel is NaN
-    or infinite at every sample; `(0, 0)` where every sample is finite. A gap in the recording (a device off, a WFDB
+    """`(start, length)` in samples of the longest run of `recording` `(channels, time)` at each of whose samples some
+    channel is NaN or infinite; `(0, 0)` where every sample is finite. A gap in the recording (a device off, a WFDB
     record's '~' segment, which wfdb reads as NaN) is such a run, where a lost sample is one of a few samples."""
     bad = ~np.isfinite(recording).reshape(-1, recording.shape[-1]).all(axis=0)
     if not bad.any():
@@ -2534,14 +2534,21 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             patch_seconds = self.patch_length / self.sampling_rate
             if sampling_rate is not None and run_length / sampling_rate > patch_seconds:
                 # a gap (a WFDB record's '~' segment is NaN for its whole length, often minutes): filled linearly, a
-                # made-up straight line longer than a patch, which the model reads as signal
+                # made-up straight line longer than a patch, which the model reads as signal. A run without NaN is
+                # of infinite values, which no device writes for a pause: an overflow, not a gap
+                gap = bool(np.isnan(recording[..., run_start : run_start + run_length]).any())
+                what = (
+                    "a gap in the recording (a device off, a WFDB record's '~' segment)"
+                    if gap
+                    else "infinite values throughout (an overflow or a division by zero upstream)"
+                )
+                runs, theirs = ("gaps", "the gaps'") if gap else ("runs of infinite values", "their")
                 raise ValueError(
                     f"recording {index} contains {found} values, the longest run {run_length / sampling_rate:g} s "
-                    f"from {run_start / sampling_rate:g} s on: a gap in the recording (a device off, a WFDB record's "
-                    f"'~' segment), longer than one of the model's patches ({patch_seconds:g} s), that "
-                    "nan_policy='interpolate' would fill with a made-up straight line. Cut the recording at its gaps "
-                    "and give each stretch apart, or leave the gaps' stretches out; interpolate (`--nan-policy "
-                    "interpolate` of the citrus commands) only gaps of a few samples."
+                    f"from {run_start / sampling_rate:g} s on: {what}, longer than one of the model's patches "
+                    f"({patch_seconds:g} s), that nan_policy='interpolate' would fill with a made-up straight line. "
+                    f"Cut the recording at its {runs} and give each stretch apart, or leave {theirs} stretches out; "
+                    f"interpolate (`--nan-policy interpolate` of the citrus commands) only {runs} of a few samples."
                 )
             raise ValueError(
                 f"recording {index} contains {found} values; clean it, or pass nan_policy='interpolate' (`--nan-policy "
