@@ -1957,7 +1957,7 @@ def _start_time(text: str, recordings: Sequence[str]) -> datetime.datetime:
 def _clock_moment(text: str) -> datetime.datetime | None:
     """`text` as a date and time in ISO 8601 (`_as_isoformat`), naive or with its UTC offset; None for other text and
     for a date alone (midnight by chance, not a time anyone meant)."""
-    from ..data.readers._common import parse_clock_time
+    from ..data.readers._common import ZERO_OFFSET, is_utc_clock, parse_clock_time
 
     # (parsed, not written by `isoformat()` and read back: `fromisoformat` reads the "+00:00" it writes for UTC's clock
     # and for a local one at offset zero alike as UTC's, losing `ZERO_OFFSET`)
@@ -1967,6 +1967,10 @@ def _clock_moment(text: str) -> datetime.datetime | None:
             moment = datetime.datetime.fromisoformat(_as_isoformat(text))
         except ValueError:
             return None
+        if is_utc_clock(moment) and "+" in text:
+            # ISO 8601's basic form, 20250301T213000+0000 (read by 3.11's `fromisoformat` only, as UTC's clock): a
+            # local clock at offset zero, as its extended form 2025-03-01T21:30:00+00:00 is read (a date has no "+")
+            moment = moment.replace(tzinfo=ZERO_OFFSET)
     return moment if "T" in text.upper() or " " in text.strip() else None
 
 
