@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import sys
 
 import numpy as np
 import pytest
@@ -125,13 +126,25 @@ def test_a_csv_clock_in_z_is_utcs_own(ecg, tmp_path):
     assert start == first.replace(tzinfo=datetime.timezone.utc) and start.tzinfo is datetime.timezone.utc
 
 
+_BASIC_FORM = pytest.mark.skipif(sys.version_info < (3, 11), reason="Python 3.10's fromisoformat reads no basic form")
+
+
 @pytest.mark.parametrize(
     ("start_time", "accepted"),
-    [("2025-03-01T21:30:00+00:00", True), ("2025-03-01T21:30:00+0000", True), ("2025-03-01T21:30:00Z", False)],
+    [
+        ("2025-03-01T21:30:00+00:00", True),
+        ("2025-03-01T21:30:00+0000", True),
+        ("2025-03-01T21:30:00Z", False),
+        # ISO 8601's basic form, read by Python 3.11's fromisoformat alone (audit 75, review2)
+        pytest.param("20250301T213000+0000", True, marks=_BASIC_FORM),
+        pytest.param("20250301T213000Z", False, marks=_BASIC_FORM),
+    ],
 )
 def test_a_time_of_day_is_read_on_a_plus_zero_clock_and_refused_on_utcs(start_time, accepted):
     """--lights-off 21:30:10 on a recording started at 21:30+00:00 (--start-time, or its CSV's clock) was refused as
-    on a UTC clock, naming 21:30:10Z, though +00:00 is a local clock (London's in winter) as +01:00 is one."""
+    on a UTC clock, naming 21:30:10Z, though +00:00 is a local clock (London's in winter) as +01:00 is one. In the
+    basic form, 20250301T213000+0000, it was read on UTC's clock after that fix (`fromisoformat` gives UTC for any
+    zero offset)."""
     from types import SimpleNamespace
 
     from citrus_hf.commands import UsageError

