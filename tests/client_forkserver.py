@@ -6,8 +6,16 @@ Only libraries that read nothing of the Hub's environment at import are imported
 `transformers`, `datasets` and `citrus_hf` read `HF_ENDPOINT`, `HF_HOME`, `HF_HUB_OFFLINE`, ... once, at import, and
 those differ from client to client, so each child imports them itself after its environment is set, as a fresh Python
 would. `hub_server.run_client` sends a client here only when its environment, less those Hub variables, is the one this
-server started with (when the test process's environment changes, it starts another server); `-I` clients without the
-package get a fresh Python.
+server started with (when the test process's environment changes, it starts another server).
+
+A client runs with the interpreter options its server was started with: `python -u client_forkserver.py` serves
+`python -u script` clients (those with the package), `python -I client_forkserver.py` serves `python -I script` clients
+(those without it: isolated, so no user site, no PYTHON* variables, no script folder on sys.path). A client without the
+package blocks `citrus_hf` itself, in its first lines (`hub_server.WITHOUT_PACKAGE_PRELUDE`), and that block holds in a
+forked child as in a fresh Python: the server imports nothing of `citrus_hf` (checked below), so what the prelude
+filters out of `sys.path` and sets to None in `sys.modules` is all a later `import citrus_hf` could use. What a forked
+client shares with its server and a fresh Python would draw anew: the seed of `str` hashing (an `-I` server ignores
+PYTHONHASHSEED, as its fresh clients do; a `-u` server is started with the client's PYTHONHASHSEED).
 
 Protocol (one request per connection on the Unix socket named by argv[1]): the test process sends one JSON line
 `{"argv": [script, *args], "env": {...}, "cwd": "..."}` with the client's stdout and stderr file descriptors attached
@@ -45,7 +53,7 @@ if leaked:  # a new version that imports one of them would fix that module's con
     raise SystemExit(f"client_forkserver: the shared imports imported {leaked}; clients need a fresh Python")
 
 MAX_FDS = 2
-server_path = sys.argv[1]
+server_script, server_path = sys.argv[0], sys.argv[1]
 listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 listener.bind(server_path)
 listener.listen(8)
@@ -108,9 +116,12 @@ os.environ.clear()
 os.environ.update(request["env"])
 script, *args = request["argv"]
 sys.argv = [script, *args]
-sys.orig_argv = [sys.executable, "-u", script, *args]
-# `python script.py` starts sys.path with the script's folder (symlinks resolved), not the server's.
-sys.path[0] = os.path.dirname(os.path.realpath(script))
+interpreter_options = sys.orig_argv[1 : sys.orig_argv.index(server_script)]  # ["-u"] or ["-I"]
+sys.orig_argv = [sys.executable, *interpreter_options, script, *args]
+if not sys.flags.safe_path:
+    # `python script.py` starts sys.path with the script's folder (symlinks resolved), not the server's; `python -I`
+    # (safe_path) puts no folder there, as this server's own sys.path has none.
+    sys.path[0] = os.path.dirname(os.path.realpath(script))
 # A fresh Python seeds numpy's global generator from the OS; a forked child would repeat the server's stream.
 numpy.random.seed()
 

@@ -1063,20 +1063,21 @@ def run_client(
 ) -> subprocess.CompletedProcess:
     """Run `script` in a fresh Python with `env`; with `without_package`, `citrus_hf` cannot be imported there.
 
-    "Fresh" as far as the script can tell: unless `without_package`, the client is forked from a server that has
-    imported torch, numpy and scipy (not the Hub libraries, which read `env` at import), started with `env` less its
-    Hub variables (see `client_forkserver.py`); CITRUS_TEST_FRESH_CLIENTS=1 starts a new interpreter instead. Raises AssertionError with the client's output when it exits with an error, so a failing test
-    shows why.
+    "Fresh" as far as the script can tell: the client is forked from a server that has imported torch, numpy and scipy
+    (not the Hub libraries, which read `env` at import), started with `env` less its Hub variables and with the
+    client's interpreter options (`-u`, or `-I` without the package; see `client_forkserver.py`);
+    CITRUS_TEST_FRESH_CLIENTS=1 starts a new interpreter instead. Raises AssertionError with the client's output when
+    it exits with an error, so a failing test shows why.
     """
     if without_package:
         script = WITHOUT_PACKAGE_PRELUDE + script
     script_path = Path(cwd) / f"client_{time.monotonic_ns()}.py"
     script_path.write_text(script)
-    # -I (isolated): no user site, no PYTHON* variables, and the script's folder (not the repo) starts sys.path.
+    # -I (isolated): no user site, no PYTHON* variables, and no script folder (nor the repo) on sys.path.
     command = [sys.executable, "-I" if without_package else "-u", str(script_path), *(args or [])]
     # stdin closed (both ways): a client that would prompt (transformers asks before running remote code) gets "no",
     # never a hang.
-    server = None if without_package else _fork_server(env)
+    server = _fork_server(env, isolated=without_package)
     if server is not None:
         result = server.run(command, env=env, cwd=cwd, timeout=timeout)
     else:
@@ -1095,25 +1096,34 @@ def run_client(
 # only the Hub libraries read, which the server has not imported, and pytest's name of the running test (it changes
 # from test to test; torch, numpy and scipy do not read it).
 FORK_SERVER_FREE_VARIABLES = ("HF_", "HUGGINGFACE_", "TRANSFORMERS_", "TOKENIZERS_PARALLELISM", "PYTEST_CURRENT_TEST")
+# ... and, for `-I` clients, the interpreter's own variables, which `python -I` ignores (PYTHONPATH, ...).
+ISOLATED_FREE_VARIABLES = ("PYTHON",)
 # Set CITRUS_TEST_FRESH_CLIENTS=1 to give every client a new interpreter (the slower, original way).
 FRESH_CLIENTS_VARIABLE = "CITRUS_TEST_FRESH_CLIENTS"
 
 
-def _forkable_part(env: dict[str, str]) -> dict[str, str]:
-    return {key: value for key, value in env.items() if not key.startswith(FORK_SERVER_FREE_VARIABLES)}
+def _forkable_part(env: dict[str, str], isolated: bool) -> dict[str, str]:
+    free = FORK_SERVER_FREE_VARIABLES + (ISOLATED_FREE_VARIABLES if isolated else ())
+    return {key: value for key, value in env.items() if not key.startswith(free)}
 
 
 class ClientForkServer:
-    """A `client_forkserver.py` process of this test process, and the client runs it forks (one at a time)."""
+    """A `client_forkserver.py` process of this test process, and the client runs it forks (one at a time); an
+    `isolated` one runs under `python -I` and serves `-I` clients, the other under `python -u` and serves `-u` ones."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], isolated: bool = False) -> None:
         self.env = env
         self.folder = Path(tempfile.mkdtemp(prefix="citrus-clients-"))
         self.socket_path = str(self.folder / "server.sock")
         self.log_path = self.folder / "server.log"
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-u", str(Path(__file__).with_name("client_forkserver.py")), self.socket_path],
+                [
+                    sys.executable,
+                    "-I" if isolated else "-u",
+                    str(Path(__file__).with_name("client_forkserver.py")),
+                    self.socket_path,
+                ],
                 env=env,
                 cwd=self.folder,
                 stdin=subprocess.PIPE,
@@ -1144,7 +1154,7 @@ class ClientForkServer:
         self, command: list[str], env: dict[str, str], cwd: str | os.PathLike, timeout: float
     ) -> subprocess.CompletedProcess:
         """What `subprocess.run(command, env=env, cwd=cwd, stdin=DEVNULL, capture_output=True, text=True,
-        timeout=timeout)` returns, from a child of the server (`command` is `[python, -u, script, *args]`)."""
+        timeout=timeout)` returns, from a child of the server (`command` is `[python, -u or -I, script, *args]`)."""
         request = {"argv": command[2:], "env": env, "cwd": str(Path(cwd).resolve())}
         with (
             self.lock,
@@ -1197,17 +1207,19 @@ def _captured(file) -> str:
         text.detach()  # the caller closes `file`
 
 
-_FORK_SERVERS: dict[int, ClientForkServer | None] = {}  # by pid: a forked test process must not share its parent's
+# By pid (a forked test process must not share its parent's) and whether isolated (`-I` clients, without the package).
+_FORK_SERVERS: dict[tuple[int, bool], ClientForkServer | None] = {}
 
 
-def _fork_server(env: dict[str, str]) -> ClientForkServer | None:
-    """This process's fork server when `env` may use it (started on first use), else None (a fresh Python)."""
+def _fork_server(env: dict[str, str], isolated: bool = False) -> ClientForkServer | None:
+    """This process's fork server for `env` and `-I` (`isolated`) or `-u` clients (started on first use), else None
+    (a fresh Python)."""
     if os.environ.get(FRESH_CLIENTS_VARIABLE) or not hasattr(socket, "AF_UNIX") or not hasattr(os, "fork"):
         return None
-    forkable = _forkable_part(env)
-    pid = os.getpid()
-    server = _FORK_SERVERS.get(pid)
-    if pid in _FORK_SERVERS and server is None:
+    forkable = _forkable_part(env, isolated)
+    key = (os.getpid(), isolated)
+    server = _FORK_SERVERS.get(key)
+    if key in _FORK_SERVERS and server is None:
         return None  # it failed to start once: every client of this process gets a fresh Python
     if server is not None and server.lock.locked():
         return None  # busy with another client (of another thread)
@@ -1218,9 +1230,9 @@ def _fork_server(env: dict[str, str]) -> ClientForkServer | None:
     if server is not None:
         server.close()
     try:
-        server = _FORK_SERVERS[pid] = ClientForkServer(forkable)
+        server = _FORK_SERVERS[key] = ClientForkServer(forkable, isolated)
     except RuntimeError as error:
-        _FORK_SERVERS[pid] = None
+        _FORK_SERVERS[key] = None
         warnings.warn(f"{error}\nHub clients start a fresh Python each instead (slower).", stacklevel=2)
         return None
     return server

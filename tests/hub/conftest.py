@@ -3,9 +3,9 @@
 `huggingface_hub` reads `HF_ENDPOINT` once, at import, and this pytest process has already imported it (through
 transformers) pointing at huggingface.co. So every client runs in a fresh Python whose environment points it at the
 test server; the server runs here, so tests can inspect what was stored and which requests arrived. (Fresh as far as
-the client can tell: to spare each one re-importing torch, `run_client` forks most of them from a process that has
-imported torch, numpy and scipy and nothing that reads HF_* variables; see tests/client_forkserver.py.
-CITRUS_TEST_FRESH_CLIENTS=1 starts a new interpreter for every client.)
+the client can tell: to spare each one re-importing torch, `run_client` forks them from a process that has imported
+torch, numpy and scipy and nothing that reads HF_* variables, a `python -I` one for clients without the package; see
+tests/client_forkserver.py. CITRUS_TEST_FRESH_CLIENTS=1 starts a new interpreter for every client.)
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """`run_client` forks most Hub clients from a server that has torch imported (tests/client_forkserver.py): a client
 must not be able to tell, in what it is given (argv, folder, environment, stdin, `__main__`) or in what the test gets
-back (stdout, stderr, exit code, the traceback of an uncaught error, a timeout), that it was not a fresh Python."""
+back (stdout, stderr, exit code, the traceback of an uncaught error, a timeout), that it was not a fresh Python; and a
+client without the package (forked from a second, `python -I` server) must not be able to import `citrus_hf`."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import subprocess
 
 import hub_server
 import pytest
-from hub_server import FRESH_CLIENTS_VARIABLE, client_env, run_client
+from hub_server import FRESH_CLIENTS_VARIABLE, client_env, client_result, run_client
 
 SCRIPT = r"""
 import os, sys
 print(sys.argv[1:], __name__, os.path.basename(__file__), os.getcwd(), os.environ.get("HF_HOME"), repr(sys.stdin.read()))
 print(sys.path[0] == os.path.dirname(os.path.realpath(__file__)), sorted(globals()), "huggingface_hub" in sys.modules)
+print(sys.flags.isolated, sys.flags.safe_path, sys.orig_argv[1], sys.stdout.line_buffering)
 sys.stdout.write("a\r\nb\r")
 print("to stderr", file=sys.stderr)
 import atexit
@@ -36,13 +38,15 @@ def _outcome(tmp_path, mode: str, **kwargs) -> str:
     return re.sub(r"client_\d+", "client_N", seen)
 
 
+@pytest.mark.parametrize("without_package", [False, True], ids=["with-package", "without-package"])
 @pytest.mark.parametrize("mode", ["0", "3", "raise"])
-def test_a_forked_client_is_given_and_gives_back_what_a_fresh_python_does(tmp_path, monkeypatch, mode):
+def test_a_forked_client_is_given_and_gives_back_what_a_fresh_python_does(tmp_path, monkeypatch, mode, without_package):
     monkeypatch.delenv(FRESH_CLIENTS_VARIABLE, raising=False)
-    assert hub_server._fork_server(client_env("http://127.0.0.1:9", tmp_path / "hf")) is not None
-    forked = _outcome(tmp_path, mode)
+    env = client_env("http://127.0.0.1:9", tmp_path / "hf")
+    assert hub_server._fork_server(env, isolated=without_package) is not None
+    forked = _outcome(tmp_path, mode, without_package=without_package)
     monkeypatch.setenv(FRESH_CLIENTS_VARIABLE, "1")
-    fresh = _outcome(tmp_path, mode)
+    fresh = _outcome(tmp_path, mode, without_package=without_package)
     assert forked == fresh
     assert "atexit ran" in fresh and "a\nb\n" in fresh and str(tmp_path / "hf") in fresh
     if mode == "raise":
@@ -56,3 +60,45 @@ def test_a_forked_client_past_its_timeout_is_killed(tmp_path, monkeypatch):
     with pytest.raises(subprocess.TimeoutExpired):
         run_client("import time\nprint('started', flush=True)\ntime.sleep(60)", env, cwd=tmp_path, timeout=3)
     assert run_client("print('next')", env, cwd=tmp_path).stdout == "next\n"  # the server serves the next one
+
+
+BLOCKED = r"""
+import importlib, json, os, sys
+def refusal(name):
+    try:
+        importlib.import_module(name)
+    except ImportError as error:
+        return type(error).__name__
+    return "imported"
+import huggingface_hub.constants
+print("RESULT:" + json.dumps({
+    "citrus_hf": refusal("citrus_hf"),
+    "citrus_hf.inference": refusal("citrus_hf.inference"),
+    "package folders on sys.path": [
+        p for p in sys.path
+        if os.path.exists(os.path.join(p, "citrus_hf")) and not os.path.exists(os.path.join(p, "transformers"))
+    ],
+    "isolated": sys.flags.isolated,
+    "endpoint": huggingface_hub.constants.ENDPOINT,
+}))
+"""
+
+
+def test_a_client_forked_without_the_package_cannot_import_it_and_reads_its_own_hub_variables(tmp_path, monkeypatch):
+    """The `-I` server has torch imported and the package on its sys.path (an editable install): its children must
+    still refuse `import citrus_hf` as a fresh `python -I` with the prelude does, and import the Hub libraries anew
+    with their own environment (two clients, two endpoints)."""
+    monkeypatch.delenv(FRESH_CLIENTS_VARIABLE, raising=False)
+    for port in (9, 10):
+        env = client_env(f"http://127.0.0.1:{port}", tmp_path / "hf")
+        assert hub_server._fork_server(env, isolated=True) is not None
+        seen = client_result(run_client(BLOCKED, env, cwd=tmp_path, without_package=True).stdout)
+        assert seen == {
+            "citrus_hf": "ModuleNotFoundError",
+            "citrus_hf.inference": "ModuleNotFoundError",
+            "package folders on sys.path": [],
+            "isolated": 1,
+            "endpoint": f"http://127.0.0.1:{port}",
+        }
+    with_package = client_result(run_client(BLOCKED, env, cwd=tmp_path).stdout)  # the block is the prelude's alone
+    assert with_package["citrus_hf"] == "imported" and with_package["isolated"] == 0
