@@ -17,6 +17,7 @@ import sys
 
 import pytest
 import torch
+from hub_server import run_client
 
 from citrus_hf.commands import COMMANDS
 from citrus_hf.commands.main import main
@@ -229,7 +230,7 @@ def test_python_m_of_a_command_module_answers_in_a_fresh_process():
 # ------------------------------------------------------------------------------------------------ 6: Auto classes
 
 
-def test_a_checkpoint_loads_through_the_auto_class_with_remote_code(finished_run):
+def test_a_checkpoint_loads_through_the_auto_class_with_remote_code(finished_run, tmp_path):
     """6: a `checkpoints/step-N` folder's config had `auto_map` {AutoConfig} only and no modeling_citrus.py, so
     `AutoModelForPreTraining.from_pretrained(folder, trust_remote_code=True)` failed without `import citrus_hf`."""
     output_dir, _ = finished_run
@@ -248,10 +249,7 @@ def test_a_checkpoint_loads_through_the_auto_class_with_remote_code(finished_run
         "assert 'citrus_hf' not in sys.modules; print(type(model).__name__)"
     )
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(output_dir.parent / "modules")}
-    completed = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=environment
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
+    completed = run_client(script, environment, cwd=tmp_path, timeout=120)
     assert completed.stdout.strip().endswith("CiTrusForPretraining")
 
 

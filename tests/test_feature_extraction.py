@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+from hub_server import run_client
 from scipy.signal import resample_poly
 from tiny_configs import tiny_config
 from transformers import AutoFeatureExtractor, BatchFeature
@@ -539,8 +538,7 @@ def test_remote_code_loads_without_the_package(tmp_path):
         "print(type(extractor).__module__, extractor(np.ones((2, 8000)), sampling_rate=200)['input_values'].shape)\n"
     )
     env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
-    assert result.returncode == 0, result.stderr
+    result = run_client(script, env, cwd=tmp_path, timeout=120)
     module, shape = result.stdout.strip().split(" ", 1)
     assert module.startswith("transformers_modules.") and shape == "(1, 2, 3000)"
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,7 +26,6 @@ if str(TESTS_DIR) not in sys.path:
 
 from hub_server import (  # noqa: E402
     DEFAULT_USER,
-    WITHOUT_PACKAGE_PRELUDE,
     HubServer,
     client_env,
     client_result,
@@ -87,17 +85,7 @@ def _run_without_package(script: str, args: list[str], cwd: Path) -> dict:
     remote modules transformers writes) and offline; the JSON it printed after `RESULT:`."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "PYTHON"))}
     env.update(HF_HOME=str(cwd / "hf_home"), HF_HUB_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1")
-    run = subprocess.run(
-        [sys.executable, "-I", "-c", WITHOUT_PACKAGE_PRELUDE + script, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return client_result(run.stdout)
+    return client_result(run_client(script, env, cwd=cwd, args=args, without_package=True).stdout)
 
 
 def _assert_same_results(remote: dict, expected: dict, kind: str) -> None:

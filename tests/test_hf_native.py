@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
 import textwrap
 from contextlib import contextmanager
 
@@ -18,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 from citrus_runs import finetune_har, pretrain_tiny, protocol_runs
+from hub_server import run_client
 from huggingface_hub import ModelCard
 from safetensors.torch import load_file
 from tiny_configs import tiny_config
@@ -344,8 +343,7 @@ def test_regression_round_trip_through_remote_code(tmp_path):
         """
     )
     env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert result.returncode == 0 and "remote-code-ok" in result.stdout, result.stderr[-3000:]
+    assert "remote-code-ok" in run_client(script, env, cwd=tmp_path).stdout
     # and through this package, asked to run the checkpoint's code
     remote = load_pretrained(tmp_path / "checkpoint", task="regression", trust_remote_code=True)
     assert type(remote).__module__.startswith("transformers_modules")

@@ -9,6 +9,7 @@ exercises (6-axis IMU, 50 Hz) and MIT-BIH record 208 (ECG, 360 Hz)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hub_server import WITHOUT_PACKAGE_PRELUDE
+from hub_server import run_client
 from tiny_configs import tiny_config
 from transformers import pipeline
 
@@ -429,7 +430,7 @@ def test_pipeline_saved_with_its_code_runs_without_the_package(kind, saved_by, r
     assert {"pipelines.py", "backends.py", "modeling_citrus.py"} <= {p.name for p in (tmp_path / "shared").iterdir()}
     np.save(tmp_path / "recording.npy", recording)
     expected = run_pipeline(recording, sampling_rate=rate, backend="torch")
-    script = WITHOUT_PACKAGE_PRELUDE + (
+    script = (
         "import json, numpy as np\n"
         "from transformers import pipeline\n"
         f"run = pipeline(model={str(tmp_path / 'shared')!r}, trust_remote_code=True)\n"
@@ -440,8 +441,7 @@ def test_pipeline_saved_with_its_code_runs_without_the_package(kind, saved_by, r
         "import torch\n"
         f"print(pipeline(model={str(tmp_path / 'shared')!r}, trust_remote_code=True, dtype=torch.bfloat16).model.dtype)\n"
     )
-    run = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = run_client(script, dict(os.environ), cwd=tmp_path, without_package=True)
     assert "Falling back" not in run.stderr, run.stderr[-3000:]
     assert run.stdout.strip().splitlines()[-1] == "torch.bfloat16"
     module, model_class, result = run.stdout.strip().splitlines()[-2].split(" ", 2)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 import torch
+from hub_server import run_client
 from safetensors.torch import load_file, save_file
 from tiny_configs import checkpointing_on, tiny_config
 from transformers import (
@@ -723,8 +722,7 @@ def test_remote_code_loads_without_the_package(tmp_path):
         """
     )
     env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert result.returncode == 0 and "remote-code-ok" in result.stdout, result.stderr[-3000:]
+    assert "remote-code-ok" in run_client(script, env, cwd=tmp_path).stdout
 
 
 # ----------------------------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from subprocess import PIPE
 import numpy as np
 import pytest
 import torch
+from hub_server import run_client
 from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
@@ -221,22 +222,17 @@ def test_importing_the_configuration_leaves_transformers_activations_unloaded():
     assert out.strip() == "False"
 
 
-def test_the_time_series_regression_auto_class_pickles_like_transformers_auto_classes():
+def test_the_time_series_regression_auto_class_pickles_like_transformers_auto_classes(tmp_path):
     """It was a function's local class: `pickle.dumps` said "Can't pickle local object" (process-habits audit 4),
     where `pickle.dumps(AutoModelForSequenceClassification)` works."""
     import pickle
-    import subprocess
-    import sys
 
     from citrus_hf import AutoModelForTimeSeriesRegression
 
     payload = pickle.dumps(AutoModelForTimeSeriesRegression)
     assert pickle.loads(payload) is AutoModelForTimeSeriesRegression
-    # a fresh process (a spawn worker) finds it by name
-    completed = subprocess.run(
-        [sys.executable, "-c", "import pickle, sys; print(pickle.loads(sys.stdin.buffer.read()).__name__)"],
-        input=payload,
-        capture_output=True,
-        timeout=120,
-    )
-    assert completed.stdout.decode().strip() == "AutoModelForTimeSeriesRegression", completed.stderr.decode()[-2000:]
+    # a fresh process (a spawn worker: citrus_hf not imported yet) finds it by name
+    (tmp_path / "payload.pickle").write_bytes(payload)
+    script = "import pickle, sys\nwith open(sys.argv[1], 'rb') as file:\n    print(pickle.load(file).__name__)\n"
+    completed = run_client(script, dict(os.environ), cwd=tmp_path, args=[str(tmp_path / "payload.pickle")], timeout=120)
+    assert completed.stdout.strip() == "AutoModelForTimeSeriesRegression"

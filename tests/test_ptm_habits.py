@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import logging as std_logging
 import os
-import subprocess
-import sys
 import warnings
 
 import pytest
 import torch
+from hub_server import run_client
 from tiny_configs import checkpointing_on, tiny_config
 from transformers import AutoConfig, AutoModel, set_seed
 
@@ -255,10 +254,7 @@ def test_a_task_checkpoint_loads_as_the_encoder_through_remote_code(tmp_path):
         "assert 'citrus_hf' not in sys.modules\n"
     )
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules")}
-    completed = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=180, env=environment, cwd=tmp_path
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
+    completed = run_client(script, environment, cwd=tmp_path, timeout=180)
     assert completed.stdout.split("\n")[:3] == ["CiTrusModel (2, 1, 10, 16)"] * 3
 
 

@@ -1,14 +1,13 @@
 """Regression end to end, the transformers way too (`CiTrusForSequenceClassification` with `problem_type="regression"`):
 each case something an audit found treated a regressor as a classifier, or took a shape without a word."""
 
-import subprocess
-import sys
+import os
 
 import datasets
 import numpy as np
 import pytest
 import torch
-from hub_server import WITHOUT_PACKAGE_PRELUDE
+from hub_server import run_client
 from transformers import AutoFeatureExtractor, EvalPrediction, Trainer, TrainingArguments, pipeline
 
 from citrus_hf import CiTrusForRegression, CiTrusForSequenceClassification
@@ -31,13 +30,12 @@ def test_its_remote_pipeline_loads_through_its_own_auto_class(transformers_style
     transformers_style_regressor.save_pretrained(folder)
     AutoFeatureExtractor.from_pretrained("citrus-small").save_pretrained(folder)
     expected = pipeline(model=str(folder))(np.sin(np.arange(2000) / 30.0), sampling_rate=100.0, backend="torch")
-    script = WITHOUT_PACKAGE_PRELUDE + (
+    script = (
         "import numpy as np\nfrom transformers import pipeline\n"
         f"run = pipeline(model={str(folder)!r}, trust_remote_code=True)\n"
         "print(run(np.sin(np.arange(2000) / 30.0), sampling_rate=100.0, backend='torch')['target'])\n"
     )
-    run = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = run_client(script, dict(os.environ), cwd=tmp_path, without_package=True)
     assert float(run.stdout.strip().splitlines()[-1]) == pytest.approx(expected["target"], abs=1e-5)
 
 
