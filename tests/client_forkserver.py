@@ -28,6 +28,7 @@ the script's folder, a fresh `__main__` module, an uncaught exception printed by
 and the interpreter's ordinary shutdown (atexit handlers, non-daemon threads joined).
 """
 
+import importlib
 import json
 import os
 import select
@@ -46,6 +47,16 @@ import scipy.signal  # noqa: F401
 import torch
 import torch._dynamo  # noqa: F401
 import torch.distributed.tensor  # noqa: F401
+
+# ... and others' libraries that `huggingface_hub` and `transformers` import on their way (a fifth of a client's
+# imports after torch's): none names an HF_*, TRANSFORMERS_*, TOKENIZERS_* or PYTHON* variable, none starts a thread or
+# opens a connection at import. Not `tokenizers` (its Rust thread pool reads TOKENIZERS_PARALLELISM) nor `kernels` (a
+# Hub library). Those not installed are not imported by clients either.
+for shared in ("filelock", "httpx2", "jinja2", "packaging.version", "PIL.Image", "regex", "tqdm.auto", "yaml"):
+    try:
+        importlib.import_module(shared)
+    except ImportError:
+        pass
 
 HUB_MODULES = ("huggingface_hub", "transformers", "datasets", "citrus_hf", "peft", "accelerate")
 leaked = [name for name in HUB_MODULES if name in sys.modules]
