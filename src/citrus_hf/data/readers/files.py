@@ -806,10 +806,10 @@ def _lost_samples(stamps: np.ndarray, rows: np.ndarray, bare_first: bool = False
     has a place on the clock, its neighbours two steps apart: dropped, every later sample was read a sample early.
     The first and the last row have one neighbour: a lost sample lies a step from it on the clock, a marker is stamped
     as the sample beside it or between two (the first row's, dropped, put every sample a step early). A marker
-    stamped a step before the first sample lies there too: where the first row carries no value in the columns let
-    go and the sample after it does (`bare_first`, `_bare_first_row`), it is a marker, since a device writes a lost
-    sample's row whole, its other columns filled. All False without a time column (a marker, as Mind Monitor writes
-    them)."""
+    stamped a step before the first sample lies there too: where the first row carries no value in any of the file's
+    signal columns and the sample after it carries several (`bare_first`, `_bare_first_row`), it is a marker, since a
+    device writes a lost sample's row whole, its other columns filled. All False without a time column (a marker, as
+    Mind Monitor writes them)."""
     if stamps.shape[1] == 0 or len(stamps) < 3:
         return np.zeros(len(rows), dtype=bool)
     clock = stamps[:, 0]
@@ -824,15 +824,19 @@ def _lost_samples(stamps: np.ndarray, rows: np.ndarray, bare_first: bool = False
     return np.where(ends, one_step & ~((rows == 0) & bare_first), lost)
 
 
-def _bare_first_row(below: list[list[str]], unread: Sequence[int]) -> bool:
-    """Whether a CSV's first data row carries no number in its columns let go (`unread`: other channels, a battery
-    level) while the row after it, a sample's, does (`below`: the first data rows' cells): a marker's row, which holds
-    its stamp and its text alone, where the file writes each sample's row whole (`_lost_samples`)."""
+def _bare_first_row(below: list[list[str]], signal_columns: Sequence[int]) -> bool:
+    """Whether a CSV's first data row is a marker's by its own cells (`below`: the first data rows' cells): it holds
+    no number in any of the file's `signal_columns` (every column but its time stamps), only a stamp and text, while
+    the sample row after it holds numbers in more than one, a device writing each sample's row whole
+    (`_lost_samples`). Decided from the file, never from the channels picked: judged by the columns let go, the row
+    was a marker read for one channel and a lost first sample (a NaN, every sample a step late) read for two. A file
+    whose sample rows hold one number (one channel beside its notes) cannot tell a marker from a lost sample by its
+    cells: False, its first row read by the clock alone, as audit 74 reads it."""
 
-    def carries_values(cells: list[str]) -> bool:
-        return any(column < len(cells) and _is_number(cells[column]) for column in unread)
+    def numbers(cells: list[str]) -> int:
+        return sum(column < len(cells) and _is_number(cells[column]) for column in signal_columns)
 
-    return len(below) > 1 and not carries_values(below[0]) and carries_values(below[1])
+    return len(below) > 1 and numbers(below[0]) == 0 and numbers(below[1]) > 1
 
 
 def _filled_stamps(stamps: np.ndarray) -> np.ndarray:
@@ -1354,7 +1358,9 @@ def _read_csv(path: Path, wanted: list[str] | None = None) -> _CsvTable:
         # put every later sample a sample late
         markers = np.asarray(marked)
         markers = markers[np.isnan(values[markers, : read["channels"]]).all(axis=1)]
-        bare_first = _bare_first_row(below, unread)
+        # the file's own signal columns (all but its time stamps), whatever channels are read
+        stamped = set(_time_rows(names or [])) | set(clocks)
+        bare_first = _bare_first_row(below, [column for column in range(len(names or [])) if column not in stamped])
         markers = markers[~_lost_samples(values[:, read["channels"] :], markers, bare_first)]
         if markers.size:
             logger.info("%s: %d row(s) of markers (text, no samples) left out.", path, markers.size)
