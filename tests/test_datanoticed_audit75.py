@@ -68,16 +68,18 @@ def test_a_headerless_csv_beside_csvs_with_a_header_is_refused_as_the_folder_is_
         load_recording_folder(tmp_path, sampling_rate=RATE)
 
 
-def test_a_wav_file_among_named_records_is_read_by_position_under_their_names(ecg, tmp_path, caplog):
+@pytest.mark.parametrize("wav_label", ["b", "a"])
+def test_a_wav_file_among_named_records_is_read_by_position_under_their_names(ecg, tmp_path, caplog, wav_label):
     """A WAV file can name no channels: it was taken as the folder was read (session 67), its row naming its channel
-    '0', and then refused as the splits were read ("row 3 names its channels ['0'], without ['MLII']")."""
+    '0', and then refused as the splits were read ("row 3 names its channels ['0'], without ['MLII']"). Sorted first
+    (train/a, audit 75's mend1), it left the set without a reference: no row carried `channel_names`."""
     from scipy.io import wavfile
 
     from citrus_hf.data import recording_folders
     from citrus_hf.data.splits import load_task_splits
 
     for split, label, start in _LAYOUT:
-        if (split, label) == ("train", "b"):
+        if (split, label) == ("train", wav_label):
             (tmp_path / split / label).mkdir(parents=True)
             wavfile.write(tmp_path / split / label / "r.wav", int(RATE), _four_seconds(ecg, start).astype(np.float32))
         else:
@@ -86,8 +88,9 @@ def test_a_wav_file_among_named_records_is_read_by_position_under_their_names(ec
     with caplog.at_level(logging.WARNING):
         splits = load_task_splits(tmp_path, require_validation=False)
     rows = {row["recording"]: row for row in splits.train}
-    assert rows["train/b/r.wav"]["channel_names"] == ["MLII"]
-    np.testing.assert_allclose(np.asarray(rows["train/b/r.wav"]["input_values"])[0], _four_seconds(ecg, 1), atol=1e-6)
+    assert {tuple(row["channel_names"]) for row in rows.values()} == {("MLII",)}
+    wav = np.asarray(rows[f"train/{wav_label}/r.wav"]["input_values"])[0]
+    np.testing.assert_allclose(wav, _four_seconds(ecg, "ab".index(wav_label)), atol=1e-6)
     said = [record.getMessage() for record in caplog.records if "read by position" in record.getMessage()]
     assert len(said) == 1 and "r.wav names no channels (a WAV file cannot)" in said[0]
 

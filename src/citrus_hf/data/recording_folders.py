@@ -444,9 +444,11 @@ def load_recording_folder(
         columns=None,
         reference=None,
         rates: dict[str, float] | None = None,
+        unnamed: tuple[str, tuple[str, ...]] | None = None,
     ):
         """`_examples` (one per file, with the columns `labels` gives it: `{file: {column: value}}`, or one per event
-        of an events table, `{file: [its events' rows]}`) or `_segments` (at the `rates` the metadata gives,
+        of an events table, `{file: [its events' rows]}`, its channels read in `reference`'s, a file naming them
+        refused where `unnamed` is given: `_left_unnamed`) or `_segments` (at the `rates` the metadata gives,
         `{file: rate}`) of the files `chosen`."""
         try:
             with naming_unwritable_cache():  # the rows are written to the datasets cache as they are read
@@ -465,6 +467,7 @@ def load_recording_folder(
                     | ({"check_time_stamps": False} if ignore_time_stamps else {})
                     | ({} if labels is None else {"labels": labels, "reference": reference})
                     | ({"left_out": left_out} if left_out else {})
+                    | ({"unnamed": unnamed} if unnamed else {})
                     | ({"breaks": breaks} if breaks else {})
                     | ({} if rates is None else {"rates": rates}),
                 )
@@ -509,7 +512,7 @@ def load_recording_folder(
                     f"{len(left)} recording file(s) under {path} {unnamed} and are left out "
                     f"(first: {Path(left[0]).relative_to(root).as_posix()})."
                 )
-        order = list(layout)  # the reference is train's first file
+        order = list(layout)  # the reference is train's first file that could name its channels
         listed = sorted(
             (Path(stamp[0]) for stamp in stamps if stamp[0] in split_of),
             key=lambda file: order.index(split_of[str(file)]),
@@ -522,14 +525,19 @@ def load_recording_folder(
         # (what the reference read is kept for the rows' generator until the set is built, or its build fails at any
         # step after that read: a recording left there stayed in memory for the rest of the process)
         try:
+            reference = unnamed = None
             if listed:
-                first = str(listed[0])
+                # a WAV or .npy file names no channels whatever the others do (read by position under them where they
+                # name theirs): the channels are taken from the first file whose format could name them, so that the
+                # set's outcome does not hang on which file sorts first
+                naming = (file for file in listed if recording_format(file) in CHANNEL_NAMING_FORMATS)
+                first = str(next(naming, listed[0]))
                 read_as = _example_read_arguments(
                     Path(first), labels[first], with_rate, None if with_rate else sampling_rate, not ignore_time_stamps
                 )
-                reference = _channel_reference(next(stamp for stamp in stamps if stamp[0] == first), read_as, left_out)
-            else:
-                reference = None
+                stamp = next(stamp for stamp in stamps if stamp[0] == first)
+                reference = _channel_reference(stamp, read_as, left_out)
+                unnamed = None if reference is not None else _left_unnamed(stamp, read_as)
             if reference is not None:
                 # the set's every file is read in its first file's channels
                 warn_of_trigger_channels(
@@ -544,7 +552,11 @@ def load_recording_folder(
             return datasets.DatasetDict(
                 {
                     split: rows_of(
-                        [stamp for stamp in stamps if split_of.get(stamp[0]) == split], labels, columns, reference
+                        [stamp for stamp in stamps if split_of.get(stamp[0]) == split],
+                        labels,
+                        columns,
+                        reference,
+                        unnamed=unnamed,
                     )
                     for split in layout
                 }
@@ -1661,6 +1673,7 @@ def _examples(
     left_out: tuple[str, ...] = (),
     check_time_stamps: bool = True,
     breaks: dict[str, list[float]] | None = None,
+    unnamed: tuple[str, tuple[str, ...]] | None = None,
 ) -> Iterator[dict]:
     """The rows of a labelled layout: each file one example, with its columns from `labels` (its class folder's name
     as `label`, or its metadata row; or, for a file of an events table, one example per event, `_cut_events`), its
@@ -1671,8 +1684,10 @@ def _examples(
     A file that records no rate is checked against its metadata row's `sampling_rate`, else `sampling_rate`
     (`_recordings_of`). The channels `left_out` (a BIDS dataset's bad ones) are dropped from every file. `breaks`:
     `{file: seconds}` of breaks its file does not record itself (a BIDS events table's boundary rows), at which, as at
-    its own (`Recording.breaks`), its examples are cut (`_cut_events`). `code` (`_reader_code_digest`) keys the cache
-    only."""
+    its own (`Recording.breaks`), its examples are cut (`_cut_events`). `unnamed`: `(file, its positional names)` of
+    the set's first file of a format that could name its channels where it names none (`_left_unnamed`; `reference`
+    is then None): a file that names its channels is refused, as that file is refused beside it in the other order
+    (`_by_position`). `code` (`_reader_code_digest`) keys the cache only."""
     for stamp in stamps:
         given = labels[stamp[0]]
         first = _file_rows(given)[0]  # (the rows of a file's events agree on its rate: `_check_events`)
@@ -1689,6 +1704,8 @@ def _examples(
                 recording = _in_channel_order(file, _without_channels(file, recording, left_out), *reference)
             elif reference is not None:
                 recording = _by_position(file, recording, reference[0], reference[1])
+            elif unnamed is not None and names_its_channels(recording):
+                raise _unnamed_beside_named(Path(unnamed[0]), unnamed[1], str(file), recording.channel_names)
             row = {}  # what the file says of itself, over the metadata's columns
             if reference is not None:  # the files name their channels: a model fine-tuned on them keeps the names
                 row["channel_names"] = list(recording.channel_names)
@@ -1756,7 +1773,8 @@ def _example_read_arguments(
 def _channel_reference(
     stamp: tuple[str, int, int], read_as: tuple, left_out: Sequence[str] = ()
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
-    """`(file, channel names, units)` of a labelled set's first file (its `stamp`, `_stamp`; read with `read_as`,
+    """`(file, channel names, units)` of a labelled set's first file of a format that could name its channels (a
+    WAV or .npy file ahead of it is read by position; its `stamp`, `_stamp`; read with `read_as`,
     `_example_read_arguments`), the layout every other file's channels are read in (`_in_channel_order`); None when
     it names no channels (.npy, WAV, a CSV without a header) or holds several rates (refused as it is read). The units
     are () where the file gives none (one per channel otherwise, "" for a channel it leaves without: an EDF signal of
@@ -1770,6 +1788,20 @@ def _channel_reference(
     recording = _without_channels(file, recordings[0][1], left_out)
     units = tuple(recording.units) if len(recording.units) == len(recording.channel_names) else ()
     return str(file), tuple(recording.channel_names), units
+
+
+def _left_unnamed(stamp: tuple[str, int, int], read_as: tuple) -> tuple[str, tuple[str, ...]] | None:
+    """`(file, its positional names)` of a labelled set's reference file (its `stamp`, read with `read_as` and kept
+    by `_channel_reference`) where it is of a format that could name its channels (`CHANNEL_NAMING_FORMATS`: a CSV
+    without a header row, a WFDB record of signals without a description) and names none: a later file that names
+    theirs is refused beside it (`_examples`), as it is refused beside such a file read first (`_by_position`).
+    None otherwise (a folder of such files alone is read by position)."""
+    file = Path(stamp[0])
+    recordings = _REFERENCE_READS.get((tuple(stamp), read_as), [])
+    if len(recordings) != 1 or recording_format(file) not in CHANNEL_NAMING_FORMATS:
+        return None
+    recording = recordings[0][1]
+    return None if names_its_channels(recording) else (str(file), tuple(recording.channel_names))
 
 
 def _without_channels(file: Path, recording, left_out: Sequence[str]):
@@ -1981,11 +2013,7 @@ def _by_position(file: Path, recording, first_file: str, expected: tuple[str, ..
     names = list(recording.channel_names)
     kind = recording_format(file)
     if kind in CHANNEL_NAMING_FORMATS:
-        raise ChannelNamesError(
-            f"{file} names no channels (read by position: {shown_channels(names)}) and {first_file} names "
-            f"{list(expected)}; the files of a labelled set are matched channel by channel by name: name its "
-            f"channels as the other files do ({CHANNEL_NAMING_FORMATS[kind]}), or move it out of the folder."
-        )
+        raise _unnamed_beside_named(file, names, first_file, expected)
     if len(names) != len(expected):
         raise ChannelNamesError(
             f"{file} holds {len(names)} channel(s) and {first_file} holds {len(expected)} ({list(expected)}); every "
@@ -1995,12 +2023,25 @@ def _by_position(file: Path, recording, first_file: str, expected: tuple[str, ..
     if first_file not in _BY_POSITION_SAID:
         _BY_POSITION_SAID.add(first_file)
         logger.warning(
-            f"{file} names no channels (a {kind} file cannot), and {first_file}, the set's first file, names "
-            f"{list(expected)}: files without names are read by position, as the first file's channels in its order; "
+            f"{file} names no channels (a {kind} file cannot), and {first_file}, the set's first file naming them, "
+            f"names {list(expected)}: files without names are read by position, as that file's channels in its order; "
             "if one holds them in another order, reorder it before building the set, or save it in a format that "
             "names channels (EDF, WFDB)."
         )
     return dataclasses.replace(recording, channel_names=list(expected))
+
+
+def _unnamed_beside_named(
+    file: Path, positions: Sequence[str], named_file: str, names: Sequence[str]
+) -> ChannelNamesError:
+    """The refusal of a labelled set's `file`, of a format that could name its channels (`CHANNEL_NAMING_FORMATS`),
+    which names none (read by `positions`: '0', '1', ...) beside `named_file`, which names `names`: whichever of the
+    two is read first (`_by_position`, `_examples`)."""
+    return ChannelNamesError(
+        f"{file} names no channels (read by position: {shown_channels(positions)}) and {named_file} names "
+        f"{list(names)}; the files of a labelled set are matched channel by channel by name: name its channels as "
+        f"the other files do ({CHANNEL_NAMING_FORMATS[recording_format(file)]}), or move it out of the folder."
+    )
 
 
 def _in_channel_order(
