@@ -2554,8 +2554,7 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         if kwargs.get("use_safetensors") is False:
             raise ValueError(
                 "CiTrus checkpoints load from safetensors only (a pickle can run code when unpickled): leave out "
-                "`use_safetensors=False`. To convert pickled weights you trust, load them with `torch.load(path, "
-                "weights_only=True)`, pass them as `state_dict=` and save the model with `save_pretrained`."
+                f"`use_safetensors=False`. {_pickle_conversion(cls.__name__, pretrained_model_name_or_path)}"
             )
         kwargs["use_safetensors"] = True
         try:
@@ -2815,7 +2814,7 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
                         "--output-dir` writes it), which holds no PyTorch weights: run it with onnxruntime (README: "
                         "running the export without citrus_hf), or load the checkpoint folder it was exported from."
                     )
-                raise _no_weights_error(folder)
+                raise _no_weights_error(folder, cls.__name__)
             stale = stale_weights_error(folder, variant)
             if stale is not None:
                 raise stale
@@ -2997,17 +2996,38 @@ def _no_weights_file_error(name_or_path: str | os.PathLike, kwargs: Mapping[str,
     )
 
 
-def _no_weights_error(folder: str) -> OSError:
+def _pickle_conversion(class_name: str, folder: Any, pickled_name: str = "pytorch_model.bin") -> str:
+    """How to convert the trusted pickled weights `pickled_name` of the checkpoint `folder` (None: one not named) into
+    the safetensors a `class_name` loads. The whole call is named: transformers refuses `state_dict=` beside a
+    checkpoint's name, and the package a folder without safetensors weights, so "pass them as `state_dict=`" sent
+    `from_pretrained(folder, state_dict=...)` round to the refusal it came from."""
+    local = isinstance(folder, (str, os.PathLike)) and os.path.isdir(folder)
+    shown = os.fspath(folder) if local else "folder"
+    path = os.path.join(shown, pickled_name)
+    return (
+        (
+            "Download the checkpoint into a folder (`huggingface_hub.snapshot_download`). "
+            if folder and not local
+            else ""
+        )
+        + f"To convert pickled weights you trust, load them without the name of the checkpoint: `{class_name}"
+        f".from_pretrained(None, config={shown!r}, state_dict=torch.load({path!r}, weights_only=True))`, then save "
+        f"that model with `save_pretrained({shown!r})`, which writes {SAFE_WEIGHTS_NAME}."
+    )
+
+
+def _no_weights_error(folder: str, class_name: str) -> OSError:
     """The refusal of a checkpoint folder without the safetensors weights `save_pretrained` writes, naming what it
-    holds instead: pickled weights (and how to convert a trusted one), shards without their index (copied without
-    it), or subfolders that hold checkpoints (a Trainer's `checkpoint-N`, a base loaded with `subfolder=`)."""
+    holds instead: pickled weights (and how a `class_name` converts a trusted one), shards without their index (copied
+    without it), or subfolders that hold checkpoints (a Trainer's `checkpoint-N`, a base loaded with `subfolder=`)."""
     names = sorted(os.listdir(folder))
     pickled = [name for name in names if name.endswith(_PICKLED_WEIGHT_SUFFIXES)]
     if pickled:
+        # the model's weights, not a Trainer's optimizer.pt or rng_state.pth beside them
+        weights = [name for name in pickled if name.startswith(("pytorch_model", "model"))] or pickled
         return OSError(
             f"{folder!r} holds only pickled weights {pickled} and no {SAFE_WEIGHTS_NAME}: CiTrus loads safetensors "
-            "only (a pickle can run code when unpickled). Convert a checkpoint you trust with "
-            "`model.save_pretrained(folder)` after loading its state dict with `torch.load(path, weights_only=True)`."
+            f"only (a pickle can run code when unpickled). {_pickle_conversion(class_name, folder, weights[0])}"
         )
     shards = [name for name in names if re.fullmatch(r"model-\d{5}-of-\d{5}\.safetensors", name)]
     if shards:

@@ -1,0 +1,48 @@
+"""Review of audit 75's Hub and loading commits: the refusal of pickled weights (`use_safetensors=False`, or a folder
+holding only a pytorch_model.bin) names the whole call that converts them, which loads; a remote-code model saved
+again from a checkpoint whose pipeline code cannot be read says so on one line with the fixes. Tiny models."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+from tiny_configs import tiny_config
+
+from citrus_hf import CiTrusForSequenceClassification
+
+
+@pytest.fixture
+def pickled_checkpoint(tmp_path):
+    """A classifier's checkpoint folder holding its config and only pickled weights (pytorch_model.bin, and a
+    Trainer's optimizer.pt beside them), and the model it was saved from."""
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    folder = tmp_path / "pickled"
+    model.save_pretrained(folder)
+    (folder / "model.safetensors").unlink()
+    torch.save(model.state_dict(), folder / "pytorch_model.bin")
+    torch.save({}, folder / "optimizer.pt")
+    return folder, model
+
+
+@pytest.mark.parametrize("given", [{}, {"use_safetensors": False}])
+def test_the_pickle_refusal_names_a_conversion_that_loads(given, pickled_checkpoint):
+    """The refusal said to "pass them as `state_dict=`" (or "`model.save_pretrained(folder)` after loading its state
+    dict"); `from_pretrained(folder, state_dict=...)`, the reading at hand, is refused again by the same check, and
+    transformers refuses `state_dict=` beside a checkpoint's name. It now names the whole call, on the model's
+    weights file (not the optimizer.pt beside it), and that call and `save_pretrained` give a loadable checkpoint."""
+    folder, model = pickled_checkpoint
+    with pytest.raises((OSError, ValueError)) as raised:
+        CiTrusForSequenceClassification.from_pretrained(str(folder), **given)
+    said = str(raised.value)
+    call = re.search(r"`(CiTrusForSequenceClassification\.from_pretrained\(None, [^`]+)`", said)
+    assert call is not None and "pytorch_model.bin" in call.group(1), said
+    assert f"save_pretrained({str(folder)!r})" in said, said
+    converted = eval(
+        call.group(1), {"CiTrusForSequenceClassification": CiTrusForSequenceClassification, "torch": torch}
+    )
+    converted.save_pretrained(folder)
+    loaded = CiTrusForSequenceClassification.from_pretrained(str(folder))
+    torch.testing.assert_close(loaded.classifier.weight, model.classifier.weight, rtol=0, atol=0)
