@@ -4,10 +4,13 @@ again from a checkpoint whose pipeline code cannot be read says so on one line w
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 
 import pytest
 import torch
+from test_hubmsgs_audit75 import remote_modules  # noqa: F401 (a fixture)
 from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusForSequenceClassification
@@ -46,3 +49,26 @@ def test_the_pickle_refusal_names_a_conversion_that_loads(given, pickled_checkpo
     converted.save_pretrained(folder)
     loaded = CiTrusForSequenceClassification.from_pretrained(str(folder))
     torch.testing.assert_close(loaded.classifier.weight, model.classifier.weight, rtol=0, atol=0)
+
+
+@pytest.mark.usefixtures("remote_modules")
+def test_a_remote_code_model_whose_checkpoint_lost_its_pipeline_code_is_warned_of_on_one_line(tmp_path, caplog):
+    """A model loaded as its checkpoint's remote code (the class imported from the checkpoint's modeling file, as
+    `trust_remote_code=True` does where citrus_hf is not installed) from a folder without pipelines.py, saved again:
+    the warning carried transformers' text, which pointed to "https://huggingface.co//<the folder's path>/tree/main"
+    and left the fix at "needs citrus_hf installed". It now says the folder holds no pipelines.py, on one line, with
+    the other fixes (copy the code in, save again once it can be read)."""
+    from transformers.dynamic_module_utils import get_class_from_dynamic_module
+
+    folder = tmp_path / "checkpoint"
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(folder)
+    remote_class = get_class_from_dynamic_module("modeling_citrus.CiTrusForSequenceClassification", str(folder))
+    model = remote_class.from_pretrained(str(folder))
+    (folder / "pipelines.py").unlink()  # a checkpoint saved before its pipeline code was, or copied without it
+    with caplog.at_level(logging.WARNING):
+        model.save_pretrained(tmp_path / "again")
+    said = [record.getMessage() for record in caplog.records if "pipeline code" in record.getMessage()]
+    assert len(said) == 1 and "\n" not in said[0], said
+    assert f"({str(folder)!r} holds no pipelines.py)" in said[0], said
+    assert "backends.py copied in" in said[0] and "huggingface.co" not in said[0], said
+    assert "pipelines.py" not in os.listdir(tmp_path / "again")

@@ -1953,12 +1953,27 @@ def save_pipeline_code(model: nn.Module, folder: str | os.PathLike) -> None:
                 reference, source, revision=hub_source.get("revision"), cache_dir=hub_source.get("cache_dir")
             )
         except Exception as error:  # a checkpoint without its pipeline code (older), or the Hub out of reach
-            logger.warning(
-                f"The pipeline code ({reference.split('.')[0]}.py) of {source!r} could not be read ({error}), so "
-                f"{os.fspath(folder)!r} holds none: `pipeline(model=...)` there needs citrus_hf installed."
-            )
+            logger.warning(_pipeline_code_unread(reference.split(".")[0] + ".py", source, folder, error))
             return
         custom_object_save(pipeline_class, folder)  # the module file and its relative imports
+
+
+def _pipeline_code_unread(module_file: str, source: str, folder: str | os.PathLike, error: Exception) -> str:
+    """The one-line warning of `save_pipeline_code` where the pipeline code `module_file` of the checkpoint `source`
+    could not be read (`error`): transformers' text ran over lines and, for a local folder, pointed to
+    "https://huggingface.co//<the folder's path>/tree/main". A Hub repository is read again without the `token=` its
+    model was loaded with (it is kept nowhere), so a private one needs a login."""
+    if os.path.isdir(source) and not os.path.isfile(os.path.join(source, module_file)):
+        reason = f"{source!r} holds no {module_file}"
+    else:
+        reason = f"{module_file} of {source!r} could not be read: {str(error).strip().splitlines()[0]}"
+    private = "" if os.path.isdir(source) else " (a private repository's: log in first, `hf auth login`)"
+    return (
+        f"{os.fspath(folder)!r} was saved without the pipeline code its config names ({reason}): "
+        f"`pipeline(model=..., trust_remote_code=True)` there needs citrus_hf installed, or {module_file} and "
+        f"backends.py copied in from a CiTrus checkpoint that has them, or the model saved again once they can be "
+        f"read{private}."
+    )
 
 
 def _refuse_unloadable_weights(model: nn.Module) -> None:
