@@ -7,10 +7,11 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 
 import pytest
 import torch
-from test_hubmsgs_audit75 import remote_modules  # noqa: F401 (a fixture)
+from test_hubmsgs_audit75 import COMMIT, remote_modules  # noqa: F401 (a fixture)
 from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusForSequenceClassification
@@ -72,3 +73,22 @@ def test_a_remote_code_model_whose_checkpoint_lost_its_pipeline_code_is_warned_o
     assert f"({str(folder)!r} holds no pipelines.py)" in said[0], said
     assert "backends.py copied in" in said[0] and "huggingface.co" not in said[0], said
     assert "pipelines.py" not in os.listdir(tmp_path / "again")
+
+
+def test_weights_the_offline_cache_never_held_in_a_subfolder_are_named_with_it(tmp_path):
+    """Offline, `from_pretrained("owner/name", subfolder="ecg")` with only ecg/config.json cached said "The Hub cache
+    holds no model.safetensors of 'owner/name'", the repository's root, where none was looked for; the subfolder
+    whose file it lacks is named, as the other Hub messages name it."""
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(tmp_path / "model")
+    cached = tmp_path / "cache" / "models--owner--sub"
+    (cached / "snapshots" / COMMIT / "ecg").mkdir(parents=True)
+    (cached / "refs").mkdir()
+    (cached / "refs" / "main").write_text(COMMIT)
+    shutil.copy(tmp_path / "model" / "config.json", cached / "snapshots" / COMMIT / "ecg" / "config.json")
+    with pytest.raises(OSError) as raised:
+        CiTrusForSequenceClassification.from_pretrained(
+            "owner/sub", subfolder="ecg", cache_dir=tmp_path / "cache", local_files_only=True
+        )
+    assert str(raised.value).startswith(
+        "The Hub cache holds no model.safetensors of 'owner/sub' (subfolder 'ecg'), and offline"
+    ), raised.value

@@ -434,13 +434,16 @@ def default_revision_unset(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def uncached_offline_error(name_or_path: Any, filename: str, revision: str | None = None) -> OSError:
-    """The error for a file that the offline Hub cache of `name_or_path` lacks (`offline_cache_lacks`). The cache
+def uncached_offline_error(
+    name_or_path: Any, filename: str, revision: str | None = None, subfolder: str | None = None
+) -> OSError:
+    """The error for a file that the offline Hub cache of `name_or_path` lacks (`offline_cache_lacks`), in its
+    `subfolder` (named: the file missing is that folder's, not the root's) and at its `revision`. The cache
     holds the files that were downloaded, no list of the repository's: `AutoModel.from_pretrained` fetches the config
     and weights, and `snapshot_download(allow_patterns=...)` the files matching its patterns, which leaves open
     whether the repository has the file at all; the message says both."""
     shown = os.fspath(name_or_path)
-    where = hub_source_shown(shown, None, revision)
+    where = hub_source_shown(shown, subfolder, revision)
     return OSError(
         f"The Hub cache holds no {filename} of {where}, and offline mode is on (HF_HUB_OFFLINE=1 or "
         "local_files_only=True): the cache holds only the files that were downloaded (`AutoModel.from_pretrained` "

@@ -515,7 +515,11 @@ def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str |
             "extractor is `processor.feature_extractors[modality]`."
         )
     if uncached and cached_config is not None:
-        return str(uncached_offline_error(name_or_path, FEATURE_EXTRACTOR_NAME, lookup.get("revision")))
+        return str(
+            uncached_offline_error(
+                name_or_path, FEATURE_EXTRACTOR_NAME, lookup.get("revision"), lookup.get("subfolder")
+            )
+        )
     if model_type != CiTrusConfig.model_type:
         return None
     # a model saved on its own (`model.save_pretrained`, a Trainer given no `processing_class`)

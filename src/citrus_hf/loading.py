@@ -456,7 +456,7 @@ def _checked_folder(
             weights_name, index_name = safetensors_names(variant)
             if not (folder / weights_name).is_file() and not (folder / index_name).is_file():
                 if uncached(weights_name) and uncached(index_name):
-                    raise uncached_offline_error(repo_or_path, weights_name, revision)
+                    raise uncached_offline_error(repo_or_path, weights_name, revision, subfolder)
                 other_variant = any(p.startswith("model.") and p.endswith(".safetensors") for p in present)
                 raise OSError(
                     f"{where} has no {weights_name} (files: {present}). CiTrus loads safetensors weights only and "
@@ -468,7 +468,7 @@ def _checked_folder(
                 raise stale
         elif not (folder / name).is_file():
             if uncached(name):
-                raise uncached_offline_error(repo_or_path, name, revision)
+                raise uncached_offline_error(repo_or_path, name, revision, subfolder)
             raise OSError(
                 f"{where} has no {name} (files: {present}); it is not a complete CiTrus checkpoint. Publish it with "
                 "`citrus push` or `save_pretrained` (and the feature extractor's `save_pretrained`)."

@@ -56,6 +56,7 @@ from .configuration_citrus import (
     file_for_folder_error,
     fusion_checkpoint_error,
     head_keywords_given,
+    hub_source_shown,
     looks_like_time_by_channels,
     lookup_never_reached_the_hub,
     missing_subfolder_error,
@@ -3003,9 +3004,10 @@ def _no_weights_file_error(name_or_path: str | os.PathLike, kwargs: Mapping[str,
     if offline_cache_lacks(name_or_path, weights_name, kwargs) and offline_cache_lacks(
         name_or_path, index_name, kwargs
     ):
-        return uncached_offline_error(name_or_path, weights_name, kwargs.get("revision"))
+        return uncached_offline_error(name_or_path, weights_name, kwargs.get("revision"), kwargs.get("subfolder"))
     return OSError(
-        f"{os.fspath(name_or_path)!r} has no {weights_name} (nor {index_name}): CiTrus loads safetensors weights only "
+        f"{hub_source_shown(name_or_path, kwargs.get('subfolder'), kwargs.get('revision'))} has no {weights_name} "
+        f"(nor {index_name}): CiTrus loads safetensors weights only "
         "and never unpickles .bin files. Publish the model with `citrus push` or `save_pretrained` and `push_to_hub`"
         + (" (or pass the `variant=` its weights were saved with)." if kwargs.get("variant") else ".")
     )

@@ -624,7 +624,12 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
             # offline, a file the Hub cache never held; not that of a single-modality checkpoint (its extractor
             # cached), which has none to download
             if single is None and offline_cache_lacks(pretrained_model_name_or_path, PROCESSOR_NAME, hub_kwargs):
-                raise uncached_offline_error(pretrained_model_name_or_path, PROCESSOR_NAME, hub_kwargs.get("revision"))
+                raise uncached_offline_error(
+                    pretrained_model_name_or_path,
+                    PROCESSOR_NAME,
+                    hub_kwargs.get("revision"),
+                    hub_kwargs.get("subfolder"),
+                )
             raise OSError(
                 f"{str(pretrained_model_name_or_path)!r} has no {PROCESSOR_NAME}, so it holds no fusion processor"
                 + (

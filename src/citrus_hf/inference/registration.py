@@ -670,7 +670,7 @@ def _resolving_bundled_names(factory):
             # offline, the pipeline said the checkpoint has none and advised saving one built from its config
             from ..loading import uncached_offline_error
 
-            raise uncached_offline_error(model, FEATURE_EXTRACTOR_NAME, kwargs.get("revision"))
+            raise uncached_offline_error(model, FEATURE_EXTRACTOR_NAME, kwargs.get("revision"), subfolder)
         elif own_folder and kwargs.get("feature_extractor") is None:
             # Loaded here so that its own error says what is wrong with the file: transformers' factory drops a
             # feature extractor that fails to load, and the pipeline would then say the file was not found.
