@@ -14,7 +14,7 @@ import torch
 from test_hubmsgs_audit75 import COMMIT, remote_modules  # noqa: F401 (a fixture)
 from tiny_configs import tiny_config
 
-from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor, CiTrusForSequenceClassification
 
 
 @pytest.fixture
@@ -92,3 +92,18 @@ def test_weights_the_offline_cache_never_held_in_a_subfolder_are_named_with_it(t
     assert str(raised.value).startswith(
         "The Hub cache holds no model.safetensors of 'owner/sub' (subfolder 'ecg'), and offline"
     ), raised.value
+
+
+def test_from_pretrained_takes_its_optional_parameters_by_position_again(tmp_path):
+    """transformers' `from_pretrained(name, cache_dir=None, force_download=False, local_files_only=False, token=None,
+    revision="main", **kwargs)` takes them by position too; leaving an untyped revision unset broke that:
+    `CiTrusFeatureExtractor.from_pretrained(folder, cache_dir)` raised "takes 2 positional arguments but 3 were
+    given", and a revision given by position to `CiTrusConfig.from_pretrained` "got multiple values for argument
+    'revision'"."""
+    config = tiny_config()
+    config.save_pretrained(tmp_path)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(tmp_path)
+    extractor = CiTrusFeatureExtractor.from_pretrained(str(tmp_path), str(tmp_path / "cache"))
+    assert extractor.sampling_rate == config.sampling_rate
+    loaded = CiTrusConfig.from_pretrained(str(tmp_path), str(tmp_path / "cache"), False, False, None, "main")
+    assert loaded.to_diff_dict() == config.to_diff_dict()

@@ -426,11 +426,17 @@ def revision_given(revision: str | None) -> str | None:
     return str(revision) or None
 
 
-def default_revision_unset(kwargs: dict[str, Any]) -> dict[str, Any]:
+# the optional parameters of transformers' `from_pretrained` methods, in the order they may be given by position
+FROM_PRETRAINED_POSITIONAL = ("cache_dir", "force_download", "local_files_only", "token", "revision")
+
+
+def default_revision_unset(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
     """`from_pretrained` keywords `kwargs` holding `revision=None` where none was given, in place: transformers'
     `from_pretrained` methods default to "main", which reaches the package's messages as if typed (`revision_given`);
-    None loads the same default branch."""
-    kwargs.setdefault("revision", None)
+    None loads the same default branch. `args`: the parameters given by position after the checkpoint's name
+    (`FROM_PRETRAINED_POSITIONAL`), which transformers' signature takes and which may hold the revision itself."""
+    if "revision" not in FROM_PRETRAINED_POSITIONAL[: len(args)]:
+        kwargs.setdefault("revision", None)
     return kwargs
 
 
@@ -595,7 +601,7 @@ class ReadsVersionRecord:
         """`PreTrainedConfig.from_pretrained`, reading the file as `pretrained_model_name_or_path`'s
         (`reading_config_of`). A model's `from_pretrained` loads its config through this one."""
         with reading_config_of(pretrained_model_name_or_path, kwargs):
-            return super().from_pretrained(pretrained_model_name_or_path, *args, **default_revision_unset(kwargs))
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **default_revision_unset(args, kwargs))
 
     @classmethod
     def without_version_record(cls, config_dict: dict[str, Any]) -> dict[str, Any]:

@@ -1338,10 +1338,12 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             _check_feature_size(value, self.num_channels)
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> CiTrusFeatureExtractor:
-        """`FeatureExtractionMixin.from_pretrained`, whose messages name a revision only where one was typed
-        (`default_revision_unset`)."""
-        return super().from_pretrained(pretrained_model_name_or_path, **default_revision_unset(kwargs))
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike, *args, **kwargs
+    ) -> CiTrusFeatureExtractor:
+        """`FeatureExtractionMixin.from_pretrained` (its optional parameters by position too: `cache_dir`, ...),
+        whose messages name a revision only where one was typed (`default_revision_unset`)."""
+        return super().from_pretrained(pretrained_model_name_or_path, *args, **default_revision_unset(args, kwargs))
 
     @classmethod
     def get_feature_extractor_dict(cls, pretrained_model_name_or_path, **kwargs):
