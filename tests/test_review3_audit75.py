@@ -11,6 +11,7 @@ import shutil
 
 import pytest
 import torch
+from hub_server import DEFAULT_USER, HubServer, client_env, client_result, run_client
 from test_hubmsgs_audit75 import COMMIT, remote_modules  # noqa: F401 (a fixture)
 from tiny_configs import tiny_config
 
@@ -107,3 +108,28 @@ def test_from_pretrained_takes_its_optional_parameters_by_position_again(tmp_pat
     assert extractor.sampling_rate == config.sampling_rate
     loaded = CiTrusConfig.from_pretrained(str(tmp_path), str(tmp_path / "cache"), False, False, None, "main")
     assert loaded.to_diff_dict() == config.to_diff_dict()
+
+
+REMOTE_PUSH = """
+import json
+from huggingface_hub import HfApi
+from transformers.dynamic_module_utils import get_class_from_dynamic_module
+remote_class = get_class_from_dynamic_module("modeling_citrus.CiTrusForSequenceClassification", "local")
+assert remote_class._hub_publisher is None and remote_class._pipeline_code_saver is None
+remote_class.from_pretrained("local").save_pretrained("again", push_to_hub=True, repo_id="__REPO__")
+print("RESULT:", json.dumps(sorted(HfApi().list_repo_files("__REPO__"))))
+"""
+
+
+def test_a_remote_code_model_pushed_through_save_pretrained_uploads_its_pipeline_code(tmp_path):
+    """A model loaded as its checkpoint's remote code and published with `save_pretrained(folder, push_to_hub=True)`
+    (transformers' own push: remote code has no publisher) uploaded a config.json naming its pipeline without
+    pipelines.py and backends.py: transformers uploads within its `save_pretrained`, before the code was written into
+    the folder. They are written before the upload now. A fresh interpreter: huggingface_hub reads the Hub's address
+    (this test's server) once, when it is imported."""
+    repo = f"{DEFAULT_USER}/citrus-remote-push"
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(tmp_path / "local")
+    with HubServer() as hub:
+        env = client_env(hub.url, tmp_path / "hf_home", HF_MODULES_CACHE=str(tmp_path / "modules"))
+        out = client_result(run_client(REMOTE_PUSH.replace("__REPO__", repo), env, cwd=tmp_path).stdout)
+    assert {"config.json", "model.safetensors", "pipelines.py", "backends.py"} <= set(out), out

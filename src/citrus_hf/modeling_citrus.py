@@ -2961,10 +2961,16 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
             _refuse_foreign_state_dict(self, given)
         self._check_config_describes_model(saving=True)  # (else the checkpoint would not be this model)
         if not push_to_hub or publisher is None or not is_main_process:
-            saved = super().save_pretrained(save_directory, *args, push_to_hub=push_to_hub, **kwargs)
+            # transformers' own push (remote code: no publisher) uploads the folder within its `save_pretrained`,
+            # before the pipeline code is written below: `_upload_modified_files` writes it first
+            self._pipeline_code_before_upload = push_to_hub
+            try:
+                saved = super().save_pretrained(save_directory, *args, push_to_hub=push_to_hub, **kwargs)
+            finally:
+                del self._pipeline_code_before_upload
             if is_main_process:
                 self._remove_stale_weights(save_directory, kwargs.get("variant"))
-            if is_main_process and os.path.isdir(save_directory):
+            if is_main_process and not push_to_hub and os.path.isdir(save_directory):
                 save_pipeline_code(self, save_directory)
             return saved
         push_options = {name: kwargs.pop(name) for name in self._SAVE_AND_PUSH_OPTIONS if name in kwargs}
@@ -2975,6 +2981,14 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         self._remove_stale_weights(save_directory, kwargs.get("variant"))
         publisher(self, repo_id, token=kwargs.get("token"), saved_folder=save_directory, **push_options)
         return saved
+
+    def _upload_modified_files(self, working_dir, *args, **kwargs):
+        """`PushToHubMixin._upload_modified_files`, after writing into `working_dir` the pipeline code the config
+        names where `save_pretrained(..., push_to_hub=True)` uploads through it (`save_pipeline_code`): a remote-code
+        model pushed so reached the Hub without pipelines.py, which its save wrote only after the upload."""
+        if getattr(self, "_pipeline_code_before_upload", False):
+            save_pipeline_code(self, working_dir)
+        return super()._upload_modified_files(working_dir, *args, **kwargs)
 
     def _remove_stale_weights(self, save_directory, variant: str | None) -> None:
         """Remove, after a save into `save_directory`, the weights of an earlier save that the new ones leave behind:
