@@ -798,20 +798,27 @@ def test_cached_onnx_file_of_another_model_is_refused(classifier_folder, tmp_pat
     export` blamed the exporter ("please report this"). Now every route refuses it in one line naming the file and
     the fix; so is a file without a key."""
     import onnx
+    from onnx import TensorProto, helper
 
     cache = tmp_path / "cache"
-    exported = load_backend(
-        CiTrusForSequenceClassification.from_pretrained(classifier_folder), "onnxruntime", cache_dir=cache
-    )
+    model = CiTrusForSequenceClassification.from_pretrained(classifier_folder).eval()
     other = CiTrusForSequenceClassification.from_pretrained(classifier_folder).eval()
     with torch.no_grad():
         other.classifier.bias += torch.arange(float(other.config.num_labels))
     other_folder = _save(other, tmp_path / "other")
     foreign = onnx_export_path(other, InferenceTarget(), cache)
-    shutil.copy(exported.path, foreign)
+    foreign.parent.mkdir(parents=True)
+    # `model`'s export copied to `other`'s name. A file is told apart by the key it stores alone (no route runs or
+    # reads its graph first), so a one-node graph holding `model`'s real key stands for that export: exporting `model`
+    # too doubled the test's time (an export is seconds, tens of them under a loaded suite)
+    value, output = (helper.make_tensor_value_info(name, TensorProto.FLOAT, [1]) for name in ("x", "y"))
+    graph = helper.make_model(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "one", [value], [output]))
+    model_key, other_key = (backends_module.onnx_cache_key(each, InferenceTarget()) for each in (model, other))
+    assert model_key != other_key
+    helper.set_model_props(graph, {backends_module.ONNX_CACHE_KEY_FIELD: model_key})
+    onnx.save(graph, str(foreign))
     for problem, file in (("was exported from another model", foreign), ("holds no cache key", foreign)):
         if problem == "holds no cache key":  # the same graph without the key
-            graph = onnx.load(str(exported.path))
             del graph.metadata_props[:]
             onnx.save(graph, str(file))
         with pytest.raises(OSError, match=rf"The cached ONNX export {foreign} {problem}.*; delete that file"):
@@ -827,28 +834,31 @@ def test_cached_onnx_file_of_another_model_is_refused(classifier_folder, tmp_pat
     foreign.unlink()
     assert load_backend(other, "onnxruntime", cache_dir=cache).exported
     assert not load_backend(other, "onnxruntime", cache_dir=cache).exported
+    stored = {entry.key: entry.value for entry in onnx.load(str(foreign)).metadata_props}
+    assert stored[backends_module.ONNX_CACHE_KEY_FIELD] == other_key
 
 
-def test_missing_onnxruntime_names_the_extra(classifier_folder):
-    script = (
-        "import sys\n"
-        "sys.modules['onnxruntime'] = None\n"
-        "from citrus_hf import CiTrusForSequenceClassification\n"
-        "from citrus_hf.inference.backends import load_backend\n"
-        f"model = CiTrusForSequenceClassification.from_pretrained({classifier_folder!r})\n"
-        "from citrus_hf.inference.backends import InferenceTarget\n"
-        "from citrus_hf import CiTrusConfig, CiTrusForRegression\n"
-        "regressor = CiTrusForRegression(CiTrusConfig(context_length=200))\n"
-        "print('auto:', load_backend(model, 'auto').name, load_backend(regressor, 'auto').name,\n"
-        "      load_backend(model, 'auto', InferenceTarget('embeddings')).name)\n"
-        "load_backend(model, 'onnxruntime')\n"
-    )
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
-    assert run.returncode != 0
-    assert "pip install citrus-hf[onnx]" in run.stderr and "onnxruntime" in run.stderr
+def test_missing_onnxruntime_names_the_extra(classifier_folder, monkeypatch):
+    """Without onnxruntime, backend="onnxruntime" names the extra to install, and "auto" runs without it. Blocked in
+    this process (`sys.modules[name] = None`, as a missing install reads): the package imports onnxruntime only inside
+    the functions that run it, never on import (test_layers' fresh interpreters check that), and a fresh interpreter
+    here spent 5 s (20 s under a loaded suite) importing torch and transformers."""
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    assert onnx_export_available() == "onnxruntime"
+    model = CiTrusForSequenceClassification.from_pretrained(classifier_folder)
+    regressor = CiTrusForRegression(tiny_config())
     # "auto" runs without it: bf16 for classification on a CPU with native bf16, else fp32; regression targets and
     # embeddings never run in bf16 by default (their values are the result)
-    assert run.stdout.strip() == f"auto: {'bf16' if cpu_bf16_support() else 'torch'} torch torch"
+    chosen = [
+        load_backend(model, "auto").name,
+        load_backend(regressor, "auto").name,
+        load_backend(model, "auto", InferenceTarget("embeddings")).name,
+    ]
+    assert chosen == ["bf16" if cpu_bf16_support() else "torch", "torch", "torch"]
+    with pytest.raises(
+        ImportError, match=r"needs onnxruntime.*onnxruntime not installed.*pip install citrus-hf\[onnx\]"
+    ):
+        load_backend(model, "onnxruntime")
 
 
 def test_blocked_attention_is_attention():
