@@ -30,7 +30,6 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import resample_poly
 from transformers.feature_extraction_sequence_utils import SequenceFeatureExtractor
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.utils import CONFIG_NAME, FEATURE_EXTRACTOR_NAME, TensorType, cached_file, logging
@@ -870,6 +869,10 @@ def _resample_centred(signal: np.ndarray, up: int, down: int) -> np.ndarray:
     """`resample_poly` of `(..., time)` with each row's mean removed before and restored after (see `_resample`),
     through `_design_polyphase_filter`'s filter (resample_poly's design, its branches at unity gain), cast to the
     signal's dtype as resample_poly casts its own."""
+    # imported on first use, as `firwin` is: importing scipy.signal is a tenth of the time a fresh process takes to
+    # import the package and transformers and load a checkpoint, spent by every process that never resamples
+    from scipy.signal import resample_poly
+
     mean = signal.mean(axis=-1, keepdims=True, dtype=np.float64).astype(signal.dtype)
     window = _polyphase_filter(up, down).astype(signal.dtype)  # (a copy: resample_poly scales it in place)
     resampled = resample_poly(signal - mean, up, down, axis=-1, window=window, padtype=_PADTYPE)
