@@ -138,7 +138,9 @@ _DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 def _row(args, name, mode, model, step, batch, seconds, batch_size) -> dict:
     return {
         "windows_per_s": batch_size / seconds,
-        "attention_share": attention_share(step, batch, args.device),
+        # profiled over a round's steps, three at most: a quick run's single step (the tests') spent more time in the
+        # profiler, and in parsing its events, than in everything it measured
+        "attention_share": attention_share(step, batch, args.device, steps=min(3, args.steps_per_round)),
         "params": sum(p.numel() for p in model.parameters()),
         "peak_mb": None
         if args.no_memory
