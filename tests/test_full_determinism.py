@@ -1,8 +1,9 @@
 """`--full-determinism` (transformers' `TrainingArguments(full_determinism=True)` habit) for `citrus finetune` and
 `citrus pretrain`: the run switches on deterministic algorithms (what GPU runs need to repeat bit for bit; a CPU run
 repeats without it) and gives the weights of a run without the switch. The runs are in a fresh Python, since the
-switch is process-wide: the plain run first, which must leave it off, then the switched one, in the same process
-(one interpreter and one import of torch per command, not two)."""
+switch is process-wide: the plain runs of both commands first, which must leave it off, then the switched ones, in the
+same process (one interpreter and one import of torch for the four runs: one per command spent another 5 s, 15 s
+under a loaded suite)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,15 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
 from safetensors.torch import load_file
 
 SCRIPT = """
 import json, sys, torch
 from citrus_hf.commands.main import main
-command = json.loads(sys.argv[1])
-for output_dir, extra in ((sys.argv[2], []), (sys.argv[3], ["--full-determinism"])):
-    code = main([*command, "--output-dir", output_dir, *extra])
+runs = json.loads(sys.argv[1])  # [command, output folder, switched?]: every plain run before any switched one
+for command, output_dir, switched in runs:
+    torch.use_deterministic_algorithms(False)  # a switched run must switch it on itself, not find it on
+    code = main([*command, "--output-dir", output_dir, *(["--full-determinism"] if switched else [])])
     print("deterministic", torch.are_deterministic_algorithms_enabled())
     if code:
         sys.exit(code)
@@ -37,26 +38,31 @@ COMMANDS = {
 }  # fmt: skip
 
 
-def _run_plain_then_switched(command: list[str], plain, switched) -> list[bool]:
-    """`command` into `plain`, then with `--full-determinism` into `switched`, in one fresh Python; whether
-    deterministic algorithms were on after each run."""
+def _run_plain_then_switched(folder) -> dict[str, list[bool]]:
+    """Every command of `COMMANDS` into `folder / command / "plain"`, then each again with `--full-determinism`
+    into `... / "switched"`, in one fresh Python; per command, whether deterministic algorithms were on after its
+    plain run and after its switched one."""
+    runs = [
+        (command, str(folder / name / kind), kind == "switched")
+        for kind in ("plain", "switched")
+        for name, command in sorted(COMMANDS.items())
+    ]
     completed = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(SCRIPT), json.dumps(command), str(plain), str(switched)],
-        capture_output=True,
-        text=True,
-        timeout=600,
+        [sys.executable, "-c", textwrap.dedent(SCRIPT), json.dumps(runs)], capture_output=True, text=True, timeout=600
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     lines = [line for line in completed.stdout.splitlines() if line.startswith("deterministic ")]
-    return [line == "deterministic True" for line in lines]
+    assert len(lines) == len(runs), completed.stdout[-3000:]
+    on = [line == "deterministic True" for line in lines]
+    names = sorted(COMMANDS)
+    return {name: [on[index], on[len(names) + index]] for index, name in enumerate(names)}
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_full_determinism_switches_on_deterministic_algorithms_and_keeps_the_weights(command, tmp_path):
-    plain_on, switched_on = _run_plain_then_switched(COMMANDS[command], tmp_path / "plain", tmp_path / "switched")
-    assert switched_on
-    assert not plain_on
-    switched = load_file(tmp_path / "switched" / "model.safetensors")
-    plain = load_file(tmp_path / "plain" / "model.safetensors")
-    assert switched.keys() == plain.keys()
-    assert all((switched[name] == plain[name]).all() for name in plain)
+def test_full_determinism_switches_on_deterministic_algorithms_and_keeps_the_weights(tmp_path):
+    for command, (plain_on, switched_on) in _run_plain_then_switched(tmp_path).items():
+        assert switched_on, command
+        assert not plain_on, command
+        switched = load_file(tmp_path / command / "switched" / "model.safetensors")
+        plain = load_file(tmp_path / command / "plain" / "model.safetensors")
+        assert switched.keys() == plain.keys(), command
+        assert all((switched[name] == plain[name]).all() for name in plain), command
