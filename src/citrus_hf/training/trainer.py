@@ -999,16 +999,75 @@ def check_channel_count(model: PreTrainedModel, train_dataset: TrainingSet | Non
     raise ValueError(f"Trainer(train_dataset=...), row 0: {_channel_count_error(config.num_channels, shape)}")
 
 
-def _window_lengths(dataset: datasets.Dataset) -> list[dict[str | None, int]] | None:
-    """The number of patches (`patch_mask`) or samples (`input_values`) of every row of `dataset`, per modality: the
-    last axis of the row's array, whatever its leading axes (`(1, channels, time)` for rows a one-row
-    `map(extractor)` wrote). A single-modality row is `{None: length}`; a fusion row, which holds one array per
-    modality (`{modality: array}`, the processor's `to_columns()`), is `{modality: length}`. None when the rows have
-    neither column."""
+def _read_by_column(dataset: TrainingSet) -> bool:
+    """Whether `dataset`'s rows can be measured a column at a time: a `datasets.Dataset` without a transform. A set
+    with a `with_transform` / `set_transform` transform lists the raw columns the transform reads, not the
+    `patch_mask` it writes; a `torch.utils.data.Subset` or a plain list of dicts has no columns at all."""
+    import datasets
+
+    return isinstance(dataset, datasets.Dataset) and dataset.format["type"] != "custom"
+
+
+def _row_window_lengths(row: Any) -> dict[str | None, int] | None:
+    """The number of patches (`patch_mask`) or samples (`input_values`) of one row as the model gets it (a dict of
+    arrays, tensors or lists), per modality as `_window_lengths` gives them; None when the row has neither."""
     from collections.abc import Mapping
 
     import numpy as np
 
+    if not isinstance(row, Mapping):
+        return None
+    for name in ("patch_mask", "input_values"):
+        value = row.get(name)
+        if value is not None:
+            per_modality = value if isinstance(value, Mapping) else {None: value}
+            return {modality: int(np.shape(array)[-1]) for modality, array in per_modality.items()}
+    return None
+
+
+def _row_signal_patches(row: Any) -> int | None:
+    """The patches of signal of one row as the model gets it: the sum of its `patch_mask` (of each modality's), or
+    its samples without a mask (`_row_window_lengths`); None when the row has neither."""
+    from collections.abc import Mapping
+
+    import numpy as np
+
+    mask = row.get("patch_mask") if isinstance(row, Mapping) else None
+    if mask is None:
+        lengths = _row_window_lengths(row)
+        return None if lengths is None else sum(lengths.values())
+    return int(sum(np.sum(np.asarray(part)) for part in (mask.values() if isinstance(mask, Mapping) else [mask])))
+
+
+def _measured_row_by_row(dataset: TrainingSet, measure: Callable[[Any], Any]) -> list[Any] | None:
+    """`measure` of every row of a set not read by column (`_read_by_column`), each read as the `Trainer` reads it,
+    `dataset[index]` (through the set's transform, once per row, as transformers' own length-grouped sampler reads
+    every row); None when the set has no length or a row gives None."""
+    from transformers.trainer_utils import has_length
+
+    if dataset is None or not has_length(dataset):
+        return None
+    measured = []
+    for index in range(len(dataset)):
+        value = measure(dataset[index])
+        if value is None:
+            return None
+        measured.append(value)
+    return measured
+
+
+def _window_lengths(dataset: TrainingSet) -> list[dict[str | None, int]] | None:
+    """The number of patches (`patch_mask`) or samples (`input_values`) of every row of `dataset`, per modality: the
+    last axis of the row's array, whatever its leading axes (`(1, channels, time)` for rows a one-row
+    `map(extractor)` wrote). A single-modality row is `{None: length}`; a fusion row, which holds one array per
+    modality (`{modality: array}`, the processor's `to_columns()`), is `{modality: length}`. None when the rows have
+    neither column. A set not read by column (a Subset, a list of dicts, a transformed set) is read row by row."""
+    from collections.abc import Mapping
+
+    import numpy as np
+
+    if not _read_by_column(dataset):
+        return _measured_row_by_row(dataset, _row_window_lengths)
     for name in ("patch_mask", "input_values"):
         if name in dataset.column_names:
             column = dataset.select_columns([name]).with_format("numpy")[name]
@@ -1019,14 +1078,17 @@ def _window_lengths(dataset: datasets.Dataset) -> list[dict[str | None, int]] | 
     return None
 
 
-def _signal_patches(dataset: datasets.Dataset) -> list[int] | None:
+def _signal_patches(dataset: TrainingSet) -> list[int] | None:
     """The patches of signal of every row of `dataset`: the sum of its `patch_mask` (of each modality's, for a fusion
     row), or its samples without a mask (`_window_lengths`); None when the rows have neither. Not the mask's length:
-    a batched `map(extractor)` pads every row of a map batch to the batch's longest, so a 0.5 s clip measured 10 s."""
+    a batched `map(extractor)` pads every row of a map batch to the batch's longest, so a 0.5 s clip measured 10 s.
+    A set not read by column (a Subset, a list of dicts, a transformed set) is read row by row."""
     from collections.abc import Mapping
 
     import numpy as np
 
+    if not _read_by_column(dataset):
+        return _measured_row_by_row(dataset, _row_signal_patches)
     if "patch_mask" not in dataset.column_names:
         rows = _window_lengths(dataset)
         return None if rows is None else [sum(per_modality.values()) for per_modality in rows]
@@ -1058,7 +1120,9 @@ def length_grouped_sampler(
     and as the modalities of one row cover the same seconds it orders rows by duration as each modality would; the
     longest modality alone would rank a row by whichever modality has the most patches and ignore the others' work.
     (transformers' sampler measured `processing_class.model_input_names[0]`, or an `input_ids` key, which fusion rows
-    hold as a dict of modalities.) A `length_column_name` column kept in the dataset (`remove_unused_columns=False`)
+    hold as a dict of modalities.) A set that is no plain `datasets.Dataset` (a `torch.utils.data.Subset`, a list of
+    dicts, a set with a `with_transform` / `set_transform` transform) is measured row by row as the model gets its
+    rows (`_signal_patches`). A `length_column_name` column kept in the dataset (`remove_unused_columns=False`)
     is the user's choice: transformers reads it.
 
     Args:
@@ -1074,10 +1138,12 @@ def length_grouped_sampler(
     strategy = getattr(args, "train_sampling_strategy", None)
     if strategy not in LENGTH_AWARE_SAMPLING:
         return None
-    if not isinstance(model, _CiTrusFamilyMixin) or not isinstance(dataset, datasets.Dataset):
+    if not isinstance(model, _CiTrusFamilyMixin) or dataset is None:
         return None
-    if args.length_column_name in dataset.column_names:
+    if isinstance(dataset, datasets.Dataset) and args.length_column_name in dataset.column_names:
         return None
+    # a Subset, a list of dicts or a transformed set too: transformers' sampler stopped on them asking for an
+    # `input_ids` key
     lengths = _signal_patches(dataset)
     if lengths is None:
         return None
@@ -1127,12 +1193,9 @@ def joined_durations(args: TrainingArguments, dataset: TrainingSet | None) -> di
     `check_outputs_join`, which guard the same join. Batches are taken as the Trainer's evaluation sampler makes them
     (the rows in their order, `eval_batch_size` at a time; `evaluation_sampler` keeps that order under
     group-by-length), each padded to its longest row, as `extractor.pad` and the `Trainer`'s own collator of a CiTrus
-    model pad them: rows of different durations whose batches end at one duration join. Empty for a set that is not a
-    `datasets.Dataset` or has neither column."""
-    import datasets
-
-    if not isinstance(dataset, datasets.Dataset):
-        return {}
+    model pad them: rows of different durations whose batches end at one duration join. A `torch.utils.data.Subset`,
+    a list of dicts or a transformed set is read row by row (`_window_lengths`; they ended in torch's "Sizes of
+    tensors must match"). Empty for a set whose rows have neither column."""
     rows = _window_lengths(dataset) or []
     size = max(1, args.eval_batch_size)
     durations: dict[str | None, set[int]] = {}
@@ -1212,19 +1275,18 @@ def check_outputs_join(
     Args:
         args: the `TrainingArguments` (`eval_do_concat_batches=False` hands the batches over one by one).
         model: the CiTrus-family model (unwrapped).
-        dataset: the evaluation loop's set (its unused columns removed); one that is not a `datasets.Dataset` is left
-            alone.
+        dataset: the evaluation loop's set (its unused columns removed); a Subset, a list of dicts or a transformed
+            set is read row by row.
         call: "Trainer.predict" or "Trainer.evaluate", named in the error.
         gathered: whether the loop joins the predictions (not with `prediction_loss_only`, nor in an evaluation with
             `batch_eval_metrics`, nor when `preprocess_logits_for_metrics` may have reduced them).
         ignore_keys: the outputs the loop leaves out (`evaluate` / `predict`'s, else the config's
             `keys_to_ignore_at_inference`, as `Trainer.prediction_step` reads them).
     """
-    import datasets
 
     from ..modeling_citrus import CiTrusForPretraining
 
-    if not gathered or not getattr(args, "eval_do_concat_batches", True) or not isinstance(dataset, datasets.Dataset):
+    if not gathered or not getattr(args, "eval_do_concat_batches", True) or dataset is None:
         return
     per_patch = _outputs_per_patch(model)
     if per_patch is not None:

@@ -1,0 +1,105 @@
+"""Session 75, the Trainer and datasets habits of round five, with CiTrus models.
+
+- A training set that is no plain `datasets.Dataset` (a `torch.utils.data.Subset`, a list of dicts, a set aligned on
+  the fly by `with_transform(extractor-based fn)`) under `train_sampling_strategy="group_by_length"` stopped in
+  transformers' sampler ("Can only automatically infer lengths for datasets whose items are dictionaries with an
+  'input_ids' key"): the package measured the windows' durations of a plain `datasets.Dataset` only.
+- The same sets with `include_for_metrics=["inputs"]` (or `Trainer.predict` of a model whose outputs are per patch)
+  whose batches pad to different durations skipped the package's check and stopped inside torch ("Sizes of tensors
+  must match except in dimension 0").
+
+A tiny classifier on the CPU, rows aligned one at a time (each keeps its own duration): about a second each.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from datasets import Dataset
+from tiny_configs import tiny_config
+from transformers import Trainer, TrainingArguments, set_seed
+
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification, CiTrusModel
+
+RATE = 100.0
+LENGTHS = [200, 200, 100, 100]  # 10, 10, 5 and 5 patches of 20: batches of two pad to 10, then to 5 patches
+
+
+def _raw() -> Dataset:
+    """One-channel recordings of `LENGTHS` samples at `RATE`, as a user's raw set holds them, labels alternating."""
+    rng = np.random.default_rng(0)
+    signals = [rng.standard_normal((1, n)).astype(np.float32).tolist() for n in LENGTHS]
+    return Dataset.from_dict({"signal": signals, "label": [i % 2 for i in range(len(LENGTHS))]})
+
+
+def _extractor() -> CiTrusFeatureExtractor:
+    return CiTrusFeatureExtractor.from_config(tiny_config())
+
+
+def _aligned_one_by_one() -> Dataset:
+    """`_raw` aligned a row at a time (`map` without `batched`): each row keeps its own duration."""
+    extractor = _extractor()
+
+    def align(row):
+        aligned = extractor(np.asarray(row["signal"], dtype=np.float32), sampling_rate=RATE)
+        return {name: values[0] for name, values in aligned.items()}
+
+    return _raw().map(align, remove_columns=["signal"]).rename_column("label", "labels")
+
+
+def _transformed() -> Dataset:
+    """`_raw` aligned on the fly, the `with_transform` habit of transformers' audio and vision examples."""
+    extractor = _extractor()
+
+    def transform(batch):
+        signals = [np.asarray(signal, dtype=np.float32) for signal in batch["signal"]]
+        return {**extractor(signals, sampling_rate=RATE), "labels": batch["label"]}
+
+    return _raw().with_transform(transform)
+
+
+def _set(kind: str):
+    if kind == "transform":
+        return _transformed()
+    aligned = _aligned_one_by_one()
+    if kind == "subset":
+        return torch.utils.data.Subset(aligned, list(range(len(aligned))))
+    return [dict(row) for row in aligned]
+
+
+def _trainer(tmp_path, kind: str, model=None, **overrides) -> Trainer:
+    settings = dict(
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=True,
+        save_strategy="no",
+        per_device_train_batch_size=2,
+        per_device_eval_batch_size=2,
+        # the transform reads the raw columns, which the Trainer removes unless told to keep them
+        remove_unused_columns=kind != "transform",
+    )
+    set_seed(0)
+    model = model if model is not None else CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    return Trainer(model=model, args=TrainingArguments(str(tmp_path / "out"), **{**settings, **overrides}))
+
+
+@pytest.mark.parametrize("kind", ["subset", "list", "transform"])
+def test_group_by_length_measures_the_windows_of_a_subset_a_list_and_a_transformed_set(tmp_path, kind):
+    trainer = _trainer(tmp_path, kind, train_sampling_strategy="group_by_length")
+    sampler = trainer._get_train_sampler(_set(kind))
+    assert sampler.lengths == [10, 10, 5, 5]  # patches of signal, as a plain datasets.Dataset is measured
+
+
+@pytest.mark.parametrize("kind", ["subset", "list", "transform"])
+def test_inputs_for_metrics_of_batches_of_different_durations_are_refused_on_a_set_read_row_by_row(tmp_path, kind):
+    trainer = _trainer(tmp_path, kind, include_for_metrics=["inputs"])
+    with pytest.raises(ValueError, match=r"padded to different durations \(5 to 10 patches\)"):
+        trainer.evaluate(_set(kind))
+
+
+def test_outputs_per_patch_of_a_list_of_rows_of_different_durations_are_refused_before_the_loop(tmp_path):
+    rows = [{key: value for key, value in row.items() if key != "labels"} for row in _set("list")]
+    trainer = _trainer(tmp_path, "list", model=CiTrusModel(tiny_config()))
+    with pytest.raises(ValueError, match="per patch, and the batches of this set are padded to different durations"):
+        trainer.predict(rows)
