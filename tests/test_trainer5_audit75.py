@@ -7,6 +7,9 @@
 - The same sets with `include_for_metrics=["inputs"]` (or `Trainer.predict` of a model whose outputs are per patch)
   whose batches pad to different durations skipped the package's check and stopped inside torch ("Sizes of tensors
   must match except in dimension 0").
+- A set aligned on the fly by `with_transform` given with the Trainer's default `remove_unused_columns=True` lost the
+  raw column its transform reads (no argument of the forward) before the first batch: training, `evaluate` and
+  `predict` stopped with a bare `KeyError: 'signal'` raised inside the user's own transform.
 
 A tiny classifier on the CPU, rows aligned one at a time (each keeps its own duration): about a second each.
 """
@@ -103,3 +106,33 @@ def test_outputs_per_patch_of_a_list_of_rows_of_different_durations_are_refused_
     trainer = _trainer(tmp_path, "list", model=CiTrusModel(tiny_config()))
     with pytest.raises(ValueError, match="per patch, and the batches of this set are padded to different durations"):
         trainer.predict(rows)
+
+
+@pytest.mark.parametrize("call", ["Trainer", "evaluate", "predict"])
+def test_a_transform_reading_a_column_the_trainer_removes_is_refused_naming_remove_unused_columns(tmp_path, call):
+    transformed = _transformed()
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    arguments = TrainingArguments(str(tmp_path / "out"), report_to="none", use_cpu=True, disable_tqdm=True)
+    refusal = r"reads its 'signal' column.*remove_unused_columns=False\)"
+    if call == "Trainer":
+        with pytest.raises(ValueError, match=refusal):
+            Trainer(model=model, args=arguments, train_dataset=transformed)
+        return
+    trainer = Trainer(model=model, args=arguments)
+    with pytest.raises(ValueError, match=refusal):
+        getattr(trainer, call)(transformed)
+
+
+def test_a_transform_reading_only_the_columns_the_trainer_keeps_still_evaluates(tmp_path):
+    """A guard (it passes before the fix too): the transform reads `input_values` and `labels`, which the Trainer
+    keeps, so the `rid` column it removes is no concern of it."""
+    extractor = _extractor()
+
+    def transform(batch):
+        signals = [np.asarray(signal, dtype=np.float32) for signal in batch["input_values"]]
+        return {**extractor(signals, sampling_rate=RATE), "labels": batch["labels"]}
+
+    raw = _raw().rename_columns({"signal": "input_values", "label": "labels"})
+    rows = raw.add_column("rid", [f"r{i}" for i in range(len(raw))]).with_transform(transform)
+    trainer = _trainer(tmp_path, "list")  # the default remove_unused_columns=True
+    assert "eval_loss" in trainer.evaluate(rows)

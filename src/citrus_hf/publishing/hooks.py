@@ -238,6 +238,15 @@ def _check_processing_class(model, processing_class) -> None:
             ) from None
 
 
+def _kept_columns(trainer) -> list[str] | None:
+    """The dataset columns `trainer` keeps (the model's forward arguments and the label names, as it computes them),
+    or None when it keeps every one (`remove_unused_columns=False`)."""
+    if not trainer.args.remove_unused_columns:
+        return None
+    trainer._set_signature_columns_if_needed()
+    return list(trainer._signature_columns)
+
+
 def register_trainer_checks() -> None:
     """The package's checks in every `Trainer` of a CiTrus-family model (idempotent):
 
@@ -252,6 +261,9 @@ def register_trainer_checks() -> None:
     - a `processing_class` (feature extractor or fusion processor) is checked against the model's input contract,
       and one of the other model family (an extractor for a fusion model, a fusion processor for a single one) is
       refused;
+    - a set with a `with_transform` / `set_transform` transform that reads a column the Trainer removes
+      (`remove_unused_columns=True`) is refused naming `remove_unused_columns=False`
+      (`training.trainer.check_transform_columns`);
     - a task model's training or evaluation set with its labels in a `target` (or `target_values`, `y`, ...) column
       (no `labels`), or its signal in PatchTST's `past_values` column, is refused with the rename, and so is a set
       given to `evaluate` or `predict` (`training.trainer.check_label_column`); so is a label column of class names
@@ -334,6 +346,7 @@ def register_trainer_checks() -> None:
                 model,
                 {"train_dataset": self.train_dataset, "eval_dataset": self.eval_dataset},
                 data_collator=self.data_collator,
+                kept_columns=_kept_columns(self),
             )
             check_channel_count(model, self.train_dataset)
             check_metrics_task(model, self.compute_metrics, self.train_dataset)
@@ -415,6 +428,7 @@ def register_trainer_checks() -> None:
                     {argument: dataset},
                     call=f"Trainer.{method.__name__}",
                     data_collator=self.data_collator,
+                    kept_columns=_kept_columns(self),
                 )
             return method(self, *args, **kwargs)
 

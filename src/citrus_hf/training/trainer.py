@@ -929,16 +929,54 @@ def _refuse_class_lists(model: PreTrainedModel, dataset, name: str, call: str) -
         )
 
 
+def check_transform_columns(model: PreTrainedModel, sets: GivenSets, kept_columns: list[str], call: str) -> None:
+    """Refuse a `datasets.Dataset` with a `with_transform` / `set_transform` transform that reads a column the
+    `Trainer` removes (`remove_unused_columns=True`, its default, keeps only `kept_columns`, the arguments of the
+    model's forward and the label names).
+
+    The transform aligns the raw recordings on the fly, so it reads their raw columns (`signal`, `audio`, ...), which
+    are no argument of the forward: the Trainer removed them before the first batch, and the transform stopped with
+    a bare `KeyError` raised in the user's own function, naming neither the Trainer nor `remove_unused_columns`. The
+    transform is tried on the first row as the Trainer would read it (once); a set whose transform does not read a
+    removed column, or fails otherwise (the Trainer then says so where it reads the set), is left to run."""
+    import datasets
+
+    for name, dataset in _named_sets(sets).items():
+        if not isinstance(dataset, datasets.Dataset) or dataset.format["type"] != "custom" or not len(dataset):
+            continue
+        removed = sorted(set(dataset.column_names) - set(kept_columns))
+        if not removed or not set(dataset.column_names) & set(kept_columns):
+            continue  # nothing removed; or no column kept, which transformers refuses itself naming the fix
+        try:
+            dataset.remove_columns(removed)[0]
+        except KeyError as error:
+            missing = error.args[0] if error.args else None
+            if missing not in removed:
+                continue
+            raise ValueError(
+                f"{call}({name}=...): the set's transform (with_transform / set_transform) reads its {missing!r} "
+                f"column, which the Trainer removes ({', '.join(map(repr, removed))}: no argument of "
+                f"{type(model).__name__}.forward), so the transform would stop with KeyError {missing!r}; keep the "
+                "columns for it: TrainingArguments(..., remove_unused_columns=False)."
+            ) from None
+        except Exception:  # noqa: BLE001 - the transform's own failure is the Trainer's to show, where it reads the set
+            continue
+
+
 def check_given_sets(
     args: TrainingArguments,
     model: PreTrainedModel,
     sets: GivenSets,
     call: str = "Trainer",
     data_collator: Callable[..., Any] | None = None,
+    kept_columns: list[str] | None = None,
 ) -> None:
-    """The checks of the sets given to a `Trainer` or to its `evaluate` / `predict`: their label and signal columns
-    (`check_label_column`), their labels' values (`check_label_values`, with the Trainer's `data_collator`) and their
-    windows per row (`check_window_rows`)."""
+    """The checks of the sets given to a `Trainer` or to its `evaluate` / `predict`: the columns their transform
+    reads (`check_transform_columns`, with the columns the Trainer keeps, `kept_columns`: None when it keeps every
+    one), their label and signal columns (`check_label_column`), their labels' values (`check_label_values`, with the
+    Trainer's `data_collator`) and their windows per row (`check_window_rows`)."""
+    if kept_columns is not None:
+        check_transform_columns(model, sets, kept_columns, call)
     check_label_column(args, model, sets, call, data_collator)
     check_label_values(model, sets, call, data_collator)
     check_window_rows(sets, call)
@@ -1374,6 +1412,7 @@ __all__ = [
     "check_outputs_join",
     "check_smoothed_labels",
     "check_trainable_dtype",
+    "check_transform_columns",
     "check_window_rows",
     "LENGTH_AWARE_SAMPLING",
     "check_inputs_for_metrics",
