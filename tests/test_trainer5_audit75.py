@@ -10,6 +10,11 @@
 - A set aligned on the fly by `with_transform` given with the Trainer's default `remove_unused_columns=True` lost the
   raw column its transform reads (no argument of the forward) before the first batch: training, `evaluate` and
   `predict` stopped with a bare `KeyError: 'signal'` raised inside the user's own transform.
+- A `torch.utils.data.Subset` or a list of dicts skipped the package's column checks (they read `column_names`):
+  labels in a `target` key stopped training with transformers' "did not return a loss" and were left out of
+  `evaluate` (runtimes alone), and padding marked in a per-sample `attention_mask` was dropped by transformers'
+  `RemoveColumnsCollator` and read as signal without a word; a `Subset` of a set whose `ClassLabel` numbers the
+  model's classes in another order was scored against the wrong classes without a word.
 
 A tiny classifier on the CPU, rows aligned one at a time (each keeps its own duration): about a second each.
 """
@@ -19,11 +24,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from datasets import Dataset
+from datasets import ClassLabel, Dataset
 from tiny_configs import tiny_config
 from transformers import Trainer, TrainingArguments, set_seed
 
-from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification, CiTrusModel
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForRegression, CiTrusForSequenceClassification, CiTrusModel
 
 RATE = 100.0
 LENGTHS = [200, 200, 100, 100]  # 10, 10, 5 and 5 patches of 20: batches of two pad to 10, then to 5 patches
@@ -136,3 +141,41 @@ def test_a_transform_reading_only_the_columns_the_trainer_keeps_still_evaluates(
     rows = raw.add_column("rid", [f"r{i}" for i in range(len(raw))]).with_transform(transform)
     trainer = _trainer(tmp_path, "list")  # the default remove_unused_columns=True
     assert "eval_loss" in trainer.evaluate(rows)
+
+
+def _windows(count: int = 4) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal((1, 200)).astype(np.float32) for _ in range(count)]
+
+
+def test_a_list_of_dicts_with_its_targets_under_another_key_is_refused_when_the_trainer_is_built(tmp_path):
+    rows = [{"input_values": window, "target": float(i)} for i, window in enumerate(_windows())]
+    with pytest.raises(ValueError, match=r"labels are in a `target` column.*rename_column\("):
+        Trainer(
+            model=CiTrusForRegression(tiny_config()),
+            args=TrainingArguments(str(tmp_path / "out"), report_to="none", use_cpu=True),
+            train_dataset=rows,
+        )
+
+
+def test_padding_marked_by_an_attention_mask_in_a_subset_is_refused_not_read_as_signal(tmp_path):
+    half = np.r_[np.ones(100), np.zeros(100)].astype(np.int64)  # the second second is padding
+    rows = Dataset.from_dict(
+        {
+            "input_values": [window.tolist() for window in _windows()],
+            "attention_mask": [half.tolist()] * 4,
+            "labels": [0, 1, 0, 1],
+        }
+    )
+    trainer = _trainer(tmp_path, "subset")
+    with pytest.raises(ValueError, match=r"marks its padding in an `attention_mask` column.*'patch_mask'"):
+        trainer.evaluate(torch.utils.data.Subset(rows, [0, 1, 2, 3]))
+
+
+def test_a_subset_of_a_set_numbering_the_classes_in_another_order_is_refused(tmp_path):
+    rows = Dataset.from_dict({"input_values": [window.tolist() for window in _windows()], "labels": [0, 1, 0, 1]})
+    rows = rows.cast_column("labels", ClassLabel(names=["move", "rest"]))
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2, id2label={0: "rest", 1: "move"}))
+    trainer = _trainer(tmp_path, "subset", model=model)
+    with pytest.raises(ValueError, match=r"ClassLabel numbers the classes \['move', 'rest'\].*align_labels_with"):
+        trainer.evaluate(torch.utils.data.Subset(rows, [0, 1, 2, 3]))

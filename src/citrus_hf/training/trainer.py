@@ -656,7 +656,8 @@ def check_label_column(
         args: the `TrainingArguments` (with `remove_unused_columns=False` the columns are the collator's business).
         model: the CiTrus-family model (unwrapped); one without a task head gets the signal check only.
         sets: the sets by the argument that gave them (`{"train_dataset": ..., "eval_dataset": ...}`; an evaluation
-            set may be a dict of sets); sets without `column_names` (a torch dataset) are left alone.
+            set may be a dict of sets); a set without `column_names` (a `torch.utils.data.Subset`, a list of dicts)
+            is read by its first row's keys (`_set_columns`).
         call: what was given them, named in the error: "Trainer", "Trainer.evaluate", "Trainer.predict".
         data_collator: the Trainer's collator (None: the one it picks); the pre-training check is for those that pass
             every label column on (`_batches_no_text_labels`).
@@ -669,7 +670,7 @@ def check_label_column(
         return
     dropped = f"the Trainer passes {type(model).__name__} only the columns its forward takes"
     for name, dataset in _named_sets(sets).items():
-        columns = getattr(dataset, "column_names", None) or []
+        columns = _set_columns(dataset)
         # a fusion model takes one column per modality, not `input_values`
         signal = getattr(model, "main_input_name", None) == "input_values"
         if signal and "past_values" in columns and "input_values" not in columns:
@@ -707,7 +708,7 @@ def _refuse_pretraining_labels(model: PreTrainedModel, sets: GivenSets, call: st
     `label_ids` on as `labels` (the Trainer keeps them, `remove_unused_columns` or not), which the model refused at
     the first step asking to drop a `labels` column the set did not have."""
     for name, dataset in _named_sets(sets).items():
-        columns = getattr(dataset, "column_names", None) or []
+        columns = _set_columns(dataset)
         given = next((column for column in COLLATED_LABEL_COLUMNS if column in columns), None)
         if given is not None:
             raise ValueError(
@@ -715,6 +716,25 @@ def _refuse_pretraining_labels(model: PreTrainedModel, sets: GivenSets, call: st
                 f'column, which the data collator passes it as `labels`. Drop it: `dataset = dataset.remove_columns("'
                 f'{given}")`.'
             )
+
+
+def _set_columns(dataset: TrainingSet | None) -> list[str]:
+    """The columns of `dataset` as the `Trainer` sees them: a `datasets.Dataset`'s `column_names`, or the keys of the
+    first row of a set without columns that holds dicts (a `torch.utils.data.Subset`, a list of dicts), whose other
+    keys transformers' `RemoveColumnsCollator` drops as `remove_columns` drops a `datasets.Dataset`'s columns. Empty
+    for a set without either (a torch iterable set, rows that are no dicts)."""
+    from collections.abc import Mapping
+
+    from transformers.trainer_utils import has_length
+
+    from .rng import caller_random_state_kept
+
+    columns = getattr(dataset, "column_names", None)
+    if columns is not None or dataset is None or not has_length(dataset) or not len(dataset):
+        return list(columns or [])
+    with caller_random_state_kept():  # a row read may draw an augmentation: the run's draws stay as they were
+        first = dataset[0]
+    return list(first) if isinstance(first, Mapping) else []
 
 
 def _named_sets(sets: GivenSets) -> dict[str, TrainingSet | None]:
@@ -803,6 +823,16 @@ def _text_label_column(dataset: TrainingSet | None) -> tuple[str, Any] | None:
     return None
 
 
+def _behind_subsets(dataset: TrainingSet | None) -> TrainingSet | None:
+    """The set behind `torch.utils.data.Subset`s of it (`Subset(dataset, indices)`, the habit of a split by indices),
+    whose `features` (a `ClassLabel`, text labels) the Subset hides; any other set as it is."""
+    from torch.utils.data import Subset
+
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    return dataset
+
+
 def check_label_values(
     model: PreTrainedModel,
     sets: GivenSets,
@@ -817,7 +847,8 @@ def check_label_values(
       `label` column of names stopped the collator with torch's "too many dimensions 'str'";
     - a `ClassLabel` that numbers the model's classes in another order than its `id2label` (a set built with
       `class_encode_column`, which sorts the names, scored by a model trained on another numbering): its ids were
-      scored against the wrong classes, a perfect model at accuracy 0. Sets with names the model lacks, and models
+      scored against the wrong classes, a perfect model at accuracy 0. A `torch.utils.data.Subset` of a set is checked by the set behind it
+      (`_behind_subsets`). Sets with names the model lacks, and models
       with transformers' placeholder names (`LABEL_0`, ...), are left alone.
 
     Args:
@@ -833,7 +864,8 @@ def check_label_values(
         return
     regression = _trains_as_regression(model)
     model_names = None if regression else named_outputs(getattr(model.config, "id2label", None))
-    for name, dataset in _named_sets(sets).items():
+    for name, given in _named_sets(sets).items():
+        dataset = _behind_subsets(given)
         text = _text_label_column(dataset) if _batches_no_text_labels(data_collator) else None
         if text is not None:
             column, value = text
@@ -947,8 +979,13 @@ def check_transform_columns(model: PreTrainedModel, sets: GivenSets, kept_column
         removed = sorted(set(dataset.column_names) - set(kept_columns))
         if not removed or not set(dataset.column_names) & set(kept_columns):
             continue  # nothing removed; or no column kept, which transformers refuses itself naming the fix
+        from .rng import caller_random_state_kept
+
         try:
-            dataset.remove_columns(removed)[0]
+            with (
+                caller_random_state_kept()
+            ):  # the transform may draw an augmentation: the run's draws stay as they were
+                dataset.remove_columns(removed)[0]
         except KeyError as error:
             missing = error.args[0] if error.args else None
             if missing not in removed:
@@ -1083,14 +1120,17 @@ def _measured_row_by_row(dataset: TrainingSet, measure: Callable[[Any], Any]) ->
     every row); None when the set has no length or a row gives None."""
     from transformers.trainer_utils import has_length
 
+    from .rng import caller_random_state_kept
+
     if dataset is None or not has_length(dataset):
         return None
     measured = []
-    for index in range(len(dataset)):
-        value = measure(dataset[index])
-        if value is None:
-            return None
-        measured.append(value)
+    with caller_random_state_kept():  # a row read may draw an augmentation: the run's draws stay as they were
+        for index in range(len(dataset)):
+            value = measure(dataset[index])
+            if value is None:
+                return None
+            measured.append(value)
     return measured
 
 
