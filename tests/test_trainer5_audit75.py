@@ -10,6 +10,8 @@
 - A set aligned on the fly by `with_transform` given with the Trainer's default `remove_unused_columns=True` lost the
   raw column its transform reads (no argument of the forward) before the first batch: training, `evaluate` and
   `predict` stopped with a bare `KeyError: 'signal'` raised inside the user's own transform.
+- An iterable set (`Dataset.to_iterable_dataset()`), which has no length to measure before the loop, still stopped
+  inside torch there: its batches padded to different durations are now named as the loop joins them.
 - A `torch.utils.data.Subset` or a list of dicts skipped the package's column checks (they read `column_names`):
   labels in a `target` key stopped training with transformers' "did not return a loss" and were left out of
   `evaluate` (runtimes alone), and padding marked in a per-sample `attention_mask` was dropped by transformers'
@@ -179,3 +181,15 @@ def test_a_subset_of_a_set_numbering_the_classes_in_another_order_is_refused(tmp
     trainer = _trainer(tmp_path, "subset", model=model)
     with pytest.raises(ValueError, match=r"ClassLabel numbers the classes \['move', 'rest'\].*align_labels_with"):
         trainer.evaluate(torch.utils.data.Subset(rows, [0, 1, 2, 3]))
+
+
+@pytest.mark.parametrize("call", ["evaluate", "predict"])
+def test_batches_of_an_iterable_set_padded_to_different_durations_are_named_as_the_loop_joins_them(tmp_path, call):
+    rows = _aligned_one_by_one()
+    if call == "evaluate":
+        trainer = _trainer(tmp_path, "list", include_for_metrics=["inputs"])
+    else:  # a model whose outputs are per patch
+        trainer = _trainer(tmp_path, "list", model=CiTrusModel(tiny_config()))
+        rows = rows.remove_columns("labels")
+    with pytest.raises(ValueError, match=r"padded to different durations.*eval_do_concat_batches=False\)"):
+        getattr(trainer, call)(rows.to_iterable_dataset())

@@ -238,6 +238,11 @@ def _check_processing_class(model, processing_class) -> None:
             ) from None
 
 
+def _loop_call(loop: inspect.BoundArguments) -> str:
+    """The `Trainer` method an evaluation loop runs for, named in its errors."""
+    return "Trainer.predict" if loop.arguments["description"] == "Prediction" else "Trainer.evaluate"
+
+
 def _kept_columns(trainer) -> list[str] | None:
     """The dataset columns `trainer` keeps (the model's forward arguments and the label names, as it computes them),
     or None when it keeps every one (`remove_unused_columns=False`)."""
@@ -285,6 +290,8 @@ def register_trainer_checks() -> None:
       keeps the rows' order
       (`training.trainer.evaluation_sampler`);
     - every evaluation starts a new collection of `compute_metrics_fn`'s batches (`batch_eval_metrics=True`);
+    - batches of an iterable evaluation set padded to different durations, which transformers cannot join, are named
+      with the fix as the loop joins them (`training.trainer.unjoined_batches_error`);
     - a model of which no parameter is trainable (an adapter loaded for inference) is refused as the optimizer is
       built, naming `is_trainable=True` (`training.lora.check_something_trains`);
     - with `dataloader_persistent_workers`, a set given to `evaluate` is the one evaluated (transformers handed back
@@ -482,7 +489,17 @@ def register_trainer_checks() -> None:
             if not getattr(self, "_citrus_label_names_checked", False):  # once per Trainer, not every evaluation
                 self._citrus_label_names_checked = True
                 warn_label_names(self.label_names, model)
-        return evaluation_loop(self, *args, **kwargs)
+        try:
+            return evaluation_loop(self, *args, **kwargs)
+        except RuntimeError as error:
+            # a set without a length (an iterable one) is not measured by the checks above: its batches are
+            # known only as the loop joins them
+            from ..training.trainer import unjoined_batches_error
+
+            refusal = None if model is None else unjoined_batches_error(self.args, error, _loop_call(loop))
+            if refusal is None:
+                raise
+            raise refusal from None
 
     get_eval_dataloader = Trainer.get_eval_dataloader
 

@@ -1317,6 +1317,30 @@ def check_inputs_for_metrics(args: TrainingArguments, dataset: TrainingSet | Non
         )
 
 
+def unjoined_batches_error(args: TrainingArguments, error: BaseException, call: str) -> ValueError | None:
+    """The package's one-line error for torch's "Sizes of tensors must match" raised where transformers joins the
+    evaluation batches (`nested_concat`), or None for any other error. `joined_durations` measures a set with a
+    length before the loop; an iterable set (`Dataset.to_iterable_dataset()`, a streamed set) is only known batch by
+    batch, and its batches padded to different durations stopped inside torch."""
+    import traceback
+
+    if not isinstance(error, RuntimeError) or "Sizes of tensors must match" not in str(error):
+        return None
+    if not any(frame.name == "nested_concat" for frame in traceback.extract_tb(error.__traceback__)):
+        return None
+    joined = (
+        "the windows (include_for_metrics=['inputs']) and outputs"
+        if "inputs" in (getattr(args, "include_for_metrics", None) or [])
+        else "the outputs"
+    )
+    return ValueError(
+        f"{call}: transformers joins {joined} of every batch into one array, and this set's batches are padded to "
+        "different durations, which it cannot join; align every row to one duration (the feature extractor's "
+        "padding='max_length'), or have the batches handed over one by one with "
+        "TrainingArguments(eval_do_concat_batches=False)."
+    )
+
+
 def _outputs_per_patch(model: PreTrainedModel) -> list[str] | None:
     """The outputs of single-modality CiTrus model `model` whose shapes follow the window's duration (an axis of patches,
     tokens or samples), which the `Trainer` would gather: a task model's `hidden_states` and `attentions` when its
@@ -1464,5 +1488,6 @@ __all__ = [
     "train_and_evaluate",
     "train_with_trainer",
     "trainer_precision",
+    "unjoined_batches_error",
     "warn_label_names",
 ]
