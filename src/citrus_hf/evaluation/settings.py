@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._extras import check_installed
-from ..data.splits import VALIDATION_FRACTION, check_dataset_reference, parse_budget
+from ..data.splits import VALIDATION_FRACTION, check_dataset_reference, is_registered_dataset, parse_budget
 from ..training.arguments import (
     PretrainArguments,
     TrainerSettings,
@@ -427,10 +427,15 @@ class ProtocolConfig:
         return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def _early_stops_on_windows(self) -> bool:
-        """Whether the runs early-stop on a validation split (`DatasetContext.for_fitting`) of a set cut into windows
-        (`window_seconds`), where what counts as one validation example matters."""
+        """Whether the runs early-stop on a validation split (`DatasetContext.for_fitting`) of a set of one's own cut
+        into windows (`window_seconds`), where what counts as one validation example matters. A registered set's
+        `window_seconds` is its builder's option: each window is a row and an example of its own (`TaskSplits.examples`
+        is None), so its runs early-stop as they did, and `hr_ecg:window_seconds=10` refitted them for nothing."""
         selects = self.select_on_validation and self.score_split != "validation"
-        return selects and any("window_seconds" in (options or {}) for options in self.dataset_options.values())
+        return selects and any(
+            "window_seconds" in (options or {}) and not is_registered_dataset(dataset)
+            for dataset, options in self.dataset_options.items()
+        )
 
     def run_signatures(self) -> dict[str, str]:
         """`signature()` of each arm's runs. An arm that starts from a given or bundled checkpoint adds the digest of
