@@ -42,7 +42,7 @@ from ..feature_extraction_citrus import (
     unit_mismatch_notice,
 )
 from ..vocabulary_citrus import DEFAULT_TASK_ALIGNMENT, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
-from .splits import LABEL_TASKS, LABELS, check_rate_values
+from .splits import LABEL_TASKS, LABELS, check_rate_values, non_finite_fix
 from .windowing import row_samples_and_rates
 
 logger = logging.getLogger(__name__)
@@ -637,13 +637,21 @@ def task_feature_extractor(
 
 
 def channel_statistics(
-    dataset, nan_policy: str = "raise", *, where: str = "training split", row_numbers: Sequence[int] | None = None
+    dataset,
+    nan_policy: str = "raise",
+    *,
+    where: str = "training split",
+    row_numbers: Sequence[int] | None = None,
+    sampling_rate: float | None = None,
+    patch_seconds: float | None = None,
 ) -> tuple[list[float], list[float]]:
     """Mean and standard deviation of every channel over all samples of a split (at its native rate).
 
     Uses the signals only, never the labels, so statistics of a whole training pool are fair to use in a low-label
     run: unlabelled recordings are what a low-data setting does have. With `nan_policy="interpolate"` NaN / inf
-    samples are left out of the statistics (the feature extractor fills them); with "raise" they are refused.
+    samples are left out of the statistics (the feature extractor fills them); with "raise" they are refused, a gap
+    of NaN told from a few lost samples by the row's rate (its `sampling_rate` column, else `sampling_rate`) and the
+    model's `patch_seconds` (`non_finite_fix`).
 
     A channel whose statistics a few rows decide (`dominating_rows_notice`: one electrode pop, a stretch at the rail,
     a DC offset or another unit in one file) is warned of, naming the rows as `where` (the split, e.g. "train split")
@@ -659,11 +667,12 @@ def channel_statistics(
         finite = np.isfinite(signal)
         if not finite.all():  # one NaN would make every window of the set NaN after normalisation
             if nan_policy != "interpolate":
-                bad_row = row + int(np.flatnonzero(~finite.reshape(len(signal), -1).all(axis=1))[0])
+                first_bad = int(np.flatnonzero(~finite.reshape(len(signal), -1).all(axis=1))[0])
+                bad_row = row + first_bad
+                rate = dataset[bad_row]["sampling_rate"] if "sampling_rate" in dataset.column_names else sampling_rate
                 raise ValueError(
-                    f"Row {bad_row} of the training split has NaN or infinite values in `input_values`; fill or drop "
-                    "them before fitting, or pass --nan-policy interpolate (nan_policy='interpolate') to fill them "
-                    "linearly."
+                    f"Row {bad_row} of the training split has NaN or infinite values in `input_values`; "
+                    + non_finite_fix(signal[first_bad], rate, patch_seconds)
                 )
             signal = np.where(finite, signal, 0.0)
         if total is None:

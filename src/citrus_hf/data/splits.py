@@ -1072,6 +1072,48 @@ _METADATA_IDS_AS_NAMES = (
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+def non_finite_fix(signal: np.ndarray, sampling_rate: float | None, patch_seconds: float | None = None) -> str:
+    """The fix for the NaN / inf samples of one recording `signal` `(channels, time)` (or `(time,)`) that the data
+    layer refuses, by the feature extractor's rule (`CiTrusFeatureExtractor`): its longest run of non-finite samples
+    (`longest_non_finite_run`, shared with the extractor), where longer than one of the model's patches, is a gap (a
+    device off, a WFDB record's '~' segment) that `--nan-policy interpolate` would fill with a made-up straight line,
+    so it is named (length and start) with the fix to cut the recording there; a shorter run is a few lost samples,
+    which interpolation fills. `patch_seconds`: the caller's model's patch (`citrus finetune` and `citrus evaluate`
+    give it, so the rule is the extractor's own); where none is given, the default configuration's patch
+    (`CiTrusConfig`: 20 samples at 100 Hz, 0.2 s) stands in. `sampling_rate`: the recording's rate (Hz); unknown,
+    the run is weighed in samples against that default patch's 20."""
+    from ..configuration_citrus import CiTrusConfig
+    from ..feature_extraction_citrus import longest_non_finite_run  # (`import citrus_hf.data`: no transformers)
+
+    signal = np.asarray(signal, dtype=np.float64)
+    run_start, run_length = longest_non_finite_run(signal.reshape(-1, signal.shape[-1]))
+    rate = (
+        float(sampling_rate) if sampling_rate is not None and np.isfinite(sampling_rate) and sampling_rate > 0 else None
+    )
+    if patch_seconds is None:
+        patch_seconds = CiTrusConfig.patch_length / CiTrusConfig.sampling_rate
+    if rate is None:
+        patch, unit, scale = round(patch_seconds * CiTrusConfig.sampling_rate), " samples", 1.0
+    else:
+        patch, unit, scale = patch_seconds, " s", rate
+    if run_length / scale <= patch:
+        return "fill or drop them before fitting, or pass --nan-policy interpolate (nan_policy='interpolate') to fill them linearly."
+    # a run without NaN is of infinite values, which no device writes for a pause: an overflow, not a gap
+    gap = bool(np.isnan(signal[..., run_start : run_start + run_length]).any())
+    what = (
+        "a gap in the recording (a device off, a WFDB record's '~' segment)"
+        if gap
+        else "infinite values throughout (an overflow or a division by zero upstream)"
+    )
+    runs, theirs = ("gaps", "the gaps'") if gap else ("runs of infinite values", "their")
+    return (
+        f"the longest run is {run_length / scale:g}{unit} from {run_start / scale:g}{unit} on: {what}, longer than one "
+        f"of the model's patches ({patch:g}{unit}), that --nan-policy interpolate would fill with a made-up straight "
+        f"line. Cut the recording at its {runs} and give each stretch apart, or leave {theirs} stretches out; "
+        f"interpolate only {runs} of a few samples."
+    )
+
+
 def _is_numeric(arrow_type) -> bool:
     import pyarrow as pa
 
@@ -1086,12 +1128,21 @@ def _first_invalid(valid) -> int | None:
     return None if pc.all(valid).as_py() else pc.index(valid, False).as_py()
 
 
-def _check_samples(values, depth: int, name: str, channel_counts: dict[int, list], nan_policy: str = "raise") -> None:
+def _check_samples(
+    values,
+    depth: int,
+    name: str,
+    channel_counts: dict[int, list],
+    nan_policy: str = "raise",
+    rate_of_row: Callable[[int], float | None] = lambda row: None,
+    patch_seconds: float | None = None,
+) -> None:
     """The `input_values` of one split (an Arrow array of rows, `depth` 1: `(time,)`, 2: `(channels, time)`): every
     row has channels and every channel samples, and every sample is finite (a NaN would make the whole window NaN
     after normalisation, and MiniRocket refuses it deep inside aeon) and within float32's range (the model, and
     `datasets` when it formats the rows, compute in float32: a larger value becomes inf there). `channel_counts`
-    gathers `{channels: [rows with that many, (split, first such row)]}` over the splits. Errors name the row."""
+    gathers `{channels: [rows with that many, (split, first such row)]}` over the splits. Errors name the row; a NaN
+    row's fix (`non_finite_fix`) weighs its longest run by `rate_of_row(row)` (Hz, or None) and `patch_seconds`."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -1138,10 +1189,11 @@ def _check_samples(values, depth: int, name: str, channel_counts: dict[int, list
         finite = pc.is_finite(samples)
         if not pc.all(pc.fill_null(finite, False)).as_py():
             channel = pc.list_parent_indices(channels)[pc.index(pc.fill_null(finite, False), False).as_py()].as_py()
+            row = row_of(channel)
+            signal = np.asarray(rows[row].as_py(), dtype=np.float64)  # (None, a null sample, reads as NaN)
             raise ValueError(
-                f"Row {row_of(channel)} of the {name} split has NaN or infinite values in `input_values`; fill or "
-                "drop them before fitting, or pass --nan-policy interpolate (nan_policy='interpolate') to fill them "
-                "linearly."
+                f"Row {row} of the {name} split has NaN or infinite values in `input_values`; "
+                + non_finite_fix(signal, rate_of_row(row), patch_seconds)
             )
     if pa.types.is_floating(samples.type) and samples.type.bit_width > 32:
         magnitude = pc.abs(samples)
@@ -1180,7 +1232,13 @@ def _check_not_time_by_channels(counts: np.ndarray, lengths, name: str) -> None:
 
 
 def check_labelled_splits(
-    splits: dict[str, Any], task: str, nan_policy: str = "raise", labels_in_metadata: bool = False
+    splits: dict[str, Any],
+    task: str,
+    nan_policy: str = "raise",
+    labels_in_metadata: bool = False,
+    *,
+    sampling_rate: float | None = None,
+    patch_seconds: float | None = None,
 ) -> None:
     """Refuse a labelled set that fitting would turn into a crash deep in numpy / torch or a silently wrong score.
 
@@ -1191,7 +1249,8 @@ def check_labelled_splits(
     are class ids `0..K-1` with at least two classes in train (and none outside them in the other splits); for
     regression, finite numeric targets. The arrays are read column-wise with Arrow, never row by row.
     `labels_in_metadata`: the labels come from the metadata files of a folder of recordings, so an error's fix is
-    written there rather than in Python.
+    written there rather than in Python. `sampling_rate` (a row's own `sampling_rate` column wins) and `patch_seconds`
+    (the caller's model's patch) tell a gap of NaN in a row from a few lost samples (`non_finite_fix`).
     """
     import pyarrow as pa
 
@@ -1237,7 +1296,9 @@ def check_labelled_splits(
                 f"`input_values` of the {name} split holds {values.type}, but each row must be a numeric array of "
                 "shape (time,) or (channels, time): a list of numbers, or a list of equally long lists of numbers."
             )
-        _check_samples(values, depth, name, channel_counts, nan_policy)
+        _check_samples(
+            values, depth, name, channel_counts, nan_policy, _rates_of_rows(split, sampling_rate), patch_seconds
+        )
         _check_labels(split, name, task, ids_fix)
         if "sampling_rate" in split.column_names:
             check_rate_values(split, name)
@@ -1245,6 +1306,19 @@ def check_labelled_splits(
         raise _mixed_channels_error(splits, channel_counts)
     if task == CLASSIFICATION:
         _check_class_ids(splits, ids_fix)
+
+
+def _rates_of_rows(split, sampling_rate: float | None) -> Callable[[int], float | None]:
+    """`row -> its rate (Hz)`: the split's `sampling_rate` column where it has one (not yet checked: a value that is
+    no number reads as None), else `sampling_rate` for every row."""
+    if "sampling_rate" not in split.column_names:
+        return lambda row: sampling_rate
+
+    def rate_of(row: int) -> float | None:
+        rate = split.with_format("arrow")["sampling_rate"][row].as_py()
+        return float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None
+
+    return rate_of
 
 
 def _first_row_shape(values) -> tuple[int, ...]:
@@ -1761,7 +1835,14 @@ def load_task_splits(
     named = {train_split: train, validation_split: validation, test_split: test}
     # a folder of recordings is labelled by its metadata files (or class folders: names), where the labels are fixed
     in_metadata = folder and is_recording_folder(Path(str(dataset)).expanduser())
-    check_labelled_splits({"train": train, "validation": validation, "test": test}, task, nan_policy, in_metadata)
+    check_labelled_splits(
+        {"train": train, "validation": validation, "test": test},
+        task,
+        nan_policy,
+        in_metadata,
+        sampling_rate=sampling_rate,
+        patch_seconds=patch_seconds,
+    )
     _check_rate_columns(dataset, named, sampling_rate)
     train, validation, test = _channels_by_name(
         [(train_split, train), (validation_split or "validation", validation), (test_split, test)]
@@ -2421,6 +2502,7 @@ __all__ = [
     "labelled_unit_of",
     "load_task_splits",
     "load_own_dataset",
+    "non_finite_fix",
     "own_dataset_info",
     "parse_budget",
 ]
