@@ -59,3 +59,19 @@ def test_channel_statistics_name_a_gap_by_the_rows_rate():
     split = datasets.Dataset.from_dict({"input_values": signals.tolist(), "sampling_rate": [100.0, 100.0]})
     with pytest.raises(ValueError, match=r"Row 1 .* longest run is 5 s from 3 s on: a gap .*patches \(0\.2 s\)"):
         channel_statistics(split)
+
+
+# ------------------------------------------------------------ 2. citrus predict --backend onnxruntime on a fusion model
+
+
+def test_predict_refuses_onnxruntime_for_a_fusion_model_in_the_commands_words(tmp_path, capsys):
+    """`citrus predict FUSION ... --backend onnxruntime` said "backend='onnxruntime' exports models of one input ...
+    use backend='auto'", the pipeline's Python argument, where the command's other messages name --backend."""
+    from test_fusionpipe_audit73 import fusion_stager_argv
+
+    from citrus_hf.commands.main import main
+
+    assert main([*fusion_stager_argv(tmp_path), "eda=20", "--backend", "onnxruntime"]) == 2
+    said = capsys.readouterr().err
+    assert "--backend onnxruntime exports models of one input" in said and "use --backend auto" in said, said
+    assert "backend='" not in said

@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..vocabulary_citrus import CLASSIFICATION, INFERENCE_BACKENDS, NAN_POLICIES
+from ..vocabulary_citrus import CLASSIFICATION, FUSION_MODEL_TYPE, INFERENCE_BACKENDS, NAN_POLICIES
 from . import UsageError, saved_values_named
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".tsv", ".txt")
@@ -232,23 +232,24 @@ def build_parser():
     return CommandParser(PredictArguments, prog="citrus predict", description=DESCRIPTION)
 
 
-def _check_model_type(model: str, revision: str | None) -> None:
+def _check_model_type(model: str, revision: str | None) -> str | None:
     """Refuse a checkpoint (a folder or Hub repo; its config.json, which the pipeline reads next, from the same cache)
     that holds another kind of model (PatchTST, BERT): transformers' task inference failed on it with a traceback
     ("Repo id must use alphanumeric chars" for a folder, "does not seem to have a correct `pipeline_tag`" for a Hub
-    repo). A LoRA adapter has no config.json, and a CiTrus fusion model is refused by the pipeline."""
+    repo). A LoRA adapter has no config.json (None is returned), and a CiTrus fusion model is refused by the pipeline.
+    Returns the checkpoint's `model_type`."""
     from transformers.utils import CONFIG_NAME
 
     from .._bundled import folder_if_bundled
     from ..configuration_citrus import hub_file_shown
     from ..loading import hub_repo_id, read_json_object
     from ..modeling_citrus import _checkpoint_file
-    from ..vocabulary_citrus import CITRUS_MODEL_TYPE, FUSION_MODEL_TYPE
+    from ..vocabulary_citrus import CITRUS_MODEL_TYPE
 
     # a bundled name ("citrus-small") by its folder, as the pipeline takes it: as a Hub id it was asked of the Hub
     path = _checkpoint_file(folder_if_bundled(model), CONFIG_NAME, {"revision": revision})
     if path is None:
-        return
+        return None
     # a Hub repository's file as the user named it, not by its path in the Hub cache
     shown = None if hub_repo_id(model) is None else hub_file_shown(CONFIG_NAME, model, None, revision)
     model_type = read_json_object(path, "pass a folder written by save_pretrained", shown).get("model_type")
@@ -257,6 +258,7 @@ def _check_model_type(model: str, revision: str | None) -> None:
             f"citrus predict: {model!r} holds a {model_type!r} model, not a CiTrus one (model_type 'citrus'); give a "
             "CiTrus checkpoint fine-tuned for a task (`citrus finetune`'s --output-dir, its Hub id, or a LoRA adapter)."
         )
+    return model_type
 
 
 def _expand_folders(paths: Sequence[str]) -> list[str]:
@@ -390,7 +392,15 @@ def run(argv: Sequence[str]) -> int:
     from ..inference.registration import register_pipelines
 
     register_pipelines()
-    _check_model_type(args.model, args.revision)
+    if _check_model_type(args.model, args.revision) == FUSION_MODEL_TYPE and args.backend == "onnxruntime":
+        # the pipeline's refusal names its Python argument, backend='onnxruntime', which this command has not
+        from ..inference.backends import FUSION_ONNX_REFUSAL_WORDS
+
+        raise UsageError(
+            FUSION_ONNX_REFUSAL_WORDS.format(
+                onnxruntime="--backend onnxruntime", auto="--backend auto", bf16="bf16", torch="torch"
+            )
+        )
     if args.backend == "onnxruntime":
         # an unwritable cache was found only at the first window, by the backend, whose message names the Python
         # arguments `cache_dir=` / `onnx_cache_dir=`: this command has no such option, only the variable

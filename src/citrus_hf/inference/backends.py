@@ -95,9 +95,13 @@ FUSION_MODEL_TYPE = "citrus_fusion"
 # The backends a fusion model (one encoder per modality, `{modality: (batch, channels, time)}` windows) runs on: the
 # bf16 path runs a copy of the whole model, but an ONNX export has one `(batch, channels, time)` input.
 FUSION_BACKENDS = ("auto", "torch", "bf16")
-FUSION_ONNX_REFUSAL = (
-    "backend='onnxruntime' exports models of one input, and a fusion model takes one batch per modality: use "
-    "backend='auto' (bf16 where it keeps fp32's predicted classes), 'bf16' or 'torch'."
+# (a template of the backends' spellings: `citrus predict` fills in its `--backend` option's)
+FUSION_ONNX_REFUSAL_WORDS = (
+    "{onnxruntime} exports models of one input, and a fusion model takes one batch per modality: use {auto} (bf16 "
+    "where it keeps fp32's predicted classes), {bf16} or {torch}."
+)
+FUSION_ONNX_REFUSAL = FUSION_ONNX_REFUSAL_WORDS.format(
+    onnxruntime="backend='onnxruntime'", auto="backend='auto'", bf16="'bf16'", torch="'torch'"
 )
 # Opset of the exported graphs. Opset 23's fused `Attention` operator ran slower in ONNX Runtime 1.32 on CPU than the
 # MatMul-Softmax-MatMul graph of opset 18 (251 vs 294 windows/s, paper configuration, one thread).
