@@ -75,3 +75,31 @@ def test_predict_refuses_onnxruntime_for_a_fusion_model_in_the_commands_words(tm
     said = capsys.readouterr().err
     assert "--backend onnxruntime exports models of one input" in said and "use --backend auto" in said, said
     assert "backend='" not in said
+
+
+# ------------------------------------------------------------ 3. citrus evaluate's regression target notices
+
+
+def test_evaluate_warns_of_regression_targets_float32_rounds_once_per_set(tmp_path, caplog):
+    """`citrus evaluate` on targets 1e6 + 0.01 i fitted and scored them without a word, where `citrus finetune` warns
+    that float32 rounds them to multiples of 0.0625 (subtract an offset). Said once for the set, not per run."""
+    import logging
+
+    from test_evaluation import _own_set
+
+    from citrus_hf.evaluation import ProtocolConfig, run_protocol
+
+    folder = _own_set(tmp_path / "offset", None, targets=[1e6 + 0.01 * i for i in range(12)])
+    config = ProtocolConfig(
+        output_dir=str(tmp_path / "evaluation"),
+        datasets=[str(folder)],
+        budgets=["5", "all"],  # (two runs of the set)
+        seeds=[0],
+        arms=["citrus-small"],
+        show_progress=False,
+    )
+    with caplog.at_level(logging.WARNING):
+        run_protocol(config)
+    said = [record.getMessage() for record in caplog.records if "rounds them to multiples of" in record.getMessage()]
+    assert len(said) == 1, said
+    assert said[0].startswith(f"{folder}: the regression targets") and "subtract an offset" in said[0]

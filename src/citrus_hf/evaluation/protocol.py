@@ -67,7 +67,12 @@ from ..configuration_citrus import CiTrusConfig
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
 from ..data.splits import draw_budget, is_registered_dataset, load_task_splits, parse_budget
 from ..loading import read_json_object
-from ..training.finetune import keep_tensorboard_logs, settings_without_steps, warn_without_effect
+from ..training.finetune import (
+    keep_tensorboard_logs,
+    regression_target_notices,
+    settings_without_steps,
+    warn_without_effect,
+)
 from ..training.launch import launched_processes
 from ..training.metrics import (
     CLASSIFICATION_METRICS,
@@ -87,7 +92,7 @@ from ..training.pretrain import (
     pretraining_evaluation_sets,
     run_environment,
 )
-from ..training.recipes import RECIPES
+from ..training.recipes import RECIPES, resolve_recipe
 from ..training.rng import caller_random_state_kept
 from ..training.run_lock import output_folder_lock
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
@@ -892,6 +897,11 @@ def _check_budgets(config: ProtocolConfig, context, budgets) -> None:
         labels = ", ".join(budget.label_for(context.task) for budget in budgets)
         _say(f"{dataset}: its own budgets {labels} (they replace the common ones for this set)")
     fitted = [name for name in config.arms if isinstance(ARMS[name], (CiTrusArm, PatchTSTArm))]
+    if context.task == REGRESSION and fitted:
+        # `citrus finetune`'s warnings of targets its fitting cannot take as they are, once per set for its whole
+        # training pool (each run's draw is a part of it), where some arm takes optimizer steps on them
+        for notice in regression_target_notices(pool, any(_takes_steps(ARMS[name], config) for name in fitted)):
+            _say(f"{dataset}: {notice}.")
     for budget in budgets:
         rows = draw_budget(pool, budget, config.seeds[0], groups=examples)
         drawn = len(rows) if examples is None else len(np.unique(examples[rows]))
@@ -910,6 +920,14 @@ def _check_budgets(config: ProtocolConfig, context, budgets) -> None:
             if drawn < asked:
                 note = f"{dataset}: budget {label} draws {drawn} of {asked}: some classes have fewer examples"
                 _say(note)
+
+
+def _takes_steps(arm, config: ProtocolConfig) -> bool:
+    """Whether `arm` (a CiTrus or PatchTST arm) fits a regression set with optimizer steps: the PatchTST arms always
+    do, a CiTrus arm where its recipe (its own, else `config.recipe`; "auto" is the probe for regression) trains."""
+    if isinstance(arm, PatchTSTArm):
+        return True
+    return resolve_recipe(arm.recipe or config.recipe, None, REGRESSION).trains
 
 
 def _report_metadata(config: ProtocolConfig, checkpoints: dict[str, str]) -> dict[str, Any]:
