@@ -947,6 +947,19 @@ def longest_non_finite_run(recording: np.ndarray) -> tuple[int, int]:
     return int(starts[longest]), int(lengths[longest])
 
 
+def long_non_finite_run_words(recording: np.ndarray, start: int, length: int) -> tuple[str, str, str]:
+    """What a run of `length` non-finite samples of `recording` `(..., time)` from `start` on is called in a refusal:
+    `(what it is, the runs' plural, their possessive)`. A run holding NaN is a gap; a run without NaN is of infinite
+    values, which no device writes for a pause: an overflow, not a gap."""
+    if np.isnan(recording[..., start : start + length]).any():
+        return "a gap in the recording (a device off, a WFDB record's '~' segment)", "gaps", "the gaps'"
+    return (
+        "infinite values throughout (an overflow or a division by zero upstream)",
+        "runs of infinite values",
+        "their",
+    )
+
+
 # Said where one 2-D array or tensor meets a checkpoint of another channel count: transformers' audio feature
 # extractors read a 2-D array as a batch of mono recordings, and a batched `datasets` map over a numpy- or
 # torch-formatted column of single-channel rows hands over exactly that `(batch, time)` array. Read as one
@@ -2543,15 +2556,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             patch_seconds = self.patch_length / self.sampling_rate
             if sampling_rate is not None and run_length / sampling_rate > patch_seconds:
                 # a gap (a WFDB record's '~' segment is NaN for its whole length, often minutes): filled linearly, a
-                # made-up straight line longer than a patch, which the model reads as signal. A run without NaN is
-                # of infinite values, which no device writes for a pause: an overflow, not a gap
-                gap = bool(np.isnan(recording[..., run_start : run_start + run_length]).any())
-                what = (
-                    "a gap in the recording (a device off, a WFDB record's '~' segment)"
-                    if gap
-                    else "infinite values throughout (an overflow or a division by zero upstream)"
-                )
-                runs, theirs = ("gaps", "the gaps'") if gap else ("runs of infinite values", "their")
+                # made-up straight line longer than a patch, which the model reads as signal
+                what, runs, theirs = long_non_finite_run_words(recording, run_start, run_length)
                 raise ValueError(
                     f"recording {index} contains {found} values, the longest run {run_length / sampling_rate:g} s "
                     f"from {run_start / sampling_rate:g} s on: {what}, longer than one of the model's patches "

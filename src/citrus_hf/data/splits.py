@@ -1082,8 +1082,9 @@ def non_finite_fix(signal: np.ndarray, sampling_rate: float | None, patch_second
     give it, so the rule is the extractor's own); where none is given, the default configuration's patch
     (`CiTrusConfig`: 20 samples at 100 Hz, 0.2 s) stands in. `sampling_rate`: the recording's rate (Hz); unknown,
     the run is weighed in samples against that default patch's 20."""
+    # (here: `import citrus_hf.data` stays free of transformers)
     from ..configuration_citrus import CiTrusConfig
-    from ..feature_extraction_citrus import longest_non_finite_run  # (`import citrus_hf.data`: no transformers)
+    from ..feature_extraction_citrus import long_non_finite_run_words, longest_non_finite_run
 
     signal = np.asarray(signal, dtype=np.float64)
     run_start, run_length = longest_non_finite_run(signal.reshape(-1, signal.shape[-1]))
@@ -1097,15 +1098,11 @@ def non_finite_fix(signal: np.ndarray, sampling_rate: float | None, patch_second
     else:
         patch, unit, scale = patch_seconds, " s", rate
     if run_length / scale <= patch:
-        return "fill or drop them before fitting, or pass --nan-policy interpolate (nan_policy='interpolate') to fill them linearly."
-    # a run without NaN is of infinite values, which no device writes for a pause: an overflow, not a gap
-    gap = bool(np.isnan(signal[..., run_start : run_start + run_length]).any())
-    what = (
-        "a gap in the recording (a device off, a WFDB record's '~' segment)"
-        if gap
-        else "infinite values throughout (an overflow or a division by zero upstream)"
-    )
-    runs, theirs = ("gaps", "the gaps'") if gap else ("runs of infinite values", "their")
+        return (
+            "fill or drop them before fitting, or pass --nan-policy interpolate (nan_policy='interpolate') to fill "
+            "them linearly."
+        )
+    what, runs, theirs = long_non_finite_run_words(signal, run_start, run_length)
     return (
         f"the longest run is {run_length / scale:g}{unit} from {run_start / scale:g}{unit} on: {what}, longer than one "
         f"of the model's patches ({patch:g}{unit}), that --nan-policy interpolate would fill with a made-up straight "
