@@ -40,6 +40,7 @@ from __future__ import annotations
 import array
 import atexit
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -1162,24 +1163,42 @@ class ClientForkServer:
             tempfile.TemporaryFile() as stderr,
             socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection,
         ):
+            # the whole exchange under the client's timeout: a server that never answers (stuck) fails this client
+            # rather than hanging the test
+            connection.settimeout(timeout)
             connection.connect(self.socket_path)
             fds = array.array("i", [stdout.fileno(), stderr.fileno()])
             connection.sendmsg([json.dumps(request).encode() + b"\n"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
             received = bytearray()
-            started = _reply(connection, received)
+            try:
+                started = _reply(connection, received)
+            except TimeoutError:
+                raise RuntimeError(
+                    f"the client fork server did not start a client within {timeout} s:\n{self.log_path.read_text()}"
+                ) from None
             if not started:
                 raise RuntimeError(f"the client fork server refused a client:\n{self.log_path.read_text()}")
             pid = json.loads(started)["pid"]
-            connection.settimeout(timeout)
             try:
                 line = _reply(connection, received)
             except TimeoutError:
-                os.kill(pid, signal.SIGKILL)  # as subprocess.run does; the server reaps it
+                _kill(pid)  # as subprocess.run does; the server reaps it
                 raise subprocess.TimeoutExpired(command, timeout, _captured(stdout), _captured(stderr)) from None
+            except BaseException:
+                # as subprocess.run does on any error while it waits (pytest-timeout's interrupt, Ctrl-C): a client
+                # left running would keep the server waiting on it, and every later client of this process with it
+                _kill(pid)
+                raise
             if not line:
                 raise RuntimeError(f"the client fork server ended during a client:\n{self.log_path.read_text()}")
             returncode = json.loads(line)["returncode"]
             return subprocess.CompletedProcess(command, returncode, _captured(stdout), _captured(stderr))
+
+
+def _kill(pid: int) -> None:
+    """Kill a forked client (its server reaps it); one that has ended already is passed over."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _reply(connection: socket.socket, received: bytearray) -> bytes:

@@ -5,8 +5,12 @@ client without the package (forked from a second, `python -I` server) must not b
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
+import threading
+import time
 
 import hub_server
 import pytest
@@ -102,3 +106,53 @@ def test_a_client_forked_without_the_package_cannot_import_it_and_reads_its_own_
         }
     with_package = client_result(run_client(BLOCKED, env, cwd=tmp_path).stdout)  # the block is the prelude's alone
     assert with_package["citrus_hf"] == "imported" and with_package["isolated"] == 0
+
+
+class _Interrupted(Exception):
+    """What pytest-timeout's signal (or any error raised while a test waits on a client) stands for here."""
+
+
+def test_a_forked_client_abandoned_by_an_error_is_killed_and_the_next_one_runs(tmp_path, monkeypatch):
+    """`subprocess.run` kills its child on any error while it waits (pytest-timeout's interrupt, Ctrl-C); a forked
+    client abandoned so was left running, its server kept waiting on it, and the next client of this process hung
+    on the server's reply with no timeout at all."""
+    monkeypatch.delenv(FRESH_CLIENTS_VARIABLE, raising=False)
+    env = client_env("http://127.0.0.1:9", tmp_path / "hf")
+    assert hub_server._fork_server(env) is not None
+    pid_file = tmp_path / "client.pid"
+    hanging = f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)\n"
+
+    def interrupt_once_started() -> None:  # (the handler runs in the main thread, in run_client's wait)
+        while not pid_file.exists() or not pid_file.read_text():
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+    def raise_interrupted(*_) -> None:
+        raise _Interrupted
+
+    previous = signal.signal(signal.SIGUSR1, raise_interrupted)
+    try:
+        threading.Thread(target=interrupt_once_started, daemon=True).start()
+        with pytest.raises(_Interrupted):
+            run_client(hanging, env, cwd=tmp_path, timeout=120)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    pid = int(pid_file.read_text())
+    try:
+        for _ in range(400):  # the server reaps the killed client
+            if not _alive(pid):
+                break
+            time.sleep(0.05)
+        assert not _alive(pid), "the abandoned client is still running"
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    assert run_client("print('next')", env, cwd=tmp_path, timeout=30).stdout == "next\n"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
