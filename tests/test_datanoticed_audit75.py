@@ -93,6 +93,11 @@ def test_a_wav_file_among_named_records_is_read_by_position_under_their_names(ec
     np.testing.assert_allclose(wav, _four_seconds(ecg, "ab".index(wav_label)), atol=1e-6)
     said = [record.getMessage() for record in caplog.records if "read by position" in record.getMessage()]
     assert len(said) == 1 and "r.wav names no channels (a WAV file cannot)" in said[0]
+    # ... and in its units, said naming that file as the first naming its channels, not as the set's first
+    # (train/a/r.wav where the WAV file sorts first: review5)
+    units = [record.getMessage() for record in caplog.records if "declares no units" in record.getMessage()]
+    first_named = "train/" + ("a" if wav_label == "b" else "b") + "/r.hea"
+    assert len(units) == 1 and f"{first_named}, the set's first file naming its channels, does (mV)" in units[0]
 
 
 # ------------------------------------------------------------------ 2. a clock that writes +00:00 is a local clock

@@ -2090,16 +2090,16 @@ _CONVERSIONS_SAID: set[tuple[str, str, str]] = set()
 
 
 def _in_first_units(file: Path, recording, units: list[str], first_file: str):
-    """`recording`, a file that declares no units (a WAV file), read as in the set's first file's `units` (one per
-    channel, canonical), as it was before units were compared; said once per set, naming the file: it may be in
-    another unit, which nothing in it tells."""
+    """`recording`, a file that declares no units (a WAV file), read as in the set's first file's `units` (its first
+    file of a format that names channels, `_channel_reference`; one per channel, canonical), as it was before units
+    were compared; said once per set, naming the file: it may be in another unit, which nothing in it tells."""
     declared = sorted({unit for unit in units if unit})
     if declared and (first_file, "", "") not in _CONVERSIONS_SAID:
         _CONVERSIONS_SAID.add((first_file, "", ""))
         logger.warning(
-            f"{file} declares no units, and {first_file}, the set's first file, does ({', '.join(declared)}): files "
-            "without units are read as in the first file's; if one is in another unit (mV beside µV), convert it "
-            "before building the set, or save it in a format that records units (EDF, WFDB)."
+            f"{file} declares no units, and {first_file}, the set's first file naming its channels, does "
+            f"({', '.join(declared)}): files without units are read as in that file's; if one is in another unit (mV "
+            "beside µV), convert it before building the set, or save it in a format that records units (EDF, WFDB)."
         )
     return dataclasses.replace(recording, units=list(units))
 
