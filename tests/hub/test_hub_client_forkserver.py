@@ -122,10 +122,14 @@ def test_a_forked_client_abandoned_by_an_error_is_killed_and_the_next_one_runs(t
     pid_file = tmp_path / "client.pid"
     hanging = f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)\n"
 
+    waiting = threading.Event()  # cleared once run_client is left: no signal after the handler is put back
+    waiting.set()
+
     def interrupt_once_started() -> None:  # (the handler runs in the main thread, in run_client's wait)
-        while not pid_file.exists() or not pid_file.read_text():
+        while waiting.is_set() and not (pid_file.exists() and pid_file.read_text()):
             time.sleep(0.05)
-        os.kill(os.getpid(), signal.SIGUSR1)
+        if waiting.is_set():
+            os.kill(os.getpid(), signal.SIGUSR1)
 
     def raise_interrupted(*_) -> None:
         raise _Interrupted
@@ -136,6 +140,7 @@ def test_a_forked_client_abandoned_by_an_error_is_killed_and_the_next_one_runs(t
         with pytest.raises(_Interrupted):
             run_client(hanging, env, cwd=tmp_path, timeout=120)
     finally:
+        waiting.clear()
         signal.signal(signal.SIGUSR1, previous)
     pid = int(pid_file.read_text())
     try:
