@@ -243,15 +243,6 @@ def _loop_call(loop: inspect.BoundArguments) -> str:
     return "Trainer.predict" if loop.arguments["description"] == "Prediction" else "Trainer.evaluate"
 
 
-def _kept_columns(trainer) -> list[str] | None:
-    """The dataset columns `trainer` keeps (the model's forward arguments and the label names, as it computes them),
-    or None when it keeps every one (`remove_unused_columns=False`)."""
-    if not trainer.args.remove_unused_columns:
-        return None
-    trainer._set_signature_columns_if_needed()
-    return list(trainer._signature_columns)
-
-
 def register_trainer_checks() -> None:
     """The package's checks in every `Trainer` of a CiTrus-family model (idempotent):
 
@@ -267,8 +258,8 @@ def register_trainer_checks() -> None:
       and one of the other model family (an extractor for a fusion model, a fusion processor for a single one) is
       refused;
     - a set with a `with_transform` / `set_transform` transform that reads a column the Trainer removes
-      (`remove_unused_columns=True`) is refused naming `remove_unused_columns=False`
-      (`training.trainer.check_transform_columns`);
+      (`remove_unused_columns=True`) is refused naming `remove_unused_columns=False` as the Trainer reads it, not
+      tried before (`training.trainer.name_removed_columns`);
     - a task model's training or evaluation set with its labels in a `target` (or `target_values`, `y`, ...) column
       (no `labels`), or its signal in PatchTST's `past_values` column, is refused with the rename, and so is a set
       given to `evaluate` or `predict` (`training.trainer.check_label_column`); so is a label column of class names
@@ -290,8 +281,8 @@ def register_trainer_checks() -> None:
       keeps the rows' order
       (`training.trainer.evaluation_sampler`);
     - every evaluation starts a new collection of `compute_metrics_fn`'s batches (`batch_eval_metrics=True`);
-    - batches of an iterable evaluation set padded to different durations, which transformers cannot join, are named
-      with the fix as the loop joins them (`training.trainer.unjoined_batches_error`);
+    - batches of an iterable evaluation set (or one whose rows a transform makes) padded to different durations,
+      which transformers cannot join, are named with the fix as the loop joins them (`training.trainer.unjoined_batches_error`);
     - a model of which no parameter is trainable (an adapter loaded for inference) is refused as the optimizer is
       built, naming `is_trainable=True` (`training.lora.check_something_trains`);
     - with `dataloader_persistent_workers`, a set given to `evaluate` is the one evaluated (transformers handed back
@@ -353,7 +344,6 @@ def register_trainer_checks() -> None:
                 model,
                 {"train_dataset": self.train_dataset, "eval_dataset": self.eval_dataset},
                 data_collator=self.data_collator,
-                kept_columns=_kept_columns(self),
             )
             check_channel_count(model, self.train_dataset)
             check_metrics_task(model, self.compute_metrics, self.train_dataset)
@@ -435,7 +425,6 @@ def register_trainer_checks() -> None:
                     {argument: dataset},
                     call=f"Trainer.{method.__name__}",
                     data_collator=self.data_collator,
-                    kept_columns=_kept_columns(self),
                 )
             return method(self, *args, **kwargs)
 
@@ -492,8 +481,9 @@ def register_trainer_checks() -> None:
         try:
             return evaluation_loop(self, *args, **kwargs)
         except RuntimeError as error:
-            # a set without a length (an iterable one) is not measured by the checks above: its batches are
-            # known only as the loop joins them
+            # a set without a length (an iterable one), or whose rows code of the user's makes (a transform, a
+            # torch dataset's `__getitem__`), is not measured by the checks above: its batches are known only as
+            # the loop joins them
             from ..training.trainer import unjoined_batches_error
 
             refusal = None if model is None else unjoined_batches_error(self.args, error, _loop_call(loop))
@@ -517,6 +507,19 @@ def register_trainer_checks() -> None:
                 sampler_fn=self._get_eval_sampler,
             )
         return get_eval_dataloader(self, eval_dataset, *args, **kwargs)
+
+    remove_unused_columns = Trainer._remove_unused_columns
+
+    @functools.wraps(remove_unused_columns)
+    def naming_removed_columns(self, dataset, *args, **kwargs):
+        kept = remove_unused_columns(self, dataset, *args, **kwargs)
+        model = _trainer_model(self)
+        if model is None:
+            return kept
+        from ..training.trainer import name_removed_columns
+
+        description = args[0] if args else kwargs.get("description")
+        return name_removed_columns(model, dataset, kept, description)
 
     get_dataloader = Trainer._get_dataloader
     dataloader_parameters = inspect.signature(get_dataloader)
@@ -589,6 +592,7 @@ def register_trainer_checks() -> None:
     Trainer._load_best_model = load_best_named_adapter
     Trainer.get_eval_dataloader = given_set_dataloader
     Trainer._get_dataloader = evaluation_keeps_every_row
+    Trainer._remove_unused_columns = naming_removed_columns
     Trainer.compute_loss = checked_compute_loss
     Trainer.training_step = watched_training_step
     Trainer._get_train_sampler = _get_train_sampler

@@ -719,22 +719,22 @@ def _refuse_pretraining_labels(model: PreTrainedModel, sets: GivenSets, call: st
 
 
 def _set_columns(dataset: TrainingSet | None) -> list[str]:
-    """The columns of `dataset` as the `Trainer` sees them: a `datasets.Dataset`'s `column_names`, or the keys of the
-    first row of a set without columns that holds dicts (a `torch.utils.data.Subset`, a list of dicts), whose other
-    keys transformers' `RemoveColumnsCollator` drops as `remove_columns` drops a `datasets.Dataset`'s columns. Empty
-    for a set without either (a torch iterable set, rows that are no dicts)."""
+    """The columns of `dataset` as the `Trainer` sees them: a `datasets.Dataset`'s `column_names` (that of the set
+    behind a `torch.utils.data.Subset` of one), or the keys of the first row of a list of dicts (or of a Subset of one), whose other keys
+    transformers' `RemoveColumnsCollator` drops as `remove_columns` drops a `datasets.Dataset`'s columns. Empty for
+    any other set (a torch dataset of its own, an iterable one, rows that are no dicts): its rows are not read, since
+    reading one runs its `__getitem__`, whose augmentation may draw from a generator of its own
+    (`np.random.default_rng`, a `torch.Generator`) that no restored global state puts back, and a seeded run would
+    train on other draws."""
     from collections.abc import Mapping
 
-    from transformers.trainer_utils import has_length
-
-    from .rng import caller_random_state_kept
-
-    columns = getattr(dataset, "column_names", None)
-    if columns is not None or dataset is None or not has_length(dataset) or not len(dataset):
-        return list(columns or [])
-    with caller_random_state_kept():  # a row read may draw an augmentation: the run's draws stay as they were
-        first = dataset[0]
-    return list(first) if isinstance(first, Mapping) else []
+    behind = _behind_subsets(dataset)
+    columns = getattr(behind, "column_names", None)
+    if columns is not None:
+        return list(columns)
+    if isinstance(behind, list | tuple) and behind and isinstance(behind[0], Mapping):
+        return list(behind[0])
+    return []
 
 
 def _named_sets(sets: GivenSets) -> dict[str, TrainingSet | None]:
@@ -961,43 +961,61 @@ def _refuse_class_lists(model: PreTrainedModel, dataset, name: str, call: str) -
         )
 
 
-def check_transform_columns(model: PreTrainedModel, sets: GivenSets, kept_columns: list[str], call: str) -> None:
-    """Refuse a `datasets.Dataset` with a `with_transform` / `set_transform` transform that reads a column the
-    `Trainer` removes (`remove_unused_columns=True`, its default, keeps only `kept_columns`, the arguments of the
-    model's forward and the label names).
+# The `Trainer`'s data loaders by the `description` transformers gives `_remove_unused_columns`: the call named in a
+# refusal raised as the loader reads the set (an evaluation during training is named as `evaluate`).
+_LOADER_CALLS = {"Training": "Trainer.train", "Evaluation": "Trainer.evaluate", "test": "Trainer.predict"}
+
+
+class RemovedColumnTransform:
+    """A set's `with_transform` / `set_transform` transform, run as given, but where it reads a column the `Trainer`
+    removed (`remove_unused_columns=True`, its default, keeps only the model's forward arguments and the label names)
+    its bare `KeyError` becomes one line naming the column and `remove_unused_columns=False`.
 
     The transform aligns the raw recordings on the fly, so it reads their raw columns (`signal`, `audio`, ...), which
-    are no argument of the forward: the Trainer removed them before the first batch, and the transform stopped with
-    a bare `KeyError` raised in the user's own function, naming neither the Trainer nor `remove_unused_columns`. The
-    transform is tried on the first row as the Trainer would read it (once); a set whose transform does not read a
-    removed column, or fails otherwise (the Trainer then says so where it reads the set), is left to run."""
-    import datasets
+    are no argument of the forward: the Trainer removed them before the first batch, and the transform stopped with a
+    `KeyError` raised in the user's own function, naming neither the Trainer nor the setting. Named as the Trainer
+    reads the set, not by a trial of the transform before: a trial ran the user's transform, an augmentation's draws
+    from a generator of its own included (`np.random.default_rng`, a `torch.Generator`), which no restored global
+    state puts back, so a seeded run trained on other draws. A module-level class: a data loader's workers started
+    by "spawn" pickle the set, transform included."""
 
-    for name, dataset in _named_sets(sets).items():
-        if not isinstance(dataset, datasets.Dataset) or dataset.format["type"] != "custom" or not len(dataset):
-            continue
-        removed = sorted(set(dataset.column_names) - set(kept_columns))
-        if not removed or not set(dataset.column_names) & set(kept_columns):
-            continue  # nothing removed; or no column kept, which transformers refuses itself naming the fix
-        from .rng import caller_random_state_kept
+    def __init__(self, transform: Callable[[Any], Any], removed: list[str], call: str, model_name: str):
+        self.transform, self.removed, self.call, self.model_name = transform, removed, call, model_name
 
+    def __call__(self, batch: Any) -> Any:
         try:
-            with (
-                caller_random_state_kept()
-            ):  # the transform may draw an augmentation: the run's draws stay as they were
-                dataset.remove_columns(removed)[0]
+            return self.transform(batch)
         except KeyError as error:
             missing = error.args[0] if error.args else None
-            if missing not in removed:
-                continue
+            if missing not in self.removed:
+                raise
             raise ValueError(
-                f"{call}({name}=...): the set's transform (with_transform / set_transform) reads its {missing!r} "
-                f"column, which the Trainer removes ({', '.join(map(repr, removed))}: no argument of "
-                f"{type(model).__name__}.forward), so the transform would stop with KeyError {missing!r}; keep the "
-                "columns for it: TrainingArguments(..., remove_unused_columns=False)."
+                f"{self.call}: the set's transform (with_transform / set_transform) reads its {missing!r} column, which "
+                f"the Trainer removes ({', '.join(map(repr, self.removed))}: no argument of {self.model_name}.forward), "
+                f"so the transform stopped with KeyError {missing!r}; keep the columns for it: "
+                "TrainingArguments(..., remove_unused_columns=False)."
             ) from None
-        except Exception:  # noqa: BLE001 - the transform's own failure is the Trainer's to show, where it reads the set
-            continue
+
+
+def name_removed_columns(model: PreTrainedModel, given: TrainingSet, kept: TrainingSet, description: str | None):
+    """`kept`, the set the `Trainer` made of `given` by removing its unused columns (`_remove_unused_columns`), with a
+    transform of `given`'s wrapped in `RemovedColumnTransform`; `kept` as it is where `given` has no transform or lost
+    no column. `kept` is a new set (`remove_columns`), so the caller's set keeps its own transform."""
+    import datasets
+
+    if not isinstance(kept, datasets.Dataset) or kept is given or kept.format["type"] != "custom":
+        return kept
+    removed = sorted(set(getattr(given, "column_names", None) or []) - set(kept.column_names))
+    transform = kept.format["format_kwargs"].get("transform")
+    if not removed or transform is None or isinstance(transform, RemovedColumnTransform):
+        return kept
+    call = _LOADER_CALLS.get(description or "", "Trainer")
+    kept.set_transform(
+        RemovedColumnTransform(transform, removed, call, type(model).__name__),
+        columns=kept.format["columns"],
+        output_all_columns=kept.format["output_all_columns"],
+    )
+    return kept
 
 
 def check_given_sets(
@@ -1006,14 +1024,10 @@ def check_given_sets(
     sets: GivenSets,
     call: str = "Trainer",
     data_collator: Callable[..., Any] | None = None,
-    kept_columns: list[str] | None = None,
 ) -> None:
-    """The checks of the sets given to a `Trainer` or to its `evaluate` / `predict`: the columns their transform
-    reads (`check_transform_columns`, with the columns the Trainer keeps, `kept_columns`: None when it keeps every
-    one), their label and signal columns (`check_label_column`), their labels' values (`check_label_values`, with the
-    Trainer's `data_collator`) and their windows per row (`check_window_rows`)."""
-    if kept_columns is not None:
-        check_transform_columns(model, sets, kept_columns, call)
+    """The checks of the sets given to a `Trainer` or to its `evaluate` / `predict`: their label and signal columns
+    (`check_label_column`), their labels' values (`check_label_values`, with the Trainer's `data_collator`) and their
+    windows per row (`check_window_rows`)."""
     check_label_column(args, model, sets, call, data_collator)
     check_label_values(model, sets, call, data_collator)
     check_window_rows(sets, call)
@@ -1114,10 +1128,25 @@ def _row_signal_patches(row: Any) -> int | None:
     return int(sum(np.sum(np.asarray(part)) for part in (mask.values() if isinstance(mask, Mapping) else [mask])))
 
 
+def _rows_run_user_code(dataset: TrainingSet | None) -> bool:
+    """Whether reading a row of `dataset` runs code of the user's: a `with_transform` / `set_transform` transform, or
+    a torch dataset's own `__getitem__` (behind any `torch.utils.data.Subset`). Such a set is not read for an
+    evaluation's checks: every `evaluate` would run its transform over the whole set once more before the loop does,
+    and an augmentation drawing from a generator of its own (`np.random.default_rng`, a `torch.Generator`) would draw
+    on, which no restored global state puts back. (The length-grouped sampler reads them, as transformers' own does.)"""
+    import datasets
+
+    behind = _behind_subsets(dataset)
+    if isinstance(behind, datasets.Dataset):
+        return behind.format["type"] == "custom"
+    return behind is not None and not isinstance(behind, list | tuple)
+
+
 def _measured_row_by_row(dataset: TrainingSet, measure: Callable[[Any], Any]) -> list[Any] | None:
     """`measure` of every row of a set not read by column (`_read_by_column`), each read as the `Trainer` reads it,
     `dataset[index]` (through the set's transform, once per row, as transformers' own length-grouped sampler reads
-    every row); None when the set has no length or a row gives None."""
+    every row); None when the set has no length or a row gives None. Python's, numpy's and torch's global random
+    states are put back after; a generator of the set's own draws on, as under transformers' own sampler."""
     from transformers.trainer_utils import has_length
 
     from .rng import caller_random_state_kept
@@ -1125,7 +1154,7 @@ def _measured_row_by_row(dataset: TrainingSet, measure: Callable[[Any], Any]) ->
     if dataset is None or not has_length(dataset):
         return None
     measured = []
-    with caller_random_state_kept():  # a row read may draw an augmentation: the run's draws stay as they were
+    with caller_random_state_kept():  # a row read may draw an augmentation from the global generators
         for index in range(len(dataset)):
             value = measure(dataset[index])
             if value is None:
@@ -1271,9 +1300,13 @@ def joined_durations(args: TrainingArguments, dataset: TrainingSet | None) -> di
     `check_outputs_join`, which guard the same join. Batches are taken as the Trainer's evaluation sampler makes them
     (the rows in their order, `eval_batch_size` at a time; `evaluation_sampler` keeps that order under
     group-by-length), each padded to its longest row, as `extractor.pad` and the `Trainer`'s own collator of a CiTrus
-    model pad them: rows of different durations whose batches end at one duration join. A `torch.utils.data.Subset`,
-    a list of dicts or a transformed set is read row by row (`_window_lengths`; they ended in torch's "Sizes of
-    tensors must match"). Empty for a set whose rows have neither column."""
+    model pad them: rows of different durations whose batches end at one duration join. A list of dicts, or a
+    `torch.utils.data.Subset` of one or of a `datasets.Dataset`, is read row by row (`_window_lengths`; they ended in
+    torch's "Sizes of tensors must match"). Empty for a set whose rows have neither column, and for one whose rows
+    are made by code of the user's (`_rows_run_user_code`), which is named as the loop joins its batches
+    (`unjoined_batches_error`)."""
+    if _rows_run_user_code(dataset):
+        return {}
     rows = _window_lengths(dataset) or []
     size = max(1, args.eval_batch_size)
     durations: dict[str | None, set[int]] = {}
@@ -1320,8 +1353,9 @@ def check_inputs_for_metrics(args: TrainingArguments, dataset: TrainingSet | Non
 def unjoined_batches_error(args: TrainingArguments, error: BaseException, call: str) -> ValueError | None:
     """The package's one-line error for torch's "Sizes of tensors must match" raised where transformers joins the
     evaluation batches (`nested_concat`), or None for any other error. `joined_durations` measures a set with a
-    length before the loop; an iterable set (`Dataset.to_iterable_dataset()`, a streamed set) is only known batch by
-    batch, and its batches padded to different durations stopped inside torch."""
+    length before the loop; an iterable set (`Dataset.to_iterable_dataset()`, a streamed set), and one whose rows
+    code of the user's makes (`_rows_run_user_code`), is only known batch by batch, and its batches padded to
+    different durations stopped inside torch."""
     import traceback
 
     if not isinstance(error, RuntimeError) or "Sizes of tensors must match" not in str(error):
@@ -1476,7 +1510,6 @@ __all__ = [
     "check_outputs_join",
     "check_smoothed_labels",
     "check_trainable_dtype",
-    "check_transform_columns",
     "check_window_rows",
     "LENGTH_AWARE_SAMPLING",
     "check_inputs_for_metrics",
@@ -1485,6 +1518,7 @@ __all__ = [
     "METRIC_SCHEDULES",
     "metric_schedule_kwargs",
     "minimise_error_metric",
+    "name_removed_columns",
     "train_and_evaluate",
     "train_with_trainer",
     "trainer_precision",
