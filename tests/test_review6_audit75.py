@@ -118,3 +118,25 @@ def test_a_subset_of_a_dataset_is_measured_by_column_in_its_own_order(tmp_path, 
     sampler = trainer._get_train_sampler(torch.utils.data.Subset(inner, [1, 0, 3, 2]))
     assert sampler.lengths == [5, 5, 10, 10]
     assert not reads
+
+
+def test_a_size_error_raised_outside_transformers_join_passes_through(tmp_path):
+    """A guard (it passes before this review too): only torch's size error raised inside transformers' nested_concat
+    is rewritten; the same words from the model's forward, or another RuntimeError, are left as they are."""
+    from citrus_hf.training.trainer import unjoined_batches_error
+
+    def forward():
+        torch.cat([torch.zeros(1, 2), torch.zeros(1, 3)])
+
+    try:
+        forward()
+    except RuntimeError as error:
+        assert "Sizes of tensors must match" in str(error)
+        assert (
+            unjoined_batches_error(TrainingArguments(str(tmp_path), report_to="none"), error, "Trainer.evaluate")
+            is None
+        )
+    assert (
+        unjoined_batches_error(TrainingArguments(str(tmp_path), report_to="none"), KeyError("x"), "Trainer.evaluate")
+        is None
+    )
