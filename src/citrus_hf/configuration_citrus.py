@@ -430,6 +430,23 @@ def revision_given(revision: str | None) -> str | None:
 FROM_PRETRAINED_POSITIONAL = ("cache_dir", "force_download", "local_files_only", "token", "revision")
 
 
+def positional_loading_options(method: str, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`kwargs` with the options given by position to `method` (a `from_pretrained` not built on transformers' own)
+    named as transformers' `from_pretrained` takes them (`FROM_PRETRAINED_POSITIONAL`), in place: a caller's habit
+    `from_pretrained(name, cache_dir)` works as on every transformers class. More, or one given twice, is refused as
+    Python refuses it."""
+    if len(args) > len(FROM_PRETRAINED_POSITIONAL):
+        raise TypeError(
+            f"{method}() takes at most {len(FROM_PRETRAINED_POSITIONAL) + 1} positional arguments (the checkpoint "
+            f"and {', '.join(FROM_PRETRAINED_POSITIONAL)}) but {len(args) + 1} were given."
+        )
+    for name, value in zip(FROM_PRETRAINED_POSITIONAL, args):
+        if name in kwargs:
+            raise TypeError(f"{method}() got multiple values for argument {name!r}.")
+        kwargs[name] = value
+    return kwargs
+
+
 def default_revision_unset(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
     """`from_pretrained` keywords `kwargs` holding `revision=None` where none was given, in place: transformers'
     `from_pretrained` methods default to "main", which reaches the package's messages as if typed (`revision_given`);

@@ -59,6 +59,7 @@ from .configuration_citrus import (
     newer_settings_unsaid,
     not_a_field_error,
     offline_cache_lacks,
+    positional_loading_options,
     refuse_second_run,
     uncached_offline_error,
 )
@@ -590,7 +591,9 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
         return [path]
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> CiTrusFusionProcessor:
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike, *args, **kwargs
+    ) -> CiTrusFusionProcessor:
         """Load a processor saved with `save_pretrained` from a local folder or a Hub repo.
 
         Where the model's `config.json` is stored with it (a fusion checkpoint), the processor is checked against
@@ -600,8 +603,10 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
         feature-extractor settings (`alignment="interpolate"`, `nan_policy=...`), which apply to every modality's
         extractor, or, given as a dict modality -> value, to the modalities it names (as in `__call__`). Any other
         misspelt setting is refused rather than dropped (the saved setting would stand where the caller asked for
-        another), and any other keyword is ignored with a warning.
+        another), and any other keyword is ignored with a warning. `args`: the Hub arguments transformers'
+        `from_pretrained` takes by position (`cache_dir`, `force_download`, `local_files_only`, `token`, `revision`).
         """
+        positional_loading_options(f"{cls.__name__}.from_pretrained", args, kwargs)
         kwargs.pop("trust_remote_code", None)  # passed by AutoProcessor; the code is already loaded
         check_checkpoint_reference(pretrained_model_name_or_path)
         settings = _extractor_settings(kwargs)
