@@ -1074,29 +1074,52 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 def non_finite_fix(signal: np.ndarray, sampling_rate: float | None, patch_seconds: float | None = None) -> str:
     """The fix for the NaN / inf samples of one recording `signal` `(channels, time)` (or `(time,)`) that the data
-    layer refuses, by the feature extractor's rule (`CiTrusFeatureExtractor`): its longest run of non-finite samples
-    (`longest_non_finite_run`, shared with the extractor), where longer than one of the model's patches, is a gap (a
-    device off, a WFDB record's '~' segment) that `--nan-policy interpolate` would fill with a made-up straight line,
-    so it is named (length and start) with the fix to cut the recording there; a shorter run is a few lost samples,
-    which interpolation fills. `patch_seconds`: the caller's model's patch (`citrus finetune` and `citrus evaluate`
-    give it, so the rule is the extractor's own); where none is given, the default configuration's patch
-    (`CiTrusConfig`: 20 samples at 100 Hz, 0.2 s) stands in. `sampling_rate`: the recording's rate (Hz); unknown,
-    the run is weighed in samples against that default patch's 20."""
+    layer refuses, by the feature extractor's rules (`CiTrusFeatureExtractor`). A run NaN in every channel at its start
+    or end (`nan_padding_span`) is padding to a common length, named with the fix to store the row at its own length.
+    Else its longest run of non-finite samples (`longest_non_finite_run`, shared with the extractor), where longer than
+    one of the model's patches, is a gap (a device off, a WFDB record's '~' segment) that `--nan-policy interpolate`
+    would fill with a made-up straight line, so it is named (length and start) with the fix to cut the recording
+    there; a shorter run is a few lost samples, which interpolation fills. `patch_seconds`: the caller's model's patch
+    (`citrus finetune` and `citrus evaluate` give it, so the rule is the extractor's own); where none is given, the
+    default configuration's patch (`CiTrusConfig`: 20 samples at 100 Hz, 0.2 s) stands in. `sampling_rate`: the
+    recording's rate (Hz); unknown, a patch has no length in the row's samples, and the run is weighed against the
+    default configuration's 20 samples (said as such, not as the model's patch)."""
     # (here: `import citrus_hf.data` stays free of transformers)
     from ..configuration_citrus import CiTrusConfig
-    from ..feature_extraction_citrus import long_non_finite_run_words, longest_non_finite_run
+    from ..feature_extraction_citrus import long_non_finite_run_words, longest_non_finite_run, nan_padding_span
 
     signal = np.asarray(signal, dtype=np.float64)
-    run_start, run_length = longest_non_finite_run(signal.reshape(-1, signal.shape[-1]))
+    length = signal.shape[-1]
+    kept_start, kept_stop = nan_padding_span(signal)
+    if (kept_start, kept_stop) != (0, length):
+        # recordings of different durations stacked into one array are NaN after each one's end: not a gap to cut at
+        ends = " and ".join(
+            part
+            for part in (
+                f"its first {kept_start}" * bool(kept_start),
+                f"its last {length - kept_stop}" * (kept_stop < length),
+            )
+            if part
+        )
+        return (
+            f"{ends} samples are NaN in every channel: most likely padding to a common length (rows of different "
+            "durations stored as one array). Store each row at its own length, without the padding (`row[:, :n]`)."
+        )
+    run_start, run_length = longest_non_finite_run(signal.reshape(-1, length))
     rate = (
         float(sampling_rate) if sampling_rate is not None and np.isfinite(sampling_rate) and sampling_rate > 0 else None
     )
-    if patch_seconds is None:
-        patch_seconds = CiTrusConfig.patch_length / CiTrusConfig.sampling_rate
     if rate is None:
-        patch, unit, scale = round(patch_seconds * CiTrusConfig.sampling_rate), " samples", 1.0
+        patch, unit, scale = CiTrusConfig.patch_length, " samples", 1.0
+        patch_words = (
+            f"a patch of the default configuration ({patch:g}{unit}; give the rows' rate to weigh it against the "
+            "model's patch)"
+        )
     else:
+        if patch_seconds is None:
+            patch_seconds = CiTrusConfig.patch_length / CiTrusConfig.sampling_rate
         patch, unit, scale = patch_seconds, " s", rate
+        patch_words = f"one of the model's patches ({patch:g}{unit})"
     if run_length / scale <= patch:
         return (
             "fill or drop them before fitting, or pass --nan-policy interpolate (nan_policy='interpolate') to fill "
@@ -1104,10 +1127,10 @@ def non_finite_fix(signal: np.ndarray, sampling_rate: float | None, patch_second
         )
     what, runs, theirs = long_non_finite_run_words(signal, run_start, run_length)
     return (
-        f"the longest run is {run_length / scale:g}{unit} from {run_start / scale:g}{unit} on: {what}, longer than one "
-        f"of the model's patches ({patch:g}{unit}), that --nan-policy interpolate would fill with a made-up straight "
-        f"line. Cut the recording at its {runs} and give each stretch apart, or leave {theirs} stretches out; "
-        f"interpolate only {runs} of a few samples."
+        f"the longest run is {run_length / scale:g}{unit} from {run_start / scale:g}{unit} on: {what}, longer than "
+        f"{patch_words}, that --nan-policy interpolate would fill with a made-up straight line. Cut the recording at "
+        f"its {runs} and give each stretch apart, or leave {theirs} stretches out; interpolate only {runs} of a few "
+        "samples."
     )
 
 
