@@ -92,3 +92,17 @@ def test_a_run_of_unknown_rate_is_not_said_to_outlast_the_models_patch():
         and "a patch of the default configuration (20 samples; give the rows' rate" in fix
     ), fix
     assert "the model's patches" not in fix
+
+
+# ------------------------------------------------- 3. the warning of pipeline code that could not be read
+
+
+def test_pipeline_code_unread_warning_takes_an_error_without_text(tmp_path):
+    """`save_pipeline_code` catches any error of reading a checkpoint's pipeline code and warns; an error without text
+    (a bare `OSError()`, a connection error raised without a message) made the warning itself raise IndexError
+    (`str(error).splitlines()[0]`), so `save_pretrained` of a remote-code model crashed where it should warn. The
+    error is now named by its type."""
+    from citrus_hf.modeling_citrus import _pipeline_code_unread
+
+    warning = _pipeline_code_unread("pipelines.py", "owner/private-model", tmp_path, OSError())
+    assert "pipelines.py of 'owner/private-model' could not be read: OSError()" in warning, warning

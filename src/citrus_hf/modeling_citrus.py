@@ -1967,7 +1967,8 @@ def _pipeline_code_unread(module_file: str, source: str, folder: str | os.PathLi
     if os.path.isdir(source) and not os.path.isfile(os.path.join(source, module_file)):
         reason = f"{source!r} holds no {module_file}"
     else:
-        reason = f"{module_file} of {source!r} could not be read: {str(error).strip().splitlines()[0]}"
+        # (the error's first line: transformers' run over several; one without text is named by its type)
+        reason = f"{module_file} of {source!r} could not be read: {(str(error).strip() or repr(error)).splitlines()[0]}"
     private = "" if os.path.isdir(source) else " (a private repository's: log in first, `hf auth login`)"
     return (
         f"{os.fspath(folder)!r} was saved without the pipeline code its config names ({reason}): "
