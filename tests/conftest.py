@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +69,54 @@ def recording_folders(tmp_path_factory) -> Path:
                 signal = np.sin(2 * np.pi * (frequency + rng.normal(0, 0.3)) * time) + rng.normal(0, 0.3, time.size)
                 np.save(folder / split / name / f"{name}{index}.npy", signal[None].astype(np.float32))
     return folder
+
+
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder `name` as `build(folder)` fills it, built once per test session: by the first pytest-xdist worker to
+    ask, the others waiting on a file lock and reading it (a session fixture alone builds it once per worker, and the
+    slow builds below are asked for by tests of several modules, which worksteal spreads over the workers). A build
+    that raised leaves no `.built` mark: the next test to ask builds it again and meets its error itself."""
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, above each worker's own
+    folder = root / f"built-once-{name}"
+    with FileLock(f"{folder}.lock"):
+        if not (folder / ".built").is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that raised half-way
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
+def two_process_pretraining(tmp_path_factory, *arguments: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """`accelerate launch` of tests/accelerate_scripts/ddp_pretrain.py with `arguments`, once per session (tests of
+    test_training, test_accel3_audit72 and test_pretrain_determinism assert on the same launch's outputs): what it
+    printed and its output folder, which tests only read."""
+    from test_training import _launch_two_processes
+
+    def launch(folder: Path) -> None:
+        completed = _launch_two_processes(folder / "ddp", *arguments)
+        printed = {"returncode": completed.returncode, "stdout": completed.stdout, "stderr": completed.stderr}
+        (folder / "completed.json").write_text(json.dumps(printed))
+
+    folder = built_once(tmp_path_factory, "ddp-pretrain-" + "-".join(arguments or ("real",)), launch)
+    printed = json.loads((folder / "completed.json").read_text())
+    return subprocess.CompletedProcess(["accelerate", "launch"], **printed), folder / "ddp"
+
+
+@pytest.fixture(scope="session")
+def ddp_pretraining(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """The two-process pre-training on the real EEG corpus alone (`two_process_pretraining`)."""
+    return two_process_pretraining(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def ddp_pretraining_half_synthetic(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """The two-process pre-training with half of its windows synthetic (`two_process_pretraining`, ratio 0.5)."""
+    return two_process_pretraining(tmp_path_factory, "0.5")
 
 
 @pytest.fixture

@@ -155,15 +155,15 @@ def test_a_pretraining_launch_says_what_its_corpus_left_out_from_the_main_proces
     assert ("notes.mat" in caplog.text) is main_process
 
 
-def test_every_process_of_a_launch_returns_the_runs_held_out_curve(tmp_path):
+def test_every_process_of_a_launch_returns_the_runs_held_out_curve(ddp_pretraining):
     """`result = pretrain(...)` in a script under `accelerate launch`: the main process alone computes the held-out
     loss, and the other processes returned no held-out curve (`eval_losses == []`, `learnt` None: "no validation
     data"), or after a resume the points before it only. Every process returns the main process's curves now."""
     import re
 
-    from test_training import _launch_two_processes, launch_failure
+    from test_training import launch_failure
 
-    completed = _launch_two_processes(tmp_path / "ddp")
+    completed, _ = ddp_pretraining  # test_training's launch on the real corpus, shared (conftest)
     assert completed.returncode == 0, launch_failure(completed)
     said = dict(re.findall(r"^rank (\d) held-out (.*)$", completed.stdout, flags=re.MULTILINE))
     assert said.keys() == {"0", "1"} and said["0"] == said["1"]

@@ -16,7 +16,7 @@ import pytest
 import torch
 from test_pretraining_stream import CHEAP_MIX, _stream, _take
 from test_synthetic import PATCH, RATE, _real_corpus
-from test_training import _launch_two_processes, _pretrain_args, launch_failure
+from test_training import _pretrain_args, launch_failure
 
 from citrus_hf.data.streams import MixedWindowStream
 from citrus_hf.training.pretrain import (
@@ -189,9 +189,8 @@ def test_stream_needs_a_real_window_per_process(tmp_path):
         MixedWindowStream(_real_corpus(tmp_path, count=3), 0.5, RATE, 100, PATCH, rank=0, world_size=4)
 
 
-def test_two_processes_read_disjoint_real_windows_and_log_their_rows(tmp_path):
-    output = tmp_path / "ddp"
-    completed = _launch_two_processes(output, "0.5")
+def test_two_processes_read_disjoint_real_windows_and_log_their_rows(ddp_pretraining_half_synthetic):
+    completed, output = ddp_pretraining_half_synthetic  # test_training's synthetic-stream launch, shared (conftest)
     assert completed.returncode == 0, launch_failure(completed)
     real = []
     for rank in (0, 1):

@@ -445,11 +445,10 @@ def _launch_two_processes_once(output: Path, *arguments: str) -> subprocess.Comp
     return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
 
 
-def test_two_processes_train_on_different_shards_and_save_rank0_weights(tmp_path):
+def test_two_processes_train_on_different_shards_and_save_rank0_weights(ddp_pretraining):
     """`accelerate launch` with two CPU processes (gloo). accelerate's `--cpu` flag starts several processes only
     through mpirun, so the CPU run goes through its torchrun launcher with ACCELERATE_USE_CPU=1."""
-    output = tmp_path / "ddp"
-    completed = _launch_two_processes(output)
+    completed, output = ddp_pretraining
     assert completed.returncode == 0, launch_failure(completed)
     assert "rank 0 of 2" in completed.stdout and "rank 1 of 2" in completed.stdout
     seen = []
@@ -466,10 +465,9 @@ def test_two_processes_train_on_different_shards_and_save_rank0_weights(tmp_path
     assert json.loads((output / "pretraining_summary.json").read_text())["world_size"] == 2
 
 
-def test_two_processes_draw_their_own_synthetic_streams(tmp_path):
+def test_two_processes_draw_their_own_synthetic_streams(ddp_pretraining_half_synthetic):
     """With synthetic windows each process reads its own stream (rank in its seed); the weights stay in step."""
-    output = tmp_path / "ddp"
-    completed = _launch_two_processes(output, "0.5")
+    completed, output = ddp_pretraining_half_synthetic
     assert completed.returncode == 0, launch_failure(completed)
     sources = []
     for rank in (0, 1):
