@@ -117,15 +117,17 @@ def protocol_runs(n_train: int) -> list[dict]:
     return runs
 
 
-def probe_har_with_baseline(run_dir: Path, report_dir: Path) -> list[dict]:
-    """A probe fitted from the bundled citrus-small on BasicMotions (in `run_dir`), and `citrus evaluate` results at its
-    budget (in `report_dir`) whose citrus-scratch runs stand in as the MiniRocket baseline; returns the protocol runs
-    (citrus-time's and the baseline's before the renaming), for reports of one's own."""
+def probe_har_with_baseline(run_dir: Path, report_dir: Path, probe_run: Path) -> list[dict]:
+    """A probe fitted from the bundled citrus-small on BasicMotions (a copy of `probe_run`, conftest's
+    `har_probe_run`, in `run_dir`), and `citrus evaluate` results at its budget (in `report_dir`) whose citrus-scratch
+    runs stand in as the MiniRocket baseline; returns the protocol runs (citrus-time's and the baseline's before the
+    renaming), for reports of one's own."""
     import json
+    import shutil
 
     from citrus_hf.evaluation import write_report
 
-    finetune_har(run_dir, "citrus-small", recipe="probe")
+    shutil.copytree(probe_run, run_dir)
     runs = protocol_runs(json.loads((run_dir / "finetune_results.json").read_text())["num_train"])
     write_report([{**run, "arm": "minirocket"} if run["arm"] == "citrus-scratch" else run for run in runs], report_dir)
     return runs

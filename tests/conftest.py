@@ -91,6 +91,20 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     return folder
 
 
+@pytest.fixture(scope="session")
+def har_probe_run(tmp_path_factory) -> Path:
+    """`finetune_har(folder, "citrus-small", recipe="probe")`'s run folder, fitted once per session; tests copy it
+    (`shutil.copytree`) before they write beside it or push from it, so no test sees another's files."""
+    from citrus_runs import finetune_har
+
+    return (
+        built_once(
+            tmp_path_factory, "har-probe", lambda folder: finetune_har(folder / "run", "citrus-small", recipe="probe")
+        )
+        / "run"
+    )
+
+
 def two_process_pretraining(tmp_path_factory, *arguments: str) -> tuple[subprocess.CompletedProcess, Path]:
     """`accelerate launch` of tests/accelerate_scripts/ddp_pretrain.py with `arguments`, once per session (tests of
     test_training, test_accel3_audit72 and test_pretrain_determinism assert on the same launch's outputs): what it

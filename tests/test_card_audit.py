@@ -34,11 +34,11 @@ from citrus_hf.vocabulary_citrus import REGRESSION
 
 
 @pytest.fixture(scope="module")
-def har(tmp_path_factory):
+def har(tmp_path_factory, har_probe_run):
     """A probe fitted from citrus-small on BasicMotions (its folder holds finetune_results.json), and protocol results
     with a MiniRocket baseline on the same set."""
     folder = tmp_path_factory.mktemp("card_audit")
-    probe_har_with_baseline(folder / "har", folder / "ev")
+    probe_har_with_baseline(folder / "har", folder / "ev", har_probe_run)
     return folder
 
 

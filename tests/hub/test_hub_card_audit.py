@@ -12,8 +12,9 @@ Clients run in subprocesses pointed at the test hub; the run folder is a real ru
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
-from citrus_runs import finetune_har
 from hub_server import DEFAULT_USER, client_result
 
 CLIENT = """
@@ -63,9 +64,9 @@ print("RESULT:", json.dumps(out))
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory, make_hub_client):
+def published(tmp_path_factory, make_hub_client, har_probe_run):
     folder = tmp_path_factory.mktemp("card_audit_hub")
-    finetune_har(folder / "har", "citrus-small", recipe="probe")
+    shutil.copytree(har_probe_run, folder / "har")  # the session's probe of citrus-small on BasicMotions (conftest)
     client = make_hub_client(folder)
     return client_result(client(CLIENT.replace("__USER__", DEFAULT_USER)))
 

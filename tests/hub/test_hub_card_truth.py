@@ -52,11 +52,11 @@ print("RESULT:", json.dumps(out))
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
+def workdir(tmp_path_factory, har_probe_run):
     """A probe fitted from the bundled citrus-small on BasicMotions, and two sets of protocol results: one whose
     arm 'minirocket' is the classical baseline, one whose citrus-time runs used another recipe than the probe."""
     folder = tmp_path_factory.mktemp("card_truth_hub")
-    runs = probe_har_with_baseline(folder / "small_har", folder / "baseline")
+    runs = probe_har_with_baseline(folder / "small_har", folder / "baseline", har_probe_run)
     write_report([{**run, "recipe": "probe-finetune"} for run in runs], folder / "recipe")
     return folder
 
