@@ -696,11 +696,33 @@ def check_label_column(
             continue
         if not set(COLLATED_LABEL_COLUMNS) & set(columns):
             column = found[0]
+            rename = _column_fix(
+                dataset,
+                f'rename_column("{column}", "labels")',
+                f'{{("labels" if key == "{column}" else key): value for key, value in row.items()}}',
+            )
             raise ValueError(
                 f"{call}({name}=...): the set's labels are in a `{column}` column, but {dropped} (`labels`), so it "
-                f"would get no labels and stop at the first step. Rename it: `dataset = dataset.rename_column("
-                f'"{column}", "labels")`, and keep the Trainer\'s `label_names` at ["labels"].'
+                f"would get no labels and stop at the first step. Rename it: {rename}, and keep the Trainer's "
+                '`label_names` at ["labels"].'
             )
+
+
+def _column_fix(dataset: TrainingSet | None, dataset_call: str, row_expression: str) -> str:
+    """The fix of a column as `dataset`'s kind takes it: a `datasets.Dataset`'s method call `dataset_call`
+    (`rename_column("target", "labels")`), for a `torch.utils.data.Subset` of one the same call on the set behind it,
+    and for rows of dicts (a list, a Subset of a list) `row_expression`, each `row` rebuilt. A list or a Subset has
+    no `rename_column`: the advice for a set's column stopped them at an AttributeError."""
+    import torch
+
+    behind = dataset.dataset if isinstance(dataset, torch.utils.data.Subset) else None
+    if hasattr(dataset, dataset_call.split("(")[0]):
+        return f"`dataset = dataset.{dataset_call}`"
+    if hasattr(behind, dataset_call.split("(")[0]):
+        return f"`subset = Subset(subset.dataset.{dataset_call}, subset.indices)` (the set behind the Subset)"
+    if behind is not None:
+        return f"`subset = Subset([{row_expression} for row in subset.dataset], subset.indices)`"
+    return f"`rows = [{row_expression} for row in rows]`"
 
 
 def _refuse_pretraining_labels(model: PreTrainedModel, sets: GivenSets, call: str) -> None:
@@ -711,10 +733,14 @@ def _refuse_pretraining_labels(model: PreTrainedModel, sets: GivenSets, call: st
         columns = _set_columns(dataset)
         given = next((column for column in COLLATED_LABEL_COLUMNS if column in columns), None)
         if given is not None:
+            drop = _column_fix(
+                dataset,
+                f'remove_columns("{given}")',
+                f'{{key: value for key, value in row.items() if key != "{given}"}}',
+            )
             raise ValueError(
                 f"{call}({name}=...): {type(model).__name__} learns without labels, and the set has a `{given}` "
-                f'column, which the data collator passes it as `labels`. Drop it: `dataset = dataset.remove_columns("'
-                f'{given}")`.'
+                f"column, which the data collator passes it as `labels`. Drop it: {drop}."
             )
 
 
