@@ -62,3 +62,25 @@ def test_a_label_key_of_a_list_for_pretraining_is_refused_with_a_fix_the_list_ta
     scope = {"rows": rows}
     exec(_advised_fix(refused), scope)
     _trainer(tmp_path, CiTrusForPretraining(tiny_config()), scope["rows"])
+
+
+@pytest.mark.parametrize("kind", ["list", "subset of a dataset"])
+def test_an_attention_mask_of_rows_is_refused_with_a_patch_mask_fix_the_rows_take(tmp_path, kind):
+    mask = np.r_[np.ones(100), np.zeros(100)].astype(np.int64)  # the second second is padding
+    rows = [{"input_values": row["input_values"], "attention_mask": mask, "labels": 0} for row in _rows("y")]
+    given = (
+        rows
+        if kind == "list"
+        else torch.utils.data.Subset(
+            Dataset.from_list([{**row, "input_values": row["input_values"].tolist()} for row in rows]), [0, 1]
+        )
+    )
+    model = CiTrusForRegression(tiny_config())
+    with pytest.raises(ValueError, match=r"marks its padding in an `attention_mask` column") as refused:
+        _trainer(tmp_path, model, given)
+    fix = re.search(r"signal: `([^`]+)`", str(refused.value)).group(1)
+    scope = {"rows": rows, "subset": given, "Subset": torch.utils.data.Subset, "np": np}
+    exec(fix, scope)
+    fixed = scope["rows" if kind == "list" else "subset"]
+    assert [list(np.asarray(fixed[i]["patch_mask"])) for i in range(2)] == [[1] * 5 + [0] * 5] * 2
+    _trainer(tmp_path, model, fixed)

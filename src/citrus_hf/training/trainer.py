@@ -681,14 +681,16 @@ def check_label_column(
         if signal and "attention_mask" in columns and "patch_mask" not in columns:
             # the padding mask of transformers' audio sets, one value per sample: dropped, its padding was read as signal
             patch = model.config.patch_length
-            to_patches = (
-                f"dataset.map(lambda row: {{'patch_mask': np.asarray(row['attention_mask']).reshape(-1, {patch})"
-                ".max(-1)}, remove_columns=['attention_mask'])"
+            row_mask = f"np.asarray(row['attention_mask']).reshape(-1, {patch}).max(-1)"
+            to_patches = _column_fix(
+                dataset,
+                f"map(lambda row: {{'patch_mask': {row_mask}}}, remove_columns=['attention_mask'])",
+                f"{{**{{key: value for key, value in row.items() if key != 'attention_mask'}}, 'patch_mask': {row_mask}}}",
             )
             raise ValueError(
                 f"{call}({name}=...): the set marks its padding in an `attention_mask` column, but {dropped} "
                 f"(`patch_mask`, one value per patch of {patch} samples), so its padding would be read as signal: "
-                f"`dataset = {to_patches}` (a patch holding any signal is 1), or align the recordings with the "
+                f"{to_patches} (a patch holding any signal is 1), or align the recordings with the "
                 "model's feature extractor, which returns `patch_mask`."
             )
         found = [column for column in _LABEL_LIKE_NAMES if column in columns]
