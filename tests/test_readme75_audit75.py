@@ -84,3 +84,22 @@ def test_an_attention_mask_of_rows_is_refused_with_a_patch_mask_fix_the_rows_tak
     fixed = scope["rows" if kind == "list" else "subset"]
     assert [list(np.asarray(fixed[i]["patch_mask"])) for i in range(2)] == [[1] * 5 + [0] * 5] * 2
     _trainer(tmp_path, model, fixed)
+
+
+def test_a_subset_numbering_the_classes_in_another_order_is_told_to_renumber_the_set_behind_it(tmp_path):
+    from datasets import ClassLabel
+
+    from citrus_hf import CiTrusForSequenceClassification
+
+    windows = [row["input_values"].tolist() for row in _rows("y")]
+    dataset = Dataset.from_dict({"input_values": windows, "labels": [0, 1, 0, 1]})
+    dataset = dataset.cast_column("labels", ClassLabel(names=["move", "rest"]))
+    subset = torch.utils.data.Subset(dataset, [0, 1, 2])
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2, id2label={0: "rest", 1: "move"}))
+    with pytest.raises(ValueError, match=r"ClassLabel numbers the classes") as refused:
+        _trainer(tmp_path, model, subset)
+    scope = {"dataset": dataset, "subset": subset, "Subset": torch.utils.data.Subset}
+    for fix in re.findall(r"`((?:dataset|subset) = [^`]+)`", str(refused.value)):
+        exec(fix, scope)  # the renumbering, then the Subset taken again of the renumbered set
+    assert [scope["subset"][i]["labels"] for i in range(3)] == [1, 0, 1]
+    _trainer(tmp_path, model, scope["subset"])

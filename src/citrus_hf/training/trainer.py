@@ -894,6 +894,12 @@ def check_label_values(
     model_names = None if regression else named_outputs(getattr(model.config, "id2label", None))
     for name, given in _named_sets(sets).items():
         dataset = _behind_subsets(given)
+        # the fixes below are the set's methods, which a Subset hides: said of the set behind it
+        again = (
+            ", on the set behind the Subset, then `subset = Subset(dataset, subset.indices)`"
+            if dataset is not given
+            else ""
+        )
         text = _text_label_column(dataset) if _batches_no_text_labels(data_collator) else None
         if text is not None:
             column, value = text
@@ -911,7 +917,7 @@ def check_label_values(
                 )
             raise ValueError(
                 f"{call}({name}=...): the `{column}` column holds {what}, e.g. {value!r}, which the Trainer's collator "
-                f"does not batch, so {type(model).__name__} would get no labels (no loss, no metrics); {fix}."
+                f"does not batch, so {type(model).__name__} would get no labels (no loss, no metrics); {fix}{again}."
             )
         if not regression and isinstance(dataset, datasets.Dataset) and _batches_no_text_labels(data_collator):
             # (a collator of one's own may turn the lists into multi-hot rows)
@@ -935,7 +941,7 @@ def check_label_values(
                 raise ValueError(
                     f"{call}({name}=...): the set's `{column}` ClassLabel numbers the classes {set_names}, and "
                     f"{type(model).__name__} numbers them {model_names} (its id2label), so its ids would be scored "
-                    f"against the wrong classes. Renumber the set as the model does: `dataset = {aligned}`."
+                    f"against the wrong classes. Renumber the set as the model does: `dataset = {aligned}`{again}."
                 )
 
 
