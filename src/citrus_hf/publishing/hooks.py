@@ -243,6 +243,26 @@ def _loop_call(loop: inspect.BoundArguments) -> str:
     return "Trainer.predict" if loop.arguments["description"] == "Prediction" else "Trainer.evaluate"
 
 
+def _trainer_private(name: str, checked: str) -> Callable[..., Any] | None:
+    """transformers' private `Trainer.name` that a CiTrus check wraps, or None where this transformers has none (moved
+    or renamed: pyproject asks only for a floor): the check is then off with a warning naming it, and transformers'
+    own behaviour stays, where failing would stop `import citrus_hf` (and `from transformers import Trainer` after it)
+    for a check of one message (as `training.lora._peft_private` does for peft's)."""
+    from transformers import Trainer
+
+    found = getattr(Trainer, name, None)
+    if found is None:
+        import transformers
+        from transformers.utils import logging
+
+        logging.get_logger(__name__).warning(
+            f"transformers {transformers.__version__} has no `Trainer.{name}`, through which citrus-hf {checked} (CiTrus "
+            "models): that check is off. Install the transformers version citrus-hf was released with, or "
+            "update citrus-hf."
+        )
+    return found
+
+
 def register_trainer_checks() -> None:
     """The package's checks in every `Trainer` of a CiTrus-family model (idempotent):
 
@@ -508,9 +528,12 @@ def register_trainer_checks() -> None:
             )
         return get_eval_dataloader(self, eval_dataset, *args, **kwargs)
 
-    remove_unused_columns = Trainer._remove_unused_columns
+    # the hook that names a transform's read of a column the Trainer removes (the one place the Trainer removes a
+    # `datasets.Dataset`'s columns); without it the transform stops with transformers' own bare KeyError
+    remove_unused_columns = _trainer_private(
+        "_remove_unused_columns", "names the column a set's transform reads that the Trainer removed"
+    )
 
-    @functools.wraps(remove_unused_columns)
     def naming_removed_columns(self, dataset, *args, **kwargs):
         kept = remove_unused_columns(self, dataset, *args, **kwargs)
         model = _trainer_model(self)
@@ -592,7 +615,8 @@ def register_trainer_checks() -> None:
     Trainer._load_best_model = load_best_named_adapter
     Trainer.get_eval_dataloader = given_set_dataloader
     Trainer._get_dataloader = evaluation_keeps_every_row
-    Trainer._remove_unused_columns = naming_removed_columns
+    if remove_unused_columns is not None:
+        Trainer._remove_unused_columns = functools.wraps(remove_unused_columns)(naming_removed_columns)
     Trainer.compute_loss = checked_compute_loss
     Trainer.training_step = watched_training_step
     Trainer._get_train_sampler = _get_train_sampler
