@@ -15,6 +15,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 from datasets import Dataset
 from tiny_configs import tiny_config
 from transformers import Trainer, TrainingArguments
@@ -79,3 +80,18 @@ def test_the_loader_wraps_a_copy_of_the_set_which_pickles(tmp_path):
     assert trainer.train_dataset is given and given.format["format_kwargs"]["transform"] is _reading_signal
     with pytest.raises(ValueError, match="remove_unused_columns=False"):
         pickle.loads(pickle.dumps(kept))[0]
+
+
+def test_a_subset_counting_from_the_end_is_measured_as_it_reads(tmp_path):
+    """A Subset's negative index counts from the end, as `Subset[i]` reads it (`dataset[-1]`): measured by the column
+    of the set behind (`select`), it stopped in pyarrow ("can't convert negative value to unsigned int") as the
+    length-grouped sampler was built."""
+    from test_trainer5_audit75 import _aligned_one_by_one  # 10, 10, 5 and 5 patches
+
+    arguments = TrainingArguments(
+        str(tmp_path / "out"), report_to="none", use_cpu=True, train_sampling_strategy="group_by_length"
+    )
+    trainer = Trainer(model=CiTrusForSequenceClassification(tiny_config(num_labels=2)), args=arguments)
+    inner = torch.utils.data.Subset(_aligned_one_by_one(), [-1, 0, 1, -2])  # 5, 10, 10, 5
+    sampler = trainer._get_train_sampler(torch.utils.data.Subset(inner, [-1, 1]))
+    assert sampler.lengths == [5, 10]

@@ -1138,7 +1138,11 @@ def _column_view(dataset: TrainingSet) -> datasets.Dataset | None:
         dataset = dataset.dataset
     if not isinstance(dataset, datasets.Dataset) or dataset.format["type"] == "custom":
         return None
-    return dataset if indices is None else dataset.select(indices)
+    if indices is None:
+        return dataset
+    # a negative index counts from the end, as the Subset reads it (`dataset[-1]`); `select` takes none (pyarrow's
+    # "can't convert negative value to unsigned int")
+    return dataset.select([index + len(dataset) if index < 0 else index for index in indices])
 
 
 def _row_window_lengths(row: Any) -> dict[str | None, int] | None:
