@@ -256,8 +256,8 @@ def _trainer_private(name: str, checked: str) -> Callable[..., Any] | None:
         from transformers.utils import logging
 
         logging.get_logger(__name__).warning(
-            f"transformers {transformers.__version__} has no `Trainer.{name}`, through which citrus-hf {checked} (CiTrus "
-            "models): that check is off. Install the transformers version citrus-hf was released with, or "
+            f"transformers {transformers.__version__} has no `Trainer.{name}`, through which citrus-hf {checked} "
+            "(CiTrus models): that check is off. Install the transformers version citrus-hf was released with, or "
             "update citrus-hf."
         )
     return found
@@ -302,7 +302,8 @@ def register_trainer_checks() -> None:
       (`training.trainer.evaluation_sampler`);
     - every evaluation starts a new collection of `compute_metrics_fn`'s batches (`batch_eval_metrics=True`);
     - batches of an iterable evaluation set (or one whose rows a transform makes) padded to different durations,
-      which transformers cannot join, are named with the fix as the loop joins them (`training.trainer.unjoined_batches_error`);
+      which transformers cannot join, are named with the fix as the loop joins them
+      (`training.trainer.unjoined_batches_error`);
     - a model of which no parameter is trainable (an adapter loaded for inference) is refused as the optimizer is
       built, naming `is_trainable=True` (`training.lora.check_something_trains`);
     - with `dataloader_persistent_workers`, a set given to `evaluate` is the one evaluated (transformers handed back

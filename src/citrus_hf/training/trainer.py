@@ -748,12 +748,12 @@ def _refuse_pretraining_labels(model: PreTrainedModel, sets: GivenSets, call: st
 
 def _set_columns(dataset: TrainingSet | None) -> list[str]:
     """The columns of `dataset` as the `Trainer` sees them: a `datasets.Dataset`'s `column_names` (that of the set
-    behind a `torch.utils.data.Subset` of one), or the keys of the first row of a list of dicts (or of a Subset of one), whose other keys
-    transformers' `RemoveColumnsCollator` drops as `remove_columns` drops a `datasets.Dataset`'s columns. Empty for
-    any other set (a torch dataset of its own, an iterable one, rows that are no dicts): its rows are not read, since
-    reading one runs its `__getitem__`, whose augmentation may draw from a generator of its own
-    (`np.random.default_rng`, a `torch.Generator`) that no restored global state puts back, and a seeded run would
-    train on other draws."""
+    behind a `torch.utils.data.Subset` of one), or the keys of the first row of a list of dicts (or of a Subset of
+    one), whose other keys transformers' `RemoveColumnsCollator` drops as `remove_columns` drops a
+    `datasets.Dataset`'s columns. Empty for any other set (a torch dataset of its own, an iterable one, rows that are
+    no dicts): its rows are not read, since reading one runs its `__getitem__`, whose augmentation may draw from a
+    generator of its own (`np.random.default_rng`, a `torch.Generator`) that no restored global state puts back, and
+    a seeded run would train on other draws."""
     from collections.abc import Mapping
 
     behind = _behind_subsets(dataset)
@@ -875,8 +875,8 @@ def check_label_values(
       `label` column of names stopped the collator with torch's "too many dimensions 'str'";
     - a `ClassLabel` that numbers the model's classes in another order than its `id2label` (a set built with
       `class_encode_column`, which sorts the names, scored by a model trained on another numbering): its ids were
-      scored against the wrong classes, a perfect model at accuracy 0. A `torch.utils.data.Subset` of a set is checked by the set behind it
-      (`_behind_subsets`). Sets with names the model lacks, and models
+      scored against the wrong classes, a perfect model at accuracy 0. A `torch.utils.data.Subset` of a set is
+      checked by the set behind it (`_behind_subsets`). Sets with names the model lacks, and models
       with transformers' placeholder names (`LABEL_0`, ...), are left alone.
 
     Args:
@@ -1024,8 +1024,9 @@ class RemovedColumnTransform:
             if missing not in self.removed:
                 raise
             raise ValueError(
-                f"{self.call}: the set's transform (with_transform / set_transform) reads its {missing!r} column, which "
-                f"the Trainer removes ({', '.join(map(repr, self.removed))}: no argument of {self.model_name}.forward), "
+                f"{self.call}: the set's transform (with_transform / set_transform) reads its {missing!r} column, "
+                f"which the Trainer removes ({', '.join(map(repr, self.removed))}: no argument of "
+                f"{self.model_name}.forward), "
                 f"so the transform stopped with KeyError {missing!r}; keep the columns for it: "
                 "TrainingArguments(..., remove_unused_columns=False)."
             ) from None
