@@ -95,3 +95,5 @@ def test_a_subset_counting_from_the_end_is_measured_as_it_reads(tmp_path):
     inner = torch.utils.data.Subset(_aligned_one_by_one(), [-1, 0, 1, -2])  # 5, 10, 10, 5
     sampler = trainer._get_train_sampler(torch.utils.data.Subset(inner, [-1, 1]))
     assert sampler.lengths == [5, 10]
+    with pytest.raises(IndexError, match="index -5 is out of range for a set of 4 rows"):
+        trainer._get_train_sampler(torch.utils.data.Subset(_aligned_one_by_one(), [0, -5]))

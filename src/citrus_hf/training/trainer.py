@@ -1143,7 +1143,11 @@ def _column_view(dataset: TrainingSet) -> datasets.Dataset | None:
         return dataset
     # a negative index counts from the end, as the Subset reads it (`dataset[-1]`); `select` takes none (pyarrow's
     # "can't convert negative value to unsigned int")
-    return dataset.select([index + len(dataset) if index < 0 else index for index in indices])
+    rows = len(dataset)
+    outside = [index for index in indices if not -rows <= index < rows]
+    if outside:  # as the Subset's first read of it would say, not pyarrow's words for a negative one
+        raise IndexError(f"torch.utils.data.Subset: index {outside[0]} is out of range for a set of {rows} rows.")
+    return dataset.select([index + rows if index < 0 else index for index in indices])
 
 
 def _row_window_lengths(row: Any) -> dict[str | None, int] | None:
