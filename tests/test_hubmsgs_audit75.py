@@ -147,7 +147,14 @@ def remote_modules(tmp_path, monkeypatch):
     import transformers.dynamic_module_utils as dynamic_module_utils
 
     monkeypatch.setattr(dynamic_module_utils, "HF_MODULES_CACHE", str(tmp_path / "modules"))
-    monkeypatch.setattr(sys, "path", list(sys.path))
+    # A `transformers_modules` package an earlier test of this process imported from the real modules cache (which
+    # transformers put on sys.path) would be found first, and the checkpoint's relative imports looked for under its
+    # path: hide that cache and its modules for this test.
+    monkeypatch.setattr(
+        sys, "path", [path for path in sys.path if not os.path.isdir(os.path.join(path or ".", "transformers_modules"))]
+    )
+    for name in [name for name in sys.modules if name.startswith("transformers_modules")]:
+        monkeypatch.delitem(sys.modules, name)
     before = set(sys.modules)
     yield
     for name in set(sys.modules) - before:

@@ -780,8 +780,8 @@ def _refuse_interpolations(values: Any, source: str, where: str = "") -> None:
             _refuse_interpolations(value, source, where)
     elif isinstance(values, str) and _INTERPOLATION.search(values):
         raise UsageError(
-            f"{source} sets {where}{values!r}, an interpolation (OmegaConf / Hydra `${{...}}`), which citrus does not "
-            "resolve (it would be read as plain text): write the value itself, or save the config resolved first (OmegaConf.save(config, path, "
+            f"{source} sets {where}{values!r}, an interpolation (OmegaConf / Hydra `${{...}}`), which is not resolved "
+            "here (it would be read as plain text): write the value itself, or save the config resolved first (OmegaConf.save(config, path, "
             "resolve=True))."
         )
 
