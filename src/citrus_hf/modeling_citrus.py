@@ -5005,14 +5005,14 @@ class _RegressionHeadStart:
 
     @torch.no_grad()
     def _warn_about_target_offset(
-        self, logits: torch.Tensor, labels, judged: str = "the first training batch's"
+        self, logits: torch.Tensor, targets: torch.Tensor, judged: str = "the first training batch's"
     ) -> None:
         """Warn once, at the first training batch, when the targets sit far from what the head predicts: with the
         Trainer, a heart-rate regressor whose head starts at 0 ended 20x worse than one started at the mean. Each
         target is judged against its own spread: several targets may be on different scales (a heart rate near 70
         beside a breathing rate near 0.3), and the largest spread hid every other target's offset. `judged` names
-        the rows judged in the message (the first batch's, or the first batches' of one example each)."""
-        targets = _as_labels(labels, logits).double().reshape(len(logits), -1)
+        the rows judged in the message (the first batch's, or the first batches' of one example each). `targets` are
+        `_check_target_offset`'s, already read as real numbers, `(rows, outputs)` float64 like `logits`' rows."""
         offsets = (targets.mean(dim=0) - logits.double().mean(dim=0)).abs()  # (outputs,)
         spreads = targets.std(dim=0, unbiased=False)
         far = offsets > 3 * spreads.clamp(min=1e-3)

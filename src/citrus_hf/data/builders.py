@@ -513,19 +513,17 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
             import pyarrow.compute as pc
 
             column = arrow_column(dataset, "target")
-            per_row = None
+            widths = set(pc.list_value_length(column).to_pylist()) if is_list_type(column.type) else set()
+            rows = len(column)
             if is_list_type(column.type):
-                widths = set(pc.list_value_length(column).to_pylist())
-                flat = pc.list_flatten(column)  # several targets per row: their values, which the checks name
-                if len(widths) == 1 and None not in widths:
-                    # each position its own statistics too: a heart rate in bpm and a breathing rate in Hz pooled
-                    # read as "mean 38.69, sd 37.57", the statistics of neither
-                    per_row = np.asarray(flat.to_numpy(zero_copy_only=False), dtype=np.float64).reshape(
-                        len(column), widths.pop()
-                    )
-                column = flat
+                column = pc.list_flatten(column)  # several targets per row: their values, which the checks name
             target = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
             entry["target"] = _target_statistics(target)
+            per_row = None
+            if len(widths) == 1 and None not in widths:
+                # each position its own statistics too: a heart rate in bpm and a breathing rate in Hz pooled read
+                # as "mean 38.69, sd 37.57", the statistics of neither
+                per_row = target.reshape(rows, widths.pop())
             if per_row is not None:
                 entry["targets"] = [_target_statistics(values) for values in per_row.T]
         for column, key in (("modality", "modality_hours"), ("source_name", "source_hours")):

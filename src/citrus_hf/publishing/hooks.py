@@ -492,7 +492,7 @@ def register_trainer_checks() -> None:
                 self.args,
                 model,
                 dataset,
-                call="Trainer.predict" if prediction else "Trainer.evaluate",
+                call=_loop_call(loop),
                 gathered=gathered and self.preprocess_logits_for_metrics is None,
                 ignore_keys=ignore_keys,
             )
