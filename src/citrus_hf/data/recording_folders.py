@@ -89,7 +89,7 @@ from .readers.files import (
     recording_format,
     records_its_rate,
 )
-from .readers.wfdb import wfdb_holds_annotations_only, wfdb_names_by_rate, wfdb_segment_names
+from .readers.wfdb import wfdb_holds_annotations_only, wfdb_names_by_rate, wfdb_segment_headers
 from .windowing import split_by_group
 
 logger = logging.getLogger(__name__)
@@ -296,20 +296,10 @@ def recording_files(folder: str | os.PathLike) -> list[Path]:
         and path.name not in _PHYSIONET_LISTINGS
         and not is_bids_metadata(path)
     ]
-    segments = {segment for path in files if path.suffix.lower() == ".hea" for segment in _wfdb_segment_headers(path)}
+    # (a multi-segment record's segment headers are part of it: listed as recordings of their own, every sample of the
+    # record would be in a corpus twice)
+    segments = {segment for path in files if path.suffix.lower() == ".hea" for segment in wfdb_segment_headers(path)}
     return sorted(path for path in files if path not in segments)
-
-
-def _wfdb_segment_headers(header: Path) -> list[Path]:
-    """The headers of the segments (and layout) a multi-segment WFDB header names (`wfdb_segment_names`, less the
-    ``~`` of a gap), as PhysioNet ships them beside it: read as recordings of their own, every sample of the record
-    would be in a corpus twice. None for a header that names a segment as a path (``../x``): the header stays listed,
-    and reading it refuses it, naming the name (the whole folder's listing failed inside pathlib)."""
-    try:
-        names = wfdb_segment_names(header)
-    except CorruptFileError:
-        return []
-    return [header.with_name(name + ".hea") for name in names if name != "~"]
 
 
 def is_recording_folder(folder: str | os.PathLike) -> bool:
@@ -921,7 +911,7 @@ def _record_parts(file: Path, listings: dict[Path, dict[str, list[Path]]]) -> li
             companions = []
         return [file, *(companion for companion in companions if companion.is_file())]
     parts = []
-    for header in [file, *_wfdb_segment_headers(file)]:
+    for header in [file, *wfdb_segment_headers(file)]:
         if header.parent not in listings:
             listings[header.parent] = {}
             with contextlib.suppress(OSError):

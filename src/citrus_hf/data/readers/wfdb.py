@@ -137,6 +137,21 @@ def _listed_segments(header: Path, lines: list[list[str]]) -> list[str]:
     return names
 
 
+def wfdb_segment_headers(header: Path) -> list[Path]:
+    """The headers of the segments (and layout) the multi-segment WFDB header `header` names (`wfdb_segment_names`,
+    less the ``~`` of a gap), as PhysioNet ships them beside it. [] for a single-segment header, and for one that names
+    a segment as a path (``../x``): reading it refuses it, naming the name (folder listings failed inside pathlib)."""
+    try:
+        return _segment_header_files(header, wfdb_segment_names(header))
+    except CorruptFileError:
+        return []
+
+
+def _segment_header_files(header: Path, names: list[str]) -> list[Path]:
+    """The headers beside `header` of its segment names `names` (`wfdb_segment_names`), a gap's ``~`` left out."""
+    return [header.with_name(name + ".hea") for name in names if name != "~"]
+
+
 def wfdb_companions(header: str | Path) -> list[Path]:
     """The files beside the WFDB header `header` that its record is read from, as it names them: its signal files
     (the first field of each signal line: ``100.dat``, a PhysioNet/CinC Challenge record's ``A0001.mat``, a MATLAB
@@ -151,7 +166,7 @@ def wfdb_companions(header: str | Path) -> list[Path]:
     except CorruptFileError:
         return []
     if names:  # (a segment's header lists its own signal files; a layout segment names "~", none)
-        segments = [header.with_name(name + ".hea") for name in names if name != "~"]
+        segments = _segment_header_files(header, names)
         return segments + [file for segment in segments for file in _signal_files(segment, _header_fields(segment))]
     return _signal_files(header, lines)
 
