@@ -42,7 +42,7 @@ from ..feature_extraction_citrus import (
     unit_mismatch_notice,
 )
 from ..vocabulary_citrus import DEFAULT_TASK_ALIGNMENT, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
-from .splits import LABEL_TASKS, LABELS, check_rate_values, non_finite_fix
+from .splits import LABEL_TASKS, LABELS, check_rate_values, non_finite_fix, rates_of_rows
 from .windowing import row_samples_and_rates
 
 logger = logging.getLogger(__name__)
@@ -669,10 +669,9 @@ def channel_statistics(
             if nan_policy != "interpolate":
                 first_bad = int(np.flatnonzero(~finite.reshape(len(signal), -1).all(axis=1))[0])
                 bad_row = row + first_bad
-                rate = dataset[bad_row]["sampling_rate"] if "sampling_rate" in dataset.column_names else sampling_rate
                 raise ValueError(
                     f"Row {bad_row} of the training split has NaN or infinite values in `input_values`; "
-                    + non_finite_fix(signal[first_bad], rate, patch_seconds)
+                    + non_finite_fix(signal[first_bad], rates_of_rows(dataset, sampling_rate)(bad_row), patch_seconds)
                 )
             signal = np.where(finite, signal, 0.0)
         if total is None:

@@ -1317,7 +1317,7 @@ def check_labelled_splits(
                 "shape (time,) or (channels, time): a list of numbers, or a list of equally long lists of numbers."
             )
         _check_samples(
-            values, depth, name, channel_counts, nan_policy, _rates_of_rows(split, sampling_rate), patch_seconds
+            values, depth, name, channel_counts, nan_policy, rates_of_rows(split, sampling_rate), patch_seconds
         )
         _check_labels(split, name, task, ids_fix)
         if "sampling_rate" in split.column_names:
@@ -1328,7 +1328,7 @@ def check_labelled_splits(
         _check_class_ids(splits, ids_fix)
 
 
-def _rates_of_rows(split, sampling_rate: float | None) -> Callable[[int], float | None]:
+def rates_of_rows(split, sampling_rate: float | None) -> Callable[[int], float | None]:
     """`row -> its rate (Hz)`: the split's `sampling_rate` column where it has one (not yet checked: a value that is
     no number reads as None), else `sampling_rate` for every row."""
     if "sampling_rate" not in split.column_names:
@@ -2525,4 +2525,5 @@ __all__ = [
     "non_finite_fix",
     "own_dataset_info",
     "parse_budget",
+    "rates_of_rows",
 ]
