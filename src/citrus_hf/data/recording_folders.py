@@ -391,10 +391,13 @@ def load_recording_folder(
     bids_options = bids_options or None
     path = Path(path)
     files = [path] if path.is_file() else without_annotation_files(recording_files(path), path)
-    if path.is_dir():
-        # (before the refusal of a folder without any: they may be why; a BIDS dataset's files once its events
-        # tables are read, by what they held)
-        warn_of_unread_files(path, bids_events, by_subject="label_from" in (bids_options or {}), events_labelled=None)
+    # (before the refusal of a folder without any: they may be why; a BIDS dataset's files once its events tables are
+    # read, by what they held)
+    bids = (
+        warn_of_unread_files(path, bids_events, by_subject="label_from" in (bids_options or {}))
+        if path.is_dir()
+        else []
+    )
     if path.is_dir() and is_bids_root(path):
         files = raw_bids_recordings(path, files)
     if not files:
@@ -424,8 +427,7 @@ def load_recording_folder(
     described, left_out, breaks = _described_layout(path, bids_options, bids_events)
     if path.is_dir() and bids_events and "label_from" not in (bids_options or {}) and holds_events(path):
         # (its tables read: a table of only boundary rows labels nothing, and the dataset is read as a pile)
-        raw = [file for file in files_under(path) if holds_raw_data(file, path)]
-        warn_of_unread_bids_files(path, _bids_metadata(path, raw), False, described is not None)
+        warn_of_unread_bids_files(path, bids, False, described is not None)
     layout = labelled_layout(path) if described is None else {split: list(rows) for split, rows in described.items()}
 
     def rows_of(
@@ -609,18 +611,19 @@ _PARTICIPANTS_LABEL = (
 )
 
 
-def warn_of_unread_files(
-    folder: Path, bids_events: bool = True, by_subject: bool = False, events_labelled: bool | None = True
-) -> None:
+def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: bool = False) -> list[str]:
     """Name, in one warning, the files under `folder` of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`), in
-    another its BIDS sidecars and tables (`is_bids_metadata`; of a BIDS dataset whose events are read, those its
-    events route does not read, `bids.reads_file`; `bids_events` False: whole recordings, as pre-training and
-    `citrus predict` read them, its events not read; `by_subject`: its participants.tsv labels its recordings, the
+    another its BIDS sidecars and tables (`is_bids_metadata`; `bids_events` False: whole recordings, as pre-training
+    and `citrus predict` read them, its events not read; `by_subject`: its participants.tsv labels its recordings, the
     dataset option `label_from`, and its events tables are not read), and in a third the annotation files beside its
-    WFDB records (`_WFDB_ANNOTATION_SUFFIXES`), which are not read either. `events_labelled`: whether the events
-    tables of a BIDS dataset whose events are read gave any event (False: they held only boundary rows, or no rows,
-    and it is read as a pile); None where they are yet to be read: its BIDS files are then named by
-    `warn_of_unread_bids_files` once they are."""
+    WFDB records (`_WFDB_ANNOTATION_SUFFIXES`), which are not read either. The BIDS files of a dataset whose events
+    are read are not named here: which of them are read depends on what its events tables hold, so the caller names
+    them once they are read (`warn_of_unread_bids_files`, given what this returns).
+
+    Returns:
+        The BIDS sidecars and tables under `folder` (paths under it; of a BIDS dataset, outside its folders of no raw
+        data), listed once for both warnings (`_bids_metadata`).
+    """
     listed = files_under(folder)
     if is_bids_root(folder):  # (its derivatives/ and sourcedata/ are not read at all: `raw_bids_recordings`)
         listed = [file for file in listed if holds_raw_data(file, folder)]
@@ -634,8 +637,8 @@ def warn_of_unread_files(
             "finetune --dataset ROOT)."
         )
     elif bids and bids_events and (holds_events(folder) or by_subject):
-        if by_subject or events_labelled is not None:
-            warn_of_unread_bids_files(folder, bids, by_subject, bool(events_labelled))
+        if by_subject:  # (its events are not read; where they are, the caller names these once they are read)
+            warn_of_unread_bids_files(folder, bids, by_subject=True, events_labelled=False)
     elif bids and is_bids_root(folder):  # (no events table: a pile of whole recordings, `read_bids_events`)
         _warn_once(
             f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
@@ -687,6 +690,7 @@ def warn_of_unread_files(
             f"{', '.join(unread[:5])}{', ...' if len(unread) > 5 else ''}. It reads EDF / BDF, WFDB (.hea), BrainVision (.vhdr), EEGLAB (.set), WAV, .npy and .csv / .tsv / .txt files: "
             "decompress or convert these to one of those to use them (an EDF file saved as .rec: rename it .edf)."
         )
+    return bids
 
 
 def _bids_metadata(folder: Path, listed: list[Path]) -> list[str]:
