@@ -654,16 +654,18 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: boo
             "copy their rows into a metadata.csv beside the recordings (file_name,onset,duration,label: one example "
             "per event), or name each recording and its label there (file_name,label)."
         )
-    headers = {  # (a record of annotations only is skipped, said apart: `without_annotation_files`)
-        file.with_suffix("")
-        for file in listed
-        if file.suffix.lower() == ".hea" and not wfdb_holds_annotations_only(file)
-    }
-    annotations = [
-        file.relative_to(folder).as_posix()
-        for file in listed
-        if file.suffix.lower() in _WFDB_ANNOTATION_SUFFIXES and file.with_suffix("") in headers
+    headers = {file.with_suffix(""): file for file in listed if file.suffix.lower() == ".hea"}
+    beside = [
+        file for file in listed if file.suffix.lower() in _WFDB_ANNOTATION_SUFFIXES and file.with_suffix("") in headers
     ]
+    # (a record of annotations only is skipped, said apart: `without_annotation_files`; only the headers with an
+    # annotation file beside them are read for it, a PhysioNet folder of thousands of records without one read none)
+    with_signals = {
+        record
+        for record in {file.with_suffix("") for file in beside}
+        if not wfdb_holds_annotations_only(headers[record])
+    }
+    annotations = [file.relative_to(folder).as_posix() for file in beside if file.with_suffix("") in with_signals]
     if annotations:
         # beat labels beside their records were passed over without a word: an events table is the route that cuts
         # windows from them
