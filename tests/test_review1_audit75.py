@@ -1,6 +1,6 @@
 """Review of session 75's own landed work (audit75, review1): the notes of a Hub set asked once per load
 (`builders.hub_notes_read_once`) held in a module global that two loads in threads left set for good, serving notes
-read before a later push; and a labelled set's first file, kept for the rows' generator (`_REFERENCE_READS`), left in
+read before a later push; and a labelled set's first file, kept for the rows' generator (`_FIRST_FILE_READ`), left in
 memory when the build failed after reading it.
 """
 
@@ -73,7 +73,7 @@ def test_a_failed_build_keeps_no_first_file_in_memory(tmp_path, own_datasets_cac
         _tsv(table, ["name", "type", "units", "status"], [[name, "EEG", "uV", "bad"] for name in CHANNELS])
     with pytest.raises(ValueError, match="every channel it holds is marked bad"):
         load_recording_folder(root)
-    assert not folders._REFERENCE_READS
+    assert folders._FIRST_FILE_READ.get() is None
 
 
 # ------------------------------------------------------ a card pushed before per-recording scores left model-index

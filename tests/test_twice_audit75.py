@@ -87,7 +87,7 @@ def test_a_labelled_sets_first_file_is_read_once(tmp_path, monkeypatch, own_data
     monkeypatch.setattr(folders, "read_recording", counted)
     loaded = load_recording_folder(root, **options)
     assert set(reads.values()) == {1} and len(reads) == sum(len(set(split["recording"])) for split in loaded.values())
-    assert not folders._REFERENCE_READS  # (nothing kept once the set is built)
+    assert folders._FIRST_FILE_READ.get() is None  # (nothing kept once the set is built)
     if kind == "bids_edf":
         assert list(loaded["train"]["channel_names"][0]) == ["C3", "Cz", "C4"]
 

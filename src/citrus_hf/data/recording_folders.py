@@ -36,6 +36,7 @@ files not read are named in a warning.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import functools
 import itertools
@@ -193,10 +194,13 @@ _TIME_STAMPS_FIXES = {
 # million moves a ten-minute segment's end by 0.6 ms, under a sample at any rate below 1.6 kHz.
 _RATE_AGREEMENT = 1e-6
 # The recordings of a labelled set's first file, read for the channels every file is read in (`_channel_reference`),
-# kept for the rows' generator (`_examples`) to take where it reads that file as it was read: a build read the first
-# file whole twice. `{(its stamp, `_recordings_of`'s arguments): its recordings}`; emptied once the set is built, so
-# that a set read from the datasets cache (no row generated) keeps no recording in memory.
-_REFERENCE_READS: dict[tuple, list] = {}
+# for the rows' generator (`_examples`) to take where it reads that file as it was read: a build read the first file
+# whole twice. `{(its stamp, `_recordings_of`'s arguments): its recordings}`, set while the set is built. A context
+# variable, not a module global: `datasets` runs the generator, so no return reaches it, and each thread's build (or a
+# set read from the datasets cache, no row generated) keeps and drops its own read alone.
+_FIRST_FILE_READ: contextvars.ContextVar[dict[tuple, list] | None] = contextvars.ContextVar(
+    "citrus_first_file_read", default=None
+)
 # The text files PhysioNet ships beside the records of every database it serves (the download's checksum list and its
 # licence; `RECORDS` and `ANNOTATORS` have no suffix, so no reader takes them): never recordings. Read as CSV ones, a
 # PhysioNet folder as downloaded was refused as one that mixes files that record their rate with files that do not,
@@ -516,6 +520,8 @@ def load_recording_folder(
             split_of = {name: split for name, split in split_of.items() if name in kept}
         # (what the reference read is kept for the rows' generator until the set is built, or its build fails at any
         # step after that read: a recording left there stayed in memory for the rest of the process)
+        first_file_read: dict[tuple, list] = {}
+        kept_for_rows = _FIRST_FILE_READ.set(first_file_read)
         try:
             reference = unnamed = None
             if listed:
@@ -528,8 +534,11 @@ def load_recording_folder(
                     Path(first), labels[first], with_rate, None if with_rate else sampling_rate, not ignore_time_stamps
                 )
                 stamp = next(stamp for stamp in stamps if stamp[0] == first)
-                reference = _channel_reference(stamp, read_as, left_out)
-                unnamed = None if reference is not None else _left_unnamed(stamp, read_as)
+                key = (tuple(stamp), read_as)
+                # (no name of its own for the read here: the generator drops it once it has taken it)
+                first_file_read[key] = list(_recordings_of(Path(first), *read_as))
+                reference = _channel_reference(Path(first), first_file_read[key], left_out)
+                unnamed = None if reference is not None else _left_unnamed(Path(first), first_file_read[key])
             if reference is not None:
                 # the set's every file is read in its first file's channels
                 warn_of_trigger_channels(
@@ -554,7 +563,7 @@ def load_recording_folder(
                 }
             )
         finally:
-            _REFERENCE_READS.clear()
+            _FIRST_FILE_READ.reset(kept_for_rows)
     if path.is_dir():
         kept = {str(file) for file in _read_once(files, path)}
         stamps = [stamp for stamp in stamps if stamp[0] in kept]
@@ -1689,7 +1698,7 @@ def _examples(
         first = _file_rows(given)[0]  # (the rows of a file's events agree on its rate: `_check_events`)
         file = Path(stamp[0])
         read_as = _example_read_arguments(file, given, with_rate, sampling_rate, check_time_stamps)
-        recordings = _REFERENCE_READS.pop((tuple(stamp), read_as), None)  # (the first file, read already)
+        recordings = (_FIRST_FILE_READ.get() or {}).pop((tuple(stamp), read_as), None)  # (the first file, read already)
         for suffix, recording in recordings if recordings is not None else _recordings_of(file, *read_as):
             if suffix:  # one example is one recording at one rate
                 raise ValueError(
@@ -1767,18 +1776,15 @@ def _example_read_arguments(
 
 
 def _channel_reference(
-    stamp: tuple[str, int, int], read_as: tuple, left_out: Sequence[str] = ()
+    file: Path, recordings: list[tuple[str, Any]], left_out: Sequence[str] = ()
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
     """`(file, channel names, units)` of a labelled set's first file of a format that could name its channels (a
-    WAV or .npy file ahead of it is read by position; its `stamp`, `_stamp`; read with `read_as`,
-    `_example_read_arguments`), the layout every other file's channels are read in (`_in_channel_order`); None when
-    it names no channels (.npy, WAV, a CSV without a header) or holds several rates (refused as it is read). The units
-    are () where the file gives none (one per channel otherwise, "" for a channel it leaves without: an EDF signal of
-    an empty physical dimension). The channels `left_out` (a BIDS dataset's bad ones) are not among them. What it
-    read is kept for the rows' generator (`_REFERENCE_READS`)."""
-    file = Path(stamp[0])
-    recordings = list(_recordings_of(file, *read_as))
-    _REFERENCE_READS[(tuple(stamp), read_as)] = recordings
+    WAV or .npy file ahead of it is read by position), `file`, from its `recordings` (`_recordings_of`'s
+    `(suffix, recording)` pairs, as the rows' generator reads it): the layout every other file's channels are read in
+    (`_in_channel_order`); None when it names no channels (.npy, WAV, a CSV without a header) or holds several rates
+    (refused as it is read). The units are () where the file gives none (one per channel otherwise, "" for a channel
+    it leaves without: an EDF signal of an empty physical dimension). The channels `left_out` (a BIDS dataset's bad
+    ones) are not among them."""
     if len(recordings) != 1 or not _names_channels_once(file, recordings[0][1]):
         return None
     recording = _without_channels(file, recordings[0][1], left_out)
@@ -1786,14 +1792,12 @@ def _channel_reference(
     return str(file), tuple(recording.channel_names), units
 
 
-def _left_unnamed(stamp: tuple[str, int, int], read_as: tuple) -> tuple[str, tuple[str, ...]] | None:
-    """`(file, its positional names)` of a labelled set's reference file (its `stamp`, read with `read_as` and kept
-    by `_channel_reference`) where it is of a format that could name its channels (`CHANNEL_NAMING_FORMATS`: a CSV
-    without a header row, a WFDB record of signals without a description) and names none: a later file that names
-    theirs is refused beside it (`_examples`), as it is refused beside such a file read first (`_by_position`).
+def _left_unnamed(file: Path, recordings: list[tuple[str, Any]]) -> tuple[str, tuple[str, ...]] | None:
+    """`(file, its positional names)` of a labelled set's reference file `file` (its `recordings`, as
+    `_channel_reference` takes them) where it is of a format that could name its channels (`CHANNEL_NAMING_FORMATS`:
+    a CSV without a header row, a WFDB record of signals without a description) and names none: a later file that
+    names theirs is refused beside it (`_examples`), as it is refused beside such a file read first (`_by_position`).
     None otherwise (a folder of such files alone is read by position)."""
-    file = Path(stamp[0])
-    recordings = _REFERENCE_READS.get((tuple(stamp), read_as), [])
     if len(recordings) != 1 or recording_format(file) not in CHANNEL_NAMING_FORMATS:
         return None
     recording = recordings[0][1]
