@@ -1932,18 +1932,6 @@ def _time_line(path: str, result: dict[str, Any], config, sleep: dict | None = N
 _NO_CLOCK = object()
 
 
-def _as_isoformat(text: str) -> str:
-    """`text`, a date and time in ISO 8601 as people and devices write it (a "T" or a space, a fraction after "." or
-    ",", "Z" or a UTC offset with or without minutes and colon: `parse_clock_time`, the rule a CSV's clock times are
-    read by), as `datetime.isoformat()` writes it, the one form that `datetime.fromisoformat` reads on Python 3.10
-    (3.11 and later read most of ISO 8601, so the same --start-time was refused on 3.10 only); other text is given back
-    as it is."""
-    from ..data.readers._common import parse_clock_time
-
-    moment = parse_clock_time(text)
-    return text if moment is None else moment.isoformat()
-
-
 def _start_time(text: str, recordings: Sequence[str]) -> datetime.datetime:
     """--start-time `text` as the clock time of the one recording among `recordings`, naive or with its UTC offset.
 
@@ -1965,23 +1953,15 @@ def _start_time(text: str, recordings: Sequence[str]) -> datetime.datetime:
 
 
 def _clock_moment(text: str) -> datetime.datetime | None:
-    """`text` as a date and time in ISO 8601 (`_as_isoformat`), naive or with its UTC offset; None for other text and
-    for a date alone (midnight by chance, not a time anyone meant)."""
-    from ..data.readers._common import ZERO_OFFSET, is_utc_clock, parse_clock_time
+    """`text` as a date and time in ISO 8601, extended or basic (`parse_clock_time`, the rule a CSV's clock times are
+    read by, the same on every Python), naive or with its UTC offset; None for other text and for a date alone
+    (midnight by chance, not a time anyone meant)."""
+    from ..data.readers._common import parse_clock_time
 
-    # (parsed, not written by `isoformat()` and read back: `fromisoformat` reads the "+00:00" it writes for UTC's clock
-    # and for a local one at offset zero alike as UTC's, losing `ZERO_OFFSET`)
+    # (parsed, not by `fromisoformat`: it reads the "+00:00" that `isoformat()` writes for UTC's clock and for a local
+    # one at offset zero alike as UTC's, losing `ZERO_OFFSET`, and on Python 3.10 reads only `isoformat()`'s own form)
     moment = parse_clock_time(text)
-    if moment is None:
-        try:
-            moment = datetime.datetime.fromisoformat(_as_isoformat(text))
-        except ValueError:
-            return None
-        if is_utc_clock(moment) and "+" in text:
-            # ISO 8601's basic form, 20250301T213000+0000 (read by 3.11's `fromisoformat` only, as UTC's clock): a
-            # local clock at offset zero, as its extended form 2025-03-01T21:30:00+00:00 is read (a date has no "+")
-            moment = moment.replace(tzinfo=ZERO_OFFSET)
-    return moment if "T" in text.upper() or " " in text.strip() else None
+    return moment if moment is not None and ("T" in text.upper() or " " in text.strip()) else None
 
 
 def _clock_time(start: datetime.datetime | None, seconds: float) -> str:

@@ -29,13 +29,20 @@ CHANNELS_OPTIONS = "citrus predict --channels, `channels=` in Python"
 
 # A clock time as loggers and pandas write it in a time column: ISO 8601's date, then its time after "T" or a space
 # (hours, minutes, seconds and a fraction after "." or ",", each optional after the one before), then "Z" or a UTC
-# offset (+01:00, +0100, +01) where the zone is known. Parsed here rather than by `datetime.fromisoformat`, which on
-# Python 3.10 reads only `isoformat()`'s own form: "2025-03-01T09:00:00.000Z" (JavaScript's toISOString), "+0100" or a
-# fraction of 1, 2, 4 or 5 digits were refused there and read on 3.11+.
+# offset (+01:00, +0100, +01) where the zone is known; in the extended form (2025-03-01T21:30:00) or the basic one
+# (20250301T213000, as DICOM and some loggers write it), the basic one with its time only (a date of 8 digits alone
+# is a number, an ID as likely as a date). Parsed here rather than by `datetime.fromisoformat`, which on Python 3.10
+# reads only `isoformat()`'s own form: "2025-03-01T09:00:00.000Z" (JavaScript's toISOString), "+0100", the basic form
+# or a fraction of 1, 2, 4 or 5 digits were refused there and read on 3.11+. Groups: `_CLOCK_FIELDS` of the extended
+# form, then of the basic one, then the offset.
 _CLOCK_TIME = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d)(?::(\d\d)(?::(\d\d)(?:[.,](\d+))?)?)?)?\s*(Z|[+-]\d\d(?::?\d\d)?)?",
+    r"(?:(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d)(?::(\d\d)(?::(\d\d)(?:[.,](\d+))?)?)?)?"
+    r"|(\d{4})(\d\d)(\d\d)[T ](\d\d)(?:(\d\d)(?:(\d\d)(?:[.,](\d+))?)?)?)"
+    r"\s*(Z|[+-]\d\d(?::?\d\d)?)?",
     re.IGNORECASE,
 )
+# The fields each form of `_CLOCK_TIME` gives: year, month, day, hour, minute, second, fraction.
+_CLOCK_FIELDS = 7
 
 
 # The zone of a clock that writes its offset as +00:00 (London's in winter, Lisbon's, Reykjavik's): a local clock at
@@ -77,7 +84,9 @@ def parse_clock_time(cell: str) -> datetime.datetime | None:
     match = _CLOCK_TIME.fullmatch(cell.strip())
     if match is None:
         return None
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    extended, basic = match.groups()[:_CLOCK_FIELDS], match.groups()[_CLOCK_FIELDS : 2 * _CLOCK_FIELDS]
+    year, month, day, hour, minute, second, fraction = extended if extended[0] is not None else basic
+    zone = match.group(2 * _CLOCK_FIELDS + 1)
     try:
         zone_info = utc_offset(zone) if zone else None
         microseconds = int((fraction or "")[:6].ljust(6, "0"))  # as 3.11+ reads a longer fraction: cut
