@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -35,16 +35,12 @@ class WfdbRecording(Recording):
     annotation_symbols: list[str] = field(default_factory=list)
 
 
-def _check_wfdb_rate(record: Path) -> None:
-    """The sampling frequency field of a WFDB header (the third field of its record line, e.g. `360` or `360/30(0)`),
-    when present, must be a positive number: wfdb falls back to the format's default of 250 Hz on a field it cannot
-    parse, which would read the record at a wrong rate without a word. (A header without the field means 250 Hz.)"""
-    header = record.with_name(record.name + ".hea")
-    try:
-        lines = header.read_text(encoding="latin-1").splitlines()
-    except OSError:
-        return  # a missing header is wfdb's to report, with the other files of the record
-    line = next((line.split() for line in lines if line.strip() and not line.lstrip().startswith("#")), [])
+def _check_wfdb_rate(header: Path, lines: list[list[str]]) -> None:
+    """The sampling frequency field of the WFDB header `header` (its fields `lines`, `_header_fields`: the third field
+    of its record line, e.g. `360` or `360/30(0)`), when present, must be a positive number: wfdb falls back to the
+    format's default of 250 Hz on a field it cannot parse, which would read the record at a wrong rate without a word.
+    (A header without the field means 250 Hz; one that could not be read is wfdb's to report.)"""
+    line = lines[0] if lines else []
     if len(line) < 3:
         return
     field = line[2].split("/")[0].split("(")[0]
@@ -186,7 +182,11 @@ def wfdb_holds_annotations_only(header: str | Path) -> bool:
     """Whether the single-segment WFDB header `header` lists no signals: a record of annotations only, as PhysioNet's
     RR-interval databases (the NSR and CHF RR-interval ones) ship theirs, each beat in an annotation file beside it
     (``nsr001.ecg``). Read from the header's record line (``NAME 0 FS ...``)."""
-    lines = _header_fields(Path(header))
+    return _lists_no_signals(_header_fields(Path(header)))
+
+
+def _lists_no_signals(lines: list[list[str]]) -> bool:
+    """`wfdb_holds_annotations_only` of a header from its fields `lines` (`_header_fields`), read already."""
     return bool(lines) and len(lines[0]) > 1 and "/" not in lines[0][0] and lines[0][1] == "0"
 
 
@@ -198,17 +198,19 @@ def _segment_headers(wfdb, record: Path, master) -> list[tuple[str, Any]]:
     return [(name, wfdb.rdheader(str(record.with_name(name)))) for name in master.seg_name if name != "~"]
 
 
-def _check_wfdb_segments(wfdb, record: Path) -> None:
+def _check_wfdb_segments(wfdb, record: Path, segment_names: list[str]) -> None:
     """Refuse a multi-segment record whose segments disagree on what wfdb stitches without looking: their frame rate
     (a segment at 180 Hz was read on as 360 Hz), in a fixed layout their signals' order (wfdb joins them by position,
     so a segment listing II before I swapped the channels from its start on; a variable layout's are matched by name),
     each signal's unit (a segment in µV beside one in mV: 1000 times larger from the seam on) and its samples per frame
     (its rate, which wfdb cannot change at a seam). Nothing to check for a single-segment record.
 
+    `segment_names`: those its header lists (`_CheckedRecord.segment_names`; [] for a single-segment record).
+
     Raises:
         CorruptFileError: naming the segment, what it says and what the record's first segment (or layout) says.
     """
-    if not wfdb_segment_names(record.with_name(record.name + ".hea")):
+    if not segment_names:
         return
     try:
         master = wfdb.rdheader(str(record))
@@ -330,12 +332,12 @@ def read_wfdb(
     """
     wfdb = require("wfdb", "Reading WFDB records")
 
-    record = _checked_record(record)
-    _check_wfdb_segments(wfdb, record)
+    record, header_fields, segment_names = _checked_record(record)
+    _check_wfdb_segments(wfdb, record, segment_names)
     # The signals to read, from the header: reading every signal and picking after held 10x a channel of 8 (a
     # multi-segment record, whose signals wfdb stitches by segment, is read whole as before)
     read, rows, header_names = None, None, []
-    if channels is not None and not wfdb_segment_names(record.with_name(record.name + ".hea")):
+    if channels is not None and not segment_names:
         try:
             header = wfdb.rdheader(str(record))
         except Exception:  # a header wfdb cannot read: the read below says so, in its words
@@ -355,7 +357,7 @@ def read_wfdb(
             f"wfdb could not read record {record} ({type(error).__name__}: {error}); re-download it."
         ) from error
     if rec.e_p_signal is None or len(rec.e_p_signal) == 0:
-        if wfdb_holds_annotations_only(record.with_name(record.name + ".hea")):
+        if _lists_no_signals(header_fields):
             raise CorruptFileError(
                 f"WFDB record {record} lists no signals in its header: a record of annotations only (as PhysioNet's "
                 "RR-interval databases ship theirs), with nothing to read as a signal; its beats are in the "
@@ -436,9 +438,19 @@ def _record_start(rec) -> datetime.datetime | None:
     return datetime.datetime.combine(rec.base_date, rec.base_time)
 
 
-def _checked_record(record: str | Path) -> Path:
-    """The path of a WFDB record without its suffix (wfdb adds it), after the checks of what wfdb reads wrong or
-    reports as a damaged download (`_check_wfdb_name`, `_check_wfdb_rate`, `wfdb_segment_names`)."""
+class _CheckedRecord(NamedTuple):
+    """A WFDB record `_checked_record` let through, with what it read of its header, once: the callers take these
+    rather than read the header again (a folder's listing reads each record's twice, by rate and then whole)."""
+
+    record: Path  # its path without the suffix (wfdb adds it)
+    header_fields: list[list[str]]  # `_header_fields` of its header
+    segment_names: list[str]  # `wfdb_segment_names` of its header ([] for a single-segment record)
+
+
+def _checked_record(record: str | Path) -> _CheckedRecord:
+    """The WFDB record `record` (its path with or without ``.hea``) after the checks of what wfdb reads wrong or
+    reports as a damaged download (`_check_wfdb_name`, `_check_wfdb_rate`, `wfdb_segment_names`), its header read
+    once for them all."""
     record = _as_path(record, "WFDB record (its path without extension)")
     if record.suffix.lower() == ".hea":  # the header's own path, as a folder listing gives it: wfdb adds the suffix
         record = record.with_suffix("")
@@ -446,9 +458,9 @@ def _checked_record(record: str | Path) -> Path:
     header = record.with_name(record.name + ".hea")
     if not header.exists():  # wfdb's FileNotFoundError read as a record missing its signal files
         raise FileNotFoundError(f"{header} does not exist; check the path.")
-    _check_wfdb_rate(record)
-    wfdb_segment_names(header)
-    return record
+    fields = _header_fields(header)
+    _check_wfdb_rate(header, fields)
+    return _CheckedRecord(record, fields, _listed_segments(header, fields))
 
 
 def wfdb_names_by_rate(record: str | Path) -> dict[float, list[str]]:
@@ -465,11 +477,10 @@ def wfdb_names_by_rate(record: str | Path) -> dict[float, list[str]]:
     """
     wfdb = require("wfdb", "Reading WFDB records")
 
-    record = _checked_record(record)
-    segmented = bool(wfdb_segment_names(record.with_name(record.name + ".hea")))
+    record, _, segment_names = _checked_record(record)
     try:
         header = wfdb.rdheader(str(record))
-        segments = [segment for _, segment in _segment_headers(wfdb, record, header)] if segmented else []
+        segments = [segment for _, segment in _segment_headers(wfdb, record, header)] if segment_names else []
     except Exception as error:
         raise CorruptFileError(
             f"wfdb could not read the header of record {record} ({type(error).__name__}: {error}); re-download it."
