@@ -550,17 +550,19 @@ def _break_onset(table: Path, onset) -> float:
     return float(onset)
 
 
-def no_events_reason(recording: Path, root: Path, label_column: str | None = None) -> str:
+def no_events_reason(recording: Path, root: Path, label_column: str | None = None, frames: dict | None = None) -> str:
     """Why `recording` of the BIDS dataset at `root` gives no event, as the warning that leaves it out says it: it has
     no events table, or the one it inherits holds only boundary rows (breaks, no event) or no rows (`read_bids_events`
-    gives the events of every other). `label_column`: the dataset option, a column that may mark a boundary too."""
+    gives the events of every other). `label_column`: the dataset option, a column that may mark a boundary too.
+    `frames`: the tables `read_bids_events` read (`{table: its DataFrame}`), taken from there rather than read again."""
     table = _inherited(recording, root, "events", ".tsv")
     if table is None:
         return "have no events.tsv"
-    rows = len(_read_tsv(table))
+    frames = {} if frames is None else frames
+    boundaries = len(_boundary_onsets(table, frames, label_column or DEFAULT_LABEL_COLUMN))  # (reads it into frames)
+    rows = len(frames[table])
     if not rows:
         return "have an events.tsv of no rows"
-    boundaries = len(_boundary_onsets(table, {}, label_column or DEFAULT_LABEL_COLUMN))
     if boundaries < rows:  # (left out for another reason: a recording outside the eeg/ieeg/emg folders)
         return "give no event"
     return f"have an events.tsv of {boundaries} boundary row(s) (breaks, no event)"

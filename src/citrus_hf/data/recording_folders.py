@@ -428,7 +428,9 @@ def load_recording_folder(
     # (path, size, modification time) of every file: the cache's key, so that a changed file is read again
     listings: dict[Path, dict[str, list[Path]]] = {}
     stamps = [_stamp(file, listings) for file in files]
-    described, left_out, breaks = _described_layout(path, bids_options, bids_events)
+    # (the events tables read for the layout, taken again to say why a recording gives no event)
+    events_tables: dict = {}
+    described, left_out, breaks = _described_layout(path, bids_options, bids_events, events_tables)
     if path.is_dir() and bids_events and "label_from" not in (bids_options or {}) and holds_events(path):
         # (its tables read: a table of only boundary rows labels nothing, and the dataset is read as a pile)
         warn_of_unread_bids_files(path, bids, False, described is not None)
@@ -501,7 +503,8 @@ def load_recording_folder(
                 elif "label_from" in (bids_options or {}):
                     unnamed = "have no label in participants.tsv"
                 else:
-                    unnamed = no_events_reason(Path(file), root, (bids_options or {}).get("label_column"))
+                    label_column = (bids_options or {}).get("label_column")
+                    unnamed = no_events_reason(Path(file), root, label_column, events_tables)
                 reasons.setdefault(unnamed, []).append(file)
             for unnamed, left in reasons.items():
                 _warn_once(
@@ -1070,13 +1073,14 @@ def labels_events(folder: str | os.PathLike, bids_options: dict | None = None) -
 
 
 def _described_layout(
-    folder: Path, bids_options: dict | None = None, bids_events: bool = True
+    folder: Path, bids_options: dict | None = None, bids_events: bool = True, frames: dict | None = None
 ) -> tuple[dict[str, dict[Path, dict | list[dict]]] | None, tuple[str, ...], dict[str, list[float]]]:
     """`(metadata_layout, the channels to leave out of every file, breaks)`: the channels a BIDS dataset's
     channels.tsv files mark bad (said once, naming them); none for a folder of metadata files, nor where `bids_events`
     is False (pre-training: a BIDS dataset is then a pile of whole recordings, `load_recording_folder`). `breaks`:
     `{file: seconds}` where a BIDS dataset's events tables mark breaks by boundary rows (`bids.recording_breaks`), at
     which its recordings read whole (a pile's, or labelled whole by `label_from`) are cut; {} for other folders.
+    `frames`: filled with the events tables read (`{table: its DataFrame}`), for the caller to read again from.
 
     Raises:
         ValueError: as `metadata_layout`; BIDS options (`bids.BIDS_OPTIONS`) for a folder that is no BIDS dataset,
@@ -1098,7 +1102,7 @@ def _described_layout(
         files = recording_files(folder)
         # the tables read for the events, read from again for a pile's breaks (each was read twice where they hold
         # only boundary rows)
-        tables: dict = {}
+        tables: dict = {} if frames is None else frames
         events = read_bids_events(folder, files, frames=tables, **(bids_options or {}))
         if events is not None:
             _check_events(events.rows, events.origins)
