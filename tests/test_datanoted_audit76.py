@@ -84,3 +84,67 @@ def test_an_events_table_that_gives_no_event_is_read_once_for_the_warning(
     assert {name: count for name, count in reads.items() if name.endswith("_events.tsv")} == {
         f"sub-{subject}_task-motor_run-1_events.tsv": 1 for subject in ("01", "02")
     }
+
+
+# ---------------------------------- 3. and 6. a long gap under "interpolate"; a recording's own NaN start, not padding
+
+
+@pytest.fixture(scope="module")
+def gapped_folder(ecg, tmp_path_factory) -> Path:
+    """A labelled folder of four 4 s WFDB records of the ECG: train/b's first 0.1 s missing (NaN) and a gap of 0.83 s
+    from 1.94 s on, test/b a gap of 0.5 s, test/a three lost samples (wfdb writes NaN as its missing-sample code)."""
+    root = tmp_path_factory.mktemp("gapped") / "set"
+    lost = {("train", "b"): [(0, 36), (700, 1000)], ("test", "b"): [(900, 1080)], ("test", "a"): [(500, 503)]}
+    for split, label, start in (("train", "a", 0), ("train", "b", 1), ("test", "a", 2), ("test", "b", 3)):
+        part = ecg[int(start * 4 * RATE) :][: int(4 * RATE)].copy()
+        for first, stop in lost.get((split, label), []):
+            part[first:stop] = np.nan
+        _write_record(root / split / label, "r", part)
+    return root
+
+
+def test_a_recordings_missing_start_is_named_as_its_own_not_as_padding(gapped_folder, own_datasets_cache):
+    """A row read whole from a file (its `recording` column) NaN at its start was told it was 'most likely padding to
+    a common length (rows of different durations stored as one array)', to be stored 'without the padding': the row
+    has its file's own length; the NaN are samples the recording lacks."""
+    from citrus_hf.data.splits import load_task_splits
+
+    with pytest.raises(ValueError) as refused:
+        load_task_splits(str(gapped_folder), require_validation=False)
+    message = str(refused.value)
+    assert "Row 1 of the train split" in message and "its first 36 samples are NaN in every channel" in message
+    assert "samples missing at the start of its recording train/b/r.hea" in message, message
+    assert "padding to a common length" not in message and "--nan-policy interpolate" in message
+
+
+def test_interpolate_says_once_which_long_gap_it_fills_with_a_straight_line(gapped_folder, own_datasets_cache, caplog):
+    """nan_policy="interpolate" filled a 0.83 s gap (longer than a model patch) with a straight line without a word.
+    It is said once for the set (not per row or split), naming the longest gap, its row and recording, and the fix;
+    the three lost samples and the NaN start (left out, not filled) are not among them."""
+    from citrus_hf.data.splits import load_task_splits
+
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        load_task_splits(str(gapped_folder), require_validation=False, nan_policy="interpolate")
+    said = [record.getMessage() for record in caplog.records if "made-up straight line" in record.getMessage()]
+    assert len(said) == 1, said
+    assert "fills the gaps of 2 row(s) longer than one of the model's patches (0.2 s)" in said[0]
+    assert "row 1 of the train split (recording train/b/r.hea), 0.833333 s from 1.94444 s on" in said[0]
+    assert "Cut the recording at its gaps and give each stretch apart" in said[0]
+
+
+def test_interpolate_keeps_lost_samples_and_a_missing_start_silent(ecg, caplog):
+    """Guard: a few lost samples and a row's NaN start and end are what "interpolate" is for (the start and end are
+    left out, not filled): no word of a straight line."""
+    import datasets
+
+    from citrus_hf.data.splits import check_labelled_splits
+
+    rows = np.stack([ecg[: int(4 * RATE)], ecg[int(4 * RATE) : int(8 * RATE)]])[:, None, :]
+    rows[0, :, :200] = np.nan  # (0.56 s missing at its start: longer than a patch, and not filled)
+    rows[1, :, 1000:1004] = np.nan
+    split = datasets.Dataset.from_dict(
+        {"input_values": rows.tolist(), "label": [0, 1], "sampling_rate": [RATE, RATE], "recording": ["a", "b"]}
+    )
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        check_labelled_splits({"train": split, "test": split}, "classification", "interpolate")
+    assert "straight line" not in caplog.text

@@ -669,9 +669,12 @@ def channel_statistics(
             if nan_policy != "interpolate":
                 first_bad = int(np.flatnonzero(~finite.reshape(len(signal), -1).all(axis=1))[0])
                 bad_row = row + first_bad
+                recording = dataset[bad_row]["recording"] if "recording" in dataset.column_names else None
                 raise ValueError(
                     f"Row {bad_row} of the training split has NaN or infinite values in `input_values`; "
-                    + non_finite_fix(signal[first_bad], rates_of_rows(dataset, sampling_rate)(bad_row), patch_seconds)
+                    + non_finite_fix(
+                        signal[first_bad], rates_of_rows(dataset, sampling_rate)(bad_row), patch_seconds, recording
+                    )
                 )
             signal = np.where(finite, signal, 0.0)
         if total is None:

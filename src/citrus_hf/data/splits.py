@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -1072,27 +1072,85 @@ _METADATA_IDS_AS_NAMES = (
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def non_finite_fix(signal: np.ndarray, sampling_rate: float | None, patch_seconds: float | None = None) -> str:
+class _WeighedRun(NamedTuple):
+    """The longest run of non-finite samples of a row (`longest_non_finite_run`) weighed against a model patch."""
+
+    start: int  # samples
+    length: int  # samples
+    scale: float  # samples per `unit` (the row's rate, or 1 where unknown: samples)
+    unit: str  # " s", or " samples" where the rate is unknown
+    patch: float  # the patch, in `unit`
+    patch_words: str  # how the patch is named
+
+    @property
+    def patches(self) -> float:
+        """The run's length in patches: above 1, a gap that interpolation would fill with a made-up straight line."""
+        return self.length / self.scale / self.patch
+
+    def where(self) -> str:
+        """`2.5 s from 10 s on`: the run's length and start."""
+        return f"{self.length / self.scale:g}{self.unit} from {self.start / self.scale:g}{self.unit} on"
+
+
+def _weighed_longest_run(
+    signal: np.ndarray, sampling_rate: float | None, patch_seconds: float | None = None
+) -> _WeighedRun:
+    """The longest run of non-finite samples of `signal` `(channels, time)` weighed against `patch_seconds` (the
+    caller's model's patch; the default configuration's where None) at `sampling_rate` (Hz; unknown, a patch has no
+    length in the row's samples, and the run is weighed against the default configuration's 20 samples)."""
+    from ..configuration_citrus import CiTrusConfig  # (here: `import citrus_hf.data` stays free of transformers)
+    from ..feature_extraction_citrus import longest_non_finite_run
+
+    run_start, run_length = longest_non_finite_run(signal)
+    rate = (
+        float(sampling_rate) if sampling_rate is not None and np.isfinite(sampling_rate) and sampling_rate > 0 else None
+    )
+    if rate is None:
+        patch = CiTrusConfig.patch_length
+        patch_words = (
+            f"a patch of the default configuration ({patch:g} samples; give the rows' rate to weigh it against the "
+            "model's patch)"
+        )
+        return _WeighedRun(run_start, run_length, 1.0, " samples", patch, patch_words)
+    if patch_seconds is None:
+        patch_seconds = CiTrusConfig.patch_length / CiTrusConfig.sampling_rate
+    patch_words = f"one of the model's patches ({patch_seconds:g} s)"
+    return _WeighedRun(run_start, run_length, rate, " s", patch_seconds, patch_words)
+
+
+# The fix for a gap that `nan_policy="interpolate"` would fill with a made-up straight line (`{runs}`, `{theirs}`:
+# `long_non_finite_run_words`' plural and possessive), said by the refusal and by the warning alike
+_CUT_AT_GAPS = (
+    "Cut the recording at its {runs} and give each stretch apart, or leave {theirs} stretches out; interpolate only "
+    "{runs} of a few samples."
+)
+
+
+def non_finite_fix(
+    signal: np.ndarray,
+    sampling_rate: float | None,
+    patch_seconds: float | None = None,
+    recording: str | None = None,
+) -> str:
     """The fix for the NaN / inf samples of one recording `signal` `(channels, time)` (or `(time,)`) that the data
     layer refuses, by the feature extractor's rules (`CiTrusFeatureExtractor`). A run NaN in every channel at its start
-    or end (`nan_padding_span`) is padding to a common length, named with the fix to store the row at its own length.
-    Else its longest run of non-finite samples (`longest_non_finite_run`, shared with the extractor), where longer than
-    one of the model's patches, is a gap (a device off, a WFDB record's '~' segment) that `--nan-policy interpolate`
-    would fill with a made-up straight line, so it is named (length and start) with the fix to cut the recording
-    there; a shorter run is a few lost samples, which interpolation fills. `patch_seconds`: the caller's model's patch
-    (`citrus finetune` and `citrus evaluate` give it, so the rule is the extractor's own); where none is given, the
-    default configuration's patch (`CiTrusConfig`: 20 samples at 100 Hz, 0.2 s) stands in. `sampling_rate`: the
-    recording's rate (Hz); unknown, a patch has no length in the row's samples, and the run is weighed against the
-    default configuration's 20 samples (said as such, not as the model's patch)."""
-    # (here: `import citrus_hf.data` stays free of transformers)
-    from ..configuration_citrus import CiTrusConfig
-    from ..feature_extraction_citrus import long_non_finite_run_words, longest_non_finite_run, nan_padding_span
+    or end (`nan_padding_span`) is, in a row of a file read whole (`recording`: the row's `recording` column, which a
+    set this package built from files has), samples missing from that recording, named as such with the fix to crop
+    them; in another row, most likely padding to a common length, named with the fix to store the row at its own
+    length. Else its longest run of non-finite samples (`_weighed_longest_run`, shared with the extractor), where
+    longer than one of the model's patches, is a gap (a device off, a WFDB record's '~' segment) that `--nan-policy
+    interpolate` would fill with a made-up straight line, so it is named (length and start) with the fix to cut the
+    recording there; a shorter run is a few lost samples, which interpolation fills. `patch_seconds`: the caller's
+    model's patch (`citrus finetune` and `citrus evaluate` give it, so the rule is the extractor's own); where none
+    is given, the default configuration's patch (`CiTrusConfig`: 20 samples at 100 Hz, 0.2 s) stands in.
+    `sampling_rate`: the recording's rate (Hz); unknown, a patch has no length in the row's samples, and the run is
+    weighed against the default configuration's 20 samples (said as such, not as the model's patch)."""
+    from ..feature_extraction_citrus import long_non_finite_run_words, nan_padding_span
 
     signal = np.asarray(signal, dtype=np.float64)
     length = signal.shape[-1]
     kept_start, kept_stop = nan_padding_span(signal)
     if (kept_start, kept_stop) != (0, length):
-        # recordings of different durations stacked into one array are NaN after each one's end: not a gap to cut at
         ends = " and ".join(
             part
             for part in (
@@ -1101,36 +1159,30 @@ def non_finite_fix(signal: np.ndarray, sampling_rate: float | None, patch_second
             )
             if part
         )
+        if recording is not None:
+            # a row read whole from a file has the file's own length: the NaN are the recording's, not padding
+            where = " and ".join(part for part in ("start" * bool(kept_start), "end" * (kept_stop < length)) if part)
+            return (
+                f"{ends} samples are NaN in every channel: samples missing at the {where} of its recording "
+                f"{recording} (a device started late or stopped early), not padding. Crop them from the recording, "
+                "or pass --nan-policy interpolate (nan_policy='interpolate'), which leaves a row's NaN start and end "
+                "out."
+            )
+        # recordings of different durations stacked into one array are NaN after each one's end: not a gap to cut at
         return (
             f"{ends} samples are NaN in every channel: most likely padding to a common length (rows of different "
             "durations stored as one array). Store each row at its own length, without the padding (`row[:, :n]`)."
         )
-    run_start, run_length = longest_non_finite_run(signal.reshape(-1, length))
-    rate = (
-        float(sampling_rate) if sampling_rate is not None and np.isfinite(sampling_rate) and sampling_rate > 0 else None
-    )
-    if rate is None:
-        patch, unit, scale = CiTrusConfig.patch_length, " samples", 1.0
-        patch_words = (
-            f"a patch of the default configuration ({patch:g}{unit}; give the rows' rate to weigh it against the "
-            "model's patch)"
-        )
-    else:
-        if patch_seconds is None:
-            patch_seconds = CiTrusConfig.patch_length / CiTrusConfig.sampling_rate
-        patch, unit, scale = patch_seconds, " s", rate
-        patch_words = f"one of the model's patches ({patch:g}{unit})"
-    if run_length / scale <= patch:
+    run = _weighed_longest_run(signal.reshape(-1, length), sampling_rate, patch_seconds)
+    if run.patches <= 1:
         return (
             "fill or drop them before fitting, or pass --nan-policy interpolate (nan_policy='interpolate') to fill "
             "them linearly."
         )
-    what, runs, theirs = long_non_finite_run_words(signal, run_start, run_length)
+    what, runs, theirs = long_non_finite_run_words(signal, run.start, run.length)
     return (
-        f"the longest run is {run_length / scale:g}{unit} from {run_start / scale:g}{unit} on: {what}, longer than "
-        f"{patch_words}, that --nan-policy interpolate would fill with a made-up straight line. Cut the recording at "
-        f"its {runs} and give each stretch apart, or leave {theirs} stretches out; interpolate only {runs} of a few "
-        "samples."
+        f"the longest run is {run.where()}: {what}, longer than {run.patch_words}, that --nan-policy interpolate "
+        "would fill with a made-up straight line. " + _CUT_AT_GAPS.format(runs=runs, theirs=theirs)
     )
 
 
@@ -1156,13 +1208,17 @@ def _check_samples(
     nan_policy: str = "raise",
     rate_of_row: Callable[[int], float | None] = lambda row: None,
     patch_seconds: float | None = None,
-) -> None:
+    recording_of_row: Callable[[int], str | None] = lambda row: None,
+) -> _LongGaps | None:
     """The `input_values` of one split (an Arrow array of rows, `depth` 1: `(time,)`, 2: `(channels, time)`): every
     row has channels and every channel samples, and every sample is finite (a NaN would make the whole window NaN
     after normalisation, and MiniRocket refuses it deep inside aeon) and within float32's range (the model, and
     `datasets` when it formats the rows, compute in float32: a larger value becomes inf there). `channel_counts`
     gathers `{channels: [rows with that many, (split, first such row)]}` over the splits. Errors name the row; a NaN
-    row's fix (`non_finite_fix`) weighs its longest run by `rate_of_row(row)` (Hz, or None) and `patch_seconds`."""
+    row's fix (`non_finite_fix`) weighs its longest run by `rate_of_row(row)` (Hz, or None) and `patch_seconds`, and
+    names a row's NaN start or end by `recording_of_row(row)` (its `recording` column, or None). Under
+    `nan_policy="interpolate"`, returns the split's rows with gaps that the extractor would fill with a made-up
+    straight line (`_long_gaps`), None where it has none."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -1213,7 +1269,7 @@ def _check_samples(
             signal = np.asarray(rows[row].as_py(), dtype=np.float64)  # (None, a null sample, reads as NaN)
             raise ValueError(
                 f"Row {row} of the {name} split has NaN or infinite values in `input_values`; "
-                + non_finite_fix(signal, rate_of_row(row), patch_seconds)
+                + non_finite_fix(signal, rate_of_row(row), patch_seconds, recording_of_row(row))
             )
     if pa.types.is_floating(samples.type) and samples.type.bit_width > 32:
         magnitude = pc.abs(samples)
@@ -1229,6 +1285,80 @@ def _check_samples(
                 f"({_FLOAT32_MAX:.3g}) in which the model computes; rescale them (e.g. convert them to the unit the "
                 "checkpoint was trained on) before fitting."
             )
+    if pa.types.is_floating(samples.type) and nan_policy == "interpolate":
+        return _long_gaps(rows, channels, samples, row_of_channel, name, rate_of_row, patch_seconds, recording_of_row)
+    return None
+
+
+class _LongGaps(NamedTuple):
+    """The rows of a set with gaps longer than a model patch, which `nan_policy="interpolate"` fills with a made-up
+    straight line: how many, and the longest (in patches) with where it is."""
+
+    count: int
+    split: str
+    row: int
+    recording: str | None
+    run: _WeighedRun
+    what: str  # `long_non_finite_run_words` of it
+    runs: str
+    theirs: str
+
+
+def _long_gaps(
+    rows, channels, samples, row_of_channel, name: str, rate_of_row, patch_seconds, recording_of_row
+) -> _LongGaps | None:
+    """`_LongGaps` of the split `name` (its Arrow `rows`, their `channels` and flat `samples`; `row_of_channel`: each
+    channel's row, None for rows of one channel), None where no row has a gap longer than a patch (each row weighed
+    by `_weighed_longest_run` at its rate). A row's NaN start and end are left out, as the extractor leaves them out
+    under "interpolate" (`nan_padding_span`): only runs inside the signal are filled."""
+    import pyarrow.compute as pc
+
+    from ..feature_extraction_citrus import long_non_finite_run_words, nan_padding_span
+
+    bad = ~np.asarray(pc.fill_null(pc.is_finite(samples), False).to_numpy(zero_copy_only=False))
+    if not bad.any():
+        return None
+    bad_channels = np.unique(pc.list_parent_indices(channels).to_numpy()[np.flatnonzero(bad)])
+    bad_rows = bad_channels if row_of_channel is None else np.unique(row_of_channel.to_numpy()[bad_channels])
+    count, longest = 0, None
+    for row in (int(row) for row in bad_rows):
+        row_values = rows.slice(row, 1)
+        if row_of_channel is not None:  # (its channels have one length: checked above)
+            row_values = pc.list_flatten(row_values)
+        channel_count = len(row_values)
+        flat = pc.list_flatten(row_values).to_numpy(zero_copy_only=False)
+        signal = np.asarray(flat, dtype=np.float64).reshape(channel_count, -1)  # (a null sample reads as NaN)
+        start, stop = nan_padding_span(signal)
+        if np.isfinite(signal[:, start:stop]).all():
+            continue
+        run = _weighed_longest_run(signal[:, start:stop], rate_of_row(row), patch_seconds)
+        if run.patches <= 1:
+            continue
+        count += 1
+        if longest is None or run.patches > longest[1].patches:
+            longest = (row, run._replace(start=run.start + start), signal)
+    if longest is None:
+        return None
+    row, run, signal = longest
+    words = long_non_finite_run_words(signal, run.start, run.length)
+    return _LongGaps(count, name, row, recording_of_row(row), run, *words)
+
+
+def _warn_of_long_gaps(gaps: list[_LongGaps]) -> None:
+    """Say once, for a set read under `nan_policy="interpolate"`, that its gaps longer than a model patch (`gaps`: each
+    split's, `_long_gaps`) are filled with a made-up straight line, naming the longest and its recording, with the
+    fix: interpolation is for a few lost samples, and such a gap was filled without a word."""
+    if not gaps:
+        return
+    longest = max(gaps, key=lambda split_gaps: split_gaps.run.patches)
+    recording = f" (recording {longest.recording})" if longest.recording else ""
+    logger.warning(
+        f"nan_policy='interpolate' fills the gaps of {sum(split_gaps.count for split_gaps in gaps)} row(s) longer than "
+        f"{longest.run.patch_words} with a made-up straight line, which the model reads as signal. The longest: row "
+        f"{longest.row} of the {longest.split} split{recording}, {longest.run.where()}: {longest.what}. "
+        + _CUT_AT_GAPS.format(runs=longest.runs, theirs=longest.theirs)
+        + " (--nan-policy raise refuses each such row, naming it.)"
+    )
 
 
 def _check_not_time_by_channels(counts: np.ndarray, lengths, name: str) -> None:
@@ -1276,6 +1406,7 @@ def check_labelled_splits(
 
     ids_fix = _METADATA_IDS_AS_NAMES if labels_in_metadata else _IDS_AS_NAMES
     channel_counts: dict[int, list] = {}
+    long_gaps: list[_LongGaps] = []  # (under nan_policy="interpolate": said once for the set, not per row or split)
     for name, split in splits.items():
         if split is None or (len(split) == 0 and name not in ("train", "test")):
             continue
@@ -1316,16 +1447,38 @@ def check_labelled_splits(
                 f"`input_values` of the {name} split holds {values.type}, but each row must be a numeric array of "
                 "shape (time,) or (channels, time): a list of numbers, or a list of equally long lists of numbers."
             )
-        _check_samples(
-            values, depth, name, channel_counts, nan_policy, rates_of_rows(split, sampling_rate), patch_seconds
+        gaps = _check_samples(
+            values,
+            depth,
+            name,
+            channel_counts,
+            nan_policy,
+            rates_of_rows(split, sampling_rate),
+            patch_seconds,
+            _recordings_of_rows(split),
         )
+        long_gaps += [gaps] if gaps is not None else []
         _check_labels(split, name, task, ids_fix)
         if "sampling_rate" in split.column_names:
             check_rate_values(split, name)
     if len(channel_counts) > 1:
         raise _mixed_channels_error(splits, channel_counts)
+    _warn_of_long_gaps(long_gaps)
     if task == CLASSIFICATION:
         _check_class_ids(splits, ids_fix)
+
+
+def _recordings_of_rows(split) -> Callable[[int], str | None]:
+    """`row -> the recording it was read from`: the split's `recording` column (a set this package built from files
+    has one), None for every row of a set without it."""
+    if "recording" not in split.column_names:
+        return lambda row: None
+
+    def recording_of(row: int) -> str | None:
+        recording = split.with_format("arrow")["recording"][row].as_py()
+        return recording if isinstance(recording, str) else None
+
+    return recording_of
 
 
 def rates_of_rows(split, sampling_rate: float | None) -> Callable[[int], float | None]:
