@@ -148,3 +148,30 @@ def test_interpolate_keeps_lost_samples_and_a_missing_start_silent(ecg, caplog):
     with caplog.at_level(logging.WARNING, logger="citrus_hf"):
         check_labelled_splits({"train": split, "test": split}, "classification", "interpolate")
     assert "straight line" not in caplog.text
+
+
+# ------------------------------------------------ 4. a CSV whose header is pandas' column numbers, beside named files
+
+
+@pytest.mark.parametrize("numbered_label, index", [("b", False), ("a", True)])
+def test_a_csv_of_pandas_column_numbers_is_told_its_header_holds_them(ecg, tmp_path, numbered_label, index):
+    """`pd.DataFrame(array).to_csv(path)` writes the header "0,1" (",0,1" with the index): beside CSVs naming MLII and
+    V5, such a file was told it 'names no channels' and to add 'a header row of channel names', which it has. Whether
+    it sorts after a named file (read by position under it) or first (the named file then refused beside it)."""
+    import pandas as pd
+
+    from citrus_hf.data.errors import ChannelNamesError
+
+    for number, (split, label) in enumerate((("train", "a"), ("train", "b"), ("test", "a"), ("test", "b"))):
+        (tmp_path / split / label).mkdir(parents=True)
+        part = ecg[number * 1440 : (number + 1) * 1440]
+        frame = pd.DataFrame(np.stack([part, part * 0.5], axis=1))  # (a second lead: half the first)
+        if (split, label) != ("train", numbered_label):
+            frame.columns = ["MLII", "V5"]
+        frame.to_csv(tmp_path / split / label / "r.csv", index=index)
+    with pytest.raises(ChannelNamesError) as refused:
+        load_recording_folder(tmp_path, sampling_rate=RATE)
+    message = str(refused.value)
+    assert f"train/{numbered_label}/r.csv has a header row of column numbers (0, 1: the names pandas" in message
+    assert "name its columns as the other files name them (`frame.columns = [...]` before `to_csv`" in message
+    assert "names no channels" not in message and "a header row of channel names" not in message

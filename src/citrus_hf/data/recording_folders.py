@@ -84,6 +84,7 @@ from .readers.files import (
     RECORDING_FORMATS,
     STRETCHED_FORMATS,
     companion_files,
+    csv_header_of_column_numbers,
     header_rates,
     read_recording,
     read_stretches,
@@ -2040,11 +2041,23 @@ def _unnamed_beside_named(
 ) -> ChannelNamesError:
     """The refusal of a labelled set's `file`, of a format that could name its channels (`CHANNEL_NAMING_FORMATS`),
     which names none (read by `positions`: '0', '1', ...) beside `named_file`, which names `names`: whichever of the
-    two is read first (`_by_position`, `_examples`)."""
+    two is read first (`_by_position`, `_examples`). A CSV whose header row holds the column numbers pandas writes
+    ("0,1": `csv_header_of_column_numbers`) has a header: it is told to write names in it."""
+    kind = recording_format(file)
+    if kind == "CSV" and csv_header_of_column_numbers(file):
+        # its header row is there, holding pandas' default column names: "name its channels (a header row)" read as
+        # if it had none
+        return ChannelNamesError(
+            f"{file} has a header row of column numbers ({shown_channels(positions)}: the names pandas gives the "
+            f"columns of a DataFrame built from an array, which `to_csv` writes), not channel names, and {named_file} "
+            f"names {list(names)}; the files of a labelled set are matched channel by channel by name: name its "
+            "columns as the other files name them (`frame.columns = [...]` before `to_csv`, or write the names over "
+            "that row), or move it out of the folder."
+        )
     return ChannelNamesError(
         f"{file} names no channels (read by position: {shown_channels(positions)}) and {named_file} names "
         f"{list(names)}; the files of a labelled set are matched channel by channel by name: name its channels as "
-        f"the other files do ({CHANNEL_NAMING_FORMATS[recording_format(file)]}), or move it out of the folder."
+        f"the other files do ({CHANNEL_NAMING_FORMATS[kind]}), or move it out of the folder."
     )
 
 

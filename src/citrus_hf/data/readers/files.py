@@ -1899,6 +1899,31 @@ def _whole_number_rows(block: str) -> tuple[bool, bool, bool, set[int]] | None:
     )
 
 
+def _decimals_under(cells: list[str], below: list[list[str]]) -> bool:
+    """Whether some column under the first row `cells` has every value of the rows `below` written as a decimal
+    ("100.0", "1e-05"), as pandas writes every float: a whole number above it was not written as one of its values."""
+    rows = [row for row in below if len(row) == len(cells)]
+    return any(
+        any(row[column] for row in rows)
+        and all(_DECIMAL_FORM.search(row[column]) for row in rows if row[column])  # (empty: pandas' NaN)
+        for column in range(len(cells))
+    )
+
+
+def csv_header_of_column_numbers(path: str | Path) -> bool:
+    """Whether the header row of the CSV `path` is the whole numbers 0, 1, ... that pandas writes for a DataFrame
+    whose columns were never named (`pd.DataFrame(array).to_csv(path, index=False)`): read as a header
+    (`_numbers_header`), it names each channel by its position, as a file without a header is read, though the file
+    has one to write names in. Pandas' row index before them (`to_csv` with its index: ",0,1") is passed over, as the
+    reader passes over it (`_is_index_column`)."""
+    head = _csv_head(Path(path))
+    cells, below = head.cells, head.below
+    if cells and _is_index_column(cells[0]):
+        cells, below = cells[1:], [row[1:] for row in below]
+    positions = [str(position) for position in range(len(cells))]
+    return bool(cells) and cells == positions and _decimals_under(cells, below)
+
+
 def _numbers_header(path: Path, cells: list[str], below: list[list[str]]) -> list[str] | None:
     """A first row of numbers that names the channels rather than being the first sample, told by its form: whole
     numbers counting the channels from 0 or 1 ("0,1,2" as pandas writes a frame of unnamed columns, "1,2" for
@@ -1914,14 +1939,7 @@ def _numbers_header(path: Path, cells: list[str], below: list[list[str]]) -> lis
     # ("12,34" from a float file written with %g) are far likelier a first sample than names
     if numbers != list(range(numbers[0], numbers[0] + len(numbers))) or numbers[0] not in (0, 1):
         return None
-    rows = [row for row in below if len(row) == len(cells)]
-    decimal_columns = [
-        column
-        for column in range(len(cells))
-        if any(row[column] for row in rows)
-        and all(_DECIMAL_FORM.search(row[column]) for row in rows if row[column])  # (empty: pandas' NaN)
-    ]
-    if decimal_columns:
+    if _decimals_under(cells, below):
         if numbers[0] != 0:  # pandas' header of unnamed columns ("0,1,2") goes without a word; "1,2" could be a sample
             logger.warning(
                 f"{path}: its first row, {','.join(cells)}, is read as a header naming its channels (whole numbers "
