@@ -175,3 +175,32 @@ def test_a_csv_of_pandas_column_numbers_is_told_its_header_holds_them(ecg, tmp_p
     assert f"train/{numbered_label}/r.csv has a header row of column numbers (0, 1: the names pandas" in message
     assert "name its columns as the other files name them (`frame.columns = [...]` before `to_csv`" in message
     assert "names no channels" not in message and "a header row of channel names" not in message
+
+
+# ------------------------------------------------------- 5. the by-position note, once per build (not per process)
+
+
+def test_the_by_position_note_is_said_again_by_a_second_build(ecg, tmp_path, caplog, own_datasets_cache, monkeypatch):
+    """A WAV file among WFDB records is read by position under their names and in their units, each said once: once
+    per process for the set's first file, so that a second build of the same folder (another cache, a notebook's rerun
+    after a change) said nothing of either. Said once per build now."""
+    import datasets
+    from scipy.io import wavfile
+
+    for number, (split, label) in enumerate((("train", "a"), ("train", "b"), ("test", "a"), ("test", "b"))):
+        part = ecg[number * 1440 : (number + 1) * 1440]
+        if (split, label) == ("train", "b"):
+            (tmp_path / split / label).mkdir(parents=True)
+            wavfile.write(tmp_path / split / label / "r.wav", int(RATE), part.astype(np.float32))
+        else:
+            _write_record(tmp_path / split / label, "r", part)
+    said = []
+    for cache in ("first", "second"):
+        monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(own_datasets_cache / cache))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+            load_recording_folder(tmp_path)
+        notes = [record.getMessage() for record in caplog.records]
+        said.append([note for note in notes if "read by position" in note or "declares no units" in note])
+    assert [len(notes) for notes in said] == [2, 2], said
+    assert "r.wav names no channels (a WAV file cannot)" in said[1][0] and "r.wav declares no units" in said[1][1]

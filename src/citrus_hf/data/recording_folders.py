@@ -568,6 +568,9 @@ def load_recording_folder(
             )
         finally:
             _FIRST_FILE_READ.reset(kept_for_rows)
+            # (the notes of a build are said once per build: a second build in the same process says them again)
+            _BY_POSITION_SAID.clear()
+            _CONVERSIONS_SAID.clear()
     if path.is_dir():
         kept = {str(file) for file in _read_once(files, path)}
         stamps = [stamp for stamp in stamps if stamp[0] in kept]
@@ -1998,14 +2001,15 @@ def _names_channels_once(file: Path, recording) -> bool:
 
 
 # The labelled sets whose first file (`_channel_reference`) a file of no names has been read by position under: said
-# once per set.
+# once per set and build (cleared as `load_recording_folder`'s build of a labelled layout ends: a second build in the
+# same process, of the same folder, says it again; kept for the process, it was said by the first build alone).
 _BY_POSITION_SAID: set[str] = set()
 
 
 def _by_position(file: Path, recording, first_file: str, expected: tuple[str, ...]):
     """`recording`, of a `file` that names no channels (`names_its_channels`), beside a labelled set whose first file
     names them `expected`. A WAV or .npy file, whose format holds no names, is read by position under those names, as
-    it is read in the first file's units (`_in_first_units`), said once per set: its rows had kept the positions '0',
+    it is read in the first file's units (`_in_first_units`), said once per set and build: its rows had kept the positions '0',
     '1', which reading the splits refused as other channels than the first file's. A file of a format that could name
     its channels (`CHANNEL_NAMING_FORMATS`: a WFDB record of signals without a description, a CSV without a header
     row) has left them out, and is refused here, as the folder is read: before, it was refused only as its splits were
@@ -2102,7 +2106,8 @@ def _in_channel_order(
 
 
 # The conversions of a labelled set's files to its first file's units said already: `(first file, unit, its unit)`;
-# `(first file, "", "")` once a file without units has been said to be read in the first file's.
+# `(first file, "", "")` once a file without units has been said to be read in the first file's. Once per build, as
+# `_BY_POSITION_SAID`.
 _CONVERSIONS_SAID: set[tuple[str, str, str]] = set()
 
 
