@@ -265,8 +265,9 @@ _RUN_FIELDS = {
 _REQUIRED_RUN_FIELDS = ("dataset", "task", "arm", "budget", "budget_order", "seed", "n_train")
 
 
-def _load_previous(path: Path, signatures: dict[str, str]) -> dict[tuple, dict]:
-    """Runs of `runs.jsonl` whose arm is one of `signatures` and whose signature is that arm's. A last line cut short
+def _load_previous(path: Path, signatures: dict[str, set[str]]) -> dict[tuple, dict]:
+    """Runs of `runs.jsonl` whose arm is one of `signatures` and whose signature is one of that arm's (its set's is
+    told once the set is read: `_run_dataset`), by (dataset, arm, budget, seed, signature). A last line cut short
     (a killed process, a full disk) is dropped from the file, so that the next run is written on a line of its own."""
     done = {}
     if not path.is_file():
@@ -285,10 +286,11 @@ def _load_previous(path: Path, signatures: dict[str, str]) -> dict[tuple, dict]:
                 continue
             raise ValueError(f"{path}, line {number}, is not a recorded run (JSON); {fix}") from None
         problem = field_problem(record, {"arm": "a string", "signature": "a string"})
-        if problem is None and record.get("arm") in signatures and record.get("signature") == signatures[record["arm"]]:
+        if problem is None and record.get("arm") in signatures and record.get("signature") in signatures[record["arm"]]:
             problem = field_problem(record, _RUN_FIELDS, _REQUIRED_RUN_FIELDS)
             if problem is None:
-                done[(record["dataset"], record["arm"], record["budget"], record["seed"])] = metrics_as_numbers(record)
+                key = (record["dataset"], record["arm"], record["budget"], record["seed"], record["signature"])
+                done[key] = metrics_as_numbers(record)
         if problem is not None:
             raise ValueError(f"{path}, line {number}, is not a recorded run: {problem}; {fix}")
     if kept is not None:
@@ -727,10 +729,13 @@ def _say_unlike_twins(config: ProtocolConfig, dataset: str, prepared: dict[str, 
             )
 
 
-def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous, signatures, record, progress) -> float:
+def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous, record, progress) -> float:
     """Every budget x seed x arm of one dataset; `record(run)` keeps each result, stamped with its arm's signature
-    (`signatures`). Returns the seconds spent."""
+    on this set (`ProtocolConfig.run_signatures` of its task and validation split). Returns the seconds spent."""
     context = _dataset_context(config, dataset)
+    # what the set is decides what its runs depend on: class weights weigh no regression set's runs, and a validation
+    # split of the set's own counts its rows as examples, as every run did
+    signatures = config.run_signatures(context.task, context.splits.examples("validation") is not None)
     _check_budgets(config, context, budgets)
     _check_not_pretrained_on(config, context, checkpoints)
     # the arms that read the rows at their own rate see them at one rate (the others align them themselves)
@@ -747,7 +752,7 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
             draw = draw_digest(chosen, context.splits.examples())  # the same for every arm: hashed once
             for name in config.arms:
                 progress.set_postfix_str(f"{dataset} {budget.label_for(context.task)} seed {seed} {name}")
-                key = (dataset, name, budget.label_for(context.task), seed)
+                key = (dataset, name, budget.label_for(context.task), seed, signatures[name])
                 if (
                     key in previous
                     and _same_alignment(previous[key], prepared[name], config, dataset)
@@ -1039,8 +1044,7 @@ def _run_protocol_in_locked_folder(config: ProtocolConfig) -> ProtocolResult:
             unsettled = False
 
     runs_path = output_dir / "runs.jsonl"
-    signatures = config.run_signatures()
-    previous = _load_previous(runs_path, signatures) if config.resume else {}
+    previous = _load_previous(runs_path, config.possible_run_signatures()) if config.resume else {}
     # --no-resume starts runs.jsonl afresh with the first run it records, not here: emptied before the sets were read,
     # a run refused on them (a mistyped --test-split) lost every run the folder had recorded
     afresh = not config.resume
@@ -1076,7 +1080,6 @@ def _run_protocol_in_locked_folder(config: ProtocolConfig) -> ProtocolResult:
                     budgets[dataset],
                     budgets_order,
                     previous,
-                    signatures,
                     record,
                     progress,
                 )

@@ -33,7 +33,7 @@ from ..training.arguments import (
 )
 from ..training.recipes import CLASS_WEIGHTS, check_recipe_name, recipe_fingerprint, recipe_names
 from ..training.settings import check_fraction, check_switches, plain_numbers
-from ..vocabulary_citrus import NAN_POLICIES, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
+from ..vocabulary_citrus import NAN_POLICIES, REGRESSION, TASK_ALIGNMENTS, TASK_NORMALIZATIONS, TASKS
 from .arms import ARMS, CiTrusArm, MiniRocketArm, PatchTSTArm, arm_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -380,8 +380,10 @@ class ProtocolConfig:
                             f"({', '.join(self.datasets)}): {error}"
                         ) from None
 
-    def signature(self) -> str:
-        """Hash of every setting that changes a run's result (not the output folder or the progress bars)."""
+    def signature(self, task: str | None = None) -> str:
+        """Hash of every setting that changes a run's result (not the output folder or the progress bars) on a set of
+        `task` (None: on any set). A regression set's runs take no class weights, so `class_weight` is left out of
+        theirs: `--class-weight balanced` on a regression set refitted its runs for nothing."""
         values = asdict(self)
         for key in (
             "output_dir",
@@ -407,7 +409,7 @@ class ProtocolConfig:
         if not values["finetune"]["full_determinism"]:
             # the default, which changes no CPU result: runs recorded before the setting existed stay reusable
             values["finetune"].pop("full_determinism")
-        if self.class_weight == "none":
+        if not self._weighs_classes(task):
             # the default, what every run recorded before the setting existed did: those stay reusable
             values.pop("class_weight")
         if self.nan_policy == "raise":
@@ -426,24 +428,40 @@ class ProtocolConfig:
         values["model_config"] = _config_values(self.model_config)
         return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-    def _early_stops_on_windows(self) -> bool:
-        """Whether the runs early-stop on a validation split (`DatasetContext.for_fitting`) of a set of one's own cut
-        into windows (`window_seconds`), where what counts as one validation example matters. A registered set's
+    def _weighs_classes(self, task: str | None) -> bool:
+        """Whether `--class-weight` weighs the runs of a set of `task` (None: of any set): a classification set's,
+        under any weighting but "none"."""
+        return self.class_weight != "none" and task != REGRESSION
+
+    def _early_stops_on_windows(self, windowed_validation: bool | None = None) -> bool:
+        """Whether the runs early-stop on a validation split (`DatasetContext.for_fitting`) whose rows are windows of
+        fewer labelled examples (`window_seconds`), where what counts as one validation example matters.
+        `windowed_validation`: whether the set's validation split is such (`TaskSplits.examples("validation")` is not
+        None); None: judged from the settings, for any set of one's own given `window_seconds`. A registered set's
         `window_seconds` is its builder's option: each window is a row and an example of its own (`TaskSplits.examples`
-        is None), so its runs early-stop as they did, and `hr_ecg:window_seconds=10` refitted them for nothing."""
+        is None), so its runs early-stop as they did, and `hr_ecg:window_seconds=10` refitted them for nothing; nor
+        does a validation split of the set's own count its rows otherwise."""
         selects = self.select_on_validation and self.score_split != "validation"
+        if windowed_validation is not None:
+            return selects and windowed_validation
         return selects and any(
             "window_seconds" in (options or {}) and not is_registered_dataset(dataset)
             for dataset, options in self.dataset_options.items()
         )
 
-    def run_signatures(self) -> dict[str, str]:
+    def run_signatures(self, task: str | None = None, windowed_validation: bool | None = None) -> dict[str, str]:
         """`signature()` of each arm's runs. An arm that starts from a given or bundled checkpoint adds the digest of
         its weights, so runs of other weights behind the same path or name (a re-trained bundled checkpoint) are
         never reused; the arms pre-trained here are covered by the pre-training settings in `signature()`. An arm
         or recipe of one's own adds its `fingerprint()` (`arms.arm_fingerprint`, `recipes.recipe_fingerprint`), so
-        runs of an arm or recipe changed since are refitted."""
-        shared = self.signature()
+        runs of an arm or recipe changed since are refitted.
+
+        The runs of one set: its `task` and whether its validation split's rows are windows of fewer examples
+        (`windowed_validation`, see `_early_stops_on_windows`) leave out what cannot change them (class weights on a
+        regression set, how a validation split of its own is counted); None for either: any set these settings
+        name, judged from the settings alone (`possible_run_signatures` gathers every set's)."""
+        shared = self.signature(task)
+        weighs_classes = self._weighs_classes(task)
         signatures = {}
         for arm in self.arms:
             parts = []
@@ -456,17 +474,27 @@ class ProtocolConfig:
             if folder is not None:
                 parts.append(_weights_digest(str(folder)))
             parts += _model_changes(self, arm, folder)
-            if isinstance(ARMS[arm], MiniRocketArm) and self.class_weight != "none":
+            if isinstance(ARMS[arm], MiniRocketArm) and weighs_classes:
                 # MiniRocket's ridge took no class weights before 2026-12-06: runs recorded then were unweighted
                 parts.append(f"minirocket class_weight={self.class_weight}")
-            if isinstance(ARMS[arm], PatchTSTArm) and self.class_weight != "none":
+            if isinstance(ARMS[arm], PatchTSTArm) and weighs_classes:
                 # nor did PatchTST's fine-tuning loss before 2026-12-07
                 parts.append(f"patchtst class_weight={self.class_weight}")
-            if isinstance(ARMS[arm], PatchTSTArm) and self._early_stops_on_windows():
+            if isinstance(ARMS[arm], PatchTSTArm) and self._early_stops_on_windows(windowed_validation):
                 # nor did its early stopping count a set's windows cut from one recording as one example before then
                 parts.append("patchtst validation_examples")
             signatures[arm] = hashlib.sha256(":".join([shared, *parts]).encode()).hexdigest()[:16] if parts else shared
         return signatures
+
+    def possible_run_signatures(self) -> dict[str, set[str]]:
+        """Each arm's `run_signatures` on every kind of set (task, windowed validation or not): a recorded run under
+        any of them may be its set's, which only the set's data tells (`protocol._load_previous`)."""
+        possible: dict[str, set[str]] = {arm: set() for arm in self.arms}
+        for task in TASKS:
+            for windowed_validation in (False, True):
+                for arm, signature in self.run_signatures(task, windowed_validation).items():
+                    possible[arm].add(signature)
+        return possible
 
 
 def _model_changes(config: ProtocolConfig, arm: str, folder: Any) -> list[str]:

@@ -1,0 +1,85 @@
+"""Evaluation-protocol leftovers noticed in session 75, settled (session 76): each test names what a user met before.
+
+1. `--class-weight balanced` changed every arm's run signature on a regression set, where class weights mean
+   nothing: its recorded runs were fitted again for nothing. A set's runs now carry the signature of their set's task.
+2. A windowed set of one's own beside `--select-on-validation` changed PatchTST's signature even where the set's
+   validation split is its own (counted row by row, as every run did): judged per set now, from its splits.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from citrus_hf.evaluation import ProtocolConfig, run_protocol
+from citrus_hf.vocabulary_citrus import CLASSIFICATION, REGRESSION
+
+
+def _regression_folder(folder, targets_per_row=1, seed=0):
+    """A small regression set of one's own (save_to_disk): 12 train and 12 test 2-channel 200-sample windows at
+    100 Hz; `targets_per_row` targets each (a list per row where more than one)."""
+    import datasets
+
+    rng = np.random.default_rng(seed)
+
+    def rows(count):
+        values = [rng.standard_normal((2, 200)).astype(np.float32) for _ in range(count)]
+        targets = rng.uniform(50.0, 90.0, (count, targets_per_row))
+        target = targets[:, 0].tolist() if targets_per_row == 1 else targets.tolist()
+        return {"input_values": values, "sampling_rate": [100.0] * count, "target": target}
+
+    datasets.DatasetDict(
+        {"train": datasets.Dataset.from_dict(rows(12)), "test": datasets.Dataset.from_dict(rows(12))}
+    ).save_to_disk(str(folder))
+    return str(folder)
+
+
+# ------------------------------------------------------------------ 1. class weights on a regression-only protocol
+
+
+def test_class_weights_leave_the_run_signatures_of_regression_sets_as_they_were():
+    """Each arm's signature on a regression set is the unweighted one under `--class-weight balanced`; a
+    classification set's still differs where the arm weighs classes (MiniRocket, PatchTST, the CiTrus arms)."""
+    arms = ["citrus-scratch", "minirocket", "patchtst-scratch", "prior"]
+    plain = ProtocolConfig(datasets=["hr_ecg"], arms=arms, model_config="tiny")
+    weighted = ProtocolConfig(datasets=["hr_ecg"], arms=arms, model_config="tiny", class_weight="balanced")
+    assert weighted.run_signatures(REGRESSION) == plain.run_signatures(REGRESSION) == plain.run_signatures()
+    classified = weighted.run_signatures(CLASSIFICATION)
+    assert all(classified[arm] != plain.run_signatures(CLASSIFICATION)[arm] for arm in arms)
+    # without a set's task (settings alone), any set may be a classification one: as before
+    assert weighted.run_signatures() == classified
+
+
+def test_a_regression_set_resumes_its_runs_under_class_weights(tmp_path, caplog):
+    """The runs a regression set recorded without class weights are reused under `--class-weight balanced` (they
+    were fitted again, each arm's signature having changed for a setting that changes nothing of theirs)."""
+    folder = _regression_folder(tmp_path / "mine")
+    settings = dict(output_dir=str(tmp_path / "evaluation"), datasets=[folder], budgets=["2"], seeds=[0])
+    run_protocol(ProtocolConfig(**settings, arms=["prior"], show_progress=False))
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.evaluation.protocol"):
+        run_protocol(ProtocolConfig(**settings, arms=["prior"], class_weight="balanced", show_progress=False))
+    assert "Reused 1 of 1 runs" in caplog.text
+    assert len((tmp_path / "evaluation" / "runs.jsonl").read_text().splitlines()) == 1
+
+
+# ------------------------------------------------- 2. early stopping on a windowed set's own validation split
+
+
+def test_patchtst_keeps_its_signature_on_a_set_whose_validation_split_is_its_own(tmp_path):
+    """PatchTST's early stopping counts a validation split's windows by the examples they were cut from only where
+    the split was carved from a windowed training split; a set's own validation split counts its rows, as every run
+    did, so its runs keep their signature. A carved windowed split still changes it."""
+    folder = _regression_folder(tmp_path / "mine")  # (the settings check the folder is there, not its task)
+    config = ProtocolConfig(
+        datasets=[folder],
+        dataset_options={folder: {"window_seconds": 2.0}},
+        select_on_validation=True,
+        arms=["citrus-scratch", "patchtst-scratch"],
+        model_config="tiny",
+    )
+    unwindowed = config.run_signatures(CLASSIFICATION, windowed_validation=False)
+    assert unwindowed["patchtst-scratch"] == config.signature()
+    assert config.run_signatures(CLASSIFICATION, windowed_validation=True)["patchtst-scratch"] != config.signature()
+    assert {unwindowed["patchtst-scratch"]} < config.possible_run_signatures()["patchtst-scratch"]
+
