@@ -4,6 +4,9 @@
    nothing: its recorded runs were fitted again for nothing. A set's runs now carry the signature of their set's task.
 2. A windowed set of one's own beside `--select-on-validation` changed PatchTST's signature even where the set's
    validation split is its own (counted row by row, as every run did): judged per set now, from its splits.
+3. evaluate's notice of targets a fine-tuning cannot fit at their scale advised `--recipe probe` where the only arm
+   fitting with steps was PatchTST's: the advice names the arms it helps now.
+6. Several regression targets were pooled into one spread for that notice: each is judged on its own now, named.
 """
 
 from __future__ import annotations
@@ -83,3 +86,39 @@ def test_patchtst_keeps_its_signature_on_a_set_whose_validation_split_is_its_own
     assert config.run_signatures(CLASSIFICATION, windowed_validation=True)["patchtst-scratch"] != config.signature()
     assert {unwindowed["patchtst-scratch"]} < config.possible_run_signatures()["patchtst-scratch"]
 
+
+# ---------------------------------------------- 3. and 6. the notices of targets a fine-tuning cannot fit as they are
+
+
+def test_the_spread_notice_advises_the_probe_only_to_the_arms_it_helps():
+    """evaluate's notice of a spread a fine-tuning cannot fit advised `--recipe probe` to a protocol whose only arm
+    fitting with steps was PatchTST's, which no recipe changes: the advice now names the arms it helps, and says
+    which fit with steps whatever --recipe says."""
+    from citrus_hf.evaluation.protocol import _alternative_to_rescaling
+    from citrus_hf.training.finetune import PROBE_ALTERNATIVE, regression_target_notices
+
+    alone = _alternative_to_rescaling(["patchtst-scratch"])
+    assert "--recipe probe" not in alone and "patchtst-scratch fits with optimizer steps whatever --recipe" in alone
+    both = _alternative_to_rescaling(["citrus-scratch", "patchtst-scratch"])
+    assert "fit citrus-scratch with the probe (--recipe probe)" in both and "patchtst-scratch fits" in both
+    assert _alternative_to_rescaling(["citrus-scratch"]) == PROBE_ALTERNATIVE  # (what citrus finetune says)
+    tiny = 1e-3 * np.random.default_rng(0).uniform(1, 5, 20)
+    (notice,) = regression_target_notices(tiny, trains=True, alternative=alone)
+    assert notice.endswith(
+        "(patchtst-scratch fits with optimizer steps whatever --recipe says: the probe is no fix there)"
+    )
+
+
+def test_several_targets_are_judged_each_on_its_own():
+    """Two targets, heart rates (60 to 90) and one of tiny spread (0.001 to 0.005), were pooled into one spread of
+    about 35: the tiny one went unsaid. Each is judged on its own now, named; a fit one says nothing."""
+    from citrus_hf.training.finetune import regression_target_notices
+
+    rng = np.random.default_rng(0)
+    targets = np.stack([rng.uniform(60, 90, 20), 1e-3 * rng.uniform(1, 5, 20)], axis=1)
+    (notice,) = regression_target_notices(targets, trains=True, target_names=["heart_rate", "tiny"])
+    assert notice.startswith("the values of regression target 'tiny' spread over only")
+    assert "Rescale target 'tiny' (multiply them by 1000," in notice
+    (unnamed,) = regression_target_notices(targets, trains=True)
+    assert unnamed.startswith("the values of regression target 1 spread over only")
+    assert regression_target_notices(targets[:, :1], trains=True) == []  # (n, 1): one target, as (n,)

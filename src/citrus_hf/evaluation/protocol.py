@@ -68,6 +68,7 @@ from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
 from ..data.splits import draw_budget, is_registered_dataset, load_task_splits, parse_budget
 from ..loading import read_json_object
 from ..training.finetune import (
+    PROBE_ALTERNATIVE,
     keep_tensorboard_logs,
     regression_target_notices,
     settings_without_steps,
@@ -905,7 +906,9 @@ def _check_budgets(config: ProtocolConfig, context, budgets) -> None:
     if context.task == REGRESSION and fitted:
         # `citrus finetune`'s warnings of targets its fitting cannot take as they are, once per set for its whole
         # training pool (each run's draw is a part of it), where some arm takes optimizer steps on them
-        for notice in regression_target_notices(pool, any(_takes_steps(ARMS[name], config) for name in fitted)):
+        stepping = [name for name in fitted if _takes_steps(ARMS[name], config)]
+        alternative = _alternative_to_rescaling(stepping)
+        for notice in regression_target_notices(pool, bool(stepping), context.splits.target_names, alternative):
             _say(f"{dataset}: {notice}.")
     for budget in budgets:
         rows = draw_budget(pool, budget, config.seeds[0], groups=examples)
@@ -925,6 +928,21 @@ def _check_budgets(config: ProtocolConfig, context, budgets) -> None:
             if drawn < asked:
                 note = f"{dataset}: budget {label} draws {drawn} of {asked}: some classes have fewer examples"
                 _say(note)
+
+
+def _alternative_to_rescaling(stepping: list[str]) -> str:
+    """What `regression_target_notices` advises beside rescaling targets that the arms `stepping` (those that fit
+    the set with optimizer steps) cannot fit at their scale: `--recipe probe` helps the CiTrus arms that follow it,
+    not the PatchTST arms nor a CiTrus arm of its own recipe, which fit with steps whatever it says (the probe was
+    advised to a protocol whose only arm with steps was PatchTST's)."""
+    follow = [name for name in stepping if isinstance(ARMS[name], CiTrusArm) and ARMS[name].recipe is None]
+    keep = [name for name in stepping if name not in follow]
+    if not keep:
+        return PROBE_ALTERNATIVE
+    kept = f"{', '.join(keep)} {'fits' if len(keep) == 1 else 'fit'} with optimizer steps whatever --recipe says"
+    if not follow:
+        return f" ({kept}: the probe is no fix there)"
+    return f", or fit {', '.join(follow)} with the probe (--recipe probe), in closed form at any scale ({kept})"
 
 
 def _takes_steps(arm, config: ProtocolConfig) -> bool:

@@ -15,6 +15,7 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -387,7 +388,7 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     )
     pool_labels = splits.labels("train")
     if splits.task == REGRESSION:
-        for notice in regression_target_notices(pool_labels[chosen], recipe.trains or args.lora):
+        for notice in regression_target_notices(pool_labels[chosen], recipe.trains or args.lora, splits.target_names):
             logger.warning(f"{args.dataset}: {notice}.")
     if budget.kind == "per_class" and splits.task == CLASSIFICATION:
         _warn_short_classes(splits, _drawn_labels(splits, chosen), int(budget.value))
@@ -538,14 +539,43 @@ TRAINED_TARGET_SPREAD_FLOOR = 5e-3
 FLOAT32_STEP_SHARE_LIMIT = 0.01
 
 
-def regression_target_notices(targets: np.ndarray, trains: bool) -> list[str]:
-    """Warnings (sentences without their full stop) for regression `targets` `(n,)` that a CiTrus regressor cannot fit
-    as they are, each naming the fix: a spread of `TRAINED_TARGET_SPREAD_LIMIT` or more, or below
+# What `regression_target_notices` advises beside rescaling targets a fine-tuning cannot fit at their scale.
+PROBE_ALTERNATIVE = ", or use the probe (--recipe probe), fitted in closed form at any scale"
+
+
+def regression_target_notices(
+    targets: np.ndarray,
+    trains: bool,
+    target_names: Sequence[str] | None = None,
+    alternative: str = PROBE_ALTERNATIVE,
+) -> list[str]:
+    """Warnings (sentences without their full stop) for regression `targets` `(n,)` or `(n, targets)` that a CiTrus
+    regressor cannot fit as they are, each naming the fix: a spread of `TRAINED_TARGET_SPREAD_LIMIT` or more, or below
     `TRAINED_TARGET_SPREAD_FLOOR`, for a recipe that `trains` with optimizer steps, and values so large against their
     spread that float32, the head's and the outputs' type, rounds them by `FLOAT32_STEP_SHARE_LIMIT` of it or more (any
     recipe: the probe's float64 fit is folded into the float32 head). Fitting standardised targets and folding the scale
-    back would not cure the second: the outputs themselves are float32."""
-    targets = np.asarray(targets, dtype=np.float64).reshape(-1)
+    back would not cure the second: the outputs themselves are float32.
+
+    Several targets are judged each on its own, named by `target_names` (else their index), as the model fits each
+    (pooled, heart rates beside breathing rates in litres spread over the gap between the two, and a target of tiny
+    spread beside a wide one went unsaid). `alternative` follows the advice to rescale a spread a fine-tuning cannot
+    fit (`PROBE_ALTERNATIVE`: the probe; `citrus evaluate` names the arms it would help)."""
+    targets = np.asarray(targets, dtype=np.float64)
+    columns = targets.reshape(len(targets), -1) if targets.ndim > 1 else targets.reshape(-1, 1)
+    notices = []
+    for index, column in enumerate(columns.T):
+        if columns.shape[1] == 1:
+            subject, rescaled = "the regression targets", "the targets"
+        else:
+            name = repr(target_names[index]) if target_names else str(index)
+            subject, rescaled = f"the values of regression target {name}", f"target {name}"
+        notices += _target_notices(column, trains, subject, rescaled, alternative)
+    return notices
+
+
+def _target_notices(targets: np.ndarray, trains: bool, subject: str, rescaled: str, alternative: str) -> list[str]:
+    """`regression_target_notices` of one target's values `targets` `(n,)`: `subject` names them in the sentence,
+    `rescaled` in the advice to rescale."""
     if len(targets) < 2 or not np.isfinite(targets).all():
         return []
     spread, centre = float(np.std(targets)), float(np.mean(targets))
@@ -555,26 +585,26 @@ def regression_target_notices(targets: np.ndarray, trains: bool) -> list[str]:
     if trains and spread >= TRAINED_TARGET_SPREAD_LIMIT:
         scale = 10 ** math.floor(math.log10(spread))
         notices.append(
-            f"the regression targets spread over {spread:.4g} (standard deviation; {targets.min():.6g} to "
+            f"{subject} spread over {spread:.4g} (standard deviation; {targets.min():.6g} to "
             f"{targets.max():.6g}), and a fine-tuning's steps move the outputs by units, not thousands: it learns "
-            f"about their mean. Rescale the targets (divide them by {scale:g}, and multiply the predictions back), "
-            "or use the probe (--recipe probe), fitted in closed form at any scale"
+            f"about their mean. Rescale {rescaled} (divide them by {scale:g}, and multiply the predictions back)"
+            + alternative
         )
     if trains and spread < TRAINED_TARGET_SPREAD_FLOOR:
         scale = 10 ** -math.floor(math.log10(spread))
         notices.append(
-            f"the regression targets spread over only {spread:.3g} (standard deviation; {targets.min():.6g} to "
+            f"{subject} spread over only {spread:.3g} (standard deviation; {targets.min():.6g} to "
             f"{targets.max():.6g}), less than a new head's random weights and a fine-tuning's steps move the outputs "
-            f"by: it learns little of what tells them apart. Rescale the targets (multiply them by {scale:g}, and "
-            "divide the predictions back), or use the probe (--recipe probe), fitted in closed form at any scale"
+            f"by: it learns little of what tells them apart. Rescale {rescaled} (multiply them by {scale:g}, and "
+            "divide the predictions back)" + alternative
         )
     step = float(np.spacing(np.float32(np.abs(targets).max())))
     if step >= FLOAT32_STEP_SHARE_LIMIT * spread:
         offset = float(f"{centre:.2g}")
         notices.append(
-            f"the regression targets ({targets.min():.9g} to {targets.max():.9g}) are so large against their spread "
+            f"{subject} ({targets.min():.9g} to {targets.max():.9g}) are so large against their spread "
             f"({spread:.4g}) that float32, in which the model's head computes its outputs, rounds them to multiples "
-            f"of {step:g}: subtract an offset from the targets before fitting (e.g. {offset:g}) and add it back to "
+            f"of {step:g}: subtract an offset from {rescaled} before fitting (e.g. {offset:g}) and add it back to "
             "the predictions"
         )
     return notices
