@@ -7,6 +7,8 @@
 3. evaluate's notice of targets a fine-tuning cannot fit at their scale advised `--recipe probe` where the only arm
    fitting with steps was PatchTST's: the advice names the arms it helps now.
 6. Several regression targets were pooled into one spread for that notice: each is judged on its own now, named.
+4. A nested `finetune: {show_progress: true}` in an evaluate settings file was dropped without a word: said now, as a
+   nested seed is, naming the protocol's own switch.
 """
 
 from __future__ import annotations
@@ -122,3 +124,26 @@ def test_several_targets_are_judged_each_on_its_own():
     (unnamed,) = regression_target_notices(targets, trains=True)
     assert unnamed.startswith("the values of regression target 1 spread over only")
     assert regression_target_notices(targets[:, :1], trains=True) == []  # (n, 1): one target, as (n,)
+
+
+# --------------------------------------------------------- 4. a nested finetune show_progress in a settings file
+
+
+def test_a_nested_show_progress_of_the_evaluate_settings_file_is_said_to_be_ignored(tmp_path, caplog):
+    """`finetune: {show_progress: true}` asked for progress bars that no run shows (the protocol's bar is the top-level
+    `show_progress`), and was dropped without a word; it is said now, as a nested seed is. The default (every
+    protocol.json the command wrote) says nothing."""
+    from citrus_hf.commands import evaluate
+
+    settings = tmp_path / "evaluate.yaml"
+    settings.write_text("datasets: [basic_motions]\noutput_dir: out\nfinetune:\n  show_progress: true\n")
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        parsed = evaluate.build_parser().parse([str(settings)])
+    assert parsed.finetune.show_progress is False
+    said = "sets finetune: show_progress: True, which citrus evaluate ignores: no run shows a progress bar of its own"
+    assert said in caplog.text and "(--show-progress / --no-show-progress)" in caplog.text
+    caplog.clear()
+    settings.write_text("datasets: [basic_motions]\noutput_dir: out\nfinetune:\n  show_progress: false\n")
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        evaluate.build_parser().parse([str(settings)])
+    assert "ignores" not in caplog.text

@@ -697,17 +697,15 @@ class CommandParser(HfArgumentParser):
 
     def _warn_of_settings_set_per_run(self, name: str, values: Mapping[str, Any], source: str) -> None:
         """Warn where a settings file gives a nested setting that the command sets itself for each run (the field's
-        `set_per_run` metadata: `citrus evaluate`'s `finetune: {seed: 5}`, whose runs take their seeds from `seeds`),
-        with another value than its default: the file is read (a protocol.json the command wrote runs again as it is),
-        but that value was dropped without a word, and the user believed the runs used it."""
+        `set_per_run` metadata, each key with what sets it instead: `citrus evaluate`'s `finetune: {seed: 5}`, whose
+        runs take their seeds from `seeds`, and `{show_progress: true}`), with another value than its default: the
+        file is read (a protocol.json the command wrote runs again as it is), but that value was dropped without a
+        word, and the user believed the runs used it."""
         default = self.nested[name][1]
         field = next(f for f in dataclasses.fields(self.arguments_type) if f.name == name)
-        for key, owner in field.metadata.get("set_per_run", {}).items():
+        for key, instead in field.metadata.get("set_per_run", {}).items():
             if key in values and values[key] != getattr(default, key):
-                logger.warning(
-                    f"{source} sets {name}: {key}: {values[key]!r}, which {self.prog} ignores: it sets each run's "
-                    f"{key} from `{owner}` (--{owner.replace('_', '-')}); give that instead."
-                )
+                logger.warning(f"{source} sets {name}: {key}: {values[key]!r}, which {self.prog} ignores: {instead}.")
 
     def _pairs_as_on_command_line(self, action: _KeyValues, value: Any, source: str) -> Any:
         """A settings file's `KEY=VALUE` setting written as on the command line (`config_overrides: d_model=16

@@ -229,8 +229,13 @@ class ProtocolConfig:
         metadata={
             "help": "the fine-tuning recipe's Trainer settings",
             "exclude": ("seed", "show_progress"),
-            # each run's seed is one of `seeds`: a settings file's `finetune: {seed: 5}` is said to be ignored
-            "set_per_run": {"seed": "seeds"},
+            # each run's seed is one of `seeds`, and no run shows a bar of its own (the protocol's bar is
+            # `show_progress`): a settings file's `finetune: {seed: 5}` or `{show_progress: true}` is said to be ignored
+            "set_per_run": {
+                "seed": "it sets each run's seed from `seeds` (--seeds); give that instead",
+                "show_progress": "no run shows a progress bar of its own, and the protocol's bar over every run is "
+                "`show_progress` (--show-progress / --no-show-progress); give that instead",
+            },
         },
     )
     validation_fraction: float = field(
