@@ -9,6 +9,9 @@
 6. Several regression targets were pooled into one spread for that notice: each is judged on its own now, named.
 4. A nested `finetune: {show_progress: true}` in an evaluate settings file was dropped without a word: said now, as a
    nested seed is, naming the protocol's own switch.
+5. A `Trainer`'s metric direction came from words of the whole name: `eval_mae_cohort_accuracy` (an evaluation set
+   "mae_cohort") was minimised, and `pearson_r_val_loss` (a target "val_loss") stayed minimised as transformers has
+   it. The evaluation sets' and targets' names are read as such now, and either direction is set when not given.
 """
 
 from __future__ import annotations
@@ -147,3 +150,51 @@ def test_a_nested_show_progress_of_the_evaluate_settings_file_is_said_to_be_igno
     with caplog.at_level(logging.WARNING, logger="citrus_hf"):
         evaluate.build_parser().parse([str(settings)])
     assert "ignores" not in caplog.text
+
+
+# ---------------------------------------------------------------------- 5. the metric decides its direction, only it
+
+
+def test_evaluation_set_and_target_names_do_not_decide_a_metrics_direction():
+    """The names of the evaluation sets and targets, where known, are read as names, never as metrics."""
+    from citrus_hf.training.metrics import metric_greater_is_better
+
+    assert metric_greater_is_better("eval_mae_cohort_accuracy", eval_sets=["mae_cohort"]) is True
+    assert metric_greater_is_better("eval_mae_cohort_mae", eval_sets=["mae_cohort"]) is False
+    assert metric_greater_is_better("eval_b_loss_pearson_r_val_loss", ["b", "b_loss"], ["val_loss"]) is True
+    assert metric_greater_is_better("eval_rmse_accuracy", target_names=["accuracy"]) is False
+
+
+def test_the_trainer_follows_the_metric_whatever_the_set_or_target_is_called(tmp_path, caplog):
+    """`metric_for_best_model` of an evaluation set named "mae_cohort" (an accuracy) and of a target named "val_loss"
+    (a correlation) kept the worst checkpoint: the first was minimised as an error, the second as transformers
+    minimises every name ending in "loss". Each is maximised now, said in a warning; a value given is kept."""
+    import torch
+    from datasets import Dataset
+    from test_trainer_habits import _arguments
+    from transformers import Trainer
+
+    from citrus_hf.training.metrics import compute_metrics_fn
+
+    rows = Dataset.from_dict({"x": [[0.0]], "labels": [0]})
+    with caplog.at_level(logging.WARNING):
+        cohort = Trainer(
+            model=torch.nn.Linear(1, 2),
+            args=_arguments(tmp_path, metric_for_best_model="mae_cohort_accuracy", eval_strategy="no"),
+            eval_dataset={"mae_cohort": rows},
+            compute_metrics=compute_metrics_fn("classification"),
+        )
+        target = Trainer(
+            model=torch.nn.Linear(1, 1),
+            args=_arguments(tmp_path, metric_for_best_model="eval_pearson_r_val_loss"),
+            compute_metrics=compute_metrics_fn("regression", target_names=["val_loss", "heart_rate"]),
+        )
+    assert cohort.args.greater_is_better is True and target.args.greater_is_better is True
+    assert "'eval_pearson_r_val_loss' grows as the model improves: greater_is_better is set to True" in caplog.text
+    given = Trainer(
+        model=torch.nn.Linear(1, 1),
+        args=_arguments(tmp_path, metric_for_best_model="eval_pearson_r_val_loss", greater_is_better=False),
+        compute_metrics=compute_metrics_fn("regression", target_names=["val_loss", "heart_rate"]),
+    )
+    assert given.args.greater_is_better is False
+

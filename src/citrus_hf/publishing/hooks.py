@@ -267,8 +267,9 @@ def register_trainer_checks() -> None:
     """The package's checks in every `Trainer` of a CiTrus-family model (idempotent):
 
     - `TrainingArguments` records whether `greater_is_better` was given, and the `Trainer` minimises an error
-      `metric_for_best_model` ("mae", "rmse", ...) when it was not (`training.trainer.minimise_error_metric`; also
-      for a non-CiTrus model scored by `compute_metrics_fn`);
+      `metric_for_best_model` ("mae", "rmse", ...) and maximises any other (a correlation of a target named "...loss")
+      when it was not, reading its evaluation sets' and targets' names as such (`training.trainer.set_metric_direction`;
+      also for a non-CiTrus model scored by `compute_metrics_fn`);
     - trainable bf16 / fp16 parameters (a checkpoint loaded in half precision) get a warning naming the fix, as AdamW
       rounds most of their updates away (`training.trainer.check_trainable_dtype`);
     - a pruned (not yet `prune.remove`d) or quantized model, whose checkpoints `save_pretrained` refuses, and a peft
@@ -342,9 +343,12 @@ def register_trainer_checks() -> None:
         init(self, *args, **kwargs)
         model = _trainer_model(self)
         if model is not None or getattr(self.compute_metrics, "citrus_task", None) is not None:
-            from ..training.trainer import minimise_error_metric
+            from ..training.trainer import set_metric_direction
 
-            minimise_error_metric(self.args)
+            # the names transformers puts in the metrics' names: the evaluation sets' (`eval_<set>_<metric>`) and,
+            # from `compute_metrics_fn`, the targets' (`mae_<target>`)
+            eval_sets = self.eval_dataset if isinstance(self.eval_dataset, dict) else {}
+            set_metric_direction(self.args, eval_sets, getattr(self.compute_metrics, "citrus_target_names", ()))
         if model is not None:
             from ..processing_citrus_fusion import trainer_data_collator
             from ..training.trainer import (

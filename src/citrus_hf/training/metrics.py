@@ -514,6 +514,8 @@ def compute_metrics_fn(
         return score(predictions, labels)
 
     compute_metrics.citrus_task = task  # the Trainer hooks tell the package's metrics from a user's own
+    # and read the targets' names in its metrics' names (`metric_greater_is_better`)
+    compute_metrics.citrus_target_names = list(target_names or ()) if task == REGRESSION else []
     # called by the Trainer hooks as each evaluation starts: the batches of one that stopped part-way are not its own
     compute_metrics.start_evaluation = batches.clear
     return compute_metrics
@@ -528,16 +530,30 @@ def bare_metric_name(name: str) -> str:
     return re.sub(r"_\d+$", "", name)
 
 
-def metric_greater_is_better(name: str) -> bool:
+def metric_greater_is_better(name: str, eval_sets: Iterable[str] = (), target_names: Iterable[str] = ()) -> bool:
     """Whether a larger value of metric `name` (with or without an `eval_` / `test_` prefix, a target index or name,
     or the name of one of several evaluation sets: `eval_holdout_mae`, `eval_mae_heart_rate`) is better.
 
-    A regression metric followed by more of the name is a target's own (`regression_metrics`: `mae_<target>`), and
-    decides whatever the target is called: `mae_accuracy` (a target column named "accuracy") is an error,
-    `pearson_r_mae` a correlation. Else the metric the name ends in decides (`holdout_mae`, `custom_loss`,
-    `loss_free_pearson_r`); else the first known metric in it.
+    Where they are known, the names of the evaluation sets (`eval_sets`: the keys of a `Trainer`'s `eval_dataset`
+    dict, which its metrics' names hold after `eval_`) and of the regression targets (`target_names`) are read as
+    such, so that their words never decide: `eval_mae_cohort_accuracy` of a set "mae_cohort" is an accuracy, and
+    `pearson_r_val_loss` of a target "val_loss" a correlation. Otherwise a regression metric followed by more of the
+    name is a target's own (`regression_metrics`: `mae_<target>`), and decides whatever the target is called:
+    `mae_accuracy` (a target column named "accuracy") is an error, `pearson_r_mae` a correlation. Else the metric the
+    name ends in decides (`holdout_mae`, `custom_loss`, `loss_free_pearson_r`); else the first known metric in it.
     """
-    bare = bare_metric_name(name)
+    unprefixed = name
+    for prefix in ("eval_", "test_"):
+        unprefixed = unprefixed.removeprefix(prefix)
+    # the longest set name first: of sets "cohort" and "cohort_b", "cohort_b_mae" is the second's
+    for eval_set in sorted(map(str, eval_sets), key=len, reverse=True):
+        if unprefixed.startswith(f"{eval_set}_"):
+            unprefixed = unprefixed[len(eval_set) + 1 :]
+            break
+    for metric in REGRESSION_METRICS:
+        if any(unprefixed == f"{metric}_{target}" for target in map(str, target_names)):
+            return metric not in LOWER_IS_BETTER
+    bare = bare_metric_name(unprefixed)
     tokens = bare.split("_")
 
     def starts_at(start: int, metric: str) -> bool:

@@ -4,7 +4,7 @@ decide the schedule; `finetune` and the evaluation protocol run them.
 
 Below them, what a user's own `Trainer` of a CiTrus model does differently from transformers' defaults, for the
 `Trainer` hooks that `citrus_hf.publishing.hooks.register_trainer_checks` installs: an error metric chosen for the
-best model is minimised (`minimise_error_metric`), labels that transformers' label smoother takes out of the batch
+best model is minimised (`set_metric_direction`), labels that transformers' label smoother takes out of the batch
 get the model's own checks first (`check_smoothed_labels`), and `train_sampling_strategy="group_by_length"` groups
 windows by their number of patches (`length_grouped_sampler`).
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .._logs import huggingface_bars_shown
@@ -310,33 +310,49 @@ def train_and_evaluate(
 GREATER_IS_BETTER_GIVEN = "_citrus_greater_is_better_given"
 
 
-def minimise_error_metric(args: TrainingArguments) -> None:
-    """Make `TrainingArguments` `args` minimise an error `metric_for_best_model` ("mae", "rmse", ...).
+def set_metric_direction(
+    args: TrainingArguments, eval_sets: Iterable[str] = (), target_names: Iterable[str] = ()
+) -> None:
+    """Make `TrainingArguments` `args` follow the direction of its `metric_for_best_model`, judged from the metric
+    (`metrics.metric_greater_is_better`, reading the names of the `Trainer`'s evaluation sets `eval_sets` and of the
+    model's regression targets `target_names` as such), not from the words of the whole name.
 
     transformers maximises every metric whose name does not end in "loss", so `metric_for_best_model="mae"` kept the
-    checkpoint with the largest error. When `greater_is_better` was left unset it becomes False, with a warning that
-    says so; a value the user set is kept, with a warning when it maximises the error.
+    checkpoint with the largest error, and minimises every one that does, so `pearson_r_val_loss` (the correlation of
+    a target named "val_loss") kept the worst one. When `greater_is_better` was left unset it is set to the metric's
+    direction, with a warning that says so; a value the user set is kept, with a warning when it maximises an error.
     """
     from transformers.utils import logging
 
     from .metrics import metric_greater_is_better
 
     metric = args.metric_for_best_model
-    if metric is None or metric_greater_is_better(metric) or not args.greater_is_better:
+    if metric is None:
+        return
+    greater = metric_greater_is_better(metric, eval_sets, target_names)
+    if greater == args.greater_is_better:
         return
     logger = logging.get_logger(__name__)
     if getattr(args, GREATER_IS_BETTER_GIVEN, True) is False:
-        args.greater_is_better = False
+        args.greater_is_better = greater
+        if greater:
+            logger.warning(
+                f"metric_for_best_model={metric!r} grows as the model improves: greater_is_better is set to True. "
+                "transformers minimises every metric whose name ends in 'loss' (here a target's or evaluation set's "
+                "name), which keeps the worst checkpoint; pass greater_is_better yourself to choose."
+            )
+            return
         logger.warning(
             f"metric_for_best_model={metric!r} is an error (lower is better): greater_is_better is set to False. "
             "transformers maximises every metric whose name does not end in 'loss', which keeps the checkpoint with "
             "the largest error; pass greater_is_better yourself to choose."
         )
         return
-    logger.warning(
-        f"metric_for_best_model={metric!r} is an error (lower is better), and greater_is_better=True keeps the "
-        "checkpoint with the largest error; pass greater_is_better=False."
-    )
+    if not greater:
+        logger.warning(
+            f"metric_for_best_model={metric!r} is an error (lower is better), and greater_is_better=True keeps the "
+            "checkpoint with the largest error; pass greater_is_better=False."
+        )
 
 
 # transformers' learning-rate schedules that its `Trainer` steps with each evaluation's `metric_for_best_model`
@@ -1574,7 +1590,7 @@ __all__ = [
     "length_grouped_sampler",
     "METRIC_SCHEDULES",
     "metric_schedule_kwargs",
-    "minimise_error_metric",
+    "set_metric_direction",
     "name_removed_columns",
     "train_and_evaluate",
     "train_with_trainer",
