@@ -12,6 +12,8 @@
 5. A `Trainer`'s metric direction came from words of the whole name: `eval_mae_cohort_accuracy` (an evaluation set
    "mae_cohort") was minimised, and `pearson_r_val_loss` (a target "val_loss") stayed minimised as transformers has
    it. The evaluation sets' and targets' names are read as such now, and either direction is set when not given.
+7. results.png placed its panels one after the other, four a row: a set's windows' and recordings' panels split
+   across rows (the recordings' under another set's). A set's panels now share a row.
 """
 
 from __future__ import annotations
@@ -198,3 +200,16 @@ def test_the_trainer_follows_the_metric_whatever_the_set_or_target_is_called(tmp
     )
     assert given.args.greater_is_better is False
 
+
+# ------------------------------------------------------------------- 7. results.png keeps a set's two panels together
+
+
+def test_a_sets_two_panels_share_a_row_of_results_png():
+    """Sets a (windows only), b, c and d (windows and recordings each): placed one after the other, c's two panels
+    took the last place of the first row and the first of the second. A pair that does not fit moves on whole."""
+    from citrus_hf.evaluation.report import _panel_places
+
+    panels = [("a", "macro_f1", []), *((name, metric, []) for name in "bcd" for metric in ("macro_f1", "r"))]
+    assert _panel_places(panels, 4) == [0, 1, 2, 4, 5, 6, 7]
+    assert _panel_places(panels[1:], 4) == [0, 1, 2, 3, 4, 5]  # pairs that fit are placed as before
+    assert _panel_places(panels[:2], 2) == [0, 1]

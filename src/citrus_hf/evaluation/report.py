@@ -544,6 +544,22 @@ def _plot_panels(summary: list[dict[str, Any]]) -> list[tuple[str, str, list[dic
     return panels
 
 
+def _panel_places(panels: list[tuple[str, str, list[dict[str, Any]]]], columns: int) -> list[int]:
+    """The place (row * `columns` + column) of each of `panels` (`_plot_panels`) in results.png's grid: in order, a
+    set's panels (its windows' and its recordings') side by side on one row, a pair that would not fit in what is
+    left of a row starting the next one (placed one after the other, the pairs of later sets split across rows past
+    four panels, the per-recording panel under another set's)."""
+    places, place = [], 0
+    for index, (dataset, _, _) in enumerate(panels):
+        starts_set = index == 0 or panels[index - 1][0] != dataset
+        width = sum(1 for panel in panels[index:] if panel[0] == dataset) if starts_set else 1
+        if starts_set and place % columns + width > columns >= width:
+            place += columns - place % columns  # to the next row
+        places.append(place)
+        place += 1
+    return places
+
+
 def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str | None = None) -> Path:
     """PNG: one panel per dataset, its main metric against the label budget, one line per arm, error bars = std, and
     beside it, where its runs were scored per labelled recording, a panel of that metric per recording (the table
@@ -555,16 +571,18 @@ def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str
     panels = _plot_panels(summary)
     # at most four panels a row: a long row of a dozen sets is unreadable once scaled to a page
     columns = min(4, len(panels))
-    rows = -(-len(panels) // columns)
+    places = _panel_places(panels, columns)
+    rows = places[-1] // columns + 1
     figure = new_figure("The results plot (results.png)", figsize=(PANEL_INCHES[0] * columns, PANEL_INCHES[1] * rows))
     arms = sorted({e["arm"] for e in summary})
     models = [arm for arm in arms if _learns(arm)]
     looks = dict(zip(models, distinct_looks(len(models))))  # the prior: grey, dotted
     axes = figure.subplots(rows, columns, squeeze=False)
-    for axis in axes.flat[len(panels) :]:
-        axis.set_visible(False)
+    for place, axis in enumerate(axes.flat):
+        axis.set_visible(place in places)
     handles: dict[str, Any] = {}
-    for axis, (dataset, metric, entries) in zip(axes.flat, panels):
+    for place, (dataset, metric, entries) in zip(places, panels):
+        axis = axes.flat[place]
         # the window panel's budgets on the per-recording panel too: the two panels of a set line up
         budgets = _budget_positions([e for e in summary if e["dataset"] == dataset])
         position = {budget: index for index, (_, budget) in enumerate(budgets)}
