@@ -27,6 +27,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from importlib import metadata
+from logging import Logger
+from typing import Any
 
 # distribution -> the oldest release this package's tests pass with
 MINIMUM_VERSIONS = {
@@ -82,3 +84,21 @@ def check_at_import(program: str | None = None, installed: Callable[[str], str] 
         if os.path.basename(program) in ("citrus", "-m"):
             raise SystemExit(f"error: {error}") from None
         raise
+
+
+def private_attribute(owner: Any, name: str, *, library: str, owner_name: str, checked: str, logger: Logger) -> Any:
+    """A dependency's private `owner.name` (a class or module of `library`, "transformers" or "peft") that a CiTrus
+    check wraps, or None where this release has none (moved or renamed: pyproject asks only for a floor). The check
+    is then off with a warning on `logger` naming it (`checked`: what citrus-hf does through it, "checks peft's
+    hotswap"), and the library's own behaviour stays, where failing would stop `import citrus_hf` (and the library's
+    import after it) for a check of one message."""
+    found = getattr(owner, name, None)
+    if found is None:
+        import importlib
+
+        version = getattr(importlib.import_module(library), "__version__", "?")
+        logger.warning(
+            f"{library} {version} has no `{owner_name}.{name}`, through which citrus-hf {checked} (CiTrus models): "
+            f"that check is off. Install the {library} version citrus-hf was released with, or update citrus-hf."
+        )
+    return found

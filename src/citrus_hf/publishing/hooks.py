@@ -35,6 +35,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from .._dependencies import private_attribute
+
 
 def _push_with_citrus_card(model, repo_id: str, **push_kwargs):
     """`push_to_hub` of every CiTrus-family model while the package is installed: `citrus push`'s publishing path."""
@@ -243,26 +245,6 @@ def _loop_call(loop: inspect.BoundArguments) -> str:
     return "Trainer.predict" if loop.arguments["description"] == "Prediction" else "Trainer.evaluate"
 
 
-def _trainer_private(name: str, checked: str) -> Callable[..., Any] | None:
-    """transformers' private `Trainer.name` that a CiTrus check wraps, or None where this transformers has none (moved
-    or renamed: pyproject asks only for a floor): the check is then off with a warning naming it, and transformers'
-    own behaviour stays, where failing would stop `import citrus_hf` (and `from transformers import Trainer` after it)
-    for a check of one message (as `training.lora._peft_private` does for peft's)."""
-    from transformers import Trainer
-
-    found = getattr(Trainer, name, None)
-    if found is None:
-        import transformers
-        from transformers.utils import logging
-
-        logging.get_logger(__name__).warning(
-            f"transformers {transformers.__version__} has no `Trainer.{name}`, through which citrus-hf {checked} "
-            "(CiTrus models): that check is off. Install the transformers version citrus-hf was released with, or "
-            "update citrus-hf."
-        )
-    return found
-
-
 def register_trainer_checks() -> None:
     """The package's checks in every `Trainer` of a CiTrus-family model (idempotent):
 
@@ -319,6 +301,7 @@ def register_trainer_checks() -> None:
     """
     from transformers.trainer import Trainer
     from transformers.training_args import TrainingArguments
+    from transformers.utils.logging import get_logger
 
     from ..training.trainer import GREATER_IS_BETTER_GIVEN
 
@@ -535,8 +518,13 @@ def register_trainer_checks() -> None:
 
     # the hook that names a transform's read of a column the Trainer removes (the one place the Trainer removes a
     # `datasets.Dataset`'s columns); without it the transform stops with transformers' own bare KeyError
-    remove_unused_columns = _trainer_private(
-        "_remove_unused_columns", "names the column a set's transform reads that the Trainer removed"
+    remove_unused_columns = private_attribute(
+        Trainer,
+        "_remove_unused_columns",
+        library="transformers",
+        owner_name="Trainer",
+        checked="names the column a set's transform reads that the Trainer removed",
+        logger=get_logger(__name__),
     )
 
     def naming_removed_columns(self, dataset, *args, **kwargs):

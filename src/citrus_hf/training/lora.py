@@ -59,6 +59,7 @@ from safetensors import safe_open
 from torch import nn
 from transformers.utils import FEATURE_EXTRACTOR_NAME, logging
 
+from .._dependencies import private_attribute
 from ..configuration_citrus import (
     CiTrusConfig,
     check_save_directory,
@@ -474,22 +475,6 @@ def _switch_class_names_with_adapters() -> None:
     PeftModel.delete_adapter = delete_adapter
 
 
-def _peft_private(owner: Any, owner_name: str, name: str, checked: str) -> Any:
-    """peft's private `owner.name` (a class or module) that a CiTrus check wraps, or None where this peft has none
-    (moved or renamed: pyproject asks only for a floor): the check is then skipped with a warning, as peft's own
-    behaviour stays, where failing would stop `import citrus_hf` (or `import peft` after it) for a check of a corner."""
-    found = getattr(owner, name, None)
-    if found is None:
-        import peft
-
-        logger.warning(
-            f"peft {getattr(peft, '__version__', '?')} has no `{owner_name}.{name}`, through which citrus-hf checks "
-            f"{checked} on CiTrus models: that check is off. Install the peft version citrus-hf was released with, "
-            "or update citrus-hf."
-        )
-    return found
-
-
 def _refuse_prompt_learning() -> None:
     """Refuse a prompt-learning method (prompt tuning, prefix tuning, p-tuning: `PromptTuningConfig`, ...) on a CiTrus
     model, which `get_peft_model` and `PeftModel` give to `add_adapter`: such a method prepends learnt tokens to a
@@ -525,12 +510,20 @@ def _refuse_hotswapping_a_head() -> None:
     """Refuse peft's hotswap (`peft.utils.hotswap.hotswap_adapter`, which swaps an adapter's LoRA matrices in place)
     of an adapter that also holds a CiTrus model's trained task head (`modules_to_save`, as every CiTrus adapter
     does): peft swaps no such module, and stopped on "KeyError: 'base_model.model.classifier.bias'". The swap of the
-    state dict, which `hotswap_adapter` calls, is wrapped once, where this peft has it (`_peft_private`)."""
+    state dict, which `hotswap_adapter` calls, is wrapped once, where this peft has it
+    (`_dependencies.private_attribute`)."""
     try:
         from peft.utils import hotswap
     except ImportError:
         hotswap = None
-    swap = _peft_private(hotswap, "peft.utils.hotswap", "hotswap_adapter_from_state_dict", "peft's hotswap")
+    swap = private_attribute(
+        hotswap,
+        "hotswap_adapter_from_state_dict",
+        library="peft",
+        owner_name="peft.utils.hotswap",
+        checked="checks peft's hotswap",
+        logger=logger,
+    )
     if swap is None or getattr(swap, "_citrus_heads", False):
         return
     signature = inspect.signature(swap)
@@ -648,10 +641,18 @@ def _refuse_mixed_batches_through_the_patch_embedding() -> None:
     an input of its own (`(batch * channels * patches, patch_length)`, in chunks on the CPU), so peft stopped on
     "Length of `adapter_names` should be the same as the number of inputs, but got 4 and 40". The attention and
     feed-forward layers keep the window axis first, where the split is right. LoRA's `_enable_peft_forward_hooks`
-    (peft's context that hands the names to the layers) is wrapped once, where this peft has it (`_peft_private`)."""
+    (peft's context that hands the names to the layers) is wrapped once, where this peft has it
+    (`_dependencies.private_attribute`)."""
     from peft.tuners.lora import LoraLayer, LoraModel
 
-    enable = _peft_private(LoraModel, "LoraModel", "_enable_peft_forward_hooks", "peft's mixed-adapter batches")
+    enable = private_attribute(
+        LoraModel,
+        "_enable_peft_forward_hooks",
+        library="peft",
+        owner_name="LoraModel",
+        checked="checks peft's mixed-adapter batches",
+        logger=logger,
+    )
     if enable is None or getattr(enable, "_citrus_mixed", False):
         return
 
