@@ -1053,6 +1053,22 @@ def safetensors_names(variant: str | None = None) -> tuple[str, str]:
     return f"{weights_stem}.{variant}.{weights_suffix}", f"{index_stem}.{variant}.{index_suffix}"
 
 
+def no_safetensors_error(
+    where: str, variant: str | None = None, files: Iterable[str] | None = None, other_variant: bool = False
+) -> OSError:
+    """The refusal of the checkpoint `where` (as `hub_source_shown` names it) that holds neither the weights file nor
+    the shards' index of `variant` (`safetensors_names`), with the `files` it holds where they are known; the
+    `variant=` hint is added where one was asked for or the folder holds another variant's weights (`other_variant`).
+    Here because the model (remote code, a Hub repository) and `citrus_hf.loading` (a folder) both refuse it."""
+    weights_name, index_name = safetensors_names(variant)
+    held = f"; files: {sorted(files)}" if files is not None else ""
+    return OSError(
+        f"{where} has no {weights_name} (nor {index_name}{held}): CiTrus loads safetensors weights only and never "
+        "unpickles .bin files. Publish the model with `citrus push` or `save_pretrained` (and `push_to_hub`)"
+        + (" (or pass the `variant=` its weights were saved with)." if variant or other_variant else ".")
+    )
+
+
 def stale_weights_error(folder: str | os.PathLike, variant: str | None = None) -> OSError | None:
     """The refusal of a checkpoint folder that holds both the weights file and the shards' index of `variant`
     (`safetensors_names`), None for any other folder. One of them is left from an earlier save into the same folder

@@ -53,6 +53,7 @@ from .configuration_citrus import (
     hub_file_shown,
     hub_source_shown,
     missing_subfolder_error,
+    no_safetensors_error,
     not_a_field_error,
     offline_cache_lacks,
     safetensors_names,
@@ -458,11 +459,7 @@ def _checked_folder(
                 if uncached(weights_name) and uncached(index_name):
                     raise uncached_offline_error(repo_or_path, weights_name, revision, subfolder)
                 other_variant = any(p.startswith("model.") and p.endswith(".safetensors") for p in present)
-                raise OSError(
-                    f"{where} has no {weights_name} (files: {present}). CiTrus loads safetensors weights only and "
-                    "never unpickles .bin files; publish the model with `citrus push` or `save_pretrained`"
-                    + (" (or pass the `variant=` its weights were saved with)." if variant or other_variant else ".")
-                )
+                raise no_safetensors_error(where, variant, present, other_variant)
             stale = stale_weights_error(folder, variant)
             if stale is not None:
                 raise stale

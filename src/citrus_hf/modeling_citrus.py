@@ -61,6 +61,7 @@ from .configuration_citrus import (
     lookup_never_reached_the_hub,
     missing_subfolder_error,
     named_outputs,
+    no_safetensors_error,
     offline_cache_lacks,
     refuse_second_run,
     safetensors_names,
@@ -3020,11 +3021,8 @@ def _no_weights_file_error(name_or_path: str | os.PathLike, kwargs: Mapping[str,
         name_or_path, index_name, kwargs
     ):
         return uncached_offline_error(name_or_path, weights_name, kwargs.get("revision"), kwargs.get("subfolder"))
-    return OSError(
-        f"{hub_source_shown(name_or_path, kwargs.get('subfolder'), kwargs.get('revision'))} has no {weights_name} "
-        f"(nor {index_name}): CiTrus loads safetensors weights only "
-        "and never unpickles .bin files. Publish the model with `citrus push` or `save_pretrained` and `push_to_hub`"
-        + (" (or pass the `variant=` its weights were saved with)." if kwargs.get("variant") else ".")
+    return no_safetensors_error(
+        hub_source_shown(name_or_path, kwargs.get("subfolder"), kwargs.get("revision")), kwargs.get("variant")
     )
 
 
