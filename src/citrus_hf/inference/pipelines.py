@@ -1381,17 +1381,31 @@ class _RecordingPipeline(ChunkPipeline):
         # Checked here even when the alignment will not use them, so that a misspelt option never passes silently.
         if padding is not None and padding not in PADDINGS:
             raise ValueError(f"`padding={padding!r}` is not supported; choose one of {', '.join(PADDINGS)}.")
+        forward = {} if onnx_cache_dir is None else {"onnx_cache_dir": onnx_cache_dir}
+        return self._sanitized_with_the_task(preprocess, forward, BACKENDS, pad_last_window, progress, backend, other)
+
+    def _sanitized_with_the_task(
+        self,
+        preprocess: dict,
+        forward: dict,
+        backends: Sequence[str],
+        pad_last_window: Any,
+        progress: Any,
+        backend: str | None,
+        task_parameters: dict,
+    ) -> tuple[dict, dict, dict]:
+        """The end of `_sanitize_parameters` that the single-modality and the fusion pipelines share: the switches
+        `pad_last_window` and `progress` checked, `backend` checked against the `backends` the pipeline runs and
+        added to `forward`, and the subclass's `task_parameters` read (`_sanitize_task_parameters`); returns
+        `(preprocess, forward, postprocess)` parameters as transformers takes them."""
         for name, value in (("pad_last_window", pad_last_window), ("progress", progress)):
             if value is not None and not isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"`{name}` must be True or False, got {value!r} ({type(value).__name__}).")
-        forward = {}
         if backend is not None:
-            if backend not in BACKENDS:
-                raise ValueError(f"`backend={backend!r}` is not supported; choose one of {', '.join(BACKENDS)}.")
+            if backend not in backends:
+                raise ValueError(f"`backend={backend!r}` is not supported; choose one of {', '.join(backends)}.")
             forward["backend"] = backend
-        if onnx_cache_dir is not None:
-            forward["onnx_cache_dir"] = onnx_cache_dir
-        target, postprocess = self._sanitize_task_parameters(**other)
+        target, postprocess = self._sanitize_task_parameters(**task_parameters)
         forward.update(target)
         return preprocess, forward, postprocess
 
@@ -2363,19 +2377,9 @@ class _FusionRecordingPipeline:
                 f"{{{', '.join(repr(m) + ': [...]' for m in self.model.config.modalities)}}}; got "
                 f"{type(modality_channels).__name__}."
             )
-        for name, value in (("pad_last_window", pad_last_window), ("progress", progress)):
-            if value is not None and not isinstance(value, (bool, np.bool_)):
-                raise TypeError(f"`{name}` must be True or False, got {value!r} ({type(value).__name__}).")
-        forward = {}
         if backend == "onnxruntime":
             raise ValueError(FUSION_ONNX_REFUSAL)
-        if backend is not None:
-            if backend not in FUSION_BACKENDS:
-                raise ValueError(f"`backend={backend!r}` is not supported; choose one of {', '.join(FUSION_BACKENDS)}.")
-            forward["backend"] = backend
-        target, postprocess = self._sanitize_task_parameters(**other)
-        forward.update(target)
-        return preprocess, forward, postprocess
+        return self._sanitized_with_the_task(preprocess, {}, FUSION_BACKENDS, pad_last_window, progress, backend, other)
 
     # ------------------------------------------------------------------------------------------------ preprocess
 
