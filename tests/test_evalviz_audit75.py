@@ -112,7 +112,7 @@ def test_a_card_from_evaluate_results_keeps_per_recording_scores_out_of_the_mode
     }
     # this model's per-recording figures are in the evaluation note, as a fine-tuning run's card has them
     assert (
-        "Per recording (the labelled recordings of the test split of set, 6 labelled examples, mean over 2 seeds, "
+        "Per recording (4 recordings of the test split of set, 6 labelled examples, mean over 2 seeds, "
         "each scored by the mean of its windows' probabilities, as `citrus predict` answers for a file): "
         "accuracy 0.8750 ± 0.18, balanced_accuracy 0.8750 ± 0.18, macro_f1 0.8750 ± 0.18, auroc 0.8750 ± 0.18."
     ) in reloaded.text

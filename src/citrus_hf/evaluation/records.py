@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..training.metrics import PER_RECORDING_PREFIX
+
 
 @dataclass(frozen=True)
 class EvalRecord:
@@ -30,6 +32,8 @@ class EvalRecord:
         label_budget: labelled training examples used for fine-tuning (the low-data regime).
         seeds: number of seeds averaged.
         method: the model or baseline that produced the result; `None` means this model.
+        recordings: for a metric scored per labelled recording (`recording_macro_f1`, ...), how many recordings
+            were scored (`citrus evaluate`'s `scored_recordings`).
     """
 
     dataset: str
@@ -42,6 +46,7 @@ class EvalRecord:
     label_budget: int | None = None
     seeds: int | None = None
     method: str | None = None
+    recordings: int | None = None
 
 
 # What a field of a recorded run may hold, by the words `field_problem` says it with (bool is no number here, though
@@ -96,7 +101,7 @@ def field_problem(record, fields: Mapping[str, str], required: Sequence[str] = (
 
 
 _EVAL_REQUIRED = ("dataset", "metric", "value")
-_EVAL_OPTIONAL = ("dataset_id", "split", "dataset_config", "std", "label_budget", "seeds", "method")
+_EVAL_OPTIONAL = ("dataset_id", "split", "dataset_config", "std", "label_budget", "seeds", "method", "recordings")
 
 
 def scored_split(runs: Iterable[Mapping]) -> str:
@@ -151,6 +156,7 @@ def _records_from_evaluate_summary(
                     "label_budget": int(row["n_train"]) if row.get("n_train") is not None else None,
                     "seeds": int(seeds) if seeds is not None else None,
                     "method": None if row.get("arm") == model_arm else str(row.get("arm")),
+                    "recordings": row.get("scored_recordings") if metric.startswith(PER_RECORDING_PREFIX) else None,
                 }
             )
     return records
@@ -165,8 +171,8 @@ def parse_eval_results(
     dataset and label budget, mean and std over seeds, with the split the runs were scored on; `model_arm` names the
     arm that is this model, e.g. `"citrus-time"`, and every other arm becomes a baseline), a list of records, or an
     object with a `"results"` list. Every record has `dataset`, `metric` and
-    `value`, and optionally `dataset_id`, `split`, `dataset_config`, `std`, `label_budget`, `seeds` and `method`
-    (see `EvalRecord`). For example
+    `value`, and optionally `dataset_id`, `split`, `dataset_config`, `std`, `label_budget`, `seeds`, `method` and
+    `recordings` (see `EvalRecord`). For example
     `{"results": [{"dataset": "Epilepsy", "split": "test", "metric": "accuracy", "value": 0.93, "std": 0.01,
     "label_budget": 60, "seeds": 5}]}`.
 
@@ -223,7 +229,7 @@ def parse_eval_results(
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
             raise ValueError(f"Evaluation record {index} has a non-numeric or non-finite value {value!r}.")
         fields = {key: record.get(key) for key in _EVAL_OPTIONAL}
-        for key in ("label_budget", "seeds"):
+        for key in ("label_budget", "seeds", "recordings"):
             if fields[key] is not None and (
                 isinstance(fields[key], bool) or not isinstance(fields[key], numbers.Integral)
             ):

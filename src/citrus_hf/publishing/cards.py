@@ -39,7 +39,7 @@ from ..training.metrics import (
     per_recording,
 )
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
-from .runs import RunRecords, read_run_records
+from .runs import RunRecords, per_recording_note, read_run_records
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -719,22 +719,18 @@ def _per_recording_notes(records: list[EvalRecord]) -> tuple[list[EvalRecord], l
         groups.setdefault((record.dataset, record.split, record.label_budget), []).append(record)
     notes = []
     for (dataset, split, budget), scored in groups.items():
-        problem = _METRIC_PROBLEM.get(scored[0].metric)
-        mean_of = (
-            "probabilities" if problem == CLASSIFICATION else "predictions" if problem == REGRESSION else "outputs"
-        )
-        figures = ", ".join(
-            f"{r.metric.removeprefix(PER_RECORDING_PREFIX)} {r.value:.4f}"
-            + (f" ± {r.std:.2g}" if r.std is not None else "")
-            for r in scored
-        )
         seeds = {r.seeds for r in scored if r.seeds is not None}
-        over = f", mean over {'/'.join(map(str, sorted(seeds)))} seeds" if seeds else ""
-        where = f"the {split} split of {dataset}" if split else dataset
-        labelled = f", {budget} labelled examples" if budget is not None else ""
+        counts = {r.recordings for r in scored if r.recordings is not None}
         notes.append(
-            f"Per recording (the labelled recordings of {where}{labelled}{over}, each scored by the mean of its "
-            f"windows' {mean_of}, as `citrus predict` answers for a file): {figures}."
+            per_recording_note(
+                [(r.metric.removeprefix(PER_RECORDING_PREFIX), r.value, r.std) for r in scored],
+                _METRIC_PROBLEM.get(scored[0].metric),
+                dataset,
+                split,
+                max(counts) if counts else None,
+                (f", {budget} labelled examples" if budget is not None else "")
+                + (f", mean over {'/'.join(map(str, sorted(seeds)))} seeds" if seeds else ""),
+            )
         )
     return [r for r in records if r.method is not None or not r.metric.startswith(PER_RECORDING_PREFIX)], notes
 

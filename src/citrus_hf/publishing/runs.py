@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from ..loading import read_json_object
 from ..training.finetune import RESULTS_FILE
 from ..training.pretrain import SUMMARY_FILE, pretraining_corpus, synthetic_shares
 from ..training.recipes import RECIPES
-from ..vocabulary_citrus import CLASSIFICATION
+from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 
 # Test metrics that describe the model; the loss is the training objective, not a result to report.
 _NOT_REPORTED = {"loss"}
@@ -277,14 +278,9 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
     run.recipe = "lora" if arguments.get("lora") else results.get("recipe")
     run.evaluation_notes = _absent_classes_notes(results.get("test_classes"), dataset, split)
     if results.get("test_recording_metrics"):  # labels per recording: the aggregate `citrus predict` gives a file
-        scored = ", ".join(
-            f"{metric} {value:.4f}" if _is_number(value) else f"{metric} undefined"
-            for metric, value in results["test_recording_metrics"].items()
-        )
-        mean_of = "probabilities" if results.get("task") == CLASSIFICATION else "predictions"
+        scores = [(metric, value, None) for metric, value in results["test_recording_metrics"].items()]
         run.evaluation_notes.append(
-            f"Per recording ({results.get('num_test_recordings')} recordings of the {split} split of {dataset}, each "
-            f"scored by the mean of its windows' {mean_of}, as `citrus predict` answers for a file): {scored}."
+            per_recording_note(scores, results.get("task"), dataset, split, results.get("num_test_recordings"))
         )
     run.undefined_metrics = undefined
     if undefined:
@@ -312,6 +308,34 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
         elif str(base).count("/") == 1 and not base_folder.exists() and "model" not in local:
             run.base_model = str(base)  # a Hub id
     return run
+
+
+def per_recording_note(
+    scores: Iterable[tuple[str, Any, float | None]],
+    task: str | None,
+    dataset: str,
+    split: str | None,
+    recordings: int | None = None,
+    details: str = "",
+) -> str:
+    """The card's evaluation note of a model's scores per labelled recording (`(metric, value, std over seeds)`;
+    a value that is no number is "undefined") on `dataset`'s `split`, each recording scored by the mean of its
+    windows' outputs (probabilities of a `task` "classification", predictions of a "regression"), as `citrus
+    predict` answers for a file: a fine-tuning run's own (`read_run_records`) and `citrus evaluate`'s
+    (`cards._per_recording_notes`) read alike. `recordings`: how many were scored, where known; `details`: what
+    else the scores are of (", 60 labelled examples, mean over 5 seeds")."""
+    figures = ", ".join(
+        (f"{metric} {value:.4f}" if _is_number(value) else f"{metric} undefined")
+        + (f" ± {std:.2g}" if std is not None else "")
+        for metric, value, std in scores
+    )
+    mean_of = {CLASSIFICATION: "probabilities", REGRESSION: "predictions"}.get(task, "outputs")
+    which = f"{recordings} recordings" if recordings is not None else "the labelled recordings"
+    where = f"the {split} split of {dataset}" if split else dataset
+    return (
+        f"Per recording ({which} of {where}{details}, each scored by the mean of its windows' {mean_of}, as "
+        f"`citrus predict` answers for a file): {figures}."
+    )
 
 
 def _labelled(windows: Any, examples: Any) -> str:
