@@ -37,13 +37,16 @@ on the same shapes in fp32, so PatchTST's share bounds how much faster CiTrus ca
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -182,6 +185,20 @@ class SplitPatchTST(InferenceBackend):
             return self.model(past_values=input_values.transpose(1, 2)).prediction_logits.float()
 
 
+def _speeds_by_batch(
+    args, steps: dict[str, Callable[[Any], Any]], windows: Callable[..., Any], device: str
+) -> Iterator[tuple[int, list, dict[str, float]]]:
+    """`(batch size, its four batches, {step: windows per second})` at `--batch-size` and then 1, the `steps` timed
+    in alternating rounds (`time_alternating`) on batches that `windows(batch_size, 1, context_length)` draws (a
+    tensor, or a fusion model's dict of them): the inference and fusion comparisons time alike."""
+    for batch_size in dict.fromkeys((args.batch_size, 1)):
+        batches = [windows(batch_size, 1, PAPER["context_length"]) for _ in range(4)]
+        # a batch-1 step is short: more steps per round keep the timer's resolution out of the figures
+        steps_per_round = args.steps_per_round * max(1, args.batch_size // (4 * batch_size))
+        seconds = time_alternating(steps, batches, device, args.rounds, steps_per_round)
+        yield batch_size, batches, {name: batch_size / seconds[name] for name in steps}
+
+
 def compare_inference(args, backends: list[str], main_rows: bool = True) -> tuple[dict, dict]:
     """Classification inference: CiTrus on each backend, PatchTST in fp32 and bf16 (as transformers runs it, and
     split across threads), at `--batch-size` and 1.
@@ -211,12 +228,8 @@ def compare_inference(args, backends: list[str], main_rows: bool = True) -> tupl
             steps[f"patchtst-{dtype}-split"] = lambda batch, path=path: path(batch)
 
     by_batch, rows = {}, {}
-    for batch_size in dict.fromkeys((args.batch_size, 1)):
-        batches = [torch.randn(batch_size, 1, PAPER["context_length"], device=args.device) for _ in range(4)]
-        # a batch-1 step is short: more steps per round keep the timer's resolution out of the figures
-        steps_per_round = args.steps_per_round * max(1, args.batch_size // (4 * batch_size))
-        seconds = time_alternating(steps, batches, args.device, args.rounds, steps_per_round)
-        speeds = {name: batch_size / seconds[name] for name in steps}
+    windows = functools.partial(torch.randn, device=args.device)
+    for batch_size, batches, speeds in _speeds_by_batch(args, steps, windows, args.device):
         best_patchtst = max(speed for name, speed in speeds.items() if name.startswith("patchtst"))
         ratios = {
             backend: {
@@ -261,11 +274,11 @@ def compare_fusion(args) -> dict:
         runner = load_backend(model, backend, batch_threads=args.batch_threads)
         steps[f"fusion-{backend}"] = lambda batch, runner=runner: runner(batch)
     results = {}
-    for batch_size in dict.fromkeys((args.batch_size, 1)):
-        batches = [{name: torch.randn(batch_size, 1, PAPER["context_length"]) for name in modalities} for _ in range(4)]
-        steps_per_round = args.steps_per_round * max(1, args.batch_size // (4 * batch_size))
-        seconds = time_alternating(steps, batches, "cpu", args.rounds, steps_per_round)
-        speeds = {name: batch_size / seconds[name] for name in steps}
+
+    def windows(*shape: int) -> dict[str, torch.Tensor]:
+        return {name: torch.randn(*shape) for name in modalities}
+
+    for batch_size, _, speeds in _speeds_by_batch(args, steps, windows, "cpu"):
         results[f"batch{batch_size}"] = {
             "windows_per_s": speeds,
             "bf16_vs_fp32": speeds["fusion-bf16"] / speeds["fusion-torch"],
