@@ -460,6 +460,7 @@ def register_trainer_checks() -> None:
                 check_inputs_for_metrics,
                 check_metrics_task,
                 check_outputs_join,
+                joined_durations,
                 warn_label_names,
             )
 
@@ -467,7 +468,10 @@ def register_trainer_checks() -> None:
             # what the loop gathers, as it decides it: predictions unless only the loss is asked for; an evaluation
             # with `batch_eval_metrics` hands each batch's over without keeping it (a prediction keeps them)
             prediction = loop.arguments["description"] == "Prediction"
-            check_inputs_for_metrics(self.args, dataset, prediction)
+            # both checks guard the same join: the set (a Subset or a list is read row by row) is measured once,
+            # where the first of them needs it
+            durations = functools.cache(functools.partial(joined_durations, self.args, dataset))
+            check_inputs_for_metrics(self.args, durations, prediction)
             loss_only = loop.arguments["prediction_loss_only"]
             if loss_only is None:
                 loss_only = self.args.prediction_loss_only
@@ -478,7 +482,7 @@ def register_trainer_checks() -> None:
             check_outputs_join(
                 self.args,
                 model,
-                dataset,
+                durations,
                 call=_loop_call(loop),
                 gathered=gathered and self.preprocess_logits_for_metrics is None,
                 ignore_keys=ignore_keys,

@@ -1398,9 +1398,12 @@ def _unjoinable(durations: dict[str | None, list[int]]) -> tuple[str | None, lis
     return next(((modality, lengths) for modality, lengths in durations.items() if len(lengths) > 1), None)
 
 
-def check_inputs_for_metrics(args: TrainingArguments, dataset: TrainingSet | None, prediction: bool = False) -> None:
+def check_inputs_for_metrics(
+    args: TrainingArguments, durations: Callable[[], dict[str | None, list[int]]], prediction: bool = False
+) -> None:
     """Refuse `include_for_metrics=["inputs"]` on an evaluation set whose batches are padded to different durations
-    (`joined_durations`), before the evaluation runs. transformers joins every batch's inputs and pads them along axis
+    (`durations()`: the set's `joined_durations`, measured where first asked for, once for this check and
+    `check_outputs_join`), before the evaluation runs. transformers joins every batch's inputs and pads them along axis
     1 only, which for CiTrus `(batch, channels, time)` windows is the channel axis: batches padded to different
     durations stopped inside torch ("Sizes of tensors must match"). A fusion model's inputs are joined modality by
     modality, so each modality's batches must share one duration (those of different modalities need not).
@@ -1411,7 +1414,7 @@ def check_inputs_for_metrics(args: TrainingArguments, dataset: TrainingSet | Non
         getattr(args, "batch_eval_metrics", False) and not prediction
     ):
         return  # the batches' inputs are handed over one by one, never joined
-    unjoinable = _unjoinable(joined_durations(args, dataset))
+    unjoinable = _unjoinable(durations())
     if unjoinable is not None:
         modality, lengths = unjoinable
         windows = "windows" if modality is None else f"windows of modality {modality!r}"
@@ -1466,7 +1469,7 @@ def _outputs_per_patch(model: PreTrainedModel) -> list[str] | None:
 def check_outputs_join(
     args: TrainingArguments,
     model: PreTrainedModel,
-    dataset: TrainingSet | None,
+    durations: Callable[[], dict[str | None, list[int]]],
     *,
     call: str,
     gathered: bool,
@@ -1484,8 +1487,9 @@ def check_outputs_join(
     Args:
         args: the `TrainingArguments` (`eval_do_concat_batches=False` hands the batches over one by one).
         model: the CiTrus-family model (unwrapped).
-        dataset: the evaluation loop's set (its unused columns removed); a Subset, a list of dicts or a transformed
-            set is read row by row.
+        durations: the `joined_durations` of the evaluation loop's set (its unused columns removed; a Subset, a
+            list of dicts or a transformed set is read row by row), measured where first asked for, once for this
+            check and `check_inputs_for_metrics`.
         call: "Trainer.predict" or "Trainer.evaluate", named in the error.
         gathered: whether the loop joins the predictions (not with `prediction_loss_only`, nor in an evaluation with
             `batch_eval_metrics`, nor when `preprocess_logits_for_metrics` may have reduced them).
@@ -1495,17 +1499,17 @@ def check_outputs_join(
 
     from ..modeling_citrus import CiTrusForPretraining
 
-    if not gathered or not getattr(args, "eval_do_concat_batches", True) or dataset is None:
+    if not gathered or not getattr(args, "eval_do_concat_batches", True):
         return
     per_patch = _outputs_per_patch(model)
     if per_patch is not None:
         per_patch = [name for name in per_patch if name not in (ignore_keys or [])]
         if not per_patch:
             return
-    unjoinable = _unjoinable(joined_durations(args, dataset))
+    unjoinable = _unjoinable(durations())
     if unjoinable is None:
         return
-    durations = unjoinable[1]
+    lengths = unjoinable[1]
     name = type(model).__name__
     if per_patch is None:
         outputs = f"{name} returns its outputs per patch"
@@ -1523,8 +1527,8 @@ def check_outputs_join(
         outputs = f"{name} returns {' and '.join(per_patch)} per patch (config output_{'/output_'.join(per_patch)})"
         first = f"Leave them out with {call.split('.')[-1]}(..., ignore_keys={per_patch!r}) (the logits stay)"
     raise ValueError(
-        f"{call}: {outputs}, and the batches of this set are padded to different durations ({durations[0]} to "
-        f"{durations[-1]} patches), which transformers cannot join into one array. {first}; or align every row to "
+        f"{call}: {outputs}, and the batches of this set are padded to different durations ({lengths[0]} to "
+        f"{lengths[-1]} patches), which transformers cannot join into one array. {first}; or align every row to "
         "one duration (the feature extractor's padding='max_length'); or have the batches handed over one by one "
         "with TrainingArguments(eval_do_concat_batches=False) (the predictions are then a list, one entry per batch)."
     )
