@@ -74,7 +74,6 @@ def test_a_wav_file_among_named_records_is_read_by_position_under_their_names(ec
     (train/a, audit 75's mend1), it left the set without a reference: no row carried `channel_names`."""
     from scipy.io import wavfile
 
-    from citrus_hf.data import recording_folders
     from citrus_hf.data.splits import load_task_splits
 
     for split, label, start in _LAYOUT:
@@ -83,7 +82,6 @@ def test_a_wav_file_among_named_records_is_read_by_position_under_their_names(ec
             wavfile.write(tmp_path / split / label / "r.wav", int(RATE), _four_seconds(ecg, start).astype(np.float32))
         else:
             _write_record(tmp_path / split / label, "r", _four_seconds(ecg, start))
-    getattr(recording_folders, "_BY_POSITION_SAID", set()).clear()  # (said once per set and process)
     with caplog.at_level(logging.WARNING):
         splits = load_task_splits(tmp_path, require_validation=False)
     rows = {row["recording"]: row for row in splits.train}

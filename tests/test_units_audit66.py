@@ -348,11 +348,8 @@ def test_a_file_without_units_among_files_that_declare_them_is_named(tmp_path):
     units were compared), and that is said once."""
     from scipy.io import wavfile
 
-    from citrus_hf.data import recording_folders
-
     samples = _signal(AMPLITUDES["b"], 4).astype(np.float32)
     root = _one_file_replaced(tmp_path / "set", lambda folder, _: wavfile.write(folder / "b1.wav", RATE, samples.T))
-    recording_folders._CONVERSIONS_SAID.clear()
     said, rows = _messages("citrus_hf.data.recording_folders", lambda: _train_rows(root))
     row = rows["train/b/b1.wav"]
     np.testing.assert_allclose(np.asarray(row["input_values"]), samples, rtol=1e-6)

@@ -202,6 +202,11 @@ _RATE_AGREEMENT = 1e-6
 _FIRST_FILE_READ: contextvars.ContextVar[dict[tuple, list] | None] = contextvars.ContextVar(
     "citrus_first_file_read", default=None
 )
+# The notes a labelled set's build has said already (`_say_once`: a file read by position, `_by_position`; a file's
+# units converted to, or read as, the first file's, `_in_units`), each said once per build: a context variable, as
+# `_FIRST_FILE_READ`, set for the build and reset after it. Kept in module sets that each build cleared as it ended,
+# one thread's build ending cleared another's, running, which said its notes again.
+_NOTES_SAID: contextvars.ContextVar[set[tuple] | None] = contextvars.ContextVar("citrus_notes_said", default=None)
 # The text files PhysioNet ships beside the records of every database it serves (the download's checksum list and its
 # licence; `RECORDS` and `ANNOTATORS` have no suffix, so no reader takes them): never recordings. Read as CSV ones, a
 # PhysioNet folder as downloaded was refused as one that mixes files that record their rate with files that do not,
@@ -526,6 +531,7 @@ def load_recording_folder(
         # step after that read: a recording left there stayed in memory for the rest of the process)
         first_file_read: dict[tuple, list] = {}
         kept_for_rows = _FIRST_FILE_READ.set(first_file_read)
+        notes_of_other_builds = _NOTES_SAID.set(set())  # (a second build in the process says its notes again)
         try:
             reference = unnamed = None
             if listed:
@@ -568,9 +574,7 @@ def load_recording_folder(
             )
         finally:
             _FIRST_FILE_READ.reset(kept_for_rows)
-            # (the notes of a build are said once per build: a second build in the same process says them again)
-            _BY_POSITION_SAID.clear()
-            _CONVERSIONS_SAID.clear()
+            _NOTES_SAID.reset(notes_of_other_builds)
     if path.is_dir():
         kept = {str(file) for file in _read_once(files, path)}
         stamps = [stamp for stamp in stamps if stamp[0] in kept]
@@ -2000,10 +2004,16 @@ def _names_channels_once(file: Path, recording) -> bool:
     return True
 
 
-# The labelled sets whose first file (`_channel_reference`) a file of no names has been read by position under: said
-# once per set and build (cleared as `load_recording_folder`'s build of a labelled layout ends: a second build in the
-# same process, of the same folder, says it again; kept for the process, it was said by the first build alone).
-_BY_POSITION_SAID: set[str] = set()
+def _say_once(note: tuple) -> bool:
+    """Whether `note` (a key naming what is said and of which files) is to be said now: True the first time in a
+    labelled set's build (`_NOTES_SAID`), and wherever no build holds the notes said."""
+    said = _NOTES_SAID.get()
+    if said is None:
+        return True
+    if note in said:
+        return False
+    said.add(note)
+    return True
 
 
 def _by_position(file: Path, recording, first_file: str, expected: tuple[str, ...]):
@@ -2029,8 +2039,7 @@ def _by_position(file: Path, recording, first_file: str, expected: tuple[str, ..
             "example of a labelled set must hold the same channels (the rows are the model's input channels): export "
             "the same channels from each."
         )
-    if first_file not in _BY_POSITION_SAID:
-        _BY_POSITION_SAID.add(first_file)
+    if _say_once(("read by position", first_file)):
         logger.warning(
             f"{file} names no channels (a {kind} file cannot), and {first_file}, the set's first file naming them, "
             f"names {list(expected)}: files without names are read by position, as that file's channels in its order; "
@@ -2105,19 +2114,12 @@ def _in_channel_order(
     )
 
 
-# The conversions of a labelled set's files to its first file's units said already: `(first file, unit, its unit)`;
-# `(first file, "", "")` once a file without units has been said to be read in the first file's. Once per build, as
-# `_BY_POSITION_SAID`.
-_CONVERSIONS_SAID: set[tuple[str, str, str]] = set()
-
-
 def _in_first_units(file: Path, recording, units: list[str], first_file: str):
     """`recording`, a file that declares no units (a WAV file), read as in the set's first file's `units` (its first
     file of a format that names channels, `_channel_reference`; one per channel, canonical), as it was before units
     were compared; said once per set, naming the file: it may be in another unit, which nothing in it tells."""
     declared = sorted({unit for unit in units if unit})
-    if declared and (first_file, "", "") not in _CONVERSIONS_SAID:
-        _CONVERSIONS_SAID.add((first_file, "", ""))
+    if declared and _say_once(("units", first_file, "", "")):
         logger.warning(
             f"{file} declares no units, and {first_file}, the set's first file naming its channels, does "
             f"({', '.join(declared)}): files without units are read as in that file's; if one is in another unit (mV "
@@ -2153,8 +2155,7 @@ def _in_units(file: Path, recording, keys: list[str], first_units: dict[str, str
             )
         if factor != 1.0:
             factors[row] = factor
-            if (first_file, unit, target) not in _CONVERSIONS_SAID:
-                _CONVERSIONS_SAID.add((first_file, unit, target))
+            if _say_once(("units", first_file, unit, target)):
                 logger.warning(
                     f"{file} holds {recording.channel_names[row]!r} in {unit}, and {first_file}, the set's first file, "
                     f"in {target}: every file's channels in {unit} are converted to {target} (x{factor:g}) as they "
