@@ -71,3 +71,24 @@ def test_a_build_ending_in_another_thread_does_not_make_a_running_build_say_its_
     assert sum("read by position" in note for note in said) == 1, said
     assert sum("declares no units" in note for note in said) == 1, said
     assert recording_folders._NOTES_SAID.get() is None  # (nothing kept once the set is built)
+
+
+def test_channel_statistics_reads_a_rows_recording_as_the_splits_check_reads_it():
+    """A row NaN at its start, in a set whose `recording` column numbers the rows (rows of different durations stacked
+    into one array, padded with NaN): `check_labelled_splits` names the NaN padding, as `recordings_of_rows` reads no
+    recording from a number; `channel_statistics` read the column inline and called it samples missing from
+    "its recording 0", a device started late."""
+    import datasets
+
+    from citrus_hf.data.alignment import channel_statistics
+    from citrus_hf.data.splits import non_finite_fix
+
+    signal = np.sin(np.linspace(0, 20, 400))[None, :].repeat(2, axis=0)
+    padded = signal.copy()
+    padded[:, :50] = np.nan
+    rows = datasets.Dataset.from_dict({"input_values": [signal.tolist(), padded.tolist()], "recording": [0, 1]})
+    with pytest.raises(ValueError) as refused:
+        channel_statistics(rows, sampling_rate=100.0)
+    message = str(refused.value)
+    assert "Row 1 of the training split" in message and "padding to a common length" in message, message
+    assert message.endswith(non_finite_fix(padded, 100.0))

@@ -42,7 +42,7 @@ from ..feature_extraction_citrus import (
     unit_mismatch_notice,
 )
 from ..vocabulary_citrus import DEFAULT_TASK_ALIGNMENT, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
-from .splits import LABEL_TASKS, LABELS, check_rate_values, non_finite_fix, rates_of_rows
+from .splits import LABEL_TASKS, LABELS, check_rate_values, non_finite_fix, rates_of_rows, recordings_of_rows
 from .windowing import row_samples_and_rates
 
 logger = logging.getLogger(__name__)
@@ -669,12 +669,11 @@ def channel_statistics(
             if nan_policy != "interpolate":
                 first_bad = int(np.flatnonzero(~finite.reshape(len(signal), -1).all(axis=1))[0])
                 bad_row = row + first_bad
-                recording = dataset[bad_row]["recording"] if "recording" in dataset.column_names else None
+                # (the row's rate and recording read as `check_labelled_splits` reads them: one fix for one row)
+                rate, recording = rates_of_rows(dataset, sampling_rate)(bad_row), recordings_of_rows(dataset)(bad_row)
                 raise ValueError(
                     f"Row {bad_row} of the training split has NaN or infinite values in `input_values`; "
-                    + non_finite_fix(
-                        signal[first_bad], rates_of_rows(dataset, sampling_rate)(bad_row), patch_seconds, recording
-                    )
+                    + non_finite_fix(signal[first_bad], rate, patch_seconds, recording)
                 )
             signal = np.where(finite, signal, 0.0)
         if total is None:

@@ -1455,7 +1455,7 @@ def check_labelled_splits(
             nan_policy,
             rates_of_rows(split, sampling_rate),
             patch_seconds,
-            _recordings_of_rows(split),
+            recordings_of_rows(split),
         )
         long_gaps += [gaps] if gaps is not None else []
         _check_labels(split, name, task, ids_fix)
@@ -1468,9 +1468,10 @@ def check_labelled_splits(
         _check_class_ids(splits, ids_fix)
 
 
-def _recordings_of_rows(split) -> Callable[[int], str | None]:
+def recordings_of_rows(split) -> Callable[[int], str | None]:
     """`row -> the recording it was read from`: the split's `recording` column (a set this package built from files
-    has one), None for every row of a set without it."""
+    has one: a file's path), None for every row of a set without it, and for a value that is no path (a user's own
+    numbering of rows stacked into one array)."""
     if "recording" not in split.column_names:
         return lambda row: None
 
@@ -2679,4 +2680,5 @@ __all__ = [
     "own_dataset_info",
     "parse_budget",
     "rates_of_rows",
+    "recordings_of_rows",
 ]
