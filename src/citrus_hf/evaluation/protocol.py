@@ -737,6 +737,9 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
     # what the set is decides what its runs depend on: class weights weigh no regression set's runs, and a validation
     # split of the set's own counts its rows as examples, as every run did
     signatures = config.run_signatures(context.task, context.splits.examples("validation") is not None)
+    # runs recorded before a set's runs carried its own signature carry the settings' (`run_signatures()`), which
+    # differs from the set's only by what changed none of its runs: they are its runs still
+    settings_signatures = config.run_signatures()
     _check_budgets(config, context, budgets)
     _check_not_pretrained_on(config, context, checkpoints)
     # the arms that read the rows at their own rate see them at one rate (the others align them themselves)
@@ -754,13 +757,14 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
             for name in config.arms:
                 progress.set_postfix_str(f"{dataset} {budget.label_for(context.task)} seed {seed} {name}")
                 key = (dataset, name, budget.label_for(context.task), seed, signatures[name])
+                recorded = previous.get(key) or previous.get((*key[:4], settings_signatures[name]))
                 if (
-                    key in previous
-                    and _same_alignment(previous[key], prepared[name], config, dataset)
-                    and _same_data(previous[key], contexts[name])
-                    and _same_draw(previous[key], draw)
+                    recorded is not None
+                    and _same_alignment(recorded, prepared[name], config, dataset)
+                    and _same_data(recorded, contexts[name])
+                    and _same_draw(recorded, draw)
                 ):
-                    record(_as_reused(previous[key], contexts[name]), new=False)
+                    record(_as_reused(recorded, contexts[name]), new=False)
                     continue
                 start = time.perf_counter()
                 run_dir = Path(config.output_dir) / "runs" / _run_folder_name(dataset, name, key[2], seed)

@@ -1,0 +1,66 @@
+"""Review of session 76's evaluation, training-hook and publishing work (session 76, review2): each test names what a
+user met before.
+
+1. A set's runs carry the signature of their set's task and validation split since session 76: the runs a regression
+   set recorded under `--class-weight balanced` before then carry the settings' signature (class weights in it), and
+   `citrus evaluate --resume` fitted every one of them again. They are reused now, as they were before.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from test_evalnoted_audit76 import _regression_folder
+
+from citrus_hf.evaluation import ProtocolConfig, run_protocol
+from citrus_hf.vocabulary_citrus import REGRESSION
+
+# ------------------------------------------------- 1. runs recorded under the settings' signature stay reusable
+
+
+def test_runs_recorded_under_the_settings_signature_are_reused_on_a_regression_set(tmp_path, caplog):
+    """A regression set's run recorded under `--class-weight balanced` before a set's runs had a signature of their
+    own carries `run_signatures()` (class weights in it): the resume reuses it rather than fitting it again."""
+    folder = _regression_folder(tmp_path / "mine")
+    settings = dict(
+        output_dir=str(tmp_path / "evaluation"),
+        datasets=[folder],
+        budgets=["2"],
+        seeds=[0],
+        arms=["prior"],
+        class_weight="balanced",
+        show_progress=False,
+    )
+    run_protocol(ProtocolConfig(**settings))
+    runs = tmp_path / "evaluation" / "runs.jsonl"
+    recorded = json.loads(runs.read_text())
+    legacy = ProtocolConfig(**settings).run_signatures()["prior"]
+    assert recorded["signature"] == ProtocolConfig(**settings).run_signatures(REGRESSION)["prior"] != legacy
+    runs.write_text(json.dumps({**recorded, "signature": legacy}) + "\n")  # as the package wrote it before
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.evaluation.protocol"):
+        run_protocol(ProtocolConfig(**settings))
+    assert "Reused 1 of 1 runs" in caplog.text
+    assert len(runs.read_text().splitlines()) == 1
+
+
+def test_every_published_few_shot_run_keeps_its_sets_signature():
+    """Guard: the published few-shot runs (classification and regression sets, unweighted, no windowed set) carry the
+    signature each set's runs are matched by (`run_signatures(task, windowed_validation=False)`), not only the
+    settings' one that `test_benchmarks` checks."""
+    from test_benchmarks import BENCHMARKS
+
+    from citrus_hf.commands.evaluate import build_parser
+
+    folder = BENCHMARKS / "results" / "few_shot"
+    config = build_parser().parse([str(folder / "protocol.json")])
+    last = {}  # each set's last run of each arm: the published table's (earlier weights' runs stay in the file)
+    for line in (folder / "runs.jsonl").read_text().splitlines():
+        run = json.loads(line)
+        last[(run["dataset"], run["arm"])] = run
+    by_task = {
+        task: config.run_signatures(task, windowed_validation=False) for task in {r["task"] for r in last.values()}
+    }
+    assert REGRESSION in by_task
+    for (dataset, arm), run in last.items():
+        assert run["signature"] == by_task[run["task"]][arm], (dataset, arm)
