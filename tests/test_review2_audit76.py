@@ -4,6 +4,10 @@ user met before.
 1. A set's runs carry the signature of their set's task and validation split since session 76: the runs a regression
    set recorded under `--class-weight balanced` before then carry the settings' signature (class weights in it), and
    `citrus evaluate --resume` fitted every one of them again. They are reused now, as they were before.
+2. The `Trainer` hook turned transformers' minimising of a metric named "...loss" into maximising wherever the name
+   read as a regression metric's followed by more: a user's own `compute_metrics` metric "pearson_r_loss" (a loss)
+   of a CiTrus model was maximised, keeping the worst checkpoint, with a warning. Only a target known to be named so
+   (`compute_metrics_fn`'s) turns it now; a user's own such metric is minimised silently, as before session 76.
 """
 
 from __future__ import annotations
@@ -64,3 +68,40 @@ def test_every_published_few_shot_run_keeps_its_sets_signature():
     assert REGRESSION in by_task
     for (dataset, arm), run in last.items():
         assert run["signature"] == by_task[run["task"]][arm], (dataset, arm)
+
+
+# --------------------------------------- 2. a user's own metric ending in "loss" stays minimised, without a word
+
+
+def test_a_users_own_metric_ending_in_loss_stays_minimised(tmp_path, caplog):
+    """A CiTrus model's Trainer with a `compute_metrics` of the user's whose metric is "pearson_r_loss" keeps
+    transformers' minimising of it, given or not, and says nothing; a target named "loss" of `compute_metrics_fn`
+    is still a correlation, maximised."""
+    from test_trainer_habits import _arguments
+    from tiny_configs import tiny_config
+    from transformers import Trainer
+
+    from citrus_hf import CiTrusForRegression
+    from citrus_hf.training.metrics import compute_metrics_fn
+
+    def pearson_loss(prediction):  # 1 - r, as a loss
+        return {"pearson_r_loss": 0.0}
+
+    model = CiTrusForRegression(tiny_config())
+    with caplog.at_level(logging.WARNING):
+        own = Trainer(
+            model=model, args=_arguments(tmp_path, metric_for_best_model="pearson_r_loss"), compute_metrics=pearson_loss
+        )
+        given = Trainer(
+            model=model,
+            args=_arguments(tmp_path, metric_for_best_model="pearson_r_loss", greater_is_better=False),
+            compute_metrics=pearson_loss,
+        )
+    assert own.args.greater_is_better is False and given.args.greater_is_better is False
+    assert "pearson_r_loss" not in caplog.text
+    target = Trainer(
+        model=model,
+        args=_arguments(tmp_path, metric_for_best_model="pearson_r_loss"),
+        compute_metrics=compute_metrics_fn(REGRESSION, target_names=["loss"]),
+    )
+    assert target.args.greater_is_better is True

@@ -321,6 +321,8 @@ def set_metric_direction(
     checkpoint with the largest error, and minimises every one that does, so `pearson_r_val_loss` (the correlation of
     a target named "val_loss") kept the worst one. When `greater_is_better` was left unset it is set to the metric's
     direction, with a warning that says so; a value the user set is kept, with a warning when it maximises an error.
+    A name ending in "loss" is maximised only where it ends in one of `target_names` (a user's own metric
+    "pearson_r_loss" of another `compute_metrics` is a loss).
     """
     from transformers.utils import logging
 
@@ -332,14 +334,18 @@ def set_metric_direction(
     greater = metric_greater_is_better(metric, eval_sets, target_names)
     if greater == args.greater_is_better:
         return
+    if greater and metric.endswith("loss") and not any(metric.endswith(f"_{name}") for name in map(str, target_names)):
+        # only a target known to be named so (`compute_metrics_fn`'s) makes a name ending in "loss" a correlation's:
+        # a user's own metric "pearson_r_loss" is a loss, which transformers minimises, as it did here before
+        return
     logger = logging.get_logger(__name__)
     if getattr(args, GREATER_IS_BETTER_GIVEN, True) is False:
         args.greater_is_better = greater
         if greater:
             logger.warning(
                 f"metric_for_best_model={metric!r} grows as the model improves: greater_is_better is set to True. "
-                "transformers minimises every metric whose name ends in 'loss' (here a target's or evaluation set's "
-                "name), which keeps the worst checkpoint; pass greater_is_better yourself to choose."
+                "transformers minimises every metric whose name ends in 'loss' (here a target's name), which keeps "
+                "the worst checkpoint; pass greater_is_better yourself to choose."
             )
             return
         logger.warning(
