@@ -105,3 +105,31 @@ def test_a_users_own_metric_ending_in_loss_stays_minimised(tmp_path, caplog):
         compute_metrics=compute_metrics_fn(REGRESSION, target_names=["loss"]),
     )
     assert target.args.greater_is_better is True
+
+
+# ------------------------------------------ 3. protocol.json of a Python ProtocolConfig reruns without a false notice
+
+
+def test_a_protocol_json_of_python_trainer_settings_reruns_without_a_word(tmp_path, caplog):
+    """`ProtocolConfig(finetune=TrainerSettings(learning_rate=...))` leaves TrainerSettings' show_progress on, which
+    no run uses: protocol.json held it, and `citrus evaluate FOLDER/protocol.json` said the file's
+    `finetune: show_progress: True`, never given, was ignored. The protocol keeps it off now."""
+    from citrus_hf.commands.evaluate import build_parser
+    from citrus_hf.training.settings import TrainerSettings
+
+    folder = _regression_folder(tmp_path / "mine")
+    run_protocol(
+        ProtocolConfig(
+            output_dir=str(tmp_path / "evaluation"),
+            datasets=[folder],
+            budgets=["2"],
+            seeds=[0],
+            arms=["prior"],
+            show_progress=False,
+            finetune=TrainerSettings(learning_rate=3e-4),
+        )
+    )
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.commands.parser"):
+        config = build_parser().parse([str(tmp_path / "evaluation" / "protocol.json")])
+    assert "ignores" not in caplog.text
+    assert config.finetune.learning_rate == 3e-4 and config.finetune.show_progress is False

@@ -13,7 +13,7 @@ import logging
 import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -261,6 +261,11 @@ class ProtocolConfig:
         # a dict of its settings (`ProtocolConfig(**asdict(config))`, protocol.json's, a Hydra config's) over the
         # protocol's defaults: read as it was, it failed deep in the checks ("'dict' object has no attribute ...")
         self.finetune = trainer_settings(self.finetune, "finetune", default_finetune_settings())
+        if self.finetune.show_progress:
+            # no run shows a bar of its own (`arms`: each run's settings turn it off); left on (TrainerSettings'
+            # default, in `ProtocolConfig(finetune=TrainerSettings(learning_rate=...))`), protocol.json held it, and
+            # `citrus evaluate FOLDER/protocol.json` said the setting the user never gave was ignored
+            self.finetune = replace(self.finetune, show_progress=False)
         plain_numbers(self)  # (seeds from `list(np.arange(5))`)
         check_switches(self, ("select_on_validation", "resume", "show_progress"))
         check_fraction("validation_fraction", self.validation_fraction)
