@@ -8,6 +8,10 @@ user met before.
    read as a regression metric's followed by more: a user's own `compute_metrics` metric "pearson_r_loss" (a loss)
    of a CiTrus model was maximised, keeping the worst checkpoint, with a warning. Only a target known to be named so
    (`compute_metrics_fn`'s) turns it now; a user's own such metric is minimised silently, as before session 76.
+3. `ProtocolConfig(finetune=TrainerSettings(...))` wrote TrainerSettings' show_progress (on, used by no run) to
+   protocol.json, and its rerun said that setting, never given, was ignored. The protocol keeps it off now.
+4. Reading an evaluation set's name out of a metric's name stripped "eval_" and then "test_": a set named
+   "test_mae_cohort" lost its first word, was not found, and its accuracy was minimised as an error.
 """
 
 from __future__ import annotations
@@ -133,3 +137,17 @@ def test_a_protocol_json_of_python_trainer_settings_reruns_without_a_word(tmp_pa
         config = build_parser().parse([str(tmp_path / "evaluation" / "protocol.json")])
     assert "ignores" not in caplog.text
     assert config.finetune.learning_rate == 3e-4 and config.finetune.show_progress is False
+
+
+# ------------------------------------------------ 4. an evaluation set whose name starts with "test_"
+
+
+def test_an_evaluation_set_named_test_something_is_read_whole():
+    """`eval_test_mae_cohort_accuracy` of the evaluation set "test_mae_cohort" is an accuracy (maximised); the
+    "test_" of the set's name was stripped as a second metric prefix, and "mae" decided."""
+    from citrus_hf.training.metrics import metric_greater_is_better
+
+    assert metric_greater_is_better("eval_test_mae_cohort_accuracy", eval_sets=["test_mae_cohort"]) is True
+    assert metric_greater_is_better("eval_test_accuracy_mae", eval_sets=["test_accuracy"]) is False
+    assert metric_greater_is_better("eval_test_mae", eval_sets=["test"]) is False
+    assert metric_greater_is_better("test_pearson_r") is True

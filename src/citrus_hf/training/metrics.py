@@ -542,9 +542,9 @@ def metric_greater_is_better(name: str, eval_sets: Iterable[str] = (), target_na
     `mae_accuracy` (a target column named "accuracy") is an error, `pearson_r_mae` a correlation. Else the metric the
     name ends in decides (`holdout_mae`, `custom_loss`, `loss_free_pearson_r`); else the first known metric in it.
     """
-    unprefixed = name
-    for prefix in ("eval_", "test_"):
-        unprefixed = unprefixed.removeprefix(prefix)
+    # one prefix, transformers' `metric_key_prefix`: the words after it may be a set's name ("test_cohort")
+    prefix = next((prefix for prefix in ("eval_", "test_") if name.startswith(prefix)), "")
+    unprefixed = name.removeprefix(prefix)
     # the longest set name first: of sets "cohort" and "cohort_b", "cohort_b_mae" is the second's
     for eval_set in sorted(map(str, eval_sets), key=len, reverse=True):
         if unprefixed.startswith(f"{eval_set}_"):
