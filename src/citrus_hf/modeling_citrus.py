@@ -94,6 +94,9 @@ logger = logging.get_logger(__name__)
 
 # Pickled weights a checkpoint folder may hold instead of safetensors.
 _PICKLED_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+# One shard of pickled weights saved in pieces (`pytorch_model-00001-of-00003.bin`, beside its
+# `pytorch_model.bin.index.json`): its stem, its count of shards and its suffix.
+_PICKLED_SHARD = re.compile(r"(?P<stem>.+)-\d{5}-of-(?P<count>\d{5})(?P<suffix>\.\w+)")
 
 # Largest input magnitude the model accepts. Its layer norms square activations in float32: measured on citrus-small
 # with N(0, 1) windows scaled by 10^k, the logits are unchanged up to 1e17, drift at 1e18 and are NaN at 1e20, and the
@@ -3026,23 +3029,58 @@ def _no_weights_file_error(name_or_path: str | os.PathLike, kwargs: Mapping[str,
     )
 
 
-def _pickle_conversion(class_name: str, folder: Any, pickled_name: str = "pytorch_model.bin") -> str:
-    """How to convert the trusted pickled weights `pickled_name` of the checkpoint `folder` (None: one not named) into
-    the safetensors a `class_name` loads. The whole call is named: transformers refuses `state_dict=` beside a
-    checkpoint's name, and the package a folder without safetensors weights, so "pass them as `state_dict=`" sent
-    `from_pretrained(folder, state_dict=...)` round to the refusal it came from."""
+def _pickled_model_weights(folder: str) -> list[str]:
+    """The pickled weights files of the checkpoint `folder`, sorted: the model's (`pytorch_model*.bin`, `model*`), not
+    a Trainer's optimizer.pt or rng_state.pth beside them, where it holds any; else every pickled file it holds."""
+    pickled = sorted(name for name in os.listdir(folder) if name.endswith(_PICKLED_WEIGHT_SUFFIXES))
+    return [name for name in pickled if name.startswith(("pytorch_model", "model"))] or pickled
+
+
+def _pickled_state_dict_call(folder: str, weights: Sequence[str]) -> str:
+    """The expression that reads the trusted pickled weights `weights` (file names in `folder`, `_pickled_model_weights`)
+    as one state dict: `torch.load` of the file, or, for a set of shards (`pytorch_model-00001-of-00002.bin` ...),
+    every shard of the set merged, where a load of the first one named only part of the model's tensors."""
+    shard = _PICKLED_SHARD.fullmatch(weights[0]) if weights else None
+    if shard is None:
+        return (
+            f"torch.load({os.path.join(folder, weights[0] if weights else 'pytorch_model.bin')!r}, weights_only=True)"
+        )
+    pattern = os.path.join(folder, f"{shard['stem']}-*-of-{shard['count']}{shard['suffix']}")
+    return (
+        f"{{key: value for shard in sorted(glob.glob({pattern!r})) "
+        "for key, value in torch.load(shard, weights_only=True).items()}"
+    )
+
+
+def _pickle_conversion(class_name: str, folder: Any) -> str:
+    """How to convert the trusted pickled weights of the checkpoint `folder` (None: one not named; a local folder: the
+    weights it holds, `_pickled_model_weights`, all shards of a sharded set) into the safetensors a `class_name`
+    loads. The whole call is named: transformers refuses `state_dict=` beside a checkpoint's name, and the package a
+    folder without safetensors weights, so "pass them as `state_dict=`" sent `from_pretrained(folder, state_dict=...)`
+    round to the refusal it came from."""
     local = isinstance(folder, (str, os.PathLike)) and os.path.isdir(folder)
     shown = os.fspath(folder) if local else "folder"
-    path = os.path.join(shown, pickled_name)
+    weights = _pickled_model_weights(shown) if local else []
+    state_dict = _pickled_state_dict_call(shown, weights)
+    shard = _PICKLED_SHARD.fullmatch(weights[0]) if weights else None
+    index = f"{shard['stem']}{shard['suffix']}.index.json" if shard else ""
+    listed = f" (listed in {index})" if index and os.path.isfile(os.path.join(shown, index)) else ""
     return (
         (
             "Download the checkpoint into a folder (`huggingface_hub.snapshot_download`). "
             if folder and not local
             else ""
         )
+        + (
+            f"Its weights are the {int(shard['count'])} shards {shard['stem']}-*-of-{shard['count']}{shard['suffix']}"
+            f"{listed}; read them all as one state dict. "
+            if shard
+            else ""
+        )
         + f"To convert pickled weights you trust, load them without the name of the checkpoint: `{class_name}"
-        f".from_pretrained(None, config={shown!r}, state_dict=torch.load({path!r}, weights_only=True))`, then save "
-        f"that model with `save_pretrained({shown!r})`, which writes {SAFE_WEIGHTS_NAME}."
+        f".from_pretrained(None, config={shown!r}, state_dict={state_dict})`"
+        + (" (`import glob`)" if shard else "")
+        + f", then save that model with `save_pretrained({shown!r})`, which writes {SAFE_WEIGHTS_NAME}."
     )
 
 
@@ -3053,11 +3091,9 @@ def _no_weights_error(folder: str, class_name: str) -> OSError:
     names = sorted(os.listdir(folder))
     pickled = [name for name in names if name.endswith(_PICKLED_WEIGHT_SUFFIXES)]
     if pickled:
-        # the model's weights, not a Trainer's optimizer.pt or rng_state.pth beside them
-        weights = [name for name in pickled if name.startswith(("pytorch_model", "model"))] or pickled
         return OSError(
             f"{folder!r} holds only pickled weights {pickled} and no {SAFE_WEIGHTS_NAME}: CiTrus loads safetensors "
-            f"only (a pickle can run code when unpickled). {_pickle_conversion(class_name, folder, weights[0])}"
+            f"only (a pickle can run code when unpickled). {_pickle_conversion(class_name, folder)}"
         )
     shards = [name for name in names if re.fullmatch(r"model-\d{5}-of-\d{5}\.safetensors", name)]
     if shards:

@@ -1,0 +1,57 @@
+"""Leftovers of audit 75 in loading, the Hub, inference and the Trainer: the conversion advice of a sharded pickled
+checkpoint reads every shard; offline, a Hub id the cache holds nothing of is said so by the CiTrus classes as by the
+package's commands; a model loaded from a bare `state_dict=` is named as one; `dtype` and `torch_dtype` that disagree
+are refused; the Trainer's column advice for a list of rows; a removed-column refusal with data-loading workers.
+Tiny models, no network."""
+
+from __future__ import annotations
+
+import glob
+import json
+import re
+
+import pytest
+import torch
+from tiny_configs import tiny_config
+
+from citrus_hf import CiTrusForSequenceClassification
+
+
+def _sharded_pickled_checkpoint(folder):
+    """A classifier's checkpoint folder holding its config and its weights as two pickled shards with their index
+    (`pytorch_model-0000x-of-00002.bin`, `pytorch_model.bin.index.json`), as older transformers saved a large model;
+    and the model."""
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    model.save_pretrained(folder)
+    (folder / "model.safetensors").unlink()
+    state = model.state_dict()
+    keys = sorted(state)
+    weight_map = {}
+    for number, part in enumerate((keys[: len(keys) // 2], keys[len(keys) // 2 :]), start=1):
+        name = f"pytorch_model-{number:05d}-of-00002.bin"
+        torch.save({key: state[key] for key in part}, folder / name)
+        weight_map |= dict.fromkeys(part, name)
+    (folder / "pytorch_model.bin.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+    return model
+
+
+@pytest.mark.parametrize("given", [{}, {"use_safetensors": False}])
+def test_the_conversion_of_sharded_pickled_weights_reads_every_shard(given, tmp_path):
+    """The advice for a folder of pickled shards named `torch.load` of the first shard alone (and, for
+    `use_safetensors=False`, a pytorch_model.bin the folder does not hold): the model built from it missed the other
+    shard's tensors. It now names the set of shards and its index, and its call merges every shard: that call and
+    `save_pretrained` give the model that was saved."""
+    folder = tmp_path / "sharded"
+    model = _sharded_pickled_checkpoint(folder)
+    with pytest.raises((OSError, ValueError)) as raised:
+        CiTrusForSequenceClassification.from_pretrained(str(folder), **given)
+    said = str(raised.value)
+    assert "the 2 shards pytorch_model-*-of-00002.bin (listed in pytorch_model.bin.index.json)" in said, said
+    call = re.search(r"`(CiTrusForSequenceClassification\.from_pretrained\(None, [^`]+)`", said)
+    assert call is not None and "pytorch_model-00001" not in call.group(1), said
+    namespace = {"CiTrusForSequenceClassification": CiTrusForSequenceClassification, "torch": torch, "glob": glob}
+    eval(call.group(1), namespace).save_pretrained(folder)
+    loaded = CiTrusForSequenceClassification.from_pretrained(str(folder))
+    for name, tensor in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], tensor, rtol=0, atol=0)
