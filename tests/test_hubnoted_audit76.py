@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import re
 
 import pytest
 import torch
 from tiny_configs import tiny_config
 
-from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf import CiTrusForSequenceClassification, CiTrusModel
 
 
 def _sharded_pickled_checkpoint(folder):
@@ -55,3 +56,25 @@ def test_the_conversion_of_sharded_pickled_weights_reads_every_shard(given, tmp_
     loaded = CiTrusForSequenceClassification.from_pretrained(str(folder))
     for name, tensor in model.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[name], tensor, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("task_class", [False, True])
+def test_a_model_loaded_from_a_bare_state_dict_is_named_as_one(task_class, caplog):
+    """`from_pretrained(None, config=config, state_dict=...)` (the conversion the pickle refusal names) logged
+    "encoder loaded from 'None' (another CiTrus class's checkpoint)": no checkpoint named None was read. The line
+    now names the state dict given, and what of it was left unused as the state dict's."""
+    config = tiny_config(num_labels=2)
+    if task_class:  # a task class given the encoder's tensors: its new head is named
+        loader, state = (
+            CiTrusForSequenceClassification,
+            {f"citrus.{k}": v for k, v in CiTrusModel(config).state_dict().items()},
+        )
+    else:  # an encoder given a classifier's tensors: its head is left unused
+        loader, state = CiTrusModel, CiTrusForSequenceClassification(config).state_dict()
+    with caplog.at_level(logging.INFO, logger="citrus_hf"):
+        loader.from_pretrained(None, config=config, state_dict=state)
+    said = " ".join(record.getMessage() for record in caplog.records if "encoder loaded from" in record.getMessage())
+    assert f"{loader.__name__}: encoder loaded from the `state_dict=` given" in said, said
+    assert "'None'" not in said and "checkpoint" not in said, said
+    assert ("new, untrained head: classifier" if task_class else "not used: the state dict's classifier") in said
+

@@ -2721,7 +2721,10 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
             source = str(pretrained_model_name_or_path)
             if kwargs.get("subfolder"):
                 source = f"{source.rstrip('/')}/{kwargs['subfolder']}"  # where the weights came from
-            message = f"{cls.__name__}: encoder loaded from {source!r} ({saved} checkpoint)"
+            # `from_pretrained(None, config=..., state_dict=...)`: weights without a checkpoint, and so no saved class
+            given_state = pretrained_model_name_or_path is None
+            origin = "the `state_dict=` given" if given_state else f"{source!r} ({saved} checkpoint)"
+            message = f"{cls.__name__}: encoder loaded from {origin}"
             if missing or new_sized_head:
                 new_head = _modules_of(missing + new_sized_head)
                 # (peft users load their adapter onto this model next, which the load cannot know about)
@@ -2730,7 +2733,8 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
                     "it, before use)"
                 )
             if unexpected:
-                message += f"; not used: the checkpoint's {', '.join(_modules_of(unexpected))}"
+                held_by = "the state dict's" if given_state else "the checkpoint's"
+                message += f"; not used: {held_by} {', '.join(_modules_of(unexpected))}"
             head_name = getattr(cls, "head_name", None)
             # transformers' adapter path loads the adapter within this call, trained head included when peft saved it
             # (its `modules_to_save`): then nothing is left to fit
