@@ -78,3 +78,13 @@ def test_a_model_loaded_from_a_bare_state_dict_is_named_as_one(task_class, caplo
     assert "'None'" not in said and "checkpoint" not in said, said
     assert ("new, untrained head: classifier" if task_class else "not used: the state dict's classifier") in said
 
+
+def test_dtype_and_torch_dtype_that_disagree_are_refused_by_from_pretrained(tmp_path):
+    """`from_pretrained(folder, dtype=torch.float16, torch_dtype=torch.float32)` loaded a float16 model without a
+    word (transformers lets `dtype` win): refused now, naming both; the same dtype under both names, one as a string,
+    still loads in it."""
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match=r"`dtype=torch.float16` and `torch_dtype=torch.float32` disagree"):
+        CiTrusForSequenceClassification.from_pretrained(str(tmp_path), dtype=torch.float16, torch_dtype=torch.float32)
+    loaded = CiTrusForSequenceClassification.from_pretrained(str(tmp_path), dtype="float16", torch_dtype=torch.float16)
+    assert loaded.dtype == torch.float16

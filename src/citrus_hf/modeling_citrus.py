@@ -501,6 +501,23 @@ def check_saved_sizes(
 _LOADING_OPTIONS_ON_THE_CONFIG = frozenset(("dtype", "torch_dtype", "attn_implementation", "experts_implementation"))
 
 
+def check_dtype_keywords(call: str, kwargs: Mapping[str, Any]) -> None:
+    """Refuse `dtype` and `torch_dtype` (transformers' older name of the same loading option) both given to `call`
+    among `kwargs` with different values (`torch.float16` and "float16" are the same): transformers lets `dtype` win
+    without a word, so a model loaded in float32 for `torch_dtype=torch.float32` ran in the other dtype.
+
+    Raises:
+        ValueError: the two disagree; which one was meant is the caller's to say.
+    """
+    given = {name: kwargs[name] for name in ("dtype", "torch_dtype") if kwargs.get(name) is not None}
+    named = {value if isinstance(value, str) else str(value).removeprefix("torch.") for value in given.values()}
+    if len(named) > 1:
+        raise ValueError(
+            f"{call}: `dtype={given['dtype']!r}` and `torch_dtype={given['torch_dtype']!r}` disagree (`torch_dtype` "
+            "is transformers' older name of `dtype`): pass one of them."
+        )
+
+
 def _check_config_keyword(model_class: type, kwargs: dict[str, Any]) -> None:
     """Refuse a `config=` that `from_pretrained` cannot use as given: a dict (the contents of a config.json), which
     transformers took for a path and failed on inside `os.stat`; or a config object given beside config fields
@@ -2561,6 +2578,7 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         # to the model's `__init__`, which names no field in its TypeError
         check_misspelt_fields(cls.config_class, kwargs)
         _check_config_keyword(cls, kwargs)
+        check_dtype_keywords(f"{cls.__name__}.from_pretrained", kwargs)
         call_kwargs = dict(kwargs)  # as given, for the adapter route below
         # transformers' Auto classes name the adapter (folder or Hub repo) they found in `adapter_kwargs`, and load it
         # onto this base within this call

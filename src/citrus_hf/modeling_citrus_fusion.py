@@ -51,6 +51,7 @@ from .modeling_citrus import (
     _holds_trainable_adapter,
     _RegressorLoss,
     _reject_text_kwargs,
+    check_dtype_keywords,
     run_task_head,
 )
 from .vocabulary_citrus import as_bool
@@ -512,17 +513,9 @@ def _fusion_dtype(config_kwargs: dict) -> torch.dtype | None:
         ValueError: `dtype` and `torch_dtype` (transformers' older name of the same option) both given, with
             different values: which one was meant is the caller's to say.
     """
+    check_dtype_keywords("from_encoders", config_kwargs)
     given = {name: config_kwargs.pop(name) for name in ("dtype", "torch_dtype") if name in config_kwargs}
-    given = {name: value for name, value in given.items() if value is not None}
-    named = {
-        name: value if isinstance(value, str) else str(value).removeprefix("torch.") for name, value in given.items()
-    }
-    if len(set(named.values())) > 1:
-        raise ValueError(
-            f"`dtype={given['dtype']!r}` and `torch_dtype={given['torch_dtype']!r}` disagree (`torch_dtype` is "
-            "transformers' older name of `dtype`): pass one of them."
-        )
-    value = next(iter(given.values()), None)
+    value = next((value for value in given.values() if value is not None), None)
     if value is None or value == "auto":
         return None
     check_config_dtype("dtype", value)
