@@ -88,3 +88,30 @@ def test_dtype_and_torch_dtype_that_disagree_are_refused_by_from_pretrained(tmp_
         CiTrusForSequenceClassification.from_pretrained(str(tmp_path), dtype=torch.float16, torch_dtype=torch.float32)
     loaded = CiTrusForSequenceClassification.from_pretrained(str(tmp_path), dtype="float16", torch_dtype=torch.float16)
     assert loaded.dtype == torch.float16
+
+
+@pytest.mark.parametrize(
+    "loader, filename",
+    [
+        ("CiTrusForSequenceClassification", "config.json"),
+        ("CiTrusFeatureExtractor", "preprocessor_config.json"),
+        ("AutoModelForSequenceClassification", "config.json"),
+        ("AutoFeatureExtractor", "preprocessor_config.json"),
+    ],
+)
+def test_offline_a_hub_id_the_cache_holds_nothing_of_is_said_so_in_one_line(loader, filename, tmp_path):
+    """Offline, `from_pretrained("owner/name")` of a repository the Hub cache holds no file of showed transformers'
+    "We couldn't connect to 'https://huggingface.co' ... see how to run the library in offline mode" (or, for the
+    extractor, the package's "the Hub did not answer", which offline mode never asked), where `citrus_hf.
+    load_pretrained` said the cache lacks it: the CiTrus and Auto classes now give the package's one line, which
+    names the file and how to download the repository once while online."""
+    import transformers
+
+    import citrus_hf
+
+    owner = getattr(citrus_hf, loader, None) or getattr(transformers, loader)
+    with pytest.raises(OSError) as raised:
+        owner.from_pretrained("owner/nothing", cache_dir=tmp_path / "cache", local_files_only=True)
+    said = str(raised.value)
+    assert said.startswith(f"The Hub cache holds no {filename} of 'owner/nothing', and offline mode is on"), said
+    assert "snapshot_download('owner/nothing')" in said and "\n" not in said, said

@@ -355,6 +355,7 @@ def lookup_checkpoint(
             # lookups' error; `_configuration_file`: transformers' name for another config file)
             filename = kwargs.get("_configuration_file") or filename
             raise unparsable_hub_file_error(name_or_path, filename, kwargs, damaged) from None
+        raise_if_uncached_offline(error, name_or_path, kwargs.get("_configuration_file") or filename, kwargs)
         raise_with_hint(error, owner._typo_hint(name_or_path) if owner._typo_hint is not None else "")
 
 
@@ -475,6 +476,15 @@ def uncached_offline_error(
         f"repository once while online (unset HF_HUB_OFFLINE): `huggingface_hub.snapshot_download({shown!r})`, without "
         "allow_patterns; or pass a local checkpoint folder (to a pipeline, or `feature_extractor=`)."
     )
+
+
+def raise_if_uncached_offline(error: OSError, name_or_path: Any, filename: str, lookup: Mapping[str, Any]) -> None:
+    """Raise `uncached_offline_error` for transformers' error `error` ("We couldn't connect to 'https://huggingface.co'
+    ... see how to run the library in offline mode", about a network the user turned off) where the lookup of the file
+    `filename` of the Hub id `name_or_path` (the `from_pretrained` keywords `lookup`) never reached the Hub and the
+    offline cache lacks it (`offline_cache_lacks`); return otherwise, the caller's error then standing."""
+    if lookup_never_reached_the_hub(error) and offline_cache_lacks(name_or_path, filename, lookup):
+        raise uncached_offline_error(name_or_path, filename, lookup.get("revision"), lookup.get("subfolder")) from error
 
 
 def hub_source_shown(repo_id: str | os.PathLike, subfolder: str | None = None, revision: str | None = None) -> str:

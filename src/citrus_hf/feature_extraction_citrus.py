@@ -462,15 +462,15 @@ def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str |
     checkpoint, that its processor_config.json holds one feature extractor per modality
     and what loads it; for a Hub id found neither in the cache nor on a Hub that did not answer, that the network is
     the problem; offline, for a file the Hub cache never held of a (not fusion) checkpoint whose config.json it holds,
-    that it was never downloaded. None otherwise (the
-    caller's own error then stands). `kwargs` are the caller's `from_pretrained` keywords; those saying where the
+    or of one it holds nothing of, that it was never downloaded. None otherwise (the caller's own error then stands). `kwargs` are the caller's `from_pretrained` keywords; those saying where the
     files are (`revision`, `cache_dir`, ...) are used."""
     if not isinstance(name_or_path, (str, os.PathLike)):
         return None
     lookup = {key: kwargs[key] for key in CHECKPOINT_LOOKUP_KWARGS if key in kwargs}
     # offline, a file the Hub cache never held of a checkpoint it holds the config.json of (as `AutoModel` downloads
     # it) is said so, before that config would call it a model saved without its extractor; not that of a fusion
-    # checkpoint, which has none to download (a checkpoint the cache holds nothing of keeps the caller's own error)
+    # checkpoint, which has none to download; and offline, a Hub id the cache holds nothing of is said so too (below),
+    # not as a Hub that "did not answer": it was never asked
     uncached = offline_cache_lacks(name_or_path, FEATURE_EXTRACTOR_NAME, lookup)
     shown = repr(os.fspath(name_or_path))
     saved = cached_config = None
@@ -485,6 +485,12 @@ def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str |
             **{**lookup, "local_files_only": True},
         )
         cached_config = path
+        if path is None and uncached:  # offline, a Hub id the cache holds nothing of: the Hub was never asked
+            return str(
+                uncached_offline_error(
+                    name_or_path, FEATURE_EXTRACTOR_NAME, lookup.get("revision"), lookup.get("subfolder")
+                )
+            )
         if path is None and not os.path.isdir(name_or_path) and not lookup.get("local_files_only"):
             in_repo = "/".join(filter(None, (lookup.get("subfolder"), CONFIG_NAME)))
             try:  # one request, without retries
