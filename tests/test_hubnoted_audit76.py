@@ -11,6 +11,7 @@ import json
 import logging
 import re
 
+import numpy as np
 import pytest
 import torch
 from tiny_configs import tiny_config
@@ -115,3 +116,32 @@ def test_offline_a_hub_id_the_cache_holds_nothing_of_is_said_so_in_one_line(load
     said = str(raised.value)
     assert said.startswith(f"The Hub cache holds no {filename} of 'owner/nothing', and offline mode is on"), said
     assert "snapshot_download('owner/nothing')" in said and "\n" not in said, said
+
+
+def _classifier_rows(**row):
+    """A tiny classifier and two rows of one window each (`row`: the other columns)."""
+    config = tiny_config(num_labels=2, id2label={0: "rest", 1: "walk"}, label2id={"rest": 0, "walk": 1})
+    window = np.zeros((config.num_channels, 200), dtype=np.float32)
+    return CiTrusForSequenceClassification(config), window, [{**row, "input_values": window} for _ in range(2)]
+
+
+@pytest.mark.parametrize("case", ["past_values", "class names"])
+def test_the_trainer_advises_a_list_of_rows_a_fix_a_list_takes(case, tmp_path):
+    """For a list of dicts, the Trainer's refusals of PatchTST's `past_values` column and of class names as labels
+    advised `dataset.rename_column(...)` / `dataset.cast_column(...)`, which a list lacks (AttributeError). The advice
+    is now a rebuild of the rows, which the Trainer then takes (`past_values` transposed to `input_values`, the names
+    numbered as the model's classes)."""
+    from transformers import Trainer, TrainingArguments
+
+    model, window, rows = _classifier_rows(labels="walk")
+    if case == "past_values":
+        rows = [{"past_values": window.T, "labels": 1} for _ in rows]
+    args = TrainingArguments(str(tmp_path), report_to=[], use_cpu=True)
+    with pytest.raises(ValueError) as raised:
+        Trainer(model=model, args=args, train_dataset=rows)
+    said = str(raised.value)
+    advice = re.search(r"`rows = (\[[^`]+\])`", said)
+    assert advice is not None and "dataset." not in said, said
+    fixed = eval(advice.group(1), {"np": np, "rows": rows})
+    Trainer(model=model, args=args, train_dataset=fixed)
+    assert fixed[0]["labels"] == 1 and np.shape(fixed[0]["input_values"]) == window.shape

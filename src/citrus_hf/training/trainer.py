@@ -684,7 +684,7 @@ def check_label_column(
         data_collator: the Trainer's collator (None: the one it picks); the pre-training check is for those that pass
             every label column on (`_batches_no_text_labels`).
     """
-    from ..modeling_citrus import _FOREIGN_INPUT_ADVICE, _LABEL_LIKE_NAMES, CiTrusForPretraining
+    from ..modeling_citrus import _LABEL_LIKE_NAMES, CiTrusForPretraining
 
     if isinstance(model, CiTrusForPretraining) and _batches_no_text_labels(data_collator):
         _refuse_pretraining_labels(model, sets, call)
@@ -696,9 +696,16 @@ def check_label_column(
         # a fusion model takes one column per modality, not `input_values`
         signal = getattr(model, "main_input_name", None) == "input_values"
         if signal and "past_values" in columns and "input_values" not in columns:
+            transposed = _column_fix(
+                dataset,
+                "map(lambda row: {'input_values': np.asarray(row['past_values']).T}, remove_columns=['past_values'])",
+                "{**{key: value for key, value in row.items() if key != 'past_values'}, "
+                "'input_values': np.asarray(row['past_values']).T}",
+            )
             raise ValueError(
                 f"{call}({name}=...): the set's signal is in a `past_values` column, but {dropped} "
-                f"(`input_values`), so it would get no signal: {_FOREIGN_INPUT_ADVICE['past_values']}"
+                "(`input_values`), so it would get no signal: the signal is `input_values` (batch, channels, time), "
+                f"PatchTST's `past_values` (batch, time, channels) transposed; transpose each row: {transposed}."
             )
         if signal and "attention_mask" in columns and "patch_mask" not in columns:
             # the padding mask of transformers' audio sets, one value per sample: dropped, its padding was read as signal
@@ -925,21 +932,29 @@ def check_label_values(
         text = _text_label_column(dataset) if _batches_no_text_labels(data_collator) else None
         if text is not None:
             column, value = text
+            # the fix as the set's kind takes it (`_column_fix`): a list of rows has no `cast_column`
             if regression:
                 what = "text"
-                fix = (
-                    f"a regression's targets are numbers: `dataset = dataset.cast_column({column!r}, Value('float32'))`"
+                cast = _column_fix(
+                    given,
+                    f"cast_column({column!r}, Value('float32'))",
+                    f"{{**row, {column!r}: float(row[{column!r}])}}",
                 )
+                fix = f"a regression's targets are numbers: {cast}"
             else:
                 what = "class names (text)"
-                listed, every = (repr(model_names), "") if model_names else ("[...]", ", every class, in every split")
-                fix = (
-                    f"number them as the model's classes: `dataset = dataset.cast_column({column!r}, "
-                    f"ClassLabel(names={listed}))` (`from datasets import ClassLabel`{every})"
+                listed = repr(model_names) if model_names else "[...]"
+                cast = _column_fix(
+                    given,
+                    f"cast_column({column!r}, ClassLabel(names={listed}))",
+                    f"{{**row, {column!r}: {listed}.index(row[{column!r}])}}",
                 )
+                notes = ["`from datasets import ClassLabel`"] if "cast_column" in cast else []
+                notes += [] if model_names else ["every class, in every split"]
+                fix = f"number them as the model's classes: {cast}" + (f" ({', '.join(notes)})" if notes else "")
             raise ValueError(
                 f"{call}({name}=...): the `{column}` column holds {what}, e.g. {value!r}, which the Trainer's collator "
-                f"does not batch, so {type(model).__name__} would get no labels (no loss, no metrics); {fix}{again}."
+                f"does not batch, so {type(model).__name__} would get no labels (no loss, no metrics); {fix}."
             )
         if not regression and isinstance(dataset, datasets.Dataset) and _batches_no_text_labels(data_collator):
             # (a collator of one's own may turn the lists into multi-hot rows)
