@@ -145,3 +145,34 @@ def test_the_trainer_advises_a_list_of_rows_a_fix_a_list_takes(case, tmp_path):
     fixed = eval(advice.group(1), {"np": np, "rows": rows})
     Trainer(model=model, args=args, train_dataset=fixed)
     assert fixed[0]["labels"] == 1 and np.shape(fixed[0]["input_values"]) == window.shape
+
+
+def test_a_removed_column_read_in_a_loader_worker_is_said_in_the_package_line(tmp_path):
+    """With `dataloader_num_workers > 0` the refusal of a transform reading a column the Trainer removed came back
+    as torch rebuilds a worker's error: "Caught ValueError in DataLoader worker process 0. Original Traceback ..."
+    with a page of datasets' frames before the package's line. It is now that line alone (a ValueError still). The
+    worker's round trip is torch's `ExceptionWrapper` (what the worker sends, `reraise` what the loop raises), run
+    here without starting a worker process."""
+    import sys
+
+    from datasets import Dataset
+    from test_review8_audit75 import _reading_signal
+    from torch._utils import ExceptionWrapper
+    from transformers import Trainer, TrainingArguments
+
+    rng = np.random.default_rng(0)
+    given = Dataset.from_dict(
+        {"signal": [rng.standard_normal((1, 200)).tolist() for _ in range(2)], "labels": [0, 1]}
+    ).with_transform(_reading_signal)
+    arguments = TrainingArguments(str(tmp_path), report_to="none", use_cpu=True, dataloader_num_workers=1)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2, channel_pooling="mean"))
+    kept = Trainer(model=model, args=arguments, train_dataset=given).get_train_dataloader().dataset
+    try:
+        kept[0]
+    except ValueError:
+        sent = ExceptionWrapper(sys.exc_info(), where="in DataLoader worker process 0")
+    with pytest.raises(ValueError) as raised:
+        sent.reraise()
+    said = str(raised.value)
+    assert said.startswith("Trainer.train: the set's transform (with_transform / set_transform) reads its 'signal'")
+    assert "\n" not in said and said.endswith("remove_unused_columns=False)."), said

@@ -1037,10 +1037,26 @@ def _refuse_class_lists(model: PreTrainedModel, dataset, name: str, call: str) -
 _LOADER_CALLS = {"Training": "Trainer.train", "Evaluation": "Trainer.evaluate", "test": "Trainer.predict"}
 
 
+class RemovedColumnError(ValueError):
+    """A set's transform read a column the `Trainer` removed (`RemovedColumnTransform`). Raised in a data loader's
+    worker (`dataloader_num_workers > 0`), it reaches the training loop as torch rebuilds it: `type(error)(text)`, the
+    text "Caught ValueError in DataLoader worker process 0. Original Traceback ..." and the worker's whole traceback
+    ending in this error's line, which the user then read at the end of a page of datasets' frames. Built from such a
+    text, it keeps its own line alone."""
+
+    def __init__(self, message: str):
+        # the last line of the worker's traceback: "<module>.RemovedColumnError: <the message>"
+        marker = f"{type(self).__module__}.{type(self).__qualname__}: "
+        if message.startswith("Caught ") and marker in message:
+            message = message.rsplit(marker, 1)[1].strip()
+        super().__init__(message)
+
+
 class RemovedColumnTransform:
     """A set's `with_transform` / `set_transform` transform, run as given, but where it reads a column the `Trainer`
     removed (`remove_unused_columns=True`, its default, keeps only the model's forward arguments and the label names)
-    its bare `KeyError` becomes one line naming the column and `remove_unused_columns=False`.
+    its bare `KeyError` becomes one line naming the column and `remove_unused_columns=False` (`RemovedColumnError`,
+    that line also where a data loader's worker raised it).
 
     The transform aligns the raw recordings on the fly, so it reads their raw columns (`signal`, `audio`, ...), which
     are no argument of the forward: the Trainer removed them before the first batch, and the transform stopped with a
@@ -1060,7 +1076,7 @@ class RemovedColumnTransform:
             missing = error.args[0] if error.args else None
             if missing not in self.removed:
                 raise
-            raise ValueError(
+            raise RemovedColumnError(
                 f"{self.call}: the set's transform (with_transform / set_transform) reads its {missing!r} column, "
                 f"which the Trainer removes ({', '.join(map(repr, self.removed))}: no argument of "
                 f"{self.model_name}.forward), "
