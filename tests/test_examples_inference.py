@@ -57,6 +57,8 @@ def test_evaluate_and_export_example(tmp_path, monkeypatch, capsys):
         r"test macro-F1 ([0-9.]+) \(the evaluation's seed-0 run: ([0-9.]+)\)", output
     ).groups()
     assert fitted == evaluated and float(fitted) > 0.5  # 7 exercises: chance is 0.14
+    # the probe pools the tokens' dynamics too: this export is the default suite's of that pooling
+    assert json.loads((tmp_path / "run" / "model" / "config.json").read_text())["pooling"] == "mean_max_std_dynamics"
     if onnx_export_available() is None:
         assert "Outputs match fp32 PyTorch within" in output
         assert any(path.suffix == ".onnx" for path in (tmp_path / "run" / "onnx").iterdir())

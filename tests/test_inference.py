@@ -544,7 +544,15 @@ def test_bf16_attention_hands_wide_heads_to_sdpa():
 
 
 @pytest.mark.skipif(onnx_export_available() is not None, reason="needs citrus-hf[onnx] for the onnxruntime path")
-@pytest.mark.parametrize("pooling", ["mean_max_std", "mean_max_std_dynamics"])
+@pytest.mark.parametrize(
+    "pooling",
+    [
+        "mean_max_std",
+        # slow: the route is run by test_evaluate_and_export_example (its probe pools the dynamics, exported and checked
+        # against fp32); this adds padding patches under the dynamics on every path, and their export is 10 s
+        pytest.param("mean_max_std_dynamics", marks=pytest.mark.slow),
+    ],
+)
 def test_the_probes_pooling_with_the_spread_runs_on_every_path(tmp_path, pooling):
     """The head the probe fits from 2 labelled examples per class (every layer, mean / max / std pooled, and the
     tokens' dynamics) exports and runs with padding patches left out, on every path (maths on random windows)."""
