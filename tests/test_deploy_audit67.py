@@ -154,6 +154,10 @@ def test_the_export_of_an_adapter_on_a_bf16_base_is_the_one_the_pipeline_finds(t
     assert onnx_export_path(classify.model, InferenceTarget(), cache).is_file()
     assert len(list(cache.iterdir())) == 1
     assert json.loads((out / "config.json").read_text())["dtype"] == "float32"
+    # and runs it: the pipeline found the CLI's export of the merged model
+    result = classify(np.random.default_rng(0).standard_normal((2, 600)), sampling_rate=100, backend="onnxruntime")
+    (onnx,) = classify._backends.values()
+    assert result["backend"] == "onnxruntime" and not onnx.exported
 
 
 # ------------------------------------------------------------------------------------------ 5. a pruned model

@@ -182,6 +182,9 @@ def test_citrus_export_takes_a_bf16_checkpoint(tmp_path, capsys):
         load_backend(bf16, "onnxruntime", cache_dir=cache)
 
 
+# slow: the route is run by test_deploy_audit67's test_the_export_of_an_adapter_on_a_bf16_base_is_the_one_the_pipeline_finds
+# (export of an adapter folder, the pipeline running that export); this adds a float32 base
+@pytest.mark.slow
 @needs_onnx
 def test_citrus_export_takes_a_lora_folder_as_the_pipeline_does(tmp_path, capsys):
     pytest.importorskip("peft")
