@@ -30,29 +30,25 @@ def _one_patch_classifier() -> CiTrusForSequenceClassification:
 
 
 @needs_onnx
-def test_a_checkpoint_of_one_patch_windows_exports_and_matches_fp32(tmp_path):
+def test_a_checkpoint_of_one_patch_windows_exports_and_matches_fp32(tmp_path, capsys):
     """The export traced the model on an example of `num_patches` patches: 1 here, which torch.export specialises
     (its 0/1 rule), so the export failed with torch's deep AssertionError ("tgt_bound=VR[20, 40] not a subset of
-    src_bound=VR[20, 39]") and backend="onnxruntime" never ran for such a checkpoint."""
-    model = _one_patch_classifier()
-    onnx_runtime = load_backend(model, "onnxruntime", cache_dir=tmp_path / "cache", batch_threads=1)
-    reference = load_backend(model, "torch", batch_threads=1)
-    generator = torch.Generator().manual_seed(0)
-    for batch_size, patches in ((1, 1), (3, 1), (2, 3)):
-        windows = torch.randn(batch_size, 2, 20 * patches, generator=generator)
-        torch.testing.assert_close(onnx_runtime(windows), reference(windows), atol=1e-4, rtol=1e-5)
-
-
-@needs_onnx
-def test_citrus_export_checks_a_one_patch_checkpoint(tmp_path, capsys):
-    """`citrus export`'s check against fp32 also sent a window whose second half of patches was padding: of one
-    patch, a window of padding only, which the model refuses."""
+    src_bound=VR[20, 39]") and backend="onnxruntime" never ran for such a checkpoint. `citrus export`'s check against
+    fp32 also sent a window whose second half of patches was padding: of one patch, a window of padding only, which
+    the model refuses. (One export: the CLI's, which backend="onnxruntime" then finds in the cache.)"""
     model = _one_patch_classifier()
     folder = tmp_path / "one_patch"
     model.save_pretrained(folder)
     CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)
     assert citrus_main(["export", str(folder), "--cache-dir", str(tmp_path / "cache")]) == 0
     assert "Outputs match fp32 PyTorch" in capsys.readouterr().out
+    onnx_runtime = load_backend(model, "onnxruntime", cache_dir=tmp_path / "cache", batch_threads=1)
+    assert not onnx_runtime.exported
+    reference = load_backend(model, "torch", batch_threads=1)
+    generator = torch.Generator().manual_seed(0)
+    for batch_size, patches in ((1, 1), (3, 1), (2, 3)):
+        windows = torch.randn(batch_size, 2, 20 * patches, generator=generator)
+        torch.testing.assert_close(onnx_runtime(windows), reference(windows), atol=1e-4, rtol=1e-5)
 
 
 def test_the_export_key_follows_the_exporters_packages(monkeypatch):
