@@ -8,6 +8,7 @@ takes a few seconds."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -218,6 +219,15 @@ def test_citrus_export_writes_a_folder_onnx_runtime_serves_alone(tmp_path, capsy
     metadata = {entry.key: entry.value for entry in graph.metadata_props}
     assert json.loads(metadata["id2label"]) == {"0": "a", "1": "b", "2": "c"}
     assert json.loads(metadata["function_to_apply"]) == "softmax"
+    # the graph's opset and IR version are the ones the docs name (what onnxruntime must read)
+    from citrus_hf.commands.export import ONNX_IO
+
+    opset = next(entry.version for entry in graph.opset_import if entry.domain in ("", "ai.onnx"))
+    assert opset == backends_module.ONNX_OPSET
+    said = f"opset {opset} in ONNX IR version {graph.ir_version}"  # IR 10: onnxruntime 1.18 or later
+    readme = re.sub(r"\s+", " ", (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8"))
+    for text in (ONNX_IO, readme):
+        assert said in text and "onnxruntime >= 1.18" in text
     session = onnxruntime.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
     assert [(i.name, i.type) for i in session.get_inputs()] == [
         ("input_values", "tensor(float)"),
