@@ -651,7 +651,7 @@ def channel_statistics(
     run: unlabelled recordings are what a low-data setting does have. With `nan_policy="interpolate"` NaN / inf
     samples are left out of the statistics (the feature extractor fills them); with "raise" they are refused, a gap
     of NaN told from a few lost samples by the row's rate (its `sampling_rate` column, else `sampling_rate`) and the
-    model's `patch_seconds` (`non_finite_fix`).
+    model's `patch_seconds` (`non_finite_fix`), the row named as in the warning below.
 
     A channel whose statistics a few rows decide (`dominating_rows_notice`: one electrode pop, a stretch at the rail,
     a DC offset or another unit in one file) is warned of, naming the rows as `where` (the split, e.g. "train split")
@@ -671,8 +671,10 @@ def channel_statistics(
                 bad_row = row + first_bad
                 # (the row's rate and recording read as `check_labelled_splits` reads them: one fix for one row)
                 rate, recording = rates_of_rows(dataset, sampling_rate)(bad_row), recordings_of_rows(dataset)(bad_row)
+                # (named as the user numbers it in the split it is: a carved training split keeps its numbers)
+                number = bad_row if row_numbers is None else int(row_numbers[bad_row])
                 raise ValueError(
-                    f"Row {bad_row} of the training split has NaN or infinite values in `input_values`; "
+                    f"Row {number} of the {where} has NaN or infinite values in `input_values`; "
                     + non_finite_fix(signal[first_bad], rate, patch_seconds, recording)
                 )
             signal = np.where(finite, signal, 0.0)
@@ -695,7 +697,7 @@ def channel_statistics(
     mean = mean + shift
     if np.any(std == 0):
         raise ValueError(
-            f"Channel(s) {np.flatnonzero(std == 0).tolist()} are constant over the whole split, so dataset "
+            f"Channel(s) {np.flatnonzero(std == 0).tolist()} are constant over the whole {where}, so dataset "
             "normalisation would divide by zero; drop them or use normalization='window'."
         )
     row_count, row_mean, row_squares = (np.concatenate(moments) for moments in zip(*rows))
