@@ -9,11 +9,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import datasets
 import numpy as np
 import pytest
 
 from citrus_hf.data.alignment import channel_statistics
+from citrus_hf.evaluation import ProtocolConfig
+from citrus_hf.training.settings import TrainerSettings
 
 # ------------------------------------------------------ 1. the NaN refusal names the split and the row it reads
 
@@ -26,3 +30,27 @@ def test_the_nan_refusal_of_channel_statistics_names_the_split_and_the_users_row
     rows = datasets.Dataset.from_dict({"input_values": values})
     with pytest.raises(ValueError, match=r"^Row 11 of the mine train split has NaN"):
         channel_statistics(rows, where="mine train split", row_numbers=[10, 11, 12, 13])
+
+
+# ------------------------------------------ 2. a finetune show_progress / seed given in Python is said to be ignored
+
+
+@pytest.mark.parametrize(
+    "finetune, said",
+    [
+        ({"show_progress": True}, "show_progress=True"),
+        (TrainerSettings(seed=5), "seed=5"),
+        (TrainerSettings(learning_rate=3e-4), None),  # (TrainerSettings' own show_progress: nobody gave it)
+        ({"show_progress": False, "seed": 0}, None),  # (what the protocol's runs do: protocol.json's values)
+        (TrainerSettings(show_progress=False), None),  # (as `citrus evaluate` builds its settings)
+    ],
+)
+def test_a_finetune_setting_the_protocol_sets_per_run_is_said_only_where_given(tmp_path, caplog, finetune, said):
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.evaluation.settings"):
+        config = ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], finetune=finetune)
+    ignored = [record.getMessage() for record in caplog.records if "which the protocol ignores" in record.getMessage()]
+    assert config.finetune.show_progress is False
+    if said is None:
+        assert ignored == []
+    else:
+        assert len(ignored) == 1 and said in ignored[0] and "give that instead" in ignored[0]

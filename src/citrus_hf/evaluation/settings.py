@@ -47,6 +47,29 @@ def default_finetune_settings() -> TrainerSettings:
     return TrainerSettings(max_steps=-1, per_device_batch_size=16, show_progress=False)
 
 
+def _warn_of_finetune_set_per_run(given: Any) -> None:
+    """Warn where `ProtocolConfig(finetune=...)` gives a setting the protocol sets itself for each run (the field's
+    `set_per_run` metadata: seed, show_progress), as `citrus evaluate` warns of a settings file's: the value is dropped
+    (each arm's run sets its own), and a Python user who set it believed the runs used it. Only a value the user gave
+    and the runs do not use is said: a dict's key other than the protocol's default, or a TrainerSettings value other
+    than both that and TrainerSettings' own default (`TrainerSettings(learning_rate=...)` carries show_progress=True
+    that nobody asked for, and `citrus evaluate` builds its settings with the protocol's show_progress=False)."""
+    set_per_run = ProtocolConfig.__dataclass_fields__["finetune"].metadata["set_per_run"]
+    if isinstance(given, Mapping):
+        chosen = {key: given[key] for key in set_per_run if key in given}
+        unset = [default_finetune_settings()]
+    elif isinstance(given, TrainerSettings):
+        chosen = {key: getattr(given, key) for key in set_per_run}
+        unset = [default_finetune_settings(), TrainerSettings()]
+    else:
+        return  # (`trainer_settings` refuses it, naming the class)
+    for key, value in chosen.items():
+        if all(value != getattr(defaults, key) for defaults in unset):
+            logger.warning(
+                f"ProtocolConfig's finetune sets {key}={value!r}, which the protocol ignores: {set_per_run[key]}."
+            )
+
+
 # What `_refuse_repeats` says of two values of one meaning, and the fix.
 _LISTED_TWICE = "it would be fitted twice and counted twice in the mean and spread; list it once"
 
@@ -260,6 +283,7 @@ class ProtocolConfig:
     def __post_init__(self):
         # a dict of its settings (`ProtocolConfig(**asdict(config))`, protocol.json's, a Hydra config's) over the
         # protocol's defaults: read as it was, it failed deep in the checks ("'dict' object has no attribute ...")
+        _warn_of_finetune_set_per_run(self.finetune)
         self.finetune = trainer_settings(self.finetune, "finetune", default_finetune_settings())
         if self.finetune.show_progress:
             # no run shows a bar of its own (`arms`: each run's settings turn it off); left on (TrainerSettings'
