@@ -9,15 +9,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import datasets
 import numpy as np
 import pytest
+from test_evalnoted_audit76 import _regression_folder
 
 from citrus_hf.data.alignment import channel_statistics
-from citrus_hf.evaluation import ProtocolConfig
+from citrus_hf.evaluation import ProtocolConfig, run_protocol
 from citrus_hf.training.settings import TrainerSettings
+from citrus_hf.vocabulary_citrus import REGRESSION
 
 # ------------------------------------------------------ 1. the NaN refusal names the split and the row it reads
 
@@ -54,3 +57,29 @@ def test_a_finetune_setting_the_protocol_sets_per_run_is_said_only_where_given(t
         assert ignored == []
     else:
         assert len(ignored) == 1 and said in ignored[0] and "give that instead" in ignored[0]
+
+
+# -------------------------------------------------------------- 3. each checkpoint's weights hashed once per run
+
+
+def test_a_protocol_run_hashes_each_checkpoints_weights_once(tmp_path, monkeypatch, caplog):
+    """A checkpoint's safetensors files were read and hashed for every signature taken: 4 for the resume's possible
+    signatures and 2 per set. The `prior` arm is given a bundled checkpoint here (it reads none) so that a cheap run
+    carries its digest; the signatures recorded and the resume are as before."""
+    from citrus_hf.evaluation import settings
+    from citrus_hf.evaluation.arms import ARMS
+
+    monkeypatch.setattr(ARMS["prior"], "bundled", "citrus-small", raising=False)
+    hashed = []
+    real = settings._weights_digest
+    monkeypatch.setattr(settings, "_weights_digest", lambda folder: hashed.append(folder) or real(folder))
+    folder = _regression_folder(tmp_path / "mine")
+    config = dict(output_dir=str(tmp_path / "evaluation"), datasets=[folder], budgets=["2"], seeds=[0], arms=["prior"])
+    run_protocol(ProtocolConfig(**config, show_progress=False))
+    assert hashed == ["citrus-small"]
+    recorded = json.loads((tmp_path / "evaluation" / "runs.jsonl").read_text())
+    assert recorded["signature"] == ProtocolConfig(**config).run_signatures(REGRESSION)["prior"]
+    hashed.clear()
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.evaluation.protocol"):
+        run_protocol(ProtocolConfig(**config, show_progress=False))
+    assert hashed == ["citrus-small"] and "Reused 1 of 1 runs" in caplog.text

@@ -730,16 +730,21 @@ def _say_unlike_twins(config: ProtocolConfig, dataset: str, prepared: dict[str, 
             )
 
 
-def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous, record, progress) -> float:
+def _run_dataset(
+    config, dataset, checkpoints, budgets, budgets_order, previous, record, progress, weights_digests
+) -> float:
     """Every budget x seed x arm of one dataset; `record(run)` keeps each result, stamped with its arm's signature
-    on this set (`ProtocolConfig.run_signatures` of its task and validation split). Returns the seconds spent."""
+    on this set (`ProtocolConfig.run_signatures` of its task and validation split, over the run's
+    `weights_digests`). Returns the seconds spent."""
     context = _dataset_context(config, dataset)
     # what the set is decides what its runs depend on: class weights weigh no regression set's runs, and a validation
     # split of the set's own counts its rows as examples, as every run did
-    signatures = config.run_signatures(context.task, context.splits.examples("validation") is not None)
+    signatures = config.run_signatures(
+        context.task, context.splits.examples("validation") is not None, weights_digests=weights_digests
+    )
     # runs recorded before a set's runs carried its own signature carry the settings' (`run_signatures()`), which
     # differs from the set's only by what changed none of its runs: they are its runs still
-    settings_signatures = config.run_signatures()
+    settings_signatures = config.run_signatures(weights_digests=weights_digests)
     _check_budgets(config, context, budgets)
     _check_not_pretrained_on(config, context, checkpoints)
     # the arms that read the rows at their own rate see them at one rate (the others align them themselves)
@@ -1066,7 +1071,9 @@ def _run_protocol_in_locked_folder(config: ProtocolConfig) -> ProtocolResult:
             unsettled = False
 
     runs_path = output_dir / "runs.jsonl"
-    previous = _load_previous(runs_path, config.possible_run_signatures()) if config.resume else {}
+    # each checkpoint's weights hashed once for the run, not once per signature taken (4 + 2 x sets of them)
+    weights_digests = config.weights_digests()
+    previous = _load_previous(runs_path, config.possible_run_signatures(weights_digests)) if config.resume else {}
     # --no-resume starts runs.jsonl afresh with the first run it records, not here: emptied before the sets were read,
     # a run refused on them (a mistyped --test-split) lost every run the folder had recorded
     afresh = not config.resume
@@ -1104,6 +1111,7 @@ def _run_protocol_in_locked_folder(config: ProtocolConfig) -> ProtocolResult:
                     previous,
                     record,
                     progress,
+                    weights_digests,
                 )
                 for dataset in config.datasets
             )

@@ -483,7 +483,21 @@ class ProtocolConfig:
             for dataset, options in self.dataset_options.items()
         )
 
-    def run_signatures(self, task: str | None = None, windowed_validation: bool | None = None) -> dict[str, str]:
+    def weights_digests(self) -> dict[str, str]:
+        """`_weights_digest` of each checkpoint an arm starts from (given or bundled), by reference: what
+        `run_signatures` adds for it. One protocol run takes them once and hands them to every `run_signatures`
+        call (a resume hashed each checkpoint's weights 4 + 2 x sets times); a later run takes them afresh, so
+        weights re-trained in place are never taken for the earlier ones."""
+        folders = {self.checkpoints.get(arm) or getattr(ARMS[arm], "bundled", None) for arm in self.arms}
+        return {str(folder): _weights_digest(str(folder)) for folder in folders if folder is not None}
+
+    def run_signatures(
+        self,
+        task: str | None = None,
+        windowed_validation: bool | None = None,
+        *,
+        weights_digests: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
         """`signature()` of each arm's runs. An arm that starts from a given or bundled checkpoint adds the digest of
         its weights, so runs of other weights behind the same path or name (a re-trained bundled checkpoint) are
         never reused; the arms pre-trained here are covered by the pre-training settings in `signature()`. An arm
@@ -493,7 +507,10 @@ class ProtocolConfig:
         The runs of one set: its `task` and whether its validation split's rows are windows of fewer examples
         (`windowed_validation`, see `_early_stops_on_windows`) leave out what cannot change them (class weights on a
         regression set, how a validation split of its own is counted); None for either: any set these settings
-        name, judged from the settings alone (`possible_run_signatures` gathers every set's)."""
+        name, judged from the settings alone (`possible_run_signatures` gathers every set's). `weights_digests`:
+        the checkpoints' digests taken once for the protocol run (`weights_digests()`; None: taken here)."""
+        if weights_digests is None:
+            weights_digests = self.weights_digests()
         shared = self.signature(task)
         weighs_classes = self._weighs_classes(task)
         signatures = {}
@@ -506,7 +523,7 @@ class ProtocolConfig:
                 parts.append(json.dumps(recipe, sort_keys=True))
             folder = self.checkpoints.get(arm) or getattr(ARMS[arm], "bundled", None)
             if folder is not None:
-                parts.append(_weights_digest(str(folder)))
+                parts.append(weights_digests[str(folder)])
             parts += _model_changes(self, arm, folder)
             if isinstance(ARMS[arm], MiniRocketArm) and weighs_classes:
                 # MiniRocket's ridge took no class weights before 2026-12-06: runs recorded then were unweighted
@@ -520,13 +537,17 @@ class ProtocolConfig:
             signatures[arm] = hashlib.sha256(":".join([shared, *parts]).encode()).hexdigest()[:16] if parts else shared
         return signatures
 
-    def possible_run_signatures(self) -> dict[str, set[str]]:
+    def possible_run_signatures(self, weights_digests: Mapping[str, str] | None = None) -> dict[str, set[str]]:
         """Each arm's `run_signatures` on every kind of set (task, windowed validation or not): a recorded run under
-        any of them may be its set's, which only the set's data tells (`protocol._load_previous`)."""
+        any of them may be its set's, which only the set's data tells (`protocol._load_previous`). `weights_digests`
+        as `run_signatures` takes them (None: taken here, once for every kind of set)."""
+        if weights_digests is None:
+            weights_digests = self.weights_digests()
         possible: dict[str, set[str]] = {arm: set() for arm in self.arms}
         for task in TASKS:
             for windowed_validation in (False, True):
-                for arm, signature in self.run_signatures(task, windowed_validation).items():
+                signatures = self.run_signatures(task, windowed_validation, weights_digests=weights_digests)
+                for arm, signature in signatures.items():
                     possible[arm].add(signature)
         return possible
 
