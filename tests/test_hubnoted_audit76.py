@@ -96,16 +96,15 @@ def test_dtype_and_torch_dtype_that_disagree_are_refused_by_from_pretrained(tmp_
     [
         ("CiTrusForSequenceClassification", "config.json"),
         ("CiTrusFeatureExtractor", "preprocessor_config.json"),
-        ("AutoModelForSequenceClassification", "config.json"),
-        ("AutoFeatureExtractor", "preprocessor_config.json"),
     ],
 )
 def test_offline_a_hub_id_the_cache_holds_nothing_of_is_said_so_in_one_line(loader, filename, tmp_path):
     """Offline, `from_pretrained("owner/name")` of a repository the Hub cache holds no file of showed transformers'
     "We couldn't connect to 'https://huggingface.co' ... see how to run the library in offline mode" (or, for the
     extractor, the package's "the Hub did not answer", which offline mode never asked), where `citrus_hf.
-    load_pretrained` said the cache lacks it: the CiTrus and Auto classes now give the package's one line, which
-    names the file and how to download the repository once while online."""
+    load_pretrained` said the cache lacks it: the CiTrus classes now give the package's one line, which names the
+    file and how to download the repository once while online. (The Auto classes keep transformers' error for such an
+    id, which nothing tells to be a CiTrus one: test_review3_audit76.)"""
     import transformers
 
     import citrus_hf

@@ -91,10 +91,8 @@ def _take_bundled_names(
     transformers lists every model type it knows (`_refuse_family_without_class`); so is a CiTrus checkpoint given
     to an Auto class of another kind of task (AutoModelForAudioClassification). `around(folder, kwargs)`, where
     given, is a context the load runs in."""
-    from transformers.utils import CONFIG_NAME
-
     from ._bundled import folder_if_bundled, is_adapter_folder
-    from .configuration_citrus import raise_if_uncached_offline, raise_with_hint
+    from .configuration_citrus import raise_with_hint
 
     loader = auto_class.__dict__["from_pretrained"].__func__
     if getattr(loader, "_citrus_bundled_names", False):
@@ -119,8 +117,8 @@ def _take_bundled_names(
         except OSError as error:
             if explain is not None:
                 explain(error, folder, kwargs)
-            # offline, a Hub id the cache holds nothing of: every Auto class reads its config.json first
-            raise_if_uncached_offline(error, folder, CONFIG_NAME, kwargs)
+            # (offline, a Hub id the cache holds nothing of keeps transformers' error: nothing tells it is a CiTrus
+            # checkpoint, and importing the package must not change what other models' loads say)
             raise_with_hint(error, _typo_hint(pretrained_model_name_or_path))
         except AttributeError as error:
             _name_a_settings_file_that_is_no_object(folder, kwargs, error)
@@ -229,7 +227,7 @@ def _explain_extractor_lookup(error: OSError, folder, kwargs: dict) -> None:
     checkpoint, whose processor_config.json holds one feature extractor per modality, or the Hub did not answer."""
     from .feature_extraction_citrus import extractor_lookup_hint
 
-    hint = extractor_lookup_hint(folder, kwargs)
+    hint = extractor_lookup_hint(folder, kwargs, citrus_class=False)
     if hint is not None:
         raise OSError(hint) from None
 

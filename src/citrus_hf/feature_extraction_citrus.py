@@ -455,15 +455,18 @@ _NORMALIZE_CHUNK_SAMPLES = 768_000
 CHECKPOINT_LOOKUP_KWARGS = ("subfolder", "revision", "cache_dir", "token", "local_files_only")
 
 
-def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str | None:
+def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any], citrus_class: bool = True) -> str | None:
     """What to say instead of transformers' "make sure ... is the correct path to a directory containing a
     preprocessor_config.json file", after its lookups of a checkpoint's extractor files failed: for a CiTrus model
     saved without its extractor (its config.json says so), how to save one beside it; for a CiTrus fusion
     checkpoint, that its processor_config.json holds one feature extractor per modality
     and what loads it; for a Hub id found neither in the cache nor on a Hub that did not answer, that the network is
     the problem; offline, for a file the Hub cache never held of a (not fusion) checkpoint whose config.json it holds,
-    or of one it holds nothing of, that it was never downloaded. None otherwise (the caller's own error then stands). `kwargs` are the caller's `from_pretrained` keywords; those saying where the
-    files are (`revision`, `cache_dir`, ...) are used."""
+    or of one it holds nothing of, that it was never downloaded. None otherwise (the caller's own error then stands).
+    `kwargs` are the caller's `from_pretrained` keywords; those saying where the files are (`revision`, `cache_dir`,
+    ...) are used. `citrus_class`: the caller is `CiTrusFeatureExtractor`, asked for a CiTrus checkpoint; False for
+    `AutoFeatureExtractor`, which loads every model's, so that offline a checkpoint not known to be a CiTrus one (the
+    cache holds nothing of it, or a config.json of another model) keeps transformers' error."""
     if not isinstance(name_or_path, (str, os.PathLike)):
         return None
     lookup = {key: kwargs[key] for key in CHECKPOINT_LOOKUP_KWARGS if key in kwargs}
@@ -486,6 +489,8 @@ def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str |
         )
         cached_config = path
         if path is None and uncached:  # offline, a Hub id the cache holds nothing of: the Hub was never asked
+            if not citrus_class:
+                return None
             return str(
                 uncached_offline_error(
                     name_or_path, FEATURE_EXTRACTOR_NAME, lookup.get("revision"), lookup.get("subfolder")
@@ -519,7 +524,7 @@ def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str |
             f"`AutoProcessor.from_pretrained({shown})` (or `CiTrusFusionProcessor.from_pretrained`); one modality's "
             "extractor is `processor.feature_extractors[modality]`."
         )
-    if uncached and cached_config is not None:
+    if uncached and cached_config is not None and (citrus_class or model_type == CiTrusConfig.model_type):
         return str(
             uncached_offline_error(
                 name_or_path, FEATURE_EXTRACTOR_NAME, lookup.get("revision"), lookup.get("subfolder")
