@@ -64,3 +64,17 @@ def test_offline_auto_feature_extractor_keeps_transformers_error_for_another_mod
     _cached_repository(cache, "someone/citrus", {"config.json": {"model_type": "citrus"}})
     with pytest.raises(OSError, match=r"^The Hub cache holds no preprocessor_config.json of 'someone/citrus'"):
         AutoFeatureExtractor.from_pretrained("someone/citrus", cache_dir=cache, local_files_only=True)
+
+
+def test_offline_citrus_feature_extractor_does_not_say_the_hub_did_not_answer(tmp_path, monkeypatch):
+    """Offline (HF_HUB_OFFLINE=1), `CiTrusFeatureExtractor.from_pretrained("ckpt")` of a name that is no folder and
+    no 'owner/name' id (a mistyped folder, a legacy id without an owner) was told "the Hub did not answer. Check the
+    network connection", a Hub offline mode never asked; it keeps transformers' error, as the model classes do."""
+    import huggingface_hub
+
+    from citrus_hf import CiTrusFeatureExtractor
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(OSError) as raised:
+        CiTrusFeatureExtractor.from_pretrained("no-such-checkpoint", cache_dir=tmp_path)
+    assert "did not answer" not in str(raised.value), str(raised.value)

@@ -33,7 +33,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from transformers.feature_extraction_sequence_utils import SequenceFeatureExtractor
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.utils import CONFIG_NAME, FEATURE_EXTRACTOR_NAME, TensorType, cached_file, logging
-from transformers.utils.hub import hf_api
+from transformers.utils.hub import hf_api, is_offline_mode
 
 from ._version import VERSION_KEY, newer_citrus_hf, newer_settings_message
 from .configuration_citrus import (
@@ -496,7 +496,10 @@ def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any], citrus_c
                     name_or_path, FEATURE_EXTRACTOR_NAME, lookup.get("revision"), lookup.get("subfolder")
                 )
             )
-        if path is None and not os.path.isdir(name_or_path) and not lookup.get("local_files_only"):
+        # (offline, the Hub is never asked, so it cannot be said not to answer: a name that is no 'owner/name' id,
+        # which `offline_cache_lacks` leaves out, keeps the caller's error)
+        offline = lookup.get("local_files_only") or is_offline_mode()
+        if path is None and not os.path.isdir(name_or_path) and not offline:
             in_repo = "/".join(filter(None, (lookup.get("subfolder"), CONFIG_NAME)))
             try:  # one request, without retries
                 on_hub = hf_api().file_exists(
