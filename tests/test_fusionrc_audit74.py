@@ -25,6 +25,8 @@ if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
 from hub_server import (  # noqa: E402
+    CALL_MESSAGE,
+    DEFAULT_TOKEN,
     DEFAULT_USER,
     HubServer,
     client_env,
@@ -195,44 +197,142 @@ HfApi().create_branch("__REPO__", branch="v1")
 HfApi().delete_file("processor_config.json", "__REPO__")
 """
 
-REMOTE_HUB_PIPELINE = """
-import json, numpy as np
-from transformers import pipeline
-run = pipeline(model="__REPO__", trust_remote_code=True__REVISION__)
-result = run(dict(np.load("recording.npz")), sampling_rate={"ecg": 100, "eda": 20}, backend="torch")
-print("RESULT:", json.dumps({"pipeline": type(run).__module__, "result": result}))
+PLAIN_REPO = f"{DEFAULT_USER}/citrus-fusion-pipeline"
+BRANCHED_REPO = f"{DEFAULT_USER}/citrus-fusion-branch"
+PRIVATE_REPO = f"{DEFAULT_USER}/citrus-fusion-private"
+PUSH_ALL = (
+    PUSH.replace("__REPO__", PLAIN_REPO)
+    + f'push_to_hub(model, {BRANCHED_REPO!r}, CiTrusFusionProcessor.from_pretrained("local"), card)\n'
+    + BRANCH_THEN_DROP_PROCESSOR.replace("__REPO__", BRANCHED_REPO)
+    + f"HfApi().create_repo({PRIVATE_REPO!r}, private=True)\n"
+    + f"HfApi().upload_folder(folder_path='local', repo_id={PRIVATE_REPO!r})\n"
+)
+
+# One client (without the package, logged in, an empty cache) runs every public repository's remote pipeline: they
+# share its environment, and each client costs seconds of imports.
+REMOTE_HUB_RUNS = (
+    (
+        CALL_MESSAGE
+        + """
+import json, numpy as np, torch
+from transformers import AutoModelForSequenceClassification, AutoProcessor, pipeline
+recording = dict(np.load("recording.npz"))
+
+def run_pipeline(repo, **kwargs):
+    run = pipeline(model=repo, trust_remote_code=True, **kwargs)
+    result = run(recording, sampling_rate={"ecg": 100, "eda": 20}, backend="torch")
+    return {"pipeline": type(run).__module__, "result": result}
+
+out = {"plain": run_pipeline("__PLAIN__"), "branch": run_pipeline("__BRANCHED__", revision="v1")}
+# the default branch of __BRANCHED__ dropped its processor
+out["no_processor"] = message(lambda: pipeline(model="__BRANCHED__", trust_remote_code=True))
+# the Auto classes alone load the model and its processor as remote code
+model = AutoModelForSequenceClassification.from_pretrained("__PLAIN__", trust_remote_code=True).eval()
+processor = AutoProcessor.from_pretrained("__PLAIN__", trust_remote_code=True)
+with torch.no_grad():
+    logits = model(**processor(recording, sampling_rate={"ecg": 100, "eda": 20})).logits
+np.save("auto_logits.npy", logits.numpy())
+out["auto_modules"] = [type(model).__module__, type(processor).__module__]
+try:
+    import citrus_hf
+    out["package_importable"] = True
+except ImportError:
+    out["package_importable"] = False
+print("RESULT:", json.dumps(out))
 """
+    )
+    .replace("__PLAIN__", PLAIN_REPO)
+    .replace("__BRANCHED__", BRANCHED_REPO)
+)
+
+PRIVATE_RUN = """
+import json, numpy as np
+from transformers import AutoProcessor, pipeline
+recording = dict(np.load("recording.npz"))
+try:
+    pipeline(model="__REPO__", trust_remote_code=True, token="__TOKEN__")
+    refusal = None
+except OSError as error:
+    refusal = str(error)
+# the way on the refusal names
+processor = AutoProcessor.from_pretrained("__REPO__", token="__TOKEN__", trust_remote_code=True)
+run = pipeline(model="__REPO__", trust_remote_code=True, token="__TOKEN__", processor=processor)
+print("RESULT:", json.dumps({"refusal": refusal, "label": run(recording, sampling_rate={"ecg": 100, "eda": 20})["label"]}))
+""".replace("__REPO__", PRIVATE_REPO).replace("__TOKEN__", DEFAULT_TOKEN)
 
 
-def _pushed_and_run_without_package(tmp_path: Path, repo: str, push: str, revision: str | None) -> tuple[dict, dict]:
-    """Push a tiny fusion classifier with `push` to the test Hub, run its pipeline from there (at `revision`) in an
-    interpreter without citrus_hf, and return that result and the in-package pipeline's on the same recording."""
-    folder = saved_fusion(tmp_path / "local", "classifier")
+@pytest.fixture(scope="module")
+def hub_runs(tmp_path_factory) -> dict:
+    """A tiny fusion classifier pushed to a test Hub three times (PUSH_ALL: as it is; to a repository whose branch
+    v1 keeps the pushed commit and whose default branch then dropped its processor; private, no card) and run from
+    there by clients without the package (a fresh cache each: logged in for the public repositories, anonymous with
+    `token=` for the private one); with the in-package pipeline's result and logits on the same recording."""
+    workdir = tmp_path_factory.mktemp("fusion_hub_runs")
+    folder = saved_fusion(workdir / "local", "classifier")
     signals = recording(5.0, seed=3)
-    np.savez(tmp_path / "recording.npz", **signals)
+    np.savez(workdir / "recording.npz", **signals)
     # fp32 PyTorch in both processes: "auto" races bf16 in each, and either may win
-    expected = json.loads(json.dumps(pipeline(model=folder)(signals, sampling_rate=RATES, backend="torch")))
-    run = REMOTE_HUB_PIPELINE.replace("__REVISION__", f", revision={revision!r}" if revision else "")
+    in_package = pipeline(model=folder)
+    expected = json.loads(json.dumps(in_package(signals, sampling_rate=RATES, backend="torch")))
+    with torch.no_grad():
+        logits = in_package.model(**CiTrusFusionProcessor.from_pretrained(folder)(signals, sampling_rate=RATES)).logits
     with HubServer() as hub:
-        run_client(push.replace("__REPO__", repo), client_env(hub.url, tmp_path / "hf_home"), cwd=tmp_path)
-        files = set(hub.repo_files(repo))
-        fresh = client_env(hub.url, tmp_path / "fresh_home")
-        out = client_result(run_client(run.replace("__REPO__", repo), fresh, cwd=tmp_path, without_package=True).stdout)
-    assert {"pipelines.py", "backends.py"} <= files
-    assert out["pipeline"].startswith("transformers_modules.")
-    return out["result"], expected
+        run_client(PUSH_ALL, client_env(hub.url, workdir / "hf_home"), cwd=workdir)
+        files = {repo: set(hub.repo_files(repo)) for repo in (PLAIN_REPO, BRANCHED_REPO)}
+        fresh = client_env(hub.url, workdir / "fresh_home")
+        out = client_result(run_client(REMOTE_HUB_RUNS, fresh, cwd=workdir, without_package=True).stdout)
+        anonymous = client_env(hub.url, workdir / "anonymous_home", token=None)
+        private = client_result(run_client(PRIVATE_RUN, anonymous, cwd=workdir, without_package=True).stdout)
+    auto_logits = np.load(workdir / "auto_logits.npy")
+    return {"expected": expected, "logits": logits.numpy(), "auto_logits": auto_logits, "files": files, "out": out,
+            "private": private}  # fmt: skip
 
 
-def test_a_pushed_fusion_model_runs_its_pipeline_from_the_hub_without_the_package(tmp_path):
-    """Published, the repository holds the pipeline code, and `pipeline(model=repo_id, trust_remote_code=True)`
-    without the package loads the repository's processor and gives the in-package results."""
-    result, expected = _pushed_and_run_without_package(tmp_path, f"{DEFAULT_USER}/citrus-fusion-pipeline", PUSH, None)
-    _assert_same_results(result, expected, "classifier")
+def test_a_pushed_fusion_model_runs_its_pipeline_from_the_hub_without_the_package(hub_runs):
+    """Published, the repository holds the model's, processor's and pipeline's code, and
+    `pipeline(model=repo_id, trust_remote_code=True)` without the package loads the repository's processor and gives
+    the in-package results; so do the Auto classes alone."""
+    files = hub_runs["files"][PLAIN_REPO]
+    for name in ("config.json", "model.safetensors", "processor_config.json", "modeling_citrus_fusion.py",
+                 "processing_citrus_fusion.py", "configuration_citrus_fusion.py", "modeling_citrus.py",
+                 "pipelines.py", "backends.py"):  # fmt: skip
+        assert name in files, f"{name} was not pushed"
+    out = hub_runs["out"]
+    assert out["package_importable"] is False
+    assert out["plain"]["pipeline"].startswith("transformers_modules.")
+    _assert_same_results(out["plain"]["result"], hub_runs["expected"], "classifier")
+    assert all(module.startswith("transformers_modules.") for module in out["auto_modules"]), out["auto_modules"]
+    np.testing.assert_allclose(hub_runs["auto_logits"], hub_runs["logits"], rtol=0, atol=1e-6)
 
 
-def test_a_fusion_model_from_a_hub_branch_runs_with_that_branchs_processor_without_the_package(tmp_path):
+def test_a_fusion_model_from_a_hub_branch_runs_with_that_branchs_processor_without_the_package(hub_runs):
     """The remote pipeline reads the processor at the commit the weights came from: at the repository's default
     branch it found none here (another checkpoint's, elsewhere: transformers' "Unrecognized processing class")."""
-    push = PUSH + BRANCH_THEN_DROP_PROCESSOR
-    result, expected = _pushed_and_run_without_package(tmp_path, f"{DEFAULT_USER}/citrus-fusion-branch", push, "v1")
-    _assert_same_results(result, expected, "classifier")
+    assert {"pipelines.py", "backends.py"} <= hub_runs["files"][BRANCHED_REPO]
+    assert hub_runs["out"]["branch"]["pipeline"].startswith("transformers_modules.")
+    _assert_same_results(hub_runs["out"]["branch"]["result"], hub_runs["expected"], "classifier")
+
+
+def test_a_hub_fusion_model_without_its_processor_is_refused_by_the_remote_pipeline_naming_the_fix(hub_runs):
+    """(review of session 74) A repository whose commit holds no processor_config.json (a later commit dropped it):
+    without the package, the remote pipeline's one line names the missing file and how to save it, not transformers'
+    "Unrecognized processing class"."""
+    kind, text = hub_runs["out"]["no_processor"]
+    assert kind == "OSError" and "\n" not in text, text
+    assert text.startswith(f"{BRANCHED_REPO!r} has no processor_config.json at the commit"), text
+    assert "CiTrusFusionProcessor.from_config(model.config).save_pretrained(folder)" in text
+
+
+def test_a_private_hub_fusion_models_remote_pipeline_says_the_token_is_not_passed_on(hub_runs):
+    """(review of session 74) A private repository, `token=` given to `pipeline` and no login: transformers loaded
+    the weights with the token but gives the pipeline none, whose read of the processor failed with transformers' "is
+    not a valid model identifier ... make sure to pass a token" to a caller who had passed one. Now the line says why
+    and how (log in, or pass the processor), and that way runs."""
+    private = hub_runs["private"]
+    assert private["refusal"] is not None and "\n" not in private["refusal"], private["refusal"]
+    assert "without the `token=` given to `pipeline`" in private["refusal"]
+    assert (
+        f"processor=AutoProcessor.from_pretrained({PRIVATE_REPO!r}, token=..., trust_remote_code=True)"
+        in private["refusal"]
+    )
+    assert private["label"].startswith("LABEL_")

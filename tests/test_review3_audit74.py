@@ -1,5 +1,6 @@
 """Review of the fusion pipeline as remote code (session 74): a fusion checkpoint without its processor is refused by
-the remote pipeline with the package's line, not transformers' "Unrecognized processing class"; a subfolder's
+the remote pipeline with the package's line, not transformers' "Unrecognized processing class" (a Hub repository's,
+and a private repository's token, in tests/test_fusionrc_audit74.py, which pushes them to one test Hub); a subfolder's
 processor is the one read; an older fusion checkpoint (no `custom_pipelines`) still runs in-package; a single-modality
 checkpoint's saved files are as before. Tiny fusion models; each remote run is a fresh interpreter that cannot import
 citrus_hf."""
@@ -21,8 +22,8 @@ TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
-from hub_server import DEFAULT_TOKEN, DEFAULT_USER, HubServer, client_env, client_result, run_client  # noqa: E402
-from test_fusionrc_audit74 import PUSH, RATES, recording, saved_fusion  # noqa: E402
+from hub_server import client_result, run_client  # noqa: E402
+from test_fusionrc_audit74 import RATES, recording, saved_fusion  # noqa: E402
 from tiny_configs import tiny_config  # noqa: E402
 
 REMOTE_RUN = """
@@ -62,62 +63,6 @@ def test_a_fusion_folder_without_its_processor_is_refused_by_the_remote_pipeline
     assert last_line.startswith("OSError: ") and "has no processor_config.json" in last_line, last_line
     assert "CiTrusFusionProcessor.from_config(model.config).save_pretrained(folder)" in last_line
     assert "Unrecognized processing class" not in str(failed.value)
-
-
-def test_a_hub_fusion_model_without_its_processor_is_refused_by_the_remote_pipeline_naming_the_fix(tmp_path):
-    """The same for a repository whose commit holds no processor_config.json (a later commit dropped it)."""
-    repo = f"{DEFAULT_USER}/citrus-fusion-no-processor"
-    folder = saved_fusion(tmp_path / "local", "classifier")
-    assert folder.endswith("local")
-    push = PUSH + '\nHfApi().delete_file("processor_config.json", "__REPO__")\n'
-    np.savez(tmp_path / "recording.npz", **recording(5.0, seed=1))
-    run = REMOTE_RUN.replace("__MODEL_KWARGS__", "").replace("sys.argv[1]", repr(repo))
-    run = run.replace("sys.argv[2]", '"recording.npz"')
-    with HubServer() as hub:
-        run_client(push.replace("__REPO__", repo), client_env(hub.url, tmp_path / "hf_home"), cwd=tmp_path)
-        fresh = client_env(hub.url, tmp_path / "fresh_home")
-        with pytest.raises(AssertionError) as failed:
-            run_client(run, fresh, cwd=tmp_path, without_package=True)
-    last_line = str(failed.value).strip().splitlines()[-1]
-    assert last_line.startswith(f"OSError: {repo!r} has no processor_config.json at the commit"), last_line
-    assert "CiTrusFusionProcessor.from_config(model.config).save_pretrained(folder)" in last_line
-
-
-PRIVATE_RUN = """
-import json, numpy as np
-from transformers import AutoProcessor, pipeline
-recording = dict(np.load("recording.npz"))
-try:
-    pipeline(model="__REPO__", trust_remote_code=True, token="__TOKEN__")
-    refusal = None
-except OSError as error:
-    refusal = str(error)
-# the way on the refusal names
-processor = AutoProcessor.from_pretrained("__REPO__", token="__TOKEN__", trust_remote_code=True)
-run = pipeline(model="__REPO__", trust_remote_code=True, token="__TOKEN__", processor=processor)
-print("RESULT:", json.dumps({"refusal": refusal, "label": run(recording, sampling_rate={"ecg": 100, "eda": 20})["label"]}))
-"""
-
-
-def test_a_private_hub_fusion_models_remote_pipeline_says_the_token_is_not_passed_on(tmp_path):
-    """A private repository, `token=` given to `pipeline` and no login: transformers loaded the weights with the
-    token but gives the pipeline none, whose read of the processor failed with transformers' "is not a valid model
-    identifier ... make sure to pass a token" to a caller who had passed one. Now the line says why and how (log in,
-    or pass the processor), and that way runs."""
-    repo = f"{DEFAULT_USER}/citrus-fusion-private"
-    saved_fusion(tmp_path / "local", "classifier")
-    np.savez(tmp_path / "recording.npz", **recording(5.0, seed=1))
-    push = f"from huggingface_hub import HfApi\nHfApi().create_repo({repo!r}, private=True)\n"
-    push += f"HfApi().upload_folder(folder_path='local', repo_id={repo!r})\n"
-    run = PRIVATE_RUN.replace("__REPO__", repo).replace("__TOKEN__", DEFAULT_TOKEN)
-    with HubServer() as hub:
-        run_client(push, client_env(hub.url, tmp_path / "hf_home"), cwd=tmp_path)
-        anonymous = client_env(hub.url, tmp_path / "fresh_home", token=None)
-        out = client_result(run_client(run, anonymous, cwd=tmp_path, without_package=True).stdout)
-    assert out["refusal"] is not None and "\n" not in out["refusal"], out["refusal"]
-    assert "without the `token=` given to `pipeline`" in out["refusal"]
-    assert f"processor=AutoProcessor.from_pretrained({repo!r}, token=..., trust_remote_code=True)" in out["refusal"]
-    assert out["label"].startswith("LABEL_")
 
 
 def test_the_remote_pipeline_reads_the_processor_of_the_subfolder_it_loaded(tmp_path):
