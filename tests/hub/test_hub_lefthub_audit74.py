@@ -5,13 +5,15 @@ those of a Hub repository whose config.json is not JSON, name the repository typ
 repository downloaded whole (`snapshot_download`) without a feature extractor is said to have none, not to be
 "never downloaded"; a registered set pushed by `citrus data build --push-to-hub` is read back without the warning of
 recordings shared across splits that its time blocks are by design. Clients run in subprocesses pointed at the test
-hub (see conftest.py)."""
+hub (see conftest.py): one publishes and reads every repository online, a second reads offline what the first cached
+(two clients, not seven: each costs seconds of imports)."""
 
 from __future__ import annotations
 
 import shutil
 
 import numpy as np
+import pytest
 import torch
 from hub_server import DEFAULT_USER, client_result
 from test_hub_hub3_audit73 import OUTCOME
@@ -44,31 +46,24 @@ with torch.no_grad():
     expected = peft_model(input_values=windows).logits
     loaded = load_adapter(None, "adapter")(input_values=windows).logits
     served = pipeline(model="adapter").model(input_values=windows).logits
-print("RESULT:", json.dumps({
+result["on_a_subfolder"] = {
     "load_adapter": torch.allclose(loaded, expected, atol=1e-5),
     "pipeline": torch.allclose(served, expected, atol=1e-5),
-}))
+}
 """
 
 
-def test_an_adapter_trained_on_a_hub_subfolder_s_base_is_put_back_on_it(make_hub_client, tmp_path):
+def test_an_adapter_trained_on_a_hub_subfolder_s_base_is_put_back_on_it(runs):
     """An adapter trained on `from_pretrained(repo, subfolder="ecg")` recorded the repository alone as its base, so
     `load_adapter(None, adapter)` and `pipeline(model=adapter)` put it on the checkpoint at the repository's root
     (another model's weights of the same shapes): predictions of no trained model, after a warning at save time only.
     The subfolder is now recorded and read back: both give the trained model's outputs."""
-    for folder, seed in ((tmp_path / "two", 0), (tmp_path / "two" / "ecg", 1)):
-        torch.manual_seed(seed)
-        CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(folder)
-        CiTrusFeatureExtractor.from_config(tiny_config(num_labels=2)).save_pretrained(folder)
-    result = client_result(make_hub_client(tmp_path)(ON_A_SUBFOLDER.replace("__TWO__", TWO)))
-    assert result == {"load_adapter": True, "pipeline": True}
+    assert runs["on_a_subfolder"] == {"load_adapter": True, "pipeline": True}
 
 
 IN_A_SUBFOLDER = f"{DEFAULT_USER}/citrus-tiny-adapters-in-subfolders"
 
-ADAPTER_IN_A_SUBFOLDER = (
-    OUTCOME
-    + """
+ADAPTER_IN_A_SUBFOLDER = """
 import json
 from huggingface_hub import HfApi
 import citrus_hf  # before binding `pipeline`, so that it is the wrapped factory
@@ -77,27 +72,21 @@ from citrus_hf.training.lora import load_adapter
 
 HfApi().create_repo("__REPO__")
 HfApi().upload_folder(folder_path="adapters", repo_id="__REPO__")
-print("RESULT:", json.dumps({
+result["in_a_subfolder"] = {
     "pipeline": outcome(lambda: type(pipeline(model="__REPO__", model_kwargs={"subfolder": "lora"}).model).__name__),
     "load_adapter": outcome(lambda: type(load_adapter(None, "__REPO__", subfolder="lora")).__name__),
     "damaged": outcome(lambda: pipeline(model="__REPO__", model_kwargs={"subfolder": "damaged"})),
     "damaged_at_main": outcome(lambda: load_adapter(None, "__REPO__", revision="main", subfolder="damaged")),
-}))
+}
 """
-)
 
 
-def test_an_adapter_in_a_hub_subfolder_loads_and_is_named_by_the_repository(make_hub_client, tmp_path):
+def test_an_adapter_in_a_hub_subfolder_loads_and_is_named_by_the_repository(runs):
     """`pipeline(model=repo, model_kwargs={"subfolder": "lora"})` of an adapter in a subfolder of a Hub repository
     failed on the repository's root ("'<HF_HOME>/hub/models--.../snapshots/<commit>' has no adapter_config.json"), and
     `load_adapter` took no subfolder; a damaged adapter there was named by its path in the Hub cache. Both load it, and
     its errors name the repository, the subfolder and the revision typed."""
-    save_tiny_classifier(tmp_path / "base")
-    save_trained_adapter(tmp_path / "base", tmp_path / "adapters" / "lora")
-    shutil.copytree(tmp_path / "adapters" / "lora", tmp_path / "adapters" / "damaged")
-    (tmp_path / "adapters" / "damaged" / "adapter_model.safetensors").write_bytes(b"no safetensors")
-    script = ADAPTER_IN_A_SUBFOLDER.replace("__REPO__", IN_A_SUBFOLDER)
-    result = client_result(make_hub_client(tmp_path)(script))
+    result = runs["in_a_subfolder"]
     assert result["pipeline"] == "CiTrusForSequenceClassification", result
     assert result["load_adapter"] == "PeftModel", result
     damaged = f"adapter_model.safetensors of '{IN_A_SUBFOLDER}' (subfolder 'damaged'"
@@ -108,9 +97,7 @@ def test_an_adapter_in_a_hub_subfolder_loads_and_is_named_by_the_repository(make
 
 BROKEN = f"{DEFAULT_USER}/citrus-tiny-config-not-json"
 
-BROKEN_CONFIG = (
-    OUTCOME
-    + """
+BROKEN_CONFIG = """
 import contextlib, io, json
 from huggingface_hub import HfApi
 import citrus_hf  # before binding `pipeline`, so that it is the wrapped factory
@@ -124,26 +111,22 @@ HfApi().upload_folder(folder_path="broken", repo_id="__BROKEN__")
 errors = io.StringIO()
 with contextlib.redirect_stderr(errors):
     main(["predict", "__BROKEN__", "recording.npy", "--sampling-rate", "100"])
-print("RESULT:", json.dumps({
+result["broken"] = {
     "model": outcome(lambda: CiTrusForSequenceClassification.from_pretrained("__BROKEN__")),
     "config": outcome(lambda: CiTrusConfig.from_pretrained("__BROKEN__", revision="main")),
     "pipeline": outcome(lambda: pipeline(model="__BROKEN__")),
     "load_pretrained": outcome(lambda: load_pretrained("__BROKEN__")),
     "predict": errors.getvalue().strip().splitlines()[-1],
-}))
+}
 """
-)
 
 
-def test_a_hub_config_that_is_not_json_is_named_by_the_repository(make_hub_client, tmp_path):
+def test_a_hub_config_that_is_not_json_is_named_by_the_repository(runs):
     """A Hub repository whose config.json is not JSON was reported as "It looks like the config file at
     '<HF_HOME>/hub/models--.../snapshots/<commit>/config.json' is not a valid JSON file" (the CiTrus classes, the
     pipeline) or by that path (`load_pretrained`, `citrus predict`): a folder the user never typed. Each now names the
     file of the repository typed (with the revision given), and what to do."""
-    save_tiny_classifier(tmp_path / "broken")
-    (tmp_path / "broken" / "config.json").write_text("{not json")
-    np.save(tmp_path / "recording.npy", np.zeros((1, 400), dtype=np.float32))
-    result = client_result(make_hub_client(tmp_path)(BROKEN_CONFIG.replace("__BROKEN__", BROKEN)))
+    result = runs["broken"]
     for key, said in result.items():
         assert f"config.json of '{BROKEN}'" in said and "not valid JSON" in said, (key, said)
         assert "snapshots" not in said, (key, said)
@@ -158,7 +141,6 @@ from huggingface_hub import HfApi, snapshot_download
 HfApi().create_repo("__WHOLE__")
 HfApi().upload_folder(folder_path="model", repo_id="__WHOLE__")
 snapshot_download("__WHOLE__")  # every file of the repository
-print("RESULT: {}")
 """
 
 OFFLINE_EXTRACTOR = (
@@ -180,16 +162,12 @@ print("RESULT:", json.dumps({
 )
 
 
-def test_a_repository_downloaded_whole_without_an_extractor_is_not_called_never_downloaded(make_hub_client, tmp_path):
+def test_a_repository_downloaded_whole_without_an_extractor_is_not_called_never_downloaded(runs):
     """Offline, a repository that `huggingface_hub.snapshot_download` had fetched whole, and that holds no
     preprocessor_config.json, was said to have one "never downloaded", with advice to run that very
     `snapshot_download`. Its cache holds every file of the repository, so the loaders now say that the checkpoint has
     no feature extractor, and how to make one."""
-    model = tmp_path / "model"
-    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(model)
-    client = make_hub_client(tmp_path)
-    client_result(client(DOWNLOAD_WHOLE.replace("__WHOLE__", WHOLE)))
-    result = client_result(client(OFFLINE_EXTRACTOR.replace("__WHOLE__", WHOLE), HF_HUB_OFFLINE="1"))
+    result = runs["offline_extractor"]
     for key, said in result.items():
         assert "never downloaded" not in said and "snapshot_download" not in said, (key, said)
         assert "preprocessor_config.json" in said or "CiTrusFeatureExtractor" in said, (key, said)
@@ -231,15 +209,46 @@ for repo in ("__BLOCKS__", "__OWN__"):
     Said.lines.clear()
     load_task_splits(repo)
     warned[repo] = any("also have rows" in line for line in Said.lines)
-print("RESULT:", json.dumps(warned))
+result["blocks"] = warned
 """
 
 
-def test_a_registered_set_pushed_to_the_hub_is_not_warned_of_its_time_blocks(make_hub_client, tmp_path):
+def test_a_registered_set_pushed_to_the_hub_is_not_warned_of_its_time_blocks(runs):
     """`citrus data build hr_ecg --push-to-hub REPO` published a registered set whose splits are time blocks of each
     recording (its design), and `citrus finetune --dataset REPO` then warned that its recordings have rows in two
     splits, asking to give each recording to one: the folder `--output` writes notes the set it holds, the Hub
     repository did not. The push now carries that note; the same rows pushed as a set of one's own are still named."""
-    script = PUSHED_REGISTERED_SET.replace("__BLOCKS__", BLOCKS).replace("__OWN__", OWN_BLOCKS)
-    result = client_result(make_hub_client(tmp_path)(script))
-    assert result == {BLOCKS: False, OWN_BLOCKS: True}
+    assert runs["blocks"] == {BLOCKS: False, OWN_BLOCKS: True}
+
+
+@pytest.fixture(scope="module")
+def runs(make_hub_client, tmp_path_factory) -> dict:
+    """What the online client (each test's script in turn, in one Python) and then the offline one found. The folders:
+    two/ (a tiny classifier at the root and another in ecg/, each with its extractor), adapters/lora (a trained adapter
+    of base/) and adapters/damaged (its weights not safetensors), broken/ (a config.json that is not JSON), model/ (a
+    classifier without an extractor) and recording.npy."""
+    workdir = tmp_path_factory.mktemp("lefthub")
+    for folder, seed in ((workdir / "two", 0), (workdir / "two" / "ecg", 1)):
+        torch.manual_seed(seed)
+        CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(folder)
+        CiTrusFeatureExtractor.from_config(tiny_config(num_labels=2)).save_pretrained(folder)
+    save_tiny_classifier(workdir / "base")
+    save_trained_adapter(workdir / "base", workdir / "adapters" / "lora")
+    shutil.copytree(workdir / "adapters" / "lora", workdir / "adapters" / "damaged")
+    (workdir / "adapters" / "damaged" / "adapter_model.safetensors").write_bytes(b"no safetensors")
+    save_tiny_classifier(workdir / "broken")
+    (workdir / "broken" / "config.json").write_text("{not json")
+    np.save(workdir / "recording.npy", np.zeros((1, 400), dtype=np.float32))
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(workdir / "model")
+    online = OUTCOME + "".join(
+        (ON_A_SUBFOLDER, ADAPTER_IN_A_SUBFOLDER, BROKEN_CONFIG, DOWNLOAD_WHOLE, PUSHED_REGISTERED_SET)
+    )
+    online += 'print("RESULT:", json.dumps(result))\n'
+    names = {"__TWO__": TWO, "__REPO__": IN_A_SUBFOLDER, "__BROKEN__": BROKEN, "__WHOLE__": WHOLE,
+             "__BLOCKS__": BLOCKS, "__OWN__": OWN_BLOCKS}  # fmt: skip
+    offline = OFFLINE_EXTRACTOR
+    for name, repo in names.items():
+        online, offline = online.replace(name, repo), offline.replace(name, repo)
+    client = make_hub_client(workdir)
+    found = client_result(client(online))
+    return {**found, "offline_extractor": client_result(client(offline, HF_HUB_OFFLINE="1"))}
