@@ -1277,3 +1277,33 @@ def client_result(stdout: str):
     if not lines:
         raise AssertionError(f"the client printed no {RESULT_MARKER} line; its output was:\n{stdout}")
     return json.loads(lines[-1].split(RESULT_MARKER, 1)[1])
+
+
+# Several client scripts of one environment in one client (each client costs seconds of imports): `in_one_client`
+# makes the script that runs each in turn, in a namespace of its own as `__main__`, and prints what each printed;
+# `printed_by_each` gives that back per script, for `client_result` to read as if each had run alone.
+RUN_EACH = """
+import contextlib as _contextlib, io as _io, json as _json
+_printed = {}
+for _name, _source in _SCRIPTS.items():
+    _out = _io.StringIO()
+    with _contextlib.redirect_stdout(_out):
+        exec(compile(_source, f"<client script {_name}>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
+    _printed[_name] = _out.getvalue()
+print("PRINTED_BY_EACH:", _json.dumps(_printed))
+"""
+
+
+def in_one_client(scripts: dict[str, str]) -> str:
+    """A client script that runs `scripts` (name -> script text) in turn, in the order given, in one Python; an
+    exception in one ends the client as it would have ended that script's own. Read its output with
+    `printed_by_each`."""
+    return f"_SCRIPTS = {scripts!r}\n" + RUN_EACH
+
+
+def printed_by_each(stdout: str) -> dict[str, str]:
+    """What each script of an `in_one_client` client printed, by name."""
+    lines = [line for line in stdout.splitlines() if line.startswith("PRINTED_BY_EACH: ")]
+    if not lines:
+        raise AssertionError(f"the client printed no PRINTED_BY_EACH line; its output was:\n{stdout}")
+    return json.loads(lines[-1].split(": ", 1)[1])

@@ -1,12 +1,14 @@
 """Session 70's leftovers on the Hub: peft's own `PeftModel.push_to_hub` of a CiTrus adapter uploads its
 `citrus_task_config.json` (classes and task), peft's `load_adapter` of a Hub adapter under a name reads that file as it
 reads a folder's, and a model object loaded from a Hub id finds its feature extractor there. Clients run in
-subprocesses pointed at the test hub (see conftest.py)."""
+subprocesses pointed at the test hub (see conftest.py): the three tests' scripts in one client online, then two of them
+in one client offline (two clients, not five: each costs seconds of imports)."""
 
 from __future__ import annotations
 
+import pytest
 import torch
-from hub_server import DEFAULT_USER, client_result
+from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
 from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining
@@ -53,11 +55,10 @@ def _pretrained(tmp_path) -> None:
     CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
 
 
-def test_peft_own_push_uploads_the_adapters_task_config(make_hub_client, tmp_path):
+def test_peft_own_push_uploads_the_adapters_task_config(runs):
     """peft's `PeftModel.push_to_hub` uploaded no citrus_task_config.json, so the adapter loaded (load_adapter, the
     pipeline) with LABEL_0..LABEL_2 for its classes; with create_pr=True the pull request's branch lacked it too."""
-    _pretrained(tmp_path)
-    result = client_result(make_hub_client(tmp_path)(PEFT_PUSH_SCRIPT.replace("__REPO__", PEFT_PUSH)))
+    result = runs["online"]["peft_push"]
     assert "citrus_task_config.json" in result["files"]
     assert result["load_adapter"] == ["run", "sit", "walk"]
     assert result["pipeline"] == ["run", "sit", "walk"]
@@ -91,14 +92,11 @@ print("RESULT:", json.dumps({
 )
 
 
-def test_peft_load_adapter_of_a_hub_id_reads_its_class_names(make_hub_client, tmp_path):
+def test_peft_load_adapter_of_a_hub_id_reads_its_class_names(runs):
     """peft's `load_adapter("user/repo", adapter_name=...)` kept the model's class names for the Hub adapter (only a
     local folder's citrus_task_config.json was read), and loaded another scaling into a taken name without the
     settings check a folder gets; both hold offline, from the Hub cache."""
-    _pretrained(tmp_path)
-    client = make_hub_client(tmp_path)
-    script = PEFT_LOAD_SCRIPT.replace("__REPO__", HUB_ADAPTER)
-    for result in (client_result(client(script)), client_result(client(script, HF_HUB_OFFLINE="1"))):
+    for result in (runs["online"]["peft_load"], runs["offline"]["peft_load"]):
         assert result["hub"] == ["run", "sit", "walk"]
         assert result["default"] == ["a", "b", "c"]
         assert "already on this model with other settings" in result["taken"]
@@ -121,12 +119,32 @@ print("RESULT:", json.dumps({"alignment": served.feature_extractor.alignment}))
 )
 
 
-def test_pipeline_of_a_model_object_from_a_hub_id_finds_its_extractor(make_hub_client, tmp_path):
+def test_pipeline_of_a_model_object_from_a_hub_id_finds_its_extractor(runs):
     """`pipeline(task, model=CiTrusForSequenceClassification.from_pretrained("user/repo"))` refused the model for
     want of `feature_extractor=`: the fallback looked only in local and bundled folders, not in the repository the
     model came from. It now reads the repository's extractor (the one published, not a default), offline too."""
-    _pretrained(tmp_path)
-    client = make_hub_client(tmp_path)
-    script = OBJECT_SCRIPT.replace("__REPO__", FULL)
-    assert client_result(client(script))["alignment"] == "interpolate"
-    assert client_result(client(script, HF_HUB_OFFLINE="1"))["alignment"] == "interpolate"
+    assert runs["online"]["object"]["alignment"] == "interpolate"
+    assert runs["offline"]["object"]["alignment"] == "interpolate"
+
+
+SCRIPTS = {
+    "peft_push": PEFT_PUSH_SCRIPT.replace("__REPO__", PEFT_PUSH),
+    "peft_load": PEFT_LOAD_SCRIPT.replace("__REPO__", HUB_ADAPTER),
+    "object": OBJECT_SCRIPT.replace("__REPO__", FULL),
+}
+
+
+@pytest.fixture(scope="module")
+def runs(make_hub_client, tmp_path_factory) -> dict[str, dict[str, dict]]:
+    """Each script's result online (all three, in that order, in one client), and offline (those that read the Hub
+    cache again, in one more), by script name."""
+    workdir = tmp_path_factory.mktemp("leftovers71")
+    _pretrained(workdir)
+    client = make_hub_client(workdir)
+    online = printed_by_each(client(in_one_client(SCRIPTS)))
+    offline = {name: SCRIPTS[name] for name in ("peft_load", "object")}
+    offline = printed_by_each(client(in_one_client(offline), HF_HUB_OFFLINE="1"))
+    return {
+        "online": {name: client_result(out) for name, out in online.items()},
+        "offline": {name: client_result(out) for name, out in offline.items()},
+    }
