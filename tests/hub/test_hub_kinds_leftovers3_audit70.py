@@ -1,12 +1,14 @@
 """Pushes of one kind of checkpoint over another (session 70 leftovers): a single-modality model and a fusion model
 are other kinds to each other, as a full model and a LoRA adapter are, and every push route (`citrus push`,
 `model.push_to_hub`, `Trainer.push_to_hub`, `push_adapter_to_hub`) deletes the other modality's extractor. Clients run
-in subprocesses pointed at the test hub (see conftest.py)."""
+in subprocesses pointed at the test hub (see conftest.py): the tests' scripts in one client online, then the offline
+reads in one more (two clients, not four: each costs seconds of imports)."""
 
 from __future__ import annotations
 
+import pytest
 import torch
-from hub_server import DEFAULT_USER, client_result
+from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
 from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining, CiTrusForSequenceClassification, CiTrusFusionConfig
@@ -80,23 +82,12 @@ def _tiny_fusion() -> CiTrusFusionForSequenceClassification:
     )
 
 
-def test_a_single_modality_push_and_a_fusion_push_replace_each_others_extractor(make_hub_client, tmp_path):
+def test_a_single_modality_push_and_a_fusion_push_replace_each_others_extractor(runs):
     """A single-modality model pushed over a fusion repository left its processor_config.json, which AutoProcessor
     read as the fusion processor (and refused the single-modality config), and a fusion model pushed over a
     single-modality one left preprocessor_config.json, which AutoFeatureExtractor loaded for the fusion model (a
     single-modality extractor of the other model's contract). Every push route now deletes the other modality's extractor."""
-    torch.manual_seed(0)
-    _tiny_fusion().save_pretrained(tmp_path / "fusion")
-    CiTrusForSequenceClassification(CiTrusConfig(**TINY, num_labels=3)).save_pretrained(tmp_path / "single")
-    script = KINDS_SCRIPT
-    for name, repo in (
-        ("__SINGLE_OVER_FUSION__", SINGLE_OVER_FUSION),
-        ("__FUSION_OVER_SINGLE__", FUSION_OVER_SINGLE),
-        ("__TRAINER_OVER_FUSION__", TRAINER_OVER_FUSION),
-        ("__ADAPTER_OVER_FUSION__", ADAPTER_OVER_FUSION),
-    ):
-        script = script.replace(name, repo)
-    result = client_result(make_hub_client(tmp_path)(script))
+    result = runs["kinds"]
     assert "preprocessor_config.json" in result["single_over_fusion"]
     assert "processor_config.json" not in result["single_over_fusion"]
     assert result["processor"] == "CiTrusFeatureExtractor"
@@ -146,16 +137,11 @@ print("RESULT:", json.dumps({
 """
 
 
-def test_peft_own_push_of_a_citrus_adapter_replaces_the_other_kind(make_hub_client, tmp_path):
+def test_peft_own_push_of_a_citrus_adapter_replaces_the_other_kind(runs):
     """peft's `PeftModel.push_to_hub` deleted nothing: over a full model it left config.json and model.safetensors
     beside the adapter, and over an adapter pushed by this package it left that adapter's citrus_task_config.json,
     whose classes (walk, run, sit) `load_adapter` and the pipeline gave the new adapter's outputs without a word."""
-    torch.manual_seed(0)
-    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
-    script = PEFT_SCRIPT.replace("__PEFT_OVER_MODEL__", PEFT_OVER_MODEL).replace(
-        "__PEFT_OVER_ADAPTER__", PEFT_OVER_ADAPTER
-    )
-    result = client_result(make_hub_client(tmp_path)(script))
+    result = runs["peft"]
     assert {"adapter_config.json", "adapter_model.safetensors"} <= set(result["over_model"])
     assert not {"config.json", "model.safetensors", "preprocessor_config.json"} & set(result["over_model"])
     # peft's push uploads the new adapter's own task config (session 71), which replaces the earlier one's
@@ -211,26 +197,52 @@ print("RESULT:", json.dumps({
 """
 
 
-def test_an_extractor_missing_from_the_offline_cache_is_not_called_missing_from_the_checkpoint(
-    make_hub_client, tmp_path
-):
+def test_an_extractor_missing_from_the_offline_cache_is_not_called_missing_from_the_checkpoint(runs):
     """Offline, with a Hub cache that held a model's config and weights but not its preprocessor_config.json (as
     `AutoModel.from_pretrained` caches them), the pipeline advised saving one built from the config and
     `load_feature_extractor` called the repository an incomplete checkpoint to publish again. Both now say the file
     was never downloaded, and to download it once online (so do the weights where only the config was cached); a
     repository published without one keeps the old advice."""
-    torch.manual_seed(0)
-    CiTrusForSequenceClassification(CiTrusConfig(**TINY, num_labels=3)).save_pretrained(tmp_path / "single")
-    client = make_hub_client(tmp_path)
-    names = {"__CACHED__": CACHED, "__NO_EXTRACTOR__": NO_EXTRACTOR, "__CONFIG_ONLY__": CONFIG_ONLY}
-    download, script = DOWNLOAD, OFFLINE
-    for name, repo in names.items():
-        download, script = download.replace(name, repo), script.replace(name, repo)
-    client_result(client(download))
-    result = client_result(client(script, HF_HUB_OFFLINE="1"))
+    result = runs["offline"]
     for key in ("pipeline", "load_feature_extractor"):
         assert "never downloaded" in result[key] and f"snapshot_download('{CACHED}')" in result[key], result[key]
         assert "from_config" not in result[key] and "Publish it" not in result[key]
     assert "never downloaded" not in result["never_published"]
     assert "preprocessor_config.json" in result["never_published"]
     assert "never downloaded" in result["weights"] and "model.safetensors" in result["weights"], result["weights"]
+
+
+REPOS = {
+    "__SINGLE_OVER_FUSION__": SINGLE_OVER_FUSION,
+    "__FUSION_OVER_SINGLE__": FUSION_OVER_SINGLE,
+    "__TRAINER_OVER_FUSION__": TRAINER_OVER_FUSION,
+    "__ADAPTER_OVER_FUSION__": ADAPTER_OVER_FUSION,
+    "__PEFT_OVER_MODEL__": PEFT_OVER_MODEL,
+    "__PEFT_OVER_ADAPTER__": PEFT_OVER_ADAPTER,
+    "__CACHED__": CACHED,
+    "__NO_EXTRACTOR__": NO_EXTRACTOR,
+    "__CONFIG_ONLY__": CONFIG_ONLY,
+}
+
+
+def _named(script: str) -> str:
+    for name, repo in REPOS.items():
+        script = script.replace(name, repo)
+    return script
+
+
+@pytest.fixture(scope="module")
+def runs(make_hub_client, tmp_path_factory) -> dict:
+    """The results of KINDS_SCRIPT, PEFT_SCRIPT and DOWNLOAD (in one client, in that order) and then of OFFLINE (with
+    HF_HUB_OFFLINE=1, in the same Hub cache), by short name. The folders: a tiny ECG + EDA fusion classifier
+    (fusion/), a single-modality one (single/) and a pre-trained model (pretrained/)."""
+    workdir = tmp_path_factory.mktemp("kinds70")
+    torch.manual_seed(0)
+    _tiny_fusion().save_pretrained(workdir / "fusion")
+    CiTrusForSequenceClassification(CiTrusConfig(**TINY, num_labels=3)).save_pretrained(workdir / "single")
+    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(workdir / "pretrained")
+    client = make_hub_client(workdir)
+    scripts = {"kinds": _named(KINDS_SCRIPT), "peft": _named(PEFT_SCRIPT), "download": _named(DOWNLOAD)}
+    online = printed_by_each(client(in_one_client(scripts)))
+    offline = client_result(client(_named(OFFLINE), HF_HUB_OFFLINE="1"))
+    return {**{name: client_result(out) for name, out in online.items()}, "offline": offline}
