@@ -1,6 +1,7 @@
 """One publishing path: `model.push_to_hub`, `Trainer.push_to_hub` and `citrus push` all write the CiTrus card (valid
 per the Hub's metadata check), read the run's own records, and take transformers' arguments (`commit_message`,
-`create_pr`, `tags`, ...). Clients run in subprocesses pointed at the test hub; the run folders are real runs."""
+`create_pr`, `tags`, ...). Clients run in subprocesses pointed at the test hub (the four pushes in one client: each
+costs seconds of imports); the run folders are real runs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import numpy as np
 import pytest
 from citrus_runs import finetune_har, pretrain_tiny, protocol_runs
-from hub_server import DEFAULT_USER, client_result
+from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
 from huggingface_hub import ModelCard
 
 from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification, build_model_card
@@ -70,10 +71,10 @@ print("RESULT:", json.dumps({"commit": commit.oid}))
 CLI_PUSH = """
 from citrus_hf.commands.main import main
 
-raise SystemExit(main([
+assert main([
     "push", "har", "__USER__/citrus-har-eval", "--eval-results", "results.json", "--arm", "citrus-time",
     "--tag", "har", "--create-pr", "--commit-message", "With the protocol's results",
-]))
+]) == 0
 """
 
 
@@ -95,8 +96,17 @@ def workdir(tmp_path_factory):
     return folder
 
 
-def test_model_push_to_hub_writes_the_citrus_card(workdir, make_hub_client, hub):
-    out = client_result(make_hub_client(workdir)(script(MODEL_PUSH)))
+@pytest.fixture(scope="module")
+def pushed(workdir, make_hub_client) -> dict[str, str]:
+    """What each push script printed, run in one client in this order (each pushes a repository of its own)."""
+    scripts = {"model": MODEL_PUSH, "save": SAVE_AND_PUSH, "trainer": TRAINER_PUSH, "cli": CLI_PUSH}
+    return printed_by_each(
+        make_hub_client(workdir)(in_one_client({name: script(text) for name, text in scripts.items()}))
+    )
+
+
+def test_model_push_to_hub_writes_the_citrus_card(workdir, pushed, hub):
+    out = client_result(pushed["model"])
     repo = f"{DEFAULT_USER}/citrus-har"
     stored = hub.repo_files(repo)
     # the same files as `citrus push`: weights, config, code, the run's feature extractor and the card
@@ -118,10 +128,10 @@ def test_model_push_to_hub_writes_the_citrus_card(workdir, make_hub_client, hub)
     assert hub.repo_files(repo, revision="refs/pr/1")["model.safetensors"] == stored["model.safetensors"]
 
 
-def test_save_pretrained_with_push_to_hub_writes_the_citrus_card(workdir, make_hub_client, hub):
+def test_save_pretrained_with_push_to_hub_writes_the_citrus_card(workdir, pushed, hub):
     """transformers' other publishing habit, `save_pretrained(folder, push_to_hub=True, repo_id=...)`, takes the same
     path: the CiTrus card (from the run records of the folder the model was loaded from) and the folder's extractor."""
-    client_result(make_hub_client(workdir)(script(SAVE_AND_PUSH)))
+    client_result(pushed["save"])
     repo = f"{DEFAULT_USER}/citrus-saved"
     stored = hub.repo_files(repo)
     assert {"model.safetensors", "preprocessor_config.json", "modeling_citrus.py", "pipelines.py"} <= set(stored)
@@ -133,8 +143,8 @@ def test_save_pretrained_with_push_to_hub_writes_the_citrus_card(workdir, make_h
     assert (workdir / "citrus-saved" / "model.safetensors").is_file()  # saved locally too
 
 
-def test_trainer_push_to_hub_writes_the_citrus_card(workdir, make_hub_client, hub):
-    make_hub_client(workdir)(script(TRAINER_PUSH))
+def test_trainer_push_to_hub_writes_the_citrus_card(pushed, hub):
+    client_result(pushed["trainer"])
     stored = hub.repo_files(f"{DEFAULT_USER}/citrus-trainer")
     card = ModelCard(stored["README.md"].decode())
     text = str(card)
@@ -149,8 +159,7 @@ def test_trainer_push_to_hub_writes_the_citrus_card(workdir, make_hub_client, hu
     assert list(json.loads(stored["config.json"])["custom_pipelines"]) == [card.data.pipeline_tag]
 
 
-def test_cli_push_keeps_only_this_models_rows_in_model_index(workdir, make_hub_client, hub):
-    make_hub_client(workdir)(script(CLI_PUSH))
+def test_cli_push_keeps_only_this_models_rows_in_model_index(workdir, pushed, hub):
     repo = f"{DEFAULT_USER}/citrus-har-eval"
     assert sorted(hub.repo_files(repo)) == [".gitattributes"]  # --create-pr: main untouched
     readme = hub.repo_files(repo, revision="refs/pr/1")["README.md"].decode()
