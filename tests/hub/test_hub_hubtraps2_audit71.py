@@ -1,12 +1,13 @@
 """Upstream huggingface_hub traps checked against citrus's publishing (second round): `private=True` applies only when
 `create_repo` creates the repository, so a push asked to be private over an existing public repository was published
 in the open; a card pushed to a branch showed code that loads the default branch. Clients run in subprocesses pointed
-at the test hub (see conftest.py)."""
+at the test hub (see conftest.py): the four tests' scripts in one (each client costs seconds of imports)."""
 
 from __future__ import annotations
 
+import pytest
 import torch
-from hub_server import CALL_MESSAGE, DEFAULT_USER, client_result
+from hub_server import CALL_MESSAGE, DEFAULT_USER, client_result, in_one_client, printed_by_each
 from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining
@@ -60,16 +61,13 @@ print("RESULT:", json.dumps({
 )
 
 
-def test_a_private_push_over_a_public_repository_is_refused_before_any_upload(make_hub_client, tmp_path):
+def test_a_private_push_over_a_public_repository_is_refused_before_any_upload(runs):
     """`push_to_hub(private=True)`, `push_adapter_to_hub(private=True)` and `citrus push --private` to a repository
     that already exists and is public uploaded the weights there in the open (`create_repo(private=True,
     exist_ok=True)` leaves an existing repository as it is). They are refused before anything is uploaded, naming how
     to make it private. And a LoRA adapter's push asked the Hub for a public repository (`private=False`) where the
     model's push leaves the namespace's default (an organisation's may be private)."""
-    torch.manual_seed(0)
-    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
-    script = PRIVATE_SCRIPT.replace("__PUBLIC__", PUBLIC).replace("__FRESH__", FRESH_ADAPTER)
-    result = client_result(make_hub_client(tmp_path)(script))
+    result = runs["private"]
     for kind, refusal in result["refused"].items():
         assert refusal is not None, kind
         name, text = refusal
@@ -105,13 +103,11 @@ print("RESULT:", json.dumps({"ran": ran, "loads": loads}))
 """
 
 
-def test_the_card_of_a_push_to_a_branch_loads_that_branch(make_hub_client, tmp_path):
+def test_the_card_of_a_push_to_a_branch_loads_that_branch(runs):
     """`push_to_hub(..., revision="feature/x")` (`citrus push --revision`) published a card whose usage code loaded the
     repository's default branch (`from_pretrained(repo_id)`): another model, or, in a repository whose weights live on
     that branch alone, nothing. Its code now names the branch, and runs as the card shows it."""
-    torch.manual_seed(0)
-    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
-    result = client_result(make_hub_client(tmp_path)(BRANCH_SCRIPT.replace("__REPO__", BRANCH_REPO)))
+    result = runs["branch"]
     assert result["ran"] == ["CiTrusForSequenceClassification", "CiTrusForSequenceClassification"]
     assert result["loads"] and all('revision="feature/x"' in line for line in result["loads"]), result["loads"]
 
@@ -138,12 +134,10 @@ print("RESULT:", json.dumps({"ran": ran, "pipeline": [line for line in card.spli
 """
 
 
-def test_the_card_of_an_adapter_pushed_to_a_branch_loads_that_branch(make_hub_client, tmp_path):
+def test_the_card_of_an_adapter_pushed_to_a_branch_loads_that_branch(runs):
     """`push_adapter_to_hub(..., revision="feature/x")` published a card whose code (`load_adapter`, peft's
     `PeftModel.from_pretrained`, the pipeline) loaded the default branch's adapter: another one, or none."""
-    torch.manual_seed(0)
-    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
-    result = client_result(make_hub_client(tmp_path)(ADAPTER_BRANCH_SCRIPT.replace("__REPO__", ADAPTER_BRANCH_REPO)))
+    result = runs["adapter_branch"]
     assert len(result["ran"]) == 2 and all(name.startswith("Peft") for name in result["ran"]), result["ran"]
     assert result["pipeline"] and all('revision="feature/x"' in line for line in result["pipeline"])
 
@@ -163,12 +157,29 @@ print("RESULT:", json.dumps(message(lambda: load_adapter(None, "__REPO__"))))
 )
 
 
-def test_loading_an_adapter_from_a_repository_that_holds_none_says_so(make_hub_client, tmp_path):
+def test_loading_an_adapter_from_a_repository_that_holds_none_says_so(runs):
     """`load_adapter(None, repo_id)` of a repository holding none of the files it downloads (an adapter pushed to a
     branch, loaded from main) failed deep inside pathlib: `FileNotFoundError: ... snapshots/<commit>`, a folder of the
     Hub cache that huggingface_hub does not create when no file matched. It says the repository holds no checkpoint
     files there, and to pass the branch that does."""
-    result = client_result(make_hub_client(tmp_path)(EMPTY_SCRIPT.replace("__REPO__", EMPTY_REPO)))
+    result = runs["empty"]
     name, text = result
     assert name == "OSError" and "holds no checkpoint files" in text and "revision=" in text, result
     assert "snapshots" not in text
+
+
+@pytest.fixture(scope="module")
+def runs(make_hub_client, tmp_path_factory) -> dict:
+    """Each test's script's result, by short name, from one client (the private-push script last: it wraps
+    `HfApi.create_repo` to record what it is asked). The folder pretrained/ holds a tiny pre-trained model."""
+    workdir = tmp_path_factory.mktemp("hubtraps2")
+    torch.manual_seed(0)
+    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(workdir / "pretrained")
+    scripts = {
+        "branch": BRANCH_SCRIPT.replace("__REPO__", BRANCH_REPO),
+        "adapter_branch": ADAPTER_BRANCH_SCRIPT.replace("__REPO__", ADAPTER_BRANCH_REPO),
+        "empty": EMPTY_SCRIPT.replace("__REPO__", EMPTY_REPO),
+        "private": PRIVATE_SCRIPT.replace("__PUBLIC__", PUBLIC).replace("__FRESH__", FRESH_ADAPTER),
+    }
+    printed = printed_by_each(make_hub_client(workdir)(in_one_client(scripts)))
+    return {name: client_result(out) for name, out in printed.items()}
