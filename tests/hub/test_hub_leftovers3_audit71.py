@@ -1,10 +1,12 @@
 """Session 71 leftovers on the Hub: the card `Trainer.push_to_hub(revision=...)` publishes (a full model's and a LoRA
-adapter's) loaded the default branch. Clients run in subprocesses pointed at the test hub (see conftest.py)."""
+adapter's) loaded the default branch. Clients run in subprocesses pointed at the test hub (see conftest.py): the three
+tests' scripts in one (each client costs seconds of imports)."""
 
 from __future__ import annotations
 
+import pytest
 import torch
-from hub_server import DEFAULT_USER, client_result
+from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
 from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining
@@ -48,14 +50,11 @@ print("RESULT:", json.dumps(loads))
 """
 
 
-def test_the_card_of_a_trainer_push_to_a_branch_loads_that_branch(make_hub_client, tmp_path):
+def test_the_card_of_a_trainer_push_to_a_branch_loads_that_branch(runs):
     """`Trainer.push_to_hub(revision="dev")` (or `TrainingArguments(hub_revision="dev")`) wrote, through the package's
     card hook, a card whose usage code loaded the repository's default branch, as `push_to_hub(revision=)` did before
     it was fixed: the Trainer's card now names the branch in every load, of a full model and of a LoRA adapter."""
-    torch.manual_seed(0)
-    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
-    script = TRAINER_BRANCH_SCRIPT.replace("__MODEL__", TRAINER_MODEL).replace("__ADAPTER__", TRAINER_ADAPTER)
-    result = client_result(make_hub_client(tmp_path)(script))
+    result = runs["branch"]
     for kind, loads in result.items():
         assert loads and all('revision="dev"' in line for line in loads), (kind, loads)
 
@@ -106,13 +105,13 @@ print("RESULT:", json.dumps({
 """
 
 
-def test_a_private_dataset_push_over_a_public_repository_is_refused(make_hub_client, tmp_path):
+def test_a_private_dataset_push_over_a_public_repository_is_refused(runs):
     """`publish(..., private=True)` and `citrus data build ... --push-to-hub REPO --private` uploaded the set into an
     existing public dataset repository (`private` applies only when the repository is created); they now refuse it
     before any upload, as a model's private push is, naming `hf repos settings --private`. And a push without
     `--private` asked the Hub for a public repository (`private=False`) where a model's push leaves the namespace's
     default (an organisation's may be private)."""
-    result = client_result(make_hub_client(tmp_path)(PRIVATE_SET_SCRIPT.replace("__REPO__", PUBLIC_SET)))
+    result = runs["private_set"]
     assert result["refused"] is not None and "is public" in result["refused"] and "--private" in result["refused"]
     assert result["code"] == 2 and "is public" in result["line"][0], result
     assert result["private_after"] is False and result["unchanged"]
@@ -154,14 +153,28 @@ print("RESULT:", json.dumps({
 """
 
 
-def test_a_trainer_push_to_a_new_branch_creates_it(make_hub_client, tmp_path):
+def test_a_trainer_push_to_a_new_branch_creates_it(runs):
     """`Trainer.push_to_hub(revision="fresh")` of a CiTrus model to a branch the repository does not have failed with
     "Could not publish ...: RevisionNotFoundError ... Check the network connection", though the Hub answered; the
     branch is now created from the default branch first, as `model.push_to_hub(revision=)` and `citrus push
     --revision` create it, and a tag's name is refused as they refuse it (not made a branch of that name)."""
-    torch.manual_seed(0)
-    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
-    result = client_result(make_hub_client(tmp_path)(TRAINER_NEW_BRANCH_SCRIPT.replace("__REPO__", TRAINER_NEW_BRANCH)))
+    result = runs["new_branch"]
     assert "model.safetensors" in result["fresh"] and "README.md" in result["fresh"]
     assert result["refused"] is not None and "is a tag of" in result["refused"]
     assert result["branches"] == ["fresh", "main"]
+
+
+@pytest.fixture(scope="module")
+def runs(make_hub_client, tmp_path_factory) -> dict:
+    """Each test's script's result, by short name, from one client (the private-set script last: it wraps
+    `HfApi.create_repo` to record what it is asked). The folder pretrained/ holds a tiny pre-trained model."""
+    workdir = tmp_path_factory.mktemp("leftovers3_71")
+    torch.manual_seed(0)
+    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(workdir / "pretrained")
+    scripts = {
+        "branch": TRAINER_BRANCH_SCRIPT.replace("__MODEL__", TRAINER_MODEL).replace("__ADAPTER__", TRAINER_ADAPTER),
+        "new_branch": TRAINER_NEW_BRANCH_SCRIPT.replace("__REPO__", TRAINER_NEW_BRANCH),
+        "private_set": PRIVATE_SET_SCRIPT.replace("__REPO__", PUBLIC_SET),
+    }
+    printed = printed_by_each(make_hub_client(workdir)(in_one_client(scripts)))
+    return {name: client_result(out) for name, out in printed.items()}
