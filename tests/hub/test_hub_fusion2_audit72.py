@@ -4,7 +4,8 @@ creates a private repository and pushes to that branch. Clients run in subproces
 
 from __future__ import annotations
 
-from hub_server import DEFAULT_USER, client_result
+import pytest
+from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
 
 REPO = f"{DEFAULT_USER}/citrus-fusion-processor-private"
 
@@ -26,12 +27,12 @@ print("RESULT:", json.dumps({
 """
 
 
-def test_a_processor_saved_with_push_to_hub_and_private_goes_to_a_private_repository(make_hub_client, tmp_path):
+def test_a_processor_saved_with_push_to_hub_and_private_goes_to_a_private_repository(runs):
     """`processor.save_pretrained(folder, push_to_hub=True, repo_id=..., private=True)` created the repository public
     (only `token` reached `create_repo`; transformers' processors pass every Hub argument), so the processor was
     published in the open; `revision="dev"` pushed to the default branch. The repository is now created private, and
     the files go to the branch asked for."""
-    result = client_result(make_hub_client(tmp_path)(SCRIPT.replace("__REPO__", REPO)))
+    result = runs["test_a_processor_saved_with_push_to_hub_and_private_goes_to_a_private_repository"]
     assert result["private"] is True
     assert "processor_config.json" in result["dev"] and "processor_config.json" not in result["main"]
 
@@ -60,11 +61,27 @@ print("RESULT:", json.dumps({
 """
 
 
-def test_the_processor_of_an_encoder_loaded_from_the_hub_keeps_its_saved_extractor(make_hub_client, tmp_path):
+def test_the_processor_of_an_encoder_loaded_from_the_hub_keeps_its_saved_extractor(runs):
     """`CiTrusFusionProcessor.from_encoders({"ecg": model})` with a model loaded from a Hub repository read the saved
     extractor only from a local folder, and rebuilt this one from the config: the classifier's "interpolate"
     alignment was dropped, so its 10 s rows were cut to their first 2 s, where the same encoder given by name (and
     `pipeline(model=model)`) stretched them. The repository's extractor, at the commit the model was loaded from, is
     read now."""
-    result = client_result(make_hub_client(tmp_path)(ENCODER_SCRIPT.replace("__REPO__", ENCODER_REPO)))
+    result = runs["test_the_processor_of_an_encoder_loaded_from_the_hub_keeps_its_saved_extractor"]
     assert result == {"by_model": "interpolate", "by_name": "interpolate"}
+
+
+@pytest.fixture(scope="module")
+def runs(make_hub_client, tmp_path_factory) -> dict:
+    """Each test's script's result, by test name, from one client (each client costs seconds of imports)."""
+    tmp_path = tmp_path_factory.mktemp("fusion2")
+    scripts = {
+        "test_a_processor_saved_with_push_to_hub_and_private_goes_to_a_private_repository": SCRIPT.replace(
+            "__REPO__", REPO
+        ),
+        "test_the_processor_of_an_encoder_loaded_from_the_hub_keeps_its_saved_extractor": ENCODER_SCRIPT.replace(
+            "__REPO__", ENCODER_REPO
+        ),
+    }
+    printed = printed_by_each(make_hub_client(tmp_path)(in_one_client(scripts)))
+    return {name: client_result(out) for name, out in printed.items()}

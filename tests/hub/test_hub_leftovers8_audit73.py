@@ -5,8 +5,9 @@ on the downloaded weights, as for a folder. Clients run in subprocesses pointed 
 
 from __future__ import annotations
 
+import pytest
 import torch
-from hub_server import CALL_MESSAGE, DEFAULT_USER, client_result
+from hub_server import CALL_MESSAGE, DEFAULT_USER, client_result, in_one_client, printed_by_each
 from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining
@@ -29,10 +30,8 @@ print("RESULT:", json.dumps(message(lambda: model.load_adapter("__REPO__", adapt
 )
 
 
-def test_a_hub_adapter_of_another_head_shape_is_refused_as_a_folders_is(make_hub_client, tmp_path):
-    torch.manual_seed(0)
-    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
-    result = client_result(make_hub_client(tmp_path)(SHAPE_SCRIPT.replace("__REPO__", WIDER)))
+def test_a_hub_adapter_of_another_head_shape_is_refused_as_a_folders_is(runs):
+    result = runs["test_a_hub_adapter_of_another_head_shape_is_refused_as_a_folders_is"]
     assert result is not None, "the adapter of a 4-output head was loaded beside a 3-output one"
     name, text = result
     assert name == "ValueError" and "share its head's shape" in text, result
@@ -54,13 +53,25 @@ print("RESULT:", json.dumps(message(lambda: PeftModel.from_pretrained(regressor(
 )
 
 
-def test_a_hub_seq_cls_adapter_of_a_regressor_that_saved_no_classifier_loads_as_a_folders_does(
-    make_hub_client, tmp_path
-):
+def test_a_hub_seq_cls_adapter_of_a_regressor_that_saved_no_classifier_loads_as_a_folders_does(runs):
     """peft's `task_type="SEQ_CLS"` names a classifier among the modules it saves; a regressor's adapter trained that
     way saved none, which the weights show: from a folder it loads onto a regressor, from the Hub it was refused as a
     classifier's adapter (tests/test_peft3_audit73.py has the folder's case)."""
+    result = runs["test_a_hub_seq_cls_adapter_of_a_regressor_that_saved_no_classifier_loads_as_a_folders_does"]
+    assert result is None, result
+
+
+@pytest.fixture(scope="module")
+def runs(make_hub_client, tmp_path_factory) -> dict:
+    """Each test's script's result, by test name, from one client (each client costs seconds of imports)."""
+    tmp_path = tmp_path_factory.mktemp("leftovers8")
     torch.manual_seed(0)
     CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
-    result = client_result(make_hub_client(tmp_path)(SEQ_CLS_SCRIPT.replace("__REPO__", SEQ_CLS_REGRESSOR)))
-    assert result is None, result
+    scripts = {
+        "test_a_hub_adapter_of_another_head_shape_is_refused_as_a_folders_is": SHAPE_SCRIPT.replace("__REPO__", WIDER),
+        "test_a_hub_seq_cls_adapter_of_a_regressor_that_saved_no_classifier_loads_as_a_folders_does": SEQ_CLS_SCRIPT.replace(
+            "__REPO__", SEQ_CLS_REGRESSOR
+        ),
+    }
+    printed = printed_by_each(make_hub_client(tmp_path)(in_one_client(scripts)))
+    return {name: client_result(out) for name, out in printed.items()}
