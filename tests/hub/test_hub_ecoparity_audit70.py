@@ -4,8 +4,9 @@ the test hub (see conftest.py)."""
 
 from __future__ import annotations
 
+import pytest
 import torch
-from hub_server import DEFAULT_USER, client_result
+from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
 from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining
@@ -40,15 +41,12 @@ print("RESULT:", json.dumps({
 """
 
 
-def test_an_adapter_pushed_without_an_extractor_leaves_none_of_an_earlier_push(make_hub_client, tmp_path):
+def test_an_adapter_pushed_without_an_extractor_leaves_none_of_an_earlier_push(runs):
     """A push of an adapter without a feature extractor left the repository's preprocessor_config.json of an
     earlier push (another adapter's, or the full model's it replaced) in place, and the pipeline aligned the new
     adapter's inputs with it (a hop, a fixed normalisation, another model's rate) where its own folder aligned them as
     the model's config says. The repository now holds what the adapter's folder holds."""
-    torch.manual_seed(0)
-    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
-    script = SCRIPT.replace("__REPO__", REPO).replace("__OVER_MODEL__", OVER_MODEL)
-    result = client_result(make_hub_client(tmp_path)(script))
+    result = runs["test_an_adapter_pushed_without_an_extractor_leaves_none_of_an_earlier_push"]
     assert "preprocessor_config.json" in result["with_extractor"]
     assert "adapter_config.json" in result["without_extractor"]
     assert "preprocessor_config.json" not in result["without_extractor"]
@@ -106,14 +104,12 @@ print("RESULT:", json.dumps({
 """
 
 
-def test_the_trainers_push_replaces_the_other_kind_of_checkpoint(make_hub_client, tmp_path):
+def test_the_trainers_push_replaces_the_other_kind_of_checkpoint(runs):
     """`Trainer.push_to_hub` uploads its output folder and deletes nothing: a full model pushed where a LoRA adapter
     was left the adapter's files beside it, and the repository was refused by the Auto classes as "a CiTrus LoRA
     adapter" (whose advice, `load_adapter`, loaded the old adapter), and an adapter pushed over a model left the
     model's files. A push of one kind now deletes the other kind's files, as `citrus push` and `push_to_hub` do."""
-    torch.manual_seed(0)
-    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
-    result = client_result(make_hub_client(tmp_path)(TRAINER_SCRIPT.replace("__REPO__", TRAINER_REPO)))
+    result = runs["test_the_trainers_push_replaces_the_other_kind_of_checkpoint"]
     adapter_files = {"adapter_config.json", "adapter_model.safetensors", "citrus_task_config.json"}
     assert {"config.json", "model.safetensors"} <= set(result["after_full"])
     assert not adapter_files & set(result["after_full"])
@@ -121,3 +117,21 @@ def test_the_trainers_push_replaces_the_other_kind_of_checkpoint(make_hub_client
     assert adapter_files <= set(result["after_adapter"])
     assert not {"config.json", "model.safetensors"} & set(result["after_adapter"])
     assert result["loads_as_adapter"].startswith("Peft")
+
+
+@pytest.fixture(scope="module")
+def runs(make_hub_client, tmp_path_factory) -> dict:
+    """Each test's script's result, by test name, from one client (each client costs seconds of imports)."""
+    tmp_path = tmp_path_factory.mktemp("ecoparity70")
+    torch.manual_seed(0)
+    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
+    scripts = {
+        "test_an_adapter_pushed_without_an_extractor_leaves_none_of_an_earlier_push": SCRIPT.replace(
+            "__REPO__", REPO
+        ).replace("__OVER_MODEL__", OVER_MODEL),
+        "test_the_trainers_push_replaces_the_other_kind_of_checkpoint": TRAINER_SCRIPT.replace(
+            "__REPO__", TRAINER_REPO
+        ),
+    }
+    printed = printed_by_each(make_hub_client(tmp_path)(in_one_client(scripts)))
+    return {name: client_result(out) for name, out in printed.items()}

@@ -4,8 +4,9 @@ at the test hub (see conftest.py)."""
 
 from __future__ import annotations
 
+import pytest
 import torch
-from hub_server import DEFAULT_USER, client_result
+from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
 from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining
@@ -38,14 +39,12 @@ print("RESULT:", json.dumps({
 """
 
 
-def test_checkpoint_pushes_during_training_create_the_branch(make_hub_client, tmp_path):
+def test_checkpoint_pushes_during_training_create_the_branch(runs):
     """The pushes of `hub_strategy="checkpoint"` (and "every_save") with `hub_revision="dev"` to a repository without
     that branch failed in the upload's background thread ('RevisionNotFoundError ... Check the network connection'
     at the end of `trainer.train()`): transformers creates the repository, not the branch. The branch is now created
     from the default branch when the `Trainer` creates the repository, as `Trainer.push_to_hub` creates it."""
-    torch.manual_seed(0)
-    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
-    result = client_result(make_hub_client(tmp_path)(IN_TRAINING_SCRIPT.replace("__REPO__", IN_TRAINING)))
+    result = runs["test_checkpoint_pushes_during_training_create_the_branch"]
     assert result["branches"] == ["dev", "main"], result
     assert "model.safetensors" in result["dev"] and "last-checkpoint/model.safetensors" in result["dev"], result
 
@@ -68,13 +67,27 @@ print("RESULT:", json.dumps(messages))
 """
 
 
-def test_the_hubs_refusal_is_passed_on_in_one_line(hub_client):
+def test_the_hubs_refusal_is_passed_on_in_one_line(runs):
     """The Hub's refusal (a 403 for another user's namespace) was passed on as huggingface_hub formats it: three lines
     (the status, a blank line, the Hub's message) ending in a doubled "..", and a feature extractor's push ended in
     "Check the network connection" although the Hub had answered. It is now one line, in the Hub's words."""
-    messages = client_result(hub_client(REFUSED_SCRIPT.replace("__TINY__", repr(TINY))))
+    messages = runs["test_the_hubs_refusal_is_passed_on_in_one_line"]
     for message in messages.values():
         assert message is not None and "rights to create a repository" in message, message
         assert "\n" not in message and ".." not in message and "  " not in message, message
         # the Hub answered: not blamed on the network (it said "Check the network connection")
         assert "network connection" not in message, message
+
+
+@pytest.fixture(scope="module")
+def runs(make_hub_client, tmp_path_factory) -> dict:
+    """Each test's script's result, by test name, from one client (each client costs seconds of imports)."""
+    tmp_path = tmp_path_factory.mktemp("leftovers7")
+    torch.manual_seed(0)
+    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
+    scripts = {
+        "test_checkpoint_pushes_during_training_create_the_branch": IN_TRAINING_SCRIPT.replace("__REPO__", IN_TRAINING),
+        "test_the_hubs_refusal_is_passed_on_in_one_line": REFUSED_SCRIPT.replace("__TINY__", repr(TINY)),
+    }
+    printed = printed_by_each(make_hub_client(tmp_path)(in_one_client(scripts)))
+    return {name: client_result(out) for name, out in printed.items()}
