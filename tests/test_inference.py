@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hub_server import run_client
+from hub_server import in_one_client, printed_by_each, run_client
 from tiny_configs import tiny_config
 from transformers import pipeline
 
@@ -411,55 +411,70 @@ def test_pipeline_code_imports_only_what_remote_code_may():
     }
 
 
-@pytest.mark.parametrize(
-    ("kind", "saved_by"), [("classifier", "pipeline"), ("regressor", "pipeline"), ("classifier", "model")]
-)
-def test_pipeline_saved_with_its_code_runs_without_the_package(kind, saved_by, request, watch, ecg, tmp_path):
+SAVED_WITH_ITS_CODE = [("classifier", "pipeline"), ("regressor", "pipeline"), ("classifier", "model")]
+
+
+def test_pipeline_saved_with_its_code_runs_without_the_package(request, watch, ecg, tmp_path):
     """`Pipeline.save_pretrained` writes the pipeline code next to the weights, and so does the model's own
     `save_pretrained` (its config names the pipeline; the folder once lacked pipelines.py, and transformers failed on
     it); with `trust_remote_code=True` transformers runs it where citrus_hf is not installed, with the same results.
     The regressor's pipeline names the package's `AutoModelForTimeSeriesRegression`, which its remote config defines
-    in transformers first."""
-    folder = request.getfixturevalue(f"{kind}_folder")
-    recording, rate = (watch[1], WATCH_RATE) if kind == "classifier" else (ecg[: 360 * 20], 360)
-    run_pipeline = pipeline(model=folder)
-    if saved_by == "pipeline":
-        run_pipeline.save_pretrained(tmp_path / "shared")
-    else:  # the fixture's folder: the model's and the extractor's `save_pretrained`
-        shutil.copytree(folder, tmp_path / "shared")
-    assert {"pipelines.py", "backends.py", "modeling_citrus.py"} <= {p.name for p in (tmp_path / "shared").iterdir()}
-    np.save(tmp_path / "recording.npy", recording)
-    expected = run_pipeline(recording, sampling_rate=rate, backend="torch")
-    script = (
-        "import json, numpy as np\n"
-        "from transformers import pipeline\n"
-        f"run = pipeline(model={str(tmp_path / 'shared')!r}, trust_remote_code=True)\n"
-        f"result = run(np.load({str(tmp_path / 'recording.npy')!r}), sampling_rate={rate}, backend='torch')\n"
-        "print(type(run).__module__, type(run.model).__name__, json.dumps(result))\n"
-        # the dtype asked for is the dtype loaded (the regressor's first load once failed on its Auto class, and
-        # transformers' retry in float32 dropped it)
-        "import torch\n"
-        f"print(pipeline(model={str(tmp_path / 'shared')!r}, trust_remote_code=True, dtype=torch.bfloat16).model.dtype)\n"
-    )
-    run = run_client(script, dict(os.environ), cwd=tmp_path, without_package=True)
+    in transformers first. (The three folders run in one client without the package: each client costs seconds of
+    imports.)"""
+    scripts, expected, pipelines = {}, {}, {}
+    for kind, saved_by in SAVED_WITH_ITS_CODE:
+        case = f"{kind}-{saved_by}"
+        folder = request.getfixturevalue(f"{kind}_folder")
+        recording, rate = (watch[1], WATCH_RATE) if kind == "classifier" else (ecg[: 360 * 20], 360)
+        run_pipeline = pipelines[case] = pipeline(model=folder)
+        shared = tmp_path / case
+        if saved_by == "pipeline":
+            run_pipeline.save_pretrained(shared)
+        else:  # the fixture's folder: the model's and the extractor's `save_pretrained`
+            shutil.copytree(folder, shared)
+        assert {"pipelines.py", "backends.py", "modeling_citrus.py"} <= {p.name for p in shared.iterdir()}, case
+        np.save(tmp_path / f"{case}.npy", recording)
+        expected[case] = run_pipeline(recording, sampling_rate=rate, backend="torch")
+        scripts[case] = (
+            "import json, numpy as np\n"
+            "from transformers import pipeline\n"
+            f"run = pipeline(model={str(shared)!r}, trust_remote_code=True)\n"
+            f"result = run(np.load({str(tmp_path / f'{case}.npy')!r}), sampling_rate={rate}, backend='torch')\n"
+            "print(type(run).__module__, type(run.model).__name__, json.dumps(result))\n"
+            # the dtype asked for is the dtype loaded (the regressor's first load once failed on its Auto class, and
+            # transformers' retry in float32 dropped it)
+            "import torch\n"
+            f"print(pipeline(model={str(shared)!r}, trust_remote_code=True, dtype=torch.bfloat16).model.dtype)\n"
+        )
+    run = run_client(in_one_client(scripts), dict(os.environ), cwd=tmp_path, without_package=True)
     assert "Falling back" not in run.stderr, run.stderr[-3000:]
-    assert run.stdout.strip().splitlines()[-1] == "torch.bfloat16"
-    module, model_class, result = run.stdout.strip().splitlines()[-2].split(" ", 2)
-    assert module.startswith("transformers_modules.") and module.endswith(".pipelines")
-    assert model_class == type(run_pipeline.model).__name__
-    result = json.loads(result)
-    if kind == "classifier":
-        assert [w["label"] for w in result["windows"]] == [w["label"] for w in expected["windows"]]
-        # to float rounding: the two processes may split the batch across threads differently
-        np.testing.assert_allclose(
-            [w["score"] for w in result["windows"]], [w["score"] for w in expected["windows"]], rtol=0, atol=1e-6
-        )
-    else:
-        assert len(result["windows"]) == 10
-        # the same float rounding (targets of ~0.02 differed by 5e-7 in one full-suite run)
-        np.testing.assert_allclose(
-            [w["target"] for w in result["windows"]], [w["target"] for w in expected["windows"]], rtol=1e-5, atol=1e-6
-        )
+    for case, printed in printed_by_each(run.stdout).items():
+        kind = case.split("-")[0]
+        assert printed.strip().splitlines()[-1] == "torch.bfloat16", case
+        module, model_class, result = printed.strip().splitlines()[-2].split(" ", 2)
+        assert module.startswith("transformers_modules.") and module.endswith(".pipelines"), case
+        assert model_class == type(pipelines[case].model).__name__, case
+        result = json.loads(result)
+        if kind == "classifier":
+            assert [w["label"] for w in result["windows"]] == [w["label"] for w in expected[case]["windows"]], case
+            # to float rounding: the two processes may split the batch across threads differently
+            np.testing.assert_allclose(
+                [w["score"] for w in result["windows"]],
+                [w["score"] for w in expected[case]["windows"]],
+                rtol=0,
+                atol=1e-6,
+                err_msg=case,
+            )
+        else:
+            assert len(result["windows"]) == 10
+            # the same float rounding (targets of ~0.02 differed by 5e-7 in one full-suite run)
+            np.testing.assert_allclose(
+                [w["target"] for w in result["windows"]],
+                [w["target"] for w in expected[case]["windows"]],
+                rtol=1e-5,
+                atol=1e-6,
+                err_msg=case,
+            )
 
 
 # ----------------------------------------------------------------------------------------------------- backends

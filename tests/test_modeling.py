@@ -703,6 +703,10 @@ def test_auto_classes(tmp_path):
     assert auto_map["AutoModelForSequenceClassification"] == "modeling_citrus.CiTrusForSequenceClassification"
 
 
+# slow: the route is run by tests/hub/test_hub_citrus.py::test_remote_code_loads_without_the_package (a Hub repository's
+# AutoModel logits without the package) and test_inference.py::test_pipeline_saved_with_its_code_runs_without_the_package
+# (local folders); this adds a bare AutoModel load of a local folder
+@pytest.mark.slow
 def test_remote_code_loads_without_the_package(tmp_path):
     model = CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()
     model.save_pretrained(tmp_path / "checkpoint")
