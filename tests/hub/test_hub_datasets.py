@@ -19,7 +19,15 @@ import pytest
 from datasets import load_from_disk
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
-from hub_server import DEFAULT_USER, client_env, client_result, run_client, validate_card_metadata
+from hub_server import (
+    DEFAULT_USER,
+    client_env,
+    client_result,
+    in_one_client,
+    printed_by_each,
+    run_client,
+    validate_card_metadata,
+)
 from huggingface_hub import DatasetCard
 
 from citrus_hf.data import build_dataset
@@ -77,14 +85,18 @@ def archives():
 @pytest.fixture(scope="module")
 def published(hub, make_hub_client, tmp_path_factory):
     """The dataset built locally, then built and pushed by the CLI in one client and loaded by a second client with
-    an empty Hub cache."""
+    an empty Hub cache (`load_dataset`, then `load_task_splits`, LOAD_TASK_SPLITS below: their cache is the one the
+    offline reads of that test use)."""
     built = build_dataset(NAME, cache_dir=tmp_path_factory.mktemp("datasets-cache"))
     workdir = tmp_path_factory.mktemp("dataset_hub")
     client = make_hub_client(workdir)
     stdout = client(script(BUILD_AND_PUSH))
-    loaded = client_result(client(script(LOAD), hf_home=workdir / "fresh_cache"))
+    reads = in_one_client({"load": script(LOAD), "task_splits": script(LOAD_TASK_SPLITS)})
+    printed = printed_by_each(client(reads, hf_home=workdir / "fresh_cache"))
+    loaded, task_splits = client_result(printed["load"]), client_result(printed["task_splits"])
     from_hub = load_from_disk(str(workdir / "from_hub"))
-    return {"built": built, "client": client, "stdout": stdout, "loaded": loaded, "from_hub": from_hub}
+    return {"built": built, "client": client, "stdout": stdout, "loaded": loaded, "from_hub": from_hub,
+            "workdir": workdir, "task_splits": task_splits}  # fmt: skip
 
 
 def test_cli_pushes_a_parquet_shard_per_split_in_lfs(published, hub):
@@ -178,20 +190,21 @@ print("RESULT:", json.dumps({
 """
 
 
-def test_citrus_reads_the_pushed_set_by_its_hub_id_and_offline_from_the_cache(published, tmp_path):
+def test_citrus_reads_the_pushed_set_by_its_hub_id_and_offline_from_the_cache(published):
     built = published["built"]
     expected = {
         "task": "classification",
         "rows": [len(built["train"]), len(built["validation"]), len(built["test"])],
         "labels": built["train"].features["label"].names,
     }
-    client = published["client"]
-    assert client_result(client(script(LOAD_TASK_SPLITS), hf_home=tmp_path / "hf")) == expected
+    client, cache = published["client"], published["workdir"] / "fresh_cache"
+    assert published["task_splits"] == expected  # online, in the fixture's reading client
     # the same cache without the Hub: `datasets` serves its copy, as `load_dataset` does offline
-    offline = client(script(LOAD_TASK_SPLITS), hf_home=tmp_path / "hf", HF_HUB_OFFLINE="1")
+    offline = client(script(LOAD_TASK_SPLITS), hf_home=cache, HF_HUB_OFFLINE="1")
     assert client_result(offline) == expected
     # and without HF_HUB_OFFLINE, the Hub gone (nothing listens at the endpoint): the copy, without a lookup retried
     # with back-off (51 s of them before `data.hub_access`); no timing here, the retries' warnings show on stderr
-    gone = run_client(script(LOAD_TASK_SPLITS), client_env("http://127.0.0.1:9", tmp_path / "hf"), cwd=tmp_path)
+    workdir = published["workdir"]
+    gone = run_client(script(LOAD_TASK_SPLITS), client_env("http://127.0.0.1:9", cache), cwd=workdir)
     assert client_result(gone.stdout) == expected, gone.stderr[-2000:]
     assert "Retrying in" not in gone.stderr, gone.stderr[-2000:]
