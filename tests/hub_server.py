@@ -1307,3 +1307,10 @@ def printed_by_each(stdout: str) -> dict[str, str]:
     if not lines:
         raise AssertionError(f"the client printed no PRINTED_BY_EACH line; its output was:\n{stdout}")
     return json.loads(lines[-1].split(": ", 1)[1])
+
+
+def results_in_one_client(client, scripts: dict[str, str], **client_options) -> dict:
+    """The `client_result` of each of `scripts` (name -> script), run in turn in one Python by `client` (a
+    `make_hub_client` client, given `client_options`: `hf_home=`, Hub variables, ...)."""
+    printed = printed_by_each(client(in_one_client(scripts), **client_options))
+    return {name: client_result(out) for name, out in printed.items()}

@@ -62,3 +62,21 @@ def make_hub_client(hub_server: str) -> Callable[[Path], HubClient]:
 def hub_client(make_hub_client: Callable[[Path], HubClient], tmp_path: Path) -> HubClient:
     """A client (see `make_hub_client`) working in this test's `tmp_path`."""
     return make_hub_client(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def workdir_with_pretrained(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """`workdir_with_pretrained(name)` -> a new folder (named after `name`) holding pretrained/: a tiny
+    CiTrusForPretraining (seed 0), the base the clients of several modules fine-tune or wrap."""
+    import torch
+    from tiny_configs import TINY
+
+    from citrus_hf import CiTrusConfig, CiTrusForPretraining
+
+    def make(name: str) -> Path:
+        workdir = tmp_path_factory.mktemp(name)
+        torch.manual_seed(0)
+        CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(workdir / "pretrained")
+        return workdir
+
+    return make

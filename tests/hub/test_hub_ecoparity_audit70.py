@@ -5,11 +5,7 @@ the test hub (see conftest.py)."""
 from __future__ import annotations
 
 import pytest
-import torch
-from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
-from tiny_configs import TINY
-
-from citrus_hf import CiTrusConfig, CiTrusForPretraining
+from hub_server import DEFAULT_USER, results_in_one_client
 
 REPO = f"{DEFAULT_USER}/citrus-tiny-adapter-extractor"
 OVER_MODEL = f"{DEFAULT_USER}/citrus-tiny-adapter-over-model"
@@ -120,11 +116,9 @@ def test_the_trainers_push_replaces_the_other_kind_of_checkpoint(runs):
 
 
 @pytest.fixture(scope="module")
-def runs(make_hub_client, tmp_path_factory) -> dict:
+def runs(make_hub_client, workdir_with_pretrained) -> dict:
     """Each test's script's result, by test name, from one client (each client costs seconds of imports)."""
-    tmp_path = tmp_path_factory.mktemp("ecoparity70")
-    torch.manual_seed(0)
-    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
+    tmp_path = workdir_with_pretrained("ecoparity70")
     scripts = {
         "test_an_adapter_pushed_without_an_extractor_leaves_none_of_an_earlier_push": SCRIPT.replace(
             "__REPO__", REPO
@@ -133,5 +127,4 @@ def runs(make_hub_client, tmp_path_factory) -> dict:
             "__REPO__", TRAINER_REPO
         ),
     }
-    printed = printed_by_each(make_hub_client(tmp_path)(in_one_client(scripts)))
-    return {name: client_result(out) for name, out in printed.items()}
+    return results_in_one_client(make_hub_client(tmp_path), scripts)

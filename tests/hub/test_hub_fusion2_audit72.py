@@ -5,7 +5,7 @@ creates a private repository and pushes to that branch. Clients run in subproces
 from __future__ import annotations
 
 import pytest
-from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
+from hub_server import DEFAULT_USER, results_in_one_client
 
 REPO = f"{DEFAULT_USER}/citrus-fusion-processor-private"
 
@@ -83,5 +83,4 @@ def runs(make_hub_client, tmp_path_factory) -> dict:
             "__REPO__", ENCODER_REPO
         ),
     }
-    printed = printed_by_each(make_hub_client(tmp_path)(in_one_client(scripts)))
-    return {name: client_result(out) for name, out in printed.items()}
+    return results_in_one_client(make_hub_client(tmp_path), scripts)

@@ -6,11 +6,7 @@ at the test hub (see conftest.py): the four tests' scripts in one (each client c
 from __future__ import annotations
 
 import pytest
-import torch
-from hub_server import CALL_MESSAGE, DEFAULT_USER, client_result, in_one_client, printed_by_each
-from tiny_configs import TINY
-
-from citrus_hf import CiTrusConfig, CiTrusForPretraining
+from hub_server import CALL_MESSAGE, DEFAULT_USER, results_in_one_client
 
 PUBLIC = f"{DEFAULT_USER}/citrus-tiny-public-then-private"
 FRESH_ADAPTER = f"{DEFAULT_USER}/citrus-tiny-adapter-default-visibility"
@@ -169,17 +165,14 @@ def test_loading_an_adapter_from_a_repository_that_holds_none_says_so(runs):
 
 
 @pytest.fixture(scope="module")
-def runs(make_hub_client, tmp_path_factory) -> dict:
+def runs(make_hub_client, workdir_with_pretrained) -> dict:
     """Each test's script's result, by short name, from one client (the private-push script last: it wraps
     `HfApi.create_repo` to record what it is asked). The folder pretrained/ holds a tiny pre-trained model."""
-    workdir = tmp_path_factory.mktemp("hubtraps2")
-    torch.manual_seed(0)
-    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(workdir / "pretrained")
+    workdir = workdir_with_pretrained("hubtraps2")
     scripts = {
         "branch": BRANCH_SCRIPT.replace("__REPO__", BRANCH_REPO),
         "adapter_branch": ADAPTER_BRANCH_SCRIPT.replace("__REPO__", ADAPTER_BRANCH_REPO),
         "empty": EMPTY_SCRIPT.replace("__REPO__", EMPTY_REPO),
         "private": PRIVATE_SCRIPT.replace("__PUBLIC__", PUBLIC).replace("__FRESH__", FRESH_ADAPTER),
     }
-    printed = printed_by_each(make_hub_client(workdir)(in_one_client(scripts)))
-    return {name: client_result(out) for name, out in printed.items()}
+    return results_in_one_client(make_hub_client(workdir), scripts)

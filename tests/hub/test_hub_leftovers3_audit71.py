@@ -5,11 +5,7 @@ tests' scripts in one (each client costs seconds of imports)."""
 from __future__ import annotations
 
 import pytest
-import torch
-from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
-from tiny_configs import TINY
-
-from citrus_hf import CiTrusConfig, CiTrusForPretraining
+from hub_server import DEFAULT_USER, results_in_one_client
 
 TRAINER_MODEL = f"{DEFAULT_USER}/citrus-tiny-trainer-branch-card"
 TRAINER_ADAPTER = f"{DEFAULT_USER}/citrus-tiny-trainer-branch-adapter-card"
@@ -165,16 +161,13 @@ def test_a_trainer_push_to_a_new_branch_creates_it(runs):
 
 
 @pytest.fixture(scope="module")
-def runs(make_hub_client, tmp_path_factory) -> dict:
+def runs(make_hub_client, workdir_with_pretrained) -> dict:
     """Each test's script's result, by short name, from one client (the private-set script last: it wraps
     `HfApi.create_repo` to record what it is asked). The folder pretrained/ holds a tiny pre-trained model."""
-    workdir = tmp_path_factory.mktemp("leftovers3_71")
-    torch.manual_seed(0)
-    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(workdir / "pretrained")
+    workdir = workdir_with_pretrained("leftovers3_71")
     scripts = {
         "branch": TRAINER_BRANCH_SCRIPT.replace("__MODEL__", TRAINER_MODEL).replace("__ADAPTER__", TRAINER_ADAPTER),
         "new_branch": TRAINER_NEW_BRANCH_SCRIPT.replace("__REPO__", TRAINER_NEW_BRANCH),
         "private_set": PRIVATE_SET_SCRIPT.replace("__REPO__", PUBLIC_SET),
     }
-    printed = printed_by_each(make_hub_client(workdir)(in_one_client(scripts)))
-    return {name: client_result(out) for name, out in printed.items()}
+    return results_in_one_client(make_hub_client(workdir), scripts)

@@ -5,11 +5,8 @@ at the test hub (see conftest.py)."""
 from __future__ import annotations
 
 import pytest
-import torch
-from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
+from hub_server import DEFAULT_USER, results_in_one_client
 from tiny_configs import TINY
-
-from citrus_hf import CiTrusConfig, CiTrusForPretraining
 
 IN_TRAINING = f"{DEFAULT_USER}/citrus-tiny-trainer-checkpoint-branch"
 
@@ -80,14 +77,11 @@ def test_the_hubs_refusal_is_passed_on_in_one_line(runs):
 
 
 @pytest.fixture(scope="module")
-def runs(make_hub_client, tmp_path_factory) -> dict:
+def runs(make_hub_client, workdir_with_pretrained) -> dict:
     """Each test's script's result, by test name, from one client (each client costs seconds of imports)."""
-    tmp_path = tmp_path_factory.mktemp("leftovers7")
-    torch.manual_seed(0)
-    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
+    tmp_path = workdir_with_pretrained("leftovers7")
     scripts = {
         "test_checkpoint_pushes_during_training_create_the_branch": IN_TRAINING_SCRIPT.replace("__REPO__", IN_TRAINING),
         "test_the_hubs_refusal_is_passed_on_in_one_line": REFUSED_SCRIPT.replace("__TINY__", repr(TINY)),
     }
-    printed = printed_by_each(make_hub_client(tmp_path)(in_one_client(scripts)))
-    return {name: client_result(out) for name, out in printed.items()}
+    return results_in_one_client(make_hub_client(tmp_path), scripts)

@@ -6,11 +6,7 @@ on the downloaded weights, as for a folder. Clients run in subprocesses pointed 
 from __future__ import annotations
 
 import pytest
-import torch
-from hub_server import CALL_MESSAGE, DEFAULT_USER, client_result, in_one_client, printed_by_each
-from tiny_configs import TINY
-
-from citrus_hf import CiTrusConfig, CiTrusForPretraining
+from hub_server import CALL_MESSAGE, DEFAULT_USER, results_in_one_client
 
 WIDER = f"{DEFAULT_USER}/citrus-tiny-four-class-adapter"
 
@@ -62,16 +58,13 @@ def test_a_hub_seq_cls_adapter_of_a_regressor_that_saved_no_classifier_loads_as_
 
 
 @pytest.fixture(scope="module")
-def runs(make_hub_client, tmp_path_factory) -> dict:
+def runs(make_hub_client, workdir_with_pretrained) -> dict:
     """Each test's script's result, by test name, from one client (each client costs seconds of imports)."""
-    tmp_path = tmp_path_factory.mktemp("leftovers8")
-    torch.manual_seed(0)
-    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
+    tmp_path = workdir_with_pretrained("leftovers8")
     scripts = {
         "test_a_hub_adapter_of_another_head_shape_is_refused_as_a_folders_is": SHAPE_SCRIPT.replace("__REPO__", WIDER),
         "test_a_hub_seq_cls_adapter_of_a_regressor_that_saved_no_classifier_loads_as_a_folders_does": SEQ_CLS_SCRIPT.replace(
             "__REPO__", SEQ_CLS_REGRESSOR
         ),
     }
-    printed = printed_by_each(make_hub_client(tmp_path)(in_one_client(scripts)))
-    return {name: client_result(out) for name, out in printed.items()}
+    return results_in_one_client(make_hub_client(tmp_path), scripts)
