@@ -1,7 +1,7 @@
 """A fusion checkpoint's pipeline as remote code: `transformers.pipeline(model=folder or repo, trust_remote_code=True)`
 where citrus_hf is not installed runs the fusion pipeline saved beside the weights, with the in-package pipeline's
-results. Tiny fusion models (a few thousand parameters); each remote run is a fresh interpreter that cannot import
-citrus_hf."""
+results. Tiny fusion models (a few thousand parameters); the remote runs are in fresh interpreters that cannot import
+citrus_hf (one per environment)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ from hub_server import (  # noqa: E402
     HubServer,
     client_env,
     client_result,
+    in_one_client,
+    printed_by_each,
     run_client,
 )
 from tiny_configs import tiny_config  # noqa: E402
@@ -57,10 +59,11 @@ def recording(seconds: float, seed: int = 0) -> dict[str, np.ndarray]:
     return {name: rng.standard_normal(int(seconds * rate)) for name, rate in RATES.items()}
 
 
+# (__FOLDER__ and __RECORDING__ name the saved folder and its recording's .npz)
 REMOTE_PIPELINE = """
-import json, sys, numpy as np, torch
+import json, numpy as np, torch
 from transformers import pipeline
-folder, recording = sys.argv[1], dict(np.load(sys.argv[2]))
+folder, recording = "__FOLDER__", dict(np.load("__RECORDING__"))
 run = pipeline(model=folder, trust_remote_code=True)
 # fp32 PyTorch, as the in-package run: "auto" races bf16 in each process, and either may win
 result = run(recording, sampling_rate={"ecg": 100, "eda": 20}, backend="torch")
@@ -82,12 +85,14 @@ print("RESULT:", json.dumps({"pipeline": type(run).__module__ + "." + type(run).
 """
 
 
-def _run_without_package(script: str, args: list[str], cwd: Path) -> dict:
-    """Run `script` in a fresh interpreter where citrus_hf cannot be imported, with its own Hugging Face cache (the
-    remote modules transformers writes) and offline; the JSON it printed after `RESULT:`."""
+def _run_without_package(scripts: dict[str, str], cwd: Path) -> dict:
+    """Run `scripts` (name -> script) in one fresh interpreter where citrus_hf cannot be imported (`in_one_client`),
+    with its own Hugging Face cache (the remote modules transformers writes) and offline; the JSON each printed after
+    `RESULT:`, by name."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "PYTHON"))}
     env.update(HF_HOME=str(cwd / "hf_home"), HF_HUB_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1")
-    return client_result(run_client(script, env, cwd=cwd, args=args, without_package=True).stdout)
+    printed = printed_by_each(run_client(in_one_client(scripts), env, cwd=cwd, without_package=True).stdout)
+    return {name: client_result(out) for name, out in printed.items()}
 
 
 def _assert_same_results(remote: dict, expected: dict, kind: str) -> None:
@@ -112,28 +117,51 @@ def _assert_same_results(remote: dict, expected: dict, kind: str) -> None:
         assert remote["target"] == pytest.approx(expected["target"], rel=1e-5, abs=1e-6)
 
 
-@pytest.mark.parametrize(("kind", "saved_by"), [("classifier", "pipeline"), ("regressor", "model")])
-def test_a_saved_fusion_folder_runs_its_pipeline_without_the_package(kind, saved_by, tmp_path):
+LOCAL_CASES = (("classifier", "pipeline"), ("regressor", "model"))
+
+
+@pytest.fixture(scope="module")
+def local_runs(tmp_path_factory) -> dict:
+    """For each of LOCAL_CASES (a fusion classifier saved by its pipeline, a regressor saved by the model): the saved
+    folder's files, the in-package pipeline's class and result on a 7 s recording, and REMOTE_PIPELINE's result on
+    that folder, every case's remote run in one client without the package (they share its environment, and each
+    client costs seconds of imports)."""
+    workdir = tmp_path_factory.mktemp("fusion_local_runs")
+    signals = recording(7.0)
+    np.savez(workdir / "recording.npz", **signals)
+    runs, scripts = {}, {}
+    for kind, saved_by in LOCAL_CASES:
+        name = f"{kind}_{saved_by}"  # (a folder name of its own: transformers names the remote module after it)
+        folder = saved_fusion(workdir / f"{name}_model", kind)
+        run_pipeline = pipeline(model=folder)
+        if saved_by == "pipeline":
+            run_pipeline.save_pretrained(workdir / f"{name}_shared")
+            folder = str(workdir / f"{name}_shared")
+        expected = json.loads(json.dumps(run_pipeline(signals, sampling_rate=RATES, backend="torch")))
+        runs[name] = {"files": set(os.listdir(folder)), "pipeline": type(run_pipeline).__name__, "expected": expected}
+        scripts[name] = REMOTE_PIPELINE.replace("__FOLDER__", folder).replace(
+            "__RECORDING__", str(workdir / "recording.npz")
+        )
+    for name, out in _run_without_package(scripts, workdir).items():
+        runs[name]["out"] = out
+    return runs
+
+
+@pytest.mark.parametrize(("kind", "saved_by"), LOCAL_CASES)
+def test_a_saved_fusion_folder_runs_its_pipeline_without_the_package(kind, saved_by, local_runs):
     """The folder saved by the fusion model (or by its pipeline) carries the fusion pipeline's code and names it in
     config.json (`custom_pipelines`); transformers alone runs it with `trust_remote_code=True`, loading the processor
     saved beside the weights, with the in-package pipeline's results. Before, config.json named no pipeline and the
     folder held no pipelines.py: transformers could not tell the task, and given it, had no code to run."""
-    folder = saved_fusion(tmp_path / "model", kind)
-    run_pipeline = pipeline(model=folder)
-    if saved_by == "pipeline":
-        run_pipeline.save_pretrained(tmp_path / "shared")
-        folder = str(tmp_path / "shared")
-    assert {"pipelines.py", "backends.py", "processing_citrus_fusion.py"} <= set(os.listdir(folder))
-    signals = recording(7.0)
-    np.savez(tmp_path / "recording.npz", **signals)
-    expected = json.loads(json.dumps(run_pipeline(signals, sampling_rate=RATES, backend="torch")))
-    out = _run_without_package(REMOTE_PIPELINE, [folder, str(tmp_path / "recording.npz")], tmp_path)
+    run = local_runs[f"{kind}_{saved_by}"]
+    assert {"pipelines.py", "backends.py", "processing_citrus_fusion.py"} <= run["files"]
+    out = run["out"]
     assert out["package_importable"] is False
     module, name = out["pipeline"].rsplit(".", 1)
     assert module.startswith("transformers_modules.") and module.endswith(".pipelines")
-    assert name == type(run_pipeline).__name__
+    assert name == run["pipeline"]
     assert out["model"] == TASK_CLASSES[kind].__name__
-    _assert_same_results(out["result"], expected, kind)
+    _assert_same_results(out["result"], run["expected"], kind)
     assert out["half_dtype"] == "torch.bfloat16" and out["half_windows"] == 1
     assert out["bf16_backend"] == "bf16"
 
