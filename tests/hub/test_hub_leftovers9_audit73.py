@@ -1,14 +1,16 @@
 """Audit 73, leftovers (ninth helper): a `pipeline(model=repo_id)` given its Hub revision or token inside
 `model_kwargs` (where transformers takes them to `from_pretrained`) reads the config and feature extractor with them
-too. Clients run in subprocesses pointed at the test hub (see conftest.py)."""
+too. Clients run in subprocesses pointed at the test hub (see conftest.py): one logged in for every test's pushes and
+commands, one anonymous."""
 
 from __future__ import annotations
 
 import shutil
 
 import numpy as np
+import pytest
 import torch
-from hub_server import DEFAULT_TOKEN, DEFAULT_USER, client_result
+from hub_server import DEFAULT_TOKEN, DEFAULT_USER, client_result, in_one_client, printed_by_each
 from test_hub_hub3_audit73 import OUTCOME
 from tiny_configs import save_tiny_classifier, save_trained_adapter, tiny_config
 
@@ -54,18 +56,11 @@ print("RESULT:", json.dumps({
 )
 
 
-def test_a_revision_or_token_given_in_model_kwargs_reads_the_extractor_and_config_with_it(make_hub_client, tmp_path):
+def test_a_revision_or_token_given_in_model_kwargs_reads_the_extractor_and_config_with_it(published):
     """`pipeline(model=repo, model_kwargs={"revision": "dev"})` loaded dev's weights and main's extractor (another
     input contract, refused or run unsaid), and `model_kwargs={"token": ...}` for a private repository failed on the
     config lookup, which went without the token (anonymously)."""
-    torch.manual_seed(0)
-    _save(tmp_path / "main", 100.0)
-    _save(tmp_path / "dev", 50.0)
-    client = make_hub_client(tmp_path)
-    client(UPLOAD.replace("__REPO__", REPO).replace("__PRIVATE__", PRIVATE))
-    script = LOAD.replace("__REPO__", REPO).replace("__PRIVATE__", PRIVATE).replace("__TOKEN__", DEFAULT_TOKEN)
-    result = client_result(client(script, HF_TOKEN=None))
-    assert result == {"revision": [50.0, 50.0], "token": [50.0, 50.0]}
+    assert published["anonymous"] == {"revision": [50.0, 50.0], "token": [50.0, 50.0]}
 
 
 OTHER = f"{DEFAULT_USER}/not-a-citrus-model"
@@ -87,10 +82,10 @@ print("RESULT:", json.dumps(said))
 """
 
 
-def test_finetune_and_pretrain_of_another_kind_of_hub_model_name_the_repo_typed(make_hub_client, tmp_path):
+def test_finetune_and_pretrain_of_another_kind_of_hub_model_name_the_repo_typed(published):
     """`citrus finetune/pretrain --model <a BERT repo>` said "'<HF_HOME>/hub/models--.../snapshots/<commit>' holds a
     'bert' model": a cache folder the user never typed, not the repository they did."""
-    result = client_result(make_hub_client(tmp_path)(OTHER_MODEL.replace("__OTHER__", OTHER)))
+    result = published["other_model"]
     for command in ("finetune", "pretrain"):
         code, line = result[command]
         assert code == 2 and f"'{OTHER}' holds a 'bert' model" in line and "snapshots" not in line
@@ -112,12 +107,33 @@ print("RESULT:", json.dumps([code, errors.getvalue().strip().splitlines()[-1]]))
 """
 
 
-def test_citrus_predict_of_a_hub_adapter_names_the_repo_typed_in_its_errors(make_hub_client, tmp_path):
+def test_citrus_predict_of_a_hub_adapter_names_the_repo_typed_in_its_errors(published):
     """`citrus predict <Hub adapter>` whose recorded base is gone said "The adapter '<HF_HOME>/hub/models--.../
     snapshots/<commit>' records its base model as ...": the pipeline loaded the adapter by its snapshot folder."""
-    save_tiny_classifier(tmp_path / "base")
-    save_trained_adapter(tmp_path / "base", tmp_path / "adapter")
-    shutil.rmtree(tmp_path / "base")  # the base the adapter records (a local folder) is gone
-    np.save(tmp_path / "recording.npy", np.random.default_rng(0).standard_normal((1, 1000)))
-    code, line = client_result(make_hub_client(tmp_path)(PREDICT_ADAPTER.replace("__ADAPTER__", ADAPTER)))
+    code, line = published["predict_adapter"]
     assert code == 2 and f"The adapter '{ADAPTER}' records its base model" in line and "snapshots" not in line
+
+
+@pytest.fixture(scope="module")
+def published(make_hub_client, tmp_path_factory) -> dict:
+    """Every test's logged-in script in one client (in_one_client: UPLOAD, then OTHER_MODEL and PREDICT_ADAPTER, each
+    on repositories of its own; they share its environment, and each client costs seconds of imports), and LOAD in
+    one anonymous client: what each printed after `RESULT:`, by name ("anonymous" for LOAD)."""
+    workdir = tmp_path_factory.mktemp("leftovers9_hub")
+    torch.manual_seed(0)
+    _save(workdir / "main", 100.0)
+    _save(workdir / "dev", 50.0)
+    save_tiny_classifier(workdir / "base")
+    save_trained_adapter(workdir / "base", workdir / "adapter")
+    shutil.rmtree(workdir / "base")  # the base the adapter records (a local folder) is gone
+    np.save(workdir / "recording.npy", np.random.default_rng(0).standard_normal((1, 1000)))
+    client = make_hub_client(workdir)
+    scripts = {
+        "upload": UPLOAD.replace("__REPO__", REPO).replace("__PRIVATE__", PRIVATE),
+        "other_model": OTHER_MODEL.replace("__OTHER__", OTHER),
+        "predict_adapter": PREDICT_ADAPTER.replace("__ADAPTER__", ADAPTER),
+    }
+    printed = printed_by_each(client(in_one_client(scripts)))
+    found = {name: client_result(printed[name]) for name in ("other_model", "predict_adapter")}
+    script = LOAD.replace("__REPO__", REPO).replace("__PRIVATE__", PRIVATE).replace("__TOKEN__", DEFAULT_TOKEN)
+    return {**found, "anonymous": client_result(client(script, HF_TOKEN=None))}
