@@ -1,11 +1,13 @@
 """Hub checkpoints (audit 65): `citrus evaluate --checkpoints ARM=owner/repo` reuses no run once the repository holds
 other weights, and a load downloads the root checkpoint (or the subfolder and variant asked for) alone. The clients run
-in subprocesses pointed at the test hub (see conftest.py); the local layouts are in tests/test_layouts_audit65.py."""
+in subprocesses pointed at the test hub (see conftest.py): one online for both tests, one offline; the local layouts
+are in tests/test_layouts_audit65.py."""
 
 from __future__ import annotations
 
+import pytest
 import torch
-from hub_server import DEFAULT_USER, client_result
+from hub_server import DEFAULT_USER, client_result, results_in_one_client
 from tiny_configs import save_tiny_classifier, tiny_config
 
 from citrus_hf import CiTrusForPretraining, CiTrusForSequenceClassification
@@ -37,18 +39,16 @@ print("RESULT:", json.dumps(_weights_digest("__REPO__")))
 """
 
 
-def test_the_runs_of_a_hub_checkpoint_are_not_reused_once_it_holds_other_weights(make_hub_client, tmp_path):
+EVALUATE_REPO = f"{DEFAULT_USER}/layouts-evaluate"
+
+
+def test_the_runs_of_a_hub_checkpoint_are_not_reused_once_it_holds_other_weights(published):
     """The signature held the repository id, so runs of its earlier weights were reused ("Reused 1 of 1 runs"), online
     and offline after a download of the new revision."""
-    for version, seed in (("v1", 0), ("v2", 1)):
-        torch.manual_seed(seed)
-        CiTrusForPretraining(tiny_config()).save_pretrained(tmp_path / version)
-    client = make_hub_client(tmp_path)
-    repo = f"{DEFAULT_USER}/layouts-evaluate"
-    pushed = client_result(client(SIGNATURES.replace("__REPO__", repo)))
+    pushed = published["signatures"]
     assert pushed["before"] != pushed["after"]
-    assert client_result(client(OFFLINE_DIGEST.replace("__REPO__", repo), HF_HUB_OFFLINE="1")) == pushed["digest"]
-    assert pushed["digest"] != repo
+    assert published["offline_digest"] == pushed["digest"]
+    assert pushed["digest"] != EVALUATE_REPO
 
 
 DOWNLOADS = """
@@ -76,17 +76,33 @@ print("RESULT:", json.dumps(result))
 """
 
 
-def test_a_load_downloads_the_checkpoint_asked_for_alone(hub_client, tmp_path):
+def test_a_load_downloads_the_checkpoint_asked_for_alone(published):
     """ "*.safetensors" matched nested paths: a repository of a Trainer run (checkpoint-N folders) and of several
     variants was downloaded whole by every load."""
-    torch.manual_seed(0)
-    run = save_tiny_classifier(tmp_path / "run")
-    save_tiny_classifier(run / "checkpoint-3")
-    torch.manual_seed(1)  # weights of another variant, beside the plain ones
-    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(run, variant="fp16")
-    result = client_result(hub_client(DOWNLOADS))
+    result = published["downloads"]
     root = set(result["root"])
     assert "model.safetensors" in root and "config.json" in root
     assert not any(name.startswith("checkpoint-3/") or "fp16" in name for name in root)
     assert {"checkpoint-3/config.json", "checkpoint-3/model.safetensors"} <= set(result["subfolder"]) - root
     assert set(result["variant"]) - set(result["subfolder"]) == {"model.fp16.safetensors"}
+
+
+@pytest.fixture(scope="module")
+def published(make_hub_client, tmp_path_factory) -> dict:
+    """SIGNATURES and DOWNLOADS (each on a repository of its own) in one online client (in_one_client: they share its
+    environment, and each client costs seconds of imports), then OFFLINE_DIGEST offline in the same Hub cache: what
+    each printed after `RESULT:`, by name."""
+    workdir = tmp_path_factory.mktemp("layouts_hub")
+    for version, seed in (("v1", 0), ("v2", 1)):
+        torch.manual_seed(seed)
+        CiTrusForPretraining(tiny_config()).save_pretrained(workdir / version)
+    torch.manual_seed(0)
+    run = save_tiny_classifier(workdir / "run")
+    save_tiny_classifier(run / "checkpoint-3")
+    torch.manual_seed(1)  # weights of another variant, beside the plain ones
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(run, variant="fp16")
+    client = make_hub_client(workdir)
+    scripts = {"signatures": SIGNATURES.replace("__REPO__", EVALUATE_REPO), "downloads": DOWNLOADS}
+    found = results_in_one_client(client, scripts)
+    offline = client(OFFLINE_DIGEST.replace("__REPO__", EVALUATE_REPO), HF_HUB_OFFLINE="1")
+    return {**found, "offline_digest": client_result(offline)}
