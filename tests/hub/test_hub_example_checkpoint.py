@@ -1,9 +1,10 @@
 """examples/hub_round_trip.py --checkpoint: a fine-tuned classifier of another set than BasicMotions is published and
 checked on its own set's test windows, loaded back with `trust_remote_code=True` (it was always checked on 6-channel
-BasicMotions windows, and reloaded with citrus_hf)."""
+BasicMotions windows, and reloaded with citrus_hf); a checkpoint of another kind is refused before the push."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,16 +33,28 @@ def test_a_checkpoint_is_checked_on_its_own_set_and_reloaded_with_remote_code(hu
     assert "finetune_results" not in set(hub.repo_files("citrus-tester/blinks"))
 
 
-def test_a_regressor_is_refused_before_the_push(hub, hub_server, tmp_path):
+def test_a_regressor_is_refused_before_the_push(tmp_path, monkeypatch, capsys):
+    """The example's own run (`run_script(main)`, its command line in `sys.argv`) in this process: the refusal comes
+    before anything is sent (its push is replaced by a failing stand-in), so no Hub client is needed."""
+    import importlib.util
+
     folder = tmp_path / "regressor"
     model = CiTrusForRegression(tiny_config(num_channels=1))
     model.save_pretrained(folder)
     CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)
-    environment = client_env(hub_server, tmp_path / "hf_home")
-    args = ["--checkpoint", str(folder), "--repo-id", "citrus-tester/regressor"]
-    with pytest.raises(AssertionError, match="exit code 2") as failure:
-        run_client(EXAMPLE.read_text(), environment, cwd=tmp_path, args=args)
-    assert "holds a CiTrusForRegression; this example publishes a classifier: use `citrus push" in str(failure.value)
-    assert "Traceback" not in str(failure.value)
-    with pytest.raises(KeyError):
-        hub.repo_files("citrus-tester/regressor")  # nothing was sent
+    spec = importlib.util.spec_from_file_location("hub_round_trip_example", EXAMPLE)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+
+    def no_push(*args, **kwargs):
+        raise AssertionError("the example pushed a checkpoint it refuses")
+
+    monkeypatch.setattr(example, "push_to_hub", no_push)
+    argv = [str(EXAMPLE), "--checkpoint", str(folder), "--repo-id", "citrus-tester/regressor"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as failure:
+        example.run_script(example.main)
+    assert failure.value.code == 2
+    printed = capsys.readouterr().err
+    assert "holds a CiTrusForRegression; this example publishes a classifier: use `citrus push" in printed
+    assert "Traceback" not in printed
