@@ -30,6 +30,6 @@ def test_a_hub_checkpoint_is_refused_on_windows_of_its_corpus(hub_client, tmp_pa
 
     # the datasets cache of this process (where test_evaluation builds the same split): the client's Hub cache is its
     # own, and rebuilding the registered set there cost most of the test's time
-    output = hub_client(SCRIPT, HF_DATASETS_CACHE=datasets.config.HF_DATASETS_CACHE)
+    output = hub_client(SCRIPT, HF_DATASETS_CACHE=str(datasets.config.HF_DATASETS_CACHE))
     assert "REFUSED 10 of the 49 test windows of myo_gestures (recordings R2_C3, R2_C4)" in output, output
     assert not (tmp_path / "evaluation" / "runs.jsonl").exists()

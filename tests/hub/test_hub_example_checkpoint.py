@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import datasets
 import pytest
 from hub_server import client_env, run_client
 from tiny_configs import tiny_config
@@ -24,7 +25,9 @@ def test_a_checkpoint_is_checked_on_its_own_set_and_reloaded_with_remote_code(hu
     command = ["finetune", "--model-config", "tiny", "--dataset", "eeg_blink", "--label-budget", "5", "--recipe",
                "probe", "--output-dir", str(folder), "--no-show-progress"]  # fmt: skip
     assert citrus(command) == 0
-    environment = client_env(hub_server, tmp_path / "hf_home")
+    # the datasets cache of this process, where the test windows the example reads are built once a session: its
+    # Hub cache is its own, and the example rebuilt them there
+    environment = client_env(hub_server, tmp_path / "hf_home", HF_DATASETS_CACHE=str(datasets.config.HF_DATASETS_CACHE))
     args = ["--checkpoint", str(folder), "--repo-id", "citrus-tester/blinks"]
     result = run_client(EXAMPLE.read_text(), environment, cwd=tmp_path, args=args)
     assert "pushed citrus-tester/blinks" in result.stdout
