@@ -87,16 +87,18 @@ def published(hub, make_hub_client, tmp_path_factory):
     """The dataset built locally, then built and pushed by the CLI in one client and loaded by a second client with
     an empty Hub cache (`load_dataset`, then `load_task_splits`, LOAD_TASK_SPLITS below: their cache is the one the
     offline reads of that test use)."""
-    built = build_dataset(NAME, cache_dir=tmp_path_factory.mktemp("datasets-cache"))
+    datasets_cache = tmp_path_factory.mktemp("datasets-cache")
+    built = build_dataset(NAME, cache_dir=datasets_cache)
     workdir = tmp_path_factory.mktemp("dataset_hub")
     client = make_hub_client(workdir)
-    stdout = client(script(BUILD_AND_PUSH))
+    # the CLI's build reads the local build's datasets cache (its Hub cache is its own): the same build, not a second
+    stdout = client(script(BUILD_AND_PUSH), HF_DATASETS_CACHE=str(datasets_cache))
     reads = in_one_client({"load": script(LOAD), "task_splits": script(LOAD_TASK_SPLITS)})
     printed = printed_by_each(client(reads, hf_home=workdir / "fresh_cache"))
     loaded, task_splits = client_result(printed["load"]), client_result(printed["task_splits"])
     from_hub = load_from_disk(str(workdir / "from_hub"))
     return {"built": built, "client": client, "stdout": stdout, "loaded": loaded, "from_hub": from_hub,
-            "workdir": workdir, "task_splits": task_splits}  # fmt: skip
+            "workdir": workdir, "task_splits": task_splits, "datasets_cache": datasets_cache}  # fmt: skip
 
 
 def test_cli_pushes_a_parquet_shard_per_split_in_lfs(published, hub):
@@ -167,7 +169,7 @@ def test_publishing_the_same_build_again_changes_nothing(published, hub):
         "Upload dataset",
     ]
     before = hub.request_count()
-    published["client"](script(BUILD_AND_PUSH))
+    published["client"](script(BUILD_AND_PUSH), HF_DATASETS_CACHE=str(published["datasets_cache"]))
     requests = hub.requests_since(before)
     # The shards are already in LFS storage (the batch API asks for no upload) and the merged card is what is there.
     assert repo.branches["main"] == head
