@@ -14,6 +14,8 @@ def test_hub_round_trip_example(hub, hub_server, tmp_path):
     args = ["--tiny", "--repo-id", "citrus-tester/example"]
     result = run_client(EXAMPLE.read_text(), environment, cwd=tmp_path, args=args)
     assert "pushed citrus-tester/example" in result.stdout
+    assert "loaded back with trust_remote_code=True: transformers_modules." in result.stdout
+    assert "predictions after the round trip on 8 test windows of basic_motions: [" in result.stdout
     assert "largest logit difference local vs Hub" in result.stdout
     stored = hub.repo_files("citrus-tester/example")
     expected = {"config.json", "model.safetensors", "preprocessor_config.json", "README.md", "modeling_citrus.py"}

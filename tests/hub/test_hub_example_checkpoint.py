@@ -4,6 +4,8 @@ BasicMotions windows, and reloaded with citrus_hf); a checkpoint of another kind
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -17,6 +19,42 @@ from citrus_hf import CiTrusFeatureExtractor, CiTrusForRegression
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hub_round_trip.py"
 
 
+def example_module():
+    """examples/hub_round_trip.py imported as a module (its `main` not run)."""
+    spec = importlib.util.spec_from_file_location("hub_round_trip_example", EXAMPLE)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    return example
+
+
+def test_a_checkpoint_is_checked_on_the_test_windows_of_its_own_set(tmp_path):
+    """The windows the example checks a checkpoint on are its run's set's (finetune_results.json names eeg_blink, 4
+    channels), not BasicMotions' 6-channel ones; a folder without run records (and the untrained --tiny model) gets
+    BasicMotions'."""
+    example = example_module()
+    folder = tmp_path / "blinks"
+    folder.mkdir()
+    arguments = {"dataset": "eeg_blink", "dataset_options": None, "sampling_rate": None}
+    (folder / "finetune_results.json").write_text(json.dumps({"arguments": arguments}))
+    windows, rate, source = example.check_windows(str(folder))
+    assert source == "8 test windows of eeg_blink" and len(windows) == 8
+    assert {window.shape[0] for window in windows} == {4}
+    assert rate == datasets_rate("eeg_blink")
+    windows, _, source = example.check_windows(None)
+    assert source == "8 test windows of basic_motions" and {window.shape[0] for window in windows} == {6}
+
+
+def datasets_rate(name: str) -> float:
+    """The sampling rate the registered set `name` records in its test rows."""
+    from citrus_hf.data.splits import load_split
+
+    return float(load_split(name, "test")[0]["sampling_rate"])
+
+
+# slow: the example's route (push, trust_remote_code reload, round-trip check) is run by test_hub_example's
+# test_hub_round_trip_example, the own set's windows pinned by
+# test_a_checkpoint_is_checked_on_the_test_windows_of_its_own_set; this adds a fine-tuned run folder published end to end
+@pytest.mark.slow
 def test_a_checkpoint_is_checked_on_its_own_set_and_reloaded_with_remote_code(hub, hub_server, tmp_path):
     from citrus_hf.commands.main import main as citrus
 
@@ -39,15 +77,11 @@ def test_a_checkpoint_is_checked_on_its_own_set_and_reloaded_with_remote_code(hu
 def test_a_regressor_is_refused_before_the_push(tmp_path, monkeypatch, capsys):
     """The example's own run (`run_script(main)`, its command line in `sys.argv`) in this process: the refusal comes
     before anything is sent (its push is replaced by a failing stand-in), so no Hub client is needed."""
-    import importlib.util
-
     folder = tmp_path / "regressor"
     model = CiTrusForRegression(tiny_config(num_channels=1))
     model.save_pretrained(folder)
     CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)
-    spec = importlib.util.spec_from_file_location("hub_round_trip_example", EXAMPLE)
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    example = example_module()
 
     def no_push(*args, **kwargs):
         raise AssertionError("the example pushed a checkpoint it refuses")
