@@ -248,9 +248,29 @@ IMPORT_ORDERS = {
 }
 
 
-def test_auto_classes_find_citrus_in_any_import_order(tmp_path):
-    """`import citrus_hf` registers CiTrus without importing transformers: whichever comes first, the Auto classes
-    load CiTrus checkpoints in a fresh interpreter (no remote code)."""
+# The orders users hit most, run by default: the README's (the package, then transformers), a script that imports
+# transformers first, and the examples' LoRA header (peft and transformers' pipeline first), whose import cycle broke
+# once. Each runs in a fresh interpreter: the order of first imports is the point, so no process can be shared.
+USUAL_IMPORT_ORDERS = (
+    "package, then transformers",
+    "transformers, then package",
+    "peft and transformers' pipeline first",
+)
+LOADED_BY_THE_AUTO_CLASSES = [
+    "CiTrusConfig",
+    "CiTrusModel",
+    "CiTrusForSequenceClassification",
+    "CiTrusFeatureExtractor",
+    "CiTrusFeatureExtractor",
+    "CiTrusFusionForSequenceClassification",
+    "CiTrusFusionProcessor",
+]
+
+
+@pytest.fixture(scope="module")
+def citrus_and_fusion_folders(tmp_path_factory) -> Path:
+    """A folder holding a tiny classifier with its extractor (`citrus/`) and a fusion classifier with its processor
+    (`fusion/`), for the Auto classes of a fresh interpreter to load."""
     from tiny_configs import TINY
 
     from citrus_hf import (
@@ -262,37 +282,49 @@ def test_auto_classes_find_citrus_in_any_import_order(tmp_path):
         CiTrusFusionProcessor,
     )
 
+    folder = tmp_path_factory.mktemp("auto-classes")
     config = CiTrusConfig(**TINY, num_labels=3)
-    CiTrusForSequenceClassification(config).save_pretrained(tmp_path / "citrus")
-    CiTrusFeatureExtractor.from_config(config).save_pretrained(tmp_path / "citrus")
+    CiTrusForSequenceClassification(config).save_pretrained(folder / "citrus")
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder / "citrus")
     fusion = CiTrusFusionConfig(
         modality_configs={"ecg": CiTrusConfig(**TINY), "eda": CiTrusConfig(**TINY)}, num_labels=2
     )
-    CiTrusFusionForSequenceClassification(fusion).save_pretrained(tmp_path / "fusion")
-    CiTrusFusionProcessor.from_config(fusion).save_pretrained(tmp_path / "fusion")
+    CiTrusFusionForSequenceClassification(fusion).save_pretrained(folder / "fusion")
+    CiTrusFusionProcessor.from_config(fusion).save_pretrained(folder / "fusion")
+    return folder
+
+
+def _auto_classes_load_citrus_after(orders, folder: Path) -> None:
+    """Each import order's header, then `LOAD`, in a fresh interpreter of its own (run side by side)."""
     processes = {
         order: subprocess.Popen(
-            [sys.executable, "-c", head + LOAD, str(tmp_path)],
+            [sys.executable, "-c", IMPORT_ORDERS[order] + LOAD, str(folder)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for order, head in IMPORT_ORDERS.items()
+        for order in orders
     }
-    expected = [
-        "CiTrusConfig",
-        "CiTrusModel",
-        "CiTrusForSequenceClassification",
-        "CiTrusFeatureExtractor",
-        "CiTrusFeatureExtractor",
-        "CiTrusFusionForSequenceClassification",
-        "CiTrusFusionProcessor",
-    ]
     for order, process in processes.items():
         stdout, stderr = process.communicate(timeout=300)
         assert process.returncode == 0, f"{order}: {stderr[-2000:]}"
-        assert json.loads(stdout.strip().splitlines()[-1]) == expected, order
+        assert json.loads(stdout.strip().splitlines()[-1]) == LOADED_BY_THE_AUTO_CLASSES, order
+
+
+def test_auto_classes_find_citrus_in_the_usual_import_orders(citrus_and_fusion_folders):
+    """`import citrus_hf` registers CiTrus without importing transformers: whichever comes first, the Auto classes
+    load CiTrus checkpoints in a fresh interpreter (no remote code)."""
+    _auto_classes_load_citrus_after(USUAL_IMPORT_ORDERS, citrus_and_fusion_folders)
+
+
+# slow: the route is run by test_auto_classes_find_citrus_in_the_usual_import_orders; this adds the full matrix of
+# import orders, each of which once broke a registration (see `IMPORT_ORDERS`)
+@pytest.mark.slow
+@pytest.mark.parametrize("order", IMPORT_ORDERS)
+def test_auto_classes_find_citrus_in_any_import_order(order, citrus_and_fusion_folders):
+    """The same check after each import order of `IMPORT_ORDERS`, one fresh interpreter per order."""
+    _auto_classes_load_citrus_after([order], citrus_and_fusion_folders)
 
 
 def test_registration_waits_for_every_transformers_module_the_model_files_import():
