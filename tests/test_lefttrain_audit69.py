@@ -61,6 +61,10 @@ def test_a_stopped_pretraining_ends_the_training_once_the_run_is_freed(tmp_path,
     assert alive_at_end == [[False]]
 
 
+# slow: the route (an error under two processes, one line on each, no rank's traceback) is run by
+# test_training.py::test_a_data_error_under_two_processes_is_one_line_on_each; this adds the NaN stop, whose message
+# and ending test_a_stopped_pretraining_ends_the_training_once_the_run_is_freed checks in one process
+@pytest.mark.slow
 def test_a_nan_stop_under_two_processes_is_one_line_on_each_and_ends_promptly(tmp_path):
     """`accelerate launch` of `citrus pretrain` with two CPU processes and a learning rate that blows the weights up:
     each process says the stop in one line and exits, with no traceback of its own or torch.distributed's (torchrun's

@@ -172,7 +172,7 @@ def test_ranks_read_disjoint_shards_in_passes_without_repeats(tmp_path):
 
 def test_pretraining_stream_batches_carry_the_rows_of_each_rank_shard(tmp_path):
     corpus = _real_corpus(tmp_path)
-    seen = []
+    seen, drawn = [], []
     for rank in (0, 1):
         batches = _take(_stream(corpus, ratio=0.5, batch_size=16, rank=rank, world_size=2).batches(), 40)
         ids = torch.cat([batch["example_id"] for batch in batches])
@@ -181,7 +181,9 @@ def test_pretraining_stream_batches_carry_the_rows_of_each_rank_shard(tmp_path):
         values = torch.cat([batch["input_values"] for batch in batches])[sources == 0, 0, 0]
         assert torch.equal(values, ids[sources == 0].float())
         seen.append(set(ids[sources == 0].tolist()))
+        drawn.append(sources.tolist())
     assert seen[0] == set(range(0, 40, 2)) and seen[1] == set(range(1, 40, 2))
+    assert drawn[0] != drawn[1]  # each process draws its own synthetic stream (its rank is in the seed)
 
 
 def test_stream_needs_a_real_window_per_process(tmp_path):
@@ -189,6 +191,11 @@ def test_stream_needs_a_real_window_per_process(tmp_path):
         MixedWindowStream(_real_corpus(tmp_path, count=3), 0.5, RATE, 100, PATCH, rank=0, world_size=4)
 
 
+# slow: the route is run by test_training.py::test_two_processes_train_on_different_shards_and_save_rank0_weights (the
+# real-corpus launch); this adds the synthetic-stream launch, whose disjoint shards and logged rows
+# test_ranks_read_disjoint_shards_in_passes_without_repeats and test_pretraining_stream_batches_carry_the_rows_of_each_rank_shard
+# check in one process
+@pytest.mark.slow
 def test_two_processes_read_disjoint_real_windows_and_log_their_rows(ddp_pretraining_half_synthetic):
     completed, output = ddp_pretraining_half_synthetic  # test_training's synthetic-stream launch, shared (conftest)
     assert completed.returncode == 0, launch_failure(completed)

@@ -465,6 +465,10 @@ def test_two_processes_train_on_different_shards_and_save_rank0_weights(ddp_pret
     assert json.loads((output / "pretraining_summary.json").read_text())["world_size"] == 2
 
 
+# slow: the route is run by test_two_processes_train_on_different_shards_and_save_rank0_weights (the real-corpus
+# launch); this adds the synthetic-stream variant, whose per-rank streams test_pretrain_determinism's
+# test_pretraining_stream_batches_carry_the_rows_of_each_rank_shard checks in one process
+@pytest.mark.slow
 def test_two_processes_draw_their_own_synthetic_streams(ddp_pretraining_half_synthetic):
     """With synthetic windows each process reads its own stream (rank in its seed); the weights stay in step."""
     completed, output = ddp_pretraining_half_synthetic
@@ -569,6 +573,32 @@ def test_finetune_under_two_processes_trains_data_parallel_and_writes_the_folder
     assert read_run_records(output).hyperparameters["Batch size"] == 8  # 4 windows per process and step
 
 
+def test_a_lock_refused_on_the_main_process_is_raised_on_every_process(tmp_path, monkeypatch):
+    """Under a launch, a process other than the main one takes no lock and raises the refusal the main process
+    broadcasts, so that a refused run ends alike on every process (launched under two processes by the slow
+    test_a_finetune_launch_into_a_folder_another_run_writes_ends_alike_on_every_process)."""
+    from types import SimpleNamespace
+
+    import accelerate.utils
+
+    from citrus_hf.training.run_lock import output_folder_lock
+
+    refusal = "--output-dir 'run' is being written by another run (citrus finetune, process 1)"
+    sent = []
+    monkeypatch.setattr(
+        accelerate.utils, "broadcast_object_list", lambda objects, from_process: sent.extend(objects) or [refusal]
+    )
+    folder = tmp_path / "new" / "run"
+    with pytest.raises(ValueError, match=re.escape(refusal)):
+        with output_folder_lock(folder, "citrus finetune", launch=SimpleNamespace(is_main_process=False)):
+            pytest.fail("a refused run ran")
+    assert sent == [None] and not (tmp_path / "new").exists()  # it asked, and took and made nothing itself
+
+
+# slow: the route (an error under two processes, one line on each) is run by
+# test_a_data_error_under_two_processes_is_one_line_on_each; this adds the run lock's refusal, whose broadcast
+# test_a_lock_refused_on_the_main_process_is_raised_on_every_process checks in one process
+@pytest.mark.slow
 def test_a_finetune_launch_into_a_folder_another_run_writes_ends_alike_on_every_process(tmp_path):
     """The main process alone took the output folder's run lock; refused, it left, and the other process died at
     its next barrier in a 30-line torch.distributed traceback. Every process now learns the refusal and says it."""
