@@ -487,7 +487,8 @@ def _warn_if_mostly_padding(windows, config: CiTrusConfig, own_data: bool = Fals
     rows cut shorter than the model's window (a `window_seconds` below the preset's: no window is full), or many
     recordings shorter than it (kept as rows of their own, `min_seconds`), beside full windows. `own_data`: the
     corpus is a folder of the user's (no builder options: its recordings are as long as they are)."""
-    masks = np.asarray(windows.with_format("numpy")["patch_mask"])
+    # read as one slice of the column: indexing the column by name reads it row by row (1 s for 2675 windows)
+    masks = np.asarray(windows.select_columns(["patch_mask"]).with_format("numpy")[:]["patch_mask"])
     share = float(masks.mean()) if masks.size else 1.0
     if share >= MOSTLY_PADDING_BELOW:
         return
