@@ -138,6 +138,10 @@ def test_an_export_too_large_for_one_file_keeps_its_weights_beside_the_graph(tmp
     CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)
     cache, deployed = tmp_path / "cache", tmp_path / "deployed"
     assert citrus_main(["export", str(folder), "--cache-dir", str(cache), "--output-dir", str(deployed)]) == 0
+    # the line of what was written names the weights' file too, which must be deployed with the graph (audit 71's
+    # third leftovers: it named model.onnx alone)
+    wrote = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("Wrote "))
+    assert str(deployed / "model.onnx.data") in wrote, wrote
     (graph,) = cache.glob("*.onnx")
     assert sorted(path.name for path in cache.iterdir()) == [graph.name, f"{graph.name}.data"]
     assert {"model.onnx", "model.onnx.data"} <= {path.name for path in deployed.iterdir()}
@@ -148,3 +152,8 @@ def test_an_export_too_large_for_one_file_keeps_its_weights_beside_the_graph(tmp
     (logits,) = session.run(["logits"], {"input_values": windows.numpy(), "patch_mask": patch_mask})
     with torch.no_grad():
         np.testing.assert_allclose(logits, model(windows).logits.numpy(), atol=1e-5)
+    # a cached graph refused as unusable is to be deleted with its weights' file, which the refusal names
+    graph.write_bytes(b"not a graph")
+    assert citrus_main(["export", str(folder), "--cache-dir", str(cache)]) != 0
+    refused = capsys.readouterr().err
+    assert f"{graph.name}.data" in refused and "delete" in refused, refused
