@@ -294,11 +294,26 @@ def citrus_and_fusion_folders(tmp_path_factory) -> Path:
     return folder
 
 
+# With peft imported before the package, `import citrus_hf` runs the registration that waits for peft's import: peft
+# learns the LoRA targets of CiTrus (its default `target_modules`) all the same.
+PEFT_LEARNS_THE_DEFAULT_TARGETS = """
+from peft import LoraConfig, get_peft_model
+import citrus_hf
+model = citrus_hf.CiTrusForSequenceClassification(citrus_hf.CiTrusConfig(context_length=200, d_model=16,
+    num_hidden_layers=1, num_attention_heads=2, ffn_dim=32, num_labels=2))
+peft_model = get_peft_model(model, LoraConfig(task_type="SEQ_CLS", r=2))
+assert sum(name.endswith("lora_A") for name, _ in peft_model.named_modules()) > 6
+"""
+# what an order's interpreter checks after `LOAD` (in that interpreter: no other one imports peft first)
+CHECKS_AFTER_LOAD = {"peft and transformers' pipeline first": PEFT_LEARNS_THE_DEFAULT_TARGETS}
+
+
 def _auto_classes_load_citrus_after(orders, folder: Path) -> None:
-    """Each import order's header, then `LOAD`, in a fresh interpreter of its own (run side by side)."""
+    """Each import order's header, then `LOAD` (and its `CHECKS_AFTER_LOAD`), in a fresh interpreter of its own (run
+    side by side)."""
     processes = {
         order: subprocess.Popen(
-            [sys.executable, "-c", IMPORT_ORDERS[order] + LOAD, str(folder)],
+            [sys.executable, "-c", IMPORT_ORDERS[order] + LOAD + CHECKS_AFTER_LOAD.get(order, ""), str(folder)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
