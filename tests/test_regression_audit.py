@@ -1,6 +1,7 @@
 """Regression end to end, the transformers way too (`CiTrusForSequenceClassification` with `problem_type="regression"`):
 each case something an audit found treated a regressor as a classifier, or took a shape without a word."""
 
+import json
 import os
 
 import datasets
@@ -23,6 +24,20 @@ def transformers_style_regressor():
     return CiTrusForSequenceClassification.from_pretrained("citrus-small", num_labels=1, problem_type="regression")
 
 
+def test_its_saved_pipeline_names_an_auto_class_its_remote_code_defines(transformers_style_regressor, tmp_path):
+    """What its remote pipeline needs without the package (run under the slow mark below): the Auto class its
+    `custom_pipelines` names is one its `auto_map` maps (it named AutoModelForTimeSeriesRegression, which it lacks)."""
+    transformers_style_regressor.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert list(config["custom_pipelines"]) == ["time-series-regression"]
+    named = config["custom_pipelines"]["time-series-regression"]["pt"]
+    assert named and set(named) <= set(config["auto_map"]), (named, config["auto_map"])
+
+
+# slow: the route (a pipeline saved with its code, run without the package) is run by test_inference.py's
+# test_pipeline_saved_with_its_code_runs_without_the_package (CiTrusForRegression's among them); this adds the
+# transformers-style regressor, whose Auto class test_its_saved_pipeline_names_an_auto_class_its_remote_code_defines pins
+@pytest.mark.slow
 def test_its_remote_pipeline_loads_through_its_own_auto_class(transformers_style_regressor, tmp_path):
     """Its `custom_pipelines` named AutoModelForTimeSeriesRegression, which its `auto_map` lacks: without the package
     the pipeline failed inside transformers ("Unrecognized configuration class")."""
