@@ -187,7 +187,7 @@ def _stop(config):
     raise RuntimeError("stopped before the first fit")
 
 
-def _one_run_then_stop(config, dataset, checkpoints, budgets, order, previous, signatures, record, progress):
+def _one_run_then_stop(config, dataset, checkpoints, budgets, order, previous, record, progress, weights_digests):
     record({"dataset": dataset, "arm": "prior"}, True)
     raise RuntimeError("stopped after the first fit")
 

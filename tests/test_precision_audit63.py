@@ -176,7 +176,7 @@ def test_the_protocol_checks_and_records_the_schedule_and_precision(tmp_path, mo
     assert config.finetune.mixed_precision is None  # the caller's config stays as given
 
 
-def _stop(config, dataset, checkpoints, budgets, order, previous, signatures, record, progress):
+def _stop(config, dataset, checkpoints, budgets, order, previous, record, progress, weights_digests):
     record({"dataset": dataset, "arm": "prior"}, True)
     raise RuntimeError("stop after protocol.json")
 

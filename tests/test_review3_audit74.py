@@ -35,7 +35,7 @@ try:
 except Exception as error:
     print("RESULT:", json.dumps({"refusal": [type(error).__name__, str(error)], "traceback": traceback.format_exc()}))
 else:
-    result = run(dict(np.load("__RECORDING__")), sampling_rate={"ecg": 100, "eda": 20})
+    result = run(dict(np.load("__RECORDING__")), sampling_rate={"ecg": 100, "eda": 20}, backend="torch")
     print("RESULT:", json.dumps({"pipeline": type(run).__module__, "name_or_path": run.model.name_or_path,
                                  "label": result["label"], "scores": [w["score"] for w in result["windows"]]}))
 """
@@ -68,7 +68,10 @@ def remote_runs(tmp_path_factory) -> dict:
     config = json.loads(Path(other, "processor_config.json").read_text())
     config["feature_extractors"]["ecg"]["sampling_rate"] = 50.0
     (parent / "processor_config.json").write_text(json.dumps(config))
-    expected = pipeline(model=str(parent), model_kwargs={"subfolder": "fold-1"})(signals, sampling_rate=RATES)
+    # (both on fp32 PyTorch: "auto" races the paths on the first batch, so a loaded machine may pick bf16 in one run)
+    expected = pipeline(model=str(parent), model_kwargs={"subfolder": "fold-1"})(
+        signals, sampling_rate=RATES, backend="torch"
+    )
     script = REMOTE_RUN.replace("__RECORDING__", str(workdir / "recording.npz"))
     scripts = {
         "no_processor": script.replace("__FOLDER__", no_processor).replace("__MODEL_KWARGS__", ""),
