@@ -1271,9 +1271,20 @@ def message(call):
 """
 
 
+SCRIPT_FAILED_MARKER = "CLIENT SCRIPT FAILED:"
+
+
+def client_output(stdout: str) -> str:
+    """`stdout`, a client script's output, once it is known the script did not fail: an `in_one_client` script that
+    raised (or exited with a nonzero code) fails here, in the test that reads it, with its own output and traceback."""
+    if SCRIPT_FAILED_MARKER in stdout:
+        raise AssertionError(f"the client script failed; its output was:\n{stdout}")
+    return stdout
+
+
 def client_result(stdout: str):
     """The JSON a client script printed after `RESULT:` (its last such line); other output is ignored."""
-    lines = [line for line in stdout.splitlines() if RESULT_MARKER in line]
+    lines = [line for line in client_output(stdout).splitlines() if RESULT_MARKER in line]
     if not lines:
         raise AssertionError(f"the client printed no {RESULT_MARKER} line; its output was:\n{stdout}")
     return json.loads(lines[-1].split(RESULT_MARKER, 1)[1])
@@ -1281,23 +1292,36 @@ def client_result(stdout: str):
 
 # Several client scripts of one environment in one client (each client costs seconds of imports): `in_one_client`
 # makes the script that runs each in turn, in a namespace of its own as `__main__`, and prints what each printed;
-# `printed_by_each` gives that back per script, for `client_result` to read as if each had run alone.
+# `printed_by_each` gives that back per script, for `client_result` to read as if each had run alone. A script that
+# raises does not end the client: its traceback (with its source lines, kept in linecache for the compiled text) goes
+# into its own output after SCRIPT_FAILED_MARKER, so only the test reading that script fails, and the later scripts
+# still run. sys.exit(0) or sys.exit() ends that script only, as it would have ended its own client without a failure.
 RUN_EACH = """
-import contextlib as _contextlib, io as _io, json as _json
+import contextlib as _contextlib, io as _io, json as _json, linecache as _linecache, traceback as _traceback
 _printed = {}
 for _name, _source in _SCRIPTS.items():
+    _filename = f"<client script {_name}>"
+    _linecache.cache[_filename] = (len(_source), None, _source.splitlines(keepends=True), _filename)
     _out = _io.StringIO()
     with _contextlib.redirect_stdout(_out):
-        exec(compile(_source, f"<client script {_name}>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
+        try:
+            exec(compile(_source, _filename, "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
+        except SystemExit as _exit:
+            if _exit.code not in (None, 0):
+                print(__FAILED__, f"{_name} exited with code {_exit.code!r}")
+                _traceback.print_exc(file=_out)
+        except BaseException:
+            print(__FAILED__, _name)
+            _traceback.print_exc(file=_out)
     _printed[_name] = _out.getvalue()
 print("PRINTED_BY_EACH:", _json.dumps(_printed))
-"""
+""".replace("__FAILED__", repr(SCRIPT_FAILED_MARKER))
 
 
 def in_one_client(scripts: dict[str, str]) -> str:
-    """A client script that runs `scripts` (name -> script text) in turn, in the order given, in one Python; an
-    exception in one ends the client as it would have ended that script's own. Read its output with
-    `printed_by_each`."""
+    """A client script that runs `scripts` (name -> script text) in turn, in the order given, in one Python; a script
+    that fails does not stop the others (see RUN_EACH). Read its output with `printed_by_each`, each script's with
+    `client_result` or `client_output`."""
     return f"_SCRIPTS = {scripts!r}\n" + RUN_EACH
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hub_server import in_one_client, printed_by_each, run_client
+from hub_server import client_output, in_one_client, printed_by_each, run_client
 from tiny_configs import tiny_config
 from transformers import pipeline
 
@@ -450,7 +450,8 @@ def test_pipeline_saved_with_its_code_runs_without_the_package(request, watch, e
     assert "Falling back" not in run.stderr, run.stderr[-3000:]
     for case, printed in printed_by_each(run.stdout).items():
         kind = case.split("-")[0]
-        assert printed.strip().splitlines()[-1] == "torch.bfloat16", case
+        client_output(printed)
+        assert printed.strip().splitlines()[-1] == "torch.bfloat16", (case, printed)
         module, model_class, result = printed.strip().splitlines()[-2].split(" ", 2)
         assert module.startswith("transformers_modules.") and module.endswith(".pipelines"), case
         assert model_class == type(pipelines[case].model).__name__, case

@@ -5,6 +5,8 @@ client without the package (forked from a second, `python -I` server) must not b
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import signal
@@ -14,7 +16,15 @@ import time
 
 import hub_server
 import pytest
-from hub_server import FRESH_CLIENTS_VARIABLE, client_env, client_result, run_client
+from hub_server import (
+    FRESH_CLIENTS_VARIABLE,
+    client_env,
+    client_output,
+    client_result,
+    in_one_client,
+    printed_by_each,
+    run_client,
+)
 
 SCRIPT = r"""
 import os, sys
@@ -161,3 +171,28 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_a_failing_script_of_one_client_fails_its_own_test_with_its_output_and_the_others_still_run():
+    """`in_one_client`: a script that raised once ended the client, its printed lines lost (kept in a StringIO) and
+    its traceback without source lines (compiled text), and every test of the module errored on the fixture; and
+    sys.exit(0) ended the client silently, skipping the later scripts. (The joined script runs here: what it does
+    with each script does not depend on the process it runs in.)"""
+    scripts = {
+        "fails": "print('printed before')\nraise ValueError('boom')\n",
+        "exits_cleanly": "import sys\nsys.exit(0)\nprint('not reached')\n",
+        "exits_with_3": "import sys\nsys.exit(3)\n",
+        "later": "print('RESULT:' + '[1]')\n",
+    }
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(in_one_client(scripts), {"__name__": "__main__", "__builtins__": __builtins__})
+    printed = printed_by_each(out.getvalue())
+    with pytest.raises(AssertionError) as failed:
+        client_result(printed["fails"])
+    for shown in ("printed before", "ValueError: boom", "raise ValueError('boom')", "<client script fails>"):
+        assert shown in str(failed.value), shown
+    assert client_output(printed["exits_cleanly"]) == ""
+    with pytest.raises(AssertionError, match="exits_with_3 exited with code 3"):
+        client_output(printed["exits_with_3"])
+    assert client_result(printed["later"]) == [1]

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 from citrus_runs import finetune_har, pretrain_tiny, protocol_runs
-from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
+from hub_server import DEFAULT_USER, client_output, client_result, in_one_client, printed_by_each
 from huggingface_hub import ModelCard
 
 from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification, build_model_card
@@ -160,6 +160,7 @@ def test_trainer_push_to_hub_writes_the_citrus_card(pushed, hub):
 
 
 def test_cli_push_keeps_only_this_models_rows_in_model_index(workdir, pushed, hub):
+    client_output(pushed["cli"])
     repo = f"{DEFAULT_USER}/citrus-har-eval"
     assert sorted(hub.repo_files(repo)) == [".gitattributes"]  # --create-pr: main untouched
     readme = hub.repo_files(repo, revision="refs/pr/1")["README.md"].decode()

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
+from hub_server import DEFAULT_USER, client_output, client_result, in_one_client, printed_by_each
 from huggingface_hub import ModelCard
 from tiny_configs import tiny_config
 
@@ -186,7 +186,7 @@ def published(hub, make_hub_client, tmp_path_factory):
     without = printed_by_each(client(in_one_client(without), hf_home=workdir / "fresh", without_package=True))
     return {
         "workdir": workdir,
-        "predict": printed["predict"],
+        **{name: client_output(printed[name]) for name in ("push", "cli_push", "predict")},
         **{name: client_result(printed[name]) for name in ("load", "regress")},
         **{f"{name}_without": client_result(out) for name, out in without.items()},
     }
