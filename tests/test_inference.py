@@ -583,6 +583,23 @@ def test_the_probes_pooling_with_the_spread_runs_on_every_path(tmp_path, pooling
     assert (load_backend(model, "bf16")(windows, patch_mask) - reference).abs().max() < 5e-2
 
 
+def test_the_dynamics_pooling_leaves_padding_patches_out_on_the_torch_and_bf16_paths():
+    """The default run's check of the tokens' dynamics under padding patches (the onnxruntime path of the same is the
+    slow variant of the test above; test_evaluate_and_export_example exports a dynamics-pooled probe without padding):
+    what the padding patches hold reaches no score, and bf16 follows fp32 (maths on random windows)."""
+    config = tiny_config(num_labels=3, head_features="all_layers", pooling="mean_max_std_dynamics")
+    model = CiTrusForSequenceClassification(config).eval()
+    generator = torch.Generator().manual_seed(0)
+    windows = torch.randn(6, 1, 200, generator=generator)
+    patch_mask = torch.ones(6, 10, dtype=torch.long)
+    patch_mask[0, 5:] = 0  # window 0: its last 5 patches (samples 100 on) are padding
+    reference = load_backend(model, "torch")(windows, patch_mask)
+    other_padding = windows.clone()
+    other_padding[0, :, 100:] = 50 * torch.randn(1, 100, generator=generator)
+    torch.testing.assert_close(load_backend(model, "torch")(other_padding, patch_mask), reference)
+    assert (load_backend(model, "bf16")(windows, patch_mask) - reference).abs().max() < 5e-2
+
+
 def test_auto_falls_back_to_fp32_when_the_faster_path_disagrees(trained_classifier):
     """A candidate whose first batch changes a predicted class is dropped for the rest of the run."""
     model = CiTrusForSequenceClassification.from_pretrained(trained_classifier).eval()
