@@ -446,7 +446,9 @@ def test_pipeline_saved_with_its_code_runs_without_the_package(request, watch, e
             "import torch\n"
             f"print(pipeline(model={str(shared)!r}, trust_remote_code=True, dtype=torch.bfloat16).model.dtype)\n"
         )
-    run = run_client(in_one_client(scripts), dict(os.environ), cwd=tmp_path, without_package=True)
+    # transformers copies each folder's code into HF_MODULES_CACHE: the test's own, not ~/.cache of the user running it
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules")}
+    run = run_client(in_one_client(scripts), env, cwd=tmp_path, without_package=True)
     assert "Falling back" not in run.stderr, run.stderr[-3000:]
     for case, printed in printed_by_each(run.stdout).items():
         kind = case.split("-")[0]
