@@ -150,6 +150,7 @@ def test_the_export_of_an_adapter_on_a_bf16_base_is_the_one_the_pipeline_finds(t
     assert citrus_main(["export", str(tmp_path / "lora"), "--cache-dir", str(cache), "--output-dir", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "dtype=torch.float32" in printed  # the call printed loads the base in float32
+    assert "CiTrusForSequenceClassification (logits) exported in" in printed  # the adapter merged into its classifier
     classify = pipeline(model=str(tmp_path / "lora"), dtype=torch.float32, onnx_cache_dir=str(cache))
     assert onnx_export_path(classify.model, InferenceTarget(), cache).is_file()
     assert len(list(cache.iterdir())) == 1

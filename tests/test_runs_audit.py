@@ -87,6 +87,7 @@ def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path, capsys):
     (folder / LOCK_NAME).write_text(json.dumps({**stale, "pid": os.getpid(), "mark": "an earlier process"}))
     with output_folder_lock(folder, "citrus finetune"):
         assert json.loads((folder / LOCK_NAME).read_text())["mark"] != "an earlier process"
+    assert not (folder / LOCK_NAME).exists()  # and given back as the taken-over lock's holder leaves
     # a lock held on another machine cannot be checked from here: refused, unless --overwrite-output-dir takes it over
     (folder / LOCK_NAME).write_text(json.dumps({**stale, "pid": 1, "host": "another-node"}))
     assert main([*FINETUNE, "--output-dir", str(folder)]) == 2
