@@ -459,7 +459,8 @@ print("RESULT:", json.dumps({"model": type(model).__module__, "processor": type(
 
 
 # slow: the route is run by test_fusionrc_audit74.py::test_a_pushed_fusion_model_runs_its_pipeline_from_the_hub_without_the_package
-# (pushed files, Auto classes' logits); this adds a 2-channel ECG at 500 Hz
+# (pushed files, Auto classes' logits, at the encoders' own rates on a 1-channel ECG); this adds the remote fusion
+# processor's resampling (ECG 500 -> 100 Hz, EDA 32 -> 20 Hz) and a 2-channel ECG, which no default test runs remotely
 @pytest.mark.slow
 def test_push_to_hub_and_load_with_remote_code_without_the_package(model, processor, tmp_path):
     repo = f"{DEFAULT_USER}/citrus-fusion-tiny"
