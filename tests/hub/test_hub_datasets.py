@@ -85,15 +85,17 @@ def archives():
 @pytest.fixture(scope="module")
 def published(hub, make_hub_client, tmp_path_factory):
     """The dataset built locally, then built and pushed by the CLI in one client and loaded by a second client with
-    an empty Hub cache (`load_dataset`, then `load_task_splits`, LOAD_TASK_SPLITS below: their cache is the one the
-    offline reads of that test use)."""
+    an empty Hub cache: `load_task_splits` first (LOAD_TASK_SPLITS below), so the package's read is the one that
+    starts from nothing, then `load_dataset`. That cache is the one the offline reads of that test use; it also
+    holds what `load_dataset` read after (datasets' `cache_dir=` would not keep that apart: its hf:// downloads go to
+    the Hub cache, so a cache of `load_task_splits`' own alone would cost a client of its own)."""
     datasets_cache = tmp_path_factory.mktemp("datasets-cache")
     built = build_dataset(NAME, cache_dir=datasets_cache)
     workdir = tmp_path_factory.mktemp("dataset_hub")
     client = make_hub_client(workdir)
     # the CLI's build reads the local build's datasets cache (its Hub cache is its own): the same build, not a second
     stdout = client(script(BUILD_AND_PUSH), HF_DATASETS_CACHE=str(datasets_cache))
-    reads = in_one_client({"load": script(LOAD), "task_splits": script(LOAD_TASK_SPLITS)})
+    reads = in_one_client({"task_splits": script(LOAD_TASK_SPLITS), "load": script(LOAD)})
     printed = printed_by_each(client(reads, hf_home=workdir / "fresh_cache"))
     loaded, task_splits = client_result(printed["load"]), client_result(printed["task_splits"])
     from_hub = load_from_disk(str(workdir / "from_hub"))
