@@ -465,16 +465,22 @@ def uncached_offline_error(
     `subfolder` (named: the file missing is that folder's, not the root's) and at its `revision`. The cache
     holds the files that were downloaded, no list of the repository's: `AutoModel.from_pretrained` fetches the config
     and weights, and `snapshot_download(allow_patterns=...)` the files matching its patterns, which leaves open
-    whether the repository has the file at all; the message says both."""
+    whether the repository has the file at all; the message says both. A Hub id has the shape of a relative path
+    ("data/ckpt"), so a mistyped local folder reaches here too: where no folder of that name exists, the message says
+    so, relative to the working folder it names."""
     shown = os.fspath(name_or_path)
     where = hub_source_shown(shown, subfolder, revision)
+    no_folder = ""
+    if not os.path.isdir(shown):
+        relative_to = "" if os.path.isabs(shown) else f" in the working folder {os.getcwd()!r}"
+        no_folder = f" No folder {shown!r} exists{relative_to} either: if a local checkpoint was meant, check its path."
     return OSError(
         f"The Hub cache holds no {filename} of {where}, and offline mode is on (HF_HUB_OFFLINE=1 or "
         "local_files_only=True): the cache holds only the files that were downloaded (`AutoModel.from_pretrained` "
         "fetches the config and weights, not the extractor or processor; `snapshot_download(allow_patterns=...)` "
         "only the files that match), so it was never downloaded or the repository has none. Download the whole "
         f"repository once while online (unset HF_HUB_OFFLINE): `huggingface_hub.snapshot_download({shown!r})`, without "
-        "allow_patterns; or pass a local checkpoint folder (to a pipeline, or `feature_extractor=`)."
+        "allow_patterns; or pass a local checkpoint folder (to a pipeline, or `feature_extractor=`)." + no_folder
     )
 
 
