@@ -5,6 +5,8 @@ names the imports its code needs. Tiny models, no network."""
 from __future__ import annotations
 
 import pytest
+import torch
+from tiny_configs import save_tiny_classifier
 
 from citrus_hf import CiTrusForSequenceClassification
 from citrus_hf.configuration_citrus import uncached_offline_error
@@ -25,3 +27,19 @@ def test_offline_a_relative_path_that_names_no_folder_is_said_to_name_none(tmp_p
     assert "\n" not in said, said
     (tmp_path / "data" / "ckpt").mkdir(parents=True)
     assert "No folder" not in str(uncached_offline_error("data/ckpt", "config.json"))
+
+
+def test_disagreeing_dtypes_are_said_of_the_auto_call_the_user_made(tmp_path):
+    """`AutoModelForSequenceClassification.from_pretrained(folder, dtype=..., torch_dtype=...)` with the two in
+    disagreement was refused as `CiTrusForSequenceClassification.from_pretrained: ...`, a call the user never typed;
+    the Auto wrapper now names the Auto call. The CiTrus class keeps its own name."""
+    from transformers import AutoModelForSequenceClassification
+
+    save_tiny_classifier(tmp_path)
+    conflict = {"dtype": torch.float16, "torch_dtype": torch.float32}
+    with pytest.raises(
+        ValueError, match=r"^AutoModelForSequenceClassification\.from_pretrained: `dtype=torch\.float16`"
+    ):
+        AutoModelForSequenceClassification.from_pretrained(tmp_path, **conflict)
+    with pytest.raises(ValueError, match=r"^CiTrusForSequenceClassification\.from_pretrained: `dtype="):
+        CiTrusForSequenceClassification.from_pretrained(tmp_path, **conflict)

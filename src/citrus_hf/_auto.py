@@ -110,6 +110,7 @@ def _take_bundled_names(
             _refuse_citrus_adapter(folder)
         if hasattr(cls, "_model_mapping"):
             _refuse_family_without_class(cls, folder, kwargs, pretrained_model_name_or_path)
+            _refuse_disagreeing_dtypes(cls, folder, kwargs)
             kwargs = _adapter_lookup_as_the_load(kwargs)
         try:
             with contextlib.nullcontext() if around is None else around(folder, kwargs):
@@ -172,25 +173,11 @@ def _refuse_family_without_class(cls: type, folder, kwargs: dict, shown_name=Non
     importing every config class it knows to list them (11 kB), none of them the class to use. Nothing is said where
     the config cannot be read here: transformers' loading reports that. `shown_name` is the name the caller gave
     ("citrus-small"), shown instead of the bundled folder it resolved to."""
-    if not isinstance(folder, (str, os.PathLike)) or cls._model_mapping is None:
+    if cls._model_mapping is None:
         return
-    import json
-
-    from transformers.utils import CONFIG_NAME, cached_file
-
-    from .configuration_citrus import CiTrusConfig
     from .configuration_citrus_fusion import CiTrusFusionConfig
-    from .feature_extraction_citrus import CHECKPOINT_LOOKUP_KWARGS
 
-    families = {config.model_type: config for config in (CiTrusConfig, CiTrusFusionConfig)}
-    lookup = {key: kwargs[key] for key in CHECKPOINT_LOOKUP_KWARGS if key in kwargs}
-    try:
-        path = cached_file(folder, CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **lookup)
-        with open(path, encoding="utf-8") as handle:
-            saved = json.load(handle)
-    except Exception:  # missing, unreachable, not JSON: transformers' own loading says so
-        return
-    config_class = families.get(saved.get("model_type")) if isinstance(saved, dict) else None
+    config_class, saved = _saved_citrus_config(folder, kwargs)
     if config_class is None or cls._model_mapping.get(config_class, None) is not None:
         return
     architectures = saved.get("architectures")
@@ -219,6 +206,46 @@ def _refuse_family_without_class(cls: type, folder, kwargs: dict, shown_name=Non
         "`citrus_hf.AutoModelForTimeSeriesRegression`, embed with `AutoModel`"
         + (f"; this one loads with `{loader}.from_pretrained({shown})`." if loaders else ".")
     )
+
+
+def _saved_citrus_config(folder, kwargs: dict) -> tuple[type | None, dict | None]:
+    """The CiTrus config class (single-modality or fusion) of the checkpoint `folder` and its saved config.json's
+    contents, looked up with the `from_pretrained` keywords `kwargs`; (None, None) where the config cannot be read here
+    or is another model's (transformers' loading reports the former, and the latter is none of the package's)."""
+    if not isinstance(folder, (str, os.PathLike)):
+        return None, None
+    import json
+
+    from transformers.utils import CONFIG_NAME, cached_file
+
+    from .configuration_citrus import CiTrusConfig
+    from .configuration_citrus_fusion import CiTrusFusionConfig
+    from .feature_extraction_citrus import CHECKPOINT_LOOKUP_KWARGS
+
+    families = {config.model_type: config for config in (CiTrusConfig, CiTrusFusionConfig)}
+    lookup = {key: kwargs[key] for key in CHECKPOINT_LOOKUP_KWARGS if key in kwargs}
+    try:
+        path = cached_file(folder, CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **lookup)
+        with open(path, encoding="utf-8") as handle:
+            saved = json.load(handle)
+    except Exception:  # missing, unreachable, not JSON: transformers' own loading says so
+        return None, None
+    config_class = families.get(saved.get("model_type")) if isinstance(saved, dict) else None
+    return config_class, (saved if config_class is not None else None)
+
+
+def _refuse_disagreeing_dtypes(cls: type, folder, kwargs: dict) -> None:
+    """Refuse `dtype` and `torch_dtype` that disagree, given to the Auto model class `cls` for a CiTrus checkpoint,
+    naming the call the user made (`AutoModelForSequenceClassification.from_pretrained`): the CiTrus class's own check
+    (`check_dtype_keywords`) would name the class transformers picked, a call the user never typed. Only with both
+    keywords given is the config read, and another model's checkpoint keeps transformers' behaviour."""
+    if kwargs.get("dtype") is None or kwargs.get("torch_dtype") is None:
+        return
+    if _saved_citrus_config(folder, kwargs)[0] is None:
+        return
+    from .modeling_citrus import check_dtype_keywords
+
+    check_dtype_keywords(f"{cls.__name__}.from_pretrained", kwargs)
 
 
 def _explain_extractor_lookup(error: OSError, folder, kwargs: dict) -> None:
