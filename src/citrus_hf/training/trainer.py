@@ -739,21 +739,36 @@ def check_label_column(
             )
 
 
+# The imports the code `_column_fix` advises needs, by the name it uses: the advice is printed to be run as it stands.
+_ADVISED_CODE_IMPORTS = {
+    "np.": "import numpy as np",
+    "Subset(": "from torch.utils.data import Subset",
+    "ClassLabel(": "from datasets import ClassLabel",
+    "Value(": "from datasets import Value",
+}
+
+
 def _column_fix(dataset: TrainingSet | None, dataset_call: str, row_expression: str) -> str:
     """The fix of a column as `dataset`'s kind takes it: a `datasets.Dataset`'s method call `dataset_call`
     (`rename_column("target", "labels")`), for a `torch.utils.data.Subset` of one the same call on the set behind it,
     and for rows of dicts (a list, a Subset of a list) `row_expression`, each `row` rebuilt. A list or a Subset has
-    no `rename_column`: the advice for a set's column stopped them at an AttributeError."""
+    no `rename_column`: the advice for a set's column stopped them at an AttributeError. The imports the code needs
+    (`np`, `Subset`, `ClassLabel`, `Value`) are named after it, so that it runs as printed."""
     import torch
 
     behind = dataset.dataset if isinstance(dataset, torch.utils.data.Subset) else None
+    notes = []
     if hasattr(dataset, dataset_call.split("(")[0]):
-        return f"`dataset = dataset.{dataset_call}`"
-    if hasattr(behind, dataset_call.split("(")[0]):
-        return f"`subset = Subset(subset.dataset.{dataset_call}, subset.indices)` (the set behind the Subset)"
-    if behind is not None:
-        return f"`subset = Subset([{row_expression} for row in subset.dataset], subset.indices)`"
-    return f"`rows = [{row_expression} for row in rows]`"
+        code = f"dataset = dataset.{dataset_call}"
+    elif hasattr(behind, dataset_call.split("(")[0]):
+        code = f"subset = Subset(subset.dataset.{dataset_call}, subset.indices)"
+        notes.append("the set behind the Subset")
+    elif behind is not None:
+        code = f"subset = Subset([{row_expression} for row in subset.dataset], subset.indices)"
+    else:
+        code = f"rows = [{row_expression} for row in rows]"
+    notes += [f"`{line}`" for used, line in _ADVISED_CODE_IMPORTS.items() if used in code]
+    return f"`{code}`" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _refuse_pretraining_labels(model: PreTrainedModel, sets: GivenSets, call: str) -> None:
@@ -949,9 +964,9 @@ def check_label_values(
                     f"cast_column({column!r}, ClassLabel(names={listed}))",
                     f"{{**row, {column!r}: {listed}.index(row[{column!r}])}}",
                 )
-                notes = ["`from datasets import ClassLabel`"] if "cast_column" in cast else []
-                notes += [] if model_names else ["every class, in every split"]
-                fix = f"number them as the model's classes: {cast}" + (f" ({', '.join(notes)})" if notes else "")
+                fix = f"number them as the model's classes: {cast}" + (
+                    "" if model_names else " (every class, in every split)"
+                )
             raise ValueError(
                 f"{call}({name}=...): the `{column}` column holds {what}, e.g. {value!r}, which the Trainer's collator "
                 f"does not batch, so {type(model).__name__} would get no labels (no loss, no metrics); {fix}."
