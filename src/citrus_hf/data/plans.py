@@ -431,6 +431,29 @@ def arrow_column(dataset, name: str):
     return dataset.select_columns([name]).with_format("arrow")[:].column(name)
 
 
+def column_values(dataset, name: str) -> list:
+    """The values of column `name` of the rows `dataset` holds as a list of Python values: what `list(dataset[name])`
+    gives on a set without a format, read as one slice. Why: `datasets` 4+ returns `dataset[name]` as a lazy `Column`,
+    which `list` / `np.asarray` read row by row (0.4 s for 5,000 labels against 2 ms)."""
+    return dataset.select_columns([name]).with_format(None)[:][name]
+
+
+def numpy_column(dataset, name: str):
+    """`np.asarray(dataset.with_format("numpy")[name])` (an array `(rows,)`, or `(rows, values)` for a list per row),
+    the same dtype and shape, read as one slice instead of row by row (`column_values`)."""
+    import numpy as np
+    from datasets import ClassLabel, Value
+
+    if not len(dataset):
+        return np.asarray([])  # (what the row-by-row read gives: no row to take a type from)
+    # `datasets`' numpy format makes a batch of floats float32, but its rows of one number keep their own type
+    # (float64): those are read without the cast; a list per row is float32 either way
+    one_value = isinstance(dataset.features[name], (Value, ClassLabel))
+    values = dataset.select_columns([name]).with_format("numpy", **({"dtype": None} if one_value else {}))[:][name]
+    # rows of different lengths (or None) come as an object array of rows: stacked as the row-by-row read stacks them
+    return np.asarray(list(values)) if values.dtype == object else values
+
+
 def row_sizes(dataset) -> tuple[Any, Any]:
     """`(channels, values)` of each row's ``input_values`` (values: channels x time), read from Arrow's list lengths:
     rows of ``(channels, time)`` or ``(time,)`` (one channel), stored as variable or fixed-size lists or ``Array2D``."""

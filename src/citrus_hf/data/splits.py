@@ -37,7 +37,7 @@ from .builders import (
 )
 from .errors import CitrusDataError, naming_unwritable_cache
 from .hub_access import offline_if_hub_unreachable
-from .plans import row_shapes
+from .plans import column_values, row_shapes
 from .recording_folders import (
     METADATA_FILES,
     SEGMENT_SECONDS,
@@ -1658,7 +1658,7 @@ def _check_class_ids(splits: dict[str, Any], ids_fix: str) -> None:
             _check_ids_named(split, name)
     train = splits["train"]
     names = label_names_of(train)
-    present = np.unique(np.asarray(train["label"], dtype=np.int64))
+    present = np.unique(np.asarray(column_values(train, "label"), dtype=np.int64))
     if len(present) < 2:
         raise ValueError(
             f"The train split has a single class ({present.tolist()}); classification needs examples of at least two."
@@ -1687,7 +1687,7 @@ def _check_class_ids(splits: dict[str, Any], ids_fix: str) -> None:
                 f"dataset[{name!r}].align_labels_with_mapping({label2id!r}, 'label')` before `save_to_disk` (a cast "
                 "to another `ClassLabel` would keep the ids)."
             )
-        labels = np.unique(np.asarray(split["label"], dtype=np.int64))
+        labels = np.unique(np.asarray(column_values(split, "label"), dtype=np.int64))
         lacking = sorted(set(labels.tolist()) - set(present.tolist()))
         if lacking:
             # a `ClassLabel` names classes train may have no example of, and without names a split may hold ids beyond
@@ -1719,7 +1719,7 @@ def _check_ids_named(split, name: str) -> None:
     names = getattr(split.features.get("label"), "names", None)
     if names is None:
         return
-    ids = np.unique(np.asarray(split["label"], dtype=np.int64))
+    ids = np.unique(np.asarray(column_values(split, "label"), dtype=np.int64))
     beyond = ids[ids >= len(names)].tolist()
     if beyond:
         raise ValueError(
@@ -1806,8 +1806,8 @@ class TaskSplits:
     def labels(self, split: str = "train") -> np.ndarray:
         dataset = getattr(self, split)
         column, dtype = LABELS[self.task]
-        # `dataset[column]`, not `dataset.data`: a selection keeps the full table and an indices mapping.
-        return np.asarray(dataset[column], dtype=dtype)
+        # the rows' values, not `dataset.data`: a selection keeps the full table and an indices mapping.
+        return np.asarray(column_values(dataset, column), dtype=dtype)
 
     def examples(self, split: str = "train") -> np.ndarray | None:
         """`(rows,)` the labelled example each row of the training pool (`split` "train"), or of the validation split
@@ -1849,7 +1849,7 @@ class TaskSplits:
             carved = split == "train" or (split == "validation" and self.validation_rows is not None)
             recordings = self.examples(split) if carved else self.scored_example_ids.get(split)
         elif "recording" in rows.column_names:
-            recordings = group_keys(list(rows["recording"]), len(rows))
+            recordings = group_keys(column_values(rows, "recording"), len(rows))
         else:
             return None, "its rows name no recording (no `recording` column)"
         if recordings is None:
@@ -2052,7 +2052,7 @@ def load_task_splits(
         _warn_unused_splits(dataset, split_names, {train_split, test_split, validation_split}, validated_on)
         # registered sets: by recording, as built; a set of one's own: by subject where the subject is known
         groups, carved_by = carve_groups(train, by_subject=not registered)
-        labels = np.asarray(train["label"]) if task == CLASSIFICATION else None
+        labels = np.asarray(column_values(train, "label")) if task == CLASSIFICATION else None
         train_rows, validation_rows = carve_validation(len(train), labels, groups, validation_fraction, validation_seed)
         carved_from, train, validation = train, train.select(train_rows), train.select(validation_rows)
         per_class = " per class" if task == CLASSIFICATION else ""  # (a regression set has no classes)
@@ -2129,7 +2129,9 @@ def _example_ids(
     rows = None if windows is None else window_example_ids(split, *windows, sampling_rate)
     if labelled_unit != "example" or "recording" not in split.column_names:
         return rows
-    _, first, inverse = np.unique(np.asarray(split["recording"]).astype(str), return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(
+        np.asarray(column_values(split, "recording")).astype(str), return_index=True, return_inverse=True
+    )
     recording_of = first[inverse]  # (in row order: a set without breaks keeps its row numbers, and its label draws)
     if rows is None:
         return recording_of if len(first) < len(split) else None
@@ -2166,7 +2168,7 @@ def _warn_shared_recordings(
         if split is None or names[role] in seen or "recording" not in split.column_names:
             continue
         seen.add(names[role])
-        for name in dict.fromkeys(name for name in split["recording"] if isinstance(name, str)):
+        for name in dict.fromkeys(name for name in column_values(split, "recording") if isinstance(name, str)):
             held.setdefault(name, []).append(str(names[role]))
     combinations: dict[tuple[str, ...], list[str]] = {}
     for name, where in sorted(held.items()):
@@ -2217,7 +2219,7 @@ def _channels_by_name(splits: list[tuple[str, Any]]) -> list[Any]:
         # names as the model matches them (`channel_key`): "FP1" and "Fp1" are one channel, in place
         differ = [
             row
-            for row, names in enumerate(split["channel_names"])
+            for row, names in enumerate(column_values(split, "channel_names"))
             if not isinstance(names, list) or [channel_key(given) for given in names] != keys
         ]
         if not differ:
@@ -2615,7 +2617,7 @@ def carved_rows(
     several recordings on both sides made the validation scores read high), a row without one by its recording
     (`carve_groups`)."""
     groups, _ = carve_groups(train, by_subject)
-    labels = np.asarray(train["label"]) if task == CLASSIFICATION else None
+    labels = np.asarray(column_values(train, "label")) if task == CLASSIFICATION else None
     return carve_validation(len(train), labels, groups, fraction, seed)
 
 
@@ -2636,7 +2638,7 @@ def carve_groups(train, by_subject: bool = False) -> tuple[list | None, str]:
     `citrus data build` wrote (every row "unknown") was one group, carved no validation at all, and drew its label
     budget from another pool than the registered set it copies."""
     column = "subject" if by_subject and "subject" in train.column_names else "recording"
-    groups = list(train[column]) if column in train.column_names else None
+    groups = column_values(train, column) if column in train.column_names else None
     if groups is None:
         return None, "recording"
     if column == "subject":
@@ -2644,7 +2646,7 @@ def carve_groups(train, by_subject: bool = False) -> tuple[list | None, str]:
     missing = missing_groups(groups)
     grouped_by = column
     if len(missing) and column == "subject" and "recording" in train.column_names:
-        recordings, without = list(train["recording"]), set(missing.tolist())
+        recordings, without = column_values(train, "recording"), set(missing.tolist())
         groups = [f"recording {recordings[row]}" if row in without else group for row, group in enumerate(groups)]
         grouped_by = "recording" if len(missing) == len(groups) else "subject (recording where unknown)"
         missing = missing_groups(groups)

@@ -880,8 +880,10 @@ def recipe_fingerprint(name: str) -> dict[str, Any]:
 
 
 def _labels(dataset: datasets.Dataset) -> np.ndarray:
-    """The `labels` column `(n,)` of an aligned dataset."""
-    return np.asarray(dataset.with_format("numpy")["labels"])
+    """The `labels` column `(n,)` (`(n, targets)` for several regression targets) of an aligned dataset."""
+    from ..data.plans import numpy_column
+
+    return numpy_column(dataset, "labels")
 
 
 def labels_per_class(labels: np.ndarray, task: str) -> float | None:
