@@ -210,7 +210,8 @@ def raw_windows(
 
     # `dtype=np.float64`: `datasets`' numpy format otherwise makes float64 rows float32 before they reach here (a swing
     # on a large offset rounded away, which the CiTrus arms, reading the stored float64, keep)
-    column = dataset.with_format("numpy", columns=["input_values"], dtype=np.float64)["input_values"]
+    # as one slice: `dataset["input_values"]` reads row by row (an array per row where lengths differ)
+    column = dataset.with_format("numpy", columns=["input_values"], dtype=np.float64)[:]["input_values"]
     windows = [np.asarray(values, dtype=np.float64) for values in column]
     windows = [w[None] if w.ndim == 1 else w for w in windows]
     if nan_policy == "interpolate":

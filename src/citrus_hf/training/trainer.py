@@ -834,6 +834,7 @@ def check_window_rows(sets: GivenSets, call: str = "Trainer") -> None:
     import numpy as np
 
     from ..configuration_citrus import WINDOW_BOOKKEEPING
+    from ..data.plans import column_values
     from ..feature_extraction_citrus import several_windows_per_row
 
     for name, dataset in _named_sets(sets).items():
@@ -846,7 +847,7 @@ def check_window_rows(sets: GivenSets, call: str = "Trainer") -> None:
         ]
         if not listed:
             continue
-        counts = [len(windows) for windows in dataset.select_columns(listed[:1]).with_format(None)[listed[0]]]
+        counts = [len(windows) for windows in column_values(dataset, listed[0])]
         row = next((index for index, count in enumerate(counts) if count > 1), None)
         if row is None:
             continue  # one window per row: the collator takes it
@@ -1300,10 +1301,12 @@ def _window_lengths(dataset: TrainingSet) -> list[dict[str | None, int]] | None:
     dataset = view
     for name in ("patch_mask", "input_values"):
         if name in dataset.column_names:
-            column = dataset.select_columns([name]).with_format("numpy")[name]
+            column = dataset.select_columns([name]).with_format("numpy")
+            # the masks as one slice (`column[name]` reads row by row); the signals a row at a time, not all in memory
+            rows = column[:][name] if name == "patch_mask" else column[name]
             return [
                 {modality: int(np.shape(array)[-1]) for modality, array in per_modality.items()}
-                for per_modality in (value if isinstance(value, Mapping) else {None: value} for value in column)
+                for per_modality in (value if isinstance(value, Mapping) else {None: value} for value in rows)
             ]
     return None
 
@@ -1324,7 +1327,7 @@ def _signal_patches(dataset: TrainingSet) -> list[int] | None:
     if "patch_mask" not in dataset.column_names:
         rows = _window_lengths(dataset)
         return None if rows is None else [sum(per_modality.values()) for per_modality in rows]
-    column = dataset.select_columns(["patch_mask"]).with_format("numpy")["patch_mask"]
+    column = dataset.select_columns(["patch_mask"]).with_format("numpy")[:]["patch_mask"]  # one slice, not row by row
     return [
         int(sum(np.sum(mask) for mask in (value.values() if isinstance(value, Mapping) else [value])))
         for value in column
