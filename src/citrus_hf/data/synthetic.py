@@ -288,6 +288,13 @@ class Kernel:
         "matern32",
         "constant",
     )
+    KINDS: ClassVar[tuple[str, ...]] = (*STATIONARY, "linear", "white")
+
+    def __post_init__(self):
+        # An unknown kind (a misspelling, "Periodic", or scikit-learn's class name "ExpSineSquared") was only refused
+        # when sampled, as "not a stationary kernel", which sent the user looking at stationarity.
+        if self.kind not in self.KINDS:
+            raise ValueError(f"Unknown kernel kind {self.kind!r}; use one of {', '.join(self.KINDS)}.")
 
     def at_lags(self, lags: np.ndarray, length: int) -> np.ndarray:
         """`k(tau)` of a stationary kernel for lags `tau` in x units, `(len(lags),)` float64."""
