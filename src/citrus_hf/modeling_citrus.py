@@ -3933,6 +3933,14 @@ class CiTrusPretrainingHead(nn.Module):
     def loss(self, tokens: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The loss `()` and the prediction `(N, F)` from the scored patches' tokens `(N, D)` and targets `(N, F)`."""
         prediction = self(tokens)
+        if prediction.shape != target.shape:
+            # (torch's MSE broadcast a target of one value per patch against a wider prediction with a warning only,
+            # and met any other mismatch with a bare size error from inside `mse_loss`)
+            raise ValueError(
+                f"The pre-training head {type(self).__name__} predicted {tuple(prediction.shape)} for targets of shape "
+                f"{tuple(target.shape)} (scored patches, target_size): make its `forward` return one value per target "
+                "value."
+            )
         return self.prediction_loss(prediction, target), prediction
 
     @torch.no_grad()
@@ -4288,6 +4296,7 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         context, scored_context = self._scored_context(outputs.last_hidden_state, loss_mask, positions_to_keep)
 
         target = self.head.target_of_batch(input_values, patches, patch_mask)  # (B, C, P, F)
+        self._check_head_target(target, patches)
         loss, scored_prediction = self.head.loss(scored_context, target[loss_mask])  # (), (num_scored_total, F)
         if nothing_scored:
             loss = scored_prediction.sum() * 0.0  # keeps the graph, so a training step runs (and changes nothing)
@@ -4304,6 +4313,18 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
             channel_attentions=outputs.channel_attentions,
         )
         return output if return_dict else output.to_tuple()
+
+    def _check_head_target(self, target: torch.Tensor, patches: torch.Tensor) -> None:
+        """Refuse targets of the head that are not `(B, C, P, F)` for `patches` `(B, C, P, L)`, `F` the head's
+        declared `target_size`: a registered objective of one's own whose `target` and `target_size` disagree."""
+        expected = (*patches.shape[:3], self.head.target_size(self.config))
+        if tuple(target.shape) != expected:
+            raise ValueError(
+                f"The pre-training head {type(self.head).__name__} (objective "
+                f"{self.config.pretraining_objective!r}) made targets of shape {tuple(target.shape)} for patches "
+                f"{tuple(patches.shape)}, not (batch, channels, patches, target_size) = {expected}: make its "
+                "`target` (and `target_of_batch`) and `target_size` agree."
+            )
 
     def _prediction_and_reconstruction(
         self, scored_prediction: torch.Tensor, loss_mask: torch.Tensor, patches: torch.Tensor
