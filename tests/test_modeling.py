@@ -842,7 +842,15 @@ def test_text_model_kwargs_from_peft_are_accepted_only_when_empty():
 
 @pytest.mark.parametrize(
     "module_name",
-    ["citrus_hf.configuration_citrus", "citrus_hf.modeling_citrus", "citrus_hf.feature_extraction_citrus"],
+    [
+        "citrus_hf.configuration_citrus",
+        "citrus_hf.modeling_citrus",
+        "citrus_hf.feature_extraction_citrus",
+        "citrus_hf.configuration_citrus_fusion",
+        "citrus_hf.modeling_citrus_fusion",
+        "citrus_hf.processing_citrus_fusion",
+        "citrus_hf.training.lora",
+    ],
 )
 def test_docstring_examples_run(module_name):
     import doctest

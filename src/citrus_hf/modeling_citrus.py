@@ -5279,7 +5279,9 @@ class CiTrusForRegression(_RegressorLoss, _CiTrusForTask):
     >>> import torch
     >>> from citrus_hf import CiTrusConfig, CiTrusForRegression
     >>> model = CiTrusForRegression(CiTrusConfig(context_length=200))
-    >>> model(torch.randn(2, 1, 200), labels=torch.tensor([61.0, 75.5])).loss.backward()
+    >>> heart_rates = torch.tensor([61.0, 75.5])
+    >>> model.init_regressor_bias(heart_rates)  # start at the targets' mean (a new head predicts about 0)
+    >>> model(torch.randn(2, 1, 200), labels=heart_rates).loss.backward()
 
     ```
     """

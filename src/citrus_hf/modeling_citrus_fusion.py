@@ -466,7 +466,9 @@ class CiTrusFusionForRegression(_RegressorLoss, CiTrusFusionPreTrainedModel):
         ... )
         >>> model = CiTrusFusionForRegression(config)
         >>> inputs = {"ecg": torch.randn(2, 1, 400), "ppg": torch.randn(2, 1, 200)}
-        >>> model(input_values=inputs, labels=torch.tensor([61.0, 75.5])).loss.backward()
+        >>> heart_rates = torch.tensor([61.0, 75.5])
+        >>> model.init_regressor_bias(heart_rates)  # start at the targets' mean (a new head predicts about 0)
+        >>> model(input_values=inputs, labels=heart_rates).loss.backward()
 
         ```
         """
