@@ -114,7 +114,7 @@ class BrainVisionHeader:
         return samples
 
 
-def _sections(path: Path, text: str) -> dict[str, dict[str, str]]:
+def _sections(text: str) -> dict[str, dict[str, str]]:
     """`{section: {key: value}}` of a BrainVision header or marker text (an INI file whose comments start with ";").
     The free text of a ``[Comment]`` section, which the recorder writes last (impedances, notes), is not read."""
     sections: dict[str, dict[str, str]] = {}
@@ -170,7 +170,7 @@ def read_brainvision_header(path: str | Path) -> BrainVisionHeader:
             that is not a positive number, a channel without its ``Ch<n>=`` line, or a resolution that is not a number.
     """
     path = _as_path(path, "BrainVision header")
-    sections = _sections(path, _text(path, "header"))
+    sections = _sections(_text(path, "header"))
     common = {key.lower(): value for key, value in sections.get("Common Infos", {}).items()}
     binary = {key.lower(): value for key, value in sections.get("Binary Infos", {}).items()}
     data_format = common.get("dataformat", "BINARY").upper()
@@ -298,7 +298,7 @@ def _segment_markers(header: BrainVisionHeader) -> list[tuple[int, str]]:
     if marker is None or not marker.is_file():
         return []
     try:
-        sections = _sections(marker, _text(marker, "marker"))
+        sections = _sections(_text(marker, "marker"))
     except CorruptFileError as error:
         logger.warning(f"{error} Its recording is read without a start time.")
         return []

@@ -197,10 +197,12 @@ def load_npy(path: str | Path, mapped: bool = False) -> np.ndarray:
     try:
         with open(path, "rb") as handle:
             version = np.lib.format.read_magic(handle)
+            # (the Fortran-order flag matters to neither branch: `np.load` reads it itself, and a pickled object array
+            # keeps its own layout)
             if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+                shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
             else:
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+                shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
             if not dtype.hasobject:
                 # before numpy allocates what the header declares (a flipped digit: 10^12 samples in a 64-byte file
                 # raised numpy's MemoryError, which no caller takes for a damaged file)
