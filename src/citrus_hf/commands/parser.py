@@ -691,7 +691,7 @@ class CommandParser(HfArgumentParser):
                 self._check_choice(action, value, source)
             if isinstance(action, _KeyValues) and isinstance(value, dict) and action.value_type in _TYPE_WORDS:
                 for key, item in value.items():
-                    self._refuse_yes_no(action, item, action.value_type, f"{action.dest}:{key}")
+                    self._refuse_yes_no(item, action.value_type, f"{action.dest}:{key}")
             action.default = value
             action.required = False
 
@@ -726,7 +726,7 @@ class CommandParser(HfArgumentParser):
 
     def _convert(self, action: argparse.Action, value: Any) -> Any:
         value_type = action.scalar_type if isinstance(action, _KeyValues) else action.type
-        self._refuse_yes_no(action, value, value_type, action.dest)
+        self._refuse_yes_no(value, value_type, action.dest)
         if not isinstance(value, str):
             return value
         try:
@@ -734,7 +734,7 @@ class CommandParser(HfArgumentParser):
         except (TypeError, ValueError, argparse.ArgumentTypeError) as error:  # the last: a yes/no that is neither
             raise UsageError(f"{self.prog}: setting {action.dest}: invalid value {value!r} ({error}).") from None
 
-    def _refuse_yes_no(self, action: argparse.Action, value: Any, value_type: Any, setting: str) -> None:
+    def _refuse_yes_no(self, value: Any, value_type: Any, setting: str) -> None:
         """Refuse a settings file's `true` / `false` for a number: a bool is an int to Python, so `hop_seconds: true`
         or `per_device_batch_size: true` ran as 1 without a word (and `false` as 0)."""
         if isinstance(value, bool) and value_type in _TYPE_WORDS:
