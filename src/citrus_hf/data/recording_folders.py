@@ -294,13 +294,14 @@ def is_bids_metadata(path: Path) -> bool:
     return bool(_BIDS_JSON.fullmatch(path.name) or _BIDS_TABLE.fullmatch(path.name))
 
 
-def recording_files(folder: str | os.PathLike) -> list[Path]:
+def recording_files(folder: str | os.PathLike, *, listed: Sequence[Path] | None = None) -> list[Path]:
     """The recording files under `folder` (recursively through symlinked folders too, `files_under`; sorted; a WFDB
     record by its ``.hea`` header; not the metadata files that label them, nor BIDS's tables, `is_bids_metadata`, nor
-    the listings PhysioNet ships beside its records, `_PHYSIONET_LISTINGS`)."""
+    the listings PhysioNet ships beside its records, `_PHYSIONET_LISTINGS`). `listed`: `files_under(folder)` where the
+    caller has it already (`load_recording_folder` lists a folder once for all it reads of it)."""
     files = [
         path
-        for path in files_under(folder)
+        for path in (files_under(folder) if listed is None else listed)
         if path.suffix.lower() in RECORDING_FORMATS
         and path.name not in METADATA_FILES
         and path.name not in _PHYSIONET_LISTINGS
@@ -400,11 +401,14 @@ def load_recording_folder(
         )
     bids_options = bids_options or None
     path = Path(path)
-    files = [path] if path.is_file() else without_annotation_files(recording_files(path), path)
+    # (the folder's one listing, which every step below reads: each listed the folder again, five walks of a corpus
+    # of thousands of files for a pile)
+    folder_files = files_under(path) if path.is_dir() else None
+    files = [path] if path.is_file() else without_annotation_files(recording_files(path, listed=folder_files), path)
     # (before the refusal of a folder without any: they may be why; a BIDS dataset's files once its events tables are
     # read, by what they held)
     bids = (
-        warn_of_unread_files(path, bids_events, by_subject="label_from" in (bids_options or {}))
+        warn_of_unread_files(path, bids_events, by_subject="label_from" in (bids_options or {}), listed=folder_files)
         if path.is_dir()
         else []
     )
@@ -436,11 +440,15 @@ def load_recording_folder(
     stamps = [_stamp(file, listings) for file in files]
     # (the events tables read for the layout, taken again to say why a recording gives no event)
     events_tables: dict = {}
-    described, left_out, breaks = _described_layout(path, bids_options, bids_events, events_tables)
+    described, left_out, breaks = _described_layout(path, bids_options, bids_events, events_tables, folder_files)
     if path.is_dir() and bids_events and "label_from" not in (bids_options or {}) and holds_events(path):
         # (its tables read: a table of only boundary rows labels nothing, and the dataset is read as a pile)
         warn_of_unread_bids_files(path, bids, False, described is not None)
-    layout = labelled_layout(path) if described is None else {split: list(rows) for split, rows in described.items()}
+    layout = (
+        labelled_layout(path, listed=folder_files)
+        if described is None
+        else {split: list(rows) for split, rows in described.items()}
+    )
 
     def rows_of(
         chosen: list[tuple[str, int, int]],
@@ -504,7 +512,7 @@ def load_recording_folder(
             # grouped by why: a recording whose events table holds only boundary rows was said to have none
             reasons: dict[str, list[str]] = {}
             for file in unlisted:
-                if not _labelled_by_bids_events(path):
+                if not _labelled_by_bids_events(path, folder_files):
                     unnamed = "are not named in its metadata"
                 elif "label_from" in (bids_options or {}):
                     unnamed = "have no label in participants.tsv"
@@ -579,7 +587,7 @@ def load_recording_folder(
         kept = {str(file) for file in _read_once(files, path)}
         stamps = [stamp for stamp in stamps if stamp[0] in kept]
     _warn_of_trigger_channels_in_pile([Path(stamp[0]) for stamp in stamps])
-    rates = _listed_rates(path, [Path(stamp[0]) for stamp in stamps], with_rate, sampling_rate)
+    rates = _listed_rates(path, [Path(stamp[0]) for stamp in stamps], with_rate, sampling_rate, folder_files)
     if rates is not None and not with_rate:
         features["sampling_rate"] = datasets.Value("float64")
     # every file read once, into one cache; the validation files are then a selection of its rows, weighed by what
@@ -631,7 +639,9 @@ _PARTICIPANTS_LABEL = (
 )
 
 
-def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: bool = False) -> list[str]:
+def warn_of_unread_files(
+    folder: Path, bids_events: bool = True, by_subject: bool = False, *, listed: Sequence[Path] | None = None
+) -> list[str]:
     """Name, in one warning, the files under `folder` of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`), in
     another its BIDS sidecars and tables (`is_bids_metadata`; `bids_events` False: whole recordings, as pre-training
     and `citrus predict` read them, its events not read; `by_subject`: its participants.tsv labels its recordings, the
@@ -640,11 +650,14 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: boo
     are read are not named here: which of them are read depends on what its events tables hold, so the caller names
     them once they are read (`warn_of_unread_bids_files`, given what this returns).
 
+    `listed`: `files_under(folder)` where the caller has it already.
+
     Returns:
         The BIDS sidecars and tables under `folder` (paths under it; of a BIDS dataset, outside its folders of no raw
         data), listed once for both warnings (`_bids_metadata`).
     """
-    listed = files_under(folder)
+    every_file = files_under(folder) if listed is None else list(listed)
+    listed = every_file
     if is_bids_root(folder):  # (its derivatives/ and sourcedata/ are not read at all: `raw_bids_recordings`)
         listed = [file for file in listed if holds_raw_data(file, folder)]
     bids = _bids_metadata(folder, listed)
@@ -696,7 +709,7 @@ def warn_of_unread_files(folder: Path, bids_events: bool = True, by_subject: boo
             "(file_name,onset,duration,label: the seconds of a window around the sample `wfdb.rdann(record, "
             "extension)` gives, one example per row), or name each recording and its label there (file_name,label)."
         )
-    archives = archive_files_advice(folder)
+    archives = archive_files_advice(folder, listed=every_file)
     if archives:
         _warn_once(f"Left out of {folder}: {archives}.")
     candidates = [
@@ -754,13 +767,16 @@ def warn_of_unread_bids_files(folder: Path, bids: list[str], by_subject: bool, e
         )
 
 
-def archive_files_advice(path: Path) -> str:
+def archive_files_advice(path: Path, *, listed: Sequence[Path] | None = None) -> str:
     """A sentence naming the `.ts` / `.arff` files that `path` is or holds (`_ARCHIVE_READERS`) and how to read them,
     or "": a folder of only such files was refused as one without data files, one such file as a file no reader
-    reads, and those beside recordings were left out, none of them naming the readers that read them."""
-    listed = [
-        file for file in ([path] if path.is_file() else files_under(path)) if file.suffix.lower() in _ARCHIVE_READERS
-    ]
+    reads, and those beside recordings were left out, none of them naming the readers that read them. `listed`:
+    `files_under(path)` of a folder where the caller has it already."""
+    if path.is_file():
+        listed = [path]
+    elif listed is None:
+        listed = files_under(path)
+    listed = [file for file in listed if file.suffix.lower() in _ARCHIVE_READERS]
     if not listed:
         return ""
     names = [file.name if path.is_file() else file.relative_to(path).as_posix() for file in listed]
@@ -1017,16 +1033,17 @@ def _rows_of_files(rows, spans: list[tuple[int, int]]):
     return datasets.concatenate_datasets([rows.select(range(start, end)) for start, end in runs])
 
 
-def labelled_layout(folder: str | os.PathLike) -> dict[str, list[Path]] | None:
+def labelled_layout(folder: str | os.PathLike, *, listed: Sequence[Path] | None = None) -> dict[str, list[Path]] | None:
     """`{split: files}` when `folder` is a labelled set laid out as `datasets`' audiofolder and imagefolder take one:
     a `train` subfolder beside the other splits' (`test`, `validation`), each holding one subfolder per class whose
     name is the label (`train/walking/session1.edf`). None for any other folder: every recording file must sit at
-    `<split>/<class>/<file>` (a pile of recordings sorted by subject, `subject_2/night.edf`, is unlabelled)."""
+    `<split>/<class>/<file>` (a pile of recordings sorted by subject, `subject_2/night.edf`, is unlabelled).
+    `listed`: `files_under(folder)` where the caller has it already."""
     folder = Path(folder)
     if not folder.is_dir() or not (folder / "train").is_dir():
         return None
     layout: dict[str, list[Path]] = {}
-    for file in recording_files(folder):
+    for file in recording_files(folder, listed=listed):
         parts = file.relative_to(folder).parts
         if len(parts) != 3:
             return None
@@ -1057,13 +1074,14 @@ def metadata_layout(
     return _described_layout(Path(folder), bids_options)[0]
 
 
-def _labelled_by_bids_events(folder: Path) -> bool:
+def _labelled_by_bids_events(folder: Path, listed: Sequence[Path] | None = None) -> bool:
     """Whether `folder` is a BIDS dataset's root that no metadata file labels (a metadata file's rows, where the user
-    wrote one, are the examples): its events.tsv files are then read (`bids.read_bids_events`)."""
+    wrote one, are the examples): its events.tsv files are then read (`bids.read_bids_events`). `listed`:
+    `files_under(folder)` where the caller has it already."""
     return (
         folder.is_dir()
         and is_bids_root(folder)
-        and not any(path.name in METADATA_FILES for path in files_under(folder))
+        and not any(path.name in METADATA_FILES for path in (files_under(folder) if listed is None else listed))
     )
 
 
@@ -1081,7 +1099,11 @@ def labels_events(folder: str | os.PathLike, bids_options: dict | None = None) -
 
 
 def _described_layout(
-    folder: Path, bids_options: dict | None = None, bids_events: bool = True, frames: dict | None = None
+    folder: Path,
+    bids_options: dict | None = None,
+    bids_events: bool = True,
+    frames: dict | None = None,
+    listed: Sequence[Path] | None = None,
 ) -> tuple[dict[str, dict[Path, dict | list[dict]]] | None, tuple[str, ...], dict[str, list[float]]]:
     """`(metadata_layout, the channels to leave out of every file, breaks)`: the channels a BIDS dataset's
     channels.tsv files mark bad (said once, naming them); none for a folder of metadata files, nor where `bids_events`
@@ -1089,6 +1111,7 @@ def _described_layout(
     `{file: seconds}` where a BIDS dataset's events tables mark breaks by boundary rows (`bids.recording_breaks`), at
     which its recordings read whole (a pile's, or labelled whole by `label_from`) are cut; {} for other folders.
     `frames`: filled with the events tables read (`{table: its DataFrame}`), for the caller to read again from.
+    `listed`: `files_under(folder)` where the caller has it already.
 
     Raises:
         ValueError: as `metadata_layout`; BIDS options (`bids.BIDS_OPTIONS`) for a folder that is no BIDS dataset,
@@ -1105,9 +1128,9 @@ def _described_layout(
                 f"{folder}: the options {sorted(bids_options)} choose the events of a BIDS dataset's events.tsv "
                 "files, and pre-training reads every recording whole, not its events; drop them."
             )
-        return None, (), _pile_breaks(folder, recording_files(folder))
-    elif _labelled_by_bids_events(folder):
-        files = recording_files(folder)
+        return None, (), _pile_breaks(folder, recording_files(folder, listed=listed))
+    elif _labelled_by_bids_events(folder, listed):
+        files = recording_files(folder, listed=listed)
         # the tables read for the events, read from again for a pile's breaks (each was read twice where they hold
         # only boundary rows)
         tables: dict = {} if frames is None else frames
@@ -1141,12 +1164,12 @@ def _described_layout(
             f"{folder}: the options {sorted(bids_options)} choose the events of a BIDS dataset's events.tsv files, "
             f"and {where}; drop them."
         )
-    listed = _metadata_rows(folder)
-    if listed is not None and not listed[2] & set(_LABEL_COLUMNS) and listed[2] >= set(EVENT_COLUMNS):
-        _refuse_unlabelled_events(sorted(set(listed[1].values()))[0])
-    if listed is None or not listed[2] & set(_LABEL_COLUMNS):
+    described = _metadata_rows(folder, listed)
+    if described is not None and not described[2] & set(_LABEL_COLUMNS) and described[2] >= set(EVENT_COLUMNS):
+        _refuse_unlabelled_events(sorted(set(described[1].values()))[0])
+    if described is None or not described[2] & set(_LABEL_COLUMNS):
         return None, (), {}
-    rows, origins, _ = listed
+    rows, origins, _ = described
     _check_metadata_values(rows, origins)
     _check_events(rows, origins)
     layout: dict[str, dict[Path, dict | list[dict]]] = {}
@@ -1181,17 +1204,20 @@ def _refuse_unlabelled_events(table: Path) -> None:
     )
 
 
-def _metadata_rows(folder: Path) -> tuple[dict[Path, dict | list[dict]], dict[Path, Path], set[str]] | None:
+def _metadata_rows(
+    folder: Path, listed: Sequence[Path] | None = None
+) -> tuple[dict[Path, dict | list[dict]], dict[Path, Path], set[str]] | None:
     """`({file: its metadata row}, {file: the metadata file naming it}, the columns)` of the metadata files under
     `folder` (see `metadata_layout`), or None for a folder without any. In an events table (`EVENT_COLUMNS`) a file's
-    value is the list of its events' rows, in the table's order.
+    value is the list of its events' rows, in the table's order. `listed`: `files_under(folder)` where the caller has
+    it already.
 
     Raises:
         ValueError: as `metadata_layout`.
     """
     if not folder.is_dir():
         return None
-    tables = [path for path in files_under(folder) if path.name in METADATA_FILES]
+    tables = [path for path in (files_under(folder) if listed is None else listed) if path.name in METADATA_FILES]
     if not tables:
         return None
     rows: dict[Path, dict | list[dict]] = {}  # by the file's path under the folder, as the row gives it
@@ -1264,7 +1290,11 @@ def _metadata_rows(folder: Path) -> tuple[dict[Path, dict | list[dict]], dict[Pa
 
 
 def _listed_rates(
-    folder: Path, files: list[Path], with_rate: bool, sampling_rate: float | None
+    folder: Path,
+    files: list[Path],
+    with_rate: bool,
+    sampling_rate: float | None,
+    listed: Sequence[Path] | None = None,
 ) -> dict[str, float] | None:
     """`{file: rate}` that the metadata files of an unlabelled pile give (a `sampling_rate` column beside
     `file_name`, as a labelled set's metadata gives it: they were passed over, and a 500 Hz file read at the
@@ -1275,10 +1305,10 @@ def _listed_rates(
         ValueError: metadata rates beside `sampling_rate` (--sampling-rate), or none for one of the `files` that record
             no rate (naming it), or a rate that is no positive number (`_check_metadata_values`).
     """
-    listed = _metadata_rows(folder)
-    if listed is None or "sampling_rate" not in listed[2]:
+    described = _metadata_rows(folder, listed)
+    if described is None or "sampling_rate" not in described[2]:
         return None
-    rows, origins, _ = listed
+    rows, origins, _ = described
     _check_metadata_values(rows, origins)
     firsts = {file: _file_rows(value)[0] for file, value in rows.items()}  # (a file's events agree: `_check_events`)
     rates = {str(file): float(row["sampling_rate"]) for file, row in firsts.items() if row["sampling_rate"] is not None}
