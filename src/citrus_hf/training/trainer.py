@@ -1285,6 +1285,11 @@ def _measured_row_by_row(dataset: TrainingSet, measure: Callable[[Any], Any]) ->
     return measured
 
 
+# The rows of signals `_window_lengths` reads at once: one slice of a set's `input_values` read every signal into memory,
+# and a row at a time (a `Column`) was slow; at citrus-small's 10 s of 19 channels at 256 Hz, 256 rows are 50 MB.
+_MEASURED_ROWS_PER_READ = 256
+
+
 def _window_lengths(dataset: TrainingSet) -> list[dict[str | None, int]] | None:
     """The number of patches (`patch_mask`) or samples (`input_values`) of every row of `dataset`, per modality: the
     last axis of the row's array, whatever its leading axes (`(1, channels, time)` for rows a one-row
@@ -1302,8 +1307,18 @@ def _window_lengths(dataset: TrainingSet) -> list[dict[str | None, int]] | None:
     for name in ("patch_mask", "input_values"):
         if name in dataset.column_names:
             column = dataset.select_columns([name]).with_format("numpy")
-            # the masks as one slice (`column[name]` reads row by row); the signals a row at a time, not all in memory
-            rows = column[:][name] if name == "patch_mask" else column[name]
+            # the masks as one slice (`column[name]` reads row by row, 0.4 s for 5,000 rows); the signals in slices of
+            # `_MEASURED_ROWS_PER_READ` rows, so that no more than those are in memory at once (one slice held every
+            # signal of the set)
+            rows = (
+                column[:][name]
+                if name == "patch_mask"
+                else (
+                    row
+                    for start in range(0, column.num_rows, _MEASURED_ROWS_PER_READ)
+                    for row in column[start : start + _MEASURED_ROWS_PER_READ][name]
+                )
+            )
             return [
                 {modality: int(np.shape(array)[-1]) for modality, array in per_modality.items()}
                 for per_modality in (value if isinstance(value, Mapping) else {None: value} for value in rows)
