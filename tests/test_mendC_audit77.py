@@ -93,3 +93,66 @@ def test_signal_lengths_are_read_in_slices_of_rows(monkeypatch, column_row_reads
     assert trainer._window_lengths(fusion) == [{"eeg": length, "ecg": 2 * length} for length in lengths]
     assert trainer._signal_patches(single) == lengths
     assert column_row_reads == []
+
+
+def _three_classes():
+    from datasets import ClassLabel, Dataset, Features, List, Value
+
+    return Dataset.from_dict(
+        {"input_values": [[[float(row)] * 8] for row in range(6)], "labels": [0, 1, 2, 1, 0, 2]},
+        features=Features(
+            {"input_values": List(List(Value("float32"))), "labels": ClassLabel(names=["rest", "walk", "run"])}
+        ),
+    )
+
+
+def _merging_moves(calls: list[int]):
+    """A transform that merges "run" into "walk" (2 -> 1), counting the rows it is given."""
+
+    def merge(batch):
+        calls.append(len(batch["labels"]))
+        return {**batch, "labels": [min(label, 1) for label in batch["labels"]]}
+
+    return merge
+
+
+def test_the_probe_s_labels_are_the_transformed_ones():
+    import torch
+
+    from citrus_hf.data.plans import column_array, column_values
+    from citrus_hf.training.probe import checked_probe_dataset
+    from citrus_hf.training.recipes import _labels
+
+    merged = _three_classes().with_transform(_merging_moves([]))
+    expected = [0, 1, 1, 1, 0, 1]
+    assert column_values(merged, "labels") == expected  # (what TaskSplits.labels and the Trainer's batches hold)
+    np.testing.assert_array_equal(_labels(merged), expected)
+    np.testing.assert_array_equal(column_array(merged.select([5, 2, 0]), "labels"), [1, 1, 0])
+    # a transform giving tensors: the same values, stacked
+    as_tensors = _three_classes().with_transform(
+        lambda batch: {**batch, "labels": torch.tensor([min(label, 1) for label in batch["labels"]])}
+    )
+    np.testing.assert_array_equal(column_array(as_tensors, "labels"), expected)
+    # the probe's checks see two classes: a model of two labels takes the merged set (it was refused, label 2 of 2)
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusForSequenceClassification
+
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    checked_probe_dataset(model, merged, "classification", True)
+
+
+def test_a_transformed_column_reads_each_row_once():
+    from citrus_hf.data.plans import column_values
+
+    calls: list[int] = []
+    merged = _three_classes().with_transform(_merging_moves(calls))
+    assert column_values(merged, "labels") == [0, 1, 1, 1, 0, 1]
+    assert sum(calls) == merged.num_rows  # row 0 was read through the transform twice
+    # a transform that leaves the column out: the stored values, row 0 the one row read through it
+    calls.clear()
+    signals_only = _three_classes().with_transform(
+        lambda batch: calls.append(1) or {"input_values": batch["input_values"]}
+    )
+    assert column_values(signals_only, "labels") == [0, 1, 2, 1, 0, 2]
+    assert calls == [1]

@@ -437,20 +437,50 @@ def column_values(dataset, name: str) -> list:
     which `list` / `np.asarray` read row by row (0.4 s for 5,000 labels against 2 ms).
 
     A transform the user set on the column (`set_transform` / `with_transform`) is applied, as `dataset[name]` applies
-    it: row by row, on whole rows (a transform may read every column), so the values are the transformed ones the
-    Trainer's batches hold. A slice would apply it to every row's signals at once, and a plain read would skip it.
-    A transform whose rows leave the column out (an extractor run on the fly that returns `input_values` alone) is
-    read past: its stored values, where the row-by-row read stopped at a KeyError inside `datasets`."""
-    format_ = dataset.format
-    if format_["type"] == "custom" and name in (format_["columns"] or dataset.column_names) and len(dataset):
-        if name in dataset[0]:  # (one row through the transform: whether it gives the column)
-            return list(dataset[name])
+    it (`_transformed_values`), so the values are the transformed ones the Trainer's batches hold. A transform whose
+    rows leave the column out (an extractor run on the fly that returns `input_values` alone) is read past: its stored
+    values, where the row-by-row read stopped at a KeyError inside `datasets`."""
+    transformed = _transformed_values(dataset, name)
+    if transformed is not None:
+        return transformed
     return dataset.select_columns([name]).with_format(None)[:][name]
+
+
+def _transformed_values(dataset, name: str) -> list | None:
+    """The values of column `name` through the transform the user set on `dataset` (`set_transform` /
+    `with_transform`), or None for a set without one, or whose transformed rows leave the column out. Read row by
+    row, on whole rows (a transform may read every column), as `dataset[name]` reads it: a slice would apply it to
+    every row's signals at once. The first row, read to see whether the transform gives the column, is kept as the
+    first value (it was read through the transform twice)."""
+    format_ = dataset.format
+    if format_["type"] != "custom" or name not in (format_["columns"] or dataset.column_names) or not len(dataset):
+        return None
+    rows = iter(dataset)  # (each row formatted through the transform, as `list(dataset[name])` reads them)
+    first = next(rows)
+    if name not in first:
+        return None
+    return [first[name], *(row[name] for row in rows)]
+
+
+def column_array(dataset, name: str):
+    """The values of column `name` as the Trainer's batches and `TaskSplits.labels` (`column_values`) hold them, as an
+    array `(rows,)` (`(rows, values)` for a list per row): through the transform the user set on `dataset`
+    (`set_transform` / `with_transform`) where it gives the column, each value as the array numpy makes of it,
+    stacked; else the stored values, `numpy_column`. The probe, the recipes and the PatchTST arm read labels here: a
+    transform that merges classes gave them the stored, unmerged labels (`numpy_column` drops a transform, as the
+    numpy format does) while the class checks counted the merged ones."""
+    import numpy as np
+
+    transformed = _transformed_values(dataset, name)
+    if transformed is not None:
+        return np.asarray([np.asarray(value) for value in transformed])
+    return numpy_column(dataset, name)
 
 
 def numpy_column(dataset, name: str):
     """`np.asarray(dataset.with_format("numpy")[name])` (an array `(rows,)`, or `(rows, values)` for a list per row),
-    the same dtype and shape, read as one slice instead of row by row (`column_values`)."""
+    the same dtype and shape, read as one slice instead of row by row (`column_values`); like the numpy format, it
+    drops a transform set on `dataset` (`column_array` applies it)."""
     import numpy as np
     from datasets import ClassLabel, Value
 

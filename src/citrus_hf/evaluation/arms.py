@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from ..data.budgets import drawn_example_labels
-from ..data.plans import numpy_column
+from ..data.plans import column_array
 from ..training.recipes import (
     RECIPES,
     RecordingGroups,
@@ -543,7 +543,7 @@ class PatchTSTArm(Arm):
             **options,
         )
         outputs = patchtst_predict(outcome.model, scored, collator)
-        labels = numpy_column(scored, "labels")
+        labels = column_array(scored, "labels")
         test = (
             classification_metrics(outputs, labels)
             if splits.task == CLASSIFICATION

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from transformers.utils import logging
 
-from ..data.plans import numpy_column
+from ..data.plans import column_array
 from ..vocabulary_citrus import CLASSIFICATION, POOLING_STATISTICS, REGRESSION
 from .metrics import powers_of_ten
 
@@ -383,7 +383,7 @@ def checked_probe_dataset(model, dataset, task: str, fitting: bool = False):
             )
         )
     if fitting:
-        labels = numpy_column(dataset, "labels")
+        labels = column_array(dataset, "labels")
         if task == REGRESSION:
             if not (np.issubdtype(labels.dtype, np.number) and np.isfinite(labels).all()):
                 raise ValueError(
@@ -451,7 +451,7 @@ def fit_probe(
             f"{12 * features.size * 8 / 2**30:.1f} GB while it runs); this takes minutes. A label budget "
             "(--label-budget; citrus evaluate: --budgets) or fewer channels makes it quicker."
         )
-    labels = numpy_column(train_dataset, "labels")
+    labels = column_array(train_dataset, "labels")
     if task == CLASSIFICATION:
         targets = class_codes(labels, model.config.num_labels)
         head = model.classifier

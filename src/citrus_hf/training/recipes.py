@@ -881,9 +881,9 @@ def recipe_fingerprint(name: str) -> dict[str, Any]:
 
 def _labels(dataset: datasets.Dataset) -> np.ndarray:
     """The `labels` column `(n,)` (`(n, targets)` for several regression targets) of an aligned dataset."""
-    from ..data.plans import numpy_column
+    from ..data.plans import column_array
 
-    return numpy_column(dataset, "labels")
+    return column_array(dataset, "labels")
 
 
 def labels_per_class(labels: np.ndarray, task: str) -> float | None:
