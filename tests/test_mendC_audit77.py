@@ -156,3 +156,27 @@ def test_a_transformed_column_reads_each_row_once():
     )
     assert column_values(signals_only, "labels") == [0, 1, 2, 1, 0, 2]
     assert calls == [1]
+
+
+def test_an_explicit_show_progress_of_the_protocol_s_finetune_is_noticed(caplog):
+    import dataclasses
+    import logging
+
+    from citrus_hf.evaluation.settings import ProtocolConfig
+    from citrus_hf.training.settings import TrainerSettings
+
+    def notices(finetune) -> list[str]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="citrus_hf.evaluation.settings"):
+            config = ProtocolConfig(finetune=finetune)
+        assert config.finetune.show_progress is False  # (dropped, as before)
+        return [record.getMessage() for record in caplog.records if "show_progress" in record.getMessage()]
+
+    said = notices({"show_progress": True})  # (a dict's, as a settings file's: noticed before too)
+    assert len(said) == 1 and "ignores" in said[0]
+    assert notices(TrainerSettings(show_progress=True)) == said
+    # the default a TrainerSettings carries unasked, and copies whose given fields are unknown, stay silent
+    assert notices(TrainerSettings(learning_rate=1e-3)) == []
+    assert notices(dataclasses.replace(TrainerSettings(), learning_rate=1e-3)) == []
+    settings = TrainerSettings(show_progress=True)
+    assert list(vars(settings)) == [item.name for item in dataclasses.fields(settings)]  # (no attribute added)

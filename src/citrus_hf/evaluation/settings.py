@@ -32,7 +32,7 @@ from ..training.arguments import (
     trainer_settings,
 )
 from ..training.recipes import CLASS_WEIGHTS, check_recipe_name, recipe_fingerprint, recipe_names
-from ..training.settings import check_fraction, check_switches, plain_numbers
+from ..training.settings import check_fraction, check_switches, given_fields, plain_numbers
 from ..vocabulary_citrus import NAN_POLICIES, REGRESSION, TASK_ALIGNMENTS, TASK_NORMALIZATIONS, TASKS
 from .arms import ARMS, CiTrusArm, MiniRocketArm, PatchTSTArm, arm_fingerprint
 
@@ -51,14 +51,20 @@ def _warn_of_finetune_set_per_run(given: Any) -> None:
     """Warn where `ProtocolConfig(finetune=...)` gives a setting the protocol sets itself for each run (the field's
     `set_per_run` metadata: seed, show_progress), as `citrus evaluate` warns of a settings file's: the value is dropped
     (each arm's run sets its own), and a Python user who set it believed the runs used it. Only a value the user gave
-    and the runs do not use is said: a dict's key other than the protocol's default, or a TrainerSettings value other
+    and the runs do not use is said: a dict's key, or a field its caller gave `TrainerSettings` (`given_fields`), other
+    than the protocol's default; of a copy (`dataclasses.replace`), whose given fields are not known, a value other
     than both that and TrainerSettings' own default (`TrainerSettings(learning_rate=...)` carries show_progress=True
     that nobody asked for, and `citrus evaluate` builds its settings with the protocol's show_progress=False)."""
     set_per_run = ProtocolConfig.__dataclass_fields__["finetune"].metadata["set_per_run"]
     if isinstance(given, Mapping):
         chosen = {key: given[key] for key in set_per_run if key in given}
         unset = [default_finetune_settings()]
-    elif isinstance(given, TrainerSettings):
+    elif isinstance(given, TrainerSettings) and given_fields(given) is not None:
+        # (the fields its caller gave, as a dict's keys: `TrainerSettings(show_progress=True)` equals TrainerSettings'
+        # default, and was silent where the same in a dict or a settings file was noticed)
+        chosen = {key: getattr(given, key) for key in set_per_run if key in given_fields(given)}
+        unset = [default_finetune_settings()]
+    elif isinstance(given, TrainerSettings):  # (a copy: which fields were asked for is not known)
         chosen = {key: getattr(given, key) for key in set_per_run}
         unset = [default_finetune_settings(), TrainerSettings()]
     else:

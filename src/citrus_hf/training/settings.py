@@ -11,6 +11,8 @@ It sits below the recipes and the `trainer` in the training layers (`.importlint
 from __future__ import annotations
 
 import dataclasses
+import functools
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -188,6 +190,39 @@ def check_seed(seed: Any, name: str = "seed") -> None:
         raise ValueError(f"{option} must be at most 2**32 - 1 = {MAX_SEED} (numpy's limit), got {seed}.")
 
 
+# The fields each `TrainerSettings` was given by its caller (`given_fields`), by the instance's id, dropped when it is
+# collected: kept beside the instance, not in it, since `vars(settings)`, `asdict` and `TrainerSettings(**vars(s))`
+# read an instance's attributes as its fields.
+_GIVEN_FIELDS: dict[int, frozenset[str]] = {}
+
+
+def _records_given_fields(cls: type) -> type:
+    """Wrap the dataclass `cls`'s `__init__` so that `given_fields` tells the fields its caller gave (positionally or
+    by keyword) from those left at their defaults: `TrainerSettings(show_progress=True)` equals `TrainerSettings()`,
+    and only the first asked for the value. A call that gives every field (`dataclasses.replace`, a copy through
+    `TrainerSettings(**asdict(settings))`, HfArgumentParser's) tells nothing, and is not recorded."""
+    dataclass_init = cls.__init__
+
+    @functools.wraps(dataclass_init)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        dataclass_init(self, *args, **kwargs)
+        names = [item.name for item in dataclasses.fields(self) if item.init]
+        given = frozenset(names[: len(args)]) | frozenset(kwargs)
+        if given != frozenset(names):
+            _GIVEN_FIELDS[id(self)] = given
+            weakref.finalize(self, _GIVEN_FIELDS.pop, id(self), None)
+
+    cls.__init__ = __init__
+    return cls
+
+
+def given_fields(settings: Any) -> frozenset[str] | None:
+    """The fields the caller of `TrainerSettings(...)` gave `settings` (`_records_given_fields`), or None where that is
+    not known: a copy (`dataclasses.replace`, `copy.deepcopy`, unpickling) or a call that gave every field."""
+    return _GIVEN_FIELDS.get(id(settings))
+
+
+@_records_given_fields
 @dataclass
 class TrainerSettings:
     """The `Trainer` side of a fine-tuning run (shared by `finetune`, the evaluation protocol and their commands).
