@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_colreads_audit76 import row_reads  # noqa: F401  (a fixture: the row-by-row reads of a Column)
 
 from citrus_hf.data.recording_folders import load_recording_folder, recording_files
 
@@ -56,29 +57,8 @@ def test_recording_files_takes_a_listing_or_lists(tmp_path):
     assert recording_files(pile) == recording_files(pile, listed=files_under(pile)) == sorted(pile.glob("*.npy"))
 
 
-@pytest.fixture
-def column_row_reads(monkeypatch) -> list[str]:
-    """The row-at-a-time reads of a datasets `Column` (as tests/test_colreads_audit76.py counts them)."""
-    from datasets.arrow_dataset import Column
-
-    reads: list[str] = []
-    iterate, index = Column.__iter__, Column.__getitem__
-
-    def counted_iter(self):
-        reads.append(f"iter {self.column_name}")
-        return iterate(self)
-
-    def counted_getitem(self, key):
-        if isinstance(key, int):
-            reads.append(f"row {key} of {self.column_name}")
-        return index(self, key)
-
-    monkeypatch.setattr(Column, "__iter__", counted_iter)
-    monkeypatch.setattr(Column, "__getitem__", counted_getitem)
-    return reads
-
-
-def test_signal_lengths_are_read_in_slices_of_rows(monkeypatch, column_row_reads):
+def test_signal_lengths_are_read_in_slices_of_rows(monkeypatch, request):
+    reads = request.getfixturevalue("row_reads")  # (test_colreads_audit76's count of a Column's row reads)
     from datasets import Dataset
 
     from citrus_hf.training import trainer
@@ -92,7 +72,7 @@ def test_signal_lengths_are_read_in_slices_of_rows(monkeypatch, column_row_reads
     assert trainer._window_lengths(single) == [{None: length} for length in lengths]
     assert trainer._window_lengths(fusion) == [{"eeg": length, "ecg": 2 * length} for length in lengths]
     assert trainer._signal_patches(single) == lengths
-    assert column_row_reads == []
+    assert reads == []
 
 
 def _three_classes():
