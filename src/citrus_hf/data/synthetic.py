@@ -57,7 +57,7 @@ import numbers
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -155,9 +155,9 @@ def _uniform(rng: np.random.Generator, bounds: Sequence[float]) -> float:
 class SyntheticGenerator(ABC):
     """A seeded generator of single-channel synthetic series.
 
-    Subclasses are dataclasses whose fields are the generator's settings (JSON-able: numbers, strings, pairs), and
-    set the class attributes `name` (registry key), `version` (bumped whenever the same settings and seed would give
-    other series) and `modality`.
+    Subclasses are dataclasses whose fields are the generator's settings (JSON-able: numbers, strings, pairs; a plain
+    class's public attributes stand for them), and set the class attributes `name` (registry key), `version` (bumped
+    whenever the same settings and seed would give other series) and `modality`.
     """
 
     name: ClassVar[str]
@@ -180,8 +180,12 @@ class SyntheticGenerator(ABC):
         """
 
     def settings(self) -> dict[str, Any]:
-        """The generator's name, version, modality and every setting, as JSON-able values."""
-        values = {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+        """The generator's name, version, modality and every setting, as JSON-able values: a dataclass's fields, or
+        the public attributes of a generator of one's own written as a plain class."""
+        # a plain class registers and draws as well (nothing needs its fields before here), and failed inside
+        # `dataclasses.asdict` once a stream described itself (the pre-training summary, an invalid window's message)
+        fields = asdict(self) if is_dataclass(self) else {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        values = {key: list(value) if isinstance(value, tuple) else value for key, value in fields.items()}
         return {"name": self.name, "version": self.version, "modality": self.modality, **values}
 
 
