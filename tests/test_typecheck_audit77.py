@@ -51,3 +51,26 @@ def test_a_plain_class_generators_bad_windows_are_named():
         ValueError, match=r"'audit77_plain_sines' generator .*windows of shape \(400,\).*'frequency': 3.0"
     ):
         next(iter(stream))
+
+
+# --------------------------------------------------------------- Trainer.create_model_card with positional options
+
+
+@pytest.mark.parametrize("lora", [True, False], ids=["adapter", "full-model"])
+def test_the_trainers_card_takes_its_options_positionally(tmp_path, lora):
+    """`Trainer.create_model_card(language, license, tags, ...)`, transformers' order: the card hook passed the
+    positional options on to the full model's card writer but dropped them for an adapter, whose card then said
+    apache-2.0 and lacked the tags asked for. (The full model's case passed before: a guard for the hook's change.)"""
+    from tiny_configs import tiny_config
+    from transformers import Trainer, TrainingArguments
+
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.training.lora import apply_lora
+
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    model = apply_lora(model, r=2) if lora else model
+    trainer = Trainer(model, TrainingArguments(str(tmp_path), report_to="none", use_cpu=True))
+    trainer.create_model_card(None, "mit", "audit77-tag")
+    card = (tmp_path / "README.md").read_text()
+    assert "license: mit" in card and "- audit77-tag" in card
+    assert ("library_name: peft" in card) == lora

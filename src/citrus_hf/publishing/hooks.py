@@ -132,6 +132,10 @@ def register_trainer_cards() -> None:
             from .push import _card_branch, save_pipeline_code
 
             _save_default_preprocessor(self, model)
+            # the draft's options by name, as the writers take them: the adapter's card takes some of them as keywords
+            # only, so `create_model_card(None, "mit", "har")` (transformers' order) gave it apache-2.0 and no tag
+            named = list(inspect.signature(draft_card).parameters)[1:]  # (the first is the trainer itself)
+            options = {**dict(zip(named, args)), **kwargs}
             # the branch the upload goes to, whose checkpoint the card's code loads: transformers does not pass
             # `push_to_hub(revision=)` on to `create_model_card`
             revision = getattr(self, "_citrus_push_revision", None) or self.args.hub_revision
@@ -146,9 +150,9 @@ def register_trainer_cards() -> None:
             if peft_model is not None:  # the folder holds an adapter: its card says so and how to load it
                 from .cards import write_trainer_adapter_card
 
-                write_trainer_adapter_card(self, peft_model, revision=branch, **kwargs)
+                write_trainer_adapter_card(self, peft_model, revision=branch, **options)
             else:
-                write_trainer_card(self, model, *args, revision=branch, **kwargs)
+                write_trainer_card(self, model, revision=branch, **options)
             # `Trainer.push_to_hub` uploads the output folder next: it carries the pipeline code, as `citrus push` does
             save_pipeline_code(self.args.output_dir)
 
