@@ -218,7 +218,8 @@ def _records_given_fields(cls: type) -> type:
 
 def given_fields(settings: Any) -> frozenset[str] | None:
     """The fields the caller of `TrainerSettings(...)` gave `settings` (`_records_given_fields`), or None where that is
-    not known: a copy (`dataclasses.replace`, `copy.deepcopy`, unpickling) or a call that gave every field."""
+    not known: a copy (`dataclasses.replace`, `copy.deepcopy`, unpickling) or a call that gave every field. A field
+    assigned after construction (`settings.seed = 7`) is not among them: read its value too."""
     return _GIVEN_FIELDS.get(id(settings))
 
 
