@@ -626,6 +626,13 @@ class BFloat16Backend(InferenceBackend):
                     module.use_dense_blocks(torch.bfloat16)
         super().__init__(bf16_model, target, batch_threads, source_model=model)
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # The bf16 copy runs the blocked attention by its registered name: a process it is unpickled in (a spawned
+        # DataLoader worker, joblib's or Ray's) had no such name, and the first call failed in transformers ("not a
+        # valid attention implementation registered in the AttentionInterface").
+        register_blocked_attention()
+        self.__dict__.update(state)
+
     @torch.inference_mode()
     def _forward(self, input_values, patch_mask, in_share):
         with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -759,17 +766,22 @@ class OnnxRuntimeBackend(InferenceBackend):
             )
         _refuse_quantized(model, self.name)
         super().__init__(model, target, batch_threads)
+        self.cache_dir, self.num_threads = cache_dir, num_threads
+        self._open_sessions()
+
+    def _open_sessions(self) -> None:
+        """Export the model (or find its export in the cache) and open ONNX Runtime's sessions on it."""
         try:
-            self.path, self.exported = export_onnx(model, target, cache_dir)
+            self.path, self.exported = export_onnx(self.model, self.target, self.cache_dir)
         except _UnusableExportError:
             raise
         except OSError as error:  # a cache folder that is a file, read-only, or full
             raise OnnxCacheWriteError(
-                onnx_cache_dir(cache_dir), error.strerror or str(error), error.errno in _DISK_FULL
+                onnx_cache_dir(self.cache_dir), error.strerror or str(error), error.errno in _DISK_FULL
             ) from None
         try:
             import onnxruntime
-        except ImportError as error:  # checked above; kept in `try` for the remote-code import check
+        except ImportError as error:  # checked by the caller; kept in `try` for the remote-code import check
             raise ImportError(f"backend='onnxruntime' needs onnxruntime: `{_INSTALL_ONNX}`.") from error
 
         def session(threads: int):
@@ -780,11 +792,21 @@ class OnnxRuntimeBackend(InferenceBackend):
             return onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
 
         try:
-            self.session = session(num_threads or torch.get_num_threads())
+            self.session = session(self.num_threads or torch.get_num_threads())
         except Exception as error:  # onnxruntime's own exceptions: a corrupt cached file
             raise _UnusableExportError(self.path, f"could not be loaded by ONNX Runtime ({error})") from None
         # the shares of a split batch run concurrently on one single-threaded session (`run` is thread-safe)
-        self.share_session = session(1) if batch_threads > 1 else None
+        self.share_session = session(1) if self.batch_threads > 1 else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # ONNX Runtime's sessions do not pickle (`pickle.dumps`, `copy.deepcopy` and a spawned DataLoader, joblib or
+        # Ray worker failed on "cannot pickle 'InferenceSession' object"): a copy opens its own on the model's export,
+        # the cached file where this process's cache is its cache too, else exported there anew.
+        return {**self.__dict__, "session": None, "share_session": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._open_sessions()
 
     def _forward(self, input_values, patch_mask, in_share):
         # the checks the PyTorch model runs on its inputs (the exported graph has none: NaN would come out as NaN,
@@ -864,6 +886,18 @@ class CheckedBackend(InferenceBackend):
         self.ran: InferenceBackend = self.contenders[0].backend if self.contenders else reference
         self._choosing = threading.Lock()
         self._thread = threading.local()  # `ran` of the calling thread
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The lock and the per-thread `ran` are this object's, in this process: `pickle.dumps` and `copy.deepcopy`
+        # failed on "cannot pickle '_thread.lock' object". A copy gets its own, and keeps the paths chosen so far.
+        state = dict(self.__dict__)
+        del state["_choosing"], state["_thread"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._choosing = threading.Lock()
+        self._thread = threading.local()
 
     @property
     def name(self) -> str:
