@@ -67,3 +67,27 @@ def test_a_dataset_spec_hashes_and_is_taken_where_its_name_is():
     of the frozen class (its `defaults` is a dict)."""
     from citrus_hf.data import get_dataset_spec, list_datasets
     from citrus_hf.data.registry import DatasetSpec
+
+    specs = list_datasets()
+    assert len(set(specs)) == len(specs)
+    spec = get_dataset_spec("basic_motions")
+    assert hash(copy.deepcopy(spec)) == hash(spec)
+    assert get_dataset_spec(spec) is spec
+    # equal specs hash alike; `defaults` still counts in `==`
+    changed = DatasetSpec(**{**spec.__dict__, "defaults": {**spec.defaults, "window_seconds": 1.0}})
+    assert changed != spec
+
+
+def test_build_dataset_takes_a_spec_of_list_datasets(offline_archives_cached, datasets_cache):
+    from citrus_hf.data import build_dataset, get_dataset_spec
+
+    built = build_dataset(get_dataset_spec("basic_motions"), cache_dir=datasets_cache)
+    assert built["train"].num_rows == build_dataset("basic_motions", cache_dir=datasets_cache)["train"].num_rows
+
+
+def test_a_feature_extractor_equals_its_copy_its_pickle_and_its_saved_self(tmp_path):
+    """Extractors compared by identity: an extractor never equalled its own copy or `from_pretrained` of its folder,
+    while `CiTrusFusionProcessor`, which holds extractors, compares their settings."""
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config(num_channels=2, channel_names=["Fz", "Cz"]))
+    extractor.save_pretrained(tmp_path)
+    for twin in (

@@ -29,7 +29,7 @@ from .fetch import archive_path
 from .plans import BuildContext, BuildPlan, arrow_column, code_digest, resolve_options, row_sizes, write_plan
 from .recording_folders import files_under
 from .recordings import UNKNOWN_SUBJECT
-from .registry import DATASETS, get_dataset_spec, get_source, source_archives
+from .registry import DATASETS, DatasetSpec, dataset_name, get_dataset_spec, get_source, source_archives
 from .registry import evaluation_sets as registered_evaluation_sets
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 
 def build_dataset(
-    name: str,
+    name: str | DatasetSpec,
     cache_dir: str | os.PathLike | None = None,
     archive_cache_dir: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
@@ -48,7 +48,7 @@ def build_dataset(
     """Build (or load from the datasets cache) the registered dataset ``name``.
 
     Args:
-        name: a name from :func:`citrus_hf.data.list_datasets`.
+        name: a registered name, or one of the :class:`DatasetSpec` that :func:`citrus_hf.data.list_datasets` lists.
         cache_dir: the datasets cache (default: ``HF_DATASETS_CACHE``).
         archive_cache_dir: where the offline archives are (default: ``$CITRUS_HF_CACHE`` or
             ``~/.cache/citrus_hf/archives``).
@@ -75,6 +75,7 @@ def build_dataset(
             check_save_directory(folder, argument)
     # "no" is truthy: read as True it would reach for the network the caller meant to keep off
     download = as_bool("download", download)
+    name = dataset_name(name)
     spec = get_dataset_spec(name)
     resolved = resolve_options(spec, options)
     context = BuildContext(
@@ -572,8 +573,9 @@ def _hours_by(groups: list[str], seconds: np.ndarray) -> dict[str, float]:
     return dict(sorted(hours.items()))
 
 
-def dataset_info(name: str, cache_dir: str | os.PathLike | None = None, **options) -> dict[str, Any]:
-    """Build (or load) ``name`` and summarise it: windows and channel-hours per split, classes, rates, channels.
+def dataset_info(name: str | DatasetSpec, cache_dir: str | os.PathLike | None = None, **options) -> dict[str, Any]:
+    """Build (or load) ``name`` (a registered name, or a :class:`DatasetSpec` of :func:`list_datasets`) and summarise
+    it: windows and channel-hours per split, classes, rates, channels.
 
     Returns:
         {"name", "task", "options", "splits": {split: {"windows", "recordings", "subjects", "channel_hours",
@@ -582,6 +584,7 @@ def dataset_info(name: str, cache_dir: str | os.PathLike | None = None, **option
         "windows", "channel_hours", ["modality_hours"], ["source_hours"] (over all splits), ["sources_without_rows"]
         (with "source_hours": the registered sources of `name` that give no row at these options)}.
     """
+    name = dataset_name(name)
     spec = get_dataset_spec(name)
     dataset = build_dataset(name, cache_dir=cache_dir, **options)
     resolved = resolve_options(spec, {k: v for k, v in options.items() if k in spec.defaults})

@@ -242,7 +242,9 @@ class DatasetSpec:
     task: str
     sources: tuple[str, ...]
     splits: str
-    defaults: dict[str, Any] = field(default_factory=dict)
+    # out of the hash (a dict has none): `hash(spec)`, a set of specs and `build_dataset(spec)` failed on "unhashable
+    # type: 'dict'" although the class is frozen; equal specs still hash alike (their other fields are equal too)
+    defaults: dict[str, Any] = field(default_factory=dict, hash=False)
     version: str = "1.0.0"
     nullable: tuple[str, ...] = ()
     target_names: tuple[str, ...] = ()
@@ -392,8 +394,16 @@ def list_datasets() -> list[DatasetSpec]:
     return sorted(DATASETS.values(), key=lambda spec: (not spec.offline, spec.name))
 
 
-def get_dataset_spec(name: str) -> DatasetSpec:
-    """The dataset called ``name``; raises a :class:`CitrusDataError` listing the known names otherwise."""
+def dataset_name(name: str | DatasetSpec) -> str:
+    """The registry name of ``name``: itself, or the ``name`` of a :class:`DatasetSpec` (what :func:`list_datasets`
+    returns, which the functions taking a dataset's name take too)."""
+    return name.name if isinstance(name, DatasetSpec) else name
+
+
+def get_dataset_spec(name: str | DatasetSpec) -> DatasetSpec:
+    """The dataset called ``name`` (or the registered one of a :class:`DatasetSpec`'s name); raises a
+    :class:`CitrusDataError` listing the known names otherwise."""
+    name = dataset_name(name)
     try:
         return DATASETS[name]
     except KeyError:
