@@ -91,3 +91,16 @@ def test_a_feature_extractor_equals_its_copy_its_pickle_and_its_saved_self(tmp_p
     extractor = CiTrusFeatureExtractor.from_config(tiny_config(num_channels=2, channel_names=["Fz", "Cz"]))
     extractor.save_pretrained(tmp_path)
     for twin in (
+        *_round_trips(extractor).values(),
+        copy.copy(extractor),
+        CiTrusFeatureExtractor.from_pretrained(tmp_path),
+    ):
+        assert twin == extractor
+    assert extractor != CiTrusFeatureExtractor.from_config(tiny_config(num_channels=2, sampling_rate=50.0))
+    assert extractor != extractor.to_dict()
+
+
+def test_a_ridge_read_out_equals_its_copy_and_differs_from_another():
+    """The dataclass's `==` compared tuples of arrays: numpy's "The truth value of an array with more than one element
+    is ambiguous" (synthetic features: the read-out's maths, not a data claim)."""
+    from citrus_hf.training.probe import fit_ridge

@@ -1583,6 +1583,17 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         # `feature_size`, which `SequenceFeatureExtractor` saves, is the channel count (a property here)
         return {**values, "feature_size": self.num_channels, "processor_class": type(self).__name__}
 
+    def __eq__(self, other: object) -> bool:
+        """Whether `other` is an extractor of this class with the same settings (what `to_dict` holds and a save
+        keeps), as two configs compare: its copy, its pickle and `from_pretrained` of its folder equal it. Identity
+        before: an extractor never equalled its own copy or its saved and loaded self, while the fusion processor that
+        holds extractors compared their settings. (A mutable object that compares by value has no hash, as a config.)"""
+        if not isinstance(other, CiTrusFeatureExtractor):
+            return NotImplemented
+        return type(self) is type(other) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # (set by `__eq__` anyway; said here so that nobody adds one that two equal extractors disagree on)
+
     def save_pretrained(self, save_directory: str | os.PathLike, *args, **kwargs):
         """The transformers method, after the checks across settings (`_check_consistency`: a folder saved with
         settings that disagree could not be loaded) and, where `save_directory` holds a CiTrus model's config.json,
