@@ -104,3 +104,20 @@ def test_a_ridge_read_out_equals_its_copy_and_differs_from_another():
     """The dataclass's `==` compared tuples of arrays: numpy's "The truth value of an array with more than one element
     is ambiguous" (synthetic features: the read-out's maths, not a data claim)."""
     from citrus_hf.training.probe import fit_ridge
+
+    rng = np.random.default_rng(0)
+    readout = fit_ridge(rng.standard_normal((12, 5)), rng.standard_normal(12))
+    for twin in _round_trips(readout).values():
+        assert twin == readout
+    assert readout != fit_ridge(rng.standard_normal((12, 5)), rng.standard_normal(12))
+
+
+def test_the_prior_arm_equals_its_copy_as_the_other_arms_do():
+    """Every other registered arm is a dataclass (its copy equals it, it prints its settings); the prior compared by
+    identity and printed as `<... object at 0x...>`."""
+    from citrus_hf.evaluation import ARMS
+
+    for name, arm in ARMS.items():
+        for how, twin in _round_trips(arm).items():
+            assert twin == arm, (name, how)
+    assert repr(ARMS["prior"]) == "PriorArm()"

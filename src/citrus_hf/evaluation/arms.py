@@ -633,9 +633,11 @@ class MiniRocketArm(Arm):
 # ---------------------------------------------------------------------------------------------------------- prior
 
 
+@dataclass
 class PriorArm(Arm):
     """No model: the labelled subset's mean target (regression) or class frequencies as scores (ties broken towards
-    the lowest class index): what a model must beat to have learnt anything from the signal."""
+    the lowest class index): what a model must beat to have learnt anything from the signal. (A dataclass without
+    fields, as the other arms are dataclasses: its copy and its pickle equal it, and it prints as `PriorArm()`.)"""
 
     name = "prior"
     description = "no model: the labelled subset's mean target / class frequencies"

@@ -11,7 +11,7 @@ ONNX export see nothing special.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -108,6 +108,16 @@ class RidgeReadout:
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         return features @ self.weight + self.bias
+
+    def __eq__(self, other: object) -> bool:
+        # field by field as arrays: the dataclass's `==` compared tuples of arrays and raised numpy's "The truth value
+        # of an array with more than one element is ambiguous" (a read-out against its copy or its pickle)
+        if not isinstance(other, RidgeReadout):
+            return NotImplemented
+        return all(
+            np.array_equal(getattr(self, name), getattr(other, name), equal_nan=True)
+            for name in (item.name for item in fields(self))
+        )
 
 
 def fit_ridge(
