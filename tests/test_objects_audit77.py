@@ -65,7 +65,7 @@ def test_a_dataset_spec_hashes_and_is_taken_where_its_name_is():
     """`list_datasets()` lists `DatasetSpec`s, and `build_dataset`'s docstring said "a name from list_datasets": a spec
     passed there (or to `get_dataset_spec`, `dataset_info`) failed on "unhashable type: 'dict'", as did `hash(spec)`
     of the frozen class (its `defaults` is a dict)."""
-    from citrus_hf.data import get_dataset_spec, list_datasets
+    from citrus_hf.data import get_dataset_spec, get_source, list_datasets
     from citrus_hf.data.registry import DatasetSpec
 
     specs = list_datasets()
@@ -73,6 +73,8 @@ def test_a_dataset_spec_hashes_and_is_taken_where_its_name_is():
     spec = get_dataset_spec("basic_motions")
     assert hash(copy.deepcopy(spec)) == hash(spec)
     assert get_dataset_spec(spec) is spec
+    source = get_source(spec.sources[0])
+    assert get_source(source) is source  # (a source hashed, but was "Unknown source Source(name=...)")
     # equal specs hash alike; `defaults` still counts in `==`
     changed = DatasetSpec(**{**spec.__dict__, "defaults": {**spec.defaults, "window_seconds": 1.0}})
     assert changed != spec
@@ -121,3 +123,4 @@ def test_the_prior_arm_equals_its_copy_as_the_other_arms_do():
         for how, twin in _round_trips(arm).items():
             assert twin == arm, (name, how)
     assert repr(ARMS["prior"]) == "PriorArm()"
+

@@ -381,8 +381,11 @@ def list_sources() -> list[Source]:
     return sorted(SOURCES.values(), key=lambda source: (not source.offline, source.name))
 
 
-def get_source(name: str) -> Source:
-    """The source called ``name``; raises a :class:`CitrusDataError` listing the known names otherwise."""
+def get_source(name: str | Source) -> Source:
+    """The source called ``name`` (or the registered one of a :class:`Source`'s name, as :func:`list_sources` lists
+    them); raises a :class:`CitrusDataError` listing the known names otherwise."""
+    if isinstance(name, Source):
+        name = name.name
     try:
         return SOURCES[name]
     except KeyError:
