@@ -124,3 +124,28 @@ def test_the_prior_arm_equals_its_copy_as_the_other_arms_do():
             assert twin == arm, (name, how)
     assert repr(ARMS["prior"]) == "PriorArm()"
 
+
+def test_training_results_print_their_growing_records_as_counts(tmp_path):
+    """`result = finetune(args); result` printed every evaluation (about 300 characters each, every 10 steps by
+    default) and `pretrain`'s result every logged loss: tens of kilobytes in a notebook. The evaluation protocol's
+    result prints short already (audit 67)."""
+    from citrus_hf.training import FinetuneResult, PretrainResult
+
+    evaluation = {"epoch": 1.0, "eval_loss": 0.5, "eval_accuracy": 0.75, "eval_macro_f1": 0.7, "eval_runtime": 0.1}
+    history = [{"step": 10 * step, **evaluation} for step in range(200)]
+    finetuned = FinetuneResult(
+        output_dir=str(tmp_path), task="classification", recipe="finetune", test_metrics={"accuracy": 0.75},
+        validation_metrics={"accuracy": 0.8}, num_train=8, num_validation=8, num_test=40, best_step=1990,
+        steps=2000, history=history, seconds=12.0,
+    )  # fmt: skip
+    losses = [(step, 0.5) for step in range(1000)]
+    pretrained = PretrainResult(
+        output_dir=str(tmp_path), steps=1000, completed=True, final_loss=0.5, eval_losses=losses, num_train_windows=10,
+        world_size=1, seconds=60.0, train_losses=losses, eval_baseline_losses=losses,
+    )  # fmt: skip
+    for result, counts in ((finetuned, ("history=<200 entries>",)), (pretrained, ("train_losses=<1000 entries>",))):
+        text = repr(result)
+        assert len(text) < 1000, text[:200]
+        assert all(count in text for count in counts) and "test_metrics={'accuracy': 0.75}" in repr(finetuned)
+    assert pickle.loads(pickle.dumps(finetuned)) == finetuned  # the records themselves are kept
+    assert "history=[]" in repr(FinetuneResult(**{**finetuned.__dict__, "history": []}))

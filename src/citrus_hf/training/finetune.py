@@ -85,6 +85,7 @@ from .recipes import (
     validation_shortfall,
 )
 from .rng import caller_random_state_kept
+from .settings import counted_repr
 
 logger = logging.get_logger(__name__)
 
@@ -238,6 +239,11 @@ class FinetuneResult:
     def __post_init__(self) -> None:
         # absolute: a relative output folder pointed nowhere once a notebook's `%cd` changed the current folder
         self.output_dir = os.path.abspath(self.output_dir)
+
+    def __repr__(self) -> str:
+        # the evaluation history by its length: an entry of about 300 characters per evaluation (every 10 steps by
+        # default), which a notebook printed whole
+        return counted_repr(self, ("history",))
 
 
 def finetune(args: FinetuneArguments) -> FinetuneResult:

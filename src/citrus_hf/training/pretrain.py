@@ -93,7 +93,7 @@ from .launch import (
 from .metrics import dumps_strict
 from .rng import caller_random_state_kept
 from .run_lock import output_folder_lock
-from .settings import warmup_spans_run_notice
+from .settings import counted_repr, warmup_spans_run_notice
 from .stream import PretrainingStream
 
 logger = logging.get_logger(__name__)
@@ -267,6 +267,10 @@ class PretrainResult:
     def __post_init__(self) -> None:
         # absolute: a relative output folder pointed nowhere once a notebook's `%cd` changed the current folder
         self.output_dir = os.path.abspath(self.output_dir)
+
+    def __repr__(self) -> str:
+        # the losses by their counts: a (step, loss) pair per log and per evaluation, hundreds over a long run
+        return counted_repr(self, ("train_losses", "eval_losses", "eval_baseline_losses"))
 
     @property
     def learnt(self) -> bool | None:

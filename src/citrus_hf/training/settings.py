@@ -104,6 +104,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def counted_repr(result: Any, counted: tuple[str, ...]) -> str:
+    """The dataclass repr of `result` with each field of `counted` (a record that grows with the run: an evaluation
+    per few steps, a loss per log) shown as its count, `history=<120 entries>`: whole, a notebook printed tens of
+    kilobytes of them for `result = finetune(args); result`."""
+    parts = []
+    for item in dataclasses.fields(result):
+        if not item.repr:
+            continue
+        value = getattr(result, item.name)
+        shown = f"<{len(value)} entries>" if item.name in counted and value else repr(value)
+        parts.append(f"{item.name}={shown}")
+    return f"{type(result).__name__}({', '.join(parts)})"
+
+
 def check_switches(settings: Any, names: tuple[str, ...]) -> None:
     """Turn each of the True / False settings `names` of the dataclass `settings` into a Python bool, refusing
     anything else: a string such as "no" (from a hand-written JSON / YAML dict or `os.environ`) is truthy, and was
