@@ -149,3 +149,28 @@ def test_training_results_print_their_growing_records_as_counts(tmp_path):
         assert all(count in text for count in counts) and "test_metrics={'accuracy': 0.75}" in repr(finetuned)
     assert pickle.loads(pickle.dumps(finetuned)) == finetuned  # the records themselves are kept
     assert "history=[]" in repr(FinetuneResult(**{**finetuned.__dict__, "history": []}))
+
+
+def test_a_protocol_config_of_paths_is_the_one_of_their_names(tmp_path):
+    """`ProtocolConfig(checkpoints={arm: Path(...)})` ran every fit and then failed writing the report ("Object of
+    type PosixPath is not JSON serializable"); a per-set setting keyed by a Path never matched its set, named by its
+    string; and a config of Paths compared unequal to the same one read back from protocol.json."""
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    from citrus_hf import bundled_checkpoint
+    from citrus_hf.evaluation import ProtocolConfig
+
+    folder = Path(bundled_checkpoint("citrus-small"))
+    given = dict(arms=["citrus-small", "prior"], datasets=["basic_motions"], seeds=[0])
+    as_paths = ProtocolConfig(
+        output_dir=tmp_path / "out", checkpoints={"citrus-small": folder}, model_config=folder,
+        alignment={Path("basic_motions"): "interpolate"}, **given,
+    )  # fmt: skip
+    as_names = ProtocolConfig(
+        output_dir=str(tmp_path / "out"), checkpoints={"citrus-small": str(folder)}, model_config=str(folder),
+        alignment={"basic_motions": "interpolate"}, **given,
+    )  # fmt: skip
+    assert as_paths == as_names
+    assert ProtocolConfig(**json.loads(json.dumps(dataclasses.asdict(as_paths)))) == as_paths

@@ -12,8 +12,9 @@ import json
 import logging
 import math
 import numbers
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -312,6 +313,7 @@ class ProtocolConfig:
         # (a list is any sequence of them: a tuple, OmegaConf's ListConfig of a Hydra config; a `datasets` set is none)
         listed = self.datasets if isinstance(self.datasets, Sequence) else [self.datasets]
         self.datasets = [path_as_string("datasets", dataset) for dataset in listed]
+        _folders_as_names(self)
         if self.seeds is not None and self.num_seeds is not None:
             raise ValueError("Give the seeds (--seeds 0 1 2) or their count (--num-seeds 3), not both.")
         if self.seeds is None:
@@ -645,6 +647,29 @@ def _weights_digest(checkpoint: str) -> str:
         digest.update(file.name.encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()
+
+
+def _folders_as_names(config: ProtocolConfig) -> None:
+    """Every other folder of `config` given as a `pathlib.Path` (any `os.PathLike`) as its name, as `datasets` and the
+    command line give them: the output, model and corpus folders, the checkpoints, and the sets named as keys of the
+    per-set settings. Kept as paths, a run with `checkpoints={arm: Path(...)}` fitted everything and then failed on
+    writing its report ("Object of type PosixPath is not JSON serializable"), a per-set setting keyed by a Path never
+    matched its set (named by its string), and a config compared unequal to the same one read back from
+    protocol.json."""
+    for name in ("output_dir", "model_config", "corpus"):
+        setattr(config, name, _folder_name(getattr(config, name)))
+    if isinstance(config.checkpoints, Mapping):
+        config.checkpoints = {arm: _folder_name(folder) for arm, folder in config.checkpoints.items()}
+    keyed = ["dataset_options", *(item.name for item in fields(config) if item.metadata.get("dataset_keys"))]
+    for name in keyed:
+        settings = getattr(config, name)
+        if isinstance(settings, Mapping):
+            setattr(config, name, {_folder_name(dataset): value for dataset, value in settings.items()})
+
+
+def _folder_name(value: Any) -> Any:
+    """A `pathlib.Path` (any `os.PathLike`) as its `str`, anything else as it is (checked where it is read)."""
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
 
 
 def _checked_rates(rates: Mapping, datasets: list[str]) -> dict[str, float]:
