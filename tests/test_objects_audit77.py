@@ -174,3 +174,19 @@ def test_a_protocol_config_of_paths_is_the_one_of_their_names(tmp_path):
     )  # fmt: skip
     assert as_paths == as_names
     assert ProtocolConfig(**json.loads(json.dumps(dataclasses.asdict(as_paths)))) == as_paths
+
+
+def test_recipes_print_their_names_and_settings():
+    """`print(RECIPES)` showed `<citrus_hf.training.recipes.ProbeRecipe object at 0x7f...>` for each recipe."""
+    from citrus_hf.training.recipes import RECIPES, FinetuneRecipe
+
+    assert repr(RECIPES["probe"]) == "ProbeRecipe(name='probe')"
+
+    class Patient(FinetuneRecipe):
+        name = "patient"
+
+        def __init__(self, patience: int = 9):
+            self.patience = patience
+
+    assert repr(pickle.loads(pickle.dumps(RECIPES["probe-finetune"]))) == "ProbeFinetuneRecipe(name='probe-finetune')"
+    assert repr(Patient()).endswith("Patient(name='patient', patience=9)")

@@ -233,6 +233,12 @@ class Recipe(ABC):
     # Whether the recipe takes optimizer steps, and so reads the `TrainerSettings` (steps, learning rate, ...).
     trains: ClassVar[bool] = True
 
+    def __repr__(self) -> str:
+        # its registry name and its own settings, as the arms (dataclasses) print theirs; `print(RECIPES)` showed
+        # `<citrus_hf.training.recipes.ProbeRecipe object at 0x7f...>` for each
+        settings = [f"{key}={value!r}" for key, value in vars(self).items() if not key.startswith("_")]
+        return f"{type(self).__qualname__}({', '.join([f'name={self.name!r}', *settings])})"
+
     def head_overrides_for(self, labels: np.ndarray | None, task: str) -> dict[str, Any]:
         """The config fields of the head for the labelled set `labels` `(n,)` (the drawn examples' labels; None: the
         recipe's own head): `head_overrides` unless the recipe's head depends on the labelled set."""
