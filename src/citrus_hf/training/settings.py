@@ -1,7 +1,8 @@
 """`TrainerSettings`, the `Trainer` side of a fine-tuning run (shared by `finetune`, the recipes, the evaluation
 protocol and their commands), and the checks of its values that the other settings (`arguments`) share: numbers
 (`check_positive`, `check_non_negative`, `check_integer`, `check_fraction`, numpy's as Python's: `plain_numbers`),
-switches (`check_switches`), seeds (`check_seed`) and log destinations (`check_report_to`).
+switches (`check_switches`), seeds (`check_seed`) and log destinations (`check_report_to`); and the short repr of the
+runs' results (`counted_repr`).
 
 It sits below the recipes and the `trainer` in the training layers (`.importlinter`), so that they can name
 `TrainerSettings` in their signatures. Like `arguments`, it imports neither torch nor transformers: `citrus finetune
