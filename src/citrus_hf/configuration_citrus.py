@@ -1069,6 +1069,35 @@ def safetensors_names(variant: str | None = None) -> tuple[str, str]:
     return f"{weights_stem}.{variant}.{weights_suffix}", f"{index_stem}.{variant}.{index_suffix}"
 
 
+# One shard of weights saved in pieces (`pytorch_model-00001-of-00003.bin` beside its `pytorch_model.bin.index.json`,
+# `model-00001-of-00002.safetensors`): its stem, its count of shards and its suffix.
+WEIGHT_SHARD = re.compile(r"(?P<stem>.+)-\d{5}-of-(?P<count>\d{5})(?P<suffix>\.\w+)")
+
+
+def shard_sets_shown(names: Iterable[str], present: Iterable[str] | None = None) -> list[str]:
+    """The file `names` of a checkpoint, sorted, each set of weight shards (`WEIGHT_SHARD`) shown as one entry with
+    its count of shards and, where the checkpoint's files `present` (default `names`) hold it, its index file (in
+    place of the index's own entry): a refusal that listed every shard of a large checkpoint ran to hundreds of names
+    on its one line."""
+    names = sorted(set(names))
+    present = set(names if present is None else present)
+    shard_sets: dict[tuple[str, str, str], int] = {}
+    for name in names:
+        shard = WEIGHT_SHARD.fullmatch(name)
+        if shard is not None:
+            key = (shard["stem"], shard["count"], shard["suffix"])
+            shard_sets[key] = shard_sets.get(key, 0) + 1
+    indexes = {f"{stem}{suffix}.index.json" for stem, _, suffix in shard_sets} & present
+    shown = [name for name in names if WEIGHT_SHARD.fullmatch(name) is None and name not in indexes]
+    for (stem, count, suffix), held in shard_sets.items():
+        index = f"{stem}{suffix}.index.json"
+        # a set missing shards says so: "3 of 5 shards"
+        shards = (f"{held} of {int(count)}" if held != int(count) else f"{held}") + f" shard{'s' if held > 1 else ''}"
+        pattern = f"{stem}-*-of-{count}{suffix}"
+        shown.append(f"{index} and its {shards} {pattern}" if index in indexes else f"{shards} {pattern}")
+    return sorted(shown)
+
+
 def no_safetensors_error(
     where: str, variant: str | None = None, files: Iterable[str] | None = None, other_variant: bool = False
 ) -> OSError:
@@ -1077,7 +1106,7 @@ def no_safetensors_error(
     `variant=` hint is added where one was asked for or the folder holds another variant's weights (`other_variant`).
     Here because the model (remote code, a Hub repository) and `citrus_hf.loading` (a folder) both refuse it."""
     weights_name, index_name = safetensors_names(variant)
-    held = f"; files: {sorted(files)}" if files is not None else ""
+    held = f"; files: {shard_sets_shown(files)}" if files is not None else ""
     return OSError(
         f"{where} has no {weights_name} (nor {index_name}{held}): CiTrus loads safetensors weights only and never "
         "unpickles .bin files. Publish the model with `citrus push` or `save_pretrained` (and `push_to_hub`)"

@@ -39,6 +39,7 @@ from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHT
 
 from .configuration_citrus import (
     DOWNLOAD_ARGUMENTS,
+    WEIGHT_SHARD,
     WINDOW_BOOKKEEPING,
     ChecksSaveDirectory,
     CiTrusConfig,
@@ -65,6 +66,7 @@ from .configuration_citrus import (
     offline_cache_lacks,
     refuse_second_run,
     safetensors_names,
+    shard_sets_shown,
     stale_weights_error,
     uncached_offline_error,
     unregistered_objective_message,
@@ -94,9 +96,6 @@ logger = logging.get_logger(__name__)
 
 # Pickled weights a checkpoint folder may hold instead of safetensors.
 _PICKLED_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
-# One shard of pickled weights saved in pieces (`pytorch_model-00001-of-00003.bin`, beside its
-# `pytorch_model.bin.index.json`): its stem, its count of shards and its suffix.
-_PICKLED_SHARD = re.compile(r"(?P<stem>.+)-\d{5}-of-(?P<count>\d{5})(?P<suffix>\.\w+)")
 
 # Largest input magnitude the model accepts. Its layer norms square activations in float32: measured on citrus-small
 # with N(0, 1) windows scaled by 10^k, the logits are unchanged up to 1e17, drift at 1e18 and are NaN at 1e20, and the
@@ -3062,7 +3061,7 @@ def _pickled_state_dict_call(folder: str, weights: Sequence[str]) -> str:
     """The expression that reads the trusted pickled weights `weights` (file names in `folder`, `_pickled_model_weights`)
     as one state dict: `torch.load` of the file, or, for a set of shards (`pytorch_model-00001-of-00002.bin` ...),
     every shard of the set merged, where a load of the first one named only part of the model's tensors."""
-    shard = _PICKLED_SHARD.fullmatch(weights[0]) if weights else None
+    shard = WEIGHT_SHARD.fullmatch(weights[0]) if weights else None
     if shard is None:
         return (
             f"torch.load({os.path.join(folder, weights[0] if weights else 'pytorch_model.bin')!r}, weights_only=True)"
@@ -3084,7 +3083,7 @@ def _pickle_conversion(class_name: str, folder: Any) -> str:
     shown = os.fspath(folder) if local else "folder"
     weights = _pickled_model_weights(shown) if local else []
     state_dict = _pickled_state_dict_call(shown, weights)
-    shard = _PICKLED_SHARD.fullmatch(weights[0]) if weights else None
+    shard = WEIGHT_SHARD.fullmatch(weights[0]) if weights else None
     index = f"{shard['stem']}{shard['suffix']}.index.json" if shard else ""
     listed = f" (listed in {index})" if index and os.path.isfile(os.path.join(shown, index)) else ""
     return (
@@ -3114,7 +3113,7 @@ def _no_weights_error(folder: str, class_name: str) -> OSError:
     pickled = [name for name in names if name.endswith(_PICKLED_WEIGHT_SUFFIXES)]
     if pickled:
         return OSError(
-            f"{folder!r} holds only pickled weights {pickled} and no {SAFE_WEIGHTS_NAME}: CiTrus loads safetensors "
+            f"{folder!r} holds only pickled weights {shard_sets_shown(pickled, names)} and no {SAFE_WEIGHTS_NAME}: CiTrus loads safetensors "
             f"only (a pickle can run code when unpickled). {_pickle_conversion(class_name, folder)}"
         )
     shards = [name for name in names if re.fullmatch(r"model-\d{5}-of-\d{5}\.safetensors", name)]
