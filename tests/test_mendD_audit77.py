@@ -51,3 +51,54 @@ def test_a_pickled_shard_set_missing_shards_says_how_many_it_holds(tmp_path):
     with pytest.raises(OSError) as raised:
         CiTrusForSequenceClassification.from_pretrained(str(tmp_path))
     assert "pickled weights ['2 of 3 shards pytorch_model-*-of-00003.bin']" in str(raised.value), str(raised.value)
+
+
+# ------------------------------------------------------------------------------ 2. online, a Hub that does not answer
+
+
+@pytest.fixture
+def hub_not_answering(monkeypatch):
+    """Online (HF_HUB_OFFLINE unset) with nothing answering at the Hub's endpoint (a closed port), huggingface_hub's
+    back-off between retries skipped so that its five retries take no time."""
+    import time
+
+    import huggingface_hub.constants
+    import transformers.utils.hub
+
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(transformers.utils.hub, "_hf_api", None)  # built again, for this endpoint
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+
+
+@pytest.mark.parametrize(
+    ("loader", "name"),
+    [("CiTrusForSequenceClassification", "owner/name"), ("CiTrusConfig", "citrus-smal")],
+)
+def test_a_citrus_class_says_the_hub_did_not_answer_in_one_line(loader, name, hub_not_answering, tmp_path):
+    """Online without a network, `CiTrusForSequenceClassification.from_pretrained("owner/name")` (and the config's)
+    showed transformers' "We couldn't connect to 'http://...' ... see how to run the library in offline mode" on
+    three lines, where the CiTrus feature extractor said the package's one line with the fix. Both say it now, with
+    the bundled name a mistyped one may mean."""
+    import citrus_hf
+
+    with pytest.raises(OSError) as raised:
+        getattr(citrus_hf, loader).from_pretrained(name, cache_dir=str(tmp_path))
+    said = str(raised.value)
+    assert said.startswith(f"Can't load {name!r}: it is no local folder, its files are not in the Hugging Face cache")
+    assert "the Hub did not answer. Check the network connection (and HF_ENDPOINT / HF_HUB_OFFLINE)" in said, said
+    assert "\n" not in said and "couldn't connect" not in said, said
+    if name == "citrus-smal":
+        assert said.endswith("Did you mean the checkpoint bundled with citrus_hf 'citrus-small'?"), said
+
+
+def test_the_feature_extractor_keeps_the_bundled_name_a_typo_may_mean(hub_not_answering, tmp_path):
+    """The extractor's "the Hub did not answer" line replaced the whole error, the "Did you mean 'citrus-small'?"
+    its config's lookup adds with it."""
+    from citrus_hf import CiTrusFeatureExtractor
+
+    with pytest.raises(OSError) as raised:
+        CiTrusFeatureExtractor.from_pretrained("citrus-smal", cache_dir=str(tmp_path))
+    said = str(raised.value)
+    assert said.startswith("Can't load the feature extractor of 'citrus-smal'") and "did not answer" in said, said
+    assert said.endswith("Did you mean the checkpoint bundled with citrus_hf 'citrus-small'?"), said

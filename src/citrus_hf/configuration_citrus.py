@@ -356,7 +356,8 @@ def lookup_checkpoint(
             filename = kwargs.get("_configuration_file") or filename
             raise unparsable_hub_file_error(name_or_path, filename, kwargs, damaged) from None
         raise_if_uncached_offline(error, name_or_path, kwargs.get("_configuration_file") or filename, kwargs)
-        raise_with_hint(error, owner._typo_hint(name_or_path) if owner._typo_hint is not None else "")
+        unanswered = hub_did_not_answer_error(error, name_or_path, kwargs)
+        raise_with_hint(unanswered or error, owner._typo_hint(name_or_path) if owner._typo_hint is not None else "")
 
 
 class MissingSubfolderError(OSError):
@@ -491,6 +492,33 @@ def raise_if_uncached_offline(error: OSError, name_or_path: Any, filename: str, 
     offline cache lacks it (`offline_cache_lacks`); return otherwise, the caller's error then standing."""
     if lookup_never_reached_the_hub(error) and offline_cache_lacks(name_or_path, filename, lookup):
         raise uncached_offline_error(name_or_path, filename, lookup.get("revision"), lookup.get("subfolder")) from error
+
+
+def hub_did_not_answer_message(name_or_path: Any, what: str = "") -> str:
+    """What a CiTrus class says when it cannot load (`what` of, "the feature extractor of ", where the whole
+    checkpoint is not meant) `name_or_path` because it is no local folder, the Hugging Face cache lacks it and the Hub did not answer (online,
+    no network): transformers' models and configs said "We couldn't connect to ... see how to run the library in
+    offline mode", its extractors "make sure ... is the correct path to a directory", neither naming the fix."""
+    return (
+        f"Can't load {what}{os.fspath(name_or_path)!r}: it is no local folder, its files are not in the Hugging "
+        "Face cache, and the Hub did not answer. Check the network connection (and HF_ENDPOINT / HF_HUB_OFFLINE), or "
+        "pass the path of a local copy of the checkpoint."
+    )
+
+
+def hub_did_not_answer_error(error: OSError, name_or_path: Any, lookup: Mapping[str, Any]) -> OSError | None:
+    """The error (`hub_did_not_answer_message`, caused by `error`) for transformers' error `error` where the lookup of
+    the checkpoint `name_or_path` (the `from_pretrained` keywords `lookup`) found its file neither in the cache nor on
+    a Hub that, online, did not answer (`lookup_never_reached_the_hub`); None otherwise: offline,
+    `raise_if_uncached_offline` says what the cache lacks, and a Hub that answered (a missing repository, a file it
+    lacks) keeps the caller's error."""
+    if not isinstance(name_or_path, (str, os.PathLike)) or os.path.exists(name_or_path):
+        return None
+    if lookup.get("local_files_only") or is_offline_mode() or not lookup_never_reached_the_hub(error):
+        return None
+    unanswered = OSError(hub_did_not_answer_message(name_or_path))
+    unanswered.__cause__ = error  # (the chain tells callers the Hub was never reached: `lookup_never_reached_the_hub`)
+    return unanswered
 
 
 def hub_source_shown(repo_id: str | os.PathLike, subfolder: str | None = None, revision: str | None = None) -> str:

@@ -54,6 +54,7 @@ from .configuration_citrus import (
     default_revision_unset,
     derived_setting,
     field_hint,
+    hub_did_not_answer_message,
     is_real_number,
     looks_like_time_by_channels,
     lookup_checkpoint,
@@ -508,11 +509,7 @@ def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any], citrus_c
             except Exception as error:
                 if not request_got_no_answer(error):
                     return None
-                return (
-                    f"Can't load the feature extractor of {shown}: it is no local folder, its files are not in the "
-                    "Hugging Face cache, and the Hub did not answer. Check the network connection (and HF_ENDPOINT / "
-                    "HF_HUB_OFFLINE), or pass the path of a local copy of the checkpoint."
-                )
+                return hub_did_not_answer_message(name_or_path, "the feature extractor of ")
             path = cached_file(name_or_path, CONFIG_NAME, **lookup) if on_hub else None
         if path is not None:
             with open(path, encoding="utf-8") as handle:
@@ -1390,7 +1387,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             hint = extractor_lookup_hint(pretrained_model_name_or_path, kwargs)
             if hint is None:
                 raise
-            raise OSError(hint) from None
+            # (the bundled name a failed one may be a typo of, "citrus-smal", as the config's lookup adds it)
+            typo = cls._typo_hint(pretrained_model_name_or_path) if cls._typo_hint is not None else ""
+            raise OSError(hint + ("" if typo in hint else typo)) from None
         values, kwargs = cls._checked_saved_settings(
             values,
             kwargs,
