@@ -102,3 +102,24 @@ def test_the_feature_extractor_keeps_the_bundled_name_a_typo_may_mean(hub_not_an
     said = str(raised.value)
     assert said.startswith("Can't load the feature extractor of 'citrus-smal'") and "did not answer" in said, said
     assert said.endswith("Did you mean the checkpoint bundled with citrus_hf 'citrus-small'?"), said
+
+
+# ---------------------------------------------------------------- 3. a dtype conflict through an Auto class, remote code
+
+
+def test_a_dtype_conflict_names_the_auto_call_when_transformers_calls_the_class(tmp_path):
+    """Without the package installed (remote code), `AutoModelForSequenceClassification.from_pretrained(repo,
+    trust_remote_code=True, dtype=..., torch_dtype=...)` that disagree was refused as
+    "CiTrusForSequenceClassification.from_pretrained: ...", a call the user never typed. The route is transformers'
+    Auto factory calling the model class's `from_pretrained`; here it runs in-process through the Auto class's own
+    `from_pretrained` (the package's wrapper, which names the call itself, left out), as remote code takes it."""
+    from transformers import AutoModelForSequenceClassification
+
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(tmp_path)
+    transformers_own = AutoModelForSequenceClassification.from_pretrained.__func__.__wrapped__
+    with pytest.raises(ValueError) as raised:
+        transformers_own(AutoModelForSequenceClassification, str(tmp_path), dtype=torch.float16, torch_dtype="float32")
+    assert str(raised.value).startswith("AutoModelForSequenceClassification.from_pretrained: `dtype=torch.float16`")
+    # the class called by name is still named as such
+    with pytest.raises(ValueError, match=r"^CiTrusForSequenceClassification\.from_pretrained: `dtype="):
+        CiTrusForSequenceClassification.from_pretrained(str(tmp_path), dtype=torch.float16, torch_dtype="float32")

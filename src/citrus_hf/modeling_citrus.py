@@ -20,6 +20,7 @@ import math
 import os
 import re
 import sys
+import types
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -515,6 +516,28 @@ def check_dtype_keywords(call: str, kwargs: Mapping[str, Any]) -> None:
             f"{call}: `dtype={given['dtype']!r}` and `torch_dtype={given['torch_dtype']!r}` disagree (`torch_dtype` "
             "is transformers' older name of `dtype`): pass one of them."
         )
+
+
+# transformers' module whose Auto classes' `from_pretrained` calls the model class's (`_BaseAutoModelClass`).
+_AUTO_FACTORY_MODULE = "transformers.models.auto.auto_factory"
+
+
+def _from_pretrained_call(model_class: type, caller: types.FrameType | None) -> str:
+    """The `from_pretrained` call the user made, as messages name it: that of the Auto class whose `from_pretrained`
+    is the frame `caller` (the one that called `model_class.from_pretrained`) where it is transformers' Auto factory,
+    else `model_class`'s. Without the package installed (remote code) nothing else tells the Auto call apart:
+    `AutoModelForSequenceClassification.from_pretrained(repo, trust_remote_code=True, ...)` was refused as
+    "CiTrusForSequenceClassification.from_pretrained: ...", a call the user never typed. (With the package, its Auto
+    hooks name the call before this class is picked.)"""
+    if (
+        caller is not None
+        and caller.f_code.co_name == "from_pretrained"
+        and caller.f_globals.get("__name__") == _AUTO_FACTORY_MODULE
+    ):
+        auto_class = caller.f_locals.get("cls")
+        if isinstance(auto_class, type):
+            return f"{auto_class.__name__}.from_pretrained"
+    return f"{model_class.__name__}.from_pretrained"
 
 
 def _check_config_keyword(model_class: type, kwargs: dict[str, Any]) -> None:
@@ -2577,7 +2600,7 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         # to the model's `__init__`, which names no field in its TypeError
         check_misspelt_fields(cls.config_class, kwargs)
         _check_config_keyword(cls, kwargs)
-        check_dtype_keywords(f"{cls.__name__}.from_pretrained", kwargs)
+        check_dtype_keywords(_from_pretrained_call(cls, sys._getframe(1)), kwargs)
         call_kwargs = dict(kwargs)  # as given, for the adapter route below
         # transformers' Auto classes name the adapter (folder or Hub repo) they found in `adapter_kwargs`, and load it
         # onto this base within this call
