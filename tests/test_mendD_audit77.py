@@ -123,3 +123,43 @@ def test_a_dtype_conflict_names_the_auto_call_when_transformers_calls_the_class(
     # the class called by name is still named as such
     with pytest.raises(ValueError, match=r"^CiTrusForSequenceClassification\.from_pretrained: `dtype="):
         CiTrusForSequenceClassification.from_pretrained(str(tmp_path), dtype=torch.float16, torch_dtype="float32")
+
+
+# ------------------------------------------------------- 4. offline, "no folder of that name" only of what reads as a path
+
+
+@pytest.mark.parametrize(
+    ("name", "said_of_a_folder"),
+    [
+        ("owner/name", False),  # a Hub id: no data/ folder here
+        ("citrus-tiny", False),  # a plain name
+        ("runs/model", True),  # its parent runs/ exists here: a mistyped folder
+        ("./model", True),
+        ("runs/model/final", True),
+    ],
+)
+def test_offline_no_folder_is_said_only_of_a_name_that_reads_as_a_path(name, said_of_a_folder, tmp_path, monkeypatch):
+    """Offline, the refusal of a checkpoint the Hub cache holds nothing of ended "No folder 'owner/name' exists in the
+    working folder ... either: if a local checkpoint was meant, check its path" for any name, plain Hub ids too. It is
+    now said where the name looks like a path: ./ ../ ~ /, more than one separator, or an existing parent folder."""
+    from citrus_hf.configuration_citrus import uncached_offline_error
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    said = str(uncached_offline_error(name, "config.json"))
+    assert said.startswith(f"The Hub cache holds no config.json of {name!r}, and offline mode is on"), said
+    assert ("No folder" in said) is said_of_a_folder, said
+
+
+def test_offline_a_citrus_class_says_no_folder_of_a_mistyped_one_beside_its_parent(tmp_path, monkeypatch):
+    """The same through a CiTrus class: a Hub id is told only about the cache; a name whose parent folder exists here
+    ("runs/mdoel" beside runs/model) is told that no such folder exists too."""
+    monkeypatch.chdir(tmp_path)
+    offline = {"cache_dir": str(tmp_path / "cache"), "local_files_only": True}
+    with pytest.raises(OSError) as raised:
+        CiTrusForSequenceClassification.from_pretrained("owner/name", **offline)
+    assert "The Hub cache holds no config.json of 'owner/name'" in str(raised.value)
+    assert "No folder" not in str(raised.value), str(raised.value)
+    (tmp_path / "runs" / "model").mkdir(parents=True)
+    with pytest.raises(OSError, match=r"No folder 'runs/mdoel' exists in the working folder"):
+        CiTrusForSequenceClassification.from_pretrained("runs/mdoel", **offline)

@@ -21,6 +21,7 @@ def test_offline_a_relative_path_that_names_no_folder_is_said_to_name_none(tmp_p
     cache and `snapshot_download`; the one line now also says no folder of that name exists, relative to the working
     folder it names. A folder that exists is not said to be missing."""
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()  # (a name whose parent is no folder here reads as a Hub id: audit 77)
     with pytest.raises(OSError) as raised:
         CiTrusForSequenceClassification.from_pretrained(
             "data/ckpt", cache_dir=tmp_path / "cache", local_files_only=True

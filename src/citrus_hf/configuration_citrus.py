@@ -459,6 +459,18 @@ def default_revision_unset(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any
     return kwargs
 
 
+def looks_like_a_path(name: str) -> bool:
+    """Whether the checkpoint name `name`, which names no folder, reads as a mistyped local path rather than a Hub id:
+    it starts with ./ ../ ~ or /, holds a path separator beyond the one of "owner/name" (or a Windows one), or its
+    parent names an existing folder ("data/ckp" beside a data/ folder)."""
+    if name in (".", "..") or name.startswith(("./", "../", "~")) or os.path.isabs(name):
+        return True
+    if name.count("/") > 1 or "\\" in name:  # (a backslash is in no Hub id)
+        return True
+    parent = os.path.dirname(name)
+    return bool(parent) and os.path.isdir(parent)
+
+
 def uncached_offline_error(
     name_or_path: Any, filename: str, revision: str | None = None, subfolder: str | None = None
 ) -> OSError:
@@ -468,11 +480,12 @@ def uncached_offline_error(
     and weights, and `snapshot_download(allow_patterns=...)` the files matching its patterns, which leaves open
     whether the repository has the file at all; the message says both. A Hub id has the shape of a relative path
     ("data/ckpt"), so a mistyped local folder reaches here too: where no folder of that name exists, the message says
-    so, relative to the working folder it names."""
+    so, relative to the working folder it names, where the name looks like a path (`looks_like_a_path`): of a plain
+    Hub id ("owner/name", "bert-base-uncased") that sentence was noise."""
     shown = os.fspath(name_or_path)
     where = hub_source_shown(shown, subfolder, revision)
     no_folder = ""
-    if not os.path.isdir(shown):
+    if not os.path.isdir(shown) and looks_like_a_path(shown):
         relative_to = "" if os.path.isabs(shown) else f" in the working folder {os.getcwd()!r}"
         no_folder = f" No folder {shown!r} exists{relative_to} either: if a local checkpoint was meant, check its path."
     return OSError(
