@@ -163,3 +163,62 @@ def test_offline_a_citrus_class_says_no_folder_of_a_mistyped_one_beside_its_pare
     (tmp_path / "runs" / "model").mkdir(parents=True)
     with pytest.raises(OSError, match=r"No folder 'runs/mdoel' exists in the working folder"):
         CiTrusForSequenceClassification.from_pretrained("runs/mdoel", **offline)
+
+
+# ------------------------------------------------------------------ 5. a push commits onto the commit it read
+
+
+@pytest.fixture
+def local_hub(tmp_path, monkeypatch):
+    """The test Hub (tests/hub_server.py) served in this process, huggingface_hub pointed at it (its endpoint, online,
+    a cache of this test's own): the push functions build their `HfApi` and downloads when called."""
+    import huggingface_hub.constants
+    from hub_server import HubServer
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+    with HubServer() as hub:
+        # (what HF_ENDPOINT sets at import: the endpoint and the download URLs built from it)
+        monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
+        template = hub.url + "/{repo_id}/resolve/{revision}/{filename}"
+        monkeypatch.setattr(huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
+        yield hub
+
+
+def test_a_push_raced_by_another_commit_fails_instead_of_overwriting_it(local_hub, monkeypatch):
+    """`push_to_hub` reads the repository's card (to keep its licence, tags and baseline rows) and then committed
+    without `parent_commit`: a commit that reached the branch in between (another push, an edit on the Hub) was
+    overwritten without a word, its card rows lost. The push now commits onto the commit it read, and a race is one
+    line that says to push again; a push with no race goes through."""
+    from hub_server import DEFAULT_TOKEN, DEFAULT_USER
+    from huggingface_hub import HfApi
+
+    from citrus_hf.publishing import push
+
+    repo = f"{DEFAULT_USER}/citrus-raced"
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    api = HfApi(token=DEFAULT_TOKEN)
+    api.create_repo(repo)
+    api.upload_file(path_or_fileobj=b"---\nlicense: mit\n---\n", path_in_repo="README.md", repo_id=repo)
+    read_card = push._existing_card
+
+    def read_then_raced(*args, **kwargs):
+        card = read_card(*args, **kwargs)
+        api.upload_file(
+            path_or_fileobj=b"their notes", path_in_repo="NOTES.md", repo_id=repo, commit_message="a concurrent edit"
+        )
+        return card
+
+    monkeypatch.setattr(push, "_existing_card", read_then_raced)
+    with pytest.raises(OSError) as raised:
+        push.push_to_hub(model, repo, token=DEFAULT_TOKEN, tags=["second"])
+    said = str(raised.value)
+    assert said.startswith(f"{repo} changed while this push was being prepared"), said
+    assert "push again" in said and "\n" not in said, said
+    files = local_hub.repo_files(repo)
+    assert files["NOTES.md"] == b"their notes" and b"- second\n" not in files["README.md"]
+    monkeypatch.setattr(push, "_existing_card", read_card)
+    push.push_to_hub(model, repo, token=DEFAULT_TOKEN, tags=["second"])  # pushed again: onto the edit, keeping it
+    files = local_hub.repo_files(repo)
+    assert files["NOTES.md"] == b"their notes" and b"- second\n" in files["README.md"]
+    assert b"license: mit" in files["README.md"]

@@ -160,12 +160,15 @@ def _publish_folder(
     create_pr: bool = False,
     commit_description: str | None = None,
     replaces: Sequence[str] = (),
+    parent_commit: str | None = None,
 ) -> CommitInfo:
     """The one publishing pipeline: `write` the files into a fresh folder, `check` them, then create the repository
     (and the branch `revision`) and upload the folder as one commit, which deletes the files of the repository that
     match `replaces` and that the folder does not hold again (the other kinds of checkpoint's: `replaced_files`).
     `private` and `create_pr` come checked (`_checked_switches`, which its callers run before they contact the Hub);
-    `private=True` refuses a repository that exists and is public (`refuse_public_repository`)."""
+    `private=True` refuses a repository that exists and is public (`refuse_public_repository`). `parent_commit`: the
+    commit of the branch whose card and files the push read (`_branch_head`), so that a commit reaching the branch
+    since fails the upload (`_hub_failure`) instead of being overwritten without a word."""
     from huggingface_hub import HfApi
 
     if repo_id.count("/") != 1:
@@ -198,6 +201,7 @@ def _publish_folder(
                 revision=revision,
                 create_pr=create_pr,
                 delete_patterns=list(replaces) or None,
+                parent_commit=None if create_pr else parent_commit,  # (a pull request is a ref of its own)
             )
 
 
@@ -234,9 +238,18 @@ def hub_failures_in_one_line(refused_prefix: str, repo_id: str, endpoint: str) -
         raise failure from error
 
 
+# The Hub's answer to a commit whose `parent_commit` is no longer the branch's head.
+_PRECONDITION_FAILED = 412
+
+
 def _hub_failure(error: Exception, refused_prefix: str, repo_id: str, endpoint: str) -> Exception:
     """What to raise for a failed Hub request: the Hub's refusal after `refused_prefix`, the one-line network error,
     or `error` itself (a bug, not the Hub's answer: the caller re-raises it as it is)."""
+    if getattr(getattr(error, "response", None), "status_code", None) == _PRECONDITION_FAILED:
+        return OSError(
+            f"{repo_id} changed while this push was being prepared (another commit reached the branch after the push "
+            "read its card and files), so nothing was published: push again, which starts from that commit."
+        )
     refused = _refusal(error)
     if refused is not None:
         return OSError(f"{refused_prefix}: {refused}")
@@ -506,6 +519,28 @@ def _replaced_revision(repo_id: str, revision: str | None, token: bool | str | N
     return None
 
 
+def _branch_head(repo_id: str, revision: str | None, token: bool | str | None) -> str | None:
+    """The commit the branch `revision` of `repo_id` (None: the default branch; `_replaced_revision`) is at, which a
+    push reads the card and files of and commits onto (`_publish_folder(parent_commit=...)`): two pushes racing to
+    one repository otherwise overwrote each other's files, and the later card dropped the rows the earlier one had
+    merged in. None where there is no such repository or branch yet (or the Hub refuses: the publication reports it).
+
+    Raises:
+        OSError: the Hub cannot be reached (`unreachable_hub_error`).
+    """
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    try:
+        return api.repo_info(repo_id, revision=revision).sha
+    except Exception as error:
+        from ..data.hub_access import no_answer_from_hub
+
+        if no_answer_from_hub(error):
+            raise unreachable_hub_error(repo_id, api.endpoint, error) from error
+        return None
+
+
 def create_push_branch(repo_id: str, branch: str, token: bool | str | None) -> None:
     """Create the branch `branch` of the existing repository `repo_id` from its default branch where it has none, as
     `_publish_folder` does before its upload, for an upload that creates none (`Trainer.push_to_hub`'s).
@@ -634,14 +669,15 @@ def push_to_hub(
         # a model loaded from another repository: its extractor goes along (a push to its own keeps it there)
         feature_extractor = _source_preprocessor(model, source, token)
     all_tags = list(dict.fromkeys([*(getattr(model, "model_tags", None) or []), *(tags or [])]))
-    previous_card = _existing_card(repo_id, replaced, token) if card is None else None
+    head = _branch_head(repo_id, replaced, token)  # what is read below is of this commit, and the push goes onto it
+    previous_card = _existing_card(repo_id, head or replaced, token) if card is None else None
     if card is None and not card_options and not _has_run_records(run_dir) and previous_card is not None:
         # Nothing recorded here to describe the model: when it is the repository's own model, loaded from it and
         # unchanged (the weights the replaced revision holds, which its card describes), keep that card, as
         # transformers does, rather than replace its results with an empty one. Another model (built in memory,
         # trained further since it was loaded, another branch's) gets a new card, which keeps the old one's baselines
         # but not its results (`build_model_card(previous_card=...)`).
-        if source == repo_id and _hub_weights_match(model, source, replaced, token):
+        if source == repo_id and _hub_weights_match(model, source, head or replaced, token):
             card = previous_card
             logger.info(f"Kept the model card {repo_id} already has (no run records here to write a new one).")
             _add_tags(card, all_tags)
@@ -692,6 +728,7 @@ def push_to_hub(
         token=token,
         create_pr=create_pr,
         replaces=replaced_files(adapter=False, fusion=is_fusion(model)),
+        parent_commit=head,
     )
 
 
@@ -818,7 +855,9 @@ def push_adapter_to_hub(
         )
     # the licence and tags of the card the push replaces stay unless given (`citrus push` of an adapter again turned a
     # non-commercial licence into apache-2.0 and dropped `--tag imu`), as a full model's push keeps them
-    previous_card = _existing_card(repo_id, _replaced_revision(repo_id, revision, token), token)
+    replaced = _replaced_revision(repo_id, revision, token)
+    head = _branch_head(repo_id, replaced, token)  # what is read below is of this commit, and the push goes onto it
+    previous_card = _existing_card(repo_id, head or replaced, token)
     kept = {"license": license}
     _keep_previous_license(kept, previous_card)
     license = kept.get("license") or "apache-2.0"
@@ -848,6 +887,7 @@ def push_adapter_to_hub(
         token=token,
         create_pr=create_pr,
         replaces=replaced_files(adapter=True, fusion=is_fusion(peft_model)),
+        parent_commit=head,
     )
 
 
