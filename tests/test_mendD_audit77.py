@@ -1,5 +1,7 @@
 """Leftovers of audit 76 on the Hub and loading side: a sharded pickled checkpoint is named by its index and its count
-of shards, not shard by shard. Tiny models, no network."""
+of shards; online without a network the CiTrus classes say so in one line; a dtype conflict reached through an Auto
+class names the Auto call; offline, "no folder of that name" only of a name that reads as a path; a push commits onto
+the commit it read. Tiny models; no network (a closed port, and the test Hub served in this process)."""
 
 from __future__ import annotations
 
