@@ -58,6 +58,7 @@ import threading
 import time
 import traceback
 import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
@@ -1333,8 +1334,34 @@ def printed_by_each(stdout: str) -> dict[str, str]:
     return json.loads(lines[-1].split(": ", 1)[1])
 
 
-def results_in_one_client(client, scripts: dict[str, str], **client_options) -> dict:
-    """The `client_result` of each of `scripts` (name -> script), run in turn in one Python by `client` (a
-    `make_hub_client` client, given `client_options`: `hf_home=`, Hub variables, ...)."""
-    printed = printed_by_each(client(in_one_client(scripts), **client_options))
-    return {name: client_result(out) for name, out in printed.items()}
+class ScriptResults(Mapping):
+    """What a module fixture's client scripts printed, read when a test reads it: `results[name]` is that script's
+    `client_result`, `results.output(name)` its `client_output`. A fixture that read every script's result as its
+    clients returned errored every test of the module when one script failed; read here, the failure (with that
+    script's output) is the failure of the tests that read that script alone. `values` are the fixture's other
+    entries (folders, expected values), given back as they are."""
+
+    def __init__(self, printed: Mapping[str, str], **values: object) -> None:
+        self.printed = dict(printed)
+        self.values = values
+
+    def __getitem__(self, name: str):
+        if name in self.values:
+            return self.values[name]
+        return client_result(self.printed[name])
+
+    def output(self, name: str) -> str:
+        """What script `name` printed, once it is known that it did not fail (`client_output`)."""
+        return client_output(self.printed[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self.printed, *self.values])
+
+    def __len__(self) -> int:
+        return len(self.printed) + len(self.values)
+
+
+def results_in_one_client(client, scripts: dict[str, str], **client_options) -> ScriptResults:
+    """The results of `scripts` (name -> script), run in turn in one Python by `client` (a `make_hub_client` client,
+    given `client_options`: `hf_home=`, Hub variables, ...); each is read when a test reads it (`ScriptResults`)."""
+    return ScriptResults(printed_by_each(client(in_one_client(scripts), **client_options)))

@@ -29,6 +29,7 @@ from hub_server import (  # noqa: E402
     DEFAULT_TOKEN,
     DEFAULT_USER,
     HubServer,
+    ScriptResults,
     client_env,
     client_result,
     in_one_client,
@@ -85,14 +86,13 @@ print("RESULT:", json.dumps({"pipeline": type(run).__module__ + "." + type(run).
 """
 
 
-def _run_without_package(scripts: dict[str, str], cwd: Path) -> dict:
+def _run_without_package(scripts: dict[str, str], cwd: Path) -> ScriptResults:
     """Run `scripts` (name -> script) in one fresh interpreter where citrus_hf cannot be imported (`in_one_client`),
     with its own Hugging Face cache (the remote modules transformers writes) and offline; the JSON each printed after
-    `RESULT:`, by name."""
+    `RESULT:`, by name, read when a test reads it (`ScriptResults`)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "PYTHON"))}
     env.update(HF_HOME=str(cwd / "hf_home"), HF_HUB_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1")
-    printed = printed_by_each(run_client(in_one_client(scripts), env, cwd=cwd, without_package=True).stdout)
-    return {name: client_result(out) for name, out in printed.items()}
+    return ScriptResults(printed_by_each(run_client(in_one_client(scripts), env, cwd=cwd, without_package=True).stdout))
 
 
 def _assert_same_results(remote: dict, expected: dict, kind: str) -> None:
@@ -142,9 +142,8 @@ def local_runs(tmp_path_factory) -> dict:
         scripts[name] = REMOTE_PIPELINE.replace("__FOLDER__", folder).replace(
             "__RECORDING__", str(workdir / "recording.npz")
         )
-    for name, out in _run_without_package(scripts, workdir).items():
-        runs[name]["out"] = out
-    return runs
+    remote = _run_without_package(scripts, workdir)
+    return {name: {**run, "remote": remote} for name, run in runs.items()}
 
 
 @pytest.mark.parametrize(("kind", "saved_by"), LOCAL_CASES)
@@ -155,7 +154,7 @@ def test_a_saved_fusion_folder_runs_its_pipeline_without_the_package(kind, saved
     folder held no pipelines.py: transformers could not tell the task, and given it, had no code to run."""
     run = local_runs[f"{kind}_{saved_by}"]
     assert {"pipelines.py", "backends.py", "processing_citrus_fusion.py"} <= run["files"]
-    out = run["out"]
+    out = run["remote"][f"{kind}_{saved_by}"]
     assert out["package_importable"] is False
     module, name = out["pipeline"].rsplit(".", 1)
     assert module.startswith("transformers_modules.") and module.endswith(".pipelines")

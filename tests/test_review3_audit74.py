@@ -22,7 +22,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
-from hub_server import client_result, in_one_client, printed_by_each, run_client  # noqa: E402
+from hub_server import ScriptResults, in_one_client, printed_by_each, run_client  # noqa: E402
 from test_fusionrc_audit74 import RATES, recording, saved_fusion  # noqa: E402
 from tiny_configs import tiny_config  # noqa: E402
 
@@ -80,8 +80,7 @@ def remote_runs(tmp_path_factory) -> dict:
         ),
     }
     out = run_client(in_one_client(scripts), _offline_env(workdir / "hf_home"), cwd=workdir, without_package=True)
-    runs = {name: client_result(printed) for name, printed in printed_by_each(out.stdout).items()}
-    return {**runs, "parent": parent, "expected": expected}
+    return ScriptResults(printed_by_each(out.stdout), parent=parent, expected=expected)
 
 
 def test_a_fusion_folder_without_its_processor_is_refused_by_the_remote_pipeline_naming_the_fix(remote_runs):

@@ -18,6 +18,7 @@ import hub_server
 import pytest
 from hub_server import (
     FRESH_CLIENTS_VARIABLE,
+    ScriptResults,
     client_env,
     client_output,
     client_result,
@@ -196,3 +197,19 @@ def test_a_failing_script_of_one_client_fails_its_own_test_with_its_output_and_t
     with pytest.raises(AssertionError, match="exits_with_3 exited with code 3"):
         client_output(printed["exits_with_3"])
     assert client_result(printed["later"]) == [1]
+
+
+def test_a_module_fixtures_results_are_read_by_each_test_so_a_failed_script_fails_only_the_tests_reading_it():
+    """Module fixtures read every script's `client_result` as soon as their one client returned, so one failed
+    script errored every test of the module (each showing the fixture's error). `ScriptResults` reads a script's
+    result when a test asks for it: the others' results, and the fixture's other values, are read as before."""
+    scripts = {"fails": "raise ValueError('boom')\n", "works": "print('RESULT:' + '[2]')\n"}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(in_one_client(scripts), {"__name__": "__main__", "__builtins__": __builtins__})
+    results = ScriptResults(printed_by_each(out.getvalue()), workdir="folder")  # raises nothing
+    assert results["works"] == [2] and results["workdir"] == "folder"
+    assert set(results) == {"fails", "works", "workdir"}
+    for read in (lambda: results["fails"], lambda: results.output("fails")):
+        with pytest.raises(AssertionError, match="ValueError: boom"):
+            read()

@@ -5,7 +5,7 @@ the test hub (see conftest.py)."""
 from __future__ import annotations
 
 import pytest
-from hub_server import DEFAULT_USER, results_in_one_client
+from hub_server import DEFAULT_USER, ScriptResults, results_in_one_client
 
 REPO = f"{DEFAULT_USER}/citrus-tiny-adapter-extractor"
 OVER_MODEL = f"{DEFAULT_USER}/citrus-tiny-adapter-over-model"
@@ -116,7 +116,7 @@ def test_the_trainers_push_replaces_the_other_kind_of_checkpoint(runs):
 
 
 @pytest.fixture(scope="module")
-def runs(make_hub_client, workdir_with_pretrained) -> dict:
+def runs(make_hub_client, workdir_with_pretrained) -> ScriptResults:
     """Each test's script's result, by test name, from one client (each client costs seconds of imports)."""
     tmp_path = workdir_with_pretrained("ecoparity70")
     scripts = {

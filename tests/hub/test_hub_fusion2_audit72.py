@@ -5,7 +5,7 @@ creates a private repository and pushes to that branch. Clients run in subproces
 from __future__ import annotations
 
 import pytest
-from hub_server import DEFAULT_USER, results_in_one_client
+from hub_server import DEFAULT_USER, ScriptResults, results_in_one_client
 
 REPO = f"{DEFAULT_USER}/citrus-fusion-processor-private"
 
@@ -72,7 +72,7 @@ def test_the_processor_of_an_encoder_loaded_from_the_hub_keeps_its_saved_extract
 
 
 @pytest.fixture(scope="module")
-def runs(make_hub_client, tmp_path_factory) -> dict:
+def runs(make_hub_client, tmp_path_factory) -> ScriptResults:
     """Each test's script's result, by test name, from one client (each client costs seconds of imports)."""
     tmp_path = tmp_path_factory.mktemp("fusion2")
     scripts = {

@@ -6,7 +6,7 @@ at the test hub (see conftest.py): the four tests' scripts in one (each client c
 from __future__ import annotations
 
 import pytest
-from hub_server import CALL_MESSAGE, DEFAULT_USER, results_in_one_client
+from hub_server import CALL_MESSAGE, DEFAULT_USER, ScriptResults, results_in_one_client
 
 PUBLIC = f"{DEFAULT_USER}/citrus-tiny-public-then-private"
 FRESH_ADAPTER = f"{DEFAULT_USER}/citrus-tiny-adapter-default-visibility"
@@ -165,7 +165,7 @@ def test_loading_an_adapter_from_a_repository_that_holds_none_says_so(runs):
 
 
 @pytest.fixture(scope="module")
-def runs(make_hub_client, workdir_with_pretrained) -> dict:
+def runs(make_hub_client, workdir_with_pretrained) -> ScriptResults:
     """Each test's script's result, by short name, from one client (the private-push script last: it wraps
     `HfApi.create_repo` to record what it is asked). The folder pretrained/ holds a tiny pre-trained model."""
     workdir = workdir_with_pretrained("hubtraps2")

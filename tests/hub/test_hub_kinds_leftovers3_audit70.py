@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
+from hub_server import DEFAULT_USER, ScriptResults, in_one_client, printed_by_each
 from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining, CiTrusForSequenceClassification, CiTrusFusionConfig
@@ -232,7 +232,7 @@ def _named(script: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def runs(make_hub_client, tmp_path_factory) -> dict:
+def runs(make_hub_client, tmp_path_factory) -> ScriptResults:
     """The results of KINDS_SCRIPT, PEFT_SCRIPT and DOWNLOAD (in one client, in that order) and then of OFFLINE (with
     HF_HUB_OFFLINE=1, in the same Hub cache), by short name. The folders: a tiny ECG + EDA fusion classifier
     (fusion/), a single-modality one (single/) and a pre-trained model (pretrained/)."""
@@ -244,5 +244,4 @@ def runs(make_hub_client, tmp_path_factory) -> dict:
     client = make_hub_client(workdir)
     scripts = {"kinds": _named(KINDS_SCRIPT), "peft": _named(PEFT_SCRIPT), "download": _named(DOWNLOAD)}
     online = printed_by_each(client(in_one_client(scripts)))
-    offline = client_result(client(_named(OFFLINE), HF_HUB_OFFLINE="1"))
-    return {**{name: client_result(out) for name, out in online.items()}, "offline": offline}
+    return ScriptResults({**online, "offline": client(_named(OFFLINE), HF_HUB_OFFLINE="1")})

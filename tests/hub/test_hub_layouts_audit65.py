@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hub_server import DEFAULT_USER, client_result, results_in_one_client
+from hub_server import DEFAULT_USER, ScriptResults, results_in_one_client
 from tiny_configs import save_tiny_classifier, tiny_config
 
 from citrus_hf import CiTrusForPretraining, CiTrusForSequenceClassification
@@ -88,7 +88,7 @@ def test_a_load_downloads_the_checkpoint_asked_for_alone(published):
 
 
 @pytest.fixture(scope="module")
-def published(make_hub_client, tmp_path_factory) -> dict:
+def published(make_hub_client, tmp_path_factory) -> ScriptResults:
     """SIGNATURES and DOWNLOADS (each on a repository of its own) in one online client (in_one_client: they share its
     environment, and each client costs seconds of imports), then OFFLINE_DIGEST offline in the same Hub cache: what
     each printed after `RESULT:`, by name."""
@@ -105,4 +105,4 @@ def published(make_hub_client, tmp_path_factory) -> dict:
     scripts = {"signatures": SIGNATURES.replace("__REPO__", EVALUATE_REPO), "downloads": DOWNLOADS}
     found = results_in_one_client(client, scripts)
     offline = client(OFFLINE_DIGEST.replace("__REPO__", EVALUATE_REPO), HF_HUB_OFFLINE="1")
-    return {**found, "offline_digest": client_result(offline)}
+    return ScriptResults({**found.printed, "offline_digest": offline})

@@ -5,7 +5,7 @@ tests' scripts in one (each client costs seconds of imports)."""
 from __future__ import annotations
 
 import pytest
-from hub_server import DEFAULT_USER, results_in_one_client
+from hub_server import DEFAULT_USER, ScriptResults, results_in_one_client
 
 TRAINER_MODEL = f"{DEFAULT_USER}/citrus-tiny-trainer-branch-card"
 TRAINER_ADAPTER = f"{DEFAULT_USER}/citrus-tiny-trainer-branch-adapter-card"
@@ -161,7 +161,7 @@ def test_a_trainer_push_to_a_new_branch_creates_it(runs):
 
 
 @pytest.fixture(scope="module")
-def runs(make_hub_client, workdir_with_pretrained) -> dict:
+def runs(make_hub_client, workdir_with_pretrained) -> ScriptResults:
     """Each test's script's result, by short name, from one client (the private-set script last: it wraps
     `HfApi.create_repo` to record what it is asked). The folder pretrained/ holds a tiny pre-trained model."""
     workdir = workdir_with_pretrained("leftovers3_71")

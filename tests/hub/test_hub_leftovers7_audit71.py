@@ -5,7 +5,7 @@ at the test hub (see conftest.py)."""
 from __future__ import annotations
 
 import pytest
-from hub_server import DEFAULT_USER, results_in_one_client
+from hub_server import DEFAULT_USER, ScriptResults, results_in_one_client
 from tiny_configs import TINY
 
 IN_TRAINING = f"{DEFAULT_USER}/citrus-tiny-trainer-checkpoint-branch"
@@ -77,7 +77,7 @@ def test_the_hubs_refusal_is_passed_on_in_one_line(runs):
 
 
 @pytest.fixture(scope="module")
-def runs(make_hub_client, workdir_with_pretrained) -> dict:
+def runs(make_hub_client, workdir_with_pretrained) -> ScriptResults:
     """Each test's script's result, by test name, from one client (each client costs seconds of imports)."""
     tmp_path = workdir_with_pretrained("leftovers7")
     scripts = {

@@ -6,7 +6,7 @@ on the downloaded weights, as for a folder. Clients run in subprocesses pointed 
 from __future__ import annotations
 
 import pytest
-from hub_server import CALL_MESSAGE, DEFAULT_USER, results_in_one_client
+from hub_server import CALL_MESSAGE, DEFAULT_USER, ScriptResults, results_in_one_client
 
 WIDER = f"{DEFAULT_USER}/citrus-tiny-four-class-adapter"
 
@@ -58,7 +58,7 @@ def test_a_hub_seq_cls_adapter_of_a_regressor_that_saved_no_classifier_loads_as_
 
 
 @pytest.fixture(scope="module")
-def runs(make_hub_client, workdir_with_pretrained) -> dict:
+def runs(make_hub_client, workdir_with_pretrained) -> ScriptResults:
     """Each test's script's result, by test name, from one client (each client costs seconds of imports)."""
     tmp_path = workdir_with_pretrained("leftovers8")
     scripts = {

@@ -10,7 +10,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from hub_server import DEFAULT_TOKEN, DEFAULT_USER, client_result, in_one_client, printed_by_each
+from hub_server import DEFAULT_TOKEN, DEFAULT_USER, ScriptResults, in_one_client, printed_by_each
 from test_hub_hub3_audit73 import OUTCOME
 from tiny_configs import save_tiny_classifier, save_trained_adapter, tiny_config
 
@@ -115,7 +115,7 @@ def test_citrus_predict_of_a_hub_adapter_names_the_repo_typed_in_its_errors(publ
 
 
 @pytest.fixture(scope="module")
-def published(make_hub_client, tmp_path_factory) -> dict:
+def published(make_hub_client, tmp_path_factory) -> ScriptResults:
     """Every test's logged-in script in one client (in_one_client: UPLOAD, then OTHER_MODEL and PREDICT_ADAPTER, each
     on repositories of its own; they share its environment, and each client costs seconds of imports), and LOAD in
     one anonymous client: what each printed after `RESULT:`, by name ("anonymous" for LOAD)."""
@@ -134,6 +134,5 @@ def published(make_hub_client, tmp_path_factory) -> dict:
         "predict_adapter": PREDICT_ADAPTER.replace("__ADAPTER__", ADAPTER),
     }
     printed = printed_by_each(client(in_one_client(scripts)))
-    found = {name: client_result(printed[name]) for name in ("other_model", "predict_adapter")}
     script = LOAD.replace("__REPO__", REPO).replace("__PRIVATE__", PRIVATE).replace("__TOKEN__", DEFAULT_TOKEN)
-    return {**found, "anonymous": client_result(client(script, HF_TOKEN=None))}
+    return ScriptResults({**printed, "anonymous": client(script, HF_TOKEN=None)})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hub_server import DEFAULT_USER, client_result, in_one_client, printed_by_each
+from hub_server import DEFAULT_USER, ScriptResults, in_one_client, printed_by_each
 from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining
@@ -135,7 +135,7 @@ SCRIPTS = {
 
 
 @pytest.fixture(scope="module")
-def runs(make_hub_client, tmp_path_factory) -> dict[str, dict[str, dict]]:
+def runs(make_hub_client, tmp_path_factory) -> dict[str, ScriptResults]:
     """Each script's result online (all three, in that order, in one client), and offline (those that read the Hub
     cache again, in one more), by script name."""
     workdir = tmp_path_factory.mktemp("leftovers71")
@@ -144,7 +144,4 @@ def runs(make_hub_client, tmp_path_factory) -> dict[str, dict[str, dict]]:
     online = printed_by_each(client(in_one_client(SCRIPTS)))
     offline = {name: SCRIPTS[name] for name in ("peft_load", "object")}
     offline = printed_by_each(client(in_one_client(offline), HF_HUB_OFFLINE="1"))
-    return {
-        "online": {name: client_result(out) for name, out in online.items()},
-        "offline": {name: client_result(out) for name, out in offline.items()},
-    }
+    return {"online": ScriptResults(online), "offline": ScriptResults(offline)}

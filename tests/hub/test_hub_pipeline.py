@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from hub_server import DEFAULT_USER, client_output, client_result, in_one_client, printed_by_each
+from hub_server import DEFAULT_USER, ScriptResults, in_one_client, printed_by_each
 from huggingface_hub import ModelCard
 from tiny_configs import tiny_config
 
@@ -51,6 +51,7 @@ def _script(text: str, with_package: bool = True) -> str:
 
 
 def test_pushed_pipeline_carries_its_code(published, hub):
+    published.output("push")  # (the push's own failure, with its output, if it failed)
     stored = set(hub.repo_files(REPO))
     assert {"config.json", "model.safetensors", "preprocessor_config.json", "pipelines.py", "backends.py"} <= stored
 
@@ -101,6 +102,7 @@ def _regress_script(with_package: bool) -> str:
 
 
 def test_citrus_push_carries_the_pipeline_code_and_names_its_task(published, hub):
+    published.output("cli_push")  # (the push's own failure, with its output, if it failed)
     stored = hub.repo_files(REGRESSOR_REPO)
     assert {"config.json", "model.safetensors", "modeling_citrus.py", "pipelines.py", "backends.py"} <= set(stored)
     custom_pipelines = json.loads(stored["config.json"])["custom_pipelines"]
@@ -135,7 +137,7 @@ assert main(["predict", "__REPO__", "recording.npy", "--sampling-rate", "50", "-
 
 def test_citrus_predict_takes_a_hub_id(published):
     """`citrus predict OWNER/NAME FILE`: the command's model is whatever `pipeline(model=...)` takes, a Hub id too."""
-    output = published["predict"]
+    output = published.output("predict")
     assert "recording.npy: " in output and "6 window(s) of 4 s at 50 Hz, backend torch" in output
     rows = (published["workdir"] / "windows.csv").read_text().splitlines()
     assert rows[0] == "recording,start,end,label,score," + ",".join(f"p_{name}" for name in EXERCISES) + ",no_signal"
@@ -184,9 +186,4 @@ def published(hub, make_hub_client, tmp_path_factory):
     )
     without = {"load": _script(LOAD, with_package=False), "regress": _regress_script(with_package=False)}
     without = printed_by_each(client(in_one_client(without), hf_home=workdir / "fresh", without_package=True))
-    return {
-        "workdir": workdir,
-        **{name: client_output(printed[name]) for name in ("push", "cli_push", "predict")},
-        **{name: client_result(printed[name]) for name in ("load", "regress")},
-        **{f"{name}_without": client_result(out) for name, out in without.items()},
-    }
+    return ScriptResults({**printed, **{f"{name}_without": out for name, out in without.items()}}, workdir=workdir)

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from hub_server import DEFAULT_USER, client_result, results_in_one_client
+from hub_server import DEFAULT_USER, ScriptResults, client_result, results_in_one_client
 from tiny_configs import save_tiny_classifier
 
 REPO = f"{DEFAULT_USER}/citrus-embedder"
@@ -49,10 +49,11 @@ def published(hub, make_hub_client, tmp_path_factory):
     # the push and the read with the package in one client (in_one_client): they share its environment, and each
     # client costs seconds of imports
     found = results_in_one_client(client, {"push": PUSH, "with_package": _load(True)})
-    return {"client": client, "with_package": found["with_package"]}
+    return ScriptResults(found.printed, client=client)
 
 
 def test_a_pushed_feature_extraction_pipeline_embeds_from_its_hub_id(published, hub, tmp_path):
+    published.output("push")  # (the push's own failure, with its output, if it failed)
     saved = json.loads(hub.repo_files(REPO)["config.json"])
     assert list(saved["custom_pipelines"]) == ["time-series-feature-extraction"]
     with_package = published["with_package"]
