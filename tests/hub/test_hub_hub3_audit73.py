@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hub_server import DEFAULT_USER, client_result
+from hub_server import DEFAULT_USER, ScriptResults, in_one_client, printed_by_each
 from tiny_configs import tiny_config
 
 from citrus_hf import (
@@ -53,7 +53,9 @@ def _save(folder, sampling_rate: float) -> None:
     CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
 
 
-PUBLISH = """
+# The publishing client's scripts (`in_one_client`, each on repositories of its own), by name.
+PUBLISH = {}
+PUBLISH["subfolder"] = """
 from huggingface_hub import HfApi, hf_hub_download
 import citrus_hf  # before binding `pipeline`, so that it is the wrapped factory
 from transformers import pipeline
@@ -66,7 +68,7 @@ api.create_repo("__NESTED__")
 api.upload_folder(folder_path="two/ecg", path_in_repo="ecg", repo_id="__NESTED__")  # nothing at the root
 
 model = CiTrusForSequenceClassification.from_pretrained("__TWO__", subfolder="ecg")
-subfolder = result["subfolder"] = {
+subfolder = {
     "model": model.config.sampling_rate,
     "object": outcome(lambda: pipeline(model=model).feature_extractor.sampling_rate),
     "nested": outcome(lambda: pipeline(model="__NESTED__", model_kwargs={"subfolder": "ecg"}).feature_extractor.sampling_rate),
@@ -76,13 +78,22 @@ try:
     subfolder["pushed"] = json.load(open(hf_hub_download("__COPIED__", "preprocessor_config.json")))["sampling_rate"]
 except Exception as error:
     subfolder["pushed"] = f"{type(error).__name__}: {error}"
+print("RESULT:", json.dumps(subfolder))
+"""
 
 # (the downloading client loads these, which caches the config and the weights only)
+PUBLISH["read_by_the_other_client"] = """
+from huggingface_hub import HfApi
+
+api = HfApi()
 for repo, folder in (("__SINGLE__", "two/ecg"), ("__FUSION__", "fusion"), ("__CACHED__", "two/ecg")):
     api.create_repo(repo)
     api.upload_folder(folder_path=folder, repo_id=repo)
+"""
 
+PUBLISH["predict_other_model"] = """
 import numpy as np
+from huggingface_hub import HfApi
 from transformers import PatchTSTConfig, PatchTSTForClassification
 from citrus_hf.commands.main import main
 
@@ -91,23 +102,29 @@ config = PatchTSTConfig(
     ffn_dim=32, num_targets=2,
 )
 PatchTSTForClassification(config).save_pretrained("patchtst")
+api = HfApi()
 api.create_repo("__PATCHTST__")
 api.upload_folder(folder_path="patchtst", repo_id="__PATCHTST__")
 np.save("recording.npy", np.zeros((1, 400), dtype=np.float32))
 said = io.StringIO()
 with contextlib.redirect_stderr(said):
     code = main(["predict", "__PATCHTST__", "recording.npy", "--sampling-rate", "100"])
-result["predict_other_model"] = {"code": code, "said": said.getvalue()}
+print("RESULT:", json.dumps({"code": code, "said": said.getvalue()}))
+"""
 
+# (the adapter records the base as its Hub id; the downloading client caches the adapter alone)
+PUBLISH["adapter"] = """
+from huggingface_hub import HfApi
+from citrus_hf import CiTrusForSequenceClassification
 from citrus_hf.training.lora import apply_lora, save_adapter
 
+api = HfApi()
 api.create_repo("__BASE__")
 api.upload_folder(folder_path="two/ecg", repo_id="__BASE__")
 peft_model = apply_lora(CiTrusForSequenceClassification.from_pretrained("__BASE__"), r=2, verbose=False)
 save_adapter(peft_model, "adapter")  # records the base as its Hub id
 api.create_repo("__ADAPTER__")
 api.upload_folder(folder_path="adapter", repo_id="__ADAPTER__")
-print("RESULT:", json.dumps(result))
 """
 
 # Run online, then offline, in one Hub cache (another than the publishing client's): online it caches the models of
@@ -152,9 +169,9 @@ def _script(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def runs(make_hub_client, tmp_path_factory) -> dict:
-    """PUBLISH's result, and DOWNLOAD_THEN_READ_OFFLINE's online (`own_cache_online`) and offline (`offline`, its
-    `own_cache` also as `own_cache_offline`). The folders: a 100 Hz tiny classifier in two/ and a 50 Hz one in
+def runs(make_hub_client, tmp_path_factory) -> ScriptResults:
+    """What each PUBLISH script found (in one client: `in_one_client`), and DOWNLOAD_THEN_READ_OFFLINE's online
+    (`online`) and offline (`offline`) results, each read when a test reads it. The folders: a 100 Hz tiny classifier in two/ and a 50 Hz one in
     two/ecg/, each with its extractor, and a tiny ECG + EDA fusion classifier with its processor in fusion/."""
     workdir = tmp_path_factory.mktemp("hub3")
     torch.manual_seed(0)
@@ -167,12 +184,11 @@ def runs(make_hub_client, tmp_path_factory) -> dict:
     CiTrusFusionForSequenceClassification(config).save_pretrained(workdir / "fusion")
     CiTrusFusionProcessor.from_config(config).save_pretrained(workdir / "fusion")
     client = make_hub_client(workdir)
-    published = client_result(client(_script(PUBLISH)))
+    published = printed_by_each(client(in_one_client({name: _script(text) for name, text in PUBLISH.items()})))
     home = workdir / "reader_home"
-    online = client_result(client(_script(DOWNLOAD_THEN_READ_OFFLINE), hf_home=home))
-    offline = client_result(client(_script(DOWNLOAD_THEN_READ_OFFLINE), hf_home=home, HF_HUB_OFFLINE="1"))
-    return {**published, "own_cache_online": online["own_cache"], "own_cache_offline": offline["own_cache"],
-            "offline": offline}  # fmt: skip
+    online = client(_script(DOWNLOAD_THEN_READ_OFFLINE), hf_home=home)
+    offline = client(_script(DOWNLOAD_THEN_READ_OFFLINE), hf_home=home, HF_HUB_OFFLINE="1")
+    return ScriptResults({**published, "online": online, "offline": offline})
 
 
 def test_a_checkpoint_in_a_subfolder_is_served_and_pushed_with_that_subfolder_s_extractor(runs):
@@ -190,7 +206,12 @@ def test_a_pipeline_given_a_cache_of_its_own_reads_and_writes_that_cache_alone(r
     into the default Hub cache too, and offline with `own` alone it said the checkpoint had no extractor (and advised
     saving one); a model loaded with `cache_dir=own` had its extractor looked up in the default cache (so did its
     pipeline offline). (The reading client's default cache holds other repositories, never this one's files.)"""
-    assert runs["own_cache_online"] == runs["own_cache_offline"] == {"named": 50.0, "object": 50.0, "default_cache": []}
+    runs.output("read_by_the_other_client")  # (the uploads' own failure, with their output, if they failed)
+    assert (
+        runs["online"]["own_cache"]
+        == runs["offline"]["own_cache"]
+        == {"named": 50.0, "object": 50.0, "default_cache": []}
+    )
 
 
 def test_an_extractor_or_processor_missing_from_the_offline_cache_is_not_called_missing_from_the_checkpoint(runs):
@@ -200,6 +221,7 @@ def test_an_extractor_or_processor_missing_from_the_offline_cache_is_not_called_
     `CiTrusFusionProcessor.from_pretrained` and `AutoProcessor` said a fusion checkpoint "has no processor_config.json"
     (build one with `from_config`). `load_feature_extractor` and the pipeline already said the file was never
     downloaded (audit 70); so do these now."""
+    runs.output("read_by_the_other_client")  # (the uploads' own failure, with their output, if they failed)
     result = runs["offline"]
     for key, repo, name in (
         ("extractor", UNCACHED, "preprocessor_config.json"),
@@ -225,6 +247,7 @@ def test_an_adapter_whose_hub_base_the_offline_cache_lacks_says_so_first(runs):
     `citrus predict`) told the story of an older citrus-hf that recorded a local base by a relative path, and named the
     cache's cause last, inside a parenthesis; it now says first that the offline cache lacks the base, and how to get
     it."""
+    runs.output("adapter")  # (the adapter's publishing failure, with its output, if it failed)
     said = runs["offline"]["adapter"]
     assert said.startswith(f"OSError: The adapter '{ADAPTER}' records its base model as '{ADAPTER_BASE}'"), said
     assert said.index(f"snapshot_download('{ADAPTER_BASE}')") < said.index("older citrus-hf"), said

@@ -15,7 +15,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from hub_server import DEFAULT_USER, client_result
+from hub_server import DEFAULT_USER, ScriptResults, in_one_client, printed_by_each
 from test_hub_hub3_audit73 import OUTCOME
 from tiny_configs import save_tiny_classifier, save_trained_adapter, tiny_config
 
@@ -46,10 +46,11 @@ with torch.no_grad():
     expected = peft_model(input_values=windows).logits
     loaded = load_adapter(None, "adapter")(input_values=windows).logits
     served = pipeline(model="adapter").model(input_values=windows).logits
-result["on_a_subfolder"] = {
+result = {
     "load_adapter": torch.allclose(loaded, expected, atol=1e-5),
     "pipeline": torch.allclose(served, expected, atol=1e-5),
 }
+print("RESULT:", json.dumps(result))
 """
 
 
@@ -72,12 +73,13 @@ from citrus_hf.training.lora import load_adapter
 
 HfApi().create_repo("__REPO__")
 HfApi().upload_folder(folder_path="adapters", repo_id="__REPO__")
-result["in_a_subfolder"] = {
+result = {
     "pipeline": outcome(lambda: type(pipeline(model="__REPO__", model_kwargs={"subfolder": "lora"}).model).__name__),
     "load_adapter": outcome(lambda: type(load_adapter(None, "__REPO__", subfolder="lora")).__name__),
     "damaged": outcome(lambda: pipeline(model="__REPO__", model_kwargs={"subfolder": "damaged"})),
     "damaged_at_main": outcome(lambda: load_adapter(None, "__REPO__", revision="main", subfolder="damaged")),
 }
+print("RESULT:", json.dumps(result))
 """
 
 
@@ -111,13 +113,14 @@ HfApi().upload_folder(folder_path="broken", repo_id="__BROKEN__")
 errors = io.StringIO()
 with contextlib.redirect_stderr(errors):
     main(["predict", "__BROKEN__", "recording.npy", "--sampling-rate", "100"])
-result["broken"] = {
+result = {
     "model": outcome(lambda: CiTrusForSequenceClassification.from_pretrained("__BROKEN__")),
     "config": outcome(lambda: CiTrusConfig.from_pretrained("__BROKEN__", revision="main")),
     "pipeline": outcome(lambda: pipeline(model="__BROKEN__")),
     "load_pretrained": outcome(lambda: load_pretrained("__BROKEN__")),
     "predict": errors.getvalue().strip().splitlines()[-1],
 }
+print("RESULT:", json.dumps(result))
 """
 
 
@@ -143,9 +146,7 @@ HfApi().upload_folder(folder_path="model", repo_id="__WHOLE__")
 snapshot_download("__WHOLE__")  # every file of the repository
 """
 
-OFFLINE_EXTRACTOR = (
-    OUTCOME
-    + """
+OFFLINE_EXTRACTOR = """
 import json
 import citrus_hf  # before binding `pipeline`, so that it is the wrapped factory
 from transformers import AutoFeatureExtractor, pipeline
@@ -159,7 +160,6 @@ print("RESULT:", json.dumps({
     "pipeline": outcome(lambda: pipeline(model="__WHOLE__")),
 }))
 """
-)
 
 
 def test_a_repository_downloaded_whole_without_an_extractor_is_not_called_never_downloaded(runs):
@@ -167,6 +167,7 @@ def test_a_repository_downloaded_whole_without_an_extractor_is_not_called_never_
     preprocessor_config.json, was said to have one "never downloaded", with advice to run that very
     `snapshot_download`. Its cache holds every file of the repository, so the loaders now say that the checkpoint has
     no feature extractor, and how to make one."""
+    runs.output("download_whole")  # (its own failure, with its output, if it failed)
     result = runs["offline_extractor"]
     for key, said in result.items():
         assert "never downloaded" not in said and "snapshot_download" not in said, (key, said)
@@ -209,7 +210,7 @@ for repo in ("__BLOCKS__", "__OWN__"):
     Said.lines.clear()
     load_task_splits(repo)
     warned[repo] = any("also have rows" in line for line in Said.lines)
-result["blocks"] = warned
+print("RESULT:", json.dumps(warned))
 """
 
 
@@ -222,8 +223,9 @@ def test_a_registered_set_pushed_to_the_hub_is_not_warned_of_its_time_blocks(run
 
 
 @pytest.fixture(scope="module")
-def runs(make_hub_client, tmp_path_factory) -> dict:
-    """What the online client (each test's script in turn, in one Python) and then the offline one found. The folders:
+def runs(make_hub_client, tmp_path_factory) -> ScriptResults:
+    """What the online client (each test's script in turn, in one Python: `in_one_client`) and then the offline one
+    found, by script name, each read when a test reads it. The folders:
     two/ (a tiny classifier at the root and another in ecg/, each with its extractor), adapters/lora (a trained adapter
     of base/) and adapters/damaged (its weights not safetensors), broken/ (a config.json that is not JSON), model/ (a
     classifier without an extractor) and recording.npy."""
@@ -240,15 +242,16 @@ def runs(make_hub_client, tmp_path_factory) -> dict:
     (workdir / "broken" / "config.json").write_text("{not json")
     np.save(workdir / "recording.npy", np.zeros((1, 400), dtype=np.float32))
     CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(workdir / "model")
-    online = OUTCOME + "".join(
-        (ON_A_SUBFOLDER, ADAPTER_IN_A_SUBFOLDER, BROKEN_CONFIG, DOWNLOAD_WHOLE, PUSHED_REGISTERED_SET)
-    )
-    online += 'print("RESULT:", json.dumps(result))\n'
     names = {"__TWO__": TWO, "__REPO__": IN_A_SUBFOLDER, "__BROKEN__": BROKEN, "__WHOLE__": WHOLE,
              "__BLOCKS__": BLOCKS, "__OWN__": OWN_BLOCKS}  # fmt: skip
-    offline = OFFLINE_EXTRACTOR
-    for name, repo in names.items():
-        online, offline = online.replace(name, repo), offline.replace(name, repo)
+
+    def named(script: str) -> str:
+        for name, repo in names.items():
+            script = script.replace(name, repo)
+        return OUTCOME + script
+
+    online = {"on_a_subfolder": ON_A_SUBFOLDER, "in_a_subfolder": ADAPTER_IN_A_SUBFOLDER, "broken": BROKEN_CONFIG,
+              "download_whole": DOWNLOAD_WHOLE, "blocks": PUSHED_REGISTERED_SET}  # fmt: skip
     client = make_hub_client(workdir)
-    found = client_result(client(online))
-    return {**found, "offline_extractor": client_result(client(offline, HF_HUB_OFFLINE="1"))}
+    printed = printed_by_each(client(in_one_client({name: named(script) for name, script in online.items()})))
+    return ScriptResults({**printed, "offline_extractor": client(named(OFFLINE_EXTRACTOR), HF_HUB_OFFLINE="1")})
