@@ -21,6 +21,7 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from hub_server import (
     DEFAULT_USER,
+    ScriptResults,
     client_env,
     client_result,
     in_one_client,
@@ -84,7 +85,8 @@ def archives():
 
 @pytest.fixture(scope="module")
 def published(hub, make_hub_client, tmp_path_factory):
-    """The dataset built locally, then built and pushed by the CLI in one client and loaded by a second client with
+    """The dataset built locally, then built and pushed by the CLI twice in one client (`in_one_client`; `again`: the
+    Hub requests of the second push, the commits of the first before them) and loaded by a second client with
     an empty Hub cache: `load_task_splits` first (LOAD_TASK_SPLITS below), so the package's read is the one that
     starts from nothing, then `load_dataset`. That cache is the one the offline reads of that test use; it also
     holds what `load_dataset` read after (datasets' `cache_dir=` would not keep that apart: its hf:// downloads go to
@@ -94,18 +96,24 @@ def published(hub, make_hub_client, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("dataset_hub")
     client = make_hub_client(workdir)
     # the CLI's build reads the local build's datasets cache (its Hub cache is its own): the same build, not a second
-    stdout = client(script(BUILD_AND_PUSH), HF_DATASETS_CACHE=str(datasets_cache))
-    reads = in_one_client({"task_splits": script(LOAD_TASK_SPLITS), "load": script(LOAD)})
+    before = hub.request_count()
+    pushes = in_one_client({"push": script(BUILD_AND_PUSH), "push_again": script(BUILD_AND_PUSH)})
+    pushed = printed_by_each(client(pushes, HF_DATASETS_CACHE=str(datasets_cache)))
+    requests = hub.requests_since(before)
+    commits = [index for index, request in enumerate(requests) if request[1].endswith("/commit/main")]
+    # (the first push's two commits, its shards' then its card's: what follows is the second push's)
+    again = requests[commits[1] + 1 :] if len(commits) > 1 else None
+    reads = in_one_client({"task_splits": script(LOAD_TASK_SPLITS), "loaded": script(LOAD)})
     printed = printed_by_each(client(reads, hf_home=workdir / "fresh_cache"))
-    loaded, task_splits = client_result(printed["load"]), client_result(printed["task_splits"])
-    from_hub = load_from_disk(str(workdir / "from_hub"))
-    return {"built": built, "client": client, "stdout": stdout, "loaded": loaded, "from_hub": from_hub,
-            "workdir": workdir, "task_splits": task_splits, "datasets_cache": datasets_cache}  # fmt: skip
+    # (absent when LOAD failed: the tests reading `loaded` fail on that, with its output)
+    from_hub = load_from_disk(str(workdir / "from_hub")) if (workdir / "from_hub").exists() else None
+    return ScriptResults({**printed, **pushed}, built=built, client=client, from_hub=from_hub, workdir=workdir,
+                         again=again)  # fmt: skip
 
 
 def test_cli_pushes_a_parquet_shard_per_split_in_lfs(published, hub):
     built = published["built"]
-    assert f"pushed to the Hub: {REPO}" in published["stdout"]
+    assert f"pushed to the Hub: {REPO}" in published.output("push")
     stored = hub.repo_files(REPO, repo_type="dataset")
     shards = {path: SHARD.fullmatch(path) for path in stored if path.endswith(".parquet")}
     assert all(shards.values()), sorted(shards)
@@ -170,12 +178,10 @@ def test_publishing_the_same_build_again_changes_nothing(published, hub):
         "Dataset card: sources, licenses",
         "Upload dataset",
     ]
-    before = hub.request_count()
-    published["client"](script(BUILD_AND_PUSH), HF_DATASETS_CACHE=str(published["datasets_cache"]))
-    requests = hub.requests_since(before)
+    published.output("push_again")  # (its failure, with its output, if it failed)
+    requests = published["again"]  # (the second push, run in the fixture's client after the first)
     # The shards are already in LFS storage (the batch API asks for no upload) and the merged card is what is there.
-    assert repo.branches["main"] == head
-    assert not [r for r in requests if r[0] == "PUT" or r[1].endswith("/commit/main")], requests
+    assert requests and not [r for r in requests if r[0] == "PUT" or r[1].endswith("/commit/main")], requests
 
 
 # What `citrus finetune --dataset REPO` / `citrus evaluate --datasets REPO` read: the set this package pushed, through
