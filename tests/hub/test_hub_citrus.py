@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import safetensors.torch
 import torch
-from hub_server import CALL_MESSAGE, DEFAULT_USER, client_result
+from hub_server import CALL_MESSAGE, DEFAULT_USER, ScriptResults, client_result, in_one_client, printed_by_each
 from huggingface_hub import ModelCard
 from huggingface_hub.repocard_data import model_index_to_eval_results
 from tiny_configs import TINY
@@ -171,7 +171,9 @@ def script(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def published(hub, make_hub_client, tmp_path_factory):
-    """A tiny classifier and its extractor, saved locally, pushed by a client, then downloaded and run by it."""
+    """A tiny classifier and its extractor, saved locally, pushed by a client, then downloaded and run by it (`out`);
+    in the same client (`in_one_client`: each client costs seconds of imports), the errors of ERRORS (`errors`) and
+    the command line's push to a branch (`cli_push`), each on repositories of its own."""
     workdir = tmp_path_factory.mktemp("citrus_hub")
     torch.manual_seed(0)
     config = CiTrusConfig(**TINY, num_labels=3, channel_names=["Fpz-Cz"], channel_modalities=["eeg"])
@@ -188,16 +190,16 @@ def published(hub, make_hub_client, tmp_path_factory):
     with torch.no_grad():
         logits = model(**features).logits.numpy()
     client = make_hub_client(workdir)
-    out = client_result(client(script(PUSH_AND_LOAD)))
-    return {
-        "model": model,
-        "extractor": extractor,
-        "features": features["input_values"].numpy(),
-        "logits": logits,
-        "workdir": workdir,
-        "client": client,
-        "out": out,
-    }
+    scripts = {"out": script(PUSH_AND_LOAD), "errors": script(ERRORS), "cli_push": script(CLI_PUSH)}
+    return ScriptResults(
+        printed_by_each(client(in_one_client(scripts))),
+        model=model,
+        extractor=extractor,
+        features=features["input_values"].numpy(),
+        logits=logits,
+        workdir=workdir,
+        client=client,
+    )
 
 
 def test_push_is_one_commit_with_weights_code_extractor_and_card(published, hub):
@@ -321,8 +323,8 @@ def test_card_round_trips_with_its_metadata(published, hub):
         assert expected in pushed_text, expected
 
 
-def test_errors_name_the_problem_and_the_fix(published, tmp_path):
-    errors = client_result(published["client"](script(ERRORS), hf_home=tmp_path / "fresh"))
+def test_errors_name_the_problem_and_the_fix(published):
+    errors = published["errors"]
     kind, text = errors["missing_repo"]
     assert kind == "OSError" and f"{DEFAULT_USER}/does-not-exist" in text and "hf auth login" in text
     kind, text = errors["missing_revision"]
@@ -338,7 +340,7 @@ def test_errors_name_the_problem_and_the_fix(published, tmp_path):
 
 
 def test_cli_push_to_a_branch(published, hub):
-    published["client"](script(CLI_PUSH))
+    published.output("cli_push")  # (its failure, with its output, if it failed)
     dev = hub.repo_files(f"{DEFAULT_USER}/citrus-cli", revision="dev")
     assert {"model.safetensors", "modeling_citrus.py", "preprocessor_config.json", "README.md"} <= set(dev)
     assert sorted(hub.repo_files(f"{DEFAULT_USER}/citrus-cli")) == [".gitattributes"]  # main untouched
