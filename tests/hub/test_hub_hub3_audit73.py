@@ -2,8 +2,8 @@
 cache of the caller's own (`cache_dir=`), is served and re-published with the feature extractor of that subfolder and
 that cache; offline, an extractor or processor the Hub cache never held is said to be uncached; `citrus predict` of a
 checkpoint that is no CiTrus model says so in one line. Clients run in subprocesses pointed at the test hub (see
-conftest.py): one publishes every repository, one downloads part of them into another Hub cache, and one reads that
-cache offline (three clients, not ten: each costs seconds of imports)."""
+conftest.py): one publishes every repository and then downloads part of them, and one reads its Hub cache offline
+(two clients, not ten: each costs seconds of imports)."""
 
 from __future__ import annotations
 
@@ -112,7 +112,8 @@ with contextlib.redirect_stderr(said):
 print("RESULT:", json.dumps({"code": code, "said": said.getvalue()}))
 """
 
-# (the adapter records the base as its Hub id; the downloading client caches the adapter alone)
+# (the adapter records the base as its Hub id; the base is read into a cache of this script's own, so that the Hub
+# cache the offline reads use holds the adapter alone)
 PUBLISH["adapter"] = """
 from huggingface_hub import HfApi
 from citrus_hf import CiTrusForSequenceClassification
@@ -121,13 +122,13 @@ from citrus_hf.training.lora import apply_lora, save_adapter
 api = HfApi()
 api.create_repo("__BASE__")
 api.upload_folder(folder_path="two/ecg", repo_id="__BASE__")
-peft_model = apply_lora(CiTrusForSequenceClassification.from_pretrained("__BASE__"), r=2, verbose=False)
+peft_model = apply_lora(CiTrusForSequenceClassification.from_pretrained("__BASE__", cache_dir="base_cache"), r=2, verbose=False)
 save_adapter(peft_model, "adapter")  # records the base as its Hub id
 api.create_repo("__ADAPTER__")
 api.upload_folder(folder_path="adapter", repo_id="__ADAPTER__")
 """
 
-# Run online, then offline, in one Hub cache (another than the publishing client's): online it caches the models of
+# Run online (after the publishing scripts, in their client), then offline, in one Hub cache: online it caches the models of
 # __SINGLE__ and __FUSION__ (not their extractor or processor) and the adapter alone (not the base it records), and
 # reads __CACHED__ through a cache of its own; offline it reads all four again.
 DOWNLOAD_THEN_READ_OFFLINE = """
@@ -170,9 +171,10 @@ def _script(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def runs(make_hub_client, tmp_path_factory) -> ScriptResults:
-    """What each PUBLISH script found (in one client: `in_one_client`), and DOWNLOAD_THEN_READ_OFFLINE's online
-    (`online`) and offline (`offline`) results, each read when a test reads it. The folders: a 100 Hz tiny classifier in two/ and a 50 Hz one in
-    two/ecg/, each with its extractor, and a tiny ECG + EDA fusion classifier with its processor in fusion/."""
+    """What each PUBLISH script found and DOWNLOAD_THEN_READ_OFFLINE online after them (`online`), in one client
+    (`in_one_client`), and DOWNLOAD_THEN_READ_OFFLINE offline in that Hub cache (`offline`), each read when a test reads
+    it. The folders: a 100 Hz tiny classifier in two/ and a 50 Hz one in two/ecg/, each with its extractor, and a
+    tiny ECG + EDA fusion classifier with its processor in fusion/."""
     workdir = tmp_path_factory.mktemp("hub3")
     torch.manual_seed(0)
     _save(workdir / "two", 100.0)
@@ -184,11 +186,10 @@ def runs(make_hub_client, tmp_path_factory) -> ScriptResults:
     CiTrusFusionForSequenceClassification(config).save_pretrained(workdir / "fusion")
     CiTrusFusionProcessor.from_config(config).save_pretrained(workdir / "fusion")
     client = make_hub_client(workdir)
-    published = printed_by_each(client(in_one_client({name: _script(text) for name, text in PUBLISH.items()})))
-    home = workdir / "reader_home"
-    online = client(_script(DOWNLOAD_THEN_READ_OFFLINE), hf_home=home)
-    offline = client(_script(DOWNLOAD_THEN_READ_OFFLINE), hf_home=home, HF_HUB_OFFLINE="1")
-    return ScriptResults({**published, "online": online, "offline": offline})
+    scripts = {**PUBLISH, "online": DOWNLOAD_THEN_READ_OFFLINE}
+    online = printed_by_each(client(in_one_client({name: _script(text) for name, text in scripts.items()})))
+    offline = client(_script(DOWNLOAD_THEN_READ_OFFLINE), HF_HUB_OFFLINE="1")
+    return ScriptResults({**online, "offline": offline})
 
 
 def test_a_checkpoint_in_a_subfolder_is_served_and_pushed_with_that_subfolder_s_extractor(runs):
