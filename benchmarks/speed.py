@@ -32,6 +32,7 @@ on the same shapes in fp32, so PatchTST's share bounds how much faster CiTrus ca
     python benchmarks/speed.py --backend bf16 --no-train
     python benchmarks/speed.py --no-train --night-windows 0 --no-memory   # inference paths and the fusion ratio
     python benchmarks/speed.py --device cuda --dtype bf16 --backend torch --night-windows 0
+    python benchmarks/speed.py --tiny --rounds 1 --steps-per-round 1 --night-windows 3   # every stage, a tiny model
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import attention_share, check_device, in_fresh_process, step_peak_memory_mb, time_alternating  # noqa: E402
 
 PAPER = dict(context_length=3000, patch_length=20, d_model=64, num_hidden_layers=4, num_attention_heads=8, ffn_dim=128)
+# `--tiny`: every stage's code path on a model small enough to run in seconds (the tests' setting; its figures mean
+# nothing). It replaces the paper configuration in place, in this process and in the comparison's fresh ones.
+TINY = dict(context_length=1000, patch_length=20, d_model=32, num_hidden_layers=1, num_attention_heads=4, ffn_dim=64)
 INFERENCE_BACKENDS = ("torch", "bf16", "onnxruntime")
 # the classifiers stage sleep: the night below runs the same model as the throughput comparison (and its ONNX export)
 SLEEP_STAGES = ["W", "N1", "N2", "N3", "REM"]
@@ -288,6 +292,8 @@ def compare_fusion(args) -> dict:
 
 def _compare_inference_in_this_process(arguments: dict, backends: list[str], main_rows: bool) -> dict:
     """`compare_inference` for `in_fresh_process`: the command line's arguments as a dict, the results as JSON."""
+    if arguments["tiny"]:
+        PAPER.update(TINY)
     by_batch, rows = compare_inference(argparse.Namespace(**arguments), backends, main_rows)
     return {"by_batch": by_batch, "rows": rows}
 
@@ -365,8 +371,11 @@ def main(argv=None) -> dict:
     )
     parser.add_argument("--onnx-cache-dir", help="where exported ONNX models are cached (default: the user cache)")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--tiny", action="store_true", help="a tiny model instead of the paper's: a quick check")
     args = parser.parse_args(argv)
     check_device(parser, args.device)
+    if args.tiny:
+        PAPER.update(TINY)
     backends = list(INFERENCE_BACKENDS) if args.backend == "all" else [args.backend]
     if args.device != "cpu":
         backends = ["torch"]  # bf16 autocast and ONNX Runtime are the CPU paths
@@ -405,8 +414,9 @@ def main(argv=None) -> dict:
 
 def report(args, results: dict, backends: list[str]) -> None:
     print(
-        f"\nCiTrus ({args.backbone}) vs transformers PatchTST, 1 x 3000 samples, patch 20, d_model 64, 4 layers, "
-        f"8 heads, ffn 128; {args.device}, {torch.get_num_threads()} threads, native bf16: "
+        f"\nCiTrus ({args.backbone}) vs transformers PatchTST, 1 x {PAPER['context_length']} samples, patch "
+        f"{PAPER['patch_length']}, d_model {PAPER['d_model']}, {PAPER['num_hidden_layers']} layers, "
+        f"{PAPER['num_attention_heads']} heads, ffn {PAPER['ffn_dim']}; {args.device}, {torch.get_num_threads()} threads, native bf16: "
         f"{results['cpu_bf16'] or 'no'}; median of {args.rounds} alternating rounds\n"
     )
     rows = [("train", "pre-training step")] if not args.no_train else []
@@ -452,14 +462,14 @@ def report(args, results: dict, backends: list[str]) -> None:
     for key, batch in results.get("fusion", {}).items():
         speeds = batch["windows_per_s"]
         print(
-            f"fusion classifier (eeg + eog, 1 x 3000 each), batch {key[5:]:>3}: fp32 {speeds['fusion-torch']:.1f}, "
+            f"fusion classifier (eeg + eog, 1 x {PAPER['context_length']} each), batch {key[5:]:>3}: fp32 {speeds['fusion-torch']:.1f}, "
             f"bf16 {speeds['fusion-bf16']:.1f} windows/s; bf16 / fp32 {batch['bf16_vs_fp32']:.2f}x"
         )
     night = results.get("night")
     if night:
         hours = night["windows"] * PAPER["context_length"] / NIGHT_RATE / 3600
         print(
-            f"\nA night ({night['windows']} windows of 30 s at 100 Hz = {hours:.1f} h, 1 channel) through "
+            f"\nA night ({night['windows']} windows of {PAPER['context_length'] / NIGHT_RATE:g} s at 100 Hz = {hours:.1f} h, 1 channel) through "
             f"pipeline(model=folder), alignment included, batch {args.night_batch_size}, "
             f"{torch.get_num_threads()} threads:"
         )
