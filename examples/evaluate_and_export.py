@@ -22,6 +22,7 @@ Needs the `[baselines]` extra (MiniRocket); the export needs `[onnx]` and is ski
 
     python examples/evaluate_and_export.py             # budgets 5 and 20, seeds 0-4 (a few minutes)
     python examples/evaluate_and_export.py --tiny      # budget 5, seeds 0 and 1 (about a minute)
+    python examples/evaluate_and_export.py --tiny --seeds 0   # one seed (the tests' run)
 """
 
 from __future__ import annotations
@@ -68,13 +69,15 @@ def held_out_session() -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--budgets", nargs="+", default=["5", "20"], help="labelled windows per class")
-    parser.add_argument("--seeds", nargs="+", default=["0", "1", "2", "3", "4"])
+    parser.add_argument("--budgets", nargs="+", help="labelled windows per class (default: 5 20)")
+    parser.add_argument("--seeds", nargs="+", help="default: 0 1 2 3 4")
     parser.add_argument("--output-dir", default=None, help="default: a new temporary folder")
-    parser.add_argument("--tiny", action="store_true", help="budget 5, seeds 0 and 1: a quick check")
+    parser.add_argument(
+        "--tiny", action="store_true", help="budget 5, seeds 0 and 1 (or the --budgets / --seeds given): a quick check"
+    )
     args = parser.parse_args()
-    if args.tiny:
-        args.budgets, args.seeds = ["5"], ["0", "1"]
+    args.budgets = args.budgets or (["5"] if args.tiny else ["5", "20"])
+    args.seeds = args.seeds or (["0", "1"] if args.tiny else ["0", "1", "2", "3", "4"])
     if importlib.util.find_spec("aeon") is None:  # before any work, as the package's own commands do
         sys.exit("error: this example compares against MiniRocket: pip install 'citrus-hf[baselines]'")
     work = Path(args.output_dir or tempfile.mkdtemp(prefix="citrus-evaluate-"))

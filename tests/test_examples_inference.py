@@ -42,16 +42,14 @@ def test_pipeline_inference_example(tmp_path, monkeypatch, capsys):
 
 
 def test_evaluate_and_export_example(tmp_path, monkeypatch, capsys):
-    completed = run_example_in_process_captured(
-        monkeypatch, capsys, "evaluate_and_export.py", "--tiny", "--output-dir", str(tmp_path / "run"), cwd=tmp_path
-    )
+    # one seed: the finetune below reproduces seed 0's run; a second seed's two fits were a quarter of the test
+    arguments = ["--tiny", "--seeds", "0", "--output-dir", str(tmp_path / "run")]
+    completed = run_example_in_process_captured(monkeypatch, capsys, "evaluate_and_export.py", *arguments, cwd=tmp_path)
     output = completed.out
     assert "| watch_exercises | 5/class | citrus-small | minirocket |" in output  # the evaluate report's gap table
-    assert re.search(r"^ +5/class: [+-][0-9.]+ pts, citrus-small ahead in [0-2]/2$", output, re.M)
+    assert re.search(r"^ +5/class: [+-][0-9.]+ pts, citrus-small ahead in [01]/1$", output, re.M)
     runs = [json.loads(line) for line in (tmp_path / "run" / "evaluation" / "runs.jsonl").read_text().splitlines()]
-    assert sorted((run["arm"], run["seed"]) for run in runs) == [
-        ("citrus-small", 0), ("citrus-small", 1), ("minirocket", 0), ("minirocket", 1)
-    ]  # fmt: skip
+    assert sorted((run["arm"], run["seed"]) for run in runs) == [("citrus-small", 0), ("minirocket", 0)]
     # `citrus finetune` with the evaluation's budget and seed draws the same windows: the same model and score
     fitted, evaluated = re.search(
         r"test macro-F1 ([0-9.]+) \(the evaluation's seed-0 run: ([0-9.]+)\)", output
