@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import torch
 from hub_server import client_output, in_one_client, printed_by_each, run_client
+from test_layers import CITRUS_PIPELINE_TASKS
 from tiny_configs import tiny_config
 from transformers import pipeline
 
@@ -156,38 +157,26 @@ def _direct(folder: str, model_class, recording, rate, **extractor_options):
 # ------------------------------------------------------------------------------------------------ registration
 
 
-def test_import_registers_the_pipelines_with_transformers_in_any_order_without_torch():
-    code = """
-import sys
-{first}
-{second}
+PRINT_PIPELINE_TASKS = """
 from transformers.pipelines import PIPELINE_REGISTRY
 print(sorted(task for task in PIPELINE_REGISTRY.supported_tasks if task.startswith("time-series")))
 """
-    lazy = "import sys, citrus_hf; print('torch' in sys.modules, 'transformers.pipelines' in sys.modules)"
-    # (citrus_hf first, then transformers: this process, which imported citrus_hf before transformers' pipelines)
-    orders = [("from transformers import pipeline", "import citrus_hf")]
-    orders += [("import citrus_hf.inference.pipelines", "from transformers import pipeline")]
-    scripts = [lazy] + [code.format(first=first, second=second) for first, second in orders]
-    runs = [
-        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for script in scripts
-    ]
-    outputs = []
-    for run in runs:
-        stdout, stderr = run.communicate(timeout=300)
-        assert run.returncode == 0, stderr[-2000:]
-        outputs.append(stdout.strip().splitlines()[-1])
-    assert outputs[0].split() == ["False", "False"]  # `import citrus_hf` alone: no torch, no pipelines
-    for output in outputs[1:]:
-        tasks = json.loads(output.replace("'", '"'))
-        assert tasks == [
-            "time-series-classification",
-            "time-series-feature-extraction",
-            "time-series-fusion-classification",
-            "time-series-fusion-regression",
-            "time-series-regression",
-        ]
+
+
+def test_import_registers_the_pipelines_with_transformers_in_any_order_without_torch():
+    """`import citrus_hf` alone imports neither torch nor transformers' pipelines; the pipelines module imported
+    before transformers' pipeline registers the tasks. (transformers' pipeline imported before the package: the
+    interpreter of test_layers' import order "peft and transformers' pipeline first" checks the tasks.) One fresh
+    interpreter: importing `citrus_hf.inference.pipelines` runs `import citrus_hf` first in any case."""
+    script = (
+        "import sys, citrus_hf; print('torch' in sys.modules, 'transformers.pipelines' in sys.modules)\n"
+        "import citrus_hf.inference.pipelines\nfrom transformers import pipeline\n" + PRINT_PIPELINE_TASKS
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    lazy, tasks = completed.stdout.strip().splitlines()[-2:]
+    assert lazy.split() == ["False", "False"]  # `import citrus_hf` alone: no torch, no pipelines
+    assert json.loads(tasks.replace("'", '"')) == CITRUS_PIPELINE_TASKS
 
 
 def test_saved_checkpoints_name_their_pipeline(tmp_path):

@@ -304,8 +304,25 @@ model = citrus_hf.CiTrusForSequenceClassification(citrus_hf.CiTrusConfig(context
 peft_model = get_peft_model(model, LoraConfig(task_type="SEQ_CLS", r=2))
 assert sum(name.endswith("lora_A") for name, _ in peft_model.named_modules()) > 6
 """
-# what an order's interpreter checks after `LOAD` (in that interpreter: no other one imports peft first)
-CHECKS_AFTER_LOAD = {"peft and transformers' pipeline first": PEFT_LEARNS_THE_DEFAULT_TARGETS}
+# The time-series tasks transformers' pipeline registry lists once the package is imported, in either order.
+CITRUS_PIPELINE_TASKS = [
+    "time-series-classification",
+    "time-series-feature-extraction",
+    "time-series-fusion-classification",
+    "time-series-fusion-regression",
+    "time-series-regression",
+]
+# With transformers' pipeline imported before the package, `import citrus_hf` registers its pipeline tasks all the same.
+PIPELINE_TASKS_REGISTERED = f"""
+from transformers.pipelines import PIPELINE_REGISTRY
+tasks = sorted(task for task in PIPELINE_REGISTRY.supported_tasks if task.startswith("time-series"))
+assert tasks == {CITRUS_PIPELINE_TASKS!r}, tasks
+"""
+# what an order's interpreter checks after `LOAD` (in that interpreter: no other one imports peft or transformers'
+# pipeline first; test_inference's registration test runs the pipelines module first)
+CHECKS_AFTER_LOAD = {
+    "peft and transformers' pipeline first": PEFT_LEARNS_THE_DEFAULT_TARGETS + PIPELINE_TASKS_REGISTERED
+}
 
 
 def _auto_classes_load_citrus_after(orders, folder: Path) -> None:
