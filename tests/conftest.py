@@ -143,6 +143,27 @@ def own_datasets_cache(tmp_path, monkeypatch):
     return cache
 
 
+@pytest.fixture
+def exporter_stand_in(monkeypatch):
+    """`torch.onnx.export` replaced by one that gives, at once, a graph of one weight of 4 kB (an `onnx_ir` model, as
+    torch's exporter gives), returned: for tests of how an export is written (its file, its folder, its clean-up)
+    rather than of the graph, which a real export of a tiny model spent 5-8 s making."""
+    from types import SimpleNamespace
+
+    onnx_ir = pytest.importorskip("onnx_ir")  # (installed with the [onnx] extra)
+    weights = onnx_ir.tensor(np.zeros(1000, np.float32), name="weights")
+    value = onnx_ir.Value(
+        name="weights",
+        const_value=weights,
+        shape=onnx_ir.Shape([1000]),
+        type=onnx_ir.TensorType(onnx_ir.DataType.FLOAT),
+    )
+    graph = onnx_ir.Graph(inputs=[], outputs=[value], nodes=[], initializers=[value], opset_imports={"": 18})
+    exported = SimpleNamespace(model=onnx_ir.Model(graph, ir_version=10))
+    monkeypatch.setattr(torch.onnx, "export", lambda *args, **kwargs: exported)
+    return exported
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import struct
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -42,7 +41,7 @@ def _lower_size_limits(monkeypatch):
 
 
 @pytest.mark.skipif(backends.onnx_export_available() is not None, reason="needs citrus-hf[onnx]")
-def test_weights_kept_apart_never_lie_half_written_under_their_final_name(tmp_path, monkeypatch):
+def test_weights_kept_apart_never_lie_half_written_under_their_final_name(tmp_path, monkeypatch, exporter_stand_in):
     """A write that fails part-way (a full disk) through the weights' file left `<graph>.onnx.data` half written in
     the cache; now nothing of the export is left."""
     import onnx_ir
@@ -59,19 +58,8 @@ def test_weights_kept_apart_never_lie_half_written_under_their_final_name(tmp_pa
         return None
 
     monkeypatch.setattr(onnx_ir, "save", disk_full)
-    # torch's exporter gives a graph of 4 kB of weights (above the lowered limit) at once: what is tested is how the
-    # export writes them (`_save_graph`), and exporting the model spent 8 s (a real export of a graph whose weights
-    # are kept apart: the test of test_leftovers2_audit71 named below)
-    weights = onnx_ir.tensor(np.zeros(1000, np.float32), name="weights")
-    value = onnx_ir.Value(
-        name="weights",
-        const_value=weights,
-        shape=onnx_ir.Shape([1000]),
-        type=onnx_ir.TensorType(onnx_ir.DataType.FLOAT),
-    )
-    graph = onnx_ir.Graph(inputs=[], outputs=[value], nodes=[], initializers=[value], opset_imports={"": 18})
-    exported = SimpleNamespace(model=onnx_ir.Model(graph, ir_version=10))
-    monkeypatch.setattr(torch.onnx, "export", lambda *args, **kwargs: exported)
+    # (torch's exporter stood in for: what is tested is how the export writes the weights, `_save_graph`; a real
+    # export of a graph whose weights are kept apart: the test of test_leftovers2_audit71 named below)
     torch.manual_seed(0)
     model = CiTrusModel(tiny_config()).eval()
     with pytest.raises(OSError, match="No space left"):

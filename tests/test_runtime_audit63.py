@@ -204,9 +204,10 @@ def test_a_datasets_cache_that_cannot_be_written_is_named_with_the_fix(tmp_path,
         load_split(tmp_path / "set", "train")
 
 
-def test_the_onnx_export_is_created_with_the_permissions_the_umask_allows(tmp_path):
+def test_the_onnx_export_is_created_with_the_permissions_the_umask_allows(tmp_path, exporter_stand_in):
     """The exported graph (all of the model's weights) was chmod-ed to 0644 whatever the umask: readable by others
-    under `umask 077`, where every other file the package writes is 0600."""
+    under `umask 077`, where every other file the package writes is 0600. (torch's exporter stood in for: the file's
+    mode is the package's doing.)"""
     pytest.importorskip("onnx")
     from citrus_hf import CiTrusForSequenceClassification
     from citrus_hf.inference.backends import InferenceTarget, export_onnx
