@@ -664,7 +664,21 @@ def _folders_as_names(config: ProtocolConfig) -> None:
     for name in keyed:
         settings = getattr(config, name)
         if isinstance(settings, Mapping):
-            setattr(config, name, {_folder_name(dataset): value for dataset, value in settings.items()})
+            setattr(config, name, _keyed_by_set_names(name, settings))
+
+
+def _keyed_by_set_names(name: str, settings: Mapping) -> dict:
+    """The per-set setting `name` with its sets named by their strings. A set named twice (as a `pathlib.Path` and as
+    its string) is refused: one of its two values was dropped without a word, whichever came last kept."""
+    named = {}
+    for dataset, value in settings.items():
+        key = _folder_name(dataset)
+        if key in named:
+            raise ValueError(
+                f"`{name}` names the set {key!r} twice (as a path and as its string): give its setting once."
+            )
+        named[key] = value
+    return named
 
 
 def _folder_name(value: Any) -> Any:
