@@ -20,3 +20,15 @@ def test_a_set_named_as_a_path_and_as_its_string_in_one_setting_is_refused(setti
             datasets=["basic_motions"], arms=["prior"], seeds=[0],
             **{setting: {Path("basic_motions"): first, "basic_motions": second}},
         )  # fmt: skip
+
+
+def test_the_runs_take_a_spec_of_list_datasets_where_they_take_its_name(tmp_path):
+    """`build_dataset` takes a `DatasetSpec` of `list_datasets()` since the objects audit, but `ProtocolConfig(datasets=
+    [spec])` and `FinetuneArguments(dataset=spec)` refused it as an in-memory set ("save an in-memory dataset with
+    `dataset.save_to_disk(folder)`")."""
+    from citrus_hf.data import get_dataset_spec
+    from citrus_hf.training import FinetuneArguments
+
+    spec = get_dataset_spec("basic_motions")
+    assert ProtocolConfig(datasets=[spec], arms=["prior"], seeds=[0]).datasets == ["basic_motions"]
+    assert FinetuneArguments(dataset=spec, output_dir=str(tmp_path)).dataset == "basic_motions"

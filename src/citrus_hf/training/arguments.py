@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .._extras import require
+from ..data.registry import DatasetSpec, dataset_name
 from ..data.splits import VALIDATION_FRACTION, parse_budget
 from ..data.synthetic import DEFAULT_GENERATOR_WEIGHTS, active_generators, generators_from_spec
 from ..vocabulary_citrus import (
@@ -89,9 +90,14 @@ def check_lr_scheduler(settings: TrainerSettings) -> None:
         ) from None
 
 
+# The settings that name a labelled set (a registered name or a folder)
+_SET_SETTINGS = ("dataset", "datasets")
+
+
 def path_as_string(name: str, value: Any) -> Any:
     """`value` of the setting `name` as the command line gives it: a `pathlib.Path` (any `os.PathLike`) as its `str`
-    (written into JSON summaries, compared as strings), a `str` or None as it is.
+    (written into JSON summaries, compared as strings), a `str` or None as it is; for a set (`dataset`, `datasets`), a
+    registered one's `DatasetSpec` (what `citrus_hf.data.list_datasets` lists) as its name, as `build_dataset` takes it.
 
     Raises:
         TypeError: anything else, naming the setting; for a `datasets` set (`dataset`, `datasets`), how to pass it: an
@@ -104,8 +110,11 @@ def path_as_string(name: str, value: Any) -> Any:
         return os.fspath(value)
     if value is None or isinstance(value, str):
         return value
+    if name in _SET_SETTINGS and isinstance(value, DatasetSpec):
+        # refused before as an in-memory `datasets` set ("save ... with `dataset.save_to_disk(folder)`")
+        return dataset_name(value)
     fix = ""
-    if name in ("dataset", "datasets"):
+    if name in _SET_SETTINGS:
         fix = (
             "; a streamed set (`streaming=True`) is read here from what `datasets.load_dataset` was given: pass that "
             "(its Hub id, or the folder or file of its data files)"
