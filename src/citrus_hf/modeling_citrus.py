@@ -20,7 +20,6 @@ import math
 import os
 import re
 import sys
-import types
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -518,25 +517,18 @@ def check_dtype_keywords(call: str, kwargs: Mapping[str, Any]) -> None:
         )
 
 
-# transformers' module whose Auto classes' `from_pretrained` calls the model class's (`_BaseAutoModelClass`).
-_AUTO_FACTORY_MODULE = "transformers.models.auto.auto_factory"
-
-
-def _from_pretrained_call(model_class: type, caller: types.FrameType | None) -> str:
-    """The `from_pretrained` call the user made, as messages name it: that of the Auto class whose `from_pretrained`
-    is the frame `caller` (the one that called `model_class.from_pretrained`) where it is transformers' Auto factory,
-    else `model_class`'s. Without the package installed (remote code) nothing else tells the Auto call apart:
-    `AutoModelForSequenceClassification.from_pretrained(repo, trust_remote_code=True, ...)` was refused as
-    "CiTrusForSequenceClassification.from_pretrained: ...", a call the user never typed. (With the package, its Auto
-    hooks name the call before this class is picked.)"""
-    if (
-        caller is not None
-        and caller.f_code.co_name == "from_pretrained"
-        and caller.f_globals.get("__name__") == _AUTO_FACTORY_MODULE
-    ):
-        auto_class = caller.f_locals.get("cls")
-        if isinstance(auto_class, type):
-            return f"{auto_class.__name__}.from_pretrained"
+def _from_pretrained_call(model_class: type, kwargs: Mapping[str, Any]) -> str:
+    """The `from_pretrained` call the user made, as messages name it: that of the Auto class that called
+    `model_class.from_pretrained` with the keywords `kwargs`, else `model_class`'s own. Without the package installed
+    (remote code) nothing else tells the Auto call apart: `AutoModelForSequenceClassification.from_pretrained(repo,
+    trust_remote_code=True, ...)` was refused as "CiTrusForSequenceClassification.from_pretrained: ...", a call the
+    user never typed. transformers' Auto factory says so itself: it passes `_from_auto=True` and, for remote code,
+    registers the class for the calling Auto class (`register_for_auto_class`, `_auto_class`) just before the call;
+    the package's own classes are registered for the Auto class that maps to them. (Reading the caller's frame broke
+    where frames are not available and named the class where transformers wraps or renames its function.)"""
+    auto_class = getattr(model_class, "_auto_class", None) if kwargs.get("_from_auto") else None
+    if isinstance(auto_class, str) and auto_class.startswith("Auto"):
+        return f"{auto_class}.from_pretrained"
     return f"{model_class.__name__}.from_pretrained"
 
 
@@ -2600,7 +2592,7 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         # to the model's `__init__`, which names no field in its TypeError
         check_misspelt_fields(cls.config_class, kwargs)
         _check_config_keyword(cls, kwargs)
-        check_dtype_keywords(_from_pretrained_call(cls, sys._getframe(1)), kwargs)
+        check_dtype_keywords(_from_pretrained_call(cls, kwargs), kwargs)
         call_kwargs = dict(kwargs)  # as given, for the adapter route below
         # transformers' Auto classes name the adapter (folder or Hub repo) they found in `adapter_kwargs`, and load it
         # onto this base within this call
