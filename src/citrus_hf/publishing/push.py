@@ -669,7 +669,10 @@ def push_to_hub(
         # a model loaded from another repository: its extractor goes along (a push to its own keeps it there)
         feature_extractor = _source_preprocessor(model, source, token)
     all_tags = list(dict.fromkeys([*(getattr(model, "model_tags", None) or []), *(tags or [])]))
-    head = _branch_head(repo_id, replaced, token)  # what is read below is of this commit, and the push goes onto it
+    # What is read below (the card, the weights) is of this commit, and the push goes onto it. A given card reads
+    # nothing of the repository, so nothing is asked of the Hub before the folder is checked (a pickled file is
+    # refused offline too, and leaves no empty repository behind)
+    head = _branch_head(repo_id, replaced, token) if card is None else None
     previous_card = _existing_card(repo_id, head or replaced, token) if card is None else None
     if card is None and not card_options and not _has_run_records(run_dir) and previous_card is not None:
         # Nothing recorded here to describe the model: when it is the repository's own model, loaded from it and
