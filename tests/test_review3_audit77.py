@@ -40,3 +40,20 @@ def test_a_dtype_conflict_names_the_auto_call_however_transformers_reaches_the_c
             classifier_folder, _from_auto=True, dtype=torch.float16, torch_dtype="float32"
         )
     assert str(raised.value).startswith("AutoModelForSequenceClassification.from_pretrained: `dtype="), raised.value
+
+
+def test_offline_no_folder_is_said_of_a_path_object(tmp_path, monkeypatch):
+    """Offline, "No folder ... exists" was said only of a name that reads as a path (`looks_like_a_path`), judged on
+    its text alone: `from_pretrained(pathlib.Path("ckpts/best"))`, a local path by its very type, mistyped, was told
+    only about the Hub cache, not that the folder the user meant does not exist."""
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    offline = {"cache_dir": str(tmp_path / "cache"), "local_files_only": True}
+    with pytest.raises(OSError) as raised:
+        CiTrusForSequenceClassification.from_pretrained(Path("ckpts/best"), **offline)
+    assert "The Hub cache holds no config.json of 'ckpts/best'" in str(raised.value), raised.value
+    assert "No folder 'ckpts/best' exists in the working folder" in str(raised.value), raised.value
+    with pytest.raises(OSError) as raised:  # the same name as a string is a Hub id: only the cache is named
+        CiTrusForSequenceClassification.from_pretrained("ckpts/best", **offline)
+    assert "No folder" not in str(raised.value), raised.value

@@ -480,12 +480,13 @@ def uncached_offline_error(
     and weights, and `snapshot_download(allow_patterns=...)` the files matching its patterns, which leaves open
     whether the repository has the file at all; the message says both. A Hub id has the shape of a relative path
     ("data/ckpt"), so a mistyped local folder reaches here too: where no folder of that name exists, the message says
-    so, relative to the working folder it names, where the name looks like a path (`looks_like_a_path`): of a plain
-    Hub id ("owner/name", "bert-base-uncased") that sentence was noise."""
+    so, relative to the working folder it names, where the name is a `PathLike` or looks like a path
+    (`looks_like_a_path`): of a plain Hub id ("owner/name", "bert-base-uncased") that sentence was noise."""
     shown = os.fspath(name_or_path)
     where = hub_source_shown(shown, subfolder, revision)
     no_folder = ""
-    if not os.path.isdir(shown) and looks_like_a_path(shown):
+    # (a `pathlib.Path` is a local path by its type, whatever its text reads as)
+    if not os.path.isdir(shown) and (isinstance(name_or_path, os.PathLike) or looks_like_a_path(shown)):
         relative_to = "" if os.path.isabs(shown) else f" in the working folder {os.getcwd()!r}"
         no_folder = f" No folder {shown!r} exists{relative_to} either: if a local checkpoint was meant, check its path."
     return OSError(
