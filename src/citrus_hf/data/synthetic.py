@@ -344,13 +344,25 @@ CAUKER_BANK = (*_SHARED_KERNELS, Kernel("matern12", 1.0), Kernel("matern32", 5.0
 KERNEL_BANKS = {"cauker": CAUKER_BANK, "kernel_synth": KERNEL_SYNTH_BANK}
 
 
+def _check_composition(kernels: Sequence[Kernel], operators: Sequence[str]) -> None:
+    """Refuse a composition that is not `k1 op1 k2 ... kn`: at least one kernel and one "+" or "*" between each two.
+    (A test of `op in "+*"` let "" and "+*" through, read as products, and `zip` dropped the kernels past the last
+    operator without a word.)"""
+    if not kernels:
+        raise ValueError("A kernel composition needs at least one kernel, got none.")
+    if len(operators) != len(kernels) - 1 or any(op not in ("+", "*") for op in operators):
+        raise ValueError(
+            f"Need {len(kernels) - 1} operators from '+', '*' between {len(kernels)} kernels, got {list(operators)}."
+        )
+
+
 def _expand_products(kernels: Sequence[Kernel], operators: Sequence[str]) -> list[list[Kernel]]:
     """Expand the left fold `((k1 op1 k2) op2 k3) ...` into a sum of products (each a list of base kernels).
 
     Kernel algebra distributes: `(a + b) * c = a * c + b * c`, so a left fold of n kernels has at most n terms.
     """
     terms = [[kernels[0]]]
-    for operator, kernel in zip(operators, kernels[1:]):
+    for operator, kernel in zip(operators, kernels[1:], strict=True):
         if operator == "+":
             terms.append([kernel])
         else:
@@ -464,8 +476,7 @@ def sample_kernel_composition(
     Returns:
         `(num_samples, length)` float64.
     """
-    if len(operators) != len(kernels) - 1 or any(op not in "+*" for op in operators):
-        raise ValueError(f"Need {len(kernels) - 1} operators from '+', '*', got {list(operators)}.")
+    _check_composition(kernels, operators)
     if length < 2:
         raise ValueError(f"`length` must be at least 2 samples, got {length}.")
     x = np.linspace(0.0, 1.0, length)
@@ -520,9 +531,10 @@ def sample_kernel_composition(
 
 def dense_kernel_composition(kernels: Sequence[Kernel], operators: Sequence[str], length: int) -> np.ndarray:
     """The composition's covariance matrix `(length, length)` computed directly (for tests and small grids)."""
+    _check_composition(kernels, operators)
     x = np.linspace(0.0, 1.0, length)
     covariance = kernels[0].dense(x)
-    for operator, kernel in zip(operators, kernels[1:]):
+    for operator, kernel in zip(operators, kernels[1:], strict=True):
         covariance = covariance + kernel.dense(x) if operator == "+" else covariance * kernel.dense(x)
     return covariance
 
