@@ -1385,12 +1385,21 @@ def _window_inputs(features) -> tuple[torch.Tensor, torch.Tensor | None]:
         return input_values, None
     patch_mask = _as_torch_ready(patch_mask, "patch_mask")
     try:
-        return input_values, torch.as_tensor(patch_mask)
+        patch_mask = torch.as_tensor(patch_mask)
     except (TypeError, ValueError, RuntimeError) as error:
         raise ValueError(
             f'`features["patch_mask"]` must be 0/1 per patch, (windows, num_patches): {error}; pass the feature '
             "extractor's output."
         ) from None
+    # Checked whole, before the batches slice both: a mask of other rows was paired batch by batch, so one of more
+    # rows stopped in torch ("The size of tensor a (2) must match ...") and one of fewer was refused with the shape
+    # of one batch's slice, (4, 10) expected and (1, 10) got, neither what was passed.
+    if patch_mask.ndim != 2 or len(patch_mask) != len(input_values):
+        raise ValueError(
+            f'`features["patch_mask"]` has shape {tuple(patch_mask.shape)}, not (windows, num_patches) for the '
+            f"{len(input_values)} windows of `input_values`; take both from the same feature extractor call."
+        )
+    return input_values, patch_mask
 
 
 def predict_windows(
