@@ -11,6 +11,7 @@ from tiny_configs import tiny_config
 from citrus_hf import CiTrusForSequenceClassification
 from citrus_hf.data.synthetic import Kernel, dense_kernel_composition, sample_kernel_composition
 from citrus_hf.inference.backends import predict_windows
+from citrus_hf.training.metrics import per_class_report
 
 _KERNELS = [Kernel("rbf", 0.1), Kernel("periodic", 10.0), Kernel("white", 0.1)]
 
@@ -50,3 +51,30 @@ def test_predict_windows_takes_a_mask_of_one_row_per_window():
     mask[3:, 8:] = 0
     features = {"input_values": torch.randn(10, 1, 200), "patch_mask": mask}
     assert predict_windows(model, features, backend="torch", batch_size=4).shape == (10, 2)
+
+
+@pytest.mark.parametrize("names", [["a", "b"], ["a", "b", "c", "d"]], ids=["fewer", "more"])
+def test_per_class_report_refuses_class_names_of_another_count_than_the_logits(names):
+    """A shape mismatch was taken for rows that name no class: a report of F1 None for every class and no confusion
+    matrix (and with a name too many, its class "absent"), where the scores were all there."""
+    logits = np.random.default_rng(0).standard_normal((6, 3))
+    with pytest.raises(ValueError, match=rf"logits of shape \(6, 3\) for {len(names)} `label_names`"):
+        per_class_report(logits, [0, 1, 2, 0, 1, 2], names)
+
+
+def test_per_class_report_refuses_labels_of_another_count_than_the_logits():
+    logits = np.random.default_rng(0).standard_normal((6, 3))
+    with pytest.raises(ValueError, match="y_true has 5 labels but logits has 6; they must pair up"):
+        per_class_report(logits, [0, 1, 2, 0, 1], ["a", "b", "c"])
+
+
+def test_per_class_report_still_reports_no_f1_for_a_row_that_names_no_class():
+    """Guard: a NaN row (no prediction) keeps its report without F1, as `classification_metrics` gives NaN; a
+    one-output binary classifier's column is read for two names."""
+    logits = np.random.default_rng(0).standard_normal((6, 3))
+    logits[2] = np.nan
+    report = per_class_report(logits, [0, 1, 2, 0, 1, 2], ["a", "b", "c"])
+    assert report["f1"] == [None, None, None] and report["confusion_matrix"] is None
+    # a one-output binary classifier: one column for two names, as before
+    one_output = per_class_report(np.ones((6, 1)), [0, 1, 1, 0, 1, 0], ["a", "b"])
+    assert one_output["confusion_matrix"] == [[0, 3], [0, 3]]  # (every logit above 0: class 1)

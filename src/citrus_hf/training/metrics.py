@@ -239,7 +239,14 @@ def per_class_report(logits: ArrayLike, labels: ArrayLike, label_names: Sequence
     if logits.ndim == 2 and logits.shape[1] == 1:  # a one-output binary classifier: class 1 above 0
         logits = np.concatenate([np.zeros_like(logits), logits], axis=1)
     num_classes = len(label_names)
+    # (a mismatch was taken for rows that name no class: a report of no F1 and no confusion matrix, without a word)
+    if logits.ndim != 2 or logits.shape[1] != num_classes:
+        raise ValueError(
+            f"logits of shape {logits.shape} for {num_classes} `label_names` {list(label_names)}: give "
+            "(n, num_classes) scores and one name per class, in class id order (the model's id2label)."
+        )
     labels = _as_labels(labels, num_classes)
+    _check_paired(labels, logits, other="logits")
     support = np.bincount(labels, minlength=num_classes)
     report: dict[str, Any] = {
         "classes": list(label_names),
@@ -248,7 +255,7 @@ def per_class_report(logits: ArrayLike, labels: ArrayLike, label_names: Sequence
         "confusion_matrix": None,
         "absent": [label_names[c] for c in np.flatnonzero(support == 0)],
     }
-    if logits.shape != (len(labels), num_classes) or not _scorable_rows(logits).all():
+    if not _scorable_rows(logits).all():
         return report  # no prediction to count (see `classification_metrics`)
     predictions = logits.argmax(axis=1)
     report["f1"] = [_class_f1(labels, predictions, c) for c in range(num_classes)]
