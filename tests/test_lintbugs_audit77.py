@@ -12,6 +12,7 @@ from citrus_hf import CiTrusForSequenceClassification
 from citrus_hf.data.synthetic import Kernel, dense_kernel_composition, sample_kernel_composition
 from citrus_hf.inference.backends import predict_windows
 from citrus_hf.training.metrics import per_class_report
+from citrus_hf.training.recipes import logit_temperature, recording_metrics
 
 _KERNELS = [Kernel("rbf", 0.1), Kernel("periodic", 10.0), Kernel("white", 0.1)]
 
@@ -78,3 +79,29 @@ def test_per_class_report_still_reports_no_f1_for_a_row_that_names_no_class():
     # a one-output binary classifier: one column for two names, as before
     one_output = per_class_report(np.ones((6, 1)), [0, 1, 1, 0, 1, 0], ["a", "b"])
     assert one_output["confusion_matrix"] == [[0, 3], [0, 3]]  # (every logit above 0: class 1)
+
+
+@pytest.mark.parametrize(
+    ("column", "rows"),
+    [("recordings", 5), ("recordings", 7), ("seconds", 3), ("without_signal", 3), ("without_signal", 8)],
+)
+def test_recording_metrics_refuses_a_column_of_other_rows_than_the_outputs(column, rows):
+    """Paired with the outputs by index: a shorter column stopped in numpy ("all keys need to be the same shape",
+    "index 3 is out of bounds"), a longer `without_signal` was read in part and scored without a word."""
+    outputs = np.random.default_rng(0).standard_normal((6, 2))
+    given = {
+        "labels": np.array([0, 0, 1, 1, 0, 0]),
+        "recordings": ["a", "a", "b", "b", "c", "c"],
+        "seconds": np.ones(6),
+        "without_signal": np.zeros(6, dtype=bool),
+    }
+    given[column] = np.resize(np.asarray(given[column]), rows)
+    with pytest.raises(ValueError, match=rf"`{column}` has {rows} rows for 6 outputs"):
+        recording_metrics(outputs, task="classification", **given)
+
+
+def test_logit_temperature_refuses_labels_of_other_rows_than_the_scores():
+    """Five labels for six rows of scores gave a temperature fitted to the first five rows, without a word."""
+    scores = np.random.default_rng(0).standard_normal((6, 2))
+    with pytest.raises(ValueError, match="`labels` has 5 rows for 6 outputs"):
+        logit_temperature(scores, np.array([0, 0, 1, 1, 0]))
