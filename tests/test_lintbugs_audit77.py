@@ -9,6 +9,7 @@ import torch
 from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.data.budgets import LabelBudget, carve_validation, draw_budget, drawn_example_labels
 from citrus_hf.data.synthetic import Kernel, dense_kernel_composition, sample_kernel_composition
 from citrus_hf.inference.backends import predict_windows
 from citrus_hf.training.metrics import per_class_report
@@ -105,3 +106,32 @@ def test_logit_temperature_refuses_labels_of_other_rows_than_the_scores():
     scores = np.random.default_rng(0).standard_normal((6, 2))
     with pytest.raises(ValueError, match="`labels` has 5 rows for 6 outputs"):
         logit_temperature(scores, np.array([0, 0, 1, 1, 0]))
+
+
+_POOL_LABELS = np.array([0, 0, 1, 1, 0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("count", [5, 10], ids=["fewer", "more"])
+def test_a_label_draw_refuses_groups_of_other_rows_than_the_labels(count):
+    """`draw_budget` read the groups by index: five recording ids for eight windows drew from the first five rows (the
+    others never drawn), ten stopped in numpy ("index 8 is out of bounds for axis 0 with size 8")."""
+    groups = list("aabbccddee")[:count]
+    with pytest.raises(ValueError, match=rf"`groups` has {count} entries for 8 examples"):
+        draw_budget(_POOL_LABELS, LabelBudget("per_class", 1), 0, groups=groups)
+    with pytest.raises(ValueError, match=rf"`groups` has {count} entries for 8 examples"):
+        drawn_example_labels(_POOL_LABELS, np.array([0, 2]), groups=groups)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"labels": np.zeros(5, dtype=int)}, "`labels` has 5 entries for 8 examples"),
+        ({"groups": list("aabb")}, "`groups` has 4 entries for 8 examples"),
+        ({"labels": np.zeros(7, dtype=int), "groups": list("aabbccdd")}, "`labels` has 7 entries for 8 examples"),
+    ],
+)
+def test_the_validation_carve_refuses_labels_or_groups_of_other_rows_than_the_examples(given, message):
+    """Five labels for eight examples carved as if the last three were of no class, without a word; four groups
+    stopped in numpy ("index 4 is out of bounds")."""
+    with pytest.raises(ValueError, match=message):
+        carve_validation(8, **given)
