@@ -13,6 +13,7 @@ from citrus_hf.data.budgets import LabelBudget, carve_validation, draw_budget, d
 from citrus_hf.data.synthetic import Kernel, dense_kernel_composition, sample_kernel_composition
 from citrus_hf.inference.backends import predict_windows
 from citrus_hf.training.metrics import per_class_report
+from citrus_hf.training.probe import fit_ridge
 from citrus_hf.training.recipes import logit_temperature, recording_metrics
 
 _KERNELS = [Kernel("rbf", 0.1), Kernel("periodic", 10.0), Kernel("white", 0.1)]
@@ -135,3 +136,12 @@ def test_the_validation_carve_refuses_labels_or_groups_of_other_rows_than_the_ex
     stopped in numpy ("index 4 is out of bounds")."""
     with pytest.raises(ValueError, match=message):
         carve_validation(8, **given)
+
+
+@pytest.mark.parametrize("weights", [np.ones(3), np.array([1.0, np.nan, 1.0, 1.0])], ids=["too-few", "nan"])
+def test_fit_ridge_refuses_column_weights_that_are_not_one_finite_number_per_column(weights):
+    """`sample_weights` and `scored_rows` were checked, `column_weights` not: one too few stopped in numpy ("operands
+    could not be broadcast together with shapes (4,) (3,)"), a NaN made the whole read-out NaN."""
+    features = np.random.default_rng(0).standard_normal((8, 4))
+    with pytest.raises(ValueError, match=r"`column_weights` must be 4 finite numbers, one per feature column"):
+        fit_ridge(features, np.zeros(8), column_weights=weights)

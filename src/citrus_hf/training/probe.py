@@ -185,6 +185,14 @@ def fit_ridge(
     weights = None if sample_weights is None else np.asarray(sample_weights, dtype=np.float64)
     if weights is not None and (weights.shape != (n,) or not (np.isfinite(weights) & (weights > 0)).all()):
         raise ValueError(f"`sample_weights` must be {n} positive finite numbers, one per row, got {weights.shape}.")
+    if column_weights is not None:
+        column_weights = np.asarray(column_weights, dtype=np.float64)
+        # (one weight too few stopped in numpy, "operands could not be broadcast together with shapes (4,) (3,)")
+        if column_weights.shape != design.shape[1:] or not np.isfinite(column_weights).all():
+            raise ValueError(
+                f"`column_weights` must be {design.shape[1]} finite numbers, one per feature column, got "
+                f"{column_weights.shape}."
+            )
     if scored_rows is not None:
         scored_rows = np.asarray(scored_rows, dtype=bool)
         if scored_rows.shape != (n,) or not scored_rows.any():
@@ -199,7 +207,7 @@ def fit_ridge(
         scale = np.sqrt(scale**2 + spread_shrinkage * np.median(scale**2))
     scale[scale < 1e-12] = 1.0
     if column_weights is not None:
-        scale = scale / np.asarray(column_weights, dtype=np.float64)
+        scale = scale / column_weights
     design -= mean
     design /= scale
     if weights is None:
