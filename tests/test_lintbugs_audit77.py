@@ -12,6 +12,7 @@ from citrus_hf import CiTrusForSequenceClassification
 from citrus_hf.data.budgets import LabelBudget, carve_validation, draw_budget, drawn_example_labels
 from citrus_hf.data.synthetic import Kernel, dense_kernel_composition, sample_kernel_composition
 from citrus_hf.inference.backends import predict_windows
+from citrus_hf.modeling_citrus import recording_mean
 from citrus_hf.training.metrics import per_class_report
 from citrus_hf.training.probe import fit_ridge
 from citrus_hf.training.recipes import logit_temperature, recording_metrics
@@ -145,3 +146,11 @@ def test_fit_ridge_refuses_column_weights_that_are_not_one_finite_number_per_col
     features = np.random.default_rng(0).standard_normal((8, 4))
     with pytest.raises(ValueError, match=r"`column_weights` must be 4 finite numbers, one per feature column"):
         fit_ridge(features, np.zeros(8), column_weights=weights)
+
+
+@pytest.mark.parametrize("count", [1, 3, 5])
+def test_a_recording_mean_refuses_seconds_of_other_windows_than_the_outputs(count):
+    """One value of seconds was broadcast over four windows as if they all covered it; three or five stopped in torch
+    ("The size of tensor a (4) must match the size of tensor b (3)")."""
+    with pytest.raises(ValueError, match=rf"`seconds` has shape \({count},\) for 4 windows of outputs"):
+        recording_mean(torch.rand(4, 3), torch.ones(count))

@@ -2045,6 +2045,11 @@ def recording_mean(outputs: torch.Tensor, seconds: torch.Tensor) -> torch.Tensor
     exactly it: a model that answers every window alike (the prior's class frequencies) gave each recording a mean a
     rounding apart from the next one's, which per-recording AUROC and correlation ranked as if they were scores."""
     seconds = torch.as_tensor(seconds, dtype=torch.float64)
+    if tuple(seconds.shape) != (len(outputs),):  # (one value was broadcast over every window, others stopped in torch)
+        raise ValueError(
+            f"`seconds` has shape {tuple(seconds.shape)} for {len(outputs)} windows of outputs; give the seconds of "
+            "recording each window covers, one per window."
+        )
     first = outputs[:1] if len(outputs) else outputs.new_zeros((1, *outputs.shape[1:]))
     if not bool((seconds > 0).all()):
         return first[0] + (outputs - first).mean(0)
