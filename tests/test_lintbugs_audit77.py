@@ -13,7 +13,7 @@ from citrus_hf.data.budgets import LabelBudget, carve_validation, draw_budget, d
 from citrus_hf.data.synthetic import Kernel, dense_kernel_composition, sample_kernel_composition
 from citrus_hf.inference.backends import predict_windows
 from citrus_hf.modeling_citrus import recording_mean
-from citrus_hf.training.metrics import per_class_report
+from citrus_hf.training.metrics import macro_f1, per_class_report
 from citrus_hf.training.probe import fit_ridge
 from citrus_hf.training.recipes import logit_temperature, recording_metrics
 
@@ -154,3 +154,11 @@ def test_a_recording_mean_refuses_seconds_of_other_windows_than_the_outputs(coun
     ("The size of tensor a (4) must match the size of tensor b (3)")."""
     with pytest.raises(ValueError, match=rf"`seconds` has shape \({count},\) for 4 windows of outputs"):
         recording_mean(torch.rand(4, 3), torch.ones(count))
+
+
+def test_macro_f1_over_every_class_refuses_labels_outside_them():
+    """With `num_classes=3`, a class 5 in both labels and predictions was left out of the mean and class 2 (never
+    seen) counted 0: a perfect prediction scored 2/3, without a word."""
+    with pytest.raises(ValueError, match=r"Class labels must lie in \[0, 2\], got 0\.\.5"):
+        macro_f1([0, 1, 5], [0, 1, 5], num_classes=3)
+    assert macro_f1([0, 1, 2], [0, 1, 2], num_classes=3) == 1.0

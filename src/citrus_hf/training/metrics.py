@@ -89,9 +89,10 @@ def macro_f1(y_true, y_pred, num_classes: int | None = None) -> float:
     """Unweighted mean of per-class F1 over the classes present in `y_true` or `y_pred` (or all `num_classes`).
 
     A class with no true and no predicted example would have F1 0/0; it is left out unless `num_classes` asks for
-    every class, in which case it counts as 0 (as scikit-learn's `zero_division=0`).
+    every class, in which case it counts as 0 (as scikit-learn's `zero_division=0`); a label outside
+    `range(num_classes)` is refused (it was left out of the mean, and a perfect score read 2/3).
     """
-    y_true, y_pred = _as_labels(y_true), _as_labels(y_pred)
+    y_true, y_pred = _as_labels(y_true, num_classes), _as_labels(y_pred, num_classes)
     _check_paired(y_true, y_pred)
     classes = np.arange(num_classes) if num_classes is not None else np.union1d(y_true, y_pred)
     if classes.size == 0:
