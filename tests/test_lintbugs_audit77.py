@@ -13,7 +13,7 @@ from citrus_hf.data.budgets import LabelBudget, carve_validation, draw_budget, d
 from citrus_hf.data.synthetic import Kernel, dense_kernel_composition, sample_kernel_composition
 from citrus_hf.inference.backends import predict_windows
 from citrus_hf.modeling_citrus import recording_mean
-from citrus_hf.training.metrics import macro_f1, per_class_report
+from citrus_hf.training.metrics import binary_auroc, macro_f1, per_class_report
 from citrus_hf.training.probe import fit_ridge
 from citrus_hf.training.recipes import logit_temperature, recording_metrics
 
@@ -162,3 +162,13 @@ def test_macro_f1_over_every_class_refuses_labels_outside_them():
     with pytest.raises(ValueError, match=r"Class labels must lie in \[0, 2\], got 0\.\.5"):
         macro_f1([0, 1, 5], [0, 1, 5], num_classes=3)
     assert macro_f1([0, 1, 2], [0, 1, 2], num_classes=3) == 1.0
+
+
+@pytest.mark.parametrize(("labels", "shown"), [([1, 2, 2, 1], r"\[2\]"), ([-1, 1, 1, -1], r"\[-1\]")])
+def test_binary_auroc_refuses_labels_other_than_zero_and_one(labels, shown):
+    """Read as booleans, labels 1 / 2 (or -1 / +1, scikit-learn's other binary coding) were all positives: AUROC NaN,
+    "only one class present", for a perfect ranking, without a word."""
+    with pytest.raises(ValueError, match=rf"y_true must be 1 for positives and 0 for negatives .*got {shown}"):
+        binary_auroc(labels, [0.1, 0.9, 0.8, 0.2])
+    assert binary_auroc([0, 1, 1, 0], [0.1, 0.9, 0.8, 0.2]) == 1.0
+    assert binary_auroc([False, True, True, False], [0.1, 0.9, 0.8, 0.2]) == 1.0

@@ -116,7 +116,15 @@ def binary_auroc(y_true, scores) -> float:
     Returns:
         AUROC in [0, 1], or `nan` when only one class is present.
     """
-    y_true = np.asarray(y_true).reshape(-1).astype(bool)
+    y_true = np.asarray(y_true).reshape(-1)
+    # (read as booleans, labels 1 / 2 or -1 / +1 were all positives: NaN, "one class present", without a word)
+    if y_true.dtype != bool and not np.isin(y_true, (0, 1)).all():
+        shown = np.unique(y_true[~np.isin(y_true, (0, 1))])[:3].tolist()
+        raise ValueError(
+            f"binary_auroc's y_true must be 1 for positives and 0 for negatives (or booleans), got {shown}; pass "
+            "`y_true == positive_class`."
+        )
+    y_true = y_true.astype(bool)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     _check_paired(y_true, scores, other="scores")
     num_positive = int(y_true.sum())
