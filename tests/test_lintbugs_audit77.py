@@ -99,14 +99,14 @@ def test_recording_metrics_refuses_a_column_of_other_rows_than_the_outputs(colum
         "without_signal": np.zeros(6, dtype=bool),
     }
     given[column] = np.resize(np.asarray(given[column]), rows)
-    with pytest.raises(ValueError, match=rf"`{column}` has {rows} rows for 6 outputs"):
+    with pytest.raises(ValueError, match=rf"`{column}` has {rows} entries for 6 outputs"):
         recording_metrics(outputs, task="classification", **given)
 
 
 def test_logit_temperature_refuses_labels_of_other_rows_than_the_scores():
     """Five labels for six rows of scores gave a temperature fitted to the first five rows, without a word."""
     scores = np.random.default_rng(0).standard_normal((6, 2))
-    with pytest.raises(ValueError, match="`labels` has 5 rows for 6 outputs"):
+    with pytest.raises(ValueError, match="`labels` has 5 entries for 6 rows of scores"):
         logit_temperature(scores, np.array([0, 0, 1, 1, 0]))
 
 

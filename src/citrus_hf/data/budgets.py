@@ -10,6 +10,7 @@ draw_budget` keeps working.
 from __future__ import annotations
 
 import re
+from collections.abc import Sized
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,13 +91,13 @@ def budget_of_label(label: str) -> LabelBudget | None:
         return None
 
 
-def _check_one_per_row(rows: int, **columns) -> None:
-    """Refuse a column of `columns` (name -> `(rows,)` sequence, or None: not given) of another length than the pool's
-    `rows`: read by index, a shorter one stopped in numpy ("index 4 is out of bounds") or drew from the rows it
-    reached, and a longer one was read in part, without a word."""
+def check_one_per_row(count: int, what: str, **columns: Sized | None) -> None:
+    """Refuse a column of `columns` (name -> `(count,)` sequence, or None: not given) of another length than the
+    `count` `what` ("examples", "outputs") it pairs with by index: a shorter one stopped in numpy ("index 4 is out of
+    bounds") or read only the rows it reached, and a longer one was read in part, without a word."""
     for name, column in columns.items():
-        if column is not None and len(column) != rows:
-            raise ValueError(f"`{name}` has {len(column)} entries for {rows} examples; give one per example, in order.")
+        if column is not None and len(column) != count:
+            raise ValueError(f"`{name}` has {len(column)} entries for {count} {what}; give one for each, in order.")
 
 
 def _class_indices(labels: np.ndarray | None, size: int) -> list[np.ndarray]:
@@ -123,7 +124,7 @@ def draw_budget(labels: np.ndarray, budget: LabelBudget, seed: int, groups=None)
         Sorted indices into the pool.
     """
     labels = np.asarray(labels)
-    _check_one_per_row(len(labels), groups=groups)
+    check_one_per_row(len(labels), "examples", groups=groups)
     if budget.kind == "all":
         return np.arange(len(labels))
     if groups is not None:
@@ -149,7 +150,7 @@ def drawn_example_labels(labels: np.ndarray, chosen: np.ndarray, groups=None) ->
     recording is one label however many windows it gave), else the rows' own. What a budget's "per class" counts,
     and what `--recipe auto` reads (`recipes.labels_per_class`)."""
     labels, chosen = np.asarray(labels), np.asarray(chosen)
-    _check_one_per_row(len(labels), groups=groups)
+    check_one_per_row(len(labels), "examples", groups=groups)
     if groups is None:
         return labels[chosen]
     _, first = np.unique(np.asarray(groups)[chosen], return_index=True)
@@ -179,7 +180,7 @@ def carve_validation(
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"validation_fraction must lie strictly between 0 and 1, got {fraction}.")
-    _check_one_per_row(num_examples, labels=labels, groups=groups)
+    check_one_per_row(num_examples, "examples", labels=labels, groups=groups)
     groups = group_keys(groups, num_examples)
     rng = np.random.default_rng(seed)
     classes = _class_indices(None if labels is None else np.asarray(labels), num_examples)
@@ -236,6 +237,7 @@ __all__ = [
     "LabelBudget",
     "budget_of_label",
     "carve_validation",
+    "check_one_per_row",
     "draw_budget",
     "drawn_example_labels",
     "group_keys",

@@ -639,20 +639,13 @@ def _warn_of_long_warmup(settings: TrainerSettings) -> None:
         logging.get_logger(__name__).warning_once(notice + ".")
 
 
-def _check_one_row_each(rows: int, **columns: Any) -> None:
-    """Refuse a column of `columns` (name -> `(rows,)` array, or None: not given) of another length than the `rows`
-    outputs it pairs with: paired by index, a shorter one stopped in numpy ("all keys need to be the same shape",
-    "index 3 is out of bounds") and a longer one was read in part without a word."""
-    for name, column in columns.items():
-        if column is not None and len(column) != rows:
-            raise ValueError(f"`{name}` has {len(column)} rows for {rows} outputs; give one per output row, in order.")
-
-
 def logit_temperature(scores: np.ndarray, labels: np.ndarray) -> float:
     """The factor that turns ridge scores `(n, num_classes)` into logits: the one of `LOGIT_TEMPERATURES` with the
     lowest cross-entropy of `softmax(factor * scores)` against `labels` `(n,)`. Pass leave-one-out scores: on the
     examples a read-out was fitted to, a perfect fit would ask for an infinite factor."""
-    _check_one_row_each(len(scores), labels=labels)
+    from ..data.budgets import check_one_per_row
+
+    check_one_per_row(len(scores), "rows of scores", labels=labels)
     labels = np.asarray(labels, dtype=np.int64)
     losses = []
     for temperature in LOGIT_TEMPERATURES:
@@ -985,12 +978,12 @@ def recording_metrics(
     """
     import torch
 
-    from ..data.budgets import group_keys
+    from ..data.budgets import check_one_per_row, group_keys
     from ..data.splits import grouping_problem
     from ..modeling_citrus import recording_mean
 
-    _check_one_row_each(
-        len(outputs), labels=labels, recordings=recordings, seconds=seconds, without_signal=without_signal
+    check_one_per_row(
+        len(outputs), "outputs", labels=labels, recordings=recordings, seconds=seconds, without_signal=without_signal
     )
     # a row without an id (None) is a recording of its own, as the validation carve keeps it apart
     keys = group_keys(list(recordings), len(outputs)).astype(str)
