@@ -16,7 +16,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -528,6 +528,13 @@ def _fusion_rows(config: CiTrusFusionConfig, model_class: str, num_parameters: i
     return rows
 
 
+def listed(values: str | Iterable[str] | None) -> list[str]:
+    """`values` as a list, a single str being one item: `tags="har"` is the tag "har" (as transformers'
+    `Trainer.create_model_card` and `add_model_tags` take it), where `list("har")` made the tags "h", "a" and "r",
+    and `limitations="..."` one bullet, not one per letter."""
+    return [values] if isinstance(values, str) else list(values or [])
+
+
 def build_model_card(
     model_or_config: PreTrainedModel | CiTrusConfig | CiTrusFusionConfig,
     feature_extractor: CiTrusFeatureExtractor | CiTrusFusionProcessor | None = None,
@@ -540,9 +547,9 @@ def build_model_card(
     eval_results: str | os.PathLike | Mapping | Sequence | None = None,
     model_arm: str | None = None,
     license: str = "apache-2.0",
-    tags: Sequence[str] = (),
+    tags: str | Sequence[str] = (),
     summary: str | None = None,
-    limitations: Sequence[str] = (),
+    limitations: str | Sequence[str] = (),
     template_path: str | os.PathLike | None = None,
     run_dir: str | os.PathLike | None = None,
     dataset_name: str | None = None,
@@ -579,10 +586,10 @@ def build_model_card(
         model_arm: with `citrus evaluate` output, the protocol arm that this checkpoint is (e.g. `"citrus-time"`):
             a CiTrus arm, whose runs on this model's dataset used this checkpoint's recipe.
         license: license id of the weights, one the Hub knows (`HUB_LICENSES`).
-        tags: extra tags; `citrus`, `bio-signal`, `time-series` and the channel modalities are always added
-            (`citrus-fusion` and `multimodal` too for a fusion model).
+        tags: extra tags (a str is one tag); `citrus`, `bio-signal`, `time-series` and the channel modalities are
+            always added (`citrus-fusion` and `multimodal` too for a fusion model).
         summary: one paragraph under the title; a default is derived from the task and the input contract.
-        limitations: checkpoint-specific limitations, listed before the general ones.
+        limitations: checkpoint-specific limitations (a str is one), listed before the general ones.
         template_path: a Jinja template to use instead of the default one.
         run_dir: the folder the checkpoint was saved in by a run: its `finetune_results.json` (dataset, label
             budget, test metrics, hyper-parameters, base checkpoint) and `pretraining_summary.json` (corpus, steps)
@@ -639,7 +646,7 @@ def build_model_card(
         modalities=modalities,
         fusion=fusion,
         license=license,
-        tags=tags,
+        tags=listed(tags),
         datasets=datasets,
         base_model=base_model,
         pipeline_tag=pipeline_tag,
@@ -656,7 +663,7 @@ def build_model_card(
         # (this model's per-recording scores count as given again, in the note: a card pushed before they went there
         # lists them in its table, and its rows were said to be "not given again", to pass the results again)
         kept_rows=_kept_evaluation_rows(previous_card, _evaluation_rows(given), repo_id, task),
-        limitations=[*limitations, *_general_limitations(config, fusion)],
+        limitations=[*listed(limitations), *_general_limitations(config, fusion)],
         evaluation_notes=[
             *(run.evaluation_notes if run.eval_records or run.undefined_metrics else []),
             *recording_notes,
@@ -1181,8 +1188,7 @@ def write_trainer_card(
     arguments = trainer.args
     # transformers' meaning: `dataset_tags` are the Hub ids (the `datasets:` metadata, model-index `dataset.type`),
     # `dataset` the names shown (model-index `dataset.name`); either stands for both when alone
-    ids = [dataset_tags] if isinstance(dataset_tags, str) else list(dataset_tags or [])
-    names = [dataset] if isinstance(dataset, str) else list(dataset or [])
+    ids, names = listed(dataset_tags), listed(dataset)
     datasets, shown = ids or names, names or ids
     loaded_from = getattr(model, "name_or_path", None) or None
     base = read_run_records(loaded_from)
@@ -1229,7 +1235,7 @@ def write_trainer_card(
         hyperparameters=hyperparameters,
         eval_results=[dataclasses.asdict(record) for record in records] or None,
         license=license or "apache-2.0",
-        tags=[tags] if isinstance(tags, str) else list(tags or []),
+        tags=listed(tags),
         run_dir=output_dir,
         revision=revision,
     )
@@ -1266,7 +1272,7 @@ def write_trainer_adapter_card(
         adapter_name=root_adapter(peft_model),
         revision=revision,
     )
-    _add_tags(card, [tags] if isinstance(tags, str) else list(tags or []))
+    _add_tags(card, tags)
     path = Path(trainer.args.output_dir) / REPOCARD_NAME
     card.save(path)
     return path
@@ -1316,10 +1322,10 @@ def add_adapter_run_records(
     card.text = card.text.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
 
 
-def _add_tags(card: ModelCard, tags: Sequence[str] | None) -> None:
+def _add_tags(card: ModelCard, tags: str | Sequence[str] | None) -> None:
     """Add `tags` to the metadata of `card` after the tags it has, each tag once and in order; a card left without
     any gets no `tags:` line. How `push_to_hub` tags a card it is given or keeps, and `push_adapter_to_hub` its card."""
-    card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *(tags or [])])) or None
+    card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *listed(tags)])) or None
 
 
 __all__ = [

@@ -596,7 +596,7 @@ def push_to_hub(
     revision: str | None = None,
     create_pr: bool = False,
     max_shard_size: int | str | None = "50GB",
-    tags: Sequence[str] | None = None,
+    tags: str | Sequence[str] | None = None,
     run_dir: str | os.PathLike | None = None,
     saved_folder: str | os.PathLike | None = None,
     **card_options,
@@ -626,7 +626,7 @@ def push_to_hub(
             `main`. Not with `create_pr`, whose pull request targets the default branch.
         create_pr: open a pull request instead of committing to the branch.
         max_shard_size: the largest weights file before `save_pretrained` shards them.
-        tags: extra card tags (the model's `model_tags` are added too).
+        tags: extra card tags (a str is one tag; the model's `model_tags` are added too).
         run_dir: the folder the model was saved in by a run (default: the local folder it was loaded from): its
             run records fill the card (`build_model_card(run_dir=...)`) and its feature extractor is published.
         saved_folder: the folder `model.save_pretrained(folder, push_to_hub=True)` has just written: its feature
@@ -636,7 +636,7 @@ def push_to_hub(
     Returns:
         `huggingface_hub.CommitInfo` (`.oid`, `.commit_url`, `.pr_url`).
     """
-    from .cards import _add_tags, build_model_card
+    from .cards import _add_tags, build_model_card, listed
 
     _refuse_non_finite(model)
     private, create_pr = _checked_switches(private, create_pr)
@@ -668,7 +668,7 @@ def push_to_hub(
     if feature_extractor is None and source is not None and source != repo_id:
         # a model loaded from another repository: its extractor goes along (a push to its own keeps it there)
         feature_extractor = _source_preprocessor(model, source, token)
-    all_tags = list(dict.fromkeys([*(getattr(model, "model_tags", None) or []), *(tags or [])]))
+    all_tags = list(dict.fromkeys([*(getattr(model, "model_tags", None) or []), *listed(tags)]))
     # What is read below (the card, the weights) is of this commit, and the push goes onto it. A given card reads
     # nothing of the repository, so nothing is asked of the Hub before the folder is checked (a pickled file is
     # refused offline too, and leaves no empty repository behind)
@@ -794,7 +794,7 @@ def push_adapter_to_hub(
     token: str | None = None,
     create_pr: bool = False,
     license: str | None = None,
-    tags: Sequence[str] | None = None,
+    tags: str | Sequence[str] | None = None,
     run_dir: str | os.PathLike | None = None,
     base_model: str | None = None,
 ) -> CommitInfo:
@@ -813,7 +813,7 @@ def push_adapter_to_hub(
         commit_message, token, create_pr: as in `huggingface_hub.HfApi.upload_folder`.
         license: the card's license id (`cards.HUB_LICENSES`); None: the repository card's when it has one (a push
             that names none keeps a non-commercial licence), else apache-2.0.
-        tags: extra card tags; those of the repository's adapter card stay.
+        tags: extra card tags (a str is one tag); those of the repository's adapter card stay.
         run_dir: the folder a run saved the adapter in (`citrus finetune --lora`): its records (test metrics,
             dataset, settings) go into the card (`cards.add_adapter_run_records`). Give it only for the adapter that
             run saved, unchanged.
@@ -830,7 +830,7 @@ def push_adapter_to_hub(
         ValueError: `base_model` is no Hub model id (`namespace/name`) nor a bundled checkpoint's name.
     """
     from ..training.lora import adapter_card, save_adapter
-    from .cards import _add_tags, add_adapter_run_records, check_license
+    from .cards import _add_tags, add_adapter_run_records, check_license, listed
 
     if license is not None:
         check_license(license)
@@ -864,7 +864,7 @@ def push_adapter_to_hub(
     kept = {"license": license}
     _keep_previous_license(kept, previous_card)
     license = kept.get("license") or "apache-2.0"
-    tags = [*_adapter_card_tags(previous_card), *(tags or [])]
+    tags = [*_adapter_card_tags(previous_card), *listed(tags)]
 
     def write(folder: Path) -> None:
         if base_model is not None:

@@ -1,0 +1,70 @@
+"""Audit 77 (the public API's docstrings and type hints as a contract, checked against what runs): card tags and
+limitations given as one str."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from huggingface_hub import ModelCard
+from tiny_configs import save_trained_adapter, tiny_config
+
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification, build_model_card
+
+# ------------------------------------------- 1. a str of tags or limitations is one item, not one per letter
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    torch.manual_seed(0)
+    config = tiny_config(num_labels=2)
+    return CiTrusForSequenceClassification(config), CiTrusFeatureExtractor.from_config(config)
+
+
+def test_a_card_takes_one_tag_and_one_limitation_given_as_a_str(classifier):
+    """`build_model_card(..., tags="har")` tagged the card "h", "a" and "r", and `limitations="..."` listed every
+    letter as a bullet of its own: `list()` of a str. A str is one tag, as transformers' `Trainer.create_model_card`
+    and `add_model_tags` take it."""
+    model, extractor = classifier
+    card = build_model_card(model, extractor, tags="har", limitations="Not validated on infants.")
+    assert "har" in card.data.tags and "h" not in card.data.tags
+    assert "- Not validated on infants." in str(card) and "\n- N\n" not in str(card)
+
+
+def _publish_here(monkeypatch, folder):
+    """`push`'s upload replaced by a write into `folder`, with no card on the (absent) Hub to replace."""
+    from citrus_hf.publishing import push
+
+    def publish(repo_id, write, check, **options):
+        folder.mkdir()
+        write(folder)
+        check(folder)
+
+    monkeypatch.setattr(push, "_publish_folder", publish)
+    monkeypatch.setattr(push, "_existing_card", lambda *args: None)
+
+
+def test_push_to_hub_takes_one_tag_given_as_a_str(classifier, tmp_path, monkeypatch):
+    """`push_to_hub(model, repo, tags="har")` (and `model.push_to_hub(..., tags="har")`) tagged the card with the
+    tag's letters."""
+    from citrus_hf.publishing import push_to_hub
+
+    model, extractor = classifier
+    _publish_here(monkeypatch, tmp_path / "published")
+    push_to_hub(model, "me/har", extractor, tags="har")
+    tags = ModelCard.load(tmp_path / "published" / "README.md").data.tags
+    assert "har" in tags and "h" not in tags
+
+
+def test_push_adapter_to_hub_takes_one_tag_given_as_a_str(tmp_path, monkeypatch):
+    """`push_adapter_to_hub(peft_model, repo, tags="imu")` tagged the adapter's card "i", "m" and "u"."""
+    from tiny_configs import save_tiny_classifier
+
+    from citrus_hf.publishing import push_adapter_to_hub
+    from citrus_hf.training.lora import load_adapter
+
+    base = save_tiny_classifier(tmp_path / "base")
+    adapter = load_adapter(base, save_trained_adapter(base, tmp_path / "adapter"))
+    _publish_here(monkeypatch, tmp_path / "published")
+    push_adapter_to_hub(adapter, "me/imu-adapter", tags="imu", base_model="me/base")
+    tags = ModelCard.load(tmp_path / "published" / "README.md").data.tags
+    assert "imu" in tags and "i" not in tags
