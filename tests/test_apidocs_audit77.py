@@ -68,3 +68,24 @@ def test_push_adapter_to_hub_takes_one_tag_given_as_a_str(tmp_path, monkeypatch)
     push_adapter_to_hub(adapter, "me/imu-adapter", tags="imu", base_model="me/base")
     tags = ModelCard.load(tmp_path / "published" / "README.md").data.tags
     assert "imu" in tags and "i" not in tags
+
+
+# ------------------------------------------------------------ 2. a regression target's name given as one str
+
+
+def test_regression_metrics_take_one_target_name_given_as_a_str():
+    """`regression_metrics(..., target_names="hr")` of two targets reported `mae_h` and `mae_r` with no word, and of
+    one target said "target_names gives 2 names ('h', 'r') for 1 targets"; a str is one name."""
+    from citrus_hf.training import regression_metrics
+
+    assert regression_metrics([1.0, 2.0, 3.0], [1.0, 2.0, 4.0], target_names="hr")["mae"] == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match=r"\('hr'\) for 2 targets"):
+        regression_metrics([[1, 2], [2, 3], [3, 5]], [[1, 2], [2, 3], [4, 4]], target_names="hr")
+
+
+def test_compute_metrics_fn_reads_one_target_name_given_as_a_str():
+    """The Trainer hooks read the targets' names off `compute_metrics_fn` (to minimise `mae_<name>`): a str was read
+    as one name per letter."""
+    from citrus_hf.training import compute_metrics_fn
+
+    assert compute_metrics_fn("regression", target_names="heart_rate").citrus_target_names == ["heart_rate"]

@@ -355,14 +355,14 @@ def _target_columns(values) -> np.ndarray:
 
 
 def regression_metrics(
-    predictions: ArrayLike, targets: ArrayLike, target_names: Sequence[str] | None = None
+    predictions: ArrayLike, targets: ArrayLike, target_names: str | Sequence[str] | None = None
 ) -> dict[str, float]:
     """mae, rmse and pearson_r of `predictions` against `targets` (same units).
 
     One target: `(n,)` or `(n, 1)` each. Several targets (a model with `num_targets=k`): `(n, k)` each; every metric
     is computed for each target on its own and averaged over the targets, and each target's own values are reported
     too (`mae_0`, `rmse_0`, `pearson_r_0`, `mae_1`, ...), by name when `target_names` names them (the model's
-    `config.target_names`: `mae_heart_rate`, ...). Pooling the targets into one vector would make Pearson r measure
+    `config.target_names`: `mae_heart_rate`, ...; a str is one name). Pooling the targets into one vector would make Pearson r measure
     how far apart the targets' scales are (heart rate against breathing rate), not the model's skill. One target's
     metrics keep their plain names, named or not (what `--metric-for-best-model`, cards and records read).
 
@@ -399,11 +399,17 @@ def regression_metrics(
     return metrics
 
 
-def _target_suffixes(target_names: Sequence[str] | None, count: int) -> list[str]:
+def _listed_names(target_names: str | Iterable[str] | None) -> list[str]:
+    """The targets' names as a list, a str being one name: its letters were taken for the names of as many targets
+    (`target_names="hr"` reported `mae_h` and `mae_r`)."""
+    return [target_names] if isinstance(target_names, str) else [str(name) for name in target_names or ()]
+
+
+def _target_suffixes(target_names: str | Sequence[str] | None, count: int) -> list[str]:
     """What each of `count` targets' own metrics end in: its name, or its index when `target_names` is None."""
     if target_names is None:
         return [str(k) for k in range(count)]
-    names = [str(name) for name in target_names]
+    names = _listed_names(target_names)
     if len(names) != count or len(set(names)) != len(names):
         shown = ", ".join(map(repr, names))
         problem = f"for {count} targets" if len(names) != count else "with a name twice"
@@ -468,7 +474,7 @@ def _joined_batches(batches: Any) -> Any:
 
 
 def compute_metrics_fn(
-    task: str, target_names: Sequence[str] | None = None
+    task: str, target_names: str | Sequence[str] | None = None
 ) -> Callable[[EvalPrediction], dict[str, float]]:
     """A `Trainer` `compute_metrics` for `task` over an `EvalPrediction`: "classification" (`classification_metrics`;
     multi-hot `(n, num_labels)` labels as wide as the logits get `multi_label_metrics`), "multi_label_classification"
@@ -531,7 +537,7 @@ def compute_metrics_fn(
 
     compute_metrics.citrus_task = task  # the Trainer hooks tell the package's metrics from a user's own
     # and read the targets' names in its metrics' names (`metric_greater_is_better`)
-    compute_metrics.citrus_target_names = list(target_names or ()) if task == REGRESSION else []
+    compute_metrics.citrus_target_names = _listed_names(target_names) if task == REGRESSION else []
     # called by the Trainer hooks as each evaluation starts: the batches of one that stopped part-way are not its own
     compute_metrics.start_evaluation = batches.clear
     return compute_metrics
