@@ -89,3 +89,55 @@ def test_compute_metrics_fn_reads_one_target_name_given_as_a_str():
     from citrus_hf.training import compute_metrics_fn
 
     assert compute_metrics_fn("regression", target_names="heart_rate").citrus_target_names == ["heart_rate"]
+
+
+# ------------------------------------------ 3. build_dataset's selection: one value alone, and keys no set reads
+
+
+def test_a_selection_of_one_mitdb_record_alone_builds_that_record(tmp_path):
+    """`selection={"records": "101"}` said "MIT-BIH record(s) 1, 0, 1 are in neither split" (the str's letters),
+    and `{"records": 101}` failed inside str.join; one record alone is the list of that one."""
+    from test_data_formats import write_wfdb_record
+
+    from citrus_hf.data import build_dataset
+
+    (tmp_path / "mitdb").mkdir()
+    for record in ("101", "106"):
+        write_wfdb_record(tmp_path / "mitdb", record, seconds=8)
+    for chosen in ("101", 101):
+        built = build_dataset(
+            "mitdb_beats", data_dir=tmp_path / "mitdb", download=False, cache_dir=tmp_path / "cache",
+            selection={"records": chosen},
+        )  # fmt: skip
+        assert set(built["train"]["recording"]) == {"101"}
+
+
+def test_a_selection_of_one_sleep_edf_subject_alone_builds_that_subjects_nights(tmp_path):
+    """`selection={"subjects": 0}` failed inside the pairing (TypeError: 'int' object is not iterable)."""
+    from test_sleep_audit72 import write_night
+
+    from citrus_hf.data import build_dataset
+
+    for subject in range(2):
+        write_night(tmp_path / "sleep", [("W", 60), ("2", 60)], recording=f"SC40{subject}1")
+    built = build_dataset(
+        "sleep_edf", data_dir=tmp_path / "sleep", download=False, cache_dir=tmp_path / "cache",
+        selection={"subjects": 0}, channels=["EEG Fpz-Cz"], fractions=(1, 0, 0),
+    )  # fmt: skip
+    assert {subject for split in built.values() for subject in split["subject"]} == {"SC00"}
+
+
+@pytest.mark.parametrize(
+    ("name", "selection", "said"),
+    [
+        ("eeg_blink", {"records": ["100"]}, r"'eeg_blink' is built whole.*mitdb_beats"),
+        ("mitdb_beats", {"subjects": [1]}, r"takes no selection of 'subjects'; its selection keys are 'records'"),
+    ],
+)
+def test_a_selection_key_the_set_does_not_read_is_refused(name, selection, said, tmp_path):
+    """A selection given to a set that reads none of it was dropped without a word: an offline set was built whole,
+    and MIT-BIH given `subjects` built every record. Refused before any work (the archive or folder is not read)."""
+    from citrus_hf.data import CitrusDataError, build_dataset
+
+    with pytest.raises(CitrusDataError, match=said):
+        build_dataset(name, data_dir=tmp_path, download=False, cache_dir=tmp_path / "cache", selection=selection)

@@ -50,13 +50,14 @@ def build_dataset(
     Args:
         name: a registered name, or one of the :class:`DatasetSpec` that :func:`citrus_hf.data.list_datasets` lists.
         cache_dir: the datasets cache (default: ``HF_DATASETS_CACHE``).
-        archive_cache_dir: where the offline archives are (default: ``$CITRUS_HF_CACHE`` or
-            ``~/.cache/citrus_hf/archives``).
+        archive_cache_dir: where the offline archives are (default: :func:`citrus_hf.data.archive_cache_dir`'s,
+            ``$CITRUS_HF_CACHE`` or ``$XDG_CACHE_HOME/citrus_hf/archives``, else ``~/.cache/citrus_hf/archives``).
         data_dir: online corpora (``sleep_edf``, ``mitdb_beats``, ``tfc_*``, ...): the local copy (required).
         download: online corpora: fetch what ``data_dir`` lacks (needs network; raises :class:`OfflineError`
             otherwise).
         selection: online corpora: what to download and build of ``data_dir``, e.g. ``{"subjects": [0, 1]}``
-            (Sleep-EDF: only those subjects' nights) or ``{"records": ["100"]}`` (MIT-BIH: only those records).
+            (Sleep-EDF: only those subjects' nights) or ``{"records": ["100"]}`` (MIT-BIH: only those records); one
+            value alone is the list of that one. The keys a set reads are its ``DatasetSpec.selection_keys``.
         **options: builder options, e.g. ``window_seconds=2.0, hop_seconds=1.0`` (see ``DatasetSpec.defaults``).
 
     Returns:
@@ -66,6 +67,7 @@ def build_dataset(
     Raises:
         ArchiveMissingError: an offline archive is not cached (the message says how to fetch it).
         ChecksumError: a cached archive does not match the registry.
+        CitrusDataError: a ``selection`` key the set does not read (an offline set reads none).
         ValueError: ``cache_dir`` or ``archive_cache_dir`` is (or lies under) a file.
     """
     from ..configuration_citrus import check_save_directory  # (importing this module needs no transformers)
@@ -78,6 +80,7 @@ def build_dataset(
     name = dataset_name(name)
     spec = get_dataset_spec(name)
     resolved = resolve_options(spec, options)
+    _check_selection(spec, selection)
     context = BuildContext(
         archive_cache_dir=archive_cache_dir,
         cache_dir=cache_dir,
@@ -118,6 +121,25 @@ def build_dataset(
             key_options["selection"] = context.selection
     return write_plan(
         name, spec.version, key_options, plan, cache_dir, source_archives(spec.sources), info=registry_info(spec)
+    )
+
+
+def _check_selection(spec: DatasetSpec, selection: dict[str, Any] | None) -> None:
+    """Refuse a `selection` key that a package's set does not read (`DatasetSpec.selection_keys`): an offline set is
+    built whole from its archives, and `{"subjects": [1]}` given to MIT-BIH, whose records are chosen, built every
+    record, both without a word. A set of one's own reads what its builder reads, unchecked."""
+    unread = sorted(set(selection or {}) - set(spec.selection_keys))
+    if not unread or not spec.of_the_package:
+        return
+    if not spec.selection_keys:
+        online = ", ".join(other.name for other in DATASETS.values() if other.selection_keys)
+        raise CitrusDataError(
+            f"Dataset {spec.name!r} is built whole, so `selection` ({', '.join(unread)}) has nothing to choose; leave "
+            f"it out (it picks the part of a local copy to build: {online})."
+        )
+    raise CitrusDataError(
+        f"Dataset {spec.name!r} takes no selection of {', '.join(map(repr, unread))}; its selection keys are "
+        f"{', '.join(map(repr, spec.selection_keys))}."
     )
 
 

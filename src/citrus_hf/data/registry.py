@@ -234,6 +234,9 @@ class DatasetSpec:
             ``max_wake_edge_minutes=None`` keeps every wake epoch): a None given for one is kept. For every other
             option None means "not given", its default (how scripts and commands pass an option left out).
         offline: True when every source ships in a pinned archive.
+        selection_keys: the keys of ``build_dataset``'s ``selection`` that its builder reads (``("records",)``: the
+            MIT-BIH records to build of the local copy); empty for a set built whole. The package's sets refuse any
+            other key (it was left unread without a word); a set of one's own reads what its builder reads.
         builder: ``builder(options, context) -> BuildPlan`` (:mod:`citrus_hf.data.plans`).
     """
 
@@ -250,6 +253,7 @@ class DatasetSpec:
     target_names: tuple[str, ...] = ()
     offline: bool = True
     builder: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+    selection_keys: tuple[str, ...] = ()
 
     @property
     def of_the_package(self) -> bool:
@@ -326,12 +330,14 @@ def register_dataset(
     version: str = "1.0.0",
     nullable: tuple[str, ...] = (),
     target_names: tuple[str, ...] = (),
+    selection_keys: tuple[str, ...] = (),
 ) -> Callable[[_Function], _Function]:
     """Register a dataset; the decorated ``builder(options, context) -> BuildPlan`` builds it.
 
     The sources must be registered first (the dataset is offline when all of them are). `nullable` names the options
     whose None the builder reads as a setting of its own (`DatasetSpec.nullable`); `target_names` names a regression
-    set's targets (`DatasetSpec.target_names`).
+    set's targets (`DatasetSpec.target_names`); `selection_keys` the keys of a `selection` its builder reads
+    (`DatasetSpec.selection_keys`).
     """
     if task not in TASKS:
         raise CitrusDataError(f"Dataset {name!r}: task must be one of {TASKS}, got {task!r}.")
@@ -370,6 +376,7 @@ def register_dataset(
             target_names=tuple(target_names),
             offline=all(SOURCES[source].offline for source in sources),
             builder=builder,
+            selection_keys=tuple(selection_keys),
         )
         return builder
 

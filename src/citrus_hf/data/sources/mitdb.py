@@ -13,7 +13,7 @@ import numpy as np
 from ...vocabulary_citrus import CLASSIFICATION
 from ..errors import CitrusDataError
 from ..fetch import fetch_physionet
-from ..plans import BuildContext, BuildPlan, dataset_features, window_row
+from ..plans import BuildContext, BuildPlan, dataset_features, listed_option, window_row
 from ..readers import read_wfdb
 from ..registry import PHYSIONET_CITATION, PHYSIONET_URL, PhysioNetDatabase, online_source, register_dataset
 from ..windowing import seconds_to_samples
@@ -208,13 +208,16 @@ def plan_mitdb(data_dir: str | os.PathLike, options: dict[str, Any], records: Se
     sources=("mitdb",),
     splits="the inter-patient split of de Chazal et al. (2004): DS1 train, DS2 test; paced records dropped.",
     defaults=dict(before_seconds=0.25, after_seconds=0.45),
+    selection_keys=("records",),
     # 1.1.0: lead MLII by name (record 114's beats were its first lead, V5), the channel_names / channel_units columns
     version="1.1.0",
 )
 def _build(options: dict[str, Any], context: BuildContext) -> BuildPlan:
     records = context.selection.get("records")
+    if records is not None:  # one record alone ("100", or 100) is the list of that one, not its characters
+        records = [str(record) for record in listed_option("records", records)]
     # the records selected, or any when none is: a folder holding others lacks them still
     missing = not any(context.data_dir.glob("*.hea")) if records is None else absent_records(context.data_dir, records)
     if context.download and missing:
         fetch_mitdb(context.data_dir, records=records)
-    return plan_mitdb(context.data_dir, options, context.selection.get("records"))
+    return plan_mitdb(context.data_dir, options, records)

@@ -552,6 +552,8 @@ def plan_sleep_edf(
 
 def _build(options: dict[str, Any], context: BuildContext) -> BuildPlan:
     subjects, subsets = context.selection.get("subjects"), context.selection.get("subsets")
+    if subjects is not None:  # one subject alone (0) is the list of that one: `int in 0` failed inside the pairing
+        subjects = listed_option("subjects", subjects)
     if context.download and not pair_sleep_edf_files(context.data_dir):
         fetch_sleep_edf(context.data_dir, subsets=subsets or ("sleep-cassette",), subjects=subjects)
     return plan_sleep_edf(context.data_dir, options, subjects, subsets)
@@ -587,6 +589,7 @@ for _name, _description, _window_seconds, _channels in (
             max_wake_edge_minutes=30.0,
         ),
         nullable=("max_wake_edge_minutes",),  # None keeps every wake epoch (`sleep_edf_windows`)
+        selection_keys=("subjects", "subsets"),
         # 1.1.0: only whole epochs inside one stage (no window across two, none twice), point-event and AASM stages;
         # the channel_names / channel_units columns, every night's voltages in µV; 1.1.1: an EDF+ start keeps its
         # fraction of a second (the first record's time-keeping annotation), which moves a hypnogram's offset to its
