@@ -141,3 +141,18 @@ def test_a_selection_key_the_set_does_not_read_is_refused(name, selection, said,
 
     with pytest.raises(CitrusDataError, match=said):
         build_dataset(name, data_dir=tmp_path, download=False, cache_dir=tmp_path / "cache", selection=selection)
+
+
+# ---------------------------------------------- 4. evaluation results given as the folder `citrus evaluate` wrote
+
+
+def test_evaluation_results_given_as_their_folder_are_named_a_folder(tmp_path, capsys):
+    """`parse_eval_results("runs/eval")` (and `citrus push --eval-results runs/eval`) said the folder "does not
+    exist"; it exists, and the file meant is the results.json in it."""
+    from citrus_hf.commands.main import main
+    from citrus_hf.evaluation import parse_eval_results
+
+    with pytest.raises(IsADirectoryError, match=r"is a folder; pass the results.json .*results\.json"):
+        parse_eval_results(tmp_path)
+    assert main(["push", str(tmp_path), "me/x", "--eval-results", str(tmp_path)]) == 2
+    assert "--eval-results" in (said := capsys.readouterr().err) and "is a folder" in said

@@ -193,8 +193,9 @@ def run(argv: Sequence[str]) -> int:
     if args.eval_results is not None and not Path(args.eval_results).is_file():
         # else the Hub is asked first (the repository's card), and a failure there names the network and the login
         raise UsageError(
-            f"citrus push: --eval-results {args.eval_results} does not exist; pass the results.json `citrus evaluate` "
-            "wrote (in its --output-dir)."
+            f"citrus push: --eval-results {args.eval_results} "
+            + ("is a folder" if Path(args.eval_results).is_dir() else "does not exist")
+            + "; pass the results.json `citrus evaluate` wrote (in its --output-dir)."
         )
     if not checkpoint.is_dir():
         what = "is a file" if checkpoint.exists() else "does not exist"

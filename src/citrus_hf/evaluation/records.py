@@ -177,11 +177,17 @@ def parse_eval_results(
     "label_budget": 60, "seeds": 5}]}`.
 
     Raises:
-        FileNotFoundError: the path does not exist.
+        FileNotFoundError: the path does not exist. IsADirectoryError: the path is a folder (an `OSError`, as
+            `FileNotFoundError` is).
         ValueError: the JSON does not have this shape; the message names the record and the key.
     """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
+        if path.is_dir():  # (`citrus evaluate`'s --output-dir, say: it "did not exist")
+            raise IsADirectoryError(
+                f"Evaluation results {str(path)!r} is a folder; pass the results.json file `citrus evaluate` wrote "
+                f"into it ({str(path / 'results.json')!r})."
+            )
         if not path.is_file():
             raise FileNotFoundError(
                 f"Evaluation results file {str(path)!r} does not exist; write it with `citrus evaluate`."
