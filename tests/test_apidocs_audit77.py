@@ -156,3 +156,17 @@ def test_evaluation_results_given_as_their_folder_are_named_a_folder(tmp_path, c
         parse_eval_results(tmp_path)
     assert main(["push", str(tmp_path), "me/x", "--eval-results", str(tmp_path)]) == 2
     assert "--eval-results" in (said := capsys.readouterr().err) and "is a folder" in said
+
+
+# ------------------------------------------------------------ 5. one set's label budget alone in dataset_budgets
+
+
+@pytest.mark.parametrize("budget", ["all", "10", 10, "10%"])
+def test_one_budget_alone_for_a_set_is_that_budget(budget):
+    """`ProtocolConfig(dataset_budgets={"eeg_blink": "all"})` said "Cannot read the label budget 'a'", "10" "a label
+    budget of 0 examples", 10 "'int' object is not iterable": the value was read as a list of its characters, where
+    `budgets="10"` alone is already the list of that one."""
+    from citrus_hf.evaluation import ProtocolConfig
+
+    config = ProtocolConfig(arms=["prior"], datasets=["eeg_blink"], dataset_budgets={"eeg_blink": budget})
+    assert config.dataset_budgets == {"eeg_blink": [budget]}

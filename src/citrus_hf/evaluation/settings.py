@@ -301,12 +301,18 @@ class ProtocolConfig:
         plain_numbers(self)  # (seeds from `list(np.arange(5))`)
         check_switches(self, ("select_on_validation", "resume", "show_progress"))
         check_fraction("validation_fraction", self.validation_fraction)
+
         # one value where a list belongs (a settings file's `arms: prior`, `budgets: 5`): a list of that value, not
         # a list of its characters
+        def listed(value: Any) -> Any:
+            return [value] if isinstance(value, (str, int, float)) and not isinstance(value, bool) else value
+
         for name in ("datasets", "budgets", "arms", "seeds"):
-            value = getattr(self, name)
-            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-                setattr(self, name, [value])
+            setattr(self, name, listed(getattr(self, name)))
+        # and one set's budget alone (`dataset_budgets={"eeg_blink": "all"}`): "Cannot read the label budget 'a'",
+        # "10" a budget of 0, 10 "'int' object is not iterable"
+        if isinstance(self.dataset_budgets, Mapping):
+            self.dataset_budgets = {dataset: listed(budgets) for dataset, budgets in self.dataset_budgets.items()}
         # a folder as a `pathlib.Path` is its name, as on the command line; a `datasets` set given itself (alone or
         # listed) is refused naming how to pass it: it crashed on "unhashable type", or was named "neither a folder
         # nor a registered dataset" in the whole of its printed summary
