@@ -170,3 +170,16 @@ def test_one_budget_alone_for_a_set_is_that_budget(budget):
 
     config = ProtocolConfig(arms=["prior"], datasets=["eeg_blink"], dataset_budgets={"eeg_blink": budget})
     assert config.dataset_budgets == {"eeg_blink": [budget]}
+
+
+# ------------------------------------------------------ 6. a recording file's channel given as one position alone
+
+
+def test_one_channel_position_alone_is_named_with_the_list_to_pass(edf_path):
+    """`read_recording(path, channels=0)` (and the pipelines' `channels=0`, documented `list[str | int]`) failed with
+    Python's "object of type 'int' has no len()"; the package names the list to pass, as it does for one name."""
+    from citrus_hf.data.readers import read_recording
+
+    with pytest.raises(TypeError, match=r"list of channel names or positions, got 0 \(int\); pass \[0\]"):
+        read_recording(edf_path, channels=0)
+    assert read_recording(edf_path, channels=[0]).channel_names == ["Fc5."]

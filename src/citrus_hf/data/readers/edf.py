@@ -15,7 +15,7 @@ import datetime
 import logging
 import math
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -390,6 +390,11 @@ def check_channel_list(channels: Sequence[str] | None, names: Sequence[str] | No
     if isinstance(channels, str):
         raise TypeError(
             f"`channels` must be a list of channel names, got the string {channels!r}; pass [{channels!r}]."
+        )
+    if channels is not None and not isinstance(channels, Collection):  # one position (0) failed inside `len()`
+        raise TypeError(
+            f"`channels` must be a list of channel names or positions, got {channels!r} "
+            f"({type(channels).__name__}); pass [{channels!r}]."
         )
     if channels is not None and len(channels) == 0:
         among = "" if names is None else f" of {list(names)}"
