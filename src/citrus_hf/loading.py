@@ -488,7 +488,8 @@ def load_pretrained(
     say what to do.
 
     Args:
-        repo_or_path: Hub id (`"namespace/name"`) or a folder written by `save_pretrained`.
+        repo_or_path: Hub id (`"namespace/name"`), a folder written by `save_pretrained`, or the name of a
+            checkpoint shipped with the package (`"citrus-small"`, `bundled_checkpoint`).
         task: `"base"`, `"pretraining"`, `"sequence-classification"` or `"regression"`; a fusion checkpoint
             (`model_type` `citrus_fusion`) loads as `"sequence-classification"` or `"regression"`.
         revision: branch, tag or commit id on the Hub.

@@ -1241,8 +1241,8 @@ BASE_SUBFOLDER_KEY = "base_model_subfolder"
 def base_subfolder(peft_model: PeftModel, adapter_name: str | None = None) -> str | None:
     """The subfolder of the Hub repository that adapter `adapter_name`'s (default: the active one's) recorded base
     (`base_model_name_or_path`) was loaded from, or None: a base at the repository's root, a local base (recorded by
-    the subfolder's own path), or a base recorded in place of the one loaded (`push_adapter(base_model=...)` records
-    the base published in a repository of its own)."""
+    the subfolder's own path), or a base recorded in place of the one loaded (`push_adapter_to_hub(base_model=...)`
+    records the base published in a repository of its own)."""
     task_model = peft_model.get_base_model()
     # (the Trainer's save asks for the root's adapter, "default", also where every adapter has a name of its own:
     # they all sit on one base, so the active one's record answers for it)
