@@ -183,3 +183,19 @@ def test_one_channel_position_alone_is_named_with_the_list_to_pass(edf_path):
     with pytest.raises(TypeError, match=r"list of channel names or positions, got 0 \(int\); pass \[0\]"):
         read_recording(edf_path, channels=0)
     assert read_recording(edf_path, channels=[0]).channel_names == ["Fc5."]
+
+
+# ------------------------------------------------- 7. a dataset card gives the options as the build resolves them
+
+
+def test_a_dataset_card_gives_the_hop_a_new_window_moved_and_refuses_an_unknown_option():
+    """`dataset_card("eeg_pretrain", options={"window_seconds": 10.0})` (what `citrus data build --window-seconds 10
+    --push-to-hub` pushes) said hop_seconds 30.0 where the set was built with 10 s windows 10 s apart, and a misspelt
+    option was printed beside the default it did not change, in a `build_dataset` call that cannot run."""
+    from citrus_hf.data import CitrusDataError
+    from citrus_hf.publishing import dataset_card
+
+    card = dataset_card("eeg_pretrain", options={"window_seconds": 10.0})
+    assert '"window_seconds": 10.0, "hop_seconds": 10.0' in card
+    with pytest.raises(CitrusDataError, match=r"has no option\(s\) \['windw_seconds'\]"):
+        dataset_card("hr_ecg", options={"windw_seconds": 5.0})

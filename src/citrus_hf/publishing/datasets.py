@@ -19,6 +19,7 @@ from ..data.builders import (
     save_built_dataset,
     save_dataset_whole,
 )
+from ..data.plans import resolve_options
 from ..data.registry import get_dataset_spec, get_source
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, as_bool
 
@@ -48,13 +49,18 @@ _TASK_CATEGORIES = {
 
 def dataset_card(name: str, options: dict[str, Any] | None = None, selection: dict[str, Any] | None = None) -> str:
     """A Hub dataset card (YAML metadata + Markdown) for ``name``, with the sources' licenses and citations, and the
-    builder options it was built with: the registry's defaults with ``options`` (those given) over them, and the part
-    of the corpus a ``selection`` built (``build_dataset``'s, e.g. ``{"records": ["100"]}``)."""
+    builder options it was built with: the registry's defaults with ``options`` (those given) over them, as
+    ``build_dataset`` resolves them (`citrus_hf.data.plans.resolve_options`: an option the set does not have is a
+    :class:`CitrusDataError`), and the part of the corpus a ``selection`` built (``build_dataset``'s, e.g.
+    ``{"records": ["100"]}``)."""
     spec = get_dataset_spec(name)
     # An option given as None is "not given", as the scripts pass one left out, and was built at its default: the
     # card printed null for it (`"before_seconds": null` where 0.25 was built). A nullable option's None is a setting.
     given = {key: value for key, value in (options or {}).items() if value is not None or key in spec.nullable}
-    built_with = {**(spec.defaults or {}), **given}
+    # the options as `build_dataset` resolves them: a new window of a set whose windows lie back to back moves its hop
+    # too (`eeg_pretrain` with window_seconds=10 was built 10 s apart, and its card said hop_seconds 30.0), and an
+    # option the set does not have is refused, as the build refuses it (the card gave a call that cannot run)
+    built_with = resolve_options(spec, dict(options or {}))
     call = "".join(f", {key}={value!r}" for key, value in given.items())
     if selection:  # a set of some records / subjects of the corpus, not the whole of it
         call += f", selection={selection!r}"
