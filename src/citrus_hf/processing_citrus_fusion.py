@@ -349,8 +349,8 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
             `CiTrusFusionBatch` with `input_values` (modality -> `(batch, channels, time)` float32) and
             `patch_mask` (modality -> `(batch, num_patches)` int64); `model(**batch)` works. `time` is the
             modality's `context_length` with `padding="max_length"`; by default (`"longest"`, as the extractor)
-            recordings shorter than half the window keep their duration at the encoder's rate, in whole patches, and
-            `time` is the batch's longest (2 s recordings for 10 s encoders at 100 Hz: 200 samples).
+            recordings shorter than the window keep their duration at the encoder's rate, in whole patches, and
+            `time` is the batch's longest (2 s recordings for 10 s encoders at 100 Hz: 200 samples; 6 s ones, 600).
         """
         extractor_options = _extractor_call_options()
         recordings = modality_keywords(recordings, kwargs, self.modalities, "recordings", extractor_options)
