@@ -199,3 +199,19 @@ def test_a_dataset_card_gives_the_hop_a_new_window_moved_and_refuses_an_unknown_
     assert '"window_seconds": 10.0, "hop_seconds": 10.0' in card
     with pytest.raises(CitrusDataError, match=r"has no option\(s\) \['windw_seconds'\]"):
         dataset_card("hr_ecg", options={"windw_seconds": 5.0})
+
+
+# ---------------------------------------------------------------- 8. an arm class that does not define `run`
+
+
+def test_an_arm_class_without_run_is_told_to_define_it():
+    """`@register_arm` on an Arm subclass without `run` said it "does not take" arguments and to register an instance,
+    `register_arm(NoRun(...))`, which cannot be made either: the class lacks `run`."""
+    from citrus_hf.evaluation import ARMS, Arm, register_arm
+
+    class NoRun(Arm):
+        name = "no-run-audit77"
+
+    with pytest.raises(TypeError, match=r"NoRun does not define Arm's abstract method\(s\) run\(\): define them"):
+        register_arm(NoRun)
+    assert "no-run-audit77" not in ARMS

@@ -260,7 +260,7 @@ def register_arm(arm: _ArmOrClass) -> _ArmOrClass:
     which registers an instance of it.
 
     Raises:
-        TypeError: not an arm, an arm class that needs arguments, or no `name`.
+        TypeError: not an arm, an arm class that needs arguments or does not define `run`, or no `name`.
         ValueError: an arm of that name is registered already (the package's included): registry names are unique.
             An arm of a class defined again (a notebook cell run twice) replaces its first definition's; an instance
             of a package class with the same settings as the one registered (`CiTrusArm(name="mine", ...)` run
@@ -268,6 +268,13 @@ def register_arm(arm: _ArmOrClass) -> _ArmOrClass:
     """
     instance = arm
     if isinstance(arm, type) and issubclass(arm, Arm):
+        unwritten = sorted(getattr(arm, "__abstractmethods__", ()))
+        if unwritten:  # (it was told to register an instance, which cannot be made either)
+            raise TypeError(
+                f"{arm.__qualname__} does not define Arm's abstract method(s) "
+                f"{', '.join(f'{name}()' for name in unwritten)}: define them in the class (`Arm.run` fits the "
+                "labelled draw and scores the test split), then register it."
+            )
         try:
             instance = arm()
         except TypeError as error:
