@@ -201,7 +201,7 @@ def test_a_dataset_card_gives_the_hop_a_new_window_moved_and_refuses_an_unknown_
         dataset_card("hr_ecg", options={"windw_seconds": 5.0})
 
 
-# ---------------------------------------------------------------- 8. an arm class that does not define `run`
+# ----------------------------------------------- 8. an arm or recipe class that does not define its abstract method
 
 
 def test_an_arm_class_without_run_is_told_to_define_it():
@@ -215,3 +215,16 @@ def test_an_arm_class_without_run_is_told_to_define_it():
     with pytest.raises(TypeError, match=r"NoRun does not define Arm's abstract method\(s\) run\(\): define them"):
         register_arm(NoRun)
     assert "no-run-audit77" not in ARMS
+
+
+def test_a_recipe_class_without_fit_is_told_to_define_it():
+    """`@register_recipe` on a Recipe subclass without `fit` failed with Python's "Can't instantiate abstract class"
+    from inside the registry."""
+    from citrus_hf.training.recipes import RECIPES, Recipe, register_recipe
+
+    class NoFit(Recipe):
+        name = "no-fit-audit77"
+
+    with pytest.raises(TypeError, match=r"NoFit does not define Recipe's abstract method\(s\) fit\(\): define them"):
+        register_recipe(NoFit)
+    assert "no-fit-audit77" not in RECIPES

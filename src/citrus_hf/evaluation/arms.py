@@ -25,6 +25,7 @@ from ..training.recipes import (
     RECIPES,
     RecordingGroups,
     RecordingScores,
+    check_abstract_methods_defined,
     checked_fingerprint,
     class_weights_for,
     default_fingerprint,
@@ -268,13 +269,8 @@ def register_arm(arm: _ArmOrClass) -> _ArmOrClass:
     """
     instance = arm
     if isinstance(arm, type) and issubclass(arm, Arm):
-        unwritten = sorted(getattr(arm, "__abstractmethods__", ()))
-        if unwritten:  # (it was told to register an instance, which cannot be made either)
-            raise TypeError(
-                f"{arm.__qualname__} does not define Arm's abstract method(s) "
-                f"{', '.join(f'{name}()' for name in unwritten)}: define them in the class (`Arm.run` fits the "
-                "labelled draw and scores the test split), then register it."
-            )
+        # (it was told to register an instance, which cannot be made either)
+        check_abstract_methods_defined(arm, Arm, "`Arm.run` fits the labelled draw and scores the test split")
         try:
             instance = arm()
         except TypeError as error:

@@ -343,11 +343,27 @@ def recipe_names() -> tuple[str, ...]:
     return ("auto", *RECIPES)
 
 
+def check_abstract_methods_defined(registered_class: type, base: type, what: str) -> None:
+    """Refuse to register `registered_class`, a subclass of `base`, that leaves an abstract method of `base`
+    undefined: registering made an instance of it, and Python's "Can't instantiate abstract class" came from inside
+    the registry (or was taken for a class that needs arguments). `what`: the method's job, for the message.
+
+    Raises:
+        TypeError: naming the undefined method(s).
+    """
+    undefined = sorted(getattr(registered_class, "__abstractmethods__", ()))
+    if undefined:
+        raise TypeError(
+            f"{registered_class.__qualname__} does not define {base.__name__}'s abstract method(s) "
+            f"{', '.join(f'{name}()' for name in undefined)}: define them in the class ({what}), then register it."
+        )
+
+
 def register_recipe(recipe_class: type[Recipe]) -> type[Recipe]:
     """Class decorator: make a recipe available by its `name` (CLI choices and the protocol read `RECIPES`).
 
     Raises:
-        TypeError: not a `Recipe` class, or no `name`.
+        TypeError: not a `Recipe` class, one that does not define `fit`, or no `name`.
         ValueError: a recipe of that name (or "auto", the rule that picks one) is registered already: registry names
             are unique. A recipe class defined again (a notebook cell run twice) replaces its first definition.
     """
@@ -356,6 +372,7 @@ def register_recipe(recipe_class: type[Recipe]) -> type[Recipe]:
     name = getattr(recipe_class, "name", None)
     if not isinstance(name, str) or not name:
         raise TypeError(f"{recipe_class.__qualname__} must set the class attribute `name` (its registry name).")
+    check_abstract_methods_defined(recipe_class, Recipe, "`Recipe.fit` fits a model to the labelled examples")
     if name in recipe_names() and not (name in RECIPES and redefines(type(RECIPES[name]), recipe_class)):
         taken = "the rule that picks a recipe" if name == "auto" else type(RECIPES[name]).__qualname__
         raise ValueError(
@@ -1169,6 +1186,7 @@ __all__ = [
     "RecipeOutcome",
     "class_weights_for",
     "check_recipe_name",
+    "check_abstract_methods_defined",
     "checked_fingerprint",
     "default_fingerprint",
     "finetune_steps",
