@@ -132,7 +132,11 @@ def make_step(model, channels_last: bool, mode: str, device: str, dtype: torch.d
     return step
 
 
-def _measure_memory(name, mode, batch_size, device, dtype_name, backbone) -> float:
+def _measure_memory(name, mode, batch_size, device, dtype_name, backbone, tiny: bool = False) -> float:
+    """A step's peak memory in MB, for `in_fresh_process`: that process reads PAPER as this file defines it, so
+    `--tiny` travels as `tiny` (otherwise a tiny run's memory column measured the paper configuration)."""
+    if tiny:
+        PAPER.update(TINY)
     torch.manual_seed(0)
     model, channels_last = build(name, mode, backbone)
     step = make_step(model, channels_last, mode, device, _DTYPES[dtype_name])
@@ -152,7 +156,7 @@ def _row(args, name, mode, model, step, batch, seconds, batch_size) -> dict:
         "peak_mb": None
         if args.no_memory
         else in_fresh_process(
-            Path(__file__), "_measure_memory", name, mode, batch_size, args.device, args.dtype, args.backbone
+            Path(__file__), "_measure_memory", name, mode, batch_size, args.device, args.dtype, args.backbone, args.tiny
         ),
     }
 
