@@ -258,6 +258,7 @@ def test_remote_code_loads_without_the_package(published, tmp_path):
 def offline_run(published, hub):
     """The client loads the published model again with HF_HUB_OFFLINE=1; returns its result and the requests the
     hub received meanwhile."""
+    published.output("out")  # (the cache it reads is PUSH_AND_LOAD's: its own failure, with its output, if it failed)
     before = hub.request_count()
     out = client_result(published["client"](script(OFFLINE), HF_HUB_OFFLINE="1"))
     return {"out": out, "requests": hub.requests_since(before)}

@@ -203,6 +203,7 @@ def test_an_extractor_missing_from_the_offline_cache_is_not_called_missing_from_
     `load_feature_extractor` called the repository an incomplete checkpoint to publish again. Both now say the file
     was never downloaded, and to download it once online (so do the weights where only the config was cached); a
     repository published without one keeps the old advice."""
+    runs.output("download")  # (the cache it reads is DOWNLOAD's: its own failure, with its output, if it failed)
     result = runs["offline"]
     for key in ("pipeline", "load_feature_extractor"):
         assert "never downloaded" in result[key] and f"snapshot_download('{CACHED}')" in result[key], result[key]

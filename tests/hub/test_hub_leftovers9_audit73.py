@@ -60,6 +60,7 @@ def test_a_revision_or_token_given_in_model_kwargs_reads_the_extractor_and_confi
     """`pipeline(model=repo, model_kwargs={"revision": "dev"})` loaded dev's weights and main's extractor (another
     input contract, refused or run unsaid), and `model_kwargs={"token": ...}` for a private repository failed on the
     config lookup, which went without the token (anonymously)."""
+    published.output("upload")  # (the repositories it reads are UPLOAD's: its own failure, with its output)
     assert published["anonymous"] == {"revision": [50.0, 50.0], "token": [50.0, 50.0]}
 
 
