@@ -369,7 +369,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--no-train", action="store_true", help="skip the pre-training comparison")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--no-fusion", action="store_true", help="skip the fusion classifier's bf16 / fp32 ratio")
-    parser.add_argument("--night-windows", type=int, default=960, help="30 s windows of the night (0: skip)")
+    parser.add_argument(
+        "--night-windows",
+        type=int,
+        default=960,
+        help=f"windows of the night, {PAPER['context_length'] / NIGHT_RATE:g} s each "
+        f"({TINY['context_length'] / NIGHT_RATE:g} s with --tiny; 0: skip)",
+    )
     parser.add_argument(
         "--night-batch-size", type=positive_int, default=64, help="the pipeline's windows per forward pass"
     )
