@@ -31,7 +31,7 @@ def test_a_card_takes_one_tag_and_one_limitation_given_as_a_str(classifier):
 
 
 def _publish_here(monkeypatch, folder):
-    """`push`'s upload replaced by a write into `folder`, with no card on the (absent) Hub to replace."""
+    """`push`'s upload replaced by a write into `folder`, with no card or commit on the (absent) Hub to replace."""
     from citrus_hf.publishing import push
 
     def publish(repo_id, write, check, **options):
@@ -41,6 +41,7 @@ def _publish_here(monkeypatch, folder):
 
     monkeypatch.setattr(push, "_publish_folder", publish)
     monkeypatch.setattr(push, "_existing_card", lambda *args: None)
+    monkeypatch.setattr(push, "_branch_head", lambda *args: None)  # a new repository: no commit to push onto
 
 
 def test_push_to_hub_takes_one_tag_given_as_a_str(classifier, tmp_path, monkeypatch):

@@ -310,6 +310,7 @@ def test_a_pushed_fusion_model_carries_the_processor_its_card_loads(tmp_path, mo
 
     monkeypatch.setattr(push, "_publish_folder", publish)
     monkeypatch.setattr(push, "_existing_card", lambda *args: None)  # no Hub here: the repository has no card yet
+    monkeypatch.setattr(push, "_branch_head", lambda *args: None)  # nor a commit to push onto
     model.push_to_hub("me/fusion")
     processor = CiTrusFusionProcessor.from_pretrained(published)
     processor.check_model(model)
