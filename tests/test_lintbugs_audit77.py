@@ -68,7 +68,7 @@ def test_per_class_report_refuses_class_names_of_another_count_than_the_logits(n
 
 def test_per_class_report_refuses_labels_of_another_count_than_the_logits():
     logits = np.random.default_rng(0).standard_normal((6, 3))
-    with pytest.raises(ValueError, match="y_true has 5 labels but logits has 6; they must pair up"):
+    with pytest.raises(ValueError, match=r"`labels` has 5 entries for 6 rows of logits; give one for each"):
         per_class_report(logits, [0, 1, 2, 0, 1], ["a", "b", "c"])
 
 

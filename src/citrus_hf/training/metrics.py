@@ -19,6 +19,7 @@ import numpy as np
 from scipy.special import logsumexp
 from scipy.stats import rankdata
 
+from ..data.budgets import check_one_per_row
 from ..data.splits import LABEL_TASKS
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 
@@ -54,7 +55,11 @@ def _as_labels(y_true, num_classes: int | None = None) -> np.ndarray:
             raise ValueError("Class labels must be whole numbers (class indices), got fractional values.")
         labels = labels.astype(np.int64)
     if num_classes is not None and labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"Class labels must lie in [0, {num_classes - 1}], got {labels.min()}..{labels.max()}.")
+        # (the fix names -100, transformers' ignore index for rows without a label, the usual value out of range)
+        raise ValueError(
+            f"Class labels must lie in [0, {num_classes - 1}], got {labels.min()}..{labels.max()}: give class ids of "
+            f"the {num_classes} classes scored, and drop the rows of an ignore index (-100) before scoring."
+        )
     return labels
 
 
@@ -255,7 +260,7 @@ def per_class_report(logits: ArrayLike, labels: ArrayLike, label_names: Sequence
             "(n, num_classes) scores and one name per class, in class id order (the model's id2label)."
         )
     labels = _as_labels(labels, num_classes)
-    _check_paired(labels, logits, other="logits")
+    check_one_per_row(len(logits), "rows of logits", labels=labels)  # (its argument is `labels`, not `y_true`)
     support = np.bincount(labels, minlength=num_classes)
     report: dict[str, Any] = {
         "classes": list(label_names),

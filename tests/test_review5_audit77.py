@@ -1,0 +1,20 @@
+"""Review of the session-77 length and range checks (metrics, budgets, recording means, predict_windows)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from citrus_hf.training.metrics import macro_f1, per_class_report
+
+
+def test_a_label_out_of_range_is_refused_with_the_fix_an_ignore_index_needs():
+    """A -100 (transformers' ignore index) among the labels reached `macro_f1(num_classes=)` and `per_class_report`
+    as a class id out of range: the refusal said only "Class labels must lie in [0, 2], got -100..2", no fix."""
+    labels = np.array([0, 1, -100, 2])
+    with pytest.raises(
+        ValueError, match=r"got -100\.\.2: give class ids of the 3 classes scored.*ignore index \(-100\)"
+    ):
+        macro_f1(labels, np.array([0, 1, 1, 2]), num_classes=3)
+    with pytest.raises(ValueError, match=r"drop the rows of an ignore index \(-100\) before scoring"):
+        per_class_report(np.eye(3)[[0, 1, 1, 2]], labels, ["a", "b", "c"])
