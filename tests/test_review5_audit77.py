@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from citrus_hf.training.metrics import macro_f1, per_class_report
+from citrus_hf.training.metrics import binary_auroc, macro_f1, per_class_report
 
 
 def test_a_label_out_of_range_is_refused_with_the_fix_an_ignore_index_needs():
@@ -18,3 +18,10 @@ def test_a_label_out_of_range_is_refused_with_the_fix_an_ignore_index_needs():
         macro_f1(labels, np.array([0, 1, 1, 2]), num_classes=3)
     with pytest.raises(ValueError, match=r"drop the rows of an ignore index \(-100\) before scoring"):
         per_class_report(np.eye(3)[[0, 1, 1, 2]], labels, ["a", "b", "c"])
+
+
+def test_binary_auroc_names_labels_of_mixed_types_it_refuses():
+    """An object column of None beside text (a label read from a table with gaps) stopped in numpy's sort of the values
+    to show: "'<' not supported between instances of 'str' and 'NoneType'"."""
+    with pytest.raises(ValueError, match=r"y_true must be 1 for positives and 0 for negatives .*got \['x', None\]"):
+        binary_auroc(np.array([None, 1, "x", 0], dtype=object), [0.1, 0.9, 0.8, 0.2])

@@ -123,11 +123,14 @@ def binary_auroc(y_true, scores) -> float:
     """
     y_true = np.asarray(y_true).reshape(-1)
     # (read as booleans, labels 1 / 2 or -1 / +1 were all positives: NaN, "one class present", without a word)
-    if y_true.dtype != bool and not np.isin(y_true, (0, 1)).all():
-        shown = np.unique(y_true[~np.isin(y_true, (0, 1))])[:3].tolist()
+    outside = ~np.isin(y_true, (0, 1))
+    if y_true.dtype != bool and outside.any():
+        # as text: `np.unique` sorts the values, which stopped in Python on a column of None beside text ("'<' not
+        # supported between instances of 'str' and 'NoneType'")
+        shown = sorted({repr(value) for value in y_true[outside].tolist()})[:3]
         raise ValueError(
-            f"binary_auroc's y_true must be 1 for positives and 0 for negatives (or booleans), got {shown}; pass "
-            "`y_true == positive_class`."
+            f"binary_auroc's y_true must be 1 for positives and 0 for negatives (or booleans), got "
+            f"[{', '.join(shown)}]; pass `y_true == positive_class`."
         )
     y_true = y_true.astype(bool)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
