@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from citrus_hf.training.metrics import binary_auroc, macro_f1, per_class_report
 
@@ -25,3 +26,14 @@ def test_binary_auroc_names_labels_of_mixed_types_it_refuses():
     to show: "'<' not supported between instances of 'str' and 'NoneType'"."""
     with pytest.raises(ValueError, match=r"y_true must be 1 for positives and 0 for negatives .*got \['x', None\]"):
         binary_auroc(np.array([None, 1, "x", 0], dtype=object), [0.1, 0.9, 0.8, 0.2])
+
+
+def test_recording_mean_refuses_outputs_of_one_value_per_window_as_a_flat_column():
+    """Outputs `(num_windows,)` (one probability per window, `probs[:, 1]`) came back unchanged, each window's own
+    value for the recording's, where `(num_windows, 1)` gave the mean."""
+    from citrus_hf.modeling_citrus import recording_mean
+
+    seconds = torch.tensor([1.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match=r"`outputs` has shape \(3,\); give one row per window.*outputs\[:, None\]"):
+        recording_mean(torch.tensor([1.0, 2.0, 3.0]), seconds)
+    assert recording_mean(torch.tensor([[1.0], [2.0], [3.0]]), seconds).tolist() == [2.25]

@@ -2044,6 +2044,11 @@ def recording_mean(outputs: torch.Tensor, seconds: torch.Tensor) -> torch.Tensor
     recordings with it, so that the two agree. Taken about the first window, so that windows of one output give
     exactly it: a model that answers every window alike (the prior's class frequencies) gave each recording a mean a
     rounding apart from the next one's, which per-recording AUROC and correlation ranked as if they were scores."""
+    if outputs.ndim != 2:  # (one value per window, `(num_windows,)`, came back unchanged: each window's, no mean)
+        raise ValueError(
+            f"`outputs` has shape {tuple(outputs.shape)}; give one row per window, (num_windows, outputs) "
+            "(`outputs[:, None]` for one value per window)."
+        )
     seconds = torch.as_tensor(seconds, dtype=torch.float64)
     if tuple(seconds.shape) != (len(outputs),):  # (one value was broadcast over every window, others stopped in torch)
         raise ValueError(
