@@ -22,3 +22,16 @@ def test_target_names_given_as_an_array_name_the_targets(names):
     metrics = regression_metrics(predictions, predictions + 1.0, target_names=names)
     assert metrics["mae_hr"] == metrics["mae_br"] == 1.0
     assert compute_metrics_fn("regression", target_names=names).citrus_target_names == ["hr", "br"]
+
+
+# ------------------------------------------------ 2. one numpy channel position alone is named by its plain value
+
+
+@pytest.mark.parametrize("position", [np.int64(0), np.array(0)], ids=["numpy-int", "0-d-array"])
+def test_one_numpy_channel_position_is_named_with_the_plain_list_to_pass(position, edf_path):
+    """`channels=np.int64(0)` was told to pass `[np.int64(0)]`, and a 0-d array (`np.array(0)`) failed with Python's
+    "len() of unsized object"; both are one position, and the list to pass is `[0]`."""
+    from citrus_hf.data.readers import read_recording
+
+    with pytest.raises(TypeError, match=r"pass \[0\]\.$"):
+        read_recording(edf_path, channels=position)

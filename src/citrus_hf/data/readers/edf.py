@@ -391,10 +391,14 @@ def check_channel_list(channels: Sequence[str] | None, names: Sequence[str] | No
         raise TypeError(
             f"`channels` must be a list of channel names, got the string {channels!r}; pass [{channels!r}]."
         )
-    if channels is not None and not isinstance(channels, Collection):  # one position (0) failed inside `len()`
+    # one position (0) failed inside `len()`; a numpy one (`np.int64(0)`, `np.array(0)`, as an index array hands it
+    # out) is named by its plain value, the `[0]` to pass, not `[np.int64(0)]`
+    one_value = not isinstance(channels, Collection) or (isinstance(channels, np.ndarray) and channels.ndim == 0)
+    if channels is not None and one_value:
+        value = channels.item() if isinstance(channels, (np.generic, np.ndarray)) else channels
         raise TypeError(
-            f"`channels` must be a list of channel names or positions, got {channels!r} "
-            f"({type(channels).__name__}); pass [{channels!r}]."
+            f"`channels` must be a list of channel names or positions, got {value!r} "
+            f"({type(channels).__name__}); pass [{value!r}]."
         )
     if channels is not None and len(channels) == 0:
         among = "" if names is None else f" of {list(names)}"
