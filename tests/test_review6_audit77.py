@@ -35,3 +35,32 @@ def test_one_numpy_channel_position_is_named_with_the_plain_list_to_pass(positio
 
     with pytest.raises(TypeError, match=r"pass \[0\]\.$"):
         read_recording(edf_path, channels=position)
+
+
+# ------------------------------------------------ 3. a user's set that declares its selection keys is held to them
+
+
+def _users_builder(options, context):  # a builder of a set of one's own (this module is no part of the package)
+    raise AssertionError("not reached: the selection is checked first")
+
+
+def test_a_users_set_that_declares_its_selection_keys_refuses_another_key():
+    """`register_dataset(selection_keys=("records",))` on a user's set declared what its builder reads, but a
+    `selection={"subjects": [1]}` was still dropped without a word (only the package's sets were checked)."""
+    from citrus_hf.data import CitrusDataError, get_dataset_spec
+    from citrus_hf.data.builders import _check_selection
+
+    spec = dataclasses.replace(get_dataset_spec("mitdb_beats"), name="my_beats", builder=_users_builder)
+    assert not spec.of_the_package
+    with pytest.raises(CitrusDataError, match=r"'my_beats' takes no selection of 'subjects'.*'records'"):
+        _check_selection(spec, {"subjects": [1]})
+    _check_selection(spec, {"records": ["100"]})  # a declared key is taken
+
+
+def test_a_users_set_that_declares_no_selection_keys_is_unchecked():
+    """Guard: a set of one's own that declares no keys reads what its builder reads, as the docs promise."""
+    from citrus_hf.data import get_dataset_spec
+    from citrus_hf.data.builders import _check_selection
+
+    spec = dataclasses.replace(get_dataset_spec("eeg_blink"), name="my_set", builder=_users_builder)
+    _check_selection(spec, {"patients": ["p1"]})

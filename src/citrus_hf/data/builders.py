@@ -127,9 +127,10 @@ def build_dataset(
 def _check_selection(spec: DatasetSpec, selection: dict[str, Any] | None) -> None:
     """Refuse a `selection` key that a package's set does not read (`DatasetSpec.selection_keys`): an offline set is
     built whole from its archives, and `{"subjects": [1]}` given to MIT-BIH, whose records are chosen, built every
-    record, both without a word. A set of one's own reads what its builder reads, unchecked."""
+    record, both without a word. A set of one's own that declares its keys (`register_dataset(selection_keys=...)`)
+    is held to them as the package's are; one that declares none reads what its builder reads, unchecked."""
     unread = sorted(set(selection or {}) - set(spec.selection_keys))
-    if not unread or not spec.of_the_package:
+    if not unread or not (spec.of_the_package or spec.selection_keys):
         return
     if not spec.selection_keys:
         online = ", ".join(other.name for other in DATASETS.values() if other.selection_keys)

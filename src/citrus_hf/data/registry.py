@@ -235,8 +235,9 @@ class DatasetSpec:
             option None means "not given", its default (how scripts and commands pass an option left out).
         offline: True when every source ships in a pinned archive.
         selection_keys: the keys of ``build_dataset``'s ``selection`` that its builder reads (``("records",)``: the
-            MIT-BIH records to build of the local copy); empty for a set built whole. The package's sets refuse any
-            other key (it was left unread without a word); a set of one's own reads what its builder reads.
+            MIT-BIH records to build of the local copy); empty for a set built whole. The package's sets, and a set of
+            one's own that declares them, refuse any other key (it was left unread without a word); a set of one's
+            own that declares none reads what its builder reads, unchecked.
         builder: ``builder(options, context) -> BuildPlan`` (:mod:`citrus_hf.data.plans`).
     """
 
