@@ -62,8 +62,19 @@ from measure import attention_share, check_device, in_fresh_process, step_peak_m
 
 PAPER = dict(context_length=3000, patch_length=20, d_model=64, num_hidden_layers=4, num_attention_heads=8, ffn_dim=128)
 # `--tiny`: every stage's code path on a model small enough to run in seconds (the tests' setting; its figures mean
-# nothing). It replaces the paper configuration in place, in this process and in the comparison's fresh ones.
+# nothing). `_use_sizes` puts it in place of the paper configuration, in this process and in the comparison's fresh
+# ones.
 TINY = dict(context_length=1000, patch_length=20, d_model=32, num_hidden_layers=1, num_attention_heads=4, ffn_dim=64)
+_PAPER_SIZES = dict(PAPER)
+
+
+def _use_sizes(tiny: bool) -> None:
+    """Set PAPER to the sizes this run measures (the paper's, or TINY's under `--tiny`) afresh on every call: a second
+    `main()` in one process (a notebook, a test) measures what its own arguments say, not the last run's sizes."""
+    PAPER.clear()
+    PAPER.update({**_PAPER_SIZES, **(TINY if tiny else {})})
+
+
 INFERENCE_BACKENDS = ("torch", "bf16", "onnxruntime")
 # the classifiers stage sleep: the night below runs the same model as the throughput comparison (and its ONNX export)
 SLEEP_STAGES = ["W", "N1", "N2", "N3", "REM"]
@@ -135,8 +146,7 @@ def make_step(model, channels_last: bool, mode: str, device: str, dtype: torch.d
 def _measure_memory(name, mode, batch_size, device, dtype_name, backbone, tiny: bool = False) -> float:
     """A step's peak memory in MB, for `in_fresh_process`: that process reads PAPER as this file defines it, so
     `--tiny` travels as `tiny` (otherwise a tiny run's memory column measured the paper configuration)."""
-    if tiny:
-        PAPER.update(TINY)
+    _use_sizes(tiny)
     torch.manual_seed(0)
     model, channels_last = build(name, mode, backbone)
     step = make_step(model, channels_last, mode, device, _DTYPES[dtype_name])
@@ -296,8 +306,7 @@ def compare_fusion(args) -> dict:
 
 def _compare_inference_in_this_process(arguments: dict, backends: list[str], main_rows: bool) -> dict:
     """`compare_inference` for `in_fresh_process`: the command line's arguments as a dict, the results as JSON."""
-    if arguments["tiny"]:
-        PAPER.update(TINY)
+    _use_sizes(arguments["tiny"])
     by_batch, rows = compare_inference(argparse.Namespace(**arguments), backends, main_rows)
     return {"by_batch": by_batch, "rows": rows}
 
@@ -384,8 +393,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--tiny", action="store_true", help="a tiny model instead of the paper's: a quick check")
     args = parser.parse_args(argv)
     check_device(parser, args.device)
-    if args.tiny:
-        PAPER.update(TINY)
+    _use_sizes(args.tiny)
     backends = list(INFERENCE_BACKENDS) if args.backend == "all" else [args.backend]
     if args.device != "cpu":
         backends = ["torch"]  # bf16 autocast and ONNX Runtime are the CPU paths

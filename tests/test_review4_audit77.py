@@ -25,3 +25,15 @@ def test_speed_tiny_measures_the_peak_memory_of_the_tiny_model(monkeypatch):
     (arguments,) = calls
     speed._measure_memory(*arguments)
     assert lengths == [speed.TINY["context_length"]]
+
+
+def test_speed_sizes_are_set_afresh_by_each_run(monkeypatch):
+    """`main(["--tiny", ...])` and then `main([...])` in one process (a notebook, a test runner) measured the tiny model
+    the second time too: `--tiny` updated PAPER in place for good (found by the session's last read)."""
+    speed = _benchmark_module("speed")
+    monkeypatch.setattr(speed, "PAPER", dict(speed.PAPER))
+    paper = dict(speed.PAPER)
+    speed._use_sizes(True)
+    assert speed.PAPER == {**paper, **speed.TINY}
+    speed._use_sizes(False)
+    assert speed.PAPER == paper
