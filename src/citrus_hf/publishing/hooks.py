@@ -134,7 +134,12 @@ def register_trainer_cards() -> None:
             _save_default_preprocessor(self, model)
             # the draft's options by name, as the writers take them: the adapter's card takes some of them as keywords
             # only, so `create_model_card(None, "mit", "har")` (transformers' order) gave it apache-2.0 and no tag
-            named = list(inspect.signature(draft_card).parameters)[1:]  # (the first is the trainer itself)
+            # (the first is the trainer itself; a draft wrapped by another library as `*args, **kwargs` names none)
+            named = [
+                parameter.name
+                for parameter in list(inspect.signature(draft_card).parameters.values())[1:]
+                if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+            ]
             options = {**dict(zip(named, args)), **kwargs}
             # the branch the upload goes to, whose checkpoint the card's code loads: transformers does not pass
             # `push_to_hub(revision=)` on to `create_model_card`
