@@ -265,6 +265,16 @@ def as_bool(name: str, value: Any) -> bool:
     raise TypeError(f"`{name}` must be True or False, got {value!r} ({type(value).__name__}){hint}.")
 
 
+def as_list(values: Any) -> list:
+    """`values` as a list, a single str being one item: `tags="har"` is the tag "har" and `target_names="hr"` the name
+    "hr" (as transformers' `Trainer.create_model_card` and `add_model_tags` take a str), where `list("har")` made "h",
+    "a" and "r". None is no item; any other iterable (a tuple, a numpy array, a pandas Index) is read item by item,
+    never by its truth value, which numpy and pandas refuse."""
+    if values is None:
+        return []
+    return [values] if isinstance(values, str) else list(values)
+
+
 def as_sampling_rate(value: Any, name: str = "sampling_rate") -> float:
     """A sampling rate in Hz as a positive finite float (the one check the config, the feature extractor and the data
     readers share: here, so that a reader checks a rate without importing transformers and torch).

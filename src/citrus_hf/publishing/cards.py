@@ -16,7 +16,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,7 @@ from ..training.metrics import (
     REGRESSION_METRICS,
     per_recording,
 )
-from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
+from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, as_list
 from .runs import RunRecords, per_recording_note, read_run_records
 
 if TYPE_CHECKING:
@@ -528,13 +528,6 @@ def _fusion_rows(config: CiTrusFusionConfig, model_class: str, num_parameters: i
     return rows
 
 
-def listed(values: str | Iterable[str] | None) -> list[str]:
-    """`values` as a list, a single str being one item: `tags="har"` is the tag "har" (as transformers'
-    `Trainer.create_model_card` and `add_model_tags` take it), where `list("har")` made the tags "h", "a" and "r",
-    and `limitations="..."` one bullet, not one per letter."""
-    return [values] if isinstance(values, str) else list(values or [])
-
-
 def build_model_card(
     model_or_config: PreTrainedModel | CiTrusConfig | CiTrusFusionConfig,
     feature_extractor: CiTrusFeatureExtractor | CiTrusFusionProcessor | None = None,
@@ -646,7 +639,7 @@ def build_model_card(
         modalities=modalities,
         fusion=fusion,
         license=license,
-        tags=listed(tags),
+        tags=as_list(tags),
         datasets=datasets,
         base_model=base_model,
         pipeline_tag=pipeline_tag,
@@ -663,7 +656,7 @@ def build_model_card(
         # (this model's per-recording scores count as given again, in the note: a card pushed before they went there
         # lists them in its table, and its rows were said to be "not given again", to pass the results again)
         kept_rows=_kept_evaluation_rows(previous_card, _evaluation_rows(given), repo_id, task),
-        limitations=[*listed(limitations), *_general_limitations(config, fusion)],
+        limitations=[*as_list(limitations), *_general_limitations(config, fusion)],
         evaluation_notes=[
             *(run.evaluation_notes if run.eval_records or run.undefined_metrics else []),
             *recording_notes,
@@ -1188,7 +1181,7 @@ def write_trainer_card(
     arguments = trainer.args
     # transformers' meaning: `dataset_tags` are the Hub ids (the `datasets:` metadata, model-index `dataset.type`),
     # `dataset` the names shown (model-index `dataset.name`); either stands for both when alone
-    ids, names = listed(dataset_tags), listed(dataset)
+    ids, names = as_list(dataset_tags), as_list(dataset)
     datasets, shown = ids or names, names or ids
     loaded_from = getattr(model, "name_or_path", None) or None
     base = read_run_records(loaded_from)
@@ -1235,7 +1228,7 @@ def write_trainer_card(
         hyperparameters=hyperparameters,
         eval_results=[dataclasses.asdict(record) for record in records] or None,
         license=license or "apache-2.0",
-        tags=listed(tags),
+        tags=as_list(tags),
         run_dir=output_dir,
         revision=revision,
     )
@@ -1325,7 +1318,7 @@ def add_adapter_run_records(
 def _add_tags(card: ModelCard, tags: str | Sequence[str] | None) -> None:
     """Add `tags` to the metadata of `card` after the tags it has, each tag once and in order; a card left without
     any gets no `tags:` line. How `push_to_hub` tags a card it is given or keeps, and `push_adapter_to_hub` its card."""
-    card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *listed(tags)])) or None
+    card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *as_list(tags)])) or None
 
 
 __all__ = [

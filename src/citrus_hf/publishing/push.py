@@ -32,7 +32,7 @@ from .._logs import outside_stacklevel
 from ..configuration_citrus import CiTrusConfig, embedding_pipelines_kept
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..loading import PICKLE_SUFFIXES, hub_repo_id
-from ..vocabulary_citrus import as_bool
+from ..vocabulary_citrus import as_bool, as_list
 
 if TYPE_CHECKING:
     from huggingface_hub import CommitInfo, ModelCard
@@ -636,7 +636,7 @@ def push_to_hub(
     Returns:
         `huggingface_hub.CommitInfo` (`.oid`, `.commit_url`, `.pr_url`).
     """
-    from .cards import _add_tags, build_model_card, listed
+    from .cards import _add_tags, build_model_card
 
     _refuse_non_finite(model)
     private, create_pr = _checked_switches(private, create_pr)
@@ -668,7 +668,7 @@ def push_to_hub(
     if feature_extractor is None and source is not None and source != repo_id:
         # a model loaded from another repository: its extractor goes along (a push to its own keeps it there)
         feature_extractor = _source_preprocessor(model, source, token)
-    all_tags = list(dict.fromkeys([*(getattr(model, "model_tags", None) or []), *listed(tags)]))
+    all_tags = list(dict.fromkeys([*(getattr(model, "model_tags", None) or []), *as_list(tags)]))
     # What is read below (the card, the weights) is of this commit, and the push goes onto it. A given card reads
     # nothing of the repository, so nothing is asked of the Hub before the folder is checked (a pickled file is
     # refused offline too, and leaves no empty repository behind)
@@ -830,7 +830,7 @@ def push_adapter_to_hub(
         ValueError: `base_model` is no Hub model id (`namespace/name`) nor a bundled checkpoint's name.
     """
     from ..training.lora import adapter_card, save_adapter
-    from .cards import _add_tags, add_adapter_run_records, check_license, listed
+    from .cards import _add_tags, add_adapter_run_records, check_license
 
     if license is not None:
         check_license(license)
@@ -864,7 +864,7 @@ def push_adapter_to_hub(
     kept = {"license": license}
     _keep_previous_license(kept, previous_card)
     license = kept.get("license") or "apache-2.0"
-    tags = [*_adapter_card_tags(previous_card), *listed(tags)]
+    tags = [*_adapter_card_tags(previous_card), *as_list(tags)]
 
     def write(folder: Path) -> None:
         if base_model is not None:

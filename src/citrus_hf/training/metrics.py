@@ -21,7 +21,7 @@ from scipy.stats import rankdata
 
 from ..data.budgets import check_one_per_row
 from ..data.splits import LABEL_TASKS
-from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
+from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, as_list
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -408,12 +408,9 @@ def regression_metrics(
 
 
 def _listed_names(target_names: str | Iterable[str] | None) -> list[str]:
-    """The targets' names as a list, a str being one name: its letters were taken for the names of as many targets
-    (`target_names="hr"` reported `mae_h` and `mae_r`). An array of names (`np.array(["hr", "br"])`, a DataFrame's
-    `columns`) is read by iterating, not by truth value, which numpy and pandas refuse."""
-    if target_names is None:
-        return []
-    return [target_names] if isinstance(target_names, str) else [str(name) for name in target_names]
+    """The targets' names as a list of str (`as_list`: a str is one name; its letters were taken for the names of as
+    many targets, `target_names="hr"` reporting `mae_h` and `mae_r`)."""
+    return [str(name) for name in as_list(target_names)]
 
 
 def _target_suffixes(target_names: str | Sequence[str] | None, count: int) -> list[str]:
