@@ -510,9 +510,10 @@ def raise_if_uncached_offline(error: OSError, name_or_path: Any, filename: str, 
 
 def hub_did_not_answer_message(name_or_path: Any, what: str = "") -> str:
     """What a CiTrus class says when it cannot load (`what` of, "the feature extractor of ", where the whole
-    checkpoint is not meant) `name_or_path` because it is no local folder, the Hugging Face cache lacks it and the Hub did not answer (online,
-    no network): transformers' models and configs said "We couldn't connect to ... see how to run the library in
-    offline mode", its extractors "make sure ... is the correct path to a directory", neither naming the fix."""
+    checkpoint is not meant) `name_or_path` because it is no local folder, the Hugging Face cache lacks it and the
+    Hub did not answer (online, no network): transformers' models and configs said "We couldn't connect to ... see
+    how to run the library in offline mode", its extractors "make sure ... is the correct path to a directory",
+    neither naming the fix."""
     return (
         f"Can't load {what}{os.fspath(name_or_path)!r}: it is no local folder, its files are not in the Hugging "
         "Face cache, and the Hub did not answer. Check the network connection (and HF_ENDPOINT / HF_HUB_OFFLINE), or "

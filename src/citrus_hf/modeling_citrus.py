@@ -3138,8 +3138,9 @@ def _no_weights_error(folder: str, class_name: str) -> OSError:
     pickled = [name for name in names if name.endswith(_PICKLED_WEIGHT_SUFFIXES)]
     if pickled:
         return OSError(
-            f"{folder!r} holds only pickled weights {shard_sets_shown(pickled, names)} and no {SAFE_WEIGHTS_NAME}: CiTrus loads safetensors "
-            f"only (a pickle can run code when unpickled). {_pickle_conversion(class_name, folder)}"
+            f"{folder!r} holds only pickled weights {shard_sets_shown(pickled, names)} and no {SAFE_WEIGHTS_NAME}: "
+            "CiTrus loads safetensors only (a pickle can run code when unpickled). "
+            + _pickle_conversion(class_name, folder)
         )
     shards = [name for name in names if re.fullmatch(r"model-\d{5}-of-\d{5}\.safetensors", name)]
     if shards:

@@ -370,9 +370,10 @@ def regression_metrics(
     One target: `(n,)` or `(n, 1)` each. Several targets (a model with `num_targets=k`): `(n, k)` each; every metric
     is computed for each target on its own and averaged over the targets, and each target's own values are reported
     too (`mae_0`, `rmse_0`, `pearson_r_0`, `mae_1`, ...), by name when `target_names` names them (the model's
-    `config.target_names`: `mae_heart_rate`, ...; a str is one name). Pooling the targets into one vector would make Pearson r measure
-    how far apart the targets' scales are (heart rate against breathing rate), not the model's skill. One target's
-    metrics keep their plain names, named or not (what `--metric-for-best-model`, cards and records read).
+    `config.target_names`: `mae_heart_rate`, ...; a str is one name). Pooling the targets into one vector would make
+    Pearson r measure how far apart the targets' scales are (heart rate against breathing rate), not the model's
+    skill. One target's metrics keep their plain names, named or not (what `--metric-for-best-model`, cards and
+    records read).
 
     Raises:
         ValueError: predictions and targets that do not pair up, or `target_names` of another count than the targets

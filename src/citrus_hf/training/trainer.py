@@ -1285,8 +1285,9 @@ def _measured_row_by_row(dataset: TrainingSet, measure: Callable[[Any], Any]) ->
     return measured
 
 
-# The rows of signals `_window_lengths` reads at once: one slice of a set's `input_values` read every signal into memory,
-# and a row at a time (a `Column`) was slow; at citrus-small's 10 s of 19 channels at 256 Hz, 256 rows are 50 MB.
+# The rows of signals `_window_lengths` reads at once: one slice of a set's `input_values` read every signal into
+# memory, and a row at a time (a `Column`) was slow; at citrus-small's 10 s of 19 channels at 256 Hz, 256 rows are
+# 50 MB.
 _MEASURED_ROWS_PER_READ = 256
 
 
