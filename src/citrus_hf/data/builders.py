@@ -26,7 +26,16 @@ from ..vocabulary_citrus import as_bool
 from .budgets import missing_groups
 from .errors import CitrusDataError
 from .fetch import archive_path
-from .plans import BuildContext, BuildPlan, arrow_column, code_digest, resolve_options, row_sizes, write_plan
+from .plans import (
+    BuildContext,
+    BuildPlan,
+    arrow_column,
+    code_digest,
+    listed_option,
+    resolve_options,
+    row_sizes,
+    write_plan,
+)
 from .recording_folders import files_under
 from .recordings import UNKNOWN_SUBJECT
 from .registry import DATASETS, DatasetSpec, dataset_name, get_dataset_spec, get_source, source_archives
@@ -86,7 +95,7 @@ def build_dataset(
         cache_dir=cache_dir,
         data_dir=Path(data_dir) if data_dir is not None else None,
         download=download,
-        selection=dict(selection or {}),
+        selection=_normal_selection(spec, selection),
     )
     key_options = resolved
     if spec.offline:
@@ -122,6 +131,18 @@ def build_dataset(
     return write_plan(
         name, spec.version, key_options, plan, cache_dir, source_archives(spec.sources), info=registry_info(spec)
     )
+
+
+def _normal_selection(spec: DatasetSpec, selection: dict[str, Any] | None) -> dict[str, Any]:
+    """`selection` as the package's builders read it, for the builder and the cache key alike: one value alone
+    (``{"records": "100"}``, ``{"subjects": 0}``) is the one-item list the builders make of it (`listed_option`), and a
+    key given None is a key not given (the builders' ``selection.get(key)``), so each spelling of one selection keys
+    one cache entry where ``"100"`` and ``["100"]`` built the same rows twice. A list is kept as given (a tuple becomes
+    the list it hashes as), so the keys of caches built before stay what they were. A set of one's own is left as
+    given: its builder reads its selection as it chooses."""
+    if not spec.of_the_package:
+        return dict(selection or {})
+    return {key: listed_option(key, value) for key, value in (selection or {}).items() if value is not None}
 
 
 def _check_selection(spec: DatasetSpec, selection: dict[str, Any] | None) -> None:
