@@ -4,6 +4,7 @@ a stretch at a time exported."""
 
 from __future__ import annotations
 
+import pytest
 from test_data_formats import write_wfdb_record
 
 from citrus_hf.data import build_dataset, plans
@@ -41,3 +42,18 @@ def test_one_record_alone_and_its_list_build_one_cache_entry(tmp_path, monkeypat
     # a key given None is the key not given: the whole folder's set, under its one key
     build({"records": None})
     assert "selection" not in hashed[2]
+
+
+# -------------------------------------------------------------- 2. lights on before lights out is refused, not summed
+def test_a_sleep_summary_with_lights_on_before_lights_out_is_refused():
+    """`sleep_summary(..., lights_off=3000, lights_on=600)` gave a negative time in bed (-2400 s) and went on, with
+    `citrus predict` refusing the same times (`_check_lights_order`); lights on past a recording's end likewise."""
+    from citrus_hf.inference.time_use import sleep_summary
+
+    windows = [{"start": 0.0, "end": 30.0, "label": "W", "no_signal": False}]
+    with pytest.raises(ValueError, match=r"^Lights on \(600 s\) is before lights out \(3000 s\).*lights_on after"):
+        sleep_summary(windows, 3600.0, {"W": "W"}, lights_off=3000.0, lights_on=600.0)
+    with pytest.raises(ValueError, match=r"Lights on \(60 s, the recording's end\) is before lights out \(90 s\)"):
+        sleep_summary(windows, 60.0, {"W": "W"}, lights_off=90.0)
+    # lights on at lights out: a night of no time, as before (no efficiency)
+    assert sleep_summary(windows, 60.0, {"W": "W"}, 30.0, 30.0)["sleep_efficiency_percent"] is None

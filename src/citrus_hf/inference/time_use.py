@@ -47,9 +47,19 @@ def sleep_summary(
         lights on, which is TRT - SOL - TST where every second is staged), `rem_latency_seconds` (sleep onset to the
         first second of REM), `stage_seconds` (each stage of `SLEEP_STAGES`), `stage_percent_of_sleep` (each sleep
         stage's share of TST) and `unstaged_seconds` (TRT less the staged seconds).
+
+    Raises:
+        ValueError: lights on before lights out (both seconds from the recording's first sample, with no wrap past
+            midnight), which gave a negative time in bed and efficiency; `citrus predict` refuses it as well.
     """
     off = 0.0 if lights_off is None else float(lights_off)
     on = float(recorded_seconds) if lights_on is None else float(lights_on)
+    if not on >= off:  # (NaN too; lights on at lights out is a night of no time, whose efficiency is None)
+        end = "" if lights_on is not None else ", the recording's end"
+        raise ValueError(
+            f"Lights on ({on:g} s{end}) is before lights out ({off:g} s), both in seconds from the recording's first "
+            "sample: give a lights_on after lights_off."
+        )
     spans = counted_spans(windows) if windows else []
     staged = [
         (max(float(start), off), min(float(end), on), stages[str(window["label"])])
