@@ -4,6 +4,8 @@ a stretch at a time exported."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from test_data_formats import write_wfdb_record
 
@@ -57,3 +59,30 @@ def test_a_sleep_summary_with_lights_on_before_lights_out_is_refused():
         sleep_summary(windows, 60.0, {"W": "W"}, lights_off=90.0)
     # lights on at lights out: a night of no time, as before (no efficiency)
     assert sleep_summary(windows, 60.0, {"W": "W"}, 30.0, 30.0)["sleep_efficiency_percent"] is None
+
+
+# ------------------------------------------------------------ 3. a relative $XDG_CACHE_HOME is ignored, as XDG says
+def test_a_relative_xdg_cache_home_is_ignored_with_a_warning(monkeypatch, tmp_path, caplog):
+    """XDG_CACHE_HOME=cache (relative) put the archives and the ONNX exports under ./cache of whatever folder a command
+    ran in. The XDG Base Directory spec says to ignore a relative value, as pip's platformdirs does: ~/.cache."""
+    from transformers.testing_utils import CaptureLogger
+    from transformers.utils import logging as hf_logging
+
+    from citrus_hf.data.fetch import archive_cache_dir
+    from citrus_hf.inference.backends import onnx_cache_dir
+
+    for variable in ("CITRUS_HF_CACHE", "CITRUS_HF_ONNX_CACHE", "HF_HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative-cache-78")
+    monkeypatch.chdir(tmp_path)
+    hf_logging.get_logger().warning_once.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.data.fetch"):
+        assert archive_cache_dir() == tmp_path / "home" / ".cache" / "citrus_hf" / "archives"
+    with CaptureLogger(hf_logging.get_logger("citrus_hf.inference.backends")) as captured:
+        assert onnx_cache_dir() == tmp_path / "home" / ".cache" / "citrus_hf" / "onnx"
+    for said in (caplog.text, captured.out):
+        assert "XDG_CACHE_HOME='relative-cache-78' is a relative path" in said
+    # a home-relative one ("~/x", quoted in a shell) is still expanded, as huggingface_hub expands its variables
+    monkeypatch.setenv("XDG_CACHE_HOME", "~/elsewhere")
+    assert archive_cache_dir() == tmp_path / "home" / "elsewhere" / "citrus_hf" / "archives"

@@ -82,14 +82,29 @@ def archive_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
 
 def _user_cache_home() -> Path | None:
     """``$XDG_CACHE_HOME``, else ``~/.cache``; None without either (no $HOME and no home in the user database, as in
-    some containers, where ``expanduser`` leaves "~" as it is)."""
+    some containers, where ``expanduser`` leaves "~" as it is). A relative ``$XDG_CACHE_HOME`` is ignored, as the XDG
+    Base Directory spec says and pip's platformdirs does, with a warning once: taken as given, the cache moved with
+    the working folder (a second copy of every archive under each folder a command ran in)."""
     cache_home = os.environ.get("XDG_CACHE_HOME")
+    if cache_home and not os.path.isabs(os.path.expanduser(cache_home)):
+        _ignore_relative_cache_home(cache_home)
+        cache_home = None
     if not cache_home:
         home = os.path.expanduser("~")
         if home == "~":
             return None
         cache_home = os.path.join(home, ".cache")
     return Path(cache_home).expanduser()
+
+
+@functools.cache
+def _ignore_relative_cache_home(cache_home: str) -> None:
+    """Say once per value that the relative ``$XDG_CACHE_HOME`` `cache_home` is ignored (`_user_cache_home`)."""
+    logger.warning(
+        "XDG_CACHE_HOME=%r is a relative path, which the XDG Base Directory spec says to ignore: using ~/.cache; set "
+        "it to an absolute path (or CITRUS_HF_CACHE for the archives) to keep the cache elsewhere.",
+        cache_home,
+    )
 
 
 # The errors of a folder that cannot be written: read-only (a shared cache, a read-only mount, another user's folder).

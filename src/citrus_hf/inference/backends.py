@@ -1717,13 +1717,22 @@ def onnx_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     """Folder of exported ONNX files: `cache_dir`, else `$CITRUS_HF_ONNX_CACHE`, else `$HF_HOME/citrus_hf/onnx`,
     else `$XDG_CACHE_HOME/citrus_hf/onnx`, else `~/.cache/citrus_hf/onnx`: a cache moved to a larger disk with
     `HF_HOME` or `XDG_CACHE_HOME`, as huggingface_hub's and torch.hub's are, takes the exports along. Read when called
-    (huggingface_hub reads its variables once, at import)."""
+    (huggingface_hub reads its variables once, at import). A relative `XDG_CACHE_HOME` is ignored, as the XDG Base
+    Directory spec says and pip's platformdirs does, with a warning once: taken as given, the exports moved with the
+    working folder. (`HF_HOME` is huggingface_hub's, which takes a relative one as given: so is it here, so that the
+    exports stay beside the Hub cache.)"""
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
     for variable, below in (("CITRUS_HF_ONNX_CACHE", ()), ("HF_HOME", ("citrus_hf", "onnx"))):
         if os.environ.get(variable):
             return Path(os.environ[variable], *below).expanduser()
     cache_home = os.environ.get("XDG_CACHE_HOME")
+    if cache_home and not os.path.isabs(os.path.expanduser(cache_home)):
+        logger.warning_once(
+            f"XDG_CACHE_HOME={cache_home!r} is a relative path, which the XDG Base Directory spec says to ignore: "
+            "using ~/.cache; set it to an absolute path (or CITRUS_HF_ONNX_CACHE) to keep the ONNX exports elsewhere."
+        )
+        cache_home = None
     if not cache_home:
         try:
             cache_home = Path.home() / ".cache"
