@@ -4,12 +4,17 @@ a stretch at a time exported."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
+import pickle
 
 import pytest
 from test_data_formats import write_wfdb_record
+from test_review1_audit77 import _ignored_notices
 
 from citrus_hf.data import build_dataset, plans
+from citrus_hf.training.settings import TrainerSettings, given_fields
 
 
 # ------------------------------------------------------- 1. one selection, spelt as one value or a list, is one cache
@@ -86,3 +91,39 @@ def test_a_relative_xdg_cache_home_is_ignored_with_a_warning(monkeypatch, tmp_pa
     # a home-relative one ("~/x", quoted in a shell) is still expanded, as huggingface_hub expands its variables
     monkeypatch.setenv("XDG_CACHE_HOME", "~/elsewhere")
     assert archive_cache_dir() == tmp_path / "home" / "elsewhere" / "citrus_hf" / "archives"
+
+
+# ----------------------------------------------------- 4. a field assigned after construction counts as given
+def test_a_field_assigned_after_construction_counts_as_given(caplog):
+    """`s = TrainerSettings(); s.show_progress = True` asked for progress bars as `TrainerSettings(show_progress=True)`
+    does, which `ProtocolConfig(finetune=...)` notices it ignores; the assignment was silent."""
+    settings = TrainerSettings()
+    settings.show_progress = True
+    said = _ignored_notices(caplog, settings)
+    assert len(said) == 1 and "show_progress=True" in said[0]
+    assert said == _ignored_notices(caplog, TrainerSettings(show_progress=True))
+    assert given_fields(settings) == {"show_progress"}
+    # construction's own writes (`__post_init__` normalising in place) are no caller's: nothing recorded
+    assert given_fields(TrainerSettings(learning_rate=2e-3)) == {"learning_rate"}
+    assert _ignored_notices(caplog, TrainerSettings()) == []
+    # what a copy is assigned is recorded on it alone
+    copied = copy.copy(settings)
+    copied.eval_steps = 3
+    assert given_fields(copied) == {"eval_steps"} and given_fields(settings) == {"show_progress"}
+
+
+def test_settings_with_assigned_fields_still_copy_replace_and_pickle():
+    """Recording assignments (`__setattr__`) keeps the copies as they were: equal values, and nothing recorded on a
+    copy, whose given fields are not known (guard: passes before the fix)."""
+    settings = TrainerSettings(learning_rate=2e-3)
+    settings.seed = 7
+    for copied in (
+        dataclasses.replace(settings),
+        copy.copy(settings),
+        copy.deepcopy(settings),
+        pickle.loads(pickle.dumps(settings)),
+    ):
+        assert copied == settings and copied.seed == 7 and given_fields(copied) is None
+        assert dataclasses.asdict(copied) == dataclasses.asdict(settings)
+    replaced = dataclasses.replace(settings, max_steps=5)
+    assert replaced.max_steps == 5 and replaced.seed == 7

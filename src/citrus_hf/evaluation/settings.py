@@ -52,10 +52,9 @@ def _warn_of_finetune_set_per_run(given: Any) -> None:
     """Warn where `ProtocolConfig(finetune=...)` gives a setting the protocol sets itself for each run (the field's
     `set_per_run` metadata: seed, show_progress), as `citrus evaluate` warns of a settings file's: the value is dropped
     (each arm's run sets its own), and a Python user who set it believed the runs used it. Only a value the user gave
-    and the runs do not use is said: a dict's key, or a field its caller gave `TrainerSettings` (`given_fields`), other
-    than the protocol's default; of a copy (`dataclasses.replace`), whose given fields are not known, and of a field
-    set after construction (`settings.seed = 7`, which `given_fields` does not see), a value other than both that and
-    TrainerSettings' own default (`TrainerSettings(learning_rate=...)` carries show_progress=True that nobody asked
+    and the runs do not use is said: a dict's key, or a field its caller gave `TrainerSettings` or assigned to it
+    since (`given_fields`: `settings.seed = 7`), other than the protocol's default; of a copy (`dataclasses.replace`),
+    whose given fields are not known, a value other than both that and TrainerSettings' own default (`TrainerSettings(learning_rate=...)` carries show_progress=True that nobody asked
     for, and `citrus evaluate` builds its settings with the protocol's show_progress=False)."""
     set_per_run = ProtocolConfig.__dataclass_fields__["finetune"].metadata["set_per_run"]
     if isinstance(given, Mapping):
@@ -63,10 +62,10 @@ def _warn_of_finetune_set_per_run(given: Any) -> None:
         unasked = {key: [default_finetune_settings()] for key in chosen}  # (the defaults that say nothing, per key)
     elif isinstance(given, TrainerSettings):
         chosen = {key: getattr(given, key) for key in set_per_run}
-        # (the fields its caller gave, as a dict's keys: `TrainerSettings(show_progress=True)` equals TrainerSettings'
-        # default, and was silent where the same in a dict or a settings file was noticed; the others, and all of a
-        # copy's, whose given fields are not known, also against TrainerSettings' default: a value assigned after
-        # construction, `settings.seed = 7`, is in no record and was dropped unsaid)
+        # (the fields its caller gave or assigned, as a dict's keys: `TrainerSettings(show_progress=True)` and
+        # `settings.show_progress = True` equal TrainerSettings' default, and were silent where the same in a dict or
+        # a settings file was noticed; the others, and all of a copy's, whose given fields are not known, also against
+        # TrainerSettings' default)
         asked = given_fields(given) or frozenset()
         unasked = {key: [default_finetune_settings()] + ([] if key in asked else [TrainerSettings()]) for key in chosen}
     else:

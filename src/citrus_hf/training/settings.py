@@ -209,14 +209,29 @@ def check_seed(seed: Any, name: str = "seed") -> None:
 # collected: kept beside the instance, not in it, since `vars(settings)`, `asdict` and `TrainerSettings(**vars(s))`
 # read an instance's attributes as its fields.
 _GIVEN_FIELDS: dict[int, frozenset[str]] = {}
+# The ids of the instances inside their `__post_init__`, whose normalising of fields in place (`plain_numbers`) is no
+# assignment of the caller's.
+_IN_POST_INIT: set[int] = set()
+
+
+def _add_given_fields(settings: Any, names: frozenset[str]) -> None:
+    """Add `names` to the fields recorded as given to `settings` (`given_fields`)."""
+    if id(settings) not in _GIVEN_FIELDS:
+        weakref.finalize(settings, _GIVEN_FIELDS.pop, id(settings), None)
+    _GIVEN_FIELDS[id(settings)] = _GIVEN_FIELDS.get(id(settings), frozenset()) | names
 
 
 def _records_given_fields(cls: type) -> type:
     """Wrap the dataclass `cls`'s `__init__` so that `given_fields` tells the fields its caller gave (positionally or
     by keyword) from those left at their defaults: `TrainerSettings(show_progress=True)` equals `TrainerSettings()`,
     and only the first asked for the value. A call that gives every field (`dataclasses.replace`, a copy through
-    `TrainerSettings(**asdict(settings))`, HfArgumentParser's) tells nothing, and is not recorded."""
+    `TrainerSettings(**asdict(settings))`, HfArgumentParser's) tells nothing, and is not recorded. A field assigned
+    after construction (`settings.show_progress = True`) is given as a keyword is (`__setattr__`): it was silent
+    where the keyword was noticed. Copies made without `__init__` (`copy.copy`, `copy.deepcopy`, unpickling) set
+    their fields through `__dict__`, not `__setattr__`, and are not recorded either."""
     dataclass_init = cls.__init__
+    post_init = cls.__post_init__
+    field_names = frozenset(item.name for item in dataclasses.fields(cls))
 
     @functools.wraps(dataclass_init)
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -224,17 +239,32 @@ def _records_given_fields(cls: type) -> type:
         names = [item.name for item in dataclasses.fields(self) if item.init]
         given = frozenset(names[: len(args)]) | frozenset(kwargs)
         if given != frozenset(names):
-            _GIVEN_FIELDS[id(self)] = given
-            weakref.finalize(self, _GIVEN_FIELDS.pop, id(self), None)
+            _add_given_fields(self, given)
 
-    cls.__init__ = __init__
+    @functools.wraps(post_init)
+    def __post_init__(self) -> None:
+        _IN_POST_INIT.add(id(self))
+        try:
+            post_init(self)
+        finally:
+            _IN_POST_INIT.discard(id(self))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # a field's first assignment is `__init__`'s, and `__post_init__` normalises the caller's values in place
+        reassigned = name in field_names and name in vars(self) and id(self) not in _IN_POST_INIT
+        object.__setattr__(self, name, value)
+        if reassigned:
+            _add_given_fields(self, frozenset((name,)))
+
+    cls.__init__, cls.__post_init__, cls.__setattr__ = __init__, __post_init__, __setattr__
     return cls
 
 
 def given_fields(settings: Any) -> frozenset[str] | None:
-    """The fields the caller of `TrainerSettings(...)` gave `settings` (`_records_given_fields`), or None where that is
-    not known: a copy (`dataclasses.replace`, `copy.deepcopy`, unpickling) or a call that gave every field. A field
-    assigned after construction (`settings.seed = 7`) is not among them: read its value too."""
+    """The fields the caller of `TrainerSettings(...)` gave `settings` or assigned to it since
+    (`_records_given_fields`), or None where that is not known: a copy (`dataclasses.replace`, `copy.deepcopy`,
+    unpickling) or a call that gave every field, to which nothing was assigned since (once something is, the fields
+    assigned alone: read the others' values too)."""
     return _GIVEN_FIELDS.get(id(settings))
 
 
