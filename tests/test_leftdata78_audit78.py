@@ -127,3 +127,14 @@ def test_settings_with_assigned_fields_still_copy_replace_and_pickle():
         assert dataclasses.asdict(copied) == dataclasses.asdict(settings)
     replaced = dataclasses.replace(settings, max_steps=5)
     assert replaced.max_steps == 5 and replaced.seed == 7
+
+
+# ------------------------------------------------ 5. read_edf_segments, now exported, refuses a segment of no samples
+def test_read_edf_segments_is_exported_and_refuses_a_segment_of_no_samples(edf_path):
+    """`read_edf_segments(path, None, -5)` gave no segment at all without a word (0: Python's "range() arg 3 must
+    not be zero"); it is a reader a user streams a long EDF with, now importable beside `read_edf`."""
+    from citrus_hf.data.readers import read_edf_segments
+
+    for wrong in (-5, 0, 2.5, True):
+        with pytest.raises(ValueError, match=rf"^segment_samples must be a whole number of samples >= 1, got {wrong}"):
+            read_edf_segments(edf_path, None, wrong)

@@ -5,7 +5,8 @@ underlying library into a :class:`~citrus_hf.data.errors.CitrusDataError` that n
 generic: what a corpus's files mean (labels, units, splits) is decided in its module in :mod:`citrus_hf.data.sources`.
 
 * EDF / EDF+ (and BDF), :mod:`.edf`: :func:`read_edf` through MNE, after a header check that catches truncated files
-  (MNE silently reads a truncated EDF as a shorter recording); annotations through :func:`read_edf_annotations`.
+  (MNE silently reads a truncated EDF as a shorter recording), a long one a stretch at a time through
+  :func:`read_edf_segments`; annotations through :func:`read_edf_annotations`.
 * OpenSignals HDF5 and text (biosignalsplux, BITalino), :mod:`.opensignals`: :func:`read_opensignals_h5`,
   :func:`read_opensignals_txt` (raw ADC counts; each sensor's transfer function lives with its corpus in
   :mod:`citrus_hf.data.sources`).
@@ -39,6 +40,7 @@ from .edf import (
     read_edf,
     read_edf_annotations,
     read_edf_header,
+    read_edf_segments,
 )
 from .eeglab import EeglabSet, read_eeglab, read_eeglab_set
 from .files import (
@@ -89,6 +91,7 @@ __all__ = [
     "read_edf",
     "read_edf_annotations",
     "read_edf_header",
+    "read_edf_segments",
     "read_eeglab",
     "read_eeglab_set",
     "read_opensignals_h5",

@@ -14,6 +14,7 @@ import collections
 import datetime
 import logging
 import math
+import numbers
 import warnings
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -460,11 +461,31 @@ def read_edf(path: str | Path, channels: Sequence[str] | None = None) -> Recordi
 def read_edf_segments(
     path: str | Path, channels: Sequence[str] | None, segment_samples: int
 ) -> tuple[float, list[str], Iterator[np.ndarray]]:
-    """`(sampling rate, channel names, segments)` of an EDF / BDF file read `segment_samples` at a time: each segment
-    `(channels, time)` as `read_edf` gives that stretch of the recording, the last one shorter, so that a long
-    recording never sits whole in memory (an 8 h, 20-channel EEG at 256 Hz is 1.2 GB as float64). `channels` and
-    the errors as for `read_edf`, raised before the first segment is read."""
-    rate, names, ((_, segments),) = read_edf_stretches(path, channels, segment_samples)
+    """Read an EDF / EDF+ / BDF file a stretch at a time, so that a long recording never sits whole in memory (an 8 h,
+    20-channel EEG at 256 Hz is 1.2 GB as float64): what `read_edf` reads, in consecutive pieces.
+
+    Args:
+        path: the file.
+        channels: labels to read (all ordinary signals when None), as `read_edf` takes them.
+        segment_samples: samples per channel of each segment (the last one holds what is left), e.g.
+            ``int(60 * rate)`` for a minute at a time.
+
+    Returns:
+        ``(sampling_rate, channel_names, segments)``: the rate in Hz, the names as `Recording.channel_names` gives
+        them, and an iterator of float64 arrays ``(channels, segment_samples)`` (the last ``(channels, rest)``) in the
+        file's units, each read from the file when it is reached, which joined are `read_edf`'s ``data``.
+
+    Raises:
+        CorruptFileError: as `read_edf` (truncated or malformed file, unknown channel, mixed rates), before the first
+            segment is read.
+        ValueError: `segment_samples` not a whole number >= 1 (a negative one gave no segment at all).
+    """
+    if isinstance(segment_samples, bool) or not isinstance(segment_samples, numbers.Integral) or segment_samples < 1:
+        raise ValueError(
+            f"segment_samples must be a whole number of samples >= 1, got {segment_samples!r}: e.g. "
+            "int(60 * sampling_rate) for a minute at a time."
+        )
+    rate, names, ((_, segments),) = read_edf_stretches(path, channels, int(segment_samples))
     return rate, names, segments
 
 
