@@ -375,7 +375,7 @@ def test_predict_says_how_many_windows_hold_no_signal(tmp_path, capsys):
     assert main([*argv, "--output", str(output)]) == 0
     printed = capsys.readouterr().out
     assert "clean.npy: no window" not in printed and "clean.npy: 0 of" not in printed, printed
-    assert "lost.npy: 1 of 3 window(s) hold no signal (1 wholly interpolated: every sample NaN" in printed, printed
+    assert "lost.npy: 1 of 3 window(s) hold no signal (1 interpolated: every sample NaN" in printed, printed
     assert (
         "flat.npy: 2 of 3 window(s) hold no signal (2 flat: constant, e.g. an electrode off), left out of its label"
         in printed

@@ -1632,15 +1632,17 @@ def _no_signal_line(path: str, result: dict[str, Any]) -> str | None:
     """A line for a recording with windows that hold no signal (the pipeline's `"no_signal"`: flat, constant after
     alignment, or wholly NaN / inf filled by --nan-policy interpolate), which its label, target or embedding leaves
     out; None when every window holds signal. Such windows got the most confident scores of all, and flipped labels."""
+    from ..inference.pipelines import NO_SIGNAL_REASONS, no_signal_reason_of
+
     windows = result["windows"]
     reasons = [window["no_signal"] for window in windows if window.get("no_signal")]
     if not reasons:
         return None
-    said = {
-        "flat": "flat: constant, e.g. an electrode off",
-        "interpolated": "wholly interpolated: every sample NaN / inf, filled by --nan-policy interpolate",
-    }
-    counts = "; ".join(f"{reasons.count(reason)} {said[reason]}" for reason in said if reason in reasons)
+    # each mark as the pipeline gave it ("flat", a fusion window's "flat (eeg)"), in the registry's order of reasons
+    marks = sorted(dict.fromkeys(reasons), key=lambda mark: list(NO_SIGNAL_REASONS).index(no_signal_reason_of(mark)))
+    counts = "; ".join(
+        f"{reasons.count(mark)} {mark}: {NO_SIGNAL_REASONS[no_signal_reason_of(mark)]}" for mark in marks
+    )
     answer = "label" if "label" in result else "embedding" if "embedding" in result else "target"
     left_out = f"so it has no {answer}" if len(reasons) == len(windows) else f"left out of its {answer}"
     return (

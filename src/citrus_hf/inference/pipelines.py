@@ -131,8 +131,19 @@ def _windows_per_pass(window_batch_size: int, channels: int) -> int:
     return max(1, min(window_batch_size, MAX_CHANNEL_SEQUENCES_PER_PASS // max(1, channels)))
 
 
-# Why a window holds no signal (its `"no_signal"`, see `_SignalMarks`); None where it does.
-NO_SIGNAL_REASONS = ("flat", "interpolated")
+# Why a window holds no signal (its `"no_signal"`, see `_SignalMarks`), with what each reason means (`citrus predict`
+# prints it); None where it holds signal. A fusion window's reason names the modality without signal too: "flat (eeg)"
+# (`no_signal_reason_of` reads the reason back).
+NO_SIGNAL_REASONS = {
+    "flat": "constant, e.g. an electrode off",
+    "interpolated": "every sample NaN / inf, filled by the interpolate nan policy",
+}
+
+
+def no_signal_reason_of(mark: str) -> str:
+    """The reason (a key of `NO_SIGNAL_REASONS`) of a window's `"no_signal"` mark: the mark itself, or of a fusion
+    window's "flat (eeg)" (`_FusionRecordingPipeline`), the part before the modality."""
+    return mark.partition(" (")[0]
 
 
 def _seconds_weighted_mean(outputs: torch.Tensor, seconds: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,52 @@
+"""Session 78 leftovers on the inference / Hub side: the no-signal reasons read from one registry, the inference
+package's public names, the pipelines' averaging rule's shape checks, the no-folder note of a plain Hub id, counts of
+one in messages, and the package's own commits after peft's and the Trainer's uploads made onto the commit they
+read."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from tiny_configs import tiny_config
+
+# ------------------------------------------------------------------------------ 1. the no-signal reasons, once
+
+
+def test_every_no_signal_reason_the_pipeline_gives_is_one_the_command_prints():
+    """Guard (passes before the change too): the reasons a window's stretch can get (`_stretch_without_signal`: NaN
+    throughout, constant, constant only after alignment) are the registry's, and `citrus predict`'s line names each
+    with what the registry says it means. The command kept its own copy of the reasons and their words."""
+    from citrus_hf.commands.predict import _no_signal_line
+    from citrus_hf.inference.pipelines import NO_SIGNAL_REASONS, _stretch_without_signal
+
+    stretches = {
+        "interpolated": (np.full((2, 50), np.nan), False),
+        "flat": (np.zeros((2, 50)), False),
+        "flat after alignment": (np.linspace(0, 1, 100).reshape(2, 50), True),
+    }
+    given = {_stretch_without_signal(stretch, aligned_flat) for stretch, aligned_flat in stretches.values()}
+    assert given == set(NO_SIGNAL_REASONS)
+    assert _stretch_without_signal(np.linspace(0, 1, 100).reshape(2, 50), False) is None
+    windows = [{"no_signal": reason} for reason in sorted(given)] + [{"no_signal": None}]
+    line = _no_signal_line("night.npy", {"windows": windows, "label": "W"})
+    for reason in given:
+        assert f"1 {reason}: {NO_SIGNAL_REASONS[reason]}" in line, line
+
+
+def test_a_fusion_windows_no_signal_reason_is_printed_with_its_modality():
+    """A fusion window's reason names its modality ("flat (eda)", the fusion pipeline's): `citrus predict` looked it
+    up among its own two words, found none, and printed "1 of 2 window(s) hold no signal ()". It now counts each
+    reason with its modality and says what it means."""
+    from citrus_hf.commands.predict import _no_signal_line
+
+    windows = [{"no_signal": "flat (eda)"}, {"no_signal": None}, {"no_signal": "interpolated (ecg)"}]
+    line = _no_signal_line("session", {"windows": windows, "targets": [1.0]})
+    assert "2 of 3 window(s) hold no signal (1 flat (eda): constant, e.g. an electrode off; 1 interpolated (ecg): " in (
+        line
+    ), line
+    assert "left out of its target" in line, line
+
+
