@@ -50,3 +50,23 @@ def test_a_fusion_windows_no_signal_reason_is_printed_with_its_modality():
     assert "left out of its target" in line, line
 
 
+# --------------------------------------------------------------------- 2. the inference package's public names
+
+
+def test_the_inference_package_lists_its_public_names_and_each_imports():
+    """`citrus_hf.inference` had no `__all__` (the other sub-packages have theirs): `from citrus_hf.inference import
+    *` gave nothing, and docs saw no API. Its names now load on first use, as the other sub-packages' do."""
+    import citrus_hf.inference as inference
+
+    assert set(inference.__all__) == set(inference._NAMES)
+    assert {"BioSignalClassificationPipeline", "load_backend", "NO_SIGNAL_REASONS"} <= set(inference.__all__)
+    for name in inference.__all__:
+        value = getattr(inference, name)
+        module = __import__(f"citrus_hf.inference.{inference._NAMES[name]}", fromlist=[name])
+        assert value is getattr(module, name), name
+    assert set(inference.__all__) <= set(dir(inference))
+    namespace: dict = {}
+    exec("from citrus_hf.inference import *", namespace)
+    assert set(inference.__all__) <= set(namespace)
+
+
