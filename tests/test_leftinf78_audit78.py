@@ -70,3 +70,28 @@ def test_the_inference_package_lists_its_public_names_and_each_imports():
     assert set(inference.__all__) <= set(namespace)
 
 
+# ------------------------------------------------------------- 3. the pipelines' averaging rule checks its shapes
+
+
+@pytest.mark.parametrize(
+    ("outputs", "seconds"),
+    [
+        (torch.ones(3, 2), torch.tensor([2.0])),  # one value broadcast over every window
+        (torch.ones(3, 2), torch.ones(3, 1)),  # a column: broadcast to (3, 2) against the outputs
+        (torch.ones(3), torch.ones(3)),  # one value per window, no row each
+    ],
+)
+def test_the_pipelines_averaging_rule_refuses_mismatched_shapes_as_recording_mean_does(outputs, seconds):
+    """The pipelines' own copy of the averaging rule (remote code, for a model file without `recording_mean`) had no
+    shape checks: seconds of one value weighted every window alike, and a 1-D output came back unchanged. It now
+    refuses them in the words of `modeling_citrus.recording_mean`."""
+    from citrus_hf.inference.pipelines import _seconds_weighted_mean
+    from citrus_hf.modeling_citrus import recording_mean
+
+    with pytest.raises(ValueError) as expected:
+        recording_mean(outputs, seconds)
+    with pytest.raises(ValueError) as raised:
+        _seconds_weighted_mean(outputs, seconds)
+    assert str(raised.value) == str(expected.value)
+
+

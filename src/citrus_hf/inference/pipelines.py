@@ -150,7 +150,18 @@ def _seconds_weighted_mean(outputs: torch.Tensor, seconds: torch.Tensor) -> torc
     """`modeling_citrus.recording_mean`, for a model whose (older) file has none: `(num_windows, outputs)` ->
     `(outputs,)`, each window weighted by the seconds `(num_windows,)` it covers; the plain mean where one covers
     none; taken about the first window, as that rule is. (This file imports nothing of the package but `backends`: a
-    test keeps the two rules equal.)"""
+    test keeps the two rules equal, and their refusals alike: mismatched shapes broadcast without a word.)"""
+    if outputs.ndim != 2:  # (one value per window, `(num_windows,)`, came back unchanged: each window's, no mean)
+        raise ValueError(
+            f"`outputs` has shape {tuple(outputs.shape)}; give one row per window, (num_windows, outputs) "
+            "(`outputs[:, None]` for one value per window)."
+        )
+    seconds = torch.as_tensor(seconds, dtype=torch.float64)
+    if tuple(seconds.shape) != (len(outputs),):  # (one value was broadcast over every window, others stopped in torch)
+        raise ValueError(
+            f"`seconds` has shape {tuple(seconds.shape)} for {len(outputs)} windows of outputs; give the seconds of "
+            "recording each window covers, one per window."
+        )
     first = outputs[:1] if len(outputs) else outputs.new_zeros((1, *outputs.shape[1:]))
     if not bool((seconds > 0).all()):
         return first[0] + (outputs - first).mean(0)
