@@ -95,3 +95,23 @@ def test_the_pipelines_averaging_rule_refuses_mismatched_shapes_as_recording_mea
     assert str(raised.value) == str(expected.value)
 
 
+# --------------------------------------------------------- 4. no note of a missing folder for a plain Hub id
+
+
+def test_load_pretrained_of_a_hub_id_says_nothing_of_a_local_folder(tmp_path, monkeypatch):
+    """Offline, `load_pretrained("owner/name")` added "(No folder 'owner/name' exists under the current folder ...)"
+    to the cache's refusal, noise for a Hub id. It is said only of a name that reads as a path (`looks_like_a_path`:
+    here, a parent folder runs/ that exists)."""
+    from citrus_hf import load_pretrained
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    offline = {"cache_dir": tmp_path / "cache", "local_files_only": True}
+    with pytest.raises(OSError) as raised:
+        load_pretrained("owner/name", **offline)
+    assert "the cache does not hold this snapshot" in str(raised.value)
+    assert "No folder" not in str(raised.value), str(raised.value)
+    with pytest.raises(OSError, match=r"No folder 'runs/mdoel' exists under the current folder"):
+        load_pretrained("runs/mdoel", **offline)
+
+

@@ -52,6 +52,7 @@ from .configuration_citrus import (
     file_for_folder_error,
     hub_file_shown,
     hub_source_shown,
+    looks_like_a_path,
     missing_subfolder_error,
     no_safetensors_error,
     not_a_field_error,
@@ -227,10 +228,11 @@ def resolve_checkpoint(
 
 
 def _no_local_folder_note(repo_id: str) -> str:
-    """A relative folder written as `runs/model` is also a valid Hub id, so it reaches the Hub when run from another
-    folder; the Hub's error alone would hide that the folder was meant. Say where it was looked for. (A bare name
-    such as `citrus-smal` reads as no folder: its note is the bundled-name suggestion.)"""
-    if "/" not in repo_id:
+    """A relative folder written as `runs/mdoel` is also a valid Hub id, so it reaches the Hub; the Hub's error alone
+    would hide that the folder was meant. Say where it was looked for, where the id reads as a path
+    (`looks_like_a_path`: its parent `runs/` exists here): of a plain Hub id ("owner/name") the note was noise. (A
+    bare name such as `citrus-smal` reads as no folder: its note is the bundled-name suggestion.)"""
+    if not looks_like_a_path(repo_id):
         return ""
     return (
         f" (No folder {repo_id!r} exists under the current folder {os.getcwd()} either: for a local checkpoint, give "
