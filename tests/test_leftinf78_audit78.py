@@ -115,3 +115,25 @@ def test_load_pretrained_of_a_hub_id_says_nothing_of_a_local_folder(tmp_path, mo
         load_pretrained("runs/mdoel", **offline)
 
 
+# -------------------------------------------------------------------------------- 5. a count of one in messages
+
+
+def test_messages_count_one_name_target_and_class_in_the_singular():
+    """ "target_names gives 1 names ('hr') for 2 targets", "for 1 targets", "id2label names 1 outputs" and "names 1
+    classes": a count of one now reads "1 name", "1 target", "1 output", "1 class"."""
+    from citrus_hf.configuration_citrus import check_label_count, check_target_names
+    from citrus_hf.training import regression_metrics
+
+    with pytest.raises(ValueError, match=r"^target_names gives 1 name \('hr'\) for 2 targets:"):
+        regression_metrics([[1, 2], [2, 3], [3, 5]], [[1, 2], [2, 3], [4, 4]], target_names=["hr"])
+    with pytest.raises(ValueError, match=r"^target_names gives 2 names \('h', 'r'\) for 1 target:"):
+        regression_metrics([1.0, 2.0, 3.0], [1.0, 2.0, 4.0], target_names=["h", "r"])
+    with pytest.raises(ValueError) as raised:
+        check_target_names(SimpleNamespace(id2label={0: "hr"}, num_targets=2), "CiTrusForRegression")
+    said = str(raised.value)
+    assert said.startswith("id2label names 1 output ('hr'), and CiTrusForRegression has num_targets=2"), said
+    assert "Pass num_targets=1 for 1 target, or one name per target (2 names in id2label)." in said, said
+    with pytest.raises(ValueError, match=r"which names 1 class \(\['a'\]\)"):
+        check_label_count(2, "id2label", ["a"])
+
+

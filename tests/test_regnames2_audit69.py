@@ -111,7 +111,7 @@ def test_target_names_name_the_per_target_metrics():
         EvalPrediction(predictions=predictions, label_ids=targets)
     )
     assert scored["pearson_r_heart_rate"] == plain["pearson_r_0"]
-    with pytest.raises(ValueError, match=r"target_names gives 1 names \('heart_rate'\) for 2 targets"):
+    with pytest.raises(ValueError, match=r"target_names gives 1 name \('heart_rate'\) for 2 targets"):
         regression_metrics(predictions, targets, target_names=["heart_rate"])
 
 

@@ -44,6 +44,7 @@ from .vocabulary_citrus import (
     PROBLEM_TYPES,
     REGRESSION,
     as_sampling_rate,
+    counted,
 )
 
 logger = logging.get_logger(__name__)
@@ -1550,12 +1551,12 @@ def check_target_names(config: PreTrainedConfig, model_class: str) -> None:
         per_target = (
             f"id2label={names[: config.num_targets]!r}"
             if len(names) > config.num_targets
-            else f"{config.num_targets} names in id2label"
+            else f"{counted(config.num_targets, 'name')} in id2label"
         )
         raise ValueError(
-            f"id2label names {len(names)} outputs ({shown}), and {model_class} has num_targets={config.num_targets}: "
-            f"a regressor's id2label names its targets, one per output. Pass num_targets={len(names)} for "
-            f"{len(names)} targets, or one name per target ({per_target})."
+            f"id2label names {counted(len(names), 'output')} ({shown}), and {model_class} has "
+            f"num_targets={config.num_targets}: a regressor's id2label names its targets, one per output. Pass "
+            f"num_targets={len(names)} for {counted(len(names), 'target')}, or one name per target ({per_target})."
         )
 
 
@@ -1579,8 +1580,9 @@ def check_label_count(num_labels: Any, source: str, names: list[Any]) -> None:
     """
     if num_labels is not None and as_integer("num_labels", num_labels) != len(names):
         raise ValueError(
-            f"`num_labels={num_labels!r}` disagrees with `{source}`, which names {len(names)} classes "
-            f"({names}); pass `{source}` alone (it sets the number of classes), or correct one of them."
+            f"`num_labels={num_labels!r}` disagrees with `{source}`, which names "
+            f"{counted(len(names), 'class', 'classes')} ({names}); pass `{source}` alone (it sets the number of "
+            "classes), or correct one of them."
         )
 
 

@@ -275,6 +275,13 @@ def as_list(values: Any) -> list:
     return [values] if isinstance(values, str) else list(values)
 
 
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """`number` and `noun`, the noun in its `plural` (None: an "s" added) unless the number is one: "1 name",
+    "2 names", "0 names", "1 class", "3 classes", for the messages that count what a call gave ("target_names gives
+    1 names" read wrong)."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 def as_sampling_rate(value: Any, name: str = "sampling_rate") -> float:
     """A sampling rate in Hz as a positive finite float (the one check the config, the feature extractor and the data
     readers share: here, so that a reader checks a rate without importing transformers and torch).
@@ -321,5 +328,6 @@ __all__ = [
     "as_bool",
     "as_sampling_rate",
     "canonical_unit",
+    "counted",
     "unit_factor",
 ]

@@ -21,7 +21,7 @@ from scipy.stats import rankdata
 
 from ..data.budgets import check_one_per_row
 from ..data.splits import LABEL_TASKS
-from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, as_list
+from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, as_list, counted
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -421,10 +421,10 @@ def _target_suffixes(target_names: str | Sequence[str] | None, count: int) -> li
     names = _listed_names(target_names)
     if len(names) != count or len(set(names)) != len(names):
         shown = ", ".join(map(repr, names))
-        problem = f"for {count} targets" if len(names) != count else "with a name twice"
+        problem = f"for {counted(count, 'target')}" if len(names) != count else "with a name twice"
         raise ValueError(
-            f"target_names gives {len(names)} names ({shown}) {problem}: give one name per target (the model's "
-            "config.target_names), or none to number them."
+            f"target_names gives {counted(len(names), 'name')} ({shown}) {problem}: give one name per target (the "
+            "model's config.target_names), or none to number them."
         )
     return names
 
