@@ -144,6 +144,23 @@ def own_datasets_cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def local_hub(tmp_path, monkeypatch):
+    """The test Hub (tests/hub_server.py) served in this process, huggingface_hub pointed at it (its endpoint, online,
+    a cache of this test's own): the push functions build their `HfApi` and downloads when called."""
+    import huggingface_hub.constants
+    from hub_server import HubServer
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+    with HubServer() as hub:
+        # (what HF_ENDPOINT sets at import: the endpoint and the download URLs built from it)
+        monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
+        template = hub.url + "/{repo_id}/resolve/{revision}/{filename}"
+        monkeypatch.setattr(huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
+        yield hub
+
+
+@pytest.fixture
 def exporter_stand_in(monkeypatch):
     """`torch.onnx.export` replaced by one that gives, at once, a graph of one weight of 4 kB (an `onnx_ir` model, as
     torch's exporter gives), returned: for tests of how an export is written (its file, its folder, its clean-up)

@@ -137,3 +137,81 @@ def test_messages_count_one_name_target_and_class_in_the_singular():
         check_label_count(2, "id2label", ["a"])
 
 
+# -------------------------------------------------- 6. the package's own commits go onto the commit they read
+
+
+def _racing_commit(repo: str):
+    """A commit of another file to `repo`'s default branch, as another push or an edit on the Hub makes it."""
+    from hub_server import DEFAULT_TOKEN
+    from huggingface_hub import HfApi
+
+    HfApi(token=DEFAULT_TOKEN).upload_file(
+        path_or_fileobj=b"their notes", path_in_repo="NOTES.md", repo_id=repo, commit_message="a concurrent edit"
+    )
+
+
+def test_the_adapter_task_config_commit_is_refused_when_the_branch_moved(local_hub, monkeypatch):
+    """After peft's own `PeftModel.push_to_hub`, the package commits the adapter's citrus_task_config.json (its
+    classes and input contract): it committed with no `parent_commit`, so a commit reaching the branch in between
+    (another push) got this adapter's task config without a word. The commit now goes onto peft's, and a race is one
+    line that says to push again; without one, the push goes through."""
+    from hub_server import DEFAULT_TOKEN, DEFAULT_USER
+
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.training import lora
+
+    repo = f"{DEFAULT_USER}/citrus-adapter-raced"
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    adapter = lora.apply_lora(model, r=2, verbose=False)
+    save = lora.save_trainer_adapters
+
+    def raced_then_saved(*args, **kwargs):
+        _racing_commit(repo)
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(lora, "save_trainer_adapters", raced_then_saved)
+    with pytest.raises(OSError) as raised:
+        adapter.push_to_hub(repo, token=DEFAULT_TOKEN)
+    said = str(raised.value)
+    assert said.startswith(f"{repo} changed after peft's push uploaded the adapter"), said
+    assert "push again" in said and "\n" not in said, said
+    assert "citrus_task_config.json" not in local_hub.repo_files(repo)
+    monkeypatch.setattr(lora, "save_trainer_adapters", save)
+    adapter.push_to_hub(repo, token=DEFAULT_TOKEN)
+    files = local_hub.repo_files(repo)
+    assert "citrus_task_config.json" in files and files["NOTES.md"] == b"their notes"
+
+
+def test_deleting_the_other_kind_is_refused_when_the_branch_moved(local_hub, monkeypatch, tmp_path):
+    """After an upload that deletes nothing (the Trainer's, peft's), the package deletes the files of the kind of
+    checkpoint it replaced, listed from the branch: it deleted with no `parent_commit`, so a commit reaching the
+    branch after the listing was deleted onto unseen. The deletion now goes onto the commit it listed."""
+    from hub_server import DEFAULT_TOKEN, DEFAULT_USER
+    from huggingface_hub import HfApi
+
+    from citrus_hf.publishing import push
+
+    repo = f"{DEFAULT_USER}/citrus-kinds-raced"
+    api = HfApi(token=DEFAULT_TOKEN)
+    api.create_repo(repo)
+    api.upload_file(path_or_fileobj=b"{}", path_in_repo="model.safetensors", repo_id=repo)
+    (tmp_path / "adapter").mkdir()
+    (tmp_path / "adapter" / "adapter_config.json").write_text("{}")
+    read_head = push._branch_head
+
+    def read_then_raced(*args, **kwargs):
+        head = read_head(*args, **kwargs)
+        _racing_commit(repo)
+        return head
+
+    monkeypatch.setattr(push, "_branch_head", read_then_raced)
+    with pytest.raises(OSError) as raised:
+        push.delete_the_other_kind(repo, tmp_path / "adapter", True, fusion=False, revision=None, token=DEFAULT_TOKEN)
+    said = str(raised.value)
+    assert said.startswith(f"{repo} changed after this push uploaded its checkpoint"), said
+    assert "model.safetensors" in said and "\n" not in said, said
+    assert "model.safetensors" in local_hub.repo_files(repo)
+    monkeypatch.setattr(push, "_branch_head", read_head)
+    push.delete_the_other_kind(repo, tmp_path / "adapter", True, fusion=False, revision=None, token=DEFAULT_TOKEN)
+    files = local_hub.repo_files(repo)
+    assert "model.safetensors" not in files and files["NOTES.md"] == b"their notes"

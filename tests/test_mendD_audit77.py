@@ -170,23 +170,6 @@ def test_offline_a_citrus_class_says_no_folder_of_a_mistyped_one_beside_its_pare
 # ------------------------------------------------------------------ 5. a push commits onto the commit it read
 
 
-@pytest.fixture
-def local_hub(tmp_path, monkeypatch):
-    """The test Hub (tests/hub_server.py) served in this process, huggingface_hub pointed at it (its endpoint, online,
-    a cache of this test's own): the push functions build their `HfApi` and downloads when called."""
-    import huggingface_hub.constants
-    from hub_server import HubServer
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
-    with HubServer() as hub:
-        # (what HF_ENDPOINT sets at import: the endpoint and the download URLs built from it)
-        monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
-        template = hub.url + "/{repo_id}/resolve/{revision}/{filename}"
-        monkeypatch.setattr(huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
-        yield hub
-
-
 def test_a_push_raced_by_another_commit_fails_instead_of_overwriting_it(local_hub, monkeypatch):
     """`push_to_hub` reads the repository's card (to keep its licence, tags and baseline rows) and then committed
     without `parent_commit`: a commit that reached the branch in between (another push, an edit on the Hub) was

@@ -829,24 +829,40 @@ def _followed_by(upload: Future, then: Callable[[], None]) -> Future:
     return done
 
 
-def _upload_task_configs(peft_model, folder, repo_id: str, revision: str | None, token) -> None:
+def _upload_task_configs(
+    peft_model, folder, repo_id: str, revision: str | None, token, parent_commit: str | None
+) -> None:
     """Write the `citrus_task_config.json` of each adapter peft's `save_pretrained` wrote in `folder` (at its root
     and in each other adapter's subfolder, `lora.save_trainer_adapters`) and upload them to `repo_id` on the branch
-    `revision` (a pull request's `refs/pr/N` included), in one commit."""
+    `revision` (a pull request's `refs/pr/N` included), in one commit onto `parent_commit`, the commit of peft's
+    upload of those adapters: a commit reaching the branch in between (another push) is refused in one line rather
+    than given this adapter's classes and input contract (`push.parent_commit_on`: none on a pull request's ref)."""
     from pathlib import Path
 
     from huggingface_hub import CommitOperationAdd, HfApi
 
     from ..training.lora import TASK_CONFIG_NAME, save_trainer_adapters
+    from .push import hub_failures_in_one_line, parent_commit_on
 
     save_trainer_adapters(peft_model, folder, announce=False)
     additions = [
         CommitOperationAdd(path_in_repo=path.relative_to(folder).as_posix(), path_or_fileobj=str(path))
         for path in sorted(Path(folder).rglob(TASK_CONFIG_NAME))
     ]
-    HfApi(token=token).create_commit(
-        repo_id, additions, revision=revision, commit_message="Upload the CiTrus task config of the adapter"
+    api = HfApi(token=token)
+    raced = (
+        f"{repo_id} changed after peft's push uploaded the adapter (another commit reached the branch), so its "
+        f"{TASK_CONFIG_NAME} (the classes and input contract it loads with) was not uploaded onto another "
+        "checkpoint: push again."
     )
+    with hub_failures_in_one_line(f"The Hub refused the {TASK_CONFIG_NAME} of {repo_id}", repo_id, api.endpoint, raced):
+        api.create_commit(
+            repo_id,
+            additions,
+            revision=revision,
+            commit_message="Upload the CiTrus task config of the adapter",
+            parent_commit=parent_commit_on(revision, parent_commit),
+        )
 
 
 def register_peft_push() -> None:
@@ -873,7 +889,10 @@ def register_peft_push() -> None:
             peft_model.save_pretrained(folder)
             # a single-modality task model (as `Trainer.save_model`'s hook): a fusion config is no CiTrusConfig
             if getattr(model, "head_name", None) and model.config.model_type != FUSION_MODEL_TYPE:
-                _upload_task_configs(peft_model, folder, pushed.repo_url.repo_id, revision, given.get("token"))
+                # onto the commit of peft's upload (`CommitInfo.oid`): the adapter the task config describes
+                _upload_task_configs(
+                    peft_model, folder, pushed.repo_url.repo_id, revision, given.get("token"), pushed.oid
+                )
             delete_the_other_kind(
                 pushed.repo_url.repo_id,
                 folder,

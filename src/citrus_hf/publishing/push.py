@@ -226,13 +226,17 @@ def refuse_public_repository(api, repo_id: str, repo_type: str = "model") -> Non
 
 
 @contextmanager
-def hub_failures_in_one_line(refused_prefix: str, repo_id: str, endpoint: str) -> Iterator[None]:
+def hub_failures_in_one_line(
+    refused_prefix: str, repo_id: str, endpoint: str, raced: str | None = None
+) -> Iterator[None]:
     """Inside, a failed Hub request raises an `OSError` of one line (`_hub_failure`): the Hub's refusal after
-    `refused_prefix`, or `unreachable_hub_error`. Anything else (a bug, not the Hub's answer) is raised as it is."""
+    `refused_prefix`, or `unreachable_hub_error`; `raced`, where given, is what a commit refused for its
+    `parent_commit` says (by default, that of a push that published nothing). Anything else (a bug, not the Hub's
+    answer) is raised as it is."""
     try:
         yield
     except Exception as error:
-        failure = _hub_failure(error, refused_prefix, repo_id, endpoint)
+        failure = _hub_failure(error, refused_prefix, repo_id, endpoint, raced)
         if failure is error:
             raise
         raise failure from error
@@ -242,13 +246,17 @@ def hub_failures_in_one_line(refused_prefix: str, repo_id: str, endpoint: str) -
 _PRECONDITION_FAILED = 412
 
 
-def _hub_failure(error: Exception, refused_prefix: str, repo_id: str, endpoint: str) -> Exception:
-    """What to raise for a failed Hub request: the Hub's refusal after `refused_prefix`, the one-line network error,
-    or `error` itself (a bug, not the Hub's answer: the caller re-raises it as it is)."""
+def _hub_failure(
+    error: Exception, refused_prefix: str, repo_id: str, endpoint: str, raced: str | None = None
+) -> Exception:
+    """What to raise for a failed Hub request: `raced` (or the push's own words) for a commit whose `parent_commit`
+    is no longer the branch's head, the Hub's refusal after `refused_prefix`, the one-line network error, or `error`
+    itself (a bug, not the Hub's answer: the caller re-raises it as it is)."""
     if getattr(getattr(error, "response", None), "status_code", None) == _PRECONDITION_FAILED:
         return OSError(
-            f"{repo_id} changed while this push was being prepared (another commit reached the branch after the push "
-            "read its card and files), so nothing was published: push again, which starts from that commit."
+            raced
+            or f"{repo_id} changed while this push was being prepared (another commit reached the branch after the "
+            "push read its card and files), so nothing was published: push again, which starts from that commit."
         )
     refused = _refusal(error)
     if refused is not None:
@@ -365,15 +373,27 @@ def delete_the_other_kind(
 
     api = HfApi(token=token)
     patterns = replaced_files(adapter, fusion)
+    # The files of the branch's head, and the deletion committed onto it: a commit reaching the branch in between
+    # (another push) is refused rather than having its files deleted unseen.
+    head = parent_commit_on(revision, _branch_head(repo_id, revision, token))
     stale = [
         path
-        for path in api.list_repo_files(repo_id, revision=revision)
+        for path in api.list_repo_files(repo_id, revision=head or revision)
         if "/" not in path and any(fnmatch(path, pattern) for pattern in patterns) and not Path(folder, path).exists()
     ]
     if stale:
-        api.delete_files(
-            repo_id, stale, revision=revision, commit_message="Delete the files of the checkpoint this push replaces"
+        raced = (
+            f"{repo_id} changed after this push uploaded its checkpoint (another commit reached the branch), so the "
+            f"files of the kind of checkpoint it replaces ({', '.join(stale)}) were not deleted: push again."
         )
+        with hub_failures_in_one_line(f"The Hub refused to clean up {repo_id}", repo_id, api.endpoint, raced):
+            api.delete_files(
+                repo_id,
+                stale,
+                revision=revision,
+                commit_message="Delete the files of the checkpoint this push replaces",
+                parent_commit=head,
+            )
 
 
 def default_preprocessor(model: PreTrainedModel):
@@ -517,6 +537,12 @@ def _replaced_revision(repo_id: str, revision: str | None, token: bool | str | N
     if any(tag.name == revision for tag in refs.tags):
         raise ValueError(f"revision {revision!r} is a tag of {repo_id}; {refused}")
     return None
+
+
+def parent_commit_on(revision: str | None, head: str | None) -> str | None:
+    """`head`, the commit a push read, as the `parent_commit` of its commit to `revision`; None on an open pull
+    request's ref (`refs/pr/N`), which takes its commits without one, as `_publish_folder` leaves a pull request's."""
+    return None if (revision or "").startswith("refs/pr/") else head
 
 
 def _branch_head(repo_id: str, revision: str | None, token: bool | str | None) -> str | None:
