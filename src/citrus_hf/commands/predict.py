@@ -270,6 +270,7 @@ def _expand_folders(paths: Sequence[str]) -> list[str]:
     read a folder as a dataset name them."""
     from ..data.bids import is_bids_root
     from ..data.recording_folders import (
+        one_listing,
         raw_bids_recordings,
         recording_files,
         warn_of_unread_files,
@@ -277,19 +278,20 @@ def _expand_folders(paths: Sequence[str]) -> list[str]:
     )
 
     expanded = []
-    for path in paths:
-        if not Path(path).is_dir():
-            expanded.append(path)
-            continue
-        # (before the refusal of a folder without any: they may be why; a BIDS dataset's events label nothing here)
-        warn_of_unread_files(Path(path), bids_events=False)
-        files = recording_files(path)
-        if is_bids_root(path):  # (its processed copies and originals would be predicted beside each recording)
-            files = raw_bids_recordings(Path(path), files, reads="citrus predict ROOT")
-        files = without_annotation_files(files, path)
-        if not files:
-            raise UsageError(f"citrus predict: the folder {path!r} holds no recording files.")
-        expanded.extend(str(file) for file in files)
+    with one_listing():  # (each folder's warning and its recordings, a folder given twice: one walk of it)
+        for path in paths:
+            if not Path(path).is_dir():
+                expanded.append(path)
+                continue
+            # (before the refusal of a folder without any: they may be why; a BIDS dataset's events label nothing here)
+            warn_of_unread_files(Path(path), bids_events=False)
+            files = recording_files(path)
+            if is_bids_root(path):  # (its processed copies and originals would be predicted beside each recording)
+                files = raw_bids_recordings(Path(path), files, reads="citrus predict ROOT")
+            files = without_annotation_files(files, path)
+            if not files:
+                raise UsageError(f"citrus predict: the folder {path!r} holds no recording files.")
+            expanded.extend(str(file) for file in files)
     return expanded
 
 

@@ -221,6 +221,50 @@ MIN_FILES_FOR_VALIDATION = 5
 VALIDATION_FRACTION = 0.15  # as eeg_pretrain's
 
 
+# The listings `files_under` has taken within a `one_listing` scope, `{resolved folder: (the folder as first given, its
+# listing)}`: one load reads a folder's listing in many steps (its recordings, the files of formats not read, the
+# archives, the metadata tables, the labelled layout), each of which listed it again (five walks of a corpus of
+# thousands of files), and passing the one listing through every step threaded a keyword through seven functions. A
+# context variable, as `_FIRST_FILE_READ`: a scope is one call's, in its own thread, and outside any (None) every
+# listing is taken afresh, so a folder changed between two calls is seen changed.
+_LISTINGS: contextvars.ContextVar[dict[str, tuple[Path, list[Path]]] | None] = contextvars.ContextVar(
+    "citrus_folder_listings", default=None
+)
+
+
+@contextlib.contextmanager
+def one_listing() -> Iterator[None]:
+    """A scope within which `files_under` lists each folder once: a second listing of the same folder (by its resolved
+    path, however it is spelt) is the first one's, named by the folder as given the second time. The entry points that
+    read a folder in several steps (`load_recording_folder`, `is_recording_folder`, `citrus predict`'s folders) take
+    one; also a decorator (`@one_listing()`). Nested in another scope, it is that scope. Files added or removed within
+    the scope are not seen in it: take one only around steps that read a folder, not around steps that write to it.
+    """
+    if _LISTINGS.get() is not None:
+        yield
+        return
+    token = _LISTINGS.set({})
+    try:
+        yield
+    finally:
+        _LISTINGS.reset(token)
+
+
+@contextlib.contextmanager
+def _given_listing(folder: str | os.PathLike, listed: Sequence[Path] | None) -> Iterator[None]:
+    """A `one_listing` scope in which `folder`'s listing is `listed`, the listing a caller gives (the `listed=` keyword
+    the public readers kept from before `one_listing`); no new scope for None."""
+    if listed is None:
+        yield
+        return
+    root = Path(folder)
+    token = _LISTINGS.set({**(_LISTINGS.get() or {}), os.path.realpath(root): (root, list(listed))})
+    try:
+        yield
+    finally:
+        _LISTINGS.reset(token)
+
+
 def files_under(folder: str | os.PathLike) -> list[Path]:
     """Every file under `folder`, recursively, sorted, by the paths the folder lays out: a symlinked file or folder is
     followed and named by the link's own path (`corpus/subject1/0.npy` where `corpus/subject1` links to
@@ -231,9 +275,23 @@ def files_under(folder: str | os.PathLike) -> list[Path]:
     it. A file or folder whose name starts with "." or "__" (`.ipynb_checkpoints/`, `.Trash-1000/`, `.DS_Store`,
     `__MACOSX/`) is hidden, as `datasets`' own listing of a folder hides it: Jupyter's autosaved copies were read as
     recordings of their own (only the names under `folder` are looked at: a hidden folder given is listed). Every
-    listing of a set of the user's own (recordings, metadata, data files) goes through this one walk.
+    listing of a set of the user's own (recordings, metadata, data files) goes through this one walk; within a
+    `one_listing` scope a folder is walked once.
     """
     root = Path(folder)
+    listings = _LISTINGS.get()
+    if listings is None:
+        return _walked(root)
+    key = os.path.realpath(root)
+    if key not in listings:
+        listings[key] = (root, _walked(root))
+    first_root, listed = listings[key]
+    # (a copy: a caller's edits of its list stay its own; named by the folder as this caller spelt it)
+    return list(listed) if first_root == root else [root / path.relative_to(first_root) for path in listed]
+
+
+def _walked(root: Path) -> list[Path]:
+    """`files_under(root)`, walked afresh."""
     found: list[Path] = []
 
     def walk(directory: Path, ancestors: frozenset[str]) -> None:
@@ -297,11 +355,14 @@ def is_bids_metadata(path: Path) -> bool:
 def recording_files(folder: str | os.PathLike, *, listed: Sequence[Path] | None = None) -> list[Path]:
     """The recording files under `folder` (recursively through symlinked folders too, `files_under`; sorted; a WFDB
     record by its ``.hea`` header; not the metadata files that label them, nor BIDS's tables, `is_bids_metadata`, nor
-    the listings PhysioNet ships beside its records, `_PHYSIONET_LISTINGS`). `listed`: `files_under(folder)` where the
-    caller has it already (`load_recording_folder` lists a folder once for all it reads of it)."""
+    the listings PhysioNet ships beside its records, `_PHYSIONET_LISTINGS`). `listed`: `files_under(folder)` where a
+    caller has it (kept for the callers of this keyword: within a `one_listing` scope a folder is listed once
+    without it)."""
+    with _given_listing(folder, listed):
+        listed = files_under(folder)
     files = [
         path
-        for path in (files_under(folder) if listed is None else listed)
+        for path in listed
         if path.suffix.lower() in RECORDING_FORMATS
         and path.name not in METADATA_FILES
         and path.name not in _PHYSIONET_LISTINGS
@@ -313,6 +374,7 @@ def recording_files(folder: str | os.PathLike, *, listed: Sequence[Path] | None 
     return sorted(path for path in files if path not in segments)
 
 
+@one_listing()  # (its tables and its recordings: one listing)
 def is_recording_folder(folder: str | os.PathLike) -> bool:
     """Whether `folder` is a folder of recordings (see the module docstring) rather than of tabular data files."""
     folder = Path(folder)
@@ -349,6 +411,7 @@ def _names_input_values(path: Path) -> bool:
         return False
 
 
+@one_listing()  # (every step below reads the folder's one listing: five walks of a corpus of thousands of files)
 def load_recording_folder(
     path: str | os.PathLike,
     sampling_rate: float | None = None,
@@ -401,14 +464,11 @@ def load_recording_folder(
         )
     bids_options = bids_options or None
     path = Path(path)
-    # (the folder's one listing, which every step below reads: each listed the folder again, five walks of a corpus
-    # of thousands of files for a pile)
-    folder_files = files_under(path) if path.is_dir() else None
-    files = [path] if path.is_file() else without_annotation_files(recording_files(path, listed=folder_files), path)
+    files = [path] if path.is_file() else without_annotation_files(recording_files(path), path)
     # (before the refusal of a folder without any: they may be why; a BIDS dataset's files once its events tables are
     # read, by what they held)
     bids = (
-        warn_of_unread_files(path, bids_events, by_subject="label_from" in (bids_options or {}), listed=folder_files)
+        warn_of_unread_files(path, bids_events, by_subject="label_from" in (bids_options or {}))
         if path.is_dir()
         else []
     )
@@ -440,15 +500,11 @@ def load_recording_folder(
     stamps = [_stamp(file, listings) for file in files]
     # (the events tables read for the layout, taken again to say why a recording gives no event)
     events_tables: dict = {}
-    described, left_out, breaks = _described_layout(path, bids_options, bids_events, events_tables, folder_files)
+    described, left_out, breaks = _described_layout(path, bids_options, bids_events, events_tables)
     if path.is_dir() and bids_events and "label_from" not in (bids_options or {}) and holds_events(path):
         # (its tables read: a table of only boundary rows labels nothing, and the dataset is read as a pile)
         warn_of_unread_bids_files(path, bids, False, described is not None)
-    layout = (
-        labelled_layout(path, listed=folder_files)
-        if described is None
-        else {split: list(rows) for split, rows in described.items()}
-    )
+    layout = labelled_layout(path) if described is None else {split: list(rows) for split, rows in described.items()}
 
     def rows_of(
         chosen: list[tuple[str, int, int]],
@@ -512,7 +568,7 @@ def load_recording_folder(
             # grouped by why: a recording whose events table holds only boundary rows was said to have none
             reasons: dict[str, list[str]] = {}
             for file in unlisted:
-                if not _labelled_by_bids_events(path, folder_files):
+                if not _labelled_by_bids_events(path):
                     unnamed = "are not named in its metadata"
                 elif "label_from" in (bids_options or {}):
                     unnamed = "have no label in participants.tsv"
@@ -587,7 +643,7 @@ def load_recording_folder(
         kept = {str(file) for file in _read_once(files, path)}
         stamps = [stamp for stamp in stamps if stamp[0] in kept]
     _warn_of_trigger_channels_in_pile([Path(stamp[0]) for stamp in stamps])
-    rates = _listed_rates(path, [Path(stamp[0]) for stamp in stamps], with_rate, sampling_rate, folder_files)
+    rates = _listed_rates(path, [Path(stamp[0]) for stamp in stamps], with_rate, sampling_rate)
     if rates is not None and not with_rate:
         features["sampling_rate"] = datasets.Value("float64")
     # every file read once, into one cache; the validation files are then a selection of its rows, weighed by what
@@ -650,14 +706,21 @@ def warn_of_unread_files(
     are read are not named here: which of them are read depends on what its events tables hold, so the caller names
     them once they are read (`warn_of_unread_bids_files`, given what this returns).
 
-    `listed`: `files_under(folder)` where the caller has it already.
+    `listed`: `files_under(folder)` where a caller has it (kept for the callers of this keyword: within a
+    `one_listing` scope a folder is listed once without it).
 
     Returns:
         The BIDS sidecars and tables under `folder` (paths under it; of a BIDS dataset, outside its folders of no raw
         data), listed once for both warnings (`_bids_metadata`).
     """
-    every_file = files_under(folder) if listed is None else list(listed)
-    listed = every_file
+    with _given_listing(folder, listed):
+        return _warn_of_unread_files(folder, bids_events, by_subject)
+
+
+@one_listing()  # (its files, then its archives: one listing)
+def _warn_of_unread_files(folder: Path, bids_events: bool, by_subject: bool) -> list[str]:
+    """`warn_of_unread_files`, within a `one_listing` scope."""
+    listed = files_under(folder)
     if is_bids_root(folder):  # (its derivatives/ and sourcedata/ are not read at all: `raw_bids_recordings`)
         listed = [file for file in listed if holds_raw_data(file, folder)]
     bids = _bids_metadata(folder, listed)
@@ -709,7 +772,7 @@ def warn_of_unread_files(
             "(file_name,onset,duration,label: the seconds of a window around the sample `wfdb.rdann(record, "
             "extension)` gives, one example per row), or name each recording and its label there (file_name,label)."
         )
-    archives = archive_files_advice(folder, listed=every_file)
+    archives = archive_files_advice(folder)
     if archives:
         _warn_once(f"Left out of {folder}: {archives}.")
     candidates = [
@@ -771,11 +834,13 @@ def archive_files_advice(path: Path, *, listed: Sequence[Path] | None = None) ->
     """A sentence naming the `.ts` / `.arff` files that `path` is or holds (`_ARCHIVE_READERS`) and how to read them,
     or "": a folder of only such files was refused as one without data files, one such file as a file no reader
     reads, and those beside recordings were left out, none of them naming the readers that read them. `listed`:
-    `files_under(path)` of a folder where the caller has it already."""
+    `files_under(path)` of a folder where a caller has it (kept for the callers of this keyword: within a
+    `one_listing` scope a folder is listed once without it)."""
     if path.is_file():
         listed = [path]
-    elif listed is None:
-        listed = files_under(path)
+    else:
+        with _given_listing(path, listed):
+            listed = files_under(path)
     listed = [file for file in listed if file.suffix.lower() in _ARCHIVE_READERS]
     if not listed:
         return ""
@@ -1038,12 +1103,15 @@ def labelled_layout(folder: str | os.PathLike, *, listed: Sequence[Path] | None 
     a `train` subfolder beside the other splits' (`test`, `validation`), each holding one subfolder per class whose
     name is the label (`train/walking/session1.edf`). None for any other folder: every recording file must sit at
     `<split>/<class>/<file>` (a pile of recordings sorted by subject, `subject_2/night.edf`, is unlabelled).
-    `listed`: `files_under(folder)` where the caller has it already."""
+    `listed`: `files_under(folder)` where a caller has it (kept for the callers of this keyword: within a
+    `one_listing` scope a folder is listed once without it)."""
     folder = Path(folder)
     if not folder.is_dir() or not (folder / "train").is_dir():
         return None
     layout: dict[str, list[Path]] = {}
-    for file in recording_files(folder, listed=listed):
+    with _given_listing(folder, listed):
+        files = recording_files(folder)
+    for file in files:
         parts = file.relative_to(folder).parts
         if len(parts) != 3:
             return None
@@ -1074,14 +1142,13 @@ def metadata_layout(
     return _described_layout(Path(folder), bids_options)[0]
 
 
-def _labelled_by_bids_events(folder: Path, listed: Sequence[Path] | None = None) -> bool:
+def _labelled_by_bids_events(folder: Path) -> bool:
     """Whether `folder` is a BIDS dataset's root that no metadata file labels (a metadata file's rows, where the user
-    wrote one, are the examples): its events.tsv files are then read (`bids.read_bids_events`). `listed`:
-    `files_under(folder)` where the caller has it already."""
+    wrote one, are the examples): its events.tsv files are then read (`bids.read_bids_events`)."""
     return (
         folder.is_dir()
         and is_bids_root(folder)
-        and not any(path.name in METADATA_FILES for path in (files_under(folder) if listed is None else listed))
+        and not any(path.name in METADATA_FILES for path in files_under(folder))
     )
 
 
@@ -1103,7 +1170,6 @@ def _described_layout(
     bids_options: dict | None = None,
     bids_events: bool = True,
     frames: dict | None = None,
-    listed: Sequence[Path] | None = None,
 ) -> tuple[dict[str, dict[Path, dict | list[dict]]] | None, tuple[str, ...], dict[str, list[float]]]:
     """`(metadata_layout, the channels to leave out of every file, breaks)`: the channels a BIDS dataset's
     channels.tsv files mark bad (said once, naming them); none for a folder of metadata files, nor where `bids_events`
@@ -1111,7 +1177,6 @@ def _described_layout(
     `{file: seconds}` where a BIDS dataset's events tables mark breaks by boundary rows (`bids.recording_breaks`), at
     which its recordings read whole (a pile's, or labelled whole by `label_from`) are cut; {} for other folders.
     `frames`: filled with the events tables read (`{table: its DataFrame}`), for the caller to read again from.
-    `listed`: `files_under(folder)` where the caller has it already.
 
     Raises:
         ValueError: as `metadata_layout`; BIDS options (`bids.BIDS_OPTIONS`) for a folder that is no BIDS dataset,
@@ -1128,9 +1193,9 @@ def _described_layout(
                 f"{folder}: the options {sorted(bids_options)} choose the events of a BIDS dataset's events.tsv "
                 "files, and pre-training reads every recording whole, not its events; drop them."
             )
-        return None, (), _pile_breaks(folder, recording_files(folder, listed=listed))
-    elif _labelled_by_bids_events(folder, listed):
-        files = recording_files(folder, listed=listed)
+        return None, (), _pile_breaks(folder, recording_files(folder))
+    elif _labelled_by_bids_events(folder):
+        files = recording_files(folder)
         # the tables read for the events, read from again for a pile's breaks (each was read twice where they hold
         # only boundary rows)
         tables: dict = {} if frames is None else frames
@@ -1164,7 +1229,7 @@ def _described_layout(
             f"{folder}: the options {sorted(bids_options)} choose the events of a BIDS dataset's events.tsv files, "
             f"and {where}; drop them."
         )
-    described = _metadata_rows(folder, listed)
+    described = _metadata_rows(folder)
     if described is not None and not described[2] & set(_LABEL_COLUMNS) and described[2] >= set(EVENT_COLUMNS):
         _refuse_unlabelled_events(sorted(set(described[1].values()))[0])
     if described is None or not described[2] & set(_LABEL_COLUMNS):
@@ -1204,20 +1269,17 @@ def _refuse_unlabelled_events(table: Path) -> None:
     )
 
 
-def _metadata_rows(
-    folder: Path, listed: Sequence[Path] | None = None
-) -> tuple[dict[Path, dict | list[dict]], dict[Path, Path], set[str]] | None:
+def _metadata_rows(folder: Path) -> tuple[dict[Path, dict | list[dict]], dict[Path, Path], set[str]] | None:
     """`({file: its metadata row}, {file: the metadata file naming it}, the columns)` of the metadata files under
     `folder` (see `metadata_layout`), or None for a folder without any. In an events table (`EVENT_COLUMNS`) a file's
-    value is the list of its events' rows, in the table's order. `listed`: `files_under(folder)` where the caller has
-    it already.
+    value is the list of its events' rows, in the table's order.
 
     Raises:
         ValueError: as `metadata_layout`.
     """
     if not folder.is_dir():
         return None
-    tables = [path for path in (files_under(folder) if listed is None else listed) if path.name in METADATA_FILES]
+    tables = [path for path in files_under(folder) if path.name in METADATA_FILES]
     if not tables:
         return None
     rows: dict[Path, dict | list[dict]] = {}  # by the file's path under the folder, as the row gives it
@@ -1294,7 +1356,6 @@ def _listed_rates(
     files: list[Path],
     with_rate: bool,
     sampling_rate: float | None,
-    listed: Sequence[Path] | None = None,
 ) -> dict[str, float] | None:
     """`{file: rate}` that the metadata files of an unlabelled pile give (a `sampling_rate` column beside
     `file_name`, as a labelled set's metadata gives it: they were passed over, and a 500 Hz file read at the
@@ -1305,7 +1366,7 @@ def _listed_rates(
         ValueError: metadata rates beside `sampling_rate` (--sampling-rate), or none for one of the `files` that record
             no rate (naming it), or a rate that is no positive number (`_check_metadata_values`).
     """
-    described = _metadata_rows(folder, listed)
+    described = _metadata_rows(folder)
     if described is None or "sampling_rate" not in described[2]:
         return None
     rows, origins, _ = described
@@ -2479,6 +2540,7 @@ __all__ = [
     "metadata_layout",
     "modality_channels_of",
     "names_its_channels",
+    "one_listing",
     "picks_channels_by_name",
     "is_bids_metadata",
     "raw_bids_recordings",

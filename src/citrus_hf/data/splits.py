@@ -49,6 +49,7 @@ from .recording_folders import (
     is_recording_folder,
     labels_events,
     load_recording_folder,
+    one_listing,
 )
 from .recordings import UNKNOWN_SUBJECT
 from .registry import evaluation_sets, get_dataset_spec, list_datasets
@@ -182,8 +183,11 @@ def _load_dataset(
         if _saved_to_disk(path):
             return _audio_as_input_values(_load_from_disk(path))
         _refuse_splits_saved_apart(path)
-        if _read_as_recordings(path):  # EDF, WFDB, WAV, .npy, CSV recordings
-            return load_recording_folder(path, sampling_rate, bids_options, bids_events)
+        # (whether they are recordings, then their reading: one walk of the folder; not around the data files' read
+        # below, which `datasets` may write its caches beside)
+        with one_listing():
+            if _read_as_recordings(path):  # EDF, WFDB, WAV, .npy, CSV recordings
+                return load_recording_folder(path, sampling_rate, bids_options, bids_events)
     if bids_options:
         raise ValueError(
             f"{str(dataset)!r}: the options {sorted(bids_options)} choose the events of a BIDS dataset (a folder with "
