@@ -12,6 +12,7 @@ from test_mendC_audit77 import _pile, root_listings  # noqa: F401  (a fixture: {
 
 from citrus_hf.data.recording_folders import (
     files_under,
+    fresh_listings,
     is_recording_folder,
     labelled_layout,
     load_recording_folder,
@@ -42,9 +43,11 @@ def test_one_listing_walks_a_folder_once_and_never_outlives_its_scope(tmp_path, 
             assert files_under(pile) == [pile / f"r{index}.npy" for index in range(3)]
         # the same folder spelt through a link: the one listing, named by the link's path
         assert files_under(tmp_path / "link") == [tmp_path / "link" / f"r{index}.npy" for index in range(3)]
-    _listed_once_each(listings, pile)
+        _listed_once_each(listings, pile)
+        with fresh_listings():  # (a step that writes into a folder it lists: a registered set's build)
+            assert files_under(pile)[-1] == pile / "r3.npy"
     assert files_under(pile) == [pile / f"r{index}.npy" for index in range(4)]  # outside the scope: afresh
-    assert listings[os.path.realpath(pile)] == 2
+    assert listings[os.path.realpath(pile)] == 3
 
 
 def test_is_recording_folder_lists_once(tmp_path, listings):
@@ -64,6 +67,17 @@ def test_a_loaded_folder_is_listed_once_per_call_and_a_new_file_is_seen(tmp_path
     listings.clear()
     assert sorted(load_recording_folder(pile, sampling_rate=50.0)["recording"]) == [f"r{i}.npy" for i in range(4)]
     _listed_once_each(listings, pile)
+
+
+def test_a_labelled_folder_is_listed_once_by_load_task_splits_and_data_info(recording_folders, listings):
+    from citrus_hf.data.splits import load_task_splits, own_dataset_info
+
+    # (its load, then whether it holds recordings, what labels them, what its labels belong to: ten walks)
+    assert load_task_splits(recording_folders, require_validation=False, sampling_rate=50.0).test.num_rows == 4
+    _listed_once_each(listings, recording_folders)
+    listings.clear()
+    assert own_dataset_info(recording_folders, sampling_rate=50.0)["fine_tuning"]["ready"]  # (thirteen)
+    _listed_once_each(listings, recording_folders)
 
 
 def test_citrus_predict_lists_each_folder_once(tmp_path, listings):

@@ -236,14 +236,26 @@ _LISTINGS: contextvars.ContextVar[dict[str, tuple[Path, list[Path]]] | None] = c
 def one_listing() -> Iterator[None]:
     """A scope within which `files_under` lists each folder once: a second listing of the same folder (by its resolved
     path, however it is spelt) is the first one's, named by the folder as given the second time. The entry points that
-    read a folder in several steps (`load_recording_folder`, `is_recording_folder`, `citrus predict`'s folders) take
-    one; also a decorator (`@one_listing()`). Nested in another scope, it is that scope. Files added or removed within
-    the scope are not seen in it: take one only around steps that read a folder, not around steps that write to it.
+    read a folder in several steps (`load_recording_folder`, `is_recording_folder`, `splits.load_task_splits`,
+    `citrus predict`'s folders) take one; also a decorator (`@one_listing()`). Nested in another scope, it is that
+    scope. Files added or removed within the scope are not seen in it: take one only around steps that read a folder,
+    and `fresh_listings` around those within it that write to a folder they list.
     """
     if _LISTINGS.get() is not None:
         yield
         return
     token = _LISTINGS.set({})
+    try:
+        yield
+    finally:
+        _LISTINGS.reset(token)
+
+
+@contextlib.contextmanager
+def fresh_listings() -> Iterator[None]:
+    """A scope within which `files_under` walks every folder afresh, inside a `one_listing` scope too: for steps that
+    write into the folders they list (a registered set's build downloads into its data folder, then lists it)."""
+    token = _LISTINGS.set(None)
     try:
         yield
     finally:
@@ -2532,6 +2544,7 @@ __all__ = [
     "VALIDATION_FRACTION",
     "checkpoint_channels_of",
     "files_under",
+    "fresh_listings",
     "is_recording_file",
     "is_recording_folder",
     "labelled_layout",

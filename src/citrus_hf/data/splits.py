@@ -45,6 +45,7 @@ from .recording_folders import (
     VALIDATION_SPLIT_ALIASES,
     archive_files_advice,
     files_under,
+    fresh_listings,
     is_recording_file,
     is_recording_folder,
     labels_events,
@@ -154,6 +155,7 @@ def is_registered_dataset(dataset: str | os.PathLike) -> bool:
     return not Path(str(dataset)).expanduser().exists() and str(dataset) in {spec.name for spec in list_datasets()}
 
 
+@one_listing()  # (whether a folder holds recordings or data files, then their reading: one walk of it)
 def _load_dataset(
     dataset: str | os.PathLike,
     dataset_options: dict | None,
@@ -183,11 +185,8 @@ def _load_dataset(
         if _saved_to_disk(path):
             return _audio_as_input_values(_load_from_disk(path))
         _refuse_splits_saved_apart(path)
-        # (whether they are recordings, then their reading: one walk of the folder; not around the data files' read
-        # below, which `datasets` may write its caches beside)
-        with one_listing():
-            if _read_as_recordings(path):  # EDF, WFDB, WAV, .npy, CSV recordings
-                return load_recording_folder(path, sampling_rate, bids_options, bids_events)
+        if _read_as_recordings(path):  # EDF, WFDB, WAV, .npy, CSV recordings
+            return load_recording_folder(path, sampling_rate, bids_options, bids_events)
     if bids_options:
         raise ValueError(
             f"{str(dataset)!r}: the options {sorted(bids_options)} choose the events of a BIDS dataset (a folder with "
@@ -196,7 +195,8 @@ def _load_dataset(
     if path.exists():
         return _audio_as_input_values(_load_data_files(path))
     if is_registered_dataset(dataset):
-        return build_dataset(str(dataset), **(dataset_options or {}))
+        with fresh_listings():  # (a build downloads into the folder it lists)
+            return build_dataset(str(dataset), **(dataset_options or {}))
     return _audio_as_input_values(_load_from_hub(str(dataset)))
 
 
@@ -1906,6 +1906,7 @@ class TaskSplits:
         )
 
 
+@one_listing()  # (the set's load, then the checks of what its folder holds: one walk of the folder)
 def load_task_splits(
     dataset: str | os.PathLike,
     dataset_options: dict | None = None,
@@ -2418,6 +2419,7 @@ def _text_labels_as_class_labels(*splits):
     )
 
 
+@one_listing()  # (the set's load, then the checks of what its folder holds: one walk of the folder)
 def own_dataset_info(
     dataset: str | os.PathLike, sampling_rate: float | None = None, dataset_options: dict | None = None
 ) -> dict[str, Any]:
