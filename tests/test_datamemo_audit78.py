@@ -1,7 +1,8 @@
-"""A folder listed once per call through one scoped memo (session 78, area datamemo): `one_listing`, under which
-`files_under` walks each folder once, replaces the `listed=` keyword last session threaded through seven functions;
-`citrus predict`'s folders, `is_recording_folder` and a set loaded from a folder of recordings (`load_own_dataset`)
-listed one folder two or three times. Listings counted by `os.scandir` (`test_mendC_audit77.root_listings`)."""
+"""A folder listed once per call through one scoped memo (session 78, area datamemo): `listings.one_listing`, under
+which `files_under` walks each folder once (and a BIDS dataset's events tables are looked for once), replaces the
+`listed=` keyword last session threaded through seven functions; `citrus predict`'s folders, `is_recording_folder`, a
+set loaded from a folder of recordings (`load_own_dataset`), `load_task_splits` and `own_dataset_info` listed one
+folder two to thirteen times. Listings counted by `os.scandir` (`test_mendC_audit77.root_listings`)."""
 
 import os
 from pathlib import Path
@@ -10,13 +11,12 @@ import numpy as np
 import pytest
 from test_mendC_audit77 import _pile, root_listings  # noqa: F401  (a fixture: {folder: times os.scandir listed it})
 
+from citrus_hf.data.listings import fresh_listings, one_listing
 from citrus_hf.data.recording_folders import (
     files_under,
-    fresh_listings,
     is_recording_folder,
     labelled_layout,
     load_recording_folder,
-    one_listing,
     recording_files,
     warn_of_unread_files,
 )
@@ -78,6 +78,23 @@ def test_a_labelled_folder_is_listed_once_by_load_task_splits_and_data_info(reco
     listings.clear()
     assert own_dataset_info(recording_folders, sampling_rate=50.0)["fine_tuning"]["ready"]  # (thirteen)
     _listed_once_each(listings, recording_folders)
+
+
+def test_a_bids_dataset_s_events_tables_are_looked_for_once_per_scope(tmp_path, monkeypatch):
+    from citrus_hf.data.bids import holds_events
+
+    root = tmp_path / "bids"
+    (root / "sub-01" / "eeg").mkdir(parents=True)
+    (root / "dataset_description.json").write_text('{"Name": "motor", "BIDSVersion": "1.9.0"}')
+    searches: list[str] = []
+    rglob = Path.rglob
+    monkeypatch.setattr(Path, "rglob", lambda self, pattern: searches.append(pattern) or rglob(self, pattern))
+    with one_listing():  # (a load asked for them in four steps, each a walk of the dataset)
+        assert not holds_events(root)
+        (root / "sub-01" / "eeg" / "sub-01_task-motor_events.tsv").write_text("onset\tduration\n1\t2\n")
+        assert not holds_events(root)
+    assert searches == ["*_events.tsv"]
+    assert holds_events(root) and len(searches) == 2  # outside the scope: afresh
 
 
 def test_citrus_predict_lists_each_folder_once(tmp_path, listings):

@@ -269,8 +269,8 @@ def _expand_folders(paths: Sequence[str]) -> list[str]:
     without any is refused. The files of formats no reader here reads (FIF, GDF, ...) are named, as the commands that
     read a folder as a dataset name them."""
     from ..data.bids import is_bids_root
+    from ..data.listings import one_listing
     from ..data.recording_folders import (
-        one_listing,
         raw_bids_recordings,
         recording_files,
         warn_of_unread_files,

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import CorruptFileError, SamplingRateError
+from .listings import listed_once
 from .readers.brainvision import read_brainvision_header
 from .readers.files import READ_AS_WRITTEN_KEY, header_rates, recording_format
 
@@ -64,6 +65,8 @@ FOLDER_OPTIONS = (*BIDS_OPTIONS, READ_AS_WRITTEN_KEY)
 # BIDS entities that name who and what was recorded -> the example columns they become (`subject` groups the
 # validation carve, as in any set of your own).
 _ENTITY_COLUMNS = {"sub": "subject", "ses": "session", "task": "task", "run": "run"}
+# What `_events_tables` lists (`listings.listed_once`): a dataset's events tables.
+_EVENTS_TABLES = "BIDS events tables"
 # The folders of a BIDS dataset's root that hold no raw data of it (BIDS's own reserved names) -> what they hold, for
 # the warning that leaves them out: the processed copies in `derivatives/` would be examples of the same events a
 # second time, `sourcedata/` the recordings before conversion.
@@ -120,7 +123,14 @@ def holds_events(folder: str | os.PathLike) -> bool:
 
 def _events_tables(root: Path) -> list[Path]:
     """The events tables of the BIDS dataset at `root` outside its folders of no raw data, those a recording's
-    inherits (``task-motor_events.tsv`` at the root, ``sub-01_task-motor_events.tsv`` in a subject's folder) too."""
+    inherits (``task-motor_events.tsv`` at the root, ``sub-01_task-motor_events.tsv`` in a subject's folder) too;
+    looked for once within a `listings.one_listing` scope (a load asked for them four times, each a walk of the
+    dataset)."""
+    return listed_once(_EVENTS_TABLES, root, _walked_events_tables)
+
+
+def _walked_events_tables(root: Path) -> list[Path]:
+    """`_events_tables(root)`, looked for afresh."""
     return sorted(path for path in root.rglob("*_events.tsv") if not _hidden(path, root) and holds_raw_data(path, root))
 
 

@@ -74,6 +74,7 @@ from .errors import (
     SamplingRateError,
     naming_unwritable_cache,
 )
+from .listings import given_listing, listed_once, one_listing
 from .plans import row_sizes
 from .readers._common import merged_breaks
 from .readers.arff_csv import not_decodable, text_encoding
@@ -219,62 +220,8 @@ _MULTI_RATE_FORMATS = ("EDF", "BDF", "WFDB")
 # large a share of a small pile (one file of two).
 MIN_FILES_FOR_VALIDATION = 5
 VALIDATION_FRACTION = 0.15  # as eeg_pretrain's
-
-
-# The listings `files_under` has taken within a `one_listing` scope, `{resolved folder: (the folder as first given, its
-# listing)}`: one load reads a folder's listing in many steps (its recordings, the files of formats not read, the
-# archives, the metadata tables, the labelled layout), each of which listed it again (five walks of a corpus of
-# thousands of files), and passing the one listing through every step threaded a keyword through seven functions. A
-# context variable, as `_FIRST_FILE_READ`: a scope is one call's, in its own thread, and outside any (None) every
-# listing is taken afresh, so a folder changed between two calls is seen changed.
-_LISTINGS: contextvars.ContextVar[dict[str, tuple[Path, list[Path]]] | None] = contextvars.ContextVar(
-    "citrus_folder_listings", default=None
-)
-
-
-@contextlib.contextmanager
-def one_listing() -> Iterator[None]:
-    """A scope within which `files_under` lists each folder once: a second listing of the same folder (by its resolved
-    path, however it is spelt) is the first one's, named by the folder as given the second time. The entry points that
-    read a folder in several steps (`load_recording_folder`, `is_recording_folder`, `splits.load_task_splits`,
-    `citrus predict`'s folders) take one; also a decorator (`@one_listing()`). Nested in another scope, it is that
-    scope. Files added or removed within the scope are not seen in it: take one only around steps that read a folder,
-    and `fresh_listings` around those within it that write to a folder they list.
-    """
-    if _LISTINGS.get() is not None:
-        yield
-        return
-    token = _LISTINGS.set({})
-    try:
-        yield
-    finally:
-        _LISTINGS.reset(token)
-
-
-@contextlib.contextmanager
-def fresh_listings() -> Iterator[None]:
-    """A scope within which `files_under` walks every folder afresh, inside a `one_listing` scope too: for steps that
-    write into the folders they list (a registered set's build downloads into its data folder, then lists it)."""
-    token = _LISTINGS.set(None)
-    try:
-        yield
-    finally:
-        _LISTINGS.reset(token)
-
-
-@contextlib.contextmanager
-def _given_listing(folder: str | os.PathLike, listed: Sequence[Path] | None) -> Iterator[None]:
-    """A `one_listing` scope in which `folder`'s listing is `listed`, the listing a caller gives (the `listed=` keyword
-    the public readers kept from before `one_listing`); no new scope for None."""
-    if listed is None:
-        yield
-        return
-    root = Path(folder)
-    token = _LISTINGS.set({**(_LISTINGS.get() or {}), os.path.realpath(root): (root, list(listed))})
-    try:
-        yield
-    finally:
-        _LISTINGS.reset(token)
+# What `files_under` lists (`listings.listed_once`): every file under a folder.
+_FILES = "files"
 
 
 def files_under(folder: str | os.PathLike) -> list[Path]:
@@ -288,18 +235,9 @@ def files_under(folder: str | os.PathLike) -> list[Path]:
     `__MACOSX/`) is hidden, as `datasets`' own listing of a folder hides it: Jupyter's autosaved copies were read as
     recordings of their own (only the names under `folder` are looked at: a hidden folder given is listed). Every
     listing of a set of the user's own (recordings, metadata, data files) goes through this one walk; within a
-    `one_listing` scope a folder is walked once.
+    `listings.one_listing` scope a folder is walked once.
     """
-    root = Path(folder)
-    listings = _LISTINGS.get()
-    if listings is None:
-        return _walked(root)
-    key = os.path.realpath(root)
-    if key not in listings:
-        listings[key] = (root, _walked(root))
-    first_root, listed = listings[key]
-    # (a copy: a caller's edits of its list stay its own; named by the folder as this caller spelt it)
-    return list(listed) if first_root == root else [root / path.relative_to(first_root) for path in listed]
+    return listed_once(_FILES, folder, _walked)
 
 
 def _walked(root: Path) -> list[Path]:
@@ -370,7 +308,7 @@ def recording_files(folder: str | os.PathLike, *, listed: Sequence[Path] | None 
     the listings PhysioNet ships beside its records, `_PHYSIONET_LISTINGS`). `listed`: `files_under(folder)` where a
     caller has it (kept for the callers of this keyword: within a `one_listing` scope a folder is listed once
     without it)."""
-    with _given_listing(folder, listed):
+    with given_listing(_FILES, folder, listed):
         listed = files_under(folder)
     files = [
         path
@@ -725,7 +663,7 @@ def warn_of_unread_files(
         The BIDS sidecars and tables under `folder` (paths under it; of a BIDS dataset, outside its folders of no raw
         data), listed once for both warnings (`_bids_metadata`).
     """
-    with _given_listing(folder, listed):
+    with given_listing(_FILES, folder, listed):
         return _warn_of_unread_files(folder, bids_events, by_subject)
 
 
@@ -851,7 +789,7 @@ def archive_files_advice(path: Path, *, listed: Sequence[Path] | None = None) ->
     if path.is_file():
         listed = [path]
     else:
-        with _given_listing(path, listed):
+        with given_listing(_FILES, path, listed):
             listed = files_under(path)
     listed = [file for file in listed if file.suffix.lower() in _ARCHIVE_READERS]
     if not listed:
@@ -1121,7 +1059,7 @@ def labelled_layout(folder: str | os.PathLike, *, listed: Sequence[Path] | None 
     if not folder.is_dir() or not (folder / "train").is_dir():
         return None
     layout: dict[str, list[Path]] = {}
-    with _given_listing(folder, listed):
+    with given_listing(_FILES, folder, listed):
         files = recording_files(folder)
     for file in files:
         parts = file.relative_to(folder).parts
@@ -2544,7 +2482,6 @@ __all__ = [
     "VALIDATION_FRACTION",
     "checkpoint_channels_of",
     "files_under",
-    "fresh_listings",
     "is_recording_file",
     "is_recording_folder",
     "labelled_layout",
@@ -2553,7 +2490,6 @@ __all__ = [
     "metadata_layout",
     "modality_channels_of",
     "names_its_channels",
-    "one_listing",
     "picks_channels_by_name",
     "is_bids_metadata",
     "raw_bids_recordings",

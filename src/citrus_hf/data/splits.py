@@ -37,6 +37,7 @@ from .builders import (
 )
 from .errors import CitrusDataError, naming_unwritable_cache
 from .hub_access import offline_if_hub_unreachable
+from .listings import fresh_listings, one_listing
 from .plans import column_values, row_shapes
 from .recording_folders import (
     METADATA_FILES,
@@ -45,12 +46,10 @@ from .recording_folders import (
     VALIDATION_SPLIT_ALIASES,
     archive_files_advice,
     files_under,
-    fresh_listings,
     is_recording_file,
     is_recording_folder,
     labels_events,
     load_recording_folder,
-    one_listing,
 )
 from .recordings import UNKNOWN_SUBJECT
 from .registry import evaluation_sets, get_dataset_spec, list_datasets
