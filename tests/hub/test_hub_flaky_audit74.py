@@ -4,6 +4,7 @@ conftest.py)."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from hub_server import DEFAULT_USER, client_result
 from test_hub_ecoparity_audit70 import TRAINER_SCRIPT
@@ -55,6 +56,9 @@ print("RESULT:", json.dumps({"after_result": after_result, "raised": raised}))
 )
 
 
+# slow: the route is run by test_hub_ecoparity_audit70.py::test_the_trainers_push_replaces_the_other_kind_of_checkpoint (a
+# background adapter push over a full model); this adds the wait and the error, which test_suite78_audit78.py pins
+@pytest.mark.slow
 def test_a_background_trainer_push_is_done_once_the_other_kind_is_deleted(make_hub_client, tmp_path):
     """`Trainer.push_to_hub(blocking=False)` of a LoRA adapter over a full model: the model's files are deleted after
     the upload, in the upload future's done-callback, which ran after `result()` had returned, so a caller who waited
