@@ -1,17 +1,18 @@
 """`--full-determinism` (transformers' `TrainingArguments(full_determinism=True)` habit) for `citrus finetune` and
 `citrus pretrain`: the run switches on deterministic algorithms (what GPU runs need to repeat bit for bit; a CPU run
-repeats without it) and gives the weights of a run without the switch. The runs are in a fresh Python, since the
-switch is process-wide: the plain runs of both commands first, which must leave it off, then the switched ones, in the
-same process (one interpreter and one import of torch for the four runs: one per command spent another 5 s, 15 s
-under a loaded suite)."""
+repeats without it) and gives the weights of a run without the switch. The runs are in a process of their own, since
+the switch is process-wide: the plain runs of both commands first, which must leave it off, then the switched ones, in
+the same process (one process and one import of torch for the four runs: one per command spent another 5 s, 15 s under
+a loaded suite), a client forked from the tests' fork server (`hub_server.run_client`), which has torch imported with
+the switch off, as a fresh Python has it."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import os
 import textwrap
 
+from hub_server import run_client
 from safetensors.torch import load_file
 
 SCRIPT = """
@@ -41,16 +42,13 @@ COMMANDS = {
 def _run_plain_then_switched(folder) -> dict[str, list[bool]]:
     """Every command of `COMMANDS` into `folder / command / "plain"`, then each again with `--full-determinism`
     into `... / "switched"`, in one fresh Python; per command, whether deterministic algorithms were on after its
-    plain run and after its switched one."""
+    plain run and after its switched one (`run_client` raises with the client's output where a run failed)."""
     runs = [
         (command, str(folder / name / kind), kind == "switched")
         for kind in ("plain", "switched")
         for name, command in sorted(COMMANDS.items())
     ]
-    completed = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(SCRIPT), json.dumps(runs)], capture_output=True, text=True, timeout=600
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    completed = run_client(textwrap.dedent(SCRIPT), dict(os.environ), cwd=folder, args=[json.dumps(runs)], timeout=600)
     lines = [line for line in completed.stdout.splitlines() if line.startswith("deterministic ")]
     assert len(lines) == len(runs), completed.stdout[-3000:]
     on = [line == "deterministic True" for line in lines]
