@@ -3,17 +3,14 @@ alternating timer (C6)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
+import os
 from typing import get_args, get_type_hints
 
 import pytest
+from hub_server import run_client
 from test_benchmarks import _benchmark_module
 
 from citrus_hf import vocabulary_citrus as vocabulary
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_extractor_and_pipeline_offer_the_same_alignments():
@@ -45,9 +42,10 @@ def test_task_alignment_choices_live_in_the_vocabulary():
     assert FinetuneArguments.__dataclass_fields__["normalization"].default in vocabulary.TASK_NORMALIZATIONS
 
 
-def test_finetune_arguments_check_alignment_without_importing_the_aligner():
+def test_finetune_arguments_check_alignment_without_importing_the_aligner(tmp_path):
     """Checking `alignment` / `normalization` needs only the vocabulary: data.alignment (the feature extractor,
-    transformers) is not imported to validate the options."""
+    transformers) is not imported to validate the options (in a process of its own, forked from the tests' fork
+    server, which has imported no module of the package)."""
     code = (
         "import sys\n"
         "from citrus_hf.training.arguments import FinetuneArguments\n"
@@ -58,8 +56,7 @@ def test_finetune_arguments_check_alignment_without_importing_the_aligner():
         "    print(error)\n"
         "print('citrus_hf.data.alignment' in sys.modules)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert result.returncode == 0, result.stderr
+    result = run_client(code, dict(os.environ), cwd=tmp_path, timeout=300)
     refusal, imported = result.stdout.strip().splitlines()
     assert refusal == f"alignment must be one of {vocabulary.TASK_ALIGNMENTS}, got 'stretch'."
     assert imported == "False"
