@@ -1,15 +1,11 @@
 """A re-push without evaluation results dropped the baseline rows an earlier push had put in the card: the new card
 keeps the rows of the repository's card it does not replace, and says which of this model's it leaves out.
 
-The card's rows are checked in this process; the push runs twice through `citrus push` in a client talking to the
-test hub (`tests/hub_server.py`).
+The card's rows are checked in this process; the push twice through `citrus push` runs in the Hub client of
+tests/hub/test_hub_card_audit.py (test_citrus_push_again_without_eval_results_keeps_the_baselines).
 """
 
 from __future__ import annotations
-
-import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -17,15 +13,8 @@ from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusForSequenceClassification
 from citrus_hf.evaluation.records import parse_eval_results
-from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.publishing import build_model_card
 from citrus_hf.publishing.cards import _evaluation_rows, evaluation_table_rows
-
-TESTS_DIR = Path(__file__).resolve().parent
-if str(TESTS_DIR) not in sys.path:
-    sys.path.insert(0, str(TESTS_DIR))
-
-from hub_server import DEFAULT_USER, HubServer, client_env, run_client  # noqa: E402
 
 EVAL_RESULTS = {
     "results": [
@@ -72,27 +61,3 @@ def test_a_new_card_keeps_the_rows_it_does_not_replace(model, caplog):
     third = str(build_model_card(model, repo_id="me/citrus", previous_card=second, eval_results=rerun))
     assert "| Epilepsy |  | baseline: MiniRocket | macro_f1 |  |  | 0.5 |" in third and "1.235e+04" not in third
     assert BASELINE_ROW in third
-
-
-CLI_PUSH_TWICE = """
-from citrus_hf.commands.main import main
-
-assert main(["push", "local", "__REPO__", "--eval-results", "eval.json"]) == 0
-assert main(["push", "local", "__REPO__", "--tag", "second-push"]) == 0
-"""
-
-
-def test_citrus_push_again_without_eval_results_keeps_the_baselines(model, tmp_path):
-    repo = f"{DEFAULT_USER}/citrus-repushed"
-    model.save_pretrained(tmp_path / "local")
-    CiTrusFeatureExtractor.from_config(model.config).save_pretrained(tmp_path / "local")
-    (tmp_path / "eval.json").write_text(json.dumps(EVAL_RESULTS))
-    with HubServer() as hub:
-        pushed = run_client(
-            CLI_PUSH_TWICE.replace("__REPO__", repo), client_env(hub.url, tmp_path / "hf_home"), cwd=tmp_path
-        )
-        card = hub.repo_files(repo)["README.md"].decode()
-    assert "second-push" in card  # the second push's card
-    assert BASELINE_ROW in card and "baseline: MiniRocket" in card
-    assert OWN_ROW not in card
-    assert "does not give again (accuracy on Epilepsy test)" in pushed.stderr
