@@ -86,24 +86,35 @@ def _user_cache_home() -> Path | None:
     Base Directory spec says and pip's platformdirs does, with a warning once: taken as given, the cache moved with
     the working folder (a second copy of every archive under each folder a command ran in)."""
     cache_home = os.environ.get("XDG_CACHE_HOME")
-    if cache_home and not os.path.isabs(os.path.expanduser(cache_home)):
-        _ignore_relative_cache_home(cache_home)
+    relative = cache_home if cache_home and not os.path.isabs(os.path.expanduser(cache_home)) else None
+    if relative:
         cache_home = None
     if not cache_home:
         home = os.path.expanduser("~")
-        if home == "~":
-            return None
-        cache_home = os.path.join(home, ".cache")
-    return Path(cache_home).expanduser()
+        cache_home = None if home == "~" else os.path.join(home, ".cache")
+    if relative:
+        _ignore_relative_cache_home(relative, os.path.abspath(relative), cache_home)
+    return None if cache_home is None else Path(cache_home).expanduser()
 
 
 @functools.cache
-def _ignore_relative_cache_home(cache_home: str) -> None:
-    """Say once per value that the relative ``$XDG_CACHE_HOME`` `cache_home` is ignored (`_user_cache_home`)."""
+def _ignore_relative_cache_home(cache_home: str, where: str, used: str | None) -> None:
+    """Say once per value that the relative ``$XDG_CACHE_HOME`` `cache_home` (`where`, from the current folder) is
+    ignored for `used` (None: no home either; `_user_cache_home`), naming the folder the archives are now kept in and
+    the archives already under `where`, which are no longer read: otherwise the next build said only that an archive
+    is missing, and fetched again what the user had."""
+    kept = "nowhere: there is no home folder either" if used is None else str(Path(used, "citrus_hf", "archives"))
+    earlier = Path(where, "citrus_hf", "archives")
+    left = sorted(path.name for path in earlier.glob("*") if path.is_file()) if earlier.is_dir() else []
     logger.warning(
-        "XDG_CACHE_HOME=%r is a relative path, which the XDG Base Directory spec says to ignore: using ~/.cache; set "
-        "it to an absolute path (or CITRUS_HF_CACHE for the archives) to keep the cache elsewhere.",
+        "XDG_CACHE_HOME=%r is a relative path, which the XDG Base Directory spec says to ignore: the offline archives "
+        "are kept in %s%s; set XDG_CACHE_HOME to an absolute path (or CITRUS_HF_CACHE for the archives) to keep the "
+        "cache elsewhere.",
         cache_home,
+        kept,
+        f" (the {len(left)} archive(s) under {earlier} are not read there: CITRUS_HF_CACHE={earlier} keeps using them)"
+        if left
+        else "",
     )
 
 
