@@ -27,3 +27,15 @@ def test_a_relative_xdg_cache_home_warning_names_the_archives_left_there(monkeyp
     assert kept == tmp_path / "home" / ".cache" / "citrus_hf" / "archives"
     assert f"the offline archives are kept in {kept}" in caplog.text
     assert f"the 1 archive(s) under {earlier} are not read there: CITRUS_HF_CACHE={earlier}" in caplog.text
+
+
+# ------------------------------------------ 2. a build note records the selection as the build and its cache key read it
+def test_the_build_note_records_the_selection_as_the_cache_key_does():
+    """`build_dataset` reads {"records": "100"} as ["100"] and {"subsets": None} as no selection since session 78,
+    for its cache key too; the note saved beside the set (`save_built_dataset`, a published set's) still recorded the
+    spelling given: "100", and a selection of None for a set built whole."""
+    from citrus_hf.data.builders import built_from_note
+
+    assert built_from_note("mitdb_beats", selection={"records": "100"})["selection"] == {"records": ["100"]}
+    assert "selection" not in built_from_note("sleep_edf", selection={"subjects": None, "subsets": None})
+    assert built_from_note("sleep_edf", selection={"subjects": 0})["selection"] == {"subjects": [0]}

@@ -213,8 +213,10 @@ def built_from_note(
     spec = get_dataset_spec(name)
     resolved = resolve_options(spec, dict(options or {}))
     note = {"dataset": name, "dataset_options": resolved, "builder_version": spec.version}
+    # as `build_dataset` read it and keyed its cache: {"records": "100"} is ["100"], {"subsets": None} no selection
+    selection = _normal_selection(spec, selection)
     if selection:
-        note["selection"] = dict(selection)
+        note["selection"] = selection
     if spec.task == "pretraining":  # what a corpus holding out evaluation spans held out: the sets registered now
         note["evaluation_sets"] = registered_evaluation_sets() if evaluation_sets is None else dict(evaluation_sets)
     return note
