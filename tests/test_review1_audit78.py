@@ -4,7 +4,10 @@ own __post_init__ normalising a TrainerSettings field is no assignment of the ca
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+
+from citrus_hf.training.settings import TrainerSettings, given_fields
 
 
 # ------------------------------------------------ 1. a relative $XDG_CACHE_HOME: where the archives are, and were
@@ -39,3 +42,33 @@ def test_the_build_note_records_the_selection_as_the_cache_key_does():
     assert built_from_note("mitdb_beats", selection={"records": "100"})["selection"] == {"records": ["100"]}
     assert "selection" not in built_from_note("sleep_edf", selection={"subjects": None, "subsets": None})
     assert built_from_note("sleep_edf", selection={"subjects": 0})["selection"] == {"subjects": [0]}
+
+
+# ----------------------------- 3. a subclass's own __post_init__ normalising a field is no assignment of the caller's
+@dataclasses.dataclass
+class _NormalisingSettings(TrainerSettings):
+    """A user's settings as HfArgumentParser users write them: a field of their own, and their `__post_init__`
+    normalising a field after the base's."""
+
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.show_progress = bool(self.show_progress)
+
+
+class _PlainNormalisingSettings(TrainerSettings):
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.seed = int(self.seed)
+
+
+def test_a_subclass_post_init_writing_a_field_is_not_an_assignment():
+    """Since session 78 a field assigned after construction counts as given (ProtocolConfig then warns that it is
+    ignored), and only the base's `__post_init__` was excused: a subclass's own, normalising show_progress after it,
+    made `show_progress` "given" by a caller who never named it (and ProtocolConfig warned of it)."""
+    assert given_fields(_NormalisingSettings(note="x")) is None
+    assert given_fields(_PlainNormalisingSettings(learning_rate=1e-3)) == {"learning_rate"}
+    settings = _NormalisingSettings()
+    settings.seed = 9  # (an assignment after construction still counts)
+    assert given_fields(settings) == {"seed"}

@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -209,9 +211,35 @@ def check_seed(seed: Any, name: str = "seed") -> None:
 # collected: kept beside the instance, not in it, since `vars(settings)`, `asdict` and `TrainerSettings(**vars(s))`
 # read an instance's attributes as its fields.
 _GIVEN_FIELDS: dict[int, frozenset[str]] = {}
-# The ids of the instances inside their `__post_init__`, whose normalising of fields in place (`plain_numbers`) is no
-# assignment of the caller's.
-_IN_POST_INIT: set[int] = set()
+# The ids of the instances being built (inside `__init__` or a `__post_init__`, a subclass's own included), with how
+# many of those calls are under way: their writes of fields (`plain_numbers`' normalising in place, a subclass's) are
+# no assignment of the caller's.
+_CONSTRUCTING: dict[int, int] = {}
+
+
+@contextmanager
+def _constructing(settings: Any) -> Iterator[None]:
+    """Mark `settings` as being built inside: re-entrant, as a subclass's `__post_init__` calls its base's first and
+    normalises its own fields after it (a set of ids, left by the base's call, counted those writes as the caller's)."""
+    key = id(settings)
+    _CONSTRUCTING[key] = _CONSTRUCTING.get(key, 0) + 1
+    try:
+        yield
+    finally:
+        depth = _CONSTRUCTING.pop(key) - 1
+        if depth:
+            _CONSTRUCTING[key] = depth
+
+
+def _built_inside(method: Any) -> Any:
+    """`method` (an `__init__` or `__post_init__`) with its instance marked as being built while it runs."""
+
+    @functools.wraps(method)
+    def wrapped(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _constructing(self):
+            return method(self, *args, **kwargs)
+
+    return wrapped
 
 
 def _add_given_fields(settings: Any, names: frozenset[str]) -> None:
@@ -227,8 +255,10 @@ def _records_given_fields(cls: type) -> type:
     and only the first asked for the value. A call that gives every field (`dataclasses.replace`, a copy through
     `TrainerSettings(**asdict(settings))`, HfArgumentParser's) tells nothing, and is not recorded. A field assigned
     after construction (`settings.show_progress = True`) is given as a keyword is (`__setattr__`): it was silent
-    where the keyword was noticed. Copies made without `__init__` (`copy.copy`, `copy.deepcopy`, unpickling) set
-    their fields through `__dict__`, not `__setattr__`, and are not recorded either."""
+    where the keyword was noticed; the writes of `__init__` and `__post_init__` (a subclass's own too: a dataclass
+    subclass normalising a field after its base's `__post_init__`) are not. Copies made without `__init__`
+    (`copy.copy`, `copy.deepcopy`, unpickling) set their fields through `__dict__`, not `__setattr__`, and are not
+    recorded either."""
     dataclass_init = cls.__init__
     post_init = cls.__post_init__
     field_names = frozenset(item.name for item in dataclasses.fields(cls))
@@ -241,22 +271,23 @@ def _records_given_fields(cls: type) -> type:
         if given != frozenset(names):
             _add_given_fields(self, given)
 
-    @functools.wraps(post_init)
-    def __post_init__(self) -> None:
-        _IN_POST_INIT.add(id(self))
-        try:
-            post_init(self)
-        finally:
-            _IN_POST_INIT.discard(id(self))
-
     def __setattr__(self, name: str, value: Any) -> None:
         # a field's first assignment is `__init__`'s, and `__post_init__` normalises the caller's values in place
-        reassigned = name in field_names and name in vars(self) and id(self) not in _IN_POST_INIT
+        reassigned = name in field_names and name in vars(self) and id(self) not in _CONSTRUCTING
         object.__setattr__(self, name, value)
         if reassigned:
             _add_given_fields(self, frozenset((name,)))
 
-    cls.__init__, cls.__post_init__, cls.__setattr__ = __init__, __post_init__, __setattr__
+    def __init_subclass__(subclass: type, **kwargs: Any) -> None:
+        # a subclass's own `__init__` / `__post_init__` (a dataclass's `__init__` is added after this runs, and writes
+        # each field once) builds the instance as the base's do: its writes of fields are not the caller's
+        super(cls, subclass).__init_subclass__(**kwargs)
+        for name in ("__init__", "__post_init__"):
+            if name in vars(subclass):
+                setattr(subclass, name, _built_inside(vars(subclass)[name]))
+
+    cls.__init__, cls.__post_init__ = _built_inside(__init__), _built_inside(post_init)
+    cls.__setattr__, cls.__init_subclass__ = __setattr__, classmethod(__init_subclass__)
     return cls
 
 
