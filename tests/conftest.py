@@ -157,6 +157,11 @@ def local_hub(tmp_path, monkeypatch):
         monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
         template = hub.url + "/{repo_id}/resolve/{revision}/{filename}"
         monkeypatch.setattr(huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
+        # transformers keeps one HfApi made at its first Hub call (transformers.utils.hub.hf_api), with the endpoint
+        # of that moment: a second test's pushes through transformers / peft went to the first test's server
+        import transformers.utils.hub
+
+        monkeypatch.setattr(transformers.utils.hub, "_hf_api", None, raising=False)
         yield hub
 
 
