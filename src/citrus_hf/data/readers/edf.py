@@ -53,12 +53,25 @@ class EdfHeader:
     dimensions: list[str] = field(default_factory=list)
     # EDF+D / BDF+D: data records that need not follow one another (the onset of each is in its annotation signal)
     discontinuous: bool = False
+    # `signal_names`, worked out at the first call: a reader asks for them at every channel it picks, rates or
+    # checks, which made opening a file quadratic in its channels (a 256-channel file spent 0.2 s on its header). A
+    # header is not changed after `read_edf_header` parses it.
+    _names_worked_out: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     def signal_names(self) -> dict[str, int]:
         """Name -> position in the header of every ordinary signal (not the "EDF Annotations" channel), in file
         order. A signal's name is its label; where the file gives one label to several signals (EDF allows it), they
         are told apart by their occurrence in file order, as MNE does: two signals labelled "EEG" are "EEG-0" and
         "EEG-1" (a suffix another signal's label already has is skipped)."""
+        return dict(self._names())
+
+    def _names(self) -> dict[str, int]:
+        """`signal_names` itself (not a copy: not to be changed)."""
+        if self._names_worked_out is None:
+            self._names_worked_out = self._worked_out_names()
+        return self._names_worked_out
+
+    def _worked_out_names(self) -> dict[str, int]:
         signals = [(index, label) for index, label in enumerate(self.labels) if label not in _ANNOTATION_LABELS]
         counts = collections.Counter(label for _, label in signals)
         taken, occurrences, names = set(counts), collections.Counter(), {}
@@ -75,8 +88,8 @@ class EdfHeader:
         """The ordinary signals' names (`signal_names`) grouped by their sampling rate, fastest first: one entry for a
         file whose signals share a rate, several for one like Sleep-EDF's (EEG at 100 Hz, respiration at 1 Hz)."""
         groups = collections.defaultdict(list)
-        for name in self.signal_names():
-            groups[self.sampling_rate(name)].append(name)
+        for name, index in self._names().items():
+            groups[self._rate_at(index)].append(name)
         return dict(sorted(groups.items(), reverse=True))
 
     def position(self, path: Path, name: str) -> int:
@@ -85,7 +98,7 @@ class EdfHeader:
         Raises:
             CorruptFileError: no such signal, or a label the file gives several signals (naming theirs).
         """
-        names = self.signal_names()
+        names = self._names()
         if name in names:
             return names[name]
         if name in self.labels and name not in _ANNOTATION_LABELS:
@@ -98,8 +111,10 @@ class EdfHeader:
 
     def sampling_rate(self, label: str) -> float:
         """Native rate of signal ``label`` in Hz (a name `signal_names` gives, for a repeated label)."""
-        names = self.signal_names()
-        index = names[label] if label in names else self.labels.index(label)
+        names = self._names()
+        return self._rate_at(names[label] if label in names else self.labels.index(label))
+
+    def _rate_at(self, index: int) -> float:
         return self.samples_per_record[index] / self.record_seconds
 
     def check_readable(self, path: Path, labels: Sequence[str]) -> None:
@@ -528,12 +543,13 @@ class _OpenedEdf:
         # label too, and they share the rate MNE reads at)
         labels = {header.labels[index] for index in positions}
         read = [index for index in names.values() if header.labels[index] in labels]
+        read_rows = {index: row for row, index in enumerate(read)}  # header position -> MNE's row
         rates = {name: header.sampling_rate(name) for name in wanted}
         if len(set(rates.values())) > 1:
             raise CorruptFileError(
                 f"Channels {wanted} of {path} have different sampling rates {rates}; read each rate separately."
             )
-        siblings = {name: header.sampling_rate(name) for name, index in names.items() if index in read}
+        siblings = {name: header.sampling_rate(name) for name, index in names.items() if index in read_rows}
         if len(set(siblings.values())) > 1:
             raise CorruptFileError(
                 f"Signals {list(siblings)} of {path} share a label but not a sampling rate ({siblings}): MNE reads "
@@ -566,7 +582,7 @@ class _OpenedEdf:
             )
         _say_records_past_count(path, header)
         self.path, self.raw, self.header, self.wanted = path, raw, header, wanted
-        self.order = [read.index(index) for index in positions]  # MNE's rows are the signals read, in file order
+        self.order = [read_rows[index] for index in positions]  # MNE's rows are the signals read, in file order
         # as written, but a spelling of µV ("uV") named as MNE names it
         self.units = (
             ["µV" if header.dimensions[index] in _MNE_MICROVOLTS else header.dimensions[index] for index in positions]
