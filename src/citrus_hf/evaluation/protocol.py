@@ -581,7 +581,7 @@ def _run_record(
         "n_train": n_train,
         "num_classes": len(context.splits.label_names) if context.splits.label_names else None,
         # the model's classes without an example in the scored split: its averages leave them out (report notes it)
-        "absent_classes": context.splits.absent_classes(context.score_split),
+        "absent_classes": context.absent_classes(),
     }
     given = outcome if isinstance(outcome, Mapping) else {}  # (anything else is refused by `_checked_outcome`)
     if hasattr(given.get("test_outputs"), "detach"):
