@@ -163,3 +163,34 @@ def test_predict_csv_rows_read_the_label_names_once_not_three_times_per_label_a_
     ]  # fmt: skip
     assert [[row["p_wake"], row["p_light"], row["p_deep"]] for row in rows] == scores.tolist()
     assert all(row["label"] == ("wake", "light", "deep")[int(np.argmax(s))] for row, s in zip(rows, scores))
+
+
+# --------------------------------------------------------------------------------------------- citrus data build
+
+
+def test_data_build_adds_the_sampling_rate_column_without_rewriting_every_rows_samples(
+    recording_folders, tmp_path, monkeypatch
+):
+    """`citrus data build FOLDER --sampling-rate HZ` added the rate by a `map` over every row, which wrote a copy of
+    all the samples into the datasets cache first (1.1 s and 221 MB for 80 recordings of 4 x 30 min at 100 Hz). The
+    column is now added beside the stored ones; the saved set is the same."""
+    import datasets
+
+    from citrus_hf.commands.main import main
+
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    mapped = []
+    real_map = datasets.Dataset.map
+    monkeypatch.setattr(
+        datasets.Dataset, "map", lambda self, *a, **k: mapped.append(len(self)) or real_map(self, *a, **k)
+    )
+    output = tmp_path / "saved"
+    assert main(["data", "build", str(recording_folders), "--sampling-rate", "50", "--output", str(output)]) == 0
+    assert mapped == []
+    saved = datasets.load_from_disk(str(output))
+    assert saved["train"].features["sampling_rate"] == datasets.Value("float64")
+    assert set(saved["train"]["sampling_rate"]) == set(saved["test"]["sampling_rate"]) == {50.0}
+    assert len(saved["train"]) == 8 and len(saved["test"]) == 4
+    first = np.load(recording_folders / "train" / "fast" / "fast0.npy")
+    rows = {row["recording"]: row for row in saved["train"]}
+    assert np.array_equal(np.asarray(rows["train/fast/fast0.npy"]["input_values"], np.float32), first)

@@ -214,6 +214,9 @@ def _with_sampling_rate(dataset, sampling_rate: float | None, name: str):
     Hub says nothing of its rate); unchanged without one. A set that records its rows' rates refuses it."""
     if sampling_rate is None:
         return dataset
+    import datasets
+    import numpy as np
+
     from ..configuration_citrus import as_sampling_rate
 
     rate = as_sampling_rate(sampling_rate)
@@ -221,7 +224,14 @@ def _with_sampling_rate(dataset, sampling_rate: float | None, name: str):
         raise ValueError(
             f"--sampling-rate is for a set without a sampling_rate column; {name!r} records each row's rate."
         )
-    return dataset.map(lambda _: {"sampling_rate": rate}, desc="Recording the sampling rate")
+    # a column of its own beside the stored ones: `map` wrote a copy of every row's samples into the datasets cache
+    # (1.1 s and 221 MB for 80 recordings of 4 x 30 min at 100 Hz) to add one number to each
+    return datasets.DatasetDict(
+        {
+            split_name: split.add_column("sampling_rate", np.full(len(split), rate))
+            for split_name, split in dataset.items()
+        }
+    )
 
 
 def _cmd_build(args: BuildArguments) -> int:
