@@ -105,10 +105,11 @@ def test_a_json_line_without_nan_is_written_without_a_strict_copy_of_every_windo
 # ------------------------------------------------------------------------------------------- evaluation protocol
 
 
-def test_the_protocol_reads_the_scored_splits_labels_once_not_three_times_a_run(tmp_path, monkeypatch):
+def test_the_protocol_reads_the_scored_splits_labels_once_not_per_run(recording_folders, tmp_path, monkeypatch):
     """Every run read the scored split's label column again (a `datasets` select, 16 ms for infant_sleep's 2,048
-    rows): once in each arm's `run` and once more for its record's absent classes, half the protocol's own time
-    between runs of the prior arm. The set's context now reads them once, and gives each arm a copy of its own."""
+    rows): once in each arm's `run`, once for its record's absent classes and once more to score it per labelled
+    recording, half the protocol's own time between runs of the prior arm. The set's context now reads them once,
+    and gives each arm a copy of its own; the runs are scored as before (test_recmetrics_audit74 checks the values)."""
     from citrus_hf.data.splits import TaskSplits
     from citrus_hf.evaluation import ProtocolConfig, run_protocol
 
@@ -116,12 +117,18 @@ def test_the_protocol_reads_the_scored_splits_labels_once_not_three_times_a_run(
     labels = TaskSplits.labels
     monkeypatch.setattr(TaskSplits, "labels", lambda self, split="train": reads.append(split) or labels(self, split))
     settings = dict(
-        datasets=["basic_motions"], arms=["prior"], budgets=["1", "2"], seeds=[0, 1, 2], show_progress=False
+        datasets=[str(recording_folders)],
+        sampling_rate=50.0,
+        dataset_options={str(recording_folders): {"window_seconds": 2}},
+        arms=["prior"],
+        budgets=["1", "2"],
+        seeds=[0, 1, 2],
+        show_progress=False,
     )
     runs = run_protocol(ProtocolConfig(output_dir=str(tmp_path / "eval"), **settings)).runs
-    assert len(runs) == 6 and all(run["absent_classes"] == [] for run in runs)
+    assert len(runs) == 6 and all(run["absent_classes"] == [] and run["scored_recordings"] == 4 for run in runs)
+    assert all(run["recording_accuracy"] == 0.5 for run in runs)  # the prior: the first class for every recording
     assert reads.count("test") <= 4 < len(runs), reads  # (the set's checks and notices read it too, once each)
-    assert len({run["accuracy"] for run in runs}) == 1  # the prior predicts the same class for every draw here
 
 
 # ------------------------------------------------------------------------------------------------- citrus predict

@@ -69,8 +69,9 @@ class DatasetContext:
     # which reads every row): every run of the set scores them
     recordings: dict[str, RecordingGroups] = field(default_factory=dict)
     # the scored split's labels and the classes it has no example of, read once: every arm's run scores against the
-    # labels and every run's record names those classes (each read is a `datasets` select of the label column, 16 ms
-    # for 2,048 rows; three a run). Not copied by `dataclasses.replace`: a copy of other splits reads its own
+    # labels, per window and per recording, and every run's record names those classes (each read is a `datasets`
+    # select of the label column, 16 ms for 2,048 rows; three or four a run). Not copied by `dataclasses.replace`: a
+    # copy of other splits reads its own
     scored_label_values: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     absent_scored_classes: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
 
@@ -127,7 +128,12 @@ class DatasetContext:
         """The scored split scored per labelled recording from an arm's `test_outputs` `(rows, outputs)` or `(rows,)`
         (`recipes.split_recording_metrics`)."""
         return split_recording_metrics(
-            self.splits, self.score_split, outputs, self.config.sampling_rate, self.recording_groups()
+            self.splits,
+            self.score_split,
+            outputs,
+            self.config.sampling_rate,
+            self.recording_groups(),
+            self.scored_labels(),
         )
 
     @property

@@ -1072,19 +1072,20 @@ def split_recording_metrics(
     outputs: np.ndarray,
     sampling_rate: float | None,
     groups: RecordingGroups | None = None,
+    labels: np.ndarray | None = None,
 ) -> RecordingScores:
     """`split` ("test", "validation") of `splits` (`data.splits.TaskSplits`) scored per labelled recording
     (`TaskSplits.labelled_recordings`) from a model's outputs on its rows, `(rows, outputs)` logits or scores
     (classification), `(rows,)` or `(rows, 1)` predictions (regression), by `recording_metrics`: what `citrus
     finetune` and every arm of `citrus evaluate` report beside the window-level metrics. Each window weighs the
     seconds it covers, and the windows without signal are left out (`split_recording_groups`, or its `groups` read
-    before)."""
+    before); `labels` `(rows,)` the split's labels where read before (`TaskSplits.labels`)."""
     groups = split_recording_groups(splits, split, sampling_rate) if groups is None else groups
     if groups.recordings is None:
         return RecordingScores(None, why_not=groups.why_not)
     outputs = np.asarray(outputs)
     outputs = outputs[:, None] if outputs.ndim == 1 else outputs
-    labels = splits.labels(split)
+    labels = splits.labels(split) if labels is None else labels
     if len(outputs) != len(labels):
         return RecordingScores(None, why_not=f"its {len(labels)} rows were given {len(outputs)} outputs")
     scored = recording_metrics(outputs, labels, groups.recordings, groups.seconds, splits.task, groups.without_signal)
