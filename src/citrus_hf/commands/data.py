@@ -266,6 +266,7 @@ def _build(args: BuildArguments) -> int:
     card, labelled_unit = None, None
     if Path(args.name).expanduser().exists():  # a folder of your own: read as the commands read it, then published
         from ..data.bids import BIDS_OPTIONS
+        from ..data.listings import one_listing
         from ..data.splits import labelled_unit_of, load_own_dataset
         from ..publishing.datasets import own_dataset_card
 
@@ -279,14 +280,17 @@ def _build(args: BuildArguments) -> int:
                 "set of your own is saved as it is, and cut into windows or split where it is used (citrus finetune "
                 "--dataset-options window_seconds=S, --validation-fraction)."
             )
-        dataset = _with_sampling_rate(
-            load_own_dataset(args.name, args.sampling_rate, bids_options or None), args.sampling_rate, args.name
-        )
-        card, options = own_dataset_card(Path(args.name).expanduser().resolve().name, dataset), None
-        # its rows name their file in the `recording` column whether a label is the file's or an event's of it: what
-        # the folder's labels belong to is noted beside them, so that the saved set is scored as the folder is (a set
-        # whose labels are its `recording` column's, as a set without the note is read, needs none)
-        labelled_unit = labelled_unit_of(args.name, bids_options or None)
+        # (its load, then what its labels belong to: one walk of the folder, which nothing here writes into;
+        # --output is written after the scope)
+        with one_listing():
+            dataset = _with_sampling_rate(
+                load_own_dataset(args.name, args.sampling_rate, bids_options or None), args.sampling_rate, args.name
+            )
+            card, options = own_dataset_card(Path(args.name).expanduser().resolve().name, dataset), None
+            # its rows name their file in the `recording` column whether a label is the file's or an event's of it:
+            # what the folder's labels belong to is noted beside them, so that the saved set is scored as the folder
+            # is (a set whose labels are its `recording` column's, as a set without the note is read, needs none)
+            labelled_unit = labelled_unit_of(args.name, bids_options or None)
         labelled_unit = None if labelled_unit == "recording" else labelled_unit
     else:
         if args.sampling_rate is not None:

@@ -65,6 +65,7 @@ from .._files import replace_text
 from .._logs import package_verbosity_kept, progress_bar, progress_bar_switches_kept
 from ..configuration_citrus import CiTrusConfig
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
+from ..data.listings import one_listing
 from ..data.splits import draw_budget, is_registered_dataset, load_task_splits, parse_budget
 from ..loading import read_json_object
 from ..training.finetune import (
@@ -333,6 +334,7 @@ def _results_settings(settings: dict) -> dict:
     return kept
 
 
+@one_listing()  # (a folder of one's own read for its rate, then its splits: one walk of it)
 def _dataset_context(config: ProtocolConfig, dataset: str) -> DatasetContext:
     from ..loading import build_config
     from .arms import resolve_model_config
