@@ -26,10 +26,11 @@ def one_listing() -> Iterator[None]:
     """A scope within which each listing of a folder (`listed_once`) is taken once: a second listing of the same folder
     (by its resolved path, however it is spelt) is the first one's, named by the folder as given the second time. The
     entry points that read a folder in several steps (`recording_folders.load_recording_folder` and
-    `is_recording_folder`, `splits.load_task_splits` and `own_dataset_info`, `citrus predict`'s folders) take one;
-    also a decorator (`@one_listing()`). Nested in another scope, it is that scope. Files added or removed within the
-    scope are not seen in it: take one only around steps that read a folder, and `fresh_listings` around those within
-    it that write to a folder they list.
+    `is_recording_folder`, `splits.load_task_splits` and `own_dataset_info`, `citrus predict`'s folders, `citrus data
+    build FOLDER`, `citrus pretrain`'s corpus, `citrus evaluate`'s sets) take one; also a decorator
+    (`@one_listing()`). Nested in another scope, it is that scope. Files added or removed within the scope are not
+    seen in it: take one only around steps that read a folder, and `fresh_listings` around those within it that write
+    to a folder they list.
     """
     if _LISTINGS.get() is not None:
         yield
