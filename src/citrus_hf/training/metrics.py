@@ -36,10 +36,21 @@ REGRESSION_METRICS = ("mae", "rmse", "pearson_r")
 LOWER_IS_BETTER = frozenset({"mae", "rmse", "loss", "mse", "mape", "smape", "msle", "rmsle"})
 
 
+def _as_array(values):
+    """`values` as numpy where they are a torch tensor (on any device, in any precision, attached to a graph:
+    `model(**batch).logits` scored as it comes), anything else as it is. With `batch_eval_metrics=True` the Trainer
+    passes each batch's tensors as they are; numpy refused bf16 ("Got unsupported ScalarType BFloat16") and tensors
+    that require grad."""
+    if hasattr(values, "detach"):
+        values = values.detach().cpu()
+        return (values.float() if values.is_floating_point() else values).numpy()
+    return values
+
+
 def _as_labels(y_true, num_classes: int | None = None) -> np.ndarray:
     """`y_true` as `(n,)` int64 class indices, refusing class names, fractional values and (given `num_classes`)
     indices out of range."""
-    labels = np.asarray(y_true).reshape(-1)
+    labels = np.asarray(_as_array(y_true)).reshape(-1)
     names = (
         [value for value in labels.tolist() if isinstance(value, (str, bytes))] if labels.dtype.kind in "USO" else []
     )
@@ -121,7 +132,7 @@ def binary_auroc(y_true, scores) -> float:
     Returns:
         AUROC in [0, 1], or `nan` when only one class is present.
     """
-    y_true = np.asarray(y_true).reshape(-1)
+    y_true = np.asarray(_as_array(y_true)).reshape(-1)
     # (read as booleans, labels 1 / 2 or -1 / +1 were all positives: NaN, "one class present", without a word)
     outside = ~np.isin(y_true, (0, 1))
     if y_true.dtype != bool and outside.any():
@@ -133,7 +144,7 @@ def binary_auroc(y_true, scores) -> float:
             f"[{', '.join(shown)}]; pass `y_true == positive_class`."
         )
     y_true = y_true.astype(bool)
-    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    scores = np.asarray(_as_array(scores), dtype=np.float64).reshape(-1)
     _check_paired(y_true, scores, other="scores")
     num_positive = int(y_true.sum())
     num_negative = y_true.size - num_positive
@@ -150,7 +161,7 @@ def macro_auroc(y_true, probabilities) -> float:
     Two classes give the AUROC of class 1's score. Classes absent from `y_true` (no positive) are skipped, as
     their AUROC is undefined; `nan` if no class is left.
     """
-    probabilities = np.asarray(probabilities, dtype=np.float64)
+    probabilities = np.asarray(_as_array(probabilities), dtype=np.float64)
     if probabilities.ndim != 2:
         raise ValueError(f"probabilities must be (n, num_classes), got shape {probabilities.shape}.")
     y_true = _as_labels(y_true, probabilities.shape[1])
@@ -180,7 +191,7 @@ def _log_odds(logits: np.ndarray) -> np.ndarray:
 
 def _binary_labels(labels: ArrayLike) -> bool:
     """Whether `labels` are the 0 / 1 class ids of one output per window (`(n,)` or `(n, 1)`)."""
-    values = np.asarray(labels)
+    values = np.asarray(_as_array(labels))
     return values.size > 0 and values.size == len(values) and bool(np.isin(values, (0, 1)).all())
 
 
@@ -208,7 +219,7 @@ def classification_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, fl
             (a NaN, a +inf, -inf everywhere: `_scorable_rows`) makes every metric `nan`.
         labels: `(n,)` class indices.
     """
-    logits = np.asarray(logits, dtype=np.float64)
+    logits = np.asarray(_as_array(logits), dtype=np.float64)
     if logits.ndim != 2:
         raise ValueError(f"logits must be (n, num_classes), got shape {logits.shape}.")
     if logits.shape[1] == 1:
@@ -252,7 +263,7 @@ def per_class_report(logits: ArrayLike, labels: ArrayLike, label_names: Sequence
         column: predicted class; None when a row of logits names no class), "absent": [the classes without an example
         in labels]}`.
     """
-    logits = np.asarray(logits, dtype=np.float64)
+    logits = np.asarray(_as_array(logits), dtype=np.float64)
     if logits.ndim == 2 and logits.shape[1] == 1:  # a one-output binary classifier: class 1 above 0
         logits = np.concatenate([np.zeros_like(logits), logits], axis=1)
     num_classes = len(label_names)
@@ -299,8 +310,8 @@ def multi_label_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float
         present). Where no label applies in any row and none is predicted, every decision is right and both F1s
         are 1.0 (scikit-learn's `zero_division=1.0`); `nan` for no rows.
     """
-    logits = np.asarray(logits, dtype=np.float64)
-    targets = np.asarray(labels, dtype=np.float64)
+    logits = np.asarray(_as_array(logits), dtype=np.float64)
+    targets = np.asarray(_as_array(labels), dtype=np.float64)
     if logits.ndim != 2 or targets.shape != logits.shape:
         raise ValueError(
             f"Multi-label logits and labels must both be (n, num_labels), got {logits.shape} and {targets.shape}."
@@ -338,8 +349,8 @@ def multi_label_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float
 
 def pearson_r(y_true, y_pred) -> float:
     """Pearson correlation; `nan` if either side is constant (the correlation is undefined)."""
-    y_true = np.asarray(y_true, dtype=np.float64).reshape(-1)
-    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    y_true = np.asarray(_as_array(y_true), dtype=np.float64).reshape(-1)
+    y_pred = np.asarray(_as_array(y_pred), dtype=np.float64).reshape(-1)
     _check_paired(y_true, y_pred, "values")
     if y_true.size < 2:
         return math.nan
@@ -356,7 +367,7 @@ def pearson_r(y_true, y_pred) -> float:
 
 def _target_columns(values) -> np.ndarray:
     """Regression predictions or targets as `(n, targets)` float64: `(n,)` is one target."""
-    values = np.asarray(values, dtype=np.float64)
+    values = np.asarray(_as_array(values), dtype=np.float64)
     if values.ndim == 0:
         return values.reshape(1, 1)
     return values.reshape(len(values), -1)
@@ -461,15 +472,6 @@ ONE_OUTPUT_REGRESSION = (
     "(transformers trains a one-output model without a problem_type as a regression, mean squared error), which the "
     "classification metrics would read as logits (class 1 above 0) and misreport. " + BINARY_CLASSIFIER_FIX
 )
-
-
-def _as_array(values):
-    """An output of the evaluation loop as numpy: with `batch_eval_metrics=True` the Trainer passes each batch's
-    tensors as they are (on the device, possibly in half precision)."""
-    if hasattr(values, "detach"):
-        values = values.detach().cpu()
-        return (values.float() if values.is_floating_point() else values).numpy()
-    return values
 
 
 def _joined_batches(batches: Any) -> Any:
