@@ -2873,6 +2873,22 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 "`sampling_rate` is in Hz (samples per second)."
             )
 
+    def _check_resampled_bytes(self, index: int, recording: np.ndarray, rate: float) -> None:
+        """Refuse, before scipy allocates it, a whole recording resampled (`"window"`) into more than
+        `max_window_bytes` by a rate that multiplies its samples more than `_MAX_WINDOW_COPIES` times: a rate given
+        in kHz where Hz was meant (0.25 for 250 Hz) upsamples an hour of EEG 400 times, tens of GiB, and numpy's
+        MemoryError (or the system's out-of-memory killer) was all the caller saw."""
+        up, down = _resampling_factors(rate, self.sampling_rate)
+        num_channels, num_samples = recording.shape
+        size = num_channels * math.ceil(num_samples * up / down) * np.dtype(np.float32).itemsize
+        if self.max_window_bytes is not None and size > self.max_window_bytes and up > _MAX_WINDOW_COPIES * down:
+            raise ValueError(
+                f"resampling recording {index} from {rate:g} Hz to the model's {self.sampling_rate:g} Hz multiplies "
+                f"its {num_samples} samples by {up / down:.3g}, into {size / 2**20:.0f} MiB, more than "
+                f"`max_window_bytes` ({self.max_window_bytes / 2**20:.0f} MiB): check that `sampling_rate` is in Hz "
+                "(samples per second), or raise `extractor.max_window_bytes` (None: no limit)."
+            )
+
     def _padded_length(self, full_lengths: list[int], padding: str | None, max_length: int | None) -> int:
         """Model samples per output row for "resample": see `padding` and `max_length` in `__call__`."""
         padding, max_length = self._call_padding(padding, max_length)
@@ -2999,6 +3015,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         """
         for index, (recording, rate) in enumerate(zip(recordings, rates)):
             self._check_resampling(index, recording, rate)
+            self._check_resampled_bytes(index, recording, rate)
         plans = []
         for index, (signal, up, down) in enumerate(self._resample_groups(recordings, rates)):
             length = signal.shape[-1]
