@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..vocabulary_citrus import REGRESSION
+from .errors import LabelColumnError
 
 # `LabelBudget.label_for`'s suffix for a per-class count of a regression set, which `parse_budget` does not read
 _REGRESSION_COUNT_SUFFIX = " ex."
@@ -100,6 +101,34 @@ def check_one_per_row(count: int, what: str, **columns: Sized | None) -> None:
             raise ValueError(f"`{name}` has {len(column)} entries for {count} {what}; give one for each, in order.")
 
 
+def _checked_labels(labels, by_class: bool) -> np.ndarray:
+    """`labels` as an array, refusing, where they are classes (`by_class`; a regression's targets, several per row
+    too, are drawn as they are), what cannot be drawn or carved by: rows of several values (multi-hot labels:
+    `np.flatnonzero` of their class masks gave indices past the pool, drawn without a word), a missing class (None
+    stopped numpy's sort, "'<' not supported between instances of 'NoneType' and 'str'"; a NaN class has no member,
+    and the carve stopped with "index -1 is out of bounds") and classes of mixed types."""
+    labels = np.asarray(labels)
+    if by_class and labels.ndim != 1:
+        raise LabelColumnError(
+            f"labels must be one per example, shape (n,), got shape {labels.shape}: a budget and a validation carve "
+            "stratify by one class per example; for multi-hot rows pass an id of each row's pattern, "
+            "`np.unique(labels, axis=0, return_inverse=True)[1]`."
+        )
+    missing = missing_groups(labels.tolist()) if by_class and labels.dtype.kind in "fO" else []
+    if len(missing):
+        raise LabelColumnError(
+            f"{len(missing)} of {len(labels)} class labels are missing (None or NaN), first at row {missing[0]}: "
+            "drop those rows, or give them a class, before drawing a label budget or carving a validation split."
+        )
+    if by_class and not _sortable(labels):
+        raise LabelColumnError(
+            "class labels mix types (numbers beside text, e.g. 1 and 'walk'), which cannot be told apart or sorted: "
+            "map them to one type, class ids or class names, before drawing a label budget or carving a validation "
+            "split."
+        )
+    return labels
+
+
 def _class_indices(labels: np.ndarray | None, size: int) -> list[np.ndarray]:
     if labels is None:
         return [np.arange(size)]
@@ -124,12 +153,13 @@ def draw_budget(labels: np.ndarray, budget: LabelBudget, seed: int, groups=None)
         Sorted indices into the pool.
     """
     labels = np.asarray(labels)
+    labels = _checked_labels(labels, by_class=labels.dtype.kind != "f")
     check_one_per_row(len(labels), "examples", groups=groups)
     if budget.kind == "all":
         return np.arange(len(labels))
     if groups is not None:
         # one row per example (its first: an example has one label), drawn as rows are, then every row of each
-        _, first, inverse = np.unique(np.asarray(groups), return_index=True, return_inverse=True)
+        _, first, inverse = np.unique(group_keys(groups, len(labels)), return_index=True, return_inverse=True)
         drawn = draw_budget(labels[first], budget, seed)
         return np.flatnonzero(np.isin(inverse.reshape(-1), drawn))
     is_regression = labels.dtype.kind == "f"
@@ -153,7 +183,7 @@ def drawn_example_labels(labels: np.ndarray, chosen: np.ndarray, groups=None) ->
     check_one_per_row(len(labels), "examples", groups=groups)
     if groups is None:
         return labels[chosen]
-    _, first = np.unique(np.asarray(groups)[chosen], return_index=True)
+    _, first = np.unique(group_keys(groups, len(labels))[chosen], return_index=True)
     return labels[chosen][first]
 
 
@@ -183,7 +213,7 @@ def carve_validation(
     check_one_per_row(num_examples, "examples", labels=labels, groups=groups)
     groups = group_keys(groups, num_examples)
     rng = np.random.default_rng(seed)
-    classes = _class_indices(None if labels is None else np.asarray(labels), num_examples)
+    classes = _class_indices(None if labels is None else _checked_labels(labels, by_class=True), num_examples)
     # every shuffle first, in class order (the only draws), then the keepers: each class keeps one recording in the
     # pool before any recording moves, so a later class can never take away an earlier class's last one
     orders = []
@@ -191,7 +221,7 @@ def carve_validation(
         names = np.unique(groups[members])
         rng.shuffle(names)
         orders.append(names)
-    kept = {names[-1] for names in orders}
+    kept = {names[-1] for names in orders if len(names)}  # (an empty training set has no recording to keep)
     moved: set = set()
     for members, names in zip(classes, orders, strict=True):
         in_class = groups[members]
@@ -215,16 +245,32 @@ def missing_groups(groups) -> np.ndarray:
     return np.flatnonzero([group is None or (isinstance(group, float) and group != group) for group in groups])
 
 
+def _sortable(keys: np.ndarray) -> bool:
+    """Whether `np.unique` can sort `keys` `(n,)`: one id per row, of types that compare (not ints beside text in an
+    object column)."""
+    if keys.ndim != 1:  # (ids such as (subject, session) tuples: np.asarray made them a 2-D array)
+        return False
+    if keys.dtype != object:
+        return True
+    try:
+        np.unique(keys)
+    except TypeError:
+        return False
+    return True
+
+
 def group_keys(groups, num_examples: int) -> np.ndarray:
     """Each example's group as an array `np.unique` can sort: `groups` as they are, or, when some are missing
-    (`missing_groups`), every one as text and each missing one a group of its own, named by its row under a prefix
-    no given group starts with (a carve keeps such a row apart, and a test split's per-recording scores score it
-    alone)."""
+    (`missing_groups`) or they do not sort as they are (tuples, ints beside text: `_sortable`), every one as text
+    and each missing one a group of its own, named by its row under a prefix no given group starts with (a carve
+    keeps such a row apart, and a test split's per-recording scores score it alone)."""
     if groups is None:
         return np.arange(num_examples).astype(str)
     missing = missing_groups(groups)
     if not len(missing):
-        return np.asarray(groups)
+        keys = np.asarray(groups)
+        if _sortable(keys):
+            return keys
     keys = np.asarray([str(group) for group in groups], dtype=object)
     prefix = "<no recording> row "
     while any(key.startswith(prefix) for key in keys):

@@ -53,6 +53,11 @@ class SamplingRateError(CitrusDataError, ValueError):
     given. A run over several files leaves it out (`citrus predict`), as it leaves out a damaged one."""
 
 
+class LabelColumnError(CitrusDataError, ValueError):
+    """Labels or recording ids a label budget or a validation carve cannot read: not one per example (multi-hot rows),
+    or class labels that are missing (None, NaN)."""
+
+
 @contextlib.contextmanager
 def naming_unwritable_cache(cache_dir: str | os.PathLike | None = None) -> Iterator[None]:
     """Turn a `PermissionError` (EACCES, EPERM) or a read-only file system (EROFS) met while `datasets` writes its
