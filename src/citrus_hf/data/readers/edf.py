@@ -53,10 +53,13 @@ class EdfHeader:
     dimensions: list[str] = field(default_factory=list)
     # EDF+D / BDF+D: data records that need not follow one another (the onset of each is in its annotation signal)
     discontinuous: bool = False
-    # `signal_names`, worked out at the first call: a reader asks for them at every channel it picks, rates or
-    # checks, which made opening a file quadratic in its channels (a 256-channel file spent 0.2 s on its header). A
-    # header is not changed after `read_edf_header` parses it.
-    _names_worked_out: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
+    # `signal_names` and the labels they were worked out from: a reader asks for them at every channel it picks,
+    # rates or checks, which made opening a file quadratic in its channels (a 256-channel file spent 0.2 s on its
+    # header). Kept with the labels since a header is a public, mutable dataclass: a caller who renames a signal
+    # (`header.labels[i] = ...`, or a new list) gets names worked out afresh, not the old ones
+    _names_worked_out: tuple[list[str], dict[str, int]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def signal_names(self) -> dict[str, int]:
         """Name -> position in the header of every ordinary signal (not the "EDF Annotations" channel), in file
@@ -67,9 +70,10 @@ class EdfHeader:
 
     def _names(self) -> dict[str, int]:
         """`signal_names` itself (not a copy: not to be changed)."""
-        if self._names_worked_out is None:
-            self._names_worked_out = self._worked_out_names()
-        return self._names_worked_out
+        # (a list comparison: the same label objects compare by identity, microseconds for hundreds of channels)
+        if self._names_worked_out is None or self._names_worked_out[0] != self.labels:
+            self._names_worked_out = (list(self.labels), self._worked_out_names())
+        return self._names_worked_out[1]
 
     def _worked_out_names(self) -> dict[str, int]:
         signals = [(index, label) for index, label in enumerate(self.labels) if label not in _ANNOTATION_LABELS]
