@@ -1212,6 +1212,24 @@ class _WindowPlan(NamedTuple):
     first_second: float  # where `signal` starts in the recording given (after the NaN padding left out before it)
 
 
+class _CheckedRecordings(list):
+    """The `(channels, time)` recordings `_check_batch` checked, with `batch`: the `(batch, channels, time)` array
+    whose rows they are, or None where some are not (so that resampling them takes that array rather than stacking
+    them again)."""
+
+    def __init__(self, recordings: list[np.ndarray], batch: np.ndarray | None):
+        super().__init__(recordings)
+        self.batch = batch
+
+
+def _one_float_layout(recordings: list[np.ndarray]) -> bool:
+    """Whether `recordings` all have one shape and one float dtype (so that they stack into one batch)."""
+    first = recordings[0]
+    return first.dtype.kind == "f" and all(
+        recording.shape == first.shape and recording.dtype == first.dtype for recording in recordings
+    )
+
+
 class WindowFeatures(BatchFeature):
     """The `BatchFeature` of `alignment="window"` (and `iter_windows`): the model inputs and the windows' bookkeeping
     (`WINDOW_BOOKKEEPING`: `recording_index`, `window_start_seconds`). `to(...)` casts the model inputs as transformers
@@ -2212,7 +2230,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         # read once for every recording (a generator would be spent on the first)
         input_channel_names = per_channel_list(input_channel_names, "input_channel_names")
         input_channel_units = per_channel_list(input_channel_units, "input_channel_units")
-        recordings = self._to_recordings(raw_signal)
+        recordings, batch = self._split_recordings(raw_signal)
         # one 2-D array: what a batch of single-channel rows looks like too (`ONE_ARRAY_IS_ONE_RECORDING`)
         one_array = isinstance(raw_signal, (np.ndarray, torch.Tensor)) and raw_signal.ndim == 2
         rates = self._recording_rates(sampling_rate, recordings)
@@ -2238,11 +2256,18 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         if nan_policy == "interpolate":
             for index, (recording, rate) in enumerate(zip(recordings, rates)):
                 start, stop = nan_padding_span(recording)
-                recordings[index], seconds_left_out[index] = recording[..., start:stop], start / rate
-        recordings = [
-            self._check_recording(recording, index, nan_policy, input_channel_names, one_array, factors, rate)
-            for index, (recording, rate) in enumerate(zip(recordings, rates))
-        ]
+                if (start, stop) != (0, recording.shape[-1]):
+                    recordings[index], seconds_left_out[index] = recording[..., start:stop], start / rate
+                    batch = None  # (its rows are no longer all of one length)
+        if batch is None and len(recordings) > 1 and _one_float_layout(recordings):
+            batch = np.stack(recordings)  # a list of equal recordings: one copy, then checked as one array
+        if batch is not None and batch.dtype.kind == "f":
+            recordings = self._check_batch(batch, nan_policy, input_channel_names, one_array, factors, rates)
+        else:
+            recordings = [
+                self._check_recording(recording, index, nan_policy, input_channel_names, one_array, factors, rate)
+                for index, (recording, rate) in enumerate(zip(recordings, rates))
+            ]
         channel_counts = {recording.shape[0] for recording in recordings}
         if len(channel_counts) > 1:
             counts = [recording.shape[0] for recording in recordings]
@@ -2373,6 +2398,12 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
 
     def _to_recordings(self, raw_signal: Any) -> list[np.ndarray]:
         """Split the input into recordings of shape `(channels, time)` (views where possible)."""
+        return self._split_recordings(raw_signal)[0]
+
+    def _split_recordings(self, raw_signal: Any) -> tuple[list[np.ndarray], np.ndarray | None]:
+        """`_to_recordings`, and the numeric `(batch, channels, time)` array whose rows the recordings are where the
+        input was one 3-D array or tensor (else None), so that a batch is checked and resampled as the one array it
+        is rather than row by row."""
         # a column of recordings (a pandas Series or object array of arrays) is a list of them
         raw_signal = _column_as_list(_unwrap_datasets_column(raw_signal))
         self.refuse_foreign_input(raw_signal)  # (before pandas': a polars DataFrame has the same class name)
@@ -2400,7 +2431,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                         "in a list must be (time,) or (channels, time)."
                     )
                 recordings.append(array[None] if array.ndim == 1 else array)
-            return recordings
+            return recordings, None
         if not isinstance(raw_signal, (np.ndarray, torch.Tensor)):
             # a generator or other iterator is read once and has no length: the extractor aligns a batch at a time
             fix = " (an iterator: pass `list(...)` of it)" if isinstance(raw_signal, Iterator) else ""
@@ -2411,16 +2442,16 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             )
         array = self._as_array(raw_signal, 0)
         if array.ndim == 1:
-            return [array[None]]
+            return [array[None]], None
         if array.ndim == 2:
-            return [array]
+            return [array], None
         if array.ndim == 3:
             if len(array) == 0:
                 raise ValueError(
                     f"the input is a batch of 0 recordings (shape {tuple(array.shape)}, as (batch, channels, time)); "
                     "pass at least one recording (skip empty batches before calling the feature extractor)."
                 )
-            return list(array)
+            return list(array), array
         raise ValueError(
             f"the input has {array.ndim} dimensions (shape {tuple(array.shape)}); pass one recording (time,) or "
             "(channels, time), a batch (batch, channels, time), or a list of recordings."
@@ -2444,8 +2475,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         # Only a sequence or 1-D array (a pandas Series: `table["fs"]`) gives one rate per recording; anything else is
         # one rate for all, checked below (a string such as '100' is a bad rate, not three rates).
         rates = _rates_as_list(sampling_rate)
-        if rates is None:
-            rates = [sampling_rate] * num_recordings
+        if rates is None:  # one rate for all, checked once (as recording 0's, the first a check of each would name)
+            return [self._checked_rate(sampling_rate, 0)] * num_recordings
         # a torch-formatted `datasets` column unwraps to a list of 0-d tensors, one per row
         rates = [
             rate.item() if isinstance(rate, (torch.Tensor, np.ndarray)) and rate.ndim == 0 else rate for rate in rates
@@ -2469,16 +2500,81 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 f"`sampling_rate` has {len(rates)} values for {num_recordings} recordings; pass one rate for all of "
                 "them or one per recording."
             )
-        checked = []
-        for index, rate in enumerate(rates):
-            try:
-                checked.append(as_sampling_rate(rate))
-            except (TypeError, ValueError) as error:
-                raise type(error)(
-                    f"the sampling rate of recording {index} must be a positive number of Hz, got {rate!r} "
-                    f"({type(rate).__name__})."
-                ) from None
-        return checked
+        return [self._checked_rate(rate, index) for index, rate in enumerate(rates)]
+
+    @staticmethod
+    def _checked_rate(rate: Any, index: int) -> float:
+        """The sampling rate `rate` of recording `index` as a positive float of Hz, refused naming that recording."""
+        try:
+            return as_sampling_rate(rate)
+        except (TypeError, ValueError) as error:
+            raise type(error)(
+                f"the sampling rate of recording {index} must be a positive number of Hz, got {rate!r} "
+                f"({type(rate).__name__})."
+            ) from None
+
+    def _checked_layout(
+        self,
+        shape: tuple[int, ...],
+        index: int,
+        input_channel_names: Sequence[str] | None,
+        one_array: bool = False,
+    ) -> list[int] | None:
+        """The checks of `_check_recording` that depend on a recording's `(channels, time)` shape alone (not on its
+        samples), raised naming it `index`; returns the positions of the checkpoint's channels in it where
+        `input_channel_names` picks them (None: all of them, as they are). A batch of recordings of one shape passes
+        or fails them all alike."""
+        num_channels, num_samples = shape
+        batch_hint = f" {ONE_ARRAY_IS_ONE_RECORDING}" if one_array and num_channels > 1 else ""
+        if num_channels == 0 or num_samples == 0:
+            raise ValueError(
+                f"recording {index} is empty (shape {tuple(shape)}, as (channels, time)); drop it before "
+                "calling the feature extractor."
+            )
+        looks_transposed = num_channels != self.num_channels and bool(
+            (num_samples == self.num_channels and num_channels > num_samples)
+            or looks_like_time_by_channels(num_channels, num_samples)
+        )
+        if looks_transposed:
+            raise ValueError(
+                f"recording {index} has shape {tuple(shape)}, which looks like (time, channels): "
+                f"{num_channels} channels of {num_samples} samples each. The checkpoint expects (channels, time)"
+                + (
+                    " and takes any channel count"
+                    if self.channel_independent
+                    else f" with {self.num_channels} channel(s)"
+                )
+                + ". Pass `signal.T` (or `signal.transpose(0, 2, 1)` for a batch)."
+                + batch_hint
+            )
+        channel_order = None
+        if input_channel_names is not None:
+            channel_order = self._channel_order(num_channels, index, input_channel_names)
+            num_channels = len(channel_order)
+        elif num_channels != self.num_channels and not self.channel_independent:
+            raise ValueError(
+                f"recording {index} has {num_channels} channels but the checkpoint expects {self.num_channels}, "
+                "and its head concatenates per-channel features (channel_pooling='concat'). Select the "
+                f"{self.num_channels} channel(s) the model was trained on, pass {CHANNEL_NAMES_OPTION} (the names of "
+                "your channels) so they are picked by name"
+                + (f" from {self.channel_names}" if self.channel_names else "")
+                + ", or "
+                + CONCAT_CHANNELS_ADVICE.get().format(channels=num_channels)
+                + (
+                    " (If this is one row given as a nested list `(channels, time)`, it was read as a list of "
+                    "one-channel recordings: pass `np.asarray(row)`.)"
+                    if num_channels == 1
+                    else ""
+                )
+                + batch_hint
+            )
+        if self.normalization == "fixed" and num_channels != len(self.normalization_mean):
+            raise ValueError(
+                f"recording {index} has {num_channels} channels but `normalization='fixed'` has statistics for "
+                f"{len(self.normalization_mean)}; select the checkpoint's channels (e.g. with {CHANNEL_NAMES_OPTION}) "
+                "or use normalization='zscore'."
+            )
+        return channel_order
 
     def _check_recording(
         self,
@@ -2494,29 +2590,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         `one_array`: it was given as one 2-D array or tensor (errors about its channels say it may be a batch);
         `unit_factors`: what each of its channels is multiplied by, into the checkpoint's units (`unit_factors`);
         `sampling_rate`: its rate (Hz), by which a run of NaN is told a gap or a few lost samples."""
-        num_channels, num_samples = recording.shape
-        batch_hint = f" {ONE_ARRAY_IS_ONE_RECORDING}" if one_array and num_channels > 1 else ""
-        if num_channels == 0 or num_samples == 0:
-            raise ValueError(
-                f"recording {index} is empty (shape {tuple(recording.shape)}, as (channels, time)); drop it before "
-                "calling the feature extractor."
-            )
-        looks_transposed = num_channels != self.num_channels and bool(
-            (num_samples == self.num_channels and num_channels > num_samples)
-            or looks_like_time_by_channels(num_channels, num_samples)
-        )
-        if looks_transposed:
-            raise ValueError(
-                f"recording {index} has shape {tuple(recording.shape)}, which looks like (time, channels): "
-                f"{num_channels} channels of {num_samples} samples each. The checkpoint expects (channels, time)"
-                + (
-                    " and takes any channel count"
-                    if self.channel_independent
-                    else f" with {self.num_channels} channel(s)"
-                )
-                + ". Pass `signal.T` (or `signal.transpose(0, 2, 1)` for a batch)."
-                + batch_hint
-            )
+        channel_order = self._checked_layout(recording.shape, index, input_channel_names, one_array)
         from_counts = recording.dtype.kind in "iu"
         if from_counts:  # integer counts: an ADC's, or a CSV of them
             recording = self._counts_as_float(recording)
@@ -2524,31 +2598,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             recording = recording.astype(np.float32, copy=False)
         if unit_factors is not None:  # a new array: the caller's samples stay as they are
             recording = recording * unit_factors.astype(recording.dtype)[:, None]
-        if input_channel_names is not None:
-            recording = self._select_channels(recording, index, input_channel_names)
-        elif recording.shape[0] != self.num_channels and not self.channel_independent:
-            raise ValueError(
-                f"recording {index} has {recording.shape[0]} channels but the checkpoint expects {self.num_channels}, "
-                "and its head concatenates per-channel features (channel_pooling='concat'). Select the "
-                f"{self.num_channels} channel(s) the model was trained on, pass {CHANNEL_NAMES_OPTION} (the names of "
-                "your channels) so they are picked by name"
-                + (f" from {self.channel_names}" if self.channel_names else "")
-                + ", or "
-                + CONCAT_CHANNELS_ADVICE.get().format(channels=recording.shape[0])
-                + (
-                    " (If this is one row given as a nested list `(channels, time)`, it was read as a list of "
-                    "one-channel recordings: pass `np.asarray(row)`.)"
-                    if recording.shape[0] == 1
-                    else ""
-                )
-                + batch_hint
-            )
-        if self.normalization == "fixed" and recording.shape[0] != len(self.normalization_mean):
-            raise ValueError(
-                f"recording {index} has {recording.shape[0]} channels but `normalization='fixed'` has statistics for "
-                f"{len(self.normalization_mean)}; select the checkpoint's channels (e.g. with {CHANNEL_NAMES_OPTION}) "
-                "or use normalization='zscore'."
-            )
+        if channel_order is not None:
+            recording = recording[channel_order]
+        num_samples = recording.shape[-1]
         all_finite = _all_finite(recording)
         if not all_finite and nan_policy == "interpolate":
             recording = fill_non_finite(recording, index)
@@ -2613,6 +2665,57 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         if self.normalization == "zscore" and recording.dtype.kind == "f" and not from_counts:
             recording = _offsets_removed(recording)  # (integer counts were centred exactly by `_counts_as_float`)
         return recording
+
+    def _check_batch(
+        self,
+        batch: np.ndarray,
+        nan_policy: str,
+        input_channel_names: Sequence[str] | None,
+        one_array: bool,
+        unit_factors: np.ndarray | None,
+        rates: list[float],
+    ) -> list[np.ndarray]:
+        """`_check_recording` for float recordings of one shape, stacked `(batch, channels, time)`: the same checks,
+        messages, warnings and outputs, with the per-channel statistics taken over the whole batch at once (checked
+        one at a time, 0.1 ms each, 10,000 ECG beats took 1.1 s before the model was called). The shape is checked once (a
+        batch passes or fails that alike, as recording 0); a recording with non-finite samples, or float64 samples
+        beyond float32's range, goes through `_check_recording` in order, which fills it (`nan_policy`) or refuses it
+        naming its index. Returns one `(channels, time)` array per recording: rows of one `(batch, channels, time)`
+        array (`_CheckedRecordings.batch`) where every recording was checked here."""
+        channel_order = self._checked_layout(batch.shape[1:], 0, input_channel_names, one_array)
+        values = batch if batch.dtype == np.float64 else batch.astype(np.float32, copy=False)
+        if unit_factors is not None:  # a new array: the caller's samples stay as they are
+            values = values * unit_factors.astype(values.dtype)[:, None]
+        if channel_order is not None:
+            values = values[:, channel_order]
+        # `_all_finite` per recording: a finite float64 sum means finite samples; an overflowing one asks the mask
+        with np.errstate(over="ignore", invalid="ignore"):
+            totals = np.add.reduce(values, axis=(1, 2), dtype=np.float64)
+        one_by_one = ~np.isfinite(totals)
+        for index in np.flatnonzero(one_by_one):
+            one_by_one[index] = not np.isfinite(values[index]).all()
+        if values.dtype == np.float64:
+            peaks = np.maximum(values.max(axis=(1, 2)), -values.min(axis=(1, 2)))
+            one_by_one |= (peaks > _FLOAT32_MAX) | ((peaks > 0) & (peaks < _FLOAT32_TINY))
+        checked = list(values)
+        warn_of_units = self.normalization == "fixed" and not _SPREAD_CHECKED_BY_CALLER.get()
+        # in the order of the recordings, as the loop over them said its warnings and raised its first error
+        for index in range(len(values)) if warn_of_units else np.flatnonzero(one_by_one):
+            if one_by_one[index]:
+                checked[index] = self._check_recording(
+                    batch[index], int(index), nan_policy, input_channel_names, one_array, unit_factors, rates[index]
+                )
+            else:
+                self._warn_of_unit_mismatch(values[index])
+        if self.normalization == "zscore":
+            if one_by_one.any():
+                kept = np.flatnonzero(~one_by_one)
+                for index, recording in zip(kept, _offsets_removed(values[kept])):
+                    checked[index] = recording
+            else:
+                values = _offsets_removed(values)
+                checked = list(values)
+        return _CheckedRecordings(checked, None if one_by_one.any() else values)
 
     def unit_factors(
         self,
@@ -2786,6 +2889,12 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         return recording.astype(np.float32 if exact else np.float64)
 
     def _select_channels(self, recording: np.ndarray, index: int, input_channel_names: Sequence[str]) -> np.ndarray:
+        """The checkpoint's channels of a `(channels, time)` recording, picked by `input_channel_names`."""
+        return recording[self._channel_order(recording.shape[0], index, input_channel_names)]
+
+    def _channel_order(self, num_channels: int, index: int, input_channel_names: Sequence[str]) -> list[int]:
+        """The positions of the checkpoint's `channel_names`, in its order, among a recording's `num_channels`
+        channels named `input_channel_names`; refused naming recording `index` where they are not all there."""
         if self.channel_names is None:
             raise ValueError(
                 "`input_channel_names` was given but this feature extractor names no channels to pick by them; build "
@@ -2797,10 +2906,10 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 f"`input_channel_names` must be a list of names, one per channel of the recording, got the string "
                 f"{input_channel_names!r}; pass [{input_channel_names!r}] for a single channel."
             )
-        if len(input_channel_names) != recording.shape[0]:
+        if len(input_channel_names) != num_channels:
             given = len(input_channel_names)
             raise ValueError(
-                f"`input_channel_names` has {given} names but recording {index} has {recording.shape[0]} channels; "
+                f"`input_channel_names` has {given} names but recording {index} has {num_channels} channels; "
                 "give one name per channel, in the recording's order."
             )
         keys = [channel_key(name) for name in input_channel_names]
@@ -2813,8 +2922,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 f"recording {index} lacks the checkpoint channel(s) {missing}: it has {list(input_channel_names)} and "
                 f"the checkpoint expects {self.channel_names}. Rename your channels to match, or select them yourself."
             )
-        order = [keys.index(channel_key(name)) for name in self.channel_names]
-        return recording[order]
+        return [keys.index(channel_key(name)) for name in self.channel_names]
 
     def _too_short_error(self, index: int, recording: np.ndarray, rate: float, resampled_length: int) -> ValueError:
         num_channels, num_samples = recording.shape
@@ -2848,15 +2956,28 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             if max_input_lengths is not None:
                 length = min(length, max_input_lengths[index])
             groups.setdefault((rate, recording.shape[0], length, recording.dtype.str), []).append(index)
+        batch = getattr(recordings, "batch", None)  # (`_CheckedRecordings`: their rows, already one array)
         for (rate, _, length, _), indices in groups.items():
             up, down = _resampling_factors(rate, self.sampling_rate)
-            # a group of one (a long recording) is a view, not a copy
-            stacked = np.stack([recordings[index][:, :length] for index in indices]) if len(indices) > 1 else None
-            stacked = recordings[indices[0]][None, :, :length] if stacked is None else stacked
+            if batch is not None and len(indices) == len(recordings):
+                stacked = batch[:, :, :length]
+            elif len(indices) > 1:
+                stacked = np.stack([recordings[index][:, :length] for index in indices])
+            else:  # a group of one (a long recording) is a view, not a copy
+                stacked = recordings[indices[0]][None, :, :length]
             resampled = _resample(stacked, up, down)
             for position, index in enumerate(indices):
                 results[index] = (resampled[position], up, down)
         return results
+
+    def _check_resamplings(self, recordings: list[np.ndarray], rates: list[float]) -> None:
+        """`_check_resampling` of every recording, once per length and rate (the first recording of each, in order,
+        so the first refused is named as when each was checked): a batch of 10,000 beats is one check."""
+        checked = set()
+        for index, (recording, rate) in enumerate(zip(recordings, rates)):
+            if (recording.shape, rate) not in checked:
+                checked.add((recording.shape, rate))
+                self._check_resampling(index, recording, rate)
 
     def _check_resampling(self, index: int, recording: np.ndarray, rate: float) -> None:
         """Refuse, before scipy allocates anything, a rate that leaves less than one patch at the model's rate or
@@ -2941,13 +3062,20 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
     ) -> tuple[np.ndarray, np.ndarray]:
         # Only the first `context_length` model samples are kept: resample just the input span they depend on (the
         # filter reaches `_FILTER_HALF_LENGTH * max(up, down) / up` input samples past it), not a whole night.
+        self._check_resamplings(recordings, rates)
         max_input_lengths, full_lengths = [], []
-        for index, (recording, rate) in enumerate(zip(recordings, rates)):
-            self._check_resampling(index, recording, rate)
-            up, down = _resampling_factors(rate, self.sampling_rate)
-            margin = _FILTER_HALF_LENGTH * max(up, down) / up
-            max_input_lengths.append(math.ceil(self.context_length * down / up + margin) + 2)
-            full_lengths.append(math.ceil(recording.shape[-1] * up / down))
+        lengths_of: dict[tuple[float, int], tuple[int, int]] = {}  # (a batch of beats has one rate and length)
+        for recording, rate in zip(recordings, rates):
+            key = (rate, recording.shape[-1])
+            if key not in lengths_of:
+                up, down = _resampling_factors(rate, self.sampling_rate)
+                margin = _FILTER_HALF_LENGTH * max(up, down) / up
+                lengths_of[key] = (
+                    math.ceil(self.context_length * down / up + margin) + 2,
+                    math.ceil(recording.shape[-1] * up / down),
+                )
+            max_input_lengths.append(lengths_of[key][0])
+            full_lengths.append(lengths_of[key][1])
         if max(full_lengths) > self.context_length:
             logger.warning_once(
                 f"A recording is longer than the context ({self.context_length} samples = "
@@ -2985,7 +3113,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
     def _interpolate_to_context(self, recordings: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         dtype = self._values_dtype(recordings)
         values = np.empty((len(recordings), recordings[0].shape[0], self.context_length), dtype=dtype)
-        for index, recording in enumerate(recordings):
+        batch = getattr(recordings, "batch", None)  # (`_CheckedRecordings`: one shape, checked as recording 0's)
+        for index, recording in enumerate(recordings[:1] if batch is not None else recordings):
             if recording.shape[-1] < 2:
                 raise ValueError(
                     f"recording {index} has {recording.shape[-1]} sample; alignment='interpolate' needs at least 2 to "
@@ -2997,7 +3126,13 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                     "the paper does, without an anti-aliasing filter: frequencies above the new Nyquist fold into lower "
                     "ones. " + ALIASING_ADVICE.get()
                 )
-            values[index] = _interpolate_linear(recording, self.context_length)
+            if batch is None:
+                values[index] = _interpolate_linear(recording, self.context_length)
+        if batch is not None:
+            # sample by sample, as for each row alone; a chunk of rows at a time keeps the temporaries a few MiB
+            rows = max(1, _NORMALIZE_CHUNK_SAMPLES // math.prod(values.shape[1:]))
+            for start in range(0, len(batch), rows):
+                values[start : start + rows] = _interpolate_linear(batch[start : start + rows], self.context_length)
         return values, np.full(len(recordings), self.context_length, dtype=np.int64)
 
     def _plan_windows(
@@ -3013,8 +3148,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         `context_length` samples off the hop). `first_seconds`: where each recording starts in the one given (the
         seconds of NaN padding `_prepare` left out before it), so that window times stay those of the recording given.
         """
+        self._check_resamplings(recordings, rates)
         for index, (recording, rate) in enumerate(zip(recordings, rates)):
-            self._check_resampling(index, recording, rate)
             self._check_resampled_bytes(index, recording, rate)
         plans = []
         for index, (signal, up, down) in enumerate(self._resample_groups(recordings, rates)):
