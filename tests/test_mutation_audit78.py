@@ -251,3 +251,28 @@ def test_a_cell_exactly_at_the_collapse_floor_has_not_collapsed():
     floor = 1.0 / 4 + COLLAPSE_MARGIN
     assert collapsed_cells([_run("arm", 0, floor)]) == []
     assert len(collapsed_cells([_run("arm", 0, floor - 0.01)])) == 1
+
+
+# --------------------------------------------------------------------------------------- the extractor's windows
+
+
+@pytest.mark.parametrize(
+    ("samples", "hop", "starts"),
+    [
+        (40, 20, [0.0, 2.0]),  # two whole windows end at the end: nothing left to pad (mutant `<=`: an empty third)
+        # 2 s windows every 6 s: 0, 6, ..., 24 s cover up to 26 s; the next hop (30 s) is past a 29 s recording's end
+        # and would leave 26-29 s out: the last window holds the end, 27-29 s (mutants: a window from 26 s or 30 s)
+        (290, 60, [0.0, 6.0, 12.0, 18.0, 24.0, 27.0]),
+        # the next hop lands exactly on a 30 s recording's end: the last window is 28-30 s, not an empty one at 30 s
+        # (mutant `start > length`)
+        (300, 60, [0.0, 6.0, 12.0, 18.0, 24.0, 28.0]),
+    ],
+)
+def test_pad_last_window_adds_one_window_holding_the_end(samples, hop, starts):
+    from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
+
+    extractor = CiTrusFeatureExtractor(sampling_rate=10, context_length=20, patch_length=5, num_channels=1)
+    recording = np.random.default_rng(0).standard_normal((1, samples))
+    windows = extractor(recording, sampling_rate=10, alignment="window", hop_length=hop, pad_last_window=True)
+    assert windows["window_start_seconds"].tolist() == starts
+    assert windows["patch_mask"].all()  # every window holds recording, none is padding only
