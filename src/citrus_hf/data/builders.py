@@ -17,6 +17,7 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,17 +108,12 @@ def build_dataset(
             f"--data-dir PATH`, `citrus finetune --dataset-options data_dir=PATH`, `citrus evaluate --dataset-options "
             f"{name}:data_dir=PATH`)."
         )
-    plan = spec.builder(resolved, context)
-    if not isinstance(plan, BuildPlan):
-        raise CitrusDataError(
-            f"The builder of dataset {name!r} ({getattr(spec.builder, '__qualname__', spec.builder)}) returned "
-            f"{type(plan).__name__}; a builder returns a BuildPlan(features, generator, splits) "
-            "(citrus_hf.data.plans.BuildPlan)."
-        )
+    plan = _plan(spec, resolved, context)
     if not spec.of_the_package:
         # `datasets` keys the rows by the cache key it is given alone, so a builder of one's own edited and registered
-        # again (a notebook cell run twice, which the registry takes) read its old rows back from the cache
-        plan.cache_key = (*plan.cache_key, f"code={code_digest(spec.builder, plan.generator)}")
+        # again (a notebook cell run twice, which the registry takes) read its old rows back from the cache. (A copy:
+        # the plan may be `one_plan_per_set`'s, which the next build reads.)
+        plan = replace(plan, cache_key=(*plan.cache_key, f"code={code_digest(spec.builder, plan.generator)}"))
     if not spec.offline:
         # The local files enter the cache key through their names, sizes and modification times; files in symlinked
         # folders too (`files_under`), which the builders read, so a change there rebuilds the set.
@@ -131,6 +127,51 @@ def build_dataset(
     return write_plan(
         name, spec.version, key_options, plan, cache_dir, source_archives(spec.sources), info=registry_info(spec)
     )
+
+
+# `{(builder, dataset name, version, options, context): its plan}` within a `one_plan_per_set` scope; None outside
+# any. A context variable, as `hub_notes_read_once`'s notes are: a scope is one call's, in its own thread.
+_PLANS: contextvars.ContextVar[dict[tuple, BuildPlan] | None] = contextvars.ContextVar("citrus_plans", default=None)
+
+
+@contextlib.contextmanager
+def one_plan_per_set() -> Iterator[None]:
+    """A scope within which a registered set's builder plans it once per options and `BuildContext`: every later
+    `build_dataset` of it with the same ones reads that plan (then its rows from the datasets cache, as always).
+    Planning a corpus loads every recording to count its windows (a tenth of a second of CPU for eeg_pretrain, four
+    seconds for pretrain_corpus, which builds every labelled set too), and `citrus evaluate` planned its corpus three
+    times (training split, validation split, their names) for each of its seven pre-trained arms, all with the same
+    options. A plan is a pure function of them and
+    of the checksummed archives; take a scope only where a set of your own's builder, or the files of an online
+    corpus's `data_dir`, do not change within it. Nested in another scope, it is that scope."""
+    if _PLANS.get() is not None:
+        yield
+        return
+    token = _PLANS.set({})
+    try:
+        yield
+    finally:
+        _PLANS.reset(token)
+
+
+def _plan(spec: DatasetSpec, options: dict[str, Any], context: BuildContext) -> BuildPlan:
+    """`spec`'s builder's plan for `options` (resolved) and `context`: made once within `one_plan_per_set`."""
+    plans = _PLANS.get()
+    # repr: options and the context's selection hold lists and dicts; two that print alike are alike (a float 10 and
+    # an int 10 print apart, and are only planned twice)
+    key = (spec.builder, spec.name, spec.version, repr(sorted(options.items())), repr(context))
+    if plans is not None and key in plans:
+        return plans[key]
+    plan = spec.builder(options, context)
+    if not isinstance(plan, BuildPlan):
+        raise CitrusDataError(
+            f"The builder of dataset {spec.name!r} ({getattr(spec.builder, '__qualname__', spec.builder)}) returned "
+            f"{type(plan).__name__}; a builder returns a BuildPlan(features, generator, splits) "
+            "(citrus_hf.data.plans.BuildPlan)."
+        )
+    if plans is not None:
+        plans[key] = plan
+    return plan
 
 
 def _normal_selection(spec: DatasetSpec, selection: dict[str, Any] | None) -> dict[str, Any]:

@@ -65,6 +65,7 @@ from .._files import replace_text
 from .._logs import package_verbosity_kept, progress_bar, progress_bar_switches_kept
 from ..configuration_citrus import CiTrusConfig
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
+from ..data.builders import one_plan_per_set
 from ..data.listings import one_listing
 from ..data.splits import draw_budget, is_registered_dataset, load_task_splits, parse_budget
 from ..loading import read_json_object
@@ -211,11 +212,13 @@ def _matching_run(output_dir: Path, arguments: PretrainArguments) -> bool:
     return all(saved.get(key) == wanted.get(key) for key in keys)
 
 
+@one_plan_per_set()  # every arm reads `config.corpus` with the same options: planned once, not three times an arm
 def pretrain_arms(config: ProtocolConfig) -> tuple[dict[str, str], float]:
     """Checkpoints of every pre-trained arm: the given ones, the bundled ones, finished earlier runs with the same
     settings, or new pre-training runs in `output_dir/pretrained/<arm>`. Returns (arm -> checkpoint, seconds spent
     pre-training). Each new run and its losses are logged at INFO level (`citrus evaluate` shows them on stderr; stdout
-    holds the caller's own output)."""
+    holds the caller's own output). The corpus is planned once for them all (`one_plan_per_set`); each run aligns it
+    to its own input contract (from the datasets cache where an earlier run aligned it alike)."""
     from .baselines import pretrain_patchtst
 
     checkpoints = dict(config.checkpoints)
