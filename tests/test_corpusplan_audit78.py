@@ -66,16 +66,20 @@ def test_the_protocol_plans_its_corpus_once_for_every_arm_it_pre_trains(protocol
     assert len(planned) == 1 and planned[0]["window_seconds"] == 10
 
 
-def test_the_arms_pre_trained_on_one_plan_are_those_pre_trained_alone(protocol_pretraining, tmp_path):
-    """Guard: the same windows in the same order and the same seeded draws, so the same weights and losses as each
-    arm's `pretrain` alone (as `citrus pretrain` runs it, outside any scope, planning the corpus three times)."""
+def test_the_arms_pre_trained_on_one_plan_are_those_pre_trained_alone(protocol_pretraining, tmp_path, monkeypatch):
+    """The same windows in the same order and the same seeded draws, so the same weights and losses as each arm's
+    `pretrain` alone (as `citrus pretrain` runs it); that run, which built its corpus three times (training split,
+    validation split, their names) and planned it at each, plans it once (pretrain_corpus's plan: seconds)."""
     from citrus_hf.evaluation.baselines import pretrain_patchtst
 
     config, checkpoints, _ = protocol_pretraining
     for name in TWO_ARMS:
         alone = tmp_path / name
         arguments = _pretrain_arguments(config, ARMS[name], alone)
-        (pretrain_patchtst if name.startswith("patchtst") else pretrain)(arguments)
+        with monkeypatch.context() as patches:
+            planned = _counting_plans(patches)
+            (pretrain_patchtst if name.startswith("patchtst") else pretrain)(arguments)
+        assert len(planned) == 1, name
         shared, own = load_file(f"{checkpoints[name]}/model.safetensors"), load_file(alone / "model.safetensors")
         assert shared.keys() == own.keys() and all(shared[key].equal(own[key]) for key in own), name
         shared, own = (json.loads((Path(folder) / SUMMARY_FILE).read_text()) for folder in (checkpoints[name], alone))

@@ -141,9 +141,9 @@ def one_plan_per_set() -> Iterator[None]:
     Planning a corpus loads every recording to count its windows (a tenth of a second of CPU for eeg_pretrain, four
     seconds for pretrain_corpus, which builds every labelled set too), and `citrus evaluate` planned its corpus three
     times (training split, validation split, their names) for each of its seven pre-trained arms, all with the same
-    options. A plan is a pure function of them and
-    of the checksummed archives; take a scope only where a set of your own's builder, or the files of an online
-    corpus's `data_dir`, do not change within it. Nested in another scope, it is that scope."""
+    options; `citrus pretrain` three times. A plan is a pure function of them and of the checksummed archives; take a
+    scope only where a set of your own's builder, or the files of an online corpus's `data_dir`, do not change within
+    it. Nested in another scope, it is that scope."""
     if _PLANS.get() is not None:
         yield
         return

@@ -58,7 +58,7 @@ from .._files import replace_text
 from .._logs import outside_stacklevel, progress_bar, progress_bar_switches_kept
 from ..configuration_citrus import CiTrusConfig, custom_pipelines_for
 from ..data.alignment import align_corpus
-from ..data.builders import built_from, corpus_evaluation_sets, is_built_from_note
+from ..data.builders import built_from, corpus_evaluation_sets, is_built_from_note, one_plan_per_set
 from ..data.listings import one_listing
 from ..data.splits import held_out_split, load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
@@ -431,8 +431,9 @@ def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> 
     failure = None
     # One process per machine builds the aligned Arrow cache; the others then read it (also without a shared disk).
     # A folder of one's own is walked once for its training split, its held-out split's name and that split (nothing
-    # here writes into it: the windows go to the datasets cache; a registered set's build lists its folder afresh).
-    with accelerator.local_main_process_first(), one_listing():
+    # here writes into it: the windows go to the datasets cache; a registered set's build lists its folder afresh),
+    # and a registered corpus is planned once for the three (pretrain_corpus's plan loads every recording: seconds).
+    with accelerator.local_main_process_first(), one_listing(), one_plan_per_set():
         try:
             if args.synthetic_ratio < 1:
                 # (a BIDS dataset's recordings whole: its events.tsv files choose fine-tuning's examples, not a corpus)
