@@ -259,19 +259,39 @@ def _sortable(keys: np.ndarray) -> bool:
     return True
 
 
+def _numbers_made_text(groups, keys: np.ndarray) -> bool:
+    """Whether numpy read `groups` `(n,)`, numbers beside text in a list, all as text (`keys`): 1 and "1" one group."""
+    if keys.dtype.kind != "U" or (isinstance(groups, np.ndarray) and groups.dtype.kind == "U"):
+        return False
+    return any(not isinstance(group, str) for group in groups)
+
+
 def group_keys(groups, num_examples: int) -> np.ndarray:
     """Each example's group as an array `np.unique` can sort: `groups` as they are, or, when some are missing
     (`missing_groups`) or they do not sort as they are (tuples, ints beside text: `_sortable`), every one as text
     and each missing one a group of its own, named by its row under a prefix no given group starts with (a carve
-    keeps such a row apart, and a test split's per-recording scores score it alone)."""
+    keeps such a row apart, and a test split's per-recording scores score it alone). A number whose text is also a
+    given text id (1 beside "1") keeps a key of its own, `"1 (int)"`."""
     if groups is None:
         return np.arange(num_examples).astype(str)
     missing = missing_groups(groups)
     if not len(missing):
-        keys = np.asarray(groups)
-        if _sortable(keys):
+        try:
+            keys = np.asarray(groups)
+        except ValueError:  # (tuples of different lengths, ("s1", 1) beside ("s2",): numpy's "inhomogeneous shape")
+            keys = None
+        if keys is not None and _sortable(keys) and not _numbers_made_text(groups, keys):
             return keys
-    keys = np.asarray([str(group) for group in groups], dtype=object)
+    texts = [str(group) for group in groups]
+    # a number and a text that read alike (1 and "1") are two recordings, not one: the number's key names its type
+    given_as_text = {text for group, text in zip(groups, texts) if isinstance(group, str)}
+    keys = np.asarray(
+        [
+            f"{text} ({type(group).__name__})" if text in given_as_text and not isinstance(group, str) else text
+            for group, text in zip(groups, texts)
+        ],
+        dtype=object,
+    )
     prefix = "<no recording> row "
     while any(key.startswith(prefix) for key in keys):
         prefix = "<" + prefix
