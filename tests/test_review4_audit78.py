@@ -6,6 +6,11 @@
 2. `group_keys` read recording ids of numbers beside text (a list, or an object column keyed as text) with 1 and "1"
    as one recording, and ids that are tuples of different lengths stopped in numpy ("inhomogeneous shape"). Each
    distinct id is its own key now; ids that worked before keep their keys (registered sets' draws are unchanged).
+3. `alignment="window"` refused a recording upsampled more than 8 times into more than `max_window_bytes`, the budget
+   of windows held at once, though the resampled copy is the recording at the model's rate, held once, as a long
+   recording given at that rate is (and passes): three days of a 3-axis 10 Hz accelerometer for a 100 Hz checkpoint
+   (297 MiB) were refused in `iter_windows`, the pipelines and `citrus predict` (which has no setting to lift it).
+   The copy may now hold 8 times `max_window_bytes`, counted in the recording's own dtype.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tiny_configs import tiny_config
 
 from citrus_hf.data.budgets import carve_validation, draw_budget, group_keys, parse_budget
+from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.training.metrics import pearson_r, regression_metrics
 
 # targets a unit apart near 1e8: float32 holds 1e8 only to 8 units
@@ -56,3 +63,15 @@ def test_ids_that_sorted_before_keep_their_keys():
     for ids in (["a", "b"], np.array(["a", "b"]), [3, 1], [1, "a", 2.5]):
         assert group_keys(ids, len(ids)).tolist() == np.asarray(ids).tolist()
     assert group_keys(["a", None], 2).tolist() == ["a", "<no recording> row 1"]
+
+
+def test_window_alignment_upsamples_a_long_low_rate_recording_held_once():
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config(channel_pooling="mean"))  # 100 Hz
+    extractor.num_channels = 3
+    extractor.max_window_bytes = 2**20
+    accelerometer = np.random.default_rng(0).standard_normal((3, 30_000)).astype(np.float32)  # 10 Hz: 3.4 MiB at 100
+    batch = next(extractor.iter_windows(accelerometer, sampling_rate=10, batch_size=4))
+    assert batch["input_values"].shape == (4, 3, 200)
+    # a rate in kHz where Hz was meant is still refused, counted in the recording's dtype (float32: 5.7 MiB, passed)
+    with pytest.raises(ValueError, match=r"into 11 MiB, more than 8 x `max_window_bytes` \(8 MiB\).*in Hz"):
+        extractor(accelerometer[:, :1000].astype(np.float64), sampling_rate=0.2, alignment="window")

@@ -2996,18 +2996,25 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
 
     def _check_resampled_bytes(self, index: int, recording: np.ndarray, rate: float) -> None:
         """Refuse, before scipy allocates it, a whole recording resampled (`"window"`) into more than
-        `max_window_bytes` by a rate that multiplies its samples more than `_MAX_WINDOW_COPIES` times: a rate given
-        in kHz where Hz was meant (0.25 for 250 Hz) upsamples an hour of EEG 400 times, tens of GiB, and numpy's
-        MemoryError (or the system's out-of-memory killer) was all the caller saw."""
+        `_MAX_WINDOW_COPIES` times `max_window_bytes` by a rate that multiplies its samples more than
+        `_MAX_WINDOW_COPIES` times: a rate given in kHz where Hz was meant (0.25 for 250 Hz) upsamples an hour of EEG
+        400 times, tens of GiB, and numpy's MemoryError (or the system's out-of-memory killer) was all the caller saw.
+        The copy is the recording at the model's rate, held once (`iter_windows` and the pipelines hold it too), as a
+        long recording given at that rate is and passes: at `max_window_bytes` itself three days of a 3-axis 10 Hz
+        accelerometer upsampled to 100 Hz (297 MiB) were refused, and `citrus predict` has no setting to lift it. The
+        size is in the recording's own dtype, which the resampled copy keeps (float64 input: twice float32's)."""
         up, down = _resampling_factors(rate, self.sampling_rate)
+        if self.max_window_bytes is None or up <= _MAX_WINDOW_COPIES * down:
+            return
         num_channels, num_samples = recording.shape
-        size = num_channels * math.ceil(num_samples * up / down) * np.dtype(np.float32).itemsize
-        if self.max_window_bytes is not None and size > self.max_window_bytes and up > _MAX_WINDOW_COPIES * down:
+        size = num_channels * math.ceil(num_samples * up / down) * recording.dtype.itemsize
+        limit = _MAX_WINDOW_COPIES * self.max_window_bytes
+        if size > limit:
             raise ValueError(
                 f"resampling recording {index} from {rate:g} Hz to the model's {self.sampling_rate:g} Hz multiplies "
                 f"its {num_samples} samples by {up / down:.3g}, into {size / 2**20:.0f} MiB, more than "
-                f"`max_window_bytes` ({self.max_window_bytes / 2**20:.0f} MiB): check that `sampling_rate` is in Hz "
-                "(samples per second), or raise `extractor.max_window_bytes` (None: no limit)."
+                f"{_MAX_WINDOW_COPIES} x `max_window_bytes` ({limit / 2**20:.0f} MiB): check that `sampling_rate` is in "
+                "Hz (samples per second), or raise `extractor.max_window_bytes` (None: no limit)."
             )
 
     def _padded_length(self, full_lengths: list[int], padding: str | None, max_length: int | None) -> int:
