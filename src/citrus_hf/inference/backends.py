@@ -1880,7 +1880,25 @@ def onnx_export_path(
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
-class OnnxCacheWriteError(OSError):
+class _RebuiltFromMessage(OSError):
+    """An `OSError` built from its parts (`__init__` takes them, not a message) that pickling and `copy` rebuild from
+    its message and attributes instead: by default they call `type(error)(*error.args)`, one message for the parts,
+    so an error raised in a worker process (`datasets.map(num_proc=...)`, a process pool) reached the caller as
+    "TypeError: __init__() missing 2 required positional arguments", hiding it, and `copy.copy(error)` failed."""
+
+    def __reduce__(self):
+        return _rebuilt_from_message, (type(self), self.args), self.__dict__
+
+
+def _rebuilt_from_message(kind: type[OSError], args: tuple) -> OSError:
+    """An error of `kind` (a `_RebuiltFromMessage`) holding `args` as it was raised with them, without its
+    `__init__`; its attributes are set afterwards from the pickled state."""
+    error = kind.__new__(kind, *args)
+    OSError.__init__(error, *args)
+    return error
+
+
+class OnnxCacheWriteError(_RebuiltFromMessage):
     """The ONNX export could not be written to its cache `folder` (a file, read-only, its disk full: `full`), and
     why (`reason`). The message names the fix in Python's words; a command, whose user chooses the folder with its
     own option or variable, words it its own way with `advice`."""
@@ -1899,7 +1917,7 @@ class OnnxCacheWriteError(OSError):
         return f"The ONNX export could not be written to the cache folder {self.folder} ({self.reason}); {fix}."
 
 
-class _UnusableExportError(OSError):
+class _UnusableExportError(_RebuiltFromMessage):
     """A cached file that cannot serve: what is wrong with it, and the fix (one line)."""
 
     def __init__(self, path: Path, problem: str):
