@@ -7,6 +7,9 @@ import copy
 import pickle
 from pathlib import Path
 
+import pytest
+from tiny_configs import tiny_config
+
 # ----------------------------------------------- 1. every exception class survives pickling and copying as raised
 
 
@@ -71,3 +74,25 @@ def test_an_onnx_cache_error_keeps_its_parts_and_advice_once_pickled(tmp_path):
     assert (restored.folder, restored.reason, restored.full) == (tmp_path, "No space left on device", True)
     assert restored.advice("--onnx-cache-dir") == error.advice("--onnx-cache-dir")
     assert "free space on its disk" in str(restored)
+
+
+# ------------------------------------- 2. a lookup's KeyError prints its message, not the message quoted as a key
+
+
+def test_a_missing_modality_or_metric_prints_its_message_as_written():
+    """A bare `KeyError` prints its argument's repr: `config.modality_config("emg")` showed
+    `KeyError: "No modality 'emg' in this fusion config; ..."`, quoted as if the sentence were the key."""
+    from citrus_hf import CiTrusFusionConfig
+    from citrus_hf.evaluation.multimodal import FusionProtocolResult
+
+    config = CiTrusFusionConfig(modality_configs={"ecg": tiny_config(), "eda": tiny_config()})
+    with pytest.raises(KeyError) as caught:
+        config.modality_config("emg")
+    assert str(caught.value) == "No modality 'emg' in this fusion config; its modalities are ['ecg', 'eda']."
+    assert pickle.loads(pickle.dumps(caught.value)).args == caught.value.args
+
+    result = FusionProtocolResult()
+    result.add("fusion", "5", {"accuracy": 0.5})
+    with pytest.raises(KeyError) as caught:
+        result.summary("fusion", "5", "auroc")
+    assert str(caught.value).startswith("No 'auroc' recorded for condition 'fusion' at budget '5'")

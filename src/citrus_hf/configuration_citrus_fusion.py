@@ -55,7 +55,7 @@ from .configuration_citrus import (
     target_names_of,
     without_stale_target_names,
 )
-from .vocabulary_citrus import FUSION_MODEL_TYPE, as_bool
+from .vocabulary_citrus import FUSION_MODEL_TYPE, UnknownNameError, as_bool
 
 refuse_second_run(globals())  # before anything is defined: see its docstring
 
@@ -355,7 +355,7 @@ class CiTrusFusionConfig(ReadsVersionRecord, ChecksSaveDirectory, SerialisesBefo
     def modality_config(self, name: str) -> CiTrusConfig:
         """A copy of modality `name`'s `CiTrusConfig` (e.g. to build or save that encoder on its own)."""
         if name not in self.modality_configs:
-            raise KeyError(f"No modality {name!r} in this fusion config; its modalities are {self.modalities}.")
+            raise UnknownNameError(f"No modality {name!r} in this fusion config; its modalities are {self.modalities}.")
         return copy.deepcopy(self.modality_configs[name])
 
 

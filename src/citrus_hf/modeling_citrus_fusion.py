@@ -54,7 +54,7 @@ from .modeling_citrus import (
     check_dtype_keywords,
     run_task_head,
 )
-from .vocabulary_citrus import as_bool
+from .vocabulary_citrus import UnknownNameError, as_bool
 
 refuse_second_run(globals())  # before anything is defined: see its docstring
 
@@ -194,7 +194,9 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
 
     def _check_modality(self, modality: str) -> None:
         if modality not in self.config.modality_configs:
-            raise KeyError(f"No modality {modality!r} in this fusion model; its modalities are {self.modalities}.")
+            raise UnknownNameError(
+                f"No modality {modality!r} in this fusion model; its modalities are {self.modalities}."
+            )
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """`PreTrainedModel.save_pretrained`, recording this class's fusion pipeline in the config
@@ -291,7 +293,7 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         """
         config = CiTrusFusionConfig.from_pretrained(pretrained_model_name_or_path, **kwargs)
         if modality not in config.modality_configs:
-            raise KeyError(
+            raise UnknownNameError(
                 f"The fusion checkpoint {str(pretrained_model_name_or_path)!r} has no modality {modality!r}; its "
                 f"modalities are {config.modalities}."
             )

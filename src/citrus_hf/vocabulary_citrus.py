@@ -187,6 +187,16 @@ class UnitError(ValueError):
     names the file or recording, the channel, both units and the fix."""
 
 
+class UnknownNameError(KeyError):
+    """A name looked up among the ones a thing holds that is not one of them (a fusion model's modality, a metric a
+    result has not recorded); the message names the ones it holds. A `KeyError`, as a mapping's lookup raises, that
+    prints its message as written: a bare `KeyError` prints its argument as a key (`repr`), so every such message
+    showed in quotes, with the names' own quotes escaped where the message held both kinds."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+
 def canonical_unit(unit: Any) -> str:
     """`unit` as units are compared: a voltage in its `VOLTAGE_UNITS` spelling (uV, uv, µv and the Greek μV are all
     µV; mv is mV; "MV" stays "MV"), anything else as written, its surrounding spaces aside; "" for a channel
@@ -325,6 +335,7 @@ __all__ = [
     "TASK_NORMALIZATIONS",
     "VOLTAGE_UNITS",
     "UnitError",
+    "UnknownNameError",
     "as_bool",
     "as_sampling_rate",
     "canonical_unit",

@@ -41,7 +41,7 @@ from ..data.sources.systole import (  # noqa: F401  (the task's events are the d
     load_picture_events,
 )
 from ..training.rng import caller_random_state_kept
-from ..vocabulary_citrus import CLASSIFICATION, as_bool
+from ..vocabulary_citrus import CLASSIFICATION, UnknownNameError, as_bool
 from .report import METRIC_NAMES, SPREAD, format_mean_std, mean_std
 
 
@@ -176,7 +176,7 @@ class FusionProtocolResult:
         runs = self.scores.get(condition, {}).get(budget, {})
         if metric not in runs:
             recorded = sorted({m for budgets in self.scores.values() for b in budgets.values() for m in b})
-            raise KeyError(
+            raise UnknownNameError(
                 f"No {metric!r} recorded for condition {condition!r} at budget {budget!r}; the result holds "
                 f"{recorded or 'no run yet'}."
             )
