@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import warnings
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,22 @@ def test_a_missing_modality_or_metric_prints_its_message_as_written():
     with pytest.raises(KeyError) as caught:
         result.summary("fusion", "5", "auroc")
     assert str(caught.value).startswith("No 'auroc' recorded for condition 'fusion' at budget '5'")
+
+
+# ------------------------------------------------------ 3. warning and error categories importable where documented
+
+
+def test_the_training_categories_import_from_citrus_hf_training_and_filter_by_class():
+    """README names `PretrainingDidNotLearnWarning` (and `citrus_hf.training` the run's `NonFiniteLossError`), but
+    neither was a name of `citrus_hf.training`: a user's `warnings.filterwarnings("ignore", category=...)` needed
+    the module that defines it (`training.pretrain`)."""
+    import citrus_hf.training as training
+    from citrus_hf.training import NonFiniteLossError, PretrainingDidNotLearnWarning
+
+    assert {"PretrainingDidNotLearnWarning", "NonFiniteLossError"} <= set(training.__all__)
+    assert issubclass(PretrainingDidNotLearnWarning, UserWarning) and issubclass(NonFiniteLossError, RuntimeError)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=PretrainingDidNotLearnWarning)
+        warnings.warn("not learning", PretrainingDidNotLearnWarning, stacklevel=1)
+    assert caught == []

@@ -13,10 +13,11 @@ from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from .arguments import FinetuneArguments, PretrainArguments
+    from .callbacks import NonFiniteLossError
     from .finetune import FinetuneResult, finetune
     from .metrics import classification_metrics, compute_metrics_fn, multi_label_metrics, regression_metrics
     from .numerics import flush_denormals
-    from .pretrain import PretrainResult, pretrain
+    from .pretrain import PretrainingDidNotLearnWarning, PretrainResult, pretrain
     from .settings import TrainerSettings
 
 # public name -> the module of this package that defines it
@@ -30,6 +31,8 @@ _NAMES = {
     "multi_label_metrics": "metrics",
     "regression_metrics": "metrics",
     "flush_denormals": "numerics",
+    "NonFiniteLossError": "callbacks",
+    "PretrainingDidNotLearnWarning": "pretrain",
     "PretrainArguments": "arguments",
     "PretrainResult": "pretrain",
     "pretrain": "pretrain",
@@ -39,8 +42,10 @@ _NAMES = {
 __all__ = [
     "FinetuneArguments",
     "FinetuneResult",
+    "NonFiniteLossError",
     "PretrainArguments",
     "PretrainResult",
+    "PretrainingDidNotLearnWarning",
     "TrainerSettings",
     "classification_metrics",
     "compute_metrics_fn",

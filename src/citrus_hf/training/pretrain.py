@@ -1419,6 +1419,7 @@ __all__ = [
     "PretrainArguments",
     "held_out_rows",
     "PretrainResult",
+    "PretrainingDidNotLearnWarning",
     "WindowDataset",
     "citrus_loss",
     "checkpoint_problems",
