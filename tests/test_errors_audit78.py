@@ -116,3 +116,14 @@ def test_the_training_categories_import_from_citrus_hf_training_and_filter_by_cl
         warnings.filterwarnings("ignore", category=PretrainingDidNotLearnWarning)
         warnings.warn("not learning", PretrainingDidNotLearnWarning, stacklevel=1)
     assert caught == []
+
+
+# --------------------------------------------- 4. a channel list given as a number is named, not Python's TypeError
+
+
+@pytest.mark.parametrize("field", ["channel_names", "channel_modalities"])
+def test_a_channel_list_given_as_a_number_names_the_field(field):
+    """`CiTrusConfig(channel_names=5)` raised `ConfigTypeError: object of type 'int' has no len()`, naming neither the
+    field nor what to pass."""
+    with pytest.raises(TypeError, match=rf"`{field}` is a list with one name per channel, got 5 \(int\)"):
+        tiny_config(num_channels=1, **{field: 5})

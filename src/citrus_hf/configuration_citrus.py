@@ -2155,6 +2155,12 @@ class CiTrusConfig(ReadsVersionRecord, ChecksSaveDirectory, SerialisesBeforeWrit
             if isinstance(values, (str, bytes)):
                 # a string is a sequence of letters: its length would be taken for a channel count
                 raise TypeError(f"`{name}` is a list with one name per channel: pass [{values!r}], not {values!r}.")
+            if values is not None and not hasattr(values, "__len__"):
+                # a number: `len` below failed with Python's "object of type 'int' has no len()", naming neither
+                # the field nor the fix
+                raise TypeError(
+                    f"`{name}` is a list with one name per channel, got {values!r} ({type(values).__name__})."
+                )
             if values is not None and len(values) != self.num_channels:
                 raise ValueError(
                     f"`{name}` has {len(values)} entries but `num_channels` is {self.num_channels}; give one per channel."
