@@ -18,6 +18,7 @@ The recordings are real: BasicMotions' IMU windows as files, and the EEG Motor M
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 import pandas as pd
@@ -184,11 +185,17 @@ def test_a_damaged_file_among_many_is_left_out_and_named_at_the_end(eeg, tmp_pat
     for name in ("a.npy", "c.npy"):
         (folder / name).write_bytes((eeg / "six.npy").read_bytes())
     (folder / "b.npy").write_bytes(b"")
+    # an object array whose pickle calls a function: refused as unsafe, which is no ValueError (audit 78: it stopped
+    # the run where a damaged file is left out)
+    unsafe = np.empty(1, dtype=object)
+    unsafe[0] = os.getcwd  # pickled as a reference to a function, which the restricted unpickler refuses
+    np.save(folder / "b2.npy", unsafe, allow_pickle=True)
     output = tmp_path / "windows.csv"
     assert main(["predict", str(eeg / "model"), str(folder), "--sampling-rate", "160", "--output", str(output)]) == 2
     captured = capsys.readouterr()
     assert "left out: " in captured.err and "b.npy is not a valid .npy file" in captured.err
-    assert "1 of 3 recording(s) could not be read and were left out" in captured.err
+    assert "left out: Unsafe pickle" in captured.err and "b2.npy" in captured.err
+    assert "2 of 4 recording(s) could not be read and were left out" in captured.err
     assert "the other 2 were scored and written to" in captured.err
     assert {row.split(",")[0].rsplit("/", 1)[-1] for row in output.read_text().splitlines()[1:]} == {"a.npy", "c.npy"}
 

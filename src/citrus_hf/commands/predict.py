@@ -387,7 +387,7 @@ def run(argv: Sequence[str]) -> int:
     import torch
     from transformers import pipeline
 
-    from ..data.errors import CorruptFileError, SamplingRateError
+    from ..data.errors import RECORDING_REFUSALS
     from ..data.readers import read_recording
     from ..data.recording_folders import checkpoint_channels_of
     from ..inference.backends import OnnxCacheWriteError
@@ -486,7 +486,7 @@ def run(argv: Sequence[str]) -> int:
                 recording = read_recording(
                     path, channels, args.sampling_rate, check_time_stamps=not args.ignore_time_stamps
                 )
-            except (CorruptFileError, SamplingRateError) as error:
+            except RECORDING_REFUSALS as error:
                 # one damaged file among many, or one the reader refuses as read (signals at several rates, time
                 # stamps of another rate): the rest are scored (hours of work on a large folder), and the run ends
                 # with an error that names what was left out
@@ -685,7 +685,7 @@ def _predict_fusion(
     scored by the fusion pipeline; the same lines (a sleep stager's statistics between lights out and on: `lights`)
     and --output / --summary / --plot as for a single model, a classifier's events (`tables`, `_events_files`)
     included: one events file per session."""
-    from ..data.errors import CorruptFileError, ModalityChannelsError, SamplingRateError
+    from ..data.errors import RECORDING_REFUSALS, ModalityChannelsError
     from ..data.readers import read_recording
     from ..data.readers.files import READ_AS_WRITTEN_OPTION
     from ..data.recording_folders import modality_channels_of
@@ -752,7 +752,7 @@ def _predict_fusion(
                 }
             except ModalityChannelsError as error:
                 raise UsageError(str(error)) from None
-            except (CorruptFileError, SamplingRateError) as error:
+            except RECORDING_REFUSALS as error:
                 if len(sessions) == 1:
                     raise
                 unread.append(name)

@@ -58,6 +58,12 @@ class LabelColumnError(CitrusDataError, ValueError):
     or class labels that are missing (None, NaN)."""
 
 
+# The errors by which reading refuses one recording file, which a run over many files leaves out and goes on from
+# (`citrus predict`): damaged, rates that do not fit how it is read, or a pickle that would run code. The last is no
+# ValueError: left out of a list of the first two, one such .npy among a folder's files stopped the whole run.
+RECORDING_REFUSALS = (CorruptFileError, SamplingRateError, UnsafePickleError)
+
+
 @contextlib.contextmanager
 def naming_unwritable_cache(cache_dir: str | os.PathLike | None = None) -> Iterator[None]:
     """Turn a `PermissionError` (EACCES, EPERM) or a read-only file system (EROFS) met while `datasets` writes its
