@@ -2155,11 +2155,23 @@ class CiTrusConfig(ReadsVersionRecord, ChecksSaveDirectory, SerialisesBeforeWrit
             if isinstance(values, (str, bytes)):
                 # a string is a sequence of letters: its length would be taken for a channel count
                 raise TypeError(f"`{name}` is a list with one name per channel: pass [{values!r}], not {values!r}.")
-            if values is not None and not hasattr(values, "__len__"):
-                # a number: `len` below failed with Python's "object of type 'int' has no len()", naming neither
-                # the field nor the fix
+            # By now a tuple, an array or a pandas Index is a list (`config_value`). Anything else is refused here: a
+            # number failed in `len` below with Python's "object of type 'int' has no len()"; a set (its hash order,
+            # not the channels') and a dict or range passed and then broke `save_pretrained` (JSON holds none of them).
+            if values is not None and not isinstance(values, list):
+                order = ", whose order is not the channels'" if isinstance(values, (set, frozenset)) else ""
                 raise TypeError(
-                    f"`{name}` is a list with one name per channel, got {values!r} ({type(values).__name__})."
+                    f"`{name}` is a list with one name per channel, got {values!r} ({type(values).__name__}){order}; "
+                    "pass a list of strings in the channels' order."
+                )
+            strange = [value for value in values or [] if not isinstance(value, str)]
+            if strange:
+                # channels are picked by name, as text: a number or a nested list matched no file's channel (or
+                # failed in `set` below with "unhashable type: 'list'")
+                example = f", e.g. {str(strange[0])!r}" if isinstance(strange[0], (int, float)) else ""
+                raise TypeError(
+                    f"`{name}` holds {strange[0]!r} ({type(strange[0]).__name__}); each channel's entry is a "
+                    f"string{example}."
                 )
             if values is not None and len(values) != self.num_channels:
                 raise ValueError(
