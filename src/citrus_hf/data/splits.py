@@ -55,6 +55,7 @@ from .recordings import UNKNOWN_SUBJECT
 from .registry import evaluation_sets, get_dataset_spec, list_datasets
 from .windowing import (
     check_own_set_options,
+    first_example_shape,
     whole_patch_windows,
     window_coverage_notes,
     window_example_ids,
@@ -2071,20 +2072,21 @@ def load_task_splits(
             if len(validation)
             else f"none: {train_split} has too few {CARVE_GROUPS[carved_by]}{per_class} to carve one"
         )
-    first = np.asarray(train[0]["input_values"])
+    first_shape = first_example_shape(train)
+    num_channels = 1 if len(first_shape) == 1 else first_shape[0]
     return TaskSplits(
         train=train,
         validation=validation,
         test=test,
         task=task,
         label_names=label_names_of(train) if task == CLASSIFICATION else None,
-        num_channels=1 if first.ndim == 1 else first.shape[0],
+        num_channels=num_channels,
         validation_source=source,
         train_rows=train_rows,
         validation_rows=validation_rows,
         split_names={"train": train_split, "validation": validation_split or "validation", "test": test_split},
-        channel_names=_shared_channel_names(train, 1 if first.ndim == 1 else first.shape[0]),
-        channel_units=_shared_channel_units(train, 1 if first.ndim == 1 else first.shape[0]),
+        channel_names=_shared_channel_names(train, num_channels),
+        channel_units=_shared_channel_units(train, num_channels),
         carved_by=carved_by,
         carved_from=carved_from,
         target_names=(list(get_dataset_spec(str(dataset)).target_names) or None) if registered else None,
@@ -2230,8 +2232,8 @@ def _channels_by_name(splits: list[tuple[str, Any]]) -> list[Any]:
             aligned.append(split)
             continue
         if not checked:  # (only matched where a row differs: names every row repeats are read by position, as ever)
-            first_values = np.asarray(train.with_format("numpy", columns=["input_values"])[0]["input_values"])
-            problem = _channel_names_problem(reference, 1 if first_values.ndim == 1 else first_values.shape[0])
+            first_shape = first_example_shape(train)
+            problem = _channel_names_problem(reference, 1 if len(first_shape) == 1 else first_shape[0])
             if problem:
                 raise ValueError(
                     f"The {train_name} split's row 0 names its channels {reference}, {problem}, so the rows that name "

@@ -137,33 +137,80 @@ def window_example_ids(split, window_seconds: float, hop_seconds: float, samplin
 
 
 def _arrow_row_lengths(column) -> np.ndarray | None:
-    """The samples per row of an Arrow `input_values` column: the length of each row's list (`(time,)` rows) or of
-    its first channel's (`(channels, time)` rows); None for a storage this does not read (fixed-size arrays, empty or
-    missing rows), which the caller decodes."""
+    """The samples per row of an Arrow `input_values` column (a `ChunkedArray`): the length of each row's list
+    (`(time,)` rows) or of its first channel's (`(channels, time)` rows), from the lists' offsets
+    (`_arrow_chunk_rows`); None for a storage this does not read, which the caller decodes."""
+    rows = [_arrow_chunk_rows(chunk) for chunk in column.chunks]
+    if any(shape is None for shape in rows):
+        return None
+    return np.concatenate([lengths for _, lengths in rows]) if rows else np.zeros(0, dtype=np.int64)
+
+
+def _arrow_chunk_rows(chunk) -> tuple[np.ndarray, np.ndarray] | None:
+    """`(channels, samples of the first channel)`, `(rows,)` each, of one Arrow chunk of `input_values` (a list of
+    numbers is one channel), read from the lists' offsets alone: `pyarrow.compute.list_element` copied every row's
+    first channel (the whole column of single-channel nights, 4096 rows at a time) to count them. None for a storage
+    this does not read (missing rows or channels, a row without channels, values that are not numbers)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     def is_list(arrow_type) -> bool:
         return pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)
 
-    if not is_list(column.type):
+    if not is_list(chunk.type) or chunk.null_count:
         return None
-    inner = column.type.value_type
-    try:
-        if pa.types.is_fixed_size_list(inner):  # channels of one fixed length (`List(List(Value, length=T))`)
-            if pc.min(pc.list_value_length(column)).as_py() in (None, 0):
-                return None
-            return np.full(len(column), inner.list_size, dtype=np.int64)
-        if is_list(inner):
-            column = pc.list_element(column, 0)  # (a row without channels raises: decoded instead)
-        elif not (pa.types.is_integer(inner) or pa.types.is_floating(inner)):
-            return None
-        lengths = pc.list_value_length(column)
-    except (pa.ArrowInvalid, pa.ArrowIndexError, IndexError):
+    outer = chunk.offsets.to_numpy()  # (of the chunk's own rows, indexing its whole child, however it is sliced)
+    inner_type = chunk.type.value_type
+    if pa.types.is_integer(inner_type) or pa.types.is_floating(inner_type):  # `(time,)` rows
+        return np.ones(len(chunk), dtype=np.int64), np.diff(outer).astype(np.int64)
+    channels = np.diff(outer).astype(np.int64)
+    if not channels.all():
         return None
-    if lengths.null_count:
+    if pa.types.is_fixed_size_list(inner_type):  # channels of one fixed length (`List(List(Value, length=T))`)
+        return channels, np.full(len(chunk), inner_type.list_size, dtype=np.int64)
+    if not is_list(inner_type) or chunk.values.null_count:
         return None
-    return lengths.to_numpy(zero_copy_only=False)
+    inner = chunk.values.offsets.to_numpy()
+    return channels, (inner[outer[:-1] + 1] - inner[outer[:-1]]).astype(np.int64)
+
+
+# Samples (of every channel) that one batch of a `Dataset.map` over whole examples decodes at once, and the most rows
+# it takes: 32 MB of float32. Rows may be whole nights, and 64 rows a batch (the maps' batch before) decoded 64 nights,
+# and made all their windows, at once: 16 rows of an hour of 4 channels at 256 Hz held 3x the windowed rows' memory.
+MAP_BATCH_SAMPLES = 2**23
+MAP_BATCH_ROWS = 64
+
+
+def rows_per_map_batch(dataset) -> int:
+    """The rows of `dataset` (`input_values` `(channels, time)` or `(time,)`) that a `Dataset.map` over them takes
+    at a time: `MAP_BATCH_ROWS`, fewer where its largest row holds more than `MAP_BATCH_SAMPLES / MAP_BATCH_ROWS`
+    samples over its channels, down to one row. Counted from the Arrow lists' offsets of the table that backs it
+    (every row it selects from: a bound, read without gathering or decoding a sample); a storage this does not read
+    (fixed-size arrays) keeps `MAP_BATCH_ROWS`."""
+    if len(dataset) == 0 or "input_values" not in dataset.column_names:
+        return MAP_BATCH_ROWS
+    largest = 0
+    for chunk in dataset.data.column("input_values").chunks:
+        rows = _arrow_chunk_rows(chunk)
+        if rows is None:
+            return MAP_BATCH_ROWS
+        largest = max(largest, int((rows[0] * rows[1]).max(initial=0)))
+    return int(max(1, min(MAP_BATCH_ROWS, MAP_BATCH_SAMPLES // max(1, largest))))
+
+
+def first_example_shape(split) -> tuple[int, ...]:
+    """The shape of the first `input_values` of `split`: `(time,)` or `(channels, time)`, read from its Arrow lists
+    without decoding a sample (decoded in `datasets`' default format, one night of 4 channels at 256 Hz became 22
+    million Python floats, 8x the row's float32, to learn its dimensions); fixed-size arrays are decoded as numpy."""
+    import pyarrow as pa
+
+    column = split.with_format("arrow", columns=["input_values"])[:1]["input_values"]
+    row = column.chunk(0)[0] if column.num_chunks else None
+    if isinstance(row, (pa.ListScalar, pa.LargeListScalar)) and row.is_valid:
+        values = row.values
+        if isinstance(values, (pa.ListArray, pa.LargeListArray)):
+            return (len(values), len(values[0].values) if len(values) and values[0].is_valid else 0)
+        return (len(values),)
+    return np.shape(split.with_format("numpy", columns=["input_values"], dtype=None)[0]["input_values"])
 
 
 def split_by_group(
@@ -328,7 +375,7 @@ def window_examples(
             f"window_seconds cuts the {name} split's examples by time, and it has no `sampling_rate` column: give the "
             "rate of every row (--sampling-rate HZ)."
         )
-    one_dimensional = np.asarray(split[0]["input_values"]).ndim == 1
+    one_dimensional = len(first_example_shape(split)) == 1
     samples = _sample_type(split.features["input_values"])
     # the split's own columns; a window's samples are a list of any length (the example's were perhaps fixed)
     features = datasets.Features(split.features)
@@ -370,7 +417,7 @@ def window_examples(
     windowed = split.with_format("numpy", columns=["input_values"], output_all_columns=True, dtype=None).map(
         cut,
         batched=True,
-        batch_size=64,
+        batch_size=rows_per_map_batch(split),
         with_indices=True,
         remove_columns=split.column_names,
         features=features,
