@@ -43,7 +43,7 @@ from ..feature_extraction_citrus import (
 )
 from ..vocabulary_citrus import DEFAULT_TASK_ALIGNMENT, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
 from .splits import LABEL_TASKS, LABELS, check_rate_values, non_finite_fix, rates_of_rows, recordings_of_rows
-from .windowing import row_samples_and_rates
+from .windowing import row_samples_and_rates, rows_per_map_batch
 
 logger = logging.getLogger(__name__)
 
@@ -426,7 +426,7 @@ def align_rows(
         align,
         with_indices=True,
         batched=True,
-        batch_size=64,
+        batch_size=rows_per_map_batch(dataset),
         remove_columns=columns,
         features=aligned_features(extractor, label_dtype if label_column is not None else None, length),
         num_proc=num_proc,
