@@ -108,6 +108,10 @@ _SHORTEST_STRETCH_SECONDS = 1.0
 SEGMENT_SECONDS = 600.0
 # The same for files that do not record their rate (.npy, text): in samples.
 UNRATED_SEGMENT_SAMPLES = 2**19
+# File bytes whose rows the cache's writer holds before it writes them (`_rows_per_write`): `datasets` holds 1000 rows,
+# and a labelled folder's row is a whole file, so a folder of nights was held whole, as float32, until every file had
+# been read (a pile's ten-minute segments likewise, 1000 of them).
+_WRITTEN_FILE_BYTES = 2**24
 # Suffixes only recordings come in (a folder holding one is a folder of recordings).
 _RECORDING_ONLY_SUFFIXES = frozenset(suffix for suffix, kind in RECORDING_FORMATS.items() if kind != "CSV")
 # Suffixes of signal files no reader here reads (HDF5 / NWB, NumPy archives, MATLAB, Nihon Kohden's .eeg,
@@ -473,6 +477,7 @@ def load_recording_folder(
                 return datasets.Dataset.from_generator(
                     _segments if labels is None else _examples,
                     features=datasets.Features({**features, **(columns or {})}),
+                    writer_batch_size=_rows_per_write(chosen),
                     gen_kwargs={
                         "stamps": chosen,
                         "root": str(root),
@@ -1006,6 +1011,14 @@ def _digest(file: str, size: int, modified: int, whole: bool) -> str:
             handle.seek(max(0, size - _PEEK_BYTES))
             digest.update(handle.read(_PEEK_BYTES))
     return digest.hexdigest()
+
+
+def _rows_per_write(stamps: Sequence[tuple[str, int, int]]) -> int:
+    """The rows the cache's writer holds before it writes them, for the files of `stamps` (`_stamp`): `datasets`'
+    1000, fewer where the largest file holds more than `_WRITTEN_FILE_BYTES / 1000` bytes, down to one row. A row
+    (a whole file of a labelled folder, a segment of a pile) is never more samples than its file holds."""
+    largest = max((size for _, size, _ in stamps), default=0)
+    return int(max(1, min(1000, _WRITTEN_FILE_BYTES // max(1, largest))))
 
 
 def _file_spans(rows, names: list[str]) -> dict[str, tuple[int, int]]:
