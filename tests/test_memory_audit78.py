@@ -176,3 +176,22 @@ def test_the_rows_lengths_are_counted_from_the_offsets_without_copying_a_channel
         assert counted == [(np.shape(values)[-1], 160.0) for values in split.with_format("numpy")["input_values"]]
     ids = windowing.window_example_ids(rows, 10.0, 10.0, 160.0)
     assert ids.tolist() == ([0] * 3 + [1] * 6 + [2] * 3 if selected else [0] * 6 + [1] * 3 + [2] * 3)
+
+
+def test_rows_without_signal_reads_as_many_long_rows_at_a_time_as_its_budget_holds(eeg_rows, monkeypatch):
+    """`rows_without_signal` (a set's per-recording scores in `citrus evaluate`: its test rows, whole recordings where
+    the set is not cut into windows) decoded 256 rows at a time (16 rows of 1 h x 4 ch at 256 Hz: 472 MB traced, 122
+    MB now). Its batch is now as many rows as `MAP_BATCH_SAMPLES` holds, and the flags are those of every row."""
+    batches = []
+    real = datasets.Dataset.iter
+
+    def iter_counting(self, batch_size, *args, **kwargs):
+        batches.append(batch_size)
+        return real(self, batch_size, *args, **kwargs)
+
+    flat = eeg_rows.map(lambda row: {"input_values": [[1.0] * 10] * 64})
+    rows = datasets.concatenate_datasets([eeg_rows, flat.cast(eeg_rows.features)])
+    monkeypatch.setattr(datasets.Dataset, "iter", iter_counting)
+    monkeypatch.setattr(windowing, "MAP_BATCH_SAMPLES", 64 * 160 * 61)
+    assert windowing.rows_without_signal(rows).tolist() == [False] * 3 + [True] * 3
+    assert batches == [1]

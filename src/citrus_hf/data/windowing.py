@@ -113,7 +113,9 @@ def rows_without_signal(split) -> np.ndarray:
     a line). The pipelines' rule on a window's own samples (`pipelines._stretch_without_signal`: they leave such a
     window out of a recording's answer; that file imports nothing of the package, and a test keeps the two equal)."""
     flags = []
-    for batch in split.with_format("numpy", columns=["input_values"]).iter(batch_size=256):
+    # (256 rows at a time were 256 whole recordings of a set that is not cut into windows, decoded at once)
+    batch_size = rows_per_map_batch(split, most_rows=256)
+    for batch in split.with_format("numpy", columns=["input_values"]).iter(batch_size=batch_size):
         for values in batch["input_values"]:
             values = np.asarray(values, dtype=np.float64)
             values = values.reshape(-1, values.shape[-1])
@@ -180,21 +182,21 @@ MAP_BATCH_SAMPLES = 2**23
 MAP_BATCH_ROWS = 64
 
 
-def rows_per_map_batch(dataset) -> int:
-    """The rows of `dataset` (`input_values` `(channels, time)` or `(time,)`) that a `Dataset.map` over them takes
-    at a time: `MAP_BATCH_ROWS`, fewer where its largest row holds more than `MAP_BATCH_SAMPLES / MAP_BATCH_ROWS`
+def rows_per_map_batch(dataset, most_rows: int = MAP_BATCH_ROWS) -> int:
+    """The rows of `dataset` (`input_values` `(channels, time)` or `(time,)`) that a `Dataset.map` (or a pass) over
+    them takes at a time: `most_rows`, fewer where its largest row holds more than `MAP_BATCH_SAMPLES / most_rows`
     samples over its channels, down to one row. Counted from the Arrow lists' offsets of the table that backs it
     (every row it selects from: a bound, read without gathering or decoding a sample); a storage this does not read
-    (fixed-size arrays) keeps `MAP_BATCH_ROWS`."""
+    (fixed-size arrays) keeps `most_rows`."""
     if len(dataset) == 0 or "input_values" not in dataset.column_names:
-        return MAP_BATCH_ROWS
+        return most_rows
     largest = 0
     for chunk in dataset.data.column("input_values").chunks:
         rows = _arrow_chunk_rows(chunk)
         if rows is None:
-            return MAP_BATCH_ROWS
+            return most_rows
         largest = max(largest, int((rows[0] * rows[1]).max(initial=0)))
-    return int(max(1, min(MAP_BATCH_ROWS, MAP_BATCH_SAMPLES // max(1, largest))))
+    return int(max(1, min(most_rows, MAP_BATCH_SAMPLES // max(1, largest))))
 
 
 def first_example_shape(split) -> tuple[int, ...]:
