@@ -195,3 +195,22 @@ def test_rows_without_signal_reads_as_many_long_rows_at_a_time_as_its_budget_hol
     monkeypatch.setattr(windowing, "MAP_BATCH_SAMPLES", 64 * 160 * 61)
     assert windowing.rows_without_signal(rows).tolist() == [False] * 3 + [True] * 3
     assert batches == [1]
+
+
+def test_rows_naming_their_channels_in_another_order_are_reordered_a_budget_of_rows_at_a_time(
+    eeg_rows, monkeypatch, map_batches
+):
+    """Rows that name their channels in another order than the train split's first row are reordered by a batched
+    map, which took `datasets`' 1000 rows a batch: 1000 whole recordings decoded at once. It now takes as many rows
+    as `MAP_BATCH_SAMPLES` holds; each row's channels come out in the first row's order."""
+    from citrus_hf.data import splits
+
+    names = [f"C{index}" for index in range(64)]
+    named = eeg_rows.add_column("channel_names", [names, names[::-1], names])
+    monkeypatch.setattr(windowing, "MAP_BATCH_SAMPLES", 64 * 160 * 61)
+    (train,) = splits._channels_by_name([("train", named)])
+    assert map_batches == [1]
+    reordered = train.with_format("numpy")["input_values"]
+    given = eeg_rows.with_format("numpy")["input_values"]
+    assert np.array_equal(reordered[1], given[1][::-1]) and np.array_equal(reordered[2], given[2])
+    assert train["channel_names"] == [names] * 3

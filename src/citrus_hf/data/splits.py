@@ -56,6 +56,7 @@ from .registry import evaluation_sets, get_dataset_spec, list_datasets
 from .windowing import (
     check_own_set_options,
     first_example_shape,
+    rows_per_map_batch,
     whole_patch_windows,
     window_coverage_notes,
     window_example_ids,
@@ -2291,6 +2292,8 @@ def _channels_by_name(splits: list[tuple[str, Any]]) -> list[Any]:
             .map(
                 reorder,
                 batched=True,
+                # (`datasets`' 1000 rows a batch: 1000 whole recordings decoded, and reordered, at once)
+                batch_size=rows_per_map_batch(split),
                 with_indices=True,
                 input_columns=["input_values", "channel_names"] + (["channel_units"] if with_units else []),
                 features=split.features,
