@@ -12,8 +12,9 @@ Quick start::
 
 Every corpus is a module of :mod:`citrus_hf.data.sources` that registers its archive, sources, datasets and builders
 in :mod:`citrus_hf.data.registry`; they are all imported here. Offline archives are cached in ``$CITRUS_HF_CACHE``
-(default ``~/.cache/citrus_hf/archives``); built datasets in the ``datasets`` cache. Nothing here downloads at import
-time, and the heavy readers (MNE, h5py, wfdb, torch) are imported only when used.
+(default ``$XDG_CACHE_HOME/citrus_hf/archives`` where that is an absolute path, else ``~/.cache/citrus_hf/archives``);
+built datasets in the ``datasets`` cache. Nothing here downloads at import time, and the heavy readers (MNE, h5py,
+wfdb, torch) are imported only when used.
 """
 
 from . import sources  # noqa: E402, F401, I001  (registers every corpus)

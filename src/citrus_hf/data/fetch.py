@@ -6,7 +6,8 @@ proxies and certificates apply; never installed, so the Pythons they support do 
 (``.deb``) over HTTPS from the pool of a Debian mirror (``$CITRUS_HF_DEBIAN_MIRROR``, default
 https://deb.debian.org/debian: the file ``apt-get download`` would fetch). They are kept in the archive cache:
 
-* ``$CITRUS_HF_CACHE`` when set, else ``$XDG_CACHE_HOME/citrus_hf/archives/``, else ``~/.cache/citrus_hf/archives/``.
+* ``$CITRUS_HF_CACHE`` when set, else ``$XDG_CACHE_HOME/citrus_hf/archives/``, else ``~/.cache/citrus_hf/archives/``
+  (a relative ``$XDG_CACHE_HOME`` is ignored with a warning, as the XDG Base Directory spec says).
 
 Files are read straight out of the archive (never installed: some of these packages pin an old numpy; a ``.deb`` is
 an ``ar`` archive whose ``data.tar`` holds the files); members that a reader needs as a path are extracted under ``<cache>/extracted/``, with a manifest of every
