@@ -39,9 +39,9 @@ from citrus_hf.commands.script import run_script
 from citrus_hf.configuration_citrus import check_checkpoint_reference
 from citrus_hf.data import build_dataset
 from citrus_hf.data.splits import draw_budget, parse_budget
+from citrus_hf.training import PretrainArguments, PretrainingDidNotLearnWarning, pretrain
 from citrus_hf.training.metrics import compute_metrics_fn
 from citrus_hf.training.numerics import flush_denormals
-from citrus_hf.training.pretrain import PretrainArguments, PretrainingDidNotLearnWarning, pretrain
 
 
 def tiny_checkpoint(output_dir: str) -> str:
