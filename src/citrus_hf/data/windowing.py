@@ -209,7 +209,14 @@ def first_example_shape(split) -> tuple[int, ...]:
     row = column.chunk(0)[0] if column.num_chunks else None
     if isinstance(row, (pa.ListScalar, pa.LargeListScalar)) and row.is_valid:
         values = row.values
-        if isinstance(values, (pa.ListArray, pa.LargeListArray)):
+        channel_type = values.type
+        # channels of one fixed length (`List(List(Value, length=T))`) are a list too: read as `(time,)`, a row of 2
+        # channels was one channel of 2 samples (windows of the wrong shape, a 1-channel model)
+        if (
+            pa.types.is_list(channel_type)
+            or pa.types.is_large_list(channel_type)
+            or pa.types.is_fixed_size_list(channel_type)
+        ):
             return (len(values), len(values[0].values) if len(values) and values[0].is_valid else 0)
         return (len(values),)
     return np.shape(split.with_format("numpy", columns=["input_values"], dtype=None)[0]["input_values"])
