@@ -90,7 +90,7 @@ def test_channels_picked_by_name_and_converted_units_in_a_batch_give_what_each_g
 
 def test_a_batch_is_checked_once_not_once_per_recording(ecg, monkeypatch):
     """The work count, not a timing: one offset check and one resampling check for a batch of one length and rate."""
-    calls = {"_offsets_removed": 0, "_resampling_factors": 0, "recording checks": 0}
+    calls = {"_far_offsets": 0, "_resampling_factors": 0, "recording checks": 0}
 
     def counted(name, function):
         def call(*args, **kwargs):
@@ -99,14 +99,14 @@ def test_a_batch_is_checked_once_not_once_per_recording(ecg, monkeypatch):
 
         return call
 
-    monkeypatch.setattr(extraction, "_offsets_removed", counted("_offsets_removed", extraction._offsets_removed))
+    monkeypatch.setattr(extraction, "_far_offsets", counted("_far_offsets", extraction._far_offsets))
     check = CiTrusFeatureExtractor._check_resampling
     monkeypatch.setattr(CiTrusFeatureExtractor, "_check_resampling", counted("recording checks", check))
     beats = real_beats(ecg)
     tiny_extractor()(beats, sampling_rate=ECG_RATE)
-    assert (calls["_offsets_removed"], calls["recording checks"]) == (1, 1)
+    assert (calls["_far_offsets"], calls["recording checks"]) == (1, 1)
     tiny_extractor()(list(beats), sampling_rate=ECG_RATE)
-    assert (calls["_offsets_removed"], calls["recording checks"]) == (2, 2)
+    assert (calls["_far_offsets"], calls["recording checks"]) == (2, 2)
 
 
 @pytest.mark.parametrize("given", ["array", "list"])

@@ -757,16 +757,23 @@ def _offsets_removed(signal: np.ndarray) -> np.ndarray:
     float64; float32 values within a factor 2 of it lose nothing in the subtraction (Sterbenz). A channel whose span
     a baseline step makes large keeps the offset by that rule, so its stretches are looked at too
     (`_stretches_zeroed_as_constant`)."""
-    means = signal.mean(axis=-1, dtype=np.float64)
-    # in float64: float32 samples near +-3.4e38 overflowed `np.ptp` ("overflow encountered in subtract")
-    spans = signal.max(axis=-1).astype(np.float64) - signal.min(axis=-1).astype(np.float64)
-    far = np.abs(means) > _OFFSET_TO_SPAN * spans
-    far |= _stretches_zeroed_as_constant(signal) & (means != 0)
+    means, far = _far_offsets(signal)
     if not far.any():
         return signal
     centred = signal.copy()
     centred[far] -= means[far, None].astype(signal.dtype)
     return centred
+
+
+def _far_offsets(signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`(means, far)` of `(..., time)` floats: every channel's mean (float64) and whether `_offsets_removed` removes
+    it, both of shape `signal.shape[:-1]`."""
+    means = signal.mean(axis=-1, dtype=np.float64)
+    # in float64: float32 samples near +-3.4e38 overflowed `np.ptp` ("overflow encountered in subtract")
+    spans = signal.max(axis=-1).astype(np.float64) - signal.min(axis=-1).astype(np.float64)
+    far = np.abs(means) > _OFFSET_TO_SPAN * spans
+    far |= _stretches_zeroed_as_constant(signal) & (means != 0)
+    return means, far
 
 
 # The stretches `_stretches_zeroed_as_constant` cuts a channel into (at least this many samples each).
@@ -1212,6 +1219,12 @@ class _WindowPlan(NamedTuple):
     first_second: float  # where `signal` starts in the recording given (after the NaN padding left out before it)
 
 
+# A list of equal recordings is stacked and checked as one array only where each holds at most this many samples:
+# checking a recording costs about 0.1 ms besides its samples, which matters for 10,000 beats of 288 samples, not for
+# a few long recordings, whose stacked copy (all of their samples again: 4 x 16 MB held 64 MB more) would only cost.
+_STACKED_RECORDING_SAMPLES = _NORMALIZE_CHUNK_SAMPLES
+
+
 class _CheckedRecordings(list):
     """The `(channels, time)` recordings `_check_batch` checked, with `batch`: the `(batch, channels, time)` array
     whose rows they are, or None where some are not (so that resampling them takes that array rather than stacking
@@ -1223,10 +1236,13 @@ class _CheckedRecordings(list):
 
 
 def _one_float_layout(recordings: list[np.ndarray]) -> bool:
-    """Whether `recordings` all have one shape and one float dtype (so that they stack into one batch)."""
+    """Whether `recordings` all have one shape and one float dtype (so that they stack into one batch), each short
+    enough (`_STACKED_RECORDING_SAMPLES`) that stacking them is worth its copy."""
     first = recordings[0]
-    return first.dtype.kind == "f" and all(
-        recording.shape == first.shape and recording.dtype == first.dtype for recording in recordings
+    return (
+        first.dtype.kind == "f"
+        and first.size <= _STACKED_RECORDING_SAMPLES
+        and all(recording.shape == first.shape and recording.dtype == first.dtype for recording in recordings)
     )
 
 
@@ -2707,15 +2723,17 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 )
             else:
                 self._warn_of_unit_mismatch(values[index])
+        centred = np.zeros(len(values), dtype=bool)
         if self.normalization == "zscore":
-            if one_by_one.any():
-                kept = np.flatnonzero(~one_by_one)
-                for index, recording in zip(kept, _offsets_removed(values[kept])):
-                    checked[index] = recording
-            else:
-                values = _offsets_removed(values)
-                checked = list(values)
-        return _CheckedRecordings(checked, None if one_by_one.any() else values)
+            # a copy of only the recordings whose offset is removed, as each checked alone (a copy of the whole batch
+            # for one such recording held all of its samples twice)
+            with np.errstate(over="ignore", invalid="ignore"):  # (of the recordings checked alone, left out here)
+                means, far = _far_offsets(values)
+            centred = far.any(axis=-1) & ~one_by_one
+            for index in np.flatnonzero(centred):
+                checked[index] = values[index].copy()
+                checked[index][far[index]] -= means[index, far[index], None].astype(values.dtype)
+        return _CheckedRecordings(checked, None if (one_by_one | centred).any() else values)
 
     def unit_factors(
         self,
