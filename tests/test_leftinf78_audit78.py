@@ -50,6 +50,17 @@ def test_a_fusion_windows_no_signal_reason_is_printed_with_its_modality():
     assert "left out of its target" in line, line
 
 
+def test_a_no_signal_reason_the_registry_lacks_is_printed_as_given():
+    """A checkpoint whose own pipeline code (another version's) marks a window with a reason this version's registry
+    lacks: the sort by the registry's order stopped `citrus predict` with `ValueError: 'gap' is not in list` (the
+    last read's finding). It is counted last, as given, without a meaning."""
+    from citrus_hf.commands.predict import _no_signal_line
+
+    windows = [{"no_signal": "gap"}, {"no_signal": "flat"}, {"no_signal": None}]
+    line = _no_signal_line("night.npy", {"windows": windows, "label": "W"})
+    assert "2 of 3 window(s) hold no signal (1 flat: constant, e.g. an electrode off; 1 gap), " in line, line
+
+
 # --------------------------------------------------------------------- 2. the inference package's public names
 
 

@@ -1640,10 +1640,14 @@ def _no_signal_line(path: str, result: dict[str, Any]) -> str | None:
     reasons = [window["no_signal"] for window in windows if window.get("no_signal")]
     if not reasons:
         return None
-    # each mark as the pipeline gave it ("flat", a fusion window's "flat (eeg)"), in the registry's order of reasons
-    marks = sorted(dict.fromkeys(reasons), key=lambda mark: list(NO_SIGNAL_REASONS).index(no_signal_reason_of(mark)))
+    # each mark as the pipeline gave it ("flat", a fusion window's "flat (eeg)"), in the registry's order of reasons;
+    # a reason the registry lacks (a checkpoint's pipeline code from another version) last, said as it was given
+    order = {reason: place for place, reason in enumerate(NO_SIGNAL_REASONS)}
+    marks = sorted(dict.fromkeys(reasons), key=lambda mark: order.get(no_signal_reason_of(mark), len(order)))
     counts = "; ".join(
-        f"{reasons.count(mark)} {mark}: {NO_SIGNAL_REASONS[no_signal_reason_of(mark)]}" for mark in marks
+        f"{reasons.count(mark)} {mark}"
+        + (f": {meaning}" if (meaning := NO_SIGNAL_REASONS.get(no_signal_reason_of(mark))) else "")
+        for mark in marks
     )
     answer = "label" if "label" in result else "embedding" if "embedding" in result else "target"
     left_out = f"so it has no {answer}" if len(reasons) == len(windows) else f"left out of its {answer}"
