@@ -2693,8 +2693,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
     ) -> list[np.ndarray]:
         """`_check_recording` for float recordings of one shape, stacked `(batch, channels, time)`: the same checks,
         messages, warnings and outputs, with the per-channel statistics taken over the whole batch at once (checked
-        one at a time, 0.1 ms each, 10,000 ECG beats took 1.1 s before the model was called). The shape is checked once (a
-        batch passes or fails that alike, as recording 0); a recording with non-finite samples, or float64 samples
+        one at a time, 0.1 ms each, 10,000 ECG beats took 1.1 s before the model was called). The shape is checked
+        once (a batch passes or fails that alike, as recording 0); a recording with non-finite samples, or float64 samples
         beyond float32's range, goes through `_check_recording` in order, which fills it (`nan_policy`) or refuses it
         naming its index. Returns one `(channels, time)` array per recording: rows of one `(batch, channels, time)`
         array (`_CheckedRecordings.batch`) where every recording was checked here."""
@@ -3031,8 +3031,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             raise ValueError(
                 f"resampling recording {index} from {rate:g} Hz to the model's {self.sampling_rate:g} Hz multiplies "
                 f"its {num_samples} samples by {up / down:.3g}, into {size / 2**20:.0f} MiB, more than "
-                f"{_MAX_WINDOW_COPIES} x `max_window_bytes` ({limit / 2**20:.0f} MiB): check that `sampling_rate` is in "
-                "Hz (samples per second), or raise `extractor.max_window_bytes` (None: no limit)."
+                f"{_MAX_WINDOW_COPIES} x `max_window_bytes` ({limit / 2**20:.0f} MiB): check that `sampling_rate` is "
+                "in Hz (samples per second), or raise `extractor.max_window_bytes` (None: no limit)."
             )
 
     def _padded_length(self, full_lengths: list[int], padding: str | None, max_length: int | None) -> int:

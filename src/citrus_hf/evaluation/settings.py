@@ -54,8 +54,9 @@ def _warn_of_finetune_set_per_run(given: Any) -> None:
     (each arm's run sets its own), and a Python user who set it believed the runs used it. Only a value the user gave
     and the runs do not use is said: a dict's key, or a field its caller gave `TrainerSettings` or assigned to it
     since (`given_fields`: `settings.seed = 7`), other than the protocol's default; of a copy (`dataclasses.replace`),
-    whose given fields are not known, a value other than both that and TrainerSettings' own default (`TrainerSettings(learning_rate=...)` carries show_progress=True that nobody asked
-    for, and `citrus evaluate` builds its settings with the protocol's show_progress=False)."""
+    whose given fields are not known, a value other than both that and TrainerSettings' own default
+    (`TrainerSettings(learning_rate=...)` carries show_progress=True that nobody asked for, and `citrus evaluate`
+    builds its settings with the protocol's show_progress=False)."""
     set_per_run = ProtocolConfig.__dataclass_fields__["finetune"].metadata["set_per_run"]
     if isinstance(given, Mapping):
         chosen = {key: given[key] for key in set_per_run if key in given}

@@ -40,8 +40,9 @@ def _as_array(values):
     """`values` as numpy where they are a torch tensor (on any device, in any precision, attached to a graph:
     `model(**batch).logits` scored as it comes), anything else as it is. With `batch_eval_metrics=True` the Trainer
     passes each batch's tensors as they are; numpy refused bf16 ("Got unsupported ScalarType BFloat16") and tensors
-    that require grad. Floats narrower than float32 (bf16, which numpy lacks; float16) widen to float32 exactly; float64
-    stays float64, as numpy reads it (made float32, 1e8 + 1 and 1e8 + 2 were one value: a regression's errors read 0)."""
+    that require grad. Floats narrower than float32 (bf16, which numpy lacks; float16) widen to float32 exactly;
+    float64 stays float64, as numpy reads it (made float32, 1e8 + 1 and 1e8 + 2 were one value: a regression's errors
+    read 0)."""
     if hasattr(values, "detach"):
         values = values.detach().cpu()
         return (values.float() if values.is_floating_point() and values.element_size() < 4 else values).numpy()
