@@ -2002,7 +2002,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 which passes no `truncation`, gets rows no longer than `max_length` from the extractor's call with
                 that `max_length`).
             pad_to_multiple_of: round the padded length up to a multiple of this (and of `patch_length`), but not
-                past `context_length` (a batch that would go past it is padded to the context, which is said once).
+                past `context_length` (a batch that would go past it is padded to the context, or keeps its own length
+                where its rows are already longer than the context; either is said once).
             return_attention_mask: accepted for transformers' collators; the mask is always returned, as
                 `patch_mask` (1 for a patch holding real samples, 0 for padding), which is what the model takes.
             return_tensors: `"pt"`, `"np"` or None (numpy).
@@ -2148,15 +2149,23 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         model warns that its input is longer than anything it was trained on (and does more work for nothing)."""
         step = math.lcm(multiple, self.patch_length)
         rounded = -(-length // step) * step
-        cap = max(length, self.context_length)
-        if rounded <= cap:
+        if rounded <= max(length, self.context_length):
             return rounded
+        if length > self.context_length:
+            # rows already past the context (`pad` with padding="longest" takes them) cannot be padded to it: they
+            # keep their own length, a whole number of patches but not a multiple of `multiple`
+            logger.warning_once(
+                f"pad_to_multiple_of={multiple} (multiples of {step}, whole patches of {self.patch_length}) would pad "
+                f"rows already longer than the context of {self.context_length} samples further past it; such "
+                "batches keep their own length instead (not rounded)."
+            )
+            return length
         logger.warning_once(
             f"pad_to_multiple_of={multiple} (rounded to whole patches of {self.patch_length}: multiples of {step}) "
             f"would pad past the context of {self.context_length} samples, which the model was trained on; batches "
             "that would are padded to the context instead."
         )
-        return cap
+        return self.context_length
 
     def _pad_length(self, lengths: list[int], padding: Any, max_length: Any, truncation: Any) -> int:
         """The padded length in model samples for `pad` (see there)."""

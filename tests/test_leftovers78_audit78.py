@@ -1,0 +1,33 @@
+"""Audit 78, leftovers: `pad_to_multiple_of` over rows already past the context says what it does; the audio maps of
+`load_task_splits` write a few decoded rows at a time; `sleep_summary` refuses lights on at lights out, as `citrus
+predict` does; a relative $XDG_CACHE_HOME's ONNX warning names where the exports go; the metrics read a pandas Series of
+per-row arrays; a 2-D array of rates is refused as such; `predict_windows` checks its `patch_mask` as the model does."""
+
+from __future__ import annotations
+
+import logging
+
+import datasets
+import numpy as np
+import pytest
+import torch
+from test_fe_audit66 import tiny_extractor, warnings_said
+from tiny_configs import tiny_config
+
+
+# ----------------------------------------------------- 1. pad_to_multiple_of over rows already past the context
+def test_pad_to_multiple_of_over_rows_past_the_context_says_they_keep_their_length(caplog):
+    """Rows of 240 samples (past the context of 200) with `pad_to_multiple_of=50` are kept at 240, but the warning
+    said such batches were "padded to the context instead"."""
+    extractor = tiny_extractor()
+    rows = [
+        {"input_values": np.zeros((1, n), np.float32), "patch_mask": np.ones(n // 20, np.int64)} for n in (240, 220)
+    ]
+    caplog.set_level(logging.WARNING)
+    batch = extractor.pad(rows, pad_to_multiple_of=50)
+    assert batch["input_values"].shape == (2, 1, 240) and batch["patch_mask"].shape == (2, 12)
+    said = [m for m in warnings_said(caplog) if "pad_to_multiple_of=50" in m]
+    assert len(said) == 1 and "keep their own length" in said[0] and "padded to the context" not in said[0]
+    # a batch at the context is still padded to it, and says so
+    assert extractor([np.zeros(500)], sampling_rate=100, pad_to_multiple_of=30)["input_values"].shape[-1] == 200
+    assert any("pad_to_multiple_of=30" in m and "padded to the context" in m for m in warnings_said(caplog))
