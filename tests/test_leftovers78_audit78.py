@@ -31,3 +31,35 @@ def test_pad_to_multiple_of_over_rows_past_the_context_says_they_keep_their_leng
     # a batch at the context is still padded to it, and says so
     assert extractor([np.zeros(500)], sampling_rate=100, pad_to_multiple_of=30)["input_values"].shape[-1] == 200
     assert any("pad_to_multiple_of=30" in m and "padded to the context" in m for m in warnings_said(caplog))
+
+
+# --------------------------------------------------------------- 2. the audio maps write a few rows at a time
+def test_the_audio_maps_write_a_few_decoded_rows_at_a_time(tmp_path, monkeypatch):
+    """Both maps that decode audio (WAV bytes of an `Audio` column, decoded `{"array", "sampling_rate"}` rows) held
+    `datasets`' default 1000 rows before a write: 1000 whole recordings in memory. Their output is unchanged."""
+    import scipy.io.wavfile
+
+    from citrus_hf.data import splits
+
+    signals = [np.random.default_rng(k).standard_normal((2, 300)).astype(np.float32) for k in range(3)]
+    paths = []
+    for index, signal in enumerate(signals):
+        paths.append(str(tmp_path / f"take{index}.wav"))
+        scipy.io.wavfile.write(paths[-1], 100, signal.T)
+    wav = datasets.Dataset.from_dict({"audio": paths}).cast_column("audio", datasets.Audio())
+    rows = datasets.Dataset.from_dict(
+        {"audio": [{"array": signal.tolist(), "sampling_rate": 100} for signal in signals]}
+    )
+    writer_batches = []
+    original_map = datasets.Dataset.map
+
+    def recording_map(self, *args, **kwargs):
+        writer_batches.append(kwargs.get("writer_batch_size"))
+        return original_map(self, *args, **kwargs)
+
+    monkeypatch.setattr(datasets.Dataset, "map", recording_map)
+    for given in (wav, rows):
+        read = splits._audio_as_input_values(given)
+        np.testing.assert_allclose(np.asarray(read["input_values"]), np.stack(signals))
+        assert read["sampling_rate"] == [100.0] * 3
+    assert writer_batches == [splits.AUDIO_ROWS_PER_WRITE] * 2 and splits.AUDIO_ROWS_PER_WRITE <= 16

@@ -242,6 +242,11 @@ def _read_as_recordings(path: Path) -> bool:
     return not _saved_to_disk(path) and (is_recording_folder(path) or is_recording_file(path))
 
 
+# Rows that a map decoding audio (WAV bytes, decoded arrays) holds before writing them: `datasets`' default 1000 held
+# 1000 decoded recordings in memory at once (whole nights of heart sounds), and their size is unknown before decoding.
+AUDIO_ROWS_PER_WRITE = 16
+
+
 def _audio_as_input_values(loaded):
     """`loaded` (a `Dataset` or `DatasetDict`) with the signal of a split that has no `input_values` but one
     `datasets.Audio` column (as audiofolder and the Hub store waveforms: heart sounds, ECG as audio) read into
@@ -279,6 +284,7 @@ def _audio_as_input_values(loaded):
         return split.map(
             lambda row: {"input_values": row[column]["array"], "sampling_rate": row[column]["sampling_rate"]},
             remove_columns=[column],
+            writer_batch_size=AUDIO_ROWS_PER_WRITE,
             desc=f"Reading the {name} split's `{column}` audio",
         )
 
@@ -325,6 +331,7 @@ def _audio_as_input_values(loaded):
             read,
             remove_columns=[column],
             features=datasets.Features(features),
+            writer_batch_size=AUDIO_ROWS_PER_WRITE,
             desc=f"Reading the {name} split's `{column}` audio",
         )
 
