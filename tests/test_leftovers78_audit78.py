@@ -63,3 +63,16 @@ def test_the_audio_maps_write_a_few_decoded_rows_at_a_time(tmp_path, monkeypatch
         np.testing.assert_allclose(np.asarray(read["input_values"]), np.stack(signals))
         assert read["sampling_rate"] == [100.0] * 3
     assert writer_batches == [splits.AUDIO_ROWS_PER_WRITE] * 2 and splits.AUDIO_ROWS_PER_WRITE <= 16
+
+
+# ----------------------------------------------------------- 3. lights on at lights out, as `citrus predict`
+def test_sleep_summary_refuses_lights_on_at_lights_out_as_citrus_predict_does():
+    """`sleep_summary` took lights on == lights out (a night of no time, efficiency None) where `citrus predict`
+    refuses equal times; with the defaults, a recording of no seconds is that night."""
+    from citrus_hf.inference.time_use import sleep_summary
+
+    windows = [{"start": 0.0, "end": 30.0, "label": "W", "no_signal": False}]
+    with pytest.raises(ValueError, match=r"^Lights on \(30 s\) is at lights out \(30 s\).*lights_on after lights_off"):
+        sleep_summary(windows, 60.0, {"W": "W"}, lights_off=30.0, lights_on=30.0)
+    with pytest.raises(ValueError, match=r"Lights on \(0 s, the recording's end\) is at lights out \(0 s\)"):
+        sleep_summary([], 0.0, {"W": "W"})

@@ -49,15 +49,17 @@ def sleep_summary(
         stage's share of TST) and `unstaged_seconds` (TRT less the staged seconds).
 
     Raises:
-        ValueError: lights on before lights out (both seconds from the recording's first sample, with no wrap past
-            midnight), which gave a negative time in bed and efficiency; `citrus predict` refuses it as well.
+        ValueError: lights on not after lights out (both seconds from the recording's first sample, with no wrap
+            past midnight): before, it gave a negative time in bed and efficiency; at, a night of no time (with the
+            defaults, a recording of no seconds); `citrus predict` refuses both as well.
     """
     off = 0.0 if lights_off is None else float(lights_off)
     on = float(recorded_seconds) if lights_on is None else float(lights_on)
-    if not on >= off:  # (NaN too; lights on at lights out is a night of no time, whose efficiency is None)
+    if not on > off:  # (NaN too) lights on at lights out is a night of no time: no statistics, as `citrus predict`
         end = "" if lights_on is not None else ", the recording's end"
+        where = "at" if on == off else "before"
         raise ValueError(
-            f"Lights on ({on:g} s{end}) is before lights out ({off:g} s), both in seconds from the recording's first "
+            f"Lights on ({on:g} s{end}) is {where} lights out ({off:g} s), both in seconds from the recording's first "
             "sample: give a lights_on after lights_off."
         )
     spans = counted_spans(windows) if windows else []
@@ -86,7 +88,7 @@ def sleep_summary(
         "lights_on_seconds": rounded(on),
         "recorded_seconds": rounded(recorded),
         "total_sleep_seconds": rounded(sleep),
-        "sleep_efficiency_percent": 100.0 * sleep / recorded if recorded > 0 else None,
+        "sleep_efficiency_percent": 100.0 * sleep / recorded,  # (recorded > 0: refused above otherwise)
         "sleep_onset_latency_seconds": None if onset is None else rounded(onset - off),
         "waso_seconds": rounded(waso),
         "rem_latency_seconds": None if rem is None else rounded(rem - onset),
