@@ -76,3 +76,28 @@ def test_sleep_summary_refuses_lights_on_at_lights_out_as_citrus_predict_does():
         sleep_summary(windows, 60.0, {"W": "W"}, lights_off=30.0, lights_on=30.0)
     with pytest.raises(ValueError, match=r"Lights on \(0 s, the recording's end\) is at lights out \(0 s\)"):
         sleep_summary([], 0.0, {"W": "W"})
+
+
+# ---------------------------------------------------- 4. a relative $XDG_CACHE_HOME: where the ONNX exports go
+def test_a_relative_xdg_cache_home_warning_names_where_the_onnx_exports_go(monkeypatch, tmp_path):
+    """The warning said only "using ~/.cache": not the folder the exports go to now, nor the exports left under the
+    relative folder, which are no longer read (and are exported again)."""
+    from transformers.testing_utils import CaptureLogger
+    from transformers.utils import logging as hf_logging
+
+    from citrus_hf.inference.backends import onnx_cache_dir
+
+    for variable in ("CITRUS_HF_ONNX_CACHE", "HF_HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative-onnx-78")
+    monkeypatch.chdir(tmp_path)
+    earlier = tmp_path / "relative-onnx-78" / "citrus_hf" / "onnx"
+    earlier.mkdir(parents=True)
+    (earlier / "model-logits-0123.onnx").write_bytes(b"")
+    with CaptureLogger(hf_logging.get_logger("citrus_hf.inference.backends")) as captured:
+        folder = onnx_cache_dir()
+    assert folder == tmp_path / "home" / ".cache" / "citrus_hf" / "onnx"
+    assert f"ONNX exports go to {folder}" in captured.out
+    assert f"the 1 under {earlier} are not read there: CITRUS_HF_ONNX_CACHE={earlier}" in captured.out
+    assert captured.out.count("\n") == 1  # one line

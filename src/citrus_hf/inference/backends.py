@@ -1727,13 +1727,8 @@ def onnx_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
         if os.environ.get(variable):
             return Path(os.environ[variable], *below).expanduser()
     cache_home = os.environ.get("XDG_CACHE_HOME")
-    if cache_home and not os.path.isabs(os.path.expanduser(cache_home)):
-        logger.warning_once(
-            f"XDG_CACHE_HOME={cache_home!r} is a relative path, which the XDG Base Directory spec says to ignore: "
-            "using ~/.cache; set it to an absolute path (or CITRUS_HF_ONNX_CACHE) to keep the ONNX exports elsewhere."
-        )
-        cache_home = None
-    if not cache_home:
+    relative = cache_home if cache_home and not os.path.isabs(os.path.expanduser(cache_home)) else None
+    if relative or not cache_home:
         try:
             cache_home = Path.home() / ".cache"
         except RuntimeError:  # no $HOME and no home in the user database (a service account, some containers)
@@ -1741,7 +1736,22 @@ def onnx_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
                 "No home folder to keep ONNX exports in ($HOME is not set); give one with $CITRUS_HF_ONNX_CACHE, "
                 "$HF_HOME or $XDG_CACHE_HOME (or `cache_dir=`)."
             ) from None
-    return Path(cache_home, "citrus_hf", "onnx").expanduser()
+    folder = Path(cache_home, "citrus_hf", "onnx").expanduser()
+    if relative:
+        # the folder the exports now go to, and those left under the relative one (no longer read: exported again)
+        earlier = Path(os.path.abspath(relative), "citrus_hf", "onnx")
+        left = sorted(earlier.glob("*.onnx")) if earlier.is_dir() else []
+        logger.warning_once(
+            f"XDG_CACHE_HOME={relative!r} is a relative path, which the XDG Base Directory spec says to ignore: ONNX "
+            f"exports go to {folder}"
+            + (
+                f" (the {len(left)} under {earlier} are not read there: CITRUS_HF_ONNX_CACHE={earlier} keeps them)"
+                if left
+                else ""
+            )
+            + "; set it to an absolute path (or CITRUS_HF_ONNX_CACHE) to keep them elsewhere."
+        )
+    return folder
 
 
 def _channels_are_free(model: torch.nn.Module, target: InferenceTarget) -> bool:
