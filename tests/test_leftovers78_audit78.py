@@ -101,3 +101,19 @@ def test_a_relative_xdg_cache_home_warning_names_where_the_onnx_exports_go(monke
     assert f"ONNX exports go to {folder}" in captured.out
     assert f"the 1 under {earlier} are not read there: CITRUS_HF_ONNX_CACHE={earlier}" in captured.out
     assert captured.out.count("\n") == 1  # one line
+
+
+# --------------------------------------------------------- 5. a pandas Series of per-row arrays in the metrics
+def test_the_regression_metrics_read_a_pandas_series_of_per_row_arrays_as_numpy_stacks_it():
+    """`regression_metrics(df["pred"], df["target"])` of a two-target regressor's rows failed inside pandas ("setting
+    an array element with a sequence"), where the same rows as a list of arrays were scored."""
+    import pandas as pd
+
+    from citrus_hf.training.metrics import pearson_r, regression_metrics
+
+    rng = np.random.default_rng(0)
+    predictions = rng.normal(size=(6, 2))
+    targets = predictions + 0.1 * rng.normal(size=(6, 2))
+    frame = pd.DataFrame({"pred": list(predictions), "target": list(targets)})
+    assert regression_metrics(frame["pred"], frame["target"]) == regression_metrics(predictions, targets)
+    assert pearson_r(frame["target"], frame["pred"]) == pearson_r(targets, predictions)

@@ -42,10 +42,20 @@ def _as_array(values):
     passes each batch's tensors as they are; numpy refused bf16 ("Got unsupported ScalarType BFloat16") and tensors
     that require grad. Floats narrower than float32 (bf16, which numpy lacks; float16) widen to float32 exactly;
     float64 stays float64, as numpy reads it (made float32, 1e8 + 1 and 1e8 + 2 were one value: a regression's errors
-    read 0)."""
+    read 0). A pandas Series or 1-D object array of per-row arrays is a list of its rows (what `np.stack` of it would
+    give)."""
     if hasattr(values, "detach"):
         values = values.detach().cpu()
         return (values.float() if values.is_floating_point() and values.element_size() < 4 else values).numpy()
+    if (
+        getattr(values, "dtype", None) == np.dtype(object)
+        and np.ndim(values) == 1
+        and any(np.ndim(row) for row in values)
+    ):
+        # a pandas Series (or 1-D object array) of per-row arrays (`df["pred"]` of a model's k outputs): numpy's
+        # float conversion failed inside pandas ("setting an array element with a sequence"); as a list of rows it
+        # is the `(n, k)` array it means, as a list of arrays always was
+        return list(values)
     return values
 
 
