@@ -117,3 +117,13 @@ def test_the_regression_metrics_read_a_pandas_series_of_per_row_arrays_as_numpy_
     frame = pd.DataFrame({"pred": list(predictions), "target": list(targets)})
     assert regression_metrics(frame["pred"], frame["target"]) == regression_metrics(predictions, targets)
     assert pearson_r(frame["target"], frame["pred"]) == pearson_r(targets, predictions)
+
+
+# --------------------------------------------------------------------------------- 6. a 2-D array of rates
+@pytest.mark.parametrize("rates", [np.array([[100, 100]]), np.array([[100], [100]])])
+def test_a_two_dimensional_array_of_rates_is_refused_as_such(rates):
+    """`np.array([[100, 100]])` for two recordings was told "1 values for 2 recordings" (its rows counted), and
+    `np.array([[100], [100]])` "the sampling rate of recording 0 must be a positive number of Hz, got [100]"."""
+    extractor = tiny_extractor()
+    with pytest.raises(ValueError, match=r"^`sampling_rate` holds rows of rates .*a 2-D array.*1-D list of 2 numbers"):
+        extractor([np.zeros(200), np.zeros(200)], sampling_rate=rates)

@@ -19,6 +19,7 @@ import json
 import math
 import numbers
 import os
+import reprlib
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -2506,6 +2507,13 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         rates = [
             rate.item() if isinstance(rate, (torch.Tensor, np.ndarray)) and rate.ndim == 0 else rate for rate in rates
         ]
+        if any(np.ndim(rate) > 0 for rate in rates if not isinstance(rate, (str, bytes))):
+            # rows of rates (`np.array([[100, 100]])`): counted as rows, a batch of two was told "1 values for 2"
+            raise ValueError(
+                f"`sampling_rate` holds rows of rates ({reprlib.repr(rates)}), a 2-D array, not one rate per "
+                f"recording: give one rate for all, or one per recording as a 1-D list of {num_recordings} numbers "
+                "(`np.ravel(rates).tolist()` where the rows hold them in order)."
+            )
         if len(rates) not in (1, num_recordings) and all(len(recording) == len(rates) for recording in recordings):
             # one rate per channel, as EDF and WFDB headers give them: resampling needs one rate per recording. Rates
             # all alike are still refused (an array's rows may be recordings, each given its rate), with the one rate
