@@ -127,3 +127,19 @@ def test_a_two_dimensional_array_of_rates_is_refused_as_such(rates):
     extractor = tiny_extractor()
     with pytest.raises(ValueError, match=r"^`sampling_rate` holds rows of rates .*a 2-D array.*1-D list of 2 numbers"):
         extractor([np.zeros(200), np.zeros(200)], sampling_rate=rates)
+
+
+# ------------------------------------------------------------- 7. predict_windows checks the mask's width
+def test_predict_windows_refuses_an_all_ones_patch_mask_of_another_width_as_embed_does():
+    """Windows all signal run without their mask, so an all-ones `patch_mask` of 5 patches for windows of 10 was
+    taken, where `model.embed` refuses it naming the extractor's patch_length."""
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.inference.backends import predict_windows
+
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2)).eval()
+    windows, mask = torch.randn(3, 1, 200), torch.ones(3, 5, dtype=torch.long)
+    refusal = r"`patch_mask` must have shape \(batch, num_patches\) = \(3, 10\).*patch_length=40"
+    with pytest.raises(ValueError, match=refusal):
+        model.embed(windows, mask)
+    with pytest.raises(ValueError, match=refusal):
+        predict_windows(model, {"input_values": windows, "patch_mask": mask}, backend="torch")

@@ -1439,6 +1439,11 @@ def predict_windows(
         raise ValueError(
             f'`features["input_values"]` holds no windows (shape {tuple(input_values.shape)}); skip empty inputs.'
         )
+    patch_length = model.config.patch_length
+    if patch_mask is not None and input_values.shape[-1] % patch_length == 0:
+        # the model's own check, on the whole mask: windows all signal run without their mask
+        # (`run_full_and_padded_apart`), so an all-ones mask of another width was taken where `model.embed` refuses it
+        model._check_patch_mask(patch_mask, (len(input_values), 0, input_values.shape[-1] // patch_length))
     if isinstance(backend, InferenceBackend):
         if backend.source_model is not model:
             raise ValueError(
