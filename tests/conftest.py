@@ -144,6 +144,27 @@ def own_datasets_cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def cache_home_given_relative(monkeypatch, tmp_path) -> Callable[[str, str, str], Path]:
+    """`(own_variable, kind, left_file) -> folder`: `XDG_CACHE_HOME` set to a folder relative to the working one
+    (`tmp_path`), `HOME` under `tmp_path`, neither `own_variable` (the package's cache variable for `kind`) nor
+    `HF_HOME` set, and one file `left_file` already under the relative folder's `citrus_hf/<kind>`, which is
+    returned (what a cache kept there before)."""
+
+    def given(own_variable: str, kind: str, left_file: str) -> Path:
+        for variable in (own_variable, "HF_HOME"):
+            monkeypatch.delenv(variable, raising=False)
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+        monkeypatch.setenv("XDG_CACHE_HOME", f"relative-{kind}")
+        monkeypatch.chdir(tmp_path)
+        earlier = tmp_path / f"relative-{kind}" / "citrus_hf" / kind
+        earlier.mkdir(parents=True)
+        (earlier / left_file).write_bytes(b"x")
+        return earlier
+
+    return given
+
+
+@pytest.fixture
 def local_hub(tmp_path, monkeypatch):
     """The test Hub (tests/hub_server.py) served in this process, huggingface_hub pointed at it (its endpoint, online,
     a cache of this test's own): the push functions build their `HfApi` and downloads when called."""

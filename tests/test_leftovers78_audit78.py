@@ -79,7 +79,7 @@ def test_sleep_summary_refuses_lights_on_at_lights_out_as_citrus_predict_does():
 
 
 # ---------------------------------------------------- 4. a relative $XDG_CACHE_HOME: where the ONNX exports go
-def test_a_relative_xdg_cache_home_warning_names_where_the_onnx_exports_go(monkeypatch, tmp_path):
+def test_a_relative_xdg_cache_home_warning_names_where_the_onnx_exports_go(cache_home_given_relative, tmp_path):
     """The warning said only "using ~/.cache": not the folder the exports go to now, nor the exports left under the
     relative folder, which are no longer read (and are exported again)."""
     from transformers.testing_utils import CaptureLogger
@@ -87,14 +87,7 @@ def test_a_relative_xdg_cache_home_warning_names_where_the_onnx_exports_go(monke
 
     from citrus_hf.inference.backends import onnx_cache_dir
 
-    for variable in ("CITRUS_HF_ONNX_CACHE", "HF_HOME"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CACHE_HOME", "relative-onnx-78")
-    monkeypatch.chdir(tmp_path)
-    earlier = tmp_path / "relative-onnx-78" / "citrus_hf" / "onnx"
-    earlier.mkdir(parents=True)
-    (earlier / "model-logits-0123.onnx").write_bytes(b"")
+    earlier = cache_home_given_relative("CITRUS_HF_ONNX_CACHE", "onnx", "model-logits-0123.onnx")
     with CaptureLogger(hf_logging.get_logger("citrus_hf.inference.backends")) as captured:
         folder = onnx_cache_dir()
     assert folder == tmp_path / "home" / ".cache" / "citrus_hf" / "onnx"

@@ -11,20 +11,13 @@ from citrus_hf.training.settings import TrainerSettings, given_fields
 
 
 # ------------------------------------------------ 1. a relative $XDG_CACHE_HOME: where the archives are, and were
-def test_a_relative_xdg_cache_home_warning_names_the_archives_left_there(monkeypatch, tmp_path, caplog):
+def test_a_relative_xdg_cache_home_warning_names_the_archives_left_there(cache_home_given_relative, tmp_path, caplog):
     """XDG_CACHE_HOME=cache (relative), ignored since session 78, held the archives fetched before: the warning said
     only "using ~/.cache", and the next build said an archive is missing and fetched it again. It now names the folder
     the archives are kept in and the archives left under the relative one, with the variable that keeps using them."""
     from citrus_hf.data.fetch import archive_cache_dir
 
-    for variable in ("CITRUS_HF_CACHE", "HF_HOME"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CACHE_HOME", "review1-cache")
-    monkeypatch.chdir(tmp_path)
-    earlier = tmp_path / "review1-cache" / "citrus_hf" / "archives"
-    earlier.mkdir(parents=True)
-    (earlier / "ptb_xl.zip").write_bytes(b"x")
+    earlier = cache_home_given_relative("CITRUS_HF_CACHE", "archives", "ptb_xl.zip")
     with caplog.at_level(logging.WARNING, logger="citrus_hf.data.fetch"):
         kept = archive_cache_dir()
     assert kept == tmp_path / "home" / ".cache" / "citrus_hf" / "archives"
