@@ -43,7 +43,7 @@ def _as_array(values):
     that require grad. Floats narrower than float32 (bf16, which numpy lacks; float16) widen to float32 exactly;
     float64 stays float64, as numpy reads it (made float32, 1e8 + 1 and 1e8 + 2 were one value: a regression's errors
     read 0). A pandas Series or 1-D object array of per-row arrays is a list of its rows (what `np.stack` of it would
-    give)."""
+    give); rows of different shapes there, or in a list of rows, are refused (`_check_rows_alike`)."""
     if hasattr(values, "detach"):
         values = values.detach().cpu()
         return (values.float() if values.is_floating_point() and values.element_size() < 4 else values).numpy()
@@ -55,14 +55,42 @@ def _as_array(values):
         # a pandas Series (or 1-D object array) of per-row arrays (`df["pred"]` of a model's k outputs): numpy's
         # float conversion failed inside pandas ("setting an array element with a sequence"); as a list of rows it
         # is the `(n, k)` array it means, as a list of arrays always was
-        return list(values)
+        values = list(values)
+        _check_rows_alike(values)
+    elif isinstance(values, list) and values and np.ndim(values[0]):
+        _check_rows_alike(values)
     return values
+
+
+def _check_rows_alike(rows: list) -> None:
+    """Refuse `rows` (one array per example) of different shapes: numpy's own error ("setting an array element with
+    a sequence. The requested array has an inhomogeneous shape after 1 dimensions") named neither row nor fix."""
+    first = np.shape(rows[0])
+    for index, row in enumerate(rows):
+        if np.shape(row) != first:
+            raise ValueError(
+                f"The rows to score differ in shape: row 0 is {first} and row {index} is {np.shape(row)}; give every "
+                "row the same outputs (one value per target or class), as the `(n, k)` array they stand for."
+            )
 
 
 def _as_labels(y_true, num_classes: int | None = None) -> np.ndarray:
     """`y_true` as `(n,)` int64 class indices, refusing class names, fractional values and (given `num_classes`)
     indices out of range."""
     labels = np.asarray(_as_array(y_true)).reshape(-1)
+    missing = (
+        sum(value is None or (isinstance(value, float) and math.isnan(value)) for value in labels.tolist())
+        if labels.dtype == object
+        else 0
+    )
+    missing += int(np.isnan(labels).sum()) if labels.dtype.kind in "fc" else 0
+    if missing:
+        # a label column with empty cells (pandas' None / NaN): numpy's `mod` below failed on None ("unsupported
+        # operand type(s) for %"), and NaN was called a fractional value
+        raise ValueError(
+            f"Class labels are missing (None or NaN) in {missing} of {labels.size} rows: drop those rows before "
+            "scoring (`df.dropna(subset=[column])`), or give them a class index."
+        )
     names = (
         [value for value in labels.tolist() if isinstance(value, (str, bytes))] if labels.dtype.kind in "USO" else []
     )
