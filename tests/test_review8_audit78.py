@@ -67,3 +67,20 @@ def test_whole_labels_and_nan_logits_still_score():
     rather than a refusal."""
     assert accuracy(pd.Series([1.0, 0.0, 2.0]), [1, 0, 2]) == 1.0
     assert math.isnan(classification_metrics(np.full((3, 3), np.nan), [1, 0, 2])["accuracy"])
+
+
+# --------------------------------------------------------------------------------- 3. lights outside the recording
+@pytest.mark.parametrize("lights", [{"lights_on": 7200.0}, {"lights_off": -600.0, "lights_on": 3000.0}])
+def test_a_sleep_summary_with_lights_outside_the_recording_is_refused(lights):
+    """Lights on past the recording's end counted the seconds it does not hold as time in bed: a night of 3600 s
+    staged N2 throughout read a sleep efficiency of 50 %, where `citrus predict` refuses such a time."""
+    from citrus_hf.inference.time_use import sleep_summary
+
+    windows = [
+        {"start": float(start), "end": start + 30.0, "label": "N2", "no_signal": False} for start in range(0, 3600, 30)
+    ]
+    assert sleep_summary(windows, 3600.0, {"N2": "N2"})["sleep_efficiency_percent"] == 100.0
+    with pytest.raises(
+        ValueError, match=r"^Lights out \(-?\d+ s\) to lights on \(\d+ s\) falls outside the recording \(0 to 3600 s"
+    ):
+        sleep_summary(windows, 3600.0, {"N2": "N2"}, **lights)

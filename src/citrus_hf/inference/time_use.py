@@ -51,7 +51,8 @@ def sleep_summary(
     Raises:
         ValueError: lights on not after lights out (both seconds from the recording's first sample, with no wrap
             past midnight): before, it gave a negative time in bed and efficiency; at, a night of no time (with the
-            defaults, a recording of no seconds); `citrus predict` refuses both as well.
+            defaults, a recording of no seconds); `citrus predict` refuses both as well. Lights out before the
+            recording's first sample, or lights on past its end (`recorded_seconds`), as the command refuses them.
     """
     off = 0.0 if lights_off is None else float(lights_off)
     on = float(recorded_seconds) if lights_on is None else float(lights_on)
@@ -61,6 +62,13 @@ def sleep_summary(
         raise ValueError(
             f"Lights on ({on:g} s{end}) is {where} lights out ({off:g} s), both in seconds from the recording's first "
             "sample: give a lights_on after lights_off."
+        )
+    if off < 0 or on > float(recorded_seconds):
+        # seconds the recording does not hold were counted as time in bed (unstaged): a silently low efficiency
+        raise ValueError(
+            f"Lights out ({off:g} s) to lights on ({on:g} s) falls outside the recording (0 to {float(recorded_seconds):g}"
+            " s from its first sample), whose seconds past it no window stages: give times within the recording, as "
+            "`citrus predict` does."
         )
     spans = counted_spans(windows) if windows else []
     staged = [
