@@ -27,6 +27,7 @@ from ..vocabulary_citrus import as_bool
 from .budgets import missing_groups
 from .errors import CitrusDataError
 from .fetch import archive_path
+from .listings import memo_scope
 from .plans import (
     BuildContext,
     BuildPlan,
@@ -144,14 +145,8 @@ def one_plan_per_set() -> Iterator[None]:
     options; `citrus pretrain` three times. A plan is a pure function of them and of the checksummed archives; take a
     scope only where a set of your own's builder, or the files of an online corpus's `data_dir`, do not change within
     it. Nested in another scope, it is that scope."""
-    if _PLANS.get() is not None:
+    with memo_scope(_PLANS):
         yield
-        return
-    token = _PLANS.set({})
-    try:
-        yield
-    finally:
-        _PLANS.reset(token)
 
 
 def _plan(spec: DatasetSpec, options: dict[str, Any], context: BuildContext) -> BuildPlan:
@@ -413,12 +408,8 @@ _HUB_NOTES_READ: contextvars.ContextVar[dict[tuple[str, str], Path | None] | Non
 def hub_notes_read_once() -> Iterator[None]:
     """Within it, each note of a Hub dataset (`_hub_note`) is asked of the Hub once (per thread); a push made after it
     is read anew."""
-    outer = _HUB_NOTES_READ.get()
-    token = _HUB_NOTES_READ.set({} if outer is None else outer)
-    try:
+    with memo_scope(_HUB_NOTES_READ):
         yield
-    finally:
-        _HUB_NOTES_READ.reset(token)
 
 
 def _hub_note(repo_id: str, file_name: str) -> Path | None:

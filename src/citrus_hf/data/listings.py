@@ -22,6 +22,21 @@ _LISTINGS: contextvars.ContextVar[dict[tuple[str, str], tuple[Path, list[Path]]]
 
 
 @contextlib.contextmanager
+def memo_scope(memo: contextvars.ContextVar[dict | None]) -> Iterator[None]:
+    """A scope within which the context variable `memo` (None outside any scope) holds one dict of what the call
+    works out once and reads again (this module's listings, `builders`' plans and Hub notes); nested in another
+    scope of the same `memo`, it is that scope. Reset on the way out, exceptions included."""
+    if memo.get() is not None:
+        yield
+        return
+    token = memo.set({})
+    try:
+        yield
+    finally:
+        memo.reset(token)
+
+
+@contextlib.contextmanager
 def one_listing() -> Iterator[None]:
     """A scope within which each listing of a folder (`listed_once`) is taken once: a second listing of the same folder
     (by its resolved path, however it is spelt) is the first one's, named by the folder as given the second time. The
@@ -32,14 +47,8 @@ def one_listing() -> Iterator[None]:
     seen in it: take one only around steps that read a folder, and `fresh_listings` around those within it that write
     to a folder they list.
     """
-    if _LISTINGS.get() is not None:
+    with memo_scope(_LISTINGS):
         yield
-        return
-    token = _LISTINGS.set({})
-    try:
-        yield
-    finally:
-        _LISTINGS.reset(token)
 
 
 @contextlib.contextmanager
@@ -83,4 +92,4 @@ def listed_once(kind: str, folder: str | os.PathLike, walk: Callable[[Path], lis
     return list(listed) if first_root == root else [root / path.relative_to(first_root) for path in listed]
 
 
-__all__ = ["fresh_listings", "given_listing", "listed_once", "one_listing"]
+__all__ = ["fresh_listings", "given_listing", "listed_once", "memo_scope", "one_listing"]
