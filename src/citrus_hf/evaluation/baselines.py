@@ -24,7 +24,12 @@ import torch
 
 from .._extras import require
 from ..configuration_citrus import CiTrusConfig, looks_like_time_by_channels
-from ..feature_extraction_citrus import _CONSTANT_RELATIVE_TOLERANCE, fill_non_finite, nan_padding_span
+from ..feature_extraction_citrus import (
+    _CONSTANT_RELATIVE_TOLERANCE,
+    fill_non_finite,
+    nan_padding_span,
+    row_value_as_numpy,
+)
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 
 
@@ -356,27 +361,17 @@ def _sleeping_numba_threads() -> None:
     numba.config.THREADING_LAYER = "workqueue"
 
 
-def _tensor_as_numpy(value: Any) -> Any:
-    """A torch tensor as a numpy array of its values (detached, on the CPU; bfloat16, which numpy has not, as
-    float32, which holds every value); anything else as it is. numpy's own reading of a tensor that requires grad, of
-    a GPU one or of a bfloat16 one failed with torch's words or was refused as "could not be read as numbers"."""
-    if not isinstance(value, torch.Tensor):
-        return value
-    value = value.detach().cpu()
-    return (value.float() if value.dtype == torch.bfloat16 else value).numpy()
-
-
 def _minirocket_series(values: Any, name: str) -> np.ndarray:
     """`values` (fit_minirocket's `train` or `test`: a numpy array of any dtype, memory order or memory map, a CPU
     tensor, a nested list, or a list of `(channels, time)` arrays of different lengths, aeon's unequal-length
     collection, zero-padded at the end to the longest) as float64 `(n, channels, time)`, aeon's `(n_cases,
     n_channels, n_timepoints)`; a 2-D array is `(n, time)`, one channel per series, as aeon reads it."""
-    values = [_tensor_as_numpy(case) for case in values] if isinstance(values, (list, tuple)) else values
+    values = [row_value_as_numpy(case) for case in values] if isinstance(values, (list, tuple)) else values
     try:
         if isinstance(values, list) and values and len({np.shape(case)[-1:] for case in values}) > 1:
             cases = [np.atleast_2d(np.asarray(case, dtype=np.float64)) for case in values]
         else:
-            cases, array = None, np.asarray(_tensor_as_numpy(values), dtype=np.float64)
+            cases, array = None, np.asarray(row_value_as_numpy(values), dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise TypeError(
             f"fit_minirocket's {name} could not be read as numbers ({error}); pass a float or integer array "
@@ -429,7 +424,7 @@ def _minirocket_series(values: Any, name: str) -> np.ndarray:
 def _minirocket_class_ids(labels: Any, num_train: int, num_classes: int | None) -> np.ndarray:
     """fit_minirocket's classification `labels` as int64 class ids `(num_train,)`, checked: the ids index the columns
     of its scores, so a negative id wrapped round to the last column and a fractional one was truncated, silently."""
-    labels = np.asarray(_tensor_as_numpy(labels))
+    labels = np.asarray(row_value_as_numpy(labels))
     if labels.dtype == object and all(isinstance(label, numbers.Number) for label in labels.ravel()):
         # numbers held as Python objects (a pandas column of dtype object, `np.array(ids, dtype=object)`): read by
         # their values, so that ids 0, 1, 2 are not refused as "not class ids 0, 1, 2"
@@ -467,7 +462,7 @@ def _minirocket_class_ids(labels: Any, num_train: int, num_classes: int | None) 
 def _minirocket_targets(targets: Any, num_train: int) -> np.ndarray:
     """fit_minirocket's regression `targets` as float64 `(num_train,)`, checked."""
     try:
-        targets = np.asarray(_tensor_as_numpy(targets), dtype=np.float64)
+        targets = np.asarray(row_value_as_numpy(targets), dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise TypeError(f"fit_minirocket's regression targets could not be read as numbers ({error}).") from error
     if targets.ndim != 1 or len(targets) != num_train:
