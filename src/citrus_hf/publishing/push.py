@@ -191,7 +191,7 @@ def _publish_folder(
             api.create_repo(repo_id, private=private, exist_ok=True)
             # an open pull request's ref (`refs/pr/N`, huggingface_hub's way to add commits to it) is no branch to
             # create, as transformers' own `push_to_hub` knows
-            if revision is not None and not create_pr and not revision.startswith("refs/pr/"):
+            if revision is not None and not create_pr and not is_pull_request_ref(revision):
                 api.create_branch(repo_id, branch=revision, exist_ok=True)
             return api.upload_folder(
                 repo_id=repo_id,
@@ -513,7 +513,7 @@ def _replaced_revision(repo_id: str, revision: str | None, token: bool | str | N
     from huggingface_hub import HfApi
     from huggingface_hub.errors import RepositoryNotFoundError
 
-    if revision is None or revision.startswith("refs/pr/"):
+    if revision is None or is_pull_request_ref(revision):
         return revision
     refused = (
         "a push commits to a branch: give a branch name (an existing one, or a new one to create from the default "
@@ -542,7 +542,13 @@ def _replaced_revision(repo_id: str, revision: str | None, token: bool | str | N
 def parent_commit_on(revision: str | None, head: str | None) -> str | None:
     """`head`, the commit a push read, as the `parent_commit` of its commit to `revision`; None on an open pull
     request's ref (`refs/pr/N`), which takes its commits without one, as `_publish_folder` leaves a pull request's."""
-    return None if (revision or "").startswith("refs/pr/") else head
+    return None if is_pull_request_ref(revision) else head
+
+
+def is_pull_request_ref(revision: str | None) -> bool:
+    """Whether `revision` is an open pull request's ref (`refs/pr/N`, huggingface_hub's way to add commits to it):
+    no branch to create, read or give a card to, and no parent commit to check."""
+    return (revision or "").startswith("refs/pr/")
 
 
 def _branch_head(repo_id: str, revision: str | None, token: bool | str | None) -> str | None:
@@ -774,7 +780,7 @@ def _record_pipelines(config: CiTrusConfig, entries: dict, folder: Path) -> None
 def _card_branch(revision: str | None, create_pr: bool) -> str | None:
     """The branch a push's card goes to, whose checkpoint its usage code loads: `revision`, unless it is a pull
     request's (`create_pr`, `refs/pr/N`), which merges into the default branch (None)."""
-    return revision if revision is not None and not create_pr and not revision.startswith("refs/pr/") else None
+    return revision if revision is not None and not create_pr and not is_pull_request_ref(revision) else None
 
 
 def _source_preprocessor(model: PreTrainedModel, source: str, token: bool | str | None):
