@@ -3005,14 +3005,17 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 results[index] = (resampled[position], up, down)
         return results
 
-    def _check_resamplings(self, recordings: list[np.ndarray], rates: list[float]) -> None:
-        """`_check_resampling` of every recording, once per length and rate (the first recording of each, in order,
+    def _check_resamplings(self, recordings: list[np.ndarray], rates: list[float], whole_copy: bool = False) -> None:
+        """`_check_resampling` of every recording, and with `whole_copy` (`"window"`: each resampled whole before it
+        is cut) `_check_resampled_bytes` too, once per shape, dtype and rate (the first recording of each, in order,
         so the first refused is named as when each was checked): a batch of 10,000 beats is one check."""
         checked = set()
         for index, (recording, rate) in enumerate(zip(recordings, rates)):
-            if (recording.shape, rate) not in checked:
-                checked.add((recording.shape, rate))
+            if (recording.shape, recording.dtype, rate) not in checked:
+                checked.add((recording.shape, recording.dtype, rate))
                 self._check_resampling(index, recording, rate)
+                if whole_copy:
+                    self._check_resampled_bytes(index, recording, rate)
 
     def _check_resampling(self, index: int, recording: np.ndarray, rate: float) -> None:
         """Refuse, before scipy allocates anything, a rate that leaves less than one patch at the model's rate or
@@ -3190,9 +3193,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         `context_length` samples off the hop). `first_seconds`: where each recording starts in the one given (the
         seconds of NaN padding `_prepare` left out before it), so that window times stay those of the recording given.
         """
-        self._check_resamplings(recordings, rates)
-        for index, (recording, rate) in enumerate(zip(recordings, rates)):
-            self._check_resampled_bytes(index, recording, rate)
+        self._check_resamplings(recordings, rates, whole_copy=True)
         plans = []
         for index, (signal, up, down) in enumerate(self._resample_groups(recordings, rates)):
             length = signal.shape[-1]
