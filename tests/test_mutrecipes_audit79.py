@@ -75,6 +75,10 @@ def test_a_class_weighted_probe_is_the_weighted_ridge_scored_on_the_classes_with
         sample_weights=weights[labels],
     )
     np.testing.assert_allclose(readout.loo_errors, expected.loo_errors, rtol=1e-6)
+    # by hand at the chosen penalty: the weighted mean squared leave-one-out residual of the 9 rows of classes 0 and 1
+    scored, residual = labels < 2, class_codes(labels, 3) - readout.loo_predictions
+    by_hand = weights[labels][scored] @ np.mean(residual[scored] ** 2, axis=1) / weights[labels][scored].sum()
+    assert readout.loo_errors[DEFAULT_ALPHAS.index(readout.alpha)] == pytest.approx(by_hand)
     np.testing.assert_allclose(readout.weight, expected.weight, rtol=1e-5, atol=1e-8)
 
 
