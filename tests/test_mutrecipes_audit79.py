@@ -119,6 +119,10 @@ def test_the_scale_draws_one_factor_per_channel():
     scaled = augmented_window(torch.ones(2, 50), 50, ["scale"], seed=3)
     assert scaled[0].unique().numel() == 1 and scaled[1].unique().numel() == 1
     assert scaled[0, 0] != scaled[1, 0]
+    # the augmentations apply in turn: the shift of the scaled window keeps its factors (mutant: each applied to the
+    # original, so only the last one, a shift of ones, counted)
+    chained = augmented_window(torch.ones(2, 50), 50, ["scale", "shift"], seed=3)
+    assert not torch.allclose(chained, torch.ones(2, 50))
 
 
 def test_jitter_measures_each_channel_spread_over_its_real_samples():
@@ -294,6 +298,7 @@ def test_the_probe_pools_the_spread_from_two_examples_per_class():
     from citrus_hf.training.recipes import PROBE_CLASSIFICATION_POOLING, RECIPES, probe_head_overrides
 
     assert probe_head_overrides(np.array([0, 1]), "classification")["pooling"] == "mean_max"
+    assert probe_head_overrides(None, "regression")["pooling"] == "mean_max_std_dynamics"  # (regression: always)
     assert probe_head_overrides(np.array([0, 0, 1, 1]), "classification")["pooling"] == PROBE_CLASSIFICATION_POOLING
     lpft = RECIPES["probe-finetune"].head_overrides_for(np.array([0, 0, 1, 1]), "classification")
     assert lpft["pooling"] == "mean_max_std"
