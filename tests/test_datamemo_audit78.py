@@ -80,21 +80,18 @@ def test_a_labelled_folder_is_listed_once_by_load_task_splits_and_data_info(reco
     _listed_once_each(listings, recording_folders)
 
 
-def test_a_bids_dataset_s_events_tables_are_looked_for_once_per_scope(tmp_path, monkeypatch):
+def test_a_bids_dataset_s_events_tables_are_looked_for_once_per_scope(tmp_path, listings):
     from citrus_hf.data.bids import holds_events
 
     root = tmp_path / "bids"
     (root / "sub-01" / "eeg").mkdir(parents=True)
     (root / "dataset_description.json").write_text('{"Name": "motor", "BIDSVersion": "1.9.0"}')
-    searches: list[str] = []
-    rglob = Path.rglob
-    monkeypatch.setattr(Path, "rglob", lambda self, pattern: searches.append(pattern) or rglob(self, pattern))
     with one_listing():  # (a load asked for them in four steps, each a walk of the dataset)
         assert not holds_events(root)
         (root / "sub-01" / "eeg" / "sub-01_task-motor_events.tsv").write_text("onset\tduration\n1\t2\n")
         assert not holds_events(root)
-    assert searches == ["*_events.tsv"]
-    assert holds_events(root) and len(searches) == 2  # outside the scope: afresh
+    _listed_once_each(listings, root)
+    assert holds_events(root) and listings[os.path.realpath(root)] == 2  # outside the scope: afresh
 
 
 def test_citrus_predict_lists_each_folder_once(tmp_path, listings):

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import CorruptFileError, SamplingRateError
-from .listings import listed_once
+from .listings import files_under, is_hidden_name
 from .readers.brainvision import read_brainvision_header
 from .readers.files import READ_AS_WRITTEN_KEY, header_rates, recording_format
 
@@ -65,8 +65,6 @@ FOLDER_OPTIONS = (*BIDS_OPTIONS, READ_AS_WRITTEN_KEY)
 # BIDS entities that name who and what was recorded -> the example columns they become (`subject` groups the
 # validation carve, as in any set of your own).
 _ENTITY_COLUMNS = {"sub": "subject", "ses": "session", "task": "task", "run": "run"}
-# What `_events_tables` lists (`listings.listed_once`): a dataset's events tables.
-_EVENTS_TABLES = "BIDS events tables"
 # The folders of a BIDS dataset's root that hold no raw data of it (BIDS's own reserved names) -> what they hold, for
 # the warning that leaves them out: the processed copies in `derivatives/` would be examples of the same events a
 # second time, `sourcedata/` the recordings before conversion.
@@ -123,15 +121,12 @@ def holds_events(folder: str | os.PathLike) -> bool:
 
 def _events_tables(root: Path) -> list[Path]:
     """The events tables of the BIDS dataset at `root` outside its folders of no raw data, those a recording's
-    inherits (``task-motor_events.tsv`` at the root, ``sub-01_task-motor_events.tsv`` in a subject's folder) too;
-    looked for once within a `listings.one_listing` scope (a load asked for them four times, each a walk of the
-    dataset)."""
-    return listed_once(_EVENTS_TABLES, root, _walked_events_tables)
-
-
-def _walked_events_tables(root: Path) -> list[Path]:
-    """`_events_tables(root)`, looked for afresh."""
-    return sorted(path for path in root.rglob("*_events.tsv") if not _hidden(path, root) and holds_raw_data(path, root))
+    inherits (``task-motor_events.tsv`` at the root, ``sub-01_task-motor_events.tsv`` in a subject's folder) too. From
+    the dataset's one listing (`listings.files_under`, taken once within a `listings.one_listing` scope), which follows
+    a symlinked subject folder (``sub-01 -> /shared/sub-01``, as datalad lays a dataset out): `Path.rglob` does not,
+    so a dataset whose subjects were all linked in was read as an unlabelled pile, and one with some linked in kept
+    their events only through the table beside each recording."""
+    return [path for path in files_under(root) if path.name.endswith("_events.tsv") and holds_raw_data(path, root)]
 
 
 def holds_raw_data(path: Path, root: Path) -> bool:
@@ -650,7 +645,7 @@ def _read_sidecars(recording: Path, root: Path, bad_channels: dict[str, Path]) -
 def _hidden(path: Path, root: Path) -> bool:
     """Whether a part of `path` under `root` is hidden (a name starting with "." or "__"), as a folder's listing hides
     it (`recording_folders.files_under`)."""
-    return any(part.startswith((".", "__")) for part in path.relative_to(root).parts)
+    return any(is_hidden_name(part) for part in path.relative_to(root).parts)
 
 
 __all__ = [

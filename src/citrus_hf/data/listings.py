@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 # `{(what is listed, resolved folder): (the folder as first given, its listing)}` within a `one_listing` scope; None
 # outside any. A context variable, as the notes a build says once are: a scope is one call's, in its own thread (a
@@ -92,4 +95,89 @@ def listed_once(kind: str, folder: str | os.PathLike, walk: Callable[[Path], lis
     return list(listed) if first_root == root else [root / path.relative_to(first_root) for path in listed]
 
 
-__all__ = ["fresh_listings", "given_listing", "listed_once", "memo_scope", "one_listing"]
+# What `files_under` lists (`listings.listed_once`): every file under a folder.
+FILES_UNDER = "files"
+
+
+def files_under(folder: str | os.PathLike) -> list[Path]:
+    """Every file under `folder`, recursively, sorted, by the paths the folder lays out: a symlinked file or folder is
+    followed and named by the link's own path (`corpus/subject1/0.npy` where `corpus/subject1` links to
+    `/data/subject1`), as `datasets`' own file lists follow links. `Path.rglob` does not descend into a symlinked
+    folder, so a corpus whose subjects were linked in was read as a fraction of itself, without a word. A link to a
+    folder above it (a loop) is skipped with a warning naming it, and so is a link to a folder elsewhere in the set
+    (`latest -> s3`), whose files are listed by their own paths; an unreadable subfolder is skipped as `rglob` skips
+    it. A file or folder whose name starts with "." or "__" (`.ipynb_checkpoints/`, `.Trash-1000/`, `.DS_Store`,
+    `__MACOSX/`) is hidden, as `datasets`' own listing of a folder hides it: Jupyter's autosaved copies were read as
+    recordings of their own (only the names under `folder` are looked at: a hidden folder given is listed). Every
+    listing of a set of the user's own (recordings, metadata, data files) goes through this one walk; within a
+    `listings.one_listing` scope a folder is walked once.
+    """
+    return listed_once(FILES_UNDER, folder, _walked)
+
+
+def _walked(root: Path) -> list[Path]:
+    """`files_under(root)`, walked afresh."""
+    found: list[Path] = []
+
+    def walk(directory: Path, ancestors: frozenset[str]) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        except OSError:
+            return
+        for entry in entries:
+            if is_hidden_name(entry.name):
+                continue
+            path = directory / entry.name
+            try:
+                is_dir = entry.is_dir()  # follows a link, as `is_file` below does
+            except OSError:
+                continue
+            if not is_dir:
+                if entry.is_file():
+                    found.append(path)
+                continue
+            real = os.path.realpath(path)
+            if real in ancestors:
+                logger.warning(
+                    f"{path} links to {real}, a folder that holds it: a loop, so its files would be listed forever; "
+                    "it is skipped (they are read once, from that folder)."
+                )
+                continue
+            if entry.is_symlink() and _is_within(real, real_root):
+                # `latest -> s3` beside `s3`: the walk lists those files by their own paths, and through the link
+                # too one recording would be two examples, which could fall on both sides of a train / validation
+                # split
+                logger.warning(
+                    f"{path} links to {real}, a folder inside {root} whose files are listed by their own paths: it "
+                    "is skipped, so that each recording is read once."
+                )
+                continue
+            walk(path, ancestors | {real})
+
+    real_root = os.path.realpath(root)
+    if root.is_dir():
+        walk(root, frozenset({real_root}))
+    return sorted(found)
+
+
+def is_hidden_name(name: str) -> bool:
+    """Whether a file or folder of this name is hidden from a listing of a set (`files_under`), as `datasets` hides
+    it: names starting with "." or "__"."""
+    return name.startswith((".", "__"))
+
+
+def _is_within(path: str, folder: str) -> bool:
+    """Whether the resolved `path` is `folder` (resolved) or lies under it."""
+    return os.path.commonpath([path, folder]) == folder
+
+
+__all__ = [
+    "FILES_UNDER",
+    "files_under",
+    "fresh_listings",
+    "given_listing",
+    "is_hidden_name",
+    "listed_once",
+    "memo_scope",
+    "one_listing",
+]

@@ -74,7 +74,7 @@ from .errors import (
     SamplingRateError,
     naming_unwritable_cache,
 )
-from .listings import given_listing, listed_once, one_listing
+from .listings import FILES_UNDER, files_under, given_listing, is_hidden_name, one_listing
 from .plans import row_sizes
 from .readers._common import merged_breaks
 from .readers.arff_csv import not_decodable, text_encoding
@@ -224,80 +224,6 @@ _MULTI_RATE_FORMATS = ("EDF", "BDF", "WFDB")
 # large a share of a small pile (one file of two).
 MIN_FILES_FOR_VALIDATION = 5
 VALIDATION_FRACTION = 0.15  # as eeg_pretrain's
-# What `files_under` lists (`listings.listed_once`): every file under a folder.
-_FILES = "files"
-
-
-def files_under(folder: str | os.PathLike) -> list[Path]:
-    """Every file under `folder`, recursively, sorted, by the paths the folder lays out: a symlinked file or folder is
-    followed and named by the link's own path (`corpus/subject1/0.npy` where `corpus/subject1` links to
-    `/data/subject1`), as `datasets`' own file lists follow links. `Path.rglob` does not descend into a symlinked
-    folder, so a corpus whose subjects were linked in was read as a fraction of itself, without a word. A link to a
-    folder above it (a loop) is skipped with a warning naming it, and so is a link to a folder elsewhere in the set
-    (`latest -> s3`), whose files are listed by their own paths; an unreadable subfolder is skipped as `rglob` skips
-    it. A file or folder whose name starts with "." or "__" (`.ipynb_checkpoints/`, `.Trash-1000/`, `.DS_Store`,
-    `__MACOSX/`) is hidden, as `datasets`' own listing of a folder hides it: Jupyter's autosaved copies were read as
-    recordings of their own (only the names under `folder` are looked at: a hidden folder given is listed). Every
-    listing of a set of the user's own (recordings, metadata, data files) goes through this one walk; within a
-    `listings.one_listing` scope a folder is walked once.
-    """
-    return listed_once(_FILES, folder, _walked)
-
-
-def _walked(root: Path) -> list[Path]:
-    """`files_under(root)`, walked afresh."""
-    found: list[Path] = []
-
-    def walk(directory: Path, ancestors: frozenset[str]) -> None:
-        try:
-            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
-        except OSError:
-            return
-        for entry in entries:
-            if _is_hidden(entry.name):
-                continue
-            path = directory / entry.name
-            try:
-                is_dir = entry.is_dir()  # follows a link, as `is_file` below does
-            except OSError:
-                continue
-            if not is_dir:
-                if entry.is_file():
-                    found.append(path)
-                continue
-            real = os.path.realpath(path)
-            if real in ancestors:
-                _warn_once(
-                    f"{path} links to {real}, a folder that holds it: a loop, so its files would be listed forever; "
-                    "it is skipped (they are read once, from that folder)."
-                )
-                continue
-            if entry.is_symlink() and _is_within(real, real_root):
-                # `latest -> s3` beside `s3`: the walk lists those files by their own paths, and through the link
-                # too one recording would be two examples, which could fall on both sides of a train / validation
-                # split
-                _warn_once(
-                    f"{path} links to {real}, a folder inside {root} whose files are listed by their own paths: it "
-                    "is skipped, so that each recording is read once."
-                )
-                continue
-            walk(path, ancestors | {real})
-
-    real_root = os.path.realpath(root)
-    if root.is_dir():
-        walk(root, frozenset({real_root}))
-    return sorted(found)
-
-
-def _is_hidden(name: str) -> bool:
-    """Whether a file or folder of this name is hidden from a listing of a set (`files_under`), as `datasets` hides
-    it: names starting with "." or "__"."""
-    return name.startswith((".", "__"))
-
-
-def _is_within(path: str, folder: str) -> bool:
-    """Whether the resolved `path` is `folder` (resolved) or lies under it."""
-    return os.path.commonpath([path, folder]) == folder
 
 
 def is_bids_metadata(path: Path) -> bool:
@@ -312,7 +238,7 @@ def recording_files(folder: str | os.PathLike, *, listed: Sequence[Path] | None 
     the listings PhysioNet ships beside its records, `_PHYSIONET_LISTINGS`). `listed`: `files_under(folder)` where a
     caller has it (kept for the callers of this keyword: within a `one_listing` scope a folder is listed once
     without it)."""
-    with given_listing(_FILES, folder, listed):
+    with given_listing(FILES_UNDER, folder, listed):
         listed = files_under(folder)
     files = [
         path
@@ -668,7 +594,7 @@ def warn_of_unread_files(
         The BIDS sidecars and tables under `folder` (paths under it; of a BIDS dataset, outside its folders of no raw
         data), listed once for both warnings (`_bids_metadata`).
     """
-    with given_listing(_FILES, folder, listed):
+    with given_listing(FILES_UNDER, folder, listed):
         return _warn_of_unread_files(folder, bids_events, by_subject)
 
 
@@ -794,7 +720,7 @@ def archive_files_advice(path: Path, *, listed: Sequence[Path] | None = None) ->
     if path.is_file():
         listed = [path]
     else:
-        with given_listing(_FILES, path, listed):
+        with given_listing(FILES_UNDER, path, listed):
             listed = files_under(path)
     listed = [file for file in listed if file.suffix.lower() in _ARCHIVE_READERS]
     if not listed:
@@ -1072,7 +998,7 @@ def labelled_layout(folder: str | os.PathLike, *, listed: Sequence[Path] | None 
     if not folder.is_dir() or not (folder / "train").is_dir():
         return None
     layout: dict[str, list[Path]] = {}
-    with given_listing(_FILES, folder, listed):
+    with given_listing(FILES_UNDER, folder, listed):
         files = recording_files(folder)
     for file in files:
         parts = file.relative_to(folder).parts
@@ -1290,7 +1216,7 @@ def _metadata_rows(folder: Path) -> tuple[dict[Path, dict | list[dict]], dict[Pa
                 raise ValueError(
                     f"{table} names {name!r}, which is no recording file ({', '.join(RECORDING_FORMATS)})."
                 )
-            if any(_is_hidden(part) for part in relative.parts):
+            if any(is_hidden_name(part) for part in relative.parts):
                 # the folder's listing hides it (`files_under`), so its row would be left out without a word
                 raise ValueError(
                     f"{table} names {name!r}, a hidden file (a name starting with '.' or '__', which a folder's "
