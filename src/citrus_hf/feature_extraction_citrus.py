@@ -1226,6 +1226,11 @@ class _WindowPlan(NamedTuple):
 _STACKED_RECORDING_SAMPLES = _NORMALIZE_CHUNK_SAMPLES
 
 
+def _exact_in_float32(counts: np.ndarray) -> bool:
+    """Whether every integer of `counts` is one float32 holds exactly (within +-2^24)."""
+    return counts.size == 0 or (int(counts.max()) < 2**24 and int(counts.min()) > -(2**24))
+
+
 class _CheckedRecordings(list):
     """The `(channels, time)` recordings `_check_batch` checked, with `batch`: the `(batch, channels, time)` array
     whose rows they are, or None where some are not (so that resampling them takes that array rather than stacking
@@ -1236,12 +1241,12 @@ class _CheckedRecordings(list):
         self.batch = batch
 
 
-def _one_float_layout(recordings: list[np.ndarray]) -> bool:
-    """Whether `recordings` all have one shape and one float dtype (so that they stack into one batch), each short
-    enough (`_STACKED_RECORDING_SAMPLES`) that stacking them is worth its copy."""
+def _one_numeric_layout(recordings: list[np.ndarray]) -> bool:
+    """Whether `recordings` all have one shape and one float or integer dtype (so that they stack into one batch),
+    each short enough (`_STACKED_RECORDING_SAMPLES`) that stacking them is worth its copy."""
     first = recordings[0]
     return (
-        first.dtype.kind == "f"
+        first.dtype.kind in "fiu"
         and first.size <= _STACKED_RECORDING_SAMPLES
         and all(recording.shape == first.shape and recording.dtype == first.dtype for recording in recordings)
     )
@@ -2285,9 +2290,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 if (start, stop) != (0, recording.shape[-1]):
                     recordings[index], seconds_left_out[index] = recording[..., start:stop], start / rate
                     batch = None  # (its rows are no longer all of one length)
-        if batch is None and len(recordings) > 1 and _one_float_layout(recordings):
+        if batch is None and len(recordings) > 1 and _one_numeric_layout(recordings):
             batch = np.stack(recordings)  # a list of equal recordings: one copy, then checked as one array
-        if batch is not None and batch.dtype.kind == "f":
+        if batch is not None and (batch.dtype.kind == "f" or self._counts_become_float32(batch)):
             recordings = self._check_batch(batch, nan_policy, input_channel_names, one_array, factors, rates)
         else:
             recordings = [
@@ -2708,15 +2713,20 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         unit_factors: np.ndarray | None,
         rates: list[float],
     ) -> list[np.ndarray]:
-        """`_check_recording` for float recordings of one shape, stacked `(batch, channels, time)`: the same checks,
-        messages, warnings and outputs, with the per-channel statistics taken over the whole batch at once (checked
-        one at a time, 0.1 ms each, 10,000 ECG beats took 1.1 s before the model was called). The shape is checked
-        once (a batch passes or fails that alike, as recording 0); a recording with non-finite samples, or float64 samples
-        beyond float32's range, goes through `_check_recording` in order, which fills it (`nan_policy`) or refuses it
-        naming its index. Returns one `(channels, time)` array per recording: rows of one `(batch, channels, time)`
-        array (`_CheckedRecordings.batch`) where every recording was checked here."""
+        """`_check_recording` for float recordings of one shape, stacked `(batch, channels, time)`, or integer counts
+        that all become float32 (`_counts_become_float32`): the same checks, messages, warnings and outputs, with the
+        per-channel statistics taken over the whole batch at once (checked one at a time, 0.1 ms each, 10,000 ECG
+        beats took 1.1 s before the model was called; int16 beats straight from a file took that path too). The shape
+        is checked once (a batch passes or fails that alike, as recording 0); a recording with non-finite samples, or
+        float64 samples beyond float32's range, goes through `_check_recording` in order, which fills it
+        (`nan_policy`) or refuses it naming its index. Returns one `(channels, time)` array per recording: rows of one
+        `(batch, channels, time)` array (`_CheckedRecordings.batch`) where every recording was checked here."""
         channel_order = self._checked_layout(batch.shape[1:], 0, input_channel_names, one_array)
-        values = batch if batch.dtype == np.float64 else batch.astype(np.float32, copy=False)
+        from_counts = batch.dtype.kind in "iu"
+        if from_counts:
+            values = self._counts_as_float(batch)
+        else:
+            values = batch if batch.dtype == np.float64 else batch.astype(np.float32, copy=False)
         if unit_factors is not None:  # a new array: the caller's samples stay as they are
             values = values * unit_factors.astype(values.dtype)[:, None]
         if channel_order is not None:
@@ -2741,7 +2751,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             else:
                 self._warn_of_unit_mismatch(values[index])
         centred = np.zeros(len(values), dtype=bool)
-        if self.normalization == "zscore":
+        if self.normalization == "zscore" and not from_counts:  # (counts were centred exactly: `_counts_as_float`)
             # a copy of only the recordings whose offset is removed, as each checked alone (a copy of the whole batch
             # for one such recording held all of its samples twice)
             with np.errstate(over="ignore", invalid="ignore"):  # (of the recordings checked alone, left out here)
@@ -2909,19 +2919,28 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         )
 
     def _counts_as_float(self, recording: np.ndarray) -> np.ndarray:
-        """Integer samples `(channels, time)` as floats without losing them. Cast straight to float32, counts on a
-        large offset were rounded to float32's step (256 counts at 2^31) and swings of a few counts on 2^23 were
-        zeroed as a constant window. With z-scoring, which removes each window's mean anyway, each channel's mean is
-        removed exactly in float64 first; otherwise counts beyond float32's exact integers (2^24) stay float64."""
+        """Integer samples `(channels, time)` (or a batch of them, `(batch, channels, time)`) as floats without
+        losing them. Cast straight to float32, counts on a large offset were rounded to float32's step (256 counts at
+        2^31) and swings of a few counts on 2^23 were zeroed as a constant window. With z-scoring, which removes each
+        window's mean anyway, each channel's mean is removed exactly in float64 first; otherwise counts beyond
+        float32's exact integers (2^24) stay float64."""
         if self.normalization == "zscore":
-            # a channel at a time: float64 copies of a whole recording of int16 counts were 4x and 2x its size again
-            centered = np.empty(recording.shape, dtype=np.float32)
-            for channel, counts in enumerate(recording):
-                values = counts.astype(np.float64)
-                centered[channel] = values - values.mean()
-            return centered
-        exact = recording.size == 0 or (int(recording.max()) < 2**24 and int(recording.min()) > -(2**24))
-        return recording.astype(np.float32 if exact else np.float64)
+            # a few channels at a time: float64 copies of a whole recording of int16 counts were 4x and 2x its size
+            # again
+            channels = recording.reshape(-1, recording.shape[-1])  # (channels of every recording, time)
+            centered = np.empty(channels.shape, dtype=np.float32)
+            step = max(1, _NORMALIZE_CHUNK_SAMPLES // max(1, channels.shape[-1]))
+            for start in range(0, len(channels), step):
+                values = channels[start : start + step].astype(np.float64)
+                centered[start : start + step] = values - values.mean(axis=-1, keepdims=True)
+            return centered.reshape(recording.shape)
+        return recording.astype(np.float32 if _exact_in_float32(recording) else np.float64)
+
+    def _counts_become_float32(self, counts: np.ndarray) -> bool:
+        """Whether `_counts_as_float` makes float32 of the integer array `counts`, whatever its rows (z-scored, or
+        every count within float32's exact integers): a batch of them is then checked as one (`_check_batch`), its
+        recordings of one dtype as each checked alone would be."""
+        return counts.dtype.kind in "iu" and (self.normalization == "zscore" or _exact_in_float32(counts))
 
     def _select_channels(self, recording: np.ndarray, index: int, input_channel_names: Sequence[str]) -> np.ndarray:
         """The checkpoint's channels of a `(channels, time)` recording, picked by `input_channel_names`."""
