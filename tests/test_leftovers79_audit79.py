@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
+import errno
 import logging
+import os
 import shutil
 
 import numpy as np
@@ -79,3 +82,52 @@ def test_integer_recordings_of_one_shape_are_checked_as_one_batch(dtype, normali
             assert window.dtype == own.dtype and window.tobytes() == own.tobytes()
     beyond_float32 = normalization == "none" and info.max > 2**24
     assert checked_alone == ([0, 1, 2, 3] * 2 if beyond_float32 else [])
+
+
+# ------------------------------------------------------------- 4. citrus predict over a folder with an unreadable file
+def _unreadable(monkeypatch, *paths) -> None:
+    """`paths` made unreadable: chmod 000, and where that does not stop this user (root reads any file, and the tests
+    run as root in containers) their opening refused as the kernel refuses it, PermissionError EACCES."""
+    blocked = {os.path.realpath(path) for path in paths}
+    for path in paths:
+        os.chmod(path, 0)
+    if not os.access(paths[0], os.R_OK):
+        return
+    real_open = builtins.open
+
+    def refusing_open(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and os.path.realpath(file) in blocked:
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", refusing_open)
+
+
+def test_citrus_predict_leaves_out_an_unreadable_file_naming_it_and_the_fix(edf_path, tmp_path, monkeypatch, capsys):
+    """An EDF or CSV file without read permission among a folder's recordings stopped `citrus predict` with Python's
+    PermissionError (the EDF already while the folder was listed, its header read), and an unreadable .npy was "not a
+    valid .npy file"; each is now left out as a damaged file is, named with the fix, and the others are scored."""
+    from test_predict_command import _save
+
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.commands.main import main
+
+    model = _save(CiTrusForSequenceClassification, tmp_path / "model", num_labels=2)
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    signal = np.random.default_rng(0).normal(size=(1, 400)).astype(np.float32)
+    np.save(folder / "b_readable.npy", signal)
+    np.save(folder / "c_unreadable.npy", signal)
+    np.savetxt(folder / "d_unreadable.csv", signal.T, delimiter=",", header="x", comments="")
+    shutil.copy(edf_path, folder / "a_unreadable.edf")
+    _unreadable(monkeypatch, *(folder / name for name in ("a_unreadable.edf", "c_unreadable.npy", "d_unreadable.csv")))
+    argv = ["predict", model, str(folder), "--sampling-rate", "100", "--backend", "torch", "--channels", "0"]
+    assert main(argv) == 2
+    said = capsys.readouterr()
+    assert said.out.count("b_readable.npy: LABEL_") == 1
+    for name in ("a_unreadable.edf", "c_unreadable.npy", "d_unreadable.csv"):
+        assert (
+            f"left out: {folder / name} cannot be read (Permission denied): give your user read permission" in said.err
+        )
+    assert "3 of 4 recording(s) could not be read" in said.err and "Traceback" not in said.err
+

@@ -29,6 +29,7 @@ from .errors import (
     ModalityChannelsError,
     OfflineError,
     SamplingRateError,
+    UnreadableFileError,
     UnsafePickleError,
 )
 from .fetch import archive_cache_dir, fetch_archive, fetch_offline_corpus
@@ -46,6 +47,7 @@ __all__ = [
     "OfflineError",
     "SamplingRateError",
     "Source",
+    "UnreadableFileError",
     "UnsafePickleError",
     "archive_cache_dir",
     "build_dataset",

@@ -58,10 +58,39 @@ class LabelColumnError(CitrusDataError, ValueError):
     or class labels that are missing (None, NaN)."""
 
 
+class UnreadableFileError(CitrusDataError, PermissionError):
+    """A recording file the user may not read (no read permission: `chmod 000`, another user's file). A run over
+    several files leaves it out (`citrus predict`), as it leaves out a damaged one."""
+
+
+def unreadable_file(path: str | os.PathLike, error: PermissionError) -> UnreadableFileError:
+    """The `UnreadableFileError` for the `PermissionError` met opening the recording file `path`: in a reader's
+    words it was "not a valid .npy file" or a WAV file to "re-export", and an EDF or CSV file's stopped `citrus
+    predict` over a folder with Python's own traceback."""
+    return UnreadableFileError(
+        f"{path} cannot be read ({error.strerror or error}): give your user read permission on it (`chmod u+r "
+        f"{path}`, or ask its owner), or leave it out."
+    )
+
+
+def check_readable(path: str | os.PathLike) -> None:
+    """Refuse a recording file that cannot be opened for reading (`unreadable_file`), before a reader of its format
+    takes that for a damaged file. A path that is no file (a WFDB record named without its suffix) is left to the
+    reader."""
+    if not os.path.isfile(path):
+        return
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError as error:
+        raise unreadable_file(path, error) from None
+
+
 # The errors by which reading refuses one recording file, which a run over many files leaves out and goes on from
-# (`citrus predict`): damaged, rates that do not fit how it is read, or a pickle that would run code. The last is no
-# ValueError: left out of a list of the first two, one such .npy among a folder's files stopped the whole run.
-RECORDING_REFUSALS = (CorruptFileError, SamplingRateError, UnsafePickleError)
+# (`citrus predict`): damaged, rates that do not fit how it is read, a pickle that would run code, or a file the user
+# may not read. The last two are no ValueError: left out of a list of the first two, one such file among a folder's
+# stopped the whole run.
+RECORDING_REFUSALS = (CorruptFileError, SamplingRateError, UnsafePickleError, UnreadableFileError)
 
 
 @contextlib.contextmanager

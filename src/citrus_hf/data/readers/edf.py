@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..._logs import warnings_captured
-from ..errors import CorruptFileError
+from ..errors import CorruptFileError, UnreadableFileError, unreadable_file
 from ._common import _as_path, channel_rows, stretches_between
 
 logger = logging.getLogger(__name__)
@@ -175,6 +175,8 @@ def read_edf_header(path: str | Path) -> EdfHeader:
                 raise ValueError("the signal headers are cut off")
     except (ValueError, UnicodeDecodeError) as error:
         raise CorruptFileError(f"{path} is not a valid EDF/BDF file: {error}. Re-download or re-export it.") from error
+    except PermissionError as error:  # (a folder's listing reads the headers first: `holds_annotations_only`)
+        raise unreadable_file(path, error) from None
 
     def field_values(offset: int, width: int) -> list[str]:
         start = offset * n_signals
@@ -627,11 +629,11 @@ def _say_records_past_count(path: Path, header: EdfHeader) -> None:
 
 def holds_annotations_only(path: str | Path) -> bool:
     """Whether `path` is an EDF+ / BDF+ file of annotations alone, no signal (a Sleep-EDF hypnogram, an events file):
-    what a folder of recordings skips rather than reading as one. False for a file whose header cannot be read (its
-    reader then says what is wrong with it)."""
+    what a folder of recordings skips rather than reading as one. False for a file whose header cannot be read,
+    damaged or unreadable (its reader then says what is wrong with it)."""
     try:
         return not read_edf_header(path).signal_names()
-    except CorruptFileError:
+    except (CorruptFileError, UnreadableFileError):
         return False
 
 

@@ -59,7 +59,7 @@ import numpy as np
 
 from ..._logs import warnings_captured
 from ...vocabulary_citrus import as_sampling_rate
-from ..errors import CorruptFileError, SamplingRateError
+from ..errors import CorruptFileError, SamplingRateError, check_readable
 from ._common import (
     CHANNELS_OPTIONS,
     _as_path,
@@ -427,6 +427,7 @@ def read_recording(
         # a named pipe blocked the read forever, and a link to a device (/dev/zero) read until memory ran out
         what = "a folder" if path.is_dir() else "a named pipe" if stat.S_ISFIFO(path.stat().st_mode) else "a device"
         raise ValueError(f"{path} is {what}, not a file; recordings are read from files: save the signal to one.")
+    check_readable(path)
     check_channel_list(channels)
     wanted = None if channels is None else [str(channel) for channel in channels]
     if kind not in RATED_FORMATS and sampling_rate is None:
