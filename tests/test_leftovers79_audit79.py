@@ -131,3 +131,30 @@ def test_citrus_predict_leaves_out_an_unreadable_file_naming_it_and_the_fix(edf_
         )
     assert "3 of 4 recording(s) could not be read" in said.err and "Traceback" not in said.err
 
+
+# ------------------------------------------------------------- 5. the statistics' batches sized by the longest row
+def test_channel_statistics_batches_are_sized_by_the_longest_row_not_the_first(monkeypatch):
+    """A short first row (10 samples) before long ones (500) sized every batch from the first: 100 rows a batch where
+    the budget holds 2, each decoded whole before its rows were split apart. Now no slice decoded holds more than the
+    budget's samples (or one row), and the statistics are those of the rows."""
+    import datasets
+
+    from citrus_hf.data import alignment
+
+    monkeypatch.setattr(alignment, "_STATISTICS_BATCH_SAMPLES", 1000)
+    rng = np.random.default_rng(0)
+    rows = [rng.normal(size=(1, 10))] + [rng.normal(size=(1, 500)) * (1 + index) for index in range(20)]
+    dataset = datasets.Dataset.from_dict({"input_values": [row.tolist() for row in rows]})
+    decoded: list[int] = []
+    getitem = datasets.Dataset.__getitem__
+
+    def counted(self, key):
+        if isinstance(key, slice):
+            decoded.append(sum(rows[index].size for index in range(*key.indices(len(self)))))
+        return getitem(self, key)
+
+    monkeypatch.setattr(datasets.Dataset, "__getitem__", counted)
+    mean, std = alignment.channel_statistics(dataset)
+    assert decoded and max(decoded) <= 1000
+    samples = np.concatenate([row[0] for row in rows])
+    np.testing.assert_allclose([mean[0], std[0]], [samples.mean(), samples.std()], rtol=1e-12)

@@ -803,16 +803,22 @@ _STATISTICS_BATCH_SAMPLES = 4_000_000
 
 def _signals_in_batches(dataset):
     """`(first row, signals (rows, channels, samples) float64)` over a split's `input_values`, a batch of rows of one
-    shape at a time, about `_STATISTICS_BATCH_SAMPLES` samples per batch (at least one row). Why batches:
+    shape at a time, at most about `_STATISTICS_BATCH_SAMPLES` samples per batch (at least one row). Why batches:
     `datasets` decodes an `Array2D` row by row about 100x slower than a batch (100k rows of 1 s took 18 s in `citrus
-    finetune`'s start); rows of different lengths come one at a time."""
+    finetune`'s start); rows of different lengths come one at a time. The batch is sized by the set's longest row
+    (`rows_per_map_batch`), not its first: a short first row made batches of a million rows, each decoded whole
+    before its rows of different lengths were split apart (rows of a minute after one of a second held 60x the
+    intended bytes)."""
     # float64 asked for: `datasets`' numpy format makes floats float32, which rounds away a variation that sits on a
     # large offset (1e5 + 0.05 sin read 1.3% low) before the statistics see it
     column = dataset.with_format("numpy", columns=["input_values"], dtype=np.float64)
     if len(column) == 0:
         return
-    row_samples = max(1, np.size(column[0]["input_values"]))
-    batch_size = max(1, _STATISTICS_BATCH_SAMPLES // row_samples)
+    # (the first row's size stands for every row's where the storage holds fixed-size arrays, all of one shape)
+    first_row_samples = max(1, np.size(column[0]["input_values"]))
+    batch_size = rows_per_map_batch(
+        dataset, most_rows=max(1, _STATISTICS_BATCH_SAMPLES // first_row_samples), samples=_STATISTICS_BATCH_SAMPLES
+    )
     for start in range(0, len(column), batch_size):
         values = column[start : start + batch_size]["input_values"]
         if isinstance(values, np.ndarray) and values.dtype != object:
