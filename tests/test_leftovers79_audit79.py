@@ -158,3 +158,33 @@ def test_channel_statistics_batches_are_sized_by_the_longest_row_not_the_first(m
     assert decoded and max(decoded) <= 1000
     samples = np.concatenate([row[0] for row in rows])
     np.testing.assert_allclose([mean[0], std[0]], [samples.mean(), samples.std()], rtol=1e-12)
+
+
+# ------------------------------------------------------------- 8. the ONNX cache error keeps the write's errno
+def test_the_onnx_cache_write_error_keeps_the_errno_of_the_failed_write(tmp_path, monkeypatch):
+    """`OnnxCacheWriteError` is an OSError built from its message alone: its `errno` and `strerror` were None, so a
+    caller telling a full disk by `error.errno == errno.ENOSPC` (as for any OSError) never saw one. They are now the
+    failed write's, the folder its `filename`, through pickling too, and its message is the advice as before."""
+    import pickle
+
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.inference import backends
+
+    if backends.onnx_export_available() is not None:
+        pytest.skip("needs citrus-hf[onnx]")
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2)).eval()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(backends, "export_onnx", full_disk)
+    with pytest.raises(backends.OnnxCacheWriteError) as raised:
+        backends.load_backend(model, "onnxruntime", cache_dir=tmp_path / "cache")
+    for error in (raised.value, pickle.loads(pickle.dumps(raised.value))):
+        assert (error.errno, error.strerror, error.filename) == (
+            errno.ENOSPC,
+            "No space left on device",
+            str(tmp_path / "cache"),
+        )
+        assert str(error).startswith("The ONNX export could not be written to the cache folder")
+        assert "free space on its disk" in str(error)

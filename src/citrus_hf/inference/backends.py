@@ -777,7 +777,7 @@ class OnnxRuntimeBackend(InferenceBackend):
             raise
         except OSError as error:  # a cache folder that is a file, read-only, or full
             raise OnnxCacheWriteError(
-                onnx_cache_dir(self.cache_dir), error.strerror or str(error), error.errno in _DISK_FULL
+                onnx_cache_dir(self.cache_dir), error.strerror or str(error), error.errno in _DISK_FULL, error.errno
             ) from None
         try:
             import onnxruntime
@@ -1902,7 +1902,11 @@ class _RebuiltFromMessage(OSError):
     "TypeError: __init__() missing 2 required positional arguments", hiding it, and `copy.copy(error)` failed."""
 
     def __reduce__(self):
-        return _rebuilt_from_message, (type(self), self.args), self.__dict__
+        # (`errno` / `strerror` / `filename` are no entries of `__dict__`, and the message alone would leave them None;
+        # only those set: a `filename` set to None still makes OSError's "[Errno None] None: None" of its message)
+        parts = {name: getattr(self, name) for name in ("errno", "strerror", "filename")}
+        state = {**self.__dict__, **{name: value for name, value in parts.items() if value is not None}}
+        return _rebuilt_from_message, (type(self), self.args), state
 
 
 def _rebuilt_from_message(kind: type[OSError], args: tuple) -> OSError:
@@ -1915,12 +1919,20 @@ def _rebuilt_from_message(kind: type[OSError], args: tuple) -> OSError:
 
 class OnnxCacheWriteError(_RebuiltFromMessage):
     """The ONNX export could not be written to its cache `folder` (a file, read-only, its disk full: `full`), and
-    why (`reason`). The message names the fix in Python's words; a command, whose user chooses the folder with its
-    own option or variable, words it its own way with `advice`."""
+    why (`reason`, with the `errno` of the write that failed, where it had one). The message names the fix in
+    Python's words; a command, whose user chooses the folder with its own option or variable, words it its own way
+    with `advice`. As an `OSError` it keeps the failed write's `errno` and `strerror` (`reason`), and the folder as
+    its `filename`: built from the message alone, its `errno` was None, so a caller that tells a full disk by
+    `error.errno == errno.ENOSPC`, as for any OSError, never saw one."""
 
-    def __init__(self, folder: Path, reason: str, full: bool):
+    def __init__(self, folder: Path, reason: str, full: bool, errno_code: int | None = None):
         self.folder, self.reason, self.full = folder, reason, full
         super().__init__(self.advice("`cache_dir=` (the pipeline's `onnx_cache_dir=`) or $CITRUS_HF_ONNX_CACHE"))
+        self.errno, self.strerror, self.filename = errno_code, reason, str(folder)
+
+    def __str__(self) -> str:
+        # the advice, not OSError's "[Errno 28] No space left on device: 'folder'", which its attributes would make
+        return str(self.args[0])
 
     def advice(self, choose: str) -> str:
         """The message, the cache folder chosen by `choose` (the options or variables that choose it)."""
