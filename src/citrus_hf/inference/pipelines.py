@@ -1678,15 +1678,15 @@ class _RecordingPipeline(ChunkPipeline):
                 duration,
                 first_second,
             )
-            streamed = self._marked(streamed, marks)
-            first = next(streamed, None)
-            if first is not None:
-                hop = hop_length or getattr(extractor, "hop_length", None) or extractor.context_length
-                windows = max(0, duration * extractor.sampling_rate - extractor.context_length) // hop + 1
-                self._start_progress(progress, duration, passes=math.ceil(windows / per_pass))
-                yield first
-                yield from streamed
-                return
+            # (at least one window: a recording of none, shorter than a window without `pad_last_window`, is
+            # refused by the extractor before its first; the progress bar starts once the first is cut)
+            for index, chunk in enumerate(self._marked(streamed, marks)):
+                if index == 0:
+                    hop = hop_length or getattr(extractor, "hop_length", None) or extractor.context_length
+                    windows = max(0, duration * extractor.sampling_rate - extractor.context_length) // hop + 1
+                    self._start_progress(progress, duration, passes=math.ceil(windows / per_pass))
+                yield chunk
+            return
         features = extractor(
             recording,
             sampling_rate=rate,
@@ -1696,12 +1696,9 @@ class _RecordingPipeline(ChunkPipeline):
             **units,
             **options,
         )
-        if options["alignment"] == "window":
-            starts = features["window_start_seconds"].numpy()
-            ends = np.minimum(starts + window_seconds, duration)
-        else:  # one window: the start of the recording ("resample") or all of it stretched ("interpolate")
-            starts = np.zeros(1)
-            ends = np.array([duration if alignment == "interpolate" else min(duration, window_seconds)])
+        # one window: the start of the recording ("resample") or all of it stretched ("interpolate")
+        starts = np.zeros(1)
+        ends = np.array([duration if alignment == "interpolate" else min(duration, window_seconds)])
         starts, ends = starts + first_second, ends + first_second
         input_values, patch_mask = features["input_values"], features["patch_mask"]
         num_windows = len(starts)
