@@ -1,4 +1,7 @@
-"""Audit 79, leftovers: a BIDS dataset whose subject folders are symlinks has its events tables found; ..."""
+"""Audit 79, leftovers: a BIDS dataset whose subject folders are symlinks has its events tables found; a ragged list
+is refused by the extractor naming the recording (guard); integer batches are checked as one; `citrus predict` leaves
+out an unreadable file naming the fix; the channel statistics' batches are sized by the longest row; the ONNX cache
+error keeps the failed write's errno."""
 
 from __future__ import annotations
 
