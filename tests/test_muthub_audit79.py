@@ -343,3 +343,23 @@ def test_the_recipes_runs_on_other_budgets_are_labelled_as_such_not_as_baselines
     methods = {row["label_budget"]: row["method"] for row in evaluation_table_rows(card)}
     assert methods == {"40": "this model", "10": "same recipe, another run"}
     assert [entry.metric_value for entry in card.data.eval_results] == [0.8]
+
+
+def test_a_pull_request_with_a_revision_is_refused_before_anything_is_written():
+    """`create_pr=True` opens a pull request against the default branch: with a `revision` as well it is refused
+    before the folder is written or the Hub contacted (mutant: the check dropped; huggingface_hub then refused it
+    after the repository was created)."""
+    written = []
+    with pytest.raises(ValueError, match="create_pr=True opens a pull request against the repository's default"):
+        push._publish_folder(
+            "me/citrus-x",
+            written.append,
+            lambda folder: None,
+            example_repo_id="me/citrus-x",
+            private=None,
+            revision="dev",
+            commit_message="m",
+            token=None,
+            create_pr=True,
+        )
+    assert written == []
