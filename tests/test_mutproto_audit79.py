@@ -279,6 +279,19 @@ def test_a_fusion_modality_read_from_all_layers_pools_every_layers_states():
     torch.testing.assert_close(fused[:, : expected.shape[1]], model.embedding_norms["ecg"](expected))
 
 
+def test_a_fusion_model_of_encoders_of_several_dtypes_takes_the_widest():
+    """`from_encoders` without `dtype` builds the model in the widest of its encoders' dtypes (bf16 + float32 ->
+    float32, whichever comes first), so no encoder is narrowed silently."""
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusModel
+    from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
+
+    narrow, wide = CiTrusModel(tiny_config()).to(torch.bfloat16), CiTrusModel(tiny_config())
+    model = CiTrusFusionForSequenceClassification.from_encoders({"ecg": narrow, "resp": wide}, num_labels=2)
+    assert model.dtype == torch.float32 and model.encoders["resp"].dtype == torch.float32
+
+
 # ------------------------------------------------------------------------------------------------------ baselines
 
 
