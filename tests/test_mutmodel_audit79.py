@@ -74,3 +74,16 @@ def test_masked_patches_are_encoded_as_the_mask_token():
     with torch.no_grad():
         encoded = model(torch.randn(2, 1, 200), token_mask=token_mask).encoded_states  # (2, 1, 10, 16)
     torch.testing.assert_close(encoded[token_mask], model.mask_token.reshape(1, -1).expand(4, -1))
+
+
+def test_positions_to_keep_skip_the_cls_token():
+    """With a CLS token first, patch p is token p + 1: the last layer run at `positions_to_keep` gives the full pass's
+    outputs of those patches (mutant: the offset left out, which returns the token before each)."""
+    model = CiTrusModel(tiny_config(pooling="cls")).eval()
+    windows = torch.randn(2, 1, 200)
+    positions = torch.tensor([[[0, 4, 9]], [[2, 3, 8]]])  # (batch, channels, kept)
+    with torch.no_grad():
+        full = model(windows).last_hidden_state  # (2, 1, 11, 16): the CLS token, then the 10 patches
+        kept = model(windows, positions_to_keep=positions).last_hidden_state  # (2, 1, 3, 16)
+    expected = full.take_along_dim((positions + 1)[..., None], dim=2)
+    torch.testing.assert_close(kept, expected, rtol=1e-5, atol=1e-6)
