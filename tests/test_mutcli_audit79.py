@@ -1,0 +1,193 @@
+"""Mutation audit of the commands (audit79_mutcli): checks that fail where `citrus predict`, `citrus export`,
+`citrus data` or the settings parser gives a wrong answer that the suite did not notice (a probability written under
+another label's column, a flag that reaches nothing, a settings file's value that loses to a default).
+
+`citrus predict` runs once per module on a tiny 3-label classifier with random weights over a real EEG recording
+(EEG Motor Movement/Imagery S001R02, 61 s at 160 Hz): the checks compare what the command writes with what the
+package's pipeline returns for the same samples.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from test_predict_command import CHANNEL, LABELS, _save
+from transformers import pipeline
+
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.commands.main import main
+from citrus_hf.data.readers import read_edf
+
+
+def _rows(path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def scored(edf_path, tmp_path_factory):
+    """One `citrus predict` run (windows every 1.5 s) writing --output .csv and --summary, one writing .jsonl, and the
+    pipeline's own result for the same samples."""
+    folder = tmp_path_factory.mktemp("mutcli")
+    model = _save(
+        CiTrusForSequenceClassification,
+        folder / "model",
+        num_labels=3,
+        id2label=LABELS,
+        label2id={label: index for index, label in LABELS.items()},
+    )
+    files = {name: folder / name for name in ("windows.csv", "summary.csv", "windows.jsonl")}
+    argv = ["predict", model, str(edf_path), "--channels", CHANNEL, "--backend", "torch", "--hop-seconds", "1.5"]
+    assert main([*argv, "--output", str(files["windows.csv"]), "--summary", str(files["summary.csv"])]) == 0
+    assert main([*argv, "--output", str(files["windows.jsonl"])]) == 0
+    recording = read_edf(edf_path, [CHANNEL])
+    expected = pipeline(model=model, backend="torch", top_k=None)(
+        recording.data, sampling_rate=recording.sampling_rate, hop_seconds=1.5
+    )
+    return files, expected
+
+
+def test_each_probability_column_holds_its_own_labels_probability(scored):
+    """`p_LABEL` of a window row is that label's probability: a permutation of the columns kept the row's maximum and
+    sum (what the CLI tests checked) while every column named the wrong label."""
+    files, expected = scored
+    rows = _rows(files["windows.csv"])
+    assert len(rows) == len(expected["windows"]) == 40  # (61 s - 2 s) / 1.5 s + 1 windows
+    for row, window in zip(rows, expected["windows"], strict=True):
+        by_label = {entry["label"]: entry["score"] for entry in window["labels"]}
+        for label in LABELS.values():
+            assert float(row[f"p_{label}"]) == pytest.approx(by_label[label], abs=1e-6)
+    (summary,) = _rows(files["summary.csv"])
+    by_label = {entry["label"]: entry["score"] for entry in expected["labels"]}
+    for label in LABELS.values():
+        assert float(summary[f"p_{label}"]) == pytest.approx(by_label[label], abs=1e-6)
+
+
+def _window(start: float, end: float, scores: dict[str, float]) -> dict:
+    """A window as the classification pipeline returns it: every label's score, highest first."""
+    labels = sorted(({"label": name, "score": value} for name, value in scores.items()), key=lambda e: -e["score"])
+    return {"start": start, "end": end, "label": labels[0]["label"], "score": labels[0]["score"], "labels": labels}
+
+
+def test_present_labels_are_those_above_one_half_not_near_it():
+    """A multi-label classifier's `present_labels` (its --output rows, its .jsonl line): each label whose sigmoid is
+    above 0.5, the threshold the metrics and the ONNX metadata use; a label at 0.45 is absent."""
+    from types import SimpleNamespace
+
+    from citrus_hf.commands.predict import _json_record, _window_rows
+
+    config = SimpleNamespace(problem_type="multi_label_classification", id2label={0: "AF", 1: "LBBB", 2: "PVC"})
+    windows = [
+        _window(0.0, 10.0, {"AF": 0.55, "LBBB": 0.45, "PVC": 0.1}),
+        _window(10.0, 20.0, {"AF": 0.3, "LBBB": 0.49, "PVC": 0.51}),
+    ]
+    result = {"windows": windows, **_window(0.0, 20.0, {"AF": 0.425, "LBBB": 0.47, "PVC": 0.305})}
+    rows = list(_window_rows("ecg.npy", result, config))
+    assert [row["present_labels"] for row in rows] == ["AF", "PVC"]
+    recording = SimpleNamespace(start=None, sampling_rate=100.0, channel_names=["I"])
+    record = _json_record("ecg.npy", recording, result, config)
+    assert record["present_labels"] == []  # (the means: 0.425, 0.47, 0.305, none above 0.5)
+    assert [window["present_labels"] for window in record["windows"]] == [["AF"], ["PVC"]]
+
+
+def test_a_regressors_targets_are_written_under_their_own_names():
+    """A regressor of several named targets: each window row's `heart_rate` holds the first target and `spo2` the
+    second, in the model's order (`target_names`)."""
+    from citrus_hf.commands.predict import _window_rows
+
+    windows = [
+        {"start": 0.0, "end": 10.0, "targets": [61.0, 97.0]},
+        {"start": 10.0, "end": 20.0, "targets": [64.0, 95.0]},
+    ]
+    result = {"windows": windows, "targets": [62.5, 96.0], "target_names": ["heart_rate", "spo2"]}
+    rows = list(_window_rows("ppg.csv", result, None))
+    assert [(row["heart_rate"], row["spo2"]) for row in rows] == [(61.0, 97.0), (64.0, 95.0)]
+
+
+def test_the_summary_row_counts_seconds_and_windows_of_the_recording(scored):
+    """--summary's row: the recording's duration in seconds (9760 samples at 160 Hz: 61 s, not 9760), its 40
+    windows, none without signal, and the 0.5 s after the last window's end (58.5 + 2 = 60.5 s) that no window
+    scores, as the pipeline counts them."""
+    files, expected = scored
+    (row,) = _rows(files["summary.csv"])
+    assert float(row["duration_seconds"]) == 61.0
+    assert int(row["windows"]) == len(expected["windows"]) == 40
+    assert int(row["no_signal_windows"]) == 0
+    assert float(row["unscored_seconds"]) == pytest.approx(expected["unscored_seconds"]) == pytest.approx(0.5)
+
+
+def test_a_settings_files_mapping_updates_the_default_mapping(tmp_path):
+    """A settings file's mapping for a setting whose default is one (`dataset_budgets`, `synthetic_generators`)
+    updates it, as the same pairs on the command line do: the file's `hr_ecg` budgets keep `hr_ppg`'s default, and
+    `eda: 0` drops one generator of the default mix, not the whole mix."""
+    from citrus_hf.commands import evaluate, pretrain
+    from citrus_hf.data.synthetic import DEFAULT_GENERATOR_WEIGHTS
+
+    settings = tmp_path / "evaluate.yaml"
+    settings.write_text("dataset_budgets:\n  hr_ecg: ['5', 'all']\n")
+    config = evaluate.build_parser().parse([str(settings)])
+    assert config.dataset_budgets == {"hr_ecg": ["5", "all"], "hr_ppg": ["5", "20", "50", "all"]}
+    settings = tmp_path / "pretrain.yaml"
+    settings.write_text("synthetic_generators:\n  eda: 0\n")
+    arguments = pretrain.build_parser().parse([str(settings), "--output-dir", str(tmp_path / "run")])
+    assert arguments.synthetic_generators == {**DEFAULT_GENERATOR_WEIGHTS, "eda": 0}
+
+
+def test_pretrain_runs_with_the_precision_and_accumulation_given_on_the_command_line(tmp_path, monkeypatch, capsys):
+    """`citrus pretrain --mixed-precision no --gradient-accumulation-steps 4` trains with them: left out, they are
+    None (Accelerate's setting, else the fallback); given on the command line, they must reach `pretrain` as given."""
+    import importlib
+    from types import SimpleNamespace
+
+    from citrus_hf.commands import pretrain as pretrain_command
+
+    training = importlib.import_module("citrus_hf.training.pretrain")  # (the package's `pretrain` is the function)
+
+    received = []
+
+    def fake_pretrain(arguments):
+        received.append(arguments)
+        return SimpleNamespace(completed=True, final_loss=None, steps=0, world_size=1, output_dir=arguments.output_dir)
+
+    monkeypatch.setattr(training, "pretrain", fake_pretrain)
+    argv = ["--output-dir", str(tmp_path / "run"), "--mixed-precision", "no", "--gradient-accumulation-steps", "4"]
+    assert pretrain_command.run(argv) == 0
+    assert pretrain_command.run(["--output-dir", str(tmp_path / "run")]) == 0
+    given, left_out = received
+    assert (given.mixed_precision, given.gradient_accumulation_steps) == ("no", 4)
+    assert (left_out.mixed_precision, left_out.gradient_accumulation_steps) == (None, None)
+
+
+def _recording(start=None):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(start=start, sampling_rate=100.0, channel_names=["I"])
+
+
+def test_an_output_named_in_capitals_is_written_as_its_suffix_says(tmp_path):
+    """--output RUN.JSONL is a .jsonl file (the suffix is read whatever its case, as the option's check reads it): a
+    line per recording, not CSV rows under a .JSONL name."""
+    from citrus_hf.commands.predict import _Written
+
+    output = tmp_path / "RUN.JSONL"
+    result = {"windows": [{"start": 0.0, "end": 10.0, "target": 61.0}], "target": 61.0}
+    with _Written(output) as written:
+        written.add("ecg.npy", _recording(), result, None)
+    (line,) = output.read_text().splitlines()
+    assert json.loads(line)["target"] == 61.0 and json.loads(line)["recording"] == "ecg.npy"
+
+
+def test_a_run_that_scores_no_recording_leaves_the_output_as_it_was(tmp_path):
+    """Every recording left out (unreadable, refused): the run ends with an error saying that the output holds what
+    it held before, and so it must; an empty file in its place lost an earlier run's windows."""
+    from citrus_hf.commands.predict import _SummaryTable, _Written
+
+    for writer in (_Written, _SummaryTable):
+        output = tmp_path / f"{writer.__name__}.csv"
+        output.write_text("recording,start,end\nearlier.edf,0.0,2.0\n")
+        with writer(output):
+            pass  # (each recording was left out: none added)
+        assert output.read_text() == "recording,start,end\nearlier.edf,0.0,2.0\n"
+        assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []  # no partial file left
