@@ -191,3 +191,89 @@ def test_a_run_that_scores_no_recording_leaves_the_output_as_it_was(tmp_path):
             pass  # (each recording was left out: none added)
         assert output.read_text() == "recording,start,end\nearlier.edf,0.0,2.0\n"
         assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []  # no partial file left
+
+
+def test_predict_passes_its_batch_size_and_padding_flags_to_the_pipeline(scored, edf_path, monkeypatch):
+    """--per-device-batch-size, --pad-last-window and --nan-policy reach the pipeline's call: a flag that reached
+    nothing ran the defaults without a word (the windows' values are the same whatever the batch size, so only the
+    call shows it)."""
+    from citrus_hf.inference.pipelines import _RecordingPipeline
+
+    calls = []
+    original = _RecordingPipeline.__call__
+
+    def spy(self, inputs, *args, **kwargs):
+        calls.append(kwargs)
+        return original(self, inputs, *args, **kwargs)
+
+    monkeypatch.setattr(_RecordingPipeline, "__call__", spy)
+    files, _ = scored
+    model = str(files["windows.csv"].parent / "model")
+    argv = [
+        "predict",
+        model,
+        str(edf_path),
+        "--channels",
+        CHANNEL,
+        "--backend",
+        "torch",
+        "--per-device-batch-size",
+        "7",
+    ]
+    assert main([*argv, "--pad-last-window", "--nan-policy", "interpolate"]) == 0
+    (options,) = calls
+    assert (options["batch_size"], options["pad_last_window"], options["nan_policy"]) == (7, True, "interpolate")
+
+
+def test_the_summary_row_puts_lights_out_and_on_on_the_recordings_clock():
+    """A sleep stager's --summary row: lights out and on in seconds and on the clock (the recording's start plus
+    them: 16:15:00 + 10 s and + 61 s), and each stage's seconds as `stage_seconds_STAGE`."""
+    import datetime
+
+    import numpy as np
+
+    from citrus_hf.commands.predict import _summary_row
+
+    recording = _recording(start=datetime.datetime(2009, 8, 12, 16, 15))
+    recording.data = np.zeros((1, 6100))
+    sleep = {"lights_off_seconds": 10.0, "lights_on_seconds": 61.0, "stage_seconds": {"W": 21.0, "N2": 30.0}}
+    row = _summary_row("night.edf", recording, {"windows": [], "unscored_seconds": 0.0}, None, sleep, clock=True)
+    assert row["lights_off_time"] == "2009-08-12T16:15:10.000"
+    assert row["lights_on_time"] == "2009-08-12T16:16:01.000"
+    assert (row["stage_seconds_W"], row["stage_seconds_N2"]) == (21.0, 30.0)
+
+
+def test_the_end_of_a_run_counts_the_recordings_scored_apart_from_those_left_out(tmp_path, capsys):
+    """Of 4 recordings, one unreadable and one refused by the model: 2 were scored (4 - 1 - 1), as the error says
+    and the line of what was written counts; with none scored, no "Wrote" line claims a write."""
+    from citrus_hf.commands import UsageError
+    from citrus_hf.commands.predict import _end_of_run, _Written
+
+    writer = _Written(tmp_path / "out.csv")
+    with pytest.raises(UsageError, match=r"; the other 2 were scored and written to "):
+        _end_of_run(4, ["a.edf"], ["b.edf"], [writer], 60, None, [], [], None)
+    assert "Wrote 60 windows of 2 recording(s)" in capsys.readouterr().out
+    with pytest.raises(UsageError, match="nothing was written to"):
+        _end_of_run(2, ["a.edf"], ["b.edf"], [writer], 0, None, [], [], None)
+    assert "Wrote" not in capsys.readouterr().out
+
+
+def test_list_settings_are_split_at_commas_without_spaces_or_empty_items(tmp_path):
+    """`--dataset-budgets hr_ecg="5, 20,all,"` (spaces after commas, a trailing comma) gives the budgets 5, 20 and
+    all; a budget " 20" or "" was no budget."""
+    from citrus_hf.commands import evaluate
+
+    config = evaluate.build_parser().parse(["--dataset-budgets", "hr_ecg=5, 20,all,"])
+    assert config.dataset_budgets["hr_ecg"] == ["5", "20", "all"]
+
+
+def test_a_settings_file_in_a_folder_whose_name_holds_equals_is_read(tmp_path):
+    """`--config=runs/fs=100/finetune.yaml`: the value is everything after the option's own "=" (a hydra-style
+    folder's "=" included), as argparse reads `--option=VALUE`."""
+    from citrus_hf.commands import finetune
+
+    folder = tmp_path / "fs=100"
+    folder.mkdir()
+    (folder / "finetune.yaml").write_text(f"output_dir: {tmp_path / 'ft'}\ndataset: basic_motions\n")
+    parsed = finetune.build_parser().parse([f"--config={folder / 'finetune.yaml'}"])
+    assert parsed.output_dir == str(tmp_path / "ft")
