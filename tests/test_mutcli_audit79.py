@@ -277,3 +277,61 @@ def test_a_settings_file_in_a_folder_whose_name_holds_equals_is_read(tmp_path):
     (folder / "finetune.yaml").write_text(f"output_dir: {tmp_path / 'ft'}\ndataset: basic_motions\n")
     parsed = finetune.build_parser().parse([f"--config={folder / 'finetune.yaml'}"])
     assert parsed.output_dir == str(tmp_path / "ft")
+
+
+def test_the_time_per_label_line_counts_windows_of_signal_longest_first():
+    """Four 30 s windows, the last flat: 90 s scored (said in seconds under 2 min), `b` 60 s (66.7%) before `a`
+    30 s (33.3%), and `c`, never present, left out."""
+    from types import SimpleNamespace
+
+    from citrus_hf.commands.predict import _time_line
+
+    windows = [{"start": 30.0 * k, "end": 30.0 * (k + 1)} for k in range(4)]
+    windows[3]["no_signal"] = "flat"
+    result = {"windows": windows, "no_signal_windows": 1, "label_seconds": {"a": 30.0, "b": 60.0, "c": 0.0}}
+    line = _time_line("x.edf", result, SimpleNamespace(problem_type=None, num_labels=3))
+    assert line == "x.edf: time per label, of 90 s scored: b 60 s (66.7%), a 30 s (33.3%)"
+
+
+def test_the_recordings_line_names_short_gaps_and_each_named_target():
+    """At 100 Hz, windows 0.25 s apart leave 0.25 s unscored between them (above half a sample, 0.005 s), which the
+    line names; a regressor's named targets are each given beside its name, in the model's order."""
+    from citrus_hf.commands.predict import _summary
+
+    windows = [{"start": 0.0, "end": 2.0}, {"start": 2.25, "end": 4.25}]
+    result = {"windows": windows, "unscored_seconds": 0.0, "targets": [61.0, 97.0], "backend": "torch"}
+    line = _summary("ppg.csv", {**result, "target_names": ["heart_rate", "spo2"]}, 100.0, 4.25, False)
+    assert line.startswith("ppg.csv: heart_rate 61, spo2 97; 2 window(s) of 2 s at 100 Hz")
+    assert "0.25 s (of 4.25) fall in the gaps between windows" in line
+
+
+def test_an_events_table_writes_plain_seconds_and_scores_to_six_decimals(tmp_path):
+    """BIDS events.tsv cells: 30 s as `30` (no trailing "." or zeros), 1.5 s as `1.5`, a mean probability to six
+    decimals (0.1234564 as `0.123456`)."""
+    import io
+
+    from citrus_hf.commands.predict import _EventTables
+
+    tables = _EventTables.__new__(_EventTables)
+    tables.output = tmp_path / "events.tsv"
+    handle = io.StringIO()
+    tables._write(handle, [{"onset": 30.0, "duration": 1.5, "trial_type": "N2", "score": 0.1234564}])
+    assert handle.getvalue() == "onset\tduration\ttrial_type\tscore\n30\t1.5\tN2\t0.123456\n"
+
+
+def test_settings_files_read_paths_quotes_and_interpolations_inside_lists(tmp_path, monkeypatch):
+    """A settings file's list of paths starting with `~` is expanded as one path is; a `KEY=VALUE` setting's quoted
+    value keeps its space, as a shell reads it; an OmegaConf `${...}` inside a list is refused as one outside is."""
+    from citrus_hf.commands import UsageError, evaluate, pretrain
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "ecg").mkdir()
+    settings = tmp_path / "evaluate.yaml"
+    settings.write_text("datasets: ['~/ecg', basic_motions]\n")
+    assert evaluate.build_parser().parse([str(settings)]).datasets == [str(tmp_path / "ecg"), "basic_motions"]
+    settings = tmp_path / "pretrain.yaml"
+    settings.write_text("output_dir: run\ndataset_options: \"note='two words' window_seconds=5\"\n")
+    assert pretrain.build_parser().parse([str(settings)]).dataset_options == {"note": "two words", "window_seconds": 5}
+    settings.write_text("output_dir: run\ndataset: ['${oc.env:HOME}/eeg']\n")
+    with pytest.raises(UsageError, match="interpolation"):
+        pretrain.build_parser().parse([str(settings)])
