@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -138,7 +139,7 @@ def _walked(root: Path) -> list[Path]:
                 continue
             real = os.path.realpath(path)
             if real in ancestors:
-                logger.warning(
+                _warn_once(
                     f"{path} links to {real}, a folder that holds it: a loop, so its files would be listed forever; "
                     "it is skipped (they are read once, from that folder)."
                 )
@@ -147,7 +148,7 @@ def _walked(root: Path) -> list[Path]:
                 # `latest -> s3` beside `s3`: the walk lists those files by their own paths, and through the link
                 # too one recording would be two examples, which could fall on both sides of a train / validation
                 # split
-                logger.warning(
+                _warn_once(
                     f"{path} links to {real}, a folder inside {root} whose files are listed by their own paths: it "
                     "is skipped, so that each recording is read once."
                 )
@@ -158,6 +159,14 @@ def _walked(root: Path) -> list[Path]:
     if root.is_dir():
         walk(root, frozenset({real_root}))
     return sorted(found)
+
+
+@functools.lru_cache(maxsize=64)
+def _warn_once(message: str) -> None:
+    """`logger.warning(message)` once per process, as the notes of a folder's reading are said
+    (`recording_folders._warn_once`): a command lists a folder more than once (its summary, then its splits, each
+    outside the other's `one_listing` scope), and the same link said to be skipped each time reads as several."""
+    logger.warning(message)
 
 
 def is_hidden_name(name: str) -> bool:

@@ -1,0 +1,31 @@
+"""Audit 79, review1 (a review of this session's landed work): the listing's notes of a skipped link are said once per
+process again, as before `files_under` moved to `data.listings`."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+
+from citrus_hf.data.recording_folders import files_under, load_recording_folder
+
+
+def test_a_skipped_link_is_named_once_however_often_its_folder_is_listed(tmp_path, caplog):
+    """A loop (`s1/loop -> .`) and a link beside its target (`latest -> s2`) are skipped with a warning naming them.
+    Said through `recording_folders._warn_once` they were said once per process; moved to `data.listings` they were
+    said at every listing of the folder: a load and a second listing (a command's summary, then its splits) told of
+    each link four times, which reads as four problems."""
+    for subject in ("s1", "s2"):
+        (tmp_path / subject).mkdir()
+        for index in range(3):
+            np.save(tmp_path / subject / f"{index}.npy", np.zeros((1, 300), dtype=np.float32))
+    os.symlink(tmp_path, tmp_path / "s1" / "loop")
+    os.symlink(tmp_path / "s2", tmp_path / "latest")
+    with caplog.at_level(logging.WARNING):
+        listed = files_under(tmp_path)
+        load_recording_folder(tmp_path, sampling_rate=100)
+        assert files_under(tmp_path) == listed and len(listed) == 6
+    said = [record.getMessage() for record in caplog.records]
+    assert sum("a loop" in line for line in said) == 1
+    assert sum("is skipped, so that each recording is read once" in line for line in said) == 1
