@@ -1,5 +1,6 @@
 """Audit 79, review1 (a review of this session's landed work): the listing's notes of a skipped link are said once per
-process again, as before `files_under` moved to `data.listings`."""
+process again, as before `files_under` moved to `data.listings`; a folder's load refuses a file the user may not read
+with `UnreadableFileError`, naming it and the fix, as `citrus predict` leaves it out naming it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import logging
 import os
 
 import numpy as np
+import pytest
+from test_leftovers79_audit79 import _unreadable
 
+from citrus_hf.data import UnreadableFileError
 from citrus_hf.data.recording_folders import files_under, load_recording_folder
 
 
@@ -29,3 +33,21 @@ def test_a_skipped_link_is_named_once_however_often_its_folder_is_listed(tmp_pat
     said = [record.getMessage() for record in caplog.records]
     assert sum("a loop" in line for line in said) == 1
     assert sum("is skipped, so that each recording is read once" in line for line in said) == 1
+
+
+@pytest.mark.parametrize("same_size", [True, False], ids=["files-of-one-size", "files-of-different-sizes"])
+def test_a_folder_load_refuses_an_unreadable_file_naming_it_and_the_fix(
+    tmp_path, own_datasets_cache, monkeypatch, same_size
+):
+    """A training set with a file the user may not read is refused, naming it and the fix (a set silently smaller
+    than the folder would be a silent failure). Among files of one size, compared by their bytes to read each
+    recording once, it was Python's PermissionError from that comparison; among others the reader's
+    `UnreadableFileError`, which is no ValueError, came out as `datasets`' "An error occurred while generating the
+    dataset"."""
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for index in range(6):
+        np.save(folder / f"{index}.npy", np.ones((1, 300 + (0 if same_size else index)), dtype=np.float32) * index)
+    _unreadable(monkeypatch, folder / "3.npy")
+    with pytest.raises(UnreadableFileError, match=r"3\.npy cannot be read .*chmod u\+r"):
+        load_recording_folder(folder, sampling_rate=100)

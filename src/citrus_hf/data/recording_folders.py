@@ -73,6 +73,7 @@ from .errors import (
     ModalityChannelsError,
     SamplingRateError,
     naming_unwritable_cache,
+    unreadable_file,
 )
 from .listings import FILES_UNDER, files_under, given_listing, is_hidden_name, one_listing
 from .plans import row_sizes
@@ -421,7 +422,9 @@ def load_recording_folder(
                     | ({} if rates is None else {"rates": rates}),
                 )
         except datasets.exceptions.DatasetGenerationError as error:
-            if isinstance(error.__cause__, ValueError):  # a file's reader said what is wrong with it
+            # a file's reader said what is wrong with it: in a ValueError, or one of ours that is none (a file the
+            # user may not read, `UnreadableFileError`, was "An error occurred while generating the dataset")
+            if isinstance(error.__cause__, (CitrusDataError, ValueError)):
                 raise error.__cause__ from None
             raise
 
@@ -928,14 +931,17 @@ def _digest(file: str, size: int, modified: int, whole: bool) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    with open(file, "rb") as handle:
-        if whole:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        else:
-            digest.update(handle.read(_PEEK_BYTES))
-            handle.seek(max(0, size - _PEEK_BYTES))
-            digest.update(handle.read(_PEEK_BYTES))
+    try:
+        with open(file, "rb") as handle:
+            if whole:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            else:
+                digest.update(handle.read(_PEEK_BYTES))
+                handle.seek(max(0, size - _PEEK_BYTES))
+                digest.update(handle.read(_PEEK_BYTES))
+    except PermissionError as error:  # a file the user may not read: Python's own traceback, from this comparison
+        raise unreadable_file(file, error) from None
     return digest.hexdigest()
 
 
