@@ -1,6 +1,7 @@
 """Audit 79, review1 (a review of this session's landed work): the listing's notes of a skipped link are said once per
 process again, as before `files_under` moved to `data.listings`; a folder's load refuses a file the user may not read
-with `UnreadableFileError`, naming it and the fix, as `citrus predict` leaves it out naming it."""
+with `UnreadableFileError`, naming it and the fix, as `citrus predict` leaves it out naming it; a set saved beside
+recordings linked in is named to be moved out."""
 
 from __future__ import annotations
 
@@ -51,3 +52,23 @@ def test_a_folder_load_refuses_an_unreadable_file_naming_it_and_the_fix(
     _unreadable(monkeypatch, folder / "3.npy")
     with pytest.raises(UnreadableFileError, match=r"3\.npy cannot be read .*chmod u\+r"):
         load_recording_folder(folder, sampling_rate=100)
+
+
+def test_a_set_saved_beside_recordings_linked_in_is_named_to_be_moved_out(tmp_path, own_datasets_cache):
+    """A set `save_to_disk` wrote beside a folder of recordings that is a symlink (`recordings -> /shared/ecg`): the
+    recordings were looked for with `Path.rglob`, which does not follow a symlinked folder before Python 3.13, so the
+    folder was refused as "splits each saved on their own" with the fix `DatasetDict({'built': ...}).save_to_disk`,
+    which makes the copy a split and leaves the recordings out. They are now looked for through the listing that
+    follows links (`files_under`), and the saved set is named to be moved out, as beside recordings of its own."""
+    import datasets
+
+    from citrus_hf.data.splits import load_own_dataset
+
+    for index in range(2):
+        (tmp_path / "shared").mkdir(exist_ok=True)
+        np.save(tmp_path / "shared" / f"{index}.npy", np.zeros((1, 200), dtype=np.float32))
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / "recordings").symlink_to(tmp_path / "shared")
+    datasets.Dataset.from_dict({"x": [1, 2]}).save_to_disk(str(tmp_path / "set" / "built"))
+    with pytest.raises(ValueError, match=r"holds recordings and, in built, a set saved by `save_to_disk`.*move"):
+        load_own_dataset(tmp_path / "set", sampling_rate=100.0)

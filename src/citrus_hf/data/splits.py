@@ -215,7 +215,11 @@ def _refuse_splits_saved_apart(path: Path) -> None:
     if not splits:
         return
     saved = [path / name for name in splits]
-    if any(not any(folder in file.parents for folder in saved) and is_recording_file(file) for file in path.rglob("*")):
+    # (the one listing, which follows a symlinked folder of recordings: `Path.rglob` did not, and a set saved beside
+    # recordings linked in was read as the whole set, the recordings left out without a word)
+    if any(
+        not any(folder in file.parents for folder in saved) and is_recording_file(file) for file in files_under(path)
+    ):
         # recordings beside them: the saved folders are no splits of theirs (a built copy kept there), and made
         # splits of one set by the DatasetDict named below, they would stand beside the recordings' own splits
         raise ValueError(
