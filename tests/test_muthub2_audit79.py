@@ -93,3 +93,33 @@ def test_a_trainer_push_of_an_adapter_or_a_fusion_model_replaces_the_other_kinds
     assert _trainer_deletions(tmp_path, monkeypatch, fusion, {}) == [
         {"adapter": False, "fusion": True, "revision": None, "token": None}
     ]
+
+
+# -------------------------------------------------------------------- push_to_hub to a branch
+
+
+def test_a_push_to_a_branch_reads_and_replaces_that_branch_only(local_hub):
+    """A second push to the branch `dev` keeps the licence of dev's card (not main's) when given none, and deletes
+    the adapter files dev holds while main keeps its own. Mutants p21 (a branch the repository has read as new),
+    p23 (its head read from the default branch), p24 / p25 / p27 (its card read from the default branch) and p04
+    (the upload deletes nothing) passed."""
+    from hub_server import DEFAULT_TOKEN, DEFAULT_USER
+    from huggingface_hub import HfApi
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.publishing import push
+
+    repo = f"{DEFAULT_USER}/citrus-branches"
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    push.push_to_hub(model, repo, token=DEFAULT_TOKEN, license="mit")
+    push.push_to_hub(model, repo, token=DEFAULT_TOKEN, revision="dev", license="bsd-3-clause")
+    api = HfApi(token=DEFAULT_TOKEN)
+    for branch in ("main", "dev"):  # an adapter left on each branch (an earlier push of the other kind)
+        api.upload_file(path_or_fileobj=b"{}", path_in_repo="adapter_config.json", repo_id=repo, revision=branch)
+    push.push_to_hub(model, repo, token=DEFAULT_TOKEN, revision="dev", tags=["second"])
+    dev, main = local_hub.repo_files(repo, "dev"), local_hub.repo_files(repo)
+    assert b"license: bsd-3-clause" in dev["README.md"] and b"- second" in dev["README.md"]
+    assert "adapter_config.json" not in dev
+    assert b"license: mit" in main["README.md"] and b"- second" not in main["README.md"]
+    assert "adapter_config.json" in main
