@@ -123,3 +123,27 @@ def test_a_push_to_a_branch_reads_and_replaces_that_branch_only(local_hub):
     assert "adapter_config.json" not in dev
     assert b"license: mit" in main["README.md"] and b"- second" not in main["README.md"]
     assert "adapter_config.json" in main
+
+
+def test_a_trainer_pushing_during_training_creates_its_branch_and_one_pushing_at_the_end_leaves_it(local_hub, tmp_path):
+    """`Trainer(...)` with `push_to_hub=True` and a `hub_revision` the repository lacks creates that branch when the
+    checkpoints are pushed during training (their background uploads to a missing branch failed unseen), and leaves
+    it to `push_to_hub` with `hub_strategy="end"`. Mutant h02 (the strategies read the other way round) passed."""
+    from hub_server import DEFAULT_TOKEN, DEFAULT_USER
+    from huggingface_hub import HfApi
+    from tiny_configs import tiny_config
+    from transformers import Trainer, TrainingArguments
+
+    from citrus_hf import CiTrusForSequenceClassification
+
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    api = HfApi(token=DEFAULT_TOKEN)
+    for strategy, created in (("every_save", True), ("end", False)):
+        repo = f"{DEFAULT_USER}/citrus-trainer-{strategy.replace('_', '-')}"
+        args = TrainingArguments(
+            tmp_path / strategy, use_cpu=True, report_to="none", push_to_hub=True, hub_model_id=repo,
+            hub_revision="dev", hub_strategy=strategy, hub_token=DEFAULT_TOKEN,
+        )  # fmt: skip
+        Trainer(model=model, args=args)
+        branches = {branch.name for branch in api.list_repo_refs(repo).branches}
+        assert ("dev" in branches) is created, (strategy, branches)
