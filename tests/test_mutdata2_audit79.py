@@ -120,3 +120,14 @@ def test_example_ids_of_windows_hop_by_the_hop_not_the_window():
     # row 1 (a hop of the window's 2 s would give row 0 two windows)
     rows = datasets.Dataset.from_dict({"input_values": [[[0.0] * 40], [[0.0] * 20]], "label": [0, 1]})
     assert _example_ids(rows, (2.0, 1.0), 10.0, "recording").tolist() == [0, 0, 0, 1]
+
+
+def test_a_new_window_keeps_a_sets_windows_back_to_back():
+    from citrus_hf.data.plans import resolve_options
+    from citrus_hf.data.registry import get_dataset_spec
+
+    # eeg_pretrain's windows are back to back by default (hop = window): 10 s windows hop 10 s, not the default 30 s
+    spec = get_dataset_spec("eeg_pretrain")
+    assert spec.defaults["hop_seconds"] == spec.defaults["window_seconds"] != 10.0
+    assert resolve_options(spec, {"window_seconds": 10.0})["hop_seconds"] == 10.0
+    assert resolve_options(spec, {"window_seconds": 10.0, "hop_seconds": 5.0})["hop_seconds"] == 5.0
