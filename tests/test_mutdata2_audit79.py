@@ -5,6 +5,7 @@ Expectations are worked out by hand in the comments, or by an independent refere
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 
 def _fisher_yates_passes(shard: range, rng: np.random.Generator, draws: int) -> list[int]:
@@ -131,3 +132,20 @@ def test_a_new_window_keeps_a_sets_windows_back_to_back():
     assert spec.defaults["hop_seconds"] == spec.defaults["window_seconds"] != 10.0
     assert resolve_options(spec, {"window_seconds": 10.0})["hop_seconds"] == 10.0
     assert resolve_options(spec, {"window_seconds": 10.0, "hop_seconds": 5.0})["hop_seconds"] == 5.0
+
+
+def test_a_recordings_short_end_is_joined_to_the_segment_before_it():
+    import datasets
+
+    from citrus_hf.data.recording_folders import _channel_seconds, _short_end_joined
+
+    # segments of 10 samples: an end of 4 (under half a segment) joins the one before; an end of 5 is a row of its own
+    joined = _short_end_joined(iter([np.zeros((1, 10)), np.zeros((1, 10)), np.zeros((1, 4))]), 10)
+    assert [segment.shape[1] for segment in joined] == [10, 14]
+    kept = _short_end_joined(iter([np.zeros((1, 10)), np.zeros((1, 5))]), 10)
+    assert [segment.shape[1] for segment in kept] == [10, 5]
+    # channel-seconds: 2 channels of 50 samples at 10 Hz are 10 s, 1 of 30 at 100 Hz 0.3 s
+    rows = datasets.Dataset.from_dict(
+        {"input_values": [np.zeros((2, 50)), np.zeros((1, 30))], "sampling_rate": [10.0, 100.0]}
+    )
+    assert _channel_seconds(rows).tolist() == pytest.approx([10.0, 0.3])
