@@ -1,0 +1,142 @@
+"""Mutation audit 79 of the readers, second round (`citrus_hf.data.readers`, `citrus_hf.data.recordings`): each test
+here pins a wrong answer the suite let through when a reader was changed on purpose (channels asked out of file order,
+a big-endian BrainVision file, EEGLAB's numeric and capitalised boundaries, a held-out span's edges, the tail stretch
+kept by ``min_seconds``, a CSV's missing time stamps, a millisecond clock), with the expected values worked out by
+hand in comments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from citrus_hf.data import readers
+from citrus_hf.data.errors import CorruptFileError
+
+
+def test_wfdb_channels_asked_out_of_file_order_come_back_in_the_order_asked(tmp_path):
+    """A record of signals I, II, V1 (mV, mV, uV) read with ``channels=["V1", "I"]`` gives V1's samples, name and unit
+    first: the rows are picked among the signals read (sorted in file order, I then V1), not taken in that order."""
+    import wfdb
+
+    samples = np.random.default_rng(0).normal(size=(300, 3)).round(3)
+    wfdb.wrsamp(
+        "rec", fs=100, units=["mV", "mV", "uV"], sig_name=["I", "II", "V1"], p_signal=samples,
+        fmt=["16"] * 3, adc_gain=[1000.0] * 3, baseline=[0] * 3, write_dir=str(tmp_path),
+    )  # fmt: skip
+    picked = readers.read_wfdb(tmp_path / "rec", None, channels=["V1", "I"])
+    assert picked.channel_names == ["V1", "I"] and picked.units == ["uV", "mV"]
+    np.testing.assert_allclose(picked.data, samples.T[[2, 0]], atol=1e-3)
+
+
+def test_a_wfdb_signal_without_a_description_is_named_by_its_place(tmp_path):
+    """A header's signal line may end without its description (optional): wfdb gives None, read as the name "None";
+    such a signal is named by its position from 0, as a file that names no channels is, read whole or picked."""
+    import wfdb
+
+    samples = np.random.default_rng(0).normal(size=(300, 2)).round(3)
+    wfdb.wrsamp("rec", fs=100, units=["mV", "mV"], sig_name=["I", "II"], p_signal=samples, fmt=["16"] * 2,
+                write_dir=str(tmp_path))  # fmt: skip
+    header = tmp_path / "rec.hea"
+    lines = header.read_text().splitlines()
+    lines[1] = lines[1].rsplit(" ", 1)[0]  # the first signal's description ("I") left out
+    header.write_text("\n".join(lines) + "\n")
+    assert readers.read_recording(header).channel_names == ["0", "II"]
+    assert readers.read_recording(header, channels=["II", "0"]).channel_names == ["II", "0"]
+
+
+def test_a_big_endian_brainvision_recording_is_refused_naming_the_setting(tmp_path):
+    """UseBigEndianOrder=YES: the samples are stored high byte first; read as the default little-endian order, each
+    INT_16 sample came back byte-swapped (1 as 256) without a word."""
+    from test_bids2_audit73 import write_brainvision
+
+    write_brainvision(tmp_path)
+    header = tmp_path / "rec.vhdr"
+    text = header.read_text(encoding="utf-8").replace(
+        "BinaryFormat=INT_16\n", "BinaryFormat=INT_16\nUseBigEndianOrder=YES\n"
+    )
+    header.write_text(text, encoding="utf-8")
+    with pytest.raises(
+        CorruptFileError, match=r"big-endian samples \(UseBigEndianOrder=YES\).*re-export it little-endian"
+    ):
+        readers.read_recording(header)
+
+
+def _eeglab_events(folder, events: list[tuple[object, float]]):
+    """An EEGLAB set of 200 samples at 250 Hz (`test_bids2_audit73.write_eeglab`) whose ``EEG.event`` holds `events`
+    ``(type, latency)``. Returns its path."""
+    from scipy.io import loadmat, savemat
+    from test_bids2_audit73 import write_eeglab
+
+    write_eeglab(folder)
+    path = folder / "rec.set"
+    structure = loadmat(path, appendmat=False)["EEG"]
+    table = np.zeros((1, len(events)), dtype=[("type", object), ("latency", object)])
+    for index, event in enumerate(events):
+        table[0, index] = event
+    fields = {name: structure[name][0, 0] for name in structure.dtype.names}
+    savemat(path, {"EEG": {**fields, "event": table}}, appendmat=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        [(20.0, 20.0), (-99.0, 150.5), (99.0, 100.5)],  # every type a number: the boundary is -99, not 99
+        [("S  1", 20.0), ("Boundary ", 150.5)],  # a type written in another case, with a space after
+    ],
+)
+def test_an_eeglab_boundary_is_found_as_a_number_or_in_any_case(tmp_path, events):
+    """A boundary at latency 150.5 (between samples 150 and 151 from 1) starts the next stretch at sample 150 from 0
+    (ceil(150.5 - 1)); where every event type is a number EEGLAB writes a boundary as -99 (an event of type 99 is
+    none), and a type string counts whatever its case and surrounding spaces."""
+    from citrus_hf.data.readers.eeglab import boundary_positions
+
+    assert boundary_positions(_eeglab_events(tmp_path, events)) == [150]
+
+
+def test_an_eeglab_boundary_before_the_first_sample_is_no_break(tmp_path):
+    """A boundary at latency 0.5 (EEGLAB's mark of a cut before the first sample) starts the next stretch at sample
+    ceil(0.5 - 1) = 0: nothing precedes it, so the set is one stretch and is read whole."""
+    from citrus_hf.data.readers.eeglab import boundary_positions
+
+    path = _eeglab_events(tmp_path, [("boundary", 0.5)])
+    assert boundary_positions(path) == []
+    assert readers.read_recording(path).data.shape == (3, 200)
+
+
+def test_a_held_out_spans_edges_between_samples_round_outwards():
+    """[2.005, 3.005] s at 100 Hz touches samples 200 (floor 200.5) to 300 (ceil 300.5 = 301, exclusive): the free
+    stretches are [0, 200) and [301, 1000); rounded inwards either edge would let a row touch the span."""
+    from citrus_hf.data.recordings import free_stretches
+
+    assert free_stretches(1000, 100.0, [(2.005, 3.005)]) == [(0, 200), (301, 1000)]
+    # a span inside an earlier, longer one (sorted: [1, 5] s, then [2, 3] s) does not free what the first holds out
+    assert free_stretches(1000, 100.0, [(2.0, 3.0), (1.0, 5.0)]) == [(0, 100), (500, 1000)]
+
+
+def test_a_tail_of_exactly_min_seconds_is_its_own_row_after_the_last_windows_end():
+    """2.5 s at 100 Hz, 1 s windows every 1 s: windows at 0 and 100 cover [0, 200); the 0.5 s left is kept with
+    ``min_seconds=0.5`` (at least, not more than) as the row (200, 50), from the last window's end, not its start."""
+    from citrus_hf.data.recordings import channel_segments
+
+    assert channel_segments(250, 100.0, 1.0, 1.0, min_seconds=0.5) == [(0, 100), (100, 100), (200, 50)]
+    assert channel_segments(250, 100.0, 1.0, 1.0, min_seconds=0.51) == [(0, 100), (100, 100)]
+
+
+def test_missing_time_stamps_before_and_after_the_given_ones_follow_their_mean_step():
+    """Stamps [-, 0, 0.01, -, 0.03, -]: the given ones (rows 1, 2, 4) step (0.03 - 0) / (4 - 1) = 0.01 per row, so
+    row 0 is 0 - 0.01, row 3 is 0.02 (between its neighbours) and row 5 is 0.03 + 0.01."""
+    from citrus_hf.data.readers.files import _filled_stamps
+
+    stamps = np.array([np.nan, 0.0, 0.01, np.nan, 0.03, np.nan])
+    np.testing.assert_allclose(_filled_stamps(stamps), [-0.01, 0.0, 0.01, 0.02, 0.03, 0.04], atol=1e-12)
+
+
+def test_a_millisecond_clock_at_256_hz_matches_by_its_mean_step():
+    """A clock stamping whole milliseconds at 256 Hz steps 3 or 4 ms (median 4 ms: 250 Hz, 2.3 % off, past the 2 %
+    tolerance); its mean step, 1000 / 256 ms, is exact, so the column counts in ms at 256 Hz."""
+    from citrus_hf.data.readers.files import _units_at_rate
+
+    stamps = np.round(np.arange(512) * 1000.0 / 256.0)
+    assert float(np.median(np.diff(stamps))) == 4.0
+    assert _units_at_rate(stamps, ["ms"], 256.0) == ["ms"]
