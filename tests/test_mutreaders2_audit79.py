@@ -140,3 +140,25 @@ def test_a_millisecond_clock_at_256_hz_matches_by_its_mean_step():
     stamps = np.round(np.arange(512) * 1000.0 / 256.0)
     assert float(np.median(np.diff(stamps))) == 4.0
     assert _units_at_rate(stamps, ["ms"], 256.0) == ["ms"]
+
+
+def test_an_edf_annotation_cut_at_the_recordings_end_is_said_once(tmp_path, caplog):
+    """MNE cuts an EDF+ annotation running past the recording's end to end there (1 s + 3 s on a 3 s file: 2 s) and
+    its warning was silenced, so the recording and `read_edf_annotations` disagreed without a word; now one notice
+    names it. One that ends at the end as written (1 s + 2 s) is not said."""
+    import logging
+
+    from tiny_configs import write_edf
+
+    from citrus_hf.data.readers import read_edf
+
+    past = write_edf(
+        tmp_path / "past.edf", [np.zeros(300)], ["EEG"], 100, annotations=[(0.5, 0.5, "x"), (1.0, 3.0, "stim")]
+    )
+    at_end = write_edf(tmp_path / "end.edf", [np.zeros(300)], ["EEG"], 100, annotations=[(1.0, 2.0, "stim")])
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.data.readers.edf"):
+        assert [(a.onset, a.duration) for a in read_edf(past).annotations] == [(0.5, 0.5), (1.0, 2.0)]
+        assert [(a.onset, a.duration) for a in read_edf(at_end).annotations] == [(1.0, 2.0)]
+    (notice,) = [record.getMessage() for record in caplog.records if "annotation" in record.getMessage()]
+    assert "past.edf: 1 EDF+ annotation(s) run past the recording's end at 3 s" in notice
+    assert "'stim' at 1 s, written 3 s, kept 2 s" in notice and "read_edf_annotations" in notice

@@ -462,13 +462,7 @@ def read_edf(path: str | Path, channels: Sequence[str] | None = None) -> Recordi
     # not preloaded: MNE's preloaded copy of every signal, then the picked copy and the scaled one, held 3.3 times the
     # recording at once (70 GB for a 24 h, 64-channel EEG at 512 Hz); read once from disk, scaled in place
     opened = _OpenedEdf(_as_path(path), channels, preload=False)
-    raw = opened.raw
-    annotations = [
-        Annotation(float(onset), float(duration), str(description))
-        for onset, duration, description in zip(
-            raw.annotations.onset, raw.annotations.duration, raw.annotations.description
-        )
-    ]
+    annotations = _annotations_within(opened.path, opened.raw)
     return Recording(
         data=opened.samples(),
         sampling_rate=opened.sampling_rate,
@@ -635,6 +629,38 @@ def holds_annotations_only(path: str | Path) -> bool:
         return not read_edf_header(path).signal_names()
     except (CorruptFileError, UnreadableFileError):
         return False
+
+
+def _annotations_within(path: Path, raw) -> list[Annotation]:
+    """The EDF+ annotations of `raw` (MNE's reading of `path`) as MNE keeps them: one running past the recording's end
+    cut to end there (1 s + 3 s on a 3 s file lasts 2 s). MNE warns where it cuts one, a warning its `verbose="error"`
+    here silenced, so that the recording's annotations and `read_edf_annotations` of the same file disagreed on a
+    duration without a word: said once per file. Only where an annotation ends at the recording's end (within half a
+    sample) is the file's own list read again to tell a cut one from one that ends there as written."""
+    kept = [
+        Annotation(float(onset), float(duration), str(description))
+        for onset, duration, description in zip(
+            raw.annotations.onset, raw.annotations.duration, raw.annotations.description
+        )
+    ]
+    seconds = raw.n_times / raw.info["sfreq"]
+    half_sample = 0.5 / raw.info["sfreq"]
+    if not any(abs(each.onset + each.duration - seconds) <= half_sample for each in kept):
+        return kept
+    written = {(round(item.onset, 6), item.description): item.duration for item in read_edf_annotations(path)[0]}
+    cut = [
+        (each, written[key])
+        for each in kept
+        if (key := (round(each.onset, 6), each.description)) in written and written[key] > each.duration + half_sample
+    ]
+    if cut:
+        (first, duration), *_ = cut
+        logger.warning(
+            f"{path}: {len(cut)} EDF+ annotation(s) run past the recording's end at {seconds:g} s and are cut to end "
+            f"there, as MNE reads them (the first: {first.description!r} at {first.onset:g} s, written {duration:g} s, "
+            f"kept {first.duration:g} s); read_edf_annotations gives them as written."
+        )
+    return kept
 
 
 def read_edf_annotations(path: str | Path) -> tuple[list[Annotation], datetime.datetime | None]:
