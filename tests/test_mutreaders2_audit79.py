@@ -162,3 +162,79 @@ def test_an_edf_annotation_cut_at_the_recordings_end_is_said_once(tmp_path, capl
     (notice,) = [record.getMessage() for record in caplog.records if "annotation" in record.getMessage()]
     assert "past.edf: 1 EDF+ annotation(s) run past the recording's end at 3 s" in notice
     assert "'stim' at 1 s, written 3 s, kept 2 s" in notice and "read_edf_annotations" in notice
+
+
+def _two_channels() -> object:
+    """2.5 s at 100 Hz of an EEG channel (samples 0..249) and an ECG one (250..499): each sample's value is its
+    place, so a window's first value tells where it was cut."""
+    from citrus_hf.data.recordings import Signals
+
+    return Signals(np.arange(500.0).reshape(2, 250), 100.0, ("Fz", "ECG"), ("EEG", "ECG"))
+
+
+def test_windows_of_a_loaded_recording_start_where_they_are_cut_and_keep_their_channel():
+    """Labelled windows of 1 s every 0.5 s start at 0, 0.5, 1, 1.5 s, each 100 samples of both channels; a channel
+    corpus cuts each channel apart (its own modality) into 1 s windows and the 0.5 s tail, starting at 0, 1, 2 s; with
+    the first 0.5 s held out they start at 0.5 s; a rate at ``min_rate`` is kept, and rows count once per channel."""
+    from citrus_hf.data.recordings import (
+        RecordingRef,
+        channel_segments,
+        channel_window_count,
+        channel_windows,
+        labelled_windows,
+    )
+
+    ref = RecordingRef("s", "r1", "subject", "origin", _two_channels, label=1)
+    labelled = list(labelled_windows([ref], 1.0, 0.5))
+    assert [row["start_seconds"] for row in labelled] == [0.0, 0.5, 1.0, 1.5]
+    assert all(np.asarray(row["input_values"]).shape == (2, 100) for row in labelled)
+    assert np.asarray(labelled[1]["input_values"])[1, 0] == 250.0 + 50.0
+    rows = list(channel_windows([ref], 1.0, 1.0, min_seconds=0.5))
+    assert [(row["channel"], row["modality"], row["start_seconds"]) for row in rows] == [
+        ("Fz", "EEG", 0.0), ("Fz", "EEG", 1.0), ("Fz", "EEG", 2.0),
+        ("ECG", "ECG", 0.0), ("ECG", "ECG", 1.0), ("ECG", "ECG", 2.0),
+    ]  # fmt: skip
+    assert [np.asarray(row["input_values"]).shape[1] for row in rows] == [100, 100, 50] * 2
+    assert np.asarray(rows[4]["input_values"])[0, -1] == 250.0 + 199.0
+    assert channel_segments(250, 100.0, 1.0, 1.0, held_out=[(0.0, 0.495)]) == [(50, 100), (150, 100)]
+    known = RecordingRef("s", "r1", "subject", "origin", _two_channels, shape=(2, 250, 100.0))
+    assert channel_window_count(known, 1.0, 1.0, 0.5, min_rate=100.0) == 6
+
+
+def test_stretches_between_pass_over_a_break_at_the_first_sample_and_positions_stop_at_the_last_channel():
+    """A break at sample 0 (nothing before it) is no stretch boundary: 10 samples broken at 0 and 5 are two stretches
+    of 5; of two channels, "1" is a position and "2" is none (positions count from 0)."""
+    from pathlib import Path
+
+    from citrus_hf.data.readers._common import channel_rows, stretches_between
+
+    stretches = stretches_between(10, [0, 5], 4, lambda start, stop: (start, stop))
+    assert [(samples, list(segments)) for samples, segments in stretches] == [
+        (5, [(0, 4), (4, 5)]),
+        (5, [(5, 9), (9, 10)]),
+    ]
+    assert channel_rows(Path("rec.csv"), ["a", "b"], ["1"]) == [1]
+    with pytest.raises(ValueError, match="2"):
+        channel_rows(Path("rec.csv"), ["a", "b"], ["2"])
+
+
+def test_a_brainvision_unit_spelled_uv_and_a_lower_case_new_segment_marker_are_read(tmp_path):
+    """A channel line's unit "uV" is µV as MNE names it (kept as "uV" it read as another unit than the µV of a file
+    that writes µV), and a marker file's "new segment" in lower case still dates the first sample."""
+    import datetime
+
+    from test_bids2_audit73 import write_brainvision
+
+    write_brainvision(tmp_path, lines=["Fp1,,0.1,uV", "Cz,,1,mV"])
+    markers = tmp_path / "rec.vmrk"
+    markers.write_text(markers.read_text(encoding="utf-8").replace("Mk1=New Segment", "Mk1=new segment"), "utf-8")
+    recording = readers.read_recording(tmp_path / "rec.vhdr")
+    assert recording.units == ["µV", "mV"]
+    assert recording.start == datetime.datetime(2024, 3, 1, 12, 0, 0, 500000)
+
+
+def test_a_written_sampling_interval_is_trusted_to_half_its_last_digit():
+    """The docstring's examples: "1953.12" to 0.005, "977" to 0.5, "9.765625e+02" to 5e-05; no number, 0."""
+    from citrus_hf.data.readers.brainvision import written_precision
+
+    assert [written_precision(text) for text in ("1953.12", "977", "9.765625e+02", "x")] == [0.005, 0.5, 5e-05, 0.0]
