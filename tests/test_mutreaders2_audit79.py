@@ -203,10 +203,15 @@ def test_windows_of_a_loaded_recording_start_where_they_are_cut_and_keep_their_c
 
 def test_stretches_between_pass_over_a_break_at_the_first_sample_and_positions_stop_at_the_last_channel():
     """A break at sample 0 (nothing before it) is no stretch boundary: 10 samples broken at 0 and 5 are two stretches
-    of 5; of two channels, "1" is a position and "2" is none (positions count from 0)."""
+    of 5; a given break beside the file's own is that one; of two channels, "1" is a position and "2" is none
+    (positions count from 0)."""
     from pathlib import Path
 
-    from citrus_hf.data.readers._common import channel_rows, stretches_between
+    from citrus_hf.data.readers._common import channel_rows, merged_breaks, stretches_between
+
+    # a given break a sample from the file's own (EEGLAB's BIDS export, half a sample apart) is that one; those at 0 or
+    # past the end are none
+    assert merged_breaks([150], [151, 100, 0, 200], 200) == [100, 150]
 
     stretches = stretches_between(10, [0, 5], 4, lambda start, stop: (start, stop))
     assert [(samples, list(segments)) for samples, segments in stretches] == [
