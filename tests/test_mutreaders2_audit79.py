@@ -243,3 +243,16 @@ def test_a_written_sampling_interval_is_trusted_to_half_its_last_digit():
     from citrus_hf.data.readers.brainvision import written_precision
 
     assert [written_precision(text) for text in ("1953.12", "977", "9.765625e+02", "x")] == [0.005, 0.5, 5e-05, 0.0]
+
+
+def test_an_eeglab_set_of_two_epochs_or_a_rate_of_zero_is_refused(tmp_path):
+    """Two epochs are already an epoched set (read as one recording, the second epoch ran on from the first's end);
+    a rate of 0 is no rate."""
+    from test_bids2_audit73 import write_eeglab
+
+    write_eeglab(tmp_path / "epochs", trials=2)
+    with pytest.raises(CorruptFileError, match=r"holds 2 epochs .*give the continuous data set"):
+        readers.read_recording(tmp_path / "epochs" / "rec.set")
+    write_eeglab(tmp_path / "rate", rate=0.0)
+    with pytest.raises(CorruptFileError, match=r"gives srate = 0.0, not a positive number"):
+        readers.read_recording(tmp_path / "rate" / "rec.set")
