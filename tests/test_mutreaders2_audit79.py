@@ -256,3 +256,20 @@ def test_an_eeglab_set_of_two_epochs_or_a_rate_of_zero_is_refused(tmp_path):
     write_eeglab(tmp_path / "rate", rate=0.0)
     with pytest.raises(CorruptFileError, match=r"gives srate = 0.0, not a positive number"):
         readers.read_recording(tmp_path / "rate" / "rec.set")
+
+
+def test_a_brainvision_start_is_the_first_numbered_new_segments_whatever_the_line_order(tmp_path):
+    """Markers are numbered Mk1, Mk2...: a marker file listing Mk3 (a later New Segment, at sample 101, an hour on)
+    before Mk1 still dates the recording by Mk1's first sample, not by the first line."""
+    import datetime
+
+    from test_bids2_audit73 import write_brainvision
+
+    from citrus_hf.data.readers.brainvision import read_brainvision
+
+    write_brainvision(tmp_path)
+    markers = tmp_path / "rec.vmrk"
+    later = "Mk3=New Segment,,101,1,0,20240301130000000000\nMk1=New Segment"
+    markers.write_text(markers.read_text(encoding="utf-8").replace("Mk1=New Segment", later), encoding="utf-8")
+    recording = read_brainvision(tmp_path / "rec.vhdr", across_pauses=True)
+    assert recording.start == datetime.datetime(2024, 3, 1, 12, 0, 0, 500000)
