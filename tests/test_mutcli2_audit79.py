@@ -190,3 +190,34 @@ def test_a_builder_flag_wins_over_the_same_option_in_dataset_options():
         argv = ["myo_gestures", "--dataset-options", "window_seconds=1", "seed=3", "--window-seconds", "2"]
         args = build_parser(command).parse([*argv, "--output", "out"] if command == "build" else argv)
         assert _options(args) == {"window_seconds": 2.0, "seed": 3}
+
+
+# ----------------------------------------------------------------------------------------------- the parser
+def test_two_numbers_for_an_option_of_one_number_or_pairs_are_refused_naming_both(capsys):
+    """`citrus evaluate --sampling-rate 100 250` (a rate per set, without the SET= of each): refused, naming what was
+    given (the error named '100' alone, a number where it said it expects one), not read as 100."""
+    assert main(["evaluate", "--sampling-rate", "100", "250"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--sampling-rate: expects one number or KEY=VALUE pairs, got '100 250'" in error
+
+
+def test_a_settings_files_null_in_a_group_of_settings_replaces_its_default(tmp_path):
+    """`finetune: {early_stopping_patience: null}` in a `citrus evaluate` settings file: the runs' patience is None
+    (its null), not the default of 5 that a dropped null left in place."""
+    from citrus_hf.commands.evaluate import build_parser
+
+    settings = tmp_path / "protocol.yaml"
+    settings.write_text("finetune:\n  early_stopping_patience: null\n  learning_rate: 0.01\n", encoding="utf-8")
+    finetune = build_parser().parse(["--config", str(settings)]).finetune
+    assert finetune.early_stopping_patience is None and finetune.learning_rate == 0.01
+
+
+def test_a_settings_file_with_a_misspelt_key_before_a_dataset_name_is_refused_naming_it(tmp_path, capsys):
+    """`citrus data info typo.json myo_gestures`, typo.json setting window_seconds and a misspelt hop_secnds: read as
+    settings (one of its keys is a setting) and refused naming the key and its spelling, not taken for a data file
+    beside an "unrecognized" dataset name."""
+    settings = tmp_path / "typo.json"
+    settings.write_text(json.dumps({"window_seconds": 2, "hop_secnds": 1}), encoding="utf-8")
+    assert main(["data", "info", str(settings), "myo_gestures"]) == 2
+    error = capsys.readouterr().err
+    assert "sets unknown setting(s) hop_secnds (did you mean hop_seconds?)" in error

@@ -120,7 +120,11 @@ class _KeyValues(argparse.Action):
             # a split name, a choice) never does; other keys are names without "=" and their values may hold one
             key, separator, text = item.rpartition("=") if self.dataset_keys else item.partition("=")
             if not separator or not key:
-                raise argparse.ArgumentError(self, f"expects {self._expected()}, got {item!r}")
+                # numbers where one is taken (`--sampling-rate 100 250`): the error showed the first alone, a number,
+                # as if that were not one (a number among pairs is shown alone: it is the one out of place)
+                several = self.scalar_type is not None and not any("=" in value for value in values)
+                given = " ".join(values) if several else item
+                raise argparse.ArgumentError(self, f"expects {self._expected()}, got {given!r}")
             if origin is list:
                 result[key] = [part.strip() for part in text.split(",") if part.strip()]
             elif self.value_type is str:
