@@ -193,9 +193,10 @@ def test_a_builder_flag_wins_over_the_same_option_in_dataset_options():
 
 
 # ----------------------------------------------------------------------------------------------- the parser
-def test_two_numbers_for_an_option_of_one_number_or_pairs_are_refused_naming_both(capsys):
+def test_two_numbers_for_an_option_of_one_number_or_pairs_are_refused_naming_both(tmp_path, monkeypatch, capsys):
     """`citrus evaluate --sampling-rate 100 250` (a rate per set, without the SET= of each): refused, naming what was
     given (the error named '100' alone, a number where it said it expects one), not read as 100."""
+    monkeypatch.chdir(tmp_path)  # (read as 100, the protocol would run, writing citrus_evaluation/ in the cwd)
     assert main(["evaluate", "--sampling-rate", "100", "250"]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert "--sampling-rate: expects one number or KEY=VALUE pairs, got '100 250'" in error
