@@ -93,8 +93,8 @@ def test_balanced_class_weights_are_those_of_the_drawn_examples(tmp_path, record
 
 
 def test_the_regressor_starts_at_the_drawn_targets_mean(tmp_path, recorded_fit):
-    """Targets 0..9 and a budget of 30 % (the probe: no carve): the head's bias starts at the mean of the 3 drawn targets (mutant: of the
-    whole pool, 4.5)."""
+    """Targets 0..9 and a budget of 30 % (the probe: no carve): the head's bias starts at the mean of the 3 drawn
+    targets (mutant: of the whole pool, 4.5)."""
     dataset = _save_set(tmp_path / "set", list(range(10)), test_labels=(1.0, 2.0), regression=True)
     _finetune(tmp_path, dataset, recipe="probe", label_budget="30%")
     drawn = np.asarray(recorded_fit[0]["train"]["labels"], dtype=np.float64)

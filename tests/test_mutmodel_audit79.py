@@ -16,7 +16,8 @@ from citrus_hf.modeling_citrus import CiTrusMasking, sinusoidal_positions
 
 
 def test_a_mask_of_two_patches_keeps_one_visible_at_a_high_ratio():
-    """round(0.9 x 2) = 2 patches would leave nothing to infer them from: one is kept visible (mutant: `min(P, ...)`)."""
+    """round(0.9 x 2) = 2 patches would leave nothing to infer them from: one is kept visible (mutant:
+    `min(P, ...)`)."""
     masking = CiTrusMasking(tiny_config(mask_ratio=0.9))
     assert [masking.num_masked(p) for p in (2, 3, 10)] == [1, 2, 9]  # min(P - 1, round(0.9 P)): 1, min(2, 3), 9
     mask = masking(16, 1, 2, torch.device("cpu"))
@@ -35,7 +36,8 @@ def test_mask_blocks_start_anywhere_on_the_grid():
 
 
 def test_a_low_ratio_still_masks_one_patch():
-    """round(0.1 x 4) = 0 patches masked would leave the loss nothing to score: at least one is (mutant: `max(0, ...)`)."""
+    """round(0.1 x 4) = 0 patches masked would leave the loss nothing to score: at least one is (mutant:
+    `max(0, ...)`)."""
     masking = CiTrusMasking(tiny_config(mask_ratio=0.1))
     assert [masking.num_masked(p) for p in (4, 10, 16)] == [1, 1, 2]  # max(1, round(0.4)), round(1.0), round(1.6)
     assert (masking(8, 2, 4, torch.device("cpu")).sum(-1) == 1).all()

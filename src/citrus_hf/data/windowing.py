@@ -185,9 +185,9 @@ MAP_BATCH_ROWS = 64
 def rows_per_map_batch(dataset, most_rows: int = MAP_BATCH_ROWS, samples: int | None = None) -> int:
     """The rows of `dataset` (`input_values` `(channels, time)` or `(time,)`) that a `Dataset.map` (or a pass) over
     them takes at a time: `most_rows`, fewer where its largest row holds more than `samples / most_rows` samples over
-    its channels, down to one row (`samples` defaults to `MAP_BATCH_SAMPLES`, read at call time). Counted from the Arrow lists' offsets of the table that backs it (every row it
-    selects from: a bound, read without gathering or decoding a sample); a storage this does not read (fixed-size
-    arrays) keeps `most_rows`."""
+    its channels, down to one row (`samples` defaults to `MAP_BATCH_SAMPLES`, read at call time). Counted from the
+    Arrow lists' offsets of the table that backs it (every row it selects from: a bound, read without gathering or
+    decoding a sample); a storage this does not read (fixed-size arrays) keeps `most_rows`."""
     if len(dataset) == 0 or "input_values" not in dataset.column_names:
         return most_rows
     largest = 0
