@@ -93,6 +93,17 @@ def check_readable(path: str | os.PathLike) -> None:
 RECORDING_REFUSALS = (CorruptFileError, SamplingRateError, UnsafePickleError, UnreadableFileError)
 
 
+def told_by_generator(error: BaseException) -> BaseException | None:
+    """What a generator raised beneath `datasets`' `DatasetGenerationError` ("An error occurred while generating the
+    dataset") where it already says what is wrong and how to fix it: one of the package's data errors or a
+    `ValueError` (a reader's refusal of a file, a builder's of an option); None for any other, whose wrapped
+    traceback is the useful part (a bug in the generator's code). The caller raises it outside its `except` block
+    (`raise told`), so that the error keeps its own cause (a reader's `from error`: the struct, zip or JSON error
+    beneath a damaged file) and is not chained to datasets' wrapper: `raise told from None` cut that cause too."""
+    told = error.__cause__
+    return told if isinstance(told, (CitrusDataError, ValueError)) else None
+
+
 @contextlib.contextmanager
 def naming_unwritable_cache(cache_dir: str | os.PathLike | None = None) -> Iterator[None]:
     """Turn a `PermissionError` (EACCES, EPERM) or a read-only file system (EROFS) met while `datasets` writes its

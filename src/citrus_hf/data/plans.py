@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import CitrusDataError, naming_unwritable_cache
+from .errors import CitrusDataError, naming_unwritable_cache, told_by_generator
 from .registry import DatasetSpec
 
 # The splits of a labelled set that has all three, in time order where a set is cut into time blocks.
@@ -352,9 +352,12 @@ def write_plan(
         except DatasetGenerationError as error:
             # datasets wraps whatever the generator raised; our own errors already name the file and the fix, and
             # the builders' ValueErrors name the option at fault ("a 1e-06 s window at 1000 Hz holds no sample")
-            if isinstance(error.__cause__, (CitrusDataError, ValueError)):
-                raise _label_error(error.__cause__, plan.features, name, split) or error.__cause__ from None
-            raise
+            told = told_by_generator(error)
+            if told is None:
+                raise
+            labelled = _label_error(told, plan.features, name, split)
+            if labelled is not None:  # (datasets' encoder error beneath it names nothing of the set)
+                raise labelled from None
         except ValueError as error:
             if "corresponds to no data" not in str(error):  # datasets' words for a split that produced no row
                 raise
@@ -362,6 +365,9 @@ def write_plan(
                 f"The {split} split of {name!r} holds no window with the options {options}: a window longer than "
                 "every recording, or a share of 0 for this split? Use shorter windows (or another split share)."
             ) from None
+        else:
+            continue
+        raise told  # (outside the `except`: the generator's own cause kept, datasets' wrapper left out)
     values = plan.features.get("input_values") if isinstance(plan.features, Mapping) else None
     if isinstance(values, Array2D):  # Arrow stores a row of another shape, and only reading it back failed
         for split, dataset in splits.items():

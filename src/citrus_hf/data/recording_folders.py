@@ -73,6 +73,7 @@ from .errors import (
     ModalityChannelsError,
     SamplingRateError,
     naming_unwritable_cache,
+    told_by_generator,
     unreadable_file,
 )
 from .listings import FILES_UNDER, files_under, given_listing, is_hidden_name, one_listing
@@ -424,9 +425,10 @@ def load_recording_folder(
         except datasets.exceptions.DatasetGenerationError as error:
             # a file's reader said what is wrong with it: in a ValueError, or one of ours that is none (a file the
             # user may not read, `UnreadableFileError`, was "An error occurred while generating the dataset")
-            if isinstance(error.__cause__, (CitrusDataError, ValueError)):
-                raise error.__cause__ from None
-            raise
+            told = told_by_generator(error)
+            if told is None:
+                raise
+        raise told  # (outside the `except`: the reader's own cause kept, datasets' wrapper left out)
 
     if layout is not None:
         if described is None:  # class folders: the label is the folder's name
@@ -2290,13 +2292,16 @@ def _short_end_joined(segments: Iterator[np.ndarray], length: int) -> Iterator[n
 @contextlib.contextmanager
 def _naming_the_file(file: Path):
     """The readers' ValueErrors, naming `file` (they mostly do, not always), of the data layer's class they were
-    raised as (`SamplingRateError`, `CorruptFileError`: what a caller tells them apart by)."""
+    raised as (`SamplingRateError`, `CorruptFileError`: what a caller tells them apart by). The error keeps its
+    traceback into the reader and its cause (a reader's `from error`: numpy's words on a damaged header; a bug's own
+    frames): rebuilt `from None`, it was one line with neither."""
     try:
         yield
     except ValueError as error:
-        message = str(error)
+        if str(file) in str(error):
+            raise
         kind = type(error) if isinstance(error, CitrusDataError) else ValueError
-        raise kind(message if str(file) in message else f"{file}: {message}") from None
+        raise kind(f"{file}: {error}").with_traceback(error.__traceback__) from error.__cause__
 
 
 def _naming_the_file_in(file: Path, segments: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
