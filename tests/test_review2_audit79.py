@@ -75,3 +75,26 @@ def test_a_readers_error_named_after_its_file_keeps_cause_and_frames():
             read_header()
     assert isinstance(caught.value.__cause__, ValueError)
     assert any(entry.name == "read_header" for entry in caught.traceback)
+
+
+@pytest.fixture(scope="module")
+def _folder_with_a_loop(tmp_path_factory):
+    """One folder of recordings with a link back to itself, shared by the tests of this module."""
+    folder = tmp_path_factory.mktemp("shared_loop")
+    (folder / "s1").mkdir()
+    np.save(folder / "s1" / "0.npy", np.zeros((1, 64), dtype=np.float32))
+    (folder / "s1" / "back").symlink_to(folder)
+    return folder
+
+
+@pytest.mark.parametrize("turn", ["first", "second"])
+def test_a_note_on_a_shared_folder_is_seen_by_each_test(_folder_with_a_loop, turn, caplog):
+    """The data layer's once-per-process notes are cleared before each test (conftest), as transformers'
+    `warning_once` is: the second test listing a folder another test listed saw no note of its loop."""
+    import logging
+
+    from citrus_hf.data.listings import files_under
+
+    with caplog.at_level(logging.WARNING):
+        files_under(_folder_with_a_loop)
+    assert "a loop" in caplog.text
