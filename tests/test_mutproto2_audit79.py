@@ -45,6 +45,19 @@ def test_minirocket_raw_prepares_the_raw_values_and_minirocket_the_normalised_on
     np.testing.assert_allclose(raw["scored"][:, 0, 0], [14.0])
 
 
+def test_minirocket_scores_a_class_missing_from_the_middle_of_the_draw_minus_infinity():
+    """A draw of classes 0 and 2 of three: the decision scores go to columns 0 and 2 and class 1 scores -inf (its
+    F1 is then 0, as for the other arms), not columns 0 and 1 with class 2 at -inf."""
+    pytest.importorskip("aeon")
+    from citrus_hf.evaluation.baselines import fit_minirocket
+
+    rng = np.random.default_rng(0)
+    train = rng.normal(size=(6, 1, 32))
+    train[:3] += np.sin(np.arange(32) / 2.0)
+    scores = fit_minirocket(train, np.array([0, 0, 0, 2, 2, 2]), train[[0, 5]], "classification", 0, num_classes=3)
+    assert scores.shape == (2, 3) and np.isneginf(scores[:, 1]).all() and np.isfinite(scores[:, [0, 2]]).all()
+
+
 # ------------------------------------------------------------------------------------------------------ fusion
 
 
