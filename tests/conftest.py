@@ -218,18 +218,17 @@ def _warnings_once_per_test():
     """transformers' `Logger.warning_once` / `info_once` say a message once per process, and the package says many of
     its notices through them: cleared before each test, a test sees its own notices whatever ran before it in its
     worker (a test that asserted one passed or failed with the order xdist gave it). The data layer's own notes of a
-    folder's reading (`recording_folders._warn_once`, `listings._warn_once`: a skipped link, files left out) are
-    memoised the same way and cleared with them: a note about a folder two tests share is said in each."""
+    folder's reading (`listings.warn_once`: a skipped link, files left out) are memoised the same way and cleared
+    with them: a note about a folder two tests share is said in each."""
     import logging
 
     from transformers.utils import logging as hf_logging  # noqa: F401  (gives `logging.Logger` the two methods)
 
     logging.Logger.warning_once.cache_clear()
     logging.Logger.info_once.cache_clear()
-    for name in ("citrus_hf.data.listings", "citrus_hf.data.recording_folders"):
-        module = sys.modules.get(name)  # (not imported here: a module not yet loaded has said nothing)
-        if module is not None:
-            module._warn_once.cache_clear()
+    listings = sys.modules.get("citrus_hf.data.listings")  # (not imported here: a module not loaded said nothing)
+    if listings is not None:
+        listings.warn_once.cache_clear()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -644,7 +644,7 @@ def _read_sidecars(recording: Path, root: Path, bad_channels: dict[str, Path]) -
 
 def _hidden(path: Path, root: Path) -> bool:
     """Whether a part of `path` under `root` is hidden (a name starting with "." or "__"), as a folder's listing hides
-    it (`recording_folders.files_under`)."""
+    it (`listings.files_under`)."""
     return any(is_hidden_name(part) for part in path.relative_to(root).parts)
 
 

@@ -139,7 +139,7 @@ def _walked(root: Path) -> list[Path]:
                 continue
             real = os.path.realpath(path)
             if real in ancestors:
-                _warn_once(
+                warn_once(
                     f"{path} links to {real}, a folder that holds it: a loop, so its files would be listed forever; "
                     "it is skipped (they are read once, from that folder)."
                 )
@@ -148,7 +148,7 @@ def _walked(root: Path) -> list[Path]:
                 # `latest -> s3` beside `s3`: the walk lists those files by their own paths, and through the link
                 # too one recording would be two examples, which could fall on both sides of a train / validation
                 # split
-                _warn_once(
+                warn_once(
                     f"{path} links to {real}, a folder inside {root} whose files are listed by their own paths: it "
                     "is skipped, so that each recording is read once."
                 )
@@ -161,12 +161,13 @@ def _walked(root: Path) -> list[Path]:
     return sorted(found)
 
 
-@functools.lru_cache(maxsize=64)
-def _warn_once(message: str) -> None:
-    """`logger.warning(message)` once per process, as the notes of a folder's reading are said
-    (`recording_folders._warn_once`): a command lists a folder more than once (its summary, then its splits, each
-    outside the other's `one_listing` scope), and the same link said to be skipped each time reads as several."""
-    logger.warning(message)
+@functools.lru_cache(maxsize=128)
+def warn_once(message: str, said_by: logging.Logger = logger) -> None:
+    """`said_by.warning(message)` once per process: the data layer's notes of a folder's reading (a skipped link here,
+    files left out in `recording_folders`), as transformers' `Logger.warning_once` says its own without this layer
+    importing transformers. A command lists and reads a folder more than once (its summary, then its splits, each
+    outside the other's `one_listing` scope), and the same note said each time reads as several problems."""
+    said_by.warning(message)
 
 
 def is_hidden_name(name: str) -> bool:
@@ -189,4 +190,5 @@ __all__ = [
     "listed_once",
     "memo_scope",
     "one_listing",
+    "warn_once",
 ]

@@ -76,7 +76,7 @@ from .errors import (
     told_by_generator,
     unreadable_file,
 )
-from .listings import FILES_UNDER, files_under, given_listing, is_hidden_name, one_listing
+from .listings import FILES_UNDER, files_under, given_listing, is_hidden_name, one_listing, warn_once
 from .plans import row_sizes
 from .readers._common import merged_breaks
 from .readers.arff_csv import not_decodable, text_encoding
@@ -463,9 +463,10 @@ def load_recording_folder(
                     unnamed = no_events_reason(Path(file), root, label_column, events_tables)
                 reasons.setdefault(unnamed, []).append(file)
             for unnamed, left in reasons.items():
-                _warn_once(
+                warn_once(
                     f"{len(left)} recording file(s) under {path} {unnamed} and are left out "
-                    f"(first: {Path(left[0]).relative_to(root).as_posix()})."
+                    f"(first: {Path(left[0]).relative_to(root).as_posix()}).",
+                    logger,
                 )
         order = list(layout)  # the reference is train's first file that could name its channels
         listed = sorted(
@@ -566,10 +567,11 @@ def raw_bids_recordings(root: Path, files: list[Path], reads: str = "--dataset R
             if "derivatives" in folders
             else ""
         )
-        _warn_once(
+        warn_once(
             f"{len(left_out)} recording file(s) under {root} lie in {' or '.join(f'{name}/' for name in folders)} "
             f"(first: {left_out[0].as_posix()}) and are left out: BIDS keeps "
-            f"{' and '.join(NOT_RAW[name] for name in folders)} there, not raw recordings.{advice}"
+            f"{' and '.join(NOT_RAW[name] for name in folders)} there, not raw recordings.{advice}",
+            logger,
         )
     return kept
 
@@ -611,30 +613,33 @@ def _warn_of_unread_files(folder: Path, bids_events: bool, by_subject: bool) -> 
         listed = [file for file in listed if holds_raw_data(file, folder)]
     bids = _bids_metadata(folder, listed)
     if bids and not bids_events and is_bids_root(folder):
-        _warn_once(
+        warn_once(
             f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
             f"{', ...' if len(bids) > 3 else ''}): each recording is read whole, by its own header (an EDF file's "
             "rate, channels and units), as pre-training and citrus predict read them, and cut at its events.tsv "
             "files' boundary rows (breaks) alone; its events.tsv files choose examples only to fine-tune on (citrus "
-            "finetune --dataset ROOT)."
+            "finetune --dataset ROOT).",
+            logger,
         )
     elif bids and bids_events and (holds_events(folder) or by_subject):
         if by_subject:  # (its events are not read; where they are, the caller names these once they are read)
             warn_of_unread_bids_files(folder, bids, by_subject=True, events_labelled=False)
     elif bids and is_bids_root(folder):  # (no events table: a pile of whole recordings, `read_bids_events`)
-        _warn_once(
+        warn_once(
             f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
             f"{', ...' if len(bids) > 3 else ''}): it has no events tables, so each recording is read whole, by its "
             f"own header (an EDF file's rate, channels and units), an unlabelled pile"
-            f"{_PARTICIPANTS_LABEL if PARTICIPANTS in bids else ''}."
+            f"{_PARTICIPANTS_LABEL if PARTICIPANTS in bids else ''}.",
+            logger,
         )
     elif bids:
-        _warn_once(
+        warn_once(
             f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
             f"{', ...' if len(bids) > 3 else ''}): each recording is read by its own header (an EDF file's rate, "
             "channels and units), and the events tables label nothing by themselves; to fine-tune on their events, "
             "copy their rows into a metadata.csv beside the recordings (file_name,onset,duration,label: one example "
-            "per event), or name each recording and its label there (file_name,label)."
+            "per event), or name each recording and its label there (file_name,label).",
+            logger,
         )
     headers = {file.with_suffix(""): file for file in listed if file.suffix.lower() == ".hea"}
     beside = [
@@ -651,16 +656,17 @@ def _warn_of_unread_files(folder: Path, bids_events: bool, by_subject: bool) -> 
     if annotations:
         # beat labels beside their records were passed over without a word: an events table is the route that cuts
         # windows from them
-        _warn_once(
+        warn_once(
             f"{len(annotations)} WFDB annotation file(s) under {folder} are not read ({', '.join(annotations[:3])}"
             f"{', ...' if len(annotations) > 3 else ''}): their records are read as recordings, and the annotations "
             "label nothing by themselves; to fine-tune on annotated windows, write each as a row of a metadata.csv "
             "(file_name,onset,duration,label: the seconds of a window around the sample `wfdb.rdann(record, "
-            "extension)` gives, one example per row), or name each recording and its label there (file_name,label)."
+            "extension)` gives, one example per row), or name each recording and its label there (file_name,label).",
+            logger,
         )
     archives = archive_files_advice(folder)
     if archives:
-        _warn_once(f"Left out of {folder}: {archives}.")
+        warn_once(f"Left out of {folder}: {archives}.", logger)
     candidates = [
         file for file in listed if file.suffix.lower() in _UNREAD_DATA_SUFFIXES and file.name not in METADATA_FILES
     ]
@@ -669,10 +675,11 @@ def _warn_of_unread_files(folder: Path, bids_events: bool, by_subject: bool) -> 
     read_through = {companion for file in listed for companion in companion_files(file)} if candidates else set()
     unread = [file.relative_to(folder).as_posix() for file in candidates if file not in read_through]
     if unread:
-        _warn_once(
+        warn_once(
             f"{len(unread)} file(s) under {folder} are in formats citrus does not read and are left out: "
             f"{', '.join(unread[:5])}{', ...' if len(unread) > 5 else ''}. It reads EDF / BDF, WFDB (.hea), BrainVision (.vhdr), EEGLAB (.set), WAV, .npy and .csv / .tsv / .txt files: "
-            "decompress or convert these to one of those to use them (an EDF file saved as .rec: rename it .edf)."
+            "decompress or convert these to one of those to use them (an EDF file saved as .rec: rename it .edf).",
+            logger,
         )
     return bids
 
@@ -696,11 +703,12 @@ def warn_of_unread_bids_files(folder: Path, bids: list[str], by_subject: bool, e
     elif not events_labelled:  # (its tables read for their breaks alone: the rest of its files is not used)
         bids = [name for name in bids if not name.endswith("_events.tsv") and name != BIDS_DESCRIPTION]
         if bids:
-            _warn_once(
+            warn_once(
                 f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
                 f"{', ...' if len(bids) > 3 else ''}): its events.tsv files hold no event (only boundary rows, or no "
                 "rows), so each recording is read whole, by its own header (an EDF file's rate, channels and units), "
-                f"and cut at their boundary rows, an unlabelled pile{_PARTICIPANTS_LABEL if PARTICIPANTS in bids else ''}."
+                f"and cut at their boundary rows, an unlabelled pile{_PARTICIPANTS_LABEL if PARTICIPANTS in bids else ''}.",
+                logger,
             )
         return
     else:
@@ -708,11 +716,12 @@ def warn_of_unread_bids_files(folder: Path, bids: list[str], by_subject: bool, e
     # its events (or its participants) are read, with its channels tables and sidecars: the rest is named
     bids = [name for name in bids if not reads_file(Path(name)) or (by_subject and name.endswith("_events.tsv"))]
     if bids:
-        _warn_once(
+        warn_once(
             f"{len(bids)} BIDS file(s) under {folder} are not read ({', '.join(bids[:3])}"
             f"{', ...' if len(bids) > 3 else ''}): {labelled}, its channels.tsv files' bad channels are left out "
             "and its *_eeg.json / *_ieeg.json / *_emg.json sidecars' SamplingFrequency checked; electrodes and "
-            f"scans tables are not used{'' if by_subject or PARTICIPANTS not in bids else _PARTICIPANTS_LABEL}."
+            f"scans tables are not used{'' if by_subject or PARTICIPANTS not in bids else _PARTICIPANTS_LABEL}.",
+            logger,
         )
 
 
@@ -755,9 +764,10 @@ def warn_of_trigger_channels(source: str, names: Sequence[str], fix: str) -> Non
     is used."""
     triggers = [str(name) for name in names if _is_trigger_channel(name)]
     if triggers:
-        _warn_once(
+        warn_once(
             f"{source}: channel(s) {', '.join(map(repr, triggers))} hold event codes (trigger channels, as MNE takes a "
-            f"channel named Status, Trigger or STI 014), and are read as a signal beside the others; {fix}"
+            f"channel named Status, Trigger or STI 014), and are read as a signal beside the others; {fix}",
+            logger,
         )
 
 
@@ -799,20 +809,22 @@ def _read_once(files: list[Path], folder: Path) -> list[Path]:
         links += [(file, kept) for file in same if file != kept]
     if links:
         shown = ", ".join(f"{_under(link, folder)} -> {_under(kept, folder)}" for link, kept in links[:3])
-        _warn_once(
+        warn_once(
             f"{len(links)} file(s) under {folder} link to another file of it ({shown}"
             + (", ..." if len(links) > 3 else "")
             + "): each is read once, by its own name, so that no recording is on both sides of the train / "
-            "validation split."
+            "validation split.",
+            logger,
         )
     skipped = {link for link, _ in links}
     copies = _same_bytes([file for file in files if file not in skipped])
     if copies:
         shown = ", ".join(f"{_under(copy, folder)} (of {_under(first, folder)})" for copy, first in copies[:3])
-        _warn_once(
+        warn_once(
             f"{len(copies)} file(s) under {folder} are byte-identical copies of another, read once, from the first by "
             f"name; left out: {shown}" + (", ..." if len(copies) > 3 else "") + ". Read twice, a recording could be "
-            "on both sides of the train / validation split."
+            "on both sides of the train / validation split.",
+            logger,
         )
     skipped |= {copy for copy, _ in copies}
     return [file for file in files if file not in skipped]
@@ -839,10 +851,11 @@ def _in_one_split(files: list[Path], split_of: dict[str, str], folder: Path) -> 
     if not leaks:
         return files
     shown = ", ".join(f"{_under(copy, folder)} (of {_under(original, folder)})" for copy, original in leaks[:3])
-    _warn_once(
+    warn_once(
         f"{len(leaks)} file(s) under {folder} hold a recording of an earlier split, as a symlink to it or a "
         f"byte-identical copy, and are left out: {shown}" + (", ..." if len(leaks) > 3 else "") + "; read in both "
-        "splits, it would be scored on after being trained on."
+        "splits, it would be scored on after being trained on.",
+        logger,
     )
     left_out = {copy for copy, _ in leaks}
     kept = [file for file in files if file not in left_out]
@@ -1105,10 +1118,11 @@ def _described_layout(
                 layout[events.splits[file]][file] = rows
             if events.bad_channels:
                 first = next(iter(events.bad_channels.values()))
-                _warn_once(
+                warn_once(
                     f"{len(events.bad_channels)} channel(s) of {folder} are marked bad (status bad) in its "
                     f"channels.tsv files ({shown_channels(list(events.bad_channels))}; first in {first}): left out "
-                    "of every recording, so that every example holds the same channels."
+                    "of every recording, so that every example holds the same channels.",
+                    logger,
                 )
             breaks = {str(file): onsets for file, onsets in events.breaks.items()}
             return {split: files for split, files in layout.items() if files}, tuple(events.bad_channels), breaks
@@ -1301,13 +1315,6 @@ def _check_listed_rate(file: Path, recorded: float, listed: float | None) -> Non
         )
 
 
-@functools.lru_cache(maxsize=64)
-def _warn_once(message: str) -> None:
-    """`logger.warning(message)` once per process: a command reads a folder more than once (its summary, then its
-    splits), and the same notice each time reads as two problems."""
-    logger.warning(message)
-
-
 def _value_kind(value: Any) -> str:
     """How a metadata value reads to pyarrow: "numbers", "text", "true/false" (the kinds one column cannot mix), or
     "numeric text" for a string holding a number ("60": pandas reads a file's whole column as text when one of its
@@ -1449,11 +1456,12 @@ def _check_events(rows: dict[Path, dict | list[dict]], origins: dict[Path, Path]
         longest = ordered[0]  # the event reaching furthest so far
         for row in ordered[1:]:
             if row["onset"] < longest["onset"] + longest["duration"] and row.get(label) != longest.get(label):
-                _warn_once(
+                warn_once(
                     f"{where} at onset {row['onset']:g} s ({label} {row.get(label)!r}) overlaps the one at "
                     f"{longest['onset']:g} s ({label} {longest.get(label)!r}): the seconds they share are an "
                     "example of each class. Kept, as the table gives them; cut overlapping events apart if they "
-                    "should not be."
+                    "should not be.",
+                    logger,
                 )
                 break
             if row["onset"] + row["duration"] > longest["onset"] + longest["duration"]:
@@ -1619,9 +1627,10 @@ def _read_metadata_csv(table: Path):
             frame[name] = pd.Series(cells, index=frame.index, dtype=object)  # (a list would turn None into NaN)
             filled = numbers
         elif words:
-            _warn_once(
+            warn_once(
                 f"{table}: column {name!r} holds {', '.join(map(repr, words))}, read as text (a class named "
-                f"{words[0]!r}); if a cell marks a missing value, leave it empty."
+                f"{words[0]!r}); if a cell marks a missing value, leave it empty.",
+                logger,
             )
         if name in _ID_COLUMNS or not all(_NUMBER.fullmatch(value.strip()) for value in filled):
             continue  # (ids: numbers or text for the whole folder, `_numbered_ids`)
@@ -2092,7 +2101,7 @@ def _in_channel_order(
         # the same channels in the same order, their names' case aside: read in place, under the first file's names,
         # so that every example names its channels alike and a model fine-tuned on them keeps the names
         return dataclasses.replace(recording, channel_names=list(expected))
-    _warn_once(f"{file} holds channels {names}, read in the order of {first_file}'s: {expected}.")
+    warn_once(f"{file} holds channels {names}, read in the order of {first_file}'s: {expected}.", logger)
     rows = [keys.index(key) for key in expected_keys]
     return dataclasses.replace(
         recording,
@@ -2245,9 +2254,10 @@ def _kept_stretches(file: Path, lengths: list[int], rate: float) -> list[int]:
     short = [number for number, samples in enumerate(lengths) if samples < _SHORTEST_STRETCH_SECONDS * rate]
     if not short or len(short) == len(lengths):
         return list(range(len(lengths)))
-    _warn_once(
+    warn_once(
         f"{file}: {len(short)} of its {len(lengths)} stretches between breaks (pauses, boundary events) last less "
-        f"than {_SHORTEST_STRETCH_SECONDS:g} s and are left out (first: stretch {short[0] + 1})."
+        f"than {_SHORTEST_STRETCH_SECONDS:g} s and are left out (first: stretch {short[0] + 1}).",
+        logger,
     )
     return [number for number in range(len(lengths)) if number not in short]
 
@@ -2388,14 +2398,16 @@ def without_annotation_files(files: list[Path], folder: str | os.PathLike) -> li
             )
         )
     if edf:
-        _warn_once(
+        warn_once(
             f"{len(edf)} file(s) under {folder} hold EDF+ annotations only, no signals ({shown(edf)}): hypnograms or "
-            f"event files, skipped. {route}"
+            f"event files, skipped. {route}",
+            logger,
         )
     if wfdb:
-        _warn_once(
+        warn_once(
             f"{len(wfdb)} WFDB record(s) under {folder} hold annotations only, their headers listing no signals "
-            f"({shown(wfdb)}): skipped. {_WFDB_ANNOTATIONS_ROUTE}"
+            f"({shown(wfdb)}): skipped. {_WFDB_ANNOTATIONS_ROUTE}",
+            logger,
         )
     kept = set(edf + wfdb)
     return [file for file in files if file not in kept]
