@@ -339,6 +339,7 @@ def write_plan(
         _check_one_list(gen_kwargs, name, split)
     splits = {}
     for split, gen_kwargs in plan.splits.items():
+        told = None  # what the generator said beneath datasets' wrapper, raised outside the `except` below
         try:
             with naming_unwritable_cache(cache_dir):  # a read-only or shared cache (a read-only $HOME)
                 splits[split] = Dataset.from_generator(
@@ -365,9 +366,8 @@ def write_plan(
                 f"The {split} split of {name!r} holds no window with the options {options}: a window longer than "
                 "every recording, or a share of 0 for this split? Use shorter windows (or another split share)."
             ) from None
-        else:
-            continue
-        raise told  # (outside the `except`: the generator's own cause kept, datasets' wrapper left out)
+        if told is not None:
+            raise told  # (outside the `except`: the generator's own cause kept, datasets' wrapper left out)
     values = plan.features.get("input_values") if isinstance(plan.features, Mapping) else None
     if isinstance(values, Array2D):  # Arrow stores a row of another shape, and only reading it back failed
         for split, dataset in splits.items():
