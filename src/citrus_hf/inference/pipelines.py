@@ -1696,25 +1696,20 @@ class _RecordingPipeline(ChunkPipeline):
             **units,
             **options,
         )
-        # one window: the start of the recording ("resample") or all of it stretched ("interpolate")
-        starts = np.zeros(1)
-        ends = np.array([duration if alignment == "interpolate" else min(duration, window_seconds)])
-        starts, ends = starts + first_second, ends + first_second
-        input_values, patch_mask = features["input_values"], features["patch_mask"]
-        num_windows = len(starts)
-        self._start_progress(progress, duration, passes=math.ceil(num_windows / per_pass))
-        for start in range(0, num_windows, per_pass):
-            chunk = slice(start, start + per_pass)
-            windows = {
-                "input_values": input_values[chunk],
-                "patch_mask": patch_mask[chunk],
-                "window_start_seconds": starts[chunk],
-                "window_end_seconds": ends[chunk],
-                "recording_seconds": first_second + duration,
-                "is_last": start + per_pass >= num_windows,
-            }
-            windows["no_signal"] = marks(windows)
-            yield windows
+        # one window (the recording aligned whole, so one pass): the start of the recording ("resample") or all of it
+        # stretched ("interpolate")
+        seconds = duration if alignment == "interpolate" else min(duration, window_seconds)
+        self._start_progress(progress, duration, passes=1)
+        windows = {
+            "input_values": features["input_values"],
+            "patch_mask": features["patch_mask"],
+            "window_start_seconds": np.array([first_second], dtype=float),
+            "window_end_seconds": np.array([first_second + seconds], dtype=float),
+            "recording_seconds": first_second + duration,
+            "is_last": True,
+        }
+        windows["no_signal"] = marks(windows)
+        yield windows
 
     @staticmethod
     def _marked(chunks, marks: _SignalMarks):
