@@ -15,6 +15,7 @@ import datetime
 import logging
 import math
 import numbers
+import re
 import warnings
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,10 @@ logger = logging.getLogger(__name__)
 _ANNOTATION_LABELS = frozenset({"EDF Annotations", "BDF Annotations"})
 # The spellings of µV that MNE scales to volts (by 1e-6; "mV" by 1e-3): its rule when its own factors are not at hand.
 _MNE_MICROVOLTS = frozenset({"\u03bcV", "\u00b5V", "\x83\xcaV", "uV"})
+# One TAL (time-stamped annotation list) of an annotation signal: onset, optional duration, then its descriptions, each
+# ended by \x14, the list by \x00. MNE's own pattern (`mne.io.edf.edf._read_annotations_edf`), so that the onsets read
+# here are the ones MNE read.
+_TAL = re.compile(rb"([+-]\d+\.?\d*)(\x15(\d+\.?\d*))?(\x14.*?)\x14\x00")
 
 
 @dataclass
@@ -462,7 +467,7 @@ def read_edf(path: str | Path, channels: Sequence[str] | None = None) -> Recordi
     # not preloaded: MNE's preloaded copy of every signal, then the picked copy and the scaled one, held 3.3 times the
     # recording at once (70 GB for a 24 h, 64-channel EEG at 512 Hz); read once from disk, scaled in place
     opened = _OpenedEdf(_as_path(path), channels, preload=False)
-    annotations = _annotations_within(opened.path, opened.raw)
+    annotations = _annotations_within(opened.path, opened.header, opened.raw)
     return Recording(
         data=opened.samples(),
         sampling_rate=opened.sampling_rate,
@@ -631,12 +636,14 @@ def holds_annotations_only(path: str | Path) -> bool:
         return False
 
 
-def _annotations_within(path: Path, raw) -> list[Annotation]:
+def _annotations_within(path: Path, header: EdfHeader, raw) -> list[Annotation]:
     """The EDF+ annotations of `raw` (MNE's reading of `path`) as MNE keeps them: one running past the recording's end
-    cut to end there (1 s + 3 s on a 3 s file lasts 2 s). MNE warns where it cuts one, a warning its `verbose="error"`
-    here silenced, so that the recording's annotations and `read_edf_annotations` of the same file disagreed on a
-    duration without a word: said once per file. Only where an annotation ends at the recording's end (within half a
-    sample) is the file's own list read again to tell a cut one from one that ends there as written."""
+    cut to end there (1 s + 3 s on a 3 s file lasts 2 s), one starting after its end dropped. MNE warns where it cuts
+    or drops one, a warning its `verbose="error"` here silenced, so that the recording's annotations and
+    `read_edf_annotations` of the same file disagreed without a word: each said once per file. Only where an annotation
+    ends at the recording's end (within half a sample) is the file's own list read again to tell a cut one from one
+    that ends there as written; the onsets of the annotation signal (a few bytes a record) are read for every EDF+ file,
+    as only they tell of an annotation MNE dropped."""
     kept = [
         Annotation(float(onset), float(duration), str(description))
         for onset, duration, description in zip(
@@ -645,6 +652,7 @@ def _annotations_within(path: Path, raw) -> list[Annotation]:
     ]
     seconds = raw.n_times / raw.info["sfreq"]
     half_sample = 0.5 / raw.info["sfreq"]
+    _say_annotations_after_end(path, header, seconds)
     if not any(abs(each.onset + each.duration - seconds) <= half_sample for each in kept):
         return kept
     written = {(round(item.onset, 6), item.description): item.duration for item in read_edf_annotations(path)[0]}
@@ -661,6 +669,38 @@ def _annotations_within(path: Path, raw) -> list[Annotation]:
             f"kept {first.duration:g} s); read_edf_annotations gives them as written."
         )
     return kept
+
+
+def _written_onsets(path: Path, header: EdfHeader) -> list[tuple[float, str]]:
+    """`(onset, description)` of each annotation written in the annotation signal(s) of an EDF+ / BDF+ file, onsets
+    from its first data record as MNE counts them (less the onset of the time-keeping TAL that opens the first record);
+    the time-keeping TALs themselves (no description) are left out. Empty for a file without an annotation signal."""
+    signals = [index for index, label in enumerate(header.labels) if label in _ANNOTATION_LABELS]
+    record_bytes = sum(header.samples_per_record) * header.bytes_per_sample
+    if not signals or record_bytes == 0:
+        return []
+    # signal after signal, each through all its records, as MNE joins them
+    text = b"".join(_annotation_bytes(path, header, signal, record_bytes).tobytes() for signal in signals)
+    written, offset = [], 0.0
+    for number, (onset, _, _, descriptions) in enumerate(_TAL.findall(text)):
+        names = [name for name in descriptions.split(b"\x14")[1:] if name]
+        if number == 0 and not names:
+            offset = -float(onset)
+        written += [(float(onset) + offset, name.decode("utf-8", "replace")) for name in names]
+    return written
+
+
+def _say_annotations_after_end(path: Path, header: EdfHeader, seconds: float) -> None:
+    """Warn of the EDF+ annotations of `path` that start after the recording's end (`seconds`): MNE drops them from
+    the recording it reads, and its warning is silenced here, so they vanished without a word."""
+    after = [(onset, name) for onset, name in _written_onsets(path, header) if onset > seconds]
+    if after:
+        (onset, name), *_ = after
+        logger.warning(
+            f"{path}: {len(after)} EDF+ annotation(s) start after the recording's end at {seconds:g} s and are left "
+            f"out of the recording, as MNE reads it (the first: {name!r} at {onset:g} s); read_edf_annotations gives "
+            "them as written."
+        )
 
 
 def read_edf_annotations(path: str | Path) -> tuple[list[Annotation], datetime.datetime | None]:

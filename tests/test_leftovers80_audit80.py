@@ -1,0 +1,39 @@
+"""Leftovers of audit 79, mended (audit 80): an EDF+ annotation starting after the recording's end that MNE dropped
+without a word, a summary that counted rows without a recording id as one recording, an `UnreadableFileError` whose
+`PermissionError` fields were None, a saved set beside recordings only in a BIDS dataset's `derivatives/` refused as
+"holds recordings", and a resume blind to files changed inside a symlinked subject folder."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import logging
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def test_an_edf_annotation_starting_after_the_recordings_end_is_said_once(tmp_path, caplog):
+    """MNE drops an EDF+ annotation that starts after the recording's end (4.5 s and 6 s on a 4 s file) and its
+    warning was silenced: the recording lost them without a word while `read_edf_annotations` gave them. One notice
+    per file now counts them and names the first; one starting at the end (4 s) is kept by MNE and not counted."""
+    from tiny_configs import write_edf
+
+    from citrus_hf.data.readers import read_edf, read_edf_annotations
+
+    # (pyedflib keeps one annotation per data record of 1 s: 4 s for 4 annotations)
+    annotations = [(0.5, 0.5, "x"), (4.0, 0.0, "at end"), (4.5, 1.0, "late"), (6.0, 0.0, "later")]
+    path = write_edf(tmp_path / "after.edf", [np.zeros(400)], ["EEG"], 100, annotations=annotations)
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.data.readers.edf"):
+        kept = read_edf(path).annotations
+    assert [(a.onset, a.description) for a in kept] == [(0.5, "x"), (4.0, "at end")]
+    assert len(read_edf_annotations(path)[0]) == 4
+    (notice,) = [record.getMessage() for record in caplog.records if "start after" in record.getMessage()]
+    assert "after.edf: 2 EDF+ annotation(s) start after the recording's end at 4 s" in notice
+    assert "'late' at 4.5 s" in notice and "read_edf_annotations" in notice
+
+
