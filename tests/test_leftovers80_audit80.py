@@ -37,3 +37,17 @@ def test_an_edf_annotation_starting_after_the_recordings_end_is_said_once(tmp_pa
     assert "'late' at 4.5 s" in notice and "read_edf_annotations" in notice
 
 
+def test_the_summary_counts_each_row_without_a_recording_id_as_a_recording(tmp_path):
+    """Rows whose `recording` is None were counted as ONE recording (4 rows, two of them without an id: 2), where the
+    validation carve and the per-recording scores read each as a recording of its own (`group_keys`): 3. Without the
+    column the count stays unknown (None)."""
+    from datasets import Dataset, DatasetDict
+
+    from citrus_hf.data.builders import summarize_dataset
+
+    rows = {"input_values": [[[0.0] * 8]] * 4, "sampling_rate": [100.0] * 4, "label": [0, 1, 0, 1]}
+    with_ids = Dataset.from_dict({**rows, "recording": [None, None, "a", "a"]})
+    assert summarize_dataset(DatasetDict(train=with_ids))["splits"]["train"]["recordings"] == 3
+    assert summarize_dataset(DatasetDict(train=Dataset.from_dict(rows)))["splits"]["train"]["recordings"] is None
+
+

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..vocabulary_citrus import as_bool
-from .budgets import missing_groups
+from .budgets import group_keys, missing_groups
 from .errors import CitrusDataError
 from .fetch import archive_path
 from .listings import memo_scope
@@ -538,13 +538,22 @@ def _known_subjects(dataset) -> int | None:
     return len(known) if known or not subjects else None
 
 
+def _recordings(dataset) -> int:
+    """How many recordings a split's windows come from, a row without a recording id (None, or NaN in a set of your
+    own) counted as a recording of its own, as the validation carve and the per-recording scores read it
+    (`group_keys`): every such row read as one recording, a set of 40 rows without ids counted 1."""
+    recordings = arrow_column(dataset, "recording").to_pylist()
+    return len(set(group_keys(recordings, len(recordings)).tolist()))
+
+
 def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = None) -> dict[str, Any]:
     """Statistics of a ``DatasetDict``: per split windows, recordings, subjects, channel-hours, classes, of the rows
     each split holds (a split that ``filter`` / ``select`` / ``shuffle`` made counts its own rows).
 
     A built set has every column; a user's own may lack some: without a ``recording`` or ``subject`` column their
-    counts are None, without a ``sampling_rate`` column every row is at ``sampling_rate`` (None: channel-hours and
-    rates unknown, None), a ``label`` column without ``ClassLabel`` names counts its values (ids or names), and one
+    counts are None (a row whose recording id is missing counts as a recording of its own), without a
+    ``sampling_rate`` column every row is at ``sampling_rate`` (None: channel-hours and rates unknown, None), a
+    ``label`` column without ``ClassLabel`` names counts its values (ids or names), and one
     of a list of classes per row (multi-label) the rows that hold each class. A ``target`` column's statistics are
     ``target`` (of its values, all of them where a row holds several) and, for several targets per row, ``targets``
     (a list of each position's)."""
@@ -559,7 +568,7 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
         per_channel, values = row_sizes(dataset)
         entry = {
             "windows": len(dataset),
-            "recordings": len(set(arrow_column(dataset, "recording").to_pylist())) if "recording" in columns else None,
+            "recordings": _recordings(dataset) if "recording" in columns else None,
             "subjects": _known_subjects(dataset) if "subject" in columns else None,
             "channel_hours": None if rate is None else (float(np.sum(values / rate) / 3600.0) if len(dataset) else 0.0),
         }
