@@ -51,3 +51,22 @@ def test_the_summary_counts_each_row_without_a_recording_id_as_a_recording(tmp_p
     assert summarize_dataset(DatasetDict(train=Dataset.from_dict(rows)))["splits"]["train"]["recordings"] is None
 
 
+def test_an_unreadable_file_refusal_is_a_permission_error_with_its_fields(tmp_path, monkeypatch):
+    """`except PermissionError as error: error.filename` got None from the package's `UnreadableFileError` (errno and
+    strerror too); they are now the error met opening the file, and the text stays the package's one line, also
+    through a pickle (a worker process sending it back)."""
+    from test_leftovers79_audit79 import _unreadable
+
+    from citrus_hf.data.errors import UnreadableFileError, check_readable
+
+    path = tmp_path / "rec.npy"
+    np.save(path, np.zeros((1, 10), dtype=np.float32))
+    _unreadable(monkeypatch, path)
+    with pytest.raises(PermissionError) as refused:
+        check_readable(path)
+    assert isinstance(refused.value, UnreadableFileError)
+    for error in (refused.value, pickle.loads(pickle.dumps(refused.value))):
+        assert (error.errno, error.filename) == (errno.EACCES, str(path)) and error.strerror
+        assert str(error).startswith(f"{path} cannot be read (") and "chmod u+r" in str(error)
+
+

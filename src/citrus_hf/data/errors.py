@@ -60,7 +60,29 @@ class LabelColumnError(CitrusDataError, ValueError):
 
 class UnreadableFileError(CitrusDataError, PermissionError):
     """A recording file the user may not read (no read permission: `chmod 000`, another user's file). A run over
-    several files leaves it out (`citrus predict`), as it leaves out a damaged one."""
+    several files leaves it out (`citrus predict`), as it leaves out a damaged one.
+
+    A `PermissionError` whose ``errno``, ``strerror`` and ``filename`` are those of the error met opening the file, as
+    `except PermissionError as error: error.filename` expects (they were None); its text is the package's one line."""
+
+    def __init__(
+        self,
+        message: str,
+        errno: int | None = None,
+        strerror: str | None = None,
+        filename: str | os.PathLike | None = None,
+    ):
+        super().__init__(message)
+        self.errno, self.strerror, self.filename = errno, strerror, filename
+
+    def __str__(self) -> str:
+        # OSError's own text is "[Errno 13] Permission denied: 'path'" once `filename` is set, not the message
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self):
+        # OSError pickles (errno, strerror, filename) as the arguments once they are set: the message would be lost
+        # when a worker process sends the refusal back (`datasets`' num_proc)
+        return type(self), (str(self), self.errno, self.strerror, self.filename)
 
 
 def unreadable_file(path: str | os.PathLike, error: PermissionError) -> UnreadableFileError:
@@ -69,7 +91,10 @@ def unreadable_file(path: str | os.PathLike, error: PermissionError) -> Unreadab
     predict` over a folder with Python's own traceback."""
     return UnreadableFileError(
         f"{path} cannot be read ({error.strerror or error}): give your user read permission on it (`chmod u+r "
-        f"{path}`, or ask its owner), or leave it out."
+        f"{path}`, or ask its owner), or leave it out.",
+        errno=error.errno,
+        strerror=error.strerror,
+        filename=error.filename if error.filename is not None else os.fspath(path),
     )
 
 
