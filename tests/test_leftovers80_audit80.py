@@ -70,3 +70,23 @@ def test_an_unreadable_file_refusal_is_a_permission_error_with_its_fields(tmp_pa
         assert str(error).startswith(f"{path} cannot be read (") and "chmod u+r" in str(error)
 
 
+def test_a_saved_set_beside_recordings_only_in_derivatives_names_where_they_lie(tmp_path, own_datasets_cache):
+    """A BIDS dataset whose recordings lie only in derivatives/ (which its root does not read) with a set saved in it:
+    refused as "holds recordings" with the advice to move the saved set out and give the folder, which then held "no
+    recording files". The refusal names derivatives/ and the pipeline's folder to give instead."""
+    import datasets
+
+    from citrus_hf.data.splits import load_own_dataset
+
+    root = tmp_path / "bids"
+    pipeline = root / "derivatives" / "clean" / "sub-01" / "eeg"
+    pipeline.mkdir(parents=True)
+    (root / "dataset_description.json").write_text(json.dumps({"Name": "x", "BIDSVersion": "1.8.0"}))
+    np.save(pipeline / "sub-01_task-rest_eeg.npy", np.zeros((1, 300), dtype=np.float32))
+    datasets.Dataset.from_dict({"x": [1, 2]}).save_to_disk(str(root / "built"))
+    with pytest.raises(ValueError, match=r"recordings lie only in derivatives/ \(first: derivatives/clean/") as refused:
+        load_own_dataset(root, sampling_rate=100.0)
+    assert "holds recordings" not in str(refused.value)
+    assert "in built" in str(refused.value) and repr(str(root / "derivatives" / "clean")) in str(refused.value)
+
+

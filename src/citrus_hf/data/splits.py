@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
-from .bids import BIDS_DESCRIPTION, FOLDER_OPTIONS, is_bids_root
+from .bids import BIDS_DESCRIPTION, FOLDER_OPTIONS, NOT_RAW, holds_raw_data, is_bids_root
 from .budgets import LabelBudget, carve_validation, draw_budget, drawn_example_labels, missing_groups, parse_budget
 from .builders import (
     build_dataset,
@@ -217,14 +217,31 @@ def _refuse_splits_saved_apart(path: Path) -> None:
     saved = [path / name for name in splits]
     # (the one listing, which follows a symlinked folder of recordings: `Path.rglob` did not, and a set saved beside
     # recordings linked in was read as the whole set, the recordings left out without a word)
-    if any(
-        not any(folder in file.parents for folder in saved) and is_recording_file(file) for file in files_under(path)
-    ):
+    recordings = [
+        file
+        for file in files_under(path)
+        if not any(folder in file.parents for folder in saved) and is_recording_file(file)
+    ]
+    # a BIDS dataset's root reads none of the recordings in its `derivatives/`, `sourcedata/`... (`NOT_RAW`): told
+    # "holds recordings" and to give the folder once the saved set was moved out, it was then "holds no recording files"
+    read = [file for file in recordings if holds_raw_data(file, path)] if is_bids_root(path) else recordings
+    if read:
         # recordings beside them: the saved folders are no splits of theirs (a built copy kept there), and made
         # splits of one set by the DatasetDict named below, they would stand beside the recordings' own splits
         raise ValueError(
             f"{str(path)!r} holds recordings and, in {', '.join(splits)}, a set saved by `save_to_disk`, which one "
             "set cannot mix: move the saved set out of the folder (give it on its own), then give the folder."
+        )
+    if recordings:
+        first = recordings[0].relative_to(path)
+        # the pipeline's folder (derivatives/<pipeline>), where the recordings lie in one
+        to_give = path.joinpath(*first.parts[: min(2, len(first.parts) - 1)])
+        unread = [name for name in NOT_RAW if any(file.relative_to(path).parts[0] == name for file in recordings)]
+        raise ValueError(
+            f"{str(path)!r} is a BIDS dataset whose recordings lie only in {' and '.join(f'{n}/' for n in unread)} "
+            f"(first: {first.as_posix()}), which its root does not read, beside a set saved by `save_to_disk` in "
+            f"{', '.join(splits)}: give the saved set on its own, or the folder of the recordings to read (such as "
+            f"{str(to_give)!r})."
         )
     if any((folder / "dataset_dict.json").is_file() for folder in saved):
         # a DatasetDict is a whole set of splits, not one split: `DatasetDict({name: it})` below would nest it and fail
