@@ -127,7 +127,8 @@ def test_config_with_equals_is_read(tmp_path):
     assert parsed.seeds == [3]  # the command line still overrides the file
 
 
-def test_two_settings_files_are_refused(tmp_path, capsys):
+def test_two_settings_files_are_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # (run, the evaluation would write citrus_evaluation/ in the working folder)
     settings = tmp_path / "ev.yaml"
     settings.write_text("seeds: [7]\n")
     assert main(["evaluate", str(settings), f"--config={settings}"]) == 2
@@ -172,7 +173,8 @@ def test_pretrain_starts_from_a_named_recipe_that_a_file_and_the_command_line_ov
         (["--vers"], ["unrecognized arguments: --vers"]),
     ],
 )
-def test_options_are_not_abbreviated(argv, words, capsys):
+def test_options_are_not_abbreviated(argv, words, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # (run, a command would write citrus_evaluation/ or `x` in the working folder)
     assert main(argv) == 2
     error = _error(capsys)
     assert all(word in error for word in words), error

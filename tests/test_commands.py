@@ -120,7 +120,10 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize(("problem", "argv", "expected"), BAD_INPUTS, ids=[case[0] for case in BAD_INPUTS])
-def test_a_user_error_is_one_line_and_exit_code_2(problem, argv, expected, tmp_path, capsys, request):
+def test_a_user_error_is_one_line_and_exit_code_2(problem, argv, expected, tmp_path, monkeypatch, capsys, request):
+    # (a command line whose refusal failed would run, writing citrus_evaluation/, `x` or a settings file's `out` into
+    # the working folder: the repository's)
+    monkeypatch.chdir(tmp_path)
     values = {"tmp": str(tmp_path)}
     if any("{settings}" in arg for arg in argv):
         values["settings"] = _settings_file(tmp_path)
