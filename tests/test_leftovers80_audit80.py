@@ -90,3 +90,70 @@ def test_a_saved_set_beside_recordings_only_in_derivatives_names_where_they_lie(
     assert "in built" in str(refused.value) and repr(str(root / "derivatives" / "clean")) in str(refused.value)
 
 
+def _linked_corpus(tmp_path) -> Path:
+    """A corpus of one subject folder of its own and one linked in (`s2 -> shared/s2`, as datalad lays one out)."""
+    corpus, shared = tmp_path / "corpus", tmp_path / "shared" / "s2"
+    for folder in (corpus / "s1", shared):
+        folder.mkdir(parents=True)
+        np.save(folder / "0.npy", np.zeros((1, 300), dtype=np.float32))
+    (corpus / "s2").symlink_to(shared)
+    return corpus
+
+
+def _recorded_run(tmp_path, corpus, files_digest: str | None = None):
+    """`(checkpoint, arguments)`: a checkpoint of a run on `corpus` whose run_settings.json records its settings, the
+    files' digest replaced by `files_digest` where given."""
+    from citrus_hf.training.arguments import PretrainArguments
+    from citrus_hf.training.checkpoints import DATASET_FILES, RUN_SETTINGS_FILE, resume_settings
+
+    arguments = PretrainArguments(output_dir=str(tmp_path / "run"), dataset=str(corpus), model_config="tiny")
+    settings = resume_settings(arguments, 1)
+    if files_digest is not None:
+        settings[DATASET_FILES] = files_digest
+    checkpoint = tmp_path / "run" / "checkpoints" / "step-2"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / RUN_SETTINGS_FILE).write_text(json.dumps(settings))
+    return checkpoint, arguments
+
+
+def test_a_resume_notices_a_file_resized_inside_a_symlinked_subject_folder(tmp_path):
+    """The digest of a corpus's files was taken with `Path.rglob`, which does not descend into a symlinked subject
+    folder: a file resized there since the run was not noticed, and the resume went on over other windows."""
+    from citrus_hf.training.checkpoints import check_resumable
+
+    corpus = _linked_corpus(tmp_path)
+    checkpoint, arguments = _recorded_run(tmp_path, corpus)
+    assert check_resumable(checkpoint, arguments, 1) is None
+    np.save(corpus / "s2" / "0.npy", np.zeros((1, 600), dtype=np.float32))
+    with pytest.raises(ValueError, match="the files under --dataset"):
+        check_resumable(checkpoint, arguments, 1)
+
+
+def test_a_run_recorded_with_the_rglob_digest_still_resumes(tmp_path):
+    """Guard (passes before the listing changed too): a run recorded before the digest followed symlinked folders, its
+    digest of `Path.rglob`'s listing (worked out here as that version did), resumes on the same files rather than
+    being refused as one whose files changed."""
+    from citrus_hf.training.checkpoints import check_resumable
+
+    corpus = _linked_corpus(tmp_path)
+    digest = hashlib.sha256()
+    for file in sorted(f for f in corpus.rglob("*") if f.is_file()):
+        digest.update(f"{file.relative_to(corpus)}:{file.stat().st_size};".encode())
+    checkpoint, arguments = _recorded_run(tmp_path, corpus, files_digest=digest.hexdigest()[:16])
+    assert check_resumable(checkpoint, arguments, 1) is None
+    (corpus / "s1" / "1.npy").write_bytes(b"x")  # a file added where the old listing sees it is still noticed
+    with pytest.raises(ValueError, match="the files under --dataset"):
+        check_resumable(checkpoint, arguments, 1)
+
+
+def test_a_pickle_in_a_hidden_folder_of_a_push_is_refused(tmp_path):
+    """Guard (passes before and after): `upload_folder` uploads hidden names, so the pickle check lists with `rglob`
+    rather than the data layer's `files_under`, which leaves them out."""
+    from citrus_hf.publishing.push import _refuse_pickles
+
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    (tmp_path / ".ipynb_checkpoints" / "model.bin").write_bytes(b"x")
+    with pytest.raises(ValueError, match=r"pickled files \['.ipynb_checkpoints/model.bin'\]"):
+        _refuse_pickles(tmp_path, "CiTrus checkpoints")
+    os.remove(tmp_path / ".ipynb_checkpoints" / "model.bin")
+    _refuse_pickles(tmp_path, "CiTrus checkpoints")

@@ -46,6 +46,9 @@ logger = logging.get_logger(__name__)
 
 
 def _refuse_pickles(folder: Path, what: str) -> None:
+    # `rglob`, not the data layer's `files_under`: the folder is the one `_publish_folder` has just written, and
+    # `upload_folder` uploads what `glob("**/*")` lists, hidden names too (which `files_under` leaves out) and nothing
+    # inside a symlinked folder (which it would follow)
     pickles = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.suffix in PICKLE_SUFFIXES)
     if pickles:
         raise ValueError(f"Refusing to publish pickled files {pickles}: {what} are safetensors only.")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from transformers.utils import SAFE_WEIGHTS_NAME, logging
 
+from ..data.listings import files_under
 from ..loading import read_json_object
 from .arguments import PretrainArguments
 from .launch import LAUNCH_ACCUMULATION, LAUNCH_PRECISION, cpu_launch
@@ -198,17 +199,23 @@ def _is_cache(file: Path) -> bool:
     return file.name.startswith(("cache-", "tmp")) and file.suffix == ".arrow" or file.name.startswith(".")
 
 
-def dataset_files_digest(dataset: str | os.PathLike | None) -> str | None:
+def dataset_files_digest(dataset: str | os.PathLike | None, legacy: bool = False) -> str | None:
     """A digest of the files under a dataset on disk (a folder of recordings, a `save_to_disk` folder, one file): each
     one's path within it and size; None for a registered name or a Hub id. A resume on a folder that gained, lost or
-    resized files since the run would continue on other windows (and other held-out files) without a word."""
+    resized files since the run would continue on other windows (and other held-out files) without a word.
+
+    The files are listed as the data layer lists a folder to read it (`data.listings.files_under`: a symlinked subject
+    folder followed, hidden files left out). `legacy`: listed with `Path.rglob` instead, as runs recorded it before,
+    which does not descend into a symlinked folder, so a file changed in one went unnoticed (`check_resumable` still
+    accepts such a run's digest)."""
     if dataset is None:
         return None
     path = Path(str(dataset)).expanduser()
     if not path.exists():
         return None
+    listed = path.rglob("*") if legacy else files_under(path)
     # (`datasets` writes the caches of its maps, `cache-*.arrow`, into a `save_to_disk` folder: not the data's files)
-    files = [path] if path.is_file() else sorted(f for f in path.rglob("*") if f.is_file() and not _is_cache(f))
+    files = [path] if path.is_file() else sorted(f for f in listed if f.is_file() and not _is_cache(f))
     digest = hashlib.sha256()
     for file in files:
         digest.update(f"{file.relative_to(path) if file != path else file.name}:{file.stat().st_size};".encode())
@@ -254,6 +261,11 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
             f"{SUMMARY_FILE} records the settings)"
         )
     current = resume_settings(args, num_processes)
+    files = recorded.get(DATASET_FILES)
+    if files not in (None, current.get(DATASET_FILES)) and files == dataset_files_digest(args.dataset, legacy=True):
+        # a run recorded before the listing followed symlinked folders: the same files, listed the old way (without
+        # this, every such run's resume was refused as one whose files had changed)
+        current[DATASET_FILES] = files
     lowered = (
         isinstance(recorded.get("learning_rate"), (int, float))
         and 0 < current["learning_rate"] < recorded["learning_rate"]
