@@ -74,12 +74,15 @@ class Raises:
 
 @dataclass
 class Returns:
-    """The row must return a value that `check` accepts (it asserts)."""
+    """The row must return a value that `check` accepts (it asserts, or returns a truth: a check written as
+    `lambda value: value == expected` without `or pytest.fail()` returned False unseen and passed on any value)."""
 
-    check_value: Callable[[Any], None]
+    check_value: Callable[[Any], object]
 
     def check(self, case: Callable[[Path], Any], tmp_path: Path) -> None:
-        self.check_value(case(tmp_path))
+        value = case(tmp_path)
+        if self.check_value(value) is False:
+            pytest.fail(f"the row returned {value!r}")
 
 
 def raises(error, *words: str) -> Raises:
