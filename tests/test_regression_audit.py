@@ -88,7 +88,7 @@ def test_its_first_batch_warns_of_a_target_offset_and_it_starts_at_the_targets(c
         model(input_values=windows, labels=torch.tensor([70.0, 72.0, 68.0, 75.0]))
     assert "targets average 71.25" in caplog.text and "init_regressor_bias" in caplog.text
     model.init_regressor_bias([70.0, 72.0, 68.0, 75.0])
-    assert float(model.classifier.bias) == pytest.approx(71.25)
+    assert float(model.classifier.bias.detach()) == pytest.approx(71.25)
     classifier = CiTrusForSequenceClassification(build_config("tiny", num_labels=3))
     with pytest.raises(ValueError, match="init_regressor_bias starts a regression head"):
         classifier.init_regressor_bias([1.0, 2.0])
