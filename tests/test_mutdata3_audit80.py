@@ -1,5 +1,5 @@
 """Mutation audit of the data layer, third part (audit 80): each test pins an answer that a plausible slip in the
-streams, plans, BIDS or recording folders would change without any other test noticing. Expectations are worked
+streams, plans, alignment, summaries, BIDS or recording folders would change without any other test noticing. Expectations are worked
 out by hand in the comments, or by an independent reference written in the test."""
 
 from __future__ import annotations
@@ -39,11 +39,18 @@ def _real(rows: int, length: int = 8, masks: list | None = None) -> list[dict]:
 def test_a_streams_generator_weights_are_honoured_per_generator():
     from citrus_hf.data.streams import SyntheticWindowStream
 
-    # weights 3 : 1 are probabilities 0.75 / 0.25 (what the model card records), and a generator of weight 0 never
-    # draws: every one of 60 windows comes from the second generator (source id 2), none from the first
+    # weights 3 : 1 are probabilities 0.75 / 0.25 (what the model card records): a window's generator is the first
+    # where the uniform draw choosing it falls below 0.75. With generators that draw nothing themselves, the reference
+    # replays those draws (after each window's draw against the ratio, 1: always synthetic), window by window
     first, second = _Ramps(offset=0.0), _Ramps(offset=1000.0)
     stream = SyntheticWindowStream(10.0, 8, 2, generators=[first, second], weights=[3.0, 1.0])
     assert [g["weight"] for g in stream.settings()["generators"]] == [0.75, 0.25]
+    windows = stream.windows(np.random.default_rng(1))
+    drawn = [int(next(windows)["source_id"]) for _ in range(400)]
+    rng = np.random.default_rng(1)
+    reference = [(rng.random(), 1 if rng.random() < 0.75 else 2)[1] for _ in range(400)]
+    assert drawn == reference and drawn.count(1) == 285
+    # a generator of weight 0 never draws: every window comes from the second generator (source id 2)
     only_second = SyntheticWindowStream(10.0, 8, 2, generators=[first, second], weights=[0.0, 1.0], seed=3)
     windows = only_second.windows(np.random.default_rng(0))
     assert {int(next(windows)["source_id"]) for _ in range(60)} == {2}
@@ -239,3 +246,36 @@ def test_summarize_dataset_counts_a_class_listed_twice_in_a_row_once():
     rows = datasets.Dataset.from_dict({"input_values": [[0.0, 1.0]] * 2, "label": [[0, 0, 1], [2]]}, features=features)
     summary = summarize_dataset(datasets.DatasetDict({"train": rows}))
     assert summary["splits"]["train"]["per_class"] == {"a": 1, "b": 1, "c": 1}
+
+
+def test_summarize_dataset_totals_no_hours_where_a_splits_hours_are_unknown():
+    import datasets
+
+    from citrus_hf.data.builders import summarize_dataset
+
+    # the train split's rows say their rate (10 Hz: 36,000 samples are 1 channel-hour), the test split's do not: the
+    # set's total is unknown (None), not the train split's hour alone
+    train = datasets.Dataset.from_dict({"input_values": [[0.0] * 36_000], "sampling_rate": [10.0]})
+    test = datasets.Dataset.from_dict({"input_values": [[0.0] * 100]})
+    summary = summarize_dataset(datasets.DatasetDict({"train": train, "test": test}))
+    assert summary["splits"]["train"]["channel_hours"] == 1.0 and summary["splits"]["test"]["channel_hours"] is None
+    assert summary["channel_hours"] is None
+
+
+def test_a_streams_mix_is_one_uniform_draw_per_window_against_the_ratio():
+    from citrus_hf.data.streams import MixedWindowStream
+
+    # a window is synthetic when a uniform draw falls below synthetic_ratio. With a corpus of one row (its walk draws
+    # from a range of one, which takes no randomness) and one generator that draws nothing (choosing it takes one
+    # uniform), the reference replays exactly those draws: the same windows, window by window (87 synthetic of 400
+    # at 0.25), where a binomial bound lets a share a tenth off pass
+    stream = MixedWindowStream(_real(1), 0.25, 10.0, 8, 2, generators=[_Ramps()])
+    windows = stream.windows(np.random.default_rng(4))
+    drawn = [int(next(windows)["source_id"]) for _ in range(400)]
+    reference, rng = [], np.random.default_rng(4)
+    for _ in range(400):
+        synthetic = rng.random() < 0.25
+        if synthetic:
+            rng.random()  # the generator's choice
+        reference.append(int(synthetic))
+    assert drawn == reference and sum(drawn) == 87
