@@ -673,7 +673,8 @@ def _annotations_within(path: Path, header: EdfHeader, raw) -> list[Annotation]:
 
 def _written_onsets(path: Path, header: EdfHeader) -> list[tuple[float, str]]:
     """`(onset, description)` of each annotation written in the annotation signal(s) of an EDF+ / BDF+ file, onsets
-    from its first data record as MNE counts them (less the onset of the time-keeping TAL that opens the first record);
+    from its first data record as MNE counts them (less the onset of the time-keeping TAL that opens the first record,
+    from the TAL after it on);
     the time-keeping TALs themselves (no description) are left out. Empty for a file without an annotation signal."""
     signals = [index for index, label in enumerate(header.labels) if label in _ANNOTATION_LABELS]
     record_bytes = sum(header.samples_per_record) * header.bytes_per_sample
@@ -683,17 +684,22 @@ def _written_onsets(path: Path, header: EdfHeader) -> list[tuple[float, str]]:
     text = b"".join(_annotation_bytes(path, header, signal, record_bytes).tobytes() for signal in signals)
     written, offset = [], 0.0
     for number, (onset, _, _, descriptions) in enumerate(_TAL.findall(text)):
-        names = [name for name in descriptions.split(b"\x14")[1:] if name]
-        if number == 0 and not names:
+        names = descriptions.split(b"\x14")[1:]
+        written += [(float(onset) + offset, name.decode("utf-8", "replace")) for name in names if name]
+        # as MNE: the first TAL's empty description (its time-keeping one) sets the offset of the TALs after it, also
+        # where annotations share that TAL ("+0.5\x14\x14start\x14\x00"), which keep its onset as written; read only
+        # without them, that offset was missed and an annotation MNE kept was said to be left out
+        if number == 0 and b"" in names:
             offset = -float(onset)
-        written += [(float(onset) + offset, name.decode("utf-8", "replace")) for name in names]
     return written
 
 
 def _say_annotations_after_end(path: Path, header: EdfHeader, seconds: float) -> None:
     """Warn of the EDF+ annotations of `path` that start after the recording's end (`seconds`): MNE drops them from
-    the recording it reads, and its warning is silenced here, so they vanished without a word."""
-    after = [(onset, name) for onset, name in _written_onsets(path, header) if onset > seconds]
+    the recording it reads, and its warning is silenced here, so they vanished without a word. Compared as MNE compares
+    them, to the microsecond (`datetime.timedelta`): one written a fraction of a microsecond after the end is kept."""
+    end = datetime.timedelta(seconds=seconds)
+    after = [(onset, name) for onset, name in _written_onsets(path, header) if datetime.timedelta(seconds=onset) > end]
     if after:
         (onset, name), *_ = after
         logger.warning(

@@ -1,0 +1,56 @@
+"""Review of session 80's package changes (audit 80): the EDF+ notice of annotations starting after the recording's
+end read the onsets otherwise than MNE where the first TAL shares its time-keeping annotation with others or an onset
+lies within a microsecond of the end, an `UnreadableFileError` lost its notes (`add_note`) and attributes through
+`copy` / `pickle`, and a bad-input row's `Returns` check passed on a numpy / torch False."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+
+def _with_tals(path, tals: list[bytes]):
+    """`path` (an EDF+ file of one signal and an annotation signal, pyedflib's layout: the annotations last in each
+    record) with each data record's annotation signal replaced by `tals[record]`, padded with NULs. Returns `path`."""
+    from citrus_hf.data.readers.edf import read_edf_header
+
+    header = read_edf_header(path)
+    record_bytes = sum(header.samples_per_record) * header.bytes_per_sample
+    width = header.samples_per_record[-1] * header.bytes_per_sample
+    data = bytearray(path.read_bytes())
+    for record, tal in enumerate(tals):
+        start = header.header_bytes + (record + 1) * record_bytes - width
+        data[start : start + width] = tal.ljust(width, b"\x00")
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    "tals",
+    [
+        # the first record starts 0.5 s after the header's start, told by a TAL that also holds an annotation: MNE
+        # counts 'late' (4.2 s as written) at 3.7 s, within the 4 s recording
+        [
+            b"+0.5\x14\x14first\x14\x00",
+            b"+1.5\x14\x14\x00",
+            b"+2.5\x14\x14\x00",
+            b"+3.5\x14\x14\x00+4.2\x14late\x14\x00",
+        ],
+        # an onset 0.4 microseconds after the end: MNE compares to the microsecond and keeps it
+        [b"+0\x14\x14\x00", b"+1\x14\x14\x00", b"+2\x14\x14\x00", b"+3\x14\x14\x00+4.0000004\x14late\x14\x00"],
+    ],
+    ids=["time-keeping TAL with an annotation", "within a microsecond of the end"],
+)
+def test_no_notice_of_an_edf_annotation_that_mne_keeps(tmp_path, caplog, tals):
+    """The notice of annotations starting after the recording's end named one that MNE kept in the recording."""
+    from tiny_configs import write_edf
+
+    from citrus_hf.data.readers import read_edf
+
+    path = _with_tals(write_edf(tmp_path / "kept.edf", [np.zeros(400)], ["EEG"], 100), tals)
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.data.readers.edf"):
+        kept = read_edf(path).annotations
+    assert "late" in [each.description for each in kept]
+    assert not [record for record in caplog.records if "start after" in record.getMessage()]
