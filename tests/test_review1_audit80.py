@@ -5,7 +5,9 @@ lies within a microsecond of the end, an `UnreadableFileError` lost its notes (`
 
 from __future__ import annotations
 
+import copy
 import logging
+import pickle
 
 import numpy as np
 import pytest
@@ -54,3 +56,17 @@ def test_no_notice_of_an_edf_annotation_that_mne_keeps(tmp_path, caplog, tals):
         kept = read_edf(path).annotations
     assert "late" in [each.description for each in kept]
     assert not [record for record in caplog.records if "start after" in record.getMessage()]
+
+
+def test_an_unreadable_file_refusal_keeps_its_notes_through_copy_and_pickle():
+    """`UnreadableFileError.__reduce__` gave its arguments only: a note a caller added (`add_note`, as a loop over a
+    folder's files names the set) and its other attributes were lost by `copy.copy` and by a pickle (a worker process
+    sending the refusal back), which a plain `PermissionError` keeps."""
+    from citrus_hf.data.errors import unreadable_file
+
+    error = unreadable_file("/data/a.edf", PermissionError(13, "Permission denied", "/data/a.edf"))
+    error.add_note("while reading the set 'sleep'")
+    error.recording = "a"
+    for kept in (copy.copy(error), copy.deepcopy(error), pickle.loads(pickle.dumps(error))):
+        assert kept.__notes__ == ["while reading the set 'sleep'"] and kept.recording == "a"
+        assert (str(kept), kept.errno, kept.filename) == (str(error), 13, "/data/a.edf")

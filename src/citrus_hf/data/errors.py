@@ -81,8 +81,9 @@ class UnreadableFileError(CitrusDataError, PermissionError):
 
     def __reduce__(self):
         # OSError pickles (errno, strerror, filename) as the arguments once they are set: the message would be lost
-        # when a worker process sends the refusal back (`datasets`' num_proc)
-        return type(self), (str(self), self.errno, self.strerror, self.filename)
+        # when a worker process sends the refusal back (`datasets`' num_proc). The instance's own attributes too, as
+        # `BaseException.__reduce__` keeps them: a note a caller added (`add_note`) was lost by `copy` and `pickle`
+        return type(self), (str(self), self.errno, self.strerror, self.filename), self.__dict__ or None
 
 
 def unreadable_file(path: str | os.PathLike, error: PermissionError) -> UnreadableFileError:
