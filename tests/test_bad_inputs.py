@@ -75,13 +75,16 @@ class Raises:
 @dataclass
 class Returns:
     """The row must return a value that `check` accepts (it asserts, or returns a truth: a check written as
-    `lambda value: value == expected` without `or pytest.fail()` returned False unseen and passed on any value)."""
+    `lambda value: value == expected` without `or pytest.fail()` returned False unseen and passed on any value). Any
+    false truth fails the row, not only `False`: numpy's and torch's (`np.all(...)`, `torch.equal(...)` of tensors)
+    are other objects; None (a check that asserts) passes."""
 
     check_value: Callable[[Any], object]
 
     def check(self, case: Callable[[Path], Any], tmp_path: Path) -> None:
         value = case(tmp_path)
-        if self.check_value(value) is False:
+        verdict = self.check_value(value)
+        if verdict is not None and not verdict:
             pytest.fail(f"the row returned {value!r}")
 
 

@@ -70,3 +70,14 @@ def test_an_unreadable_file_refusal_keeps_its_notes_through_copy_and_pickle():
     for kept in (copy.copy(error), copy.deepcopy(error), pickle.loads(pickle.dumps(error))):
         assert kept.__notes__ == ["while reading the set 'sleep'"] and kept.recording == "a"
         assert (str(kept), kept.errno, kept.filename) == (str(error), 13, "/data/a.edf")
+
+
+@pytest.mark.parametrize("verdict", [np.bool_(False), np.all(np.zeros(2) == 1), 0], ids=["numpy False", "np.all", "0"])
+def test_a_bad_input_rows_check_returning_a_false_truth_fails_the_row(tmp_path, verdict):
+    """`Returns.check` failed a row only when its check returned `False` itself: numpy's False (`np.all(...)`), a
+    check's usual truth, is another object, and the row passed on any value."""
+    from test_bad_inputs import Returns
+
+    with pytest.raises(pytest.fail.Exception, match="the row returned 1"):
+        Returns(lambda value: verdict).check(lambda folder: 1, tmp_path)
+    Returns(lambda value: None).check(lambda folder: 1, tmp_path)  # a check that asserts
