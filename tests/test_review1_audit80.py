@@ -81,3 +81,25 @@ def test_a_bad_input_rows_check_returning_a_false_truth_fails_the_row(tmp_path, 
     with pytest.raises(pytest.fail.Exception, match="the row returned 1"):
         Returns(lambda value: verdict).check(lambda folder: 1, tmp_path)
     Returns(lambda value: None).check(lambda folder: 1, tmp_path)  # a check that asserts
+
+
+def test_a_saved_set_beside_recordings_only_in_sourcedata_names_that_folder(tmp_path, own_datasets_cache):
+    """A BIDS dataset whose recordings lie only in sourcedata/ (two subjects) beside a saved set: the refusal's
+    advice named `sourcedata/sub-01`, one subject's folder, as the folder to give (derivatives/' depth of a pipeline),
+    so the user read one subject of two. It names sourcedata/ itself."""
+    import json
+
+    import datasets
+
+    from citrus_hf.data.splits import load_own_dataset
+
+    root = tmp_path / "bids"
+    for subject in ("sub-01", "sub-02"):
+        folder = root / "sourcedata" / subject / "eeg"
+        folder.mkdir(parents=True)
+        np.save(folder / f"{subject}_task-rest_eeg.npy", np.zeros((1, 300), dtype=np.float32))
+    (root / "dataset_description.json").write_text(json.dumps({"Name": "x", "BIDSVersion": "1.8.0"}))
+    datasets.Dataset.from_dict({"x": [1, 2]}).save_to_disk(str(root / "built"))
+    with pytest.raises(ValueError, match=r"recordings lie only in sourcedata/") as refused:
+        load_own_dataset(root, sampling_rate=100.0)
+    assert f"(such as {str(root / 'sourcedata')!r})" in str(refused.value)

@@ -234,8 +234,10 @@ def _refuse_splits_saved_apart(path: Path) -> None:
         )
     if recordings:
         first = recordings[0].relative_to(path)
-        # the pipeline's folder (derivatives/<pipeline>), where the recordings lie in one
-        to_give = path.joinpath(*first.parts[: min(2, len(first.parts) - 1)])
+        # a pipeline's folder under derivatives/ (derivatives/<pipeline>, each a dataset of its own); the folder
+        # itself for sourcedata/ and the others, whose subfolders are subjects (sourcedata/sub-01 named one of several)
+        depth = 2 if first.parts[0] == "derivatives" else 1
+        to_give = path.joinpath(*first.parts[: min(depth, len(first.parts) - 1)])
         unread = [name for name in NOT_RAW if any(file.relative_to(path).parts[0] == name for file in recordings)]
         raise ValueError(
             f"{str(path)!r} is a BIDS dataset whose recordings lie only in {' and '.join(f'{n}/' for n in unread)} "
