@@ -541,7 +541,7 @@ def _known_subjects(dataset) -> int | None:
 def _recordings(dataset) -> int:
     """How many recordings a split's windows come from, a row without a recording id (None, or NaN in a set of your
     own) counted as a recording of its own, as the validation carve and the per-recording scores read it
-    (`group_keys`): every such row read as one recording, a set of 40 rows without ids counted 1."""
+    (`group_keys`): 40 rows without ids are 40 recordings (all of them were counted as one)."""
     recordings = arrow_column(dataset, "recording").to_pylist()
     return len(set(group_keys(recordings, len(recordings)).tolist()))
 

@@ -674,8 +674,8 @@ def _annotations_within(path: Path, header: EdfHeader, raw) -> list[Annotation]:
 def _written_onsets(path: Path, header: EdfHeader) -> list[tuple[float, str]]:
     """`(onset, description)` of each annotation written in the annotation signal(s) of an EDF+ / BDF+ file, onsets
     from its first data record as MNE counts them (less the onset of the time-keeping TAL that opens the first record,
-    from the TAL after it on);
-    the time-keeping TALs themselves (no description) are left out. Empty for a file without an annotation signal."""
+    from the TAL after it on); the time-keeping TALs themselves (no description) are left out. Empty for a file
+    without an annotation signal."""
     signals = [index for index, label in enumerate(header.labels) if label in _ANNOTATION_LABELS]
     record_bytes = sum(header.samples_per_record) * header.bytes_per_sample
     if not signals or record_bytes == 0:
