@@ -179,7 +179,7 @@ def test_saved_weights_match_only_the_class_the_folder_saved(tmp_path):
 def test_a_push_to_a_branch_keeps_that_branchs_card_where_the_default_branch_has_none(local_hub):
     """A repository whose default branch holds no card (created by another tool) and whose branch `dev` holds a
     CiTrus card: a second push to dev naming no licence keeps dev's. Mutant p24 (whether there is a card asked of the
-    default branch: none, so the licence became apache-2.0) passed."""
+    default branch: none, so the licence became apache-2.0) and c39 (no `revision=` in the card's code) passed."""
     from citrus_hf.publishing import push
 
     repo = f"{DEFAULT_USER}/citrus-cardless-main"
@@ -189,7 +189,8 @@ def test_a_push_to_a_branch_keeps_that_branchs_card_where_the_default_branch_has
     model = _classifier()
     push.push_to_hub(model, repo, token=DEFAULT_TOKEN, revision="dev", license="mit")
     push.push_to_hub(model, repo, token=DEFAULT_TOKEN, revision="dev")
-    assert b"license: mit" in local_hub.repo_files(repo, "dev")["README.md"]
+    dev = local_hub.repo_files(repo, "dev")["README.md"]
+    assert b"license: mit" in dev and b'revision="dev"' in dev  # (its usage code loads the branch)
     assert "README.md" not in local_hub.repo_files(repo)
 
 
@@ -245,16 +246,34 @@ def test_an_empty_repository_id_is_refused_before_any_upload():
             push.push_to_hub(_classifier(), repo_id)
 
 
-def test_a_cards_patch_row_gives_its_seconds_and_its_parameter_count():
-    """The card's input rows: a patch of 20 samples at 100 Hz lasts 0.2 s, and the model's parameters are counted
-    by their values, not their tensors. Mutants c20 (the rate over the patch: 5 s) and c23 (the number of tensors)
-    passed."""
+def test_a_cards_rows_state_the_models_own_figures():
+    """The card of a tiny EEG classifier (1 channel, a patch of 20 samples at 100 Hz, one layer of two heads): its
+    patch lasts 0.2 s, its parameters are counted by their values, its summary and architecture rows name its channels
+    and heads, its modality is a tag; an extractor at another rate is refused; a regressor's usage code loads the
+    package's Auto class through `auto_map`, which transformers does not have. Mutants c20 (the rate over the patch:
+    5 s), c23 (the number of tensors), c21 (the layers for the heads), c43 (the patches for the channels), c42 (the
+    modality tags dropped), c26 (the extractor's rate not compared), c44 (a multi-label classifier called one of
+    exclusive classes) and c40 (`from transformers import AutoModelForTimeSeriesRegression`) passed."""
+    import pytest
+
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForRegression
     from citrus_hf.publishing import build_model_card
 
-    model = _classifier()
-    text = str(build_model_card(model, repo_id="me/citrus"))
-    assert "20 samples (0.2 s)" in text
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2, channel_modalities=["EEG"]))
+    card = build_model_card(model, repo_id="me/citrus")
+    text = str(card)
+    assert "20 samples (0.2 s)" in text and "2-second windows of 1-channel" in text
     assert f"| Parameters | {sum(p.numel() for p in model.parameters()):,} |" in text
+    assert "d_model 16, 2 heads," in text and "eeg" in card.data.tags
+    other_rate = CiTrusFeatureExtractor.from_config(model.config, sampling_rate=200.0)
+    with pytest.raises(ValueError, match="The feature extractor resamples to 200.0 Hz but the model expects 100 Hz"):
+        build_model_card(model, other_rate, repo_id="me/citrus")
+    multi_label = tiny_config(num_labels=3, problem_type="multi_label_classification")
+    assert "multi-label classifier (3 labels" in str(build_model_card(CiTrusForSequenceClassification(multi_label)))
+    regressor = str(build_model_card(CiTrusForRegression(tiny_config(num_targets=2)), repo_id="me/citrus"))
+    assert "import AutoModelForTimeSeriesRegression" not in regressor
+    assert 'config.auto_map["AutoModelForTimeSeriesRegression"]' in regressor
 
 
 def test_an_own_sets_dataset_card_names_the_task_of_its_label_column():
@@ -303,3 +322,70 @@ def test_deleting_the_other_kind_on_an_open_pull_request_takes_no_parent_commit(
     )
     assert set(local_hub.repo_files(repo, "refs/pr/1")) >= {"NOTES.md"}
     assert "model.safetensors" not in local_hub.repo_files(repo, "refs/pr/1")
+
+
+def test_a_classifier_trained_as_a_regressor_has_a_regressors_card():
+    """A `CiTrusForSequenceClassification` with `problem_type="regression"` (transformers' way) and two named
+    outputs: its card is a regressor's, of two targets, with its task in the tags and `model-index`, and its
+    regression metric accepted. Mutants c04 (the class's task kept: the metric refused), c06 (`num_targets`, 1, for
+    its outputs) and c37 (the classification task type in its tags and model-index) passed."""
+    from citrus_hf.publishing import build_model_card
+
+    torch.manual_seed(0)
+    config = tiny_config(num_labels=2, problem_type="regression", id2label={0: "a", 1: "b"})
+    model = CiTrusForSequenceClassification(config)
+    result = {"dataset": "d", "split": "test", "metric": "mae", "value": 0.5}
+    card = build_model_card(model, repo_id="me/x", eval_results=[result])
+    text = str(card)
+    assert card.data.pipeline_tag == "time-series-regression" and "time-series-regression" in card.data.tags
+    assert "time-series-classification" not in text
+    assert [entry.task_type for entry in card.data.eval_results] == ["time-series-regression"]
+    assert "A CiTrus regressor (2 targets)" in text and "| Targets | 2 (0: a, 1: b) |" in text
+
+
+def test_a_new_card_keeps_its_recipes_other_runs_only_beside_results_on_their_dataset():
+    """A card pushed over one with this recipe's run on another label budget ("same recipe, another run") keeps that
+    row where it gives results on the same dataset, and drops it where it gives none (it may be another recipe's);
+    a hand-edited row of another number of cells is not read as a row. Mutants c52 (every such row kept) and c49 (a
+    row one cell short read) passed."""
+    from citrus_hf.publishing import build_model_card
+    from citrus_hf.publishing.cards import _EVALUATION_TABLE_HEADER, evaluation_table_rows
+
+    own = {"dataset": "eeg_blink", "split": "test", "metric": "accuracy"}
+    model = _classifier()
+    first = build_model_card(
+        model,
+        eval_results=[{**own, "label_budget": 40, "value": 0.8}, {**own, "label_budget": 10, "value": 0.6}],
+        dataset_name="eeg_blink",
+        label_budget=40,
+    )
+
+    def methods(card) -> list[str]:
+        return sorted(row["method"] for row in evaluation_table_rows(card))
+
+    assert methods(build_model_card(model, previous_card=first)) == []
+    again = build_model_card(
+        model,
+        previous_card=first,
+        eval_results=[{**own, "label_budget": 40, "value": 0.9}],
+        dataset_name="eeg_blink",
+        label_budget=40,
+    )
+    assert methods(again) == ["same recipe, another run", "this model"]
+    lines = str(first).splitlines()
+    row = lines.index(_EVALUATION_TABLE_HEADER) + 2  # (after the separator line)
+    edited = "\n".join([*lines[:row], "| eeg_blink | test | mine | accuracy | 40 | 0.7 |", *lines[row:]])
+    assert methods(edited) == methods(first)
+
+
+def test_a_run_with_max_steps_zero_is_listed_by_the_steps_it_took(tmp_path):
+    """`max_steps` counts only when positive (transformers' rule): a run recorded with `max_steps=0` trained the
+    steps its recipe scaled to the labelled examples, as with the default -1, not "0 steps". Mutant r13 (0 read as a
+    step count) passed."""
+    from test_muthub_audit79 import _fine_tuning_run
+
+    from citrus_hf.publishing.runs import read_run_records
+
+    trainer = {"max_steps": 0, "learning_rate": 0.001, "per_device_batch_size": 8, "seed": 3}
+    run = read_run_records(_fine_tuning_run(tmp_path / "run", arguments={"trainer": trainer}))
+    assert run.hyperparameters["Training length"] == "30 steps (scaled to the labelled examples)"
