@@ -378,6 +378,32 @@ def test_a_new_card_keeps_its_recipes_other_runs_only_beside_results_on_their_da
     assert methods(edited) == methods(first)
 
 
+def test_results_given_beside_a_runs_own_are_the_recipes_other_runs_on_the_runs_dataset(tmp_path):
+    """`build_model_card(run_dir=..., eval_results=...)`: the run's own test metrics are this model's (its
+    `model-index`); the results given for this model are labelled another run of its recipe, picked on the run's
+    dataset and label budget, and, given without a `model_arm`, named without one (the table said "(None, the
+    protocol's draws)"). Mutants c28 (the run's dataset not used: refused as results on several datasets) and c30
+    (the results given counted as this model's, in `model-index`) passed."""
+    from test_muthub_audit79 import _fine_tuning_run
+
+    from citrus_hf.publishing import build_model_card
+    from citrus_hf.publishing.cards import evaluation_table_rows
+
+    run = tmp_path / "run"
+    _classifier(3).save_pretrained(run)
+    _fine_tuning_run(run)  # eeg_blink, 40 labelled windows, accuracy 0.75 on its validation split
+    own = {"split": "test", "metric": "accuracy", "label_budget": 40}
+    given = [{**own, "dataset": "eeg_blink", "value": 0.81}, {**own, "dataset": "other_set", "value": 0.55}]
+    card = build_model_card(_classifier(3), run_dir=run, eval_results=given)
+    methods = {(row["dataset"], row["split"], row["metric"]): row["method"] for row in evaluation_table_rows(card)}
+    assert methods["eeg_blink", "test", "accuracy"] == "same recipe, another run"
+    assert methods["eeg_blink", "validation", "accuracy"] == "this model"
+    assert [(e.dataset_name, e.metric_type, e.metric_value) for e in card.data.eval_results] == [
+        ("eeg_blink", "accuracy", 0.75),
+        ("eeg_blink", "macro_f1", 0.5),
+    ]
+
+
 def test_a_run_with_max_steps_zero_is_listed_by_the_steps_it_took(tmp_path):
     """`max_steps` counts only when positive (transformers' rule): a run recorded with `max_steps=0` trained the
     steps its recipe scaled to the labelled examples, as with the default -1, not "0 steps". Mutant r13 (0 read as a

@@ -694,13 +694,11 @@ def _card_records(
     records = _this_models_records(records, dataset_name, label_budget, model_arm)
     if run.eval_records:
         # the checkpoint's own test metrics are this model's; the protocol's means over seeds of its arm are the
-        # recipe's (other draws and seeds than this checkpoint's), in the table but not in `model-index`
-        records = [
-            dataclasses.replace(r, method=f"{_SAME_RECIPE} ({model_arm}, the protocol's draws)")
-            if r.method is None
-            else r
-            for r in records
-        ]
+        # recipe's (other draws and seeds than this checkpoint's), in the table but not in `model-index`. Rows given
+        # without an arm (the model's own, hand-written) are another run of the recipe too, of no arm to name: the
+        # table said "(None, the protocol's draws)"
+        other_run = _SAME_RECIPE if model_arm is None else f"{_SAME_RECIPE} ({model_arm}, the protocol's draws)"
+        records = [dataclasses.replace(r, method=other_run) if r.method is None else r for r in records]
     records = [*run.eval_records, *records]
     if (problem := _task_problem(task)) is not None:
         _check_problem(records, problem, model_class)
