@@ -415,3 +415,61 @@ def test_a_run_with_max_steps_zero_is_listed_by_the_steps_it_took(tmp_path):
     trainer = {"max_steps": 0, "learning_rate": 0.001, "per_device_batch_size": 8, "seed": 3}
     run = read_run_records(_fine_tuning_run(tmp_path / "run", arguments={"trainer": trainer}))
     assert run.hyperparameters["Training length"] == "30 steps (scaled to the labelled examples)"
+
+
+def test_an_adapters_run_records_tag_a_regressor_trained_as_a_classifier_class_with_the_regression_pipeline(tmp_path):
+    """`add_adapter_run_records` of a LoRA run on a `CiTrusForSequenceClassification` trained as a regressor
+    (`problem_type="regression"`): the adapter card's pipeline tag is the regression pipeline its config runs, as its
+    results are regression results. Mutant c27 (the class's tag, classification) passed."""
+    from huggingface_hub import ModelCard
+    from test_muthub_audit79 import _fine_tuning_run
+
+    from citrus_hf.publishing.cards import add_adapter_run_records
+
+    run = _fine_tuning_run(
+        tmp_path / "run",
+        task="regression",
+        test_metrics={"mae": 0.4, "rmse": 0.5},
+        test_classes=None,
+        test_recording_metrics={},
+        num_test_recordings=None,
+        arguments={"lora": True},
+    )
+    base = CiTrusForSequenceClassification(tiny_config(num_labels=1, problem_type="regression"))
+    card = ModelCard("---\nlibrary_name: peft\n---\n# adapter\n")
+    add_adapter_run_records(card, base, run, "me/adapter")
+    assert card.data.pipeline_tag == "time-series-regression"
+    assert {entry.task_type for entry in card.data.eval_results} == {"time-series-regression"}
+
+
+def test_resolve_checkpoint_downloads_the_revision_asked_for_and_names_a_missing_nested_folder(local_hub, tmp_path):
+    """`resolve_checkpoint(repo_id, revision="dev")` downloads the branch's files, not the default branch's; a path
+    of several folders that does not exist is named as a missing local folder (not as an invalid Hub id). Mutants l04
+    (the revision not passed to the download) and l05 (a path of three parts taken for a Hub id) passed in
+    process."""
+    import pytest
+
+    from citrus_hf.loading import resolve_checkpoint
+    from citrus_hf.publishing import push
+
+    repo = f"{DEFAULT_USER}/citrus-two-branches"
+    push.push_to_hub(_classifier(2), repo, token=DEFAULT_TOKEN)
+    push.push_to_hub(_classifier(3), repo, token=DEFAULT_TOKEN, revision="dev")
+    folder = resolve_checkpoint(repo, revision="dev", token=DEFAULT_TOKEN, cache_dir=tmp_path / "cache")
+    assert len(json.loads((folder / "config.json").read_text())["id2label"]) == 3
+    with pytest.raises(OSError, match="Local folder 'runs/eeg/model' does not exist"):
+        resolve_checkpoint("runs/eeg/model")
+
+
+def test_load_pretrained_refuses_another_libraries_checkpoint_by_its_model_type(tmp_path):
+    """`load_pretrained` of a folder whose config.json is another model's (`model_type: "bert"`): refused in one line
+    that names it, before any CiTrus class reads its config. Mutant l11 (only a config without `model_type` refused)
+    passed."""
+    import pytest
+
+    from citrus_hf.loading import load_pretrained
+
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert", "hidden_size": 8}))
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"is not a CiTrus checkpoint \(model_type='bert'\)"):
+        load_pretrained(tmp_path)
