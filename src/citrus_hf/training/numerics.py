@@ -54,7 +54,9 @@ def denormals_flushed() -> Iterator[bool]:
     `flush_denormals()` ran before they started); afterwards it keeps them again, unless it flushed them already
     before the block (the caller's own `torch.set_flush_denormal(True)`, a common CPU speed setting, stays on) or
     `flush_denormals()` made it the process's setting. Yields whether the CPU supports it."""
-    if _process_flushes_denormals:
+    # the process's setting reaches only the threads started after `flush_denormals()`: an older thread flushes
+    # nothing until told here (and is given its setting back after the block, as any other)
+    if _process_flushes_denormals and _thread_flushes_denormals():
         yield True
         return
     _cache_float_limits()
