@@ -74,10 +74,10 @@ def load_ppg_eda_pair(ppg_path: str, eda_path: str, key: str) -> Signals:
 
 @offline_source(
     name="spkit_ppg_eda",
-    description="Two PPG recordings and two EDA (GSR) recordings, 128 Hz, about 35 min each.",
+    description="Two sessions of PPG and EDA (GSR) recorded together, 128 Hz, about 35 min each.",
     modality="PPG+EDA",
     sampling_rate="128",
-    channels="1",
+    channels="2",  # each recording is a session's PPG and EDA (`load_ppg_eda_pair`)
     license=LICENSE,
     citation=CITATION,
     archive=ARCHIVE,
