@@ -232,3 +232,85 @@ def test_every_offline_recording_has_its_sources_documented_rate_and_channels():
             )
             assert min(channels) <= signals.data.shape[0] <= max(channels), (ref.recording, signals.data.shape)
     assert len(set(ids)) == len(ids), sorted(name for name in set(ids) if ids.count(name) > 1)
+    # heartpy's three files each at their own rate: data.csv at the 100 Hz heartpy documents, the others at the rate
+    # their time column gives
+    rates = {ref.recording: ref.load().sampling_rate for ref in SOURCES["heartpy_ppg"].recordings()}
+    assert rates["heartpy/data"] == 100.0 and rates["heartpy/data2"] == pytest.approx(116.99, abs=0.01)
+    assert rates["heartpy/data3"] == pytest.approx(100.4, abs=0.1)
+
+
+def test_basic_motions_trials_carry_the_class_their_file_gives_them():
+    """Each trial's label is the class its ARFF line ends with, in the order the files declare the classes."""
+    from citrus_hf.data.readers import read_uea_arff
+    from citrus_hf.data.sources.uea_basic_motions import basic_motions_recordings, class_names
+
+    names = class_names()
+    for ref in basic_motions_recordings():
+        _, labels, _ = read_uea_arff(ref.arguments["path"])
+        assert names[ref.label] == labels[ref.arguments["index"]], ref.recording
+
+
+def test_watch_exercises_labels_subjects_and_class_names_are_seglearns():
+    """A recording's label and subject are seglearn's `y` and `subject` of it, and the set's class names are its
+    `y_labels` in their order (PEN, ABD, ...: not sorted), so that label k names the exercise seglearn calls k."""
+    from citrus_hf.data.plans import BuildContext
+    from citrus_hf.data.readers import load_npy
+    from citrus_hf.data.registry import get_dataset_spec
+    from citrus_hf.data.sources.seglearn_watch import plan_watch, watch_recordings
+
+    content = load_npy(_member("seglearn_watch", "watch_dataset.npy")).item()
+    refs = watch_recordings()
+    assert [ref.label for ref in refs] == [int(label) for label in content["y"]]
+    assert [ref.subject for ref in refs] == [f"watch-{int(subject):02d}" for subject in content["subject"]]
+    plan = plan_watch(dict(get_dataset_spec("watch_exercises").defaults), BuildContext())
+    assert plan.features["label"].names == list(content["y_labels"])
+
+
+def test_each_spkit_session_is_its_own_ppg_and_eda_sample():
+    """spkit_ppg_eda's two recordings are the samples x1 and x2 of spkit's PPG and GSR pickles, PPG first."""
+    from citrus_hf.data.readers import load_pickle
+    from citrus_hf.data.sources.spkit import spkit_ppg_eda_recordings
+
+    ppg, gsr = (
+        load_pickle(_member("spkit_ppg_eda", "ppg_samples.pkl")),
+        load_pickle(_member("spkit_ppg_eda", "gsr_samples.pkl")),
+    )
+    for ref, key in zip(spkit_ppg_eda_recordings(), ("x1", "x2"), strict=True):
+        signals = ref.load()
+        assert signals.channel_names == ("PPG", "EDA") and signals.sampling_rate == float(ppg["fs"])
+        np.testing.assert_array_equal(signals.data, np.stack([ppg[key], gsr[key]]).astype(np.float64))
+
+
+def test_mitdb_rows_start_before_their_beat_and_name_their_record(tmp_path):
+    """A beat window starts `before_seconds` ahead of its R-peak, and its row names the record as its recording and
+    its subject (one patient per record: de Chazal's inter-patient split keeps each on one side)."""
+    import wfdb
+
+    from citrus_hf.data.sources.mitdb import _wfdb_examples
+
+    rate = 360
+    wfdb.wrsamp(
+        "101", fs=rate, units=["mV"], sig_name=["MLII"], p_signal=np.zeros((4 * rate, 1)), fmt=["212"],
+        write_dir=str(tmp_path),
+    )  # fmt: skip
+    wfdb.wrann("101", "atr", np.array([rate, 2 * rate]), ["N", "V"], write_dir=str(tmp_path))
+    rows = list(_wfdb_examples([str(tmp_path / "101")], 0.25, 0.45, float(rate), "mitdb/1.0.0"))
+    assert [row["start_seconds"] for row in rows] == pytest.approx([0.75, 1.75])
+    assert {(row["recording"], row["subject"]) for row in rows} == {("101", "mitdb-101")}
+    assert [row["label"] for row in rows] == [0, 2]
+
+
+def test_unscored_sleep_epochs_are_left_out_without_a_word(tmp_path, recwarn):
+    """Sleep-EDF marks '?' and 'Movement time' epochs in most nights: they give no window and no warning (a warning
+    is for annotations that are no sleep stage at all), and the stages around them keep their epochs."""
+    from citrus_hf.data.readers.edf import Annotation
+    from citrus_hf.data.sources.sleep_physionet import scored_epochs
+
+    annotations = [
+        Annotation(0.0, 60.0, "Sleep stage W"),
+        Annotation(60.0, 30.0, "Movement time"),
+        Annotation(90.0, 30.0, "Sleep stage ?"),
+        Annotation(120.0, 30.0, "Sleep stage 4"),
+    ]
+    assert scored_epochs(tmp_path / "SC4001EC-Hypnogram.edf", annotations) == [(0.0, "W"), (30.0, "W"), (120.0, "N3")]
+    assert not [str(warning.message) for warning in recwarn]
