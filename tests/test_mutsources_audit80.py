@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 import numpy as np
 import pytest
 
+from citrus_hf.data.errors import CitrusDataError
 from citrus_hf.data.fetch import source_members
 from citrus_hf.data.registry import SOURCES
 
@@ -314,3 +315,20 @@ def test_unscored_sleep_epochs_are_left_out_without_a_word(tmp_path, recwarn):
     ]
     assert scored_epochs(tmp_path / "SC4001EC-Hypnogram.edf", annotations) == [(0.0, "W"), (30.0, "W"), (120.0, "N3")]
     assert not [str(warning.message) for warning in recwarn]
+
+
+def test_tfc_rows_keep_their_split_in_their_id_and_labels_stay_below_the_class_count(tmp_path):
+    """A TF-C set's rows are named by split and index (train's sample 0 and test's sample 0 are two windows), and a
+    label equal to the set's class count (epilepsy: 2 classes, 0 and 1) is refused, not read as a third class."""
+    import torch
+
+    from citrus_hf.data.sources.tfc import _tfc_examples, plan_tfc
+
+    for file in ("train.pt", "val.pt", "test.pt"):
+        torch.save({"samples": torch.zeros(2, 1, 178), "labels": torch.tensor([0, 1])}, tmp_path / file)
+    plan = plan_tfc("epilepsy", tmp_path)
+    ids = [row["recording"] for split in plan.splits.values() for row in _tfc_examples(**split)]
+    assert len(set(ids)) == len(ids) == 6
+    torch.save({"samples": torch.zeros(2, 1, 178), "labels": torch.tensor([0, 2])}, tmp_path / "test.pt")
+    with pytest.raises(CitrusDataError, match=r"labels span 0\.\.2, expected 0\.\.1"):
+        plan_tfc("epilepsy", tmp_path)
