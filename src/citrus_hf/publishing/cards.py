@@ -39,7 +39,7 @@ from ..training.metrics import (
     per_recording,
 )
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, as_list
-from .runs import RunRecords, per_recording_note, read_run_records
+from .runs import RunRecords, per_recording_note, read_pretraining_summary, read_run_records
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -1166,8 +1166,10 @@ def write_trainer_card(
     arguments) in `trainer.args.output_dir`: what `Trainer.push_to_hub` uploads. The hyper-parameters come from the
     Trainer's arguments, the evaluation of the weights it holds from its log (`_kept_model_evaluation`: the best
     step's with `load_best_model_at_end`), the pre-training facts from the run records of the checkpoint the model
-    was loaded from. `language`, `tasks` and `dataset_args` do not apply to bio-signals. `revision`: the branch the
-    card is published on, which its usage code loads (None: the default branch).
+    was loaded from, else from the output folder's pre-training summary; a fine-tuning run's records in the output
+    folder (`finetune_results.json`) are another run's, of weights the Trainer replaced, and stay out. `language`,
+    `tasks` and `dataset_args` do not apply to bio-signals. `revision`: the branch the card is published on, which
+    its usage code loads (None: the default branch).
 
     Returns:
         The path of the README.md written.
@@ -1183,6 +1185,11 @@ def write_trainer_card(
     datasets, shown = ids or names, names or ids
     loaded_from = getattr(model, "name_or_path", None) or None
     base = read_run_records(loaded_from)
+    # the output folder's pre-training summary is this run's (a pre-training Trainer writes it there), but a
+    # fine-tuning run's `finetune_results.json` there is another run's (a `citrus finetune` folder trained on again):
+    # its test metrics described weights the Trainer has replaced, in `model-index`, and the Trainer's own evaluation
+    # was refused as not on that run's label budget or labelled "same recipe, another run"
+    output_pretraining = read_pretraining_summary(output_dir) if output_dir.is_dir() else None
     hyperparameters = {
         "Learning rate": arguments.learning_rate,
         "Batch size": _trainer_batch_size(arguments),
@@ -1222,12 +1229,13 @@ def write_trainer_card(
         repo_id=getattr(trainer, "hub_model_id", None) or arguments.hub_model_id or model_name,
         base_model=finetuned_from or base.base_model or hub_repo_id(loaded_from),
         datasets=datasets or None,
-        pretraining=base.pretraining if not isinstance(model.config, CiTrusFusionConfig) else None,
+        pretraining=(base.pretraining or output_pretraining)
+        if not isinstance(model.config, CiTrusFusionConfig)
+        else None,
         hyperparameters=hyperparameters,
         eval_results=[dataclasses.asdict(record) for record in records] or None,
         license=license or "apache-2.0",
         tags=as_list(tags),
-        run_dir=output_dir,
         revision=revision,
     )
     path = output_dir / REPOCARD_NAME

@@ -390,9 +390,20 @@ def read_run_records(folder: str | os.PathLike | None) -> RunRecords:
         run = _finetune_records(_read_json(folder / RESULTS_FILE), folder)
     else:
         run = RunRecords()
-    if run.pretraining is None and (folder / SUMMARY_FILE).is_file():
-        run.pretraining = pretraining_facts(_read_json(folder / SUMMARY_FILE))
+    if run.pretraining is None:
+        run.pretraining = read_pretraining_summary(folder)
     return run
 
 
-__all__ = ["RunRecords", "pretraining_facts", "read_run_records"]
+def read_pretraining_summary(folder: str | os.PathLike) -> dict[str, Any] | None:
+    """The pre-training facts of `folder`'s own `pretraining_summary.json` (`pretraining_facts`), without its
+    fine-tuning records; None where it holds none.
+
+    Raises:
+        ValueError: a summary that is not a JSON object, or one with a field of the wrong kind.
+    """
+    summary = Path(folder) / SUMMARY_FILE
+    return pretraining_facts(_read_json(summary)) if summary.is_file() else None
+
+
+__all__ = ["RunRecords", "pretraining_facts", "read_pretraining_summary", "read_run_records"]
