@@ -30,3 +30,22 @@ def test_a_trainer_pushed_from_a_fine_tuning_runs_folder_has_its_own_evaluation_
     assert {dataset for dataset, _, _ in rows} == {"BasicMotions"}
     index = {(e.dataset_name, e.metric_type): e.metric_value for e in card.data.eval_results}
     assert index["BasicMotions", "accuracy"] == evaluated and {name for name, _ in index} == {"BasicMotions"}
+
+
+def test_the_card_note_says_what_a_row_of_the_recipe_on_this_models_dataset_is(tmp_path):
+    """Results given beside a run's own test metrics are "same recipe, another run" also on the run's own dataset and
+    label budget (the protocol's other draws and seeds, or rows given without an arm); the card's note called such
+    rows "this model's method on other datasets or label budgets", which the row beside it contradicted."""
+    from test_muthub3_audit80 import _classifier
+
+    from citrus_hf.publishing import build_model_card
+    from citrus_hf.publishing.cards import evaluation_table_rows
+
+    run = tmp_path / "run"
+    _classifier(3).save_pretrained(run)
+    _fine_tuning_run(run)  # eeg_blink, 40 labelled windows
+    given = [{"dataset": "eeg_blink", "split": "test", "metric": "accuracy", "label_budget": 40, "value": 0.81}]
+    card = build_model_card(_classifier(3), run_dir=run, eval_results=given)
+    (row,) = [row for row in evaluation_table_rows(card) if row["split"] == "test"]
+    assert (row["dataset"], row["label_budget"], row["method"]) == ("eeg_blink", "40", "same recipe, another run")
+    assert "other draws and seeds on this model's own" in " ".join(str(card).split())

@@ -78,7 +78,8 @@ HUB_LICENSES = frozenset(
     fair-noncommercial-research-license llama2 llama3 llama3.1 llama3.2 llama3.3 llama4 grok2-community gemma unknown
     other""".split()
 )
-# How the evaluation table labels rows of this model's recipe (evaluation arm) on other datasets or label budgets.
+# How the evaluation table labels rows of this model's recipe (evaluation arm) in other runs: on other datasets or label
+# budgets, or on this model's own with other draws and seeds (results given beside a run's own test metrics).
 _SAME_RECIPE = "same recipe, another run"
 # The method of a Trainer's evaluation metrics pushed without naming the evaluation set: this model's, in the table,
 # but not in `model-index`, which must name a dataset (`Trainer.push_to_hub(dataset=...)` files them there).
@@ -834,7 +835,8 @@ def _shared_card_values(
             [
                 "Values are means over seeds where seeds are given (± standard deviation where recorded). Baselines "
                 'are other methods run with the same protocol; "same recipe, another run" rows are this model\'s '
-                "method on other datasets or label budgets. Only this model's rows are in the `model-index` metadata.",
+                "method in other runs: on other datasets or label budgets, or other draws and seeds on this model's "
+                "own. Only this model's rows are in the `model-index` metadata.",
                 *evaluation_notes,
             ]
         ),
