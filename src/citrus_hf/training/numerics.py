@@ -51,9 +51,10 @@ def _thread_flushes_denormals() -> bool:
 @contextmanager
 def denormals_flushed() -> Iterator[bool]:
     """Within the block, the calling thread treats subnormal floats as zero (the intra-op threads only if
-    `flush_denormals()` ran before they started); afterwards it keeps them again, unless it flushed them already
-    before the block (the caller's own `torch.set_flush_denormal(True)`, a common CPU speed setting, stays on) or
-    `flush_denormals()` made it the process's setting. Yields whether the CPU supports it."""
+    `flush_denormals()` ran before they started); afterwards it has its setting from before the block back: one that
+    flushed them already keeps flushing (the caller's own `torch.set_flush_denormal(True)`, a common CPU speed setting,
+    or a thread that `flush_denormals()` reached), one that did not (started before `flush_denormals()`, or switched
+    off by its caller since) keeps them again. Yields whether the CPU supports it."""
     # the process's setting reaches only the threads started after `flush_denormals()`: an older thread flushes
     # nothing until told here (and is given its setting back after the block, as any other)
     if _process_flushes_denormals and _thread_flushes_denormals():
