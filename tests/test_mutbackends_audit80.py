@@ -336,20 +336,6 @@ def _window(start: float, end: float, scores: dict[str, float], no_signal: bool 
     }
 
 
-def test_an_event_runs_across_touching_windows_with_the_mean_score_and_stops_at_a_window_of_no_signal():
-    windows = [
-        _window(0.0, 30.0, {"W": 0.9, "N1": 0.1}),
-        _window(30.0, 60.0, {"W": 0.7, "N1": 0.3}),
-        _window(60.0, 90.0, {"W": 0.8, "N1": 0.2}, no_signal=True),
-        _window(90.0, 120.0, {"W": 0.2, "N1": 0.8}),
-    ]
-    events = label_events(windows, each_output=False)
-    assert events == [
-        {"onset": 0.0, "duration": 60.0, "trial_type": "W", "score": pytest.approx(0.8)},
-        {"onset": 90.0, "duration": 30.0, "trial_type": "N1", "score": pytest.approx(0.8)},
-    ]
-
-
 def test_multi_label_events_are_in_onset_order_and_a_label_at_probability_one_half_is_absent():
     """Events of one onset keep the order their labels are present in their first window; a later onset comes later
     whatever its label's place. Present means above 0.5, as the pipeline's `present_labels`."""
@@ -386,3 +372,60 @@ def test_a_bundled_checkpoint_loaded_by_an_auto_class_records_its_name_in_the_mo
 
     model = AutoModel.from_pretrained("citrus-small")
     assert model.name_or_path == "citrus-small" and model.config._name_or_path == "citrus-small"
+
+
+def test_a_loaded_model_given_to_pipeline_with_another_dtype_is_refused():
+    """transformers applies `dtype` only to a model it loads: given with a loaded float32 model, bf16 was dropped
+    without a word. The model's own dtype (either spelling) and "auto" pass."""
+    from citrus_hf.inference.registration import _refuse_loading_kwargs
+
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()
+    for given in ({"dtype": torch.float32}, {"torch_dtype": "float32"}, {"dtype": "auto"}, {}):
+        _refuse_loading_kwargs(model, given)
+    with pytest.raises(ValueError, match=r"already loaded in float32"):
+        _refuse_loading_kwargs(model, {"dtype": torch.bfloat16})
+
+
+def test_the_torch_path_runs_a_padded_window_with_its_mask():
+    """The reference path that "auto" checks the others against passes the patch mask on: a window padded to half its
+    patches gives the model's masked output, not the output over its padding."""
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()
+    windows = torch.randn(2, 1, 200, generator=torch.Generator().manual_seed(1))
+    mask = torch.ones(2, 10, dtype=torch.long)
+    mask[:, 5:] = 0
+    with torch.no_grad():
+        masked = model(input_values=windows, patch_mask=mask).logits
+        unmasked = model(input_values=windows).logits
+    assert not torch.allclose(masked, unmasked)
+    torch.testing.assert_close(TorchBackend(model, InferenceTarget())(windows, mask), masked)
+
+
+def test_a_checkpoint_whose_config_names_no_class_loads_as_the_class_of_its_heads_weights(tmp_path):
+    """config.json without `architectures`: a pre-training checkpoint's weights hold its objective's `head`, a
+    regressor's its `regressor`; each loads as what it was saved from, not as the bare encoder."""
+    import json
+
+    from citrus_hf import CiTrusForPretraining
+    from citrus_hf.inference.registration import _class_of_weights
+
+    for model_class in (CiTrusForPretraining, CiTrusForRegression):
+        folder = tmp_path / model_class.__name__
+        model_class(tiny_config()).save_pretrained(folder)
+        config = json.loads((folder / "config.json").read_text())
+        config.pop("architectures")
+        (folder / "config.json").write_text(json.dumps(config))
+        assert _class_of_weights(str(folder), {}) == model_class.__name__
+
+
+def test_a_fusion_regressor_loads_as_the_class_it_was_saved_from(tmp_path):
+    """The fusion pipelines' loader (what transformers' own `pipeline` calls) reads the class from config.json."""
+    from test_fusion import ecg_config, eda_config
+
+    from citrus_hf import CiTrusFusionConfig
+    from citrus_hf.inference.registration import CiTrusFusionSavedClass
+    from citrus_hf.modeling_citrus_fusion import CiTrusFusionForRegression
+
+    config = CiTrusFusionConfig(modality_configs={"eda": eda_config(), "ecg": ecg_config()}, num_targets=1)
+    CiTrusFusionForRegression(config).save_pretrained(tmp_path)
+    assert type(CiTrusFusionSavedClass.from_pretrained(tmp_path)) is CiTrusFusionForRegression
