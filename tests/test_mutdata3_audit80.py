@@ -1,6 +1,6 @@
 """Mutation audit of the data layer, third part (audit 80): each test pins an answer that a plausible slip in the
-streams, plans, alignment, summaries, BIDS or recording folders would change without any other test noticing. Expectations are worked
-out by hand in the comments, or by an independent reference written in the test."""
+streams, plans, alignment, summaries, BIDS or recording folders would change without any other test noticing.
+Expectations are worked out by hand in the comments, or by an independent reference written in the test."""
 
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ def test_the_weight_check_before_a_save_leaves_the_callers_loss_function_alone(t
     assert result.completed and modes == [True, True, True]  # one call per micro-batch, none by the checks
 
 
-def test_a_checkpoint_needs_every_random_state_of_its_run_and_fp16_its_scaler_and_its_seed(tmp_path, corpus):  # noqa: F811
+def test_a_checkpoint_needs_every_random_state_of_its_run_its_scaler_and_its_seed(tmp_path, corpus):  # noqa: F811
     """`checkpoint_problems` reads one random state per process of the run that wrote the checkpoint (its
     run_settings.json's count), and fp16's loss scale when the resume has one: a two-process checkpoint missing rank
     1's state, or an fp16 one missing its scaler.pt, once passed as complete and resumed inexactly without a word."""
@@ -120,9 +120,10 @@ def test_the_curve_legend_gives_the_final_ratio_and_the_title_the_backbone_and_s
     the ratio upside down), and the title names a backbone other than the hybrid and the run's synthetic share."""
     from citrus_hf.training.curves import pretraining_curve_figure
 
+    arguments = {"model": None, "model_config": "tiny", "config_overrides": {"backbone": "cnn"}}
     summary = {"steps": 4, "train_losses": [[2, 1.2], [4, 0.9]], "eval_losses": [[2, 1.0], [4, 0.5]],
                "eval_baseline_losses": [[2, 1.0], [4, 2.0]], "synthetic_ratio": 0.25,
-               "arguments": {"model": None, "model_config": "tiny", "config_overrides": {"backbone": "cnn"}}}  # fmt: skip
+               "arguments": arguments}  # fmt: skip
     axis = pretraining_curve_figure(summary).axes[0]
     assert [line.get_label() for line in axis.lines][-1] == "final held-out / baseline: 0.250"
     assert axis.get_title() == "tiny model (cnn backbone), 25% synthetic windows, 4 steps"
@@ -211,7 +212,7 @@ def test_a_run_reads_its_second_epoch_in_another_order(tmp_path, corpus):  # noq
     assert sorted(first) == sorted(second) == list(range(200)) and first != second
 
 
-def test_the_training_curve_averages_every_micro_batch_since_the_last_log_and_logs_the_last_step(tmp_path, corpus):  # noqa: F811
+def test_the_training_curve_averages_every_micro_batch_since_its_last_log_and_the_last(tmp_path, corpus):  # noqa: F811
     """Under gradient accumulation each logged training loss is the mean of the micro-batches' losses since the last
     log, and the last step is logged off the grid: the curve once held the last micro-batch's loss alone, or the sum
     over the steps (not the micro-batches), or stopped at step 4 of 5."""
