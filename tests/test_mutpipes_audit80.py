@@ -68,15 +68,6 @@ def test_a_multi_label_recordings_scores_are_its_windows_sigmoids_and_its_label_
     assert raw["label_seconds"] == result["label_seconds"] == {"l0": 4.0, "l1": 0.0, "l2": 4.0}
 
 
-def test_label_names_assigned_with_the_string_keys_of_a_config_json_name_the_labels():
-    """`model.config.id2label = json.load(...)["id2label"]` gives string keys, which the pipeline reads as ids."""
-    classify = _classifier([0.0, 3.0, 1.0], multi_label=False)
-    classify.model.config.id2label = {"0": "rest", "1": "walk", "2": "run"}
-    result = classify(RECORDING, sampling_rate=RATE)
-    assert [entry["label"] for entry in result["labels"]] == ["walk", "run", "rest"]
-    assert result["label_seconds"] == {"rest": 0.0, "walk": 4.0, "run": 0.0}
-
-
 def test_one_rate_per_recording_reaches_recordings_given_as_dicts_without_their_own():
     """A list of `{"raw": ...}` dicts with one rate per recording in the call: each is read at its own rate."""
     classify = _classifier([0.0, 1.0], multi_label=False)
@@ -85,6 +76,16 @@ def test_one_rate_per_recording_reaches_recordings_given_as_dicts_without_their_
         [(0.0, 2.0), (2.0, 4.0)],
         [(0.0, 2.0)],
     ]
+
+
+def test_a_recording_padded_with_nan_at_its_start_keeps_its_own_time_in_one_window_alignments():
+    """0.5 s of NaN padding before 3 s of signal, `alignment="resample"`: its one window starts at 0.5 s, and the
+    seconds after it, to the recording's end at 3.5 s, are unscored."""
+    classify = _classifier([0.0, 1.0], multi_label=False)
+    padded = np.concatenate([np.full(50, np.nan), LONGER[0, :300]])
+    result = classify(padded, sampling_rate=RATE, alignment="resample", nan_policy="interpolate")
+    assert [(window["start"], window["end"]) for window in result["windows"]] == [(0.5, 2.5)]
+    assert result["unscored_seconds"] == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------------------------------------------- regression
@@ -110,6 +111,10 @@ def test_a_recordings_value_weighs_each_window_by_the_seconds_it_covers_in_its_o
     values = [window["target"] for window in windows]
     assert len(set(values)) == 3  # (else the weighting and the order would not show)
     assert result["target"] == pytest.approx((2 * values[0] + 2 * values[1] + values[2]) / 5, rel=1e-5)
+    # one window per forward pass, for a recording of a list too (run apart from short ones): one result, alike
+    (one_per_pass,) = regress([LONGER], sampling_rate=RATE, pad_last_window=True, batch_size=1)
+    assert [window["target"] for window in one_per_pass["windows"]] == pytest.approx(values, rel=1e-4, abs=1e-5)
+    assert one_per_pass["target"] == pytest.approx(result["target"], rel=1e-4, abs=1e-5)
     for window in windows:  # each window's own value, as the window alone gives it
         alone = regress(LONGER[:, int(window["start"] * RATE) : int(window["end"] * RATE)], sampling_rate=RATE)
         assert alone["target"] == pytest.approx(window["target"], rel=1e-4, abs=1e-5)
