@@ -66,6 +66,46 @@ def test_a_multi_label_recordings_scores_are_its_windows_sigmoids_and_its_label_
     raw = classify(RECORDING, sampling_rate=RATE, function_to_apply="none", top_k=None)
     assert [entry["score"] for entry in raw["labels"]] == pytest.approx([2.0, 0.3, -1.0], rel=1e-5)
     assert raw["label_seconds"] == result["label_seconds"] == {"l0": 4.0, "l1": 0.0, "l2": 4.0}
+    # the call's options reach recordings of a list too (short ones share passes, `_packed_results`)
+    (listed,) = classify([RECORDING], sampling_rate=RATE, function_to_apply="none", top_k=None)
+    assert [entry["score"] for entry in listed["labels"]] == pytest.approx([2.0, 0.3, -1.0], rel=1e-5)
+
+
+def test_a_short_recordings_channels_are_picked_by_name_and_converted_from_their_unit():
+    """A recording shorter than a window is aligned whole (not cut into windows): its channels are still picked by
+    `input_channel_names` and converted by `input_channel_units`, as a long one's are."""
+    torch.manual_seed(0)
+    config = tiny_config(
+        num_channels=2,
+        channel_names=["Fz", "Cz"],
+        num_labels=2,
+        normalization="fixed",
+        normalization_mean=[0.0, 0.0],
+        normalization_std=[40.0, 40.0],
+    )
+    model = CiTrusForSequenceClassification(config).eval()
+    extractor = CiTrusFeatureExtractor.from_config(config, channel_units=["uV", "uV"])
+    classify = pipeline("time-series-classification", model=model, feature_extractor=extractor, backend="torch")
+    microvolts = 40 * np.random.default_rng(2).standard_normal((2, 100))  # 1 s
+
+    def logits(recording, **options) -> list[float]:
+        labels = classify(recording, sampling_rate=RATE, function_to_apply="none", top_k=None, **options)["labels"]
+        return [entry["score"] for entry in sorted(labels, key=lambda entry: entry["label"])]
+
+    expected = logits(microvolts)
+    assert logits(microvolts[::-1].copy(), input_channel_names=["Cz", "Fz"]) == pytest.approx(expected, abs=1e-5)
+    assert logits(microvolts / 1000, input_channel_units=["mV", "mV"]) == pytest.approx(expected, abs=1e-5)
+    assert logits(microvolts[::-1].copy()) != pytest.approx(expected, abs=1e-3)  # (the order shows)
+    assert logits(microvolts / 1000) != pytest.approx(expected, abs=1e-3)  # (the unit shows)
+
+
+def test_a_checkpoint_that_stretches_recordings_scores_one_window_of_the_whole_recording():
+    config = tiny_config(num_labels=2)
+    model = CiTrusForSequenceClassification(config).eval()
+    extractor = CiTrusFeatureExtractor.from_config(config, alignment="interpolate")
+    classify = pipeline("time-series-classification", model=model, feature_extractor=extractor, backend="torch")
+    result = classify(LONGER, sampling_rate=RATE)
+    assert [(window["start"], window["end"]) for window in result["windows"]] == [(0.0, 5.0)]
 
 
 def test_one_rate_per_recording_reaches_recordings_given_as_dicts_without_their_own():
