@@ -175,3 +175,29 @@ def test_the_embedding_weighs_its_windows_by_their_seconds_and_comes_as_the_tens
         result = embed(RECORDING, sampling_rate=RATE, return_tensors=asked)
         kind = torch.Tensor if tensors else np.ndarray
         assert isinstance(result["embedding"], kind) and isinstance(result["window_embeddings"], kind), asked
+
+
+# ------------------------------------------------------------------------------------------------ feature extractor
+
+
+def test_pad_keeps_each_rows_mask_and_crops_and_the_calls_padding_true_is_longest():
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config())  # patches of 20 samples, windows of 200
+    masked = {"input_values": np.ones((1, 40), dtype=np.float32), "patch_mask": np.array([1, 0])}
+    whole = {"input_values": np.ones((1, 80), dtype=np.float32)}  # (no mask: every patch real)
+    batch = extractor.pad([masked, whole])
+    assert batch["patch_mask"].tolist() == [[1, 0, 0, 0], [1, 1, 1, 1]]
+    assert extractor.pad([masked, whole], max_length=40, truncation=True)["input_values"].shape == (2, 1, 40)
+    one_second = np.random.default_rng(3).standard_normal(100)
+    aligned = extractor(one_second, sampling_rate=RATE, alignment="resample", padding=True)
+    assert aligned["input_values"].shape == (1, 1, 100) and aligned["patch_mask"].tolist() == [[1] * 5]
+
+
+def test_channels_are_picked_in_the_checkpoints_order_and_names_are_checked_one_per_channel():
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config(num_channels=2, channel_names=["Fz", "Cz"]))
+    signal = np.random.default_rng(4).standard_normal((3, 400))
+    picked = extractor(signal, sampling_rate=RATE, input_channel_names=["Cz", "Pz", "Fz"])["input_values"]
+    np.testing.assert_array_equal(picked, extractor(signal[[2, 0]], sampling_rate=RATE)["input_values"])
+    with pytest.raises(ValueError, match="has 4 names but recording 0 has 3 channels"):
+        extractor(signal, sampling_rate=RATE, input_channel_names=["Cz", "Pz", "Fz", "Oz"])
+    with pytest.raises(ValueError, match="more than once"):
+        extractor(signal, sampling_rate=RATE, input_channel_names=["Cz", "FZ", "Fz"])
