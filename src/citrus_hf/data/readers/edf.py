@@ -640,10 +640,10 @@ def _annotations_within(path: Path, header: EdfHeader, raw) -> list[Annotation]:
     """The EDF+ annotations of `raw` (MNE's reading of `path`) as MNE keeps them: one running past the recording's end
     cut to end there (1 s + 3 s on a 3 s file lasts 2 s), one starting after its end dropped. MNE warns where it cuts
     or drops one, a warning its `verbose="error"` here silenced, so that the recording's annotations and
-    `read_edf_annotations` of the same file disagreed without a word: each said once per file. Only where an annotation
-    ends at the recording's end (within half a sample) is the file's own list read again to tell a cut one from one
-    that ends there as written; the onsets of the annotation signal (a few bytes a record) are read for every EDF+ file,
-    as only they tell of an annotation MNE dropped."""
+    `read_edf_annotations` of the same file disagreed without a word: each said once per file. The annotations as
+    written are read from the annotation signal (a few bytes a record) of every EDF+ file: only they tell of an
+    annotation MNE dropped, and, where one ends at the recording's end (within half a sample), a cut one from one that
+    ends there as written."""
     kept = [
         Annotation(float(onset), float(duration), str(description))
         for onset, duration, description in zip(
@@ -652,10 +652,12 @@ def _annotations_within(path: Path, header: EdfHeader, raw) -> list[Annotation]:
     ]
     seconds = raw.n_times / raw.info["sfreq"]
     half_sample = 0.5 / raw.info["sfreq"]
-    _say_annotations_after_end(path, header, seconds)
+    as_written = _written_annotations(path, header)
+    _say_annotations_after_end(path, as_written, seconds)
     if not any(abs(each.onset + each.duration - seconds) <= half_sample for each in kept):
         return kept
-    written = {(round(item.onset, 6), item.description): item.duration for item in read_edf_annotations(path)[0]}
+    # (the same list as `read_edf_annotations` gives, which read the whole file again through MNE for it)
+    written = {(round(item.onset, 6), item.description): item.duration for item in as_written}
     cut = [
         (each, written[key])
         for each in kept
@@ -671,11 +673,11 @@ def _annotations_within(path: Path, header: EdfHeader, raw) -> list[Annotation]:
     return kept
 
 
-def _written_onsets(path: Path, header: EdfHeader) -> list[tuple[float, str]]:
-    """`(onset, description)` of each annotation written in the annotation signal(s) of an EDF+ / BDF+ file, onsets
-    from its first data record as MNE counts them (less the onset of the time-keeping TAL that opens the first record,
-    from the TAL after it on); the time-keeping TALs themselves (no description) are left out. Empty for a file
-    without an annotation signal."""
+def _written_annotations(path: Path, header: EdfHeader) -> list[Annotation]:
+    """Each annotation written in the annotation signal(s) of an EDF+ / BDF+ file, with its duration as written (0
+    where none is), onsets from its first data record as MNE counts them (less the onset of the time-keeping TAL that
+    opens the first record, from the TAL after it on); the time-keeping TALs themselves (no description) are left out.
+    Empty for a file without an annotation signal."""
     signals = [index for index, label in enumerate(header.labels) if label in _ANNOTATION_LABELS]
     record_bytes = sum(header.samples_per_record) * header.bytes_per_sample
     if not signals or record_bytes == 0:
@@ -683,9 +685,13 @@ def _written_onsets(path: Path, header: EdfHeader) -> list[tuple[float, str]]:
     # signal after signal, each through all its records, as MNE joins them
     text = b"".join(_annotation_bytes(path, header, signal, record_bytes).tobytes() for signal in signals)
     written, offset = [], 0.0
-    for number, (onset, _, _, descriptions) in enumerate(_TAL.findall(text)):
+    for number, (onset, _, duration, descriptions) in enumerate(_TAL.findall(text)):
         names = descriptions.split(b"\x14")[1:]
-        written += [(float(onset) + offset, name.decode("utf-8", "replace")) for name in names if name]
+        written += [
+            Annotation(float(onset) + offset, float(duration) if duration else 0.0, name.decode("utf-8", "replace"))
+            for name in names
+            if name
+        ]
         # as MNE: the first TAL's empty description (its time-keeping one) sets the offset of the TALs after it, also
         # where annotations share that TAL ("+0.5\x14\x14start\x14\x00"), which keep its onset as written; read only
         # without them, that offset was missed and an annotation MNE kept was said to be left out
@@ -694,18 +700,19 @@ def _written_onsets(path: Path, header: EdfHeader) -> list[tuple[float, str]]:
     return written
 
 
-def _say_annotations_after_end(path: Path, header: EdfHeader, seconds: float) -> None:
-    """Warn of the EDF+ annotations of `path` that start after the recording's end (`seconds`): MNE drops them from
-    the recording it reads, and its warning is silenced here, so they vanished without a word. Compared as MNE compares
-    them, to the microsecond (`datetime.timedelta`): one written a fraction of a microsecond after the end is kept."""
+def _say_annotations_after_end(path: Path, written: list[Annotation], seconds: float) -> None:
+    """Warn of the EDF+ annotations `written` in `path` that start after the recording's end (`seconds`): MNE drops
+    them from the recording it reads, and its warning is silenced here, so they vanished without a word. Compared as
+    MNE compares them, to the microsecond (`datetime.timedelta`): one written a fraction of a microsecond after the end
+    is kept."""
     end = datetime.timedelta(seconds=seconds)
-    after = [(onset, name) for onset, name in _written_onsets(path, header) if datetime.timedelta(seconds=onset) > end]
+    after = [item for item in written if datetime.timedelta(seconds=item.onset) > end]
     if after:
-        (onset, name), *_ = after
+        first, *_ = after
         logger.warning(
             f"{path}: {len(after)} EDF+ annotation(s) start after the recording's end at {seconds:g} s and are left "
-            f"out of the recording, as MNE reads it (the first: {name!r} at {onset:g} s); read_edf_annotations gives "
-            "them as written."
+            f"out of the recording, as MNE reads it (the first: {first.description!r} at {first.onset:g} s); "
+            "read_edf_annotations gives them as written."
         )
 
 
