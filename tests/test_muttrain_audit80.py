@@ -87,7 +87,7 @@ def test_a_checkpoint_needs_every_random_state_of_its_run_its_scaler_and_its_see
     assert checkpoint_problems(folder, SimpleNamespace(num_processes=1, scaler=object())) == ["scaler.pt is missing"]
 
 
-def test_denormals_are_flushed_in_the_block_in_a_thread_older_than_flush_denormals(monkeypatch):
+def test_denormals_are_flushed_in_the_block_in_a_thread_older_than_flush_denormals():
     """`flush_denormals()` reaches the threads started after it; in a thread started before, the block flushed nothing
     (it took the process's setting for the thread's), so a fine-tuning there ran with subnormals, several times slower
     on the CPU. The block now flushes them in that thread too, and gives the thread its setting back afterwards."""
@@ -97,8 +97,6 @@ def test_denormals_are_flushed_in_the_block_in_a_thread_older_than_flush_denorma
 
     from citrus_hf.training import numerics
 
-    # `flush_denormals()` ran, after this thread began
-    monkeypatch.setattr(numerics, "_process_flushes_denormals", True)
     tiny, seen = torch.tensor([1e-39]), {}
 
     def older_thread():

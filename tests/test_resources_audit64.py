@@ -110,15 +110,10 @@ def _thread_flushes_denormals() -> bool:
     return (torch.tensor([1e-39], dtype=torch.float32) * 1.0).item() == 0.0
 
 
-def test_a_fit_keeps_the_callers_own_flush_denormal_setting(monkeypatch):
+def test_a_fit_keeps_the_callers_own_flush_denormal_setting():
     """`denormals_flushed()` (around every Trainer fit) switched flushing off on the way out, also when the caller had
     switched it on with `torch.set_flush_denormal(True)`."""
-    from citrus_hf.training import numerics
     from citrus_hf.training.numerics import denormals_flushed
-
-    # as in a process where no command has made flushing the process's setting (`flush_denormals()`, which the
-    # commands call: an earlier test in this worker may have run one)
-    monkeypatch.setattr(numerics, "_process_flushes_denormals", False)
 
     before = _thread_flushes_denormals()
     if not torch.set_flush_denormal(True):

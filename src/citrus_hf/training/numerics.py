@@ -21,16 +21,12 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-_process_flushes_denormals = False
-
 
 def flush_denormals() -> bool:
     """From now on, treat subnormal floats as zero in this thread and in every thread started later (call it before
     any torch work, so the intra-op threads inherit it). Returns whether the CPU supports it."""
-    global _process_flushes_denormals
     _cache_float_limits()
-    _process_flushes_denormals = torch.set_flush_denormal(True)
-    return _process_flushes_denormals
+    return torch.set_flush_denormal(True)
 
 
 def _cache_float_limits() -> None:
@@ -55,13 +51,11 @@ def denormals_flushed() -> Iterator[bool]:
     flushed them already keeps flushing (the caller's own `torch.set_flush_denormal(True)`, a common CPU speed setting,
     or a thread that `flush_denormals()` reached), one that did not (started before `flush_denormals()`, or switched
     off by its caller since) keeps them again. Yields whether the CPU supports it."""
-    # the process's setting reaches only the threads started after `flush_denormals()`: an older thread flushes
-    # nothing until told here (and is given its setting back after the block, as any other)
-    if _process_flushes_denormals and _thread_flushes_denormals():
-        yield True
-        return
+    # The thread is asked, not a flag that `flush_denormals()` ran: that setting reaches only the threads started
+    # after it, and a shortcut on such a flag left an older thread flushing nothing. A thread that flushes already
+    # keeps doing so, since its setting is read before switching it on: switching it off unasked after every fit
+    # turned the caller's own setting off
     _cache_float_limits()
-    # read before switching it on: switching it off unasked after every fit turned the caller's own setting off
     flushed_before = _thread_flushes_denormals()
     supported = torch.set_flush_denormal(True)
     try:
