@@ -85,3 +85,42 @@ def test_an_arm_pretrained_on_multimodal_unlabelled_is_not_scored_on_the_copied_
     with pytest.raises(ValueError, match=r"2 of the 4 test windows of mitdb_beats \(recordings 208\) lie in .*"):
         _check_not_pretrained_on(config, context(_MITDB_ROWS), {"citrus-small": checkpoint})
     _check_not_pretrained_on(config, context([("100", 0.0), ("208", 400.0)]), {"citrus-small": checkpoint})
+
+
+# ------------------------------------------------------------------------------------ resuming on a dataset on disk
+
+
+def _recorded_run(tmp_path, corpus):
+    """`(checkpoint, arguments)`: a checkpoint of a run on the folder `corpus` whose run_settings.json records its
+    settings (with the digest of its files)."""
+    from citrus_hf.training.arguments import PretrainArguments
+    from citrus_hf.training.checkpoints import RUN_SETTINGS_FILE, resume_settings
+
+    arguments = PretrainArguments(output_dir=str(tmp_path / "run"), dataset=str(corpus), model_config="tiny")
+    checkpoint = tmp_path / "run" / "checkpoints" / "step-2"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / RUN_SETTINGS_FILE).write_text(json.dumps(resume_settings(arguments, 1)))
+    return checkpoint, arguments
+
+
+def _corpus(folder):
+    """A folder of one recording (a `.npy` file)."""
+    folder.mkdir(parents=True)
+    np.save(folder / "0.npy", np.zeros((1, 300), dtype=np.float32))
+    return folder
+
+
+def test_a_resume_on_a_dataset_folder_no_longer_there_is_refused_naming_it(tmp_path):
+    """The files' digest of a run's --dataset folder was skipped without a word when the folder was gone (moved, or a
+    relative path resumed from another working directory, where the same text may name a registered set)."""
+    from citrus_hf.training.checkpoints import check_resumable
+
+    corpus = _corpus(tmp_path / "corpus")
+    checkpoint, arguments = _recorded_run(tmp_path, corpus)
+    assert check_resumable(checkpoint, arguments, 1) is None
+    corpus.rename(tmp_path / "moved")
+    with pytest.raises(ValueError, match=rf"--dataset '{corpus}', which is no longer there \(relative to "):
+        check_resumable(checkpoint, arguments, 1)
+    arguments.dataset = "eeg_pretrain"  # another --dataset is named as another setting
+    with pytest.raises(ValueError, match=r"other settings: --dataset 'eeg_pretrain' \(the run: "):
+        check_resumable(checkpoint, arguments, 1)

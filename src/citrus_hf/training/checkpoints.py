@@ -239,6 +239,9 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
     A resume with another torch thread count or version (`run_environment`) is allowed, with a warning when `warn`:
     it continues the same run, but no longer bit for bit.
 
+    A run on a dataset on disk (its files' digest recorded) is refused where the same --dataset names nothing on disk
+    now: its files cannot be compared.
+
     A checkpoint of an earlier citrus-hf, written before `RUN_SETTINGS_FILE`, is checked against the `arguments` its
     run's summary records (`_run_settings_of_earlier_run`); without a summary, the resume is allowed with a warning."""
     recorded_file = resume_dir / RUN_SETTINGS_FILE
@@ -262,6 +265,14 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
         )
     current = resume_settings(args, num_processes)
     files = recorded.get(DATASET_FILES)
+    if files is not None and DATASET_FILES not in current and recorded.get("dataset") == current["dataset"]:
+        # the run read a dataset on disk that is not there now: its files cannot be compared, and the same text may
+        # now name a registered set or a Hub id (a relative folder resumed from another working directory)
+        raise ValueError(
+            f"{recorded_in} on the dataset on disk --dataset {args.dataset!r}, which is no longer there (relative to "
+            f"{os.getcwd()}): put its files back there (or resume from the working directory the run was started "
+            "in), or start a new --output-dir."
+        )
     if files not in (None, current.get(DATASET_FILES)) and files == dataset_files_digest(args.dataset, legacy=True):
         # a run recorded before the listing followed symlinked folders: the same files, listed the old way (without
         # this, every such run's resume was refused as one whose files had changed)
