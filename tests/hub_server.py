@@ -12,6 +12,8 @@ pull-request refs) in memory and answers like the Hub:
 - `POST .../preupload/{rev}` (`"regular"`: the bytes travel base64 inside the commit; `"lfs"` in dataset repos for
   paths their `.gitattributes` sends to LFS, e.g. `*.parquet`), `POST .../commit/{rev}` (NDJSON: `header`, `file`,
   `lfsFile`, `deletedFile`, `deletedFolder`; `parentCommit` checked, `create_pr=1` opens `refs/pr/N`)
+- `POST .../discussions` with `pullRequest` (a draft pull request `refs/pr/N` at the default branch's head, which
+  `upload_folder` opens this way when `hf_xet` is installed, then commits to) and `GET .../discussions/{num}`
 - the git LFS batch API (`POST /{repo_id}.git/info/lfs/objects/batch`, basic transfer): an upload URL per object that
   takes one `PUT` of its bytes (sha256 and size checked, like a presigned storage URL) and a `verify` action;
   committed LFS files are git pointer files, listed with their `lfs` record and served by `resolve` with
@@ -108,7 +110,7 @@ INITIAL_DATASET_GITATTRIBUTES = b"""*.7z filter=lfs diff=lfs merge=lfs -text
 # The Hub sends any file of this size or more to LFS, whatever `.gitattributes` says.
 LFS_SIZE_THRESHOLD = 10 * 1024 * 1024
 LFS_POINTER_SPEC = "https://git-lfs.github.com/spec/v1"
-REPO_ACTIONS = ("revision", "tree", "paths-info", "preupload", "commit", "branch", "tag", "refs")
+REPO_ACTIONS = ("revision", "tree", "paths-info", "preupload", "commit", "branch", "tag", "refs", "discussions")
 
 
 class HubError(Exception):
@@ -239,6 +241,8 @@ class Repo:
     branches: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     pull_requests: dict[int, str] = field(default_factory=dict)
+    # pull request number -> {"title", "author", "createdAt", "status"}: what `GET .../discussions/{num}` answers
+    pull_request_details: dict[int, dict] = field(default_factory=dict)
     blobs: dict[str, bytes] = field(default_factory=dict)
     # LFS: blob id of a pointer file -> sha256 of the file's bytes; sha256 -> bytes (the repo's LFS storage).
     lfs_pointers: dict[str, str] = field(default_factory=dict)
@@ -483,6 +487,17 @@ class HubServer:
         self.repos[(repo_type, repo_id)] = repo
         return {"url": url, "name": repo_id, "id": hashlib.sha1(repo_id.encode()).hexdigest()[:24]}
 
+    def open_pull_request(self, repo: Repo, title: str, author: str | None, status: str = "draft") -> int:
+        """Open pull request `refs/pr/N` at the default branch's head (a draft, as the Hub opens one through the
+        discussions API; `commit(create_pr=True)` moves it to its commit); returns N."""
+        if author is None:
+            raise HubError(401, "You must be authenticated to open a pull request.")
+        number = max(repo.pull_requests, default=0) + 1
+        repo.pull_requests[number] = repo.branches[DEFAULT_BRANCH]
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        repo.pull_request_details[number] = {"title": title, "author": author, "createdAt": now, "status": status}
+        return number
+
     def delete_repo(self, user: str | None, payload: dict) -> None:
         repo_type = payload.get("type") or "model"
         repo_id = f"{payload.get('organization') or user}/{payload.get('name')}"
@@ -557,7 +572,7 @@ class HubServer:
         url_prefix = f"{base_url}/{URL_PREFIXES[repo.repo_type]}{repo.repo_id}"
         response = {"success": True, "commitOid": commit.sha, "commitUrl": f"{url_prefix}/commit/{commit.sha}"}
         if create_pr:
-            number = max(repo.pull_requests, default=0) + 1
+            number = self.open_pull_request(repo, title, author, status="open")
             repo.pull_requests[number] = commit.sha
             response["pullRequestUrl"] = f"{url_prefix}/discussions/{number}"
         elif revision.startswith("refs/pr/"):
@@ -826,6 +841,10 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
             return self._branch(method, repo, action[1], json.loads(body or b"{}") if method == "POST" else {})
         if method == "POST" and verb == "tag" and len(action) == 2:
             return self._tag(repo, action[1], json.loads(body or b"{}"))
+        if verb == "discussions":
+            return self._discussions(
+                method, repo, action[1:], json.loads(body or b"{}") if method == "POST" else {}, user
+            )
         raise HubError(404, f"This test hub does not implement {method} {self.path}.")
 
     def _repo_info(self, repo: Repo, revision: str, blobs: bool):
@@ -922,6 +941,33 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
         if include_prs:
             refs["pullRequests"] = [ref(f"refs/pr/{n}", f"refs/pr/{n}", s) for n, s in repo.pull_requests.items()]
         self._send_json(refs)
+
+    def _discussions(self, method: str, repo: Repo, rest: list[str], payload: dict, user: str | None):
+        """`POST .../discussions` opens a pull request (`pullRequest: true`; a plain discussion is not served);
+        `GET .../discussions/{num}` answers its details as `HfApi.get_discussion_details` reads them."""
+        if method == "POST" and not rest and payload.get("pullRequest"):
+            number = self.server_hub.open_pull_request(repo, str(payload.get("title", "")).strip(), user)
+            return self._send_json({"num": number, "url": f"{self._base_url()}/{URL_PREFIXES[repo.repo_type]}"
+                                    f"{repo.repo_id}/discussions/{number}"})  # fmt: skip
+        if method == "GET" and len(rest) == 1 and rest[0].isdigit() and int(rest[0]) in repo.pull_request_details:
+            details = repo.pull_request_details[int(rest[0])]
+            return self._send_json(
+                {
+                    "num": int(rest[0]),
+                    "title": details["title"],
+                    "author": {"name": details["author"]},
+                    "createdAt": details["createdAt"],
+                    "status": details["status"],
+                    "repo": {"name": repo.repo_id, "type": repo.repo_type},
+                    "isPullRequest": True,
+                    "events": [],
+                    "changes": {"base": f"refs/heads/{DEFAULT_BRANCH}"},
+                    "filesWithConflicts": [],
+                }
+            )
+        if method == "GET" and len(rest) == 1:
+            raise HubError(404, f"Discussion {rest[0]} not found in {repo.repo_id}.")
+        raise HubError(404, f"This test hub does not implement {method} {self.path}.")
 
     def _preupload(self, repo: Repo, revision: str, payload: dict):
         try:

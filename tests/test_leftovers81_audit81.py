@@ -124,3 +124,25 @@ def test_a_resume_on_a_dataset_folder_no_longer_there_is_refused_naming_it(tmp_p
     arguments.dataset = "eeg_pretrain"  # another --dataset is named as another setting
     with pytest.raises(ValueError, match=r"other settings: --dataset 'eeg_pretrain' \(the run: "):
         check_resumable(checkpoint, arguments, 1)
+
+
+# ------------------------------------------------------------------------------------ the test Hub
+
+
+def test_the_test_hub_opens_a_pull_request_as_an_upload_with_hf_xet_does(local_hub, tmp_path):
+    """With hf_xet installed (as pip installs huggingface_hub), `upload_folder(create_pr=True)` opens the pull request
+    through the discussions API and commits to its ref: the test Hub answered 404, so pull-request tests switched Xet
+    off and tested the path users do not take. The folder lands on `refs/pr/1` only; the pull request names its
+    title and the default branch it merges into."""
+    from hub_server import DEFAULT_TOKEN, DEFAULT_USER
+    from huggingface_hub import HfApi
+
+    api, repo = HfApi(token=DEFAULT_TOKEN), f"{DEFAULT_USER}/proposal"
+    api.create_repo(repo)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "config.json").write_text("{}")
+    info = api.upload_folder(folder_path=tmp_path / "folder", repo_id=repo, create_pr=True, commit_message="Propose")
+    assert info.pr_revision == "refs/pr/1"
+    assert "config.json" in local_hub.repo_files(repo, "refs/pr/1") and "config.json" not in local_hub.repo_files(repo)
+    details = api.get_discussion_details(repo, 1)
+    assert (details.title, details.is_pull_request, details.target_branch) == ("Propose", True, "refs/heads/main")

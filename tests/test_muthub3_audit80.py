@@ -43,13 +43,7 @@ def test_a_push_to_an_open_pull_request_goes_to_it_and_its_card_loads_the_defaul
     `parent_commit`: refused), p03 (a branch `refs/pr/1` created, which took the second commit) and p31
     (the card's code loading `revision="refs/pr/1"`) passed in process; so did p40 (the model's own `model_tags`
     left off the card)."""
-    import huggingface_hub.constants
-
     from citrus_hf.publishing import push
-
-    # as the Hub clients of tests/hub/ run (`hub_server.client_env`): with hf_xet installed, huggingface_hub opens a
-    # pull request through the discussions API, which this test Hub does not serve
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)
 
     repo = f"{DEFAULT_USER}/citrus-pull-request"
     model = _classifier()
@@ -299,11 +293,8 @@ def test_deleting_the_other_kind_on_an_open_pull_request_takes_no_parent_commit(
     `revision="refs/pr/1"`) commits without a `parent_commit`, as `_publish_folder` does there: a commit that reached
     the pull request in between is no reason to refuse (it is a ref of its own, merged only after review). Mutant
     p14 (the read head given: refused) passed."""
-    import huggingface_hub.constants
-
     from citrus_hf.publishing import push
 
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)  # (see the pull request test above)
     repo = f"{DEFAULT_USER}/citrus-kinds-pull-request"
     api = HfApi(token=DEFAULT_TOKEN)
     api.create_repo(repo)
