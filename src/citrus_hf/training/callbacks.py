@@ -41,7 +41,19 @@ def fixed_token_mask(
 
 @torch.no_grad()
 def masked_loss(model, input_values: torch.Tensor, patch_mask: torch.Tensor | None, seed: int) -> float:
-    """Pre-training loss of a CiTrus pre-training model on a batch with a fixed, seeded mask (for validation)."""
+    """Pre-training loss of a CiTrus pre-training model on a batch under a fixed mask drawn from `seed`, in eval mode
+    and without touching the caller's random stream: the same windows score the same mask at every step, so losses
+    of one run (or of a reloaded checkpoint, as examples/pretrain_accelerate.py does) compare.
+
+    Args:
+        model: a `CiTrusForPretraining`.
+        input_values: `(batch, channels, context_length)` aligned windows.
+        patch_mask: `(batch, num_patches)`, 1 on each window's real patches, or None (all real).
+        seed: seed of the mask (`fixed_token_mask`).
+
+    Returns:
+        The loss over the masked patches (a "cnn" backbone masks none: over every real patch), as a float.
+    """
     was_training = model.training
     model.eval()
     try:
