@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from transformers.utils import SAFE_WEIGHTS_NAME, logging
 
-from ..data.listings import files_under
+from ..data.listings import files_under, is_hidden_name
 from ..loading import read_json_object
 from .arguments import PretrainArguments
 from .launch import LAUNCH_ACCUMULATION, LAUNCH_PRECISION, cpu_launch
@@ -222,6 +222,32 @@ def dataset_files_digest(dataset: str | os.PathLike | None, legacy: bool = False
     return digest.hexdigest()[:16]
 
 
+def _read_files_untouched_since(dataset: Path, moment_ns: int) -> bool:
+    """Whether no file or folder under the dataset folder `dataset` that a run reads (hidden names left out and
+    symlinked folders followed, as `files_under` lists it) was written or changed at or after `moment_ns` (ns since
+    the epoch): a file added, removed or resized changes its own or its folder's modification time. False for a single
+    file or anything unreadable (the digest decides)."""
+    if not dataset.is_dir():
+        return False
+    walked: set[str] = set()
+    for directory, folders, names in os.walk(dataset, followlinks=True):
+        real = os.path.realpath(directory)
+        if real in walked:  # a link to a folder walked already (a loop): its files are counted once
+            folders[:] = []
+            continue
+        walked.add(real)
+        folders[:] = [name for name in folders if not is_hidden_name(name)]
+        for entry in [directory, *(os.path.join(directory, name) for name in names if not is_hidden_name(name))]:
+            try:
+                status = os.stat(entry)
+            except OSError:
+                return False
+            # (a change within the clock's tick of the checkpoint's is taken as after it)
+            if max(status.st_mtime_ns, status.st_ctime_ns) >= moment_ns:
+                return False
+    return True
+
+
 def run_environment() -> dict[str, Any]:
     """What a run's results depend on beyond its settings, recorded in its summary and checkpoints: the torch version
     and thread count (the backward pass's parallel sums round differently with another count)."""
@@ -240,7 +266,10 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
     it continues the same run, but no longer bit for bit.
 
     A run on a dataset on disk (its files' digest recorded) is refused where the same --dataset names nothing on disk
-    now: its files cannot be compared.
+    now: its files cannot be compared. A digest an earlier citrus-hf took (`dataset_files_digest(legacy=True)`)
+    counted the files of hidden folders too (.git/, .ipynb_checkpoints/), which no run reads: where it no longer
+    matches but nothing a run reads changed after the checkpoint was written (`_read_files_untouched_since`), the
+    resume goes on, with a warning when `warn`.
 
     A checkpoint of an earlier citrus-hf, written before `RUN_SETTINGS_FILE`, is checked against the `arguments` its
     run's summary records (`_run_settings_of_earlier_run`); without a summary, the resume is allowed with a warning."""
@@ -273,9 +302,25 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
             f"{os.getcwd()}): put its files back there (or resume from the working directory the run was started "
             "in), or start a new --output-dir."
         )
-    if files not in (None, current.get(DATASET_FILES)) and files == dataset_files_digest(args.dataset, legacy=True):
+    legacy = None if files in (None, current.get(DATASET_FILES)) else dataset_files_digest(args.dataset, legacy=True)
+    if legacy is not None and files == legacy:
         # a run recorded before the listing followed symlinked folders: the same files, listed the old way (without
         # this, every such run's resume was refused as one whose files had changed)
+        current[DATASET_FILES] = files
+    elif (
+        legacy not in (None, current.get(DATASET_FILES))  # the old listing sees files the data layer does not read
+        and recorded_file.is_file()
+        and _read_files_untouched_since(Path(str(args.dataset)).expanduser(), recorded_file.stat().st_mtime_ns)
+    ):
+        # the old listing counted the files of hidden folders too (.git/, whose index a `git status` rewrites,
+        # .ipynb_checkpoints/), which no run reads: what changed since lies there alone
+        if warn:
+            logger.warning(
+                f"The run that wrote {resume_dir} recorded the files under --dataset as an earlier citrus-hf listed "
+                "them, hidden folders (.git/, .ipynb_checkpoints/, __MACOSX/) included; those changed since, but no "
+                "file or folder a run reads was written, added or removed after the checkpoint: resuming on the same "
+                "recordings."
+            )
         current[DATASET_FILES] = files
     lowered = (
         isinstance(recorded.get("learning_rate"), (int, float))
