@@ -232,3 +232,13 @@ def test_a_bitalino_files_channels_are_in_its_header_order(archives, tmp_path):
     rows = np.array([line.split() for line in lines if line.strip() and not line.startswith("#")], dtype=float)
     assert signals.modalities == ("RESP", "ECG") and signals.sampling_rate == 1000.0
     np.testing.assert_array_equal(signals.data, rows[:, 5:7].T)
+
+
+def test_basic_motions_lists_its_accelerometer_before_its_gyroscope():
+    """BasicMotions' six dimensions are the watch's accelerometer x/y/z, then its gyroscope x/y/z: an accelerometer
+    carries the watch's orientation (gravity), so its trial means are offset, where a gyroscope's (no net rotation
+    over a trial) are near zero."""
+    trials = [ref.load() for ref in SOURCES["uea_basic_motions"].recordings()]
+    assert trials[0].channel_names == ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z")
+    offsets = np.mean([np.abs(trial.data.mean(axis=1)) for trial in trials], axis=0)
+    assert offsets[:3].min() > 5 * offsets[3:].max(), offsets
