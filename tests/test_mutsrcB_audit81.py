@@ -40,8 +40,8 @@ def test_heart_rate_counts_the_beats_of_the_half_open_window():
 
 def test_r_peaks_find_the_beats_the_detector_documents_on_its_reference_recordings(archives):
     """The module documents its detector against sleepecg's beat for beat: 1936 R-peaks in systole's Task1 ECG and
-    139 in pyphysio's; each R-peak lies on the largest band-passed (5-20 Hz) sample within 75 ms of it; the candidates are
-    at least 250 ms apart (240 bpm) and each moves at most 75 ms, so no two R-peaks are closer than 100 ms."""
+    139 in pyphysio's; each R-peak lies on the largest band-passed (5-20 Hz) sample within 75 ms of it; the candidates
+    are at least 250 ms apart (240 bpm) and each moves at most 75 ms, so no two R-peaks are closer than 100 ms."""
     from citrus_hf.data.physio import bandpass, detect_r_peaks
     from citrus_hf.data.readers import load_npy
     from citrus_hf.data.sources.pyphysio import medical_table
