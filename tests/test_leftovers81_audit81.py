@@ -103,6 +103,21 @@ def _recorded_run(tmp_path, corpus):
     return checkpoint, arguments
 
 
+def _with_legacy_digest(checkpoint, corpus) -> None:
+    """Record the files' digest in `checkpoint`'s settings as an earlier citrus-hf took it (`Path.rglob`'s listing,
+    hidden folders included)."""
+    import hashlib
+
+    from citrus_hf.training.checkpoints import DATASET_FILES, RUN_SETTINGS_FILE
+
+    settings = json.loads((checkpoint / RUN_SETTINGS_FILE).read_text())
+    digest = hashlib.sha256()
+    for file in sorted(f for f in corpus.rglob("*") if f.is_file() and not f.name.startswith(".")):
+        digest.update(f"{file.relative_to(corpus)}:{file.stat().st_size};".encode())
+    settings[DATASET_FILES] = digest.hexdigest()[:16]
+    (checkpoint / RUN_SETTINGS_FILE).write_text(json.dumps(settings))
+
+
 def _corpus(folder):
     """A folder of one recording (a `.npy` file)."""
     folder.mkdir(parents=True)
@@ -152,30 +167,25 @@ def test_a_run_recorded_with_the_old_digest_resumes_when_only_a_hidden_folder_ch
     """The digest an earlier citrus-hf recorded (`Path.rglob`'s listing) counted the files of hidden folders, which no
     run reads: a `.git/index` rewritten since (by a `git status`) had the resume of an unchanged dataset refused as
     one whose files changed. It resumes now, with a warning; a recording resized after the checkpoint is still
-    refused. (The checkpoint's settings are dated just after the data's latest change, so that the file system's clock
-    granularity decides nothing; the resized recording is dated a minute after it.)"""
-    import hashlib
+    refused. (The checkpoint's settings are dated just past the slack the check allows coarse timestamps after the
+    data's latest change, so that the file system's clock granularity decides nothing; the resized recording is dated a
+    minute after it.)"""
     import os
     import time
 
-    from citrus_hf.training.checkpoints import DATASET_FILES, RUN_SETTINGS_FILE, check_resumable
+    from citrus_hf.training.checkpoints import _TIMESTAMP_SLACK_NS, RUN_SETTINGS_FILE, check_resumable
 
     corpus = _corpus(tmp_path / "corpus" / "s1").parent
     (corpus / ".git").mkdir()
     (corpus / ".git" / "index").write_bytes(b"x" * 10)
     checkpoint, arguments = _recorded_run(tmp_path, corpus)
-    settings = json.loads((checkpoint / RUN_SETTINGS_FILE).read_text())
-    digest = hashlib.sha256()  # as the earlier citrus-hf listed the folder
-    for file in sorted(f for f in corpus.rglob("*") if f.is_file() and not f.name.startswith(".")):
-        digest.update(f"{file.relative_to(corpus)}:{file.stat().st_size};".encode())
-    settings[DATASET_FILES] = digest.hexdigest()[:16]
-    (checkpoint / RUN_SETTINGS_FILE).write_text(json.dumps(settings))
+    _with_legacy_digest(checkpoint, corpus)
     (corpus / ".git" / "index").write_bytes(b"x" * 20)
     latest = max(
         max(os.stat(path).st_mtime_ns, os.stat(path).st_ctime_ns)
         for path in (corpus, corpus / "s1", corpus / "s1" / "0.npy")
     )
-    os.utime(checkpoint / RUN_SETTINGS_FILE, ns=(latest + 1, latest + 1))
+    os.utime(checkpoint / RUN_SETTINGS_FILE, ns=(latest + _TIMESTAMP_SLACK_NS + 1,) * 2)
     assert check_resumable(checkpoint, arguments, 1) is None
     assert "hidden folders (.git/, .ipynb_checkpoints/, __MACOSX/) included; those changed since" in caplog.text
     np.save(corpus / "s1" / "0.npy", np.zeros((1, 600), dtype=np.float32))

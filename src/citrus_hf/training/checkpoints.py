@@ -222,11 +222,18 @@ def dataset_files_digest(dataset: str | os.PathLike | None, legacy: bool = False
     return digest.hexdigest()[:16]
 
 
+# How long before the checkpoint a change is still taken as after it (`_read_files_untouched_since`): FAT stamps a
+# file to the 2 s below its write, HFS+, ext3 and many NFS servers to the second, and an NFS server stamps by its own
+# clock, while the checkpoint's settings may lie on a disk that stamps to the nanosecond. A change that late is no
+# edit a run's data gets before its first checkpoint.
+_TIMESTAMP_SLACK_NS = 2_000_000_000
+
+
 def _read_files_untouched_since(dataset: Path, moment_ns: int) -> bool:
     """Whether no file or folder under the dataset folder `dataset` that a run reads (hidden names left out and
     symlinked folders followed, as `files_under` lists it) was written or changed at or after `moment_ns` (ns since
-    the epoch): a file added, removed or resized changes its own or its folder's modification time. False for a single
-    file or anything unreadable (the digest decides)."""
+    the epoch), less `_TIMESTAMP_SLACK_NS`: a file added, removed or resized changes its own or its folder's
+    modification time. False for a single file or anything unreadable (the digest decides)."""
     if not dataset.is_dir():
         return False
     walked: set[str] = set()
@@ -242,8 +249,9 @@ def _read_files_untouched_since(dataset: Path, moment_ns: int) -> bool:
                 status = os.stat(entry)
             except OSError:
                 return False
-            # (a change within the clock's tick of the checkpoint's is taken as after it)
-            if max(status.st_mtime_ns, status.st_ctime_ns) >= moment_ns:
+            # (a change within a coarse file system's tick, or a server clock's lag, of the checkpoint's is taken as
+            # after it)
+            if max(status.st_mtime_ns, status.st_ctime_ns) >= moment_ns - _TIMESTAMP_SLACK_NS:
                 return False
     return True
 
