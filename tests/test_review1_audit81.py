@@ -28,3 +28,37 @@ def test_a_recording_changed_within_a_coarse_timestamp_tick_after_the_checkpoint
     os.utime(checkpoint / RUN_SETTINGS_FILE, ns=(changed + 1_000_000_000,) * 2)
     with pytest.raises(ValueError, match="the files under --dataset"):
         check_resumable(checkpoint, arguments, 1)
+
+
+# ------------------------------------------------------------------------------------ a user's source declaring copies
+
+
+def _source(name, copies):
+    from citrus_hf.data.registry import PhysioNetDatabase, Source
+
+    text = dict(description="d", modality="ECG", sampling_rate="360", channels="2", license="l", citation="c")
+    return Source(name=name, remote=PhysioNetDatabase("own", "1.0.0"), copies=copies, **text)
+
+
+def test_a_source_declaring_one_copy_bare_or_in_a_list_is_read_as_its_copies(monkeypatch):
+    """`copies=RecordingCopy(...)` (one copy, given bare) registered, then failed at evaluation, inside the corpus
+    check, on "'RecordingCopy' object is not iterable"; a list left the frozen Source unhashable."""
+    from citrus_hf.data.registry import SOURCES, RecordingCopy, copied_stretches
+
+    copy = RecordingCopy("own/208", "mitdb", "208", 0.0, 60.0)
+    monkeypatch.setitem(SOURCES, "own_bare", _source("own_bare", copy))
+    monkeypatch.setitem(SOURCES, "own_listed", _source("own_listed", [copy]))
+    assert SOURCES["own_bare"].copies == SOURCES["own_listed"].copies == (copy,)
+    hash(SOURCES["own_listed"])
+    assert copied_stretches(["own_bare", "own_listed"], ["mitdb"]) == {"208": [(0.0, 60.0), (0.0, 60.0)]}
+
+
+def test_a_copy_whose_stretch_ends_before_it_starts_is_refused():
+    """A stretch given end first (60 to 0 s) overlapped no scored window: the copy was never counted, silently."""
+    from citrus_hf.data.errors import CitrusDataError
+    from citrus_hf.data.registry import RecordingCopy
+
+    with pytest.raises(CitrusDataError, match=r"gives the stretch 60.0 to 0.0 s: .* start below end"):
+        RecordingCopy("own/208", "mitdb", "208", 60.0, 0.0)
+    with pytest.raises(CitrusDataError, match="copies must be registry.RecordingCopy entries, not tuple"):
+        _source("own", [("own/208", "mitdb", "208", 0.0, 60.0)])

@@ -193,6 +193,15 @@ class RecordingCopy:
     start_seconds: float
     end_seconds: float
 
+    def __post_init__(self):
+        # a stretch given end first held nothing (no window overlaps it): the copy was never counted, without a word
+        if not 0 <= self.start_seconds < self.end_seconds < float("inf"):
+            raise CitrusDataError(
+                f"The copy {self.recording!r} of {self.source}'s {self.of_recording!r} gives the stretch "
+                f"{self.start_seconds!r} to {self.end_seconds!r} s: give the seconds from the original's start at which "
+                "the copy starts and ends, start below end."
+            )
+
 
 @dataclass(frozen=True)
 class Source:
@@ -230,6 +239,17 @@ class Source:
     recordings: Callable[..., list] | None = field(default=None, compare=False, repr=False)
     fetch: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
     copies: tuple[RecordingCopy, ...] = ()
+
+    def __post_init__(self):
+        # read as a tuple wherever a corpus is checked (`copied_stretches`, `saved_corpus_spans`): one copy given bare
+        # failed there, at evaluation, on "'RecordingCopy' object is not iterable"
+        copies = (self.copies,) if isinstance(self.copies, RecordingCopy) else tuple(self.copies)
+        if not all(isinstance(copy, RecordingCopy) for copy in copies):
+            raise CitrusDataError(
+                f"Source {self.name!r}: copies must be registry.RecordingCopy entries, not "
+                f"{', '.join(sorted({type(copy).__name__ for copy in copies if not isinstance(copy, RecordingCopy)}))}."
+            )
+        object.__setattr__(self, "copies", copies)  # (frozen: a list given stays hashable as a tuple)
 
     @property
     def offline(self) -> bool:
