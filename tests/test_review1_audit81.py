@@ -62,3 +62,35 @@ def test_a_copy_whose_stretch_ends_before_it_starts_is_refused():
         RecordingCopy("own/208", "mitdb", "208", 60.0, 0.0)
     with pytest.raises(CitrusDataError, match="copies must be registry.RecordingCopy entries, not tuple"):
         _source("own", [("own/208", "mitdb", "208", 0.0, 60.0)])
+
+
+def test_a_dataset_link_pointed_at_other_recordings_since_the_checkpoint_is_refused(tmp_path):
+    """--dataset a link to a git checkout of the recordings (.git/ beside them), a run recorded with the old digest:
+    the link pointed at another checkout since, whose files all predate the checkpoint, resumed on those other
+    recordings with a warning that it resumed "on the same recordings" (the folder holding the link is not walked).
+    (The checkpoint is dated 10 s after the folders, the link a minute after it.)"""
+    import time
+
+    from citrus_hf.training.checkpoints import RUN_SETTINGS_FILE, check_resumable
+
+    for version in ("v1", "v2"):
+        _corpus(tmp_path / version / "s1")
+        (tmp_path / version / ".git").mkdir()
+        (tmp_path / version / ".git" / "index").write_bytes(version.encode())
+    np.save(tmp_path / "v2" / "s1" / "0.npy", np.zeros((1, 900), dtype=np.float32))  # other recordings
+    (tmp_path / "data").symlink_to(tmp_path / "v1", target_is_directory=True)
+    checkpoint, arguments = _recorded_run(tmp_path, tmp_path / "data")
+    _with_legacy_digest(checkpoint, tmp_path / "data")
+    latest = max(_changed(path) for path in tmp_path.rglob("*") if path != checkpoint / RUN_SETTINGS_FILE)
+    os.utime(checkpoint / RUN_SETTINGS_FILE, ns=(latest + 10**10,) * 2)  # 10 s after: past any tick's slack
+    (tmp_path / "data").unlink()
+    (tmp_path / "data").symlink_to(tmp_path / "v2", target_is_directory=True)
+    os.utime(tmp_path / "data", (time.time() + 60,) * 2, follow_symlinks=False)
+    with pytest.raises(ValueError, match="the files under --dataset"):
+        check_resumable(checkpoint, arguments, 1)
+
+
+def _changed(path) -> int:
+    """When `path` (a link itself, not followed) last changed, in ns."""
+    status = os.lstat(path)
+    return max(status.st_mtime_ns, status.st_ctime_ns)

@@ -231,29 +231,40 @@ _TIMESTAMP_SLACK_NS = 2_000_000_000
 
 def _read_files_untouched_since(dataset: Path, moment_ns: int) -> bool:
     """Whether no file or folder under the dataset folder `dataset` that a run reads (hidden names left out and
-    symlinked folders followed, as `files_under` lists it) was written or changed at or after `moment_ns` (ns since
-    the epoch), less `_TIMESTAMP_SLACK_NS`: a file added, removed or resized changes its own or its folder's
-    modification time. False for a single file or anything unreadable (the digest decides)."""
+    symlinked folders followed, as `files_under` lists it), nor a link on the way to it, was written or changed at or
+    after `moment_ns` (ns since the epoch), less `_TIMESTAMP_SLACK_NS`: a file added, removed or resized changes its
+    own or its folder's modification time. False for a single file or anything unreadable (the digest decides)."""
     if not dataset.is_dir():
         return False
+    # (a change within a coarse file system's tick, or a server clock's lag, of the checkpoint's is taken as after it)
+    latest_ns = moment_ns - _TIMESTAMP_SLACK_NS
+    absolute = Path(os.path.abspath(dataset))
+    # --dataset a link (or a folder above it one): pointed at another folder since, it names other recordings, all
+    # of whose times may be older than the checkpoint, while the folder that holds the link is not walked
+    links = [path for path in (absolute, *absolute.parents) if path.is_symlink()]
     walked: set[str] = set()
-    for directory, folders, names in os.walk(dataset, followlinks=True):
-        real = os.path.realpath(directory)
-        if real in walked:  # a link to a folder walked already (a loop): its files are counted once
-            folders[:] = []
-            continue
-        walked.add(real)
-        folders[:] = [name for name in folders if not is_hidden_name(name)]
-        for entry in [directory, *(os.path.join(directory, name) for name in names if not is_hidden_name(name))]:
-            try:
-                status = os.stat(entry)
-            except OSError:
+    try:
+        if any(_changed_ns(os.lstat(link)) >= latest_ns for link in links):
+            return False
+        for directory, folders, names in os.walk(dataset, followlinks=True):
+            real = os.path.realpath(directory)
+            if real in walked:  # a link to a folder walked already (a loop): its files are counted once
+                folders[:] = []
+                continue
+            walked.add(real)
+            folders[:] = [name for name in folders if not is_hidden_name(name)]
+            entries = [directory, *(os.path.join(directory, name) for name in names if not is_hidden_name(name))]
+            if any(_changed_ns(os.stat(entry)) >= latest_ns for entry in entries):
                 return False
-            # (a change within a coarse file system's tick, or a server clock's lag, of the checkpoint's is taken as
-            # after it)
-            if max(status.st_mtime_ns, status.st_ctime_ns) >= moment_ns - _TIMESTAMP_SLACK_NS:
-                return False
+    except OSError:
+        return False
     return True
+
+
+def _changed_ns(status: os.stat_result) -> int:
+    """When a file's content (mtime) or its entry (ctime: renamed, its times set back by a copy that keeps them) last
+    changed, in ns since the epoch."""
+    return max(status.st_mtime_ns, status.st_ctime_ns)
 
 
 def run_environment() -> dict[str, Any]:
