@@ -118,6 +118,18 @@ def _with_legacy_digest(checkpoint, corpus) -> None:
     (checkpoint / RUN_SETTINGS_FILE).write_text(json.dumps(settings))
 
 
+def _legacy_run_whose_git_index_changed(tmp_path):
+    """`(corpus, checkpoint, arguments)`: a run on a git checkout of one recording, its files' digest recorded as an
+    earlier citrus-hf took it, whose `.git/index` a `git status` rewrote since."""
+    corpus = _corpus(tmp_path / "corpus" / "s1").parent
+    (corpus / ".git").mkdir()
+    (corpus / ".git" / "index").write_bytes(b"x" * 10)
+    checkpoint, arguments = _recorded_run(tmp_path, corpus)
+    _with_legacy_digest(checkpoint, corpus)
+    (corpus / ".git" / "index").write_bytes(b"x" * 20)
+    return corpus, checkpoint, arguments
+
+
 def _corpus(folder):
     """A folder of one recording (a `.npy` file)."""
     folder.mkdir(parents=True)
@@ -175,12 +187,7 @@ def test_a_run_recorded_with_the_old_digest_resumes_when_only_a_hidden_folder_ch
 
     from citrus_hf.training.checkpoints import _TIMESTAMP_SLACK_NS, RUN_SETTINGS_FILE, check_resumable
 
-    corpus = _corpus(tmp_path / "corpus" / "s1").parent
-    (corpus / ".git").mkdir()
-    (corpus / ".git" / "index").write_bytes(b"x" * 10)
-    checkpoint, arguments = _recorded_run(tmp_path, corpus)
-    _with_legacy_digest(checkpoint, corpus)
-    (corpus / ".git" / "index").write_bytes(b"x" * 20)
+    corpus, checkpoint, arguments = _legacy_run_whose_git_index_changed(tmp_path)
     latest = max(
         max(os.stat(path).st_mtime_ns, os.stat(path).st_ctime_ns)
         for path in (corpus, corpus / "s1", corpus / "s1" / "0.npy")
