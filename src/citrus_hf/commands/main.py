@@ -196,6 +196,18 @@ def _printable_anywhere() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
+def exit_status(stop: SystemExit) -> int:
+    """The exit status Python gives a program that `stop` ends: 0 for `sys.exit()`, the number of `sys.exit(3)`, and 1
+    for `sys.exit("message")`, whose message goes to stderr as Python prints it. (Any code that is no number read 0:
+    a command stopped by a message returned success, to a shell's `&&` and to CI.)"""
+    if stop.code is None:
+        return 0
+    if isinstance(stop.code, int):
+        return stop.code
+    print(stop.code, file=sys.stderr)
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `citrus` with `argv` (default: the process's arguments); returns the exit code.
 
@@ -213,8 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         try:
             code = run_subcommand("citrus", DESCRIPTION, subcommands, argv, version=f"citrus-hf {__version__}")
-        except SystemExit as exit:  # --help and --version
-            code = exit.code if isinstance(exit.code, int) else 0
+        except SystemExit as exit:  # --help and --version, or a `sys.exit(...)` in the command's work
+            code = exit_status(exit)
         sys.stdout.flush()  # a reader gone shows here, inside the boundary, not in Python's flush at exit
         return code
     except KeyboardInterrupt:
