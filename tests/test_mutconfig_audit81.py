@@ -25,3 +25,17 @@ def test_a_command_ended_by_sys_exit_returns_the_status_python_gives(code, statu
     monkeypatch.setattr(citrus_hf.commands.demo, "run", stopped)
     assert main(["demo"]) == status
     assert capsys.readouterr().err == said
+
+
+# ------------------------------------------------------------------------------------------- extras
+
+
+def test_a_missing_package_is_named_once_however_many_of_its_modules_are_needed():
+    from citrus_hf._extras import MissingExtraError, check_installed
+
+    with pytest.raises(MissingExtraError) as refused:
+        check_installed(["no_such_toolkit.a", "no_such_toolkit.b", "aeon_is_not_this"], "The 'mine' arm")
+    assert str(refused.value) == (
+        "The 'mine' arm needs no_such_toolkit and aeon_is_not_this, which are not installed: install no_such_toolkit "
+        "and aeon_is_not_this (not a dependency of citrus-hf: e.g. pip install no_such_toolkit aeon_is_not_this)."
+    )

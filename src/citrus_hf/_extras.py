@@ -49,7 +49,9 @@ def check_installed(
     module" for any other (a user's arm may fit with a package citrus-hf knows nothing of, `Arm.optional_modules`),
     then `alternative` (another way to proceed without it, as a clause: "or ..."). `error`: a subclass of
     `MissingExtraError` to raise instead."""
-    missing = [module.split(".")[0] for module in modules if not is_installed(module)]
+    # each package once: an arm that fits with two modules of one package (`optional_modules=("sktime.a",
+    # "sktime.b")`) was told it "needs sktime and sktime, which are not installed"
+    missing = list(dict.fromkeys(module.split(".")[0] for module in modules if not is_installed(module)))
     if not missing:
         return
     extras = sorted({EXTRAS[module] for module in missing if module in EXTRAS})
