@@ -104,8 +104,8 @@ def test_modality_config_is_a_copy():
 
 def test_only_the_fusion_task_classes_record_a_pipeline():
     """A fusion class without a task head (the base class, a user's own subclass under another name) records no
-    `custom_pipelines`: naming the classification pipeline there sent `pipeline(model=folder)` to a task its model
-    does not have."""
+    `custom_pipelines`: naming the classification pipeline there would send `pipeline(model=folder)` to a task its
+    model does not have."""
     from citrus_hf.configuration_citrus_fusion import fusion_custom_pipelines_for
 
     assert dict(fusion_custom_pipelines_for("CiTrusFusionPreTrainedModel")) == {}
@@ -405,6 +405,14 @@ def test_sleep_vocabularies_stage_each_label_and_refuse_ambiguous_registrations(
         register_sleep_vocabulary("AASM", {"W": "W", "N1": "N1"})
 
 
+def test_a_unit_that_is_no_voltage_converts_to_itself():
+    """A channel in per cent (SpO2) or an undeclared unit beside the same converts with factor 1; None (refused) is
+    only for two units that differ."""
+    from citrus_hf.vocabulary_citrus import unit_factor
+
+    assert unit_factor("%", " % ") == 1.0 and unit_factor(None, "") == 1.0 and unit_factor("%", "uV") is None
+
+
 def _plus_one(value):
     return value + 1
 
@@ -421,3 +429,23 @@ def test_a_registry_replaces_only_the_same_definition_run_again():
     assert redefines(first, again) and not redefines(first, second)
     assert redefines(_plus_one, _plus_one) and not redefines(as_bool, as_bool)
     assert not redefines(functools.partial(_plus_one), functools.partial(_plus_one))
+
+
+# ------------------------------------------------------------------------------------------- logs
+
+
+@pytest.mark.parametrize(
+    ("configured", "variable", "level"),
+    [(0, "detail", 10), (0, "error", 40), (0, "not-a-level", 0), (30, "detail", 30)],
+)
+def test_the_package_follows_transformers_verbosity_and_its_variable(configured, variable, level, monkeypatch):
+    """The level transformers' logger has (`set_verbosity_*`) wins; before one is set, TRANSFORMERS_VERBOSITY as
+    transformers reads it: "detail" is its DEBUG with lines, a name it does not know sets nothing (the root logger's
+    level applies)."""
+    import logging
+
+    from citrus_hf._logs import transformers_verbosity
+
+    monkeypatch.setattr(logging.getLogger("transformers"), "level", configured)
+    monkeypatch.setenv("TRANSFORMERS_VERBOSITY", variable)
+    assert transformers_verbosity() == level
