@@ -330,6 +330,20 @@ def test_a_command_ended_by_sys_exit_returns_the_status_python_gives(code, statu
     assert capsys.readouterr().err == said
 
 
+@pytest.mark.parametrize(("running", "others"), [("1/345", 0.0), ("3/345", 2.0)])
+def test_the_running_count_leaves_this_process_out(running, others, monkeypatch):
+    """/proc/loadavg's running count includes the process that reads it: alone on the machine, no other program runs
+    (counted as one, torch's threads waited passively on free cores, where spinning is faster)."""
+    import io
+
+    import citrus_hf.commands.main
+
+    monkeypatch.setattr(
+        citrus_hf.commands.main, "open", lambda *a, **k: io.StringIO(f"0.5 0.4 0.3 {running} 99\n"), raising=False
+    )
+    assert citrus_hf.commands.main.runnable_elsewhere_now(samples=3, gap_seconds=0.0) == others
+
+
 # ------------------------------------------------------------------------------------------- extras
 
 
