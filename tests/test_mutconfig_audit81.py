@@ -427,6 +427,15 @@ def test_a_unit_that_is_no_voltage_converts_to_itself():
     assert unit_factor("%", " % ") == 1.0 and unit_factor(None, "") == 1.0 and unit_factor("%", "uV") is None
 
 
+def test_as_list_takes_a_str_as_one_item_and_counted_says_zero_in_the_plural():
+    """`tags="har"` is the one tag "har" (not "h", "a", "r"), and "0 names", as the messages that count what a call
+    gave read."""
+    from citrus_hf.vocabulary_citrus import as_list, counted
+
+    assert as_list("har") == ["har"] and as_list(None) == [] and as_list(("a", "b")) == ["a", "b"]
+    assert [counted(n, "class", "classes") for n in (0, 1, 3)] == ["0 classes", "1 class", "3 classes"]
+
+
 def _plus_one(value):
     return value + 1
 
