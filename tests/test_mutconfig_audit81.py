@@ -472,3 +472,13 @@ def test_the_package_follows_transformers_verbosity_and_its_variable(configured,
     monkeypatch.setattr(logging.getLogger("transformers"), "level", configured)
     monkeypatch.setenv("TRANSFORMERS_VERBOSITY", variable)
     assert transformers_verbosity() == level
+
+
+def test_a_closed_pipe_ends_with_the_shells_code_for_sigpipe():
+    """128 + SIGPIPE, as git and cat end (the module docstring): the tests of a closed pipe compared with the module's
+    own constant, so another number went unseen."""
+    import signal
+
+    from citrus_hf.commands.main import BROKEN_PIPE_EXIT_CODE
+
+    assert BROKEN_PIPE_EXIT_CODE == 128 + signal.SIGPIPE == 141
