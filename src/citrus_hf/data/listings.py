@@ -116,8 +116,16 @@ def files_under(folder: str | os.PathLike) -> list[Path]:
     return listed_once(FILES_UNDER, folder, _walked)
 
 
-def _walked(root: Path) -> list[Path]:
-    """`files_under(root)`, walked afresh."""
+def folders_and_files_under(folder: str | os.PathLike) -> tuple[list[Path], list[Path]]:
+    """The folders `files_under(folder)`'s walk enters (`folder` first) and the files it lists, walked afresh by the
+    same rules (hidden names, links, loops): what a run reads, and where a file added or removed shows in its folder's
+    times."""
+    folders: list[Path] = []
+    return folders, _walked(Path(folder), folders)
+
+
+def _walked(root: Path, folders: list[Path] | None = None) -> list[Path]:
+    """`files_under(root)`, walked afresh; every folder entered is appended to `folders` when given."""
     found: list[Path] = []
 
     def walk(directory: Path, ancestors: frozenset[str]) -> None:
@@ -125,6 +133,8 @@ def _walked(root: Path) -> list[Path]:
             entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
         except OSError:
             return
+        if folders is not None:
+            folders.append(directory)
         for entry in entries:
             if is_hidden_name(entry.name):
                 continue
@@ -186,6 +196,7 @@ __all__ = [
     "files_under",
     "fresh_listings",
     "given_listing",
+    "folders_and_files_under",
     "is_hidden_name",
     "listed_once",
     "memo_scope",

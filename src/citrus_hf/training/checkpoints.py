@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from transformers.utils import SAFE_WEIGHTS_NAME, logging
 
-from ..data.listings import files_under, is_hidden_name
+from ..data.listings import files_under, folders_and_files_under
 from ..loading import read_json_object
 from .arguments import PretrainArguments
 from .launch import LAUNCH_ACCUMULATION, LAUNCH_PRECISION, cpu_launch
@@ -230,10 +230,10 @@ _TIMESTAMP_SLACK_NS = 2_000_000_000
 
 
 def _read_files_untouched_since(dataset: Path, moment_ns: int) -> bool:
-    """Whether no file or folder under the dataset folder `dataset` that a run reads (hidden names left out and
-    symlinked folders followed, as `files_under` lists it), nor a link on the way to it, was written or changed at or
-    after `moment_ns` (ns since the epoch), less `_TIMESTAMP_SLACK_NS`: a file added, removed or resized changes its
-    own or its folder's modification time. False for a single file or anything unreadable (the digest decides)."""
+    """Whether no file or folder under the dataset folder `dataset` that a run reads (`files_under`'s walk:
+    `listings.folders_and_files_under`), nor a link on the way to it, was written or changed at or after `moment_ns`
+    (ns since the epoch), less `_TIMESTAMP_SLACK_NS`: a file added, removed or resized changes its own or its
+    folder's modification time. False for a single file or anything unreadable (the digest decides)."""
     if not dataset.is_dir():
         return False
     # (a change within a coarse file system's tick, or a server clock's lag, of the checkpoint's is taken as after it)
@@ -242,23 +242,13 @@ def _read_files_untouched_since(dataset: Path, moment_ns: int) -> bool:
     # --dataset a link (or a folder above it one): pointed at another folder since, it names other recordings, all
     # of whose times may be older than the checkpoint, while the folder that holds the link is not walked
     links = [path for path in (absolute, *absolute.parents) if path.is_symlink()]
-    walked: set[str] = set()
+    folders, files = folders_and_files_under(dataset)
     try:
-        if any(_changed_ns(os.lstat(link)) >= latest_ns for link in links):
-            return False
-        for directory, folders, names in os.walk(dataset, followlinks=True):
-            real = os.path.realpath(directory)
-            if real in walked:  # a link to a folder walked already (a loop): its files are counted once
-                folders[:] = []
-                continue
-            walked.add(real)
-            folders[:] = [name for name in folders if not is_hidden_name(name)]
-            entries = [directory, *(os.path.join(directory, name) for name in names if not is_hidden_name(name))]
-            if any(_changed_ns(os.stat(entry)) >= latest_ns for entry in entries):
-                return False
+        return not any(_changed_ns(os.lstat(link)) >= latest_ns for link in links) and not any(
+            _changed_ns(os.stat(entry)) >= latest_ns for entry in (*folders, *files)
+        )
     except OSError:
         return False
-    return True
 
 
 def _changed_ns(status: os.stat_result) -> int:
