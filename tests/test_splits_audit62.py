@@ -157,15 +157,18 @@ def test_a_test_split_named_validation_beside_no_validation_split_is_read(tmp_pa
 def test_a_folder_of_compressed_or_ndjson_data_files_loads_by_split(tmp_path, suffix):
     import gzip
 
-    text = (
-        "x,label\n1.0,0\n2.0,1\n3.0,0\n"
-        if ".csv" in suffix
-        else "".join(f'{{"x": {value}, "label": {label}}}\n' for value, label in ((1.0, 0), (2.0, 1), (3.0, 0)))
-    )
+    def text(first: float) -> str:
+        # (each split its own rows: a test file byte for byte the training file is left out, as a leak)
+        rows = ((first, 0), (first + 1, 1), (first + 2, 0))
+        if ".csv" in suffix:
+            return "x,label\n" + "".join(f"{value},{label}\n" for value, label in rows)
+        return "".join(f'{{"x": {value}, "label": {label}}}\n' for value, label in rows)
+
     folder = tmp_path / "files"
     folder.mkdir()
-    for split in ("train", "test"):
+    for split, first in (("train", 1.0), ("test", 11.0)):
         path = folder / f"{split}{suffix}"
-        path.write_bytes(gzip.compress(text.encode()) if suffix.endswith(".gz") else text.encode())
+        data = text(first).encode()
+        path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
     loaded = load_split(folder, "train"), load_split(folder, "test")
     assert [len(split) for split in loaded] == [3, 3]

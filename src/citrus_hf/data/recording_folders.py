@@ -475,7 +475,7 @@ def load_recording_folder(
         )
         if path.is_dir():
             # a copy of a training file (or a link to one) in the test split scored the model on what it trained on
-            listed = _in_one_split(listed, split_of, path)
+            listed = in_one_split(listed, split_of, path)
             kept = {str(file) for file in listed}
             split_of = {name: split for name, split in split_of.items() if name in kept}
         # (what the reference read is kept for the rows' generator until the set is built, or its build fails at any
@@ -830,11 +830,11 @@ def _read_once(files: list[Path], folder: Path) -> list[Path]:
     return [file for file in files if file not in skipped]
 
 
-def _in_one_split(files: list[Path], split_of: dict[str, str], folder: Path) -> list[Path]:
+def in_one_split(files: list[Path], split_of: dict[str, str], folder: Path, held: str = "recording") -> list[Path]:
     """`files` (a labelled set's, in split order, train first; `split_of`: each one's split) less those that hold a
-    recording of an earlier split: a symlink to one of its files, or a byte-identical copy (`_same_bytes`), said in
-    one warning. Read into both, the model was scored on a recording it had been trained on. Copies inside one split
-    are left to it (two examples of one recording, not a leak).
+    `held` (a recording; the rows of a data file) of an earlier split: a symlink to one of its files, or a
+    byte-identical copy (`_same_bytes`), said in one warning. Read into both, the model was scored on what it had been
+    trained on. Copies inside one split are left to it (two examples of one recording, not a leak).
 
     Raises:
         ValueError: a split whose every file is such a copy, naming it and the fix.
@@ -852,7 +852,7 @@ def _in_one_split(files: list[Path], split_of: dict[str, str], folder: Path) -> 
         return files
     shown = ", ".join(f"{_under(copy, folder)} (of {_under(original, folder)})" for copy, original in leaks[:3])
     warn_once(
-        f"{len(leaks)} file(s) under {folder} hold a recording of an earlier split, as a symlink to it or a "
+        f"{len(leaks)} file(s) under {folder} hold {_a(held)} of an earlier split, as a symlink to it or a "
         f"byte-identical copy, and are left out: {shown}" + (", ..." if len(leaks) > 3 else "") + "; read in both "
         "splits, it would be scored on after being trained on.",
         logger,
@@ -863,9 +863,14 @@ def _in_one_split(files: list[Path], split_of: dict[str, str], folder: Path) -> 
     if emptied:
         raise ValueError(
             f"Every file of the {emptied[0]} split of {str(folder)!r} is a copy of (or a link to) a file of an "
-            "earlier split, so it holds no recording of its own; give it recordings the other splits do not hold."
+            f"earlier split, so it holds no {held} of its own; give it {held}s the other splits do not hold."
         )
     return kept
+
+
+def _a(noun: str) -> str:
+    """`noun` with its indefinite article, for a message."""
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
 def _under(file: Path, folder: Path) -> str:
@@ -2444,6 +2449,7 @@ __all__ = [
     "VALIDATION_FRACTION",
     "checkpoint_channels_of",
     "files_under",
+    "in_one_split",
     "is_recording_file",
     "is_recording_folder",
     "labelled_layout",

@@ -46,6 +46,7 @@ from .recording_folders import (
     VALIDATION_SPLIT_ALIASES,
     archive_files_advice,
     files_under,
+    in_one_split,
     is_recording_file,
     is_recording_folder,
     labels_events,
@@ -431,6 +432,12 @@ def _load_data_files(path: Path):
             "kind (e.g. every split as parquet), or move the others out of the folder."
         )
     splits = _data_file_splits(path, files)
+    if len(splits) > 1:
+        # a test file that is a link to (or a copy of) a training file scored the model on the rows it trained on,
+        # as recordings would have been (`in_one_split`)
+        split_of = {str(file): split for split, got in splits.items() for file in got}
+        kept = set(in_one_split([file for got in splits.values() for file in got], split_of, path, "data file"))
+        splits = {split: [file for file in got if file in kept] for split, got in splits.items()}
     loaded = _load_files(next(iter(kinds)), {split: list(map(str, got)) for split, got in splits.items()})
     return _with_class_names(loaded, longer)
 
