@@ -32,8 +32,17 @@ def _rows(num: int, labels, channels: int = 1, samples: int = 200, seed: int = 0
     }
 
 
+def _held_out(train: dict) -> dict:
+    """`train`'s columns with its windows negated: a test split of windows of its own (a test split holding the
+    training windows themselves is refused), as good or as bad as the training split's."""
+    try:
+        return {**train, "input_values": [-np.asarray(window, dtype=np.float32) for window in train["input_values"]]}
+    except (KeyError, TypeError, ValueError):  # (no, text or ragged windows: refused before splits are compared)
+        return train
+
+
 def _save(tmp_path: Path, train: dict, test: dict | None = None, name: str = "set") -> Path:
-    test = test if test is not None else train
+    test = test if test is not None else _held_out(train)
     folder = tmp_path / name
     datasets.DatasetDict(
         {"train": datasets.Dataset.from_dict(train), "test": datasets.Dataset.from_dict(test)}
@@ -173,7 +182,8 @@ def test_good_sets_pass_the_checks(tmp_path):
     )
     array2d = datasets.Dataset.from_dict(_rows(12, [i % 3 for i in range(12)], channels=2), features=features)
     folder = tmp_path / "array2d"
-    datasets.DatasetDict({"train": array2d, "test": array2d}).save_to_disk(str(folder))
+    test = datasets.Dataset.from_dict(_held_out(_rows(12, [i % 3 for i in range(12)], channels=2)), features=features)
+    datasets.DatasetDict({"train": array2d, "test": test}).save_to_disk(str(folder))
     loaded = load_task_splits(folder, require_validation=False)
     assert loaded.label_names == ["rest", "walk", "run"] and loaded.num_channels == 2
     regression = {
@@ -195,7 +205,7 @@ def test_class_names_numbered_per_split_are_refused_and_one_numbering_loads(tmp_
     raw = datasets.DatasetDict(
         {
             "train": datasets.Dataset.from_dict(_changed(GOOD, label=train_names)),
-            "test": datasets.Dataset.from_dict(_changed(GOOD, label=test_names)),
+            "test": datasets.Dataset.from_dict(_changed(_held_out(GOOD), label=test_names)),
         }
     )
     raw.class_encode_column("label").save_to_disk(str(tmp_path / "per_split"))
@@ -211,7 +221,7 @@ def test_class_names_numbered_per_split_are_refused_and_one_numbering_loads(tmp_
 def test_a_validation_split_under_a_common_other_name_is_the_validation_set(alias, tmp_path):
     """It was ignored without a word, and a validation set carved out of train instead."""
     folder = tmp_path / "set"
-    splits = {"train": GOOD, alias: _good(6), "test": GOOD}
+    splits = {"train": GOOD, alias: _held_out(_good(6)), "test": _held_out(GOOD)}
     datasets.DatasetDict({name: datasets.Dataset.from_dict(rows) for name, rows in splits.items()}).save_to_disk(
         str(folder)
     )
@@ -221,7 +231,7 @@ def test_a_validation_split_under_a_common_other_name_is_the_validation_set(alia
 
 def test_a_second_validation_alias_is_named_not_dropped(tmp_path, caplog):
     folder = tmp_path / "set"
-    splits = {"train": GOOD, "dev": _good(6), "eval": _good(3), "test": GOOD}
+    splits = {"train": GOOD, "dev": _held_out(_good(6)), "eval": _good(3), "test": _held_out(GOOD)}
     datasets.DatasetDict({name: datasets.Dataset.from_dict(rows) for name, rows in splits.items()}).save_to_disk(
         str(folder)
     )
@@ -232,7 +242,7 @@ def test_a_second_validation_alias_is_named_not_dropped(tmp_path, caplog):
 
 def test_a_split_no_option_uses_is_named_before_a_validation_split_is_carved(tmp_path, caplog):
     folder = tmp_path / "set"
-    splits = {"train": GOOD, "holdout": _good(6), "test": GOOD}
+    splits = {"train": GOOD, "holdout": _good(6), "test": _held_out(GOOD)}
     datasets.DatasetDict({name: datasets.Dataset.from_dict(rows) for name, rows in splits.items()}).save_to_disk(
         str(folder)
     )

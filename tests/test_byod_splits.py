@@ -251,7 +251,9 @@ def test_the_carve_of_ones_own_set_keeps_a_subject_on_one_side(tmp_path):
                 rows["subject"].append(f"S{subject}")
                 rows["recording"].append(f"S{subject}-{label}-{take}")
                 rows["sampling_rate"].append(100.0)
-    test = {key: values[:4] for key, values in rows.items()}
+    # (a test split of its own: other subjects' windows; the training windows themselves would be refused)
+    test = {**{key: values[:4] for key, values in rows.items()}, "subject": ["S9"] * 4, "recording": list("wxyz")}
+    test["input_values"] = [rng.standard_normal((1, 200)).astype(np.float32) for _ in range(4)]
     datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows), "test": datasets.Dataset.from_dict(test)}).save_to_disk(tmp_path / "own")  # fmt: skip
     splits = load_task_splits(str(tmp_path / "own"))
     assert "by subject" in splits.validation_source and len(splits.validation)

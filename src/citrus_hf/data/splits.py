@@ -2075,6 +2075,11 @@ def load_task_splits(
                 {"train": train, "validation": validation, "test": test},
                 by_design=lambda: _saved_registered_build(dataset),
             )
+            _check_windows_held_out(
+                dataset,
+                {"train": train_split, "validation": validation_split, "test": test_split},
+                {"train": train, "validation": validation, "test": test},
+            )
         labelled_unit = (
             "recording" if registered else labelled_unit_of(dataset, _bids_options_apart(dataset, dataset_options)[0])
         )
@@ -2229,6 +2234,76 @@ def _warn_shared_recordings(
             "on. Give each recording's rows to one split (slices of one split cut at a recording's last row, or the "
             "ids of other recordings)."
         )
+
+
+def _check_windows_held_out(dataset: str | os.PathLike, names: dict[str, str | None], splits: dict[str, Any]) -> None:
+    """Refuse a held-out split (validation, test) of a set of one's own whose every window is, sample for sample, a
+    window of the train split, and warn where some are: a set saved as `DatasetDict(train=ds, test=ds)` (a way past
+    the refusal of a set without a test split), one split's rows appended to another, overlapping windows cut from
+    one recording. Its scores read examples the model was fitted on, and nothing else would say so: the rows carry
+    no `recording` id to compare (`_warn_shared_recordings`). Constant windows (a flat line, a disconnected lead) are
+    not compared: two of them alike are no copy. `names`: the set's name of each split by role."""
+    train = splits["train"]
+    if train is None or "input_values" not in train.column_names:
+        return
+    in_train: dict[bytes, int] = {}
+    for row, digest in enumerate(_window_digests(train)):
+        if digest is not None:
+            in_train.setdefault(digest, row)
+    for role in ("validation", "test"):
+        split = splits.get(role)
+        if split is None or names[role] == names["train"] or "input_values" not in split.column_names:
+            continue
+        digests = _window_digests(split)
+        copies = [(row, in_train[digest]) for row, digest in enumerate(digests) if digest in in_train]
+        if not copies:
+            continue
+        held_out = f"the {role} split" if names[role] == role else f"the {names[role]!r} split ({role})"
+        trained = "the train split" if names["train"] == "train" else f"the {names['train']!r} split (train)"
+        said = (
+            f"of {held_out} of {str(dataset)!r} {{}}, sample for sample, {{}} of {trained}, which the model is fitted "
+            f"on (first: {role} row {copies[0][0]}, train row {copies[0][1]}): its scores would read examples the "
+            "model was trained on"
+        )
+        if len(copies) == len(digests):
+            raise ValueError(
+                f"Each of the {len(digests)} example(s) {said.format('is', 'an example')}. Hold out examples of "
+                f"other recordings as the {role} split (a set saved as `DatasetDict(train=ds, {role}=ds)` holds one "
+                "split twice)."
+            )
+        logger.warning(
+            f"{len(copies)} of the {len(digests)} example(s) {said.format('are', 'examples')}. Give the {role} split "
+            "examples of its own (of other recordings, not overlapping the training windows)."
+        )
+
+
+def _window_digests(split) -> list[bytes | None]:
+    """A digest of each row's `input_values` (its shape and float64 values; None for a constant window, or one that
+    is no array): two rows alike have the same digest, whatever the column's float type."""
+    import hashlib
+
+    digests: list[bytes | None] = []
+    for batch in split.select_columns(["input_values"]).with_format("numpy").iter(batch_size=256):
+        for value in batch["input_values"]:
+            try:
+                # (rows of several lengths come as object arrays of their channels' arrays)
+                ragged = isinstance(value, np.ndarray) and value.dtype == np.dtype(object)
+                window = (
+                    np.stack([np.asarray(channel, dtype=np.float64) for channel in value])
+                    if ragged
+                    else np.asarray(value, dtype=np.float64)
+                )
+            except (TypeError, ValueError):  # (ragged channels: refused by `check_labelled_splits` before this)
+                digests.append(None)
+                continue
+            flat = window.ravel()
+            if not flat.size or np.all(flat == flat[0]) or np.isnan(flat).all():
+                digests.append(None)
+                continue
+            digest = hashlib.blake2b(str(window.shape).encode(), digest_size=16)
+            digest.update(np.ascontiguousarray(window).tobytes())
+            digests.append(digest.digest())
+    return digests
 
 
 def _channels_by_name(splits: list[tuple[str, Any]]) -> list[Any]:
