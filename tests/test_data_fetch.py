@@ -318,18 +318,20 @@ def test_physionet_fetch_follows_the_published_sha256sums(tmp_path, server):
 
 def test_a_physionet_manifest_naming_paths_outside_the_folder_is_refused(tmp_path, server):
     """The manifest comes from the server, and so do the checksums that would vouch for a file: an entry
-    `../../escaped.dat` (or an absolute path) was downloaded and written outside the data folder."""
+    `../../escaped.dat` (or an absolute path) was downloaded and written outside the data folder. Each case fetches
+    into a folder of its own: the second read the first's manifest, kept in the shared one, and never reached the
+    check of an absolute path."""
     from citrus_hf.data.sources.mitdb import DATABASE
 
     payload = b"not a recording"
-    for entry in ("../../escaped.dat", str(tmp_path / "escaped.dat")):
+    for case, entry in enumerate(("../../escaped.dat", str(tmp_path / "escaped.dat"))):
         srv = server(
             {
                 "/files/mitdb/1.0.0/SHA256SUMS.txt": f"{_sha256(payload)} {entry}\n".encode(),
-                "/files/mitdb/1.0.0/" + entry.lstrip("/"): payload,
+                "/files/mitdb/1.0.0/" + entry: payload,  # where a fetch that took the entry asks for it
             }
         )
-        data = tmp_path / "deep" / "data"
+        data = tmp_path / f"case{case}" / "deep" / "data"
         with pytest.raises(CitrusDataError, match="SHA256SUMS.txt entry .*outside the cache"):
             fetch.fetch_physionet(DATABASE, data, base_url=srv.url + "/files")
         assert not (tmp_path / "escaped.dat").exists() and sorted(p.name for p in data.iterdir()) == ["SHA256SUMS.txt"]
