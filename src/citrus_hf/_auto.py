@@ -366,6 +366,7 @@ def _load_processor_only_folders(auto_processor: type, extractor_class: type, pr
 
     @functools.wraps(loader)
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        _refuse_unknown_processor_class(pretrained_model_name_or_path, kwargs)
         for saved_class, file_name, type_key in (
             (extractor_class, "preprocessor_config.json", "feature_extractor_type"),
             (processor_class, "processor_config.json", "processor_type"),
@@ -377,6 +378,60 @@ def _load_processor_only_folders(auto_processor: type, extractor_class: type, pr
 
     from_pretrained._citrus_extractor_folders = True
     auto_processor.from_pretrained = classmethod(from_pretrained)
+
+
+# The files AutoProcessor reads `processor_class` from, in its order, each with the key naming the CiTrus class that
+# saved it and that class's name (what `processor_class` says in a file the package wrote).
+_PROCESSOR_CLASS_FILES = (
+    ("processor_config.json", "processor_type", "CiTrusFusionProcessor"),
+    ("preprocessor_config.json", "feature_extractor_type", "CiTrusFeatureExtractor"),
+)
+
+
+def _refuse_unknown_processor_class(name, kwargs: dict) -> None:
+    """Refuse a CiTrus checkpoint whose processor_config.json or preprocessor_config.json (the first of them, in
+    AutoProcessor's order, that has a `processor_class`) names a processor class transformers resolves to no class (a
+    hand-edited or misspelt name, or not text), naming the file, the field and the fix. transformers found no class,
+    tried its Auto classes one after the other, and the image processor's asked "Do you wish to run the custom code?
+    [y/N]" of the file's `auto_map` (15 s in a terminal, forever in a notebook; with `trust_remote_code=True` it ran
+    the code instead), and a value that is no text failed on "'in <string>' requires string". Files are looked up as
+    AutoProcessor looks them up (a folder, a bundled name, the Hub); another model's files, a class transformers
+    knows (its own, or one registered with `AutoProcessor.register`), and a file that cannot be read pass."""
+    import json
+
+    from transformers.models.auto.processing_auto import processor_class_from_name
+    from transformers.utils import cached_file
+
+    from ._bundled import folder_if_bundled
+    from .feature_extraction_citrus import CHECKPOINT_LOOKUP_KWARGS
+
+    if not isinstance(name, (str, os.PathLike)):
+        return
+    folder = folder_if_bundled(name)
+    lookup = {key: kwargs[key] for key in CHECKPOINT_LOOKUP_KWARGS if key in kwargs}
+    for file_name, type_key, citrus_class in _PROCESSOR_CLASS_FILES:
+        try:
+            path = cached_file(
+                folder,
+                file_name,
+                _raise_exceptions_for_missing_entries=False,
+                _raise_exceptions_for_connection_errors=False,
+                **lookup,
+            )
+            with open(path, encoding="utf-8") as handle:
+                saved = json.load(handle)
+        except Exception:  # missing, unreachable, not JSON: transformers' own loading says so
+            continue
+        if not isinstance(saved, dict) or saved.get("processor_class") is None:
+            continue
+        named = saved["processor_class"]
+        if saved.get(type_key) == citrus_class and (not isinstance(named, str) or not processor_class_from_name(named)):
+            raise ValueError(
+                f"{os.fspath(name)!r}: its {file_name} names processor_class {named!r}, a class transformers does not "
+                f"know, so AutoProcessor cannot load it: set the field to {citrus_class!r} (the class that saved "
+                "the file) or remove it."
+            )
+        return  # AutoProcessor reads no further file
 
 
 def _is_processor_only_folder(
