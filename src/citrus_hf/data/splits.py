@@ -2278,30 +2278,45 @@ def _check_windows_held_out(dataset: str | os.PathLike, names: dict[str, str | N
 
 
 def _window_digests(split) -> list[bytes | None]:
-    """A digest of each row's `input_values` (its shape and float64 values; None for a constant window, or one that
-    is no array): two rows alike have the same digest, whatever the column's float type."""
+    """A digest of each row's `input_values` (its channel count and its samples as float32; None for a constant window,
+    or a row holding no numbers): two rows alike have the same digest, whatever the column's float type. Read from
+    the Arrow buffers, a batch's samples cast at once: `datasets`' numpy formatting of nested lists took most of the
+    time (10 s for 20,000 windows of 2 x 1,000 samples)."""
     import hashlib
 
+    import pyarrow as pa
+
     digests: list[bytes | None] = []
-    for batch in split.select_columns(["input_values"]).with_format("numpy").iter(batch_size=256):
-        for value in batch["input_values"]:
-            try:
-                # (rows of several lengths come as object arrays of their channels' arrays)
-                ragged = isinstance(value, np.ndarray) and value.dtype == np.dtype(object)
-                window = (
-                    np.stack([np.asarray(channel, dtype=np.float64) for channel in value])
-                    if ragged
-                    else np.asarray(value, dtype=np.float64)
-                )
-            except (TypeError, ValueError):  # (ragged channels: refused by `check_labelled_splits` before this)
+    for batch in split.select_columns(["input_values"]).with_format("arrow").iter(batch_size=4096):
+        column = batch.column(0).combine_chunks()
+        if isinstance(column.type, pa.ExtensionType):  # (`Array2D`: lists of fixed size underneath)
+            column = column.storage
+        starts, ends = np.arange(len(column)), np.arange(1, len(column) + 1)
+        channels = None
+        while (
+            pa.types.is_list(column.type)
+            or pa.types.is_large_list(column.type)
+            or pa.types.is_fixed_size_list(column.type)
+        ):
+            if pa.types.is_fixed_size_list(column.type):
+                size = column.type.list_size
+                starts, ends = (starts + column.offset) * size, (ends + column.offset) * size
+            else:
+                offsets = column.offsets.to_numpy()  # (absolute in `values`, as a slice's are)
+                starts, ends = offsets[starts], offsets[ends]
+            channels = ends - starts if channels is None else channels
+            column = column.values
+        if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
+            digests += [None] * len(starts)
+            continue
+        samples = column.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+        for start, end, count in zip(starts, ends, ends - starts if channels is None else channels):
+            window = samples[start:end]
+            if not window.size or np.all(window == window[0]) or np.isnan(window).all():
                 digests.append(None)
                 continue
-            flat = window.ravel()
-            if not flat.size or np.all(flat == flat[0]) or np.isnan(flat).all():
-                digests.append(None)
-                continue
-            digest = hashlib.blake2b(str(window.shape).encode(), digest_size=16)
-            digest.update(np.ascontiguousarray(window).tobytes())
+            digest = hashlib.blake2b(f"{count},{window.size}".encode(), digest_size=16)
+            digest.update(window.tobytes())
             digests.append(digest.digest())
     return digests
 
