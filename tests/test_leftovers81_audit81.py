@@ -146,7 +146,7 @@ def test_a_resume_on_a_dataset_folder_no_longer_there_is_refused_naming_it(tmp_p
     checkpoint, arguments = _recorded_run(tmp_path, corpus)
     assert check_resumable(checkpoint, arguments, 1) is None
     corpus.rename(tmp_path / "moved")
-    with pytest.raises(ValueError, match=rf"--dataset '{corpus}', which is no longer there \(relative to "):
+    with pytest.raises(ValueError, match=rf"--dataset '{corpus}', which is no longer there: put its files back"):
         check_resumable(checkpoint, arguments, 1)
     arguments.dataset = "eeg_pretrain"  # another --dataset is named as another setting
     with pytest.raises(ValueError, match=r"other settings: --dataset 'eeg_pretrain' \(the run: "):

@@ -306,11 +306,7 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
     if files is not None and DATASET_FILES not in current and recorded.get("dataset") == current["dataset"]:
         # the run read a dataset on disk that is not there now: its files cannot be compared, and the same text may
         # now name a registered set or a Hub id (a relative folder resumed from another working directory)
-        raise ValueError(
-            f"{recorded_in} on the dataset on disk --dataset {args.dataset!r}, which is no longer there (relative to "
-            f"{os.getcwd()}): put its files back there (or resume from the working directory the run was started "
-            "in), or start a new --output-dir."
-        )
+        raise ValueError(f"{recorded_in} on the dataset on disk --dataset {args.dataset!r}, {_no_longer_there(args)}")
     legacy = None if files in (None, current.get(DATASET_FILES)) else dataset_files_digest(args.dataset, legacy=True)
     if legacy is not None and files == legacy:
         # a run recorded before the listing followed symlinked folders: the same files, listed the old way (without
@@ -365,6 +361,22 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
             "version to keep it exact."
         )
     return float(recorded["learning_rate"]) if lowered else None
+
+
+def _no_longer_there(args: PretrainArguments) -> str:
+    """The end of `check_resumable`'s refusal of a dataset on disk that is gone: where it was looked for (a relative
+    path, in the working directory, which a resume from another one changes) and what to do."""
+    given = str(args.dataset)
+    path = Path(given).expanduser()
+    if path.is_absolute():  # (no working directory changes where it is: `~/data`'s home named when it is used)
+        return (
+            f"which is no longer there{f' ({path})' if str(path) != given else ''}: put its files back there, or start "
+            "a new --output-dir."
+        )
+    return (
+        f"which is no longer there (relative to {os.getcwd()}): put its files back there (or resume from the working "
+        "directory the run was started in), or start a new --output-dir."
+    )
 
 
 def _difference(key: str, value: Any, recorded: Any) -> str:
