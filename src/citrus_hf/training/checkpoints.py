@@ -180,12 +180,11 @@ def _recorded_processes(folder: Path) -> int | None:
 
 def resume_settings(args: PretrainArguments, num_processes: int) -> dict[str, Any]:
     """The settings an exact resume repeats, JSON-ready (with the process count: it shards the batches, and, for a
-    dataset on disk, which files it holds: `dataset_files`)."""
+    dataset on disk, which files it holds: `dataset_files`, None for a registered set or a Hub id, which a folder of
+    that name, put there later, would shadow)."""
     values = asdict(args)
     settings = {**{key: values[key] for key in RESUME_SETTINGS}, "num_processes": num_processes}
-    files = dataset_files_digest(args.dataset)
-    if files is not None:
-        settings[DATASET_FILES] = files
+    settings[DATASET_FILES] = dataset_files_digest(args.dataset)
     return json.loads(json.dumps(settings, default=str))
 
 
@@ -275,10 +274,11 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
     it continues the same run, but no longer bit for bit.
 
     A run on a dataset on disk (its files' digest recorded) is refused where the same --dataset names nothing on disk
-    now: its files cannot be compared. A digest an earlier citrus-hf took (`dataset_files_digest(legacy=True)`)
-    counted the files of hidden folders too (.git/, .ipynb_checkpoints/), which no run reads: where it no longer
-    matches but nothing a run reads changed after the checkpoint was written (`_read_files_untouched_since`), the
-    resume goes on, with a warning when `warn`.
+    now: its files cannot be compared. A run on a registered set or a Hub id (its digest recorded as None) is refused
+    where the same --dataset names a path on disk now, which the data layer would read instead. A digest an earlier
+    citrus-hf took (`dataset_files_digest(legacy=True)`) counted the files of hidden folders too (.git/,
+    .ipynb_checkpoints/), which no run reads: where it no longer matches but nothing a run reads changed after the
+    checkpoint was written (`_read_files_untouched_since`), the resume goes on, with a warning when `warn`.
 
     A checkpoint of an earlier citrus-hf, written before `RUN_SETTINGS_FILE`, is checked against the `arguments` its
     run's summary records (`_run_settings_of_earlier_run`); without a summary, the resume is allowed with a warning."""
@@ -302,18 +302,31 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
             f"{SUMMARY_FILE} records the settings)"
         )
     current = resume_settings(args, num_processes)
-    files = recorded.get(DATASET_FILES)
-    if files is not None and DATASET_FILES not in current and recorded.get("dataset") == current["dataset"]:
+    files, now = recorded.get(DATASET_FILES), current[DATASET_FILES]
+    same_dataset = recorded.get("dataset") == current["dataset"]
+    if same_dataset and files is not None and now is None:
         # the run read a dataset on disk that is not there now: its files cannot be compared, and the same text may
         # now name a registered set or a Hub id (a relative folder resumed from another working directory)
         raise ValueError(f"{recorded_in} on the dataset on disk --dataset {args.dataset!r}, {_no_longer_there(args)}")
-    legacy = None if files in (None, current.get(DATASET_FILES)) else dataset_files_digest(args.dataset, legacy=True)
+    if same_dataset and DATASET_FILES in recorded and files is None and now is not None:
+        # the run read a registered set or a Hub dataset, and the data layer reads a path on disk before a name: the
+        # resume would read what was put there since. (Only where the digest is recorded as None: the first citrus-hf
+        # to write RUN_SETTINGS_FILE recorded no digest, for a folder either, and those after it, until None was
+        # recorded, no key for a name: a run without the key may have read the folder, and is not refused here.)
+        shadow = Path(os.path.abspath(Path(str(args.dataset)).expanduser()))
+        kind = "folder" if shadow.is_dir() else "file"
+        raise ValueError(
+            f"{recorded_in} on the registered set or Hub dataset --dataset {args.dataset!r}, and a {kind} of that name "
+            f"is there now ({shadow}), which the resume would read instead (a path on disk is read before a name): "
+            f"resume from another working directory, or rename the {kind}."
+        )
+    legacy = None if files in (None, now) else dataset_files_digest(args.dataset, legacy=True)
     if legacy is not None and files == legacy:
         # a run recorded before the listing followed symlinked folders: the same files, listed the old way (without
         # this, every such run's resume was refused as one whose files had changed)
         current[DATASET_FILES] = files
     elif (
-        legacy not in (None, current.get(DATASET_FILES))  # the old listing sees files the data layer does not read
+        legacy not in (None, now)  # the old listing sees files the data layer does not read
         and recorded_file.is_file()
         and _read_files_untouched_since(Path(str(args.dataset)).expanduser(), recorded_file.stat().st_mtime_ns)
     ):
@@ -334,7 +347,10 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
     differences = [
         _difference(key, current[key], recorded[key])
         for key in current
-        if key in recorded and recorded[key] != current[key] and not (key == "learning_rate" and lowered)
+        if key in recorded
+        and recorded[key] != current[key]
+        and not (key == "learning_rate" and lowered)
+        and not (key == DATASET_FILES and not same_dataset)  # (another dataset's files: named as --dataset)
     ]
     if differences:
         raise ValueError(
