@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from transformers.utils import SAFE_WEIGHTS_NAME, logging
 
-from ..data.listings import files_under, folders_and_files_under
+from ..data.listings import files_under, folders_and_files_under, is_hidden_name
 from ..loading import read_json_object
 from .arguments import PretrainArguments
 from .launch import LAUNCH_ACCUMULATION, LAUNCH_PRECISION, cpu_launch
@@ -212,9 +212,26 @@ def dataset_files_digest(dataset: str | os.PathLike | None, legacy: bool = False
     path = Path(str(dataset)).expanduser()
     if not path.exists():
         return None
-    listed = path.rglob("*") if legacy else files_under(path)
+    if path.is_file():
+        return _files_digest(path, [path])
+    return _files_digest(path, _legacy_files(path) if legacy else _listed_files(files_under(path)))
+
+
+def _legacy_files(path: Path) -> list[Path]:
+    """The files under the folder `path` as an earlier citrus-hf listed them for `dataset_files_digest` (`Path.rglob`:
+    hidden folders' files and "__" names counted, symlinked folders not entered)."""
+    return _listed_files(path.rglob("*"))
+
+
+def _listed_files(listed) -> list[Path]:
+    """The files of a listing that `dataset_files_digest` counts, sorted."""
     # (`datasets` writes the caches of its maps, `cache-*.arrow`, into a `save_to_disk` folder: not the data's files)
-    files = [path] if path.is_file() else sorted(f for f in listed if f.is_file() and not _is_cache(f))
+    return sorted(f for f in listed if f.is_file() and not _is_cache(f))
+
+
+def _files_digest(path: Path, files: list[Path]) -> str:
+    """`dataset_files_digest` of the dataset `path`, a folder of which `files` are the files counted (or one file,
+    itself): each one's path within it and size."""
     digest = hashlib.sha256()
     for file in files:
         digest.update(f"{file.relative_to(path) if file != path else file.name}:{file.stat().st_size};".encode())
@@ -278,7 +295,8 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
     where the same --dataset names a path on disk now, which the data layer would read instead. A digest an earlier
     citrus-hf took (`dataset_files_digest(legacy=True)`) counted the files of hidden folders too (.git/,
     .ipynb_checkpoints/), which no run reads: where it no longer matches but nothing a run reads changed after the
-    checkpoint was written (`_read_files_untouched_since`), the resume goes on, with a warning when `warn`.
+    checkpoint was written (`_read_files_untouched_since`), the resume goes on, with a warning when `warn`; where
+    something did, the refusal names the hidden entries written since (`_hidden_entries_since`).
 
     A checkpoint of an earlier citrus-hf, written before `RUN_SETTINGS_FILE`, is checked against the `arguments` its
     run's summary records (`_run_settings_of_earlier_run`); without a summary, the resume is allowed with a warning."""
@@ -321,31 +339,32 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
             f"resume from another working directory, or rename the {kind}."
         )
     legacy = None if files in (None, now) else dataset_files_digest(args.dataset, legacy=True)
+    hidden_since = ""
     if legacy is not None and files == legacy:
         # a run recorded before the listing followed symlinked folders: the same files, listed the old way (without
         # this, every such run's resume was refused as one whose files had changed)
         current[DATASET_FILES] = files
-    elif (
-        legacy not in (None, now)  # the old listing sees files the data layer does not read
-        and recorded_file.is_file()
-        and _read_files_untouched_since(Path(str(args.dataset)).expanduser(), recorded_file.stat().st_mtime_ns)
-    ):
-        # the old listing counted the files of hidden folders too (.git/, whose index a `git status` rewrites,
-        # .ipynb_checkpoints/), which no run reads: what changed since lies there alone
-        if warn:
-            logger.warning(
-                f"The run that wrote {resume_dir} recorded the files under --dataset as an earlier citrus-hf listed "
-                "them, hidden folders (.git/, .ipynb_checkpoints/, __MACOSX/) included; those changed since, but no "
-                "file or folder a run reads was written, added or removed after the checkpoint: resuming on the same "
-                "recordings."
-            )
-        current[DATASET_FILES] = files
+    elif legacy not in (None, now) and recorded_file.is_file():  # the old listing sees files no run reads
+        dataset, checkpointed_ns = Path(str(args.dataset)).expanduser(), recorded_file.stat().st_mtime_ns
+        if _read_files_untouched_since(dataset, checkpointed_ns):
+            # the old listing counted the files of hidden folders too (.git/, whose index a `git status` rewrites,
+            # .ipynb_checkpoints/), which no run reads: what changed since lies there alone
+            if warn:
+                logger.warning(
+                    f"The run that wrote {resume_dir} recorded the files under --dataset as an earlier citrus-hf "
+                    "listed them, hidden folders (.git/, .ipynb_checkpoints/, __MACOSX/) included; those changed "
+                    "since, but no file or folder a run reads was written, added or removed after the checkpoint: "
+                    "resuming on the same recordings."
+                )
+            current[DATASET_FILES] = files
+        else:
+            hidden_since = _hidden_entries_since(dataset, checkpointed_ns, files)
     lowered = (
         isinstance(recorded.get("learning_rate"), (int, float))
         and 0 < current["learning_rate"] < recorded["learning_rate"]
     )
     differences = [
-        _difference(key, current[key], recorded[key])
+        _difference(key, current[key], recorded[key], hidden_since)
         for key in current
         if key in recorded
         and recorded[key] != current[key]
@@ -395,12 +414,53 @@ def _no_longer_there(args: PretrainArguments) -> str:
     )
 
 
-def _difference(key: str, value: Any, recorded: Any) -> str:
+# How many hidden entries `_hidden_entries_since` names before it counts the rest.
+_HIDDEN_NAMED = 3
+
+
+def _hidden_entries_since(dataset: Path, moment_ns: int, recorded: str) -> str:
+    """For `check_resumable`'s refusal of a run whose files' digest an earlier citrus-hf took (`recorded`,
+    `dataset_files_digest(legacy=True)`), which counted hidden folders' files, on the dataset folder `dataset`, where
+    something a run reads was written at or after `moment_ns` (`_read_files_untouched_since`): the hidden entries
+    (`listings.is_hidden_name`) written then in the folders a run reads (a `.DS_Store`, an `.ipynb_checkpoints/`,
+    whose writing dates their folder as a recording added or removed would), a few named; and, where leaving them
+    out gives `recorded` back, that deleting them resumes. Empty where there are none."""
+    latest_ns = moment_ns - _TIMESTAMP_SLACK_NS
+    hidden = []
+    for folder in folders_and_files_under(dataset)[0]:
+        try:
+            entries = list(os.scandir(folder))
+            hidden += [
+                folder / entry.name
+                for entry in entries
+                if is_hidden_name(entry.name) and _changed_ns(entry.stat(follow_symlinks=False)) >= latest_ns
+            ]
+        except OSError:  # (gone or unreadable since the walk: nothing to name)
+            continue
+    if not hidden:
+        return ""
+    named = sorted(str(path.relative_to(dataset)) for path in hidden)
+    shown = ", ".join(named[:_HIDDEN_NAMED]) + (
+        f" and {len(named) - _HIDDEN_NAMED} more" if len(named) > _HIDDEN_NAMED else ""
+    )
+    note = (
+        f"; hidden entries were written after the checkpoint in folders a run reads: {shown}; the run's record of the "
+        "files, taken by an earlier citrus-hf, counted hidden folders' files"
+    )
+    kept = [file for file in _legacy_files(dataset) if not any(file == h or h in file.parents for h in hidden)]
+    if _files_digest(dataset, kept) == recorded:
+        return f"{note}: delete them if they are the only change (the files then match that record)"
+    # (other files differ too: a recording, or a hidden folder's older files, such as a rewritten .git/index)
+    return f"{note}, but more changed: deleting them would not make the files match it"
+
+
+def _difference(key: str, value: Any, recorded: Any, files_note: str = "") -> str:
     """How `check_resumable` names a setting `key` that is `value` in this resume and was `recorded` in the run: as
     its option, as the variable of the launch's environment that set it (an ACCELERATE_* left in the shell from
-    another job is not an option the user gave), or, for the process count, with the launch that repeats the run's."""
+    another job is not an option the user gave), or, for the process count, with the launch that repeats the run's.
+    `files_note`: what else to say of the files under --dataset (`_hidden_entries_since`)."""
     if key == DATASET_FILES:
-        return "the files under --dataset (some were added, removed or resized since the run)"
+        return f"the files under --dataset (some were added, removed or resized since the run{files_note})"
     if key == "num_processes":
         if recorded == 1:
             launch = "without accelerate launch"
