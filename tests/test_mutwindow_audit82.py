@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import re
 
 import datasets
@@ -98,9 +99,17 @@ def test_a_window_that_is_no_finite_number_of_seconds_is_refused(value, shown):
         check_own_set_options({"window_seconds": value}, "mine")
 
 
-def test_a_window_under_half_a_patch_is_one_patch_not_none():
+def test_a_window_under_half_a_patch_is_one_patch_not_none(caplog):
     # 0.05 s is a quarter of a 0.2 s patch: rounded to the nearest it is 0 patches, a window of no sample
-    assert whole_patch_windows((0.05, 0.05), 0.2, False) == (0.2, 0.2)
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        assert whole_patch_windows((0.05, 0.05), 0.2, False) == (0.2, 0.2)
+    # the advice offered the one choice twice: "Give window_seconds=0.2 or 0.2 to choose."
+    assert caplog.text.count("0.2 or 0.2") == 0
+    assert "Give window_seconds=0.2 (one patch, the shortest window the model takes) or longer." in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):  # above one patch: the whole numbers either side
+        whole_patch_windows((0.5, 0.5), 0.2, False)
+    assert "Give window_seconds=0.4 or 0.6 to choose." in caplog.text
 
 
 def _on_disk(tmp_path, columns) -> datasets.Dataset:

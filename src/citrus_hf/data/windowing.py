@@ -333,12 +333,17 @@ def whole_patch_windows(windows: tuple[float, float], patch_seconds: float, hop_
         return windows
     whole = max(1, math.floor(patches + 0.5))
     rounded = round(whole * patch_seconds, 9)
-    lower, upper = max(1, math.floor(patches)), math.floor(patches) + 1
+    lower, upper = math.floor(patches), math.floor(patches) + 1
+    # (under one patch there is no whole number of patches below: the advice was "window_seconds=0.2 or 0.2")
+    choices = (
+        f"{round(lower * patch_seconds, 9):g} or {round(upper * patch_seconds, 9):g} to choose"
+        if lower >= 1
+        else f"{round(upper * patch_seconds, 9):g} (one patch, the shortest window the model takes) or longer"
+    )
     logger.warning(
         f"window_seconds={window_seconds:g} is {patches:g} patches of the model ({patch_seconds:g} s each), which "
         f"takes whole patches only: windows are cut at {rounded:g} s ({whole} patch{'es' if whole > 1 else ''}) "
-        "instead, the window the checkpoint records and citrus predict cuts. Give window_seconds="
-        f"{round(lower * patch_seconds, 9):g} or {round(upper * patch_seconds, 9):g} to choose."
+        f"instead, the window the checkpoint records and citrus predict cuts. Give window_seconds={choices}."
     )
     return rounded, hop_seconds if hop_given else rounded
 
