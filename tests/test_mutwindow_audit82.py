@@ -133,7 +133,11 @@ def test_windows_of_another_hop_or_rate_are_not_read_from_the_cache_of_the_first
 
 
 def test_the_windows_come_back_in_the_format_of_the_split():
+    # the windows are cut from the split in numpy format (its rows' own dtype): a split in the default format gets
+    # lists back, not that numpy format, and a numpy split numpy rows
     rows = datasets.Dataset.from_dict({"input_values": [np.zeros(30, np.float32)], "label": [1]})
+    windowed = window_examples(rows, 1.0, 1.0, sampling_rate=10.0)
+    assert windowed.format["type"] is None and isinstance(windowed[0]["input_values"], list)
     windowed = window_examples(rows.with_format("numpy"), 1.0, 1.0, sampling_rate=10.0)
     assert windowed.format["type"] == "numpy" and isinstance(windowed[0]["input_values"], np.ndarray)
 
