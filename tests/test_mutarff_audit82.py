@@ -55,6 +55,18 @@ def test_a_double_quoted_arff_example_with_a_longer_channel_is_refused(tmp_path)
         read_uea_arff(_arff(tmp_path, '"1,2,3,4\\n4,5,6",a\n'))
 
 
+def test_a_short_channel_under_upper_case_keywords_names_the_steps_declared(tmp_path):
+    """ARFF's keywords are read in any case (scipy's reader does): under "@ATTRIBUTE rel RELATIONAL" the steps it
+    declares were not counted, and the refusal of a short channel said "the declared" where it says 3."""
+    path = tmp_path / "upper.arff"
+    steps = "".join(f"  @ATTRIBUTE t{index} NUMERIC\n" for index in range(3))
+    path.write_text(
+        f"@RELATION X\n@ATTRIBUTE rel RELATIONAL\n{steps}@END rel\n@ATTRIBUTE class {{a,b}}\n@DATA\n'1,2\\n4,5,6',a\n"
+    )
+    with pytest.raises(CorruptFileError, match="fewer values than the 3 time steps"):
+        read_uea_arff(path)
+
+
 # ---------------------------------------------------------------------------------------------------------------- CSV
 
 
@@ -65,7 +77,7 @@ def _rows(count: int, last: Callable[[int], str] = lambda row: "", delimiter: st
 
 
 def test_a_missing_cell_after_a_delimiter_and_a_space_is_nan(tmp_path):
-    """ "0.5, NA": the cell as numpy gives it holds the space; it was refused as no number, naming the column."""
+    """A cell " NA" (after "0.5,"), as numpy gives it, holds the space: it was refused as no number."""
     path = tmp_path / "spaced.csv"
     path.write_text("a,b\n" + "".join(f"{row % 7}.5, {'NA' if row == 3 else f'{row % 5}.25'}\n" for row in range(20)))
     recording = read_recording(path, sampling_rate=10)
@@ -73,8 +85,8 @@ def test_a_missing_cell_after_a_delimiter_and_a_space_is_nan(tmp_path):
 
 
 def test_an_excel_gap_in_lower_case_is_a_missing_value_as_in_upper_case(tmp_path):
-    """ "#n/a" as "#N/A" (missing markers are read in any case): numpy read it as a comment from its "#" on, and a row
-    that opens with it was dropped, every later sample a sample early."""
+    """Excel's "#n/a" as its "#N/A" (missing markers are read in any case): numpy read it as a comment from its "#"
+    on, and a row that opens with it was dropped, every later sample a sample early."""
     path = tmp_path / "gaps.csv"
     path.write_text("a,b\n" + "".join(f"{'#n/a' if row == 4 else f'{row % 7}.5'},{row % 5}.25\n" for row in range(20)))
     recording = read_recording(path, sampling_rate=10)
@@ -152,7 +164,7 @@ def test_marker_rows_of_a_later_block_are_left_out_where_they_stand(tmp_path, mo
 
 
 def test_a_time_of_day_stops_at_23_hours():
-    """ "24:30:00" is no time of day (nor is it an ISO date-time): read as one, it was 88200 s since midnight."""
+    """A cell "24:30:00" is no time of day (nor is it an ISO date-time): read as one, it was 88200 s since midnight."""
     assert arff_csv.is_time_of_day("23:59:59.5") and arff_csv.clock_seconds("23:59:59.5") == 86399.5
     assert not arff_csv.is_time_of_day("24:30:00") and arff_csv.clock_seconds("24:30:00") is None
 
@@ -259,16 +271,19 @@ def test_shimmers_formats_row_holds_calibration_words_alone():
 
 
 def test_shimmers_synchronised_unix_time_column_is_its_time_stamps():
-    """ "..._TimestampSync_Unix_CAL" (Consensys' synchronised Unix milliseconds) is a time column as
+    """Shimmer's "..._TimestampSync_Unix_CAL" (Consensys' synchronised Unix milliseconds) is a time column as
     "..._Timestamp_Unix_CAL" is; a calibrated signal is not."""
     for signal in ("timestamp_sync_unix", "timestamp_unix", "timestamp_sync", "timestamp"):
         assert vendors.vendor_column_key(f"shimmer_5e7d_{signal}_cal") == "timestamp"
     assert vendors.vendor_column_key("shimmer_5e7d_ecg_ll_ra_24bit_cal") == "shimmer_5e7d_ecg_ll_ra_24bit_cal"
 
 
-def test_an_acqknowledge_header_of_no_interval_is_no_acqknowledge_header(tmp_path):
-    """ "0 msec/sample" states no rate: taken for AcqKnowledge's header, its rate divided by zero."""
+def test_an_acqknowledge_header_of_no_interval_is_none_and_one_in_microseconds_is_refused(tmp_path):
+    """A header of "0 msec/sample" states no rate: taken for AcqKnowledge's, its rate divided by zero. One of
+    "µsec/sample" (a rate in kHz) was not recognised, and the file was refused as no numbers, naming no fix."""
     assert vendors.refuse_acqknowledge_header(tmp_path / "x.txt", ["x.acq", "0 msec/sample", "2 channels"]) is None
+    with pytest.raises(CorruptFileError, match=r"50 µsec/sample: 20000 Hz; 1 channel\).*delete its first 5 lines"):
+        vendors.refuse_acqknowledge_header(tmp_path / "x.txt", ["x.acq", "50 µsec/sample", "1 channel"])
 
 
 # ------------------------------------------------------------------------------------------------------------- R data
