@@ -1,0 +1,91 @@
+"""Mutation audit 82 of the scripts' error boundary (`citrus_hf.commands.script`), the package's logging
+(`citrus_hf._logs`) and its optional dependencies (`citrus_hf._extras`): guards for the mutants no test killed (each
+passes on main and fails on its mutant), and the defects the audit found."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+# ------------------------------------------------------------------------------------------- extras
+
+
+@pytest.fixture
+def fake_packages(tmp_path, monkeypatch):
+    """Writes top-level packages into a folder on sys.path (`fake_packages(name, files, version, distribution)`:
+    `files` maps a path inside the package to its source, `version` writes the dist-info of that release, of the
+    distribution `name` or `distribution`), known to `EXTRAS` as the `[baselines]` extra's, and forgets them after the
+    test. The real installs are left alone."""
+    from citrus_hf import _extras
+
+    names = []
+
+    def write(name: str, files: dict[str, str], version: str | None = None, distribution: str | None = None) -> None:
+        # a folder each, put on sys.path once written: importlib's caches keep a folder's listing until they are
+        # invalidated (as syspath_prepend does)
+        folder = tmp_path / name
+        for path, source in {"__init__.py": "", **files}.items():
+            (folder / name / path).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name / path).write_text(source)
+        if version:
+            info = folder / f"{(distribution or name).replace('-', '_')}-{version}.dist-info"  # as pip names it
+            info.mkdir()
+            (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution or name}\nVersion: {version}\n")
+            (info / "top_level.txt").write_text(f"{name}\n")
+        monkeypatch.syspath_prepend(str(folder))
+        monkeypatch.setitem(_extras.EXTRAS, name, "baselines")
+        names.append(name)
+
+    yield write
+    for module in [module for module in sys.modules if module.split(".")[0] in names]:
+        del sys.modules[module]
+
+
+def test_a_package_installed_without_the_submodule_needed_is_named_as_lacking_it(fake_packages):
+    """An older release without the submodule an arm needs (or a broken install) was reported as "which is not
+    installed: pip install ...", sending the user to install what pip says is installed already: the message names the
+    release that lacks it and the upgrade (`-U` on the package itself: pip leaves a dependency that satisfies the
+    extra's floor as it is)."""
+    from citrus_hf._extras import MissingExtraError, check_installed, require
+
+    fake_packages("audit82old", {"transformations/__init__.py": ""}, version="0.9.1")
+    advice = (
+        "which the installed audit82old 0.9.1 lacks (an older release, or a broken install): upgrade it with pip "
+        "install -U audit82old (if that is the newest release already, pip install --force-reinstall audit82old)"
+    )
+    with pytest.raises(MissingExtraError) as refused:
+        require("audit82old.transformations.rocket", "The MiniRocket baseline")
+    assert str(refused.value) == f"The MiniRocket baseline needs audit82old.transformations.rocket, {advice}."
+    with pytest.raises(MissingExtraError) as refused:
+        check_installed(
+            ["audit82old.transformations.rocket", "audit82old.other", "no_such_toolkit_82"],
+            "The 'mine' arm",
+            "or leave it out: --arms prior",
+        )
+    assert str(refused.value) == (
+        "The 'mine' arm needs no_such_toolkit_82, which is not installed: install no_such_toolkit_82 (not a "
+        "dependency of citrus-hf: e.g. pip install no_such_toolkit_82); and audit82old.transformations.rocket and "
+        f"audit82old.other, {advice}, or leave it out: --arms prior."
+    )
+    check_installed(["audit82old.transformations", "audit82old"], "The 'mine' arm")  # both there: nothing to say
+    # a package that pip installs under another name (scikit-learn's sklearn): named and upgraded by that name
+    fake_packages("audit82imp", {}, version="2.0", distribution="audit82-dist")
+    with pytest.raises(MissingExtraError) as refused:
+        check_installed(["audit82imp.gone"], "The 'mine' arm")
+    assert "needs audit82imp.gone, which the installed audit82-dist 2.0 lacks" in str(refused.value)
+    assert "pip install -U audit82-dist (if that" in str(refused.value)
+
+
+def test_a_broken_install_missing_a_module_of_its_own_is_named_as_lacking_it(fake_packages):
+    """A package whose own import fails on a module of its own (files lost from an install, no metadata) is no
+    package that "is not installed"; a module of another package missing inside it still raises as it is."""
+    from citrus_hf._extras import MissingExtraError, require
+
+    fake_packages("audit82broken", {"__init__.py": "from ._core import fit\n"})
+    with pytest.raises(MissingExtraError, match=r"needs audit82broken\._core, which the installed audit82broken lacks"):
+        require("audit82broken", "The MiniRocket baseline")
+    fake_packages("audit82dep", {"__init__.py": "import audit82_absent_dependency\n"})
+    with pytest.raises(ModuleNotFoundError) as raised:
+        require("audit82dep", "The MiniRocket baseline")
+    assert type(raised.value) is ModuleNotFoundError and raised.value.name == "audit82_absent_dependency"
