@@ -89,3 +89,118 @@ def test_a_broken_install_missing_a_module_of_its_own_is_named_as_lacking_it(fak
     with pytest.raises(ModuleNotFoundError) as raised:
         require("audit82dep", "The MiniRocket baseline")
     assert type(raised.value) is ModuleNotFoundError and raised.value.name == "audit82_absent_dependency"
+
+
+# ------------------------------------------------------------------------------------------- the scripts' boundary
+
+
+def _stopped(function, capsys) -> tuple[object, str]:
+    """`run_script(function)`'s exit code and what it wrote on stderr."""
+    from citrus_hf.commands.script import run_script
+
+    with pytest.raises(SystemExit) as stopped:
+        run_script(function)
+    return stopped.value.code, capsys.readouterr().err
+
+
+def _interrupted():
+    raise KeyboardInterrupt
+
+
+def test_a_script_stopped_by_ctrl_c_says_so_once_and_exits_130(monkeypatch, capsys):
+    """Ctrl-C ends a script as it ends `citrus`: "interrupted" on stderr, code 130 (128 + SIGINT), the traceback with
+    --debug; under `accelerate launch examples/pretrain_accelerate.py` every process got the Ctrl-C and each said
+    "interrupted", where `citrus pretrain` says it once (rank 0)."""
+    from citrus_hf.commands.script import run_script
+
+    monkeypatch.setattr(sys, "argv", ["example.py"])
+    monkeypatch.delenv("RANK", raising=False)
+    assert _stopped(_interrupted, capsys) == (130, "interrupted\n")
+    monkeypatch.setenv("RANK", "1")
+    assert _stopped(_interrupted, capsys) == (130, "")
+    monkeypatch.setattr(sys, "argv", ["example.py", "--debug"])
+    with pytest.raises(KeyboardInterrupt):
+        run_script(_interrupted)
+
+
+def test_a_broken_pipe_that_is_not_stdouts_is_an_error(monkeypatch, capsys):
+    """Only stdout's reader going away ends a script quietly: a BrokenPipeError of another pipe (a subprocess, a
+    socket) is reported, as `citrus` reports it."""
+    import citrus_hf.commands.script
+
+    def broken():
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "argv", ["example.py"])
+    monkeypatch.setattr(citrus_hf.commands.script, "stdout_is_closed", lambda: False)
+    code, said = _stopped(broken, capsys)
+    assert code == 2 and said.startswith("error: [Errno 32] Broken pipe")
+
+
+def test_a_script_whose_few_lines_meet_a_closed_pipe_ends_quietly():
+    """A script that prints less than stdout's buffer holds meets the gone reader only when stdout is flushed: inside
+    the boundary (code 141, nothing said), not in Python's flush at exit ("Exception ignored ... BrokenPipeError",
+    code 120)."""
+    import os
+    import subprocess
+
+    from citrus_hf.commands.main import BROKEN_PIPE_EXIT_CODE
+
+    script = "from citrus_hf.commands.script import run_script\nrun_script(lambda: print('one row'))\n"
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script], stdout=write, stderr=subprocess.PIPE, text=True, timeout=120
+        )
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (BROKEN_PIPE_EXIT_CODE, "")
+
+
+def test_a_script_prints_what_its_terminals_encoding_cannot_hold(monkeypatch, capsys):
+    """A script's table with "±" on an ASCII terminal crashed after all its work, as `citrus` did: the boundary lets
+    stdout print it as an escape."""
+    import io
+
+    from citrus_hf.commands.script import run_script
+
+    terminal = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setattr(sys, "argv", ["example.py"])
+    run_script(lambda: print("0.91 ± 0.02"))
+    assert terminal.buffer.getvalue() == b"0.91 \\xb1 0.02\n"
+
+
+def test_the_dataset_scripts_parser_takes_no_abbreviation_unless_asked():
+    """`--data` was taken for `--data-dir`: an abbreviation is an unknown option, unless the script asks for them."""
+    from citrus_hf.commands.script import ScriptParser
+
+    parser = ScriptParser()
+    parser.add_argument("--data-dir")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--data", "x"])
+    asked = ScriptParser(allow_abbrev=True)
+    asked.add_argument("--data-dir")
+    assert asked.parse_args(["--data", "x"]).data_dir == "x"
+
+
+def test_the_scripts_count_and_positive_number_types():
+    """`positive_int` takes whole numbers from 1 and `positive_float` finite numbers above 0; each refusal names what
+    was given, in the words argparse prints after the option ("argument --epochs: must be ...")."""
+    from argparse import ArgumentTypeError
+
+    from citrus_hf.commands.script import positive_float, positive_int
+
+    assert positive_int("1") == 1 and positive_float("1e-4") == 1e-4
+    refused = [
+        (positive_int, "2.5", "must be a whole number >= 1, got '2.5'"),
+        (positive_int, "abc", "must be a whole number >= 1, got 'abc'"),
+        (positive_float, "abc", "must be a number above 0, got 'abc'"),
+        (positive_float, "inf", "must be a finite number above 0, got inf"),
+        (positive_float, "nan", "must be a finite number above 0, got nan"),
+    ]
+    for function, text, said in refused:
+        with pytest.raises(ArgumentTypeError) as refusal:
+            function(text)
+        assert str(refusal.value) == said

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Callable
 
@@ -34,7 +35,8 @@ def run_script(main: Callable[[], object]) -> None:
     except KeyboardInterrupt:
         if debug:
             raise
-        print("interrupted", file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0":  # Ctrl-C reaches every process of a launch: one says so, as `citrus`
+            print("interrupted", file=sys.stderr)
         sys.exit(130)  # the shell's code for a process stopped by Ctrl-C, as `citrus` gives
     except Exception as error:
         if isinstance(error, BrokenPipeError) and stdout_is_closed():  # not another pipe (a subprocess, a socket)
