@@ -91,6 +91,19 @@ def test_a_broken_install_missing_a_module_of_its_own_is_named_as_lacking_it(fak
     assert type(raised.value) is ModuleNotFoundError and raised.value.name == "audit82_absent_dependency"
 
 
+def test_a_stand_in_module_in_sys_modules_counts_as_installed(monkeypatch):
+    """`is_installed` says whether `import module` would work: a module put in `sys.modules` without a spec (a
+    stand-in, which `importlib.util.find_spec` refuses with ValueError) imports, so it counts as installed, where it
+    was called not installed; a module blocked there (None) still counts as missing."""
+    import types
+
+    from citrus_hf._extras import is_installed
+
+    monkeypatch.setitem(sys.modules, "audit82_stand_in", types.ModuleType("audit82_stand_in"))
+    monkeypatch.setitem(sys.modules, "audit82_blocked", None)
+    assert is_installed("audit82_stand_in") and not is_installed("audit82_blocked")
+
+
 # ------------------------------------------------------------------------------------------- the scripts' boundary
 
 

@@ -34,11 +34,14 @@ class MissingExtraError(ImportError):
 
 def is_installed(module: str) -> bool:
     """Whether `module` could be imported, found without importing it (aeon and neurokit2 take seconds to import).
-    A module blocked in `sys.modules` (`sys.modules[name] = None`, as tests do) counts as not installed."""
+    A module blocked in `sys.modules` (`sys.modules[name] = None`, as tests do) counts as not installed, one put there
+    without a spec (a stand-in module) as installed: `import module` returns it."""
     try:
         return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # a missing parent package; ValueError: blocked in sys.modules
+    except ImportError:  # a missing parent package
         return False
+    except ValueError:  # in sys.modules without a spec, which find_spec refuses; said "not installed" before
+        return True
 
 
 def check_installed(
