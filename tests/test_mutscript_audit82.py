@@ -224,3 +224,136 @@ def test_the_scripts_count_and_positive_number_types():
         with pytest.raises(ArgumentTypeError) as refusal:
             function(text)
         assert str(refusal.value) == said
+
+
+# ------------------------------------------------------------------------------------------- logs
+
+
+def test_the_verbosity_variable_is_read_as_transformers_reads_it(monkeypatch):
+    """TRANSFORMERS_VERBOSITY=ERROR (or " error ", "warn") sets nothing in transformers, which warns and keeps its
+    default, while the package read it as a level: `citrus data` (which never imports transformers) was quiet and
+    `citrus finetune` was not. The names are transformers' own, matched exactly."""
+    import logging
+
+    from transformers.utils import logging as transformers_logging
+
+    from citrus_hf._logs import _VERBOSITY_NAMES, transformers_verbosity
+
+    assert _VERBOSITY_NAMES == transformers_logging.log_levels
+    monkeypatch.setattr(logging.getLogger("transformers"), "level", logging.NOTSET)
+    for value in ("ERROR", " error ", "warn", "fatal"):
+        monkeypatch.setenv("TRANSFORMERS_VERBOSITY", value)
+        assert transformers_verbosity() == logging.NOTSET, value
+    monkeypatch.setenv("TRANSFORMERS_VERBOSITY", "critical")
+    assert transformers_verbosity() == logging.CRITICAL
+
+
+def test_the_package_verbosity_is_kept_inside_and_put_back_after():
+    """`package_verbosity_kept` holds the package's loggers at the verbosity in effect when it is entered, while
+    transformers' is changed inside, and leaves them following transformers' again after; a level the user set on the
+    "citrus_hf" logger stays as it was, inside and after."""
+    import logging
+
+    from transformers.utils import logging as transformers_logging
+
+    from citrus_hf._logs import package_verbosity_kept
+
+    package, before = logging.getLogger("citrus_hf"), transformers_logging.get_verbosity()
+    try:
+        transformers_logging.set_verbosity_info()
+        with package_verbosity_kept():
+            transformers_logging.set_verbosity_error()
+            assert package.getEffectiveLevel() == logging.INFO
+        assert package.level == logging.NOTSET and package.getEffectiveLevel() == logging.ERROR
+        package.setLevel(logging.DEBUG)
+        with package_verbosity_kept():
+            assert package.level == logging.DEBUG
+        assert package.level == logging.DEBUG
+    finally:
+        package.setLevel(logging.NOTSET)
+        transformers_logging.set_verbosity(before)
+
+
+def test_outside_stacklevel_stops_at_the_outermost_frame(monkeypatch):
+    """Where every frame counts as the package's (`python -m citrus_hf` run from inside the package's folder: its
+    "<frozen runpy>" frames resolve there), the walk ends at the outermost frame instead of running off the stack."""
+    import citrus_hf._logs
+
+    monkeypatch.setattr(citrus_hf._logs, "_PACKAGE_FOLDER", "")  # every frame is the package's
+    depth, frame = 1, sys._getframe()
+    while frame.f_back is not None:
+        depth, frame = depth + 1, frame.f_back
+    assert citrus_hf._logs.outside_stacklevel() == depth  # this frame is stacklevel 1, the outermost `depth`
+
+
+def test_the_package_records_reach_stderr_only_where_no_handler_takes_them(monkeypatch):
+    """With no handler anywhere, a record of the package is one "[citrus_hf] ..." line on stderr, flushed at once (as
+    logging's StreamHandler does: the line is there before whatever comes next, to a stderr a program replaced by a
+    buffered file too); an application that configured logging (a handler on the root logger) gets it there alone."""
+    import io
+    import logging
+
+    class Stream(io.StringIO):
+        flushed = ""
+
+        def flush(self):
+            self.flushed = self.getvalue()
+
+    root, logger = logging.getLogger(), logging.getLogger("citrus_hf.audit82")
+    monkeypatch.setattr(sys, "stderr", Stream())
+    taken = []
+    handler = logging.Handler()
+    handler.emit = taken.append
+    kept = root.handlers[:]  # pytest's own, put back inside the test (pytest takes it off when the test ends)
+    try:
+        root.handlers[:] = []
+        logger.error("a notice")
+        assert sys.stderr.flushed == "[citrus_hf] a notice\n"
+        root.handlers[:] = [handler]
+        logger.error("another notice")
+    finally:
+        root.handlers[:] = kept
+    assert sys.stderr.getvalue() == "[citrus_hf] a notice\n" and [r.getMessage() for r in taken] == ["another notice"]
+
+
+def test_the_warnings_hook_survives_a_bar_closed_twice_and_is_left_when_replaced(monkeypatch):
+    """A bar closed twice (by hand, then at garbage collection) counted as two bars closed, so the next bar printed
+    its warnings over its line; and a hook the program set while a bar was shown stays when the bar closes."""
+    import os
+    import warnings
+
+    from citrus_hf._logs import progress_bar
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # put back whatever the test leaves
+    hook = warnings.showwarning
+    with open(os.devnull, "w") as sink:
+        first = progress_bar(True, total=2, file=sink)
+        first.close()
+        first.close()
+        second = progress_bar(True, total=2, file=sink)
+        assert warnings.showwarning is not hook  # the second bar routes the warnings below it
+        second.close()
+        assert warnings.showwarning is hook
+        third = progress_bar(True, total=2, file=sink)
+
+        def programs_own(*args, **kwargs):
+            pass
+
+        warnings.showwarning = programs_own
+        third.close()
+        assert warnings.showwarning is programs_own
+
+
+@pytest.mark.parametrize("value", ["1", "ON", "yes", "True"])
+def test_datasets_variable_hides_the_data_bars_in_each_spelling_datasets_reads(value, monkeypatch):
+    """HF_DATASETS_DISABLE_PROGRESS_BARS is read as datasets reads it (1, ON, YES, TRUE in any case) where datasets
+    is not imported (`citrus data fetch`)."""
+    from citrus_hf._logs import _datasets_bars_hidden
+
+    monkeypatch.setitem(sys.modules, "datasets.utils.tqdm", None)
+    monkeypatch.setenv("HF_DATASETS_DISABLE_PROGRESS_BARS", value)
+    assert _datasets_bars_hidden()
+    monkeypatch.setenv("HF_DATASETS_DISABLE_PROGRESS_BARS", "0")
+    assert not _datasets_bars_hidden()

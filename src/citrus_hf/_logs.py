@@ -28,6 +28,16 @@ PACKAGE = __name__.split(".")[0]
 _PACKAGE_FOLDER = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # transformers' library root logger, whose level its `set_verbosity*` and TRANSFORMERS_VERBOSITY set
 _TRANSFORMERS = "transformers"
+# TRANSFORMERS_VERBOSITY's values as transformers reads them (`transformers.utils.logging.log_levels`, matched exactly):
+# "detail" is its DEBUG with lines. Another spelling ("ERROR", "warn") sets nothing there but a warning.
+_VERBOSITY_NAMES = {
+    "detail": logging.DEBUG,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
 
 
 def transformers_verbosity() -> int:
@@ -39,10 +49,9 @@ def transformers_verbosity() -> int:
     if isinstance(configured, logging.Logger) and configured.level:
         return configured.level
     # transformers reads TRANSFORMERS_VERBOSITY when it configures its logger (its first `get_logger`); a command that
-    # never imports transformers (`citrus data`) follows the variable too. "detail" is transformers' DEBUG with lines.
-    named = os.environ.get("TRANSFORMERS_VERBOSITY", "").strip().upper()
-    level = logging.getLevelName("DEBUG" if named == "DETAIL" else named) if named else None
-    return level if isinstance(level, int) else logging.NOTSET
+    # never imports transformers (`citrus data`) follows the variable too, read as transformers reads it: any other
+    # spelling ("ERROR", " error ") quietened `citrus data` and left `citrus finetune` at transformers' default
+    return _VERBOSITY_NAMES.get(os.environ.get("TRANSFORMERS_VERBOSITY", ""), logging.NOTSET)
 
 
 class _TransformersVerbosity(logging.Logger):
