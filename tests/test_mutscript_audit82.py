@@ -104,6 +104,38 @@ def test_a_stand_in_module_in_sys_modules_counts_as_installed(monkeypatch):
     assert is_installed("audit82_stand_in") and not is_installed("audit82_blocked")
 
 
+def test_missing_extras_are_named_in_one_pip_install_in_order(monkeypatch):
+    """Modules of five extras and one of none are one `pip install 'citrus-hf[...]'` naming every extra in sorted
+    order (the same line on every run, whatever a set's order), then the other package's own advice, after a
+    semicolon."""
+    from citrus_hf._extras import MissingExtraError, check_installed
+
+    modules = ["wfdb", "aeon", "tensorboard", "onnx", "neurokit2"]
+    for module in modules:
+        monkeypatch.setitem(sys.modules, module, None)  # what `import module` sees when it is not installed
+    with pytest.raises(MissingExtraError) as refused:
+        check_installed([*modules, "no_such_toolkit_82"], "The 'mine' arm")
+    assert str(refused.value) == (
+        "The 'mine' arm needs wfdb and aeon and tensorboard and onnx and neurokit2 and no_such_toolkit_82, which are "
+        "not installed: pip install 'citrus-hf[baselines,bench,data,onnx,synthetic]'; install no_such_toolkit_82 (not "
+        "a dependency of citrus-hf: e.g. pip install no_such_toolkit_82)."
+    )
+
+
+def test_require_refuses_a_module_of_no_extra_and_lets_other_import_errors_through(fake_packages):
+    """`require` is for the optional dependencies of `EXTRAS` (another name is a mistake in the package, not the
+    user's to install), and an ImportError that is no module missing (a name its own code cannot import) raises as it
+    is: it was said to be a package "not installed"."""
+    from citrus_hf._extras import require
+
+    with pytest.raises(KeyError, match=r"'json' is not an optional dependency of citrus-hf \(known: \["):
+        require("json", "Reading JSON")
+    fake_packages("audit82circular", {"__init__.py": "from . import _core\n"})  # ImportError: cannot import name
+    with pytest.raises(ImportError) as raised:
+        require("audit82circular", "The MiniRocket baseline")
+    assert type(raised.value) is ImportError and "cannot import name '_core'" in str(raised.value)
+
+
 # ------------------------------------------------------------------------------------------- the scripts' boundary
 
 
@@ -357,3 +389,19 @@ def test_datasets_variable_hides_the_data_bars_in_each_spelling_datasets_reads(v
     assert _datasets_bars_hidden()
     monkeypatch.setenv("HF_DATASETS_DISABLE_PROGRESS_BARS", "0")
     assert not _datasets_bars_hidden()
+
+
+def test_transformers_bar_switch_hides_the_package_bars_though_the_hubs_is_on():
+    """transformers' `disable_progress_bar()` hides the package's bars as it hides the Trainer's, also after the hub's
+    switch was turned back on (`huggingface_hub.utils.enable_progress_bars()`: downloads shown, training bars not)."""
+    from huggingface_hub import utils as hub_utils
+    from transformers.utils import logging as transformers_logging
+
+    from citrus_hf._logs import huggingface_bars_shown, progress_bar_switches_kept
+
+    with progress_bar_switches_kept():
+        transformers_logging.disable_progress_bar()
+        hub_utils.enable_progress_bars()
+        assert not huggingface_bars_shown()
+        transformers_logging.enable_progress_bar()
+        assert huggingface_bars_shown()
