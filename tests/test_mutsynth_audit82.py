@@ -5,7 +5,10 @@ under test here (DATA.md: unit tests of the maths); no accuracy is claimed from 
 
 from __future__ import annotations
 
+import inspect
+import json
 import math
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -381,3 +384,39 @@ def test_a_broken_draw_of_citrus_hfs_own_generator_is_reported_as_its_bug():
     with pytest.raises(RuntimeError, match="'ecg' generator.*this is a bug in the generator, please report it"):
         synthetic._check_windows(np.zeros((2, LENGTH)), build_generator("ecg"), LENGTH)
 
+
+# ------------------------------------------------------------------------ defects found by the audit (fixed here)
+
+
+def test_a_single_number_for_a_range_setting_is_refused_naming_the_pair():
+    """`heart_rate=72` (meaning a fixed rate) was taken, and every draw then failed inside a stream's worker with
+    "'int' object is not subscriptable"; the ECG generator's own check said "Bad options: ... not subscriptable"."""
+    for name, setting in (("ppg", "heart_rate"), ("ecg", "heart_rate"), ("eeg", "alpha_frequency")):
+        with pytest.raises(ValueError, match=rf"`{setting}` is a \(low, high\) range.*\(72, 72\) for a fixed value"):
+            build_generator(name, **{setting: 72})
+
+
+def test_a_range_of_numpy_numbers_is_taken_and_its_settings_stay_json():
+    """`(np.int64(50), np.int64(60))` was refused as "not a pair of finite numbers", and a numpy array was taken but
+    made `settings()` (the model card's record of the mix) fail to serialise."""
+    generator = build_generator("ecg", heart_rate=np.array([50.0, 60.0]), noise=(np.float32(0.0), np.int64(0)))
+    assert generator.heart_rate == (50.0, 60.0) and type(generator.noise[1]) is int
+    assert json.loads(json.dumps(generator.settings()))["heart_rate"] == [50.0, 60.0]
+    same = build_generator("ecg", heart_rate=(50.0, 60.0), noise=(0.0, 0))
+    rng_a, rng_b = np.random.default_rng(0), np.random.default_rng(0)
+    np.testing.assert_array_equal(generator.generate(rng_a, RATE, LENGTH), same.generate(rng_b, RATE, LENGTH))
+    with pytest.raises(ValueError, match="`heart_rate` must be a \\(low, high\\) pair of finite numbers"):
+        build_generator("ecg", heart_rate=(True, 2))  # a bool is no number, as everywhere in citrus-hf
+
+
+def test_the_spec_example_in_the_docstring_builds():
+    """The docstring's example named an option ("method") that no generator has."""
+    example = re.search(r"`(\{.*?\})`", generators_from_spec.__doc__, re.S).group(1)
+    generators, weights = generators_from_spec(json.loads(example))
+    assert [g.name for g in generators] == ["cauker", "ecg"] and weights == [0.5, 0.5]
+
+
+def test_the_documented_simulate_signature_is_the_one_called():
+    """The base class's docstring told a subclass to take a fourth argument, `seconds`, that is never passed."""
+    documented = re.search(r"`simulate\((.*?)\)`", SimulatedRecordingGenerator.__doc__).group(1).split(", ")
+    assert documented == list(inspect.signature(SimulatedRecordingGenerator.simulate).parameters)[1:]

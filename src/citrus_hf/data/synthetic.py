@@ -58,6 +58,7 @@ import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import fields as dataclass_fields
 from typing import Any, ClassVar
 
 import numpy as np
@@ -135,14 +136,26 @@ def _check_draw(rng: Any, sampling_rate: Any, length: Any) -> None:
 
 def _check_range(name: str, bounds: Sequence[float], low: float = -math.inf, high: float = math.inf) -> None:
     """A `(low, high)` range of a randomised parameter: two finite numbers, low <= high, inside `[low, high]`."""
-    if (
-        len(bounds) != 2
-        or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in bounds)
-        or bounds[0] > bounds[1]
-    ):
+    from ..configuration_citrus import is_real_number  # numpy's numbers too (`np.int64(60)` was refused), not a bool
+
+    if len(bounds) != 2 or not all(is_real_number(v) and math.isfinite(v) for v in bounds) or bounds[0] > bounds[1]:
         raise ValueError(f"`{name}` must be a (low, high) pair of finite numbers with low <= high, got {bounds!r}.")
     if bounds[0] < low or bounds[1] > high:
         raise ValueError(f"`{name}` must lie within [{low}, {high}], got {tuple(bounds)}.")
+
+
+def _as_range(name: str, value: Any) -> tuple:
+    """A range setting as the tuple its draws and `settings()` read: a pair given as a list or a numpy array (whose
+    numbers become Python's, so that the settings stay JSON-able) is taken; a single number is refused here, naming
+    the pair that fixes it (it was taken, and every draw then failed with "'int' object is not subscriptable")."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, (tuple, list)):
+        raise ValueError(
+            f"`{name}` is a (low, high) range that every recording draws from: give a pair, e.g. ({value!r}, "
+            f"{value!r}) for a fixed value, got {value!r}."
+        )
+    return tuple(v.item() if isinstance(v, np.generic) else v for v in value)
 
 
 def _uniform(rng: np.random.Generator, bounds: Sequence[float]) -> float:
@@ -611,8 +624,8 @@ class CauKerGenerator(SyntheticGenerator):
     drawn from the bank, plus a mean function (two of `mean_functions` combined by `+` or `*`). Each other node is
     a random activation of a random linear mix of its parents plus a bias. `series_per_graph` informative nodes are
     returned, one window each. Kernel periods are in samples (as in CauKer), so the same structures appear at any
-    `sampling_rate`. Sampling is exact and O(n log n) (:func:`sample_kernel_composition`), instead of CauKer's dense
-    GPU multivariate normal.
+    `sampling_rate`. Sampling is O(n log n) (:func:`sample_kernel_composition`, exact but for the small
+    approximations it states), instead of CauKer's dense GPU multivariate normal.
 
     Attributes:
         kernel_bank: "cauker" (CauKer_V2's bank) or "kernel_synth" (Chronos').
@@ -720,9 +733,10 @@ class KernelSynthGenerator(CauKerGenerator):
 class SimulatedRecordingGenerator(SyntheticGenerator):
     """Base of the simulator-backed generators: one draw simulates `segment_seconds` and cuts it into windows.
 
-    Subclasses implement `simulate(rng, sampling_rate, num_samples, seconds)` returning at least `num_samples`
-    samples. Every simulator call runs with numpy's global generator seeded from the stream's generator (and
-    restored afterwards), so simulators that draw from `np.random` stay reproducible.
+    Subclasses implement `simulate(rng, sampling_rate, num_samples)` returning at least `num_samples` samples. A field
+    whose default is a tuple is a `(low, high)` range drawn from per recording. Every simulator call runs with numpy's
+    global generator seeded from the stream's generator (and restored afterwards), so simulators that draw from
+    `np.random` stay reproducible.
     """
 
     segment_seconds: float = 60.0
@@ -732,10 +746,12 @@ class SimulatedRecordingGenerator(SyntheticGenerator):
 
     def __post_init__(self):
         _check_positive("segment_seconds", self.segment_seconds)
-        for name, value in asdict(self).items():
-            if isinstance(value, (tuple, list)):
-                _check_range(name, value, low=-math.inf if name in self.SIGNED_RANGES else 0.0)
-                setattr(self, name, tuple(value))
+        for field in dataclass_fields(self):
+            value = getattr(self, field.name)
+            if isinstance(field.default, tuple) or isinstance(value, (tuple, list)):
+                value = _as_range(field.name, value)
+                _check_range(field.name, value, low=-math.inf if field.name in self.SIGNED_RANGES else 0.0)
+                setattr(self, field.name, value)
 
     @abstractmethod
     def simulate(self, rng: np.random.Generator, sampling_rate: int, num_samples: int) -> np.ndarray:
@@ -1089,11 +1105,12 @@ class EEGGenerator(SimulatedRecordingGenerator):
 
     The aperiodic component is `sim_powerlaw` (unit variance, exponent drawn from `aperiodic_exponent`); each rhythm
     is `sim_bursty_oscillation` at a frequency drawn from its band, with burst enter / leave probabilities drawn
-    from `burst_probability`, scaled to a standard deviation drawn from its `*_amplitude` range (relative to the
-    background). A rhythm whose frequency exceeds 40% of the sampling rate is left out (it would alias).
+    from `burst_probability`, scaled to a standard deviation inside its bursts drawn from its `*_amplitude` range
+    (relative to the background's; silent between bursts, so over a whole window its standard deviation is lower). A
+    rhythm whose frequency exceeds 40% of the sampling rate is left out (it would alias).
 
     Attributes:
-        aperiodic_exponent: exponent k of the 1/f^k spectrum (negative).
+        aperiodic_exponent: exponent k of the background's f^k power spectrum (negative: -2 is 1/f^2).
         theta_frequency / alpha_frequency / beta_frequency: band of each rhythm, Hz.
         theta_amplitude / alpha_amplitude / beta_amplitude: each rhythm's amplitude relative to the background.
         burst_probability: probability per cycle of entering / leaving a burst.
@@ -1176,7 +1193,8 @@ def active_generators(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def generators_from_spec(spec: Mapping[str, float | Mapping[str, Any]]) -> tuple[list[SyntheticGenerator], list[float]]:
-    """Generators and weights from a JSON-able spec: `{"cauker": 0.5, "ecg": {"weight": 0.5, "method": "simple"}}`."""
+    """Generators and weights from a JSON-able spec: `{"cauker": 0.5, "ecg": {"weight": 0.5, "noise": [0, 0.01]}}`
+    (a generator's entry: its weight alone, or its weight and settings)."""
     generators, weights = [], []
     for name, entry in spec.items():
         options = dict(entry) if isinstance(entry, Mapping) else {"weight": entry}
