@@ -306,7 +306,10 @@ def test_results_name_their_folders_absolutely_and_a_protocol_result_prints_shor
     monkeypatch.chdir(tmp_path)
     signal = np.random.default_rng(0).standard_normal((12, 1, 200)).astype(np.float32)
     rows = {"input_values": signal, "label": [i % 2 for i in range(12)]}
-    splits = {name: datasets.Dataset.from_dict({**rows, "sampling_rate": [100.0] * 12}) for name in ("train", "test")}
+    splits = {
+        name: datasets.Dataset.from_dict({**rows, "input_values": sign * signal, "sampling_rate": [100.0] * 12})
+        for name, sign in (("train", 1), ("test", -1))  # (test windows of their own: train's would be refused)
+    }
     datasets.DatasetDict(splits).save_to_disk("mine")
     evaluated = run_protocol(
         ProtocolConfig(output_dir="evaluation", datasets=["mine"], arms=["prior"], budgets=["1", "2"], seeds=[0, 1])

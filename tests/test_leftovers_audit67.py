@@ -108,8 +108,9 @@ def test_evaluate_cuts_a_set_of_your_own_in_whole_patches_as_finetune_does(tmp_p
         "label": [k % 2 for k in range(8)],
         "sampling_rate": [200.0] * 8,
     }
+    held_out = {**rows, "input_values": [-window for window in rows["input_values"]]}  # (not train's recordings)
     datasets.DatasetDict(
-        {"train": datasets.Dataset.from_dict(rows), "test": datasets.Dataset.from_dict(rows)}
+        {"train": datasets.Dataset.from_dict(rows), "test": datasets.Dataset.from_dict(held_out)}
     ).save_to_disk(str(tmp_path / "set"))
     folder = str(tmp_path / "set")
     argv = ["evaluate", "--datasets", folder, "--arms", "prior", "--budgets", "2", "--seeds", "0"]

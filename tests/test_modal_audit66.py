@@ -21,8 +21,10 @@ PREDICT = ["--backend", "torch", "--no-show-progress"]
 
 
 def _set(folder, train: dict, test: dict | None = None):
+    # (without a test split, train's rows negated: windows of their own, as a test split of train's is refused)
+    test = test or {**train, "input_values": [-np.asarray(window) for window in train["input_values"]]}
     datasets.DatasetDict(
-        {"train": datasets.Dataset.from_dict(train), "test": datasets.Dataset.from_dict(test or train)}
+        {"train": datasets.Dataset.from_dict(train), "test": datasets.Dataset.from_dict(test)}
     ).save_to_disk(str(folder))
     return str(folder)
 

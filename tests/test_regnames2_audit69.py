@@ -73,9 +73,10 @@ def test_target_names_for_a_classification_set_are_refused(tmp_path):
         "sampling_rate": [100.0] * 8,
         "label": [0, 1] * 4,
     }
-    datasets.DatasetDict(train=datasets.Dataset.from_dict(rows), test=datasets.Dataset.from_dict(rows)).save_to_disk(
-        str(tmp_path / "cls")
-    )
+    held_out = {**rows, "input_values": rng.standard_normal((8, 200)).astype(np.float32).tolist()}
+    datasets.DatasetDict(
+        train=datasets.Dataset.from_dict(rows), test=datasets.Dataset.from_dict(held_out)
+    ).save_to_disk(str(tmp_path / "cls"))
     from citrus_hf.training.arguments import FinetuneArguments
     from citrus_hf.training.finetune import finetune
 

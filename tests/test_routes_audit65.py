@@ -87,7 +87,10 @@ def _own_set(folder, subject_of) -> str:
             rows["subject"].append(subject_of(label, take))
             rows["recording"].append(f"r{label}-{take}")
             rows["sampling_rate"].append(10.0)
-    test = {key: values[:2] for key, values in rows.items()}
+    test = {key: values[:2] for key, values in rows.items()}  # (windows and recordings of their own: not train's)
+    test.update(
+        input_values=[rng.standard_normal((1, 50)).astype(np.float32) for _ in range(2)], recording=["t0", "t1"]
+    )
     splits = {"train": datasets.Dataset.from_dict(rows), "test": datasets.Dataset.from_dict(test)}
     datasets.DatasetDict(splits).save_to_disk(folder)
     return str(folder)

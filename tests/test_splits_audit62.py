@@ -89,10 +89,10 @@ def test_a_row_without_the_models_channels_is_refused(tmp_path, test_order, said
 
 def _write(folder, names: dict[str, int]) -> None:
     """A parquet file per name (a path under `folder`) of that many rows, each row's `recording` its file's stem."""
-    for name, count in names.items():
+    for seed, (name, count) in enumerate(names.items()):
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        rows = _rows([["a", "b"]] * count)
+        rows = _rows([["a", "b"]] * count, seed)  # (each file its own noise: windows of a training file are refused)
         rows["recording"] = [f"{path.stem}{row}" for row in range(count)]
         datasets.Dataset.from_dict(rows).to_parquet(str(path))
 

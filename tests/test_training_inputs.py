@@ -137,7 +137,10 @@ def test_missing_splits_are_listed_with_a_fix_the_command_has(tmp_path):
     assert "hold out some recordings as a 'test' split" in errors
 
     renamed = _save_splits(
-        tmp_path, "renamed", training=datasets.Dataset.from_dict(rows), holdout=datasets.Dataset.from_dict(rows)
+        tmp_path,
+        "renamed",
+        training=datasets.Dataset.from_dict(rows),
+        holdout=datasets.Dataset.from_dict(_rows(12, [i % 3 for i in range(12)], seed=1)),
     )
     argv = ["evaluate", "--datasets", str(renamed), "--arms", "prior", "--budgets", "2", "--seeds", "0"]
     code, errors = _citrus(*argv, "--output-dir", str(tmp_path / "eval"), "--no-show-progress")
