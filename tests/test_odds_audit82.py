@@ -97,7 +97,7 @@ def test_a_corpus_mixing_the_copy_with_another_sources_rows_of_that_id_holds_the
     assert examples_in_saved_corpus(held, _scored(_SCORED)) == (1, ["208"])
 
 
-# ------------------------------------------------------------------- a hand-edited processor_class in a CiTrus checkpoint
+# ----------------------------------------------------------------- a hand-edited processor_class in a CiTrus checkpoint
 
 
 def _edited(folder, file_name: str, value, config: bool = True):
