@@ -654,11 +654,13 @@ class CauKerGenerator(SyntheticGenerator):
         self.mean_functions, self.activations = tuple(self.mean_functions), tuple(self.activations)
         if self.kernel_bank not in KERNEL_BANKS:
             raise ValueError(f"`kernel_bank` must be one of {sorted(KERNEL_BANKS)}, got {self.kernel_bank!r}.")
-        for name in ("max_kernels", "num_nodes", "series_per_graph"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)!r}.")
-        if self.max_parents < 0:
-            raise ValueError(f"`max_parents` must be >= 0, got {self.max_parents}.")
+        for name, least in (("max_kernels", 1), ("num_nodes", 1), ("series_per_graph", 1), ("max_parents", 0)):
+            value = getattr(self, name)
+            # (`num_nodes=2.5` or `max_kernels=True` passed `int(value) >= 1`, and every draw then failed in a stream's
+            # worker on a float range or drew one kernel; numpy's integers are taken, as Python's, for `settings()`)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+                raise ValueError(f"`{name}` must be a whole number >= {least}, got {value!r}.")
+            setattr(self, name, int(value))
         if self.causal_model and self.series_per_graph > self.num_nodes:
             raise ValueError(f"`series_per_graph` ({self.series_per_graph}) exceeds `num_nodes` ({self.num_nodes}).")
         for label, chosen, known in (
