@@ -200,21 +200,12 @@ def saved_corpus_spans(
 
 
 def _rows_of(part, source, recording: str) -> list[int]:
-    """The indices of the rows of `part` (a saved corpus's split) that hold `recording` of the registered `source`,
-    as the rows say: their ``source_name`` (pretrain_corpus's registry name of each row's source), else their
-    ``source`` (``package==version:file`` of the source's archive). Rows that say neither (no such column, a null,
-    or a source without an archive to compare with) are taken at their id: nothing else tells where they come from."""
-    columns = ["recording", *(column for column in ("source_name", "source") if column in part.column_names)]
-    table = part.select_columns(columns).with_format("arrow")[:]
-    ids = table.column("recording").to_pylist()
-    if "source_name" in columns:
-        said = [name is None or name == source.name for name in table.column("source_name").to_pylist()]
-    elif "source" in columns and source.archive is not None:
-        prefix = f"{source.archive.requirement}:"
-        said = [origin is None or origin.startswith(prefix) for origin in table.column("source").to_pylist()]
-    else:
-        said = [True] * len(ids)
-    return [row for row, (name, ours) in enumerate(zip(ids, said)) if name == recording and ours]
+    """The indices of the rows of `part` (a saved corpus's split) that hold `recording` of the registered `source`:
+    those under its id that may come from it, as the rows say (`_rows_of_any`, the rule the scored set's rows are
+    read by too)."""
+    ids = part.select_columns(["recording"]).with_format("arrow")[:].column("recording").to_pylist()
+    possible = _rows_of_any(part, [source])
+    return [row for row in (range(len(ids)) if possible is None else possible) if ids[row] == recording]
 
 
 def _origin_prefix(source) -> str | None:
